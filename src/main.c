@@ -1,0 +1,258 @@
+/*
+ * main.c - start-up, signals and orderly shutdown.
+ *
+ *	main()		options, configuration, listeners, the loop
+ *	SIGINT/SIGTERM	stop the loop; listeners closed; exit 0
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "comm/comm.h"
+#include "conf/conf.h"
+#include "dns/dns.h"
+#include "http/http.h"
+
+#ifndef CUTTLE_SYSCONFDIR
+#define CUTTLE_SYSCONFDIR "/usr/local/etc"
+#endif
+#define CUTTLE_DEFAULT_CONF	CUTTLE_SYSCONFDIR "/cuttle.conf"
+
+/* What one running cuttle owns; main() holds the only instance. */
+struct cuttle {
+	struct conf		*conf;
+	struct comm_loop	*loop;
+	struct comm_listener	**listeners;
+	size_t			nlisteners;
+	int			stop_signal;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cuttle [-hNv] [-f file] [-k parse]\n"
+	    "  -f file   configuration file (default " CUTTLE_DEFAULT_CONF
+	    ";\n"
+	    "            built-in defaults when that does not exist)\n"
+	    "  -k parse  check the configuration and exit (non-zero on "
+	    "errors)\n"
+	    "  -N        stay in the foreground, logging to stderr\n"
+	    "  -v        print version, configure options and libraries\n"
+	    "  -h        this help\n");
+}
+
+static void
+print_version(void)
+{
+	printf("cuttle %s\n", PACKAGE_VERSION);
+	printf("configure options: %s\n", CUTTLE_CONFIGURE_ARGS[0] != '\0' ?
+	    CUTTLE_CONFIGURE_ARGS : "(none)");
+	comm_print_versions(stdout);
+	dns_print_versions(stdout);
+	http_print_versions(stdout);
+}
+
+/* Configuration: the named file, or the default one if present, or the
+ * built-in defaults.  Returns the number of errors (< 0: unreadable). */
+static int
+load_conf(struct conf *conf, const char *path)
+{
+	struct stat st;
+	int n;
+
+	if (path == NULL) {
+		if (stat(CUTTLE_DEFAULT_CONF, &st) == 0)
+			path = CUTTLE_DEFAULT_CONF;
+		else
+			log_msg(LG_NOTICE, SEC_MAIN, "no %s: running on the "
+			    "built-in defaults", CUTTLE_DEFAULT_CONF);
+	}
+	n = path != NULL ? conf_load(conf, path) : 0;
+	if (n < 0)
+		return (n);
+	return (n + conf_finish(conf));
+}
+
+static void
+on_stop_signal(struct comm_loop *loop, int signo, void *arg)
+{
+	struct cuttle *ct = arg;
+
+	ct->stop_signal = signo;
+	comm_loop_stop(loop);
+}
+
+static int
+open_listeners(struct cuttle *ct)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char addr[80];
+	size_t i;
+	int err;
+
+	ct->listeners = calloc(ct->conf->nports, sizeof *ct->listeners);
+	if (ct->listeners == NULL)
+		return (-ENOMEM);
+	for (i = 0; i < ct->conf->nports; i++) {
+		comm_addr_format((struct sockaddr *)&ct->conf->ports[i].addr,
+		    addr, sizeof addr);
+		err = comm_listen(ct->loop,
+		    (struct sockaddr *)&ct->conf->ports[i].addr,
+		    ct->conf->ports[i].addrlen, 1024, &ct->listeners[i]);
+		if (err != 0) {
+			log_msg(LG_CRIT, SEC_MAIN, "cannot listen on %s: %s",
+			    addr, strerror(-err));
+			return (err);
+		}
+		ct->nlisteners++;
+		comm_listener_addr(ct->listeners[i], &ss, &sslen);
+		log_msg(LG_NOTICE, SEC_MAIN, "listening on %s",
+		    comm_addr_format((struct sockaddr *)&ss, addr,
+		    sizeof addr));
+	}
+	return (0);
+}
+
+/* Detach from the terminal: the classic double step, so the daemon is no
+ * session leader and can never reacquire a controlling terminal. */
+static int
+daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid == -1)
+		return (-errno);
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		return (-errno);
+	pid = fork();
+	if (pid == -1)
+		return (-errno);
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		return (-errno);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd == -1)
+		return (-errno);
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	return (0);
+}
+
+static void
+cuttle_fini(struct cuttle *ct)
+{
+	size_t i;
+
+	for (i = 0; i < ct->nlisteners; i++)
+		comm_listener_close(&ct->listeners[i]);
+	free(ct->listeners);
+	comm_loop_free(&ct->loop);
+	conf_free(&ct->conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cuttle ct = { 0 };
+	const char *conf_path = NULL;
+	bool foreground = false, parse_only = false;
+	int ch, n, rc = 1;
+
+	while ((ch = getopt(argc, argv, "f:hk:Nv")) != -1) {
+		switch (ch) {
+		case 'f':
+			conf_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return (0);
+		case 'k':
+			if (strcmp(optarg, "parse") != 0) {
+				fprintf(stderr, "cuttle: -k %s: only -k parse "
+				    "is supported\n", optarg);
+				return (2);
+			}
+			parse_only = true;
+			break;
+		case 'N':
+			foreground = true;
+			break;
+		case 'v':
+			print_version();
+			return (0);
+		default:
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (2);
+	}
+
+	ct.conf = conf_new();
+	if (ct.conf == NULL) {
+		log_msg(LG_CRIT, SEC_MAIN, "out of memory");
+		return (1);
+	}
+	n = load_conf(ct.conf, conf_path);
+	if (n != 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "configuration has %s; not starting",
+		    n < 0 ? "an unreadable file" : "errors");
+		goto out;
+	}
+	if (parse_only) {
+		rc = 0;
+		goto out;
+	}
+	AZ(log_parse_options(ct.conf->debug_options, true, NULL));
+
+	if (!foreground && daemonize() != 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "cannot become a daemon: %s",
+		    strerror(errno));
+		goto out;
+	}
+	ct.loop = comm_loop_new();
+	if (ct.loop == NULL) {
+		log_msg(LG_CRIT, SEC_MAIN, "cannot create the event loop: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (comm_signal_add(ct.loop, SIGINT, on_stop_signal, &ct) != 0 ||
+	    comm_signal_add(ct.loop, SIGTERM, on_stop_signal, &ct) != 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "out of memory");
+		goto out;
+	}
+	log_msg(LG_NOTICE, SEC_MAIN, "cuttle %s starting (pid %ld)",
+	    PACKAGE_VERSION, (long)getpid());
+	if (open_listeners(&ct) != 0)
+		goto out;
+
+	comm_loop_run(ct.loop);
+	log_msg(LG_NOTICE, SEC_MAIN, "%s: shutting down",
+	    strsignal(ct.stop_signal));
+	rc = 0;
+out:
+	cuttle_fini(&ct);
+	return (rc);
+}
