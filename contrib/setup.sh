@@ -1,0 +1,52 @@
+#!/bin/sh
+# setup.sh - make a clone of cuttle ready to run: install the Debian
+# packages that are missing, bootstrap, configure and build.
+#
+#	contrib/setup.sh [configure options]
+#
+# Run as root on Debian 12 (bookworm).  Idempotent: packages already
+# installed are not touched and apt-get is not run at all when nothing is
+# missing; configure runs only when the tree has not been configured yet
+# (after that, make itself re-runs autoconf, automake and config.status
+# when their inputs change), so a second run costs one quiet `make`.
+set -eu
+
+cd "$(dirname "$0")/.."
+
+# Build tools and the libraries DESIGN.md lists; nothing else.
+PACKAGES="gcc libc6-dev make autoconf automake pkg-config
+	libev-dev node-llhttp libssl-dev libc-ares-dev check"
+
+missing=
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup.sh: missing Debian packages:$missing" >&2
+		echo "setup.sh: run as root, or: apt-get install$missing" >&2
+		exit 1
+	fi
+	echo "setup.sh: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ ! -x configure ]; then
+	echo "setup.sh: bootstrapping"
+	./bootstrap.sh >/dev/null
+fi
+if [ ! -f config.status ]; then
+	echo "setup.sh: configuring"
+	./configure -q "$@"
+fi
+# Progress lines go to /dev/null; warnings and errors still reach stderr.
+[ -x src/cuttle ] || echo "setup.sh: building"
+make -s -j"$(nproc)" >/dev/null
