@@ -1,43 +1,298 @@
 /*
- * comm.h - the event loop, signals and listening sockets.
+ * comm.h - the event loop, its call queue, connections, listeners.
  *
  * Only src/comm/ includes <ev.h>; every other layer sees the loop through
  * these calls.  One loop per process today; every object below is owned by
  * exactly one loop so that one loop per core stays possible.
  *
- * Contract (doc/internals/comm.md): a callback registered here is never
- * invoked inside the call that registered it.
+ * Contract (doc/internals/comm.md):
+ * - Every operation started here (comm_read, comm_writev, comm_connect)
+ *   completes exactly once, with COMM_OK, COMM_EOF, COMM_ERROR (errno in
+ *   res->err), COMM_TIMEOUT or COMM_CANCELLED, and res->len says how many
+ *   bytes moved, also on failure.  No path skips the completion: not
+ *   cancel, not close, not a timeout, not an error at start.
+ * - Completions run from the loop's call queue, never inside the call that
+ *   started or cancelled the operation.  Start functions return void; an
+ *   immediate failure arrives as a queued completion like any other.
+ * - comm_close(): pending operations complete as COMM_CANCELLED in the
+ *   order they were started, then the close handlers run, then the fd is
+ *   closed, then the connection is freed.  Whoever got a connection (from
+ *   comm_conn_new, comm_connect or an accept callback) calls comm_close()
+ *   on it exactly once, and stays alive until its last callback has run.
+ * - Timeouts are per connection (comm_set_timeout).  An idle or lifetime
+ *   timeout tears the connection down like comm_close() but with
+ *   COMM_TIMEOUT; the owner still calls comm_close() (typically from its
+ *   close handler), which then only frees.
  */
 #ifndef CUTTLE_COMM_H
 #define CUTTLE_COMM_H
 
+#include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/list.h"
+#include "buf/buf.h"
+
 struct comm_loop;
 struct comm_listener;
+struct comm_conn;
 
-/* comm_loop_new() - the process's loop; NULL on failure (errno set). */
+/* --- the loop ------------------------------------------------------------ */
+
+/* comm_loop_new() - the process's loop, with its own buf pool; NULL on
+ * failure (errno set).  Ignores SIGPIPE process-wide. */
 struct comm_loop	*comm_loop_new(void);
-/* comm_loop_free() - frees the loop; listeners must be closed first. */
+/* comm_loop_free() - runs calls still queued, then frees the loop.
+ * Listeners and connections must be closed and every buf of the loop's
+ * pool released first (asserted). */
 void	comm_loop_free(struct comm_loop **lp);
 /* comm_loop_run() - run until comm_loop_stop(); returns 0. */
 int	comm_loop_run(struct comm_loop *loop);
+/* comm_loop_run_once() - one iteration: run the queued calls and poll
+ * without waiting if there were any; else wait for events and handle
+ * them (their completions are then queued for the next iteration). */
+void	comm_loop_run_once(struct comm_loop *loop);
 /* comm_loop_stop() - make comm_loop_run() return after this iteration. */
 void	comm_loop_stop(struct comm_loop *loop);
+/* comm_loop_pool() - the loop's buf pool (owned by the loop). */
+struct buf_pool	*comm_loop_pool(struct comm_loop *loop);
 
 /* comm_now() - the loop's notion of now, in seconds since the epoch; it
  * advances once per loop iteration, so it is cheap and stable within one
- * round of callbacks. */
+ * round of callbacks.  Timeouts are measured against it. */
 double	comm_now(const struct comm_loop *loop);
+
+struct comm_loop_stats {
+	unsigned	conns;		/* connections not yet freed */
+	unsigned	listeners;
+	unsigned	ops;		/* operations not yet completed */
+	uint64_t	calls;		/* queued calls run */
+	uint64_t	accepted;
+	uint64_t	accept_pauses;	/* EMFILE, ENFILE, ENOBUFS, ENOMEM */
+};
+void	comm_loop_stats(const struct comm_loop *loop,
+	    struct comm_loop_stats *st);
+
+/* --- the call queue ------------------------------------------------------ */
+
+/*
+ * A deferred call: embedded by its owner, posted to run from the loop, in
+ * posting order.  Calls posted while the queue runs go to the next round,
+ * so a call that keeps re-posting itself cannot starve I/O.  This is how
+ * completions reach their owners without re-entrancy; higher layers use
+ * it for theirs (DNS answers, store notifications).
+ */
+struct comm_call;
+typedef void comm_call_fn(struct comm_call *call);
+struct comm_call {
+	struct list	link;	/* comm's; on the queue while pending */
+	comm_call_fn	*fn;
+};
+
+/* comm_call_init() - set fn; the call is not pending. */
+void	comm_call_init(struct comm_call *call, comm_call_fn *fn);
+/* comm_call_post() - run call->fn(call) from the loop, once; the call
+ * must not be pending already (asserted). */
+void	comm_call_post(struct comm_loop *loop, struct comm_call *call);
+/* comm_call_cancel() - unpost; harmless when not pending. */
+void	comm_call_cancel(struct comm_call *call);
+
+static inline bool
+comm_call_pending(const struct comm_call *call)
+{
+	return (list_linked(&call->link));
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+/* A timer for layers above comm (connection timeouts are built in). */
+struct comm_timer;
+typedef void comm_timer_fn(struct comm_timer *t, void *arg);
+/* comm_timer_new() - a stopped timer; NULL on ENOMEM. */
+struct comm_timer	*comm_timer_new(struct comm_loop *loop,
+			    comm_timer_fn *fn, void *arg);
+/* comm_timer_start() - fn runs from the loop after `after` seconds, then
+ * every `repeat` seconds if repeat > 0.  Restarts a running timer. */
+void	comm_timer_start(struct comm_timer *t, double after, double repeat);
+void	comm_timer_stop(struct comm_timer *t);
+/* comm_timer_free() - stop and free; NULLs *tp; *tp may be NULL. */
+void	comm_timer_free(struct comm_timer **tp);
+
+/* --- signals ------------------------------------------------------------- */
 
 typedef void comm_signal_fn(struct comm_loop *loop, int signo, void *arg);
 /* comm_signal_add() - call fn from the loop (not from the signal handler)
  * whenever signo arrives.  Returns 0 or -ENOMEM. */
 int	comm_signal_add(struct comm_loop *loop, int signo,
 	    comm_signal_fn *fn, void *arg);
+
+/* --- connections --------------------------------------------------------- */
+
+enum comm_status {
+	COMM_OK,		/* all written / n bytes read / connected */
+	COMM_EOF,		/* the peer closed its side (reads) */
+	COMM_ERROR,		/* res->err is the errno */
+	COMM_TIMEOUT,		/* a comm_set_timeout() limit passed */
+	COMM_CANCELLED		/* comm_cancel_*() or comm_close() */
+};
+
+const char	*comm_status_name(enum comm_status st);
+
+struct comm_result {
+	enum comm_status	status;
+	int			err;	/* errno, only with COMM_ERROR */
+	size_t			len;	/* bytes moved, also on failure */
+	struct buf_slice	data;	/* reads: the bytes, lent (below) */
+};
+
+/* The one completion type: c is the connection the operation ran on. */
+typedef void comm_done_fn(struct comm_conn *c, const struct comm_result *res,
+    void *arg);
+
+/* comm_conn_new() - adopt a connected stream socket (made non-blocking
+ * and close-on-exec; TCP_NODELAY when it is TCP).  NULL on ENOMEM, and
+ * the fd stays the caller's then. */
+struct comm_conn	*comm_conn_new(struct comm_loop *loop, int fd);
+
+/* comm_connect() - non-blocking connect to addr.  done runs once: OK when
+ * connected, ERROR with the errno (ECONNREFUSED, EMFILE...), TIMEOUT
+ * after timeout seconds (0: none), or CANCELLED.  Returns the connection,
+ * which the caller owns from now on and closes with comm_close() in every
+ * case; reads and writes may be queued before done runs.  NULL only on
+ * ENOMEM (errno set), and then done never runs. */
+struct comm_conn	*comm_connect(struct comm_loop *loop,
+			    const struct sockaddr *addr, socklen_t addrlen,
+			    double timeout, comm_done_fn *done, void *arg);
+
+/* comm_read() - one read of at most max bytes (0: as many as fit).
+ * - b not NULL: into b's free space at b->fill (b must have room and no
+ *   one may append to b until done runs); comm holds a ref meanwhile.
+ * - b NULL: comm takes a block from the loop's pool only once the socket
+ *   is readable, sized to what is there (max 0: up to 16 KiB), so a
+ *   connection waiting for a request pins no buffer.
+ * done runs once: OK with res->data the bytes read ({buf, off, len}, with
+ * buf->fill advanced past them), EOF, ERROR, TIMEOUT or CANCELLED (len
+ * 0).  res->data.buf is lent for the duration of the callback: buf_ref()
+ * it to keep it.  At most one read may be pending per connection. */
+void	comm_read(struct comm_conn *c, struct buf *b, size_t max,
+	    comm_done_fn *done, void *arg);
+
+/* comm_writev() - queue all of chain behind earlier writes.  The write
+ * takes the chain's slices and their references (chain is left empty and
+ * still initialised; the caller may reuse or fini it at once).  Queued
+ * writes go out together, as many iovecs per writev as fit.  The
+ * references are dropped just before done runs, once: OK when every byte
+ * is with the kernel, ERROR (EPIPE, ECONNRESET...; every write queued
+ * behind a failed one fails with it, and so does any later write),
+ * TIMEOUT (write timeout: likewise), or CANCELLED; len is the bytes
+ * written either way.  Aborts if the ~170 bytes for the queue entry
+ * cannot be allocated: nothing could tell the caller. */
+void	comm_writev(struct comm_conn *c, struct buf_chain *chain,
+	    comm_done_fn *done, void *arg);
+
+/* comm_cancel_read() - a pending read completes as CANCELLED (queued).
+ * A read whose completion is already queued keeps its result. */
+void	comm_cancel_read(struct comm_conn *c);
+/* comm_cancel_writes() - every queued write completes as CANCELLED with
+ * the bytes it got out, in order.  The stream may end mid-message. */
+void	comm_cancel_writes(struct comm_conn *c);
+/* comm_shutdown_write() - half-close: once every queued write is out,
+ * send FIN (the peer reads EOF); reads go on.  Writes queued afterwards
+ * fail with EPIPE. */
+void	comm_shutdown_write(struct comm_conn *c);
+
+/* comm_close() - cancel, deliver, run close handlers, close the fd, free
+ * after the last callback (see the contract above); NULLs *cp.  May be
+ * called from any callback, including the connection's own.  Operations
+ * started on a closing connection complete as CANCELLED. */
+void	comm_close(struct comm_conn **cp);
+
+/* Why a connection went down: COMM_CANCELLED (comm_close) or
+ * COMM_TIMEOUT (idle or lifetime).  The connection is still valid in the
+ * handler; its fd is closed right after the last handler returns. */
+typedef void comm_close_fn(struct comm_conn *c, enum comm_status why,
+    void *arg);
+/* comm_add_close_handler() - run fn once when c goes down; handlers run
+ * in the order added.  0, -ENOMEM, or -EINVAL when c is already going
+ * down. */
+int	comm_add_close_handler(struct comm_conn *c, comm_close_fn *fn,
+	    void *arg);
+/* comm_remove_close_handler() - forget the first (fn, arg); 0 or
+ * -ENOENT. */
+int	comm_remove_close_handler(struct comm_conn *c, comm_close_fn *fn,
+	    void *arg);
+
+/*
+ * Timeouts, in seconds; 0 turns one off (the default for all).  Each is
+ * measured against comm_now() and checked by one lazily re-armed timer per
+ * connection, so setting them and moving bytes costs no syscall.
+ *	CONNECT		comm_connect() not done in time: connect TIMEOUT
+ *	READ		a pending read got nothing in time: read TIMEOUT
+ *	WRITE		queued writes made no progress in time: all TIMEOUT
+ *	IDLE		no byte moved either way in time: torn down
+ *	LIFETIME	connection older than this: torn down
+ */
+enum comm_timeout {
+	COMM_TO_CONNECT,
+	COMM_TO_READ,
+	COMM_TO_WRITE,
+	COMM_TO_IDLE,
+	COMM_TO_LIFETIME,
+	COMM_TO__COUNT
+};
+void	comm_set_timeout(struct comm_conn *c, enum comm_timeout which,
+	    double seconds);
+
+/* comm_conn_fd() - the socket, or -1 once closed. */
+int	comm_conn_fd(const struct comm_conn *c);
+struct comm_loop	*comm_conn_loop(const struct comm_conn *c);
+
+struct comm_conn_stats {
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+	uint32_t	reads;		/* comm_read() calls */
+	uint32_t	writes;		/* comm_writev() calls */
+	uint32_t	recv_calls;	/* transport recv() calls */
+	uint32_t	send_calls;	/* transport sendv() calls */
+	uint32_t	pending;	/* operations not yet completed */
+	size_t		queued;		/* bytes queued, not yet written */
+	bool		write_armed;	/* waiting for POLLOUT */
+};
+void	comm_conn_stats(const struct comm_conn *c, struct comm_conn_stats *st);
+
+/*
+ * The transport under a connection: plain sockets by default; TLS slots
+ * in here (comm_tls.c, later) without callers changing.  Each returns a
+ * byte count or a negative errno, -EAGAIN meaning "wait for the socket".
+ */
+struct comm_xprt {
+	const char	*name;
+	/* recv() - up to len bytes into p; 0 at EOF. */
+	ssize_t		(*recv)(struct comm_conn *c, void *p, size_t len);
+	/* sendv() - as much of iov as the transport takes now. */
+	ssize_t		(*sendv)(struct comm_conn *c, const struct iovec *iov,
+			    int iovcnt);
+	/* readable() - bytes recv() would return now; 0 if unknown.  Only
+	 * sizes the block a buffer-less read takes. */
+	size_t		(*readable)(struct comm_conn *c);
+	/* shutdown() - no more sends: FIN, close_notify.  0 or -errno. */
+	int		(*shutdown)(struct comm_conn *c);
+	/* close() - release the transport's state; comm closes the fd. */
+	void		(*close)(struct comm_conn *c);
+};
+
+/* comm_conn_set_xprt() - put x (with its state ctx) under c before any
+ * I/O is queued; x->close runs when c is torn down. */
+void	comm_conn_set_xprt(struct comm_conn *c, const struct comm_xprt *x,
+	    void *ctx);
+void	*comm_conn_xprt_ctx(const struct comm_conn *c);
+
+/* --- listeners ----------------------------------------------------------- */
 
 /* comm_listen() - bind and listen on addr (IPv4 or IPv6; SO_REUSEADDR,
  * close-on-exec, non-blocking, IPV6_V6ONLY for v6).  On success *out is
@@ -47,7 +302,20 @@ int	comm_listen(struct comm_loop *loop, const struct sockaddr *addr,
 /* comm_listener_addr() - the address actually bound (port 0 resolved). */
 void	comm_listener_addr(const struct comm_listener *l,
 	    struct sockaddr_storage *ss, socklen_t *len);
-/* comm_listener_close() - stop listening and free; NULLs *lp. */
+
+/* Called from the loop for each accepted connection, which fn now owns
+ * (non-blocking, close-on-exec, TCP_NODELAY). */
+typedef void comm_accept_fn(struct comm_listener *l, struct comm_conn *c,
+    void *arg);
+/* comm_accept_start() - accept on l until comm_accept_stop() or close:
+ * each readiness drains the backlog up to a per-round cap; EMFILE,
+ * ENFILE, ENOBUFS and ENOMEM pause accepting for a moment instead of
+ * spinning.  fn may close l. */
+void	comm_accept_start(struct comm_listener *l, comm_accept_fn *fn,
+	    void *arg);
+void	comm_accept_stop(struct comm_listener *l);
+/* comm_listener_close() - stop listening and free; NULLs *lp.  May be
+ * called from the accept callback. */
 void	comm_listener_close(struct comm_listener **lp);
 
 /* comm_addr_format() - "127.0.0.1:3128" or "[::1]:3128" into buf. */

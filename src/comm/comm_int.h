@@ -4,10 +4,24 @@
 #ifndef CUTTLE_COMM_INT_H
 #define CUTTLE_COMM_INT_H
 
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <ev.h>
 
 #include "base/list.h"
+#include "buf/buf.h"
 #include "comm/comm.h"
+
+#define COMM_READ_DEFAULT	16384u	/* buffer-less read, max 0 */
+#define COMM_ACCEPT_BATCH	64	/* accepts per readiness */
+#define COMM_ACCEPT_PAUSE	0.1	/* seconds, after EMFILE & co */
+#define COMM_CALL_ROUNDS	8	/* queue rounds per loop iteration */
+#define COMM_FLUSH_ROUNDS	8	/* writevs per flush before yielding */
+#define COMM_WOP_CACHE		256	/* write ops kept for reuse */
+#define COMM_POOL_CACHE		(8u << 20)	/* the loop pool's cache */
 
 struct comm_signal {
 	unsigned		magic;
@@ -23,8 +37,24 @@ struct comm_loop {
 	unsigned		magic;
 #define COMM_LOOP_MAGIC		0x1007c0deU
 	struct ev_loop		*ev;
+	ev_prepare		prep;	/* runs the call queue */
+	ev_idle			idle;	/* active while calls are queued, so
+					 * the loop polls without blocking */
+	struct list		calls;	/* struct comm_call, FIFO */
 	struct list		signals;	/* struct comm_signal */
-	unsigned		listeners;	/* open comm_listener count */
+	struct list		wops;	/* free struct comm_wop */
+	unsigned		nwops;
+	struct buf_pool		*pool;
+	struct comm_loop_stats	st;
+};
+
+struct comm_timer {
+	unsigned		magic;
+#define COMM_TIMER_MAGIC	0x7133e400U
+	ev_timer		w;
+	struct comm_loop	*loop;
+	comm_timer_fn		*fn;
+	void			*arg;
 };
 
 struct comm_listener {
@@ -32,8 +62,134 @@ struct comm_listener {
 #define COMM_LISTENER_MAGIC	0x115e4e40U
 	struct comm_loop	*loop;
 	int			fd;
+	bool			accepting;
+	bool			in_cb;		/* inside fn: defer the free */
+	bool			closing;
+	ev_io			io;
+	ev_timer		pause;
+	comm_accept_fn		*fn;
+	void			*arg;
+	double			warned;		/* last EMFILE warning */
+	unsigned		pauses;		/* since that warning */
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
 };
+
+enum comm_op_kind {
+	COMM_OP_READ,
+	COMM_OP_WRITE,
+	COMM_OP_CONNECT
+};
+
+/*
+ * An operation's states.  A slot goes IDLE -> PENDING at start, PENDING ->
+ * DONE when its result is fixed (and its completion posted), DONE -> IDLE
+ * when the completion has been delivered.  Only PENDING ops can be
+ * cancelled or timed out, so nothing completes twice.
+ */
+enum comm_op_state {
+	COMM_OP_IDLE,
+	COMM_OP_PENDING,
+	COMM_OP_DONE
+};
+
+struct comm_op {
+	unsigned		magic;
+#define COMM_OP_MAGIC		0xc0330b01U
+	uint8_t			kind;		/* enum comm_op_kind */
+	uint8_t			state;		/* enum comm_op_state */
+	uint8_t			status;		/* enum comm_status (DONE) */
+	int			err;
+	uint32_t		seq;		/* start order on the conn */
+	struct comm_call	call;		/* delivers the completion */
+	struct comm_conn	*conn;
+	comm_done_fn		*done;
+	void			*arg;
+	size_t			len;		/* bytes moved */
+	struct buf		*buf;		/* reads: the target, held */
+	uint32_t		max;		/* reads: at most this many */
+	uint32_t		off;		/* reads: where bytes start */
+};
+
+/* A queued write (also carries a connect: it is the op on the heap). */
+struct comm_wop {
+	struct comm_op		op;
+	struct list		link;		/* conn's queue / loop's free */
+	struct buf_chain	chain;		/* the bytes, refs held */
+	uint32_t		idx;		/* first slice not fully out */
+	uint32_t		skip;		/* bytes of it already out */
+	size_t			pinned;		/* counted in chain.pool */
+};
+
+/* Connection flags. */
+#define CONN_CONNECTING		0x01u	/* connect() in progress */
+#define CONN_CLOSING		0x02u	/* torn down: ops cancelled */
+#define CONN_CLOSED		0x04u	/* handlers run, fd closed */
+#define CONN_RELEASED		0x08u	/* owner called comm_close() */
+#define CONN_SHUT_WANTED	0x10u	/* FIN after the queue drains */
+#define CONN_SHUT_DONE		0x20u
+
+struct comm_conn {
+	unsigned		magic;
+#define COMM_CONN_MAGIC		0xc0330c0eU
+	int			fd;
+	struct comm_loop	*loop;
+	const struct comm_xprt	*xprt;
+	void			*xprt_ctx;
+	uint8_t			flags;
+	uint8_t			why;		/* teardown status */
+	int			werr;		/* sticky write failure */
+	uint32_t		nops;		/* started, not yet delivered */
+	uint32_t		seq;
+	ev_io			rio;		/* active while a read waits */
+	ev_io			wio;		/* active while writes wait */
+	ev_timer		timer;		/* earliest deadline, lazily */
+	struct comm_op		rd;		/* the one read */
+	struct comm_wop		*cn;		/* the connect, while pending */
+	struct list		wq;		/* struct comm_wop, in order */
+	struct list		handlers;	/* struct comm_handler */
+	struct comm_call	flush;		/* coalesced write attempt */
+	struct comm_call	down;		/* handlers, then close(fd) */
+	size_t			queued;		/* bytes in wq not yet out */
+	float			to[COMM_TO__COUNT];
+	double			t_start;	/* created / connect started */
+	double			t_active;	/* last byte moved */
+	double			t_read;		/* pending read started */
+	double			t_write;	/* last write progress */
+	double			t_armed;	/* the timer's deadline */
+	uint64_t		bytes_in;
+	uint64_t		bytes_out;
+	uint32_t		reads;
+	uint32_t		writes;
+	uint32_t		recv_calls;
+	uint32_t		send_calls;
+};
+
+/* comm_loop.c */
+struct comm_wop	*comm_wop_get(struct comm_loop *loop);
+void	comm_wop_put(struct comm_loop *loop, struct comm_wop *w);
+
+/* comm_conn.c */
+struct comm_conn	*comm_conn_alloc(struct comm_loop *loop, int fd);
+void	comm_conn_set_fd(struct comm_conn *c, int fd);
+void	comm_op_start(struct comm_conn *c, struct comm_op *op,
+	    enum comm_op_kind kind, comm_done_fn *done, void *arg);
+void	comm_op_finish(struct comm_op *op, enum comm_status st, int err);
+void	comm_conn_timer_update(struct comm_conn *c);
+void	comm_conn_teardown(struct comm_conn *c, enum comm_status why);
+void	comm_sock_nodelay(int fd);
+
+/* comm_io.c */
+extern const struct comm_xprt	comm_xprt_raw;
+void	comm_io_read_fail(struct comm_conn *c, enum comm_status st, int err);
+void	comm_io_write_fail(struct comm_conn *c, enum comm_status st, int err);
+void	comm_io_flush_soon(struct comm_conn *c);
+void	comm_io_write_ready(struct ev_loop *ev, ev_io *w, int revents);
+void	comm_io_read_ready(struct ev_loop *ev, ev_io *w, int revents);
+void	comm_io_flush_call(struct comm_call *call);
+
+/* comm_connect.c */
+void	comm_connect_ready(struct comm_conn *c);
+void	comm_connect_timeout(struct comm_conn *c);
 
 #endif /* CUTTLE_COMM_INT_H */

@@ -1,5 +1,6 @@
 /*
- * check_comm_loop.c - unit tests for the loop, signals and listeners.
+ * check_comm_loop.c - unit tests for the loop, its call queue, timers,
+ * signals and listeners.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/check.h"
+#include "buf/buf.h"
 #include "comm/comm.h"
 
 struct sigtest {
@@ -159,6 +161,172 @@ START_TEST(listen_on_ipv6_loopback)
 }
 END_TEST
 
+struct qcall {
+	struct comm_call	call;
+	int			*log;
+	int			*nlog;
+	int			id;
+	int			reposts;	/* times to post itself again */
+	struct comm_loop	*loop;
+};
+
+static void
+qcall_run(struct comm_call *call)
+{
+	struct qcall *q = container_of(call, struct qcall, call);
+
+	q->log[(*q->nlog)++] = q->id;
+	if (q->reposts > 0) {
+		q->reposts--;
+		comm_call_post(q->loop, &q->call);
+	}
+}
+
+START_TEST(posted_calls_run_from_the_loop_in_order)
+{
+	struct comm_loop *loop = comm_loop_new();
+	struct qcall q[3];
+	int log[8], nlog = 0, i;
+
+	for (i = 0; i < 3; i++) {
+		q[i] = (struct qcall){ .log = log, .nlog = &nlog, .id = i };
+		comm_call_init(&q[i].call, qcall_run);
+		ck_assert(!comm_call_pending(&q[i].call));
+	}
+	comm_call_post(loop, &q[2].call);
+	comm_call_post(loop, &q[0].call);
+	comm_call_post(loop, &q[1].call);
+	ck_assert(comm_call_pending(&q[0].call));
+	ck_assert_int_eq(nlog, 0);
+	comm_loop_run_once(loop);
+	ck_assert_int_eq(nlog, 3);
+	ck_assert_int_eq(log[0], 2);
+	ck_assert_int_eq(log[1], 0);
+	ck_assert_int_eq(log[2], 1);
+	ck_assert(!comm_call_pending(&q[0].call));
+	comm_loop_free(&loop);
+}
+END_TEST
+
+START_TEST(cancelled_call_does_not_run)
+{
+	struct comm_loop *loop = comm_loop_new();
+	struct qcall q[2];
+	int log[4], nlog = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		q[i] = (struct qcall){ .log = log, .nlog = &nlog, .id = i };
+		comm_call_init(&q[i].call, qcall_run);
+		comm_call_post(loop, &q[i].call);
+	}
+	comm_call_cancel(&q[0].call);
+	comm_call_cancel(&q[0].call);		/* twice is harmless */
+	comm_loop_run_once(loop);
+	ck_assert_int_eq(nlog, 1);
+	ck_assert_int_eq(log[0], 1);
+	comm_loop_free(&loop);
+}
+END_TEST
+
+START_TEST(loop_free_runs_calls_still_queued)
+{
+	struct comm_loop *loop = comm_loop_new();
+	struct qcall q = { 0 };
+	int log[4], nlog = 0;
+
+	q.log = log;
+	q.nlog = &nlog;
+	comm_call_init(&q.call, qcall_run);
+	comm_call_post(loop, &q.call);
+	comm_loop_free(&loop);
+	ck_assert_int_eq(nlog, 1);
+}
+END_TEST
+
+static void
+read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
+{
+	(void)c;
+	(void)res;
+	*(int *)arg += 1;
+}
+
+START_TEST(a_call_that_reposts_itself_does_not_starve_io)
+{
+	struct comm_loop *loop = comm_loop_new();
+	struct comm_conn *c;
+	struct qcall q = { 0 };
+	struct comm_loop_stats st;
+	int log[16], nlog = 0, reads = 0, sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c = comm_conn_new(loop, sv[0]);
+	q.log = log;
+	q.nlog = &nlog;
+	q.loop = loop;
+	q.reposts = 1000000;
+	comm_call_init(&q.call, qcall_run);
+	comm_call_post(loop, &q.call);
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	comm_read(c, NULL, 0, read_done, &reads);
+	while (reads == 0) {
+		nlog = 0;		/* at most 8 rounds per iteration */
+		comm_loop_run_once(loop);
+		ck_assert_int_le(nlog, 8);
+	}
+	ck_assert_int_gt(q.reposts, 1000000 - 1000);
+	comm_call_cancel(&q.call);
+	comm_close(&c);
+	do {
+		comm_loop_run_once(loop);
+		comm_loop_stats(loop, &st);
+	} while (st.conns > 0);
+	close(sv[1]);
+	comm_loop_free(&loop);
+}
+END_TEST
+
+static void
+timer_count(struct comm_timer *t, void *arg)
+{
+	int *n = arg;
+
+	if (++*n == 3)
+		comm_timer_stop(t);
+}
+
+START_TEST(timer_repeats_until_stopped)
+{
+	struct comm_loop *loop = comm_loop_new();
+	struct comm_timer *t;
+	int n = 0;
+
+	t = comm_timer_new(loop, timer_count, &n);
+	comm_timer_start(t, 0.01, 0.01);
+	ck_assert_int_eq(n, 0);
+	comm_loop_run(loop);		/* returns when nothing is active */
+	ck_assert_int_eq(n, 3);
+	comm_timer_free(&t);
+	ck_assert_ptr_null(t);
+	comm_loop_free(&loop);
+}
+END_TEST
+
+START_TEST(loop_owns_an_empty_pool)
+{
+	struct comm_loop *loop = comm_loop_new();
+	struct buf_pool_stats st;
+	struct buf *b;
+
+	ck_assert_ptr_nonnull(comm_loop_pool(loop));
+	b = buf_alloc(comm_loop_pool(loop), 100);
+	buf_pool_stats(comm_loop_pool(loop), &st);
+	ck_assert_uint_eq(st.pages, 1);
+	buf_unref(&b);
+	comm_loop_free(&loop);
+}
+END_TEST
+
 static Suite *
 comm_loop_suite(void)
 {
@@ -170,11 +338,22 @@ comm_loop_suite(void)
 	tcase_add_test(tc, signal_runs_from_the_loop_not_the_handler);
 	tcase_add_test(tc, sigpipe_is_ignored_once_a_loop_exists);
 	tcase_add_test(tc, now_is_close_to_the_wall_clock);
+	tcase_add_test(tc, timer_repeats_until_stopped);
+	tcase_add_test(tc, loop_owns_an_empty_pool);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("call_queue");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, posted_calls_run_from_the_loop_in_order);
+	tcase_add_test(tc, cancelled_call_does_not_run);
+	tcase_add_test(tc, loop_free_runs_calls_still_queued);
+	tcase_add_test(tc, a_call_that_reposts_itself_does_not_starve_io);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("listen");
 	tcase_set_timeout(tc, 10);
-	tcase_add_test(tc, listen_on_port_zero_reports_the_bound_port_and_accepts);
+	tcase_add_test(tc,
+	    listen_on_port_zero_reports_the_bound_port_and_accepts);
 	tcase_add_test(tc, listen_on_a_busy_port_is_eaddrinuse);
 	tcase_add_test(tc, listen_on_ipv6_loopback);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,343 @@
+/*
+ * buf_chain.c - chains: ordered runs of held slices.
+ *
+ * Lifecycle:
+ *	buf_chain_init()	empty, no array yet
+ *	buf_chain_append*()	slices added at the tail, one ref each
+ *	buf_chain_consume()	slices dropped from the head, refs with them
+ *	buf_chain_fini()	every ref dropped, array freed; empty again
+ *
+ * The slices live in one array used as a sliding window [head, head+n):
+ * consuming from the front only moves head, appending fills from the end
+ * and slides the window down (or grows the array) when it hits it.  A
+ * chain handed to comm_writev() is moved, not copied: an empty
+ * destination simply takes the source's array.
+ *
+ * A slice of length 0 appears only at the tail, after buf_chain_reserve():
+ * it marks the block the next appends go into.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/check.h"
+#include "buf/buf.h"
+#include "buf/buf_int.h"
+
+#define CHAIN_GROW_MIN		256u	/* first block an append takes */
+#define CHAIN_SLOTS_MIN		4u
+
+void
+buf_chain_init(struct buf_chain *c, struct buf_pool *pool)
+{
+	CHECK_OBJ_NOTNULL(pool, BUF_POOL_MAGIC);
+	memset(c, 0, sizeof *c);
+	c->magic = BUF_CHAIN_MAGIC;
+	c->pool = pool;
+	c->grow = CHAIN_GROW_MIN;
+}
+
+void
+buf_chain_fini(struct buf_chain *c)
+{
+	struct buf *b;
+	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
+	for (i = c->head; i < c->head + c->n; i++) {
+		b = c->v[i].buf;
+		buf_unref(&b);
+	}
+	free(c->v);
+	c->v = NULL;
+	c->head = c->n = c->cap = 0;
+	c->len = 0;
+	c->grow = CHAIN_GROW_MIN;
+}
+
+/* Room for `more` slices at the tail: slide the window down when that
+ * frees enough slots, else grow the array. */
+static int
+chain_slots(struct buf_chain *c, uint32_t more)
+{
+	struct buf_slice *v;
+	uint64_t want;
+
+	if ((uint64_t)c->head + c->n + more <= c->cap)
+		return (0);
+	if ((uint64_t)c->n + more <= c->cap && c->head >= c->cap / 2) {
+		memmove(c->v, c->v + c->head, c->n * sizeof *c->v);
+		c->head = 0;
+		return (0);
+	}
+	want = (uint64_t)c->cap * 2;
+	if (want < (uint64_t)c->n + more)
+		want = (uint64_t)c->n + more;
+	if (want < CHAIN_SLOTS_MIN)
+		want = CHAIN_SLOTS_MIN;
+	if (want > UINT32_MAX / sizeof *v)
+		return (-ENOMEM);
+	if (c->head > 0) {
+		memmove(c->v, c->v + c->head, c->n * sizeof *c->v);
+		c->head = 0;
+	}
+	v = realloc(c->v, (size_t)want * sizeof *v);
+	if (v == NULL)
+		return (-ENOMEM);
+	c->v = v;
+	c->cap = (uint32_t)want;
+	return (0);
+}
+
+static struct buf_slice *
+chain_last(struct buf_chain *c)
+{
+	return (c->n == 0 ? NULL : &c->v[c->head + c->n - 1]);
+}
+
+/* The fill rule: the last block may be extended in place only by whoever
+ * wrote its last bytes, i.e. when our last slice ends exactly at fill. */
+static struct buf_slice *
+chain_extendable(struct buf_chain *c)
+{
+	struct buf_slice *s = chain_last(c);
+
+	if (s == NULL || s->off + s->len != s->buf->fill ||
+	    buf_room(s->buf) == 0)
+		return (NULL);
+	return (s);
+}
+
+/* Append a new block of at least n bytes as an empty tail slice. */
+static int
+chain_new_block(struct buf_chain *c, size_t n)
+{
+	struct buf *b;
+
+	if (chain_slots(c, 1) != 0)
+		return (-ENOMEM);
+	b = buf_alloc(c->pool, n);
+	if (b == NULL)
+		return (-ENOMEM);
+	c->v[c->head + c->n] = (struct buf_slice){ b, b->fill, 0 };
+	c->n++;
+	return (0);
+}
+
+int
+buf_chain_reserve(struct buf_chain *c, size_t n)
+{
+	struct buf_slice *s;
+
+	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
+	s = chain_extendable(c);
+	if (s != NULL && buf_room(s->buf) >= n)
+		return (0);
+	return (chain_new_block(c, n));
+}
+
+int
+buf_chain_append(struct buf_chain *c, const void *p, size_t n)
+{
+	const unsigned char *src = p;
+	struct buf_slice *s;
+	size_t k, want;
+
+	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
+	while (n > 0) {
+		s = chain_extendable(c);
+		if (s == NULL) {
+			/* Blocks grow geometrically, so a short chain stays
+			 * small and a long one quickly uses 64 KiB pages. */
+			want = n > c->grow ? n : c->grow;
+			if (want > BUF_CLASS_MAX)
+				want = BUF_CLASS_MAX;
+			if (c->grow < BUF_CLASS_MAX)
+				c->grow *= 2;
+			if (chain_new_block(c, want) != 0)
+				return (-ENOMEM);
+			continue;
+		}
+		k = buf_room(s->buf);
+		if (k > n)
+			k = n;
+		buf_append(s->buf, src, k);
+		s->len += (uint32_t)k;
+		c->len += k;
+		c->pool->st.copied += k;
+		src += k;
+		n -= k;
+	}
+	return (0);
+}
+
+int
+buf_chain_append_slice(struct buf_chain *c, struct buf *b, size_t off,
+    size_t len)
+{
+	struct buf_slice *s;
+
+	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
+	CHECK_OBJ_NOTNULL(b, BUF_MAGIC);
+	CHECK(off <= b->fill && len <= b->fill - off);
+	if (len == 0)
+		return (0);
+	s = chain_last(c);
+	if (s != NULL && s->buf == b && s->off + s->len == off) {
+		s->len += (uint32_t)len;
+		c->len += len;
+		return (0);
+	}
+	if (chain_slots(c, 1) != 0)
+		return (-ENOMEM);
+	c->v[c->head + c->n] = (struct buf_slice){ buf_ref(b), (uint32_t)off,
+	    (uint32_t)len };
+	c->n++;
+	c->len += len;
+	return (0);
+}
+
+int
+buf_chain_move(struct buf_chain *dst, struct buf_chain *src)
+{
+	CHECK_OBJ_NOTNULL(dst, BUF_CHAIN_MAGIC);
+	CHECK_OBJ_NOTNULL(src, BUF_CHAIN_MAGIC);
+	CHECK(dst != src);
+	if (src->n == 0)
+		return (0);
+	if (dst->n == 0) {
+		free(dst->v);
+		dst->v = src->v;
+		dst->head = src->head;
+		dst->n = src->n;
+		dst->cap = src->cap;
+		dst->len = src->len;
+		src->v = NULL;
+		src->head = src->n = src->cap = 0;
+		src->len = 0;
+		return (0);
+	}
+	if (chain_slots(dst, src->n) != 0)
+		return (-ENOMEM);
+	memcpy(dst->v + dst->head + dst->n, src->v + src->head,
+	    src->n * sizeof *src->v);
+	dst->n += src->n;
+	dst->len += src->len;
+	src->head = src->n = 0;
+	src->len = 0;
+	return (0);
+}
+
+unsigned
+buf_chain_iov(const struct buf_chain *c, size_t skip, struct iovec *iov,
+    unsigned max)
+{
+	const struct buf_slice *s;
+	unsigned cnt = 0;
+	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
+	for (i = 0; i < c->n && cnt < max; i++) {
+		s = &c->v[c->head + i];
+		if (skip >= s->len) {
+			skip -= s->len;
+			continue;
+		}
+		iov[cnt].iov_base = s->buf->data + s->off + skip;
+		iov[cnt].iov_len = s->len - skip;
+		skip = 0;
+		cnt++;
+	}
+	return (cnt);
+}
+
+void
+buf_chain_consume(struct buf_chain *c, size_t n)
+{
+	struct buf_slice *s;
+	struct buf *b;
+
+	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
+	CHECK(n <= c->len);
+	c->len -= n;
+	while (n > 0) {
+		s = &c->v[c->head];
+		if (s->len > n) {
+			s->off += (uint32_t)n;
+			s->len -= (uint32_t)n;
+			break;
+		}
+		n -= s->len;
+		b = s->buf;
+		buf_unref(&b);
+		c->head++;
+		c->n--;
+	}
+	if (c->n == 0)
+		c->head = 0;
+}
+
+int
+buf_chain_split(struct buf_chain *c, size_t n, struct buf_chain *front)
+{
+	struct buf_slice *s;
+	uint32_t whole = 0;
+	size_t left = n;
+
+	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
+	CHECK_OBJ_NOTNULL(front, BUF_CHAIN_MAGIC);
+	CHECK(front->n == 0 && c != front);
+	CHECK(n <= c->len);
+	front->head = 0;
+	while (whole < c->n && c->v[c->head + whole].len <= left &&
+	    left > 0) {
+		left -= c->v[c->head + whole].len;
+		whole++;
+	}
+	if (chain_slots(front, whole + (left > 0)) != 0)
+		return (-ENOMEM);
+	memcpy(front->v, c->v + c->head, whole * sizeof *c->v);
+	front->n = whole;
+	c->head += whole;
+	c->n -= whole;
+	if (left > 0) {
+		s = &c->v[c->head];
+		front->v[front->n++] = (struct buf_slice){ buf_ref(s->buf),
+		    s->off, (uint32_t)left };
+		s->off += (uint32_t)left;
+		s->len -= (uint32_t)left;
+	}
+	front->len = n;
+	c->len -= n;
+	if (c->n == 0)
+		c->head = 0;
+	return (0);
+}
+
+size_t
+buf_chain_copyout(const struct buf_chain *c, size_t off, void *p, size_t n)
+{
+	const struct buf_slice *s;
+	unsigned char *dst = p;
+	size_t k, done = 0;
+	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
+	for (i = 0; i < c->n && done < n; i++) {
+		s = &c->v[c->head + i];
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		k = s->len - off;
+		if (k > n - done)
+			k = n - done;
+		memcpy(dst + done, s->buf->data + s->off + off, k);
+		done += k;
+		off = 0;
+	}
+	return (done);
+}

@@ -1,0 +1,532 @@
+/*
+ * comm_conn.c - the connection object: operations, delivery, teardown,
+ * close handlers, timeouts.
+ *
+ * Lifecycle of a connection:
+ *	comm_conn_new(), comm_connect(), accept	 allocated, owned by the
+ *				caller; flags 0
+ *	comm_read(), comm_writev()   ops PENDING; nops counts them
+ *	comm_op_finish()	an op's result is fixed (DONE), its completion
+ *				posted on the loop's call queue
+ *	op_deliver()		(from the queue) done() runs; nops - 1
+ *	comm_close()		RELEASED; teardown unless already torn down
+ *	comm_conn_teardown()	CLOSING: watchers stopped, every PENDING op
+ *				finished (CANCELLED, or TIMEOUT for idle and
+ *				lifetime) in start order, `down` posted
+ *	conn_down()		(from the queue, after those completions)
+ *				close handlers run, transport closed, close(fd);
+ *				CLOSED
+ *	conn_maybe_free()	CLOSED and RELEASED and nops == 0: freed
+ *
+ * Because completions and `down` travel through one FIFO queue, the
+ * order the contract promises (cancelled ops, then handlers, then the fd)
+ * falls out of posting order; nothing is called inline.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "base/check.h"
+#include "base/list.h"
+#include "base/log.h"
+#include "buf/buf.h"
+#include "comm/comm_int.h"
+
+/* Timer slack: a deadline this close is treated as passed, so a timer
+ * that fires a hair early (clock rounding) does not re-arm for nothing. */
+#define COMM_TIME_SLACK		1e-3
+
+struct comm_handler {
+	unsigned		magic;
+#define COMM_HANDLER_MAGIC	0xc0331a4dU
+	struct list		link;
+	comm_close_fn		*fn;
+	void			*arg;
+};
+
+static const char *const comm_status_names[] = {
+	[COMM_OK] = "ok",
+	[COMM_EOF] = "eof",
+	[COMM_ERROR] = "error",
+	[COMM_TIMEOUT] = "timeout",
+	[COMM_CANCELLED] = "cancelled",
+};
+
+const char *
+comm_status_name(enum comm_status st)
+{
+	CHECK((size_t)st < ARRAY_LEN(comm_status_names));
+	return (comm_status_names[st]);
+}
+
+static void	op_deliver(struct comm_call *call);
+static void	conn_down(struct comm_call *call);
+static void	conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents);
+
+void
+comm_sock_nodelay(int fd)
+{
+	int on = 1;
+
+	/* Fails on non-TCP sockets, which is fine: nothing to disable. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+struct comm_conn *
+comm_conn_alloc(struct comm_loop *loop, int fd)
+{
+	struct comm_conn *c;
+
+	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
+	ALLOC_OBJ(c, COMM_CONN_MAGIC);
+	if (c == NULL)
+		return (NULL);
+	c->loop = loop;
+	c->xprt = &comm_xprt_raw;
+	ev_io_init(&c->rio, comm_io_read_ready, fd, EV_READ);
+	ev_io_init(&c->wio, comm_io_write_ready, fd, EV_WRITE);
+	ev_init(&c->timer, conn_timer_cb);
+	c->fd = fd;
+	c->rd.magic = COMM_OP_MAGIC;
+	c->rd.kind = COMM_OP_READ;
+	c->rd.conn = c;
+	list_init(&c->rd.call.link);
+	list_init(&c->wq);
+	list_init(&c->handlers);
+	comm_call_init(&c->flush, comm_io_flush_call);
+	comm_call_init(&c->down, conn_down);
+	c->t_start = c->t_active = ev_now(loop->ev);
+	loop->st.conns++;
+	return (c);
+}
+
+void
+comm_conn_set_fd(struct comm_conn *c, int fd)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	CHECK(c->fd == -1 && fd >= 0);
+	c->fd = fd;
+	ev_io_set(&c->rio, fd, EV_READ);
+	ev_io_set(&c->wio, fd, EV_WRITE);
+}
+
+struct comm_conn *
+comm_conn_new(struct comm_loop *loop, int fd)
+{
+	int fl;
+
+	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
+	CHECK(fd >= 0);
+	fl = fcntl(fd, F_GETFL);
+	if (fl != -1 && !(fl & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	comm_sock_nodelay(fd);
+	return (comm_conn_alloc(loop, fd));
+}
+
+static void
+conn_free(struct comm_conn *c)
+{
+	struct comm_loop *loop = c->loop;
+
+	/* The contract's last line: nothing may still be owed a callback. */
+	AZ(c->nops);
+	CHECK(list_empty(&c->wq));
+	CHECK(list_empty(&c->handlers));
+	CHECK(c->rd.state == COMM_OP_IDLE);
+	CHECK(c->cn == NULL);
+	CHECK(!comm_call_pending(&c->rd.call));
+	CHECK(!comm_call_pending(&c->flush));
+	CHECK(!comm_call_pending(&c->down));
+	CHECK(c->fd == -1);
+	CHECK(!ev_is_active(&c->rio) && !ev_is_active(&c->wio));
+	ev_timer_stop(loop->ev, &c->timer);
+	CHECK(loop->st.conns > 0);
+	loop->st.conns--;
+	FREE_OBJ(c);
+}
+
+static void
+conn_maybe_free(struct comm_conn *c)
+{
+	if ((c->flags & (CONN_CLOSED | CONN_RELEASED)) ==
+	    (CONN_CLOSED | CONN_RELEASED) && c->nops == 0)
+		conn_free(c);
+}
+
+void
+comm_op_start(struct comm_conn *c, struct comm_op *op, enum comm_op_kind kind,
+    comm_done_fn *done, void *arg)
+{
+	CHECK_OBJ_NOTNULL(op, COMM_OP_MAGIC);
+	CHECK(op->state == COMM_OP_IDLE);
+	AN(done);
+	op->kind = (uint8_t)kind;
+	op->state = COMM_OP_PENDING;
+	op->status = COMM_OK;
+	op->err = 0;
+	op->seq = c->seq++;
+	op->conn = c;
+	op->done = done;
+	op->arg = arg;
+	op->len = 0;
+	CHECK(!comm_call_pending(&op->call));
+	comm_call_init(&op->call, op_deliver);
+	c->nops++;
+	c->loop->st.ops++;
+}
+
+void
+comm_op_finish(struct comm_op *op, enum comm_status st, int err)
+{
+	CHECK_OBJ_NOTNULL(op, COMM_OP_MAGIC);
+	CHECK(op->state == COMM_OP_PENDING);
+	op->state = COMM_OP_DONE;
+	op->status = (uint8_t)st;
+	op->err = st == COMM_ERROR ? err : 0;
+	comm_call_post(op->conn->loop, &op->call);
+}
+
+static void
+op_deliver(struct comm_call *call)
+{
+	struct comm_op *op = container_of(call, struct comm_op, call);
+	struct comm_result res;
+	struct comm_conn *c;
+	struct comm_wop *w;
+	struct buf *b = NULL;
+	comm_done_fn *done;
+	void *arg;
+
+	CHECK_OBJ_NOTNULL(op, COMM_OP_MAGIC);
+	CHECK(op->state == COMM_OP_DONE);
+	c = op->conn;
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	memset(&res, 0, sizeof res);
+	res.status = (enum comm_status)op->status;
+	res.err = op->err;
+	res.len = op->len;
+	done = op->done;
+	arg = op->arg;
+	/* The slot is free before done runs, so done may start the next. */
+	op->state = COMM_OP_IDLE;
+	if (op->kind == COMM_OP_READ) {
+		b = op->buf;
+		op->buf = NULL;
+		if (res.status == COMM_OK)
+			res.data = (struct buf_slice){ b, op->off,
+			    (uint32_t)op->len };
+	} else {
+		/* A write lets go of its bytes exactly when it completes. */
+		w = container_of(op, struct comm_wop, op);
+		if (w->pinned > 0)
+			buf_pool_unpin(w->chain.pool, w->pinned);
+		w->pinned = 0;
+		buf_chain_fini(&w->chain);
+		comm_wop_put(c->loop, w);
+	}
+	done(c, &res, arg);
+	buf_unref(&b);
+	CHECK(c->nops > 0 && c->loop->st.ops > 0);
+	c->nops--;
+	c->loop->st.ops--;
+	conn_maybe_free(c);
+}
+
+/* Signed distance, so that a wrapped sequence still orders. */
+static bool
+seq_before(uint32_t a, uint32_t b)
+{
+	return ((int32_t)(a - b) < 0);
+}
+
+/* Finish the connect and the read, if pending and started before seq
+ * (all of them when `all`), in start order. */
+static void
+finish_singles(struct comm_conn *c, uint32_t seq, bool all,
+    enum comm_status st)
+{
+	struct comm_op *one[2];
+	struct comm_wop *w;
+	int n = 0, i;
+
+	if (c->cn != NULL && (all || seq_before(c->cn->op.seq, seq)))
+		one[n++] = &c->cn->op;
+	if (c->rd.state == COMM_OP_PENDING &&
+	    (all || seq_before(c->rd.seq, seq)))
+		one[n++] = &c->rd;
+	if (n == 2 && seq_before(one[1]->seq, one[0]->seq)) {
+		one[0] = &c->rd;
+		one[1] = &c->cn->op;
+	}
+	for (i = 0; i < n; i++) {
+		if (one[i] == &c->rd) {
+			comm_op_finish(&c->rd, st, 0);
+		} else {
+			w = c->cn;
+			c->cn = NULL;
+			c->flags &= ~CONN_CONNECTING;
+			comm_op_finish(&w->op, st, 0);
+		}
+	}
+}
+
+void
+comm_conn_teardown(struct comm_conn *c, enum comm_status why)
+{
+	struct list *n;
+	struct comm_wop *w;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	CHECK(why == COMM_CANCELLED || why == COMM_TIMEOUT);
+	if (c->flags & CONN_CLOSING)
+		return;
+	c->flags |= CONN_CLOSING;
+	c->why = (uint8_t)why;
+	ev_io_stop(c->loop->ev, &c->rio);
+	ev_io_stop(c->loop->ev, &c->wio);
+	ev_timer_stop(c->loop->ev, &c->timer);
+	comm_call_cancel(&c->flush);
+	/* Pending operations complete in the order they were started: the
+	 * write queue is in order, the read and the connect slot in. */
+	while ((n = list_first(&c->wq)) != NULL) {
+		w = container_of(n, struct comm_wop, link);
+		finish_singles(c, w->op.seq, false, why);
+		list_remove(&w->link);
+		comm_op_finish(&w->op, why, 0);
+	}
+	finish_singles(c, 0, true, why);
+	c->queued = 0;
+	log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: down (%s), %u ops owed",
+	    c->fd, comm_status_name(why), c->nops);
+	comm_call_post(c->loop, &c->down);
+}
+
+static void
+conn_down(struct comm_call *call)
+{
+	struct comm_conn *c = container_of(call, struct comm_conn, down);
+	struct comm_handler *h;
+	struct list *n;
+	comm_close_fn *fn;
+	void *arg;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	CHECK(c->flags & CONN_CLOSING);
+	while ((n = list_first(&c->handlers)) != NULL) {
+		list_remove(n);
+		h = container_of(n, struct comm_handler, link);
+		CHECK_OBJ(h, COMM_HANDLER_MAGIC);
+		fn = h->fn;
+		arg = h->arg;
+		FREE_OBJ(h);
+		fn(c, (enum comm_status)c->why, arg);
+	}
+	if (c->xprt->close != NULL)
+		c->xprt->close(c);
+	if (c->fd != -1) {
+		(void)close(c->fd);
+		c->fd = -1;
+	}
+	c->flags |= CONN_CLOSED;
+	conn_maybe_free(c);
+}
+
+void
+comm_close(struct comm_conn **cp)
+{
+	struct comm_conn *c;
+
+	AN(cp);
+	if (*cp == NULL)
+		return;
+	TAKE_OBJ_NOTNULL(c, cp, COMM_CONN_MAGIC);
+	CHECK(!(c->flags & CONN_RELEASED));	/* closed twice */
+	c->flags |= CONN_RELEASED;
+	if (!(c->flags & CONN_CLOSING))
+		comm_conn_teardown(c, COMM_CANCELLED);
+	else
+		conn_maybe_free(c);
+}
+
+int
+comm_add_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
+{
+	struct comm_handler *h;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	AN(fn);
+	if (c->flags & CONN_CLOSING)
+		return (-EINVAL);
+	ALLOC_OBJ(h, COMM_HANDLER_MAGIC);
+	if (h == NULL)
+		return (-ENOMEM);
+	h->fn = fn;
+	h->arg = arg;
+	list_insert_tail(&c->handlers, &h->link);
+	return (0);
+}
+
+int
+comm_remove_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
+{
+	struct comm_handler *h;
+	struct list *n;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	LIST_FOREACH(n, &c->handlers) {
+		h = container_of(n, struct comm_handler, link);
+		if (h->fn == fn && h->arg == arg) {
+			list_remove(n);
+			FREE_OBJ(h);
+			return (0);
+		}
+	}
+	return (-ENOENT);
+}
+
+/*
+ * Timeouts.  One ev_timer per connection, armed for the earliest deadline
+ * and re-armed lazily (libev's "timeouts that are reset often"): moving
+ * bytes only stores comm_now() in t_active or t_write; when the timer
+ * fires it recomputes the deadlines, acts on the ones that passed and
+ * sets itself for the next.  Only a deadline earlier than the armed one
+ * (a short read timeout under a long lifetime) re-arms at once.
+ */
+static double
+conn_deadline(const struct comm_conn *c)
+{
+	double d = HUGE_VAL;
+
+#define EARLIER(t, which)	do {					\
+	if (c->to[which] > 0 && (t) + c->to[which] < d)			\
+		d = (t) + c->to[which];					\
+} while (0)
+	if (c->flags & CONN_CLOSING)
+		return (d);
+	EARLIER(c->t_start, COMM_TO_LIFETIME);
+	EARLIER(c->t_active, COMM_TO_IDLE);
+	if (c->flags & CONN_CONNECTING)
+		EARLIER(c->t_start, COMM_TO_CONNECT);
+	else if (!list_empty(&c->wq))
+		EARLIER(c->t_write, COMM_TO_WRITE);
+	if (c->rd.state == COMM_OP_PENDING)
+		EARLIER(c->t_read, COMM_TO_READ);
+#undef EARLIER
+	return (d);
+}
+
+void
+comm_conn_timer_update(struct comm_conn *c)
+{
+	double d, now;
+
+	d = conn_deadline(c);
+	if (d == HUGE_VAL)
+		return;
+	if (ev_is_active(&c->timer) && c->t_armed <= d)
+		return;
+	now = ev_now(c->loop->ev);
+	ev_timer_stop(c->loop->ev, &c->timer);
+	ev_timer_set(&c->timer, d > now ? d - now : 0., 0.);
+	ev_timer_start(c->loop->ev, &c->timer);
+	c->t_armed = d;
+}
+
+static void
+conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct comm_conn *c = container_of(w, struct comm_conn, timer);
+	double now;
+
+	(void)revents;
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	now = ev_now(ev) + COMM_TIME_SLACK;
+#define PASSED(t, which)	(c->to[which] > 0 && (t) + c->to[which] <= now)
+	if (PASSED(c->t_start, COMM_TO_LIFETIME) ||
+	    PASSED(c->t_active, COMM_TO_IDLE)) {
+		comm_conn_teardown(c, COMM_TIMEOUT);
+		return;
+	}
+	if ((c->flags & CONN_CONNECTING) && PASSED(c->t_start, COMM_TO_CONNECT))
+		comm_connect_timeout(c);
+	if (c->rd.state == COMM_OP_PENDING && PASSED(c->t_read, COMM_TO_READ))
+		comm_io_read_fail(c, COMM_TIMEOUT, 0);
+	if (!(c->flags & CONN_CONNECTING) && !list_empty(&c->wq) &&
+	    PASSED(c->t_write, COMM_TO_WRITE))
+		comm_io_write_fail(c, COMM_TIMEOUT, ETIMEDOUT);
+#undef PASSED
+	comm_conn_timer_update(c);
+}
+
+void
+comm_set_timeout(struct comm_conn *c, enum comm_timeout which, double seconds)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	CHECK((unsigned)which < COMM_TO__COUNT);
+	CHECK(seconds >= 0);
+	c->to[which] = (float)seconds;
+	comm_conn_timer_update(c);
+}
+
+int
+comm_conn_fd(const struct comm_conn *c)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	return (c->fd);
+}
+
+struct comm_loop *
+comm_conn_loop(const struct comm_conn *c)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	return (c->loop);
+}
+
+void
+comm_conn_stats(const struct comm_conn *c, struct comm_conn_stats *st)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	memset(st, 0, sizeof *st);
+	st->bytes_in = c->bytes_in;
+	st->bytes_out = c->bytes_out;
+	st->reads = c->reads;
+	st->writes = c->writes;
+	st->recv_calls = c->recv_calls;
+	st->send_calls = c->send_calls;
+	st->pending = c->nops;
+	st->queued = c->queued;
+	st->write_armed = ev_is_active(&c->wio);
+}
+
+void
+comm_conn_set_xprt(struct comm_conn *c, const struct comm_xprt *x,
+    void *ctx)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	AN(x);
+	AN(x->recv);
+	AN(x->sendv);
+	CHECK(list_empty(&c->wq) && c->rd.state == COMM_OP_IDLE);
+	c->xprt = x;
+	c->xprt_ctx = ctx;
+}
+
+void *
+comm_conn_xprt_ctx(const struct comm_conn *c)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	return (c->xprt_ctx);
+}

@@ -1,0 +1,123 @@
+/*
+ * comm_connect.c - non-blocking connect.
+ *
+ * Lifecycle of a connect (struct comm_wop in c->cn):
+ *	comm_connect()		conn allocated first, so that even a failing
+ *				socket() (EMFILE) is reported through done;
+ *				connect() -> EINPROGRESS: CONNECTING, write
+ *				watcher on, connect deadline armed
+ *	comm_connect_ready()	writable: SO_ERROR decides OK or ERROR
+ *	comm_connect_timeout()	the deadline passed: TIMEOUT
+ *	comm_conn_teardown()	closed meanwhile: CANCELLED
+ *
+ * Reads and writes may be queued while CONNECTING: writes wait for the
+ * connect and then flush; a failed connect fails them with it.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "buf/buf.h"
+#include "comm/comm_int.h"
+
+static void
+connect_end(struct comm_conn *c, enum comm_status st, int err)
+{
+	struct comm_wop *w = c->cn;
+
+	AN(w);
+	c->cn = NULL;
+	c->flags &= ~CONN_CONNECTING;
+	ev_io_stop(c->loop->ev, &c->wio);
+	comm_op_finish(&w->op, st, err);
+	if (st == COMM_OK) {
+		c->t_active = c->t_write = ev_now(c->loop->ev);
+		comm_io_flush_soon(c);
+		comm_conn_timer_update(c);
+		return;
+	}
+	/* What waited for the connection cannot happen now. */
+	comm_io_write_fail(c, st, st == COMM_ERROR ? err : ETIMEDOUT);
+	comm_io_read_fail(c, st, st == COMM_ERROR ? err : 0);
+}
+
+struct comm_conn *
+comm_connect(struct comm_loop *loop, const struct sockaddr *addr,
+    socklen_t addrlen, double timeout, comm_done_fn *done, void *arg)
+{
+	struct comm_conn *c;
+	struct comm_wop *w;
+	int fd;
+
+	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
+	AN(addr);
+	AN(done);
+	w = comm_wop_get(loop);
+	if (w == NULL)
+		return (NULL);
+	c = comm_conn_alloc(loop, -1);
+	if (c == NULL) {
+		comm_wop_put(loop, w);
+		errno = ENOMEM;
+		return (NULL);
+	}
+	buf_chain_init(&w->chain, loop->pool);
+	w->idx = 0;
+	w->skip = 0;
+	w->pinned = 0;
+	c->cn = w;
+	comm_op_start(c, &w->op, COMM_OP_CONNECT, done, arg);
+	c->to[COMM_TO_CONNECT] = (float)timeout;
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		c->werr = errno;
+		connect_end(c, COMM_ERROR, errno);
+		return (c);
+	}
+	comm_conn_set_fd(c, fd);
+	if (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)
+		comm_sock_nodelay(fd);
+	if (connect(fd, addr, addrlen) == 0) {
+		connect_end(c, COMM_OK, 0);
+		return (c);
+	}
+	if (errno != EINPROGRESS) {
+		connect_end(c, COMM_ERROR, errno);
+		return (c);
+	}
+	c->flags |= CONN_CONNECTING;
+	ev_io_start(loop->ev, &c->wio);
+	comm_conn_timer_update(c);
+	return (c);
+}
+
+void
+comm_connect_ready(struct comm_conn *c)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == EINPROGRESS || err == EINTR)
+		return;
+	if (err != 0)
+		log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: connect: %s", c->fd,
+		    strerror(err));
+	connect_end(c, err == 0 ? COMM_OK : COMM_ERROR, err);
+}
+
+void
+comm_connect_timeout(struct comm_conn *c)
+{
+	connect_end(c, COMM_TIMEOUT, 0);
+}

@@ -1,0 +1,457 @@
+/*
+ * comm_io.c - reads, the write queue, half-close; the plain transport.
+ *
+ * Lifecycle of a read (the slot c->rd):
+ *	comm_read()		PENDING, read watcher on
+ *	comm_io_read_ready()	one recv(): OK (bytes), EOF or ERROR -> DONE,
+ *				watcher off; EAGAIN -> still PENDING
+ *	comm_io_read_fail()	cancel, timeout, failed connect -> DONE
+ *
+ * Lifecycle of a write (struct comm_wop on c->wq):
+ *	comm_writev()		queued, refs held, bytes pinned; a flush is
+ *				posted unless the write watcher is armed
+ *	io_flush()		one sendv() with as many iovecs (up to
+ *				IOV_MAX) as the whole queue offers; writes
+ *				fully out -> DONE(OK), in order; a partial
+ *				write or EAGAIN arms the write watcher, a
+ *				drained queue disarms it
+ *	comm_io_write_fail()	error, timeout: the whole queue -> DONE
+ *
+ * Posting the flush instead of writing inside comm_writev() lets every
+ * write queued in one round of callbacks (headers, then body slices) go
+ * out in one writev.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "base/check.h"
+#include "base/list.h"
+#include "base/log.h"
+#include "buf/buf.h"
+#include "comm/comm_int.h"
+
+/* --- the plain transport ------------------------------------------------- */
+
+static ssize_t
+raw_recv(struct comm_conn *c, void *p, size_t len)
+{
+	ssize_t r;
+
+	r = read(c->fd, p, len);
+	return (r == -1 ? -errno : r);
+}
+
+static ssize_t
+raw_sendv(struct comm_conn *c, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr msg;
+	ssize_t r;
+
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = (struct iovec *)(uintptr_t)iov;
+	msg.msg_iovlen = (size_t)iovcnt;
+	/* MSG_NOSIGNAL: a reset peer costs EPIPE, never SIGPIPE, whatever
+	 * the process's signal disposition. */
+	r = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	if (r == -1 && errno == ENOTSOCK)
+		r = writev(c->fd, iov, iovcnt);
+	return (r == -1 ? -errno : r);
+}
+
+static size_t
+raw_readable(struct comm_conn *c)
+{
+	int n;
+
+	if (ioctl(c->fd, FIONREAD, &n) == -1 || n < 0)
+		return (0);
+	return ((size_t)n);
+}
+
+static int
+raw_shutdown(struct comm_conn *c)
+{
+	return (shutdown(c->fd, SHUT_WR) == -1 ? -errno : 0);
+}
+
+const struct comm_xprt comm_xprt_raw = {
+	.name = "raw",
+	.recv = raw_recv,
+	.sendv = raw_sendv,
+	.readable = raw_readable,
+	.shutdown = raw_shutdown,
+	.close = NULL,
+};
+
+/* --- reads --------------------------------------------------------------- */
+
+void
+comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
+    void *arg)
+{
+	struct comm_op *op;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	CHECK_OBJ_ORNULL(b, BUF_MAGIC);
+	op = &c->rd;
+	CHECK(op->state == COMM_OP_IDLE);	/* one read at a time */
+	comm_op_start(c, op, COMM_OP_READ, done, arg);
+	c->reads++;
+	op->buf = b != NULL ? buf_ref(b) : NULL;
+	op->max = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
+	op->off = 0;
+	if (c->flags & CONN_CLOSING) {
+		comm_op_finish(op, COMM_CANCELLED, 0);
+		return;
+	}
+	if (c->fd == -1) {
+		comm_op_finish(op, COMM_ERROR, c->werr != 0 ? c->werr :
+		    ENOTCONN);
+		return;
+	}
+	if (b != NULL && buf_room(b) == 0) {
+		comm_op_finish(op, COMM_ERROR, ENOBUFS);
+		return;
+	}
+	c->t_read = ev_now(c->loop->ev);
+	ev_io_start(c->loop->ev, &c->rio);
+	comm_conn_timer_update(c);
+}
+
+void
+comm_io_read_ready(struct ev_loop *ev, ev_io *w, int revents)
+{
+	struct comm_conn *c = container_of(w, struct comm_conn, rio);
+	struct comm_op *op;
+	struct buf *b;
+	size_t want, avail, len;
+	ssize_t r;
+
+	(void)revents;
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	op = &c->rd;
+	CHECK(op->state == COMM_OP_PENDING);
+	b = op->buf;
+	if (b == NULL) {
+		/* Take a block only now that there is something to read,
+		 * and no bigger than what is there. */
+		want = op->max != 0 ? op->max : COMM_READ_DEFAULT;
+		avail = c->xprt->readable != NULL ? c->xprt->readable(c) :
+		    want;
+		if (avail < want)
+			want = avail;
+		b = buf_alloc(c->loop->pool, want);
+		if (b == NULL) {
+			comm_io_read_fail(c, COMM_ERROR, ENOMEM);
+			return;
+		}
+	}
+	len = buf_room(b);
+	if (op->max != 0 && len > op->max)
+		len = op->max;
+	c->recv_calls++;
+	r = c->xprt->recv(c, b->data + b->fill, len);
+	if (r == -EAGAIN || r == -EINTR) {
+		if (op->buf == NULL)
+			buf_unref(&b);	/* an idle conn pins nothing */
+		return;
+	}
+	if (r <= 0) {
+		if (op->buf == NULL)
+			buf_unref(&b);
+		comm_io_read_fail(c, r == 0 ? COMM_EOF : COMM_ERROR,
+		    (int)-r);
+		return;
+	}
+	ev_io_stop(ev, &c->rio);
+	op->buf = b;
+	op->off = b->fill;
+	b->fill += (uint32_t)r;
+	op->len = (size_t)r;
+	c->bytes_in += (uint64_t)r;
+	c->t_active = ev_now(ev);
+	comm_op_finish(op, COMM_OK, 0);
+}
+
+void
+comm_io_read_fail(struct comm_conn *c, enum comm_status st, int err)
+{
+	if (c->rd.state != COMM_OP_PENDING)
+		return;
+	ev_io_stop(c->loop->ev, &c->rio);
+	comm_op_finish(&c->rd, st, err);
+}
+
+void
+comm_cancel_read(struct comm_conn *c)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	comm_io_read_fail(c, COMM_CANCELLED, 0);
+}
+
+/* --- writes -------------------------------------------------------------- */
+
+void
+comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
+    void *arg)
+{
+	struct comm_wop *w;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	CHECK_OBJ_NOTNULL(chain, BUF_CHAIN_MAGIC);
+	/* No entry, no way to ever call done: the one abort on ENOMEM. */
+	w = comm_wop_get(c->loop);
+	AN(w);
+	buf_chain_init(&w->chain, chain->pool);
+	/* An empty destination takes the source's array: cannot fail. */
+	AZ(buf_chain_move(&w->chain, chain));
+	w->idx = 0;
+	w->skip = 0;
+	w->pinned = 0;
+	comm_op_start(c, &w->op, COMM_OP_WRITE, done, arg);
+	c->writes++;
+	if (c->flags & CONN_CLOSING) {
+		comm_op_finish(&w->op, COMM_CANCELLED, 0);
+		return;
+	}
+	if (c->werr != 0 || (c->flags & CONN_SHUT_WANTED) || c->fd == -1) {
+		comm_op_finish(&w->op, COMM_ERROR, c->werr != 0 ? c->werr :
+		    c->fd == -1 ? ENOTCONN : EPIPE);
+		return;
+	}
+	w->pinned = w->chain.len;
+	buf_pool_pin(w->chain.pool, w->pinned);
+	if (list_empty(&c->wq))
+		c->t_write = ev_now(c->loop->ev);
+	list_insert_tail(&c->wq, &w->link);
+	c->queued += w->chain.len;
+	comm_io_flush_soon(c);
+	comm_conn_timer_update(c);
+}
+
+void
+comm_io_flush_soon(struct comm_conn *c)
+{
+	if ((c->flags & (CONN_CONNECTING | CONN_CLOSING)) || c->fd == -1 ||
+	    ev_is_active(&c->wio) || comm_call_pending(&c->flush))
+		return;
+	/* Nothing to write and no FIN owed: nothing to do. */
+	if (list_empty(&c->wq) && (c->flags & (CONN_SHUT_WANTED |
+	    CONN_SHUT_DONE)) != CONN_SHUT_WANTED)
+		return;
+	comm_call_post(c->loop, &c->flush);
+}
+
+/* Gather the queue's unwritten bytes into iov, across writes, until
+ * IOV_MAX; *want is their sum. */
+static int
+io_gather(struct comm_conn *c, struct iovec *iov, size_t *want)
+{
+	const struct buf_slice *s;
+	struct comm_wop *w;
+	struct list *n;
+	uint32_t i, skip;
+	int cnt = 0;
+
+	*want = 0;
+	LIST_FOREACH(n, &c->wq) {
+		w = container_of(n, struct comm_wop, link);
+		for (i = w->idx; i < buf_chain_nslices(&w->chain); i++) {
+			s = buf_chain_slice(&w->chain, i);
+			skip = i == w->idx ? w->skip : 0;
+			if (s->len == skip)
+				continue;
+			if (cnt == IOV_MAX)
+				return (cnt);
+			iov[cnt].iov_base = s->buf->data + s->off + skip;
+			iov[cnt].iov_len = s->len - skip;
+			*want += s->len - skip;
+			cnt++;
+		}
+	}
+	return (cnt);
+}
+
+/* r bytes went out: writes that are complete finish OK, in order; the
+ * first incomplete one has its cursor moved. */
+static void
+io_advance(struct comm_conn *c, size_t r)
+{
+	const struct buf_slice *s;
+	struct comm_wop *w;
+	struct list *n;
+	size_t rem, left;
+
+	c->queued -= r;
+	while ((n = list_first(&c->wq)) != NULL) {
+		w = container_of(n, struct comm_wop, link);
+		rem = w->chain.len - w->op.len;
+		if (rem > r) {
+			w->op.len += r;
+			while (r > 0) {
+				s = buf_chain_slice(&w->chain, w->idx);
+				left = s->len - w->skip;
+				if (left > r) {
+					w->skip += (uint32_t)r;
+					r = 0;
+				} else {
+					r -= left;
+					w->idx++;
+					w->skip = 0;
+				}
+			}
+			return;
+		}
+		w->op.len += rem;
+		r -= rem;
+		list_remove(&w->link);
+		comm_op_finish(&w->op, COMM_OK, 0);
+	}
+	AZ(r);
+}
+
+static void
+io_shutdown(struct comm_conn *c)
+{
+	int err;
+
+	c->flags |= CONN_SHUT_DONE;
+	if (c->xprt->shutdown == NULL)
+		return;
+	err = c->xprt->shutdown(c);
+	if (err != 0)
+		log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: shutdown: %s",
+		    c->fd, strerror(-err));
+}
+
+static void
+io_flush(struct comm_conn *c)
+{
+	struct iovec iov[IOV_MAX];
+	size_t want;
+	ssize_t r;
+	int cnt, round;
+
+	for (round = 0; round < COMM_FLUSH_ROUNDS; round++) {
+		cnt = io_gather(c, iov, &want);
+		if (want == 0) {
+			io_advance(c, 0);	/* empty writes, in turn */
+			break;
+		}
+		c->send_calls++;
+		r = c->xprt->sendv(c, iov, cnt);
+		if (r == -EINTR)
+			continue;
+		if (r == -EAGAIN) {
+			ev_io_start(c->loop->ev, &c->wio);
+			return;
+		}
+		if (r < 0) {
+			comm_io_write_fail(c, COMM_ERROR, (int)-r);
+			return;
+		}
+		c->bytes_out += (uint64_t)r;
+		c->t_active = c->t_write = ev_now(c->loop->ev);
+		io_advance(c, (size_t)r);
+		if (list_empty(&c->wq))
+			break;
+		if ((size_t)r < want) {
+			/* The socket buffer is full: wait for room. */
+			ev_io_start(c->loop->ev, &c->wio);
+			return;
+		}
+	}
+	if (!list_empty(&c->wq)) {
+		/* Still writable, but others get a turn first. */
+		ev_io_start(c->loop->ev, &c->wio);
+		return;
+	}
+	ev_io_stop(c->loop->ev, &c->wio);
+	if ((c->flags & (CONN_SHUT_WANTED | CONN_SHUT_DONE)) ==
+	    CONN_SHUT_WANTED)
+		io_shutdown(c);
+}
+
+void
+comm_io_flush_call(struct comm_call *call)
+{
+	struct comm_conn *c = container_of(call, struct comm_conn, flush);
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	if (!(c->flags & (CONN_CONNECTING | CONN_CLOSING)) &&
+	    !ev_is_active(&c->wio))
+		io_flush(c);
+}
+
+void
+comm_io_write_ready(struct ev_loop *ev, ev_io *w, int revents)
+{
+	struct comm_conn *c = container_of(w, struct comm_conn, wio);
+
+	(void)ev;
+	(void)revents;
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	if (c->flags & CONN_CONNECTING)
+		comm_connect_ready(c);
+	else
+		io_flush(c);
+}
+
+void
+comm_io_write_fail(struct comm_conn *c, enum comm_status st, int err)
+{
+	struct comm_wop *w;
+	struct list *n;
+
+	AN(err);
+	c->werr = err;
+	ev_io_stop(c->loop->ev, &c->wio);
+	comm_call_cancel(&c->flush);
+	while ((n = list_first(&c->wq)) != NULL) {
+		w = container_of(n, struct comm_wop, link);
+		list_remove(&w->link);
+		comm_op_finish(&w->op, st, err);
+	}
+	c->queued = 0;
+}
+
+void
+comm_cancel_writes(struct comm_conn *c)
+{
+	struct comm_wop *w;
+	struct list *n;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	ev_io_stop(c->loop->ev, &c->wio);
+	comm_call_cancel(&c->flush);
+	while ((n = list_first(&c->wq)) != NULL) {
+		w = container_of(n, struct comm_wop, link);
+		list_remove(&w->link);
+		comm_op_finish(&w->op, COMM_CANCELLED, 0);
+	}
+	c->queued = 0;
+	comm_io_flush_soon(c);		/* a FIN asked for is still owed */
+}
+
+void
+comm_shutdown_write(struct comm_conn *c)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	if (c->flags & (CONN_CLOSING | CONN_SHUT_WANTED))
+		return;
+	c->flags |= CONN_SHUT_WANTED;
+	if (list_empty(&c->wq) && !(c->flags & CONN_CONNECTING) &&
+	    c->fd != -1)
+		io_shutdown(c);
+}
