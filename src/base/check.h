@@ -30,6 +30,9 @@ void	check_fail(const char *file, int line, const char *func,
 		check_fail(__FILE__, __LINE__, __func__, #cond);	\
 } while (0)
 
+/* WRONG(why): a place the code must never reach. */
+#define WRONG(why)	check_fail(__FILE__, __LINE__, __func__, why)
+
 #define CHECK_OBJ(ptr, type_magic)	CHECK((ptr)->magic == (type_magic))
 #define CHECK_OBJ_NOTNULL(ptr, type_magic)	do {			\
 	AN(ptr);							\

@@ -1,116 +1,668 @@
 /*
- * check_http.c - llhttp as cuttle builds it: the library links and parses
- * strictly.  The message layer's own tests join this file.
+ * check_http.c - the strict HTTP/1.x parser (src/http/http_msg.c).
+ *
+ * Tables of bytes -> fields or error.  Every case is run three ways: the
+ * whole input at once, one byte per call, and split in two at every
+ * offset; the outcome must not depend on how the bytes arrived (that is
+ * where folded lines and split values hide).
  */
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <llhttp.h>
-
 #include "base/check.h"
+#include "http/http_msg.h"
+#include "http/http_url.h"
 
-struct seen {
-	char	url[64];
-	size_t	url_len;
-	char	last_value[64];
-	int	complete;
+#define MAX_HDR	4096
+
+struct outcome {
+	enum http_parse_status	st;
+	enum http_err		err;
+	unsigned		headers;	/* HEADERS events */
+	char			body[256];
+	size_t			bodylen;
+	size_t			used;		/* input taken by message 1 */
+	struct http_msg		msg;
 };
 
-static int
-on_url(llhttp_t *p, const char *at, size_t len)
+static void
+collect(void *arg, const char *at, size_t len)
 {
-	struct seen *s = p->data;
+	struct outcome *o = arg;
 
-	if (s->url_len + len < sizeof s->url) {
-		memcpy(s->url + s->url_len, at, len);
-		s->url_len += len;
-	}
-	return (0);
+	ck_assert_uint_le(o->bodylen + len, sizeof o->body);
+	memcpy(o->body + o->bodylen, at, len);
+	o->bodylen += len;
 }
-
-static int
-on_value(llhttp_t *p, const char *at, size_t len)
-{
-	struct seen *s = p->data;
-
-	if (len >= sizeof s->last_value)
-		len = sizeof s->last_value - 1;
-	memcpy(s->last_value, at, len);
-	s->last_value[len] = '\0';
-	return (0);
-}
-
-static int
-on_complete(llhttp_t *p)
-{
-	((struct seen *)p->data)->complete++;
-	return (0);
-}
-
-static llhttp_errno_t
-parse(const char *req, struct seen *s)
-{
-	llhttp_settings_t set;
-	llhttp_t p;
-
-	memset(s, 0, sizeof *s);
-	llhttp_settings_init(&set);
-	set.on_url = on_url;
-	set.on_header_value = on_value;
-	set.on_message_complete = on_complete;
-	llhttp_init(&p, HTTP_REQUEST, &set);
-	p.data = s;
-	return (llhttp_execute(&p, req, strlen(req)));
-}
-
-START_TEST(llhttp_parses_an_absolute_form_request)
-{
-	struct seen s;
-
-	ck_assert_int_eq(parse("GET http://example.com/a?b HTTP/1.1\r\n"
-	    "Host: example.com\r\n\r\n", &s), HPE_OK);
-	ck_assert_str_eq(s.url, "http://example.com/a?b");
-	ck_assert_int_eq(s.complete, 1);
-}
-END_TEST
-
-START_TEST(llhttp_rejects_content_length_with_transfer_encoding)
-{
-	struct seen s;
-
-	ck_assert_int_ne(parse("POST http://e/ HTTP/1.1\r\nHost: e\r\n"
-	    "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-	    "0\r\n\r\n", &s), HPE_OK);
-}
-END_TEST
-
-START_TEST(llhttp_rejects_bare_lf_and_bare_cr)
-{
-	struct seen s;
-
-	ck_assert_int_ne(parse("GET http://e/ HTTP/1.1\nHost: e\n\n", &s),
-	    HPE_OK);
-	ck_assert_int_ne(parse("GET http://e/ HTTP/1.1\r\nHost: e\r\n"
-	    "X-A: 1\rB\r\n\r\n", &s), HPE_OK);
-}
-END_TEST
 
 /*
- * llhttp 8 accepts obs-fold (RFC 9112 5.2) and hands the continuation
- * line to on_header_value as a value piece that starts with whitespace.
- * cuttle must reject it (no smuggling), so the message layer has to see
- * that shape: this test pins the parser behaviour it relies on.
+ * Parse one message from in, fed in pieces: first `split` bytes, then
+ * `step` bytes per call (0: the rest at once).  eof: the peer closes
+ * after the input.  Stops at DONE or ERROR.
  */
-START_TEST(llhttp_passes_obs_fold_through_for_cuttle_to_reject)
+static void
+run(struct outcome *o, enum http_msg_kind kind, const char *in, size_t len,
+    size_t split, size_t step, bool no_body, bool eof)
 {
-	struct seen s;
+	struct http_parser *p = http_parser_new(kind, MAX_HDR);
+	size_t off = 0, n, used;
 
-	ck_assert_int_eq(parse("GET http://e/ HTTP/1.1\r\nHost: e\r\n"
-	    "X-A: 1\r\n  folded\r\n\r\n", &s), HPE_OK);
-	ck_assert_str_eq(s.last_value, "  folded");
+	memset(o, 0, sizeof *o);
+	http_msg_init(&o->msg, kind);
+	http_parser_start(p, &o->msg, no_body);
+	o->st = HTTP_PARSE_AGAIN;
+	while (o->st != HTTP_PARSE_DONE && o->st != HTTP_PARSE_ERROR) {
+		if (off == len) {
+			if (!eof)
+				break;
+			o->st = http_parse_eof(p, collect, o);
+			break;
+		}
+		n = off < split ? split - off : step == 0 ? len - off : step;
+		if (n > len - off)
+			n = len - off;
+		/* Call again on what is left until the parser wants more. */
+		do {
+			o->st = http_parse(p, in + off, n, &used, collect, o);
+			ck_assert_uint_le(used, n);
+			off += used;
+			n -= used;
+			if (o->st == HTTP_PARSE_HEADERS)
+				o->headers++;
+		} while ((o->st == HTTP_PARSE_HEADERS ||
+		    (o->st == HTTP_PARSE_AGAIN && n > 0)));
+	}
+	o->err = http_parser_error(p);
+	o->used = off;
+	http_parser_free(&p);
+}
+
+static const char *
+field(const struct http_msg *m, enum http_hdr_id id, char *buf, size_t len)
+{
+	const struct http_field *f = http_msg_field(m, id);
+
+	if (f == NULL)
+		return (NULL);
+	snprintf(buf, len, "%.*s", (int)f->value.len,
+	    http_msg_ptr(m, f->value));
+	return (buf);
+}
+
+/* -- requests that parse ------------------------------------------------- */
+
+struct good {
+	const char	*name;
+	const char	*in;
+	const char	*method;	/* as written */
+	const char	*target;
+	unsigned	vminor;
+	const char	*body;
+	bool		keep_alive;
+	uint8_t		framing;
+};
+
+static const struct good good_requests[] = {
+	{ "absolute-form GET",
+	  "GET http://e/a?b HTTP/1.1\r\nHost: e\r\n\r\n",
+	  "GET", "http://e/a?b", 1, "", true, HTTP_BODY_NONE },
+	{ "POST with Content-Length",
+	  "POST http://e/ HTTP/1.1\r\nHost: e\r\nContent-Length: 5\r\n\r\n"
+	  "hello",
+	  "POST", "http://e/", 1, "hello", true, HTTP_BODY_LENGTH },
+	{ "chunked with extension and trailer",
+	  "PUT http://e/x HTTP/1.1\r\nHost: e\r\n"
+	  "Transfer-Encoding: chunked\r\n\r\n"
+	  "5;name=val\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+	  "PUT", "http://e/x", 1, "hello world", true, HTTP_BODY_CHUNKED },
+	{ "chunked in upper case",
+	  "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	  "Transfer-Encoding: Chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+	  "POST", "http://e/", 1, "x", true, HTTP_BODY_CHUNKED },
+	{ "extension method",
+	  "FROB http://e/ HTTP/1.1\r\nHost: e\r\n\r\n",
+	  "FROB", "http://e/", 1, "", true, HTTP_BODY_NONE },
+	{ "HTTP/1.0 closes by default",
+	  "GET http://e/ HTTP/1.0\r\n\r\n",
+	  "GET", "http://e/", 0, "", false, HTTP_BODY_NONE },
+	{ "HTTP/1.0 keep-alive asked",
+	  "GET http://e/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+	  "GET", "http://e/", 0, "", true, HTTP_BODY_NONE },
+	{ "HTTP/1.1 Connection: close",
+	  "GET http://e/ HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n",
+	  "GET", "http://e/", 1, "", false, HTTP_BODY_NONE },
+	{ "empty lines before the request",
+	  "\r\n\r\nGET http://e/ HTTP/1.1\r\nHost: e\r\n\r\n",
+	  "GET", "http://e/", 1, "", true, HTTP_BODY_NONE },
+	{ "HTTP/1.9 is taken as 1.1",
+	  "GET http://e/ HTTP/1.9\r\nHost: e\r\n\r\n",
+	  "GET", "http://e/", 1, "", true, HTTP_BODY_NONE },
+	{ "Upgrade does not switch protocols",
+	  "GET http://e/ HTTP/1.1\r\nHost: e\r\nConnection: Upgrade\r\n"
+	  "Upgrade: websocket\r\n\r\n",
+	  "GET", "http://e/", 1, "", true, HTTP_BODY_NONE },
+	{ "CONNECT authority-form",
+	  "CONNECT e:443 HTTP/1.1\r\nHost: e:443\r\n\r\n",
+	  "CONNECT", "e:443", 1, "", true, HTTP_BODY_NONE },
+	{ "obs-text in a value, empty value",
+	  "GET http://e/ HTTP/1.1\r\nHost: e\r\nX-A: caf\xc3\xa9\r\n"
+	  "X-Empty:\r\n\r\n",
+	  "GET", "http://e/", 1, "", true, HTTP_BODY_NONE },
+};
+
+START_TEST(good_request_parses_the_same_however_split)
+{
+	const struct good *g = &good_requests[_i];
+	size_t len = strlen(g->in), split;
+	struct outcome o;
+	const struct http_msg *m = &o.msg;
+
+	for (split = 0; split <= len; split++) {
+		run(&o, HTTP_MSG_REQUEST, g->in, len, split,
+		    split == 0 ? 1 : 0, false, false);
+		ck_assert_msg(o.st == HTTP_PARSE_DONE, "%s split %zu: st %d "
+		    "err %s", g->name, split, o.st, http_err_text(o.err));
+		ck_assert_uint_eq(o.headers, 1);
+		ck_assert_uint_eq(o.used, len);
+		ck_assert_uint_eq(m->method_name.len, strlen(g->method));
+		ck_assert(memcmp(http_msg_ptr(m, m->method_name), g->method,
+		    m->method_name.len) == 0);
+		ck_assert_uint_eq(m->target.len, strlen(g->target));
+		ck_assert(memcmp(http_msg_ptr(m, m->target), g->target,
+		    m->target.len) == 0);
+		ck_assert_uint_eq(m->vmajor, 1);
+		ck_assert_uint_eq(m->vminor, g->vminor);
+		ck_assert_uint_eq(o.bodylen, strlen(g->body));
+		ck_assert(memcmp(o.body, g->body, o.bodylen) == 0);
+		ck_assert_int_eq(m->keep_alive, g->keep_alive);
+		ck_assert_uint_eq(m->body, g->framing);
+		http_msg_fini(&o.msg);
+	}
+}
+END_TEST
+
+START_TEST(fields_keep_order_ids_and_trimmed_values)
+{
+	static const char in[] = "GET http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Cache-Control: no-cache \r\nX-Other:  a b\t\r\n"
+	    "cache-control: max-age=0\r\nExpect: 100-continue\r\n\r\n";
+	const struct http_field *f;
+	struct outcome o;
+	char buf[64];
+
+	run(&o, HTTP_MSG_REQUEST, in, sizeof in - 1, 0, 0, false, false);
+	ck_assert_int_eq(o.st, HTTP_PARSE_DONE);
+	ck_assert_uint_eq(o.msg.nfields, 5);
+	ck_assert_str_eq(field(&o.msg, HTTP_HDR_HOST, buf, sizeof buf), "e");
+	f = http_msg_field(&o.msg, HTTP_HDR_CACHE_CONTROL);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(memcmp(http_msg_ptr(&o.msg, f->value), "no-cache", 8) == 0);
+	ck_assert_uint_eq(f->value.len, 8);
+	f = http_msg_field_next(&o.msg, f);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(memcmp(http_msg_ptr(&o.msg, f->name), "cache-control",
+	    13) == 0);
+	ck_assert_ptr_null(http_msg_field_next(&o.msg, f));
+	ck_assert_uint_eq(o.msg.fields[2].id, HTTP_HDR_OTHER);
+	ck_assert(memcmp(http_msg_ptr(&o.msg, o.msg.fields[2].value), "a b",
+	    3) == 0 && o.msg.fields[2].value.len == 3);
+	ck_assert(o.msg.expect_continue);
+	ck_assert(http_msg_has_token(&o.msg, HTTP_HDR_CACHE_CONTROL,
+	    "MAX-AGE=0"));
+	ck_assert(!http_msg_has_token(&o.msg, HTTP_HDR_CACHE_CONTROL,
+	    "max-age"));
+	/* raw keeps the header section exactly as received */
+	ck_assert_uint_eq(o.msg.rawlen, sizeof in - 1);
+	ck_assert(memcmp(o.msg.raw, in, o.msg.rawlen) == 0);
+	http_msg_fini(&o.msg);
+}
+END_TEST
+
+START_TEST(pipelined_requests_stop_at_each_message_end)
+{
+	static const char in[] =
+	    "POST http://e/1 HTTP/1.1\r\nHost: e\r\nContent-Length: 2\r\n\r\nab"
+	    "GET http://e/2 HTTP/1.1\r\nHost: e\r\n\r\n"
+	    "GET http://e/3 HTTP/1.1\r\nHost: e\r\n\r\n";
+	struct http_parser *p = http_parser_new(HTTP_MSG_REQUEST, MAX_HDR);
+	const char *at = in;
+	size_t left = sizeof in - 1, used;
+	struct outcome o;
+	struct http_msg m;
+	int i;
+	enum http_parse_status st;
+
+	memset(&o, 0, sizeof o);
+	for (i = 1; i <= 3; i++) {
+		http_msg_init(&m, HTTP_MSG_REQUEST);
+		http_parser_start(p, &m, false);
+		do {
+			st = http_parse(p, at, left, &used, collect, &o);
+			at += used;
+			left -= used;
+		} while (st == HTTP_PARSE_HEADERS);
+		ck_assert_int_eq(st, HTTP_PARSE_DONE);
+		ck_assert_uint_eq(m.target.len, 10);
+		ck_assert_int_eq(http_msg_ptr(&m, m.target)[9], '0' + i);
+		http_msg_fini(&m);
+	}
+	ck_assert_uint_eq(left, 0);
+	ck_assert_uint_eq(o.bodylen, 2);
+	http_parser_free(&p);
+}
+END_TEST
+
+/* -- requests that must be refused --------------------------------------- */
+
+struct bad {
+	const char	*name;
+	const char	*in;
+	size_t		len;		/* 0: strlen(in) */
+	enum http_err	err;
+};
+
+#define BAD(name, in, err)	{ name, in, sizeof(in) - 1, err }
+
+static const struct bad bad_requests[] = {
+	BAD("CL then TE", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    HTTP_E_CL_TE),
+	BAD("TE then CL", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+	    HTTP_E_CL_TE),
+	BAD("two Content-Length", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Content-Length: 3\r\nContent-Length: 4\r\n\r\n", HTTP_E_BAD_CL),
+	BAD("Content-Length list", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Content-Length: 3, 3\r\n\r\n", HTTP_E_BAD_CL),
+	BAD("negative Content-Length", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Content-Length: -1\r\n\r\n", HTTP_E_BAD_CL),
+	BAD("huge Content-Length", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Content-Length: 99999999999999999999999\r\n\r\n", HTTP_E_BAD_CL),
+	BAD("TE gzip", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: gzip\r\n\r\n", HTTP_E_TE),
+	BAD("TE chunked, gzip", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked, gzip\r\n\r\n", HTTP_E_TE),
+	BAD("TE gzip, chunked", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", HTTP_E_TE),
+	BAD("TE in two lines", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    HTTP_E_TE),
+	BAD("TE xchunked", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: xchunked\r\n\r\n", HTTP_E_TE),
+	BAD("space before colon", "GET http://e/ HTTP/1.1\r\nHost : e\r\n\r\n",
+	    HTTP_E_HDR_NAME),
+	BAD("tab before colon", "GET http://e/ HTTP/1.1\r\nHost\t: e\r\n\r\n",
+	    HTTP_E_HDR_NAME),
+	BAD("empty name", "GET http://e/ HTTP/1.1\r\nHost: e\r\n: v\r\n\r\n",
+	    HTTP_E_HDR_NAME),
+	BAD("bad name", "GET http://e/ HTTP/1.1\r\nHost: e\r\nX(y): v\r\n\r\n",
+	    HTTP_E_HDR_NAME),
+	BAD("NUL in value", "GET http://e/ HTTP/1.1\r\nHost: e\r\nX: a\0b\r\n"
+	    "\r\n", HTTP_E_HDR_VALUE),
+	BAD("control in value", "GET http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "X: a\x01z\r\n\r\n", HTTP_E_HDR_VALUE),
+	BAD("DEL in value", "GET http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "X: a\x7fz\r\n\r\n", HTTP_E_HDR_VALUE),
+	BAD("obs-fold", "GET http://e/ HTTP/1.1\r\nHost: e\r\nX: a\r\n b\r\n"
+	    "\r\n", HTTP_E_OBS_FOLD),
+	BAD("obs-fold with tab", "GET http://e/ HTTP/1.1\r\nX: a\r\n\tb\r\n"
+	    "Host: e\r\n\r\n", HTTP_E_OBS_FOLD),
+	BAD("two Host", "GET http://e/ HTTP/1.1\r\nHost: e\r\nHost: f\r\n\r\n",
+	    HTTP_E_DUP_HDR),
+	BAD("bare LF in headers", "GET http://e/ HTTP/1.1\r\nHost: e\n\r\n",
+	    HTTP_E_HDR_VALUE),
+	BAD("bare CR in a value", "GET http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "X: 1\rB\r\n\r\n", HTTP_E_HDR_SYNTAX),
+	BAD("bad chunk size", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\nzz\r\n", HTTP_E_CHUNK),
+	BAD("chunk size overflow", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
+	    HTTP_E_CHUNK),
+	BAD("chunk longer than its size", "POST http://e/ HTTP/1.1\r\nHost: e"
+	    "\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n",
+	    HTTP_E_CHUNK),
+	BAD("chunk with bare LF", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n1\nx\n0\n\n", HTTP_E_CHUNK),
+	BAD("chunk size with space", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n0\r\n\r\n",
+	    HTTP_E_CHUNK),
+	BAD("bad chunk extension", "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n1;a\x01\r\nx\r\n0\r\n\r\n",
+	    HTTP_E_CHUNK),
+	BAD("bare LF after request line", "GET http://e/ HTTP/1.1\nHost: e\r\n"
+	    "\r\n", HTTP_E_START_LINE),
+	BAD("bare CR in request line", "GET http://e/ HTTP/1.1\rX\r\n\r\n",
+	    HTTP_E_START_LINE),
+	BAD("two spaces", "GET  http://e/ HTTP/1.1\r\nHost: e\r\n\r\n",
+	    HTTP_E_START_LINE),
+	BAD("HTTP/0.9", "GET /\r\n\r\n", HTTP_E_START_LINE),
+	BAD("HTTP/2.0", "GET http://e/ HTTP/2.0\r\nHost: e\r\n\r\n",
+	    HTTP_E_VERSION),
+	BAD("lower-case version", "GET http://e/ http/1.1\r\nHost: e\r\n\r\n",
+	    HTTP_E_START_LINE),
+	BAD("method not a token", "GE(T http://e/ HTTP/1.1\r\n\r\n",
+	    HTTP_E_METHOD),
+	BAD("space in target", "GET http://e/a b HTTP/1.1\r\nHost: e\r\n\r\n",
+	    HTTP_E_START_LINE),
+	BAD("control in target", "GET http://e/\x01 HTTP/1.1\r\n\r\n",
+	    HTTP_E_TARGET),
+	BAD("8-bit target", "GET http://e/\xc3\xa9 HTTP/1.1\r\n\r\n",
+	    HTTP_E_TARGET),
+	BAD("CONNECT with a body", "CONNECT e:443 HTTP/1.1\r\nHost: e:443\r\n"
+	    "Content-Length: 4\r\n\r\nabcd", HTTP_E_SYNTAX),
+	BAD("garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n",
+	    HTTP_E_METHOD),
+};
+
+START_TEST(bad_request_is_refused_however_split)
+{
+	const struct bad *b = &bad_requests[_i];
+	size_t split;
+	struct outcome o;
+
+	for (split = 0; split <= b->len; split++) {
+		run(&o, HTTP_MSG_REQUEST, b->in, b->len, split,
+		    split == 0 ? 1 : 0, false, false);
+		ck_assert_msg(o.st == HTTP_PARSE_ERROR && o.err == b->err,
+		    "%s split %zu: st %d err \"%s\", want \"%s\"", b->name,
+		    split, o.st, http_err_text(o.err), http_err_text(b->err));
+		http_msg_fini(&o.msg);
+	}
+}
+END_TEST
+
+START_TEST(limits_give_414_and_431)
+{
+	struct outcome o;
+	char in[MAX_HDR * 2];
+
+	memset(in, 'a', sizeof in);
+	memcpy(in, "GET http://e/", 13);
+	run(&o, HTTP_MSG_REQUEST, in, sizeof in, 0, 0, false, false);
+	ck_assert_int_eq(o.err, HTTP_E_URI_TOO_LONG);
+	ck_assert_uint_eq(http_err_status(o.err), 414);
+	http_msg_fini(&o.msg);
+
+	memcpy(in, "GET http://e/ HTTP/1.1\r\nX: ", 27);
+	run(&o, HTTP_MSG_REQUEST, in, sizeof in, 0, 100, false, false);
+	ck_assert_int_eq(o.err, HTTP_E_HDR_TOO_LARGE);
+	ck_assert_uint_eq(http_err_status(o.err), 431);
+	http_msg_fini(&o.msg);
+}
+END_TEST
+
+START_TEST(eof_mid_message_is_incomplete_and_between_is_clean)
+{
+	static const char hdrs[] = "GET http://e/ HTTP/1.1\r\nHost: e\r\n";
+	static const char body[] = "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Content-Length: 9\r\n\r\nabc";
+	struct http_parser *p = http_parser_new(HTTP_MSG_REQUEST, MAX_HDR);
+	struct http_msg m;
+	struct outcome o;
+
+	run(&o, HTTP_MSG_REQUEST, hdrs, sizeof hdrs - 1, 0, 0, false, true);
+	ck_assert_int_eq(o.err, HTTP_E_INCOMPLETE);
+	http_msg_fini(&o.msg);
+	run(&o, HTTP_MSG_REQUEST, body, sizeof body - 1, 0, 0, false, true);
+	ck_assert_int_eq(o.err, HTTP_E_INCOMPLETE);
+	ck_assert_uint_eq(o.bodylen, 3);
+	http_msg_fini(&o.msg);
+
+	http_msg_init(&m, HTTP_MSG_REQUEST);
+	http_parser_start(p, &m, false);
+	ck_assert_int_eq(http_parse_eof(p, collect, &o), HTTP_PARSE_AGAIN);
+	http_msg_fini(&m);
+	http_parser_free(&p);
+}
+END_TEST
+
+/* -- replies ----------------------------------------------------------------- */
+
+START_TEST(reply_framings)
+{
+	static const struct {
+		const char	*in;
+		bool		no_body, eof;
+		unsigned	status;
+		uint8_t		framing;
+		const char	*body;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+		  false, false, 200, HTTP_BODY_LENGTH, "abc" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "3\r\nabc\r\n0\r\n\r\n",
+		  false, false, 200, HTTP_BODY_CHUNKED, "abc" },
+		{ "HTTP/1.1 200 OK\r\nServer: x\r\n\r\nuntil close",
+		  false, true, 200, HTTP_BODY_CLOSE, "until close" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
+		  true, false, 200, HTTP_BODY_NONE, "" },
+		{ "HTTP/1.1 204 No Content\r\n\r\n",
+		  false, false, 204, HTTP_BODY_NONE, "" },
+		{ "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n",
+		  false, false, 304, HTTP_BODY_NONE, "" },
+		{ "HTTP/1.1 100 Continue\r\n\r\n",
+		  false, false, 100, HTTP_BODY_NONE, "" },
+		{ "HTTP/1.0 200\r\nContent-Length: 1\r\n\r\nz",
+		  false, false, 200, HTTP_BODY_LENGTH, "z" },
+	};
+	struct outcome o;
+	size_t i, len, split;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		len = strlen(cases[i].in);
+		for (split = 0; split <= len; split++) {
+			run(&o, HTTP_MSG_RESPONSE, cases[i].in, len, split,
+			    split == 0 ? 1 : 0, cases[i].no_body,
+			    cases[i].eof);
+			ck_assert_msg(o.st == HTTP_PARSE_DONE, "case %zu "
+			    "split %zu: st %d err %s", i, split, o.st,
+			    http_err_text(o.err));
+			ck_assert_uint_eq(o.msg.status, cases[i].status);
+			ck_assert_uint_eq(o.msg.body, cases[i].framing);
+			ck_assert_uint_eq(o.bodylen, strlen(cases[i].body));
+			ck_assert(memcmp(o.body, cases[i].body,
+			    o.bodylen) == 0);
+			ck_assert_uint_eq(o.used, len);
+			http_msg_fini(&o.msg);
+		}
+	}
+}
+END_TEST
+
+START_TEST(bad_replies_are_refused)
+{
+	static const struct bad cases[] = {
+		BAD("CL with TE", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n", HTTP_E_CL_TE),
+		BAD("TE gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
+		    "\r\nabc", HTTP_E_TE),
+		BAD("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n"
+		    "Content-Length: 0\r\n\r\n", HTTP_E_OBS_FOLD),
+		BAD("status 2000", "HTTP/1.1 2000 OK\r\n\r\n",
+		    HTTP_E_STATUS_LINE),
+		BAD("HTTP/2", "HTTP/2.0 200 OK\r\n\r\n", HTTP_E_VERSION),
+		BAD("garbage", "garbage garbage\r\n\r\n", HTTP_E_STATUS_LINE),
+		BAD("short body at close", "HTTP/1.1 200 OK\r\n"
+		    "Content-Length: 10\r\n\r\nabc", HTTP_E_INCOMPLETE),
+		BAD("unterminated chunks at close", "HTTP/1.1 200 OK\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+		    HTTP_E_INCOMPLETE),
+	};
+	struct outcome o;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		run(&o, HTTP_MSG_RESPONSE, cases[i].in, cases[i].len, 0, 0,
+		    false, true);
+		ck_assert_msg(o.st == HTTP_PARSE_ERROR &&
+		    o.err == cases[i].err, "%s: st %d err \"%s\"",
+		    cases[i].name, o.st, http_err_text(o.err));
+		http_msg_fini(&o.msg);
+	}
+}
+END_TEST
+
+START_TEST(interim_reply_then_final_on_one_parser)
+{
+	static const char in[] = "HTTP/1.1 100 Continue\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct http_parser *p = http_parser_new(HTTP_MSG_RESPONSE, MAX_HDR);
+	const char *at = in;
+	size_t left = sizeof in - 1, used;
+	struct outcome o;
+	struct http_msg m;
+	enum http_parse_status st;
+	unsigned want[2] = { 100, 200 };
+	int i;
+
+	memset(&o, 0, sizeof o);
+	for (i = 0; i < 2; i++) {
+		http_msg_init(&m, HTTP_MSG_RESPONSE);
+		http_parser_start(p, &m, false);
+		do {
+			st = http_parse(p, at, left, &used, collect, &o);
+			at += used;
+			left -= used;
+		} while (st == HTTP_PARSE_HEADERS);
+		ck_assert_int_eq(st, HTTP_PARSE_DONE);
+		ck_assert_uint_eq(m.status, want[i]);
+		http_msg_fini(&m);
+	}
+	ck_assert_uint_eq(o.bodylen, 2);
+	http_parser_free(&p);
+}
+END_TEST
+
+START_TEST(header_and_method_tables)
+{
+	ck_assert_int_eq(http_hdr_lookup("content-LENGTH", 14),
+	    HTTP_HDR_CONTENT_LENGTH);
+	ck_assert_int_eq(http_hdr_lookup("X-Forwarded-For", 15),
+	    HTTP_HDR_X_FORWARDED_FOR);
+	ck_assert_int_eq(http_hdr_lookup("Accept", 6), HTTP_HDR_ACCEPT);
+	ck_assert_int_eq(http_hdr_lookup("Host2", 5), HTTP_HDR_OTHER);
+	ck_assert_int_eq(http_hdr_lookup("Hos", 3), HTTP_HDR_OTHER);
+	ck_assert(http_hdr_flags(HTTP_HDR_TRANSFER_ENCODING) & HH_HOP);
+	ck_assert(!(http_hdr_flags(HTTP_HDR_HOST) & HH_HOP));
+	ck_assert_int_eq(http_method_lookup("PURGE", 5), HTTP_M_PURGE);
+	ck_assert_int_eq(http_method_lookup("get", 3), HTTP_M_OTHER);
+	ck_assert(http_method_flags(HTTP_M_PUT) & HM_IDEMPOTENT);
+	ck_assert(!(http_method_flags(HTTP_M_POST) & HM_IDEMPOTENT));
+}
+END_TEST
+
+/* The binary search needs the table sorted: every name must find itself. */
+START_TEST(every_known_header_finds_itself)
+{
+	unsigned id;
+	const char *name;
+
+	for (id = 1; id < HTTP_HDR__COUNT; id++) {
+		name = http_hdr_name((enum http_hdr_id)id);
+		ck_assert_msg(http_hdr_lookup(name, strlen(name)) == id,
+		    "%s not found: http_hdr_tbl.h out of order", name);
+	}
+}
+END_TEST
+
+/* -- request targets ------------------------------------------------------- */
+
+START_TEST(url_forms_parse_into_spans)
+{
+	static const struct {
+		const char	*in;
+		int		connect;
+		uint8_t		form, scheme;
+		const char	*host;
+		unsigned	port;
+		const char	*path;
+	} cases[] = {
+		{ "http://example.com/a/b?c=d", 0, HTTP_URL_ABSOLUTE,
+		  HTTP_SCHEME_HTTP, "example.com", 80, "/a/b?c=d" },
+		{ "HTTP://Example.COM:8080", 0, HTTP_URL_ABSOLUTE,
+		  HTTP_SCHEME_HTTP, "Example.COM", 8080, "" },
+		{ "http://e:/x", 0, HTTP_URL_ABSOLUTE, HTTP_SCHEME_HTTP, "e",
+		  80, "/x" },
+		{ "http://e?q", 0, HTTP_URL_ABSOLUTE, HTTP_SCHEME_HTTP, "e",
+		  80, "?q" },
+		{ "https://[2001:db8::1]:8443/", 0, HTTP_URL_ABSOLUTE,
+		  HTTP_SCHEME_HTTPS, "2001:db8::1", 8443, "/" },
+		{ "ftp://e/f", 0, HTTP_URL_ABSOLUTE, HTTP_SCHEME_OTHER, "e", 0,
+		  "/f" },
+		{ "http://127.0.0.1:3128/squid-internal-mgr/info", 0,
+		  HTTP_URL_ABSOLUTE, HTTP_SCHEME_HTTP, "127.0.0.1", 3128,
+		  "/squid-internal-mgr/info" },
+		{ "http://e/%41%7e", 0, HTTP_URL_ABSOLUTE, HTTP_SCHEME_HTTP,
+		  "e", 80, "/%41%7e" },
+		{ "e.com:443", 1, HTTP_URL_AUTHORITY, HTTP_SCHEME_NONE,
+		  "e.com", 443, "" },
+		{ "[::1]:8443", 1, HTTP_URL_AUTHORITY, HTTP_SCHEME_NONE, "::1",
+		  8443, "" },
+		{ "/squid-internal-mgr/menu", 0, HTTP_URL_ORIGIN,
+		  HTTP_SCHEME_NONE, "", 0, "/squid-internal-mgr/menu" },
+		{ "*", 0, HTTP_URL_ASTERISK, HTTP_SCHEME_NONE, "", 0, "" },
+	};
+	struct http_url u;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		const char *in = cases[i].in;
+
+		ck_assert_msg(http_url_parse(in, strlen(in), cases[i].connect,
+		    &u) == 0, "%s refused", in);
+		ck_assert_uint_eq(u.form, cases[i].form);
+		ck_assert_uint_eq(u.scheme, cases[i].scheme);
+		ck_assert_uint_eq(u.host_len, strlen(cases[i].host));
+		ck_assert(memcmp(in + u.host_off, cases[i].host,
+		    u.host_len) == 0);
+		ck_assert_uint_eq(u.port, cases[i].port);
+		ck_assert_uint_eq(u.path_len, strlen(cases[i].path));
+		ck_assert(memcmp(in + u.path_off, cases[i].path,
+		    u.path_len) == 0);
+	}
+}
+END_TEST
+
+START_TEST(url_refuses_malformed_targets)
+{
+	static const struct {
+		const char	*in;
+		int		connect;
+	} cases[] = {
+		{ "http://user:pw@e/", 0 },	/* userinfo, RFC 9110 4.2.4 */
+		{ "http:///x", 0 },		/* empty host */
+		{ "http://e:99999/", 0 },
+		{ "http://e:0/", 0 },
+		{ "http://e:8a/", 0 },
+		{ "http://e/a#frag", 0 },
+		{ "http://e/a b", 0 },
+		{ "http://e/%zz", 0 },
+		{ "http://e/%4", 0 },
+		{ "http://e\"/", 0 },
+		{ "http://[::1/", 0 },
+		{ "http://[zz]/", 0 },
+		{ "http://[::1]x/", 0 },
+		{ "http:/e/", 0 },
+		{ "1http://e/", 0 },
+		{ "e.com/x", 0 },
+		{ "", 0 },
+		{ "e.com", 1 },			/* CONNECT needs a port */
+		{ "e.com:", 1 },
+		{ "e.com:443/x", 1 },
+		{ "http://e.com:443", 1 },
+	};
+	struct http_url u;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++)
+		ck_assert_msg(http_url_parse(cases[i].in, strlen(cases[i].in),
+		    cases[i].connect, &u) == -EINVAL, "%s accepted",
+		    cases[i].in);
 }
 END_TEST
 
@@ -118,12 +670,38 @@ static Suite *
 http_suite(void)
 {
 	Suite *s = suite_create("http");
-	TCase *tc = tcase_create("llhttp");
+	TCase *tc;
 
-	tcase_add_test(tc, llhttp_parses_an_absolute_form_request);
-	tcase_add_test(tc, llhttp_rejects_content_length_with_transfer_encoding);
-	tcase_add_test(tc, llhttp_rejects_bare_lf_and_bare_cr);
-	tcase_add_test(tc, llhttp_passes_obs_fold_through_for_cuttle_to_reject);
+	tc = tcase_create("requests");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, good_request_parses_the_same_however_split, 0,
+	    ARRAY_LEN(good_requests));
+	tcase_add_test(tc, fields_keep_order_ids_and_trimmed_values);
+	tcase_add_test(tc, pipelined_requests_stop_at_each_message_end);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("smuggling");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, bad_request_is_refused_however_split, 0,
+	    ARRAY_LEN(bad_requests));
+	tcase_add_test(tc, limits_give_414_and_431);
+	tcase_add_test(tc, eof_mid_message_is_incomplete_and_between_is_clean);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("replies");
+	tcase_add_test(tc, reply_framings);
+	tcase_add_test(tc, bad_replies_are_refused);
+	tcase_add_test(tc, interim_reply_then_final_on_one_parser);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("urls");
+	tcase_add_test(tc, url_forms_parse_into_spans);
+	tcase_add_test(tc, url_refuses_malformed_targets);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tables");
+	tcase_add_test(tc, header_and_method_tables);
+	tcase_add_test(tc, every_known_header_finds_itself);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1,0 +1,50 @@
+/*
+ * http_hdr_tbl.h - the header fields cuttle knows by name (X-macro table).
+ *
+ * HTTP_HDR(sym, name, flags)
+ *	HH_HOP	hop-by-hop (RFC 9110 7.6.1): never forwarded
+ *	HH_LIST	a comma-separated list; several lines combine
+ *	HH_ONE	at most one line, or the message is invalid
+ * Keep the rows sorted by name, case-insensitively: lookup is a binary
+ * search over them (checked by the unit test).
+ */
+HTTP_HDR(ACCEPT,		"Accept",		HH_LIST)
+HTTP_HDR(ACCEPT_ENCODING,	"Accept-Encoding",	HH_LIST)
+HTTP_HDR(AGE,			"Age",			0)
+HTTP_HDR(AUTHORIZATION,		"Authorization",	0)
+HTTP_HDR(CACHE_CONTROL,		"Cache-Control",	HH_LIST)
+HTTP_HDR(CONNECTION,		"Connection",		HH_HOP | HH_LIST)
+HTTP_HDR(CONTENT_ENCODING,	"Content-Encoding",	HH_LIST)
+HTTP_HDR(CONTENT_LENGTH,	"Content-Length",	HH_ONE)
+HTTP_HDR(CONTENT_LOCATION,	"Content-Location",	0)
+HTTP_HDR(CONTENT_TYPE,		"Content-Type",		0)
+HTTP_HDR(COOKIE,		"Cookie",		0)
+HTTP_HDR(DATE,			"Date",			0)
+HTTP_HDR(ETAG,			"ETag",			0)
+HTTP_HDR(EXPECT,		"Expect",		HH_LIST)
+HTTP_HDR(EXPIRES,		"Expires",		0)
+HTTP_HDR(HOST,			"Host",			HH_ONE)
+HTTP_HDR(IF_MATCH,		"If-Match",		HH_LIST)
+HTTP_HDR(IF_MODIFIED_SINCE,	"If-Modified-Since",	0)
+HTTP_HDR(IF_NONE_MATCH,		"If-None-Match",	HH_LIST)
+HTTP_HDR(IF_RANGE,		"If-Range",		0)
+HTTP_HDR(IF_UNMODIFIED_SINCE,	"If-Unmodified-Since",	0)
+HTTP_HDR(KEEP_ALIVE,		"Keep-Alive",		HH_HOP | HH_LIST)
+HTTP_HDR(LAST_MODIFIED,		"Last-Modified",	0)
+HTTP_HDR(LOCATION,		"Location",		0)
+HTTP_HDR(PRAGMA,		"Pragma",		HH_LIST)
+HTTP_HDR(PROXY_AUTHENTICATE,	"Proxy-Authenticate",	HH_HOP)
+HTTP_HDR(PROXY_AUTHORIZATION,	"Proxy-Authorization",	HH_HOP)
+HTTP_HDR(PROXY_CONNECTION,	"Proxy-Connection",	HH_HOP | HH_LIST)
+HTTP_HDR(RANGE,			"Range",		0)
+HTTP_HDR(SERVER,		"Server",		0)
+HTTP_HDR(SET_COOKIE,		"Set-Cookie",		0)
+HTTP_HDR(TE,			"TE",			HH_HOP | HH_LIST)
+HTTP_HDR(TRAILER,		"Trailer",		HH_HOP | HH_LIST)
+HTTP_HDR(TRANSFER_ENCODING,	"Transfer-Encoding",	HH_HOP | HH_LIST)
+HTTP_HDR(UPGRADE,		"Upgrade",		HH_HOP | HH_LIST)
+HTTP_HDR(USER_AGENT,		"User-Agent",		0)
+HTTP_HDR(VARY,			"Vary",			HH_LIST)
+HTTP_HDR(VIA,			"Via",			HH_LIST)
+HTTP_HDR(WWW_AUTHENTICATE,	"WWW-Authenticate",	0)
+HTTP_HDR(X_FORWARDED_FOR,	"X-Forwarded-For",	HH_LIST)

@@ -1,0 +1,751 @@
+/*
+ * http_msg.c - the strict HTTP/1.x parser and the header table.
+ *
+ * How the work is split with llhttp:
+ *
+ *   request line	parsed here: llhttp knows a fixed list of methods,
+ *			and cuttle forwards extension methods too.  llhttp is
+ *			then fed a synthetic "GET / HTTP/1.x" line, which
+ *			gives it the version and nothing else to act on.
+ *   status line	llhttp.
+ *   header section	llhttp, run over msg->raw so that every span it
+ *			reports is an offset into the bytes the message
+ *			keeps; checks llhttp does not make are added in the
+ *			callbacks (obs-fold, empty names, "Name :", repeated
+ *			Host, Transfer-Encoding other than chunked).
+ *   body		llhttp, run over the caller's input, so content is
+ *			handed out in place, never copied.
+ *
+ * llhttp is paused (HPE_PAUSED) at the end of the header section and at
+ * the end of the message, which is how http_parse() stops exactly there
+ * and tells the caller how much input it used.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <llhttp.h>
+
+#include "base/check.h"
+#include "http/http_msg.h"
+
+#define HTTP_MAX_FIELDS		10000
+#define HTTP_MAX_EMPTY_LINES	4	/* CRLFs tolerated before a request */
+
+enum parser_state {
+	PS_IDLE,	/* no message started */
+	PS_LINE,	/* reading a request line */
+	PS_HEADERS,
+	PS_BODY,
+	PS_DONE,
+	PS_ERROR
+};
+
+enum parser_pause {
+	PP_NONE,
+	PP_HEADERS,
+	PP_MESSAGE
+};
+
+struct http_parser {
+	unsigned		magic;
+#define HTTP_PARSER_MAGIC	0x9a25e401U
+	uint8_t			kind;		/* enum http_msg_kind */
+	uint8_t			state;		/* enum parser_state */
+	uint8_t			paused;		/* enum parser_pause */
+	uint8_t			err;		/* enum http_err */
+	bool			no_body;
+	bool			done_pending;	/* complete at HEADERS */
+	bool			field_open;
+	bool			in_value;
+	uint8_t			empty_lines;
+	uint32_t		max_header;
+	struct http_msg		*msg;
+	struct http_field	cur;		/* the field being read */
+	http_body_fn		*body_fn;	/* valid inside http_parse() */
+	void			*body_arg;
+	llhttp_t		ll;
+};
+
+static const char *const http_err_texts[HTTP_E__COUNT] = {
+#define HTTP_ERR(sym, status, text)	[HTTP_E_##sym] = text,
+#include "http/http_err_tbl.h"
+#undef HTTP_ERR
+};
+
+static const unsigned short http_err_statuses[HTTP_E__COUNT] = {
+#define HTTP_ERR(sym, status, text)	[HTTP_E_##sym] = status,
+#include "http/http_err_tbl.h"
+#undef HTTP_ERR
+};
+
+unsigned
+http_err_status(enum http_err e)
+{
+	CHECK(e < HTTP_E__COUNT);
+	return (http_err_statuses[e]);
+}
+
+const char *
+http_err_text(enum http_err e)
+{
+	CHECK(e < HTTP_E__COUNT);
+	return (http_err_texts[e]);
+}
+
+/* -- messages ------------------------------------------------------------ */
+
+void
+http_msg_init(struct http_msg *msg, enum http_msg_kind kind)
+{
+	memset(msg, 0, sizeof *msg);
+	msg->magic = HTTP_MSG_MAGIC;
+	msg->kind = (uint8_t)kind;
+}
+
+void
+http_msg_fini(struct http_msg *msg)
+{
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	free(msg->raw);
+	free(msg->fields);
+	memset(msg, 0, sizeof *msg);
+}
+
+const struct http_field *
+http_msg_field(const struct http_msg *msg, enum http_hdr_id id)
+{
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	CHECK(id > HTTP_HDR_OTHER && id < HTTP_HDR__COUNT);
+	return (msg->first[id] == 0 ? NULL : &msg->fields[msg->first[id] - 1]);
+}
+
+const struct http_field *
+http_msg_field_next(const struct http_msg *msg, const struct http_field *f)
+{
+	return (f->next == 0 ? NULL : &msg->fields[f->next - 1]);
+}
+
+/* Does the comma-separated list in s contain token (any case)? */
+static bool
+list_has_token(const char *s, size_t len, const char *token)
+{
+	size_t tlen = strlen(token), i = 0, start, end;
+
+	while (i < len) {
+		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+			i++;
+		start = i;
+		while (i < len && s[i] != ',')
+			i++;
+		end = i;
+		while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+			end--;
+		if (end - start == tlen && strncasecmp(s + start, token,
+		    tlen) == 0)
+			return (true);
+	}
+	return (false);
+}
+
+bool
+http_msg_has_token(const struct http_msg *msg, enum http_hdr_id id,
+    const char *token)
+{
+	const struct http_field *f;
+
+	for (f = http_msg_field(msg, id); f != NULL;
+	    f = http_msg_field_next(msg, f))
+		if (list_has_token(http_msg_ptr(msg, f->value), f->value.len,
+		    token))
+			return (true);
+	return (false);
+}
+
+/* -- llhttp callbacks ----------------------------------------------------- */
+
+static struct http_parser *
+parser_of(llhttp_t *ll)
+{
+	struct http_parser *p = container_of(ll, struct http_parser, ll);
+
+	CHECK_OBJ_NOTNULL(p, HTTP_PARSER_MAGIC);
+	return (p);
+}
+
+/* Fail from inside a callback: llhttp stops with HPE_USER. */
+static int
+cb_fail(struct http_parser *p, enum http_err e)
+{
+	p->err = (uint8_t)e;
+	return (HPE_USER);
+}
+
+static uint32_t
+raw_off(const struct http_parser *p, const char *at)
+{
+	return ((uint32_t)(at - p->msg->raw));
+}
+
+static int
+cb_status(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser *p = parser_of(ll);
+
+	if (p->msg->reason.len == 0)
+		p->msg->reason.off = raw_off(p, at);
+	p->msg->reason.len += (uint32_t)len;
+	return (0);
+}
+
+static int
+cb_header_field(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser *p = parser_of(ll);
+
+	if (p->state != PS_HEADERS)
+		return (0);		/* a trailer: checked, not kept */
+	if (!p->field_open) {
+		memset(&p->cur, 0, sizeof p->cur);
+		p->cur.name.off = raw_off(p, at);
+		p->field_open = true;
+		p->in_value = false;
+	} else if (p->cur.name.off + p->cur.name.len != raw_off(p, at))
+		return (cb_fail(p, HTTP_E_HDR_SYNTAX));
+	p->cur.name.len += (uint32_t)len;
+	return (0);
+}
+
+static int
+cb_header_value(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser *p = parser_of(ll);
+
+	if (p->state != PS_HEADERS)
+		return (0);
+	if (!p->in_value) {
+		p->cur.value.off = raw_off(p, at);
+		p->in_value = true;
+	} else if (p->cur.value.off + p->cur.value.len != raw_off(p, at)) {
+		/* A value in two places is a folded line (RFC 9112 5.2);
+		 * one split across reads is contiguous in raw. */
+		return (cb_fail(p, HTTP_E_OBS_FOLD));
+	}
+	p->cur.value.len += (uint32_t)len;
+	return (0);
+}
+
+static int
+field_add(struct http_parser *p)
+{
+	struct http_msg *msg = p->msg;
+	struct http_field *f;
+	uint16_t i;
+
+	if (msg->nfields == msg->fieldcap) {
+		if (msg->fieldcap >= HTTP_MAX_FIELDS)
+			return (cb_fail(p, HTTP_E_TOO_MANY_HDRS));
+		f = realloc(msg->fields, (msg->fieldcap + 16u) * sizeof *f);
+		if (f == NULL)
+			return (cb_fail(p, HTTP_E_NOMEM));
+		msg->fields = f;
+		msg->fieldcap += 16;
+	}
+	msg->fields[msg->nfields] = p->cur;
+	msg->nfields++;
+	if (p->cur.id == HTTP_HDR_OTHER)
+		return (0);
+	if (msg->first[p->cur.id] == 0) {
+		msg->first[p->cur.id] = msg->nfields;
+		return (0);
+	}
+	if (http_hdr_flags(p->cur.id) & HH_ONE)
+		return (cb_fail(p, HTTP_E_DUP_HDR));
+	for (i = msg->first[p->cur.id]; msg->fields[i - 1].next != 0;
+	    i = msg->fields[i - 1].next)
+		continue;
+	msg->fields[i - 1].next = msg->nfields;
+	return (0);
+}
+
+static int
+cb_header_value_complete(llhttp_t *ll)
+{
+	struct http_parser *p = parser_of(ll);
+	const char *raw = p->msg->raw;
+	struct http_span *v = &p->cur.value;
+	uint32_t i;
+
+	if (p->state != PS_HEADERS)
+		return (0);
+	/* llhttp lets "Name :" and ": value" through; RFC 9112 5.1 does
+	 * not ("No whitespace is allowed between the field name and
+	 * colon"), and a name must be a non-empty token. */
+	if (p->cur.name.len == 0)
+		return (cb_fail(p, HTTP_E_HDR_NAME));
+	for (i = 0; i < p->cur.name.len; i++)
+		if (!http_is_tchar((unsigned char)raw[p->cur.name.off + i]))
+			return (cb_fail(p, HTTP_E_HDR_NAME));
+	if (!p->in_value)
+		v->off = p->cur.name.off + p->cur.name.len;
+	while (v->len > 0 && (raw[v->off] == ' ' || raw[v->off] == '\t')) {
+		v->off++;
+		v->len--;
+	}
+	while (v->len > 0 && (raw[v->off + v->len - 1] == ' ' ||
+	    raw[v->off + v->len - 1] == '\t'))
+		v->len--;
+	p->cur.id = (uint16_t)http_hdr_lookup(raw + p->cur.name.off,
+	    p->cur.name.len);
+	p->field_open = false;
+	p->in_value = false;
+	return (field_add(p));
+}
+
+/* Transfer-Encoding must be exactly "chunked", in one field: cuttle
+ * decodes chunked and implements no other transfer coding, and a reply
+ * whose length it cannot see is not one it can pass on safely. */
+static bool
+te_is_chunked_only(const struct http_msg *msg)
+{
+	const struct http_field *f = http_msg_field(msg, HTTP_HDR_TRANSFER_ENCODING);
+
+	return (f != NULL && f->next == 0 && f->value.len == 7 &&
+	    strncasecmp(http_msg_ptr(msg, f->value), "chunked", 7) == 0);
+}
+
+static int
+cb_headers_complete(llhttp_t *ll)
+{
+	struct http_parser *p = parser_of(ll);
+	struct http_msg *msg = p->msg;
+
+	if (msg->kind == HTTP_MSG_RESPONSE) {
+		msg->status = (uint16_t)llhttp_get_status_code(ll);
+		msg->vmajor = llhttp_get_http_major(ll);
+		msg->vminor = llhttp_get_http_minor(ll);
+		if (msg->vmajor != 1)
+			return (cb_fail(p, HTTP_E_VERSION));
+	}
+	if (msg->first[HTTP_HDR_TRANSFER_ENCODING] != 0 &&
+	    !te_is_chunked_only(msg))
+		return (cb_fail(p, HTTP_E_TE));
+	/* Upgrade is hop-by-hop and cuttle does not offer it: keep llhttp
+	 * from switching protocols on "Connection: upgrade". */
+	ll->upgrade = 0;
+
+	if (ll->flags & F_CHUNKED)
+		msg->body = HTTP_BODY_CHUNKED;
+	else if (ll->flags & F_CONTENT_LENGTH) {
+		msg->body = HTTP_BODY_LENGTH;
+		msg->content_length = ll->content_length;
+	} else if (msg->kind == HTTP_MSG_RESPONSE &&
+	    llhttp_message_needs_eof(ll))
+		msg->body = HTTP_BODY_CLOSE;
+	else
+		msg->body = HTTP_BODY_NONE;
+	if (msg->kind == HTTP_MSG_REQUEST && msg->method == HTTP_M_CONNECT &&
+	    msg->body != HTTP_BODY_NONE && !(msg->body == HTTP_BODY_LENGTH &&
+	    msg->content_length == 0))
+		return (cb_fail(p, HTTP_E_SYNTAX));
+	msg->keep_alive = llhttp_should_keep_alive(ll) != 0;
+	msg->expect_continue = msg->kind == HTTP_MSG_REQUEST &&
+	    http_msg_has_token(msg, HTTP_HDR_EXPECT, "100-continue");
+
+	/* RFC 9112 6.3: whatever the framing fields say, these replies end
+	 * with their header section.  Returning 1 makes llhttp skip the
+	 * body and run on to message complete, where it pauses. */
+	if (msg->kind == HTTP_MSG_RESPONSE && (p->no_body ||
+	    msg->status < 200 || msg->status == 204 || msg->status == 304)) {
+		msg->body = HTTP_BODY_NONE;
+		return (1);
+	}
+	p->paused = PP_HEADERS;
+	return (HPE_PAUSED);
+}
+
+static int
+cb_body(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser *p = parser_of(ll);
+
+	AN(p->body_fn);
+	p->body_fn(p->body_arg, at, len);
+	return (0);
+}
+
+static int
+cb_message_complete(llhttp_t *ll)
+{
+	struct http_parser *p = parser_of(ll);
+
+	p->paused = PP_MESSAGE;
+	return (HPE_PAUSED);
+}
+
+static const llhttp_settings_t http_settings = {
+	.on_status = cb_status,
+	.on_header_field = cb_header_field,
+	.on_header_value = cb_header_value,
+	.on_header_value_complete = cb_header_value_complete,
+	.on_headers_complete = cb_headers_complete,
+	.on_body = cb_body,
+	.on_message_complete = cb_message_complete,
+};
+
+/* -- the parser ------------------------------------------------------------ */
+
+struct http_parser *
+http_parser_new(enum http_msg_kind kind, size_t max_header)
+{
+	struct http_parser *p;
+
+	ALLOC_OBJ(p, HTTP_PARSER_MAGIC);
+	if (p == NULL)
+		return (NULL);
+	p->kind = (uint8_t)kind;
+	p->max_header = max_header > UINT32_MAX / 2 ? UINT32_MAX / 2 :
+	    (uint32_t)max_header;
+	p->state = PS_IDLE;
+	return (p);
+}
+
+void
+http_parser_free(struct http_parser **pp)
+{
+	struct http_parser *p;
+
+	if (*pp == NULL)
+		return;
+	TAKE_OBJ_NOTNULL(p, pp, HTTP_PARSER_MAGIC);
+	FREE_OBJ(p);
+}
+
+void
+http_parser_start(struct http_parser *p, struct http_msg *msg, bool no_body)
+{
+	CHECK_OBJ_NOTNULL(p, HTTP_PARSER_MAGIC);
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	CHECK(msg->kind == p->kind && msg->rawlen == 0);
+	CHECK(p->state != PS_HEADERS && p->state != PS_BODY &&
+	    p->state != PS_LINE);
+	p->msg = msg;
+	p->no_body = no_body;
+	p->done_pending = false;
+	p->field_open = false;
+	p->in_value = false;
+	p->paused = PP_NONE;
+	p->err = HTTP_E_NONE;
+	p->empty_lines = 0;
+	llhttp_init(&p->ll, p->kind == HTTP_MSG_REQUEST ? HTTP_REQUEST :
+	    HTTP_RESPONSE, &http_settings);
+	p->state = p->kind == HTTP_MSG_REQUEST ? PS_LINE : PS_HEADERS;
+}
+
+enum http_err
+http_parser_error(const struct http_parser *p)
+{
+	CHECK_OBJ_NOTNULL(p, HTTP_PARSER_MAGIC);
+	return ((enum http_err)p->err);
+}
+
+static enum http_parse_status
+parse_fail(struct http_parser *p, enum http_err e)
+{
+	p->err = (uint8_t)e;
+	p->state = PS_ERROR;
+	return (HTTP_PARSE_ERROR);
+}
+
+/* What an llhttp error means, in cuttle's terms. */
+static enum http_parse_status
+parse_llhttp_fail(struct http_parser *p, llhttp_errno_t e)
+{
+	/* A check of ours failed inside a callback; llhttp reports that as
+	 * HPE_USER or as the callback's own error code. */
+	if (p->err != HTTP_E_NONE)
+		return (parse_fail(p, (enum http_err)p->err));
+	switch (e) {
+	case HPE_UNEXPECTED_CONTENT_LENGTH:
+		return (parse_fail(p, p->msg->first[
+		    HTTP_HDR_TRANSFER_ENCODING] != 0 || (p->ll.flags &
+		    F_TRANSFER_ENCODING) ? HTTP_E_CL_TE : HTTP_E_BAD_CL));
+	case HPE_INVALID_CONTENT_LENGTH:
+		return (parse_fail(p, HTTP_E_BAD_CL));
+	case HPE_INVALID_TRANSFER_ENCODING:
+		return (parse_fail(p, HTTP_E_TE));
+	case HPE_INVALID_HEADER_TOKEN:
+		return (parse_fail(p, p->in_value ? HTTP_E_HDR_VALUE :
+		    HTTP_E_HDR_NAME));
+	case HPE_INVALID_CHUNK_SIZE:
+	case HPE_INVALID_CONSTANT:
+	case HPE_STRICT:
+		if (p->state == PS_BODY)
+			return (parse_fail(p, HTTP_E_CHUNK));
+		break;
+	case HPE_INVALID_VERSION:
+		if (p->kind == HTTP_MSG_RESPONSE)
+			return (parse_fail(p, HTTP_E_STATUS_LINE));
+		break;
+	case HPE_INVALID_STATUS:
+		return (parse_fail(p, HTTP_E_STATUS_LINE));
+	default:
+		break;
+	}
+	if (p->state == PS_BODY)
+		return (parse_fail(p, p->msg->body == HTTP_BODY_CHUNKED ?
+		    HTTP_E_CHUNK : HTTP_E_SYNTAX));
+	if (p->kind == HTTP_MSG_RESPONSE && p->msg->status == 0 &&
+	    p->msg->nfields == 0)
+		return (parse_fail(p, HTTP_E_STATUS_LINE));
+	return (parse_fail(p, HTTP_E_HDR_SYNTAX));
+}
+
+static int
+raw_reserve(struct http_msg *msg, size_t more)
+{
+	size_t want = (size_t)msg->rawlen + more, cap;
+	char *raw;
+
+	if (want <= msg->rawcap)
+		return (0);
+	cap = msg->rawcap == 0 ? 512 : msg->rawcap;
+	while (cap < want)
+		cap *= 2;
+	raw = realloc(msg->raw, cap);
+	if (raw == NULL)
+		return (-ENOMEM);
+	msg->raw = raw;
+	msg->rawcap = (uint32_t)cap;
+	return (0);
+}
+
+/*
+ * method SP request-target SP HTTP-version CRLF (RFC 9112 3), exactly:
+ * one space each, a token method, a target of visible ASCII.  Any 1.x
+ * minor version is taken as 1.1 (RFC 9110 2.5); other majors get 505.
+ */
+static enum http_err
+parse_request_line(struct http_msg *msg, uint32_t len)
+{
+	const char *s = msg->raw, *v;
+	uint32_t i = 0, start;
+
+	if (len < 2 || s[len - 2] != '\r')
+		return (HTTP_E_START_LINE);
+	len -= 2;
+	for (i = 0; i < len && s[i] != ' '; i++)
+		if (!http_is_tchar((unsigned char)s[i]))
+			return (HTTP_E_METHOD);
+	if (i == 0 || i == len)
+		return (HTTP_E_START_LINE);
+	msg->method_name = (struct http_span){ 0, i };
+	msg->method = (uint8_t)http_method_lookup(s, i);
+	start = ++i;
+	for (; i < len && s[i] != ' '; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return (HTTP_E_TARGET);
+	if (i == start || i == len)
+		return (HTTP_E_START_LINE);
+	msg->target = (struct http_span){ start, i - start };
+	v = s + i + 1;
+	if (len - i - 1 != 8 || memcmp(v, "HTTP/", 5) != 0 ||
+	    v[5] < '0' || v[5] > '9' || v[6] != '.' || v[7] < '0' ||
+	    v[7] > '9')
+		return (HTTP_E_START_LINE);
+	if (v[5] != '1')
+		return (HTTP_E_VERSION);
+	msg->vmajor = 1;
+	msg->vminor = v[7] == '0' ? 0 : 1;
+	return (HTTP_E_NONE);
+}
+
+/* PS_LINE: gather the request line in raw, then prime llhttp with it. */
+static enum http_parse_status
+parse_line(struct http_parser *p, const char *data, size_t len, size_t *used)
+{
+	struct http_msg *msg = p->msg;
+	const char *nl;
+	char synth[32];
+	size_t n;
+	enum http_err e;
+	int slen;
+
+	nl = memchr(data, '\n', len);
+	n = nl != NULL ? (size_t)(nl - data) + 1 : len;
+	if ((size_t)msg->rawlen + n > p->max_header)
+		return (parse_fail(p, HTTP_E_URI_TOO_LONG));
+	if (raw_reserve(msg, n) != 0)
+		return (parse_fail(p, HTTP_E_NOMEM));
+	memcpy(msg->raw + msg->rawlen, data, n);
+	msg->rawlen += (uint32_t)n;
+	*used = n;
+	if (nl == NULL)
+		return (HTTP_PARSE_AGAIN);
+	/* RFC 9112 2.2: empty lines before a request are skipped. */
+	if (msg->rawlen == 2 && msg->raw[0] == '\r' &&
+	    p->empty_lines < HTTP_MAX_EMPTY_LINES) {
+		p->empty_lines++;
+		msg->rawlen = 0;
+		return (HTTP_PARSE_AGAIN);
+	}
+	e = parse_request_line(msg, msg->rawlen);
+	if (e != HTTP_E_NONE)
+		return (parse_fail(p, e));
+	slen = snprintf(synth, sizeof synth, "GET / HTTP/1.%u\r\n",
+	    msg->vminor);
+	if (llhttp_execute(&p->ll, synth, (size_t)slen) != HPE_OK)
+		return (parse_fail(p, HTTP_E_START_LINE));
+	p->state = PS_HEADERS;
+	return (HTTP_PARSE_AGAIN);
+}
+
+/* PS_HEADERS: copy input into raw and let llhttp parse it there. */
+static enum http_parse_status
+parse_headers(struct http_parser *p, const char *data, size_t len,
+    size_t *used)
+{
+	struct http_msg *msg = p->msg;
+	llhttp_errno_t e;
+	uint32_t start = msg->rawlen, end;
+	size_t n = len;
+
+	if (n > p->max_header - msg->rawlen)
+		n = p->max_header - msg->rawlen;
+	if (n == 0 && len > 0)
+		return (parse_fail(p, HTTP_E_HDR_TOO_LARGE));
+	if (raw_reserve(msg, n) != 0)
+		return (parse_fail(p, HTTP_E_NOMEM));
+	memcpy(msg->raw + start, data, n);
+	e = llhttp_execute(&p->ll, msg->raw + start, n);
+	if (e == HPE_OK) {
+		msg->rawlen += (uint32_t)n;
+		*used = n;
+		if (msg->rawlen >= p->max_header)
+			return (parse_fail(p, HTTP_E_HDR_TOO_LARGE));
+		return (HTTP_PARSE_AGAIN);
+	}
+	if (e != HPE_PAUSED)
+		return (parse_llhttp_fail(p, e));
+	end = raw_off(p, llhttp_get_error_pos(&p->ll));
+	*used = end - start;
+	msg->rawlen = end;
+	if (p->paused == PP_MESSAGE)
+		p->done_pending = true;	/* no body: already complete */
+	p->paused = PP_NONE;
+	llhttp_resume(&p->ll);
+	p->state = PS_BODY;
+	return (HTTP_PARSE_HEADERS);
+}
+
+static enum http_parse_status
+parse_body(struct http_parser *p, const char *data, size_t len, size_t *used)
+{
+	llhttp_errno_t e;
+
+	if (p->done_pending) {
+		p->state = PS_DONE;
+		*used = 0;
+		return (HTTP_PARSE_DONE);
+	}
+	e = llhttp_execute(&p->ll, data, len);
+	if (e == HPE_OK) {
+		*used = len;
+		return (HTTP_PARSE_AGAIN);
+	}
+	if (e != HPE_PAUSED || p->paused != PP_MESSAGE)
+		return (parse_llhttp_fail(p, e));
+	*used = (size_t)(llhttp_get_error_pos(&p->ll) - data);
+	p->paused = PP_NONE;
+	p->state = PS_DONE;
+	return (HTTP_PARSE_DONE);
+}
+
+enum http_parse_status
+http_parse(struct http_parser *p, const char *data, size_t len, size_t *used,
+    http_body_fn *fn, void *arg)
+{
+	enum http_parse_status st = HTTP_PARSE_AGAIN;
+	size_t n, total = 0;
+
+	CHECK_OBJ_NOTNULL(p, HTTP_PARSER_MAGIC);
+	p->body_fn = fn;
+	p->body_arg = arg;
+	for (;;) {
+		n = 0;
+		switch (p->state) {
+		case PS_LINE:
+			if (len == 0)
+				goto out;
+			st = parse_line(p, data, len, &n);
+			break;
+		case PS_HEADERS:
+			if (len == 0)
+				goto out;
+			st = parse_headers(p, data, len, &n);
+			break;
+		case PS_BODY:
+			st = parse_body(p, data, len, &n);
+			break;
+		case PS_ERROR:
+			st = HTTP_PARSE_ERROR;
+			goto out;
+		default:
+			WRONG("http_parse() without http_parser_start()");
+		}
+		data += n;
+		len -= n;
+		total += n;
+		/* Stop at every event the caller must see; run on through
+		 * the request line, which is ours alone. */
+		if (st != HTTP_PARSE_AGAIN || p->state == PS_BODY ||
+		    len == 0)
+			break;
+	}
+out:
+	p->body_fn = NULL;
+	p->body_arg = NULL;
+	*used = total;
+	return (st);
+}
+
+enum http_parse_status
+http_parse_eof(struct http_parser *p, http_body_fn *fn, void *arg)
+{
+	llhttp_errno_t e;
+
+	CHECK_OBJ_NOTNULL(p, HTTP_PARSER_MAGIC);
+	switch (p->state) {
+	case PS_IDLE:
+	case PS_DONE:
+		return (HTTP_PARSE_AGAIN);
+	case PS_ERROR:
+		return (HTTP_PARSE_ERROR);
+	case PS_LINE:
+	case PS_HEADERS:
+		if (p->msg->rawlen == 0 && p->empty_lines == 0)
+			return (HTTP_PARSE_AGAIN);
+		return (parse_fail(p, HTTP_E_INCOMPLETE));
+	default:
+		break;
+	}
+	if (p->done_pending) {
+		p->state = PS_DONE;
+		return (HTTP_PARSE_DONE);
+	}
+	if (p->msg->body != HTTP_BODY_CLOSE)
+		return (parse_fail(p, HTTP_E_INCOMPLETE));
+	p->body_fn = fn;
+	p->body_arg = arg;
+	e = llhttp_finish(&p->ll);
+	p->body_fn = NULL;
+	p->body_arg = NULL;
+	if (e != HPE_OK && e != HPE_PAUSED)
+		return (parse_llhttp_fail(p, e));
+	p->state = PS_DONE;
+	return (HTTP_PARSE_DONE);
+}
