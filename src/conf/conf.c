@@ -1,12 +1,14 @@
 /*
- * conf.c - tokenizer and directive dispatch for cuttle.conf.
+ * conf.c - tokenizer, include handling and directive dispatch.
  *
- * The directive table is directives.def; each row names a parser here.
- * A parser gets the directive's argument text (trimmed, comment removed)
- * and reports problems through conf_error(), which prints
+ * A parser gets the words of its directive (quotes removed) and reports
+ * problems through conf_error(), which prints
  *
- *	cuttle.conf:12: http_port: bad port "99999"
- *	    expected: http_port [address:]port
+ *	cuttle.conf:12: cache_mem: bad size "lots"
+ *	    expected: cache_mem size [bytes|KB|MB|GB]
+ *
+ * and counts the error; loading goes on so that `cuttle -k parse` shows
+ * every problem at once.
  */
 #include "config.h"
 
@@ -15,56 +17,90 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
+#include <libgen.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/check.h"
 #include "base/log.h"
 #include "conf/conf.h"
 
+#define CONF_MAX_WORDS		256
+#define CONF_MAX_DEPTH		16	/* include nesting */
+#define CONF_MAX_LINE		(64 * 1024)
+
 struct conf_directive;
 
-/* Where a directive came from, for messages. */
+/* Where a directive came from, for messages and conf_line. */
 struct conf_ctx {
 	struct conf			*conf;
-	const char			*file;
+	const char			*file;	/* owned by conf->files */
 	unsigned			line;
+	unsigned			depth;
 	const struct conf_directive	*dir;
 	int				errors;
 };
 
-typedef int conf_parse_fn(struct conf_ctx *ctx, const char *args);
+typedef int conf_parse_fn(struct conf_ctx *ctx, unsigned argc, char **argv);
+typedef void conf_free_fn(void *field);
+
+enum conf_state {
+	ACTIVE,
+	PENDING
+};
 
 struct conf_directive {
 	const char	*name;
 	conf_parse_fn	*parse;
+	conf_free_fn	*free;
 	size_t		field;		/* offsetof(struct conf, ...) */
 	const char	*dflt;
+	enum conf_state	state;
 	const char	*syntax;
 	const char	*doc;
 };
 
-#define DIRECTIVE(name, parser, field, dflt, syntax, doc)		\
-	static conf_parse_fn conf_parse_##parser;
+#define DIRECTIVE(name, type, field, dflt, state, syntax, doc)	\
+	static conf_parse_fn conf_parse_##type;
 #include "conf/directives.def"
 #undef DIRECTIVE
 
+static conf_free_fn conf_free_port, conf_free_word, conf_free_count,
+    conf_free_size, conf_free_time, conf_free_onoff, conf_free_repl,
+    conf_free_fwdfor, conf_free_lines, conf_free_path, conf_free_debug;
+
 static const struct conf_directive conf_directives[] = {
-#define DIRECTIVE(name, parser, field, dflt, syntax, doc)		\
-	{ #name, conf_parse_##parser, offsetof(struct conf, field), dflt,	\
-	    syntax, doc },
+#define DIRECTIVE(name, type, field, dflt, state, syntax, doc)	\
+	{ #name, conf_parse_##type, conf_free_##type,			\
+	    offsetof(struct conf, field), dflt, state, syntax, doc },
 #include "conf/directives.def"
 #undef DIRECTIVE
 };
 
-_Static_assert(ARRAY_LEN(conf_directives) <= 8 * sizeof(unsigned) * 8,
+static const struct {
+	const char	*name;
+	int		prefix;
+	const char	*advice;
+} conf_unsupported[] = {
+#define UNSUPPORTED(name, prefix, advice)	{ name, prefix, advice },
+#include "conf/unsupported.def"
+#undef UNSUPPORTED
+};
+
+_Static_assert(ARRAY_LEN(conf_directives) <= 32 * 4,
     "struct conf.seen is too small for the directive table");
 
 static void conf_error(struct conf_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static void conf_warn(struct conf_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int conf_load_text(struct conf_ctx *ctx, char *text);
 
 static void
 conf_error(struct conf_ctx *ctx, const char *fmt, ...)
@@ -76,78 +112,105 @@ conf_error(struct conf_ctx *ctx, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	ctx->errors++;
+	if (ctx->dir == NULL) {
+		log_msg(LG_ERR, SEC_CONF, "%s:%u: %s", ctx->file, ctx->line,
+		    msg);
+		return;
+	}
 	log_msg(LG_ERR, SEC_CONF, "%s:%u: %s: %s", ctx->file, ctx->line,
 	    ctx->dir->name, msg);
 	log_msg(LG_ERR, SEC_CONF, "    expected: %s", ctx->dir->syntax);
 }
 
-struct conf *
-conf_new(void)
+static void
+conf_warn(struct conf_ctx *ctx, const char *fmt, ...)
 {
-	struct conf *c;
+	char msg[512];
+	va_list ap;
 
-	ALLOC_OBJ(c, CONF_MAGIC);
-	return (c);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_msg(LG_WARN, SEC_CONF, "%s:%u: %s", ctx->file, ctx->line, msg);
 }
 
-void
-conf_free(struct conf **cp)
+static void *
+conf_field(struct conf_ctx *ctx)
 {
-	struct conf *c;
+	return ((char *)ctx->conf + ctx->dir->field);
+}
 
-	if (*cp == NULL)
-		return;
-	TAKE_OBJ_NOTNULL(c, cp, CONF_MAGIC);
-	free(c->ports);
-	free(c->visible_hostname);
-	free(c->debug_options);
-	FREE_OBJ(c);
+static size_t
+conf_index(const struct conf_directive *d)
+{
+	return ((size_t)(d - conf_directives));
+}
+
+static bool
+conf_bit(const uint32_t *set, const struct conf_directive *d)
+{
+	return ((set[conf_index(d) / 32] >> (conf_index(d) % 32)) & 1);
+}
+
+static void
+conf_set_bit(uint32_t *set, const struct conf_directive *d)
+{
+	set[conf_index(d) / 32] |= 1U << (conf_index(d) % 32);
+}
+
+/* -- value types ---------------------------------------------------------- */
+
+static int
+conf_one_word(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	if (argc == 1)
+		return (0);
+	conf_error(ctx, "expected one value, got %u", argc);
+	return (-1);
 }
 
 /* "[v6]:port", "v4:port", ":port" or "port"; numeric addresses only. */
 static int
-conf_parse_port(struct conf_ctx *ctx, const char *args)
+conf_parse_port(struct conf_ctx *ctx, unsigned argc, char **argv)
 {
 	char host[INET6_ADDRSTRLEN + 2], *end;
-	const char *p, *colon, *opt;
+	const char *arg = argv[0], *p, *colon;
 	struct conf_port port, *ports;
 	struct sockaddr_in *sin;
 	struct sockaddr_in6 *sin6;
 	unsigned long num;
 	size_t hlen;
+	unsigned i;
 
 	memset(&port, 0, sizeof port);
-	opt = args + strcspn(args, " \t");
-	if (args[0] == '[') {
-		colon = strstr(args, "]:");
-		if (colon == NULL || colon > opt) {
-			conf_error(ctx, "bad address \"%.*s\"",
-			    (int)(opt - args), args);
+	if (arg[0] == '[') {
+		colon = strstr(arg, "]:");
+		if (colon == NULL) {
+			conf_error(ctx, "bad address \"%s\"", arg);
 			return (-1);
 		}
 		p = colon + 2;
-		hlen = (size_t)(colon - args - 1);
+		hlen = (size_t)(colon - arg - 1);
 		if (hlen >= sizeof host)
 			hlen = sizeof host - 1;
-		memcpy(host, args + 1, hlen);
+		memcpy(host, arg + 1, hlen);
 		host[hlen] = '\0';
 	} else {
-		colon = memchr(args, ':', (size_t)(opt - args));
-		p = colon != NULL ? colon + 1 : args;
-		hlen = colon != NULL ? (size_t)(colon - args) : 0;
+		colon = strrchr(arg, ':');
+		p = colon != NULL ? colon + 1 : arg;
+		hlen = colon != NULL ? (size_t)(colon - arg) : 0;
 		if (hlen >= sizeof host)
 			hlen = sizeof host - 1;
-		memcpy(host, args, hlen);
+		memcpy(host, arg, hlen);
 		host[hlen] = '\0';
 	}
-	errno = 0;
 	num = isdigit((unsigned char)*p) ? strtoul(p, &end, 10) : 0;
-	if (!isdigit((unsigned char)*p) || end != opt || num == 0 ||
+	if (!isdigit((unsigned char)*p) || *end != '\0' || num == 0 ||
 	    num > 65535) {
-		conf_error(ctx, "bad port \"%.*s\"", (int)(opt - p), p);
+		conf_error(ctx, "bad port \"%s\"", p);
 		return (-1);
 	}
-	if (args[0] == '[') {
+	if (arg[0] == '[') {
 		sin6 = (struct sockaddr_in6 *)&port.addr;
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)num);
@@ -169,12 +232,9 @@ conf_parse_port(struct conf_ctx *ctx, const char *args)
 		}
 		port.addrlen = sizeof *sin;
 	}
-	while (*opt == ' ' || *opt == '\t')
-		opt++;
-	if (*opt != '\0')
-		log_msg(LG_WARN, SEC_CONF, "%s:%u: http_port: options \"%s\" "
-		    "are not supported yet and are ignored", ctx->file,
-		    ctx->line, opt);
+	for (i = 1; i < argc; i++)
+		conf_warn(ctx, "http_port: option \"%s\" is not supported "
+		    "and is ignored", argv[i]);
 	ports = realloc(ctx->conf->ports,
 	    (ctx->conf->nports + 1) * sizeof *ports);
 	if (ports == NULL) {
@@ -186,143 +246,611 @@ conf_parse_port(struct conf_ctx *ctx, const char *args)
 	return (0);
 }
 
-/* Keep the argument text in the directive's char * field. */
-static int
-conf_set_string(struct conf_ctx *ctx, const char *args)
+static void
+conf_free_port(void *field)
 {
-	char **slot;
+	(void)field;	/* ports and nports are freed by conf_free() */
+}
 
-	slot = (char **)(void *)((char *)ctx->conf + ctx->dir->field);
-	free(*slot);
-	*slot = strdup(args);
-	if (*slot == NULL) {
+static int
+conf_set_string(struct conf_ctx *ctx, const char *value)
+{
+	char **slot = conf_field(ctx);
+	char *s = NULL;
+
+	if (value != NULL && (s = strdup(value)) == NULL) {
 		conf_error(ctx, "out of memory");
 		return (-1);
 	}
+	free(*slot);
+	*slot = s;
 	return (0);
 }
 
-/* The directive's one word; a second word is an error. */
 static int
-conf_parse_string(struct conf_ctx *ctx, const char *args)
+conf_parse_word(struct conf_ctx *ctx, unsigned argc, char **argv)
 {
-	if (args[strcspn(args, " \t")] != '\0') {
-		conf_error(ctx, "expected one word, got \"%s\"", args);
+	if (conf_one_word(ctx, argc, argv) != 0)
 		return (-1);
-	}
-	return (conf_set_string(ctx, args));
+	return (conf_set_string(ctx, argv[0]));
+}
+
+static void
+conf_free_word(void *field)
+{
+	free(*(char **)field);
+}
+
+/* A path, or "none" for no file at all (the field is then NULL). */
+static int
+conf_parse_path(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	if (conf_one_word(ctx, argc, argv) != 0)
+		return (-1);
+	return (conf_set_string(ctx, strcmp(argv[0], "none") == 0 ? NULL :
+	    argv[0]));
+}
+
+static void
+conf_free_path(void *field)
+{
+	free(*(char **)field);
 }
 
 static int
-conf_parse_debug(struct conf_ctx *ctx, const char *args)
+conf_parse_count(struct conf_ctx *ctx, unsigned argc, char **argv)
 {
-	const char *bad = NULL;
+	char *end;
+	long v;
 
-	if (log_parse_options(args, false, &bad) != 0) {
+	if (conf_one_word(ctx, argc, argv) != 0)
+		return (-1);
+	errno = 0;
+	v = strtol(argv[0], &end, 10);
+	if (!isdigit((unsigned char)argv[0][0]) || *end != '\0' ||
+	    errno != 0) {
+		conf_error(ctx, "bad number \"%s\"", argv[0]);
+		return (-1);
+	}
+	*(long *)conf_field(ctx) = v;
+	return (0);
+}
+
+static void
+conf_free_count(void *field)
+{
+	(void)field;
+}
+
+/* A number, then its unit in the same word or the next one. */
+static int
+conf_split_unit(unsigned argc, char **argv, double *num, const char **unit)
+{
+	char *end;
+
+	if (argc == 0 || argc > 2 || !isdigit((unsigned char)argv[0][0]))
+		return (-EINVAL);
+	errno = 0;
+	*num = strtod(argv[0], &end);
+	if (errno != 0 || !isfinite(*num) || *num < 0)
+		return (-EINVAL);
+	if (*end != '\0' && argc == 2)
+		return (-EINVAL);
+	*unit = *end != '\0' ? end : argc == 2 ? argv[1] : NULL;
+	return (0);
+}
+
+static const struct {
+	const char	*name;
+	double		scale;
+} conf_size_units[] = {
+	{ "bytes", 1 }, { "byte", 1 }, { "B", 1 },
+	{ "KB", 1024 }, { "K", 1024 }, { "KiB", 1024 },
+	{ "MB", 1048576 }, { "M", 1048576 }, { "MiB", 1048576 },
+	{ "GB", 1073741824 }, { "G", 1073741824 }, { "GiB", 1073741824 },
+}, conf_time_units[] = {
+	{ "milliseconds", 0.001 }, { "millisecond", 0.001 }, { "ms", 0.001 },
+	{ "seconds", 1 }, { "second", 1 }, { "sec", 1 }, { "s", 1 },
+	{ "minutes", 60 }, { "minute", 60 }, { "min", 60 },
+	{ "hours", 3600 }, { "hour", 3600 }, { "h", 3600 },
+	{ "days", 86400 }, { "day", 86400 }, { "d", 86400 },
+	{ "weeks", 604800 }, { "week", 604800 }, { "w", 604800 },
+};
+
+int
+conf_parse_size_value(const char *num, const char *unit, uint64_t *out,
+    bool *no_unit)
+{
+	char *argv[2] = { (char *)(uintptr_t)num, (char *)(uintptr_t)unit };
+	const char *u;
+	double v, scale = 0;
+	size_t i;
+
+	if (conf_split_unit(unit != NULL ? 2 : 1, argv, &v, &u) != 0)
+		return (-EINVAL);
+	*no_unit = u == NULL;
+	if (u == NULL)
+		scale = 1;
+	for (i = 0; u != NULL && i < ARRAY_LEN(conf_size_units); i++)
+		if (strcasecmp(u, conf_size_units[i].name) == 0)
+			scale = conf_size_units[i].scale;
+	if (scale == 0 || v * scale >= 18446744073709551615.0)
+		return (-EINVAL);
+	*out = (uint64_t)(v * scale + 0.5);
+	return (0);
+}
+
+int
+conf_parse_time_value(const char *num, const char *unit, double *out,
+    bool *no_unit)
+{
+	char *argv[2] = { (char *)(uintptr_t)num, (char *)(uintptr_t)unit };
+	const char *u;
+	double v, scale = 0;
+	size_t i;
+
+	if (conf_split_unit(unit != NULL ? 2 : 1, argv, &v, &u) != 0)
+		return (-EINVAL);
+	*no_unit = u == NULL;
+	if (u == NULL)
+		scale = 1;
+	for (i = 0; u != NULL && i < ARRAY_LEN(conf_time_units); i++)
+		if (strcasecmp(u, conf_time_units[i].name) == 0)
+			scale = conf_time_units[i].scale;
+	if (scale == 0)
+		return (-EINVAL);
+	*out = v * scale;
+	return (0);
+}
+
+static int
+conf_parse_size(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	bool no_unit;
+
+	if (argc > 2 || conf_parse_size_value(argv[0], argc == 2 ? argv[1] :
+	    NULL, conf_field(ctx), &no_unit) != 0) {
+		conf_error(ctx, "bad size \"%s%s%s\"", argv[0],
+		    argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+		return (-1);
+	}
+	if (no_unit)
+		conf_warn(ctx, "%s: no unit on \"%s\", assuming bytes",
+		    ctx->dir->name, argv[0]);
+	return (0);
+}
+
+static void
+conf_free_size(void *field)
+{
+	(void)field;
+}
+
+static int
+conf_parse_time(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	bool no_unit;
+
+	if (argc > 2 || conf_parse_time_value(argv[0], argc == 2 ? argv[1] :
+	    NULL, conf_field(ctx), &no_unit) != 0) {
+		conf_error(ctx, "bad time \"%s%s%s\"", argv[0],
+		    argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+		return (-1);
+	}
+	if (no_unit)
+		conf_warn(ctx, "%s: no unit on \"%s\", assuming seconds",
+		    ctx->dir->name, argv[0]);
+	return (0);
+}
+
+static void
+conf_free_time(void *field)
+{
+	(void)field;
+}
+
+/* One of names[], stored as its index. */
+static int
+conf_parse_choice(struct conf_ctx *ctx, unsigned argc, char **argv,
+    const char *const *names, size_t n)
+{
+	size_t i;
+
+	if (conf_one_word(ctx, argc, argv) != 0)
+		return (-1);
+	for (i = 0; i < n; i++)
+		if (strcasecmp(argv[0], names[i]) == 0) {
+			*(int *)conf_field(ctx) = (int)i;
+			return (0);
+		}
+	conf_error(ctx, "bad value \"%s\"", argv[0]);
+	return (-1);
+}
+
+static int
+conf_parse_onoff(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	static const char *const on[] = { "on", "enable" };
+	static const char *const off[] = { "off", "disable" };
+	size_t i;
+
+	if (conf_one_word(ctx, argc, argv) != 0)
+		return (-1);
+	for (i = 0; i < 2; i++)
+		if (strcasecmp(argv[0], on[i]) == 0 ||
+		    strcasecmp(argv[0], off[i]) == 0) {
+			*(bool *)conf_field(ctx) =
+			    strcasecmp(argv[0], on[i]) == 0;
+			return (0);
+		}
+	conf_error(ctx, "bad value \"%s\"", argv[0]);
+	return (-1);
+}
+
+static void
+conf_free_onoff(void *field)
+{
+	(void)field;
+}
+
+static int
+conf_parse_repl(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	static const char *const names[] = {
+		[CONF_REPL_LRU] = "lru", [CONF_REPL_SIEVE] = "sieve",
+	};
+
+	return (conf_parse_choice(ctx, argc, argv, names, ARRAY_LEN(names)));
+}
+
+static void
+conf_free_repl(void *field)
+{
+	(void)field;
+}
+
+static int
+conf_parse_fwdfor(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	static const char *const names[] = {
+		[CONF_FWD_ON] = "on", [CONF_FWD_OFF] = "off",
+		[CONF_FWD_TRANSPARENT] = "transparent",
+		[CONF_FWD_DELETE] = "delete", [CONF_FWD_TRUNCATE] = "truncate",
+	};
+
+	return (conf_parse_choice(ctx, argc, argv, names, ARRAY_LEN(names)));
+}
+
+static void
+conf_free_fwdfor(void *field)
+{
+	(void)field;
+}
+
+/* The words, kept for a higher layer; one allocation per line. */
+static int
+conf_parse_lines(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	struct conf_lines *ls = conf_field(ctx);
+	struct conf_line *l, *v;
+	size_t size = (argc + 1) * sizeof(char *);
+	char *p;
+	unsigned i;
+
+	for (i = 0; i < argc; i++)
+		size += strlen(argv[i]) + 1;
+	v = realloc(ls->v, (ls->n + 1) * sizeof *v);
+	if (v == NULL)
+		goto nomem;
+	ls->v = v;
+	l = &v[ls->n];
+	l->argv = malloc(size);
+	if (l->argv == NULL)
+		goto nomem;
+	p = (char *)(l->argv + argc + 1);
+	for (i = 0; i < argc; i++) {
+		l->argv[i] = p;
+		p = stpcpy(p, argv[i]) + 1;
+	}
+	l->argv[argc] = NULL;
+	l->argc = argc;
+	l->file = ctx->file;
+	l->line = ctx->line;
+	ls->n++;
+	return (0);
+nomem:
+	conf_error(ctx, "out of memory");
+	return (-1);
+}
+
+static void
+conf_free_lines(void *field)
+{
+	struct conf_lines *ls = field;
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		free(ls->v[i].argv);
+	free(ls->v);
+}
+
+static int
+conf_parse_debug(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	char buf[1024], *p = buf;
+	const char *bad = NULL;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		if ((size_t)(p - buf) + strlen(argv[i]) + 2 > sizeof buf) {
+			conf_error(ctx, "too long");
+			return (-1);
+		}
+		if (i > 0)
+			*p++ = ' ';
+		p = stpcpy(p, argv[i]);
+	}
+	if (log_parse_options(buf, false, &bad) != 0) {
 		conf_error(ctx, "bad section,level \"%.*s\"",
 		    (int)strcspn(bad, " \t"), bad);
 		return (-1);
 	}
-	return (conf_set_string(ctx, args));
+	return (conf_set_string(ctx, buf));
 }
 
+static void
+conf_free_debug(void *field)
+{
+	free(*(char **)field);
+}
+
+/* -- tokenizer ------------------------------------------------------------- */
+
+/*
+ * Split line into words in place: blanks separate, "double quotes" group
+ * (with \" and \\ inside), '#' at the start of a word begins a comment.
+ * Returns the word count, or -1 for an unterminated quote.
+ */
+static int
+conf_split(char *line, char **argv, unsigned max)
+{
+	char *r = line, *w;
+	unsigned n = 0;
+
+	for (;;) {
+		while (*r == ' ' || *r == '\t' || *r == '\r')
+			r++;
+		if (*r == '\0' || *r == '#')
+			return ((int)n);
+		if (n == max)
+			return (-1);
+		argv[n++] = w = r;
+		if (*r == '"') {
+			argv[n - 1] = w = ++r;
+			while (*r != '"') {
+				if (*r == '\0')
+					return (-1);
+				if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
+					r++;
+				*w++ = *r++;
+			}
+			r++;
+			if (*r != '\0' && *r != ' ' && *r != '\t' && *r != '\r')
+				return (-1);
+		} else {
+			while (*r != '\0' && *r != ' ' && *r != '\t' &&
+			    *r != '\r')
+				*w++ = *r++;
+		}
+		if (*r != '\0')
+			r++;
+		*w = '\0';
+	}
+}
+
+/* -- loading ----------------------------------------------------------------- */
+
 static const struct conf_directive *
-conf_find(const char *name, size_t len)
+conf_find(const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(conf_directives); i++)
-		if (strlen(conf_directives[i].name) == len &&
-		    memcmp(conf_directives[i].name, name, len) == 0)
+		if (strcmp(conf_directives[i].name, name) == 0)
 			return (&conf_directives[i]);
 	return (NULL);
 }
 
-static void
-conf_mark_seen(struct conf *c, const struct conf_directive *d)
+static const char *
+conf_unsupported_advice(const char *name)
 {
-	size_t i = (size_t)(d - conf_directives);
+	size_t i, len;
 
-	c->seen[i / 32] |= 1U << (i % 32);
+	for (i = 0; i < ARRAY_LEN(conf_unsupported); i++) {
+		len = strlen(conf_unsupported[i].name);
+		if (conf_unsupported[i].prefix ?
+		    strncmp(name, conf_unsupported[i].name, len) == 0 :
+		    strcmp(name, conf_unsupported[i].name) == 0)
+			return (conf_unsupported[i].advice);
+	}
+	return (NULL);
 }
 
-static int
-conf_is_seen(const struct conf *c, const struct conf_directive *d)
+/* Keep a file name for as long as the conf (conf_line points at it). */
+static const char *
+conf_intern_file(struct conf *c, const char *name)
 {
-	size_t i = (size_t)(d - conf_directives);
+	char **files, *s;
+	size_t i;
 
-	return ((c->seen[i / 32] >> (i % 32)) & 1);
+	for (i = 0; i < c->nfiles; i++)
+		if (strcmp(c->files[i], name) == 0)
+			return (c->files[i]);
+	files = realloc(c->files, (c->nfiles + 1) * sizeof *files);
+	if (files == NULL)
+		return (NULL);
+	c->files = files;
+	s = strdup(name);
+	if (s == NULL)
+		return (NULL);
+	c->files[c->nfiles++] = s;
+	return (s);
 }
 
-/* One line: strip the comment and blanks, split name from arguments. */
-static void
-conf_line(struct conf_ctx *ctx, char *line)
-{
-	char *p, *name, *end;
-	size_t nlen;
+static int conf_load_path(struct conf_ctx *ctx, const char *path);
 
-	p = strchr(line, '#');
-	if (p != NULL)
-		*p = '\0';
-	end = line + strlen(line);
-	while (end > line && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	name = line;
-	while (isspace((unsigned char)*name))
-		name++;
-	if (*name == '\0')
-		return;
-	nlen = strcspn(name, " \t");
-	p = name + nlen;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	ctx->dir = conf_find(name, nlen);
-	if (ctx->dir == NULL) {
-		log_msg(LG_WARN, SEC_CONF, "%s:%u: unknown directive \"%.*s\" "
-		    "ignored", ctx->file, ctx->line, (int)nlen, name);
+/* include pattern ...: every file each glob pattern matches, in order;
+ * relative patterns are relative to the including file. */
+static void
+conf_include(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	char dirbuf[4096], pattern[4096];
+	const char *dir;
+	glob_t g;
+	unsigned i;
+	size_t j;
+	int rc;
+
+	if (argc == 0) {
+		conf_error(ctx, "include: no file named");
 		return;
 	}
-	if (*p == '\0') {
+	if (ctx->depth >= CONF_MAX_DEPTH) {
+		conf_error(ctx, "include: nested more than %d deep",
+		    CONF_MAX_DEPTH);
+		return;
+	}
+	snprintf(dirbuf, sizeof dirbuf, "%s", ctx->file);
+	dir = dirname(dirbuf);
+	for (i = 0; i < argc; i++) {
+		if (argv[i][0] == '/' || strcmp(dir, ".") == 0)
+			snprintf(pattern, sizeof pattern, "%s", argv[i]);
+		else
+			snprintf(pattern, sizeof pattern, "%s/%s", dir,
+			    argv[i]);
+		rc = glob(pattern, GLOB_ERR, NULL, &g);
+		if (rc == GLOB_NOMATCH) {
+			conf_error(ctx, "include: no file matches \"%s\"",
+			    pattern);
+			continue;
+		}
+		if (rc != 0) {
+			conf_error(ctx, "include: cannot read \"%s\"",
+			    pattern);
+			continue;
+		}
+		for (j = 0; j < g.gl_pathc; j++) {
+			struct conf_ctx sub = *ctx;
+
+			sub.depth++;
+			sub.errors = 0;
+			if (conf_load_path(&sub, g.gl_pathv[j]) < 0)
+				ctx->errors++;
+			else
+				ctx->errors += sub.errors;
+		}
+		globfree(&g);
+	}
+}
+
+static void
+conf_directive_line(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	const char *advice;
+
+	ctx->dir = NULL;
+	if (strcmp(argv[0], "include") == 0) {
+		conf_include(ctx, argc - 1, argv + 1);
+		return;
+	}
+	ctx->dir = conf_find(argv[0]);
+	if (ctx->dir == NULL) {
+		advice = conf_unsupported_advice(argv[0]);
+		if (advice != NULL)
+			conf_warn(ctx, "%s is not supported and is ignored: "
+			    "%s", argv[0], advice);
+		else
+			conf_warn(ctx, "unknown directive \"%s\" ignored",
+			    argv[0]);
+		return;
+	}
+	if (argc < 2) {
 		conf_error(ctx, "missing value");
 		return;
 	}
-	if (ctx->dir->parse(ctx, p) == 0)
-		conf_mark_seen(ctx->conf, ctx->dir);
-}
-
-int
-conf_load_string(struct conf *c, const char *name, const char *text)
-{
-	struct conf_ctx ctx = { .conf = c, .file = name };
-	const char *p, *nl, *next;
-	char *line;
-	size_t len;
-
-	CHECK_OBJ_NOTNULL(c, CONF_MAGIC);
-	for (p = text; *p != '\0'; p = next) {
-		ctx.line++;
-		nl = strchr(p, '\n');
-		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
-		next = p + len + (nl != NULL);
-		line = strndup(p, len);
-		if (line == NULL) {
-			log_msg(LG_ERR, SEC_CONF, "%s: out of memory", name);
-			return (ctx.errors + 1);
-		}
-		conf_line(&ctx, line);
-		free(line);
+	if (ctx->dir->parse(ctx, argc - 1, argv + 1) != 0)
+		return;
+	conf_set_bit(ctx->conf->seen, ctx->dir);
+	if (ctx->dir->state == PENDING &&
+	    !conf_bit(ctx->conf->warned, ctx->dir)) {
+		conf_set_bit(ctx->conf->warned, ctx->dir);
+		conf_warn(ctx, "%s: accepted, but cuttle does not act on it "
+		    "yet", ctx->dir->name);
 	}
-	return (ctx.errors);
 }
 
-int
-conf_load(struct conf *c, const char *path)
+/* Logical lines: a backslash before the newline joins the next line. */
+static int
+conf_load_text(struct conf_ctx *ctx, char *text)
 {
-	char *text;
+	char *argv[CONF_MAX_WORDS], *line, *next, *end;
+	unsigned first;
+	int argc;
+
+	for (line = text; *line != '\0'; line = next) {
+		first = ++ctx->line;
+		next = line;
+		for (;;) {
+			end = strchr(next, '\n');
+			if (end == NULL) {
+				end = next + strlen(next);
+				next = end;
+				break;
+			}
+			next = end + 1;
+			if (end > line && end[-1] == '\\' && *next != '\0') {
+				end[-1] = ' ';
+				*end = ' ';
+				ctx->line++;
+				continue;
+			}
+			*end = '\0';
+			break;
+		}
+		if (end > line && end[-1] == '\r')
+			end[-1] = '\0';
+		argc = conf_split(line, argv, CONF_MAX_WORDS);
+		{
+			unsigned last = ctx->line;
+
+			ctx->line = first;
+			if (argc < 0) {
+				ctx->dir = NULL;
+				conf_error(ctx, "unterminated quote or too "
+				    "many words");
+			} else if (argc > 0)
+				conf_directive_line(ctx, (unsigned)argc, argv);
+			ctx->line = last;
+		}
+	}
+	return (ctx->errors);
+}
+
+static int
+conf_load_path(struct conf_ctx *ctx, const char *path)
+{
+	char *text = NULL;
 	FILE *f;
 	long len;
-	int err, n;
+	int err;
 
+	ctx->file = conf_intern_file(ctx->conf, path);
+	ctx->line = 0;
+	if (ctx->file == NULL) {
+		log_msg(LG_ERR, SEC_CONF, "%s: out of memory", path);
+		return (-ENOMEM);
+	}
 	f = fopen(path, "r");
 	if (f == NULL) {
 		err = errno;
@@ -330,16 +858,15 @@ conf_load(struct conf *c, const char *path)
 		    strerror(err));
 		return (-err);
 	}
-	text = NULL;
 	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
 	    fseek(f, 0, SEEK_SET) == 0 &&
 	    (text = malloc((size_t)len + 1)) != NULL &&
 	    fread(text, 1, (size_t)len, f) == (size_t)len) {
 		text[len] = '\0';
 		fclose(f);
-		n = conf_load_string(c, path, text);
+		conf_load_text(ctx, text);
 		free(text);
-		return (n);
+		return (ctx->errors);
 	}
 	err = errno != 0 ? errno : EIO;
 	log_msg(LG_ERR, SEC_CONF, "%s: cannot read: %s", path, strerror(err));
@@ -349,38 +876,120 @@ conf_load(struct conf *c, const char *path)
 }
 
 int
-conf_finish(struct conf *c)
+conf_load(struct conf *c, const char *path)
 {
-	struct conf_ctx ctx = { .conf = c, .file = "(built-in default)" };
-	size_t i;
+	struct conf_ctx ctx = { .conf = c };
 
 	CHECK_OBJ_NOTNULL(c, CONF_MAGIC);
+	return (conf_load_path(&ctx, path));
+}
+
+int
+conf_load_string(struct conf *c, const char *name, const char *text)
+{
+	struct conf_ctx ctx = { .conf = c };
+	char *copy;
+
+	CHECK_OBJ_NOTNULL(c, CONF_MAGIC);
+	ctx.file = conf_intern_file(c, name);
+	copy = strdup(text);
+	if (ctx.file == NULL || copy == NULL) {
+		free(copy);
+		log_msg(LG_ERR, SEC_CONF, "%s: out of memory", name);
+		return (1);
+	}
+	conf_load_text(&ctx, copy);
+	free(copy);
+	return (ctx.errors);
+}
+
+int
+conf_finish(struct conf *c)
+{
+	struct conf_ctx ctx = { .conf = c };
+	char *argv[CONF_MAX_WORDS], *text, *line, *next;
+	size_t i;
+	int argc;
+
+	CHECK_OBJ_NOTNULL(c, CONF_MAGIC);
+	ctx.file = conf_intern_file(c, "(built-in default)");
+	if (ctx.file == NULL)
+		return (1);
 	for (i = 0; i < ARRAY_LEN(conf_directives); i++) {
 		ctx.dir = &conf_directives[i];
-		if (ctx.dir->dflt == NULL || conf_is_seen(c, ctx.dir))
+		if (ctx.dir->dflt == NULL || conf_bit(c->seen, ctx.dir))
 			continue;
-		if (ctx.dir->parse(&ctx, ctx.dir->dflt) == 0)
-			conf_mark_seen(c, ctx.dir);
+		text = strdup(ctx.dir->dflt);
+		if (text == NULL)
+			return (ctx.errors + 1);
+		ctx.line = 0;
+		for (line = text; line != NULL; line = next) {
+			next = strchr(line, '\n');
+			if (next != NULL)
+				*next++ = '\0';
+			ctx.line++;
+			argc = conf_split(line, argv, CONF_MAX_WORDS);
+			if (argc <= 0 || ctx.dir->parse(&ctx, (unsigned)argc,
+			    argv) != 0)
+				ctx.errors++;
+		}
+		free(text);
+		conf_set_bit(c->seen, ctx.dir);
 	}
 	return (ctx.errors);
+}
+
+struct conf *
+conf_new(void)
+{
+	struct conf *c;
+
+	ALLOC_OBJ(c, CONF_MAGIC);
+	return (c);
+}
+
+void
+conf_free(struct conf **cp)
+{
+	struct conf *c;
+	size_t i;
+
+	if (*cp == NULL)
+		return;
+	TAKE_OBJ_NOTNULL(c, cp, CONF_MAGIC);
+	for (i = 0; i < ARRAY_LEN(conf_directives); i++)
+		conf_directives[i].free((char *)c + conf_directives[i].field);
+	free(c->ports);
+	for (i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	FREE_OBJ(c);
 }
 
 void
 conf_print_docs(FILE *f)
 {
-	size_t i;
 	const struct conf_directive *d;
+	const char *p, *nl;
+	size_t i;
 
 	fprintf(f, "# cuttle.conf.documented - every directive cuttle knows,"
 	    " with its default.\n# Generated from src/conf/directives.def;"
 	    " do not edit.\n");
 	for (i = 0; i < ARRAY_LEN(conf_directives); i++) {
 		d = &conf_directives[i];
-		fprintf(f, "\n#  TAG: %s\n#\tSyntax: %s\n#\n#\t%s\n#\n",
+		fprintf(f, "\n#  TAG: %s\n#\tSyntax: %s\n#\n#\t%s\n",
 		    d->name, d->syntax, d->doc);
-		if (d->dflt != NULL)
-			fprintf(f, "#Default:\n# %s %s\n", d->name, d->dflt);
-		else
-			fprintf(f, "#Default:\n# none\n");
+		if (d->state == PENDING)
+			fprintf(f, "#\n#\t(Accepted and checked; cuttle does "
+			    "not act on it yet.)\n");
+		fprintf(f, "#\n#Default:\n");
+		if (d->dflt == NULL)
+			fprintf(f, "# none\n");
+		for (p = d->dflt; p != NULL; p = nl != NULL ? nl + 1 : NULL) {
+			nl = strchr(p, '\n');
+			fprintf(f, "# %s %.*s\n", d->name,
+			    (int)(nl != NULL ? (size_t)(nl - p) : strlen(p)), p);
+		}
 	}
 }

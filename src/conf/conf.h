@@ -1,13 +1,16 @@
 /*
  * conf.h - squid-style configuration: cuttle.conf into a struct conf.
  *
- * One directive per line, '#' comments; each directive is a row of
- * directives.def, the single source for parsing, defaults and docs.
- * Errors name file:line, the text and the expected form.
+ * One directive per line (a trailing backslash continues it), '#'
+ * comments, "quoted strings", `include` with glob patterns.  Each
+ * directive is a row of directives.def, the single source for parsing,
+ * defaults and documentation.  Problems are logged with file:line: an
+ * unknown directive is a warning and loading goes on; a bad value is an
+ * error, counted, and start-up refuses a configuration with errors.
  *
  * Lifecycle:
- *	conf_new()	built-in defaults not yet applied
- *	conf_load()	directives from a file (may be called for each file)
+ *	conf_new()	every field empty
+ *	conf_load()	directives from a file (again for more files)
  *	conf_finish()	defaults for every directive never given
  *	conf_free()	everything released
  */
@@ -16,12 +19,41 @@
 
 #include <sys/socket.h>
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct conf_port {
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
+};
+
+/* A directive kept whole for a higher layer to compile (acl, http_access,
+ * refresh_pattern ...): its words, unquoted, and where it was written. */
+struct conf_line {
+	const char	*file;
+	unsigned	line;
+	unsigned	argc;		/* words after the directive name */
+	char		**argv;		/* argc words, NULL-terminated */
+};
+
+struct conf_lines {
+	struct conf_line	*v;
+	size_t			n;
+};
+
+enum conf_forwarded_for {
+	CONF_FWD_ON,
+	CONF_FWD_OFF,
+	CONF_FWD_TRANSPARENT,
+	CONF_FWD_DELETE,
+	CONF_FWD_TRUNCATE
+};
+
+enum conf_repl_policy {
+	CONF_REPL_LRU,
+	CONF_REPL_SIEVE
 };
 
 struct conf {
@@ -30,20 +62,67 @@ struct conf {
 	struct conf_port	*ports;
 	size_t			nports;
 	char			*visible_hostname;
+	long			max_filedescriptors;
+
+	uint64_t		cache_mem;
+	uint64_t		maximum_object_size;
+	uint64_t		maximum_object_size_in_memory;
+	uint64_t		minimum_object_size;
+	int			memory_replacement_policy;
+	struct conf_lines	cache;
+	struct conf_lines	refresh_pattern;
+	double			negative_ttl;
+
+	struct conf_lines	acl;
+	struct conf_lines	http_access;
+	struct conf_lines	http_reply_access;
+	struct conf_lines	cachemgr_passwd;
+	char			*cache_mgr;
+
+	double			connect_timeout;
+	double			read_timeout;
+	double			request_timeout;
+	double			client_lifetime;
+	double			pconn_timeout;
+	double			client_idle_pconn_timeout;
+	double			shutdown_lifetime;
+
+	int			forwarded_for;
+	bool			via;
+	uint64_t		request_header_max_size;
+	uint64_t		reply_header_max_size;
+	struct conf_lines	reply_body_max_size;
+
+	struct conf_lines	dns_nameservers;
+	double			dns_timeout;
+	double			positive_dns_ttl;
+	double			negative_dns_ttl;
+	char			*hosts_file;
+
+	struct conf_lines	access_log;
+	struct conf_lines	logformat;
+	char			*cache_log;
 	char			*debug_options;
-	unsigned		seen[8];	/* bitmap of directives given */
+	char			*pid_filename;
+	char			*cache_effective_user;
+	char			*coredump_dir;
+
+	char			**files;	/* names in conf_line.file */
+	size_t			nfiles;
+	uint32_t		seen[4];	/* directives given */
+	uint32_t		warned[4];	/* PENDING warnings given */
 };
 
 struct conf	*conf_new(void);
 void		conf_free(struct conf **cp);
 
-/* conf_load() - parse path into c.  Problems are logged with file:line;
- * returns the number of errors (0: the file is good), or -errno when the
- * file cannot be read (also logged). */
+/* conf_load() - parse path (and what it includes) into c.  Problems are
+ * logged with file:line; returns the number of errors, or -errno when
+ * path cannot be read (also logged). */
 int		conf_load(struct conf *c, const char *path);
 
-/* conf_load_string() - as conf_load(), from memory; name is used in
- * messages in place of a file name. */
+/* conf_load_string() - as conf_load(), from memory; name stands for the
+ * file in messages, and includes are relative to the current directory. */
 int		conf_load_string(struct conf *c, const char *name,
 		    const char *text);
 
@@ -53,5 +132,13 @@ int		conf_finish(struct conf *c);
 
 /* conf_print_docs() - the documented configuration, from the table. */
 void		conf_print_docs(FILE *f);
+
+/* Value parsers, shared with the layers that compile conf_lines:
+ * "64 KB" -> 65536, "2 minutes" -> 120.0.  0, or -EINVAL; *no_unit is set
+ * when the unit was left out (bytes or seconds assumed). */
+int		conf_parse_size_value(const char *num, const char *unit,
+		    uint64_t *out, bool *no_unit);
+int		conf_parse_time_value(const char *num, const char *unit,
+		    double *out, bool *no_unit);
 
 #endif /* CUTTLE_CONF_H */

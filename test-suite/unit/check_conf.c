@@ -6,7 +6,10 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <sys/stat.h>
+
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +73,7 @@ START_TEST(defaults_listen_on_3128_everywhere)
 	ck_assert_uint_eq(port_of(&c->ports[0]), 3128);
 	ck_assert_uint_eq(sin->sin_addr.s_addr, htonl(INADDR_ANY));
 	ck_assert_str_eq(c->debug_options, "ALL,3");
+	ck_assert_str_eq(c->hosts_file, "/etc/hosts");
 	ck_assert_ptr_null(c->visible_hostname);
 	conf_free(&c);
 	ck_assert_ptr_null(c);
@@ -120,7 +124,23 @@ START_TEST(bad_values_are_errors_with_file_line_and_syntax)
 		{ "http_port 0\n", "t.conf:1: http_port: bad port \"0\"" },
 		{ "http_port\n", "t.conf:1: http_port: missing value" },
 		{ "visible_hostname a b\n",
-		    "t.conf:1: visible_hostname: expected one word" },
+		    "t.conf:1: visible_hostname: expected one value, got 2" },
+		{ "cache_mem lots\n", "t.conf:1: cache_mem: bad size \"lots\"" },
+		{ "cache_mem 12 parsecs\n",
+		    "t.conf:1: cache_mem: bad size \"12 parsecs\"" },
+		{ "cache_mem -1 MB\n",
+		    "t.conf:1: cache_mem: bad size \"-1 MB\"" },
+		{ "read_timeout 5 fortnights\n",
+		    "t.conf:1: read_timeout: bad time \"5 fortnights\"" },
+		{ "via maybe\n", "t.conf:1: via: bad value \"maybe\"" },
+		{ "forwarded_for sometimes\n",
+		    "t.conf:1: forwarded_for: bad value \"sometimes\"" },
+		{ "memory_replacement_policy heap GDSF\n",
+		    "t.conf:1: memory_replacement_policy: expected one value" },
+		{ "max_filedescriptors many\n",
+		    "t.conf:1: max_filedescriptors: bad number \"many\"" },
+		{ "acl \"unterminated\n",
+		    "t.conf:1: unterminated quote" },
 		{ "debug_options ALL,1 comm,x\n",
 		    "t.conf:1: debug_options: bad section,level \"comm,x\"" },
 	};
@@ -135,7 +155,8 @@ START_TEST(bad_values_are_errors_with_file_line_and_syntax)
 		    1);
 		ck_assert_msg(strstr(logged(), cases[i].msg) != NULL,
 		    "case %zu: want \"%s\" in:\n%s", i, cases[i].msg, logged());
-		ck_assert_msg(strstr(logged(), "    expected: ") != NULL,
+		ck_assert_msg(strstr(cases[i].msg, "quote") != NULL ||
+		    strstr(logged(), "    expected: ") != NULL,
 		    "case %zu: no syntax line", i);
 		conf_free(&c);
 	}
@@ -162,7 +183,8 @@ START_TEST(http_port_options_warn_not_fail)
 	ck_assert_int_eq(conf_load_string(c, "t.conf",
 	    "http_port 3129 intercept\n"), 0);
 	ck_assert_uint_eq(c->nports, 1);
-	ck_assert_ptr_nonnull(strstr(logged(), "\"intercept\""));
+	ck_assert_ptr_nonnull(strstr(logged(),
+	    "option \"intercept\" is not supported"));
 	conf_free(&c);
 }
 END_TEST
@@ -191,7 +213,7 @@ END_TEST
 
 START_TEST(docs_list_every_directive_with_default)
 {
-	char buf[8192];
+	static char buf[65536];
 	FILE *f = tmpfile();
 	size_t n;
 
@@ -204,6 +226,222 @@ START_TEST(docs_list_every_directive_with_default)
 	ck_assert_ptr_nonnull(strstr(buf, "# http_port 3128\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "#  TAG: visible_hostname\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "#  TAG: debug_options\n"));
+}
+END_TEST
+
+START_TEST(values_with_units_and_choices)
+{
+	struct conf *c = conf_new();
+
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "cache_mem 64 MB\n"
+	    "maximum_object_size 1.5GB\n"
+	    "maximum_object_size_in_memory 100 KB\n"
+	    "minimum_object_size 10 bytes\n"
+	    "request_header_max_size 2 kb\n"
+	    "read_timeout 2 minutes\n"
+	    "connect_timeout 1500 ms\n"
+	    "client_lifetime 2 days\n"
+	    "pconn_timeout 1 hour\n"
+	    "dns_timeout 45\n"
+	    "via off\n"
+	    "forwarded_for truncate\n"
+	    "memory_replacement_policy sieve\n"
+	    "max_filedescriptors 65536\n"
+	    "pid_filename none\n"
+	    "hosts_file /etc/other-hosts\n"), 0);
+	ck_assert_int_eq(conf_finish(c), 0);
+	ck_assert_uint_eq(c->cache_mem, 64ULL << 20);
+	ck_assert_uint_eq(c->maximum_object_size, 3ULL << 29);
+	ck_assert_uint_eq(c->maximum_object_size_in_memory, 100 << 10);
+	ck_assert_uint_eq(c->minimum_object_size, 10);
+	ck_assert_uint_eq(c->request_header_max_size, 2048);
+	ck_assert_uint_eq(c->reply_header_max_size, 64 << 10);	/* default */
+	ck_assert(c->read_timeout == 120.0);
+	ck_assert(c->connect_timeout == 1.5);
+	ck_assert(c->client_lifetime == 172800.0);
+	ck_assert(c->pconn_timeout == 3600.0);
+	ck_assert(c->dns_timeout == 45.0);
+	ck_assert(c->request_timeout == 300.0);			/* default */
+	ck_assert(!c->via);
+	ck_assert_int_eq(c->forwarded_for, CONF_FWD_TRUNCATE);
+	ck_assert_int_eq(c->memory_replacement_policy, CONF_REPL_SIEVE);
+	ck_assert_int_eq(c->max_filedescriptors, 65536);
+	ck_assert_ptr_null(c->pid_filename);
+	ck_assert_str_eq(c->hosts_file, "/etc/other-hosts");
+	ck_assert_ptr_nonnull(strstr(logged(),
+	    "t.conf:10: dns_timeout: no unit on \"45\", assuming seconds"));
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(defaults_make_a_safe_proxy)
+{
+	struct conf *c = conf_new();
+	size_t i;
+	bool localnet = false, deny_all_last;
+
+	ck_assert_int_eq(conf_finish(c), 0);
+	ck_assert_uint_eq(c->cache_mem, 256ULL << 20);
+	ck_assert(c->via);
+	ck_assert_int_eq(c->forwarded_for, CONF_FWD_ON);
+	ck_assert_str_eq(c->pid_filename, "/run/cuttle.pid");
+	for (i = 0; i < c->acl.n; i++)
+		if (strcmp(c->acl.v[i].argv[0], "localnet") == 0 &&
+		    strcmp(c->acl.v[i].argv[2], "192.168.0.0/16") == 0)
+			localnet = true;
+	ck_assert(localnet);
+	ck_assert_uint_eq(c->http_access.n, 7);
+	ck_assert_str_eq(c->http_access.v[0].argv[0], "deny");
+	ck_assert_str_eq(c->http_access.v[0].argv[1], "!Safe_ports");
+	deny_all_last = strcmp(c->http_access.v[6].argv[0], "deny") == 0 &&
+	    strcmp(c->http_access.v[6].argv[1], "all") == 0;
+	ck_assert(deny_all_last);
+	ck_assert_str_eq(c->http_access.v[0].file, "(built-in default)");
+	ck_assert_uint_eq(c->refresh_pattern.n, 4);
+	ck_assert_str_eq(c->refresh_pattern.v[2].argv[0], "-i");
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(lines_keep_words_quotes_and_place)
+{
+	struct conf *c = conf_new();
+
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "acl blocked dstdomain .example.com \"/etc/cuttle/bad\"  "
+	    "# comment\n"
+	    "acl q url_regex -i \"a b\\\"c\" x#y\n"
+	    "http_access deny blocked\n"
+	    "http_access allow \\\n"
+	    "    all\n"
+	    "logformat squid %ts.%03tu %6tr %>a\n"), 0);
+	ck_assert_int_eq(conf_finish(c), 0);
+	ck_assert_uint_eq(c->acl.n, 2);	/* given: no defaults added */
+	ck_assert_uint_eq(c->acl.v[0].argc, 4);
+	ck_assert_str_eq(c->acl.v[0].argv[3], "/etc/cuttle/bad");
+	ck_assert_ptr_null(c->acl.v[0].argv[4]);
+	ck_assert_str_eq(c->acl.v[1].argv[3], "a b\"c");
+	ck_assert_str_eq(c->acl.v[1].argv[4], "x#y");
+	ck_assert_uint_eq(c->http_access.n, 2);
+	ck_assert_uint_eq(c->http_access.v[1].line, 4);
+	ck_assert_uint_eq(c->http_access.v[1].argc, 2);
+	ck_assert_str_eq(c->http_access.v[1].argv[1], "all");
+	ck_assert_str_eq(c->http_access.v[1].file, "t.conf");
+	ck_assert_uint_eq(c->logformat.v[0].argc, 4);
+	ck_assert_str_eq(c->logformat.v[0].argv[3], "%>a");
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(unsupported_directives_say_what_cuttle_does)
+{
+	struct conf *c = conf_new();
+
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "cache_dir ufs /var/spool/squid 100 16 256\n"
+	    "icap_enable on\n"
+	    "delay_pools 1\n"
+	    "workers 4\n"), 0);
+	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:1: cache_dir is not "
+	    "supported and is ignored: cuttle caches in memory only"));
+	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:2: icap_enable is not "
+	    "supported"));
+	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:3: delay_pools"));
+	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:4: workers"));
+	ck_assert_ptr_null(strstr(logged(), "unknown directive"));
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(pending_directives_warn_once)
+{
+	struct conf *c = conf_new();
+	const char *log, *first;
+
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "cache_mem 10 MB\ncache_mem 20 MB\nhttp_port 3129\n"), 0);
+	log = logged();
+	first = strstr(log, "t.conf:1: cache_mem: accepted, but cuttle does "
+	    "not act on it yet");
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_null(strstr(first + 30, "cache_mem: accepted"));
+	ck_assert_ptr_null(strstr(log, "http_port: accepted"));
+	ck_assert_uint_eq(c->cache_mem, 20 << 20);	/* last one wins */
+	conf_free(&c);
+}
+END_TEST
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(include_globs_relative_to_the_including_file)
+{
+	char dir[] = "/tmp/check_conf_inc_XXXXXX", path[512];
+	struct conf *c = conf_new();
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/conf.d", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/conf.d/10-a.conf", dir);
+	write_file(path, "http_port 8001\n");
+	snprintf(path, sizeof path, "%s/conf.d/20-b.conf", dir);
+	write_file(path, "http_port 8002\ncache_mem oops\n");
+	snprintf(path, sizeof path, "%s/conf.d/README", dir);
+	write_file(path, "not a conf\n");
+	snprintf(path, sizeof path, "%s/main.conf", dir);
+	write_file(path, "http_port 8000\ninclude conf.d/*.conf\n"
+	    "include nothing-*.conf\nhttp_port 8003\n");
+	ck_assert_int_eq(conf_load(c, path), 2);
+	ck_assert_uint_eq(c->nports, 4);
+	ck_assert_uint_eq(port_of(&c->ports[1]), 8001);
+	ck_assert_uint_eq(port_of(&c->ports[2]), 8002);
+	ck_assert_uint_eq(port_of(&c->ports[3]), 8003);
+	ck_assert_ptr_nonnull(strstr(logged(), "conf.d/20-b.conf:2: "
+	    "cache_mem: bad size"));
+	ck_assert_ptr_nonnull(strstr(logged(), "main.conf:3: include: no "
+	    "file matches"));
+	conf_free(&c);
+
+	/* A file that includes itself stops at the nesting limit. */
+	c = conf_new();
+	write_file(path, "include main.conf\n");
+	ck_assert_int_gt(conf_load(c, path), 0);
+	ck_assert_ptr_nonnull(strstr(logged(), "nested more than 16 deep"));
+	conf_free(&c);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
+START_TEST(size_and_time_values_for_other_layers)
+{
+	uint64_t sz;
+	double t;
+	bool no_unit;
+
+	ck_assert_int_eq(conf_parse_size_value("64", "KB", &sz, &no_unit), 0);
+	ck_assert_uint_eq(sz, 65536);
+	ck_assert(!no_unit);
+	ck_assert_int_eq(conf_parse_size_value("2GB", NULL, &sz, &no_unit), 0);
+	ck_assert_uint_eq(sz, 2ULL << 30);
+	ck_assert_int_eq(conf_parse_size_value("7", NULL, &sz, &no_unit), 0);
+	ck_assert(no_unit);
+	ck_assert_int_eq(conf_parse_size_value("x", NULL, &sz, &no_unit),
+	    -EINVAL);
+	ck_assert_int_eq(conf_parse_size_value("99999999999", "GB", &sz,
+	    &no_unit), -EINVAL);
+	ck_assert_int_eq(conf_parse_time_value("3", "weeks", &t, &no_unit), 0);
+	ck_assert(t == 1814400.0);
+	ck_assert_int_eq(conf_parse_time_value("1", "eon", &t, &no_unit),
+	    -EINVAL);
 }
 END_TEST
 
@@ -221,6 +459,13 @@ conf_suite(void)
 	tcase_add_test(tc, http_port_options_warn_not_fail);
 	tcase_add_test(tc, load_reads_a_file_and_reports_a_missing_one);
 	tcase_add_test(tc, docs_list_every_directive_with_default);
+	tcase_add_test(tc, values_with_units_and_choices);
+	tcase_add_test(tc, defaults_make_a_safe_proxy);
+	tcase_add_test(tc, lines_keep_words_quotes_and_place);
+	tcase_add_test(tc, unsupported_directives_say_what_cuttle_does);
+	tcase_add_test(tc, pending_directives_warn_once);
+	tcase_add_test(tc, include_globs_relative_to_the_including_file);
+	tcase_add_test(tc, size_and_time_values_for_other_layers);
 	suite_add_tcase(s, tc);
 	return (s);
 }
