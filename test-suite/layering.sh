@@ -3,8 +3,10 @@
 # (DESIGN.md "Layers"), and only src/comm/ includes <ev.h> or OpenSSL.
 #
 # Prints each offending #include with file:line; exits 1 if there is one.
+#
+#	layering.sh [SRCDIR]	(default: $top_srcdir/src)
 set -u
-src="${top_srcdir:-.}/src"
+src=${1:-"${top_srcdir:-.}/src"}
 [ -d "$src" ] || src="$(dirname "$0")/../src"
 
 layer_of() {
