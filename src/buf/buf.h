@@ -179,7 +179,8 @@ int	buf_chain_append_slice(struct buf_chain *c, struct buf *b, size_t off,
 int	buf_chain_move(struct buf_chain *dst, struct buf_chain *src);
 /* buf_chain_reserve() - make sure the next n appended bytes go into one
  * block (for a reply whose size is known: headers and body together).
- * 0 or -ENOMEM. */
+ * A reserved block nothing went into is released as soon as anything
+ * else is added behind it.  0 or -ENOMEM. */
 int	buf_chain_reserve(struct buf_chain *c, size_t n);
 /* buf_chain_iov() - the front as at most max iovecs, starting skip bytes
  * in; returns how many were filled.  The iovecs point into held blocks

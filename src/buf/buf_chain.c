@@ -14,7 +14,10 @@
  * destination simply takes the source's array.
  *
  * A slice of length 0 appears only at the tail, after buf_chain_reserve():
- * it marks the block the next appends go into.
+ * it marks the block the next appends go into.  Whatever adds a slice
+ * behind it drops it first (chain_drop_empty_tail), so a reserved block
+ * that ends up unused is released at once instead of riding along,
+ * invisible to len, until the chain is consumed.
  */
 #include "config.h"
 
@@ -98,6 +101,22 @@ chain_last(struct buf_chain *c)
 	return (c->n == 0 ? NULL : &c->v[c->head + c->n - 1]);
 }
 
+/* A reserved block nothing went into must not end up mid-chain. */
+static void
+chain_drop_empty_tail(struct buf_chain *c)
+{
+	struct buf_slice *s = chain_last(c);
+	struct buf *b;
+
+	if (s == NULL || s->len != 0)
+		return;
+	b = s->buf;
+	buf_unref(&b);
+	c->n--;
+	if (c->n == 0)
+		c->head = 0;
+}
+
 /* The fill rule: the last block may be extended in place only by whoever
  * wrote its last bytes, i.e. when our last slice ends exactly at fill. */
 static struct buf_slice *
@@ -117,6 +136,7 @@ chain_new_block(struct buf_chain *c, size_t n)
 {
 	struct buf *b;
 
+	chain_drop_empty_tail(c);
 	if (chain_slots(c, 1) != 0)
 		return (-ENOMEM);
 	b = buf_alloc(c->pool, n);
@@ -193,6 +213,7 @@ buf_chain_append_slice(struct buf_chain *c, struct buf *b, size_t off,
 	}
 	if (chain_slots(c, 1) != 0)
 		return (-ENOMEM);
+	chain_drop_empty_tail(c);
 	c->v[c->head + c->n] = (struct buf_slice){ buf_ref(b), (uint32_t)off,
 	    (uint32_t)len };
 	c->n++;
@@ -222,6 +243,7 @@ buf_chain_move(struct buf_chain *dst, struct buf_chain *src)
 	}
 	if (chain_slots(dst, src->n) != 0)
 		return (-ENOMEM);
+	chain_drop_empty_tail(dst);
 	memcpy(dst->v + dst->head + dst->n, src->v + src->head,
 	    src->n * sizeof *src->v);
 	dst->n += src->n;
@@ -299,7 +321,9 @@ buf_chain_split(struct buf_chain *c, size_t n, struct buf_chain *front)
 	}
 	if (chain_slots(front, whole + (left > 0)) != 0)
 		return (-ENOMEM);
-	memcpy(front->v, c->v + c->head, whole * sizeof *c->v);
+	/* n == 0 on a fresh front: no array to copy into (memcpy(NULL)). */
+	if (whole > 0)
+		memcpy(front->v, c->v + c->head, whole * sizeof *c->v);
 	front->n = whole;
 	c->head += whole;
 	c->n -= whole;

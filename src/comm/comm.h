@@ -170,15 +170,17 @@ struct comm_conn	*comm_connect(struct comm_loop *loop,
 			    double timeout, comm_done_fn *done, void *arg);
 
 /* comm_read() - one read of at most max bytes (0: as many as fit).
- * - b not NULL: into b's free space at b->fill (b must have room and no
- *   one may append to b until done runs); comm holds a ref meanwhile.
+ * - b not NULL: into b's free space at b->fill, wherever fill is when
+ *   the socket turns readable; comm holds a ref meanwhile.  A b with no
+ *   room left by then fails the read with ENOBUFS.
  * - b NULL: comm takes a block from the loop's pool only once the socket
  *   is readable, sized to what is there (max 0: up to 16 KiB), so a
  *   connection waiting for a request pins no buffer.
  * done runs once: OK with res->data the bytes read ({buf, off, len}, with
  * buf->fill advanced past them), EOF, ERROR, TIMEOUT or CANCELLED (len
  * 0).  res->data.buf is lent for the duration of the callback: buf_ref()
- * it to keep it.  At most one read may be pending per connection. */
+ * it to keep it.  At most one read may be pending per connection.  A
+ * read queued while comm_connect() is under way waits for it. */
 void	comm_read(struct comm_conn *c, struct buf *b, size_t max,
 	    comm_done_fn *done, void *arg);
 
@@ -324,5 +326,27 @@ const char	*comm_addr_format(const struct sockaddr *sa, char *buf,
 
 /* comm_print_versions() - libev and OpenSSL, run-time and build-time. */
 void	comm_print_versions(FILE *f);
+
+/* --- raw descriptor watchers ---------------------------------------------- */
+
+/*
+ * Readiness of an fd comm does not own, for libraries that keep their own
+ * sockets (c-ares).  Not an operation: fn runs straight from the loop,
+ * level-triggered, each time the fd is ready while interest lasts; it may
+ * call comm_watch_set() or comm_watch_free() on its own watch.
+ */
+struct comm_watch;
+typedef void comm_watch_fn(struct comm_watch *w, int fd, bool readable,
+    bool writable, void *arg);
+/* comm_watch_new() - a watch on fd with no interest yet; the fd stays the
+ * caller's (never closed here).  NULL on ENOMEM. */
+struct comm_watch	*comm_watch_new(struct comm_loop *loop, int fd,
+			    comm_watch_fn *fn, void *arg);
+/* comm_watch_set() - watch for readable and/or writable; both false stops
+ * watching.  Costs nothing when the interest is unchanged. */
+void	comm_watch_set(struct comm_watch *w, bool rd, bool wr);
+/* comm_watch_free() - stop and free (before the owner closes the fd);
+ * NULLs *wp; *wp may be NULL. */
+void	comm_watch_free(struct comm_watch **wp);
 
 #endif /* CUTTLE_COMM_H */

@@ -10,8 +10,10 @@
  *	comm_connect_timeout()	the deadline passed: TIMEOUT
  *	comm_conn_teardown()	closed meanwhile: CANCELLED
  *
- * Reads and writes may be queued while CONNECTING: writes wait for the
- * connect and then flush; a failed connect fails them with it.
+ * Reads and writes may be queued while CONNECTING: both wait for the
+ * connect (the write watcher is the connect's until then, and no read
+ * watcher is armed, so that neither can consume SO_ERROR or complete
+ * before the connect does); a failed connect fails them with it.
  */
 #include "config.h"
 
@@ -40,6 +42,8 @@ connect_end(struct comm_conn *c, enum comm_status st, int err)
 	comm_op_finish(&w->op, st, err);
 	if (st == COMM_OK) {
 		c->t_active = c->t_write = ev_now(c->loop->ev);
+		if (c->rd.state == COMM_OP_PENDING)
+			ev_io_start(c->loop->ev, &c->rio);
 		comm_io_flush_soon(c);
 		comm_conn_timer_update(c);
 		return;
@@ -60,6 +64,7 @@ comm_connect(struct comm_loop *loop, const struct sockaddr *addr,
 	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
 	AN(addr);
 	AN(done);
+	CHECK(timeout >= 0);
 	w = comm_wop_get(loop);
 	if (w == NULL)
 		return (NULL);
@@ -90,7 +95,8 @@ comm_connect(struct comm_loop *loop, const struct sockaddr *addr,
 		connect_end(c, COMM_OK, 0);
 		return (c);
 	}
-	if (errno != EINPROGRESS) {
+	/* EINTR: the connect goes on in the background, as EINPROGRESS. */
+	if (errno != EINPROGRESS && errno != EINTR) {
 		connect_end(c, COMM_ERROR, errno);
 		return (c);
 	}

@@ -2,7 +2,8 @@
  * comm_io.c - reads, the write queue, half-close; the plain transport.
  *
  * Lifecycle of a read (the slot c->rd):
- *	comm_read()		PENDING, read watcher on
+ *	comm_read()		PENDING, read watcher on (once connected: see
+ *				comm_connect.c)
  *	comm_io_read_ready()	one recv(): OK (bytes), EOF or ERROR -> DONE,
  *				watcher off; EAGAIN -> still PENDING
  *	comm_io_read_fail()	cancel, timeout, failed connect -> DONE
@@ -125,7 +126,11 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
 		return;
 	}
 	c->t_read = ev_now(c->loop->ev);
-	ev_io_start(c->loop->ev, &c->rio);
+	/* A connecting socket reports its failure as readable too, and a
+	 * read() there would consume the SO_ERROR the connect is decided
+	 * by: connect_end() arms the read once the socket is connected. */
+	if (!(c->flags & CONN_CONNECTING))
+		ev_io_start(c->loop->ev, &c->rio);
 	comm_conn_timer_update(c);
 }
 
@@ -143,6 +148,12 @@ comm_io_read_ready(struct ev_loop *ev, ev_io *w, int revents)
 	op = &c->rd;
 	CHECK(op->state == COMM_OP_PENDING);
 	b = op->buf;
+	if (b != NULL && buf_room(b) == 0) {
+		/* The caller's block filled up meanwhile: recv() of 0 bytes
+		 * would return 0 and pass for EOF. */
+		comm_io_read_fail(c, COMM_ERROR, ENOBUFS);
+		return;
+	}
 	if (b == NULL) {
 		/* Take a block only now that there is something to read,
 		 * and no bigger than what is there. */
@@ -408,15 +419,16 @@ comm_io_write_ready(struct ev_loop *ev, ev_io *w, int revents)
 		io_flush(c);
 }
 
-void
-comm_io_write_fail(struct comm_conn *c, enum comm_status st, int err)
+/* Finish every queued write with st, in order.  While connecting, the
+ * write watcher belongs to the connect and stays on. */
+static void
+io_finish_queue(struct comm_conn *c, enum comm_status st, int err)
 {
 	struct comm_wop *w;
 	struct list *n;
 
-	AN(err);
-	c->werr = err;
-	ev_io_stop(c->loop->ev, &c->wio);
+	if (!(c->flags & CONN_CONNECTING))
+		ev_io_stop(c->loop->ev, &c->wio);
 	comm_call_cancel(&c->flush);
 	while ((n = list_first(&c->wq)) != NULL) {
 		w = container_of(n, struct comm_wop, link);
@@ -427,20 +439,18 @@ comm_io_write_fail(struct comm_conn *c, enum comm_status st, int err)
 }
 
 void
+comm_io_write_fail(struct comm_conn *c, enum comm_status st, int err)
+{
+	AN(err);
+	c->werr = err;
+	io_finish_queue(c, st, err);
+}
+
+void
 comm_cancel_writes(struct comm_conn *c)
 {
-	struct comm_wop *w;
-	struct list *n;
-
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
-	ev_io_stop(c->loop->ev, &c->wio);
-	comm_call_cancel(&c->flush);
-	while ((n = list_first(&c->wq)) != NULL) {
-		w = container_of(n, struct comm_wop, link);
-		list_remove(&w->link);
-		comm_op_finish(&w->op, COMM_CANCELLED, 0);
-	}
-	c->queued = 0;
+	io_finish_queue(c, COMM_CANCELLED, 0);
 	comm_io_flush_soon(c);		/* a FIN asked for is still owed */
 }
 

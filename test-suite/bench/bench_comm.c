@@ -81,19 +81,31 @@ cpu(void)
 
 static void	bench_fill(struct bench *b);
 
+/* Any result but OK ends the run; says so once, not for every write
+ * cancelled by the teardown that follows. */
+static bool
+bench_failed(struct bench *b, const char *what, const struct comm_result *res)
+{
+	if (res->status == COMM_OK)
+		return (false);
+	if (!b->failed)
+		fprintf(stderr, "bench: %s: %s%s%s\n", what,
+		    comm_status_name(res->status),
+		    res->status == COMM_ERROR ? ": " : "",
+		    res->status == COMM_ERROR ? strerror(res->err) : "");
+	b->failed = true;
+	comm_loop_stop(b->loop);
+	return (true);
+}
+
 static void
 bench_written(struct comm_conn *c, const struct comm_result *res, void *arg)
 {
 	struct bench *b = arg;
 
 	(void)c;
-	if (res->status != COMM_OK) {
-		fprintf(stderr, "bench: write: %s\n",
-		    comm_status_name(res->status));
-		b->failed = true;
-		comm_loop_stop(b->loop);
+	if (bench_failed(b, "write", res))
 		return;
-	}
 	b->written += res->len;
 	b->inflight--;
 	if (b->written >= b->total && b->received >= b->total)
@@ -141,13 +153,8 @@ bench_read(struct comm_conn *c, const struct comm_result *res, void *arg)
 {
 	struct bench *b = arg;
 
-	if (res->status != COMM_OK) {
-		fprintf(stderr, "bench: read: %s\n",
-		    comm_status_name(res->status));
-		b->failed = true;
-		comm_loop_stop(b->loop);
+	if (bench_failed(b, "read", res))
 		return;
-	}
 	b->received += res->len;
 	if (b->received >= b->total) {
 		if (b->written >= b->total)
@@ -174,12 +181,8 @@ bench_connected(struct comm_conn *c, const struct comm_result *res,
 	struct bench *b = arg;
 
 	(void)c;
-	if (res->status != COMM_OK) {
-		fprintf(stderr, "bench: connect: %s\n", strerror(res->err));
-		b->failed = true;
-		comm_loop_stop(b->loop);
+	if (bench_failed(b, "connect", res))
 		return;
-	}
 	b->t0 = wall();
 	bench_fill(b);
 }
@@ -225,12 +228,14 @@ bench_run(enum bench_mode mode, uint64_t total)
 	cpus = cpu() - c0;
 	buf_pool_stats(comm_loop_pool(b.loop), &ps1);
 
-	printf("| %-32s | %6.0f | %5.2f | %8.0f | %5.2f | %11.3f |%s\n",
-	    mode == MODE_SLICES ? "(a) slices over shared pages" :
-	    "(b) contiguous buffer, copied", (double)b.received / 1048576.,
-	    secs, (double)b.received / 1e6 / secs, cpus,
-	    (double)(ps1.copied - ps0.copied) / (double)b.written,
-	    b.timed_out ? " (time cap hit)" : "");
+	if (!b.failed)
+		printf("| %-32s | %6.0f | %5.2f | %8.0f | %5.2f | %11.3f |%s\n",
+		    mode == MODE_SLICES ? "(a) slices over shared pages" :
+		    "(b) contiguous buffer, copied",
+		    (double)b.received / 1048576., secs,
+		    (double)b.received / 1e6 / secs, cpus,
+		    (double)(ps1.copied - ps0.copied) / (double)b.written,
+		    b.timed_out ? " (time cap hit)" : "");
 
 	comm_close(&b.tx);
 	comm_close(&b.rx);

@@ -187,21 +187,22 @@ END_TEST
 
 /* --- chains --------------------------------------------------------------- */
 
-static char *
-chain_text(const struct buf_chain *c)
+/* The chain's bytes must read `want`. */
+static void
+chain_is(const struct buf_chain *c, const char *want)
 {
 	char *s = calloc(1, buf_chain_len(c) + 1);
 
 	ck_assert_uint_eq(buf_chain_copyout(c, 0, s, buf_chain_len(c)),
 	    buf_chain_len(c));
-	return (s);
+	ck_assert_str_eq(s, want);
+	free(s);
 }
 
 START_TEST(append_copies_into_the_tail_block)
 {
 	struct buf_pool *pool = buf_pool_new(0);
 	struct buf_chain c;
-	char *s;
 
 	buf_chain_init(&c, pool);
 	ck_assert_int_eq(buf_chain_append(&c, "GET / ", 6), 0);
@@ -210,9 +211,7 @@ START_TEST(append_copies_into_the_tail_block)
 	ck_assert_uint_eq(buf_chain_nslices(&c), 1);	/* extended in place */
 	ck_assert_uint_eq(stats(pool).pages, 1);
 	ck_assert_uint_eq(stats(pool).copied, 14);
-	s = chain_text(&c);
-	ck_assert_str_eq(s, "GET / HTTP/1.1");
-	free(s);
+	chain_is(&c, "GET / HTTP/1.1");
 	buf_chain_fini(&c);
 	ck_assert_uint_eq(buf_chain_len(&c), 0);
 	ck_assert_uint_eq(stats(pool).pages, 0);
@@ -225,7 +224,6 @@ START_TEST(append_slice_takes_a_ref_and_copies_nothing)
 	struct buf_pool *pool = buf_pool_new(0);
 	struct buf_chain c;
 	struct buf *page;
-	char *s;
 
 	page = buf_alloc(pool, 4096);
 	buf_append(page, "0123456789", 10);
@@ -237,9 +235,7 @@ START_TEST(append_slice_takes_a_ref_and_copies_nothing)
 	ck_assert_uint_eq(buf_chain_nslices(&c), 2);
 	ck_assert_uint_eq(page->refs, 3);
 	ck_assert_uint_eq(stats(pool).copied, 0);
-	s = chain_text(&c);
-	ck_assert_str_eq(s, "234560");
-	free(s);
+	chain_is(&c, "234560");
 	buf_unref(&page);		/* the chain keeps it alive */
 	ck_assert_uint_eq(stats(pool).pages, 1);
 	buf_chain_fini(&c);
@@ -253,7 +249,6 @@ START_TEST(append_never_writes_over_bytes_another_holder_sees)
 	struct buf_pool *pool = buf_pool_new(0);
 	struct buf_chain a, b;
 	struct buf *page;
-	char *s;
 
 	/* b shares a's block up to fill; when b appends, it must not take
 	 * the free space behind a's bytes, which a may still extend. */
@@ -266,12 +261,8 @@ START_TEST(append_never_writes_over_bytes_another_holder_sees)
 	ck_assert_uint_eq(buf_chain_nslices(&b), 2);
 	ck_assert_int_eq(buf_chain_append(&a, "AA", 2), 0);
 	ck_assert_uint_eq(buf_chain_nslices(&a), 1);
-	s = chain_text(&a);
-	ck_assert_str_eq(s, "aaaaAA");
-	free(s);
-	s = chain_text(&b);
-	ck_assert_str_eq(s, "aabb");
-	free(s);
+	chain_is(&a, "aaaaAA");
+	chain_is(&b, "aabb");
 	buf_chain_fini(&a);
 	buf_chain_fini(&b);
 	buf_pool_free(&pool);
@@ -424,7 +415,6 @@ START_TEST(split_shares_the_slice_across_the_cut)
 	struct buf_pool *pool = buf_pool_new(0);
 	struct buf_chain c, front;
 	struct buf *p;
-	char *s;
 
 	buf_chain_init(&c, pool);
 	buf_chain_init(&front, pool);
@@ -436,12 +426,8 @@ START_TEST(split_shares_the_slice_across_the_cut)
 	ck_assert_uint_eq(buf_chain_len(&front), 8);
 	ck_assert_uint_eq(buf_chain_len(&c), 3);
 	ck_assert_uint_eq(p->refs, 3);
-	s = chain_text(&front);
-	ck_assert_str_eq(s, "hello wo");
-	free(s);
-	s = chain_text(&c);
-	ck_assert_str_eq(s, "rld");
-	free(s);
+	chain_is(&front, "hello wo");
+	chain_is(&c, "rld");
 	buf_chain_fini(&front);
 	ck_assert_int_eq(buf_chain_split(&c, 3, &front), 0);	/* all */
 	ck_assert_uint_eq(buf_chain_len(&c), 0);
@@ -454,11 +440,67 @@ START_TEST(split_shares_the_slice_across_the_cut)
 }
 END_TEST
 
+/* Regression: with nothing to move, split memcpy()ed into a front that
+ * had no array yet (memcpy(NULL, ..., 0): undefined, fatal under UBSan). */
+START_TEST(split_of_nothing_into_a_fresh_chain)
+{
+	struct buf_pool *pool = buf_pool_new(0);
+	struct buf_chain c, front;
+
+	buf_chain_init(&c, pool);
+	buf_chain_init(&front, pool);
+	ck_assert_int_eq(buf_chain_split(&c, 0, &front), 0);
+	ck_assert_uint_eq(buf_chain_nslices(&front), 0);
+	buf_chain_append(&c, "abc", 3);
+	ck_assert_int_eq(buf_chain_split(&c, 0, &front), 0);
+	ck_assert_uint_eq(buf_chain_len(&front), 0);
+	ck_assert_uint_eq(buf_chain_len(&c), 3);
+	buf_chain_fini(&front);
+	buf_chain_fini(&c);
+	buf_pool_free(&pool);
+}
+END_TEST
+
+/* Regression: a reserved block that nothing went into stayed in the
+ * chain as an empty slice behind which others were added, holding its
+ * block (here 200 KB) unseen by len until the chain was consumed. */
+START_TEST(an_unused_reserve_is_released_when_something_else_follows)
+{
+	struct buf_pool *pool = buf_pool_new(0);
+	struct buf_chain c, other;
+	struct buf *page;
+
+	page = buf_alloc(pool, 64);
+	buf_append(page, "page", 4);
+	buf_chain_init(&c, pool);
+	buf_chain_init(&other, pool);
+	ck_assert_int_eq(buf_chain_reserve(&c, 200000), 0);
+	ck_assert_int_eq(buf_chain_append_slice(&c, page, 0, 4), 0);
+	ck_assert_uint_eq(buf_chain_nslices(&c), 1);
+	ck_assert_uint_eq(stats(pool).pages, 1);
+	/* A reserve too small for the next one is dropped too. */
+	ck_assert_int_eq(buf_chain_reserve(&c, 100), 0);	/* page: 60 left */
+	ck_assert_int_eq(buf_chain_reserve(&c, 1000), 0);
+	ck_assert_uint_eq(buf_chain_nslices(&c), 2);
+	ck_assert_uint_eq(stats(pool).pages, 2);
+	/* And one at the tail of a move's destination. */
+	buf_chain_append(&other, "more", 4);
+	ck_assert_int_eq(buf_chain_move(&c, &other), 0);
+	ck_assert_uint_eq(buf_chain_nslices(&c), 2);
+	ck_assert_uint_eq(stats(pool).pages, 2);
+	chain_is(&c, "pagemore");
+	buf_unref(&page);
+	buf_chain_fini(&c);
+	buf_chain_fini(&other);
+	ck_assert_uint_eq(stats(pool).pages, 0);
+	buf_pool_free(&pool);
+}
+END_TEST
+
 START_TEST(move_hands_over_every_reference)
 {
 	struct buf_pool *pool = buf_pool_new(0);
 	struct buf_chain a, b, e;
-	char *s;
 
 	buf_chain_init(&a, pool);
 	buf_chain_init(&b, pool);
@@ -469,9 +511,7 @@ START_TEST(move_hands_over_every_reference)
 	ck_assert_uint_eq(buf_chain_len(&a), 0);
 	ck_assert_int_eq(buf_chain_move(&e, &b), 0);
 	ck_assert_uint_eq(buf_chain_len(&b), 0);
-	s = chain_text(&e);
-	ck_assert_str_eq(s, "one two");
-	free(s);
+	chain_is(&e, "one two");
 	ck_assert_uint_eq(stats(pool).pages, 2);
 	buf_chain_fini(&a);
 	buf_chain_fini(&b);
@@ -533,6 +573,9 @@ buf_suite(void)
 	tcase_add_test(tc, more_than_iov_max_slices_come_out_in_rounds);
 	tcase_add_test(tc, consume_drops_refs_of_slices_it_passes);
 	tcase_add_test(tc, split_shares_the_slice_across_the_cut);
+	tcase_add_test(tc, split_of_nothing_into_a_fresh_chain);
+	tcase_add_test(tc,
+	    an_unused_reserve_is_released_when_something_else_follows);
 	tcase_add_test(tc, move_hands_over_every_reference);
 	tcase_add_test(tc, a_chain_is_reusable_after_fini);
 	suite_add_tcase(s, tc);

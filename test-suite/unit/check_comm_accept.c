@@ -132,16 +132,16 @@ check_accepted_socket(struct comm_conn *c)
 	ck_assert_int_ne(on, 0);
 }
 
-/* --- accept --------------------------------------------------------------- */
-
-START_TEST(accepted_conns_are_nonblocking_cloexec_and_nodelay)
+/* Listen on addr, accept one client, check its socket, tear down. */
+static void
+accept_one_on(const char *addr)
 {
 	struct acc a;
 	int fd;
 
 	acc_init(&a);
 	a.keep = true;
-	listen_on("127.0.0.1");
+	listen_on(addr);
 	comm_accept_start(lst, on_accept, &a);
 	fd = client_connect();
 	RUN_UNTIL(loop, a.n == 1);
@@ -150,13 +150,19 @@ START_TEST(accepted_conns_are_nonblocking_cloexec_and_nodelay)
 	close(fd);
 	teardown_all();
 }
+
+/* --- accept --------------------------------------------------------------- */
+
+START_TEST(accepted_conns_are_nonblocking_cloexec_and_nodelay)
+{
+	accept_one_on("127.0.0.1");
+}
 END_TEST
 
 START_TEST(accept_works_on_ipv6_loopback)
 {
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	struct acc a;
-	int fd, probe;
+	int probe;
 
 	/* No IPv6 on this host: nothing to test. */
 	probe = socket(AF_INET6, SOCK_STREAM, 0);
@@ -168,16 +174,7 @@ START_TEST(accept_works_on_ipv6_loopback)
 		return;
 	}
 	close(probe);
-	acc_init(&a);
-	a.keep = true;
-	listen_on("::1");
-	comm_accept_start(lst, on_accept, &a);
-	fd = client_connect();
-	RUN_UNTIL(loop, a.n == 1);
-	check_accepted_socket(a.conns[0]);
-	comm_close(&a.conns[0]);
-	close(fd);
-	teardown_all();
+	accept_one_on("::1");
 }
 END_TEST
 
@@ -387,8 +384,11 @@ START_TEST(connect_timeout_completes_timeout_once)
 	double t0;
 
 	lfd = black_hole(&sin, fillers);
-	loop = comm_loop_new();		/* its clock starts now */
+	/* Before the loop exists: its clock, which the deadline is measured
+	 * from, is read when it is created, so the wait is >= 0.2 s from
+	 * here however long the machine takes to get to comm_connect(). */
 	t0 = mono_now();
+	loop = comm_loop_new();
 	c = comm_connect(loop, (struct sockaddr *)&sin, sizeof sin, 0.2,
 	    rec_done, &r);
 	RUN_UNTIL(loop, r.calls > 0);
@@ -455,6 +455,68 @@ START_TEST(writes_queued_while_connecting_go_out_once_connected)
 	fd = accept(lfd, NULL, NULL);
 	read_all(fd, got, 5);
 	ck_assert_str_eq(got, "early");
+	comm_close(&c);
+	RUN_UNTIL(loop, loop_stats(loop).conns == 0);
+	close(fd);
+	close(lfd);
+	comm_loop_free(&loop);
+}
+END_TEST
+
+/* Regression: comm_cancel_writes() stopped the write watcher, which
+ * while connecting is the connect's: its completion never came. */
+START_TEST(cancel_writes_while_connecting_leaves_the_connect_alone)
+{
+	struct rec r = { 0 }, w = { 0 };
+	struct sockaddr_in sin;
+	struct buf_chain ch;
+	struct comm_conn *c;
+	int lfd, fd;
+
+	loop = comm_loop_new();
+	lfd = tcp_listener(&sin, 4);
+	c = comm_connect(loop, (struct sockaddr *)&sin, sizeof sin, 5.0,
+	    rec_done, &r);
+	chain_of(&ch, loop, "dropped");
+	comm_writev(c, &ch, rec_done, &w);
+	comm_cancel_writes(c);
+	RUN_UNTIL(loop, r.calls > 0 && w.calls > 0);
+	ck_assert_int_eq(w.status, COMM_CANCELLED);
+	ck_assert_int_eq(r.status, COMM_OK);
+	ck_assert_int_eq(r.calls, 1);
+	comm_close(&c);
+	RUN_UNTIL(loop, loop_stats(loop).conns == 0);
+	fd = accept(lfd, NULL, NULL);
+	close(fd);
+	close(lfd);
+	comm_loop_free(&loop);
+}
+END_TEST
+
+/* Regression: a read queued while connecting had its watcher armed on the
+ * connecting socket, so only libev's callback order kept it from taking
+ * SO_ERROR (a refused connect reported OK) or completing first. */
+START_TEST(read_queued_while_connecting_completes_after_the_connect)
+{
+	struct rec r = { 0 }, rd = { 0 };
+	struct sockaddr_in sin;
+	struct comm_conn *c;
+	int lfd, fd;
+
+	loop = comm_loop_new();
+	lfd = tcp_listener(&sin, 4);
+	c = comm_connect(loop, (struct sockaddr *)&sin, sizeof sin, 5.0,
+	    rec_done, &r);
+	comm_read(c, NULL, 0, rec_done, &rd);
+	/* Loopback completes the handshake at once: the data is there
+	 * before the loop first polls, readable with the connect. */
+	fd = accept(lfd, NULL, NULL);
+	ck_assert_int_eq(write(fd, "hi", 2), 2);
+	RUN_UNTIL(loop, r.calls > 0 && rd.calls > 0);
+	ck_assert_int_eq(r.status, COMM_OK);
+	ck_assert_int_eq(rd.status, COMM_OK);
+	ck_assert_str_eq(rd.data, "hi");
+	ck_assert_int_lt(r.at, rd.at);
 	comm_close(&c);
 	RUN_UNTIL(loop, loop_stats(loop).conns == 0);
 	close(fd);
@@ -674,6 +736,10 @@ comm_accept_suite(void)
 	tcase_add_test(tc, connect_close_completes_cancelled_then_handler);
 	tcase_add_test(tc,
 	    writes_queued_while_connecting_go_out_once_connected);
+	tcase_add_test(tc,
+	    cancel_writes_while_connecting_leaves_the_connect_alone);
+	tcase_add_test(tc,
+	    read_queued_while_connecting_completes_after_the_connect);
 	tcase_add_test(tc,
 	    shutdown_asked_while_connecting_sends_fin_once_connected);
 	tcase_add_test(tc,
