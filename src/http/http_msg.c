@@ -58,6 +58,8 @@ struct http_parser {
 	uint8_t			state;		/* enum parser_state */
 	uint8_t			paused;		/* enum parser_pause */
 	uint8_t			err;		/* enum http_err */
+	uint8_t			body;		/* enum http_body, kept: msg
+						 * may move once HEADERS is out */
 	bool			no_body;
 	bool			done_pending;	/* complete at HEADERS */
 	bool			field_open;
@@ -276,12 +278,13 @@ static int
 cb_header_value_complete(llhttp_t *ll)
 {
 	struct http_parser *p = parser_of(ll);
-	const char *raw = p->msg->raw;
 	struct http_span *v = &p->cur.value;
+	const char *raw;
 	uint32_t i;
 
 	if (p->state != PS_HEADERS)
-		return (0);
+		return (0);	/* a trailer: checked by llhttp, not kept */
+	raw = p->msg->raw;
 	/* llhttp lets "Name :" and ": value" through; RFC 9112 5.1 does
 	 * not ("No whitespace is allowed between the field name and
 	 * colon"), and a name must be a non-empty token. */
@@ -362,8 +365,10 @@ cb_headers_complete(llhttp_t *ll)
 	if (msg->kind == HTTP_MSG_RESPONSE && (p->no_body ||
 	    msg->status < 200 || msg->status == 204 || msg->status == 304)) {
 		msg->body = HTTP_BODY_NONE;
+		p->body = HTTP_BODY_NONE;
 		return (1);
 	}
+	p->body = msg->body;
 	p->paused = PP_HEADERS;
 	return (HPE_PAUSED);
 }
@@ -373,6 +378,9 @@ cb_body(llhttp_t *ll, const char *at, size_t len)
 {
 	struct http_parser *p = parser_of(ll);
 
+	/* llhttp may flush an empty span at the start of a call. */
+	if (len == 0)
+		return (0);
 	AN(p->body_fn);
 	p->body_fn(p->body_arg, at, len);
 	return (0);
@@ -471,9 +479,9 @@ parse_llhttp_fail(struct http_parser *p, llhttp_errno_t e)
 		return (parse_fail(p, (enum http_err)p->err));
 	switch (e) {
 	case HPE_UNEXPECTED_CONTENT_LENGTH:
-		return (parse_fail(p, p->msg->first[
+		return (parse_fail(p, p->state == PS_HEADERS && (p->msg->first[
 		    HTTP_HDR_TRANSFER_ENCODING] != 0 || (p->ll.flags &
-		    F_TRANSFER_ENCODING) ? HTTP_E_CL_TE : HTTP_E_BAD_CL));
+		    F_TRANSFER_ENCODING)) ? HTTP_E_CL_TE : HTTP_E_BAD_CL));
 	case HPE_INVALID_CONTENT_LENGTH:
 		return (parse_fail(p, HTTP_E_BAD_CL));
 	case HPE_INVALID_TRANSFER_ENCODING:
@@ -497,10 +505,10 @@ parse_llhttp_fail(struct http_parser *p, llhttp_errno_t e)
 		break;
 	}
 	if (p->state == PS_BODY)
-		return (parse_fail(p, p->msg->body == HTTP_BODY_CHUNKED ?
+		return (parse_fail(p, p->body == HTTP_BODY_CHUNKED ?
 		    HTTP_E_CHUNK : HTTP_E_SYNTAX));
-	if (p->kind == HTTP_MSG_RESPONSE && p->msg->status == 0 &&
-	    p->msg->nfields == 0)
+	if (p->kind == HTTP_MSG_RESPONSE && p->state == PS_HEADERS &&
+	    p->msg->status == 0 && p->msg->nfields == 0)
 		return (parse_fail(p, HTTP_E_STATUS_LINE));
 	return (parse_fail(p, HTTP_E_HDR_SYNTAX));
 }
@@ -639,6 +647,7 @@ parse_headers(struct http_parser *p, const char *data, size_t len,
 	p->paused = PP_NONE;
 	llhttp_resume(&p->ll);
 	p->state = PS_BODY;
+	p->msg = NULL;		/* the caller's now: it may move it */
 	return (HTTP_PARSE_HEADERS);
 }
 
@@ -737,7 +746,7 @@ http_parse_eof(struct http_parser *p, http_body_fn *fn, void *arg)
 		p->state = PS_DONE;
 		return (HTTP_PARSE_DONE);
 	}
-	if (p->msg->body != HTTP_BODY_CLOSE)
+	if (p->body != HTTP_BODY_CLOSE)
 		return (parse_fail(p, HTTP_E_INCOMPLETE));
 	p->body_fn = fn;
 	p->body_arg = arg;

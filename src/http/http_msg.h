@@ -151,7 +151,9 @@ void	http_parser_start(struct http_parser *p, struct http_msg *msg,
 /* http_parse() - feed len bytes.  *used says how many were taken; the
  * rest belongs to a later call (after HEADERS) or to the next message
  * (after DONE).  Body content goes to fn as it is decoded.  After HEADERS
- * call again with the remaining input to get the body and DONE. */
+ * call again with the remaining input to get the body and DONE.  Once
+ * HEADERS is out the parser no longer touches msg, which may be moved
+ * (store_entry_set_reply()) or finished. */
 enum http_parse_status	http_parse(struct http_parser *p, const char *data,
 			    size_t len, size_t *used, http_body_fn *fn,
 			    void *arg);
