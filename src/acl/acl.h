@@ -1,0 +1,145 @@
+/*
+ * acl.h - Squid's access control lists and http_access-style rules.
+ *
+ * Contract: acl and rule lines (struct conf_lines, as conf keeps them) are
+ * compiled once into immutable structures; a check is then a pure
+ * function of a request view (struct acl_request) filled by the client
+ * side: no sockets, no DNS, no allocation, no global state, so one
+ * compiled set may be used by any number of checks at once.
+ *
+ * Lifecycle:
+ *	acl_set_compile()	acl lines -> struct acl_set (built-ins added)
+ *	acl_rules_compile()	rule lines -> struct acl_rules over that set
+ *	acl_rules_check()	a request view -> ACL_ALLOW / ACL_DENY
+ *	acl_rules_free()	before the set it refers to
+ *	acl_set_free()
+ *
+ * Problems are logged (section acl) as "file:line: <directive>: <problem>"
+ * with an "    advice: ..." line, and counted in *errors; compiling never
+ * stops at a bad line, so `cuttle -k parse` shows every problem at once,
+ * and a configuration with errors must not be put in force.
+ *
+ * A denied request is answered by the client side with the
+ * ERR_ACCESS_DENIED page, status 403, logged as TCP_DENIED/403.
+ * Details and measurements: doc/internals/acl.md.
+ */
+#ifndef CUTTLE_ACL_H
+#define CUTTLE_ACL_H
+
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct acl_rules;
+struct acl_set;
+struct conf_lines;
+
+/*
+ * What a check looks at, filled by the client side.  Strings are counted
+ * and need not be NUL-terminated (they may point into a parsed request);
+ * NULL with length 0 means absent, and an acl about an absent field does
+ * not match (so its negation does).
+ */
+struct acl_request {
+	const struct sockaddr	*src;		/* client address */
+	const struct sockaddr	*dst;		/* resolved origin, or NULL */
+	const char		*host;		/* URL host, no brackets */
+	size_t			host_len;
+	uint16_t		port;		/* URL port (443 for CONNECT) */
+	uint16_t		myport;		/* local port the client used */
+	int			method;		/* enum http_method */
+	const char		*method_name;	/* as sent, for extensions */
+	size_t			method_len;
+	const char		*proto;		/* NUL-terminated: "HTTP",
+						 * "HTTPS", "FTP",
+						 * "cache_object"; NULL for
+						 * CONNECT */
+	const char		*url;		/* absolute URL */
+	size_t			url_len;
+	const char		*path;		/* path and query */
+	size_t			path_len;
+	const char		*user_agent;	/* User-Agent value */
+	size_t			ua_len;
+	bool			manager;	/* a cache manager request */
+	unsigned		src_conns;	/* open connections from src,
+						 * this one included */
+	int			status;		/* reply status; 0: no reply */
+	time_t			now;		/* for time acls (local time) */
+};
+
+enum acl_answer {
+	ACL_DENY = 0,
+	ACL_ALLOW = 1
+};
+
+/* Why a check answered as it did (for logs, debugging and tests). */
+struct acl_decision {
+	enum acl_answer	answer;
+	const char	*file;		/* the deciding rule; when no rule
+					 * matched, the last one; NULL when
+					 * there are no rules */
+	unsigned	line;
+	bool		implicit;	/* no rule matched: the opposite of
+					 * the last rule's action applied */
+	const char	*acl;		/* the last acl tested, as Squid's
+					 * AclMatchedName (deny_info); NULL
+					 * when none was */
+};
+
+/*
+ * acl_set_compile() - compile conf's acl lines ("name type [-i] value ...";
+ * a value that is an absolute path is a file of values, one a line, '#'
+ * comments; for regex types only when that file exists).  The built-ins all, localhost, to_localhost, manager and
+ * CONNECT always exist.  Adds the number of errors to *errors; returns
+ * the set (without the bad lines), or NULL when out of memory (counted as
+ * an error).  acls may be NULL: built-ins only.  The set copies what it
+ * keeps: acls may be freed afterwards.
+ */
+struct acl_set	*acl_set_compile(const struct conf_lines *acls, int *errors);
+void		acl_set_free(struct acl_set **sp);
+
+/* acl_set_bytes() - heap bytes the compiled set holds (approximate). */
+size_t		acl_set_bytes(const struct acl_set *s);
+
+/*
+ * acl_rules_compile() - compile "allow|deny [!]aclname ..." lines of the
+ * named directive (http_access, http_reply_access, cache ...) against
+ * set, which must outlive the result.  Adds errors to *errors; returns
+ * the rules without the bad lines, or NULL when out of memory.  rules may
+ * be NULL: no rules.
+ */
+struct acl_rules	*acl_rules_compile(const struct acl_set *set,
+			    const struct conf_lines *rules,
+			    const char *directive, int *errors);
+void			acl_rules_free(struct acl_rules **rp);
+
+/*
+ * acl_rules_check() - rules top-down; the acls of one rule must all match
+ * (a '!' inverts one); the first rule that matches decides; when none
+ * does, the opposite of the last rule's action; with no rules at all,
+ * if_no_rules.  acl_rules_decide() does the same and, when d is not NULL,
+ * says which rule decided.  Pure: req is only read.
+ */
+enum acl_answer	acl_rules_check(const struct acl_rules *r,
+		    const struct acl_request *req, enum acl_answer if_no_rules);
+enum acl_answer	acl_rules_decide(const struct acl_rules *r,
+		    const struct acl_request *req, enum acl_answer if_no_rules,
+		    struct acl_decision *d);
+
+/* acl_rules_count() - how many rules were compiled. */
+size_t		acl_rules_count(const struct acl_rules *r);
+
+/*
+ * acl_rules_need_dst() - true when a rule uses a dst acl (to_localhost
+ * included): the client side must resolve the origin and fill req->dst
+ * before the check, or those acls see no address and do not match.
+ */
+bool		acl_rules_need_dst(const struct acl_rules *r);
+/* acl_rules_need_conns() - true when a rule uses maxconn: only then does
+ * the caller need to count src_conns. */
+bool		acl_rules_need_conns(const struct acl_rules *r);
+
+#endif /* CUTTLE_ACL_H */
