@@ -1,0 +1,601 @@
+/*
+ * fwd.c - forwarding one request: resolve, connect, send, read the reply
+ * into the store entry.
+ *
+ *	RESOLVE --> CONNECT --> (request out) --> REPLY --> BODY --> END
+ *	   |           |  ^ next address              |
+ *	   +-----------+--+-------------------------> END (entry aborted)
+ *
+ * Accounting: f->pending counts what is outstanding on the fwd's behalf
+ * (a lookup, a connect or read or write completion, a queued call).  The
+ * fwd ends once the entry has ended (or the fwd was cancelled) and
+ * nothing is pending; then done runs, from the loop, and the fwd is
+ * freed.  Every path that finishes something goes through fwd_end().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "fwd/fwd.h"
+#include "fwd/fwd_int.h"
+#include "http/http_hdr.h"
+#include "http/http_out.h"
+
+#define FWD_READ_MAX	(64 * 1024)
+
+struct fwd_send {
+	struct fwd		*f;
+	fwd_sent_fn		*sent;
+	void			*arg;
+	bool			ok;
+	struct buf_chain	chain;	/* framed, waiting for a connection */
+	struct comm_call	call;	/* when nothing was written */
+};
+
+static comm_done_fn fwd_connected, fwd_read_done, fwd_hdr_written,
+    fwd_body_written;
+static comm_call_fn fwd_done_call, fwd_sent_call;
+static store_room_fn fwd_room;
+static dns_done_fn fwd_resolved;
+static void fwd_connect_next(struct fwd *f);
+static void fwd_read(struct fwd *f);
+static void fwd_send_request(struct fwd *f);
+static void fwd_send_queued(struct fwd *f);
+
+/* Release what the fwd still holds and, once nothing is pending, say so
+ * to the owner.  May be called any number of times. */
+static void
+fwd_maybe_finish(struct fwd *f)
+{
+	if (f->pending > 0 || f->finishing || !f->ended)
+		return;
+	f->finishing = true;
+	comm_call_post(f->ctx->loop, &f->done_call);
+}
+
+/* The entry is over: complete or aborted with err.  The connection goes
+ * back to the pool if it can carry another request, else it is closed. */
+static void
+fwd_end(struct fwd *f, enum store_err err, int sys_errno)
+{
+	if (f->queued != NULL) {	/* it never had a connection */
+		comm_call_post(f->ctx->loop, &f->queued->call);
+		f->queued = NULL;
+	}
+	if (!f->ended) {
+		f->ended = true;
+		if (err == STORE_ERR_NONE)
+			store_entry_complete(f->e);
+		else
+			store_entry_abort(f->e, err, sys_errno);
+		store_entry_wait_room(f->e, NULL, NULL);
+	}
+	if (f->conn != NULL) {
+		if (err == STORE_ERR_NONE && f->reusable)
+			fwd_pool_put(f->ctx, &f->conn, f->key, f->peer);
+		else
+			comm_close(&f->conn);
+	}
+	fwd_maybe_finish(f);
+}
+
+struct fwd *
+fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
+    struct store_entry *e, fwd_done_fn *done, void *arg)
+{
+	const struct http_msg *m = req->msg;
+	struct fwd *f;
+
+	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	CHECK_OBJ_NOTNULL(m, HTTP_MSG_MAGIC);
+	ALLOC_OBJ(f, FWD_MAGIC);
+	if (f == NULL)
+		return (NULL);
+	f->ctx = ctx;
+	f->done = done;
+	f->arg = arg;
+	f->port = req->port;
+	f->head = m->method == HTTP_M_HEAD;
+	f->idempotent = (http_method_flags(m->method) & HM_IDEMPOTENT) &&
+	    m->body == HTTP_BODY_NONE;
+	f->body_chunked = m->body == HTTP_BODY_CHUNKED;
+	f->body_done = m->body == HTTP_BODY_NONE ||
+	    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
+	comm_call_init(&f->done_call, fwd_done_call);
+	buf_chain_init(&f->reqhdr, comm_loop_pool(ctx->loop));
+	http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
+	f->host = strndup(req->host, req->host_len);
+	f->key = malloc(req->host_len + 8);
+	f->parser = http_parser_new(HTTP_MSG_RESPONSE,
+	    (size_t)ctx->conf->reply_header_max_size);
+	if (f->host == NULL || f->key == NULL || f->parser == NULL ||
+	    fwd_build_request(req, ctx->conf, &f->reqhdr) != 0) {
+		fwd_free(f);
+		return (NULL);
+	}
+	snprintf(f->key, req->host_len + 8, "%s:%u", f->host, f->port);
+	f->e = e;
+	store_entry_ref(e);
+	ctx->nfwd++;
+	ctx->stats.requests++;
+	f->pending++;
+	f->dnsq = dns_lookup(ctx->dns, f->host, strlen(f->host),
+	    fwd_resolved, f);
+	if (f->dnsq == NULL) {
+		f->pending--;
+		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+	}
+	return (f);
+}
+
+static void
+fwd_resolved(struct dns_query *q, const struct dns_result *res, void *arg)
+{
+	struct fwd *f = arg;
+	const struct dns_answer *ans = res->ans;
+	unsigned i;
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	(void)q;
+	f->dnsq = NULL;
+	f->pending--;
+	if (f->ended) {
+		fwd_maybe_finish(f);
+		return;
+	}
+	if (res->status != DNS_OK || ans == NULL || ans->naddrs == 0) {
+		log_msg(LG_INFO, SEC_FWD, "%s: lookup failed: %s", f->host,
+		    res->reason != NULL ? res->reason :
+		    dns_status_name(res->status));
+		f->dns_reason = res->reason;
+		fwd_end(f, STORE_ERR_DNS, 0);
+		return;
+	}
+	f->naddrs = ans->naddrs < FWD_MAX_ADDRS ? ans->naddrs : FWD_MAX_ADDRS;
+	for (i = 0; i < f->naddrs; i++) {
+		memset(&f->addrs[i], 0, sizeof f->addrs[i]);
+		memcpy(&f->addrs[i], &ans->addrs[i].sa,
+		    dns_addr_len(&ans->addrs[i]));
+	}
+	f->conn = fwd_pool_take(f->ctx, f->key, &f->addrs[0]);
+	if (f->conn != NULL) {
+		f->peer = &f->addrs[0];
+		f->reused = true;
+		f->ctx->stats.conns_reused++;
+		fwd_send_request(f);
+		return;
+	}
+	fwd_connect_next(f);
+}
+
+/* Try the next address of the host; the last failure is the answer. */
+static void
+fwd_connect_next(struct fwd *f)
+{
+	struct sockaddr_storage *ss;
+
+	if (f->next_addr >= f->naddrs) {
+		fwd_end(f, STORE_ERR_CONNECT, f->last_errno);
+		return;
+	}
+	ss = &f->addrs[f->next_addr++];
+	fwd_set_port(ss, f->port);
+	f->peer = ss;
+	f->pending++;
+	f->conn = comm_connect(f->ctx->loop, (struct sockaddr *)ss,
+	    fwd_addrlen(ss), f->ctx->conf->connect_timeout, fwd_connected, f);
+	if (f->conn == NULL) {
+		f->pending--;
+		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+		return;
+	}
+	f->ctx->stats.conns_opened++;
+	f->connecting = true;
+	fwd_send_request(f);
+}
+
+static void
+fwd_connected(struct comm_conn *c, const struct comm_result *res, void *arg)
+{
+	struct fwd *f = arg;
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	f->pending--;
+	if (c == f->conn)
+		f->connecting = false;
+	if (res->status == COMM_OK || f->ended || c != f->conn) {
+		fwd_maybe_finish(f);
+		return;
+	}
+	/* This address failed: its queued request write and read fail with
+	 * it (and are counted out as they complete).  Next address. */
+	f->last_errno = res->status == COMM_TIMEOUT ? ETIMEDOUT : res->err;
+	log_msg(LG_INFO, SEC_FWD, "%s: connect failed: %s", f->key,
+	    strerror(f->last_errno));
+	comm_close(&f->conn);
+	if (f->body_started) {
+		fwd_end(f, STORE_ERR_CONNECT, f->last_errno);
+		return;
+	}
+	fwd_connect_next(f);
+}
+
+/* The request header section, as references to the kept copy: a retry
+ * or the next address sends it again. */
+static void
+fwd_send_request(struct fwd *f)
+{
+	struct buf_chain out;
+	unsigned i;
+	const struct buf_slice *s;
+
+	buf_chain_init(&out, comm_loop_pool(f->ctx->loop));
+	for (i = 0; i < buf_chain_nslices(&f->reqhdr); i++) {
+		s = buf_chain_slice(&f->reqhdr, i);
+		if (buf_chain_append_slice(&out, s->buf, s->off,
+		    s->len) != 0) {
+			buf_chain_fini(&out);
+			fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+			return;
+		}
+	}
+	comm_set_timeout(f->conn, COMM_TO_READ, f->ctx->conf->read_timeout);
+	f->pending++;
+	comm_writev(f->conn, &out, fwd_hdr_written, f);
+	buf_chain_fini(&out);
+	if (f->queued != NULL)
+		fwd_send_queued(f);
+	fwd_read(f);
+}
+
+static void
+fwd_hdr_written(struct comm_conn *c, const struct comm_result *res,
+    void *arg)
+{
+	struct fwd *f = arg;
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	f->pending--;
+	/* A failed write shows in the read as well (reset or EOF), which
+	 * decides about a retry; here there is nothing more to do. */
+	(void)c;
+	(void)res;
+	fwd_maybe_finish(f);
+}
+
+static void
+fwd_read(struct fwd *f)
+{
+	f->pending++;
+	comm_read(f->conn, NULL, FWD_READ_MAX, fwd_read_done, f);
+}
+
+/* A pooled connection the origin had closed fails before any reply byte:
+ * an idempotent request without content goes once more, on a new one. */
+static bool
+fwd_retry(struct fwd *f)
+{
+	if (!f->reused || f->retried || f->got_reply_byte || !f->idempotent)
+		return (false);
+	f->retried = true;
+	f->reused = false;
+	f->ctx->stats.retries++;
+	comm_close(&f->conn);
+	http_parser_free(&f->parser);
+	f->parser = http_parser_new(HTTP_MSG_RESPONSE,
+	    (size_t)f->ctx->conf->reply_header_max_size);
+	if (f->parser == NULL) {
+		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+		return (true);
+	}
+	f->parser_started = false;
+	f->next_addr = 0;
+	fwd_connect_next(f);
+	return (true);
+}
+
+static void
+fwd_body_piece(void *arg, const char *at, size_t len)
+{
+	struct fwd *f = arg;
+	const unsigned char *base = buf_data(f->rbuf);
+
+	if (f->ended || f->failed)
+		return;
+	if (store_entry_append(f->e, f->rbuf, (size_t)((const unsigned char *)
+	    at - base), len) != 0)
+		f->failed = true;
+}
+
+/* Headers of a final reply: the entry gets them; interim 1xx replies are
+ * dropped (cuttle answers Expect itself), 101 is refused (cuttle does not
+ * offer Upgrade). */
+static bool
+fwd_reply_headers(struct fwd *f)
+{
+	if (f->reply.status == 101) {
+		fwd_end(f, STORE_ERR_INVALID_RESP, 0);
+		return (false);
+	}
+	if (f->reply.status < 200) {
+		http_msg_fini(&f->reply);
+		http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
+		f->parser_started = false;
+		return (true);
+	}
+	f->keep_alive = f->reply.keep_alive;
+	store_entry_set_reply(f->e, &f->reply);
+	f->have_reply = true;
+	return (true);
+}
+
+/* Parse what one read brought: headers, body pieces, the end. */
+static void
+fwd_parse(struct fwd *f, const char *data, size_t len)
+{
+	enum http_parse_status st;
+	size_t used;
+
+	while (!f->ended) {
+		if (!f->parser_started) {
+			http_parser_start(f->parser, &f->reply, f->head);
+			f->parser_started = true;
+		}
+		st = http_parse(f->parser, data, len, &used, fwd_body_piece, f);
+		data += used;
+		len -= used;
+		if (f->failed) {
+			fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+			return;
+		}
+		switch (st) {
+		case HTTP_PARSE_AGAIN:
+			return;
+		case HTTP_PARSE_HEADERS:
+			if (!fwd_reply_headers(f))
+				return;
+			break;
+		case HTTP_PARSE_DONE:
+			if (!f->have_reply)
+				break;		/* an interim reply ended */
+			f->reusable = f->keep_alive && f->body_done &&
+			    len == 0;
+			fwd_end(f, STORE_ERR_NONE, 0);
+			return;
+		case HTTP_PARSE_ERROR:
+			log_msg(LG_INFO, SEC_FWD, "%s: invalid reply: %s",
+			    f->key, http_err_text(http_parser_error(
+			    f->parser)));
+			fwd_end(f, STORE_ERR_INVALID_RESP, 0);
+			return;
+		}
+	}
+}
+
+static void
+fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
+{
+	struct fwd *f = arg;
+	enum http_parse_status st;
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	f->pending--;
+	/* While connecting, a failure here is the connect's: fwd_connected()
+	 * decides (the next address), whichever completion comes first. */
+	if (f->ended || c != f->conn || (f->connecting &&
+	    res->status != COMM_OK)) {
+		fwd_maybe_finish(f);
+		return;
+	}
+	switch (res->status) {
+	case COMM_OK:
+		f->got_reply_byte = true;
+		f->rbuf = res->data.buf;
+		fwd_parse(f, (const char *)buf_slice_ptr(&res->data),
+		    res->data.len);
+		f->rbuf = NULL;
+		if (f->ended)
+			return;
+		if (store_entry_room(f->e) > 0)
+			fwd_read(f);
+		else
+			store_entry_wait_room(f->e, fwd_room, f);
+		return;
+	case COMM_EOF:
+		if (!f->got_reply_byte && fwd_retry(f))
+			return;
+		if (!f->parser_started) {
+			fwd_end(f, STORE_ERR_ZERO_SIZE, 0);
+			return;
+		}
+		st = http_parse_eof(f->parser, fwd_body_piece, f);
+		if (st == HTTP_PARSE_DONE && f->have_reply) {
+			f->reusable = false;
+			fwd_end(f, STORE_ERR_NONE, 0);
+		} else
+			fwd_end(f, f->got_reply_byte ? STORE_ERR_INVALID_RESP :
+			    STORE_ERR_ZERO_SIZE, 0);
+		return;
+	case COMM_TIMEOUT:
+		fwd_end(f, STORE_ERR_READ_TIMEOUT, ETIMEDOUT);
+		return;
+	case COMM_ERROR:
+		if (!f->got_reply_byte && fwd_retry(f))
+			return;
+		fwd_end(f, f->got_reply_byte ? STORE_ERR_INVALID_RESP :
+		    STORE_ERR_ZERO_SIZE, res->err);
+		return;
+	case COMM_CANCELLED:
+		fwd_maybe_finish(f);
+		return;
+	}
+}
+
+/* The reader made room in the private entry, or left. */
+static void
+fwd_room(struct store_entry *e, void *arg)
+{
+	struct fwd *f = arg;
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	if (f->ended)
+		return;
+	if (store_entry_nreaders(e) == 0 && f->have_reply) {
+		fwd_end(f, STORE_ERR_WRITE, 0);	/* nobody to read it */
+		return;
+	}
+	fwd_read(f);
+}
+
+/* -- request content ------------------------------------------------------ */
+
+
+static void
+fwd_sent_finish(struct fwd_send *s)
+{
+	struct fwd *f = s->f;
+
+	if (f->queued == s)
+		f->queued = NULL;
+	buf_chain_fini(&s->chain);
+	s->sent(f, s->ok, s->arg);
+	free(s);
+	f->pending--;
+	fwd_maybe_finish(f);
+}
+
+static void
+fwd_sent_call(struct comm_call *call)
+{
+	fwd_sent_finish(container_of(call, struct fwd_send, call));
+}
+
+static void
+fwd_body_written(struct comm_conn *c, const struct comm_result *res,
+    void *arg)
+{
+	struct fwd_send *s = arg;
+
+	(void)c;
+	s->ok = res->status == COMM_OK;
+	fwd_sent_finish(s);
+}
+
+void
+fwd_send_body(struct fwd *f, struct buf_chain *chain, bool last,
+    fwd_sent_fn *sent, void *arg)
+{
+	struct buf_chain framed;
+	struct fwd_send *s;
+	size_t len = buf_chain_len(chain);
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	CHECK(!f->body_done);
+	s = calloc(1, sizeof *s);
+	AN(s);		/* no way to report it: as comm_writev() */
+	s->f = f;
+	s->sent = sent;
+	s->arg = arg;
+	buf_chain_init(&s->chain, comm_loop_pool(f->ctx->loop));
+	comm_call_init(&s->call, fwd_sent_call);
+	f->pending++;
+	f->body_started = true;
+	if (last)
+		f->body_done = true;
+	if (f->ended) {
+		buf_chain_fini(chain);
+		comm_call_post(f->ctx->loop, &s->call);
+		return;
+	}
+	buf_chain_init(&framed, comm_loop_pool(f->ctx->loop));
+	if (f->body_chunked && len > 0 &&
+	    http_out_printf(&framed, "%zx\r\n", len) != 0)
+		goto nomem;
+	if (buf_chain_move(&framed, chain) != 0)
+		goto nomem;
+	if (f->body_chunked && len > 0 &&
+	    http_out_printf(&framed, "\r\n") != 0)
+		goto nomem;
+	if (f->body_chunked && last &&
+	    http_out_printf(&framed, "0\r\n\r\n") != 0)
+		goto nomem;
+	if (f->conn == NULL) {
+		/* Still resolving: the piece waits for the connection (the
+		 * client sends one piece at a time, so one waits at most). */
+		CHECK(f->queued == NULL);
+		AZ(buf_chain_move(&s->chain, &framed));
+		f->queued = s;
+		buf_chain_fini(&framed);
+		return;
+	}
+	comm_writev(f->conn, &framed, fwd_body_written, s);
+	buf_chain_fini(&framed);
+	return;
+nomem:
+	buf_chain_fini(&framed);
+	buf_chain_fini(chain);
+	comm_call_post(f->ctx->loop, &s->call);
+	fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+}
+
+/* The content piece that came before the connection: after the header
+ * section, on the connection now there. */
+static void
+fwd_send_queued(struct fwd *f)
+{
+	struct fwd_send *s = f->queued;
+
+	f->queued = NULL;
+	comm_writev(f->conn, &s->chain, fwd_body_written, s);
+}
+
+/* -- the end ---------------------------------------------------------------- */
+
+void
+fwd_cancel(struct fwd *f)
+{
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	f->reusable = false;
+	if (f->dnsq != NULL)
+		dns_cancel(&f->dnsq);	/* its CANCELLED still comes */
+	fwd_end(f, STORE_ERR_WRITE, 0);
+}
+
+const struct sockaddr *
+fwd_peer(const struct fwd *f)
+{
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	return ((const struct sockaddr *)f->peer);
+}
+
+void
+fwd_free(struct fwd *f)
+{
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	AZ(f->pending);
+	AZ(f->conn);
+	http_parser_free(&f->parser);
+	http_msg_fini(&f->reply);
+	buf_chain_fini(&f->reqhdr);
+	store_entry_unref(&f->e);
+	free(f->host);
+	free(f->key);
+	FREE_OBJ(f);
+}
+
+static void
+fwd_done_call(struct comm_call *call)
+{
+	struct fwd *f = container_of(call, struct fwd, done_call);
+	struct fwd_ctx *ctx;
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	ctx = f->ctx;
+	f->done(f, f->arg);
+	ctx->nfwd--;
+	fwd_free(f);
+}

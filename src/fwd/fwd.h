@@ -1,0 +1,121 @@
+/*
+ * fwd.h - the server side: forward one request to its origin server and
+ * fill a store entry with the reply, as it streams in.
+ *
+ * The client side and the server side meet only in the entry: the client
+ * reads the reply there (or the error, store_entry_error(), when there is
+ * none), exactly as it would read a hit.
+ *
+ * Contract:
+ * - fwd_start() returns a forwarding that owns a reference on the entry
+ *   and ends it: COMPLETE, or ABORTED with the reason.
+ * - done runs exactly once, from the loop, when the forwarding is over
+ *   and holds nothing of the caller's any more (request body chains
+ *   included): after the entry ended, or after fwd_cancel().
+ * - Request body bytes are pushed with fwd_send_body(); each push
+ *   completes once (sent, or not) through its own callback.
+ *
+ * Lifecycle:
+ *	fwd_start()		resolve, connect (pooled or new), send headers
+ *	fwd_send_body()		request content, as the client sends it
+ *	(reply)			headers -> store_entry_set_reply(), body ->
+ *				store_entry_append(), end -> complete/abort
+ *	fwd_cancel()		the client went away: abort, release
+ *	done()			last call; the fwd is freed after it
+ */
+#ifndef CUTTLE_FWD_H
+#define CUTTLE_FWD_H
+
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf/buf.h"
+#include "comm/comm.h"
+#include "conf/conf.h"
+#include "dns/dns.h"
+#include "http/http_msg.h"
+#include "store/store.h"
+
+struct fwd;
+struct fwd_ctx;
+
+/* fwd_ctx_new() - the server side of one loop: its idle connection pool
+ * and settings.  conf is borrowed for the ctx's life.  NULL on ENOMEM. */
+struct fwd_ctx	*fwd_ctx_new(struct comm_loop *loop, struct dns_resolver *dns,
+		    const struct conf *conf);
+/* fwd_ctx_free() - every fwd must be done; idle connections are closed. */
+void		fwd_ctx_free(struct fwd_ctx **cp);
+
+struct fwd_ctx_stats {
+	uint64_t	requests;	/* forwarded */
+	uint64_t	conns_opened;
+	uint64_t	conns_reused;	/* from the idle pool */
+	uint64_t	retries;	/* idempotent requests sent again */
+	unsigned	idle;		/* connections in the pool now */
+};
+void		fwd_ctx_stats(const struct fwd_ctx *ctx, struct fwd_ctx_stats *st);
+/* fwd_ctx_idle() - true when no forwarding is in progress. */
+bool		fwd_ctx_idle(const struct fwd_ctx *ctx);
+
+/* What to forward; read during fwd_start() only. */
+struct fwd_req {
+	const struct http_msg	*msg;		/* the client's request */
+	const char		*host;		/* from the request target */
+	size_t			host_len;
+	bool			host_ip6;	/* an IPv6 literal */
+	uint16_t		port;
+	const char		*path;		/* origin-form; "" means "/" */
+	size_t			path_len;
+	const struct sockaddr	*client;	/* for X-Forwarded-For */
+};
+
+typedef void fwd_done_fn(struct fwd *f, void *arg);
+typedef void fwd_sent_fn(struct fwd *f, bool ok, void *arg);
+
+/* fwd_start() - forward req, filling e (a fresh, PENDING entry).  NULL on
+ * ENOMEM, and then done never runs and e is untouched. */
+struct fwd	*fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
+		    struct store_entry *e, fwd_done_fn *done, void *arg);
+
+/* fwd_send_body() - the next request content bytes, decoded (the fwd
+ * frames them as the request said: Content-Length or chunked); last ends
+ * the content.  Takes chain's slices (chain is left empty).  sent runs
+ * once, from the loop: true once the bytes are with the kernel, false if
+ * they never will be (the forwarding failed or was cancelled). */
+void	fwd_send_body(struct fwd *f, struct buf_chain *chain, bool last,
+	    fwd_sent_fn *sent, void *arg);
+
+/* fwd_cancel() - abort: the entry is aborted if not ended, connections are
+ * closed; done still runs, once. */
+void	fwd_cancel(struct fwd *f);
+
+/* fwd_peer() - the server address the request went to (NULL before a
+ * connection was tried); valid until done has run. */
+const struct sockaddr	*fwd_peer(const struct fwd *f);
+
+/* -- a bare connection, for CONNECT ---------------------------------------- */
+
+struct fwd_connect;
+/* fn runs once, from the loop: c is the connected socket, now the
+ * caller's (peer its address), or NULL and err says why. */
+typedef void fwd_connect_fn(struct comm_conn *c, const struct sockaddr *peer,
+    enum store_err err, int sys_errno, void *arg);
+/* fwd_connect_start() - resolve host, connect to port (each address in
+ * turn, connect_timeout each).  NULL on ENOMEM (fn never runs then). */
+struct fwd_connect	*fwd_connect_start(struct fwd_ctx *ctx,
+			    const char *host, size_t hostlen, uint16_t port,
+			    fwd_connect_fn *fn, void *arg);
+/* fwd_connect_cancel() - give up; fn still runs once, with no socket. */
+void			fwd_connect_cancel(struct fwd_connect *fc);
+
+/* fwd_build_request() - the request as sent upstream, header section
+ * only: origin-form request line, Host from the target, hop-by-hop fields
+ * and those Connection names dropped, Via and X-Forwarded-For as conf
+ * says, framing for the content.  Appended to out; 0 or -ENOMEM. */
+int	fwd_build_request(const struct fwd_req *req, const struct conf *conf,
+	    struct buf_chain *out);
+
+#endif /* CUTTLE_FWD_H */

@@ -1,0 +1,82 @@
+/*
+ * fwd_int.h - the server side's private structures; src/fwd/ only.
+ */
+#ifndef CUTTLE_FWD_INT_H
+#define CUTTLE_FWD_INT_H
+
+#include "base/list.h"
+#include "fwd/fwd.h"
+
+#define FWD_MAX_ADDRS		8
+
+struct fwd_send;
+#define FWD_IDLE_PER_HOST	16	/* pooled connections per host:port */
+
+struct fwd_ctx {
+	unsigned		magic;
+#define FWD_CTX_MAGIC		0xf3dc7a11U
+	struct comm_loop	*loop;
+	struct dns_resolver	*dns;
+	const struct conf	*conf;
+	struct list		idle;		/* struct fwd_idle, newest last */
+	unsigned		nidle;
+	unsigned		nfwd;		/* forwardings not yet done */
+	struct fwd_ctx_stats	stats;
+};
+
+struct fwd {
+	unsigned		magic;
+#define FWD_MAGIC		0xf3d0f3d0U
+	struct fwd_ctx		*ctx;
+	struct store_entry	*e;
+	fwd_done_fn		*done;
+	void			*arg;
+	struct comm_call	done_call;
+	unsigned		pending;	/* completions still to come */
+	char			*host;
+	char			*key;		/* "host:port", the pool's key */
+	uint16_t		port;
+	struct sockaddr_storage	addrs[FWD_MAX_ADDRS];
+	unsigned		naddrs;
+	unsigned		next_addr;
+	int			last_errno;
+	struct dns_query	*dnsq;		/* lookup in flight */
+	const char		*dns_reason;
+	struct sockaddr_storage	*peer;		/* the address used */
+	struct comm_conn	*conn;
+	struct buf_chain	reqhdr;		/* kept to send again */
+	struct fwd_send		*queued;	/* content before a connection */
+	struct http_parser	*parser;
+	struct http_msg		reply;
+	struct buf		*rbuf;		/* the read being parsed */
+	bool			head;
+	bool			idempotent;	/* and without content */
+	bool			body_chunked;
+	bool			body_started;
+	bool			body_done;
+	bool			connecting;
+	bool			reused;
+	bool			retried;
+	bool			got_reply_byte;
+	bool			parser_started;
+	bool			have_reply;
+	bool			keep_alive;
+	bool			reusable;
+	bool			failed;		/* out of memory mid-parse */
+	bool			ended;		/* the entry has ended */
+	bool			finishing;	/* done is queued */
+};
+
+void	fwd_free(struct fwd *f);
+void	fwd_set_port(struct sockaddr_storage *ss, uint16_t port);
+socklen_t	fwd_addrlen(const struct sockaddr_storage *ss);
+
+/* The idle pool: a connection that can carry another request, by key. */
+void	fwd_pool_put(struct fwd_ctx *ctx, struct comm_conn **cp,
+	    const char *key, const struct sockaddr_storage *peer);
+/* fwd_pool_take() - an idle connection to key, or NULL; *peer gets the
+ * address it is connected to. */
+struct comm_conn	*fwd_pool_take(struct fwd_ctx *ctx, const char *key,
+			    struct sockaddr_storage *peer);
+
+#endif /* CUTTLE_FWD_INT_H */

@@ -1,0 +1,169 @@
+/*
+ * http_out.c - header sections for messages cuttle sends on.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/check.h"
+#include "http/http_out.h"
+
+/* Is the field named name (len bytes) listed in msg's Connection? */
+static bool
+out_connection_lists(const struct http_msg *msg, const char *name,
+    size_t len)
+{
+	const struct http_field *f;
+	const char *v;
+	size_t i, start, end;
+
+	for (f = http_msg_field(msg, HTTP_HDR_CONNECTION); f != NULL;
+	    f = http_msg_field_next(msg, f)) {
+		v = http_msg_ptr(msg, f->value);
+		for (i = 0; i < f->value.len; ) {
+			while (i < f->value.len && (v[i] == ',' ||
+			    v[i] == ' ' || v[i] == '\t'))
+				i++;
+			start = i;
+			while (i < f->value.len && v[i] != ',')
+				i++;
+			end = i;
+			while (end > start && (v[end - 1] == ' ' ||
+			    v[end - 1] == '\t'))
+				end--;
+			if (end - start == len &&
+			    strncasecmp(v + start, name, len) == 0)
+				return (true);
+		}
+	}
+	return (false);
+}
+
+int
+http_out_fields(const struct http_msg *msg, http_hdr_set skip,
+    struct buf_chain *out)
+{
+	const struct http_field *f;
+	bool has_conn;
+	uint16_t i;
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	has_conn = msg->first[HTTP_HDR_CONNECTION] != 0;
+	for (i = 0; i < msg->nfields; i++) {
+		f = &msg->fields[i];
+		if (f->id != HTTP_HDR_OTHER &&
+		    ((http_hdr_flags(f->id) & HH_HOP) ||
+		    (skip & HTTP_HDR_BIT(f->id))))
+			continue;
+		if (has_conn && out_connection_lists(msg,
+		    http_msg_ptr(msg, f->name), f->name.len))
+			continue;
+		if (buf_chain_append(out, http_msg_ptr(msg, f->name),
+		    f->name.len) != 0 ||
+		    buf_chain_append(out, ": ", 2) != 0 ||
+		    buf_chain_append(out, http_msg_ptr(msg, f->value),
+		    f->value.len) != 0 ||
+		    buf_chain_append(out, "\r\n", 2) != 0)
+			return (-ENOMEM);
+	}
+	return (0);
+}
+
+int
+http_out_printf(struct buf_chain *out, const char *fmt, ...)
+{
+	char line[8192];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return (-EOVERFLOW);
+	return (buf_chain_append(out, line, (size_t)n) != 0 ? -ENOMEM : 0);
+}
+
+int
+http_out_append_list(const struct http_msg *msg, enum http_hdr_id id,
+    const char *extra, struct buf_chain *out)
+{
+	const struct http_field *f;
+	const char *sep = "";
+	const char *name = http_hdr_name(id);
+
+	if (buf_chain_append(out, name, strlen(name)) != 0 ||
+	    buf_chain_append(out, ": ", 2) != 0)
+		return (-ENOMEM);
+	for (f = http_msg_field(msg, id); f != NULL;
+	    f = http_msg_field_next(msg, f)) {
+		if (f->value.len == 0)
+			continue;
+		if (buf_chain_append(out, sep, strlen(sep)) != 0 ||
+		    buf_chain_append(out, http_msg_ptr(msg, f->value),
+		    f->value.len) != 0)
+			return (-ENOMEM);
+		sep = ", ";
+	}
+	if (buf_chain_append(out, sep, strlen(sep)) != 0 ||
+	    buf_chain_append(out, extra, strlen(extra)) != 0 ||
+	    buf_chain_append(out, "\r\n", 2) != 0)
+		return (-ENOMEM);
+	return (0);
+}
+
+const char *
+http_date_format(time_t t, char *buf, size_t len)
+{
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec"
+	};
+	struct tm tm;
+
+	/* Not strftime(): the names must be English whatever the locale. */
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return (buf);
+}
+
+const char *
+http_reason(unsigned status)
+{
+	static const struct {
+		unsigned short	status;
+		const char	*reason;
+	} tbl[] = {
+		{ 100, "Continue" }, { 200, "OK" }, { 201, "Created" },
+		{ 202, "Accepted" }, { 204, "No Content" },
+		{ 206, "Partial Content" }, { 301, "Moved Permanently" },
+		{ 302, "Found" }, { 303, "See Other" },
+		{ 304, "Not Modified" }, { 307, "Temporary Redirect" },
+		{ 308, "Permanent Redirect" }, { 400, "Bad Request" },
+		{ 401, "Unauthorized" }, { 403, "Forbidden" },
+		{ 404, "Not Found" }, { 405, "Method Not Allowed" },
+		{ 408, "Request Timeout" }, { 411, "Length Required" },
+		{ 413, "Content Too Large" }, { 414, "URI Too Long" },
+		{ 417, "Expectation Failed" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
+		{ 505, "HTTP Version Not Supported" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(tbl); i++)
+		if (tbl[i].status == status)
+			return (tbl[i].reason);
+	return ("");
+}
