@@ -13,9 +13,10 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-# Build tools and the libraries DESIGN.md lists; nothing else.
+# Build tools and the libraries DESIGN.md lists; curl for the tests.
 PACKAGES="gcc libc6-dev make autoconf automake pkg-config
-	libev-dev node-llhttp libssl-dev libc-ares-dev check"
+	libev-dev node-llhttp libssl-dev libc-ares-dev check
+	curl"
 
 missing=
 for p in $PACKAGES; do

@@ -18,12 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl/acl.h"
 #include "base/check.h"
 #include "base/log.h"
+#include "client/client.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
+#include "fwd/fwd.h"
 #include "http/http.h"
+#include "log/access_log.h"
 
 #ifndef CUTTLE_SYSCONFDIR
 #define CUTTLE_SYSCONFDIR "/usr/local/etc"
@@ -36,6 +40,12 @@ struct cuttle {
 	struct comm_loop	*loop;
 	struct comm_listener	**listeners;
 	size_t			nlisteners;
+	struct acl_set		*acls;
+	struct acl_rules	*http_access;
+	struct access_log	*access_log;
+	struct dns_resolver	*dns;
+	struct fwd_ctx		*fwd;
+	struct client_ctx	*client;
 	int			stop_signal;
 };
 
@@ -119,6 +129,7 @@ open_listeners(struct cuttle *ct)
 			return (err);
 		}
 		ct->nlisteners++;
+		client_listen(ct->client, ct->listeners[i]);
 		comm_listener_addr(ct->listeners[i], &ss, &sslen);
 		log_msg(LG_NOTICE, SEC_MAIN, "listening on %s",
 		    comm_addr_format((struct sockaddr *)&ss, addr,
@@ -158,6 +169,63 @@ daemonize(void)
 	return (0);
 }
 
+/* Access control is compiled before anything listens: a configuration
+ * whose acls do not compile never serves a request.  Returns the number
+ * of errors. */
+static int
+compile_access(struct cuttle *ct)
+{
+	int errors = 0;
+
+	ct->acls = acl_set_compile(&ct->conf->acl, &errors);
+	if (ct->acls != NULL)
+		ct->http_access = acl_rules_compile(ct->acls,
+		    &ct->conf->http_access, "http_access", &errors);
+	if (ct->acls == NULL || ct->http_access == NULL)
+		errors++;
+	else if (acl_rules_need_dst(ct->http_access))
+		log_msg(LG_WARN, SEC_ACL, "http_access uses dst or "
+		    "to_localhost: they match only requests whose host is an "
+		    "address; cuttle does not resolve names before access "
+		    "checks yet");
+	return (errors);
+}
+
+/* The layers, bottom up: name resolution, the server side, the client
+ * side.  0, or -1 (logged). */
+static int
+cuttle_start(struct cuttle *ct)
+{
+	struct client_deps deps;
+	struct dns_params dp;
+	int errors = 0;
+
+	dns_params_from_conf(&dp, ct->conf);
+	ct->dns = dns_resolver_new(ct->loop, &dp);
+	if (ct->dns == NULL) {
+		log_msg(LG_CRIT, SEC_MAIN, "cannot start the resolver");
+		return (-1);
+	}
+	ct->access_log = access_log_open(ct->loop, &ct->conf->access_log,
+	    &ct->conf->logformat, &errors);
+	if (errors > 0)
+		return (-1);
+	ct->fwd = fwd_ctx_new(ct->loop, ct->dns, ct->conf);
+	memset(&deps, 0, sizeof deps);
+	deps.loop = ct->loop;
+	deps.conf = ct->conf;
+	deps.fwd = ct->fwd;
+	deps.http_access = ct->http_access;
+	deps.access_log = ct->access_log;
+	if (ct->fwd != NULL)
+		ct->client = client_ctx_new(&deps);
+	if (ct->client == NULL) {
+		log_msg(LG_CRIT, SEC_MAIN, "out of memory");
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 cuttle_fini(struct cuttle *ct)
 {
@@ -166,6 +234,20 @@ cuttle_fini(struct cuttle *ct)
 	for (i = 0; i < ct->nlisteners; i++)
 		comm_listener_close(&ct->listeners[i]);
 	free(ct->listeners);
+	if (ct->client != NULL) {
+		/* In-flight transfers end with the process; their
+		 * completions run before the loop goes. */
+		client_ctx_close_all(ct->client);
+		while (!client_ctx_idle(ct->client) ||
+		    (ct->fwd != NULL && !fwd_ctx_idle(ct->fwd)))
+			comm_loop_run_once(ct->loop);
+	}
+	client_ctx_free(&ct->client);
+	fwd_ctx_free(&ct->fwd);
+	dns_resolver_free(&ct->dns);
+	access_log_close(&ct->access_log);
+	acl_rules_free(&ct->http_access);
+	acl_set_free(&ct->acls);
 	comm_loop_free(&ct->loop);
 	conf_free(&ct->conf);
 }
@@ -216,6 +298,8 @@ main(int argc, char **argv)
 		return (1);
 	}
 	n = load_conf(ct.conf, conf_path);
+	if (n >= 0)
+		n += compile_access(&ct);
 	if (n != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "configuration has %s; not starting",
 		    n < 0 ? "an unreadable file" : "errors");
@@ -245,7 +329,7 @@ main(int argc, char **argv)
 	}
 	log_msg(LG_NOTICE, SEC_MAIN, "cuttle %s starting (pid %ld)",
 	    PACKAGE_VERSION, (long)getpid());
-	if (open_listeners(&ct) != 0)
+	if (cuttle_start(&ct) != 0 || open_listeners(&ct) != 0)
 		goto out;
 
 	comm_loop_run(ct.loop);

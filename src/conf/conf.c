@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/check.h"
 #include "base/log.h"
@@ -101,6 +102,7 @@ static void conf_error(struct conf_ctx *ctx, const char *fmt, ...)
 static void conf_warn(struct conf_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int conf_load_text(struct conf_ctx *ctx, char *text);
+static char *conf_host_name(void);
 
 static void
 conf_error(struct conf_ctx *ctx, const char *fmt, ...)
@@ -936,7 +938,21 @@ conf_finish(struct conf *c)
 		free(text);
 		conf_set_bit(c->seen, ctx.dir);
 	}
-	return (ctx.errors);
+	if (c->visible_hostname == NULL)
+		c->visible_hostname = conf_host_name();
+	return (c->visible_hostname == NULL ? ctx.errors + 1 : ctx.errors);
+}
+
+/* visible_hostname's default: the machine's name, as Squid takes it. */
+static char *
+conf_host_name(void)
+{
+	char name[256];
+
+	if (gethostname(name, sizeof name) == -1 || name[0] == '\0')
+		snprintf(name, sizeof name, "localhost");
+	name[sizeof name - 1] = '\0';
+	return (strdup(name));
 }
 
 struct conf *

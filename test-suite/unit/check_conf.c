@@ -74,7 +74,7 @@ START_TEST(defaults_listen_on_3128_everywhere)
 	ck_assert_uint_eq(sin->sin_addr.s_addr, htonl(INADDR_ANY));
 	ck_assert_str_eq(c->debug_options, "ALL,3");
 	ck_assert_str_eq(c->hosts_file, "/etc/hosts");
-	ck_assert_ptr_null(c->visible_hostname);
+	ck_assert_ptr_nonnull(c->visible_hostname);	/* the host name */
 	conf_free(&c);
 	ck_assert_ptr_null(c);
 }
@@ -360,13 +360,14 @@ START_TEST(pending_directives_warn_once)
 	const char *log, *first;
 
 	ck_assert_int_eq(conf_load_string(c, "t.conf",
-	    "cache_mem 10 MB\ncache_mem 20 MB\nhttp_port 3129\n"), 0);
+	    "cache_mem 10 MB\ncache_mem 20 MB\nhttp_port 3129\nvia on\n"), 0);
 	log = logged();
 	first = strstr(log, "t.conf:1: cache_mem: accepted, but cuttle does "
 	    "not act on it yet");
 	ck_assert_ptr_nonnull(first);
 	ck_assert_ptr_null(strstr(first + 30, "cache_mem: accepted"));
 	ck_assert_ptr_null(strstr(log, "http_port: accepted"));
+	ck_assert_ptr_null(strstr(log, "via: accepted"));
 	ck_assert_uint_eq(c->cache_mem, 20 << 20);	/* last one wins */
 	conf_free(&c);
 }

@@ -1,0 +1,59 @@
+/*
+ * client.h - the client side: accept proxy connections, read requests,
+ * check them, have them forwarded, and write the replies back.
+ *
+ * One client_ctx per loop holds what every connection shares (the
+ * configuration, the server side, the access rules, the access log).
+ *
+ * Lifecycle:
+ *	client_ctx_new()	nothing accepted yet
+ *	client_listen()		accept on a listener
+ *	client_ctx_shutdown()	close idle connections; others finish
+ *	client_ctx_free()	every connection gone (client_ctx_idle())
+ */
+#ifndef CUTTLE_CLIENT_H
+#define CUTTLE_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "comm/comm.h"
+#include "conf/conf.h"
+#include "fwd/fwd.h"
+
+struct client_ctx;
+struct acl_rules;
+struct access_log;
+
+/* What the client side needs, all borrowed for the ctx's life. */
+struct client_deps {
+	struct comm_loop	*loop;
+	const struct conf	*conf;
+	struct fwd_ctx		*fwd;
+	const struct acl_rules	*http_access;
+	struct access_log	*access_log;	/* NULL: none */
+};
+
+struct client_stats {
+	uint64_t	conns_accepted;
+	unsigned	conns_open;
+	uint64_t	requests;
+	uint64_t	errors;		/* answered with an error page */
+	uint64_t	denied;
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+};
+
+struct client_ctx	*client_ctx_new(const struct client_deps *deps);
+void			client_ctx_free(struct client_ctx **cp);
+/* client_listen() - accept proxy connections on l. */
+void			client_listen(struct client_ctx *ctx,
+			    struct comm_listener *l);
+void			client_ctx_stats(const struct client_ctx *ctx,
+			    struct client_stats *st);
+/* client_ctx_close_all() - abort every connection (shutdown). */
+void			client_ctx_close_all(struct client_ctx *ctx);
+/* client_ctx_idle() - true once no connection is left. */
+bool			client_ctx_idle(const struct client_ctx *ctx);
+
+#endif /* CUTTLE_CLIENT_H */

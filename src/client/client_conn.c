@@ -1,0 +1,369 @@
+/*
+ * client_conn.c - client connections: accept, read, parse, one request
+ * at a time, keep-alive, close.
+ *
+ * Lifecycle:
+ *	client_accept()		accepted; waiting for a request
+ *	client_conn_process()	a request's header section -> a client_txn
+ *	client_conn_txn_done()	its reply written: next request, or close
+ *	client_conn_abort()	close now: the txn is aborted
+ *	client_conn_free()	closing, no completion pending, no txn
+ *
+ * Reads go on while a request is served (to see the client leave), but
+ * no more than CLIENT_IN_MAX bytes wait unparsed.
+ *
+ * A connection that will not carry another request is closed the way
+ * Apache and nginx do it ("lingering close"): FIN after the reply, then
+ * what the client still sends is read and dropped for CLIENT_LINGER
+ * seconds or until its FIN.  Closing with unread bytes would make the
+ * kernel send a RST, which can destroy the reply before the client has
+ * read it (an error page for a request refused mid-way, typically).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "client/client_int.h"
+
+static comm_accept_fn client_accept;
+static comm_done_fn client_read_done;
+static void client_conn_process(struct client_conn *cc);
+
+struct client_ctx *
+client_ctx_new(const struct client_deps *deps)
+{
+	struct client_ctx *ctx;
+
+	ALLOC_OBJ(ctx, CLIENT_CTX_MAGIC);
+	if (ctx == NULL)
+		return (NULL);
+	ctx->deps = *deps;
+	list_init(&ctx->conns);
+	return (ctx);
+}
+
+void
+client_ctx_free(struct client_ctx **cp)
+{
+	struct client_ctx *ctx;
+
+	if (*cp == NULL)
+		return;
+	TAKE_OBJ_NOTNULL(ctx, cp, CLIENT_CTX_MAGIC);
+	CHECK(list_empty(&ctx->conns));
+	FREE_OBJ(ctx);
+}
+
+void
+client_ctx_stats(const struct client_ctx *ctx, struct client_stats *st)
+{
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	*st = ctx->stats;
+}
+
+void
+client_listen(struct client_ctx *ctx, struct comm_listener *l)
+{
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	comm_accept_start(l, client_accept, ctx);
+}
+
+bool
+client_ctx_idle(const struct client_ctx *ctx)
+{
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	return (list_empty(&ctx->conns));
+}
+
+uint16_t
+client_local_port(const struct client_conn *cc)
+{
+	if (cc->local.ss_family == AF_INET)
+		return (ntohs(((const struct sockaddr_in *)(const void *)
+		    &cc->local)->sin_port));
+	if (cc->local.ss_family == AF_INET6)
+		return (ntohs(((const struct sockaddr_in6 *)(const void *)
+		    &cc->local)->sin6_port));
+	return (0);
+}
+
+/* More input may be parsed now (a request content piece went out). */
+void
+client_conn_resume(struct client_conn *cc)
+{
+	client_conn_process(cc);
+	client_conn_read_more(cc);
+}
+
+/* Close every connection at once (shutdown, or a leak check in tests). */
+void
+client_ctx_close_all(struct client_ctx *ctx)
+{
+	struct list *n, *tmp;
+
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	LIST_FOREACH_SAFE(n, tmp, &ctx->conns)
+		client_conn_abort(container_of(n, struct client_conn, link));
+}
+
+static void
+client_conn_free(struct client_conn *cc)
+{
+	if (!cc->closing || cc->pending > 0 || cc->txn != NULL ||
+	    cc->conn != NULL)
+		return;
+	list_remove(&cc->link);
+	cc->ctx->stats.conns_open--;
+	http_parser_free(&cc->parser);
+	buf_chain_fini(&cc->in);
+	FREE_OBJ(cc);
+}
+
+static void
+client_accept(struct comm_listener *l, struct comm_conn *c, void *arg)
+{
+	struct client_ctx *ctx = arg;
+	const struct conf *conf = ctx->deps.conf;
+	struct client_conn *cc;
+	socklen_t len;
+
+	(void)l;
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	ctx->stats.conns_accepted++;
+	ALLOC_OBJ(cc, CLIENT_CONN_MAGIC);
+	if (cc == NULL) {
+		comm_close(&c);
+		return;
+	}
+	cc->parser = http_parser_new(HTTP_MSG_REQUEST,
+	    (size_t)conf->request_header_max_size);
+	if (cc->parser == NULL) {
+		FREE_OBJ(cc);
+		comm_close(&c);
+		return;
+	}
+	cc->ctx = ctx;
+	cc->conn = c;
+	len = sizeof cc->peer;
+	if (getpeername(comm_conn_fd(c), (struct sockaddr *)&cc->peer,
+	    &len) == -1)
+		cc->peer.ss_family = AF_UNSPEC;
+	len = sizeof cc->local;
+	if (getsockname(comm_conn_fd(c), (struct sockaddr *)&cc->local,
+	    &len) == -1)
+		cc->local.ss_family = AF_UNSPEC;
+	buf_chain_init(&cc->in, comm_loop_pool(ctx->deps.loop));
+	list_insert_tail(&ctx->conns, &cc->link);
+	ctx->stats.conns_open++;
+	comm_set_timeout(c, COMM_TO_READ, conf->request_timeout);
+	comm_set_timeout(c, COMM_TO_LIFETIME, conf->client_lifetime);
+	client_conn_read_more(cc);
+}
+
+void
+client_conn_abort(struct client_conn *cc)
+{
+	CHECK_OBJ_NOTNULL(cc, CLIENT_CONN_MAGIC);
+	if (cc->closing)
+		return;
+	cc->closing = true;
+	if (cc->txn != NULL)
+		client_txn_abort(cc->txn);
+	comm_close(&cc->conn);
+	client_conn_free(cc);
+}
+
+void
+client_conn_read_more(struct client_conn *cc)
+{
+	if (cc->reading || cc->closing || cc->eof ||
+	    buf_chain_len(&cc->in) >= CLIENT_IN_MAX)
+		return;
+	cc->reading = true;
+	cc->pending++;
+	comm_read(cc->conn, NULL, 0, client_read_done, cc);
+}
+
+static void
+client_read_done(struct comm_conn *c, const struct comm_result *res,
+    void *arg)
+{
+	struct client_conn *cc = arg;
+
+	(void)c;
+	CHECK_OBJ_NOTNULL(cc, CLIENT_CONN_MAGIC);
+	cc->pending--;
+	cc->reading = false;
+	if (cc->closing) {
+		client_conn_free(cc);
+		return;
+	}
+	if (cc->lingering) {
+		if (res->status == COMM_OK) {	/* dropped unseen */
+			cc->reading = true;
+			cc->pending++;
+			comm_read(cc->conn, NULL, 0, client_read_done, cc);
+		} else
+			client_conn_abort(cc);
+		return;
+	}
+	switch (res->status) {
+	case COMM_OK:
+		cc->ctx->stats.bytes_in += res->data.len;
+		if (buf_chain_append_slice(&cc->in, res->data.buf,
+		    res->data.off, res->data.len) != 0) {
+			client_conn_abort(cc);
+			return;
+		}
+		if (cc->txn != NULL && cc->txn->tunnel != NULL) {
+			client_tunnel_from_client(cc->txn);
+			return;
+		}
+		client_conn_process(cc);
+		client_conn_read_more(cc);
+		return;
+	case COMM_EOF:
+		/* A client may half-close after its request (RFC 9112
+		 * 9.6 allows it): finish what was asked, then close. */
+		cc->eof = true;
+		if (cc->txn != NULL && cc->txn->tunnel != NULL) {
+			client_tunnel_from_client(cc->txn);
+			return;
+		}
+		if (cc->txn == NULL || cc->txn->state == TXN_HEADERS) {
+			if (cc->txn != NULL && (buf_chain_len(&cc->in) > 0 ||
+			    cc->txn->req.rawlen > 0))
+				log_msg(LG_INFO, SEC_CLIENT, "client closed "
+				    "in the middle of a request");
+			client_conn_abort(cc);
+		}
+		return;
+	case COMM_TIMEOUT:
+	case COMM_ERROR:
+	case COMM_CANCELLED:
+		client_conn_abort(cc);
+		return;
+	}
+}
+
+static void
+client_body_piece(void *arg, const char *at, size_t len)
+{
+	struct client_txn *t = arg;
+	struct client_conn *cc = t->cc;
+
+	if (buf_chain_append_slice(&t->body, cc->parsing,
+	    (size_t)((const unsigned char *)at - buf_data(cc->parsing)),
+	    len) != 0)
+		t->close_after = true;
+}
+
+/* Parse what has arrived, as far as the request being served allows. */
+static void
+client_conn_process(struct client_conn *cc)
+{
+	const struct buf_slice *s;
+	struct client_txn *t;
+	enum http_parse_status st;
+	size_t used;
+
+	while (!cc->closing) {
+		if (cc->txn == NULL) {
+			if (buf_chain_len(&cc->in) == 0)
+				return;
+			cc->txn = client_txn_new(cc);
+			if (cc->txn == NULL) {
+				client_conn_abort(cc);
+				return;
+			}
+			comm_set_timeout(cc->conn, COMM_TO_READ,
+			    cc->ctx->deps.conf->request_timeout);
+			http_parser_start(cc->parser, &cc->txn->req, false);
+		}
+		t = cc->txn;
+		if ((t->state != TXN_HEADERS && t->state != TXN_BODY) ||
+		    t->body_sending)
+			return;
+		/* In BODY, an empty call still lets the parser report the
+		 * end of a request without content. */
+		if (buf_chain_len(&cc->in) > 0) {
+			s = buf_chain_slice(&cc->in, 0);
+			cc->parsing = s->buf;
+			st = http_parse(cc->parser, (const char *)
+			    buf_slice_ptr(s), s->len, &used,
+			    client_body_piece, t);
+			cc->parsing = NULL;
+			buf_chain_consume(&cc->in, used);
+		} else if (t->state == TXN_BODY)
+			st = http_parse(cc->parser, "", 0, &used,
+			    client_body_piece, t);
+		else
+			return;
+		switch (st) {
+		case HTTP_PARSE_AGAIN:
+			if (t->state == TXN_BODY && buf_chain_len(&t->body) > 0)
+				client_txn_body(t, false);
+			if (buf_chain_len(&cc->in) == 0)
+				return;
+			break;
+		case HTTP_PARSE_HEADERS:
+			cc->nreq++;
+			cc->ctx->stats.requests++;
+			comm_set_timeout(cc->conn, COMM_TO_READ, 0);
+			client_txn_headers(t);
+			break;
+		case HTTP_PARSE_DONE:
+			if (t->state == TXN_BODY)
+				client_txn_body(t, true);
+			break;
+		case HTTP_PARSE_ERROR:
+			client_txn_parse_error(t, http_parser_error(
+			    cc->parser));
+			return;
+		}
+	}
+}
+
+static void
+client_conn_linger(struct client_conn *cc)
+{
+	cc->lingering = true;
+	buf_chain_fini(&cc->in);
+	comm_shutdown_write(cc->conn);
+	comm_set_timeout(cc->conn, COMM_TO_READ, CLIENT_LINGER);
+	if (!cc->reading) {
+		cc->reading = true;
+		cc->pending++;
+		comm_read(cc->conn, NULL, 0, client_read_done, cc);
+	}
+}
+
+void
+client_conn_txn_done(struct client_conn *cc, bool keep_alive)
+{
+	CHECK_OBJ_NOTNULL(cc, CLIENT_CONN_MAGIC);
+	cc->txn = NULL;
+	if (cc->closing) {
+		client_conn_free(cc);
+		return;
+	}
+	if (cc->eof && (!keep_alive || buf_chain_len(&cc->in) == 0)) {
+		client_conn_abort(cc);	/* it has gone: nothing to drain */
+		return;
+	}
+	if (!keep_alive) {
+		client_conn_linger(cc);
+		return;
+	}
+	comm_set_timeout(cc->conn, COMM_TO_READ,
+	    cc->ctx->deps.conf->client_idle_pconn_timeout);
+	client_conn_process(cc);
+	client_conn_read_more(cc);
+}

@@ -1,0 +1,47 @@
+/*
+ * client_log.c - the access.log line of a finished transaction.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/check.h"
+#include "client/client_int.h"
+#include "log/access_log.h"
+
+void
+client_txn_log(struct client_txn *t)
+{
+	struct client_conn *cc = t->cc;
+	struct access_log *l = cc->ctx->deps.access_log;
+	const struct http_msg *rep;
+	struct access_entry ae;
+	char url[8192], method[64];
+
+	if (l == NULL || !access_log_active(l) || t->req.rawlen == 0)
+		return;
+	memset(&ae, 0, sizeof ae);
+	ae.start = t->t_start;
+	ae.client = (const struct sockaddr *)&cc->peer;
+	ae.local = (const struct sockaddr *)&cc->local;
+	if (t->server.ss_family != AF_UNSPEC)
+		ae.server = (const struct sockaddr *)&t->server;
+	ae.code = t->code;
+	ae.hier = ae.server != NULL ? "HIER_DIRECT" : "HIER_NONE";
+	ae.status = t->status;
+	snprintf(method, sizeof method, "%.*s", (int)t->req.method_name.len,
+	    http_msg_ptr(&t->req, t->req.method_name));
+	ae.method = method;
+	snprintf(url, sizeof url, "%.*s", (int)t->req.target.len,
+	    http_msg_ptr(&t->req, t->req.target));
+	ae.url = url;
+	ae.err_code = t->err_name;
+	ae.bytes_out = t->bytes_out;
+	ae.request = &t->req;
+	rep = t->e != NULL && !t->errpage ? store_entry_reply(t->e) : NULL;
+	ae.reply = rep;
+	if (rep != NULL)
+		ae.server_status = rep->status;
+	access_log_write(l, &ae);
+}

@@ -1,0 +1,246 @@
+/*
+ * client_reply.c - writing a reply to the client from a store entry.
+ *
+ * The reply's header section is written anew for this hop: hop-by-hop
+ * fields dropped, Via added, the framing chosen for this client (the
+ * origin's Content-Length; else chunked for HTTP/1.1; else close).  The
+ * body goes out as slices of the entry's pages, never copied.  A reply
+ * whose entry is aborted after its header section went out is cut by
+ * closing the connection (and a chunked one is left unterminated), so it
+ * never looks complete.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "client/client_int.h"
+#include "client/errpage.h"
+#include "http/http_out.h"
+
+static store_reader_fn client_reply_progress;
+static comm_done_fn client_reply_written;
+static void client_reply_pump(struct client_txn *t);
+
+/* Written by cuttle for this hop, whatever the origin sent. */
+static const http_hdr_set client_reply_skip =
+    HTTP_HDR_BIT(HTTP_HDR_CONTENT_LENGTH) | HTTP_HDR_BIT(HTTP_HDR_VIA);
+
+int
+client_reply_headers(struct client_txn *t, const struct http_msg *rep,
+    struct buf_chain *out)
+{
+	const struct conf *conf = t->cc->ctx->deps.conf;
+	const struct http_field *cl;
+	const char *reason;
+	char via[300], date[40];
+	bool no_body;
+	int err;
+
+	no_body = t->req.method == HTTP_M_HEAD || rep->status < 200 ||
+	    rep->status == 204 || rep->status == 304;
+	reason = rep->reason.len > 0 ? http_msg_ptr(rep, rep->reason) :
+	    http_reason(rep->status);
+	err = http_out_printf(out, "HTTP/1.1 %u %.*s\r\n", rep->status,
+	    rep->reason.len > 0 ? (int)rep->reason.len : (int)strlen(reason),
+	    reason);
+	if (err == 0)
+		err = http_out_fields(rep, client_reply_skip, out);
+	/* RFC 9110 6.6.1: a reply passed on without Date gets one. */
+	if (err == 0 && http_msg_field(rep, HTTP_HDR_DATE) == NULL)
+		err = http_out_printf(out, "Date: %s\r\n",
+		    http_date_format(time(NULL), date, sizeof date));
+	if (err == 0 && conf->via) {
+		snprintf(via, sizeof via, "1.%u %s (cuttle/%s)", rep->vminor,
+		    conf->visible_hostname, PACKAGE_VERSION);
+		err = http_out_append_list(rep, HTTP_HDR_VIA, via, out);
+	}
+	if (err != 0)
+		return (err);
+	cl = http_msg_field(rep, HTTP_HDR_CONTENT_LENGTH);
+	if (no_body) {
+		/* For HEAD and 304 it describes the selected representation
+		 * (RFC 9110 8.6): passed on as it came. */
+		if (cl != NULL && rep->status != 204 && rep->status >= 200)
+			err = http_out_printf(out, "Content-Length: %.*s\r\n",
+			    (int)cl->value.len, http_msg_ptr(rep, cl->value));
+	} else if (rep->body == HTTP_BODY_LENGTH)
+		err = http_out_printf(out, "Content-Length: %ju\r\n",
+		    (uintmax_t)rep->content_length);
+	else if (t->req.vminor >= 1) {
+		t->chunked_out = true;
+		err = http_out_printf(out, "Transfer-Encoding: chunked\r\n");
+	} else
+		t->close_after = true;	/* HTTP/1.0: the close ends it */
+	if (err == 0 && (t->close_after || !t->req.keep_alive))
+		err = http_out_printf(out, "Connection: close\r\n");
+	else if (err == 0 && t->req.vminor == 0)
+		err = http_out_printf(out, "Connection: keep-alive\r\n");
+	if (err == 0)
+		err = http_out_printf(out, "\r\n");
+	return (err);
+}
+
+void
+client_reply_start(struct client_txn *t)
+{
+	store_reader_open(&t->reader, t->e, client_reply_progress, t);
+	t->reader_open = true;
+	store_reader_wait(&t->reader);
+}
+
+/* 100 Continue for a client that waits for it before sending content;
+ * cuttle answers the expectation itself (fwd does not pass it on). */
+void
+client_reply_continue(struct client_txn *t)
+{
+	struct buf_chain out;
+
+	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
+	if (http_out_printf(&out, "HTTP/1.1 100 Continue\r\n\r\n") == 0)
+		client_reply_write(t, &out);
+	buf_chain_fini(&out);
+}
+
+void
+client_reply_write(struct client_txn *t, struct buf_chain *out)
+{
+	struct client_conn *cc = t->cc;
+
+	t->bytes_out += buf_chain_len(out);
+	cc->ctx->stats.bytes_out += buf_chain_len(out);
+	t->writes++;
+	comm_writev(cc->conn, out, client_reply_written, t);
+}
+
+/* A reply of cuttle's own, whole: write it, then the txn is done. */
+void
+client_reply_write_all(struct client_txn *t, struct buf_chain *out)
+{
+	t->headers_sent = true;
+	t->reply_complete = true;
+	client_reply_write(t, out);
+}
+
+static void
+client_reply_error_page(struct client_txn *t)
+{
+	static const enum errpage_id pages[STORE_ERR__COUNT] = {
+		[STORE_ERR_NONE] = ERRPAGE_INVALID_RESP,
+		[STORE_ERR_DNS] = ERRPAGE_DNS_FAIL,
+		[STORE_ERR_CONNECT] = ERRPAGE_CONNECT_FAIL,
+		[STORE_ERR_READ_TIMEOUT] = ERRPAGE_READ_TIMEOUT,
+		[STORE_ERR_INVALID_RESP] = ERRPAGE_INVALID_RESP,
+		[STORE_ERR_ZERO_SIZE] = ERRPAGE_ZERO_SIZE_OBJECT,
+		[STORE_ERR_WRITE] = ERRPAGE_WRITE_ERROR,
+		[STORE_ERR_NOMEM] = ERRPAGE_INVALID_RESP,
+	};
+	enum store_err err;
+	int sys_errno;
+
+	err = store_entry_error(t->e, &sys_errno);
+	client_txn_error(t, pages[err], store_err_text(err), sys_errno);
+}
+
+static void
+client_reply_progress(struct store_reader *r, void *arg)
+{
+	struct client_txn *t = arg;
+	const struct http_msg *rep;
+	struct buf_chain out;
+
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	(void)r;
+	if (t->state == TXN_DONE || t->headers_sent) {
+		client_reply_pump(t);
+		return;
+	}
+	rep = store_entry_reply(t->e);
+	if (rep == NULL) {
+		if (store_entry_state(t->e) == STORE_ABORTED)
+			client_reply_error_page(t);
+		else
+			store_reader_wait(&t->reader);
+		return;
+	}
+	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
+	if (client_reply_headers(t, rep, &out) != 0) {
+		buf_chain_fini(&out);
+		client_txn_abort(t);
+		return;
+	}
+	t->status = rep->status;
+	t->headers_sent = true;
+	client_reply_write(t, &out);
+	buf_chain_fini(&out);
+}
+
+/* The next body slices, framed; or the end of the reply. */
+static void
+client_reply_pump(struct client_txn *t)
+{
+	struct buf_chain out, body;
+	size_t n;
+
+	if (t->writes > 0 || t->state == TXN_DONE || t->reply_complete)
+		return;
+	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
+	buf_chain_init(&body, comm_loop_pool(t->cc->ctx->deps.loop));
+	n = store_reader_read(&t->reader, &body, CLIENT_WRITE_MAX);
+	if (n > 0 && t->chunked_out)
+		http_out_printf(&out, "%zx\r\n", n);
+	buf_chain_move(&out, &body);
+	if (n > 0 && t->chunked_out)
+		http_out_printf(&out, "\r\n");
+	if (store_reader_done(&t->reader)) {
+		if (t->chunked_out)
+			http_out_printf(&out, "0\r\n\r\n");
+		t->reply_complete = true;
+	} else if (n == 0 && store_entry_state(t->e) == STORE_ABORTED) {
+		/* Cut after the header section: close, never "complete". */
+		buf_chain_fini(&out);
+		buf_chain_fini(&body);
+		t->code = "TCP_MISS_ABORTED";
+		client_conn_abort(t->cc);
+		return;
+	}
+	if (buf_chain_len(&out) > 0)
+		client_reply_write(t, &out);
+	else if (t->reply_complete)
+		client_txn_finish(t);
+	else
+		store_reader_wait(&t->reader);
+	buf_chain_fini(&out);
+	buf_chain_fini(&body);
+}
+
+static void
+client_reply_written(struct comm_conn *c, const struct comm_result *res,
+    void *arg)
+{
+	struct client_txn *t = arg;
+
+	(void)c;
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	t->writes--;
+	if (res->status != COMM_OK) {
+		if (t->state != TXN_DONE)
+			client_conn_abort(t->cc);
+		client_txn_maybe_free(t);
+		return;
+	}
+	if (t->state == TXN_DONE) {
+		client_txn_maybe_free(t);
+		return;
+	}
+	if (t->reply_complete) {
+		if (t->writes == 0)
+			client_txn_finish(t);
+		return;
+	}
+	if (t->headers_sent && t->reader_open)
+		client_reply_pump(t);
+}
