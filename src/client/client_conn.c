@@ -34,6 +34,11 @@
 
 static comm_accept_fn client_accept;
 static comm_done_fn client_read_done;
+static void client_conn_free(struct client_conn *cc);
+static void client_conn_hold(struct client_conn *cc);
+static void client_conn_release(struct client_conn *cc);
+static void client_conn_read_handled(struct client_conn *cc,
+    const struct comm_result *res);
 static void client_conn_process(struct client_conn *cc);
 
 struct client_ctx *
@@ -98,8 +103,11 @@ client_local_port(const struct client_conn *cc)
 void
 client_conn_resume(struct client_conn *cc)
 {
+	client_conn_hold(cc);
 	client_conn_process(cc);
-	client_conn_read_more(cc);
+	if (!cc->closing)
+		client_conn_read_more(cc);
+	client_conn_release(cc);
 }
 
 /* Close every connection at once (shutdown, or a leak check in tests). */
@@ -111,6 +119,21 @@ client_ctx_close_all(struct client_ctx *ctx)
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
 	LIST_FOREACH_SAFE(n, tmp, &ctx->conns)
 		client_conn_abort(container_of(n, struct client_conn, link));
+}
+
+/* A call that may end the connection (and free it) holds it meanwhile,
+ * like a completion still to come: freed on the last release. */
+static void
+client_conn_hold(struct client_conn *cc)
+{
+	cc->pending++;
+}
+
+static void
+client_conn_release(struct client_conn *cc)
+{
+	cc->pending--;
+	client_conn_free(cc);
 }
 
 static void
@@ -199,12 +222,17 @@ client_read_done(struct comm_conn *c, const struct comm_result *res,
 
 	(void)c;
 	CHECK_OBJ_NOTNULL(cc, CLIENT_CONN_MAGIC);
-	cc->pending--;
 	cc->reading = false;
-	if (cc->closing) {
-		client_conn_free(cc);
+	/* The read's own count is kept until the end of this call. */
+	client_conn_read_handled(cc, res);
+	client_conn_release(cc);
+}
+
+static void
+client_conn_read_handled(struct client_conn *cc, const struct comm_result *res)
+{
+	if (cc->closing)
 		return;
-	}
 	if (cc->lingering) {
 		if (res->status == COMM_OK) {	/* dropped unseen */
 			cc->reading = true;
@@ -227,7 +255,8 @@ client_read_done(struct comm_conn *c, const struct comm_result *res,
 			return;
 		}
 		client_conn_process(cc);
-		client_conn_read_more(cc);
+		if (!cc->closing)
+			client_conn_read_more(cc);
 		return;
 	case COMM_EOF:
 		/* A client may half-close after its request (RFC 9112
@@ -274,7 +303,7 @@ client_conn_process(struct client_conn *cc)
 	enum http_parse_status st;
 	size_t used;
 
-	while (!cc->closing) {
+	while (!cc->closing && !cc->lingering) {
 		if (cc->txn == NULL) {
 			if (buf_chain_len(&cc->in) == 0)
 				return;
@@ -364,6 +393,5 @@ client_conn_txn_done(struct client_conn *cc, bool keep_alive)
 	}
 	comm_set_timeout(cc->conn, COMM_TO_READ,
 	    cc->ctx->deps.conf->client_idle_pconn_timeout);
-	client_conn_process(cc);
-	client_conn_read_more(cc);
+	client_conn_resume(cc);
 }

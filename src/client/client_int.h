@@ -47,7 +47,8 @@ struct client_conn {
 	struct buf_chain	in;		/* received, not yet parsed */
 	struct buf		*parsing;	/* block under the parser */
 	struct client_txn	*txn;		/* the request being served */
-	unsigned		pending;	/* comm completions to come */
+	unsigned		pending;	/* completions to come, and
+					 * calls running (client_conn_hold) */
 	unsigned		nreq;
 	bool			reading;
 	bool			eof;		/* the client sent FIN */
@@ -84,6 +85,7 @@ struct client_txn {
 	bool			reply_complete;	/* every byte handed to comm */
 	bool			errpage;	/* the reply is cuttle's own */
 	unsigned		writes;		/* writes in flight */
+	unsigned		busy;		/* held by a running call */
 	unsigned		status;		/* sent to the client */
 	uint64_t		bytes_out;
 	const char		*code;		/* TCP_MISS, TCP_DENIED ... */

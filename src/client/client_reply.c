@@ -226,9 +226,11 @@ client_reply_written(struct comm_conn *c, const struct comm_result *res,
 	(void)c;
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	t->writes--;
+	if (res->status != COMM_OK && t->state != TXN_DONE) {
+		client_conn_abort(t->cc);	/* ends the txn too */
+		return;
+	}
 	if (res->status != COMM_OK) {
-		if (t->state != TXN_DONE)
-			client_conn_abort(t->cc);
 		client_txn_maybe_free(t);
 		return;
 	}

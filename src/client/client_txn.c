@@ -62,7 +62,7 @@ client_txn_maybe_free(struct client_txn *t)
 	bool keep;
 
 	if (t->state != TXN_DONE || t->writes > 0 || t->body_sending ||
-	    t->fwd != NULL || t->tunnel != NULL)
+	    t->fwd != NULL || t->tunnel != NULL || t->busy > 0)
 		return;
 	/* Reuse needs the whole request read: else what follows on the
 	 * connection is the rest of its content, not a request. */
@@ -88,9 +88,13 @@ client_txn_finish(struct client_txn *t)
 	if (t->fwd != NULL && fwd_peer(t->fwd) != NULL)
 		memcpy(&t->server, fwd_peer(t->fwd), sizeof(struct sockaddr_in6));
 	client_txn_log(t);
+	/* Ending the tunnel may come back to client_txn_maybe_free(): the
+	 * txn is held until this call is done with it. */
+	t->busy++;
 	if (t->fwd != NULL)
 		fwd_cancel(t->fwd);
 	client_tunnel_abort(t);
+	t->busy--;
 	client_txn_maybe_free(t);
 }
 

@@ -10,7 +10,7 @@
 #define FWD_MAX_ADDRS		8
 
 struct fwd_send;
-#define FWD_IDLE_PER_HOST	16	/* pooled connections per host:port */
+#define FWD_IDLE_PER_HOST	256	/* pooled connections per host:port */
 
 struct fwd_ctx {
 	unsigned		magic;

@@ -207,6 +207,8 @@ struct ptc_sess {
 	struct ptc_buf		txbody;
 	struct ptc_buf		recvd;		/* last `recv` */
 	bool			recv_done;
+	bool			peer_may_close;	/* writes to a gone peer end
+						 * quietly (peer_may_close) */
 	struct ptc_msg		req;
 	struct ptc_msg		resp;
 	unsigned char		heads[64];	/* unanswered: 1 if HEAD */
@@ -302,7 +304,8 @@ ptc_cmd_fn ptc_cmd_ptest, ptc_cmd_delay, ptc_cmd_loop, ptc_cmd_shell,
 ptc_cmd_fn ptc_cmd_server, ptc_cmd_client, ptc_cmd_proxy;
 ptc_cmd_fn ptc_cmd_route;
 ptc_cmd_fn ptc_cmd_send, ptc_cmd_sendhex, ptc_cmd_recv, ptc_cmd_timeout,
-    ptc_cmd_close, ptc_cmd_shutdown, ptc_cmd_reset, ptc_cmd_expect_close;
+    ptc_cmd_close, ptc_cmd_shutdown, ptc_cmd_reset, ptc_cmd_expect_close,
+    ptc_cmd_peer_may_close;
 ptc_cmd_fn ptc_cmd_txreq, ptc_cmd_txresp, ptc_cmd_rxreq, ptc_cmd_rxresp;
 
 /* --- sockets (ptc_sess.c) ----------------------------------------------- */

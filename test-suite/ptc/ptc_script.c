@@ -64,6 +64,7 @@ static const struct ptc_cmd_def ptc_cmd_defs[] = {
 	{ "shutdown",		PTC_SESS,	ptc_cmd_shutdown },
 	{ "reset",		PTC_SESS,	ptc_cmd_reset },
 	{ "expect_close",	PTC_SESS,	ptc_cmd_expect_close },
+	{ "peer_may_close",	PTC_SESS,	ptc_cmd_peer_may_close },
 	{ "txreq",		PTC_CLIENT,	ptc_cmd_txreq },
 	{ "rxresp",		PTC_CLIENT,	ptc_cmd_rxresp },
 	{ "txresp",		PTC_SERVER,	ptc_cmd_txresp },

@@ -196,6 +196,12 @@ sess_write_all(struct ptc_sess *s, const char *p, size_t len)
 		}
 		if (errno == EINTR)
 			continue;
+		if (s->peer_may_close && (errno == EPIPE ||
+		    errno == ECONNRESET)) {
+			ptc_log(&s->ctx, "peer gone after %zu of %zu bytes "
+			    "(allowed)", done, len);
+			return;
+		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			ptc_fail(&s->ctx, "write failed after %zu of %zu "
 			    "bytes: %s", done, len, strerror(errno));
@@ -482,6 +488,18 @@ ptc_cmd_shutdown(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
 	sess_need_fd(s);
 	if (shutdown(s->fd, SHUT_WR) == -1)
 		ptc_fail(ctx, "shutdown: %s", strerror(errno));
+}
+
+/* peer_may_close: from now on a write that finds the peer gone (reset,
+ * closed) ends quietly instead of failing the test: for origins whose
+ * client, cuttle, is expected to give up on them. */
+void
+ptc_cmd_peer_may_close(struct ptc_ctx *ctx, int argc,
+    const struct ptc_tok *argv)
+{
+	if (argc != 1)
+		ptc_error(ctx, "usage: peer_may_close");
+	ptc_sess_of(ctx)->peer_may_close = true;
 }
 
 /* expect_close: the peer closes (or resets) within the timeout, with no
