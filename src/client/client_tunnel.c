@@ -46,7 +46,7 @@ struct client_tunnel {
 
 static fwd_connect_fn tunnel_connected;
 static comm_done_fn tunnel_up_written, tunnel_down_written,
-    tunnel_server_read, tunnel_ok_written;
+    tunnel_server_read;
 static void tunnel_read_server(struct client_tunnel *tn);
 
 static void
@@ -151,25 +151,9 @@ tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
 	}
 	tn->pending++;
 	tn->down_writing = true;
-	comm_writev(cc->conn, &out, tunnel_ok_written, tn);
+	comm_writev(cc->conn, &out, tunnel_down_written, tn);
 	buf_chain_fini(&out);
 	client_tunnel_from_client(t);	/* bytes sent early, if any */
-}
-
-static void
-tunnel_ok_written(struct comm_conn *c, const struct comm_result *res,
-    void *arg)
-{
-	struct client_tunnel *tn = arg;
-
-	(void)c;
-	tn->pending--;
-	tn->down_writing = false;
-	if (res->status != COMM_OK || tn->ended) {
-		tunnel_end(tn);
-		return;
-	}
-	tunnel_read_server(tn);
 }
 
 /* Client -> server: what the connection has read, one write at a time;
@@ -267,6 +251,7 @@ tunnel_server_read(struct comm_conn *c, const struct comm_result *res,
 	buf_chain_fini(&out);
 }
 
+/* A write to the client (the 200, or server bytes) is out: read on. */
 static void
 tunnel_down_written(struct comm_conn *c, const struct comm_result *res,
     void *arg)

@@ -72,9 +72,20 @@ struct conf_directive {
 #include "conf/directives.def"
 #undef DIRECTIVE
 
-static conf_free_fn conf_free_port, conf_free_word, conf_free_count,
-    conf_free_size, conf_free_time, conf_free_onoff, conf_free_repl,
-    conf_free_fwdfor, conf_free_lines, conf_free_path, conf_free_debug;
+static conf_free_fn conf_free_none, conf_free_string, conf_free_lines;
+
+/* Values held in the struct itself have nothing to free (http_port's
+ * array is freed by conf_free()). */
+#define conf_free_port		conf_free_none
+#define conf_free_count		conf_free_none
+#define conf_free_size		conf_free_none
+#define conf_free_time		conf_free_none
+#define conf_free_onoff		conf_free_none
+#define conf_free_repl		conf_free_none
+#define conf_free_fwdfor	conf_free_none
+#define conf_free_word		conf_free_string
+#define conf_free_path		conf_free_string
+#define conf_free_debug		conf_free_string
 
 static const struct conf_directive conf_directives[] = {
 #define DIRECTIVE(name, type, field, dflt, state, syntax, doc)	\
@@ -249,9 +260,9 @@ conf_parse_port(struct conf_ctx *ctx, unsigned argc, char **argv)
 }
 
 static void
-conf_free_port(void *field)
+conf_free_none(void *field)
 {
-	(void)field;	/* ports and nports are freed by conf_free() */
+	(void)field;
 }
 
 static int
@@ -278,7 +289,7 @@ conf_parse_word(struct conf_ctx *ctx, unsigned argc, char **argv)
 }
 
 static void
-conf_free_word(void *field)
+conf_free_string(void *field)
 {
 	free(*(char **)field);
 }
@@ -291,12 +302,6 @@ conf_parse_path(struct conf_ctx *ctx, unsigned argc, char **argv)
 		return (-1);
 	return (conf_set_string(ctx, strcmp(argv[0], "none") == 0 ? NULL :
 	    argv[0]));
-}
-
-static void
-conf_free_path(void *field)
-{
-	free(*(char **)field);
 }
 
 static int
@@ -316,12 +321,6 @@ conf_parse_count(struct conf_ctx *ctx, unsigned argc, char **argv)
 	}
 	*(long *)conf_field(ctx) = v;
 	return (0);
-}
-
-static void
-conf_free_count(void *field)
-{
-	(void)field;
 }
 
 /* A number, then its unit in the same word or the next one. */
@@ -405,50 +404,39 @@ conf_parse_time_value(const char *num, const char *unit, double *out,
 	return (0);
 }
 
+/* A size or a time: a number and its unit, into the directive's field. */
 static int
-conf_parse_size(struct conf_ctx *ctx, unsigned argc, char **argv)
+conf_parse_quantity(struct conf_ctx *ctx, unsigned argc, char **argv,
+    bool time)
 {
+	const char *unit = argc == 2 ? argv[1] : NULL;
 	bool no_unit;
+	int err;
 
-	if (argc > 2 || conf_parse_size_value(argv[0], argc == 2 ? argv[1] :
-	    NULL, conf_field(ctx), &no_unit) != 0) {
-		conf_error(ctx, "bad size \"%s%s%s\"", argv[0],
-		    argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+	err = argc > 2 ? -EINVAL : time ?
+	    conf_parse_time_value(argv[0], unit, conf_field(ctx), &no_unit) :
+	    conf_parse_size_value(argv[0], unit, conf_field(ctx), &no_unit);
+	if (err != 0) {
+		conf_error(ctx, "bad %s \"%s%s%s\"", time ? "time" : "size",
+		    argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
 		return (-1);
 	}
 	if (no_unit)
-		conf_warn(ctx, "%s: no unit on \"%s\", assuming bytes",
-		    ctx->dir->name, argv[0]);
+		conf_warn(ctx, "%s: no unit on \"%s\", assuming %s",
+		    ctx->dir->name, argv[0], time ? "seconds" : "bytes");
 	return (0);
 }
 
-static void
-conf_free_size(void *field)
+static int
+conf_parse_size(struct conf_ctx *ctx, unsigned argc, char **argv)
 {
-	(void)field;
+	return (conf_parse_quantity(ctx, argc, argv, false));
 }
 
 static int
 conf_parse_time(struct conf_ctx *ctx, unsigned argc, char **argv)
 {
-	bool no_unit;
-
-	if (argc > 2 || conf_parse_time_value(argv[0], argc == 2 ? argv[1] :
-	    NULL, conf_field(ctx), &no_unit) != 0) {
-		conf_error(ctx, "bad time \"%s%s%s\"", argv[0],
-		    argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
-		return (-1);
-	}
-	if (no_unit)
-		conf_warn(ctx, "%s: no unit on \"%s\", assuming seconds",
-		    ctx->dir->name, argv[0]);
-	return (0);
-}
-
-static void
-conf_free_time(void *field)
-{
-	(void)field;
+	return (conf_parse_quantity(ctx, argc, argv, true));
 }
 
 /* One of names[], stored as its index. */
@@ -489,12 +477,6 @@ conf_parse_onoff(struct conf_ctx *ctx, unsigned argc, char **argv)
 	return (-1);
 }
 
-static void
-conf_free_onoff(void *field)
-{
-	(void)field;
-}
-
 static int
 conf_parse_repl(struct conf_ctx *ctx, unsigned argc, char **argv)
 {
@@ -503,12 +485,6 @@ conf_parse_repl(struct conf_ctx *ctx, unsigned argc, char **argv)
 	};
 
 	return (conf_parse_choice(ctx, argc, argv, names, ARRAY_LEN(names)));
-}
-
-static void
-conf_free_repl(void *field)
-{
-	(void)field;
 }
 
 static int
@@ -521,12 +497,6 @@ conf_parse_fwdfor(struct conf_ctx *ctx, unsigned argc, char **argv)
 	};
 
 	return (conf_parse_choice(ctx, argc, argv, names, ARRAY_LEN(names)));
-}
-
-static void
-conf_free_fwdfor(void *field)
-{
-	(void)field;
 }
 
 /* The words, kept for a higher layer; one allocation per line. */
@@ -599,12 +569,6 @@ conf_parse_debug(struct conf_ctx *ctx, unsigned argc, char **argv)
 		return (-1);
 	}
 	return (conf_set_string(ctx, buf));
-}
-
-static void
-conf_free_debug(void *field)
-{
-	free(*(char **)field);
 }
 
 /* -- tokenizer ------------------------------------------------------------- */
