@@ -337,6 +337,10 @@ proxy_spawn(struct ptc_ctx *ctx, struct ptc_proxy *p, char **argv)
 	if (rc != 0)
 		ptc_error(ctx, "cannot run %s: %s", ptc_cuttle_path(),
 		    strerror(rc));
+	/* For shell commands that look at the process (its memory in
+	 * /proc/${p1_pid}/status, say); never for signalling it. */
+	ptc_macro_def(ptc_asprintf(&ctx->arena, "%s_pid", p->name), "%ld",
+	    (long)pid);
 }
 
 /* Inodes of the sockets listening on port, from /proc/net/tcp{,6}. */
