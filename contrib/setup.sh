@@ -13,10 +13,11 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-# Build tools and the libraries DESIGN.md lists; curl for the tests.
+# Build tools and the libraries DESIGN.md lists; curl and openssl for
+# the tests (clients through the proxy, TLS through CONNECT).
 PACKAGES="gcc libc6-dev make autoconf automake pkg-config
 	libev-dev node-llhttp libssl-dev libc-ares-dev check
-	curl"
+	curl openssl"
 
 missing=
 for p in $PACKAGES; do
