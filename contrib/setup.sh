@@ -2,7 +2,10 @@
 # setup.sh - make a clone of cuttle ready to run: install the Debian
 # packages that are missing, bootstrap, configure and build.
 #
-#	contrib/setup.sh [configure options]
+#	contrib/setup.sh [--tests] [configure options]
+#
+# --tests also installs what the test suite drives cuttle with: curl,
+# openssl (TLS through CONNECT) and headless Chromium.
 #
 # Run as root on Debian 12 (bookworm).  Idempotent: packages already
 # installed are not touched and apt-get is not run at all when nothing is
@@ -13,11 +16,13 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-# Build tools and the libraries DESIGN.md lists; curl and openssl for
-# the tests (clients through the proxy, TLS through CONNECT).
+# Build tools and the libraries DESIGN.md lists.
 PACKAGES="gcc libc6-dev make autoconf automake pkg-config
-	libev-dev node-llhttp libssl-dev libc-ares-dev check
-	curl openssl"
+	libev-dev node-llhttp libssl-dev libc-ares-dev check"
+if [ "${1:-}" = --tests ]; then
+	PACKAGES="$PACKAGES curl openssl chromium"
+	shift
+fi
 
 missing=
 for p in $PACKAGES; do
