@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #define CUTTLE_SYSCONFDIR "/usr/local/etc"
 #endif
 #define CUTTLE_DEFAULT_CONF	CUTTLE_SYSCONFDIR "/cuttle.conf"
+#define CONF_MAX_RULE_WORDS	64	/* acls on one reply_body_max_size */
 
 /* What one running cuttle owns; main() holds the only instance. */
 struct cuttle {
@@ -42,6 +44,8 @@ struct cuttle {
 	size_t			nlisteners;
 	struct acl_set		*acls;
 	struct acl_rules	*http_access;
+	struct client_body_limit *body_limits;	/* reply_body_max_size */
+	size_t			nbody_limits;
 	struct access_log	*access_log;
 	struct dns_resolver	*dns;
 	struct fwd_ctx		*fwd;
@@ -169,6 +173,8 @@ daemonize(void)
 	return (0);
 }
 
+static int compile_body_limits(struct cuttle *ct);
+
 /* Access control is compiled before anything listens: a configuration
  * whose acls do not compile never serves a request.  Returns the number
  * of errors. */
@@ -188,6 +194,78 @@ compile_access(struct cuttle *ct)
 		    "to_localhost: they match only requests whose host is an "
 		    "address; cuttle does not resolve names before access "
 		    "checks yet");
+	if (ct->acls != NULL)
+		errors += compile_body_limits(ct);
+	return (errors);
+}
+
+/*
+ * reply_body_max_size size [unit] [[!]acl ...]: each line a limit and,
+ * when acls follow, the rule ("allow acl ...") that selects it.  "none"
+ * or 0 is no limit.  Returns the number of errors (logged, file:line).
+ */
+static int
+compile_body_limits(struct cuttle *ct)
+{
+	const struct conf_lines *ls = &ct->conf->reply_body_max_size;
+	struct client_body_limit *bl;
+	struct conf_lines rule;
+	struct conf_line one;
+	char *argv[CONF_MAX_RULE_WORDS + 2];
+	const struct conf_line *l;
+	unsigned first, i;
+	bool no_unit;
+	size_t n;
+	int errors = 0;
+
+	if (ls->n == 0)
+		return (0);
+	ct->body_limits = calloc(ls->n, sizeof *ct->body_limits);
+	if (ct->body_limits == NULL)
+		return (1);
+	for (n = 0; n < ls->n; n++) {
+		l = &ls->v[n];
+		bl = &ct->body_limits[ct->nbody_limits];
+		/* The unit may be a word of its own, or part of the size. */
+		first = 1;
+		if (strcmp(l->argv[0], "none") == 0)
+			bl->size = 0;
+		else if (l->argc > 1 && conf_parse_size_value(l->argv[0],
+		    l->argv[1], &bl->size, &no_unit) == 0)
+			first = 2;
+		else if (conf_parse_size_value(l->argv[0], NULL, &bl->size,
+		    &no_unit) != 0) {
+			log_msg(LG_ERR, SEC_CONF, "%s:%u: reply_body_max_size: "
+			    "bad size \"%s\"", l->file, l->line, l->argv[0]);
+			errors++;
+			continue;
+		}
+		if (l->argc > first) {
+			if (l->argc - first > CONF_MAX_RULE_WORDS) {
+				log_msg(LG_ERR, SEC_CONF, "%s:%u: "
+				    "reply_body_max_size: too many acls",
+				    l->file, l->line);
+				errors++;
+				continue;
+			}
+			argv[0] = (char *)(uintptr_t)"allow";
+			for (i = first; i < l->argc; i++)
+				argv[1 + i - first] = l->argv[i];
+			argv[1 + l->argc - first] = NULL;
+			one = *l;
+			one.argc = 1 + l->argc - first;
+			one.argv = argv;
+			rule.v = &one;
+			rule.n = 1;
+			bl->rules = acl_rules_compile(ct->acls, &rule,
+			    "reply_body_max_size", &errors);
+			if (bl->rules == NULL) {
+				errors++;
+				continue;
+			}
+		}
+		ct->nbody_limits++;
+	}
 	return (errors);
 }
 
@@ -217,6 +295,8 @@ cuttle_start(struct cuttle *ct)
 	deps.fwd = ct->fwd;
 	deps.http_access = ct->http_access;
 	deps.access_log = ct->access_log;
+	deps.body_limits = ct->body_limits;
+	deps.nbody_limits = ct->nbody_limits;
 	if (ct->fwd != NULL)
 		ct->client = client_ctx_new(&deps);
 	if (ct->client == NULL) {
@@ -246,6 +326,9 @@ cuttle_fini(struct cuttle *ct)
 	fwd_ctx_free(&ct->fwd);
 	dns_resolver_free(&ct->dns);
 	access_log_close(&ct->access_log);
+	for (i = 0; i < ct->nbody_limits; i++)
+		acl_rules_free(&ct->body_limits[i].rules);
+	free(ct->body_limits);
 	acl_rules_free(&ct->http_access);
 	acl_set_free(&ct->acls);
 	comm_loop_free(&ct->loop);

@@ -4,8 +4,11 @@
  *
  * Each has an _add() that parses one value and logs what is wrong with it
  * (0, -1 for a bad value, -ENOMEM), and a _match() that is a pure
- * function of its argument.  Regexes are matched on counted strings with
- * glibc's REG_STARTEND: no copy, no allocation per match.
+ * function of its argument.  Regexes need NUL-terminated subjects: the
+ * counted strings they are given are copied into a stack buffer (a heap
+ * one for the rare longer URL) once per match call, whatever the number
+ * of regexes.  REG_STARTEND would spare the copy, but glibc's regexec()
+ * (and sanitizers' interceptors) may still look for the NUL past the end.
  */
 #include "config.h"
 
@@ -22,9 +25,7 @@
 #include "http/http_hdr.h"
 #include "acl/acl_int.h"
 
-#ifndef REG_STARTEND
-#error "cuttle matches counted strings with REG_STARTEND (glibc has it)"
-#endif
+#define ACL_REGEX_STACK	2048	/* subjects up to this are not allocated */
 
 /* -- regexes --------------------------------------------------------------- */
 
@@ -55,18 +56,22 @@ acl_regex_add(struct acl_regexes *r, const struct acl_where *w,
 bool
 acl_regex_match(const struct acl_regexes *r, const char *s, size_t len)
 {
-	regmatch_t m;
+	char stack[ACL_REGEX_STACK], *subject;
+	bool found = false;
 	size_t i;
 
-	if (s == NULL)
+	if (s == NULL || r->n == 0)
 		return (false);
-	for (i = 0; i < r->n; i++) {
-		m.rm_so = 0;
-		m.rm_eo = (regoff_t)len;
-		if (regexec(&r->v[i], s, 1, &m, REG_STARTEND) == 0)
-			return (true);
-	}
-	return (false);
+	subject = len < sizeof stack ? stack : malloc(len + 1);
+	if (subject == NULL)
+		return (false);		/* no memory: the acl does not match */
+	memcpy(subject, s, len);
+	subject[len] = '\0';
+	for (i = 0; i < r->n && !found; i++)
+		found = regexec(&r->v[i], subject, 0, NULL, 0) == 0;
+	if (subject != stack)
+		free(subject);
+	return (found);
 }
 
 void

@@ -25,6 +25,13 @@ struct client_ctx;
 struct acl_rules;
 struct access_log;
 
+/* reply_body_max_size: the first entry whose acls match (NULL rules: no
+ * acls, always) gives the limit; size 0 is no limit. */
+struct client_body_limit {
+	uint64_t		size;
+	struct acl_rules	*rules;
+};
+
 /* What the client side needs, all borrowed for the ctx's life. */
 struct client_deps {
 	struct comm_loop	*loop;
@@ -32,6 +39,8 @@ struct client_deps {
 	struct fwd_ctx		*fwd;
 	const struct acl_rules	*http_access;
 	struct access_log	*access_log;	/* NULL: none */
+	const struct client_body_limit *body_limits;
+	size_t			nbody_limits;
 };
 
 struct client_stats {

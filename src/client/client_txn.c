@@ -121,6 +121,15 @@ client_txn_error(struct client_txn *t, enum errpage_id id,
 	struct buf_chain out;
 	char url[2048];
 
+	if (t->headers_sent) {
+		/* A reply is on its way already (the origin answered before
+		 * the request was over): a page now would be spliced into
+		 * it.  Cut it instead, so that it never looks complete. */
+		log_msg(LG_INFO, SEC_CLIENT, "reply cut: %s", detail != NULL ?
+		    detail : errpage_name(id));
+		client_conn_abort(cc);
+		return;
+	}
 	memset(&v, 0, sizeof v);
 	snprintf(url, sizeof url, "%.*s", (int)t->req.target.len,
 	    t->req.rawlen > 0 ? http_msg_ptr(&t->req, t->req.target) : "");
@@ -248,42 +257,61 @@ client_conns_from(const struct client_ctx *ctx, const struct sockaddr *addr)
 	return (count);
 }
 
-static bool
-client_access_ok(struct client_txn *t)
+/* The request as acl rules see it. */
+static void
+client_acl_view(struct client_txn *t, struct acl_request *ar)
 {
 	struct client_conn *cc = t->cc;
 	const struct http_field *ua = http_msg_field(&t->req,
 	    HTTP_HDR_USER_AGENT);
 	const char *target = http_msg_ptr(&t->req, t->req.target);
-	struct acl_request ar;
 
-	if (cc->ctx->deps.http_access == NULL)
-		return (true);
-	memset(&ar, 0, sizeof ar);
-	ar.src = (const struct sockaddr *)&cc->peer;
-	ar.host = target + t->url.host_off;
-	ar.host_len = t->url.host_len;
-	ar.port = t->url.port;
-	ar.myport = client_local_port(cc);
-	ar.method = t->req.method;
-	ar.method_name = http_msg_ptr(&t->req, t->req.method_name);
-	ar.method_len = t->req.method_name.len;
-	ar.proto = t->req.method == HTTP_M_CONNECT ? NULL :
+	memset(ar, 0, sizeof *ar);
+	ar->src = (const struct sockaddr *)&cc->peer;
+	ar->host = target + t->url.host_off;
+	ar->host_len = t->url.host_len;
+	ar->port = t->url.port;
+	ar->myport = client_local_port(cc);
+	ar->method = t->req.method;
+	ar->method_name = http_msg_ptr(&t->req, t->req.method_name);
+	ar->method_len = t->req.method_name.len;
+	ar->proto = t->req.method == HTTP_M_CONNECT ? NULL :
 	    t->url.scheme == HTTP_SCHEME_HTTPS ? "HTTPS" : "HTTP";
-	ar.url = target;
-	ar.url_len = t->req.target.len;
-	ar.path = target + t->url.path_off;
-	ar.path_len = t->url.path_len;
+	ar->url = target;
+	ar->url_len = t->req.target.len;
+	ar->path = target + t->url.path_off;
+	ar->path_len = t->url.path_len;
 	if (ua != NULL) {
-		ar.user_agent = http_msg_ptr(&t->req, ua->value);
-		ar.ua_len = ua->value.len;
+		ar->user_agent = http_msg_ptr(&t->req, ua->value);
+		ar->ua_len = ua->value.len;
 	}
-	if (acl_rules_need_conns(cc->ctx->deps.http_access))
-		ar.src_conns = client_conns_from(cc->ctx,
+	if (cc->ctx->deps.http_access != NULL &&
+	    acl_rules_need_conns(cc->ctx->deps.http_access))
+		ar->src_conns = client_conns_from(cc->ctx,
 		    (const struct sockaddr *)&cc->peer);
-	ar.now = time(NULL);
-	return (acl_rules_check(cc->ctx->deps.http_access, &ar,
-	    ACL_DENY) == ACL_ALLOW);
+	ar->now = time(NULL);
+}
+
+static bool
+client_access_ok(struct client_txn *t, const struct acl_request *ar)
+{
+	const struct acl_rules *r = t->cc->ctx->deps.http_access;
+
+	return (r == NULL || acl_rules_check(r, ar, ACL_DENY) == ACL_ALLOW);
+}
+
+/* reply_body_max_size for this request: 0 when there is no limit. */
+static uint64_t
+client_body_limit(const struct client_txn *t, const struct acl_request *ar)
+{
+	const struct client_deps *d = &t->cc->ctx->deps;
+	size_t i;
+
+	for (i = 0; i < d->nbody_limits; i++)
+		if (d->body_limits[i].rules == NULL || acl_rules_check(
+		    d->body_limits[i].rules, ar, ACL_DENY) == ACL_ALLOW)
+			return (d->body_limits[i].size);
+	return (0);
 }
 
 void
@@ -292,6 +320,7 @@ client_txn_headers(struct client_txn *t)
 	struct client_conn *cc = t->cc;
 	const struct http_msg *m = &t->req;
 	const char *target = http_msg_ptr(m, m->target);
+	struct acl_request ar;
 	struct fwd_req fr;
 
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
@@ -312,7 +341,8 @@ client_txn_headers(struct client_txn *t)
 		    "does not match the URL", 0);
 		return;
 	}
-	if (!client_access_ok(t)) {
+	client_acl_view(t, &ar);
+	if (!client_access_ok(t, &ar)) {
 		t->code = "TCP_DENIED";
 		cc->ctx->stats.denied++;
 		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);
@@ -347,6 +377,7 @@ client_txn_headers(struct client_txn *t)
 	fr.path = target + t->url.path_off;
 	fr.path_len = t->url.path_len;
 	fr.client = (const struct sockaddr *)&cc->peer;
+	fr.max_body = client_body_limit(t, &ar);
 	t->fwd = fwd_start(cc->ctx->deps.fwd, &fr, t->e, client_fwd_done, t);
 	if (t->fwd == NULL) {
 		client_txn_abort(t);

@@ -73,6 +73,7 @@ struct conf_directive {
 #undef DIRECTIVE
 
 static conf_free_fn conf_free_none, conf_free_string, conf_free_lines;
+static conf_parse_fn conf_parse_lines;
 
 /* Values held in the struct itself have nothing to free (http_port's
  * array is freed by conf_free()). */
@@ -83,6 +84,7 @@ static conf_free_fn conf_free_none, conf_free_string, conf_free_lines;
 #define conf_free_onoff		conf_free_none
 #define conf_free_repl		conf_free_none
 #define conf_free_fwdfor	conf_free_none
+#define conf_free_acl		conf_free_lines
 #define conf_free_word		conf_free_string
 #define conf_free_path		conf_free_string
 #define conf_free_debug		conf_free_string
@@ -535,6 +537,25 @@ nomem:
 	return (-1);
 }
 
+/* acl lines are kept as lines; only their defaults differ (conf_finish). */
+static int
+conf_parse_acl(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	return (conf_parse_lines(ctx, argc, argv));
+}
+
+/* Is the acl name defined by a line of ls? */
+static bool
+conf_acl_defined(const struct conf_lines *ls, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		if (strcmp(ls->v[i].argv[0], name) == 0)
+			return (true);
+	return (false);
+}
+
 static void
 conf_free_lines(void *field)
 {
@@ -874,7 +895,8 @@ conf_finish(struct conf *c)
 {
 	struct conf_ctx ctx = { .conf = c };
 	char *argv[CONF_MAX_WORDS], *text, *line, *next;
-	size_t i;
+	size_t i, ndefined;
+	bool per_name;
 	int argc;
 
 	CHECK_OBJ_NOTNULL(c, CONF_MAGIC);
@@ -883,11 +905,16 @@ conf_finish(struct conf *c)
 		return (1);
 	for (i = 0; i < ARRAY_LEN(conf_directives); i++) {
 		ctx.dir = &conf_directives[i];
-		if (ctx.dir->dflt == NULL || conf_bit(c->seen, ctx.dir))
+		per_name = ctx.dir->parse == conf_parse_acl;
+		if (ctx.dir->dflt == NULL ||
+		    (conf_bit(c->seen, ctx.dir) && !per_name))
 			continue;
 		text = strdup(ctx.dir->dflt);
 		if (text == NULL)
 			return (ctx.errors + 1);
+		/* Which default acl names the configuration defines itself
+		 * is decided before any default line is added. */
+		ndefined = per_name ? c->acl.n : 0;
 		ctx.line = 0;
 		for (line = text; line != NULL; line = next) {
 			next = strchr(line, '\n');
@@ -895,6 +922,9 @@ conf_finish(struct conf *c)
 				*next++ = '\0';
 			ctx.line++;
 			argc = conf_split(line, argv, CONF_MAX_WORDS);
+			if (argc > 0 && per_name && conf_acl_defined(&(struct
+			    conf_lines){ c->acl.v, ndefined }, argv[0]))
+				continue;
 			if (argc <= 0 || ctx.dir->parse(&ctx, (unsigned)argc,
 			    argv) != 0)
 				ctx.errors++;

@@ -99,6 +99,7 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	f->done = done;
 	f->arg = arg;
 	f->port = req->port;
+	f->max_body = req->max_body;
 	f->head = m->method == HTTP_M_HEAD;
 	f->idempotent = (http_method_flags(m->method) & HM_IDEMPOTENT) &&
 	    m->body == HTTP_BODY_NONE;
@@ -304,8 +305,13 @@ fwd_body_piece(void *arg, const char *at, size_t len)
 	struct fwd *f = arg;
 	const unsigned char *base = buf_data(f->rbuf);
 
-	if (f->ended || f->failed)
+	if (f->ended || f->failed || f->too_big)
 		return;
+	f->body_seen += len;
+	if (f->max_body != 0 && f->body_seen > f->max_body) {
+		f->too_big = true;	/* cut: its head has gone out */
+		return;
+	}
 	if (store_entry_append(f->e, f->rbuf, (size_t)((const unsigned char *)
 	    at - base), len) != 0)
 		f->failed = true;
@@ -326,6 +332,13 @@ fwd_reply_headers(struct fwd *f)
 		http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
 		f->parser_started = false;
 		return (true);
+	}
+	/* reply_body_max_size: a reply known to be too big is refused
+	 * before anything of it goes out (ERR_TOO_BIG). */
+	if (f->max_body != 0 && f->reply.body == HTTP_BODY_LENGTH &&
+	    f->reply.content_length > f->max_body) {
+		fwd_end(f, STORE_ERR_TOO_BIG, 0);
+		return (false);
 	}
 	f->keep_alive = f->reply.keep_alive;
 	store_entry_set_reply(f->e, &f->reply);
@@ -350,6 +363,12 @@ fwd_parse(struct fwd *f, const char *data, size_t len)
 		len -= used;
 		if (f->failed) {
 			fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+			return;
+		}
+		if (f->too_big) {
+			log_msg(LG_INFO, SEC_FWD, "%s: reply over "
+			    "reply_body_max_size: cut", f->key);
+			fwd_end(f, STORE_ERR_TOO_BIG, 0);
 			return;
 		}
 		switch (st) {
@@ -384,6 +403,14 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 
 	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
 	f->pending--;
+	/* read_timeout counts from the request, connecting included: a
+	 * connect still under way when it passes may yet succeed, and with
+	 * no read left the fwd would wait for ever. */
+	if (!f->ended && c == f->conn && f->connecting &&
+	    res->status == COMM_TIMEOUT) {
+		fwd_end(f, STORE_ERR_READ_TIMEOUT, ETIMEDOUT);
+		return;
+	}
 	/* While connecting, a failure here is the connect's: fwd_connected()
 	 * decides (the next address), whichever completion comes first. */
 	if (f->ended || c != f->conn || (f->connecting &&

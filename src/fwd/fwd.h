@@ -70,6 +70,8 @@ struct fwd_req {
 	const char		*path;		/* origin-form; "" means "/" */
 	size_t			path_len;
 	const struct sockaddr	*client;	/* for X-Forwarded-For */
+	uint64_t		max_body;	/* reply content allowed
+						 * (reply_body_max_size); 0: any */
 };
 
 typedef void fwd_done_fn(struct fwd *f, void *arg);

@@ -49,6 +49,8 @@ struct fwd {
 	struct http_parser	*parser;
 	struct http_msg		reply;
 	struct buf		*rbuf;		/* the read being parsed */
+	uint64_t		max_body;	/* 0: no limit */
+	uint64_t		body_seen;
 	bool			head;
 	bool			idempotent;	/* and without content */
 	bool			body_chunked;
@@ -63,6 +65,7 @@ struct fwd {
 	bool			keep_alive;
 	bool			reusable;
 	bool			failed;		/* out of memory mid-parse */
+	bool			too_big;	/* over max_body mid-parse */
 	bool			ended;		/* the entry has ended */
 	bool			finishing;	/* done is queued */
 };

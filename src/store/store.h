@@ -55,6 +55,7 @@ enum store_state {
 	STORE_ERR(INVALID_RESP,	"the server sent an invalid reply")	\
 	STORE_ERR(ZERO_SIZE,	"the server closed without a reply")	\
 	STORE_ERR(WRITE,	"the request could not be sent")	\
+	STORE_ERR(TOO_BIG,	"the reply is larger than allowed")	\
 	STORE_ERR(NOMEM,	"out of memory")
 
 enum store_err {

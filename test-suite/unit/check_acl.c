@@ -543,6 +543,21 @@ START_TEST(regex_types_and_case_switches)
 	t.r.path = "/setup.exe?v=1";
 	t.r.path_len = strlen("/setup.exe");
 	ck_assert(a_matches("acl a urlpath_regex \\.exe$", &t.r, NULL));
+
+	/* Longer than the stack buffer, and counted in a larger block. */
+	{
+		static char url[8192];
+
+		memset(url, 'a', sizeof url);
+		memcpy(url, "http://x/", 9);
+		memcpy(url + 5000, ".exe", 4);
+		treq(&t, "10.0.0.1", "GET", "x", 80);
+		t.r.url = url;
+		t.r.url_len = 5004;
+		ck_assert(a_matches("acl a url_regex \\.exe$", &t.r, NULL));
+		t.r.url_len = 5003;
+		ck_assert(!a_matches("acl a url_regex \\.exe$", &t.r, NULL));
+	}
 }
 END_TEST
 

@@ -317,7 +317,8 @@ START_TEST(lines_keep_words_quotes_and_place)
 	    "    all\n"
 	    "logformat squid %ts.%03tu %6tr %>a\n"), 0);
 	ck_assert_int_eq(conf_finish(c), 0);
-	ck_assert_uint_eq(c->acl.n, 2);	/* given: no defaults added */
+	ck_assert_uint_gt(c->acl.n, 2);	/* the default names are added */
+	ck_assert_str_eq(c->acl.v[2].file, "(built-in default)");
 	ck_assert_uint_eq(c->acl.v[0].argc, 4);
 	ck_assert_str_eq(c->acl.v[0].argv[3], "/etc/cuttle/bad");
 	ck_assert_ptr_null(c->acl.v[0].argv[4]);
@@ -330,6 +331,28 @@ START_TEST(lines_keep_words_quotes_and_place)
 	ck_assert_str_eq(c->http_access.v[1].file, "t.conf");
 	ck_assert_uint_eq(c->logformat.v[0].argc, 4);
 	ck_assert_str_eq(c->logformat.v[0].argv[3], "%>a");
+	conf_free(&c);
+}
+END_TEST
+
+/* A default acl stays unless the configuration defines its name. */
+START_TEST(default_acls_apply_per_name)
+{
+	struct conf *c = conf_new();
+	size_t i, localnet = 0, ssl = 0;
+
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "acl localnet src 10.1.0.0/16\nacl mine dstdomain .example\n"), 0);
+	ck_assert_int_eq(conf_finish(c), 0);
+	for (i = 0; i < c->acl.n; i++) {
+		if (strcmp(c->acl.v[i].argv[0], "localnet") == 0)
+			localnet++;
+		if (strcmp(c->acl.v[i].argv[0], "SSL_ports") == 0)
+			ssl++;
+	}
+	ck_assert_uint_eq(localnet, 1);		/* only the conf's */
+	ck_assert_uint_eq(ssl, 1);		/* the default */
+	ck_assert_uint_eq(c->http_access.n, 7);	/* defaults: none given */
 	conf_free(&c);
 }
 END_TEST
@@ -464,6 +487,7 @@ conf_suite(void)
 	tcase_add_test(tc, defaults_make_a_safe_proxy);
 	tcase_add_test(tc, lines_keep_words_quotes_and_place);
 	tcase_add_test(tc, unsupported_directives_say_what_cuttle_does);
+	tcase_add_test(tc, default_acls_apply_per_name);
 	tcase_add_test(tc, pending_directives_warn_once);
 	tcase_add_test(tc, include_globs_relative_to_the_including_file);
 	tcase_add_test(tc, size_and_time_values_for_other_layers);
