@@ -5,7 +5,8 @@
 #	contrib/setup.sh [--tests] [configure options]
 #
 # --tests also installs what the test suite drives cuttle with: curl,
-# openssl (TLS through CONNECT) and headless Chromium.
+# openssl (TLS through CONNECT), headless Chromium and python3 (clients
+# that need socket options).
 #
 # Run as root on Debian 12 (bookworm).  Idempotent: packages already
 # installed are not touched and apt-get is not run at all when nothing is
@@ -20,7 +21,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="gcc libc6-dev make autoconf automake pkg-config
 	libev-dev node-llhttp libssl-dev libc-ares-dev check"
 if [ "${1:-}" = --tests ]; then
-	PACKAGES="$PACKAGES curl openssl chromium"
+	PACKAGES="$PACKAGES curl openssl chromium python3"
 	shift
 fi
 

@@ -10,7 +10,10 @@
  *	client_conn_free()	closing, no completion pending, no txn
  *
  * Reads go on while a request is served (to see the client leave), but
- * no more than CLIENT_IN_MAX bytes wait unparsed.
+ * no more than CLIENT_IN_MAX bytes wait unparsed, in no more than
+ * CLIENT_IN_SLICES reads: each read pins a block of its own, so a client
+ * trickling single bytes would otherwise pin a 64-byte block (and a
+ * slice) per byte, 100 times the bytes it sent.
  *
  * A connection that will not carry another request is closed the way
  * Apache and nginx do it ("lingering close"): FIN after the reply, then
@@ -99,13 +102,35 @@ client_local_port(const struct client_conn *cc)
 	return (0);
 }
 
-/* More input may be parsed now (a request content piece went out). */
+/*
+ * True when the client has sent its FIN while the request being served
+ * still waits for bytes of its own (header section or content): they
+ * will never come, and no read is left to notice, so the connection must
+ * be closed now or it would stay until client_lifetime.  RFC 9112 9.6
+ * lets a client half-close after a whole request only.
+ */
+static bool
+client_conn_cut(const struct client_conn *cc)
+{
+	const struct client_txn *t = cc->txn;
+
+	return (cc->eof && !cc->closing && !cc->lingering && t != NULL &&
+	    (t->state == TXN_HEADERS ||
+	    (t->state == TXN_BODY && !t->body_sending)));
+}
+
+/* More input may be parsed now (a request content piece went out, or the
+ * previous request is over). */
 void
 client_conn_resume(struct client_conn *cc)
 {
 	client_conn_hold(cc);
 	client_conn_process(cc);
-	if (!cc->closing)
+	if (client_conn_cut(cc)) {
+		log_msg(LG_INFO, SEC_CLIENT, "client closed in the middle "
+		    "of a request");
+		client_conn_abort(cc);
+	} else if (!cc->closing)
 		client_conn_read_more(cc);
 	client_conn_release(cc);
 }
@@ -207,7 +232,8 @@ void
 client_conn_read_more(struct client_conn *cc)
 {
 	if (cc->reading || cc->closing || cc->eof ||
-	    buf_chain_len(&cc->in) >= CLIENT_IN_MAX)
+	    buf_chain_len(&cc->in) >= CLIENT_IN_MAX ||
+	    buf_chain_nslices(&cc->in) >= CLIENT_IN_SLICES)
 		return;
 	cc->reading = true;
 	cc->pending++;
@@ -266,9 +292,12 @@ client_conn_read_handled(struct client_conn *cc, const struct comm_result *res)
 			client_tunnel_from_client(cc->txn);
 			return;
 		}
-		if (cc->txn == NULL || cc->txn->state == TXN_HEADERS) {
+		/* A piece of content in flight: client_conn_resume()
+		 * decides once it is out and the rest is parsed. */
+		if (cc->txn == NULL || client_conn_cut(cc)) {
 			if (cc->txn != NULL && (buf_chain_len(&cc->in) > 0 ||
-			    cc->txn->req.rawlen > 0))
+			    cc->txn->req.rawlen > 0 ||
+			    cc->txn->state == TXN_BODY))
 				log_msg(LG_INFO, SEC_CLIENT, "client closed "
 				    "in the middle of a request");
 			client_conn_abort(cc);

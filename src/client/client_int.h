@@ -21,6 +21,7 @@
 #include "store/store.h"
 
 #define CLIENT_IN_MAX		(64 * 1024)	/* buffered ahead, unparsed */
+#define CLIENT_IN_SLICES	64		/* ... in at most this many reads */
 #define CLIENT_WINDOW		(256 * 1024)	/* private entry window */
 #define CLIENT_WRITE_MAX	(256 * 1024)	/* body bytes per writev */
 #define CLIENT_LINGER		2.0		/* seconds draining at close */
