@@ -37,6 +37,7 @@
 
 static comm_accept_fn client_accept;
 static comm_done_fn client_read_done;
+static comm_timer_fn client_conn_lifetime;
 static void client_conn_free(struct client_conn *cc);
 static void client_conn_hold(struct client_conn *cc);
 static void client_conn_release(struct client_conn *cc);
@@ -93,12 +94,10 @@ client_ctx_idle(const struct client_ctx *ctx)
 uint16_t
 client_local_port(const struct client_conn *cc)
 {
-	if (cc->local.ss_family == AF_INET)
-		return (ntohs(((const struct sockaddr_in *)(const void *)
-		    &cc->local)->sin_port));
-	if (cc->local.ss_family == AF_INET6)
-		return (ntohs(((const struct sockaddr_in6 *)(const void *)
-		    &cc->local)->sin6_port));
+	if (cc->local.sa.sa_family == AF_INET)
+		return (ntohs(cc->local.sin.sin_port));
+	if (cc->local.sa.sa_family == AF_INET6)
+		return (ntohs(cc->local.sin6.sin6_port));
 	return (0);
 }
 
@@ -169,6 +168,7 @@ client_conn_free(struct client_conn *cc)
 		return;
 	list_remove(&cc->link);
 	cc->ctx->stats.conns_open--;
+	comm_timer_free(&cc->lifetime);
 	http_parser_free(&cc->parser);
 	buf_chain_fini(&cc->in);
 	FREE_OBJ(cc);
@@ -200,19 +200,49 @@ client_accept(struct comm_listener *l, struct comm_conn *c, void *arg)
 	cc->ctx = ctx;
 	cc->conn = c;
 	len = sizeof cc->peer;
-	if (getpeername(comm_conn_fd(c), (struct sockaddr *)&cc->peer,
-	    &len) == -1)
-		cc->peer.ss_family = AF_UNSPEC;
+	if (getpeername(comm_conn_fd(c), &cc->peer.sa, &len) == -1)
+		cc->peer.sa.sa_family = AF_UNSPEC;
 	len = sizeof cc->local;
-	if (getsockname(comm_conn_fd(c), (struct sockaddr *)&cc->local,
-	    &len) == -1)
-		cc->local.ss_family = AF_UNSPEC;
+	if (getsockname(comm_conn_fd(c), &cc->local.sa, &len) == -1)
+		cc->local.sa.sa_family = AF_UNSPEC;
 	buf_chain_init(&cc->in, comm_loop_pool(ctx->deps.loop));
 	list_insert_tail(&ctx->conns, &cc->link);
 	ctx->stats.conns_open++;
 	comm_set_timeout(c, COMM_TO_READ, conf->request_timeout);
-	comm_set_timeout(c, COMM_TO_LIFETIME, conf->client_lifetime);
+	/* client_lifetime is a timer of ours, not comm's LIFETIME: a request
+	 * still waiting for its reply then gets ERR_LIFETIME_EXP. */
+	if (conf->client_lifetime > 0) {
+		cc->lifetime = comm_timer_new(ctx->deps.loop,
+		    client_conn_lifetime, cc);
+		if (cc->lifetime != NULL)
+			comm_timer_start(cc->lifetime, conf->client_lifetime,
+			    0);
+		else
+			comm_set_timeout(c, COMM_TO_LIFETIME,
+			    conf->client_lifetime);
+	}
 	client_conn_read_more(cc);
+}
+
+/* client_lifetime is over: a request that waits for its reply is told
+ * so (ERR_LIFETIME_EXP, then the connection closes); else it just closes
+ * (a reply already on its way is cut: the lifetime bounds it too). */
+static void
+client_conn_lifetime(struct comm_timer *tm, void *arg)
+{
+	struct client_conn *cc = arg;
+	struct client_txn *t = cc->txn;
+
+	(void)tm;
+	CHECK_OBJ_NOTNULL(cc, CLIENT_CONN_MAGIC);
+	log_msg(LG_INFO, SEC_CLIENT, "client_lifetime reached");
+	if (t != NULL && !t->headers_sent && t->tunnel == NULL &&
+	    (t->state == TXN_BODY || t->state == TXN_WAIT) && !cc->closing) {
+		client_txn_error(t, ERRPAGE_LIFETIME_EXP, "client_lifetime",
+		    0);
+		return;
+	}
+	client_conn_abort(cc);
 }
 
 void
@@ -222,6 +252,8 @@ client_conn_abort(struct client_conn *cc)
 	if (cc->closing)
 		return;
 	cc->closing = true;
+	if (cc->lifetime != NULL)
+		comm_timer_stop(cc->lifetime);
 	if (cc->txn != NULL)
 		client_txn_abort(cc->txn);
 	comm_close(&cc->conn);

@@ -11,6 +11,7 @@
 #define CUTTLE_CLIENT_INT_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "base/list.h"
 #include "buf/buf.h"
@@ -36,14 +37,23 @@ struct client_ctx {
 
 struct client_txn;
 
+/* An address in the room it needs: a sockaddr_storage is 128 bytes, and
+ * two of them per idle connection count (< 1 KiB each is the target). */
+union client_addr {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+
 struct client_conn {
 	unsigned		magic;
 #define CLIENT_CONN_MAGIC	0xc11ec044U
 	struct client_ctx	*ctx;
 	struct comm_conn	*conn;
 	struct list		link;
-	struct sockaddr_storage	peer;
-	struct sockaddr_storage	local;
+	union client_addr	peer;
+	union client_addr	local;
+	struct comm_timer	*lifetime;	/* client_lifetime */
 	struct http_parser	*parser;
 	struct buf_chain	in;		/* received, not yet parsed */
 	struct buf		*parsing;	/* block under the parser */

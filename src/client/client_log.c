@@ -23,8 +23,8 @@ client_txn_log(struct client_txn *t)
 		return;
 	memset(&ae, 0, sizeof ae);
 	ae.start = t->t_start;
-	ae.client = (const struct sockaddr *)&cc->peer;
-	ae.local = (const struct sockaddr *)&cc->local;
+	ae.client = &cc->peer.sa;
+	ae.local = &cc->local.sa;
 	if (t->server.ss_family != AF_UNSPEC)
 		ae.server = (const struct sockaddr *)&t->server;
 	ae.code = t->code;

@@ -139,7 +139,7 @@ client_txn_error(struct client_txn *t, enum errpage_id id,
 	v.method_len = t->req.method_name.len;
 	v.detail = detail;
 	v.sys_errno = sys_errno;
-	v.client = (const struct sockaddr *)&cc->peer;
+	v.client = &cc->peer.sa;
 	v.proxy_name = cc->ctx->deps.conf->visible_hostname;
 	v.cache_mgr = cc->ctx->deps.conf->cache_mgr;
 	v.head = t->req.method == HTTP_M_HEAD;
@@ -251,7 +251,7 @@ client_conns_from(const struct client_ctx *ctx, const struct sockaddr *addr)
 
 	LIST_FOREACH(n, &ctx->conns) {
 		cc = container_of(n, struct client_conn, link);
-		if (client_same_host((const struct sockaddr *)&cc->peer, addr))
+		if (client_same_host(&cc->peer.sa, addr))
 			count++;
 	}
 	return (count);
@@ -267,7 +267,7 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 	const char *target = http_msg_ptr(&t->req, t->req.target);
 
 	memset(ar, 0, sizeof *ar);
-	ar->src = (const struct sockaddr *)&cc->peer;
+	ar->src = &cc->peer.sa;
 	ar->host = target + t->url.host_off;
 	ar->host_len = t->url.host_len;
 	ar->port = t->url.port;
@@ -288,7 +288,7 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 	if (cc->ctx->deps.http_access != NULL &&
 	    acl_rules_need_conns(cc->ctx->deps.http_access))
 		ar->src_conns = client_conns_from(cc->ctx,
-		    (const struct sockaddr *)&cc->peer);
+		    &cc->peer.sa);
 	ar->now = time(NULL);
 }
 
@@ -376,7 +376,7 @@ client_txn_headers(struct client_txn *t)
 	fr.port = t->url.port;
 	fr.path = target + t->url.path_off;
 	fr.path_len = t->url.path_len;
-	fr.client = (const struct sockaddr *)&cc->peer;
+	fr.client = &cc->peer.sa;
 	fr.max_body = client_body_limit(t, &ar);
 	t->fwd = fwd_start(cc->ctx->deps.fwd, &fr, t->e, client_fwd_done, t);
 	if (t->fwd == NULL) {
