@@ -25,6 +25,7 @@
 #include "client/client.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
+#include "daemon.h"
 #include "dns/dns.h"
 #include "fwd/fwd.h"
 #include "http/http.h"
@@ -50,19 +51,36 @@ struct cuttle {
 	struct dns_resolver	*dns;
 	struct fwd_ctx		*fwd;
 	struct client_ctx	*client;
+	int			pidfd;		/* locked pid file, or -1 */
 	int			stop_signal;
+};
+
+/* cuttle -k ACTION: what it does to a running cuttle (found through the
+ * pid file of the configuration).  Signal 0 only checks. */
+static const struct {
+	const char	*name;
+	int		sig;
+} cuttle_actions[] = {
+	{ "check", 0 },
+	{ "shutdown", SIGTERM },
+	{ "interrupt", SIGINT },
+	{ "kill", SIGKILL },
+	{ "rotate", SIGUSR1 },
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cuttle [-hNv] [-f file] [-k parse]\n"
+	    "usage: cuttle [-hNv] [-f file] [-k action]\n"
 	    "  -f file   configuration file (default " CUTTLE_DEFAULT_CONF
 	    ";\n"
 	    "            built-in defaults when that does not exist)\n"
 	    "  -k parse  check the configuration and exit (non-zero on "
 	    "errors)\n"
+	    "  -k check|shutdown|interrupt|kill|rotate\n"
+	    "            act on the running cuttle of the configuration's "
+	    "pid_filename\n"
 	    "  -N        stay in the foreground, logging to stderr\n"
 	    "  -v        print version, configure options and libraries\n"
 	    "  -h        this help\n");
@@ -98,6 +116,79 @@ load_conf(struct conf *conf, const char *path)
 	if (n < 0)
 		return (n);
 	return (n + conf_finish(conf));
+}
+
+/* SIGUSR1, cuttle -k rotate: the access logs are reopened (after
+ * logrotate has renamed them). */
+static void
+on_rotate_signal(struct comm_loop *loop, int signo, void *arg)
+{
+	struct cuttle *ct = arg;
+	int err;
+
+	(void)loop;
+	(void)signo;
+	err = ct->access_log != NULL ? access_log_reopen(ct->access_log) : 0;
+	if (err != 0)
+		log_msg(LG_ERR, SEC_MAIN, "rotate: cannot reopen a log: %s",
+		    strerror(-err));
+	else
+		log_msg(LG_NOTICE, SEC_MAIN, "rotate: logs reopened");
+}
+
+/* SIGHUP asks Squid to reconfigure; cuttle cannot yet, and must not die
+ * of it either (its default action). */
+static void
+on_hup_signal(struct comm_loop *loop, int signo, void *arg)
+{
+	(void)loop;
+	(void)signo;
+	(void)arg;
+	log_msg(LG_WARN, SEC_MAIN, "SIGHUP: reconfiguring a running cuttle is "
+	    "not supported yet; restart it to apply a new configuration");
+}
+
+/* cuttle -k ACTION (other than parse): 0 done, 1 not running or failed,
+ * 2 unknown action. */
+static int
+control(const struct conf *conf, const char *action)
+{
+	pid_t pid;
+	size_t i;
+	int err;
+
+	if (strcmp(action, "reconfigure") == 0) {
+		fprintf(stderr, "cuttle: -k reconfigure is not supported yet: "
+		    "restart cuttle to apply a new configuration\n");
+		return (2);
+	}
+	for (i = 0; i < ARRAY_LEN(cuttle_actions); i++)
+		if (strcmp(action, cuttle_actions[i].name) == 0)
+			break;
+	if (i == ARRAY_LEN(cuttle_actions)) {
+		fprintf(stderr, "cuttle: -k %s: unknown action (parse, check, "
+		    "shutdown, interrupt, kill, rotate)\n", action);
+		return (2);
+	}
+	if (conf->pid_filename == NULL) {
+		fprintf(stderr, "cuttle: -k %s: pid_filename is none: cannot "
+		    "find a running cuttle\n", action);
+		return (1);
+	}
+	err = daemon_signal(conf->pid_filename, cuttle_actions[i].sig, &pid);
+	if (err == -ESRCH) {
+		fprintf(stderr, "cuttle: not running (no live %s)\n",
+		    conf->pid_filename);
+		return (1);
+	}
+	if (err != 0) {
+		fprintf(stderr, "cuttle: -k %s: pid %ld: %s\n", action,
+		    (long)pid, strerror(-err));
+		return (1);
+	}
+	if (cuttle_actions[i].sig == 0)
+		printf("cuttle is running (pid %ld)\n", (long)pid);
+	return (0);
 }
 
 static void
@@ -332,13 +423,16 @@ cuttle_fini(struct cuttle *ct)
 	acl_rules_free(&ct->http_access);
 	acl_set_free(&ct->acls);
 	comm_loop_free(&ct->loop);
+	if (ct->conf != NULL)
+		daemon_pidfile_drop(ct->conf->pid_filename, ct->pidfd);
 	conf_free(&ct->conf);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct cuttle ct = { 0 };
+	struct cuttle ct = { .pidfd = -1 };
+	const char *action = NULL;
 	const char *conf_path = NULL;
 	bool foreground = false, parse_only = false;
 	int ch, n, rc = 1;
@@ -352,12 +446,10 @@ main(int argc, char **argv)
 			usage(stdout);
 			return (0);
 		case 'k':
-			if (strcmp(optarg, "parse") != 0) {
-				fprintf(stderr, "cuttle: -k %s: only -k parse "
-				    "is supported\n", optarg);
-				return (2);
-			}
-			parse_only = true;
+			if (strcmp(optarg, "parse") == 0)
+				parse_only = true;
+			else
+				action = optarg;
 			break;
 		case 'N':
 			foreground = true;
@@ -392,12 +484,32 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	if (action != NULL) {
+		rc = control(ct.conf, action);
+		goto out;
+	}
 	AZ(log_parse_options(ct.conf->debug_options, true, NULL));
 
 	if (!foreground && daemonize() != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "cannot become a daemon: %s",
 		    strerror(errno));
 		goto out;
+	}
+	if (ct.conf->pid_filename != NULL) {
+		pid_t other = 0;
+
+		ct.pidfd = daemon_pidfile_take(ct.conf->pid_filename, &other);
+		if (ct.pidfd == -EEXIST) {
+			log_msg(LG_CRIT, SEC_MAIN, "cuttle is already running "
+			    "(pid %ld, %s)", (long)other,
+			    ct.conf->pid_filename);
+			goto out;
+		}
+		if (ct.pidfd < 0) {
+			log_msg(LG_CRIT, SEC_MAIN, "cannot write %s: %s",
+			    ct.conf->pid_filename, strerror(-ct.pidfd));
+			goto out;
+		}
 	}
 	ct.loop = comm_loop_new();
 	if (ct.loop == NULL) {
@@ -406,7 +518,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (comm_signal_add(ct.loop, SIGINT, on_stop_signal, &ct) != 0 ||
-	    comm_signal_add(ct.loop, SIGTERM, on_stop_signal, &ct) != 0) {
+	    comm_signal_add(ct.loop, SIGTERM, on_stop_signal, &ct) != 0 ||
+	    comm_signal_add(ct.loop, SIGUSR1, on_rotate_signal, &ct) != 0 ||
+	    comm_signal_add(ct.loop, SIGHUP, on_hup_signal, &ct) != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "out of memory");
 		goto out;
 	}

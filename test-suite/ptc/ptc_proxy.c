@@ -280,8 +280,17 @@ proxy_write_conf(struct ptc_ctx *ctx, struct ptc_proxy *p)
 	}
 	f = fopen(p->confpath, "w");
 	if (f == NULL || fwrite(t.s, 1, t.len, f) != t.len ||
-	    (t.len > 0 && t.s[t.len - 1] != '\n' && fputc('\n', f) == EOF) ||
-	    fclose(f) != 0)
+	    (t.len > 0 && t.s[t.len - 1] != '\n' && fputc('\n', f) == EOF))
+		ptc_error(ctx, "cannot write %s: %s", p->confpath,
+		    strerror(errno));
+	/* Each proxy its own pid file (the default one is shared by every
+	 * cuttle on the machine), after the test's lines so that their
+	 * line numbers stay; a test that names one keeps it. */
+	if (memmem(t.s, t.len, "pid_filename", 12) == NULL &&
+	    fprintf(f, "pid_filename %s/%s.pid\n", ptc_tmpdir(), p->name) < 0)
+		ptc_error(ctx, "cannot write %s: %s", p->confpath,
+		    strerror(errno));
+	if (fclose(f) != 0)
 		ptc_error(ctx, "cannot write %s: %s", p->confpath,
 		    strerror(errno));
 }
