@@ -505,7 +505,14 @@ main(int argc, char **argv)
 			    ct.conf->pid_filename);
 			goto out;
 		}
-		if (ct.pidfd < 0) {
+		/* In the foreground (a developer's run, not root) an
+		 * unwritable pid file only costs cuttle -k; a daemon that
+		 * -k cannot find is worse than one that does not start. */
+		if (ct.pidfd < 0 && foreground)
+			log_msg(LG_WARN, SEC_MAIN, "cannot write %s: %s; "
+			    "cuttle -k will not find this instance",
+			    ct.conf->pid_filename, strerror(-ct.pidfd));
+		else if (ct.pidfd < 0) {
 			log_msg(LG_CRIT, SEC_MAIN, "cannot write %s: %s",
 			    ct.conf->pid_filename, strerror(-ct.pidfd));
 			goto out;
