@@ -53,6 +53,8 @@ struct cuttle {
 	struct client_ctx	*client;
 	int			pidfd;		/* locked pid file, or -1 */
 	int			stop_signal;
+	struct comm_timer	*draining;	/* graceful shutdown under way */
+	double			drain_until;
 };
 
 /* cuttle -k ACTION: what it does to a running cuttle (found through the
@@ -191,13 +193,51 @@ control(const struct conf *conf, const char *action)
 	return (0);
 }
 
+/* While draining: done once the last transfer has ended, or when
+ * shutdown_lifetime is over (what still runs is then cut). */
+static void
+on_drain_tick(struct comm_timer *tm, void *arg)
+{
+	struct cuttle *ct = arg;
+
+	(void)tm;
+	if (client_ctx_idle(ct->client) || comm_now(ct->loop) >=
+	    ct->drain_until)
+		comm_loop_stop(ct->loop);
+}
+
+/*
+ * SIGTERM (cuttle -k shutdown) is graceful, as in Squid: no new
+ * connection is accepted, idle ones are closed, and transfers in flight
+ * get shutdown_lifetime to finish.  SIGINT (-k interrupt), or a second
+ * SIGTERM, stops at once.
+ */
 static void
 on_stop_signal(struct comm_loop *loop, int signo, void *arg)
 {
 	struct cuttle *ct = arg;
+	size_t i;
 
 	ct->stop_signal = signo;
-	comm_loop_stop(loop);
+	if (signo != SIGTERM || ct->draining != NULL || ct->client == NULL ||
+	    ct->conf->shutdown_lifetime <= 0) {
+		comm_loop_stop(loop);
+		return;
+	}
+	ct->draining = comm_timer_new(loop, on_drain_tick, ct);
+	if (ct->draining == NULL) {
+		comm_loop_stop(loop);
+		return;
+	}
+	log_msg(LG_NOTICE, SEC_MAIN, "%s: no new connections; transfers in "
+	    "flight have %.0f s to finish", strsignal(signo),
+	    ct->conf->shutdown_lifetime);
+	for (i = 0; i < ct->nlisteners; i++)
+		comm_listener_close(&ct->listeners[i]);
+	ct->nlisteners = 0;
+	client_ctx_drain(ct->client);
+	ct->drain_until = comm_now(loop) + ct->conf->shutdown_lifetime;
+	comm_timer_start(ct->draining, 0.05, 0.1);
 }
 
 static int
@@ -402,6 +442,7 @@ cuttle_fini(struct cuttle *ct)
 {
 	size_t i;
 
+	comm_timer_free(&ct->draining);
 	for (i = 0; i < ct->nlisteners; i++)
 		comm_listener_close(&ct->listeners[i]);
 	free(ct->listeners);

@@ -60,6 +60,9 @@ void			client_listen(struct client_ctx *ctx,
 			    struct comm_listener *l);
 void			client_ctx_stats(const struct client_ctx *ctx,
 			    struct client_stats *st);
+/* client_ctx_drain() - a graceful shutdown begins: idle connections
+ * close now, the others after the reply they are writing. */
+void			client_ctx_drain(struct client_ctx *ctx);
 /* client_ctx_close_all() - abort every connection (shutdown). */
 void			client_ctx_close_all(struct client_ctx *ctx);
 /* client_ctx_idle() - true once no connection is left. */

@@ -84,6 +84,21 @@ client_listen(struct client_ctx *ctx, struct comm_listener *l)
 	comm_accept_start(l, client_accept, ctx);
 }
 
+void
+client_ctx_drain(struct client_ctx *ctx)
+{
+	struct list *n, *tmp;
+	struct client_conn *cc;
+
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	ctx->draining = true;
+	LIST_FOREACH_SAFE(n, tmp, &ctx->conns) {
+		cc = container_of(n, struct client_conn, link);
+		if (cc->txn == NULL)
+			client_conn_abort(cc);
+	}
+}
+
 bool
 client_ctx_idle(const struct client_ctx *ctx)
 {
@@ -448,7 +463,7 @@ client_conn_txn_done(struct client_conn *cc, bool keep_alive)
 		client_conn_abort(cc);	/* it has gone: nothing to drain */
 		return;
 	}
-	if (!keep_alive) {
+	if (!keep_alive || cc->ctx->draining) {
 		client_conn_linger(cc);
 		return;
 	}

@@ -33,6 +33,7 @@ struct client_ctx {
 	struct client_deps	deps;
 	struct list		conns;
 	struct client_stats	stats;
+	bool			draining;	/* no keep-alive any more */
 };
 
 struct client_txn;

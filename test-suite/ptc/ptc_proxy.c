@@ -283,11 +283,14 @@ proxy_write_conf(struct ptc_ctx *ctx, struct ptc_proxy *p)
 	    (t.len > 0 && t.s[t.len - 1] != '\n' && fputc('\n', f) == EOF))
 		ptc_error(ctx, "cannot write %s: %s", p->confpath,
 		    strerror(errno));
-	/* Each proxy its own pid file (the default one is shared by every
-	 * cuttle on the machine), after the test's lines so that their
-	 * line numbers stay; a test that names one keeps it. */
-	if (memmem(t.s, t.len, "pid_filename", 12) == NULL &&
-	    fprintf(f, "pid_filename %s/%s.pid\n", ptc_tmpdir(), p->name) < 0)
+	/* After the test's lines, so that their line numbers stay, and only
+	 * when the test does not set them itself: each proxy its own pid
+	 * file (the default one is shared by every cuttle on the machine),
+	 * and a graceful shutdown short enough for -stop's 5 s. */
+	if ((memmem(t.s, t.len, "pid_filename", 12) == NULL &&
+	    fprintf(f, "pid_filename %s/%s.pid\n", ptc_tmpdir(),
+	    p->name) < 0) || (memmem(t.s, t.len, "shutdown_lifetime",
+	    17) == NULL && fprintf(f, "shutdown_lifetime 1 second\n") < 0))
 		ptc_error(ctx, "cannot write %s: %s", p->confpath,
 		    strerror(errno));
 	if (fclose(f) != 0)
