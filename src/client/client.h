@@ -8,7 +8,8 @@
  * Lifecycle:
  *	client_ctx_new()	nothing accepted yet
  *	client_listen()		accept on a listener
- *	client_ctx_shutdown()	close idle connections; others finish
+ *	client_ctx_drain()	graceful shutdown: idle connections close,
+ *				the others after their reply
  *	client_ctx_free()	every connection gone (client_ctx_idle())
  */
 #ifndef CUTTLE_CLIENT_H

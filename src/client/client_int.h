@@ -102,9 +102,21 @@ struct client_txn {
 	uint64_t		bytes_out;
 	const char		*code;		/* TCP_MISS, TCP_DENIED ... */
 	const char		*err_name;	/* ERR_... of an error page */
-	struct sockaddr_storage	server;		/* where it was forwarded */
+	union client_addr	server;		/* where it was forwarded */
 	struct client_tunnel	*tunnel;	/* CONNECT */
 };
+
+/* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */
+static inline void
+client_addr_set(union client_addr *dst, const struct sockaddr *sa)
+{
+	if (sa != NULL && sa->sa_family == AF_INET)
+		dst->sin = *(const struct sockaddr_in *)(const void *)sa;
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		dst->sin6 = *(const struct sockaddr_in6 *)(const void *)sa;
+	else
+		dst->sa.sa_family = AF_UNSPEC;
+}
 
 /* client_conn.c */
 void	client_conn_txn_done(struct client_conn *cc, bool keep_alive);

@@ -25,8 +25,8 @@ client_txn_log(struct client_txn *t)
 	ae.start = t->t_start;
 	ae.client = &cc->peer.sa;
 	ae.local = &cc->local.sa;
-	if (t->server.ss_family != AF_UNSPEC)
-		ae.server = (const struct sockaddr *)&t->server;
+	if (t->server.sa.sa_family != AF_UNSPEC)
+		ae.server = &t->server.sa;
 	ae.code = t->code;
 	ae.hier = ae.server != NULL ? "HIER_DIRECT" : "HIER_NONE";
 	ae.status = t->status;

@@ -135,8 +135,7 @@ tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
 		tunnel_end(tn);
 		return;
 	}
-	memcpy(&t->server, peer, peer->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	client_addr_set(&t->server, peer);
 	t->code = "TCP_TUNNEL";
 	t->status = 200;
 	t->headers_sent = true;

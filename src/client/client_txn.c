@@ -86,7 +86,7 @@ client_txn_finish(struct client_txn *t)
 		return;
 	t->state = TXN_DONE;
 	if (t->fwd != NULL && fwd_peer(t->fwd) != NULL)
-		memcpy(&t->server, fwd_peer(t->fwd), sizeof(struct sockaddr_in6));
+		client_addr_set(&t->server, fwd_peer(t->fwd));
 	client_txn_log(t);
 	/* Ending the tunnel may come back to client_txn_maybe_free(): the
 	 * txn is held until this call is done with it. */
@@ -400,8 +400,7 @@ client_fwd_done(struct fwd *f, void *arg)
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	peer = fwd_peer(f);
 	if (peer != NULL && t->state != TXN_DONE)
-		memcpy(&t->server, peer, peer->sa_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		client_addr_set(&t->server, peer);
 	t->fwd = NULL;
 	client_txn_maybe_free(t);
 }

@@ -109,22 +109,25 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	comm_call_init(&f->done_call, fwd_done_call);
 	buf_chain_init(&f->reqhdr, comm_loop_pool(ctx->loop));
 	http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
-	f->host = strndup(req->host, req->host_len);
+	/* One string for both: "host:port" keys the pool, its first
+	 * host_len bytes are what DNS is asked. */
 	f->key = malloc(req->host_len + 8);
+	f->host_len = req->host_len;
 	f->parser = http_parser_new(HTTP_MSG_RESPONSE,
 	    (size_t)ctx->conf->reply_header_max_size);
-	if (f->host == NULL || f->key == NULL || f->parser == NULL ||
+	if (f->key == NULL || f->parser == NULL ||
 	    fwd_build_request(req, ctx->conf, &f->reqhdr) != 0) {
 		fwd_free(f);
 		return (NULL);
 	}
-	snprintf(f->key, req->host_len + 8, "%s:%u", f->host, f->port);
+	snprintf(f->key, req->host_len + 8, "%.*s:%u", (int)req->host_len,
+	    req->host, f->port);
 	f->e = e;
 	store_entry_ref(e);
 	ctx->nfwd++;
 	ctx->stats.requests++;
 	f->pending++;
-	f->dnsq = dns_lookup(ctx->dns, f->host, strlen(f->host),
+	f->dnsq = dns_lookup(ctx->dns, f->key, f->host_len,
 	    fwd_resolved, f);
 	if (f->dnsq == NULL) {
 		f->pending--;
@@ -149,7 +152,7 @@ fwd_resolved(struct dns_query *q, const struct dns_result *res, void *arg)
 		return;
 	}
 	if (res->status != DNS_OK || ans == NULL || ans->naddrs == 0) {
-		log_msg(LG_INFO, SEC_FWD, "%s: lookup failed: %s", f->host,
+		log_msg(LG_INFO, SEC_FWD, "%s: lookup failed: %s", f->key,
 		    res->reason != NULL ? res->reason :
 		    dns_status_name(res->status));
 		f->dns_reason = res->reason;
@@ -609,7 +612,6 @@ fwd_free(struct fwd *f)
 	http_msg_fini(&f->reply);
 	buf_chain_fini(&f->reqhdr);
 	store_entry_unref(&f->e);
-	free(f->host);
 	free(f->key);
 	FREE_OBJ(f);
 }

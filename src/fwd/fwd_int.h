@@ -33,8 +33,8 @@ struct fwd {
 	void			*arg;
 	struct comm_call	done_call;
 	unsigned		pending;	/* completions still to come */
-	char			*host;
 	char			*key;		/* "host:port", the pool's key */
+	size_t			host_len;	/* of key: the host alone */
 	uint16_t		port;
 	struct sockaddr_storage	addrs[FWD_MAX_ADDRS];
 	unsigned		naddrs;

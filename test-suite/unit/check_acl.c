@@ -25,44 +25,7 @@
 #include "conf/conf.h"
 #include "http/http_hdr.h"
 #include "acl/acl.h"
-
-static FILE *log_fp;
-
-static void
-setup(void)
-{
-	log_fp = tmpfile();
-	ck_assert_ptr_nonnull(log_fp);
-	log_set_file(log_fp);
-	log_set_level(SEC__COUNT, LG_NOTICE);
-}
-
-static void
-teardown(void)
-{
-	log_set_file(NULL);
-	fclose(log_fp);
-}
-
-static const char *
-logged(void)
-{
-	static char buf[65536];
-	size_t n;
-
-	fflush(log_fp);
-	rewind(log_fp);
-	n = fread(buf, 1, sizeof buf - 1, log_fp);
-	buf[n] = '\0';
-	return (buf);
-}
-
-static void
-log_clear(void)
-{
-	ck_assert_int_eq(ftruncate(fileno(log_fp), 0), 0);
-	rewind(log_fp);
-}
+#include "log_capture.h"
 
 /* -- a compiled configuration ---------------------------------------------- */
 
@@ -220,15 +183,15 @@ check_bad(const struct bad_case *cases, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		log_clear();
+		log_capture_reset();
 		tconf_load(&t, cases[i].text, "http_access");
 		ck_assert_msg(t.errors == 1, "case %zu (%s): %d errors", i,
 		    cases[i].text, t.errors);
-		ck_assert_msg(strstr(logged(), cases[i].msg) != NULL,
+		ck_assert_msg(strstr(log_captured(), cases[i].msg) != NULL,
 		    "case %zu: want \"%s\" in:\n%s", i, cases[i].msg,
-		    logged());
-		ck_assert_msg(strstr(logged(), "ERROR acl:     advice: ") !=
-		    NULL, "case %zu: no advice line in:\n%s", i, logged());
+		    log_captured());
+		ck_assert_msg(strstr(log_captured(), "ERROR acl:     advice: ") !=
+		    NULL, "case %zu: no advice line in:\n%s", i, log_captured());
 		tconf_free(&t);
 	}
 }
@@ -331,15 +294,15 @@ START_TEST(src_bad_values_are_errors_with_file_line)
 
 	check_bad(cases, ARRAY_LEN(cases));
 	check_bad(&cases[6], 1);
-	ck_assert_ptr_nonnull(strstr(logged(), "ERROR acl:     advice: names "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "ERROR acl:     advice: names "
 	    "are not resolved in acl values"));
 
 	/* Host bits under the prefix: a warning, and the network is used. */
-	log_clear();
+	log_capture_reset();
 	treq(&t, "172.7.200.1", "GET", "example.com", 80);
 	ck_assert(a_matches("acl a src 172.7.0.1/16", &t.r, &errors));
 	ck_assert_int_eq(errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:1: acl: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:1: acl: "
 	    "\"172.7.0.1/16\": the prefix length masks away host bits"));
 }
 END_TEST
@@ -440,7 +403,7 @@ START_TEST(dstdomain_bad_names_and_overlaps)
 	check_bad(cases, ARRAY_LEN(cases));
 
 	/* Overlaps warn, as Squid does, in either order; the answer holds. */
-	log_clear();
+	log_capture_reset();
 	treq(&t, "10.0.0.1", "GET", "www.example.com", 80);
 	ck_assert(a_matches("acl a dstdomain .example.com\n"
 	    "acl a dstdomain www.example.com\n"
@@ -448,15 +411,15 @@ START_TEST(dstdomain_bad_names_and_overlaps)
 	    "acl a dstdomain example.net .example.net\n"
 	    "acl a dstdomain x.test x.test", &t.r, &errors));
 	ck_assert_int_eq(errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:2: acl: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:2: acl: "
 	    "acl a: \"www.example.com\" is already matched by "
 	    "\".example.com\""));
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:3: acl: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:3: acl: "
 	    "acl a: \"img.example.org\" is already matched by "
 	    "\".example.org\""));
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:4: acl: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:4: acl: "
 	    "\"example.net\" and \".example.net\" overlap"));
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:5: acl: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:5: acl: "
 	    "\"x.test\" is listed twice"));
 }
 END_TEST
@@ -469,7 +432,7 @@ START_TEST(srcdomain_compiles_warns_and_never_matches)
 	treq(&t, "10.0.0.1", "GET", "example.com", 80);
 	ck_assert(!a_matches("acl a srcdomain .example.com", &t.r, &errors));
 	ck_assert_int_eq(errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:1: acl: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:1: acl: "
 	    "acl a: srcdomain needs reverse DNS, which cuttle does not do "
 	    "yet: this acl never matches"));
 	/* Its negation always matches. */
@@ -637,13 +600,13 @@ START_TEST(port_myport_and_http_status_ranges)
 	check_bad(bad, ARRAY_LEN(bad));
 
 	/* A reply acl in http_access: a warning, and it never matches. */
-	log_clear();
+	log_capture_reset();
 	treq(&t, "10.0.0.1", "GET", "example.com", 80);
 	t.r.status = 200;
 	tconf_load(&tc, "acl ok http_status 200\nhttp_access allow ok\n",
 	    "http_access");
 	ck_assert_int_eq(tc.errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:2: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:2: "
 	    "http_access: acl ok: http_status needs a reply, which "
 	    "http_access does not have: it never matches here"));
 	tconf_free(&tc);
@@ -692,11 +655,11 @@ START_TEST(method_names_and_extension_methods)
 	ck_assert(a_matches("acl a method CONNECT", &t.r, NULL));
 
 	/* Methods are case-sensitive: a warning says so. */
-	log_clear();
+	log_capture_reset();
 	treq(&t, "10.0.0.1", "GET", "example.com", 80);
 	ck_assert(!a_matches("acl a method get", &t.r, &errors));
 	ck_assert_int_eq(errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:1: acl: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:1: acl: "
 	    "method \"get\": methods are case-sensitive"));
 	check_bad(bad, ARRAY_LEN(bad));
 }
@@ -717,12 +680,12 @@ START_TEST(proto_names_any_case)
 	t.r.proto = NULL;	/* CONNECT */
 	ck_assert(!a_matches("acl a proto HTTP HTTPS", &t.r, NULL));
 
-	log_clear();
+	log_capture_reset();
 	ck_assert(!a_matches("acl a proto SPDY", &t.r, &errors));
 	ck_assert_int_eq(errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:1: acl: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:1: acl: "
 	    "unknown protocol \"SPDY\" ignored (as Squid does)"));
-	ck_assert_ptr_nonnull(strstr(logged(), "acl a has no values: it "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "acl a has no values: it "
 	    "matches nothing"));
 }
 END_TEST
@@ -798,9 +761,9 @@ START_TEST(acl_line_errors_name_the_problem)
 	};
 
 	check_bad(cases, ARRAY_LEN(cases));
-	log_clear();
+	log_capture_reset();
 	check_bad(cases, 1);
-	ck_assert_ptr_nonnull(strstr(logged(), "advice: src, dst, dstdomain, "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "advice: src, dst, dstdomain, "
 	    "srcdomain, dstdom_regex, port, myport, method, proto, url_regex, "
 	    "urlpath_regex, browser, time, maxconn, http_status"));
 }
@@ -842,7 +805,7 @@ START_TEST(builtins_exist_and_stock_redefinitions_are_harmless)
 	tconf_free(&tc);
 
 	/* Squid 3's stock lines: warnings, no errors, the same answers. */
-	log_clear();
+	log_capture_reset();
 	snprintf(text, sizeof text, "acl all src all\n"
 	    "acl manager proto cache_object\n"
 	    "acl localhost src 127.0.0.1/32 ::1\n"
@@ -850,14 +813,14 @@ START_TEST(builtins_exist_and_stock_redefinitions_are_harmless)
 	    "acl CONNECT method CONNECT\n%s", rules);
 	tconf_load(&tc, text, "http_access");
 	ck_assert_int_eq(tc.errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:2: acl: acl "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:2: acl: acl "
 	    "manager is built-in (cache manager requests); this line is "
 	    "ignored"));
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:3: acl: acl "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:3: acl: acl "
 	    "localhost is built-in (src 127.0.0.1/32 ::1)"));
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:4: acl: acl "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:4: acl: acl "
 	    "to_localhost is built-in"));
-	ck_assert_ptr_nonnull(strstr(logged(), "WARN acl: t.conf:5: acl: acl "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:5: acl: acl "
 	    "CONNECT is built-in (method CONNECT)"));
 	check_rows(tc.rules, rows, ARRAY_LEN(rows));
 	tconf_free(&tc);
@@ -979,7 +942,7 @@ START_TEST(rule_errors_name_directive_and_line)
 
 	check_bad(cases, ARRAY_LEN(cases));
 	check_bad(&cases[1], 1);
-	ck_assert_ptr_nonnull(strstr(logged(), "ERROR acl:     advice: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "ERROR acl:     advice: "
 	    "expected: http_access allow|deny [!]aclname ..."));
 
 	/* A rule with an unknown acl is dropped, the others stay. */
@@ -992,11 +955,11 @@ START_TEST(rule_errors_name_directive_and_line)
 	    ACL_ALLOW);
 	tconf_free(&tc);
 
-	log_clear();
+	log_capture_reset();
 	tconf_load(&tc, "http_reply_access allow nope\n",
 	    "http_reply_access");
 	ck_assert_int_eq(tc.errors, 1);
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:1: http_reply_access: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:1: http_reply_access: "
 	    "unknown acl \"nope\""));
 	tconf_free(&tc);
 }
@@ -1090,7 +1053,7 @@ START_TEST(debian_squid57_acl_block_behaves_as_squid)
 
 	tconf_load(&tc, debian_squid57, "http_access");
 	ck_assert_int_eq(tc.errors, 0);
-	ck_assert_ptr_null(strstr(logged(), "WARN acl"));
+	ck_assert_ptr_null(strstr(log_captured(), "WARN acl"));
 	ck_assert_uint_eq(acl_rules_count(tc.rules), 7);
 	check_rows(tc.rules, squid_table, ARRAY_LEN(squid_table));
 
@@ -1116,7 +1079,7 @@ START_TEST(builtin_defaults_are_a_safe_proxy)
 	tc.rules = acl_rules_compile(tc.set, &tc.c->http_access,
 	    "http_access", &tc.errors);
 	ck_assert_int_eq(tc.errors, 0);
-	ck_assert_ptr_null(strstr(logged(), "WARN acl"));
+	ck_assert_ptr_null(strstr(log_captured(), "WARN acl"));
 	check_rows(tc.rules, squid_table, ARRAY_LEN(squid_table));
 	tconf_free(&tc);
 }
@@ -1179,12 +1142,12 @@ START_TEST(quoted_path_values_read_a_file)
 	ck_assert_int_eq(tc.errors, 2);	/* "bad name!" and the missing one */
 	snprintf(text, sizeof text, "%s:6: acl: bad domain name \"bad "
 	    "name!\"", dom);
-	ck_assert_msg(strstr(logged(), text) != NULL, "no \"%s\" in:\n%s",
-	    text, logged());
+	ck_assert_msg(strstr(log_captured(), text) != NULL, "no \"%s\" in:\n%s",
+	    text, log_captured());
 	snprintf(text, sizeof text, "t.conf:4: acl: cannot read \"%s/nope\": "
 	    "No such file or directory", dir);
-	ck_assert_msg(strstr(logged(), text) != NULL, "no \"%s\" in:\n%s",
-	    text, logged());
+	ck_assert_msg(strstr(log_captured(), text) != NULL, "no \"%s\" in:\n%s",
+	    text, log_captured());
 
 	check_rows(tc.rules, rows, ARRAY_LEN(rows));
 	tconf_free(&tc);
@@ -1225,7 +1188,7 @@ START_TEST(dstdomain_with_100000_entries)
 	    "http_access deny big\nhttp_access allow all\n", path);
 	tconf_load(&tc, text, "http_access");
 	ck_assert_int_eq(tc.errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "acl big: 10 more overlapping "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "acl big: 10 more overlapping "
 	    "or repeated names not shown"));
 	ck_assert_uint_lt(acl_set_bytes(tc.set), 64 * BIG_N);
 
@@ -1259,7 +1222,7 @@ acl_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("types");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, log_capture_start, log_capture_stop);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, src_forms_match_as_squid_documents);
 	tcase_add_test(tc, src_bad_values_are_errors_with_file_line);
@@ -1279,7 +1242,7 @@ acl_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rules");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, log_capture_start, log_capture_stop);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, rules_and_not_first_match_and_implicit_last);
 	tcase_add_test(tc, empty_rules_answer_if_no_rules);
@@ -1287,7 +1250,7 @@ acl_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("configurations");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, log_capture_start, log_capture_stop);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, debian_squid57_acl_block_behaves_as_squid);
 	tcase_add_test(tc, builtin_defaults_are_a_safe_proxy);

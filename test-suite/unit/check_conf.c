@@ -18,38 +18,8 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "conf/conf.h"
+#include "log_capture.h"
 
-/* The log of one test, to check the exact messages. */
-static FILE *log_fp;
-
-static void
-setup(void)
-{
-	log_fp = tmpfile();
-	ck_assert_ptr_nonnull(log_fp);
-	log_set_file(log_fp);
-	log_set_level(SEC__COUNT, LG_NOTICE);
-}
-
-static void
-teardown(void)
-{
-	log_set_file(NULL);
-	fclose(log_fp);
-}
-
-static char *
-logged(void)
-{
-	static char buf[4096];
-	size_t n;
-
-	fflush(log_fp);
-	rewind(log_fp);
-	n = fread(buf, 1, sizeof buf - 1, log_fp);
-	buf[n] = '\0';
-	return (buf);
-}
 
 static unsigned
 port_of(const struct conf_port *p)
@@ -148,15 +118,15 @@ START_TEST(bad_values_are_errors_with_file_line_and_syntax)
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(cases); i++) {
-		ftruncate(fileno(log_fp), 0);
-		rewind(log_fp);
+		log_capture_reset();
 		c = conf_new();
 		ck_assert_int_eq(conf_load_string(c, "t.conf", cases[i].text),
 		    1);
-		ck_assert_msg(strstr(logged(), cases[i].msg) != NULL,
-		    "case %zu: want \"%s\" in:\n%s", i, cases[i].msg, logged());
+		ck_assert_msg(strstr(log_captured(), cases[i].msg) != NULL,
+		    "case %zu: want \"%s\" in:\n%s", i, cases[i].msg,
+		    log_captured());
 		ck_assert_msg(strstr(cases[i].msg, "quote") != NULL ||
-		    strstr(logged(), "    expected: ") != NULL,
+		    strstr(log_captured(), "    expected: ") != NULL,
 		    "case %zu: no syntax line", i);
 		conf_free(&c);
 	}
@@ -170,7 +140,7 @@ START_TEST(unknown_directive_warns_and_goes_on)
 	ck_assert_int_eq(conf_load_string(c, "t.conf",
 	    "http_port 8080\nfrobnicate yes\nhttp_port 8081"), 0);
 	ck_assert_uint_eq(c->nports, 2);
-	ck_assert_ptr_nonnull(strstr(logged(),
+	ck_assert_ptr_nonnull(strstr(log_captured(),
 	    "WARN conf: t.conf:2: unknown directive \"frobnicate\" ignored"));
 	conf_free(&c);
 }
@@ -183,7 +153,7 @@ START_TEST(http_port_options_warn_not_fail)
 	ck_assert_int_eq(conf_load_string(c, "t.conf",
 	    "http_port 3129 intercept\n"), 0);
 	ck_assert_uint_eq(c->nports, 1);
-	ck_assert_ptr_nonnull(strstr(logged(),
+	ck_assert_ptr_nonnull(strstr(log_captured(),
 	    "option \"intercept\" is not supported"));
 	conf_free(&c);
 }
@@ -203,10 +173,10 @@ START_TEST(load_reads_a_file_and_reports_a_missing_one)
 	fclose(f);
 	ck_assert_int_eq(conf_load(c, path), 1);
 	ck_assert_uint_eq(c->nports, 1);
-	ck_assert_ptr_nonnull(strstr(logged(), ":2: http_port: bad port"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), ":2: http_port: bad port"));
 	unlink(path);
 	ck_assert_int_lt(conf_load(c, path), 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "cannot open"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "cannot open"));
 	conf_free(&c);
 }
 END_TEST
@@ -269,7 +239,7 @@ START_TEST(values_with_units_and_choices)
 	ck_assert_int_eq(c->max_filedescriptors, 65536);
 	ck_assert_ptr_null(c->pid_filename);
 	ck_assert_str_eq(c->hosts_file, "/etc/other-hosts");
-	ck_assert_ptr_nonnull(strstr(logged(),
+	ck_assert_ptr_nonnull(strstr(log_captured(),
 	    "t.conf:10: dns_timeout: no unit on \"45\", assuming seconds"));
 	conf_free(&c);
 }
@@ -366,13 +336,13 @@ START_TEST(unsupported_directives_say_what_cuttle_does)
 	    "icap_enable on\n"
 	    "delay_pools 1\n"
 	    "workers 4\n"), 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:1: cache_dir is not "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:1: cache_dir is not "
 	    "supported and is ignored: cuttle caches in memory only"));
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:2: icap_enable is not "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:2: icap_enable is not "
 	    "supported"));
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:3: delay_pools"));
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:4: workers"));
-	ck_assert_ptr_null(strstr(logged(), "unknown directive"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:3: delay_pools"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:4: workers"));
+	ck_assert_ptr_null(strstr(log_captured(), "unknown directive"));
 	conf_free(&c);
 }
 END_TEST
@@ -384,7 +354,7 @@ START_TEST(pending_directives_warn_once)
 
 	ck_assert_int_eq(conf_load_string(c, "t.conf",
 	    "cache_mem 10 MB\ncache_mem 20 MB\nhttp_port 3129\nvia on\n"), 0);
-	log = logged();
+	log = log_captured();
 	first = strstr(log, "t.conf:1: cache_mem: accepted, but cuttle does "
 	    "not act on it yet");
 	ck_assert_ptr_nonnull(first);
@@ -428,9 +398,9 @@ START_TEST(include_globs_relative_to_the_including_file)
 	ck_assert_uint_eq(port_of(&c->ports[1]), 8001);
 	ck_assert_uint_eq(port_of(&c->ports[2]), 8002);
 	ck_assert_uint_eq(port_of(&c->ports[3]), 8003);
-	ck_assert_ptr_nonnull(strstr(logged(), "conf.d/20-b.conf:2: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "conf.d/20-b.conf:2: "
 	    "cache_mem: bad size"));
-	ck_assert_ptr_nonnull(strstr(logged(), "main.conf:3: include: no "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "main.conf:3: include: no "
 	    "file matches"));
 	conf_free(&c);
 
@@ -438,7 +408,7 @@ START_TEST(include_globs_relative_to_the_including_file)
 	c = conf_new();
 	write_file(path, "include main.conf\n");
 	ck_assert_int_gt(conf_load(c, path), 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "nested more than 16 deep"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "nested more than 16 deep"));
 	conf_free(&c);
 	snprintf(path, sizeof path, "rm -rf %s", dir);
 	ck_assert_int_eq(system(path), 0);
@@ -475,7 +445,7 @@ conf_suite(void)
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("directives");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, log_capture_start, log_capture_stop);
 	tcase_add_test(tc, defaults_listen_on_3128_everywhere);
 	tcase_add_test(tc, http_port_forms_and_several_lines);
 	tcase_add_test(tc, bad_values_are_errors_with_file_line_and_syntax);

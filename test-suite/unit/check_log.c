@@ -24,18 +24,16 @@
 #include "conf/conf.h"
 #include "http/http_msg.h"
 #include "log/access_log.h"
+#include "log_capture.h"
 
 #define T_END	1700000000.123	/* 14/Nov/2023:22:13:20 UTC */
 
-static FILE *log_fp;		/* this test's cache.log */
 static char dir[64];		/* this test's files */
 
 static void
 setup(void)
 {
-	log_fp = tmpfile();
-	ck_assert_ptr_nonnull(log_fp);
-	log_set_file(log_fp);
+	log_capture_start();
 	log_set_level(SEC__COUNT, LG_NOTICE);
 	snprintf(dir, sizeof dir, "/tmp/check_log.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -48,23 +46,9 @@ teardown(void)
 {
 	char cmd[128];
 
-	log_set_file(NULL);
-	fclose(log_fp);
+	log_capture_stop();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *
-logged(void)
-{
-	static char buf[8192];
-	size_t n;
-
-	fflush(log_fp);
-	rewind(log_fp);
-	n = fread(buf, 1, sizeof buf - 1, log_fp);
-	buf[n] = '\0';
-	return (buf);
 }
 
 static unsigned
@@ -475,7 +459,7 @@ START_TEST(logformat_codes_render_as_squid)
 		snprintf(name, sizeof name, "c%zu.log", i);
 		lt_open(&t, "logformat f %s\naccess_log %s f\n", q, path(name));
 		ck_assert_msg(t.errors == 0, "%s: %s", code_cases[i].fmt,
-		    logged());
+		    log_captured());
 		access_log_write(t.l, &s.e);
 		lt_close(&t);
 		snprintf(want, sizeof want, "%s\n", code_cases[i].want);
@@ -543,7 +527,7 @@ START_TEST(bad_lines_are_errors_with_file_and_line)
 	    "access_log %s/b.log buffer-size=huge\n"
 	    "access_log %s/c.log colour=red\n"
 	    "access_log %s\n", dir, dir, dir, dir);
-	log = logged();
+	log = log_captured();
 	ck_assert_int_eq(t.errors, 9);
 	ck_assert_ptr_nonnull(strstr(log, "t.conf:1: logformat: unknown "
 	    "format code \"%zz\"\n"));
@@ -583,11 +567,11 @@ START_TEST(acls_are_ignored_with_a_warning)
 	    "access_log stdio:%s/b.log logformat=squid rotate=10 "
 	    "buffer-size=8KB on-error=die\n", dir, dir);
 	ck_assert_int_eq(t.errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:1: access_log: ACLs "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:1: access_log: ACLs "
 	    "are not evaluated yet: this file gets every transaction\n"));
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:2: access_log: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:2: access_log: "
 	    "rotate= is ignored"));
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:2: access_log: "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:2: access_log: "
 	    "on-error=die is ignored"));
 	access_log_write(t.l, &s.e);
 	access_log_flush(t.l);
@@ -615,7 +599,7 @@ START_TEST(none_logs_nothing_and_ends_the_list)
 	lt_open(&t, "access_log %s/a.log\naccess_log none\n"
 	    "access_log %s/b.log\n", dir, dir);
 	ck_assert_int_eq(t.errors, 0);
-	ck_assert_ptr_nonnull(strstr(logged(), "t.conf:2: access_log: the "
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:2: access_log: the "
 	    "access_log lines after this one log nothing\n"));
 	access_log_write(t.l, &s.e);
 	access_log_flush(t.l);
@@ -778,7 +762,7 @@ START_TEST(reopen_failure_keeps_the_old_file)
 	access_log_write(t.l, &s.e);
 	ck_assert_int_eq(rename(sub, moved), 0);
 	ck_assert_int_eq(access_log_reopen(t.l), -ENOENT);
-	ck_assert_ptr_nonnull(strstr(logged(), "cannot reopen"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "cannot reopen"));
 	access_log_write(t.l, &s.e);
 	access_log_flush(t.l);
 	ck_assert_str_eq(slurp(path("moved/a.log")), "1\n2\n");
@@ -795,7 +779,7 @@ START_TEST(unopenable_path_is_an_error_not_a_crash)
 	sample_init(&s);
 	lt_open(&t, "access_log %s/no/such/dir/a.log\n", dir);
 	ck_assert_int_eq(t.errors, 1);
-	ck_assert_ptr_nonnull(strstr(logged(), "No such file or directory"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "No such file or directory"));
 	ck_assert(!access_log_active(t.l));
 	access_log_write(t.l, &s.e);
 	access_log_flush(t.l);
@@ -827,8 +811,8 @@ START_TEST(write_errors_are_counted_and_reported_once)
 	ck_assert_uint_gt(st.dropped, 0);
 	ck_assert_uint_eq(st.bytes, 0);
 	ck_assert_uint_le(st.pending, 4096);
-	ck_assert_uint_eq(count(logged(), "write failed"), 1);
-	ck_assert_ptr_nonnull(strstr(logged(), "No space left on device"));
+	ck_assert_uint_eq(count(log_captured(), "write failed"), 1);
+	ck_assert_ptr_nonnull(strstr(log_captured(), "No space left on device"));
 	lt_close(&t);
 	sample_fini(&s);
 }
