@@ -37,6 +37,7 @@
 #include "base/list.h"
 #include "buf/buf.h"
 #include "comm/comm.h"
+#include "http/http_cache.h"
 #include "http/http_msg.h"
 
 enum store_state {
@@ -87,6 +88,12 @@ struct store_reader {
 	bool			armed;		/* store_reader_wait() asked */
 	bool			told_reply;	/* fn ran since the reply came */
 	struct list		link;		/* on entry->readers */
+	/* Where the last read stopped: slice hint_slice of the body starts
+	 * at body offset hint_start.  Slices of a body nothing was dropped
+	 * from never move, so the next read starts there, not at the front:
+	 * reading a large entry costs O(1) per call, not O(slices). */
+	uint32_t		hint_slice;
+	uint64_t		hint_start;
 };
 
 /* store_entry_new() - a PENDING entry; window > 0 makes it private with
@@ -148,8 +155,144 @@ void	store_reader_wait(struct store_reader *r);
  * out as slices (references, no copy) and advance; returns the count. */
 size_t	store_reader_read(struct store_reader *r, struct buf_chain *out,
 	    size_t max);
+/* store_reader_seek() - move the cursor to body byte off (a range). */
+void	store_reader_seek(struct store_reader *r, uint64_t off);
 /* store_reader_done() - true once the entry is COMPLETE and every body
  * byte has been read; store_entry_state() tells an abort. */
 bool	store_reader_done(const struct store_reader *r);
+
+/* -- cache metadata kept with an entry -------------------------------------- */
+
+/* store_entry_meta() - freshness figures of the reply (set by whoever
+ * stores it, read on every hit); zeroed in a new entry. */
+struct http_cache_meta	*store_entry_meta(struct store_entry *e);
+/* store_entry_update_reply() - a 304 refreshed the stored header section
+ * (RFC 9111 4.3.4): *msg replaces the reply (moved, as set_reply), meta
+ * the figures.  Readers that already wrote their header section are not
+ * affected; the body stays. */
+void	store_entry_update_reply(struct store_entry *e, struct http_msg *msg,
+	    const struct http_cache_meta *meta);
+
+/* -- the memory cache: entries by key ------------------------------------- */
+
+/* A key: a digest of the method, the absolute URL and, for a variant,
+ * the request's values of the fields Vary names (http_cache_vary_key). */
+#define STORE_KEY_LEN		16
+struct store_key {
+	uint8_t		b[STORE_KEY_LEN];
+};
+
+/* store_key_make() - SHA-256 of the three parts (each length-prefixed, so
+ * that no two lists of parts give one input), first 16 bytes.  extra may
+ * be NULL. */
+void	store_key_make(struct store_key *k, const char *method, size_t mlen,
+	    const char *url, size_t ulen, const char *extra, size_t elen);
+/* store_key_hex() - 32 hex digits and a NUL into buf (33 bytes). */
+const char	*store_key_hex(const struct store_key *k, char *buf);
+
+enum store_policy {
+	STORE_POLICY_LRU,
+	STORE_POLICY_SIEVE
+};
+
+struct store_limits {
+	uint64_t		cache_mem;	/* every indexed byte counts */
+	uint64_t		max_obj;	/* maximum_object_size_in_memory
+						 * (body bytes); 0: no limit */
+	uint64_t		min_obj;	/* minimum_object_size (body
+						 * bytes); 0: no limit */
+	enum store_policy	policy;
+};
+
+struct store_index;
+
+/* store_index_new() - an empty memory cache.  NULL on ENOMEM. */
+struct store_index	*store_index_new(struct comm_loop *loop,
+			    struct buf_pool *pool,
+			    const struct store_limits *lim);
+/* store_index_free() - drops the index's reference on every entry;
+ * entries still held elsewhere live on, unindexed. */
+void			store_index_free(struct store_index **ip);
+/* store_index_set_limits() - new limits (reconfigure); evicts at once
+ * down to the new cache_mem, and a new policy keeps the entries. */
+void			store_index_set_limits(struct store_index *idx,
+			    const struct store_limits *lim);
+
+/* store_index_lookup() - the entry under k, PENDING or COMPLETE (never
+ * ABORTED), with a reference for the caller; NULL when there is none.
+ * Counts as a use for the replacement policy. */
+struct store_entry	*store_index_lookup(struct store_index *idx,
+			    const struct store_key *k);
+
+/* store_index_add() - index e (a PENDING entry made with window 0) under
+ * k; the index takes a reference.  An entry already under k is removed
+ * first (its readers keep it).  From then on e's bytes count against
+ * cache_mem, and the least useful unheld entries are evicted to make
+ * room.  If e grows past max_obj (or its Content-Length says it will),
+ * or is aborted, it leaves the index by itself: its readers go on, and
+ * from then on it keeps only a window of window_after bytes, as a
+ * private entry does (0: it keeps every byte).  Any PENDING entry that
+ * leaves the index (evicted, removed, private) takes that window too, so
+ * that what nobody can find any more stays bounded.  A COMPLETE entry
+ * smaller than min_obj leaves too.  An entry that cannot be cached
+ * (aborted, private, already windowed) is not indexed and 0 is returned
+ * all the same: it has left at once.  While indexed, small appended
+ * slices are copied into blocks of the entry's own size (a 1 KiB body
+ * must not pin the 64 KiB block it was read into); hits stay zero-copy.
+ * 0, or -ENOMEM (e is not indexed). */
+int	store_index_add(struct store_index *idx, struct store_entry *e,
+	    const struct store_key *k, size_t window_after);
+
+/* store_index_rekey() - move e, indexed, to key k (its reply's Vary
+ * chose the variant); an entry already under k is removed.  e keeps its
+ * place in the replacement order, its bytes stay counted, and it goes on
+ * filling whole.  An e not indexed is added (store_index_add()). */
+int	store_index_rekey(struct store_index *idx, struct store_entry *e,
+	    const struct store_key *k, size_t window_after);
+/* store_index_remove() - take e out of the index (purge, invalidation,
+ * an uncacheable reply); it lives on for those who hold it.  Nothing
+ * happens if e is not indexed. */
+void	store_index_remove(struct store_index *idx, struct store_entry *e);
+/* store_index_purge() - remove the entry under k; true if there was one. */
+bool	store_index_purge(struct store_index *idx, const struct store_key *k);
+
+/* store_entry_set_private() - the reply turned out to be for its
+ * requester alone (not storable): e leaves its index, and readers that
+ * joined it while it was pending (collapsed forwarding) must not be
+ * served from it; store_entry_private() tells them to fetch their own. */
+void	store_entry_set_private(struct store_entry *e);
+bool	store_entry_private(const struct store_entry *e);
+/* store_entry_serial() - a number no other entry of the process has had
+ * (new entries count up from 1): it tells a re-created entry from the
+ * one it replaced. */
+uint64_t	store_entry_serial(const struct store_entry *e);
+/* store_entry_indexed() - true while e is in an index. */
+bool	store_entry_indexed(const struct store_entry *e);
+const struct store_key	*store_entry_key(const struct store_entry *e);
+/* store_entry_mem() - bytes e holds as the index counts them: its struct,
+ * its reply's header section and table, its body blocks (their class
+ * sizes, each block once however many slices of it there are) and the
+ * body's slice array. */
+uint64_t	store_entry_mem(const struct store_entry *e);
+
+struct store_index_stats {
+	uint64_t	entries;	/* indexed now */
+	uint64_t	bytes;		/* counted against cache_mem */
+	uint64_t	lookups;
+	uint64_t	hits;		/* lookups that found an entry */
+	uint64_t	added;
+	uint64_t	evicted;
+	uint64_t	removed;	/* purge, invalidation, too big, abort */
+	uint64_t	copied;		/* body bytes copied into entry-owned
+					 * blocks (small slices compacted) */
+};
+void	store_index_stats(const struct store_index *idx,
+	    struct store_index_stats *st);
+
+/* store_index_walk() - fn for each indexed entry, in no set order; fn
+ * must not change the index. */
+typedef void store_walk_fn(struct store_entry *e, void *arg);
+void	store_index_walk(struct store_index *idx, store_walk_fn *fn,
+	    void *arg);
 
 #endif /* CUTTLE_STORE_H */

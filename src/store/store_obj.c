@@ -1,10 +1,19 @@
 /*
  * store_obj.c - store entries and their readers.
  *
+ * Lifecycle of an entry (the index's part is in store_index.c):
+ *	store_entry_new()		PENDING, refs 1
+ *	store_entry_set_reply()		reply moved in (capacities trimmed)
+ *	store_entry_append()		slices referenced, or small ones copied
+ *					into own blocks while indexed
+ *	store_entry_complete()		COMPLETE
+ *	store_entry_abort()		ABORTED; leaves its index at once
+ *	store_entry_unref()		freed with the last reference
+ *
  * Body bytes live in a chain; body_start is the offset of its first byte
- * (non-zero only for private entries, which drop what every reader has
- * passed).  Readers are told about progress through their comm_call, so
- * the writer's store_entry_*() calls never run reader code inline.
+ * (non-zero only once a window dropped what every reader has passed).
+ * Readers are told about progress through their comm_call, so the
+ * writer's store_entry_*() calls never run reader code inline.
  */
 #include "config.h"
 
@@ -13,30 +22,14 @@
 
 #include "base/check.h"
 #include "store/store.h"
-
-struct store_entry {
-	unsigned		magic;
-#define STORE_ENTRY_MAGIC	0x57e0e471U
-	unsigned		refs;
-	uint8_t			state;		/* enum store_state */
-	uint8_t			err;		/* enum store_err */
-	int			sys_errno;
-	bool			has_reply;
-	struct comm_loop	*loop;
-	size_t			window;		/* 0: keep everything */
-	struct http_msg		reply;
-	struct buf_chain	body;		/* [body_start, body_end) */
-	uint64_t		body_start;
-	uint64_t		body_end;
-	struct list		readers;
-	unsigned		nreaders;
-	store_room_fn		*room_fn;
-	void			*room_arg;
-	struct comm_call	room_call;
-};
+#include "store/store_int.h"
 
 static comm_call_fn store_room_call;
 static comm_call_fn store_reader_call;
+
+/* Serial numbers are process-wide (a later step runs one loop per
+ * thread), hence the atomic add; 0 is never handed out. */
+static uint64_t store_serial_last;
 
 struct store_entry *
 store_entry_new(struct comm_loop *loop, struct buf_pool *pool, size_t window)
@@ -48,12 +41,16 @@ store_entry_new(struct comm_loop *loop, struct buf_pool *pool, size_t window)
 		return (NULL);
 	e->refs = 1;
 	e->loop = loop;
-	e->window = window;
+	/* A window past 4 GiB is no window at all: clamp, keep it private. */
+	e->window = window > UINT32_MAX ? UINT32_MAX : (uint32_t)window;
 	e->state = STORE_PENDING;
 	http_msg_init(&e->reply, HTTP_MSG_RESPONSE);
 	buf_chain_init(&e->body, pool);
 	list_init(&e->readers);
+	list_init(&e->rlink);
 	comm_call_init(&e->room_call, store_room_call);
+	e->serial = __atomic_add_fetch(&store_serial_last, 1,
+	    __ATOMIC_RELAXED);
 	return (e);
 }
 
@@ -76,6 +73,7 @@ store_entry_unref(struct store_entry **ep)
 	if (--e->refs > 0)
 		return;
 	AZ(e->nreaders);		/* each reader holds a reference */
+	AZ(e->idx);			/* so does the index */
 	comm_call_cancel(&e->room_call);
 	http_msg_fini(&e->reply);
 	buf_chain_fini(&e->body);
@@ -93,14 +91,14 @@ const struct http_msg *
 store_entry_reply(const struct store_entry *e)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	return (e->has_reply ? &e->reply : NULL);
+	return ((e->flags & STORE_F_REPLY) ? &e->reply : NULL);
 }
 
 uint64_t
 store_entry_body_len(const struct store_entry *e)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	return (e->body_end);
+	return (store_body_end(e));
 }
 
 unsigned
@@ -108,6 +106,50 @@ store_entry_nreaders(const struct store_entry *e)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
 	return (e->nreaders);
+}
+
+struct http_cache_meta *
+store_entry_meta(struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return (&e->meta);
+}
+
+bool
+store_entry_private(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return ((e->flags & STORE_F_PRIVATE) != 0);
+}
+
+uint64_t
+store_entry_serial(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return (e->serial);
+}
+
+bool
+store_entry_indexed(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return (e->idx != NULL);
+}
+
+const struct store_key *
+store_entry_key(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return (&e->key);
+}
+
+uint64_t
+store_entry_mem(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return (sizeof *e + e->reply.rawcap +
+	    (uint64_t)e->reply.fieldcap * sizeof(struct http_field) +
+	    e->body_mem + (uint64_t)e->body.cap * sizeof(struct buf_slice));
 }
 
 /* Something a waiting reader would want to see: post its call. */
@@ -127,42 +169,206 @@ store_notify_readers(struct store_entry *e)
 	}
 }
 
-void
-store_entry_set_reply(struct store_entry *e, struct http_msg *msg)
+/* A parser leaves room to grow in raw (doubling from 512) and in the
+ * field table (16 at a time); a stored reply never grows again, so give
+ * the slack back before anyone has seen the pointers (set_reply and
+ * update_reply only: later, a reader may hold one). */
+static void
+store_reply_shrink(struct http_msg *m)
 {
-	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
-	CHECK(!e->has_reply && e->state == STORE_PENDING);
-	CHECK(msg->kind == HTTP_MSG_RESPONSE);
+	struct http_field *f;
+	char *raw;
+
+	if (m->rawlen > 0 && m->rawcap > m->rawlen) {
+		raw = realloc(m->raw, m->rawlen);
+		if (raw != NULL) {
+			m->raw = raw;
+			m->rawcap = m->rawlen;
+		}
+	}
+	if (m->nfields > 0 && m->fieldcap > m->nfields) {
+		f = realloc(m->fields, m->nfields * sizeof *f);
+		if (f != NULL) {
+			m->fields = f;
+			m->fieldcap = m->nfields;
+		}
+	}
+}
+
+/* Whoever may end up in an index (window 0) keeps a trimmed reply; a
+ * private entry's reply lives as long as one transaction. */
+static void
+store_reply_take(struct store_entry *e, struct http_msg *msg)
+{
 	http_msg_fini(&e->reply);
 	e->reply = *msg;
 	http_msg_init(msg, HTTP_MSG_RESPONSE);
-	e->has_reply = true;
+	if (e->window == 0)
+		store_reply_shrink(&e->reply);
+}
+
+void
+store_entry_set_reply(struct store_entry *e, struct http_msg *msg)
+{
+	uint64_t old;
+
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	CHECK(!(e->flags & STORE_F_REPLY) && e->state == STORE_PENDING);
+	CHECK(msg->kind == HTTP_MSG_RESPONSE);
+	old = store_entry_mem(e);
+	store_reply_take(e, msg);
+	e->flags |= STORE_F_REPLY;
+	store_entry_ref(e);	/* the index may let go of it */
+	if (e->idx != NULL)
+		store_index_charge(e, old);	/* Content-Length > max_obj */
 	store_notify_readers(e);
+	store_entry_unref(&e);
+}
+
+void
+store_entry_update_reply(struct store_entry *e, struct http_msg *msg,
+    const struct http_cache_meta *meta)
+{
+	uint64_t old;
+
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	CHECK(e->flags & STORE_F_REPLY);
+	CHECK(msg->kind == HTTP_MSG_RESPONSE);
+	old = store_entry_mem(e);
+	store_reply_take(e, msg);
+	if (meta != NULL)
+		e->meta = *meta;
+	if (e->idx != NULL) {
+		store_entry_ref(e);	/* the index may let go of it */
+		store_index_charge(e, old);
+		store_entry_unref(&e);
+	}
+}
+
+/* Reference [off, off+len) of b.  A block is counted once per run of
+ * slices of it, which is once per block for every chain cuttle builds
+ * (consecutive pieces of one read, chunked or not). */
+static int
+store_body_ref(struct store_entry *e, struct buf *b, size_t off, size_t len)
+{
+	unsigned n = buf_chain_nslices(&e->body);
+	bool same = n > 0 && buf_chain_slice(&e->body, n - 1)->buf == b;
+
+	if (buf_chain_append_slice(&e->body, b, off, len) != 0)
+		return (-ENOMEM);
+	if (!same)
+		e->body_mem += b->size;
+	e->flags &= ~STORE_F_OWN_TAIL;
+	return (0);
+}
+
+/* The size of the next own block for n bytes: what the Content-Length
+ * says is still to come, else as much as the body has so far (blocks
+ * double: few of them, at most half of the last one unused); at most a
+ * page unless n itself is more. */
+static size_t
+store_block_want(const struct store_entry *e, size_t n)
+{
+	uint64_t have = store_body_end(e), want;
+
+	if (e->reply.body == HTTP_BODY_LENGTH &&
+	    e->reply.content_length >= have + n)
+		want = e->reply.content_length - have;
+	else
+		want = have;
+	if (want > BUF_CLASS_MAX)
+		want = BUF_CLASS_MAX;
+	return (want > n ? (size_t)want : n);
+}
+
+/* Copy n bytes into blocks the entry owns: the tail one while it has
+ * room (only ours may be extended: a block fwd read into is fwd's to
+ * fill), then right-sized new ones.  0, or -ENOMEM with a prefix in. */
+static int
+store_body_copy(struct store_entry *e, const unsigned char *p, size_t n,
+    uint64_t *copied)
+{
+	const struct buf_slice *s;
+	struct buf *b;
+	size_t k, at;
+	unsigned ns;
+
+	while (n > 0) {
+		ns = buf_chain_nslices(&e->body);
+		s = ns > 0 ? buf_chain_slice(&e->body, ns - 1) : NULL;
+		if ((e->flags & STORE_F_OWN_TAIL) && s != NULL &&
+		    s->off + s->len == s->buf->fill && buf_room(s->buf) > 0) {
+			b = s->buf;
+			k = buf_room(b) < n ? buf_room(b) : n;
+			at = b->fill;
+			buf_append(b, p, k);
+			/* Adjacent to the last slice: it merges, no ref. */
+			AZ(buf_chain_append_slice(&e->body, b, at, k));
+		} else {
+			b = buf_alloc(e->body.pool, store_block_want(e, n));
+			if (b == NULL)
+				return (-ENOMEM);
+			k = b->size < n ? b->size : n;
+			buf_append(b, p, k);
+			if (buf_chain_append_slice(&e->body, b, 0, k) != 0) {
+				buf_unref(&b);
+				return (-ENOMEM);
+			}
+			e->body_mem += b->size;
+			buf_unref(&b);		/* the chain holds it */
+			e->flags |= STORE_F_OWN_TAIL;
+		}
+		*copied += k;
+		p += k;
+		n -= k;
+	}
+	return (0);
 }
 
 int
 store_entry_append(struct store_entry *e, struct buf *b, size_t off,
     size_t len)
 {
+	uint64_t old, copied = 0;
+	int rc;
+
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	CHECK(e->has_reply && e->state == STORE_PENDING);
+	CHECK((e->flags & STORE_F_REPLY) && e->state == STORE_PENDING);
+	CHECK_OBJ_NOTNULL(b, BUF_MAGIC);
+	CHECK(off <= b->fill && len <= b->fill - off);
 	if (len == 0)
 		return (0);
-	if (buf_chain_append_slice(&e->body, b, off, len) != 0)
-		return (-ENOMEM);
-	e->body_end += len;
-	store_notify_readers(e);
-	return (0);
+	old = store_entry_mem(e);
+	/* A cached slice pins its whole block for as long as the entry
+	 * lives: copy one that would waste more than it holds.  Copying is
+	 * on the miss path only; readers still get slices. */
+	if (e->idx != NULL && len < b->size / 2)
+		rc = store_body_copy(e, buf_data(b) + off, len, &copied);
+	else
+		rc = store_body_ref(e, b, off, len);
+	store_entry_ref(e);	/* the index may let go of it */
+	if (e->idx != NULL) {
+		store_index_count_copied(e->idx, copied);
+		store_index_charge(e, old);
+	}
+	store_notify_readers(e);	/* a prefix may be in on ENOMEM */
+	store_entry_unref(&e);
+	return (rc);
 }
 
 void
 store_entry_complete(struct store_entry *e)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	CHECK(e->has_reply && e->state == STORE_PENDING);
+	CHECK((e->flags & STORE_F_REPLY) && e->state == STORE_PENDING);
 	e->state = STORE_COMPLETE;
+	store_entry_ref(e);	/* the index may let go of it */
+	if (e->idx != NULL)
+		store_index_completed(e);
 	store_notify_readers(e);
+	store_entry_unref(&e);
 }
 
 void
@@ -175,7 +381,27 @@ store_entry_abort(struct store_entry *e, enum store_err err, int sys_errno)
 	e->state = STORE_ABORTED;
 	e->err = (uint8_t)err;
 	e->sys_errno = sys_errno;
+	/* Never found again: whoever looks it up next fetches anew. */
+	if (e->idx != NULL) {
+		store_entry_ref(e);
+		store_index_leave(e, STORE_LEAVE_REMOVE);
+		store_notify_readers(e);
+		store_entry_unref(&e);
+		return;
+	}
 	store_notify_readers(e);
+}
+
+void
+store_entry_set_private(struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	e->flags |= STORE_F_PRIVATE;
+	if (e->idx != NULL) {
+		store_entry_ref(e);
+		store_index_leave(e, STORE_LEAVE_REMOVE);
+		store_entry_unref(&e);
+	}
 }
 
 enum store_err
@@ -208,7 +434,7 @@ store_entry_room(const struct store_entry *e)
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
 	if (e->window == 0)
 		return (SIZE_MAX);
-	held = e->body_end - e->body_start;
+	held = buf_chain_len(&e->body);
 	return (held >= e->window ? 0 : (size_t)(e->window - held));
 }
 
@@ -237,14 +463,41 @@ store_room_call(struct comm_call *call)
 		fn(e, e->room_arg);
 }
 
-/* A private entry drops the bytes every reader has passed, and tells a
+/* Drop n bytes from the front of the body; body_mem loses each block
+ * whose run of slices goes completely (the rule store_body_ref counts
+ * by). */
+static void
+store_body_drop(struct store_entry *e, uint64_t n)
+{
+	const struct buf_slice *s, *next;
+	unsigned i, ns = buf_chain_nslices(&e->body);
+	uint64_t left = n;
+
+	for (i = 0; i < ns; i++) {
+		s = buf_chain_slice(&e->body, i);
+		if (s->len > left)
+			break;
+		left -= s->len;
+		next = i + 1 < ns ? buf_chain_slice(&e->body, i + 1) : NULL;
+		if (next == NULL || next->buf != s->buf) {
+			CHECK(e->body_mem >= s->buf->size);
+			e->body_mem -= s->buf->size;
+		}
+	}
+	buf_chain_consume(&e->body, (size_t)n);
+	e->body_start += n;
+	if (buf_chain_nslices(&e->body) == 0)
+		e->flags &= ~STORE_F_OWN_TAIL;
+}
+
+/* A windowed entry drops the bytes every reader has passed, and tells a
  * waiting writer that there is room again. */
 static void
 store_trim(struct store_entry *e)
 {
 	struct list *n;
 	struct store_reader *r;
-	uint64_t low = e->body_end;
+	uint64_t low = store_body_end(e);
 
 	if (e->window == 0)
 		return;
@@ -253,13 +506,22 @@ store_trim(struct store_entry *e)
 		if (r->off < low)
 			low = r->off;
 	}
-	if (low > e->body_start) {
-		buf_chain_consume(&e->body, (size_t)(low - e->body_start));
-		e->body_start = low;
-	}
+	if (low > e->body_start)
+		store_body_drop(e, low - e->body_start);
 	if (e->room_fn != NULL && !comm_call_pending(&e->room_call) &&
 	    (store_entry_room(e) > 0 || e->nreaders == 0))
 		comm_call_post(e->loop, &e->room_call);
+}
+
+void
+store_entry_unindexed(struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	AZ(e->idx);
+	if (e->state != STORE_PENDING || e->window_after == 0)
+		return;
+	e->window = e->window_after;
+	store_trim(e);
 }
 
 static void
@@ -269,7 +531,7 @@ store_reader_call(struct comm_call *call)
 	    call);
 
 	CHECK_OBJ_NOTNULL(r, STORE_READER_MAGIC);
-	r->told_reply = r->entry->has_reply;
+	r->told_reply = (r->entry->flags & STORE_F_REPLY) != 0;
 	r->fn(r, r->arg);
 }
 
@@ -286,6 +548,8 @@ store_reader_open(struct store_reader *r, struct store_entry *e,
 	r->arg = arg;
 	r->armed = false;
 	r->told_reply = false;
+	r->hint_slice = 0;
+	r->hint_start = 0;
 	comm_call_init(&r->call, store_reader_call);
 	store_entry_ref(e);
 	list_insert_tail(&e->readers, &r->link);
@@ -314,8 +578,8 @@ store_reader_has_news(const struct store_reader *r)
 {
 	const struct store_entry *e = r->entry;
 
-	return (e->has_reply && (!r->told_reply || r->off < e->body_end ||
-	    e->state != STORE_PENDING));
+	return ((e->flags & STORE_F_REPLY) && (!r->told_reply ||
+	    r->off < store_body_end(e) || e->state != STORE_PENDING));
 }
 
 void
@@ -331,31 +595,60 @@ store_reader_wait(struct store_reader *r)
 		r->armed = true;
 }
 
-/* Append [skip, skip + n) of c to out as references; returns the count
- * appended (short only on ENOMEM).  A scan from the front: entries are
- * either private, and trimmed to a short window, or small in slices. */
+/*
+ * Append n bytes from body offset r->off to out as references; returns
+ * the count (short only on ENOMEM).  While nothing was ever dropped from
+ * the front (body_start 0), slice i always starts at the same offset:
+ * merging only lengthens the last slice.  So the reader remembers the
+ * slice it stopped in and starts there next time.  Once a window drops
+ * bytes the chain holds at most a window, and the scan starts at the
+ * front, which is where the slowest reader is.
+ */
 static size_t
-store_chain_range(const struct buf_chain *c, size_t skip, size_t n,
-    struct buf_chain *out)
+store_chain_range(struct store_reader *r, size_t n, struct buf_chain *out)
 {
+	const struct store_entry *e = r->entry;
+	const struct buf_chain *c = &e->body;
 	const struct buf_slice *s;
+	unsigned i = 0, ns = buf_chain_nslices(c);
+	uint64_t pos = r->off - e->body_start, base = 0, in;
 	size_t done = 0, take;
-	unsigned i;
 
-	for (i = 0; i < buf_chain_nslices(c) && done < n; i++) {
+	if (e->body_start == 0 && r->hint_slice < ns &&
+	    r->hint_start <= pos) {
+		i = r->hint_slice;
+		base = r->hint_start;
+	}
+	while (i < ns && done < n) {
 		s = buf_chain_slice(c, i);
-		if (skip >= s->len) {
-			skip -= s->len;
+		if (pos >= base + s->len) {
+			base += s->len;
+			i++;
 			continue;
 		}
-		take = s->len - skip;
+		in = pos - base;
+		take = s->len - (size_t)in;
 		if (take > n - done)
 			take = n - done;
-		if (buf_chain_append_slice(out, s->buf, s->off + skip,
+		if (buf_chain_append_slice(out, s->buf, s->off + (size_t)in,
 		    take) != 0)
 			break;
 		done += take;
-		skip = 0;
+		pos += take;
+		if (pos == base + s->len && i + 1 < ns) {
+			base += s->len;
+			i++;
+		}
+	}
+	/* Never leave the hint past the last slice: that one may still
+	 * grow, and the start of a slice after it is not known yet. */
+	if (i >= ns && ns > 0) {
+		i = ns - 1;
+		base -= buf_chain_slice(c, i)->len;
+	}
+	if (e->body_start == 0) {
+		r->hint_slice = i;
+		r->hint_start = base;
 	}
 	return (done);
 }
@@ -368,12 +661,34 @@ store_reader_read(struct store_reader *r, struct buf_chain *out, size_t max)
 
 	CHECK_OBJ_NOTNULL(r, STORE_READER_MAGIC);
 	e = r->entry;
-	avail = (size_t)(e->body_end - r->off);
-	n = store_chain_range(&e->body, (size_t)(r->off - e->body_start),
-	    avail < max ? avail : max, out);
+	if (r->off >= store_body_end(e))	/* a seek may go past it */
+		return (0);
+	avail = (size_t)(store_body_end(e) - r->off);
+	n = store_chain_range(r, avail < max ? avail : max, out);
 	r->off += n;
 	store_trim(e);
 	return (n);
+}
+
+/* Bytes a window dropped are gone: a cursor may go back only as far as
+ * body_start (asserted).  Forward it may go past what has arrived; reads
+ * then wait for the bytes.  Going back costs the hint: the next read
+ * scans from the front once. */
+void
+store_reader_seek(struct store_reader *r, uint64_t off)
+{
+	struct store_entry *e;
+
+	CHECK_OBJ_NOTNULL(r, STORE_READER_MAGIC);
+	e = r->entry;
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	CHECK(off >= e->body_start);
+	if (off < r->hint_start) {
+		r->hint_slice = 0;
+		r->hint_start = 0;
+	}
+	r->off = off;
+	store_trim(e);
 }
 
 bool
@@ -381,5 +696,5 @@ store_reader_done(const struct store_reader *r)
 {
 	CHECK_OBJ_NOTNULL(r, STORE_READER_MAGIC);
 	return (r->entry->state == STORE_COMPLETE &&
-	    r->off == r->entry->body_end);
+	    r->off >= store_body_end(r->entry));
 }

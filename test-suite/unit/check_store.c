@@ -1,9 +1,11 @@
 /*
- * check_store.c - store entries and readers (src/store/store_obj.c).
+ * check_store.c - store entries and readers (src/store/store_obj.c), keys
+ * (store_key.c) and the memory cache (store_index.c).
  */
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +280,913 @@ START_TEST(two_readers_of_a_kept_entry_read_everything)
 }
 END_TEST
 
+
+/* -- the memory cache ------------------------------------------------------ */
+
+struct itest {
+	struct comm_loop	*loop;
+	struct buf_pool		*pool;
+	struct store_index	*idx;
+	struct store_limits	lim;
+	struct buf		*page;		/* a 64 KiB read block */
+};
+
+#define PAGE_FILL	60000u
+
+static unsigned char
+page_byte(size_t i)
+{
+	return ((unsigned char)('a' + (i * 7 + i / 26) % 26));
+}
+
+static struct buf *
+full_page(struct buf_pool *pool)
+{
+	struct buf *b = buf_alloc(pool, 65536);
+	unsigned char c;
+	size_t i;
+
+	for (i = 0; i < PAGE_FILL; i++) {
+		c = page_byte(i);
+		buf_append(b, &c, 1);
+	}
+	return (b);
+}
+
+static void
+itest_setup(struct itest *t, uint64_t cache_mem, enum store_policy pol)
+{
+	memset(t, 0, sizeof *t);
+	t->loop = comm_loop_new();
+	ck_assert_ptr_nonnull(t->loop);
+	t->pool = comm_loop_pool(t->loop);
+	t->lim.cache_mem = cache_mem;
+	t->lim.policy = pol;
+	t->idx = store_index_new(t->loop, t->pool, &t->lim);
+	ck_assert_ptr_nonnull(t->idx);
+	t->page = full_page(t->pool);
+}
+
+static void
+itest_limits(struct itest *t)
+{
+	store_index_set_limits(t->idx, &t->lim);
+}
+
+static void
+itest_finish(struct itest *t)
+{
+	struct buf_pool_stats st;
+
+	store_index_free(&t->idx);
+	ck_assert_ptr_null(t->idx);
+	buf_unref(&t->page);
+	buf_pool_stats(t->pool, &st);
+	ck_assert_uint_eq(st.pages, 0);		/* nothing left behind */
+	comm_loop_free(&t->loop);
+}
+
+static void
+ikey(struct store_key *k, const char *name)
+{
+	store_key_make(k, "GET", 3, name, strlen(name), NULL, 0);
+}
+
+/* A reply with Content-Length len, or close-delimited when len < 0; n
+ * extra fields. */
+static struct http_msg
+iparse(long len, unsigned extra)
+{
+	char in[1024];
+	struct http_parser *p = http_parser_new(HTTP_MSG_RESPONSE, 4096);
+	struct http_msg m;
+	size_t used;
+	int n;
+	unsigned i;
+
+	if (len >= 0)
+		n = snprintf(in, sizeof in, "HTTP/1.1 200 OK\r\n"
+		    "Content-Length: %08ld\r\n", len);
+	else
+		n = snprintf(in, sizeof in, "HTTP/1.1 200 OK\r\n"
+		    "Connection: close\r\nX-Pad: 1234567\r\n");
+	for (i = 0; i < extra; i++)
+		n += snprintf(in + n, sizeof in - (size_t)n, "X-%u: v\r\n", i);
+	n += snprintf(in + n, sizeof in - (size_t)n, "\r\n");
+	http_msg_init(&m, HTTP_MSG_RESPONSE);
+	http_parser_start(p, &m, false);
+	ck_assert_int_eq(http_parse(p, in, (size_t)n, &used, NULL, NULL),
+	    HTTP_PARSE_HEADERS);
+	http_parser_free(&p);
+	return (m);
+}
+
+static void
+ireply(struct store_entry *e, long len)
+{
+	struct http_msg m = iparse(len, 0);
+
+	store_entry_set_reply(e, &m);
+	http_msg_fini(&m);
+}
+
+/* A PENDING entry added under name, with its reply (cl < 0: no
+ * Content-Length); the caller holds the writer's reference. */
+static struct store_entry *
+ibegin(struct itest *t, const char *name, long cl)
+{
+	struct store_entry *e = store_entry_new(t->loop, t->pool, 0);
+	struct store_key k;
+
+	ck_assert_ptr_nonnull(e);
+	ikey(&k, name);
+	ck_assert_int_eq(store_index_add(t->idx, e, &k, 4096), 0);
+	ireply(e, cl);
+	return (e);
+}
+
+/* A COMPLETE cached object of len body bytes (page bytes from 0, in
+ * 1000-byte reads), held by the index alone. */
+static void
+iobject(struct itest *t, const char *name, size_t len)
+{
+	struct store_entry *e = ibegin(t, name, (long)len);
+	size_t off = 0, k;
+
+	while (off < len) {
+		k = len - off < 1000 ? len - off : 1000;
+		ck_assert_int_eq(store_entry_append(e, t->page,
+		    off % 50000, k), 0);
+		off += k;
+	}
+	store_entry_complete(e);
+	store_entry_unref(&e);
+}
+
+struct ifind {
+	struct store_key	k;
+	struct store_entry	*e;
+	uint64_t		mem;
+	unsigned		n;
+};
+
+static void
+ifind_fn(struct store_entry *e, void *arg)
+{
+	struct ifind *f = arg;
+
+	f->mem += store_entry_mem(e);
+	f->n++;
+	if (memcmp(store_entry_key(e), &f->k, sizeof f->k) == 0)
+		f->e = e;
+}
+
+/* The entry under name, found by walking: no "use", no reference. */
+static struct store_entry *
+iwalk(struct itest *t, const char *name)
+{
+	struct ifind f;
+
+	memset(&f, 0, sizeof f);
+	ikey(&f.k, name);
+	store_index_walk(t->idx, ifind_fn, &f);
+	return (f.e);
+}
+
+static bool
+iin(struct itest *t, const char *name)
+{
+	return (iwalk(t, name) != NULL);
+}
+
+/* A lookup: a use. */
+static bool
+iuse(struct itest *t, const char *name)
+{
+	struct store_key k;
+	struct store_entry *e;
+	bool found;
+
+	ikey(&k, name);
+	e = store_index_lookup(t->idx, &k);
+	found = e != NULL;
+	store_entry_unref(&e);
+	return (found);
+}
+
+/* stats.bytes is the sum of store_entry_mem() over the index. */
+static void
+iassert_accounting(struct itest *t)
+{
+	struct store_index_stats st;
+	struct ifind f;
+
+	memset(&f, 0, sizeof f);
+	store_index_walk(t->idx, ifind_fn, &f);
+	store_index_stats(t->idx, &st);
+	ck_assert_uint_eq(st.bytes, f.mem);
+	ck_assert_uint_eq(st.entries, f.n);
+}
+
+/* What one 1000-byte object costs in the index. */
+static uint64_t
+iobject_mem(void)
+{
+	struct itest t;
+	struct store_index_stats st;
+
+	itest_setup(&t, UINT64_MAX, STORE_POLICY_LRU);
+	iobject(&t, "/probe", 1000);
+	store_index_stats(t.idx, &st);
+	itest_finish(&t);
+	return (st.bytes);
+}
+
+static void
+on_nothing(struct store_reader *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+/* Read everything there is from r, checking it against the page bytes
+ * at page offset at (bodies of iobject() under 50,000 bytes). */
+static size_t
+iread_check(struct store_reader *r, struct buf_pool *pool, size_t at,
+    size_t max)
+{
+	struct buf_chain out;
+	unsigned char got[4096];
+	size_t n, i, total = 0;
+
+	buf_chain_init(&out, pool);
+	while ((n = store_reader_read(r, &out, max)) > 0) {
+		ck_assert_uint_le(n, sizeof got);
+		ck_assert_uint_eq(buf_chain_copyout(&out, 0, got, n), n);
+		for (i = 0; i < n; i++)
+			ck_assert_uint_eq(got[i], page_byte(at + total + i));
+		buf_chain_consume(&out, n);
+		total += n;
+	}
+	buf_chain_fini(&out);
+	return (total);
+}
+
+START_TEST(key_is_stable_and_its_parts_are_delimited)
+{
+	struct store_key a, b;
+	char hex[33];
+
+	store_key_make(&a, "GET", 3, "http://a/", 9, NULL, 0);
+	store_key_make(&b, "GET", 3, "http://a/", 9, NULL, 0);
+	ck_assert(memcmp(&a, &b, sizeof a) == 0);
+	/* SHA-256 of be64(3) "GET" be64(9) "http://a/", first 16 bytes. */
+	ck_assert_str_eq(store_key_hex(&a, hex),
+	    "0557f5e593b5807b107154774bf5e9d0");
+	store_key_make(&b, "GET", 3, "http://b/", 9, NULL, 0);
+	ck_assert(memcmp(&a, &b, sizeof a) != 0);
+	store_key_make(&b, "HEAD", 4, "http://a/", 9, NULL, 0);
+	ck_assert(memcmp(&a, &b, sizeof a) != 0);
+	/* No two lists of parts give one input. */
+	store_key_make(&a, "GETh", 4, "ttp://a/", 8, NULL, 0);
+	store_key_make(&b, "GET", 3, "http://a/", 9, NULL, 0);
+	ck_assert(memcmp(&a, &b, sizeof a) != 0);
+	store_key_make(&a, "GET", 3, "http://a/", 9, "", 0);
+	ck_assert(memcmp(&a, &b, sizeof a) != 0);
+	store_key_make(&b, "GET", 3, "http://a/", 9, "gzip", 4);
+	ck_assert(memcmp(&a, &b, sizeof a) != 0);
+	store_key_make(&a, "GET", 3, "http://a/", 9, "gzip", 4);
+	ck_assert(memcmp(&a, &b, sizeof a) == 0);
+}
+END_TEST
+
+START_TEST(lookup_add_and_replace)
+{
+	struct itest t;
+	struct store_entry *e1, *e2, *got;
+	struct store_key k, other;
+	struct store_index_stats st;
+
+	itest_setup(&t, 1 << 20, STORE_POLICY_LRU);
+	ikey(&k, "/x");
+	ikey(&other, "/y");
+	ck_assert_ptr_null(store_index_lookup(t.idx, &k));
+	e1 = ibegin(&t, "/x", 3);
+	ck_assert(store_entry_indexed(e1));
+	ck_assert(memcmp(store_entry_key(e1), &k, sizeof k) == 0);
+	got = store_index_lookup(t.idx, &k);
+	ck_assert_ptr_eq(got, e1);		/* a PENDING entry is found */
+	store_entry_unref(&got);
+	ck_assert_ptr_null(store_index_lookup(t.idx, &other));
+
+	e2 = store_entry_new(t.loop, t.pool, 0);
+	ck_assert_int_eq(store_index_add(t.idx, e2, &k, 0), 0);
+	ck_assert(!store_entry_indexed(e1));	/* replaced, still alive */
+	ck_assert_int_eq(store_entry_state(e1), STORE_PENDING);
+	got = store_index_lookup(t.idx, &k);
+	ck_assert_ptr_eq(got, e2);
+	store_entry_unref(&got);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.entries, 1);
+	ck_assert_uint_eq(st.added, 2);
+	ck_assert_uint_eq(st.removed, 1);
+	ck_assert_uint_eq(st.lookups, 4);
+	ck_assert_uint_eq(st.hits, 2);
+	ck_assert(store_index_purge(t.idx, &k));
+	ck_assert(!store_index_purge(t.idx, &k));
+	ck_assert(!store_entry_indexed(e2));
+	store_index_remove(t.idx, e2);		/* not indexed: nothing */
+	store_entry_unref(&e1);
+	store_entry_unref(&e2);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(many_keys_survive_growth_and_removal)
+{
+	struct itest t;
+	char name[32];
+	unsigned i;
+
+	itest_setup(&t, UINT64_MAX, STORE_POLICY_LRU);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof name, "/o%u", i);
+		iobject(&t, name, 10);
+	}
+	for (i = 0; i < 3000; i += 2) {	/* holes in the probe runs */
+		struct store_key k;
+
+		snprintf(name, sizeof name, "/o%u", i);
+		ikey(&k, name);
+		ck_assert(store_index_purge(t.idx, &k));
+	}
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof name, "/o%u", i);
+		ck_assert(iuse(&t, name) == (i % 2 == 1));
+	}
+	iassert_accounting(&t);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(abort_unlinks_at_once)
+{
+	struct itest t;
+	struct store_entry *e, *got;
+	struct store_key k;
+	struct store_index_stats st;
+
+	itest_setup(&t, 1 << 20, STORE_POLICY_LRU);
+	e = ibegin(&t, "/x", 100);
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 10), 0);
+	store_entry_abort(e, STORE_ERR_READ_TIMEOUT, 0);
+	ck_assert(!store_entry_indexed(e));
+	ikey(&k, "/x");
+	got = store_index_lookup(t.idx, &k);
+	ck_assert_ptr_null(got);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.entries, 0);
+	ck_assert_uint_eq(st.bytes, 0);
+	ck_assert_uint_eq(st.removed, 1);
+	/* An aborted entry is never indexed again. */
+	ck_assert_int_eq(store_index_add(t.idx, e, &k, 0), 0);
+	ck_assert(!store_entry_indexed(e));
+	store_entry_unref(&e);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(lru_evicts_the_least_recently_used)
+{
+	struct itest t;
+	uint64_t m = iobject_mem();
+	struct store_index_stats st;
+
+	itest_setup(&t, 3 * m + m / 2, STORE_POLICY_LRU);
+	iobject(&t, "/a", 1000);
+	iobject(&t, "/b", 1000);
+	iobject(&t, "/c", 1000);
+	ck_assert(iuse(&t, "/a"));		/* newest first: a c b */
+	iobject(&t, "/d", 1000);		/* d a c, b out */
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.evicted, 1);
+	ck_assert(!iin(&t, "/b") && iin(&t, "/a") && iin(&t, "/c"));
+	ck_assert(iuse(&t, "/c"));		/* c d a */
+	iobject(&t, "/e", 1000);		/* e c d, a out */
+	ck_assert(!iin(&t, "/a"));
+	ck_assert(iin(&t, "/c") && iin(&t, "/d") && iin(&t, "/e"));
+	iassert_accounting(&t);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(sieve_evicts_the_first_unvisited_from_the_hand)
+{
+	struct itest t;
+	uint64_t m = iobject_mem();
+	struct store_index_stats st;
+
+	itest_setup(&t, 3 * m + m / 2, STORE_POLICY_SIEVE);
+	iobject(&t, "/a", 1000);
+	iobject(&t, "/b", 1000);
+	iobject(&t, "/c", 1000);
+	ck_assert(iuse(&t, "/a"));		/* visited; stays put */
+	iobject(&t, "/d", 1000);		/* hand: a cleared, b out */
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.evicted, 1);
+	ck_assert(!iin(&t, "/b") && iin(&t, "/a") && iin(&t, "/c"));
+	ck_assert(iuse(&t, "/c"));
+	/* The hand stayed at c: c cleared, d out.  (LRU takes a here.) */
+	iobject(&t, "/e", 1000);
+	ck_assert(!iin(&t, "/d"));
+	ck_assert(iin(&t, "/a") && iin(&t, "/c") && iin(&t, "/e"));
+	/* The hand goes on toward the head, to e: never used, out. */
+	iobject(&t, "/f", 1000);
+	ck_assert(!iin(&t, "/e"));
+	ck_assert(iin(&t, "/a") && iin(&t, "/c") && iin(&t, "/f"));
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.evicted, 3);
+	iassert_accounting(&t);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(held_entries_are_not_freed_and_their_slices_stay_valid)
+{
+	struct itest t;
+	uint64_t m = iobject_mem();
+	struct store_reader r;
+	struct store_entry *a;
+	struct store_index_stats st;
+	size_t n;
+
+	itest_setup(&t, 3 * m + m / 2, STORE_POLICY_LRU);
+	iobject(&t, "/a", 1000);
+	iobject(&t, "/b", 1000);
+	iobject(&t, "/c", 1000);
+	a = iwalk(&t, "/a");			/* the oldest, not "used" */
+	store_reader_open(&r, a, on_nothing, NULL);
+	ck_assert_uint_eq(iread_check(&r, t.pool, 0, 300), 1000);
+	iobject(&t, "/d", 1000);		/* a is held: b goes */
+	ck_assert(iin(&t, "/a") && !iin(&t, "/b"));
+
+	/* Nothing else to take: the held entry leaves the index, and its
+	 * reader and the bytes it holds go on. */
+	t.lim.cache_mem = 0;
+	itest_limits(&t);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.entries, 0);
+	ck_assert_uint_eq(st.bytes, 0);
+	ck_assert(!store_entry_indexed(a));
+	ck_assert_int_eq(store_entry_state(a), STORE_COMPLETE);
+	ck_assert(store_reader_done(&r));
+	{
+		struct store_reader r2;
+
+		store_reader_open(&r2, a, on_nothing, NULL);
+		n = iread_check(&r2, t.pool, 0, 77);
+		ck_assert_uint_eq(n, 1000);
+		store_reader_close(&r2);
+	}
+	store_reader_close(&r);			/* the last reference */
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(max_obj_by_content_length_leaves_and_windows)
+{
+	struct itest t;
+	struct store_entry *e;
+	struct store_reader r;
+	struct store_index_stats st;
+
+	itest_setup(&t, 1 << 20, STORE_POLICY_LRU);
+	t.lim.max_obj = 1000;
+	itest_limits(&t);
+	e = store_entry_new(t.loop, t.pool, 0);
+	{
+		struct store_key k;
+
+		ikey(&k, "/big");
+		ck_assert_int_eq(store_index_add(t.idx, e, &k, 4096), 0);
+	}
+	ck_assert(store_entry_indexed(e));
+	ck_assert_uint_eq(store_entry_room(e), SIZE_MAX);
+	store_reader_open(&r, e, on_nothing, NULL);
+	ireply(e, 5000);			/* says it will be too big */
+	ck_assert(!store_entry_indexed(e));
+	ck_assert(!iin(&t, "/big"));
+	ck_assert_uint_eq(store_entry_room(e), 4096);	/* window_after */
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 3000), 0);
+	ck_assert_uint_eq(store_entry_room(e), 1096);
+	ck_assert_uint_eq(iread_check(&r, t.pool, 0, 1000), 3000);
+	ck_assert_uint_eq(store_entry_room(e), 4096);	/* passed: dropped */
+	ck_assert_int_eq(store_entry_append(e, t.page, 3000, 2000), 0);
+	store_entry_complete(e);
+	ck_assert_uint_eq(iread_check(&r, t.pool, 3000, 1000), 2000);
+	ck_assert(store_reader_done(&r));
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.removed, 1);
+	ck_assert_uint_eq(st.bytes, 0);
+	store_reader_close(&r);
+	store_entry_unref(&e);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(max_obj_by_growth_leaves_and_readers_go_on)
+{
+	struct itest t;
+	struct store_entry *e;
+	struct store_reader r;
+
+	itest_setup(&t, 1 << 20, STORE_POLICY_LRU);
+	t.lim.max_obj = 1000;
+	itest_limits(&t);
+	e = ibegin(&t, "/grow", -1);		/* close-delimited */
+	store_reader_open(&r, e, on_nothing, NULL);
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 600), 0);
+	ck_assert(store_entry_indexed(e));
+	ck_assert_uint_eq(iread_check(&r, t.pool, 0, 100), 600);
+	ck_assert_int_eq(store_entry_append(e, t.page, 600, 600), 0);
+	ck_assert(!store_entry_indexed(e));	/* 1200 > max_obj */
+	ck_assert_uint_eq(store_entry_room(e), 4096 - 600);
+	ck_assert_uint_eq(iread_check(&r, t.pool, 600, 100), 600);
+	ck_assert_uint_eq(store_entry_room(e), 4096);
+	ck_assert_int_eq(store_entry_append(e, t.page, 1200, 4096), 0);
+	ck_assert_uint_eq(store_entry_room(e), 0);
+	store_entry_complete(e);
+	ck_assert_uint_eq(iread_check(&r, t.pool, 1200, 5000), 4096);
+	ck_assert(store_reader_done(&r));
+	ck_assert_uint_eq(store_entry_body_len(e), 1200 + 4096);
+	store_reader_close(&r);
+	store_entry_unref(&e);
+
+	/* Bigger than all of cache_mem: it cannot stay either. */
+	t.lim.max_obj = 0;
+	t.lim.cache_mem = 20000;
+	itest_limits(&t);
+	iobject(&t, "/x", 100);
+	e = ibegin(&t, "/huge", -1);
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 30000), 0);
+	ck_assert(!store_entry_indexed(e));
+	ck_assert(!iin(&t, "/x"));		/* evicted first, to no avail */
+	store_entry_abort(e, STORE_ERR_WRITE, 0);
+	store_entry_unref(&e);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(min_obj_drops_small_complete_entries)
+{
+	struct itest t;
+	struct store_index_stats st;
+
+	itest_setup(&t, 1 << 20, STORE_POLICY_LRU);
+	t.lim.min_obj = 500;
+	itest_limits(&t);
+	iobject(&t, "/small", 100);
+	iobject(&t, "/ok", 600);
+	ck_assert(!iin(&t, "/small") && iin(&t, "/ok"));
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.removed, 1);
+	t.lim.min_obj = 1000;			/* a reconfigure applies it */
+	itest_limits(&t);
+	ck_assert(!iin(&t, "/ok"));
+	iassert_accounting(&t);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(memory_accounting_adds_up)
+{
+	struct itest t;
+	struct store_entry *e;
+	struct buf *big;
+	struct store_index_stats st;
+	struct http_msg m;
+	struct http_cache_meta meta;
+
+	itest_setup(&t, UINT64_MAX, STORE_POLICY_LRU);
+	iobject(&t, "/0", 0);
+	iobject(&t, "/10", 10);
+	iobject(&t, "/1000", 1000);
+	iobject(&t, "/5000", 5000);
+	iobject(&t, "/40000", 40000);
+	iassert_accounting(&t);
+	/* A big slice is referenced: its whole block counts. */
+	e = ibegin(&t, "/ref", 40000);
+	big = full_page(t.pool);
+	ck_assert_int_eq(store_entry_append(e, big, 0, 40000), 0);
+	ck_assert_uint_ge(store_entry_mem(e), 65536);
+	iassert_accounting(&t);
+	store_entry_complete(e);
+	store_entry_unref(&e);
+	/* Pieces of one block (chunked coding) count it once. */
+	e = store_entry_new(t.loop, t.pool, 0);
+	ireply(e, -1);
+	{
+		uint64_t before = store_entry_mem(e);
+
+		ck_assert_int_eq(store_entry_append(e, big, 0, 10), 0);
+		ck_assert_int_eq(store_entry_append(e, big, 15, 10), 0);
+		ck_assert_int_eq(store_entry_append(e, big, 30, 10), 0);
+		ck_assert_uint_eq(store_entry_mem(e) - before,
+		    65536 + 4 * sizeof(struct buf_slice));
+	}
+	store_entry_complete(e);
+	store_entry_unref(&e);
+	buf_unref(&big);
+	e = ibegin(&t, "/chunked", -1);
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 33000), 0);
+	ck_assert_int_eq(store_entry_append(e, t.page, 33010, 26990), 0);
+	iassert_accounting(&t);
+	/* A 304 refresh changes the header section. */
+	m = iparse(-1, 12);
+	memset(&meta, 0, sizeof meta);
+	meta.lifetime = 60;
+	store_entry_update_reply(e, &m, &meta);
+	http_msg_fini(&m);
+	ck_assert_uint_eq(store_entry_reply(e)->nfields, 14);
+	ck_assert_int_eq(store_entry_meta(e)->lifetime, 60);
+	ck_assert_uint_eq(store_entry_body_len(e), 59990);
+	iassert_accounting(&t);
+	store_entry_complete(e);
+	store_entry_unref(&e);
+	/* Removals give back exactly what was counted. */
+	t.lim.cache_mem = 50000;
+	itest_limits(&t);
+	iassert_accounting(&t);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_le(st.bytes, 50000);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(small_appends_are_compacted_and_hits_are_zero_copy)
+{
+	struct itest t;
+	struct store_entry *e;
+	struct store_reader r;
+	struct buf_chain out;
+	struct buf_pool_stats ps, ps2;
+	struct store_index_stats st;
+	const struct http_msg *rep;
+
+	itest_setup(&t, UINT64_MAX, STORE_POLICY_LRU);
+	e = ibegin(&t, "/1k", 1024);
+	rep = store_entry_reply(e);
+	ck_assert_uint_eq(rep->rawcap, rep->rawlen);	/* no slack kept */
+	ck_assert_uint_eq(rep->fieldcap, rep->nfields);
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 512), 0);
+	ck_assert_int_eq(store_entry_append(e, t.page, 512, 512), 0);
+	store_entry_complete(e);
+	buf_unref(&t.page);			/* the read block goes */
+	buf_pool_stats(t.pool, &ps);
+	ck_assert_uint_eq(ps.pages, 1);		/* one right-sized block */
+	ck_assert_uint_eq(ps.bytes, 1024);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.copied, 1024);
+
+	/* A hit hands out slices of that block: nothing copied. */
+	store_reader_open(&r, e, on_nothing, NULL);
+	buf_chain_init(&out, t.pool);
+	ck_assert_uint_eq(store_reader_read(&r, &out, 4096), 1024);
+	ck_assert_uint_eq(buf_chain_nslices(&out), 1);
+	buf_pool_stats(t.pool, &ps2);
+	ck_assert_uint_eq(ps2.pages, 1);
+	ck_assert_uint_eq(ps2.copied, ps.copied);
+	buf_chain_fini(&out);
+	store_reader_close(&r);
+	store_entry_unref(&e);
+
+	/* A slice that fills most of its block is referenced. */
+	t.page = full_page(t.pool);
+	e = ibegin(&t, "/40k", 40000);
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 40000), 0);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.copied, 1024);
+	/* Without a Content-Length, own blocks double as the body grows. */
+	store_entry_complete(e);
+	store_entry_unref(&e);
+	e = ibegin(&t, "/chunks", -1);
+	{
+		size_t i;
+
+		for (i = 0; i < 64; i++)
+			ck_assert_int_eq(store_entry_append(e, t.page,
+			    i * 100, 100), 0);
+	}
+	ck_assert_uint_le(store_entry_mem(e) - sizeof(void *),
+	    6400 + 6400 + 2048);
+	store_entry_complete(e);
+	store_entry_unref(&e);
+	iassert_accounting(&t);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(set_limits_shrink_evicts_the_oldest)
+{
+	struct itest t;
+	uint64_t m = iobject_mem();
+	struct store_index_stats st;
+
+	itest_setup(&t, UINT64_MAX, STORE_POLICY_LRU);
+	iobject(&t, "/a", 1000);
+	iobject(&t, "/b", 1000);
+	iobject(&t, "/c", 1000);
+	iobject(&t, "/d", 1000);
+	iobject(&t, "/e", 1000);
+	t.lim.cache_mem = 2 * m + m / 2;
+	itest_limits(&t);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.entries, 2);
+	ck_assert_uint_eq(st.evicted, 3);
+	ck_assert(iin(&t, "/d") && iin(&t, "/e"));
+	iassert_accounting(&t);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(policy_switch_keeps_the_entries)
+{
+	struct itest t;
+	uint64_t m = iobject_mem();
+	struct store_index_stats st;
+
+	itest_setup(&t, 3 * m + m / 2, STORE_POLICY_LRU);
+	iobject(&t, "/a", 1000);
+	iobject(&t, "/b", 1000);
+	iobject(&t, "/c", 1000);
+	t.lim.policy = STORE_POLICY_SIEVE;
+	itest_limits(&t);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.entries, 3);
+	ck_assert(iuse(&t, "/a"));		/* SIEVE: visited, in place */
+	iobject(&t, "/d", 1000);
+	ck_assert(!iin(&t, "/b") && iin(&t, "/a"));
+	t.lim.policy = STORE_POLICY_LRU;
+	itest_limits(&t);
+	iobject(&t, "/e", 1000);		/* LRU: the tail, a */
+	ck_assert(!iin(&t, "/a"));
+	ck_assert(iin(&t, "/c") && iin(&t, "/d") && iin(&t, "/e"));
+	iassert_accounting(&t);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(private_and_removed_entries_leave_with_a_window)
+{
+	struct itest t;
+	struct store_entry *e;
+	struct store_reader r;
+
+	itest_setup(&t, 1 << 20, STORE_POLICY_LRU);
+	e = ibegin(&t, "/p", -1);
+	ck_assert(!store_entry_private(e));
+	store_reader_open(&r, e, on_nothing, NULL);
+	store_entry_set_private(e);
+	ck_assert(store_entry_private(e));
+	ck_assert(!store_entry_indexed(e));
+	ck_assert(!iuse(&t, "/p"));
+	ck_assert_uint_eq(store_entry_room(e), 4096);
+	store_reader_close(&r);
+	store_entry_abort(e, STORE_ERR_WRITE, 0);
+	store_entry_unref(&e);
+
+	e = ibegin(&t, "/r", -1);
+	store_index_remove(t.idx, e);
+	ck_assert(!store_entry_indexed(e));
+	ck_assert_uint_eq(store_entry_room(e), 4096);
+	store_entry_unref(&e);
+
+	/* Freeing the index lets go of its entries; held ones live on. */
+	e = ibegin(&t, "/held", 100);
+	iobject(&t, "/other", 100);
+	store_index_free(&t.idx);
+	ck_assert(!store_entry_indexed(e));
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 100), 0);
+	store_entry_complete(e);
+	store_entry_unref(&e);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(reader_hint_makes_a_5000_slice_entry_cheap_to_read)
+{
+	struct itest t;
+	struct store_entry *e;
+	struct store_reader r;
+	struct buf_chain out;
+	unsigned char got[16];
+	size_t i, n, max, off = 0;
+
+	itest_setup(&t, UINT64_MAX, STORE_POLICY_LRU);
+	e = store_entry_new(t.loop, t.pool, 0);
+	ireply(e, -1);
+	/* 7 bytes of every 12: 5000 slices that cannot merge. */
+	for (i = 0; i < 5000; i++)
+		ck_assert_int_eq(store_entry_append(e, t.page, i * 12, 7), 0);
+	store_reader_open(&r, e, on_nothing, NULL);
+	buf_chain_init(&out, t.pool);
+	for (max = 1; off < 35000; max = max % 13 + 1) {
+		n = store_reader_read(&r, &out, max);
+		ck_assert_uint_eq(n, max < 35000 - off ? max : 35000 - off);
+		ck_assert_uint_eq(buf_chain_copyout(&out, 0, got, n), n);
+		for (i = 0; i < n; i++)
+			ck_assert_uint_eq(got[i], page_byte((off + i) / 7 *
+			    12 + (off + i) % 7));
+		buf_chain_consume(&out, n);
+		off += n;
+		/* The reader starts its next read where it stopped. */
+		ck_assert_uint_eq(r.hint_slice, off == 35000 ? 4999 :
+		    off / 7);
+	}
+	/* The last slice grows in place (a merge): the hint stays right. */
+	ck_assert_int_eq(store_entry_append(e, t.page, 4999 * 12 + 7, 3), 0);
+	ck_assert_uint_eq(store_reader_read(&r, &out, 100), 3);
+	ck_assert_uint_eq(buf_chain_copyout(&out, 0, got, 3), 3);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(got[i], page_byte(4999 * 12 + 7 + i));
+	buf_chain_fini(&out);
+	store_entry_complete(e);
+	ck_assert(store_reader_done(&r));
+	store_reader_close(&r);
+	store_entry_unref(&e);
+	itest_finish(&t);
+}
+END_TEST
+
+START_TEST(reader_seek_and_entry_serial)
+{
+	struct itest t;
+	struct store_entry *e, *e2;
+	struct store_reader r;
+
+	itest_setup(&t, UINT64_MAX, STORE_POLICY_LRU);
+	e = store_entry_new(t.loop, t.pool, 0);
+	e2 = store_entry_new(t.loop, t.pool, 0);
+	ck_assert_uint_gt(store_entry_serial(e), 0);
+	ck_assert_uint_eq(store_entry_serial(e2), store_entry_serial(e) + 1);
+	store_entry_unref(&e2);
+	ireply(e, -1);
+	ck_assert_int_eq(store_entry_append(e, t.page, 0, 1000), 0);
+	store_reader_open(&r, e, on_nothing, NULL);
+	store_reader_seek(&r, 500);			/* a range */
+	ck_assert_uint_eq(iread_check(&r, t.pool, 500, 64), 500);
+	store_reader_seek(&r, 100);			/* back: no hint */
+	ck_assert_uint_eq(iread_check(&r, t.pool, 100, 64), 900);
+	store_reader_seek(&r, 1500);		/* past what is there */
+	ck_assert_uint_eq(iread_check(&r, t.pool, 1500, 64), 0);
+	ck_assert_int_eq(store_entry_append(e, t.page, 1000, 1000), 0);
+	ck_assert_uint_eq(iread_check(&r, t.pool, 1500, 64), 500);
+	store_entry_complete(e);
+	ck_assert(store_reader_done(&r));
+	store_reader_close(&r);
+	store_entry_unref(&e);
+	itest_finish(&t);
+}
+END_TEST
+
+/* 100,000 objects of 1 KiB, each read into its own 64 KiB block as fwd
+ * does: the pool holds one 1 KiB block per object, and the index counts
+ * the struct, the trimmed header section and that block. */
+START_TEST(hundred_thousand_small_objects_pin_only_their_bytes)
+{
+	struct itest t;
+	struct store_entry *e;
+	struct buf *rd;
+	struct buf_pool_stats ps;
+	struct store_index_stats st;
+	const unsigned n = 100000;
+	static unsigned char body[1124];
+	char name[32];
+	unsigned i;
+
+	itest_setup(&t, UINT64_MAX, STORE_POLICY_SIEVE);
+	buf_unref(&t.page);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "/obj/%u", i);
+		e = ibegin(&t, name, 1024);
+		rd = buf_alloc(t.pool, 65536);
+		buf_append(rd, body, sizeof body);
+		ck_assert_int_eq(store_entry_append(e, rd, 100, 1024), 0);
+		buf_unref(&rd);
+		store_entry_complete(e);
+		store_entry_unref(&e);
+	}
+	buf_pool_stats(t.pool, &ps);
+	ck_assert_uint_eq(ps.pages, n);
+	ck_assert_uint_eq(ps.bytes, (size_t)n * 1024);
+	store_index_stats(t.idx, &st);
+	ck_assert_uint_eq(st.entries, n);
+	ck_assert_uint_le(st.bytes / n, 1024 + 600);
+	iassert_accounting(&t);
+	itest_finish(&t);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -290,6 +1199,29 @@ store_suite(void)
 	tcase_add_test(tc, private_window_makes_the_writer_wait_for_the_reader);
 	tcase_add_test(tc, close_withdraws_a_queued_notification);
 	tcase_add_test(tc, two_readers_of_a_kept_entry_read_everything);
+	tcase_add_test(tc, reader_hint_makes_a_5000_slice_entry_cheap_to_read);
+	tcase_add_test(tc, reader_seek_and_entry_serial);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("index");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, key_is_stable_and_its_parts_are_delimited);
+	tcase_add_test(tc, lookup_add_and_replace);
+	tcase_add_test(tc, many_keys_survive_growth_and_removal);
+	tcase_add_test(tc, abort_unlinks_at_once);
+	tcase_add_test(tc, lru_evicts_the_least_recently_used);
+	tcase_add_test(tc, sieve_evicts_the_first_unvisited_from_the_hand);
+	tcase_add_test(tc,
+	    held_entries_are_not_freed_and_their_slices_stay_valid);
+	tcase_add_test(tc, max_obj_by_content_length_leaves_and_windows);
+	tcase_add_test(tc, max_obj_by_growth_leaves_and_readers_go_on);
+	tcase_add_test(tc, min_obj_drops_small_complete_entries);
+	tcase_add_test(tc, memory_accounting_adds_up);
+	tcase_add_test(tc, small_appends_are_compacted_and_hits_are_zero_copy);
+	tcase_add_test(tc, set_limits_shrink_evicts_the_oldest);
+	tcase_add_test(tc, policy_switch_keeps_the_entries);
+	tcase_add_test(tc, private_and_removed_entries_leave_with_a_window);
+	tcase_add_test(tc, hundred_thousand_small_objects_pin_only_their_bytes);
 	suite_add_tcase(s, tc);
 	return (s);
 }

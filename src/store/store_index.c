@@ -1,0 +1,502 @@
+/*
+ * store_index.c - the memory cache: entries by key, bounded by cache_mem,
+ * with LRU or SIEVE replacement.
+ *
+ * Lifecycle of an entry in an index:
+ *	store_index_add()		indexed; the index holds a reference
+ *	store_index_lookup()		found: a "use" for the policy
+ *	store_index_charge()		grew: counted, maybe too big, evicts
+ *	store_index_leave()		out, by eviction, remove, purge, abort,
+ *					set_private, max_obj or min_obj; the
+ *					index's reference dropped (readers
+ *					keep the entry and its blocks)
+ *	store_index_free()		every entry out
+ *
+ * The table is open addressing with linear probing over pointers to
+ * entries (the key is a digest, so its first bytes are the hash): one
+ * pointer per slot, at most 3/4 full, doubled as it grows, deletion by
+ * backward shift so that no tombstones pile up.
+ *
+ * Replacement works on one intrusive queue, newest at the head:
+ *
+ *	queue -> newest <-> ... <-> oldest -> (queue)
+ *	                              ^ LRU evicts here; SIEVE's hand starts
+ *	                                here and walks toward the head
+ *
+ * LRU moves a used entry to the head.  SIEVE (Zhang et al., NSDI '24)
+ * leaves it in place and sets its visited bit; the hand clears visited
+ * bits as it passes and evicts the first entry without one, then stays
+ * where it stopped.  Both keep the queue in the same shape, so switching
+ * policy at run time keeps every entry.
+ *
+ * Eviction prefers entries nobody else holds (refs == 1: the index's):
+ * freeing a held entry frees nothing, its readers keep it alive.  A
+ * held entry is skipped, up to STORE_EVICT_SKIP of them per victim,
+ * after which the first one skipped goes: cache_mem is a bound on what
+ * the index keeps, and the busy entries must not make it unbounded.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/check.h"
+#include "store/store.h"
+#include "store/store_int.h"
+
+#define STORE_SLOTS_MIN		64u
+#define STORE_EVICT_SKIP	64u
+
+struct store_index {
+	unsigned		magic;
+#define STORE_INDEX_MAGIC	0x51de7c0aU
+	struct comm_loop	*loop;
+	struct buf_pool		*pool;
+	struct store_limits	lim;
+	struct store_entry	**slot;
+	size_t			mask;		/* slots - 1 */
+	struct list		queue;		/* newest first */
+	struct list		*hand;		/* SIEVE; &queue: the oldest */
+	struct store_index_stats st;
+};
+
+static size_t
+store_hash(const struct store_key *k)
+{
+	uint64_t h;
+
+	memcpy(&h, k->b, sizeof h);
+	return ((size_t)h);
+}
+
+static bool
+store_key_eq(const struct store_key *a, const struct store_key *b)
+{
+	return (memcmp(a->b, b->b, STORE_KEY_LEN) == 0);
+}
+
+/* The slot holding k, or the empty slot where it would go. */
+static size_t
+store_slot_find(const struct store_index *idx, const struct store_key *k)
+{
+	size_t i = store_hash(k) & idx->mask;
+
+	while (idx->slot[i] != NULL && !store_key_eq(&idx->slot[i]->key, k))
+		i = (i + 1) & idx->mask;
+	return (i);
+}
+
+static int
+store_slots_grow(struct store_index *idx)
+{
+	struct store_entry **old = idx->slot, **v;
+	size_t n = idx->mask + 1, i, j, cap = n * 2;
+
+	if (cap < n)
+		return (-ENOMEM);
+	v = calloc(cap, sizeof *v);
+	if (v == NULL)
+		return (-ENOMEM);
+	idx->slot = v;
+	idx->mask = cap - 1;
+	for (i = 0; i < n; i++) {
+		if (old[i] == NULL)
+			continue;
+		j = store_slot_find(idx, &old[i]->key);
+		v[j] = old[i];
+	}
+	free(old);
+	return (0);
+}
+
+/* Backward-shift deletion: pull later members of the probe run into the
+ * hole when their home slot does not lie cyclically in (hole, j]. */
+static void
+store_slot_delete(struct store_index *idx, size_t i)
+{
+	size_t j = i, h;
+
+	idx->slot[i] = NULL;
+	for (;;) {
+		j = (j + 1) & idx->mask;
+		if (idx->slot[j] == NULL)
+			return;
+		h = store_hash(&idx->slot[j]->key) & idx->mask;
+		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
+			continue;
+		idx->slot[i] = idx->slot[j];
+		idx->slot[j] = NULL;
+		i = j;
+	}
+}
+
+struct store_index *
+store_index_new(struct comm_loop *loop, struct buf_pool *pool,
+    const struct store_limits *lim)
+{
+	struct store_index *idx;
+
+	AN(lim);
+	ALLOC_OBJ(idx, STORE_INDEX_MAGIC);
+	if (idx == NULL)
+		return (NULL);
+	idx->slot = calloc(STORE_SLOTS_MIN, sizeof *idx->slot);
+	if (idx->slot == NULL) {
+		FREE_OBJ(idx);
+		return (NULL);
+	}
+	idx->mask = STORE_SLOTS_MIN - 1;
+	idx->loop = loop;
+	idx->pool = pool;
+	idx->lim = *lim;
+	list_init(&idx->queue);
+	idx->hand = &idx->queue;
+	return (idx);
+}
+
+/* Out of the table, the queue and the count; then the entry's own side
+ * (a window if it is still being filled), then the reference. */
+void
+store_index_leave(struct store_entry *e, enum store_leave why)
+{
+	struct store_index *idx;
+	uint64_t mem;
+	size_t i;
+
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	idx = e->idx;
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	i = store_slot_find(idx, &e->key);
+	CHECK(idx->slot[i] == e);
+	store_slot_delete(idx, i);
+	if (idx->hand == &e->rlink)
+		idx->hand = e->rlink.prev;
+	list_remove(&e->rlink);
+	e->flags &= ~STORE_F_VISITED;
+	mem = store_entry_mem(e);
+	CHECK(idx->st.bytes >= mem && idx->st.entries > 0);
+	idx->st.bytes -= mem;
+	idx->st.entries--;
+	if (why == STORE_LEAVE_EVICT)
+		idx->st.evicted++;
+	else
+		idx->st.removed++;
+	e->idx = NULL;
+	store_entry_unindexed(e);
+	store_entry_unref(&e);
+}
+
+void
+store_index_free(struct store_index **ip)
+{
+	struct store_index *idx;
+	struct store_entry *e;
+
+	if (*ip == NULL)
+		return;
+	TAKE_OBJ_NOTNULL(idx, ip, STORE_INDEX_MAGIC);
+	while (!list_empty(&idx->queue)) {
+		e = container_of(idx->queue.next, struct store_entry, rlink);
+		store_index_leave(e, STORE_LEAVE_REMOVE);
+	}
+	free(idx->slot);
+	FREE_OBJ(idx);
+}
+
+static bool
+store_held(const struct store_entry *e)
+{
+	return (e->refs > 1);
+}
+
+/* The entry to evict next, never keep; NULL when keep is all there is. */
+static struct store_entry *
+store_pick_victim(struct store_index *idx, const struct store_entry *keep)
+{
+	struct store_entry *e, *held = NULL;
+	struct list *pos;
+	bool sieve = idx->lim.policy == STORE_POLICY_SIEVE;
+	uint64_t steps, skipped = 0;
+
+	pos = sieve ? idx->hand : idx->queue.prev;
+	/* Two laps at most (the first may only clear visited bits), and
+	 * the sentinel twice. */
+	for (steps = 0; steps < 2 * idx->st.entries + 3; steps++) {
+		if (pos == &idx->queue) {
+			if (!sieve && steps > 0)
+				break;	/* LRU: one pass, oldest first */
+			pos = idx->queue.prev;
+			if (pos == &idx->queue)
+				break;
+			continue;
+		}
+		e = container_of(pos, struct store_entry, rlink);
+		pos = pos->prev;
+		if (e == keep)
+			continue;
+		if (sieve && (e->flags & STORE_F_VISITED)) {
+			e->flags &= ~STORE_F_VISITED;
+			continue;
+		}
+		if (store_held(e)) {
+			if (held == NULL)
+				held = e;
+			if (++skipped < STORE_EVICT_SKIP)
+				continue;
+			e = held;
+		}
+		if (sieve)
+			idx->hand = e->rlink.prev;
+		return (e);
+	}
+	if (held != NULL && sieve)
+		idx->hand = held->rlink.prev;
+	return (held);
+}
+
+/* Down to cache_mem, keep last: an entry bigger than the whole cache
+ * cannot stay, whoever else goes. */
+static void
+store_evict(struct store_index *idx, struct store_entry *keep)
+{
+	struct store_entry *v;
+
+	while (idx->st.bytes > idx->lim.cache_mem && idx->st.entries > 0) {
+		v = store_pick_victim(idx, keep);
+		if (v == NULL) {
+			if (keep == NULL || keep->idx != idx)
+				return;
+			v = keep;
+		}
+		store_index_leave(v, STORE_LEAVE_EVICT);
+	}
+}
+
+/* Too big for max_obj by what it has or, with a reply, by what its
+ * Content-Length promises; too small for min_obj once complete. */
+static bool
+store_misfit(const struct store_index *idx, const struct store_entry *e)
+{
+	const struct store_limits *lim = &idx->lim;
+	uint64_t len = store_body_end(e);
+
+	if (lim->max_obj != 0) {
+		if (len > lim->max_obj)
+			return (true);
+		if ((e->flags & STORE_F_REPLY) &&
+		    e->reply.body == HTTP_BODY_LENGTH &&
+		    e->reply.content_length > lim->max_obj)
+			return (true);
+	}
+	/* A Vary marker has no body of its own: min_obj is for replies. */
+	return (lim->min_obj != 0 && e->state == STORE_COMPLETE &&
+	    len < lim->min_obj && !(e->meta.flags & HCM_VARY_MARKER));
+}
+
+void
+store_index_charge(struct store_entry *e, uint64_t old)
+{
+	struct store_index *idx;
+	uint64_t mem;
+
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	idx = e->idx;
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	mem = store_entry_mem(e);
+	CHECK(idx->st.bytes >= old);
+	idx->st.bytes = idx->st.bytes - old + mem;
+	if (store_misfit(idx, e)) {
+		store_index_leave(e, STORE_LEAVE_REMOVE);
+		return;
+	}
+	if (mem > old)
+		store_evict(idx, e);
+}
+
+void
+store_index_count_copied(struct store_index *idx, uint64_t n)
+{
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	idx->st.copied += n;
+}
+
+void
+store_index_completed(struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	CHECK_OBJ_NOTNULL(e->idx, STORE_INDEX_MAGIC);
+	if (store_misfit(e->idx, e))
+		store_index_leave(e, STORE_LEAVE_REMOVE);
+}
+
+void
+store_index_set_limits(struct store_index *idx,
+    const struct store_limits *lim)
+{
+	struct list *n, *tmp;
+	struct store_entry *e;
+
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	AN(lim);
+	if (lim->policy != idx->lim.policy)
+		idx->hand = &idx->queue;
+	idx->lim = *lim;
+	LIST_FOREACH_SAFE(n, tmp, &idx->queue) {
+		e = container_of(n, struct store_entry, rlink);
+		if (store_misfit(idx, e))
+			store_index_leave(e, STORE_LEAVE_REMOVE);
+	}
+	store_evict(idx, NULL);
+}
+
+/* A use: LRU moves e to the head; SIEVE only marks it. */
+static void
+store_use(struct store_index *idx, struct store_entry *e)
+{
+	if (idx->lim.policy == STORE_POLICY_SIEVE) {
+		e->flags |= STORE_F_VISITED;
+		return;
+	}
+	if (idx->queue.next == &e->rlink)
+		return;
+	if (idx->hand == &e->rlink)
+		idx->hand = e->rlink.prev;
+	list_remove(&e->rlink);
+	list_insert_head(&idx->queue, &e->rlink);
+}
+
+struct store_entry *
+store_index_lookup(struct store_index *idx, const struct store_key *k)
+{
+	struct store_entry *e;
+
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	AN(k);
+	idx->st.lookups++;
+	e = idx->slot[store_slot_find(idx, k)];
+	if (e == NULL)
+		return (NULL);
+	CHECK_OBJ(e, STORE_ENTRY_MAGIC);
+	CHECK(e->state != STORE_ABORTED);	/* abort unlinks */
+	idx->st.hits++;
+	store_use(idx, e);
+	store_entry_ref(e);
+	return (e);
+}
+
+int
+store_index_add(struct store_index *idx, struct store_entry *e,
+    const struct store_key *k, size_t window_after)
+{
+	struct store_entry *old;
+	size_t i;
+
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	AN(k);
+	if (e->idx == idx && store_key_eq(&e->key, k))
+		return (0);
+	CHECK(e->idx == NULL);
+	/* What cannot be cached has left at once (see store.h). */
+	if (e->state == STORE_ABORTED || e->window != 0 ||
+	    (e->flags & STORE_F_PRIVATE))
+		return (0);
+	if ((idx->st.entries + 1) * 4 > (idx->mask + 1) * 3 &&
+	    store_slots_grow(idx) != 0)
+		return (-ENOMEM);
+	i = store_slot_find(idx, k);
+	if ((old = idx->slot[i]) != NULL) {
+		store_index_leave(old, STORE_LEAVE_REMOVE);
+		i = store_slot_find(idx, k);	/* the run has shifted */
+	}
+	e->key = *k;
+	e->window_after = window_after > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)window_after;
+	e->idx = idx;
+	e->flags &= ~STORE_F_VISITED;
+	store_entry_ref(e);
+	idx->slot[i] = e;
+	list_insert_head(&idx->queue, &e->rlink);
+	idx->st.entries++;
+	idx->st.added++;
+	idx->st.bytes += store_entry_mem(e);
+	if (store_misfit(idx, e)) {
+		store_index_leave(e, STORE_LEAVE_REMOVE);
+		return (0);
+	}
+	store_evict(idx, e);
+	return (0);
+}
+
+int
+store_index_rekey(struct store_index *idx, struct store_entry *e,
+    const struct store_key *k, size_t window_after)
+{
+	struct store_entry *old;
+	size_t i;
+
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	AN(k);
+	if (e->idx != idx)
+		return (store_index_add(idx, e, k, window_after));
+	if (store_key_eq(&e->key, k))
+		return (0);
+	i = store_slot_find(idx, &e->key);
+	CHECK(idx->slot[i] == e);
+	store_slot_delete(idx, i);
+	i = store_slot_find(idx, k);
+	if ((old = idx->slot[i]) != NULL) {
+		store_index_leave(old, STORE_LEAVE_REMOVE);
+		i = store_slot_find(idx, k);
+	}
+	e->key = *k;
+	idx->slot[i] = e;
+	return (0);
+}
+
+void
+store_index_remove(struct store_index *idx, struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	if (e->idx != idx)
+		return;
+	store_entry_ref(e);		/* it may be the index's only one */
+	store_index_leave(e, STORE_LEAVE_REMOVE);
+	store_entry_unref(&e);
+}
+
+bool
+store_index_purge(struct store_index *idx, const struct store_key *k)
+{
+	struct store_entry *e;
+
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	AN(k);
+	e = idx->slot[store_slot_find(idx, k)];
+	if (e == NULL)
+		return (false);
+	store_index_leave(e, STORE_LEAVE_REMOVE);
+	return (true);
+}
+
+void
+store_index_stats(const struct store_index *idx, struct store_index_stats *st)
+{
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	AN(st);
+	*st = idx->st;
+}
+
+void
+store_index_walk(struct store_index *idx, store_walk_fn *fn, void *arg)
+{
+	struct list *n;
+
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	AN(fn);
+	LIST_FOREACH(n, &idx->queue)
+		fn(container_of(n, struct store_entry, rlink), arg);
+}
