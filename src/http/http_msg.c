@@ -197,7 +197,14 @@ static int
 cb_status(llhttp_t *ll, const char *at, size_t len)
 {
 	struct http_parser *p = parser_of(ll);
+	size_t i;
 
+	/* RFC 9112 4: HTAB, SP, VCHAR, obs-text.  llhttp lets through any
+	 * byte but CR and LF, NUL included, and the line is forwarded. */
+	for (i = 0; i < len; i++)
+		if (((unsigned char)at[i] < 0x20 && at[i] != '\t') ||
+		    at[i] == 0x7f)
+			return (cb_fail(p, HTTP_E_STATUS_LINE));
 	if (p->msg->reason.len == 0)
 		p->msg->reason.off = raw_off(p, at);
 	p->msg->reason.len += (uint32_t)len;
@@ -333,6 +340,10 @@ cb_headers_complete(llhttp_t *ll)
 		msg->vminor = llhttp_get_http_minor(ll);
 		if (msg->vmajor != 1)
 			return (cb_fail(p, HTTP_E_VERSION));
+		/* RFC 9110 15: no status code is below 100; llhttp takes
+		 * any three digits, and "050" would pass for interim. */
+		if (msg->status < 100)
+			return (cb_fail(p, HTTP_E_STATUS_LINE));
 	}
 	if (msg->first[HTTP_HDR_TRANSFER_ENCODING] != 0 &&
 	    !te_is_chunked_only(msg))
@@ -757,4 +768,112 @@ http_parse_eof(struct http_parser *p, http_body_fn *fn, void *arg)
 		return (parse_llhttp_fail(p, e));
 	p->state = PS_DONE;
 	return (HTTP_PARSE_DONE);
+}
+
+/* -- building a message ------------------------------------------------- */
+
+/* Room for 65534 fields: first[] and next hold an index + 1 in 16 bits. */
+#define HTTP_BUILD_MAX_FIELDS	(UINT16_MAX - 1)
+#define HTTP_BUILD_MAX_RAW	(UINT32_MAX / 2)
+
+int
+http_msg_set_status(struct http_msg *msg, unsigned status, const char *reason,
+    size_t rlen)
+{
+	char line[32];
+	int n;
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	CHECK(msg->kind == HTTP_MSG_RESPONSE && msg->rawlen == 0 &&
+	    msg->nfields == 0);
+	CHECK(status >= 100 && status <= 999);
+	if (rlen > HTTP_BUILD_MAX_RAW - sizeof line)
+		return (-E2BIG);
+	if (msg->vmajor == 0) {
+		msg->vmajor = 1;
+		msg->vminor = 1;
+	}
+	n = snprintf(line, sizeof line, "HTTP/%u.%u %03u ", msg->vmajor,
+	    msg->vminor, status);
+	if (raw_reserve(msg, (size_t)n + rlen + 2) != 0)
+		return (-ENOMEM);
+	memcpy(msg->raw, line, (size_t)n);
+	if (rlen > 0)
+		memcpy(msg->raw + n, reason, rlen);
+	memcpy(msg->raw + n + rlen, "\r\n", 2);
+	msg->rawlen = (uint32_t)((size_t)n + rlen + 2);
+	msg->status = (uint16_t)status;
+	msg->reason = (struct http_span){ (uint32_t)n, (uint32_t)rlen };
+	return (0);
+}
+
+int
+http_msg_add_field(struct http_msg *msg, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	struct http_field *f, nf;
+	enum http_hdr_id id;
+	size_t i, need;
+	uint16_t j;
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	while (vlen > 0 && (value[0] == ' ' || value[0] == '\t')) {
+		value++;
+		vlen--;
+	}
+	while (vlen > 0 && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+		vlen--;
+	if (nlen == 0)
+		return (-EINVAL);
+	for (i = 0; i < nlen; i++)
+		if (!http_is_tchar((unsigned char)name[i]))
+			return (-EINVAL);
+	/* The same bytes the parser refuses (RFC 9110 5.5): a value that
+	 * holds a line break would forge fields when written out. */
+	for (i = 0; i < vlen; i++)
+		if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+			return (-EINVAL);
+	id = http_hdr_lookup(name, nlen);
+	if (id != HTTP_HDR_OTHER && msg->first[id] != 0 &&
+	    (http_hdr_flags(id) & HH_ONE))
+		return (-EINVAL);
+	need = nlen + vlen + 4;			/* ": " and CRLF */
+	if (msg->nfields >= HTTP_BUILD_MAX_FIELDS ||
+	    need > HTTP_BUILD_MAX_RAW - msg->rawlen)
+		return (-E2BIG);
+	if (msg->nfields == msg->fieldcap) {
+		f = realloc(msg->fields, ((size_t)msg->fieldcap + 16) *
+		    sizeof *f);
+		if (f == NULL)
+			return (-ENOMEM);
+		msg->fields = f;
+		msg->fieldcap = msg->fieldcap + 16 > HTTP_BUILD_MAX_FIELDS ?
+		    HTTP_BUILD_MAX_FIELDS : (uint16_t)(msg->fieldcap + 16);
+	}
+	if (raw_reserve(msg, need) != 0)
+		return (-ENOMEM);
+	memset(&nf, 0, sizeof nf);
+	nf.name = (struct http_span){ msg->rawlen, (uint32_t)nlen };
+	nf.value = (struct http_span){ msg->rawlen + (uint32_t)nlen + 2,
+	    (uint32_t)vlen };
+	nf.id = (uint16_t)id;
+	memcpy(msg->raw + msg->rawlen, name, nlen);
+	memcpy(msg->raw + msg->rawlen + nlen, ": ", 2);
+	if (vlen > 0)
+		memcpy(msg->raw + msg->rawlen + nlen + 2, value, vlen);
+	memcpy(msg->raw + msg->rawlen + nlen + 2 + vlen, "\r\n", 2);
+	msg->rawlen += (uint32_t)need;
+	msg->fields[msg->nfields] = nf;
+	msg->nfields++;
+	if (id == HTTP_HDR_OTHER)
+		return (0);
+	if (msg->first[id] == 0) {
+		msg->first[id] = msg->nfields;
+		return (0);
+	}
+	for (j = msg->first[id]; msg->fields[j - 1].next != 0;
+	    j = msg->fields[j - 1].next)
+		continue;
+	msg->fields[j - 1].next = msg->nfields;
+	return (0);
 }

@@ -106,6 +106,25 @@ const struct http_field	*http_msg_field_next(const struct http_msg *msg,
 bool	http_msg_has_token(const struct http_msg *msg, enum http_hdr_id id,
 	    const char *token);
 
+/* -- building a message ------------------------------------------------- */
+
+/* http_msg_set_status() - begin a reply built from scratch (a freshly
+ * initialised HTTP_MSG_RESPONSE, nothing added yet): its status line,
+ * with msg's version (1.1 when none is set), becomes the first bytes of
+ * raw, and status and reason are set.  100 <= status <= 999.  0 or
+ * -ENOMEM. */
+int	http_msg_set_status(struct http_msg *msg, unsigned status,
+	    const char *reason, size_t rlen);
+
+/* http_msg_add_field() - append the field "name: value" after the others,
+ * as the parser would have: the bytes go to raw, the field gets its id,
+ * and first[] and the per-id next chain are kept.  Surrounding whitespace
+ * is trimmed from value.  0, -ENOMEM, -EINVAL (name not a token; CR, LF
+ * or NUL in value; a second line of an HH_ONE field) or -E2BIG (65534
+ * fields, or raw would pass 2 GiB). */
+int	http_msg_add_field(struct http_msg *msg, const char *name,
+	    size_t nlen, const char *value, size_t vlen);
+
 /* -- the parser ---------------------------------------------------------- */
 
 enum http_err {

@@ -55,8 +55,12 @@ url_parse_authority(const char *s, uint32_t off, uint32_t end,
 	if (memchr(s + off, '@', end - off) != NULL)
 		return (-EINVAL);	/* userinfo */
 	if (off < end && s[off] == '[') {
+		/* Only what an IPv6 address is written with: a NUL would
+		 * end the copy inet_pton() reads and hide what follows. */
 		for (i = off + 1; i < end && s[i] != ']'; i++)
-			continue;
+			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' &&
+			    s[i] != '.')
+				return (-EINVAL);
 		if (i == end || i - off - 1 == 0 ||
 		    i - off - 1 >= sizeof ip6)
 			return (-EINVAL);

@@ -486,6 +486,14 @@ START_TEST(bad_replies_are_refused)
 		BAD("status 2000", "HTTP/1.1 2000 OK\r\n\r\n",
 		    HTTP_E_STATUS_LINE),
 		BAD("HTTP/2", "HTTP/2.0 200 OK\r\n\r\n", HTTP_E_VERSION),
+		/* fuzz_response: taken as an interim 1xx */
+		BAD("status 050", "HTTP/1.1 050 OK\r\n\r\n",
+		    HTTP_E_STATUS_LINE),
+		/* fuzz_response: llhttp passes them in the reason phrase */
+		BAD("NUL in reason", "HTTP/1.1 304 Not Modified\0\r\n\r\n",
+		    HTTP_E_STATUS_LINE),
+		BAD("control in reason", "HTTP/1.1 200 O\x01K\r\n"
+		    "Content-Length: 0\r\n\r\n", HTTP_E_STATUS_LINE),
 		BAD("garbage", "garbage garbage\r\n\r\n", HTTP_E_STATUS_LINE),
 		BAD("short body at close", "HTTP/1.1 200 OK\r\n"
 		    "Content-Length: 10\r\n\r\nabc", HTTP_E_INCOMPLETE),
@@ -666,6 +674,18 @@ START_TEST(url_refuses_malformed_targets)
 }
 END_TEST
 
+/* Found by fuzz_url: "[::1" NUL... "]" passed inet_pton(), which stopped
+ * at the NUL, and the host kept the bytes after it. */
+START_TEST(url_refuses_nul_in_ip6_literal)
+{
+	static const char in[] = "http://[::1\0evil]:8080/";
+	struct http_url u;
+
+	ck_assert_int_eq(http_url_parse(in, sizeof in - 1, 0, &u), -EINVAL);
+	ck_assert_int_eq(http_url_parse("[::1\0x]:443", 11, 1, &u), -EINVAL);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -697,6 +717,7 @@ http_suite(void)
 	tc = tcase_create("urls");
 	tcase_add_test(tc, url_forms_parse_into_spans);
 	tcase_add_test(tc, url_refuses_malformed_targets);
+	tcase_add_test(tc, url_refuses_nul_in_ip6_literal);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tables");
