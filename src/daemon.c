@@ -1,5 +1,6 @@
 /*
- * daemon.c - the pid file and cuttle -k.
+ * daemon.c - the pid file, cuttle -k, dropping root, systemd's notify
+ * socket.
  *
  * The pid file is locked (flock) for as long as cuttle runs, so a stale
  * file left by a crash is told from a live one by trying the lock, not by
@@ -8,14 +9,21 @@
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -65,7 +73,8 @@ daemon_pidfile_drop(const char *path, int fd)
 {
 	if (fd < 0)
 		return;
-	(void)unlink(path);
+	if (unlink(path) == -1)
+		(void)ftruncate(fd, 0);
 	close(fd);
 }
 
@@ -92,4 +101,113 @@ daemon_signal(const char *path, int sig, pid_t *pid)
 		return (-err);
 	}
 	return (0);
+}
+
+/* One passwd entry by name, with a buffer as large as it needs. */
+static int
+daemon_getpw(const char *name, struct daemon_user *u)
+{
+	struct passwd pw, *res = NULL;
+	char *buf;
+	long size;
+	int rc;
+
+	if (strlen(name) >= sizeof u->name)
+		return (-ENAMETOOLONG);
+	size = sysconf(_SC_GETPW_R_SIZE_MAX);
+	if (size < 1024)
+		size = 16384;
+	buf = malloc((size_t)size);
+	if (buf == NULL)
+		return (-ENOMEM);
+	rc = getpwnam_r(name, &pw, buf, (size_t)size, &res);
+	if (rc == 0 && res != NULL) {
+		u->uid = pw.pw_uid;
+		u->gid = pw.pw_gid;
+		snprintf(u->name, sizeof u->name, "%s", name);
+	}
+	free(buf);
+	if (rc != 0)
+		return (-rc);
+	return (res != NULL ? 0 : -ENOENT);
+}
+
+int
+daemon_user_lookup(const char *name, struct daemon_user *u)
+{
+	int err;
+
+	memset(u, 0, sizeof *u);
+	if (name != NULL)
+		return (daemon_getpw(name, u));
+	/* Squid's Debian package runs as proxy; nobody is everywhere. */
+	err = daemon_getpw("proxy", u);
+	if (err == -ENOENT)
+		err = daemon_getpw("nobody", u);
+	return (err);
+}
+
+int
+daemon_user_become(const struct daemon_user *u)
+{
+	/* The groups first: once the uid is not 0 they cannot change, and
+	 * root's supplementary groups (disk, adm ...) must not stay. */
+	if (initgroups(u->name, u->gid) == -1)
+		return (-errno);
+	if (setgid(u->gid) == -1)
+		return (-errno);
+	if (setuid(u->uid) == -1)
+		return (-errno);
+	if (getuid() != u->uid || geteuid() != u->uid ||
+	    getgid() != u->gid || getegid() != u->gid)
+		return (-EPERM);
+	/* setuid() as root sets the saved uid too; make sure of it. */
+	if (u->uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		return (-EPERM);
+	/* Changing ids made the process undumpable: no core file on a
+	 * crash, and nothing may ptrace it (LeakSanitizer, a debugger run
+	 * by the same user).  Squid turns it back on too. */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	return (0);
+}
+
+int
+daemon_notify(const char *state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = getenv("NOTIFY_SOCKET");
+	char msg[256];
+	struct timespec ts;
+	socklen_t len;
+	size_t plen;
+	int fd, n, err = 0;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return (0);
+	plen = strlen(path);
+	if (plen >= sizeof sun.sun_path)
+		return (-ENAMETOOLONG);
+	memcpy(sun.sun_path, path, plen);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen);
+	/* systemd wants to know when a reload began (Type=notify-reload
+	 * insists on it), on the monotonic clock. */
+	if (strcmp(state, "RELOADING=1") == 0 &&
+	    clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+		n = snprintf(msg, sizeof msg, "%s\nMONOTONIC_USEC=%llu", state,
+		    (unsigned long long)ts.tv_sec * 1000000ULL +
+		    (unsigned long long)ts.tv_nsec / 1000);
+	else
+		n = snprintf(msg, sizeof msg, "%s", state);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		return (-EINVAL);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return (-errno);
+	if (sendto(fd, msg, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&sun,
+	    len) == -1)
+		err = -errno;
+	close(fd);
+	return (err);
 }

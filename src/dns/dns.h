@@ -146,6 +146,11 @@ struct dns_resolver	*dns_resolver_new(struct comm_loop *loop,
  * ok.  May be called from a completion; before comm_loop_free(). */
 void	dns_resolver_free(struct dns_resolver **rp);
 
+/* dns_resolver_idle() - true when no lookup handle of r is outstanding
+ * (every done() has run): r can then be freed without cancelling anyone.
+ * Reconfigure retires the old resolver and frees it once idle. */
+bool	dns_resolver_idle(const struct dns_resolver *r);
+
 /* dns_lookup() - resolve host[0..hostlen) (a name or an address literal;
  * need not be NUL-terminated).  done(q, res, arg) runs once, from the
  * loop.  The handle is the caller's until done runs, for dns_cancel().

@@ -550,6 +550,25 @@ dns_resolver_free(struct dns_resolver **rp)
 	resolver_destroy(r);
 }
 
+bool
+dns_resolver_idle(const struct dns_resolver *r)
+{
+	const struct dns_entry *e;
+	const struct list *n;
+
+	CHECK_OBJ_NOTNULL(r, DNS_RESOLVER_MAGIC);
+	/* A handle is on r->posted (its done() queued) or waiting on an
+	 * entry in flight; delivered ones are freed. */
+	if (!list_empty(&r->posted))
+		return (false);
+	LIST_FOREACH(n, &r->inflight) {
+		e = container_of(n, const struct dns_entry, link);
+		if (!list_empty(&e->waiters))
+			return (false);
+	}
+	return (true);
+}
+
 void
 dns_stats(const struct dns_resolver *r, struct dns_stats *st)
 {

@@ -611,6 +611,25 @@ access_log_reopen(struct access_log *l)
 	return (r);
 }
 
+int
+access_log_chown(struct access_log *l, uid_t uid, gid_t gid)
+{
+	size_t i;
+	int r = 0;
+
+	CHECK_OBJ_NOTNULL(l, ACCESS_LOG_MAGIC);
+	for (i = 0; i < l->nfiles; i++) {
+		if (fchown(l->files[i].fd, uid, gid) == 0)
+			continue;
+		if (r == 0)
+			r = -errno;
+		log_msg(LG_WARN, SEC_ACCESS, "access_log %s: cannot give it "
+		    "to uid %ld: %s; rotation may not reopen it",
+		    l->files[i].path, (long)uid, strerror(errno));
+	}
+	return (r);
+}
+
 void
 access_log_close(struct access_log **lp)
 {

@@ -30,6 +30,7 @@
 #define CUTTLE_LOG_ACCESS_LOG_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -117,6 +118,12 @@ void	access_log_flush(struct access_log *l);
  * and switch to it.  A file that cannot be opened is reported and keeps
  * its old descriptor.  Returns 0 or the first failure's -errno. */
 int	access_log_reopen(struct access_log *l);
+
+/* access_log_chown() - give every open file to uid:gid (fchown), before
+ * cuttle drops from root to cache_effective_user, so that rotation can
+ * still reopen a file by its name afterwards (Squid does the same).
+ * Returns 0 or the first failure's -errno (each one logged). */
+int	access_log_chown(struct access_log *l, uid_t uid, gid_t gid);
 
 /* access_log_close() - flush, close the files, free; NULLs *lp, which
  * may be NULL. */

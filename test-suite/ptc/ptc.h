@@ -301,7 +301,7 @@ const char *ptc_status_text(struct ptc_ctx *ctx, int status);
 
 ptc_cmd_fn ptc_cmd_ptest, ptc_cmd_delay, ptc_cmd_loop, ptc_cmd_shell,
     ptc_cmd_feature, ptc_cmd_skip, ptc_cmd_barrier, ptc_cmd_expect;
-ptc_cmd_fn ptc_cmd_server, ptc_cmd_client, ptc_cmd_proxy;
+ptc_cmd_fn ptc_cmd_server, ptc_cmd_client, ptc_cmd_proxy, ptc_cmd_port;
 ptc_cmd_fn ptc_cmd_route;
 ptc_cmd_fn ptc_cmd_send, ptc_cmd_sendhex, ptc_cmd_recv, ptc_cmd_timeout,
     ptc_cmd_close, ptc_cmd_shutdown, ptc_cmd_reset, ptc_cmd_expect_close,

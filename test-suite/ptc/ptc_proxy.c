@@ -15,14 +15,19 @@
  *				that the address is in use
  *	proxy_run_args()	-run-args "...": cuttle -f p1.conf ARGS once,
  *				to its exit (configuration tests, -v)
+ *	proxy_reconfigure()	-reconfigure: the conf written again, SIGHUP,
+ *				and a wait for cuttle to log the outcome
  *	proxy_stop()		-stop, -wait and the end of the test: SIGTERM,
  *				then SIGKILL after PTC_STOP_WAIT seconds
  *	ptc_proxy_kill_all()	the failure path, from any thread
  *
  * Only PIDs ptc spawned are signalled.  A PID is reaped and cleared under
  * procs.mtx, so the failure path never signals a PID that was reaped.
- * Each start or run appends a "---- ptc:" line to the log; -expect-log
- * searches only what follows the latest one.
+ * Each start, run or reconfigure appends a "---- ptc:" line to the log;
+ * -expect-log searches only what follows the latest one.
+ *
+ * `port NAME` (ptc_cmd_port()) only picks a free port, as a proxy's first
+ * mention does, for confs that listen on more than one.
  */
 #include "config.h"
 
@@ -35,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <regex.h>
 #include <signal.h>
 #include <spawn.h>
@@ -49,6 +55,7 @@
 #define PTC_START_WAIT	10.0	/* cuttle accepting connections */
 #define PTC_STOP_WAIT	5.0	/* SIGTERM to exit, before SIGKILL */
 #define PTC_START_TRIES	5
+#define PTC_RECONF_WAIT	10.0	/* SIGHUP to "reconfigure: done|refused" */
 
 struct ptc_proxy {
 	unsigned		magic;
@@ -66,6 +73,7 @@ struct ptc_proxy {
 	int			status;
 	off_t			logstart;
 	unsigned		runs;
+	unsigned		reconfs;
 	bool			killed;		/* by the failure path */
 };
 
@@ -216,11 +224,14 @@ proxy_wait_exit(struct ptc_proxy *p, double timeout)
 	return (true);
 }
 
-static void
-proxy_pick_port(struct ptc_ctx *ctx, struct ptc_proxy *p)
+/* A free loopback port (bind port 0, close) as ${name_addr},
+ * ${name_port}, ${name_sock}. */
+static unsigned
+pick_port(struct ptc_ctx *ctx, const char *name)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof sin;
+	unsigned port;
 	int fd;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -229,14 +240,32 @@ proxy_pick_port(struct ptc_ctx *ctx, struct ptc_proxy *p)
 	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
 		ptc_error(ctx, "cannot find a free port: %s", strerror(errno));
 	close(fd);
+	port = ntohs(sin.sin_port);
+	ptc_macro_def(ptc_asprintf(&ctx->arena, "%s_addr", name), "127.0.0.1");
+	ptc_macro_def(ptc_asprintf(&ctx->arena, "%s_port", name), "%u", port);
+	ptc_macro_def(ptc_asprintf(&ctx->arena, "%s_sock", name),
+	    "127.0.0.1:%u", port);
+	return (port);
+}
+
+static void
+proxy_pick_port(struct ptc_ctx *ctx, struct ptc_proxy *p)
+{
 	snprintf(p->addr, sizeof p->addr, "127.0.0.1");
-	p->port = ntohs(sin.sin_port);
-	ptc_macro_def(ptc_asprintf(&ctx->arena, "%s_addr", p->name), "%s",
-	    p->addr);
-	ptc_macro_def(ptc_asprintf(&ctx->arena, "%s_port", p->name), "%u",
-	    p->port);
-	ptc_macro_def(ptc_asprintf(&ctx->arena, "%s_sock", p->name), "%s:%u",
-	    p->addr, p->port);
+	p->port = pick_port(ctx, p->name);
+}
+
+/* port NAME: ${NAME_addr} ${NAME_port} ${NAME_sock}, a free loopback
+ * port for a conf's second http_port (or one a reconfigure adds). */
+void
+ptc_cmd_port(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
+{
+	unsigned port;
+
+	if (argc != 2 || argv[1].block || argv[1].len == 0)
+		ptc_error(ctx, "usage: port NAME");
+	port = pick_port(ctx, argv[1].s);
+	ptc_log(ctx, "port %s: 127.0.0.1:%u", argv[1].s, port);
 }
 
 static struct ptc_proxy *
@@ -269,6 +298,7 @@ static void
 proxy_write_conf(struct ptc_ctx *ctx, struct ptc_proxy *p)
 {
 	struct ptc_tok t = { .s = p->conf, .len = p->conflen };
+	const struct passwd *pw;
 	size_t skip;
 	FILE *f;
 
@@ -286,11 +316,17 @@ proxy_write_conf(struct ptc_ctx *ctx, struct ptc_proxy *p)
 	/* After the test's lines, so that their line numbers stay, and only
 	 * when the test does not set them itself: each proxy its own pid
 	 * file (the default one is shared by every cuttle on the machine),
-	 * and a graceful shutdown short enough for -stop's 5 s. */
+	 * a graceful shutdown short enough for -stop's 5 s, and the user
+	 * running ptc as cache_effective_user, so that a cuttle started as
+	 * root keeps reaching ${tmpdir} (it would drop to proxy or nobody;
+	 * not root, cuttle ignores the line with a note). */
 	if ((memmem(t.s, t.len, "pid_filename", 12) == NULL &&
 	    fprintf(f, "pid_filename %s/%s.pid\n", ptc_tmpdir(),
 	    p->name) < 0) || (memmem(t.s, t.len, "shutdown_lifetime",
-	    17) == NULL && fprintf(f, "shutdown_lifetime 1 second\n") < 0))
+	    17) == NULL && fprintf(f, "shutdown_lifetime 1 second\n") < 0) ||
+	    (memmem(t.s, t.len, "cache_effective_user", 20) == NULL &&
+	    (pw = getpwuid(geteuid())) != NULL &&
+	    fprintf(f, "cache_effective_user %s\n", pw->pw_name) < 0))
 		ptc_error(ctx, "cannot write %s: %s", p->confpath,
 		    strerror(errno));
 	if (fclose(f) != 0)
@@ -554,6 +590,57 @@ proxy_run_args(struct ptc_ctx *ctx, struct ptc_proxy *p,
 	    ptc_status_text(ctx, p->status));
 }
 
+/*
+ * -reconfigure: the conf (as the latest -conf set it) written again with
+ * macros expanded, a "---- ptc:" mark in the log (so -expect-log looks
+ * only at what follows), SIGHUP, then a wait until cuttle logs
+ * "reconfigure: done" or "reconfigure: refused".  Either is fine here:
+ * the script says which it expects with -expect-log.
+ */
+static void
+proxy_reconfigure(struct ptc_ctx *ctx, struct ptc_proxy *p)
+{
+	double deadline = ptc_now() + PTC_RECONF_WAIT;
+	struct ptc_chunk *mark;
+	const char *text, *outcome = NULL;
+	struct stat st;
+	FILE *f;
+
+	if (p->pid == 0 || proxy_reap(p))
+		ptc_fail(ctx, "%s -reconfigure: cuttle is not running",
+		    p->name);
+	if (p->conf == NULL)
+		ptc_error(ctx, "%s -reconfigure: no -conf", p->name);
+	proxy_write_conf(ctx, p);
+	f = fopen(p->logpath, "a");
+	if (f == NULL)
+		ptc_error(ctx, "cannot open %s: %s", p->logpath,
+		    strerror(errno));
+	fprintf(f, "---- ptc: reconfigure %u: SIGHUP\n", ++p->reconfs);
+	fclose(f);
+	p->logstart = stat(p->logpath, &st) == 0 ? st.st_size : 0;
+	proxy_signal(p, SIGHUP);
+	while (outcome == NULL) {
+		mark = ptc_arena_mark(&ctx->arena);
+		text = proxy_log_text(ctx, p, p->logstart);
+		if (strstr(text, "reconfigure: done") != NULL)
+			outcome = "done";
+		else if (strstr(text, "reconfigure: refused") != NULL)
+			outcome = "refused";
+		ptc_arena_release(&ctx->arena, mark);
+		if (outcome != NULL)
+			break;
+		if (proxy_reap(p))
+			ptc_fail(ctx, "%s -reconfigure: cuttle exited (%s)",
+			    p->name, ptc_status_text(ctx, p->status));
+		if (ptc_now() >= deadline)
+			ptc_fail(ctx, "%s -reconfigure: no outcome logged "
+			    "within %.0f s", p->name, PTC_RECONF_WAIT);
+		ptc_sleep(NULL, 0.005);
+	}
+	ptc_log(ctx, "%s: reconfigure %u: %s", p->name, p->reconfs, outcome);
+}
+
 /* -expect-log TEXT, -expect-log-re REGEX, -expect-no-log TEXT.  A running
  * cuttle gets up to the I/O timeout to write the line. */
 static void
@@ -586,6 +673,7 @@ proxy_expect_log(struct ptc_ctx *ctx, struct ptc_proxy *p,
 }
 
 /* proxy NAME [-conf {text}] [-start] [-stop] [-wait] [-run-args ARGS]
+ *            [-write-conf] [-reconfigure]
  *            [-expect-exit N] [-expect-log T] [-expect-log-re RE]
  *            [-expect-no-log T] */
 void
@@ -606,6 +694,14 @@ ptc_cmd_proxy(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
 			proxy_start(ctx, p);
 		else if (strcmp(o, "-stop") == 0)
 			proxy_stop(ctx, p);
+		else if (strcmp(o, "-reconfigure") == 0)
+			proxy_reconfigure(ctx, p);
+		else if (strcmp(o, "-write-conf") == 0) {
+			if (p->conf == NULL)
+				ptc_error(ctx, "%s -write-conf: no -conf",
+				    p->name);
+			proxy_write_conf(ctx, p);
+		}
 		else if (strcmp(o, "-wait") == 0) {
 			proxy_stop(ctx, p);
 			if (!WIFEXITED(p->status) ||
