@@ -1,0 +1,199 @@
+/*
+ * mgr_page_metrics.c - /metrics: the Prometheus text exposition format
+ * (version 0.0.4): "# HELP" and "# TYPE" once per family, then one
+ * sample a line, label values escaped (\\, \", \n), counters ending in
+ * _total, the histogram as cumulative _bucket{le=...}, _sum and _count.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/check.h"
+#include "mgr/mgr_page.h"
+
+static void
+prom_family(struct mgr_out *o, const char *name, const char *type,
+    const char *help)
+{
+	mgr_out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+static void
+prom_label_value(struct mgr_out *o, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			mgr_out_printf(o, "\\%c", *s);
+		else if (*s == '\n')
+			mgr_out_printf(o, "\\n");
+		else
+			mgr_out_append(o, s, 1);
+	}
+}
+
+static void
+prom_u64(struct mgr_out *o, const char *name, const char *type,
+    const char *help, uint64_t v)
+{
+	prom_family(o, name, type, help);
+	mgr_out_printf(o, "%s %ju\n", name, (uintmax_t)v);
+}
+
+static void
+prom_double(struct mgr_out *o, const char *name, const char *type,
+    const char *help, double v)
+{
+	prom_family(o, name, type, help);
+	mgr_out_printf(o, "%s %.6f\n", name, v);
+}
+
+int
+mgr_render_metrics(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	const struct client_stats *cs = &v->client;
+	const struct mgr_stats *st = mgr_stats(v->mgr);
+	struct store_index_stats ss;
+	struct buf_pool_stats bs;
+	struct fwd_ctx_stats fs;
+	struct dns_stats ds;
+	struct mgr_proc proc;
+	uint64_t cum;
+	unsigned i;
+
+	(void)arg;
+	memset(&ss, 0, sizeof ss);
+	memset(&bs, 0, sizeof bs);
+	memset(&fs, 0, sizeof fs);
+	memset(&ds, 0, sizeof ds);
+	if (v->store != NULL)
+		store_index_stats(v->store, &ss);
+	if (v->loop != NULL)
+		buf_pool_stats(comm_loop_pool(v->loop), &bs);
+	if (v->fwd != NULL)
+		fwd_ctx_stats(v->fwd, &fs);
+	if (v->dns != NULL)
+		dns_stats(v->dns, &ds);
+	mgr_proc_read(&proc);
+
+	prom_family(o, "cuttle_build_info", "gauge", "cuttle's version.");
+	mgr_out_printf(o, "cuttle_build_info{version=\"");
+	prom_label_value(o, PACKAGE_VERSION);
+	mgr_out_printf(o, "\"} 1\n");
+	prom_double(o, "cuttle_start_time_seconds", "gauge", "When cuttle "
+	    "started, seconds since the epoch.", mgr_start_time(v->mgr));
+
+	prom_family(o, "cuttle_requests_total", "counter", "Finished "
+	    "requests, by access.log code.");
+	for (i = 0; i < st->ncodes; i++) {
+		mgr_out_printf(o, "cuttle_requests_total{code=\"");
+		prom_label_value(o, st->codes[i].name);
+		mgr_out_printf(o, "\"} %ju\n", (uintmax_t)st->codes[i].n);
+	}
+	if (st->ncodes == 0)
+		mgr_out_printf(o, "cuttle_requests_total{code=\"NONE\"} 0\n");
+	prom_u64(o, "cuttle_client_requests_total", "counter", "Requests "
+	    "received (headers parsed).", cs->requests);
+	prom_u64(o, "cuttle_hits_total", "counter", "Requests answered from "
+	    "the cache.", cs->hits);
+	prom_u64(o, "cuttle_errors_total", "counter", "Requests answered "
+	    "with an error page.", cs->errors);
+	prom_u64(o, "cuttle_denied_total", "counter", "Requests denied by "
+	    "access rules.", cs->denied);
+	prom_family(o, "cuttle_bytes_total", "counter", "Bytes from and to "
+	    "clients.");
+	mgr_out_printf(o, "cuttle_bytes_total{direction=\"in\"} %ju\n",
+	    (uintmax_t)cs->bytes_in);
+	mgr_out_printf(o, "cuttle_bytes_total{direction=\"out\"} %ju\n",
+	    (uintmax_t)cs->bytes_out);
+	prom_u64(o, "cuttle_hit_bytes_total", "counter", "Bytes sent to "
+	    "clients from the cache.", cs->hit_bytes);
+
+	prom_family(o, "cuttle_connections", "gauge", "Open connections.");
+	mgr_out_printf(o, "cuttle_connections{side=\"client\"} %u\n",
+	    cs->conns_open);
+	mgr_out_printf(o, "cuttle_connections{side=\"server_idle\"} %u\n",
+	    fs.idle);
+	prom_u64(o, "cuttle_client_connections_total", "counter",
+	    "Client connections accepted.", cs->conns_accepted);
+	prom_family(o, "cuttle_server_connections_total", "counter",
+	    "Connections to origin servers, opened or reused from the idle "
+	    "pool.");
+	mgr_out_printf(o, "cuttle_server_connections_total{how=\"opened\"} "
+	    "%ju\n", (uintmax_t)fs.conns_opened);
+	mgr_out_printf(o, "cuttle_server_connections_total{how=\"reused\"} "
+	    "%ju\n", (uintmax_t)fs.conns_reused);
+	prom_u64(o, "cuttle_server_requests_total", "counter", "Requests "
+	    "forwarded to origin servers.", fs.requests);
+
+	prom_u64(o, "cuttle_cache_objects", "gauge", "Objects in the memory "
+	    "cache.", ss.entries);
+	prom_u64(o, "cuttle_cache_bytes", "gauge", "Bytes the memory cache "
+	    "holds, counted against cache_mem.", ss.bytes);
+	prom_u64(o, "cuttle_cache_max_bytes", "gauge", "cache_mem.",
+	    v->conf != NULL ? v->conf->cache_mem : 0);
+	prom_u64(o, "cuttle_cache_lookups_total", "counter", "Memory cache "
+	    "lookups.", ss.lookups);
+	prom_u64(o, "cuttle_cache_evictions_total", "counter", "Objects "
+	    "evicted to make room.", ss.evicted);
+
+	prom_family(o, "cuttle_dns_lookups_total", "counter", "Name "
+	    "lookups, by how they were answered.");
+	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"hit\"} %ju\n",
+	    (uintmax_t)ds.hits);
+	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"negative_hit\"} "
+	    "%ju\n", (uintmax_t)ds.negative_hits);
+	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"miss\"} %ju\n",
+	    (uintmax_t)ds.misses);
+	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"hosts\"} %ju\n",
+	    (uintmax_t)ds.hosts_hits);
+	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"literal\"} "
+	    "%ju\n", (uintmax_t)ds.literals);
+
+	prom_family(o, "cuttle_buf_bytes", "gauge", "Page allocator bytes.");
+	mgr_out_printf(o, "cuttle_buf_bytes{state=\"in_use\"} %zu\n",
+	    bs.bytes);
+	mgr_out_printf(o, "cuttle_buf_bytes{state=\"pinned\"} %zu\n",
+	    bs.pinned);
+	mgr_out_printf(o, "cuttle_buf_bytes{state=\"cached\"} %zu\n",
+	    bs.cached_bytes);
+
+	prom_double(o, "cuttle_cpu_seconds_total", "counter", "User and "
+	    "system CPU time.", proc.cpu);
+	prom_u64(o, "cuttle_resident_memory_bytes", "gauge", "Resident set "
+	    "size.", proc.rss_kb > 0 ? (uint64_t)proc.rss_kb * 1024 : 0);
+	prom_u64(o, "cuttle_open_fds", "gauge", "Open file descriptors.",
+	    proc.fds_open > 0 ? (uint64_t)proc.fds_open : 0);
+	prom_u64(o, "cuttle_max_fds", "gauge", "The file descriptor limit.",
+	    proc.fds_max > 0 ? (uint64_t)proc.fds_max : 0);
+
+	prom_family(o, "cuttle_request_duration_seconds", "histogram",
+	    "From the first byte of a request to the end of its reply.");
+	cum = 0;
+	for (i = 0; i < MGR_NBUCKETS; i++) {
+		cum += st->hist[MGR_KIND_ALL][i];
+		if (isinf(mgr_bucket_le[i]))
+			mgr_out_printf(o, "cuttle_request_duration_seconds_"
+			    "bucket{le=\"+Inf\"} %ju\n", (uintmax_t)cum);
+		else
+			mgr_out_printf(o, "cuttle_request_duration_seconds_"
+			    "bucket{le=\"%g\"} %ju\n", mgr_bucket_le[i],
+			    (uintmax_t)cum);
+	}
+	mgr_out_printf(o, "cuttle_request_duration_seconds_sum %.6f\n",
+	    st->dur_sum);
+	mgr_out_printf(o, "cuttle_request_duration_seconds_count %ju\n",
+	    (uintmax_t)cum);
+	return (0);
+}
+
+int
+mgr_page_register_metrics(struct mgr_registry *r, struct mgr *m)
+{
+	(void)m;
+	return (mgr_register(r, "metrics", "Prometheus metrics", MGR_F_PROM,
+	    mgr_render_metrics, NULL));
+}

@@ -1,0 +1,691 @@
+/*
+ * mgr_page_stats.c - the text pages, in Squid's layouts so that scripts
+ * written for Squid's cache manager read cuttle's: info, counters, 5min,
+ * 60min, mem, objects, pconn, ipcache, config, storedir.
+ *
+ * Each renders from a view gathered for the request (struct mgr_view)
+ * and from the manager's own counters; figures cuttle does not have
+ * (ICP, disk swap ...) are left out rather than printed as zeros that
+ * would look measured.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/check.h"
+#include "mgr/mgr_page.h"
+
+static const char *
+mgr_date(double t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		snprintf(buf, len, "%.0f", t);
+	return (buf);
+}
+
+static double
+mgr_kb(uint64_t bytes)
+{
+	return ((double)bytes / 1024.0);
+}
+
+/* -- info ------------------------------------------------------------------ */
+
+int
+mgr_render_info(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	const struct client_stats *cs = &v->client;
+	struct store_index_stats ss;
+	struct buf_pool_stats bs;
+	struct fwd_ctx_stats fs;
+	struct dns_stats ds;
+	struct mgr_period p5, p60;
+	struct mgr_proc proc;
+	double start, up, mem_max;
+	char d1[64], d2[64];
+
+	(void)arg;
+	memset(&ss, 0, sizeof ss);
+	memset(&bs, 0, sizeof bs);
+	memset(&fs, 0, sizeof fs);
+	memset(&ds, 0, sizeof ds);
+	if (v->store != NULL)
+		store_index_stats(v->store, &ss);
+	if (v->loop != NULL)
+		buf_pool_stats(comm_loop_pool(v->loop), &bs);
+	if (v->fwd != NULL)
+		fwd_ctx_stats(v->fwd, &fs);
+	if (v->dns != NULL)
+		dns_stats(v->dns, &ds);
+	mgr_proc_read(&proc);
+	mgr_period_last(v->mgr, v->now, 5, &p5);
+	mgr_period_last(v->mgr, v->now, 60, &p60);
+	start = mgr_start_time(v->mgr);
+	up = v->now - start;
+	mem_max = v->conf != NULL ? (double)v->conf->cache_mem : 0;
+
+	mgr_out_printf(o, "Squid Object Cache: Version %s (cuttle)\n",
+	    PACKAGE_VERSION);
+	mgr_out_printf(o, "Build Info: cuttle %s\n", PACKAGE_VERSION);
+	mgr_out_printf(o, "Service Name: cuttle\n");
+	mgr_out_printf(o, "Start Time:\t%s\n", mgr_date(start, d1,
+	    sizeof d1));
+	mgr_out_printf(o, "Current Time:\t%s\n", mgr_date(v->now, d2,
+	    sizeof d2));
+	mgr_out_printf(o, "Connection information for cuttle:\n");
+	mgr_out_printf(o, "\tNumber of clients accessing cache:\t%u\n",
+	    mgr_top_clients(v->mgr)->n);
+	mgr_out_printf(o, "\tNumber of HTTP requests received:\t%ju\n",
+	    (uintmax_t)cs->requests);
+	mgr_out_printf(o, "\tNumber of client connections accepted:\t%ju\n",
+	    (uintmax_t)cs->conns_accepted);
+	mgr_out_printf(o, "\tNumber of client connections open:\t%u\n",
+	    cs->conns_open);
+	mgr_out_printf(o, "\tNumber of idle server connections:\t%u\n",
+	    fs.idle);
+	mgr_out_printf(o, "\tRequest failure ratio:\t%5.2f\n",
+	    cs->requests > 0 ? (double)cs->errors / (double)cs->requests :
+	    0.0);
+	mgr_out_printf(o, "\tAverage HTTP requests per minute since start:"
+	    "\t%.1f\n", up > 0 ? (double)cs->requests / (up / 60.0) : 0.0);
+	mgr_out_printf(o, "Cache information for cuttle:\n");
+	mgr_out_printf(o, "\tHits as %% of all requests:\t5min: %3.1f%%, "
+	    "60min: %3.1f%%\n", mgr_ratio(p5.c[MGR_C_HITS],
+	    p5.c[MGR_C_REQUESTS]), mgr_ratio(p60.c[MGR_C_HITS],
+	    p60.c[MGR_C_REQUESTS]));
+	mgr_out_printf(o, "\tHits as %% of bytes sent:\t5min: %3.1f%%, "
+	    "60min: %3.1f%%\n", mgr_ratio(p5.c[MGR_C_HIT_BYTES],
+	    p5.c[MGR_C_BYTES_OUT]), mgr_ratio(p60.c[MGR_C_HIT_BYTES],
+	    p60.c[MGR_C_BYTES_OUT]));
+	mgr_out_printf(o, "\tMemory hits as %% of hit requests:\t5min: "
+	    "%3.1f%%, 60min: %3.1f%%\n", mgr_ratio(p5.c[MGR_C_MEM_HITS],
+	    p5.c[MGR_C_HITS]), mgr_ratio(p60.c[MGR_C_MEM_HITS],
+	    p60.c[MGR_C_HITS]));
+	mgr_out_printf(o, "\tDisk hits as %% of hit requests:\t5min: "
+	    "%3.1f%%, 60min: %3.1f%%\n", 0.0, 0.0);
+	mgr_out_printf(o, "\tStorage Swap size:\t0 KB\n");
+	mgr_out_printf(o, "\tStorage Mem size:\t%.0f KB\n", mgr_kb(ss.bytes));
+	mgr_out_printf(o, "\tStorage Mem capacity:\t%4.1f%% used, %4.1f%% "
+	    "free\n", mem_max > 0 ? 100.0 * (double)ss.bytes / mem_max : 0,
+	    mem_max > 0 ? 100.0 - 100.0 * (double)ss.bytes / mem_max : 0);
+	mgr_out_printf(o, "\tMean Object Size:\t%0.2f KB\n", ss.entries > 0 ?
+	    mgr_kb(ss.bytes) / (double)ss.entries : 0.0);
+	mgr_out_printf(o, "Median Service Times (seconds)  5 min    60 min:\n");
+	mgr_out_printf(o, "\tHTTP Requests (All):  %8.5f %8.5f\n",
+	    mgr_hist_median(p5.hist[MGR_KIND_ALL]),
+	    mgr_hist_median(p60.hist[MGR_KIND_ALL]));
+	mgr_out_printf(o, "\tCache Misses:         %8.5f %8.5f\n",
+	    mgr_hist_median(p5.hist[MGR_KIND_MISS]),
+	    mgr_hist_median(p60.hist[MGR_KIND_MISS]));
+	mgr_out_printf(o, "\tCache Hits:           %8.5f %8.5f\n",
+	    mgr_hist_median(p5.hist[MGR_KIND_HIT]),
+	    mgr_hist_median(p60.hist[MGR_KIND_HIT]));
+	mgr_out_printf(o, "\tNear Hits:            %8.5f %8.5f\n",
+	    mgr_hist_median(p5.hist[MGR_KIND_NH]),
+	    mgr_hist_median(p60.hist[MGR_KIND_NH]));
+	mgr_out_printf(o, "\tNot-Modified Replies: %8.5f %8.5f\n",
+	    mgr_hist_median(p5.hist[MGR_KIND_NM]),
+	    mgr_hist_median(p60.hist[MGR_KIND_NM]));
+	mgr_out_printf(o, "Resource usage for cuttle:\n");
+	mgr_out_printf(o, "\tUP Time:\t%.3f seconds\n", up);
+	mgr_out_printf(o, "\tCPU Time:\t%.3f seconds\n", proc.cpu);
+	mgr_out_printf(o, "\tCPU Usage:\t%.2f%%\n", up > 0 ?
+	    100.0 * proc.cpu / up : 0.0);
+	mgr_out_printf(o, "\tCPU Usage, 5 minute avg:\t%.2f%%\n",
+	    p5.seconds > 0 ? (double)p5.c[MGR_C_CPU_USEC] / 1e4 /
+	    p5.seconds : 0.0);
+	mgr_out_printf(o, "\tCPU Usage, 60 minute avg:\t%.2f%%\n",
+	    p60.seconds > 0 ? (double)p60.c[MGR_C_CPU_USEC] / 1e4 /
+	    p60.seconds : 0.0);
+	mgr_out_printf(o, "\tMaximum Resident Size: %ld KB\n", proc.maxrss_kb);
+	mgr_out_printf(o, "\tResident Size: %ld KB\n", proc.rss_kb);
+	mgr_out_printf(o, "\tPage faults with physical i/o: %ld\n",
+	    proc.majflt);
+	mgr_out_printf(o, "Memory accounted for:\n");
+	mgr_out_printf(o, "\tTotal accounted:       %8.0f KB\n",
+	    mgr_kb(bs.bytes + bs.cached_bytes));
+	mgr_out_printf(o, "\tPages in use:          %8zu\n", bs.pages);
+	mgr_out_printf(o, "\tBytes in use:          %8.0f KB\n",
+	    mgr_kb(bs.bytes));
+	mgr_out_printf(o, "\tBytes pinned by writes:%8.0f KB\n",
+	    mgr_kb(bs.pinned));
+	mgr_out_printf(o, "\tPages cached for reuse:%8zu\n", bs.cached_pages);
+	mgr_out_printf(o, "\tmemPoolAlloc calls: %9ju\n",
+	    (uintmax_t)bs.allocs);
+	mgr_out_printf(o, "File descriptor usage for cuttle:\n");
+	mgr_out_printf(o, "\tMaximum number of file descriptors:   %d\n",
+	    proc.fds_max);
+	mgr_out_printf(o, "\tLargest file desc currently in use:   %d\n",
+	    proc.fd_largest);
+	mgr_out_printf(o, "\tNumber of file desc currently in use: %d\n",
+	    proc.fds_open);
+	mgr_out_printf(o, "\tAvailable number of file descriptors: %d\n",
+	    proc.fds_max > 0 && proc.fds_open >= 0 ?
+	    proc.fds_max - proc.fds_open : -1);
+	mgr_out_printf(o, "Internal Data Structures:\n");
+	mgr_out_printf(o, "\t%6ju StoreEntries\n", (uintmax_t)ss.entries);
+	mgr_out_printf(o, "\t%6ju StoreEntries with MemObjects\n",
+	    (uintmax_t)ss.entries);
+	mgr_out_printf(o, "\t%6ju Hot Object Cache Items\n",
+	    (uintmax_t)ss.entries);
+	mgr_out_printf(o, "\t%6u on-disk objects\n", 0u);
+	mgr_out_printf(o, "\t%6u ipcache entries\n", ds.entries);
+	return (0);
+}
+
+/* -- counters -------------------------------------------------------------- */
+
+int
+mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	const struct client_stats *cs = &v->client;
+	const struct mgr_stats *st = mgr_stats(v->mgr);
+	struct store_index_stats ss;
+	struct fwd_ctx_stats fs;
+	struct dns_stats ds;
+	struct mgr_proc proc;
+	char d[64];
+
+	(void)arg;
+	memset(&ss, 0, sizeof ss);
+	memset(&fs, 0, sizeof fs);
+	memset(&ds, 0, sizeof ds);
+	if (v->store != NULL)
+		store_index_stats(v->store, &ss);
+	if (v->fwd != NULL)
+		fwd_ctx_stats(v->fwd, &fs);
+	if (v->dns != NULL)
+		dns_stats(v->dns, &ds);
+	mgr_proc_read(&proc);
+	mgr_out_printf(o, "sample_time = %.6f (%s)\n", v->now,
+	    mgr_date(v->now, d, sizeof d));
+	/* Squid's names where the meaning matches. */
+	mgr_out_printf(o, "client_http.requests = %ju\n",
+	    (uintmax_t)cs->requests);
+	mgr_out_printf(o, "client_http.hits = %ju\n", (uintmax_t)cs->hits);
+	mgr_out_printf(o, "client_http.errors = %ju\n", (uintmax_t)cs->errors);
+	mgr_out_printf(o, "client_http.kbytes_in = %ju\n",
+	    (uintmax_t)(cs->bytes_in >> 10));
+	mgr_out_printf(o, "client_http.kbytes_out = %ju\n",
+	    (uintmax_t)(cs->bytes_out >> 10));
+	mgr_out_printf(o, "client_http.hit_kbytes_out = %ju\n",
+	    (uintmax_t)(cs->hit_bytes >> 10));
+	mgr_out_printf(o, "server.all.requests = %ju\n",
+	    (uintmax_t)fs.requests);
+	mgr_out_printf(o, "server.http.requests = %ju\n",
+	    (uintmax_t)fs.requests);
+	mgr_out_printf(o, "aborted_requests = %ju\n",
+	    (uintmax_t)st->c[MGR_C_ABORTED]);
+	mgr_out_printf(o, "page_faults = %ld\n", proc.majflt);
+	mgr_out_printf(o, "cpu_time = %.6f\n", proc.cpu);
+	mgr_out_printf(o, "wall_time = %.6f\n", v->now -
+	    mgr_start_time(v->mgr));
+	/* cuttle's own, under Squid-like names. */
+	mgr_out_printf(o, "client_http.denied = %ju\n", (uintmax_t)cs->denied);
+	mgr_out_printf(o, "client_http.mem_hits = %ju\n",
+	    (uintmax_t)st->c[MGR_C_MEM_HITS]);
+	mgr_out_printf(o, "client_http.collapsed = %ju\n",
+	    (uintmax_t)cs->collapsed);
+	mgr_out_printf(o, "client_http.revalidations = %ju\n",
+	    (uintmax_t)cs->revalidations);
+	mgr_out_printf(o, "client_http.purges = %ju\n", (uintmax_t)cs->purges);
+	mgr_out_printf(o, "client.conns_accepted = %ju\n",
+	    (uintmax_t)cs->conns_accepted);
+	mgr_out_printf(o, "client.conns_open = %u\n", cs->conns_open);
+	mgr_out_printf(o, "server.conns_opened = %ju\n",
+	    (uintmax_t)fs.conns_opened);
+	mgr_out_printf(o, "server.conns_reused = %ju\n",
+	    (uintmax_t)fs.conns_reused);
+	mgr_out_printf(o, "server.retries = %ju\n", (uintmax_t)fs.retries);
+	mgr_out_printf(o, "server.conns_idle = %u\n", fs.idle);
+	mgr_out_printf(o, "cache.fetches = %ju\n", (uintmax_t)cs->fetches);
+	mgr_out_printf(o, "cache.mem_lookups = %ju\n", (uintmax_t)ss.lookups);
+	mgr_out_printf(o, "cache.mem_hits = %ju\n", (uintmax_t)ss.hits);
+	mgr_out_printf(o, "cache.mem_objects = %ju\n", (uintmax_t)ss.entries);
+	mgr_out_printf(o, "cache.mem_bytes = %ju\n", (uintmax_t)ss.bytes);
+	mgr_out_printf(o, "cache.added = %ju\n", (uintmax_t)ss.added);
+	mgr_out_printf(o, "cache.evicted = %ju\n", (uintmax_t)ss.evicted);
+	mgr_out_printf(o, "cache.removed = %ju\n", (uintmax_t)ss.removed);
+	mgr_out_printf(o, "dns.lookups = %ju\n", (uintmax_t)ds.lookups);
+	mgr_out_printf(o, "dns.hits = %ju\n", (uintmax_t)ds.hits);
+	mgr_out_printf(o, "dns.negative_hits = %ju\n",
+	    (uintmax_t)ds.negative_hits);
+	mgr_out_printf(o, "dns.misses = %ju\n", (uintmax_t)ds.misses);
+	mgr_out_printf(o, "dns.queries = %ju\n", (uintmax_t)ds.queries);
+	mgr_out_printf(o, "dns.timeouts = %ju\n", (uintmax_t)ds.timeouts);
+	return (0);
+}
+
+/* -- 5min, 60min ----------------------------------------------------------- */
+
+static int
+mgr_render_avg(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	unsigned minutes = (unsigned)(uintptr_t)arg;
+	struct mgr_period p;
+	double s;
+	char d1[64], d2[64];
+
+	mgr_period_last(v->mgr, v->now, minutes, &p);
+	s = p.seconds > 0 ? p.seconds : 1;
+	mgr_out_printf(o, "sample_start_time = %.6f (%s)\n", v->now -
+	    p.seconds, mgr_date(v->now - p.seconds, d1, sizeof d1));
+	mgr_out_printf(o, "sample_end_time = %.6f (%s)\n", v->now,
+	    mgr_date(v->now, d2, sizeof d2));
+	mgr_out_printf(o, "client_http.requests = %f/sec\n",
+	    (double)p.c[MGR_C_REQUESTS] / s);
+	mgr_out_printf(o, "client_http.hits = %f/sec\n",
+	    (double)p.c[MGR_C_HITS] / s);
+	mgr_out_printf(o, "client_http.errors = %f/sec\n",
+	    (double)p.c[MGR_C_ERRORS] / s);
+	mgr_out_printf(o, "client_http.kbytes_out = %f/sec\n",
+	    mgr_kb(p.c[MGR_C_BYTES_OUT]) / s);
+	mgr_out_printf(o, "client_http.hit_kbytes_out = %f/sec\n",
+	    mgr_kb(p.c[MGR_C_HIT_BYTES]) / s);
+	mgr_out_printf(o, "client_http.all_median_svc_time = %f seconds\n",
+	    mgr_hist_median(p.hist[MGR_KIND_ALL]));
+	mgr_out_printf(o, "client_http.miss_median_svc_time = %f seconds\n",
+	    mgr_hist_median(p.hist[MGR_KIND_MISS]));
+	mgr_out_printf(o, "client_http.nm_median_svc_time = %f seconds\n",
+	    mgr_hist_median(p.hist[MGR_KIND_NM]));
+	mgr_out_printf(o, "client_http.nh_median_svc_time = %f seconds\n",
+	    mgr_hist_median(p.hist[MGR_KIND_NH]));
+	mgr_out_printf(o, "client_http.hit_median_svc_time = %f seconds\n",
+	    mgr_hist_median(p.hist[MGR_KIND_HIT]));
+	mgr_out_printf(o, "server.all.requests = %f/sec\n",
+	    (double)p.c[MGR_C_FORWARDED] / s);
+	mgr_out_printf(o, "aborted_requests = %f/sec\n",
+	    (double)p.c[MGR_C_ABORTED] / s);
+	mgr_out_printf(o, "request_hit_ratio = %.1f%%\n",
+	    mgr_ratio(p.c[MGR_C_HITS], p.c[MGR_C_REQUESTS]));
+	mgr_out_printf(o, "byte_hit_ratio = %.1f%%\n",
+	    mgr_ratio(p.c[MGR_C_HIT_BYTES], p.c[MGR_C_BYTES_OUT]));
+	mgr_out_printf(o, "cpu_time = %f seconds\n",
+	    (double)p.c[MGR_C_CPU_USEC] / 1e6);
+	mgr_out_printf(o, "wall_time = %f seconds\n", p.seconds);
+	mgr_out_printf(o, "cpu_usage = %f%%\n", p.seconds > 0 ?
+	    (double)p.c[MGR_C_CPU_USEC] / 1e4 / p.seconds : 0.0);
+	return (0);
+}
+
+/* -- mem ------------------------------------------------------------------- */
+
+static int
+mgr_render_mem(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	struct buf_pool_stats bs;
+	struct comm_loop_stats ls;
+
+	(void)arg;
+	if (v->loop == NULL)
+		return (-ENOTSUP);
+	buf_pool_stats(comm_loop_pool(v->loop), &bs);
+	comm_loop_stats(v->loop, &ls);
+	mgr_out_printf(o, "Current memory usage:\n");
+	mgr_out_printf(o, "Pool\t Obj Size\t Chunks\t\t In Use\t\t\t Idle"
+	    "\t\t Allocations Saved\n");
+	mgr_out_printf(o, "buf_pool\t (classes)\t %zu\t\t %zu KB\t\t\t "
+	    "%zu KB\t\t %ju\n", bs.pages, bs.bytes >> 10,
+	    bs.cached_bytes >> 10, (uintmax_t)(bs.allocs - bs.mallocs));
+	mgr_out_printf(o, "\n");
+	mgr_out_printf(o, "Page allocator:\n");
+	mgr_out_printf(o, "\tpages in use:\t%zu\n", bs.pages);
+	mgr_out_printf(o, "\tbytes in use:\t%zu\n", bs.bytes);
+	mgr_out_printf(o, "\tbytes pinned by in-flight writes:\t%zu\n",
+	    bs.pinned);
+	mgr_out_printf(o, "\tpages cached for reuse:\t%zu\n", bs.cached_pages);
+	mgr_out_printf(o, "\tbytes cached for reuse:\t%zu\n", bs.cached_bytes);
+	mgr_out_printf(o, "\tallocations:\t%ju\n", (uintmax_t)bs.allocs);
+	mgr_out_printf(o, "\tof which from malloc:\t%ju\n",
+	    (uintmax_t)bs.mallocs);
+	mgr_out_printf(o, "\tbytes copied into chains:\t%ju\n",
+	    (uintmax_t)bs.copied);
+	mgr_out_printf(o, "Event loop:\n");
+	mgr_out_printf(o, "\tconnections:\t%u\n", ls.conns);
+	mgr_out_printf(o, "\tlisteners:\t%u\n", ls.listeners);
+	mgr_out_printf(o, "\toperations pending:\t%u\n", ls.ops);
+	mgr_out_printf(o, "\tcalls run:\t%ju\n", (uintmax_t)ls.calls);
+	return (0);
+}
+
+/* -- objects, storedir ----------------------------------------------------- */
+
+struct mgr_walk {
+	struct mgr_out	*o;
+	double		now;
+	uint64_t	n;
+};
+
+static void
+mgr_object_one(struct store_entry *e, void *arg)
+{
+	struct mgr_walk *w = arg;
+	const struct http_cache_meta *meta = store_entry_meta(e);
+	const struct http_msg *rep = store_entry_reply(e);
+	char hex[STORE_KEY_LEN * 2 + 1];
+	int64_t age;
+
+	w->n++;
+	age = http_cache_age(meta, (int64_t)w->now);
+	mgr_out_printf(w->o, "KEY %s\n", store_key_hex(store_entry_key(e),
+	    hex));
+	mgr_out_printf(w->o, "\t%s IN_MEMORY\n", store_entry_state(e) ==
+	    STORE_COMPLETE ? "STORE_OK     " : "STORE_PENDING");
+	mgr_out_printf(w->o, "\tLV:%jd AGE:%jd EX:%jd\n",
+	    (intmax_t)meta->response_time, (intmax_t)age,
+	    (intmax_t)(meta->response_time + meta->lifetime -
+	    meta->corrected_initial_age));
+	mgr_out_printf(w->o, "\t%u locks, %u clients\n",
+	    store_entry_nreaders(e), store_entry_nreaders(e));
+	if (rep != NULL)
+		mgr_out_printf(w->o, "\tstatus %u\n", rep->status);
+	mgr_out_printf(w->o, "\tinmem_hi: %ju\n",
+	    (uintmax_t)store_entry_body_len(e));
+	mgr_out_printf(w->o, "\tmem: %ju bytes\n\n",
+	    (uintmax_t)store_entry_mem(e));
+}
+
+static int
+mgr_render_objects(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	struct mgr_walk w = { o, v->now, 0 };
+
+	(void)arg;
+	if (v->store == NULL) {
+		mgr_out_printf(o, "No memory cache (cache_mem 0).\n");
+		return (0);
+	}
+	store_index_walk(v->store, mgr_object_one, &w);
+	mgr_out_printf(o, "%ju objects\n", (uintmax_t)w.n);
+	return (0);
+}
+
+static int
+mgr_render_storedir(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	struct store_index_stats ss;
+	double max = v->conf != NULL ? (double)v->conf->cache_mem : 0;
+
+	(void)arg;
+	memset(&ss, 0, sizeof ss);
+	if (v->store != NULL)
+		store_index_stats(v->store, &ss);
+	mgr_out_printf(o, "Store Directory Statistics:\n");
+	mgr_out_printf(o, "Store Entries          : %ju\n",
+	    (uintmax_t)ss.entries);
+	mgr_out_printf(o, "Maximum Swap Size      : 0 KB\n");
+	mgr_out_printf(o, "Current Store Swap Size: 0.00 KB\n");
+	mgr_out_printf(o, "Current Capacity       : 0.00%% used, 0.00%% "
+	    "free\n\n");
+	mgr_out_printf(o, "Store Directory #0 (memory): %s\n",
+	    v->store != NULL ? "cache_mem" : "none");
+	mgr_out_printf(o, "Maximum Size: %.0f KB\n", max / 1024.0);
+	mgr_out_printf(o, "Current Size: %.2f KB\n", mgr_kb(ss.bytes));
+	mgr_out_printf(o, "Percent Used: %0.2f%%\n", max > 0 ?
+	    100.0 * (double)ss.bytes / max : 0.0);
+	mgr_out_printf(o, "Current entries: %ju\n", (uintmax_t)ss.entries);
+	mgr_out_printf(o, "Replacement policy: %s\n", v->conf != NULL &&
+	    v->conf->memory_replacement_policy == CONF_REPL_SIEVE ? "sieve" :
+	    "lru");
+	mgr_out_printf(o, "Objects added: %ju, evicted: %ju, removed: %ju\n",
+	    (uintmax_t)ss.added, (uintmax_t)ss.evicted,
+	    (uintmax_t)ss.removed);
+	mgr_out_printf(o, "(no disk store yet)\n");
+	return (0);
+}
+
+/* -- pconn, ipcache -------------------------------------------------------- */
+
+static int
+mgr_render_pconn(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	struct fwd_ctx_stats fs;
+
+	(void)arg;
+	memset(&fs, 0, sizeof fs);
+	if (v->fwd != NULL)
+		fwd_ctx_stats(v->fwd, &fs);
+	mgr_out_printf(o, "Pool 0 Stats\n");
+	mgr_out_printf(o, "server-side persistent connection counts:\n\n");
+	mgr_out_printf(o, "\tidle now:\t%u\n", fs.idle);
+	mgr_out_printf(o, "\topened:\t%ju\n", (uintmax_t)fs.conns_opened);
+	mgr_out_printf(o, "\treused:\t%ju\n", (uintmax_t)fs.conns_reused);
+	mgr_out_printf(o, "\trequests:\t%ju\n", (uintmax_t)fs.requests);
+	mgr_out_printf(o, "\tretries:\t%ju\n", (uintmax_t)fs.retries);
+	mgr_out_printf(o, "\treq/conn:\t%.2f\n", fs.conns_opened > 0 ?
+	    (double)fs.requests / (double)fs.conns_opened : 0.0);
+	return (0);
+}
+
+struct mgr_dns_walk {
+	struct mgr_out	*o;
+	double		now;
+};
+
+static int
+mgr_ipcache_one(const struct dns_answer *a, void *arg)
+{
+	struct mgr_dns_walk *w = arg;
+	char addr[INET6_ADDRSTRLEN + 8];
+	unsigned i;
+
+	mgr_out_printf(w->o, " %-32.32s %-6s %6.0f %6s %2u(%2u)",
+	    a->name, a->status == DNS_OK ? "" : " N",
+	    a->expires > 0 ? a->expires - w->now : -1.0,
+	    a->source == DNS_SRC_HOSTS ? "hosts" : a->source ==
+	    DNS_SRC_LITERAL ? "lit" : "dns", a->naddrs, 0u);
+	for (i = 0; i < a->naddrs; i++) {
+		comm_addr_format(&a->addrs[i].sa, addr, sizeof addr);
+		/* The port is 0: show the address alone. */
+		if (strlen(addr) > 2 && strcmp(addr + strlen(addr) - 2,
+		    ":0") == 0)
+			addr[strlen(addr) - 2] = '\0';
+		mgr_out_printf(w->o, " %s-OK", addr);
+	}
+	if (a->status != DNS_OK && a->reason != NULL)
+		mgr_out_printf(w->o, " (%s)", a->reason);
+	mgr_out_printf(w->o, "\n");
+	return (0);
+}
+
+static int
+mgr_render_ipcache(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	struct mgr_dns_walk w = { o, v->now };
+	struct dns_stats ds;
+
+	(void)arg;
+	if (v->dns == NULL) {
+		mgr_out_printf(o, "No resolver.\n");
+		return (0);
+	}
+	dns_stats(v->dns, &ds);
+	mgr_out_printf(o, "IP Cache Statistics:\n");
+	mgr_out_printf(o, "IPcache Entries Cached:  %u\n", ds.entries);
+	mgr_out_printf(o, "IPcache Requests: %ju\n", (uintmax_t)ds.lookups);
+	mgr_out_printf(o, "IPcache Hits:            %ju\n",
+	    (uintmax_t)ds.hits);
+	mgr_out_printf(o, "IPcache Negative Hits:       %ju\n",
+	    (uintmax_t)ds.negative_hits);
+	mgr_out_printf(o, "IPcache Numeric Hits:        %ju\n",
+	    (uintmax_t)ds.literals);
+	mgr_out_printf(o, "IPcache Misses:          %ju\n",
+	    (uintmax_t)ds.misses);
+	mgr_out_printf(o, "IPcache Invalid Request: 0\n\n\n");
+	mgr_out_printf(o, "%-33.33s %3s %6s %6s  %s\n", "Hostname", "Flg",
+	    "lstref", "TTL", "N(b)");
+	(void)dns_walk(v->dns, mgr_ipcache_one, &w);
+	return (0);
+}
+
+/* -- config ---------------------------------------------------------------- */
+
+/* One printer per directives.def type: the value in force, as it would
+ * be written in cuttle.conf. */
+static void
+mgr_cfg_lines(struct mgr_out *o, const char *name,
+    const struct conf_lines *ls)
+{
+	size_t i;
+	unsigned j;
+	bool secret = strcmp(name, "cachemgr_passwd") == 0;
+
+	for (i = 0; i < ls->n; i++) {
+		mgr_out_printf(o, "%s", name);
+		for (j = 0; j < ls->v[i].argc; j++)
+			mgr_out_printf(o, " %s", secret && j == 0 &&
+			    strcmp(ls->v[i].argv[0], "none") != 0 &&
+			    strcmp(ls->v[i].argv[0], "disable") != 0 ?
+			    "XXXXXXXXXX" : ls->v[i].argv[j]);
+		mgr_out_printf(o, "\n");
+	}
+}
+
+static void
+mgr_cfg_str(struct mgr_out *o, const char *name, const char *s)
+{
+	if (s == NULL)
+		mgr_out_printf(o, "%s none\n", name);
+	else
+		mgr_out_printf(o, "%s %s\n", name, s);
+}
+
+static void
+mgr_cfg_size(struct mgr_out *o, const char *name, uint64_t n)
+{
+	if (n != 0 && n % (1024 * 1024) == 0)
+		mgr_out_printf(o, "%s %ju MB\n", name, (uintmax_t)(n >> 20));
+	else if (n != 0 && n % 1024 == 0)
+		mgr_out_printf(o, "%s %ju KB\n", name, (uintmax_t)(n >> 10));
+	else
+		mgr_out_printf(o, "%s %ju bytes\n", name, (uintmax_t)n);
+}
+
+static void
+mgr_cfg_ports(struct mgr_out *o, const char *name, const struct conf *c)
+{
+	char addr[80];
+	size_t i;
+
+	for (i = 0; i < c->nports; i++)
+		mgr_out_printf(o, "%s %s\n", name, comm_addr_format(
+		    (const struct sockaddr *)&c->ports[i].addr, addr,
+		    sizeof addr));
+}
+
+#define mgr_cfg_acl(o, n, c, f)		mgr_cfg_lines(o, n, &(c)->f)
+#define mgr_cfg_lines_(o, n, c, f)	mgr_cfg_lines(o, n, &(c)->f)
+#define mgr_cfg_word(o, n, c, f)	mgr_cfg_str(o, n, (c)->f)
+#define mgr_cfg_path(o, n, c, f)	mgr_cfg_str(o, n, (c)->f)
+#define mgr_cfg_debug(o, n, c, f)	mgr_cfg_str(o, n, (c)->f)
+#define mgr_cfg_count(o, n, c, f)	\
+	mgr_out_printf(o, "%s %ld\n", n, (long)(c)->f)
+#define mgr_cfg_size_(o, n, c, f)	mgr_cfg_size(o, n, (c)->f)
+#define mgr_cfg_time(o, n, c, f)	\
+	mgr_out_printf(o, "%s %g seconds\n", n, (double)(c)->f)
+#define mgr_cfg_onoff(o, n, c, f)	\
+	mgr_out_printf(o, "%s %s\n", n, (c)->f ? "on" : "off")
+#define mgr_cfg_fwdfor(o, n, c, f)	\
+	mgr_out_printf(o, "%s %s\n", n, mgr_fwdfor_name((c)->f))
+#define mgr_cfg_repl(o, n, c, f)	\
+	mgr_out_printf(o, "%s %s\n", n, (c)->f == CONF_REPL_SIEVE ? "sieve" : \
+	    "lru")
+#define mgr_cfg_port(o, n, c, f)	mgr_cfg_ports(o, n, c)
+
+static const char *
+mgr_fwdfor_name(int v)
+{
+	switch (v) {
+	case CONF_FWD_OFF: return ("off");
+	case CONF_FWD_TRANSPARENT: return ("transparent");
+	case CONF_FWD_DELETE: return ("delete");
+	case CONF_FWD_TRUNCATE: return ("truncate");
+	default: return ("on");
+	}
+}
+
+static int
+mgr_render_config(struct mgr_out *o, const void *view, void *arg)
+{
+	const struct mgr_view *v = view;
+	const struct conf *c = v->conf;
+
+	(void)arg;
+	if (c == NULL)
+		return (-ENOTSUP);
+	/* Every directive of the table, in its order: the defaults are
+	 * filled in (conf_finish()), so this is what is in force. */
+#define DIRECTIVE(name, type, field, dflt, state, syntax, doc)	\
+	MGR_CFG_##type(o, #name, c, field);
+#define MGR_CFG_acl	mgr_cfg_acl
+#define MGR_CFG_lines	mgr_cfg_lines_
+#define MGR_CFG_word	mgr_cfg_word
+#define MGR_CFG_path	mgr_cfg_path
+#define MGR_CFG_debug	mgr_cfg_debug
+#define MGR_CFG_count	mgr_cfg_count
+#define MGR_CFG_size	mgr_cfg_size_
+#define MGR_CFG_time	mgr_cfg_time
+#define MGR_CFG_onoff	mgr_cfg_onoff
+#define MGR_CFG_fwdfor	mgr_cfg_fwdfor
+#define MGR_CFG_repl	mgr_cfg_repl
+#define MGR_CFG_port	mgr_cfg_port
+#include "conf/directives.def"
+#undef DIRECTIVE
+	return (0);
+}
+
+int
+mgr_page_register_stats(struct mgr_registry *r, struct mgr *m)
+{
+	int err;
+
+	(void)m;
+	err = mgr_register(r, "info", "General Runtime Information", 0,
+	    mgr_render_info, NULL);
+	if (err == 0)
+		err = mgr_register(r, "counters", "Traffic and Resource "
+		    "Counters", 0, mgr_render_counters, NULL);
+	if (err == 0)
+		err = mgr_register(r, "5min", "5 Minute Average of Counters",
+		    0, mgr_render_avg, (void *)(uintptr_t)5);
+	if (err == 0)
+		err = mgr_register(r, "60min", "60 Minute Average of Counters",
+		    0, mgr_render_avg, (void *)(uintptr_t)60);
+	if (err == 0)
+		err = mgr_register(r, "mem", "Memory Utilization", 0,
+		    mgr_render_mem, NULL);
+	if (err == 0)
+		err = mgr_register(r, "objects", "All Cache Objects", 0,
+		    mgr_render_objects, NULL);
+	if (err == 0)
+		err = mgr_register(r, "storedir", "Store Directory Stats", 0,
+		    mgr_render_storedir, NULL);
+	if (err == 0)
+		err = mgr_register(r, "pconn", "Persistent Connection "
+		    "Utilization Histograms", 0, mgr_render_pconn, NULL);
+	if (err == 0)
+		err = mgr_register(r, "ipcache", "IP Cache Stats and Contents",
+		    0, mgr_render_ipcache, NULL);
+	if (err == 0)
+		err = mgr_register(r, "config", "Current cuttle Configuration",
+		    MGR_F_PROTECTED, mgr_render_config, NULL);
+	return (err);
+}
