@@ -25,6 +25,10 @@
 struct client_ctx;
 struct acl_rules;
 struct access_log;
+struct store_index;
+struct http_refresh;
+struct mgr;
+struct dns_resolver;
 
 /* reply_body_max_size: the first entry whose acls match (NULL rules: no
  * acls, always) gives the limit; size 0 is no limit. */
@@ -33,7 +37,13 @@ struct client_body_limit {
 	struct acl_rules	*rules;
 };
 
-/* What the client side needs, all borrowed for the ctx's life. */
+/*
+ * What the client side needs, all borrowed (for the ctx's life, or until
+ * client_ctx_set_deps() replaces them).  Client code reads them through
+ * ctx->deps when it uses them and never copies a pointer from here into
+ * a connection or transaction: reconfigure swaps them while connections
+ * and transactions go on, and frees the old ones at once.
+ */
 struct client_deps {
 	struct comm_loop	*loop;
 	const struct conf	*conf;
@@ -42,6 +52,15 @@ struct client_deps {
 	struct access_log	*access_log;	/* NULL: none */
 	const struct client_body_limit *body_limits;
 	size_t			nbody_limits;
+	struct store_index	*store;		/* NULL: no cache */
+	const struct http_refresh *refresh;	/* refresh_pattern */
+	const struct acl_rules	*cache_access;	/* `cache`; NULL: all */
+	const struct acl_rules	*http_reply_access;	/* NULL: all */
+	bool			purge;		/* an acl names PURGE (Squid:
+						 * else PURGE is refused) */
+	struct mgr		*mgr;		/* cache manager; NULL: none */
+	struct dns_resolver	*dns;		/* for the manager's ipcache
+						 * page; NULL: not shown */
 };
 
 struct client_stats {
@@ -52,10 +71,23 @@ struct client_stats {
 	uint64_t	denied;
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
+	uint64_t	hits;		/* answered from the cache */
+	uint64_t	hit_bytes;
+	uint64_t	fetches;	/* shared fetches started */
+	uint64_t	collapsed;	/* requests that joined one */
+	uint64_t	revalidations;
+	uint64_t	purges;
 };
 
 struct client_ctx	*client_ctx_new(const struct client_deps *deps);
 void			client_ctx_free(struct client_ctx **cp);
+/* client_ctx_set_deps() - reconfigure: what is used from now on, by the
+ * connections already open too (they read it at use time, see struct
+ * client_deps).  Call from the loop, outside client code (a signal
+ * callback); the caller may free the old deps once this returns.  The
+ * loop must stay the same. */
+void			client_ctx_set_deps(struct client_ctx *ctx,
+			    const struct client_deps *deps);
 /* client_listen() - accept proxy connections on l. */
 void			client_listen(struct client_ctx *ctx,
 			    struct comm_listener *l);

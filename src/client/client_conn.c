@@ -55,7 +55,17 @@ client_ctx_new(const struct client_deps *deps)
 		return (NULL);
 	ctx->deps = *deps;
 	list_init(&ctx->conns);
+	list_init(&ctx->fetches);
 	return (ctx);
+}
+
+void
+client_ctx_set_deps(struct client_ctx *ctx, const struct client_deps *deps)
+{
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	AN(deps);
+	CHECK(deps->loop == ctx->deps.loop);
+	ctx->deps = *deps;
 }
 
 void
@@ -67,6 +77,7 @@ client_ctx_free(struct client_ctx **cp)
 		return;
 	TAKE_OBJ_NOTNULL(ctx, cp, CLIENT_CTX_MAGIC);
 	CHECK(list_empty(&ctx->conns));
+	CHECK(list_empty(&ctx->fetches));
 	FREE_OBJ(ctx);
 }
 
@@ -103,7 +114,9 @@ bool
 client_ctx_idle(const struct client_ctx *ctx)
 {
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
-	return (list_empty(&ctx->conns));
+	/* Fetches nobody waits for (background revalidation, fills whose
+	 * client left) count: they hold server connections. */
+	return (list_empty(&ctx->conns) && list_empty(&ctx->fetches));
 }
 
 uint16_t
@@ -158,6 +171,7 @@ client_ctx_close_all(struct client_ctx *ctx)
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
 	LIST_FOREACH_SAFE(n, tmp, &ctx->conns)
 		client_conn_abort(container_of(n, struct client_conn, link));
+	client_cache_cancel_all(ctx);
 }
 
 /* A call that may end the connection (and free it) holds it meanwhile,

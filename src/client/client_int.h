@@ -17,6 +17,8 @@
 #include "buf/buf.h"
 #include "client/client.h"
 #include "client/errpage.h"
+#include "fwd/fwd.h"
+#include "http/http_cache.h"
 #include "http/http_msg.h"
 #include "http/http_url.h"
 #include "store/store.h"
@@ -33,10 +35,14 @@ struct client_ctx {
 	struct client_deps	deps;
 	struct list		conns;
 	struct client_stats	stats;
+	struct list		fetches;	/* struct client_fetch */
+	uint64_t		serial;		/* for Vary markers */
 	bool			draining;	/* no keep-alive any more */
 };
 
 struct client_txn;
+struct client_fetch;
+struct acl_request;
 
 /* An address in the room it needs: a sockaddr_storage is 128 bytes, and
  * two of them per idle connection count (< 1 KiB each is the target). */
@@ -66,6 +72,15 @@ struct client_conn {
 	bool			eof;		/* the client sent FIN */
 	bool			lingering;	/* replied; draining, then close */
 	bool			closing;
+};
+
+/* How a request meets the cache (client_cache.c). */
+enum client_cache_role {
+	CACHE_NONE,		/* forwarded as it is, never stored */
+	CACHE_HIT,		/* served from a stored entry */
+	CACHE_JOINED,		/* reads an entry another request fills */
+	CACHE_FILL,		/* its fetch fills a new entry */
+	CACHE_REVALIDATE	/* its fetch revalidates t->stale */
 };
 
 enum client_txn_state {
@@ -104,6 +119,24 @@ struct client_txn {
 	const char		*err_name;	/* ERR_... of an error page */
 	union client_addr	server;		/* where it was forwarded */
 	struct client_tunnel	*tunnel;	/* CONNECT */
+	uint64_t		max_body;	/* reply_body_max_size; 0: any */
+	/* The cache's view (client_cache.c). */
+	uint8_t			role;		/* enum client_cache_role */
+	bool			from_store;	/* a stored reply: Age, no
+						 * Set-Cookie */
+	bool			invalidate;	/* unsafe method: purge on 2xx/3xx */
+	bool			limit_body;	/* body_left counts what to send */
+	uint16_t		status_override;	/* 304 or 206; 0: none */
+	uint64_t		body_left;
+	uint64_t		range_first;
+	uint64_t		range_len;	/* of the representation */
+	char			*curl;		/* normalised URL, or NULL */
+	size_t			curl_len;
+	struct store_key	key;		/* what it looked up */
+	struct store_entry	*stale;		/* being revalidated */
+	struct client_fetch	*fetch;		/* filling t->e, while both
+						 * live */
+	struct http_cc		reqcc;
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */
@@ -138,11 +171,35 @@ void	client_txn_maybe_free(struct client_txn *t);
 
 /* client_reply.c */
 void	client_reply_start(struct client_txn *t);
+void	client_reply_attach(struct client_txn *t);
 void	client_reply_continue(struct client_txn *t);
 void	client_reply_write(struct client_txn *t, struct buf_chain *out);
 void	client_reply_write_all(struct client_txn *t, struct buf_chain *out);
 int	client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 	    struct buf_chain *out);
+
+/* client_txn.c: forward the request as it is, into a private entry. */
+void	client_txn_forward(struct client_txn *t);
+void	client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr);
+void	client_acl_view(struct client_txn *t, struct acl_request *ar);
+
+/* client_cache.c */
+/* client_cache_request() - the cache's turn after the access checks: a
+ * hit, a join, a fetch, PURGE, or 504 for only-if-cached; false when the
+ * request is not the cache's business (forward it as it is). */
+bool	client_cache_request(struct client_txn *t,
+	    const struct acl_request *ar);
+/* client_cache_reply() - the reply is in t->e and its header section is
+ * about to be written: choose what to send (revalidation outcome, a
+ * collapsed request that must fetch its own, 304, 206).  false when t
+ * was redirected and will be called again. */
+bool	client_cache_reply(struct client_txn *t);
+/* client_cache_no_reply() - t->e ended without a reply: true when a
+ * stale entry is served instead (stale-if-error). */
+bool	client_cache_no_reply(struct client_txn *t);
+void	client_cache_txn_finish(struct client_txn *t);
+void	client_cache_txn_free(struct client_txn *t);
+void	client_cache_cancel_all(struct client_ctx *ctx);
 
 /* client_tunnel.c: CONNECT */
 void	client_tunnel_start(struct client_txn *t);
@@ -153,5 +210,11 @@ void	client_tunnel_abort(struct client_txn *t);
 
 /* client_log.c */
 void	client_txn_log(struct client_txn *t);
+
+/* client_mgr.c: cache manager requests; each finished txn counted. */
+bool	client_mgr_request(struct client_txn *t);
+int	client_mgr_url(struct client_txn *t);	/* cache_object:// */
+void	client_mgr_serve(struct client_txn *t);
+void	client_mgr_txn_done(struct client_txn *t);
 
 #endif /* CUTTLE_CLIENT_INT_H */

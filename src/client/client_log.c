@@ -19,6 +19,7 @@ client_txn_log(struct client_txn *t)
 	struct access_entry ae;
 	char url[8192], method[64];
 
+	client_mgr_txn_done(t);
 	if (l == NULL || !access_log_active(l) || t->req.rawlen == 0)
 		return;
 	memset(&ae, 0, sizeof ae);

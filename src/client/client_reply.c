@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acl/acl.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client_int.h"
@@ -29,6 +30,28 @@ static void client_reply_pump(struct client_txn *t);
 static const http_hdr_set client_reply_skip =
     HTTP_HDR_BIT(HTTP_HDR_CONTENT_LENGTH) | HTTP_HDR_BIT(HTTP_HDR_VIA);
 
+/* X-Cache and X-Cache-Lookup, as Squid writes them: whether the reply
+ * came from the cache, and whether the cache had the URL at all. */
+static int
+client_reply_cache_fields(struct client_txn *t, struct buf_chain *out)
+{
+	const struct conf *conf = t->cc->ctx->deps.conf;
+	const char *lookup;
+	int err;
+
+	if (t->cc->ctx->deps.store == NULL)
+		return (0);
+	lookup = t->from_store || t->role == CACHE_REVALIDATE ? "HIT" :
+	    t->role == CACHE_NONE && (t->curl == NULL || t->invalidate) ?
+	    "NONE" : "MISS";
+	err = http_out_printf(out, "X-Cache: %s from %s\r\n",
+	    t->from_store ? "HIT" : "MISS", conf->visible_hostname);
+	if (err == 0)
+		err = http_out_printf(out, "X-Cache-Lookup: %s from %s:%u\r\n",
+		    lookup, conf->visible_hostname, client_local_port(t->cc));
+	return (err);
+}
+
 int
 client_reply_headers(struct client_txn *t, const struct http_msg *rep,
     struct buf_chain *out)
@@ -37,34 +60,56 @@ client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 	const struct http_field *cl;
 	const char *reason;
 	char via[300], date[40];
+	http_hdr_set skip = client_reply_skip;
+	unsigned status = t->status_override != 0 ? t->status_override :
+	    rep->status;
 	bool no_body;
 	int err;
 
-	no_body = t->req.method == HTTP_M_HEAD || rep->status < 200 ||
-	    rep->status == 204 || rep->status == 304;
-	reason = rep->reason.len > 0 ? http_msg_ptr(rep, rep->reason) :
-	    http_reason(rep->status);
-	err = http_out_printf(out, "HTTP/1.1 %u %.*s\r\n", rep->status,
-	    rep->reason.len > 0 ? (int)rep->reason.len : (int)strlen(reason),
-	    reason);
+	/* A stored reply is another user's: its Set-Cookie is not for
+	 * this one; its Age is computed anew (RFC 9111 5.1). */
+	if (t->from_store)
+		skip |= HTTP_HDR_BIT(HTTP_HDR_SET_COOKIE) |
+		    HTTP_HDR_BIT(HTTP_HDR_AGE);
+	no_body = t->req.method == HTTP_M_HEAD || status < 200 ||
+	    status == 204 || status == 304;
+	reason = status == rep->status && rep->reason.len > 0 ?
+	    http_msg_ptr(rep, rep->reason) : http_reason(status);
+	err = http_out_printf(out, "HTTP/1.1 %u %.*s\r\n", status,
+	    status == rep->status && rep->reason.len > 0 ?
+	    (int)rep->reason.len : (int)strlen(reason), reason);
 	if (err == 0)
-		err = http_out_fields(rep, client_reply_skip, out);
+		err = http_out_fields(rep, skip, out);
 	/* RFC 9110 6.6.1: a reply passed on without Date gets one. */
 	if (err == 0 && http_msg_field(rep, HTTP_HDR_DATE) == NULL)
 		err = http_out_printf(out, "Date: %s\r\n",
 		    http_date_format(time(NULL), date, sizeof date));
+	if (err == 0 && t->from_store)
+		err = http_out_printf(out, "Age: %jd\r\n", (intmax_t)
+		    http_cache_age(store_entry_meta(t->e), (int64_t)comm_now(
+		    t->cc->ctx->deps.loop)));
 	if (err == 0 && conf->via) {
 		snprintf(via, sizeof via, "1.%u %s (cuttle/%s)", rep->vminor,
 		    conf->visible_hostname, PACKAGE_VERSION);
 		err = http_out_append_list(rep, HTTP_HDR_VIA, via, out);
 	}
+	if (err == 0)
+		err = client_reply_cache_fields(t, out);
 	if (err != 0)
 		return (err);
 	cl = http_msg_field(rep, HTTP_HDR_CONTENT_LENGTH);
-	if (no_body) {
+	if (t->status_override == 206)
+		err = http_out_printf(out, "Content-Range: bytes %ju-%ju/%ju"
+		    "\r\nContent-Length: %ju\r\n", (uintmax_t)t->range_first,
+		    (uintmax_t)(t->range_first + t->body_left - 1),
+		    (uintmax_t)t->range_len, (uintmax_t)t->body_left);
+	else if (t->status_override == 416)
+		err = http_out_printf(out, "Content-Range: bytes */%ju\r\n"
+		    "Content-Length: 0\r\n", (uintmax_t)t->range_len);
+	else if (no_body) {
 		/* For HEAD and 304 it describes the selected representation
 		 * (RFC 9110 8.6): passed on as it came. */
-		if (cl != NULL && rep->status != 204 && rep->status >= 200)
+		if (cl != NULL && status != 204 && status >= 200)
 			err = http_out_printf(out, "Content-Length: %.*s\r\n",
 			    (int)cl->value.len, http_msg_ptr(rep, cl->value));
 	} else if (rep->body == HTTP_BODY_LENGTH)
@@ -84,11 +129,18 @@ client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 	return (err);
 }
 
+/* Read t->e from its start; progress comes to client_reply_progress(). */
 void
-client_reply_start(struct client_txn *t)
+client_reply_attach(struct client_txn *t)
 {
 	store_reader_open(&t->reader, t->e, client_reply_progress, t);
 	t->reader_open = true;
+}
+
+void
+client_reply_start(struct client_txn *t)
+{
+	client_reply_attach(t);
 	store_reader_wait(&t->reader);
 }
 
@@ -112,6 +164,8 @@ client_reply_write(struct client_txn *t, struct buf_chain *out)
 
 	t->bytes_out += buf_chain_len(out);
 	cc->ctx->stats.bytes_out += buf_chain_len(out);
+	if (t->from_store)
+		cc->ctx->stats.hit_bytes += buf_chain_len(out);
 	t->writes++;
 	comm_writev(cc->conn, out, client_reply_written, t);
 }
@@ -146,6 +200,21 @@ client_reply_error_page(struct client_txn *t)
 	client_txn_error(t, pages[err], store_err_text(err), sys_errno);
 }
 
+/* http_reply_access: the same rules as http_access, with the reply's
+ * status for http_status acls. */
+static bool
+client_reply_access_ok(struct client_txn *t, const struct http_msg *rep)
+{
+	const struct acl_rules *r = t->cc->ctx->deps.http_reply_access;
+	struct acl_request ar;
+
+	if (r == NULL)
+		return (true);
+	client_acl_view(t, &ar);
+	ar.status = rep->status;
+	return (acl_rules_check(r, &ar, ACL_ALLOW) == ACL_ALLOW);
+}
+
 static void
 client_reply_progress(struct store_reader *r, void *arg)
 {
@@ -160,11 +229,23 @@ client_reply_progress(struct store_reader *r, void *arg)
 		return;
 	}
 	rep = store_entry_reply(t->e);
+	if (rep == NULL && store_entry_state(t->e) == STORE_ABORTED &&
+	    client_cache_no_reply(t))
+		rep = store_entry_reply(t->e);
 	if (rep == NULL) {
 		if (store_entry_state(t->e) == STORE_ABORTED)
 			client_reply_error_page(t);
 		else
 			store_reader_wait(&t->reader);
+		return;
+	}
+	if (!client_cache_reply(t))
+		return;			/* another entry will answer */
+	rep = store_entry_reply(t->e);
+	if (!client_reply_access_ok(t, rep)) {
+		t->code = "TCP_DENIED_REPLY";
+		t->cc->ctx->stats.denied++;
+		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);
 		return;
 	}
 	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
@@ -173,7 +254,8 @@ client_reply_progress(struct store_reader *r, void *arg)
 		client_txn_abort(t);
 		return;
 	}
-	t->status = rep->status;
+	t->status = t->status_override != 0 ? t->status_override :
+	    rep->status;
 	t->headers_sent = true;
 	client_reply_write(t, &out);
 	buf_chain_fini(&out);
@@ -190,13 +272,18 @@ client_reply_pump(struct client_txn *t)
 		return;
 	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
 	buf_chain_init(&body, comm_loop_pool(t->cc->ctx->deps.loop));
-	n = store_reader_read(&t->reader, &body, CLIENT_WRITE_MAX);
+	n = store_reader_read(&t->reader, &body, t->limit_body &&
+	    t->body_left < CLIENT_WRITE_MAX ? (size_t)t->body_left :
+	    CLIENT_WRITE_MAX);
+	if (t->limit_body)
+		t->body_left -= n;
 	if (n > 0 && t->chunked_out)
 		http_out_printf(&out, "%zx\r\n", n);
 	buf_chain_move(&out, &body);
 	if (n > 0 && t->chunked_out)
 		http_out_printf(&out, "\r\n");
-	if (store_reader_done(&t->reader)) {
+	if (t->limit_body ? t->body_left == 0 :
+	    store_reader_done(&t->reader)) {
 		if (t->chunked_out)
 			http_out_printf(&out, "0\r\n\r\n");
 		t->reply_complete = true;

@@ -72,6 +72,7 @@ client_txn_maybe_free(struct client_txn *t)
 		t->reader_open = false;
 	}
 	store_entry_unref(&t->e);
+	client_cache_txn_free(t);
 	http_msg_fini(&t->req);
 	buf_chain_fini(&t->body);
 	FREE_OBJ(t);
@@ -87,6 +88,7 @@ client_txn_finish(struct client_txn *t)
 	t->state = TXN_DONE;
 	if (t->fwd != NULL && fwd_peer(t->fwd) != NULL)
 		client_addr_set(&t->server, fwd_peer(t->fwd));
+	client_cache_txn_finish(t);
 	client_txn_log(t);
 	/* Ending the tunnel may come back to client_txn_maybe_free(): the
 	 * txn is held until this call is done with it. */
@@ -258,7 +260,7 @@ client_conns_from(const struct client_ctx *ctx, const struct sockaddr *addr)
 }
 
 /* The request as acl rules see it. */
-static void
+void
 client_acl_view(struct client_txn *t, struct acl_request *ar)
 {
 	struct client_conn *cc = t->cc;
@@ -285,6 +287,9 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 		ar->user_agent = http_msg_ptr(&t->req, ua->value);
 		ar->ua_len = ua->value.len;
 	}
+	ar->manager = client_mgr_request(t);
+	if (ar->manager && t->url.scheme == HTTP_SCHEME_OTHER)
+		ar->proto = "cache_object";
 	if (cc->ctx->deps.http_access != NULL &&
 	    acl_rules_need_conns(cc->ctx->deps.http_access))
 		ar->src_conns = client_conns_from(cc->ctx,
@@ -321,22 +326,23 @@ client_txn_headers(struct client_txn *t)
 	const struct http_msg *m = &t->req;
 	const char *target = http_msg_ptr(m, m->target);
 	struct acl_request ar;
-	struct fwd_req fr;
+	bool mgr;
 
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	t->state = TXN_REPLY;	/* until it is known to go on */
 	if (http_url_parse(target, m->target.len, m->method == HTTP_M_CONNECT,
-	    &t->url) != 0) {
+	    &t->url) != 0 && client_mgr_url(t) != 0) {
 		client_txn_error(t, ERRPAGE_INVALID_URL, "invalid URL", 0);
 		return;
 	}
-	if (t->url.form != HTTP_URL_ABSOLUTE && t->url.form !=
+	mgr = client_mgr_request(t);	/* answered by cuttle itself */
+	if (!mgr && t->url.form != HTTP_URL_ABSOLUTE && t->url.form !=
 	    HTTP_URL_AUTHORITY) {
 		client_txn_error(t, ERRPAGE_INVALID_URL, "cuttle is a proxy: "
 		    "a request names its server in full (absolute-form)", 0);
 		return;
 	}
-	if (!client_host_agrees(t)) {
+	if (!mgr && !client_host_agrees(t)) {
 		client_txn_error(t, ERRPAGE_INVALID_REQ, "the Host header "
 		    "does not match the URL", 0);
 		return;
@@ -346,6 +352,10 @@ client_txn_headers(struct client_txn *t)
 		t->code = "TCP_DENIED";
 		cc->ctx->stats.denied++;
 		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);
+		return;
+	}
+	if (mgr) {
+		client_mgr_serve(t);
 		return;
 	}
 	if (m->method == HTTP_M_CONNECT) {
@@ -362,31 +372,54 @@ client_txn_headers(struct client_txn *t)
 		client_txn_error(t, ERRPAGE_EXPECTATION_FAILED, NULL, 0);
 		return;
 	}
-	t->e = store_entry_new(cc->ctx->deps.loop,
-	    comm_loop_pool(cc->ctx->deps.loop), CLIENT_WINDOW);
+	t->max_body = client_body_limit(t, &ar);
+	t->state = TXN_BODY;
+	if (m->expect_continue && m->vminor >= 1)
+		client_reply_continue(t);
+	if (!client_cache_request(t, &ar))
+		client_txn_forward(t);
+}
+
+/* What fwd_start() needs from the request; the caller may add to it. */
+void
+client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr)
+{
+	const char *target = http_msg_ptr(&t->req, t->req.target);
+
+	memset(fr, 0, sizeof *fr);
+	fr->msg = &t->req;
+	fr->host = target + t->url.host_off;
+	fr->host_len = t->url.host_len;
+	fr->host_ip6 = t->url.host_is_ip6;
+	fr->port = t->url.port;
+	fr->path = target + t->url.path_off;
+	fr->path_len = t->url.path_len;
+	fr->client = &t->cc->peer.sa;
+	fr->max_body = t->max_body;
+}
+
+/* Forward the request as it is into a private entry that only this
+ * request reads (the reply is not cached). */
+void
+client_txn_forward(struct client_txn *t)
+{
+	struct client_ctx *ctx = t->cc->ctx;
+	struct fwd_req fr;
+
+	t->e = store_entry_new(ctx->deps.loop, comm_loop_pool(ctx->deps.loop),
+	    CLIENT_WINDOW);
 	if (t->e == NULL) {
 		client_txn_abort(t);
 		return;
 	}
-	memset(&fr, 0, sizeof fr);
-	fr.msg = m;
-	fr.host = target + t->url.host_off;
-	fr.host_len = t->url.host_len;
-	fr.host_ip6 = t->url.host_is_ip6;
-	fr.port = t->url.port;
-	fr.path = target + t->url.path_off;
-	fr.path_len = t->url.path_len;
-	fr.client = &cc->peer.sa;
-	fr.max_body = client_body_limit(t, &ar);
-	t->fwd = fwd_start(cc->ctx->deps.fwd, &fr, t->e, client_fwd_done, t);
+	client_fwd_req_init(t, &fr);
+	t->fwd = fwd_start(ctx->deps.fwd, &fr, t->e, client_fwd_done, t);
 	if (t->fwd == NULL) {
 		client_txn_abort(t);
 		return;
 	}
-	t->code = "TCP_MISS";
-	t->state = TXN_BODY;
-	if (m->expect_continue && m->vminor >= 1)
-		client_reply_continue(t);
+	if (strcmp(t->code, "NONE") == 0)
+		t->code = "TCP_MISS";
 	client_reply_start(t);
 }
 

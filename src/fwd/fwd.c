@@ -100,6 +100,8 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	f->arg = arg;
 	f->port = req->port;
 	f->max_body = req->max_body;
+	f->on_reply = req->on_reply;
+	f->reply_arg = req->reply_arg;
 	f->head = m->method == HTTP_M_HEAD;
 	f->idempotent = (http_method_flags(m->method) & HM_IDEMPOTENT) &&
 	    m->body == HTTP_BODY_NONE;
@@ -344,6 +346,8 @@ fwd_reply_headers(struct fwd *f)
 		return (false);
 	}
 	f->keep_alive = f->reply.keep_alive;
+	if (f->on_reply != NULL)
+		f->on_reply(f->e, &f->reply, f->reply_arg);
 	store_entry_set_reply(f->e, &f->reply);
 	f->have_reply = true;
 	return (true);

@@ -37,14 +37,27 @@
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "http/http_msg.h"
+#include "http/http_out.h"
 #include "store/store.h"
 
 struct fwd;
 struct fwd_ctx;
 
 /* fwd_ctx_new() - the server side of one loop: its idle connection pool
- * and settings.  conf is borrowed for the ctx's life.  NULL on ENOMEM. */
+ * and settings.  dns and conf are borrowed for the ctx's life (or until
+ * fwd_ctx_set_conf()).  NULL on ENOMEM. */
 struct fwd_ctx	*fwd_ctx_new(struct comm_loop *loop, struct dns_resolver *dns,
+		    const struct conf *conf);
+/*
+ * fwd_ctx_set_conf() - reconfigure: new lookups go to dns and everything
+ * reads conf from now on.  The server side reads ctx->conf when it uses a
+ * setting and keeps no pointer into it, so the caller may free the old
+ * conf once this returns (called from the loop, outside fwd code).  A
+ * lookup in flight stays with the resolver it started on: keep the old
+ * resolver until dns_resolver_idle() says it has none left.  The idle
+ * pool is kept.
+ */
+void		fwd_ctx_set_conf(struct fwd_ctx *ctx, struct dns_resolver *dns,
 		    const struct conf *conf);
 /* fwd_ctx_free() - every fwd must be done; idle connections are closed. */
 void		fwd_ctx_free(struct fwd_ctx **cp);
@@ -60,6 +73,13 @@ void		fwd_ctx_stats(const struct fwd_ctx *ctx, struct fwd_ctx_stats *st);
 /* fwd_ctx_idle() - true when no forwarding is in progress. */
 bool		fwd_ctx_idle(const struct fwd_ctx *ctx);
 
+/* fwd_reply_fn - the final reply's header section has arrived and is
+ * about to go into the entry (before any reader can see it): the cache
+ * decides here what becomes of the entry.  Runs inside the fwd's parsing,
+ * so it must not call back into this fwd. */
+typedef void fwd_reply_fn(struct store_entry *e, const struct http_msg *rep,
+    void *arg);
+
 /* What to forward; read during fwd_start() only. */
 struct fwd_req {
 	const struct http_msg	*msg;		/* the client's request */
@@ -72,6 +92,11 @@ struct fwd_req {
 	const struct sockaddr	*client;	/* for X-Forwarded-For */
 	uint64_t		max_body;	/* reply content allowed
 						 * (reply_body_max_size); 0: any */
+	http_hdr_set		drop;		/* client fields not passed on */
+	const char		*extra;		/* whole lines to add, or NULL */
+	size_t			extra_len;
+	fwd_reply_fn		*on_reply;	/* NULL: none */
+	void			*reply_arg;
 };
 
 typedef void fwd_done_fn(struct fwd *f, void *arg);

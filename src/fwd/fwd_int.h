@@ -50,6 +50,8 @@ struct fwd {
 	struct http_msg		reply;
 	struct buf		*rbuf;		/* the read being parsed */
 	uint64_t		max_body;	/* 0: no limit */
+	fwd_reply_fn		*on_reply;
+	void			*reply_arg;
 	uint64_t		body_seen;
 	bool			head;
 	bool			idempotent;	/* and without content */

@@ -51,6 +51,17 @@ fwd_ctx_new(struct comm_loop *loop, struct dns_resolver *dns,
 	return (ctx);
 }
 
+void
+fwd_ctx_set_conf(struct fwd_ctx *ctx, struct dns_resolver *dns,
+    const struct conf *conf)
+{
+	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	AN(dns);
+	CHECK_OBJ_NOTNULL(conf, CONF_MAGIC);
+	ctx->dns = dns;
+	ctx->conf = conf;
+}
+
 static void
 fwd_idle_free(struct fwd_idle *idle)
 {

@@ -4,6 +4,7 @@
  *	GET /path?q HTTP/1.1			origin-form (RFC 9112 3.2.1)
  *	Host: host[:port]			from the target (RFC 9112 3.2.2)
  *	<end-to-end fields of the client's request, in order>
+ *	<lines the caller adds: a cache's conditionals>
  *	Via: <theirs>, 1.1 <visible_hostname> (cuttle/x.y)
  *	X-Forwarded-For: <theirs>, <client>	per forwarded_for
  *	Content-Length: n | Transfer-Encoding: chunked
@@ -68,7 +69,7 @@ fwd_build_request(const struct fwd_req *req, const struct conf *conf,
 	const struct http_msg *m = req->msg;
 	char via[300];
 	int err;
-	http_hdr_set skip = fwd_req_skip;
+	http_hdr_set skip = fwd_req_skip | req->drop;
 	const char *lb = req->host_ip6 ? "[" : "", *rb = req->host_ip6 ?
 	    "]" : "";
 
@@ -87,6 +88,8 @@ fwd_build_request(const struct fwd_req *req, const struct conf *conf,
 		    (int)req->host_len, req->host, rb, req->port);
 	if (err == 0)
 		err = http_out_fields(m, skip, out);
+	if (err == 0 && req->extra_len > 0)
+		err = buf_chain_append(out, req->extra, req->extra_len);
 	if (err == 0 && conf->via) {
 		snprintf(via, sizeof via, "1.%u %s (cuttle/%s)", m->vminor,
 		    conf->visible_hostname, PACKAGE_VERSION);

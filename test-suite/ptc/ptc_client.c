@@ -5,7 +5,8 @@
  *	client_get()		first mention; the block and options are kept
  *	client_start()		-start: a thread connects (bounded by the
  *				timeout), runs the block, closes; -repeat N
- *				times, one connection after the other
+ *				times, one connection after the other;
+ *				-concurrent N such threads at once
  *	client_wait()		-wait: joins it; -run is -start then -wait
  *	ptc_client_wait_all()	the end of the test waits for the rest
  *
@@ -39,8 +40,9 @@ struct ptc_client {
 	struct sockaddr_storage	addr;
 	unsigned		addrlen;
 	unsigned long		repeat;
+	unsigned long		concurrent;	/* threads at once */
 	bool			running;
-	pthread_t		thread;
+	pthread_t		*threads;
 };
 
 static struct ptc_client *clients;	/* main thread only */
@@ -119,6 +121,7 @@ client_get(struct ptc_ctx *ctx, const char *name)
 		ptc_error(ctx, "out of memory");
 	c->magic = PTC_CLIENT_MAGIC;
 	c->repeat = 1;
+	c->concurrent = 1;
 	c->next = clients;
 	clients = c;
 	return (c);
@@ -127,28 +130,40 @@ client_get(struct ptc_ctx *ctx, const char *name)
 static void
 client_wait(struct ptc_ctx *ctx, struct ptc_client *c)
 {
+	unsigned long i;
+
 	if (!c->running)
 		ptc_error(ctx, "%s is not running", c->name);
-	pthread_join(c->thread, NULL);
+	for (i = 0; i < c->concurrent; i++)
+		pthread_join(c->threads[i], NULL);
+	free(c->threads);
+	c->threads = NULL;
 	c->running = false;
 }
 
 static void
 client_start(struct ptc_ctx *ctx, struct ptc_client *c)
 {
+	unsigned long i;
+
 	if (c->running)
 		ptc_error(ctx, "%s is running already", c->name);
 	if (c->script == NULL)
 		ptc_error(ctx, "%s has no script", c->name);
 	if (c->connect[0] == '\0')
 		ptc_error(ctx, "%s: no -connect address", c->name);
-	if (pthread_create(&c->thread, NULL, client_thread, c) != 0)
-		ptc_error(ctx, "cannot start a thread");
+	c->threads = calloc(c->concurrent, sizeof *c->threads);
+	if (c->threads == NULL)
+		ptc_error(ctx, "out of memory");
+	for (i = 0; i < c->concurrent; i++)
+		if (pthread_create(&c->threads[i], NULL, client_thread, c) !=
+		    0)
+			ptc_error(ctx, "cannot start a thread");
 	c->running = true;
 }
 
-/* client NAME [-connect ADDR] [-repeat N] [{block}] [-start] [-wait]
- *             [-run] */
+/* client NAME [-connect ADDR] [-repeat N] [-concurrent N] [{block}]
+ *             [-start] [-wait] [-run] */
 void
 ptc_cmd_client(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
 {
@@ -182,6 +197,13 @@ ptc_cmd_client(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
 		} else if (ptc_tok_is(&argv[i], "-repeat")) {
 			ptc_need_args(ctx, argc, argv, i, 1);
 			c->repeat = ptc_arg_ulong(ctx, &argv[++i]);
+		} else if (ptc_tok_is(&argv[i], "-concurrent")) {
+			ptc_need_args(ctx, argc, argv, i, 1);
+			if (c->running)
+				ptc_error(ctx, "%s is running", c->name);
+			c->concurrent = ptc_arg_ulong(ctx, &argv[++i]);
+			if (c->concurrent == 0 || c->concurrent > 1000)
+				ptc_error(ctx, "-concurrent: 1 to 1000");
 		} else if (ptc_tok_is(&argv[i], "-start"))
 			client_start(ctx, c);
 		else if (ptc_tok_is(&argv[i], "-wait"))

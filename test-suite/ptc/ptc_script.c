@@ -49,6 +49,7 @@ static const struct ptc_cmd_def ptc_cmd_defs[] = {
 	{ "server",		PTC_TOP,	ptc_cmd_server },
 	{ "client",		PTC_TOP,	ptc_cmd_client },
 	{ "proxy",		PTC_TOP,	ptc_cmd_proxy },
+	{ "port",		PTC_TOP,	ptc_cmd_port },
 	{ "shell",		PTC_TOP,	ptc_cmd_shell },
 	{ "feature",		PTC_TOP,	ptc_cmd_feature },
 	{ "skip",		PTC_TOP,	ptc_cmd_skip },
@@ -317,6 +318,23 @@ ptc_lex(struct ptc_ctx *ctx, const struct ptc_tok *block,
 
 /* --- macros and dispatch ------------------------------------------------ */
 
+/* In a session, ${req.*} (server) and ${resp.*} (client) are the
+ * variables of expect: an origin can echo what it was sent.  NULL for
+ * any other name, or an absent header. */
+static const char *
+ptc_sess_macro(struct ptc_ctx *ctx, const char *name, size_t len)
+{
+	const char *n, *v;
+	size_t vlen;
+
+	if (ctx->sess == NULL || !((len > 4 && memcmp(name, "req.", 4) ==
+	    0) || (len > 5 && memcmp(name, "resp.", 5) == 0)))
+		return (NULL);
+	n = ptc_strndup(&ctx->arena, name, len);
+	v = ptc_sess_var(ctx->sess, n, &vlen);
+	return (v != NULL ? ptc_strndup(&ctx->arena, v, vlen) : NULL);
+}
+
 struct ptc_tok
 ptc_expand(struct ptc_ctx *ctx, const struct ptc_tok *tok)
 {
@@ -336,7 +354,10 @@ ptc_expand(struct ptc_ctx *ctx, const struct ptc_tok *tok)
 				ptc_error(ctx, "unterminated ${ in %s",
 				    ptc_quote(ctx, tok->s, tok->len, 80));
 			}
-			v = ptc_macro_get(ctx, p + 2, (size_t)(close - p - 2));
+			v = ptc_sess_macro(ctx, p + 2, (size_t)(close - p - 2));
+			if (v == NULL)
+				v = ptc_macro_get(ctx, p + 2,
+				    (size_t)(close - p - 2));
 			if (v == NULL) {
 				ptc_buf_free(&b);
 				ptc_error(ctx, "undefined macro ${%.*s}",
