@@ -25,6 +25,7 @@
 static store_reader_fn client_reply_progress;
 static comm_done_fn client_reply_written;
 static void client_reply_pump(struct client_txn *t);
+static void client_reply_send(struct client_txn *t, struct buf_chain *out);
 
 /* Written by cuttle for this hop, whatever the origin sent. */
 static const http_hdr_set client_reply_skip =
@@ -257,20 +258,19 @@ client_reply_progress(struct store_reader *r, void *arg)
 	t->status = t->status_override != 0 ? t->status_override :
 	    rep->status;
 	t->headers_sent = true;
-	client_reply_write(t, &out);
+	client_reply_send(t, &out);
 	buf_chain_fini(&out);
 }
 
-/* The next body slices, framed; or the end of the reply. */
+/* Append the next body slices, framed, or the end of the reply to out
+ * (which may hold the header section already: a small reply goes out
+ * in one write), and write it. */
 static void
-client_reply_pump(struct client_txn *t)
+client_reply_send(struct client_txn *t, struct buf_chain *out)
 {
-	struct buf_chain out, body;
+	struct buf_chain body;
 	size_t n;
 
-	if (t->writes > 0 || t->state == TXN_DONE || t->reply_complete)
-		return;
-	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
 	buf_chain_init(&body, comm_loop_pool(t->cc->ctx->deps.loop));
 	n = store_reader_read(&t->reader, &body, t->limit_body &&
 	    t->body_left < CLIENT_WRITE_MAX ? (size_t)t->body_left :
@@ -278,31 +278,41 @@ client_reply_pump(struct client_txn *t)
 	if (t->limit_body)
 		t->body_left -= n;
 	if (n > 0 && t->chunked_out)
-		http_out_printf(&out, "%zx\r\n", n);
-	buf_chain_move(&out, &body);
+		http_out_printf(out, "%zx\r\n", n);
+	buf_chain_move(out, &body);
 	if (n > 0 && t->chunked_out)
-		http_out_printf(&out, "\r\n");
+		http_out_printf(out, "\r\n");
+	buf_chain_fini(&body);
 	if (t->limit_body ? t->body_left == 0 :
 	    store_reader_done(&t->reader)) {
 		if (t->chunked_out)
-			http_out_printf(&out, "0\r\n\r\n");
+			http_out_printf(out, "0\r\n\r\n");
 		t->reply_complete = true;
 	} else if (n == 0 && store_entry_state(t->e) == STORE_ABORTED) {
 		/* Cut after the header section: close, never "complete". */
-		buf_chain_fini(&out);
-		buf_chain_fini(&body);
 		t->code = "TCP_MISS_ABORTED";
 		client_conn_abort(t->cc);
 		return;
 	}
-	if (buf_chain_len(&out) > 0)
-		client_reply_write(t, &out);
+	if (buf_chain_len(out) > 0)
+		client_reply_write(t, out);
 	else if (t->reply_complete)
 		client_txn_finish(t);
 	else
 		store_reader_wait(&t->reader);
+}
+
+/* The next piece of the body, once the write before it is done. */
+static void
+client_reply_pump(struct client_txn *t)
+{
+	struct buf_chain out;
+
+	if (t->writes > 0 || t->state == TXN_DONE || t->reply_complete)
+		return;
+	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
+	client_reply_send(t, &out);
 	buf_chain_fini(&out);
-	buf_chain_fini(&body);
 }
 
 static void

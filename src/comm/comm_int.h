@@ -46,6 +46,9 @@ struct comm_loop {
 	unsigned		nwops;
 	struct buf_pool		*pool;
 	struct comm_loop_stats	st;
+	/* Buffer-less reads of unknown size land here first; only what
+	 * came is kept, in a block of its size (comm_io.c). */
+	unsigned char		scratch[COMM_READ_DEFAULT];
 };
 
 struct comm_timer {
