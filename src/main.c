@@ -382,11 +382,6 @@ compile_access(const struct conf *conf, struct cuttle_rules *cr)
 		    &conf->http_access, "http_access", &errors);
 	if (cr->acls == NULL || cr->http_access == NULL)
 		errors++;
-	else if (acl_rules_need_dst(cr->http_access))
-		log_msg(LG_WARN, SEC_ACL, "http_access uses dst or "
-		    "to_localhost: they match only requests whose host is an "
-		    "address; cuttle does not resolve names before access "
-		    "checks yet");
 	if (cr->acls != NULL)
 		errors += compile_body_limits(conf, cr);
 	if (cr->acls != NULL)

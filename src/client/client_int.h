@@ -136,6 +136,9 @@ struct client_txn {
 	struct store_entry	*stale;		/* being revalidated */
 	struct client_fetch	*fetch;		/* filling t->e, while both
 						 * live */
+	struct dns_query	*dnsq;		/* resolving for dst acls */
+	union client_addr	dst;		/* the server's address, for dst
+						 * acls; AF_UNSPEC: unknown */
 	struct http_cc		reqcc;
 };
 

@@ -18,6 +18,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -31,10 +32,14 @@
 #include "base/log.h"
 #include "client/client_int.h"
 #include "client/errpage.h"
+#include "dns/dns.h"
 #include "fwd/fwd.h"
 #include "http/http_out.h"
 
 static fwd_done_fn client_fwd_done;
+static dns_done_fn client_dst_resolved;
+static bool client_dst_needed(const struct client_txn *t);
+static void client_txn_admit(struct client_txn *t, bool mgr);
 static fwd_sent_fn client_body_sent;
 
 struct client_txn *
@@ -62,7 +67,8 @@ client_txn_maybe_free(struct client_txn *t)
 	bool keep;
 
 	if (t->state != TXN_DONE || t->writes > 0 || t->body_sending ||
-	    t->fwd != NULL || t->tunnel != NULL || t->busy > 0)
+	    t->fwd != NULL || t->tunnel != NULL || t->busy > 0 ||
+	    t->dnsq != NULL)
 		return;
 	/* Reuse needs the whole request read: else what follows on the
 	 * connection is the rest of its content, not a request. */
@@ -95,6 +101,11 @@ client_txn_finish(struct client_txn *t)
 	t->busy++;
 	if (t->fwd != NULL)
 		fwd_cancel(t->fwd);
+	if (t->dnsq != NULL) {
+		struct dns_query *q = t->dnsq;
+
+		dns_cancel(&q);		/* its completion still comes */
+	}
 	client_tunnel_abort(t);
 	t->busy--;
 	client_txn_maybe_free(t);
@@ -270,6 +281,8 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 
 	memset(ar, 0, sizeof *ar);
 	ar->src = &cc->peer.sa;
+	if (t->dst.sa.sa_family != AF_UNSPEC)
+		ar->dst = &t->dst.sa;
 	ar->host = target + t->url.host_off;
 	ar->host_len = t->url.host_len;
 	ar->port = t->url.port;
@@ -325,7 +338,6 @@ client_txn_headers(struct client_txn *t)
 	struct client_conn *cc = t->cc;
 	const struct http_msg *m = &t->req;
 	const char *target = http_msg_ptr(m, m->target);
-	struct acl_request ar;
 	bool mgr;
 
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
@@ -347,6 +359,68 @@ client_txn_headers(struct client_txn *t)
 		    "does not match the URL", 0);
 		return;
 	}
+	if (!mgr && client_dst_needed(t)) {
+		t->dnsq = dns_lookup(cc->ctx->deps.dns, target +
+		    t->url.host_off, t->url.host_len, client_dst_resolved, t);
+		if (t->dnsq != NULL)
+			return;		/* client_dst_resolved() goes on */
+		log_msg(LG_WARN, SEC_CLIENT, "no memory to resolve the "
+		    "destination for dst acls");
+	}
+	client_txn_admit(t, mgr);
+}
+
+/* dst acls (to_localhost too) look at the server's address: a request
+ * whose host is a name is resolved before http_access is asked.  The
+ * answer comes from the ipcache the server side then uses too, so the
+ * origin is not asked twice. */
+static bool
+client_dst_needed(const struct client_txn *t)
+{
+	const struct client_deps *d = &t->cc->ctx->deps;
+	const char *host = http_msg_ptr(&t->req, t->req.target) +
+	    t->url.host_off;
+	struct in6_addr a6;
+	char lit[INET6_ADDRSTRLEN];
+
+	if (d->dns == NULL || d->http_access == NULL ||
+	    !acl_rules_need_dst(d->http_access) || t->url.host_is_ip6 ||
+	    t->url.host_len >= sizeof lit)
+		return (false);
+	memcpy(lit, host, t->url.host_len);
+	lit[t->url.host_len] = '\0';
+	return (inet_pton(AF_INET, lit, &a6) != 1);
+}
+
+static void
+client_dst_resolved(struct dns_query *q, const struct dns_result *res,
+    void *arg)
+{
+	struct client_txn *t = arg;
+
+	(void)q;
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	t->dnsq = NULL;
+	if (t->state == TXN_DONE) {
+		client_txn_maybe_free(t);
+		return;
+	}
+	/* A name that does not resolve matches no dst acl (as Squid). */
+	if (res->status == DNS_OK)
+		client_addr_set(&t->dst, &res->ans->addrs[0].sa);
+	client_txn_admit(t, false);
+	if (t->state == TXN_BODY && !t->cc->closing)
+		client_conn_resume(t->cc);
+}
+
+/* The request's checks past its URL: http_access, then where it goes. */
+static void
+client_txn_admit(struct client_txn *t, bool mgr)
+{
+	struct client_conn *cc = t->cc;
+	const struct http_msg *m = &t->req;
+	struct acl_request ar;
+
 	client_acl_view(t, &ar);
 	if (!client_access_ok(t, &ar)) {
 		t->code = "TCP_DENIED";
