@@ -402,6 +402,27 @@ client_cache_allowed(const struct client_ctx *ctx,
 	return (r == NULL || acl_rules_check(r, ar, ACL_ALLOW) == ACL_ALLOW);
 }
 
+/* negative_ttl (Squid): an error the origin gave no freshness of its own
+ * is kept that long, so that a failing URL is not asked for again at
+ * every request.  Only a reply a shared cache could store but for its
+ * status: nothing private, no-store, authenticated, with cookies or
+ * varying. */
+static bool
+client_negative_ok(const struct client_fetch *f, const struct http_msg *rep,
+    const struct http_cc *repcc)
+{
+	if (f->ctx->deps.conf->negative_ttl < 1 || rep->status < 400)
+		return (false);
+	if (((f->reqcc.flags | repcc->flags) &
+	    (HCC_NO_STORE | HCC_PRIVATE | HCC_NO_CACHE)) ||
+	    repcc->max_age >= 0 || repcc->s_maxage >= 0)
+		return (false);
+	return (http_msg_field(rep, HTTP_HDR_EXPIRES) == NULL &&
+	    http_msg_field(rep, HTTP_HDR_VARY) == NULL &&
+	    http_msg_field(rep, HTTP_HDR_SET_COOKIE) == NULL &&
+	    http_msg_field(&f->req, HTTP_HDR_AUTHORIZATION) == NULL);
+}
+
 /* The reply's header section is in (fwd's on_reply, before any reader
  * sees it): store the entry, or make it private. */
 static void
@@ -418,6 +439,7 @@ client_fetch_reply(struct store_entry *e, const struct http_msg *rep,
 	struct store_entry *marker = NULL;
 	struct store_key k, base;
 	const char *why;
+	bool negative;
 	int64_t now = client_cache_now(f->ctx);
 
 	CHECK_OBJ_NOTNULL(f, CLIENT_FETCH_MAGIC);
@@ -449,6 +471,12 @@ client_fetch_reply(struct store_entry *e, const struct http_msg *rep,
 	    conf->maximum_object_size > 0 &&
 	    rep->content_length > conf->maximum_object_size)
 		why = "larger than maximum_object_size";
+	negative = client_negative_ok(f, rep, &repcc);
+	if (why != NULL && negative && rep->status >= 400 &&
+	    (rep->body != HTTP_BODY_LENGTH ||
+	    conf->maximum_object_size == 0 ||
+	    rep->content_length <= conf->maximum_object_size))
+		why = NULL;
 	client_cache_key(&base, f->url, f->url_len);
 	k = base;
 	if (why == NULL && http_msg_field(rep, HTTP_HDR_VARY) != NULL &&
@@ -462,6 +490,10 @@ client_fetch_reply(struct store_entry *e, const struct http_msg *rep,
 	}
 	http_cache_meta_init(&meta, rep, &repcc, rp, f->url, f->url_len,
 	    f->request_time, now);
+	if (negative && meta.lifetime < (int64_t)conf->negative_ttl) {
+		meta.lifetime = (int64_t)conf->negative_ttl;
+		meta.flags |= HCM_NEGATIVE;
+	}
 	*store_entry_meta(e) = meta;
 	/* Under its variant's key (it may have been looked up as the
 	 * URL's, before its Vary was known), then the marker. */
@@ -622,8 +654,9 @@ client_cache_request(struct client_txn *t, const struct acl_request *ar)
 	switch (use) {
 	case HCU_FRESH:
 	case HCU_STALE_OK:
-		client_cache_serve(t, e, CACHE_HIT, use == HCU_FRESH ?
-		    "TCP_MEM_HIT" : "TCP_STALE_HIT");
+		client_cache_serve(t, e, CACHE_HIT, use != HCU_FRESH ?
+		    "TCP_STALE_HIT" : store_entry_meta(e)->flags &
+		    HCM_NEGATIVE ? "TCP_NEGATIVE_HIT" : "TCP_MEM_HIT");
 		return (true);
 	case HCU_STALE_REVALIDATE:
 		/* RFC 5861 3: this one is served now, the entry refreshed

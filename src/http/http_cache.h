@@ -87,6 +87,8 @@ void			http_refresh_free(struct http_refresh **rp);
 					 * client side's; never set here) */
 #define HCM_REVALIDATING	0x100u	/* a background revalidation of it
 					 * runs (the client side's) */
+#define HCM_NEGATIVE		0x200u	/* an error kept for negative_ttl
+					 * (the client side's) */
 
 struct http_cache_meta {
 	int64_t		response_time;	/* when the reply arrived */
