@@ -36,6 +36,7 @@
 #include "http/http.h"
 #include "http/http_cache.h"
 #include "log/access_log.h"
+#include "mgr/mgr.h"
 #include "mgr/mgr_page.h"
 #include "store/store.h"
 
@@ -374,6 +375,7 @@ static int compile_cache_rules(const struct conf *conf,
 static int
 compile_access(const struct conf *conf, struct cuttle_rules *cr)
 {
+	struct mgr_passwd *pw;
 	int errors = 0;
 
 	cr->acls = acl_set_compile(&conf->acl, &errors);
@@ -386,6 +388,10 @@ compile_access(const struct conf *conf, struct cuttle_rules *cr)
 		errors += compile_body_limits(conf, cr);
 	if (cr->acls != NULL)
 		errors += compile_cache_rules(conf, cr);
+	/* The manager compiles cachemgr_passwd when it is asked; a bad
+	 * line must refuse the conf (and -k parse name it) all the same. */
+	pw = mgr_passwd_compile(&conf->cachemgr_passwd, &errors);
+	mgr_passwd_free(&pw);
 	return (errors);
 }
 
