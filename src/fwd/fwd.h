@@ -70,6 +70,13 @@ struct fwd_ctx_stats {
 	unsigned	idle;		/* connections in the pool now */
 };
 void		fwd_ctx_stats(const struct fwd_ctx *ctx, struct fwd_ctx_stats *st);
+/* fwd_pool_walk() - fn(key, peer, arg) for each idle server connection
+ * in the pool ("host:port" and the address it is connected to), oldest
+ * first; fn must not call into fwd.  For the cache manager. */
+typedef void fwd_pool_walk_fn(const char *key, const struct sockaddr *peer,
+    void *arg);
+void		fwd_pool_walk(const struct fwd_ctx *ctx, fwd_pool_walk_fn *fn,
+		    void *arg);
 /* fwd_ctx_idle() - true when no forwarding is in progress. */
 bool		fwd_ctx_idle(const struct fwd_ctx *ctx);
 

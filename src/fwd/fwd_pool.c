@@ -199,3 +199,17 @@ fwd_addrlen(const struct sockaddr_storage *ss)
 	return (ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in));
 }
+
+void
+fwd_pool_walk(const struct fwd_ctx *ctx, fwd_pool_walk_fn *fn, void *arg)
+{
+	const struct list *n;
+	const struct fwd_idle *fi;
+
+	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	LIST_FOREACH(n, &ctx->idle) {
+		fi = container_of(n, struct fwd_idle, link);
+		CHECK_OBJ(fi, FWD_IDLE_MAGIC);
+		fn(fi->key, (const struct sockaddr *)&fi->peer, arg);
+	}
+}

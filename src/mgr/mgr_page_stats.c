@@ -452,16 +452,54 @@ mgr_render_storedir(struct mgr_out *o, const void *view, void *arg)
 
 /* -- pconn, ipcache -------------------------------------------------------- */
 
+/* Idle server connections by host:port, for the pconn page: a short
+ * table, linear (the pool holds at most a few hundred per host). */
+#define MGR_PCONN_HOSTS	64
+
+struct mgr_pconn_walk {
+	struct {
+		const char	*key;
+		unsigned	n;
+	}		host[MGR_PCONN_HOSTS];
+	unsigned	nhosts;
+	unsigned	others;		/* past the table */
+};
+
+static void
+mgr_pconn_one(const char *key, const struct sockaddr *peer, void *arg)
+{
+	struct mgr_pconn_walk *w = arg;
+	unsigned i;
+
+	(void)peer;
+	for (i = 0; i < w->nhosts; i++)
+		if (strcmp(w->host[i].key, key) == 0) {
+			w->host[i].n++;
+			return;
+		}
+	if (w->nhosts == MGR_PCONN_HOSTS) {
+		w->others++;
+		return;
+	}
+	w->host[w->nhosts].key = key;
+	w->host[w->nhosts++].n = 1;
+}
+
 static int
 mgr_render_pconn(struct mgr_out *o, const void *view, void *arg)
 {
 	const struct mgr_view *v = view;
+	struct mgr_pconn_walk w;
 	struct fwd_ctx_stats fs;
+	unsigned i;
 
 	(void)arg;
 	memset(&fs, 0, sizeof fs);
-	if (v->fwd != NULL)
+	memset(&w, 0, sizeof w);
+	if (v->fwd != NULL) {
 		fwd_ctx_stats(v->fwd, &fs);
+		fwd_pool_walk(v->fwd, mgr_pconn_one, &w);
+	}
 	mgr_out_printf(o, "Pool 0 Stats\n");
 	mgr_out_printf(o, "server-side persistent connection counts:\n\n");
 	mgr_out_printf(o, "\tidle now:\t%u\n", fs.idle);
@@ -471,6 +509,14 @@ mgr_render_pconn(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "\tretries:\t%ju\n", (uintmax_t)fs.retries);
 	mgr_out_printf(o, "\treq/conn:\t%.2f\n", fs.conns_opened > 0 ?
 	    (double)fs.requests / (double)fs.conns_opened : 0.0);
+	mgr_out_printf(o, "\nidle connections by server:\n\n");
+	mgr_out_printf(o, "\t%-40s %s\n", "host:port", "idle");
+	for (i = 0; i < w.nhosts; i++)
+		mgr_out_printf(o, "\t%-40s %u\n", w.host[i].key,
+		    w.host[i].n);
+	if (w.others > 0)
+		mgr_out_printf(o, "\t%-40s %u\n", "(other servers)",
+		    w.others);
 	return (0);
 }
 
