@@ -35,11 +35,13 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <poll.h>
 #include <pwd.h>
 #include <regex.h>
 #include <signal.h>
@@ -75,6 +77,8 @@ struct ptc_proxy {
 	unsigned		runs;
 	unsigned		reconfs;
 	bool			killed;		/* by the failure path */
+	char			*mgr;		/* the last -mgr page's body */
+	char			*mgr_page;
 };
 
 static struct {
@@ -672,10 +676,134 @@ proxy_expect_log(struct ptc_ctx *ctx, struct ptc_proxy *p,
 	ptc_log(ctx, "     ok");
 }
 
+/* -mgr PAGE: GET http://addr:port/squid-internal-mgr/PAGE from the
+ * running cuttle (HTTP/1.0, one connection) and keep the body for the
+ * -expect options that follow.  A status other than 200 fails. */
+static void
+proxy_mgr_get(struct ptc_ctx *ctx, struct ptc_proxy *p,
+    const struct ptc_tok *page)
+{
+	struct sockaddr_in sin;
+	struct pollfd pfd;
+	char req[512], *buf, *body;
+	size_t len = 0, cap = 65536;
+	double deadline = ptc_now() + PTC_IO_TIMEOUT;
+	ssize_t r;
+	int fd, n;
+
+	n = snprintf(req, sizeof req, "GET http://%s:%u/squid-internal-mgr/"
+	    "%.*s HTTP/1.0\r\nHost: %s:%u\r\n\r\n", p->addr, p->port,
+	    (int)page->len, page->s, p->addr, p->port);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)p->port);
+	if (n < 0 || (size_t)n >= sizeof req ||
+	    inet_pton(AF_INET, p->addr, &sin.sin_addr) != 1)
+		ptc_error(ctx, "%s -mgr: bad page or address", p->name);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	buf = malloc(cap + 1);
+	if (fd == -1 || buf == NULL)
+		ptc_error(ctx, "%s -mgr: %s", p->name, strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    write(fd, req, (size_t)n) != n)
+		ptc_fail(ctx, "%s -mgr %s: %s", p->name, page->s,
+		    strerror(errno));
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (ptc_now() >= deadline)
+			ptc_fail(ctx, "%s -mgr %s: no whole reply in time",
+			    p->name, page->s);
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (len == cap)
+			ptc_fail(ctx, "%s -mgr %s: reply over %zu bytes",
+			    p->name, page->s, cap);
+		r = read(fd, buf + len, cap - len);
+		if (r <= 0)
+			break;		/* HTTP/1.0: the close ends it */
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	body = strstr(buf, "\r\n\r\n");
+	if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 || body == NULL)
+		ptc_fail(ctx, "%s -mgr %s: expected a 200 reply, got %s",
+		    p->name, page->s, ptc_quote(ctx, buf, len, 200));
+	free(p->mgr);
+	free(p->mgr_page);
+	p->mgr = strdup(body + 4);
+	p->mgr_page = strndup(page->s, page->len);
+	free(buf);
+	if (p->mgr == NULL || p->mgr_page == NULL)
+		ptc_error(ctx, "out of memory");
+	ptc_log(ctx, "%s: mgr:%s, %zu bytes", p->name, p->mgr_page,
+	    strlen(p->mgr));
+}
+
+/* -expect "NAME OP VALUE" against the -mgr page: NAME is a counter line
+ * ("NAME = VALUE", Squid's counters layout) or, in other pages, a
+ * "NAME: VALUE" line; no such line is <undef>. */
+static void
+proxy_mgr_expect(struct ptc_ctx *ctx, struct ptc_proxy *p,
+    const struct ptc_tok *what)
+{
+	struct ptc_tok op, rhs;
+	const char *line, *v, *end, *sp1, *sp2;
+	char *lhs, *ops, *rhss;
+	size_t nlen;
+	bool ok;
+
+	if (p->mgr == NULL)
+		ptc_error(ctx, "%s -expect: no -mgr PAGE before it", p->name);
+	/* From the right: a NAME may have blanks ("Number of ..."). */
+	sp2 = memrchr(what->s, ' ', what->len);
+	sp1 = sp2 != NULL && sp2 > what->s ? memrchr(what->s, ' ',
+	    (size_t)(sp2 - what->s)) : NULL;
+	if (sp1 == NULL || sp2 == NULL)
+		ptc_error(ctx, "%s -expect \"NAME OP VALUE\"", p->name);
+	nlen = (size_t)(sp1 - what->s);
+	op = (struct ptc_tok){ .s = sp1 + 1, .len = (size_t)(sp2 - sp1 - 1) };
+	rhs = (struct ptc_tok){ .s = sp2 + 1,
+	    .len = what->len - (size_t)(sp2 + 1 - what->s) };
+	v = NULL;
+	for (line = p->mgr; *line != '\0'; line = end + (*end != '\0')) {
+		end = strchr(line, '\n');
+		if (end == NULL)
+			end = line + strlen(line);
+		while (line < end && (*line == ' ' || *line == '\t'))
+			line++;
+		if ((size_t)(end - line) > nlen + 1 &&
+		    strncmp(line, what->s, nlen) == 0 &&
+		    (strncmp(line + nlen, " = ", 3) == 0 ||
+		    line[nlen] == ':')) {
+			v = line + nlen + (line[nlen] == ':' ? 1 : 3);
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			break;
+		}
+	}
+	/* ptc_compare() reads NUL-terminated words. */
+	lhs = v != NULL ? strndup(v, (size_t)(end - v)) : NULL;
+	op.s = ops = strndup(op.s, op.len);
+	rhs.s = rhss = strndup(rhs.s, rhs.len);
+	if ((v != NULL && lhs == NULL) || ops == NULL || rhss == NULL)
+		ptc_error(ctx, "out of memory");
+	ok = ptc_compare(ctx, lhs, lhs != NULL ? strlen(lhs) : 0, &op, &rhs);
+	if (!ok)
+		ptc_fail(ctx, "%s mgr:%s: expect %.*s failed: got %s", p->name,
+		    p->mgr_page, (int)what->len, what->s, lhs != NULL ?
+		    ptc_quote(ctx, lhs, strlen(lhs), 200) : "<undef>");
+	free(lhs);
+	free(ops);
+	free(rhss);
+	ptc_log(ctx, "     ok: %.*s", (int)what->len, what->s);
+}
+
 /* proxy NAME [-conf {text}] [-start] [-stop] [-wait] [-run-args ARGS]
  *            [-write-conf] [-reconfigure]
  *            [-expect-exit N] [-expect-log T] [-expect-log-re RE]
- *            [-expect-no-log T] */
+ *            [-expect-no-log T] [-mgr PAGE [-expect "NAME OP VALUE"]...] */
 void
 ptc_cmd_proxy(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
 {
@@ -725,6 +853,12 @@ ptc_cmd_proxy(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
 			ptc_need_args(ctx, argc, argv, i, 1);
 			proxy_expect_exit(ctx, p,
 			    ptc_arg_ulong(ctx, &argv[++i]));
+		} else if (strcmp(o, "-mgr") == 0) {
+			ptc_need_args(ctx, argc, argv, i, 1);
+			proxy_mgr_get(ctx, p, &argv[++i]);
+		} else if (strcmp(o, "-expect") == 0) {
+			ptc_need_args(ctx, argc, argv, i, 1);
+			proxy_mgr_expect(ctx, p, &argv[++i]);
 		} else if (strcmp(o, "-expect-log") == 0 ||
 		    strcmp(o, "-expect-log-re") == 0 ||
 		    strcmp(o, "-expect-no-log") == 0) {
@@ -841,6 +975,8 @@ ptc_proxy_free_all(void)
 		free(p->conf);
 		free(p->confpath);
 		free(p->logpath);
+		free(p->mgr);
+		free(p->mgr_page);
 		free(p);
 	}
 }
