@@ -255,7 +255,13 @@ fwd_send_request(struct fwd *f)
 	buf_chain_fini(&out);
 	if (f->queued != NULL)
 		fwd_send_queued(f);
-	fwd_read(f);
+	/* A pooled connection's idle read is being cancelled: its
+	 * completion comes before this write's, and only then may another
+	 * read start (fwd_pool.c). */
+	if (f->reused)
+		f->read_after_write = true;
+	else
+		fwd_read(f);
 }
 
 static void
@@ -268,8 +274,12 @@ fwd_hdr_written(struct comm_conn *c, const struct comm_result *res,
 	f->pending--;
 	/* A failed write shows in the read as well (reset or EOF), which
 	 * decides about a retry; here there is nothing more to do. */
-	(void)c;
 	(void)res;
+	if (f->read_after_write && !f->ended && c == f->conn) {
+		f->read_after_write = false;
+		fwd_read(f);
+		return;
+	}
 	fwd_maybe_finish(f);
 }
 

@@ -60,6 +60,8 @@ struct fwd {
 	bool			body_done;
 	bool			connecting;
 	bool			reused;
+	bool			read_after_write;	/* reused: read once
+						 * the request is out */
 	bool			retried;
 	bool			got_reply_byte;
 	bool			parser_started;

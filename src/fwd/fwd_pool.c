@@ -3,13 +3,19 @@
  *
  * An idle connection waits with comm's IDLE timeout set to pconn_timeout;
  * if that passes (or the connection fails) its close handler takes it out
- * of the pool.  No read is kept pending on it: an origin that closed an
- * idle connection is found out when the connection is reused, and the
- * request goes once more on a new connection (fwd_retry()).
+ * of the pool.  A read is kept pending on it, so that an origin closing
+ * it (or sending what nobody asked for) has it closed at once, rather
+ * than holding a socket in CLOSE_WAIT until it is tried again; one that
+ * closes just as it is reused is still found out by the request, which
+ * goes once more on a new connection (fwd_retry()).
  *
  * Lifecycle of a pooled connection:
  *	fwd_pool_put()		idle, in the pool (or closed when full)
- *	fwd_pool_take()		out of the pool, the caller's again
+ *	fwd_pool_take()		out of the pool, the caller's again; the idle
+ *				read is cancelled, and the caller reads only
+ *				once its request is written (the cancel is
+ *				delivered first: the call queue is FIFO)
+ *	fwd_idle_read()		the origin closed it or spoke: out, closed
  *	fwd_idle_closed()	timed out or failed: out, and closed
  */
 #include "config.h"
@@ -34,6 +40,7 @@ struct fwd_idle {
 };
 
 static comm_close_fn fwd_idle_closed;
+static comm_done_fn fwd_idle_read;
 
 struct fwd_ctx *
 fwd_ctx_new(struct comm_loop *loop, struct dns_resolver *dns,
@@ -146,6 +153,34 @@ fwd_pool_put(struct fwd_ctx *ctx, struct comm_conn **cp, const char *key,
 	comm_set_timeout(idle->conn, COMM_TO_IDLE, ctx->conf->pconn_timeout);
 	list_insert_tail(&ctx->idle, &idle->link);
 	ctx->nidle++;
+	comm_read(idle->conn, NULL, 0, fwd_idle_read, ctx);
+}
+
+/* Anything but a cancel (fwd_pool_take(), a close) on an idle connection
+ * ends it: EOF, an error, or bytes no request asked for.  The connection
+ * may have been taken meanwhile (the completion was on its way): then it
+ * is not in the pool any more, and its new owner finds out by itself. */
+static void
+fwd_idle_read(struct comm_conn *c, const struct comm_result *res, void *arg)
+{
+	struct fwd_ctx *ctx = arg;
+	struct fwd_idle *idle;
+	struct list *n;
+
+	if (res->status == COMM_CANCELLED)
+		return;			/* ctx may be gone: not touched */
+	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	LIST_FOREACH(n, &ctx->idle) {
+		idle = container_of(n, struct fwd_idle, link);
+		if (idle->conn != c)
+			continue;
+		log_msg(LG_DEBUG, SEC_FWD, "%s: idle connection %s", idle->key,
+		    res->status == COMM_OK ? "spoke unasked" : "closed");
+		AZ(comm_remove_close_handler(c, fwd_idle_closed, idle));
+		fwd_idle_free(idle);
+		comm_close(&c);
+		return;
+	}
 }
 
 /* The newest idle connection to key: the least likely to have been
@@ -166,6 +201,7 @@ fwd_pool_take(struct fwd_ctx *ctx, const char *key,
 		c = idle->conn;
 		AZ(comm_remove_close_handler(c, fwd_idle_closed, idle));
 		comm_set_timeout(c, COMM_TO_IDLE, 0);
+		comm_cancel_read(c);
 		*peer = idle->peer;
 		fwd_idle_free(idle);
 		return (c);
