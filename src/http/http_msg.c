@@ -583,6 +583,37 @@ parse_request_line(struct http_msg *msg, uint32_t len)
 	return (HTTP_E_NONE);
 }
 
+/*
+ * A request line still arriving that can never become a valid one (a TLS
+ * ClientHello sent to the plain port, binary junk) is refused at once,
+ * with the error parse_request_line() would give the whole line, rather
+ * than when a line end comes or request_timeout passes.  Only the method
+ * and the target are judged; a CR or LF stops the judging (the whole line
+ * decides then).
+ */
+static enum http_err
+request_line_prefix(const char *s, size_t len)
+{
+	size_t i = 0;
+	unsigned char c;
+
+	for (; i < len && s[i] != ' '; i++) {
+		c = (unsigned char)s[i];
+		if (c == '\r' || c == '\n')
+			return (HTTP_E_NONE);
+		if (!http_is_tchar(c))
+			return (HTTP_E_METHOD);
+	}
+	for (i++; i < len && s[i] != ' '; i++) {
+		c = (unsigned char)s[i];
+		if (c == '\r' || c == '\n')
+			return (HTTP_E_NONE);
+		if (c <= 0x20 || c >= 0x7f)
+			return (HTTP_E_TARGET);
+	}
+	return (HTTP_E_NONE);
+}
+
 /* PS_LINE: gather the request line in raw, then prime llhttp with it. */
 static enum http_parse_status
 parse_line(struct http_parser *p, const char *data, size_t len, size_t *used)
@@ -603,8 +634,10 @@ parse_line(struct http_parser *p, const char *data, size_t len, size_t *used)
 	memcpy(msg->raw + msg->rawlen, data, n);
 	msg->rawlen += (uint32_t)n;
 	*used = n;
-	if (nl == NULL)
-		return (HTTP_PARSE_AGAIN);
+	if (nl == NULL) {
+		e = request_line_prefix(msg->raw, msg->rawlen);
+		return (e == HTTP_E_NONE ? HTTP_PARSE_AGAIN : parse_fail(p, e));
+	}
 	/* RFC 9112 2.2: empty lines before a request are skipped. */
 	if (msg->rawlen == 2 && msg->raw[0] == '\r' &&
 	    p->empty_lines < HTTP_MAX_EMPTY_LINES) {

@@ -359,6 +359,50 @@ static const struct bad bad_requests[] = {
 	    HTTP_E_METHOD),
 };
 
+/* A line that cannot become a request line is refused before its end
+ * comes (a TLS ClientHello on the plain port would otherwise wait for
+ * request_timeout). */
+START_TEST(junk_is_refused_before_a_line_end)
+{
+	static const struct {
+		const char	*in;
+		size_t		len;
+		enum http_err	err;
+	} cases[] = {
+		{ "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11,
+		    HTTP_E_METHOD },
+		{ "\x00", 1, HTTP_E_METHOD },
+		{ "GE(T", 4, HTTP_E_METHOD },
+		{ "GET http://e/\x01", 14, HTTP_E_TARGET },
+		{ "GET http://e/\xc3", 14, HTTP_E_TARGET },
+	};
+	struct http_parser *p;
+	struct http_msg msg;
+	size_t i, used;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		p = http_parser_new(HTTP_MSG_REQUEST, 8192);
+		http_msg_init(&msg, HTTP_MSG_REQUEST);
+		http_parser_start(p, &msg, false);
+		ck_assert_int_eq(http_parse(p, cases[i].in, cases[i].len,
+		    &used, NULL, NULL), HTTP_PARSE_ERROR);
+		ck_assert_int_eq(http_parser_error(p), cases[i].err);
+		http_msg_fini(&msg);
+		http_parser_free(&p);
+	}
+	/* What may yet become a request waits. */
+	p = http_parser_new(HTTP_MSG_REQUEST, 8192);
+	http_msg_init(&msg, HTTP_MSG_REQUEST);
+	http_parser_start(p, &msg, false);
+	ck_assert_int_eq(http_parse(p, "\r", 1, &used, NULL, NULL),
+	    HTTP_PARSE_AGAIN);
+	ck_assert_int_eq(http_parse(p, "\nGET http://e/a HTTP/1.", 23, &used,
+	    NULL, NULL), HTTP_PARSE_AGAIN);
+	http_msg_fini(&msg);
+	http_parser_free(&p);
+}
+END_TEST
+
 START_TEST(bad_request_is_refused_however_split)
 {
 	const struct bad *b = &bad_requests[_i];
@@ -702,6 +746,7 @@ http_suite(void)
 
 	tc = tcase_create("smuggling");
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, junk_is_refused_before_a_line_end);
 	tcase_add_loop_test(tc, bad_request_is_refused_however_split, 0,
 	    ARRAY_LEN(bad_requests));
 	tcase_add_test(tc, limits_give_414_and_431);
