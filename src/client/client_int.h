@@ -111,6 +111,7 @@ struct client_txn {
 	bool			close_after;	/* no keep-alive after this */
 	bool			reply_complete;	/* every byte handed to comm */
 	bool			errpage;	/* the reply is cuttle's own */
+	bool			aborted;	/* logged as code_ABORTED */
 	unsigned		writes;		/* writes in flight */
 	unsigned		busy;		/* held by a running call */
 	unsigned		status;		/* sent to the client */

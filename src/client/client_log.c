@@ -17,7 +17,7 @@ client_txn_log(struct client_txn *t)
 	struct access_log *l = cc->ctx->deps.access_log;
 	const struct http_msg *rep;
 	struct access_entry ae;
-	char url[8192], method[64];
+	char url[8192], method[64], code[64];
 
 	client_mgr_txn_done(t);
 	if (l == NULL || !access_log_active(l) || t->req.rawlen == 0)
@@ -28,7 +28,12 @@ client_txn_log(struct client_txn *t)
 	ae.local = &cc->local.sa;
 	if (t->server.sa.sa_family != AF_UNSPEC)
 		ae.server = &t->server.sa;
-	ae.code = t->code;
+	/* Squid's suffix for a transfer that did not complete. */
+	if (t->aborted) {
+		snprintf(code, sizeof code, "%s_ABORTED", t->code);
+		ae.code = code;
+	} else
+		ae.code = t->code;
 	ae.hier = ae.server != NULL ? "HIER_DIRECT" : "HIER_NONE";
 	ae.status = t->status;
 	snprintf(method, sizeof method, "%.*s", (int)t->req.method_name.len,

@@ -290,7 +290,7 @@ client_reply_send(struct client_txn *t, struct buf_chain *out)
 		t->reply_complete = true;
 	} else if (n == 0 && store_entry_state(t->e) == STORE_ABORTED) {
 		/* Cut after the header section: close, never "complete". */
-		t->code = "TCP_MISS_ABORTED";
+		t->aborted = true;	/* TCP_CF_HIT_ABORTED, ... */
 		client_conn_abort(t->cc);
 		return;
 	}

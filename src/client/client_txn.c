@@ -116,8 +116,9 @@ client_txn_abort(struct client_txn *t)
 {
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	t->close_after = true;
+	t->aborted = true;
 	if (t->code == NULL || strcmp(t->code, "NONE") == 0)
-		t->code = "TCP_MISS_ABORTED";
+		t->code = "TCP_MISS";
 	client_txn_finish(t);
 }
 
