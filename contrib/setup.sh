@@ -2,11 +2,13 @@
 # setup.sh - make a clone of cuttle ready to run: install the Debian
 # packages that are missing, bootstrap, configure and build.
 #
-#	contrib/setup.sh [--tests] [configure options]
+#	contrib/setup.sh [--tests] [--fuzz] [configure options]
 #
 # --tests also installs what the test suite drives cuttle with: curl,
-# openssl (TLS through CONNECT), headless Chromium and python3 (clients
-# that need socket options).
+# openssl (TLS through CONNECT), headless Chromium, squidclient (the cache
+# manager pages) and python3 (clients that need socket options).
+# --fuzz also installs clang (libFuzzer, for `make fuzz`) and valgrind (for
+# `make check-valgrind`), and configures again if they were not found.
 #
 # Run as root on Debian 12 (bookworm).  Idempotent: packages already
 # installed are not touched and apt-get is not run at all when nothing is
@@ -21,7 +23,13 @@ cd "$(dirname "$0")/.."
 PACKAGES="gcc libc6-dev make autoconf automake pkg-config
 	libev-dev node-llhttp libssl-dev libc-ares-dev check"
 if [ "${1:-}" = --tests ]; then
-	PACKAGES="$PACKAGES curl openssl chromium python3"
+	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient"
+	shift
+fi
+fuzz=no
+if [ "${1:-}" = --fuzz ]; then
+	PACKAGES="$PACKAGES clang valgrind"
+	fuzz=yes
 	shift
 fi
 
@@ -50,6 +58,11 @@ fi
 if [ ! -x configure ]; then
 	echo "setup.sh: bootstrapping"
 	./bootstrap.sh >/dev/null
+fi
+if [ "$fuzz" = yes ] && [ -f config.status ] &&
+    grep -q '^FUZZ_CC = *$' Makefile 2>/dev/null; then
+	echo "setup.sh: configuring again (for clang and valgrind)"
+	./config.status --recheck >/dev/null && ./config.status >/dev/null
 fi
 if [ ! -f config.status ]; then
 	echo "setup.sh: configuring"

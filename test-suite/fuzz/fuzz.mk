@@ -1,0 +1,75 @@
+# fuzz.mk - build and run the libFuzzer targets.  GNU make; `make fuzz`
+# at the top level runs it in $(top_builddir)/test-suite/fuzz with every
+# variable below set (see the fuzz section of Makefile.am), so nothing is
+# written into the source tree.
+#
+# Each target links its own copy of the modules under test, compiled here
+# by clang with coverage (-fsanitize=fuzzer-no-link), ASan and UBSan: the
+# objects of the ordinary build are gcc's and uninstrumented.
+
+# From the caller: FUZZ_CC top_srcdir top_builddir LLHTTP_CFLAGS
+# WARN_CFLAGS FUZZ_TARGETS FUZZ_SECONDS, and LLHTTP_SRCDIR (llhttp built
+# from sources) or LLHTTP_LIBS (a system libllhttp).
+
+S := $(top_srcdir)/src
+F := $(top_srcdir)/test-suite/fuzz
+
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -g -O1 $(SAN) -I$(S) -I$(top_builddir) \
+	$(LLHTTP_CFLAGS)
+
+# The modules the targets reach (all of src/http, whatever its files are
+# called this week), and what they need below them.
+LIB_SRCS := base/log.c conf/conf.c \
+	$(patsubst $(S)/%,%,$(sort $(wildcard $(S)/http/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=obj/src/%.o)
+ifneq ($(LLHTTP_SRCDIR),)
+LIB_OBJS += obj/llhttp/api.o obj/llhttp/http.o obj/llhttp/llhttp.o
+endif
+
+BINS := $(FUZZ_TARGETS:%=fuzz_%)
+
+all: $(BINS) conf.dict
+
+# Warnings of the code under test are shown, not fatal: clang warns
+# about things gcc (the build's compiler) does not.
+obj/src/%.o: $(S)/%.c
+	@mkdir -p $(@D)
+	@echo "  CC(fuzz) src/$*.c"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN_CFLAGS) \
+	    -Wno-error -MMD -MP -c $< -o $@
+
+obj/llhttp/%.o: $(LLHTTP_SRCDIR)/%.c
+	@mkdir -p $(@D)
+	@echo "  CC(fuzz) llhttp/$*.c"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -c $< -o $@
+
+obj/fuzz/%.o: $(F)/%.c $(F)/fuzz.h
+	@mkdir -p $(@D)
+	@echo "  CC(fuzz) test-suite/fuzz/$*.c"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN_CFLAGS) \
+	    -I$(F) -MMD -MP -c $< -o $@
+
+libcuttle-fuzz.a: $(LIB_OBJS)
+	@rm -f $@
+	@ar cr $@ $(LIB_OBJS)
+
+fuzz_%: obj/fuzz/fuzz_%.o obj/fuzz/fuzz_common.o libcuttle-fuzz.a
+	@echo "  LD(fuzz) $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) -lm
+
+# The directive names, for fuzz_conf's dictionary.
+conf.dict: $(S)/conf/directives.def $(S)/conf/unsupported.def
+	@{ sed -n 's/^DIRECTIVE(\([a-z_0-9]*\),.*/"\1"/p' \
+	    $(S)/conf/directives.def; \
+	  sed -n 's/^UNSUPPORTED("\([a-z_0-9]*\)".*/"\1"/p' \
+	    $(S)/conf/unsupported.def; \
+	  cat $(F)/conf.dict.in; } > $@
+
+run: all
+	@sh $(F)/run.sh $(F) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+.PHONY: all run
+.PRECIOUS: obj/fuzz/%.o
+-include $(LIB_OBJS:.o=.d) $(wildcard obj/fuzz/*.d)
