@@ -126,7 +126,11 @@ buf_slice_ptr(const struct buf_slice *s)
 
 /*
  * A chain: slices v[head .. head+n) in order, len bytes in all.  Embedded
- * by its owner (buf_chain_init/_fini); the slice array grows as needed.
+ * by its owner (buf_chain_init/_fini).  While v is NULL the one inline
+ * slot `one` is the array (cap 1, head 0): a chain of one slice, such as
+ * a small cached body, needs no allocation; more slices move to a heap
+ * array that grows as needed.  No pointer into the struct is kept, so a
+ * chain may be moved by assignment.
  */
 struct buf_chain {
 	unsigned		magic;
@@ -136,8 +140,9 @@ struct buf_chain {
 	uint32_t		cap;	/* slots in v */
 	uint32_t		grow;	/* next block size for appends */
 	struct buf_pool		*pool;	/* where appended bytes are taken */
-	struct buf_slice	*v;
+	struct buf_slice	*v;	/* NULL: the inline slot */
 	size_t			len;
+	struct buf_slice	one;
 };
 
 /* buf_chain_init() - an empty chain that takes new blocks from pool. */
@@ -162,7 +167,7 @@ buf_chain_nslices(const struct buf_chain *c)
 static inline const struct buf_slice *
 buf_chain_slice(const struct buf_chain *c, unsigned i)
 {
-	return (&c->v[c->head + i]);
+	return (c->v != NULL ? &c->v[c->head + i] : &c->one);
 }
 
 /* buf_chain_append() - copy n bytes to the end, into the last block when

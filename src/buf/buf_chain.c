@@ -7,6 +7,10 @@
  *	buf_chain_consume()	slices dropped from the head, refs with them
  *	buf_chain_fini()	every ref dropped, array freed; empty again
  *
+ * A chain of at most one slice keeps it in the inline slot (v NULL): a
+ * small cached body or a one-block write costs no array.  The second
+ * slice moves them to a heap array.
+ *
  * The slices live in one array used as a sliding window [head, head+n):
  * consuming from the front only moves head, appending fills from the end
  * and slides the window down (or grows the array) when it hits it.  A
@@ -33,6 +37,25 @@
 #define CHAIN_GROW_MIN		256u	/* first block an append takes */
 #define CHAIN_SLOTS_MIN		4u
 
+/* The array: the heap one, or the inline slot (capacity 1). */
+static inline struct buf_slice *
+chain_vec(struct buf_chain *c)
+{
+	return (c->v != NULL ? c->v : &c->one);
+}
+
+static inline const struct buf_slice *
+chain_cvec(const struct buf_chain *c)
+{
+	return (c->v != NULL ? c->v : &c->one);
+}
+
+static inline uint32_t
+chain_cap(const struct buf_chain *c)
+{
+	return (c->v != NULL ? c->cap : 1);
+}
+
 void
 buf_chain_init(struct buf_chain *c, struct buf_pool *pool)
 {
@@ -51,11 +74,12 @@ buf_chain_fini(struct buf_chain *c)
 
 	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
 	for (i = c->head; i < c->head + c->n; i++) {
-		b = c->v[i].buf;
+		b = chain_vec(c)[i].buf;
 		buf_unref(&b);
 	}
 	free(c->v);
 	c->v = NULL;
+	c->one = (struct buf_slice){ NULL, 0, 0 };
 	c->head = c->n = c->cap = 0;
 	c->len = 0;
 	c->grow = CHAIN_GROW_MIN;
@@ -66,23 +90,37 @@ buf_chain_fini(struct buf_chain *c)
 static int
 chain_slots(struct buf_chain *c, uint32_t more)
 {
-	struct buf_slice *v;
+	struct buf_slice *v, *cur = chain_vec(c);
+	uint32_t cap = chain_cap(c);
 	uint64_t want;
 
-	if ((uint64_t)c->head + c->n + more <= c->cap)
+	if ((uint64_t)c->head + c->n + more <= cap)
 		return (0);
-	if ((uint64_t)c->n + more <= c->cap && c->head >= c->cap / 2) {
-		memmove(c->v, c->v + c->head, c->n * sizeof *c->v);
+	if ((uint64_t)c->n + more <= cap && c->head >= cap / 2) {
+		memmove(cur, cur + c->head, c->n * sizeof *cur);
 		c->head = 0;
 		return (0);
 	}
-	want = (uint64_t)c->cap * 2;
+	want = (uint64_t)cap * 2;
 	if (want < (uint64_t)c->n + more)
 		want = (uint64_t)c->n + more;
 	if (want < CHAIN_SLOTS_MIN)
 		want = CHAIN_SLOTS_MIN;
 	if (want > UINT32_MAX / sizeof *v)
 		return (-ENOMEM);
+	if (c->v == NULL) {
+		/* Out of the inline slot: its slice (if any) moves over. */
+		v = malloc((size_t)want * sizeof *v);
+		if (v == NULL)
+			return (-ENOMEM);
+		if (c->n > 0)
+			v[0] = cur[c->head];
+		c->head = 0;
+		c->one = (struct buf_slice){ NULL, 0, 0 };
+		c->v = v;
+		c->cap = (uint32_t)want;
+		return (0);
+	}
 	if (c->head > 0) {
 		memmove(c->v, c->v + c->head, c->n * sizeof *c->v);
 		c->head = 0;
@@ -98,7 +136,7 @@ chain_slots(struct buf_chain *c, uint32_t more)
 static struct buf_slice *
 chain_last(struct buf_chain *c)
 {
-	return (c->n == 0 ? NULL : &c->v[c->head + c->n - 1]);
+	return (c->n == 0 ? NULL : &chain_vec(c)[c->head + c->n - 1]);
 }
 
 /* A reserved block nothing went into must not end up mid-chain. */
@@ -142,7 +180,7 @@ chain_new_block(struct buf_chain *c, size_t n)
 	b = buf_alloc(c->pool, n);
 	if (b == NULL)
 		return (-ENOMEM);
-	c->v[c->head + c->n] = (struct buf_slice){ b, b->fill, 0 };
+	chain_vec(c)[c->head + c->n] = (struct buf_slice){ b, b->fill, 0 };
 	c->n++;
 	return (0);
 }
@@ -214,8 +252,8 @@ buf_chain_append_slice(struct buf_chain *c, struct buf *b, size_t off,
 	if (chain_slots(c, 1) != 0)
 		return (-ENOMEM);
 	chain_drop_empty_tail(c);
-	c->v[c->head + c->n] = (struct buf_slice){ buf_ref(b), (uint32_t)off,
-	    (uint32_t)len };
+	chain_vec(c)[c->head + c->n] = (struct buf_slice){ buf_ref(b),
+	    (uint32_t)off, (uint32_t)len };
 	c->n++;
 	c->len += len;
 	return (0);
@@ -232,11 +270,13 @@ buf_chain_move(struct buf_chain *dst, struct buf_chain *src)
 	if (dst->n == 0) {
 		free(dst->v);
 		dst->v = src->v;
+		dst->one = src->one;
 		dst->head = src->head;
 		dst->n = src->n;
 		dst->cap = src->cap;
 		dst->len = src->len;
 		src->v = NULL;
+		src->one = (struct buf_slice){ NULL, 0, 0 };
 		src->head = src->n = src->cap = 0;
 		src->len = 0;
 		return (0);
@@ -244,12 +284,13 @@ buf_chain_move(struct buf_chain *dst, struct buf_chain *src)
 	if (chain_slots(dst, src->n) != 0)
 		return (-ENOMEM);
 	chain_drop_empty_tail(dst);
-	memcpy(dst->v + dst->head + dst->n, src->v + src->head,
-	    src->n * sizeof *src->v);
+	memcpy(chain_vec(dst) + dst->head + dst->n, chain_vec(src) + src->head,
+	    src->n * sizeof(struct buf_slice));
 	dst->n += src->n;
 	dst->len += src->len;
 	src->head = src->n = 0;
 	src->len = 0;
+	src->one = (struct buf_slice){ NULL, 0, 0 };
 	return (0);
 }
 
@@ -263,7 +304,7 @@ buf_chain_iov(const struct buf_chain *c, size_t skip, struct iovec *iov,
 
 	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
 	for (i = 0; i < c->n && cnt < max; i++) {
-		s = &c->v[c->head + i];
+		s = &chain_cvec(c)[c->head + i];
 		if (skip >= s->len) {
 			skip -= s->len;
 			continue;
@@ -286,7 +327,7 @@ buf_chain_consume(struct buf_chain *c, size_t n)
 	CHECK(n <= c->len);
 	c->len -= n;
 	while (n > 0) {
-		s = &c->v[c->head];
+		s = &chain_vec(c)[c->head];
 		if (s->len > n) {
 			s->off += (uint32_t)n;
 			s->len -= (uint32_t)n;
@@ -298,14 +339,16 @@ buf_chain_consume(struct buf_chain *c, size_t n)
 		c->head++;
 		c->n--;
 	}
-	if (c->n == 0)
+	if (c->n == 0) {
 		c->head = 0;
+		c->one = (struct buf_slice){ NULL, 0, 0 };
+	}
 }
 
 int
 buf_chain_split(struct buf_chain *c, size_t n, struct buf_chain *front)
 {
-	struct buf_slice *s;
+	struct buf_slice *s, *cv;
 	uint32_t whole = 0;
 	size_t left = n;
 
@@ -314,30 +357,33 @@ buf_chain_split(struct buf_chain *c, size_t n, struct buf_chain *front)
 	CHECK(front->n == 0 && c != front);
 	CHECK(n <= c->len);
 	front->head = 0;
-	while (whole < c->n && c->v[c->head + whole].len <= left &&
+	cv = chain_vec(c);
+	while (whole < c->n && cv[c->head + whole].len <= left &&
 	    left > 0) {
-		left -= c->v[c->head + whole].len;
+		left -= cv[c->head + whole].len;
 		whole++;
 	}
 	if (chain_slots(front, whole + (left > 0)) != 0)
 		return (-ENOMEM);
 	/* n == 0 on a fresh front: no array to copy into (memcpy(NULL)). */
 	if (whole > 0)
-		memcpy(front->v, c->v + c->head, whole * sizeof *c->v);
+		memcpy(chain_vec(front), cv + c->head, whole * sizeof *cv);
 	front->n = whole;
 	c->head += whole;
 	c->n -= whole;
 	if (left > 0) {
-		s = &c->v[c->head];
-		front->v[front->n++] = (struct buf_slice){ buf_ref(s->buf),
-		    s->off, (uint32_t)left };
+		s = &cv[c->head];
+		chain_vec(front)[front->n++] = (struct buf_slice){
+		    buf_ref(s->buf), s->off, (uint32_t)left };
 		s->off += (uint32_t)left;
 		s->len -= (uint32_t)left;
 	}
 	front->len = n;
 	c->len -= n;
-	if (c->n == 0)
+	if (c->n == 0) {
 		c->head = 0;
+		c->one = (struct buf_slice){ NULL, 0, 0 };
+	}
 	return (0);
 }
 
@@ -351,7 +397,7 @@ buf_chain_copyout(const struct buf_chain *c, size_t off, void *p, size_t n)
 
 	CHECK_OBJ_NOTNULL(c, BUF_CHAIN_MAGIC);
 	for (i = 0; i < c->n && done < n; i++) {
-		s = &c->v[c->head + i];
+		s = &chain_cvec(c)[c->head + i];
 		if (off >= s->len) {
 			off -= s->len;
 			continue;

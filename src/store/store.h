@@ -106,7 +106,11 @@ void			store_entry_ref(struct store_entry *e);
 void			store_entry_unref(struct store_entry **ep);
 
 enum store_state	store_entry_state(const struct store_entry *e);
-/* store_entry_reply() - the reply headers, or NULL before set_reply. */
+/* store_entry_reply() - the reply headers, or NULL before set_reply (or
+ * when rebuilding them from the packed form runs out of memory).  The
+ * pointer is valid while the caller holds a reference on e and until
+ * update_reply: a cached entry keeps its reply packed, and the table
+ * handed out here goes once the index is the only holder left. */
 const struct http_msg	*store_entry_reply(const struct store_entry *e);
 /* store_entry_body_len() - body bytes appended so far. */
 uint64_t		store_entry_body_len(const struct store_entry *e);

@@ -279,14 +279,12 @@ static bool
 store_misfit(const struct store_index *idx, const struct store_entry *e)
 {
 	const struct store_limits *lim = &idx->lim;
-	uint64_t len = store_body_end(e);
+	uint64_t len = store_body_end(e), cl;
 
 	if (lim->max_obj != 0) {
 		if (len > lim->max_obj)
 			return (true);
-		if ((e->flags & STORE_F_REPLY) &&
-		    e->reply.body == HTTP_BODY_LENGTH &&
-		    e->reply.content_length > lim->max_obj)
+		if (store_entry_length(e, &cl) && cl > lim->max_obj)
 			return (true);
 	}
 	/* A Vary marker has no body of its own: min_obj is for replies. */
@@ -494,9 +492,16 @@ void
 store_index_walk(struct store_index *idx, store_walk_fn *fn, void *arg)
 {
 	struct list *n;
+	struct store_entry *e;
 
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
 	AN(fn);
-	LIST_FOREACH(n, &idx->queue)
-		fn(container_of(n, struct store_entry, rlink), arg);
+	/* Held across fn, so that a view fn has the entry build goes
+	 * again when it lets go (see store_entry_unref()). */
+	LIST_FOREACH(n, &idx->queue) {
+		e = container_of(n, struct store_entry, rlink);
+		store_entry_ref(e);
+		fn(e, arg);
+		store_entry_unref(&e);
+	}
 }

@@ -4,15 +4,28 @@
  *
  * An entry, with the bytes it holds:
  *
- *	struct store_entry ---- reply.raw, reply.fields   (header section)
- *	      |
+ *	struct store_entry --+-- rp: struct store_rpack + raw  (a cacheable
+ *	      |              |       reply: status, framing, header bytes)
+ *	      |              +-- view: a struct http_msg, see below
  *	      +-- body: slices --> blocks (own, or shared with fwd's reads)
  *	      +-- rlink: on idx->queue (replacement), idx->slot[] points here
  *
- * store_entry_mem() = sizeof *e + reply capacities + body_mem + the slice
- * array; while the entry is indexed, the index counts exactly that in its
- * bytes, so every change to one of them while indexed goes through
- * store_index_charge() with the figure from before the change.
+ * A reply that may be cached (window 0) is packed when it comes in: its
+ * scalars and header bytes only, no field table, no struct http_msg.
+ * store_entry_reply() rebuilds the table from the bytes into a view
+ * (one malloc: the struct and its fields, raw pointing into rp) when
+ * someone asks, and the view goes again when the index is the only one
+ * left holding the entry: a cached object idles at its bytes.  A reply
+ * that cannot be packed (a private entry's, or one whose table the
+ * rebuild would not reproduce) is kept as an owned view
+ * (STORE_F_VIEW_OWNED), as parsed.
+ *
+ * store_entry_mem() = sizeof *e + rp + an owned view's capacities +
+ * body_mem + the slice array; a rebuilt view is not counted (it lives
+ * while someone other than the index holds the entry).  While the entry
+ * is indexed, the index counts exactly that in its bytes, so every
+ * change to one of them while indexed goes through store_index_charge()
+ * with the figure from before the change.
  */
 #ifndef CUTTLE_STORE_INT_H
 #define CUTTLE_STORE_INT_H
@@ -27,6 +40,22 @@
 #define STORE_F_OWN_TAIL	0x08u	/* the last body slice is in a block
 					 * this entry allocated and may
 					 * extend in place */
+#define STORE_F_VIEW_OWNED	0x10u	/* view is the reply itself (no rp) */
+
+/* A packed reply: what struct http_msg holds besides its field table,
+ * then the header section's bytes. */
+struct store_rpack {
+	uint32_t		rawlen;
+	uint16_t		status;
+	uint16_t		nfields;
+	struct http_span	reason;
+	uint64_t		content_length;
+	uint8_t			vmajor;
+	uint8_t			vminor;
+	uint8_t			body;		/* enum http_body */
+	uint8_t			keep_alive;
+	char			raw[];
+};
 
 struct store_entry {
 	unsigned		magic;
@@ -35,10 +64,10 @@ struct store_entry {
 	uint8_t			state;		/* enum store_state */
 	uint8_t			err;		/* enum store_err */
 	uint8_t			flags;		/* STORE_F_* */
+	unsigned		nreaders;
 	int			sys_errno;
 	uint32_t		window;		/* 0: keep everything */
 	uint32_t		window_after;	/* once out of an index */
-	unsigned		nreaders;
 	struct comm_loop	*loop;
 	struct store_index	*idx;		/* NULL: not indexed */
 	struct buf_chain	body;		/* [body_start, + body.len) */
@@ -52,7 +81,8 @@ struct store_entry {
 	struct store_key	key;
 	uint64_t		serial;		/* store_entry_serial() */
 	struct http_cache_meta	meta;
-	struct http_msg		reply;
+	struct store_rpack	*rp;		/* the packed reply, or NULL */
+	struct http_msg		*view;		/* see above; NULL: none yet */
 };
 
 static inline uint64_t
@@ -77,6 +107,10 @@ void	store_index_completed(struct store_entry *e);
 /* store_index_leave() - take e out of its index and drop the index's
  * reference (e must be held by the caller too if it uses e after). */
 void	store_index_leave(struct store_entry *e, enum store_leave why);
+
+/* store_entry_length() - true when the reply says its body is
+ * Content-Length bytes (*cl); false before the reply or without one. */
+bool	store_entry_length(const struct store_entry *e, uint64_t *cl);
 
 /* store_entry_unindexed() - e has just left its index: a PENDING entry
  * takes its window_after, and drops what its readers have passed. */

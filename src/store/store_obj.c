@@ -3,7 +3,8 @@
  *
  * Lifecycle of an entry (the index's part is in store_index.c):
  *	store_entry_new()		PENDING, refs 1
- *	store_entry_set_reply()		reply moved in (capacities trimmed)
+ *	store_entry_set_reply()		reply moved in (packed when it may
+ *					be cached, see store_int.h)
  *	store_entry_append()		slices referenced, or small ones copied
  *					into own blocks while indexed
  *	store_entry_complete()		COMPLETE
@@ -18,14 +19,22 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/check.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
+/* Slices up to this size are copied when a smaller block holds them. */
+#define STORE_COPY_SMALL	16384u
+
 static comm_call_fn store_room_call;
 static comm_call_fn store_reader_call;
+static struct http_msg *store_view_build(const struct store_rpack *rp);
+static void store_reply_drop(struct store_entry *e);
 
 /* Serial numbers are process-wide (a later step runs one loop per
  * thread), hence the atomic add; 0 is never handed out. */
@@ -44,7 +53,6 @@ store_entry_new(struct comm_loop *loop, struct buf_pool *pool, size_t window)
 	/* A window past 4 GiB is no window at all: clamp, keep it private. */
 	e->window = window > UINT32_MAX ? UINT32_MAX : (uint32_t)window;
 	e->state = STORE_PENDING;
-	http_msg_init(&e->reply, HTTP_MSG_RESPONSE);
 	buf_chain_init(&e->body, pool);
 	list_init(&e->readers);
 	list_init(&e->rlink);
@@ -70,12 +78,19 @@ store_entry_unref(struct store_entry **ep)
 		return;
 	TAKE_OBJ_NOTNULL(e, ep, STORE_ENTRY_MAGIC);
 	CHECK(e->refs > 0);
-	if (--e->refs > 0)
+	if (--e->refs > 0) {
+		/* Only the index holds it now: nobody has a rebuilt view. */
+		if (e->refs == 1 && e->idx != NULL && e->view != NULL &&
+		    !(e->flags & STORE_F_VIEW_OWNED)) {
+			free(e->view);
+			e->view = NULL;
+		}
 		return;
+	}
 	AZ(e->nreaders);		/* each reader holds a reference */
 	AZ(e->idx);			/* so does the index */
 	comm_call_cancel(&e->room_call);
-	http_msg_fini(&e->reply);
+	store_reply_drop(e);
 	buf_chain_fini(&e->body);
 	FREE_OBJ(e);
 }
@@ -87,11 +102,19 @@ store_entry_state(const struct store_entry *e)
 	return ((enum store_state)e->state);
 }
 
+/* The view is a cache of what rp says: building it changes nothing a
+ * caller can see, hence the const entry. */
 const struct http_msg *
-store_entry_reply(const struct store_entry *e)
+store_entry_reply(const struct store_entry *ce)
 {
+	struct store_entry *e = (struct store_entry *)(uintptr_t)ce;
+
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	return ((e->flags & STORE_F_REPLY) ? &e->reply : NULL);
+	if (!(e->flags & STORE_F_REPLY))
+		return (NULL);
+	if (e->view == NULL && e->rp != NULL)
+		e->view = store_view_build(e->rp);	/* NULL on ENOMEM */
+	return (e->view);
 }
 
 uint64_t
@@ -146,10 +169,17 @@ store_entry_key(const struct store_entry *e)
 uint64_t
 store_entry_mem(const struct store_entry *e)
 {
-	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	return (sizeof *e + e->reply.rawcap +
-	    (uint64_t)e->reply.fieldcap * sizeof(struct http_field) +
-	    e->body_mem + (uint64_t)e->body.cap * sizeof(struct buf_slice));
+	uint64_t mem;
+
+
+	mem = sizeof *e + e->body_mem +
+	    (uint64_t)e->body.cap * sizeof(struct buf_slice);
+	if (e->rp != NULL)
+		mem += offsetof(struct store_rpack, raw) + e->rp->rawlen;
+	if (e->flags & STORE_F_VIEW_OWNED)
+		mem += sizeof *e->view + e->view->rawcap +
+		    (uint64_t)e->view->fieldcap * sizeof(struct http_field);
+	return (mem);
 }
 
 /* Something a waiting reader would want to see: post its call. */
@@ -169,10 +199,163 @@ store_notify_readers(struct store_entry *e)
 	}
 }
 
+/* -- the reply --------------------------------------------------------- */
+
+/*
+ * Rebuild the field table of a header section into m (fields has room
+ * for nfields): after the status line, one field a line up to the empty
+ * line (or the end); a name ends at its colon, a value is trimmed of SP
+ * and HTAB, as the parser trims it, and the per-id chains of known
+ * fields are linked as the parser links them.  -1 when the bytes do not give nfields fields.
+ * Only what the parser accepted gets here, and a reply is packed only
+ * when this reproduces its table exactly (store_rpack_new()).
+ */
+static int
+store_view_fields(struct http_msg *m, uint16_t nfields)
+{
+	const char *raw = m->raw, *end = raw + m->rawlen, *p, *nl, *colon;
+	const char *v, *ve;
+	uint16_t n = 0, last[HTTP_HDR__COUNT];
+	struct http_field *f;
+
+	memset(last, 0, sizeof last);
+	p = m->rawlen > 0 ? memchr(raw, '\n', m->rawlen) : NULL;
+	if (p == NULL)
+		return (-1);
+	for (p++; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL || nl == p || nl[-1] != '\r')
+			return (-1);
+		if (nl - 1 == p)
+			break;			/* the empty line */
+		colon = memchr(p, ':', (size_t)(nl - 1 - p));
+		if (colon == NULL || colon == p || n == nfields)
+			return (-1);
+		v = colon + 1;
+		ve = nl - 1;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		f = &m->fields[n++];
+		f->name = (struct http_span){ (uint32_t)(p - raw),
+		    (uint32_t)(colon - p) };
+		f->value = (struct http_span){ (uint32_t)(v - raw),
+		    (uint32_t)(ve - v) };
+		f->id = (uint16_t)http_hdr_lookup(p, (size_t)(colon - p));
+		f->next = 0;
+		if (f->id == HTTP_HDR_OTHER)
+			continue;	/* no chain: nobody looks them up */
+		if (m->first[f->id] == 0)
+			m->first[f->id] = n;
+		else
+			m->fields[last[f->id] - 1].next = n;
+		last[f->id] = n;
+	}
+	if (n != nfields)
+		return (-1);
+	m->nfields = n;
+	return (0);
+}
+
+/* A view of a packed reply: one allocation, the struct then its table;
+ * raw points into rp.  Freed with free() alone.  NULL on ENOMEM. */
+static struct http_msg *
+store_view_build(const struct store_rpack *rp)
+{
+	struct http_msg *m;
+
+	m = malloc(sizeof *m + (size_t)rp->nfields * sizeof *m->fields);
+	if (m == NULL)
+		return (NULL);
+	http_msg_init(m, HTTP_MSG_RESPONSE);
+	m->vmajor = rp->vmajor;
+	m->vminor = rp->vminor;
+	m->status = rp->status;
+	m->reason = rp->reason;
+	m->body = rp->body;
+	m->keep_alive = rp->keep_alive != 0;
+	m->content_length = rp->content_length;
+	m->raw = (char *)(uintptr_t)rp->raw;	/* nobody writes a view */
+	m->rawlen = rp->rawlen;
+	m->fields = (struct http_field *)(void *)(m + 1);
+	m->fieldcap = rp->nfields;
+	if (store_view_fields(m, rp->nfields) != 0) {
+		free(m);
+		return (NULL);
+	}
+	return (m);
+}
+
+static bool
+store_view_same(const struct http_msg *v, const struct http_msg *m)
+{
+	return (v->kind == m->kind && v->vmajor == m->vmajor &&
+	    v->vminor == m->vminor && v->method == m->method &&
+	    v->status == m->status && v->nfields == m->nfields &&
+	    memcmp(&v->method_name, &m->method_name, sizeof v->method_name)
+	    == 0 && memcmp(&v->target, &m->target, sizeof v->target) == 0 &&
+	    memcmp(&v->reason, &m->reason, sizeof v->reason) == 0 &&
+	    v->body == m->body && v->keep_alive == m->keep_alive &&
+	    v->expect_continue == m->expect_continue &&
+	    v->content_length == m->content_length &&
+	    v->rawlen == m->rawlen &&
+	    memcmp(v->raw, m->raw, m->rawlen) == 0 &&
+	    (m->nfields == 0 ||	/* no table at all: fields is NULL */
+	    memcmp(v->fields, m->fields, m->nfields * sizeof *m->fields)
+	    == 0) && memcmp(v->first, m->first, sizeof v->first) == 0);
+}
+
+/* msg packed, or NULL when it cannot be (ENOMEM, or a view rebuilt from
+ * the pack would not be msg). */
+static struct store_rpack *
+store_rpack_new(const struct http_msg *msg)
+{
+	struct store_rpack *rp;
+	struct http_msg *v;
+	bool same;
+
+	if (msg->kind != HTTP_MSG_RESPONSE || msg->rawlen == 0)
+		return (NULL);
+	rp = malloc(offsetof(struct store_rpack, raw) + msg->rawlen);
+	if (rp == NULL)
+		return (NULL);
+	rp->rawlen = msg->rawlen;
+	rp->status = msg->status;
+	rp->nfields = msg->nfields;
+	rp->reason = msg->reason;
+	rp->content_length = msg->content_length;
+	rp->vmajor = msg->vmajor;
+	rp->vminor = msg->vminor;
+	rp->body = msg->body;
+	rp->keep_alive = msg->keep_alive;
+	memcpy(rp->raw, msg->raw, msg->rawlen);
+	v = store_view_build(rp);
+	same = v != NULL && store_view_same(v, msg);
+	free(v);
+	if (!same) {
+		free(rp);
+		return (NULL);
+	}
+	return (rp);
+}
+
+/* The reply, packed or owned, and any view of it: gone. */
+static void
+store_reply_drop(struct store_entry *e)
+{
+	if (e->view != NULL && (e->flags & STORE_F_VIEW_OWNED))
+		http_msg_fini(e->view);
+	free(e->view);
+	e->view = NULL;
+	e->flags &= ~STORE_F_VIEW_OWNED;
+	free(e->rp);
+	e->rp = NULL;
+}
+
 /* A parser leaves room to grow in raw (doubling from 512) and in the
- * field table (16 at a time); a stored reply never grows again, so give
- * the slack back before anyone has seen the pointers (set_reply and
- * update_reply only: later, a reader may hold one). */
+ * field table (16 at a time); a reply kept whole never grows again, so
+ * give the slack back. */
 static void
 store_reply_shrink(struct http_msg *m)
 {
@@ -195,16 +378,52 @@ store_reply_shrink(struct http_msg *m)
 	}
 }
 
-/* Whoever may end up in an index (window 0) keeps a trimmed reply; a
- * private entry's reply lives as long as one transaction. */
-static void
+/* Move *msg in, in place of any reply before: packed when it may be
+ * cached (window 0), else kept whole; msg is left initialised.  0, or
+ * -ENOMEM (the old reply is kept, msg is emptied all the same). */
+static int
 store_reply_take(struct store_entry *e, struct http_msg *msg)
 {
-	http_msg_fini(&e->reply);
-	e->reply = *msg;
-	http_msg_init(msg, HTTP_MSG_RESPONSE);
+	struct store_rpack *rp = NULL;
+	struct http_msg *v = NULL;
+
 	if (e->window == 0)
-		store_reply_shrink(&e->reply);
+		rp = store_rpack_new(msg);
+	if (rp == NULL) {
+		v = malloc(sizeof *v);
+		if (v == NULL) {
+			http_msg_fini(msg);
+			http_msg_init(msg, HTTP_MSG_RESPONSE);
+			return (-ENOMEM);
+		}
+		*v = *msg;
+		if (e->window == 0)
+			store_reply_shrink(v);
+	} else
+		http_msg_fini(msg);
+	http_msg_init(msg, HTTP_MSG_RESPONSE);
+	store_reply_drop(e);
+	e->rp = rp;
+	e->view = v;
+	if (v != NULL)
+		e->flags |= STORE_F_VIEW_OWNED;
+	return (0);
+}
+
+bool
+store_entry_length(const struct store_entry *e, uint64_t *cl)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	if (e->rp != NULL && e->rp->body == HTTP_BODY_LENGTH) {
+		*cl = e->rp->content_length;
+		return (true);
+	}
+	if ((e->flags & STORE_F_VIEW_OWNED) &&
+	    e->view->body == HTTP_BODY_LENGTH) {
+		*cl = e->view->content_length;
+		return (true);
+	}
+	return (false);
 }
 
 void
@@ -217,9 +436,15 @@ store_entry_set_reply(struct store_entry *e, struct http_msg *msg)
 	CHECK(!(e->flags & STORE_F_REPLY) && e->state == STORE_PENDING);
 	CHECK(msg->kind == HTTP_MSG_RESPONSE);
 	old = store_entry_mem(e);
-	store_reply_take(e, msg);
-	e->flags |= STORE_F_REPLY;
 	store_entry_ref(e);	/* the index may let go of it */
+	e->flags |= STORE_F_REPLY;
+	if (store_reply_take(e, msg) != 0) {
+		/* No reply to serve: the rest of the writer's calls find
+		 * the entry aborted and change nothing. */
+		store_entry_abort(e, STORE_ERR_NOMEM, ENOMEM);
+		store_entry_unref(&e);
+		return;
+	}
 	if (e->idx != NULL)
 		store_index_charge(e, old);	/* Content-Length > max_obj */
 	store_notify_readers(e);
@@ -237,7 +462,8 @@ store_entry_update_reply(struct store_entry *e, struct http_msg *msg,
 	CHECK(e->flags & STORE_F_REPLY);
 	CHECK(msg->kind == HTTP_MSG_RESPONSE);
 	old = store_entry_mem(e);
-	store_reply_take(e, msg);
+	if (store_reply_take(e, msg) != 0)
+		return;		/* the stored reply stays as it was */
 	if (meta != NULL)
 		e->meta = *meta;
 	if (e->idx != NULL) {
@@ -271,11 +497,10 @@ store_body_ref(struct store_entry *e, struct buf *b, size_t off, size_t len)
 static size_t
 store_block_want(const struct store_entry *e, size_t n)
 {
-	uint64_t have = store_body_end(e), want;
+	uint64_t have = store_body_end(e), want, cl;
 
-	if (e->reply.body == HTTP_BODY_LENGTH &&
-	    e->reply.content_length >= have + n)
-		want = e->reply.content_length - have;
+	if (store_entry_length(e, &cl) && cl >= have + n)
+		want = cl - have;
 	else
 		want = have;
 	if (want > BUF_CLASS_MAX)
@@ -335,16 +560,21 @@ store_entry_append(struct store_entry *e, struct buf *b, size_t off,
 	int rc;
 
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	CHECK((e->flags & STORE_F_REPLY) && e->state == STORE_PENDING);
+	CHECK((e->flags & STORE_F_REPLY) && e->state != STORE_COMPLETE);
 	CHECK_OBJ_NOTNULL(b, BUF_MAGIC);
 	CHECK(off <= b->fill && len <= b->fill - off);
+	if (e->state == STORE_ABORTED)
+		return (-ENOMEM);	/* set_reply ran out (see there) */
 	if (len == 0)
 		return (0);
 	old = store_entry_mem(e);
 	/* A cached slice pins its whole block for as long as the entry
-	 * lives: copy one that would waste more than it holds.  Copying is
-	 * on the miss path only; readers still get slices. */
-	if (e->idx != NULL && len < b->size / 2)
+	 * lives: copy one that would waste more than it holds, or a small
+	 * one a smaller block would hold (a read sized to what the socket
+	 * had also holds the header section).  Copying is on the miss path
+	 * only; readers still get slices. */
+	if (e->idx != NULL && (len < b->size / 2 ||
+	    (len <= STORE_COPY_SMALL && buf_size_class(len) < b->size)))
 		rc = store_body_copy(e, buf_data(b) + off, len, &copied);
 	else
 		rc = store_body_ref(e, b, off, len);
@@ -362,7 +592,9 @@ void
 store_entry_complete(struct store_entry *e)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	CHECK((e->flags & STORE_F_REPLY) && e->state == STORE_PENDING);
+	CHECK((e->flags & STORE_F_REPLY) && e->state != STORE_COMPLETE);
+	if (e->state == STORE_ABORTED)
+		return;			/* set_reply ran out (see there) */
 	e->state = STORE_COMPLETE;
 	store_entry_ref(e);	/* the index may let go of it */
 	if (e->idx != NULL)

@@ -17,6 +17,7 @@
 
 #include <malloc.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,7 +301,9 @@ bench_memory(struct bench *b)
 	printf("| figure | value |\n|---|---|\n");
 	printf("| sizeof (struct store_entry) | %zu B |\n",
 	    sizeof(struct store_entry));
-	printf("| of which struct http_msg (the reply's table) | %zu B |\n",
+	printf("| packed reply header (+ its raw bytes, no table) | %zu B |\n",
+	    offsetof(struct store_rpack, raw));
+	printf("| a view, while held (struct http_msg + table) | %zu B |\n",
 	    sizeof(struct http_msg));
 	printf("| of which struct http_cache_meta | %zu B |\n",
 	    sizeof(struct http_cache_meta));
