@@ -336,6 +336,11 @@ client_marker_new(struct client_fetch *f, const char *vary, size_t len)
 		return (NULL);
 	}
 	store_entry_meta(m)->flags = HCM_VARY_MARKER;
+	if (store_entry_set_url(m, f->url, f->url_len) != 0) {
+		http_msg_fini(&msg);
+		store_entry_unref(&m);
+		return (NULL);
+	}
 	store_entry_set_reply(m, &msg);
 	http_msg_fini(&msg);
 	store_entry_complete(m);
@@ -543,7 +548,8 @@ client_cache_fetch(struct client_txn *t, struct store_entry *stale)
 	e = store_entry_new(ctx->deps.loop, comm_loop_pool(ctx->deps.loop), 0);
 	if (e == NULL)
 		return (false);
-	if ((stale == NULL && store_index_add(ctx->deps.store, e, &t->key,
+	if (store_entry_set_url(e, t->curl, t->curl_len) != 0 ||
+	    (stale == NULL && store_index_add(ctx->deps.store, e, &t->key,
 	    CLIENT_WINDOW) != 0) || client_fetch_start(t, e, stale, false) != 0) {
 		store_index_remove(ctx->deps.store, e);
 		store_entry_unref(&e);
@@ -664,7 +670,8 @@ client_cache_request(struct client_txn *t, const struct acl_request *ar)
 		if (!(store_entry_meta(e)->flags & HCM_REVALIDATING)) {
 			bg = store_entry_new(ctx->deps.loop,
 			    comm_loop_pool(ctx->deps.loop), 0);
-			if (bg == NULL ||
+			if (bg == NULL || store_entry_set_url(bg, t->curl,
+			    t->curl_len) != 0 ||
 			    client_fetch_start(t, bg, e, true) != 0)
 				log_msg(LG_INFO, SEC_CLIENT, "%s: background "
 				    "revalidation not started", t->curl);

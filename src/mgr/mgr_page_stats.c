@@ -383,6 +383,9 @@ mgr_object_one(struct store_entry *e, void *arg)
 	age = http_cache_age(meta, (int64_t)w->now);
 	mgr_out_printf(w->o, "KEY %s\n", store_key_hex(store_entry_key(e),
 	    hex));
+	if (store_entry_url(e) != NULL)
+		mgr_out_printf(w->o, "\tGET %s%s\n", store_entry_url(e),
+		    meta->flags & HCM_VARY_MARKER ? " (Vary marker)" : "");
 	mgr_out_printf(w->o, "\t%s IN_MEMORY\n", store_entry_state(e) ==
 	    STORE_COMPLETE ? "STORE_OK     " : "STORE_PENDING");
 	mgr_out_printf(w->o, "\tLV:%jd AGE:%jd EX:%jd\n",

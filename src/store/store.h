@@ -266,6 +266,12 @@ bool	store_index_purge(struct store_index *idx, const struct store_key *k);
  * served from it; store_entry_private() tells them to fetch their own. */
 void	store_entry_set_private(struct store_entry *e);
 bool	store_entry_private(const struct store_entry *e);
+/* store_entry_set_url() - the URL e holds a reply for, kept (and counted
+ * against cache_mem) for the cache manager's objects page; a copy is
+ * taken.  0 or -ENOMEM.  store_entry_url() - it, or NULL. */
+int		store_entry_set_url(struct store_entry *e, const char *url,
+		    size_t len);
+const char	*store_entry_url(const struct store_entry *e);
 /* store_entry_serial() - a number no other entry of the process has had
  * (new entries count up from 1): it tells a re-created entry from the
  * one it replaced. */

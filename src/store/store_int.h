@@ -79,6 +79,7 @@ struct store_entry {
 	struct comm_call	room_call;
 	struct list		rlink;		/* on idx->queue */
 	struct store_key	key;
+	char			*url;		/* store_entry_set_url(), or NULL */
 	uint64_t		serial;		/* store_entry_serial() */
 	struct http_cache_meta	meta;
 	struct store_rpack	*rp;		/* the packed reply, or NULL */

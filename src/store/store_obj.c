@@ -91,6 +91,7 @@ store_entry_unref(struct store_entry **ep)
 	AZ(e->idx);			/* so does the index */
 	comm_call_cancel(&e->room_call);
 	store_reply_drop(e);
+	free(e->url);
 	buf_chain_fini(&e->body);
 	FREE_OBJ(e);
 }
@@ -145,6 +146,31 @@ store_entry_private(const struct store_entry *e)
 	return ((e->flags & STORE_F_PRIVATE) != 0);
 }
 
+int
+store_entry_set_url(struct store_entry *e, const char *url, size_t len)
+{
+	char *u;
+	uint64_t old;
+
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	u = strndup(url, len);
+	if (u == NULL)
+		return (-ENOMEM);
+	old = store_entry_mem(e);
+	free(e->url);
+	e->url = u;
+	if (e->idx != NULL)
+		store_index_charge(e, old);
+	return (0);
+}
+
+const char *
+store_entry_url(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return (e->url);
+}
+
 uint64_t
 store_entry_serial(const struct store_entry *e)
 {
@@ -176,6 +202,8 @@ store_entry_mem(const struct store_entry *e)
 	    (uint64_t)e->body.cap * sizeof(struct buf_slice);
 	if (e->rp != NULL)
 		mem += offsetof(struct store_rpack, raw) + e->rp->rawlen;
+	if (e->url != NULL)
+		mem += strlen(e->url) + 1;
 	if (e->flags & STORE_F_VIEW_OWNED)
 		mem += sizeof *e->view + e->view->rawcap +
 		    (uint64_t)e->view->fieldcap * sizeof(struct http_field);
