@@ -149,6 +149,20 @@ buf_pool_stats(const struct buf_pool *pool, struct buf_pool_stats *st)
 }
 
 void
+buf_pool_class_stats(const struct buf_pool *pool, unsigned i,
+    struct buf_class_stats *cs)
+{
+	CHECK_OBJ_NOTNULL(pool, BUF_POOL_MAGIC);
+	CHECK(i <= BUF_CLASSES);
+	memset(cs, 0, sizeof *cs);
+	cs->inuse = pool->inuse[i];
+	if (i < BUF_CLASSES) {
+		cs->size = buf_class_size(i);
+		cs->cached = pool->cached[i];
+	}
+}
+
+void
 buf_pool_pin(struct buf_pool *pool, size_t n)
 {
 	CHECK_OBJ_NOTNULL(pool, BUF_POOL_MAGIC);
@@ -184,6 +198,7 @@ buf_alloc(struct buf_pool *pool, size_t n)
 		pool->free[idx] = ((struct buf_free *)(void *)b->data)->next;
 		pool->st.cached_pages--;
 		pool->st.cached_bytes -= size;
+		pool->cached[idx]--;
 	} else {
 		b = malloc(sizeof *b + size);
 		if (b == NULL)
@@ -199,6 +214,8 @@ buf_alloc(struct buf_pool *pool, size_t n)
 	pool->st.pages++;
 	pool->st.bytes += size;
 	pool->st.allocs++;
+	pool->st.alloc_bytes += size;
+	pool->inuse[idx]++;
 	return (b);
 }
 
@@ -229,6 +246,8 @@ buf_unref(struct buf **bp)
 	CHECK(pool->st.pages > 0 && pool->st.bytes >= b->size);
 	pool->st.pages--;
 	pool->st.bytes -= b->size;
+	idx = b->size <= BUF_CLASS_MAX ? buf_class_index(b->size) : BUF_CLASSES;
+	pool->inuse[idx]--;
 	if (b->size <= BUF_CLASS_MAX &&
 	    pool->st.cached_bytes + b->size <= pool->cache_max) {
 		idx = buf_class_index(b->size);
@@ -239,6 +258,7 @@ buf_unref(struct buf **bp)
 		BUF_POISON(b->data, b->size);
 		pool->st.cached_pages++;
 		pool->st.cached_bytes += b->size;
+		pool->cached[idx]++;
 		return;
 	}
 	FREE_OBJ(b);

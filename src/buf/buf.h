@@ -65,6 +65,7 @@ struct buf_pool_stats {
 	uint64_t	allocs;		/* buf_alloc() successes */
 	uint64_t	mallocs;	/* of which went to malloc() */
 	uint64_t	copied;		/* bytes copied by buf_chain_append() */
+	uint64_t	alloc_bytes;	/* handed out by buf_alloc(), ever */
 };
 
 /* buf_pool_new() - a pool that keeps at most cache_max bytes of freed
@@ -76,6 +77,18 @@ void	buf_pool_free(struct buf_pool **pp);
 /* buf_pool_trim() - return every cached block to malloc. */
 void	buf_pool_trim(struct buf_pool *pool);
 void	buf_pool_stats(const struct buf_pool *pool, struct buf_pool_stats *st);
+
+/* One size class: its block size (0 for the last, i == BUF_CLASSES:
+ * blocks above BUF_CLASS_MAX, each its own size), blocks handed out and
+ * blocks kept for reuse. */
+struct buf_class_stats {
+	size_t		size;
+	size_t		inuse;
+	size_t		cached;
+};
+/* buf_pool_class_stats() - class i, 0 <= i <= BUF_CLASSES. */
+void	buf_pool_class_stats(const struct buf_pool *pool, unsigned i,
+	    struct buf_class_stats *cs);
 /* buf_pool_pin() / _unpin() - account n bytes as held by a pending write
  * (comm does this between submit and completion). */
 void	buf_pool_pin(struct buf_pool *pool, size_t n);

@@ -12,6 +12,10 @@ struct buf_pool {
 	size_t			cache_max;
 	struct buf		*free[BUF_CLASSES];	/* per class, LIFO */
 	struct buf_pool_stats	st;
+	/* Per class (the last: blocks above BUF_CLASS_MAX), for the
+	 * cache manager's mem page. */
+	uint32_t		inuse[BUF_CLASSES + 1];
+	uint32_t		cached[BUF_CLASSES];
 };
 
 #endif /* CUTTLE_BUF_INT_H */

@@ -195,6 +195,7 @@ mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
 	struct store_index_stats ss;
 	struct fwd_ctx_stats fs;
 	struct dns_stats ds;
+	struct buf_pool_stats bs;
 	struct mgr_proc proc;
 	char d[64];
 
@@ -251,6 +252,12 @@ mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "server.retries = %ju\n", (uintmax_t)fs.retries);
 	mgr_out_printf(o, "server.conns_idle = %u\n", fs.idle);
 	mgr_out_printf(o, "cache.fetches = %ju\n", (uintmax_t)cs->fetches);
+	memset(&bs, 0, sizeof bs);
+	if (v->loop != NULL)
+		buf_pool_stats(comm_loop_pool(v->loop), &bs);
+	mgr_out_printf(o, "mem.pages_in_use = %zu\n", bs.pages);
+	mgr_out_printf(o, "mem.alloc_bytes = %ju\n", (uintmax_t)bs.alloc_bytes);
+	mgr_out_printf(o, "mem.copied_bytes = %ju\n", (uintmax_t)bs.copied);
 	mgr_out_printf(o, "cache.mem_lookups = %ju\n", (uintmax_t)ss.lookups);
 	mgr_out_printf(o, "cache.mem_hits = %ju\n", (uintmax_t)ss.hits);
 	mgr_out_printf(o, "cache.mem_objects = %ju\n", (uintmax_t)ss.entries);
@@ -323,6 +330,29 @@ mgr_render_avg(struct mgr_out *o, const void *view, void *arg)
 
 /* -- mem ------------------------------------------------------------------- */
 
+/* The page allocator by size class: only the classes in use or cached. */
+static void
+mgr_render_mem_classes(struct mgr_out *o, const struct buf_pool *pool)
+{
+	struct buf_class_stats cs;
+	unsigned i;
+
+	mgr_out_printf(o, "\nPages by size class:\n");
+	mgr_out_printf(o, "\t%10s %10s %10s %12s\n", "size", "in use",
+	    "cached", "bytes in use");
+	for (i = 0; i <= BUF_CLASSES; i++) {
+		buf_pool_class_stats(pool, i, &cs);
+		if (cs.inuse == 0 && cs.cached == 0)
+			continue;
+		if (cs.size > 0)
+			mgr_out_printf(o, "\t%10zu %10zu %10zu %12zu\n",
+			    cs.size, cs.inuse, cs.cached, cs.size * cs.inuse);
+		else
+			mgr_out_printf(o, "\t%10s %10zu %10s %12s\n",
+			    "larger", cs.inuse, "-", "-");
+	}
+}
+
 static int
 mgr_render_mem(struct mgr_out *o, const void *view, void *arg)
 {
@@ -359,6 +389,7 @@ mgr_render_mem(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "\tlisteners:\t%u\n", ls.listeners);
 	mgr_out_printf(o, "\toperations pending:\t%u\n", ls.ops);
 	mgr_out_printf(o, "\tcalls run:\t%ju\n", (uintmax_t)ls.calls);
+	mgr_render_mem_classes(o, comm_loop_pool(v->loop));
 	return (0);
 }
 

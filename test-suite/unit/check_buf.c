@@ -70,10 +70,27 @@ END_TEST
 
 /* --- the pool ------------------------------------------------------------- */
 
+/* The index of the class whose blocks are size bytes. */
+static unsigned
+class_of(const struct buf_pool *pool, size_t size)
+{
+	struct buf_class_stats cs;
+	unsigned i;
+
+	for (i = 0; i < BUF_CLASSES; i++) {
+		buf_pool_class_stats(pool, i, &cs);
+		if (cs.size == size)
+			return (i);
+	}
+	ck_abort_msg("no class of %zu bytes", size);
+	return (0);
+}
+
 START_TEST(alloc_and_unref_keep_the_counters_exact)
 {
 	struct buf_pool *pool = buf_pool_new(1 << 20);
 	struct buf_pool_stats st;
+	struct buf_class_stats cs;
 	struct buf *a, *b;
 
 	a = buf_alloc(pool, 100);
@@ -88,6 +105,13 @@ START_TEST(alloc_and_unref_keep_the_counters_exact)
 	ck_assert_uint_eq(st.bytes, 104 + 102400);
 	ck_assert_uint_eq(st.allocs, 2);
 	ck_assert_uint_eq(st.mallocs, 2);
+	ck_assert_uint_eq(st.alloc_bytes, 104 + 102400);
+	buf_pool_class_stats(pool, class_of(pool, 104), &cs);
+	ck_assert_uint_eq(cs.size, 104);
+	ck_assert_uint_eq(cs.inuse, 1);
+	buf_pool_class_stats(pool, BUF_CLASSES, &cs);	/* the large ones */
+	ck_assert_uint_eq(cs.size, 0);
+	ck_assert_uint_eq(cs.inuse, 1);
 	buf_unref(&a);
 	ck_assert_ptr_null(a);
 	buf_unref(&b);
@@ -97,6 +121,12 @@ START_TEST(alloc_and_unref_keep_the_counters_exact)
 	ck_assert_uint_eq(st.bytes, 0);
 	ck_assert_uint_eq(st.cached_pages, 1);	/* large blocks never */
 	ck_assert_uint_eq(st.cached_bytes, 104);
+	ck_assert_uint_eq(st.alloc_bytes, 104 + 102400);	/* ever */
+	buf_pool_class_stats(pool, class_of(pool, 104), &cs);
+	ck_assert_uint_eq(cs.inuse, 0);
+	ck_assert_uint_eq(cs.cached, 1);
+	buf_pool_class_stats(pool, BUF_CLASSES, &cs);
+	ck_assert_uint_eq(cs.inuse, 0);
 	buf_pool_free(&pool);
 	ck_assert_ptr_null(pool);
 }
