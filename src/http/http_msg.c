@@ -51,6 +51,13 @@ enum parser_pause {
 	PP_MESSAGE
 };
 
+/* How far request_line_scan() has judged the request line. */
+enum line_scan {
+	LS_METHOD,
+	LS_TARGET,
+	LS_DONE
+};
+
 struct http_parser {
 	unsigned		magic;
 #define HTTP_PARSER_MAGIC	0x9a25e401U
@@ -65,6 +72,7 @@ struct http_parser {
 	bool			field_open;
 	bool			in_value;
 	uint8_t			empty_lines;
+	uint8_t			line_scan;	/* enum line_scan */
 	uint32_t		max_header;
 	struct http_msg		*msg;
 	struct http_field	cur;		/* the field being read */
@@ -460,6 +468,7 @@ http_parser_start(struct http_parser *p, struct http_msg *msg, bool no_body)
 	p->paused = PP_NONE;
 	p->err = HTTP_E_NONE;
 	p->empty_lines = 0;
+	p->line_scan = LS_METHOD;
 	llhttp_init(&p->ll, p->kind == HTTP_MSG_REQUEST ? HTTP_REQUEST :
 	    HTTP_RESPONSE, &http_settings);
 	p->state = p->kind == HTTP_MSG_REQUEST ? PS_LINE : PS_HEADERS;
@@ -585,30 +594,30 @@ parse_request_line(struct http_msg *msg, uint32_t len)
 
 /*
  * A request line still arriving that can never become a valid one (a TLS
- * ClientHello sent to the plain port, binary junk) is refused at once,
- * with the error parse_request_line() would give the whole line, rather
- * than when a line end comes or request_timeout passes.  Only the method
- * and the target are judged; a CR or LF stops the judging (the whole line
- * decides then).
+ * ClientHello sent to the plain port, binary junk) is refused at once
+ * rather than when a line end comes or request_timeout passes.  The
+ * method and the target are judged byte by byte as they come, before
+ * anything else about the line, so that the verdict is the same however
+ * the input is cut (the whole line gets the same one: parse_request_line()
+ * sees only lines that passed).  A CR or LF ends the judging: the whole
+ * line decides then.
  */
 static enum http_err
-request_line_prefix(const char *s, size_t len)
+request_line_scan(struct http_parser *p, const char *s, size_t len)
 {
-	size_t i = 0;
 	unsigned char c;
+	size_t i;
 
-	for (; i < len && s[i] != ' '; i++) {
+	for (i = 0; i < len && p->line_scan != LS_DONE; i++) {
 		c = (unsigned char)s[i];
 		if (c == '\r' || c == '\n')
-			return (HTTP_E_NONE);
-		if (!http_is_tchar(c))
+			p->line_scan = LS_DONE;
+		else if (c == ' ')
+			p->line_scan = p->line_scan == LS_METHOD ? LS_TARGET :
+			    LS_DONE;
+		else if (p->line_scan == LS_METHOD && !http_is_tchar(c))
 			return (HTTP_E_METHOD);
-	}
-	for (i++; i < len && s[i] != ' '; i++) {
-		c = (unsigned char)s[i];
-		if (c == '\r' || c == '\n')
-			return (HTTP_E_NONE);
-		if (c <= 0x20 || c >= 0x7f)
+		else if (p->line_scan == LS_TARGET && (c < 0x20 || c >= 0x7f))
 			return (HTTP_E_TARGET);
 	}
 	return (HTTP_E_NONE);
@@ -627,6 +636,12 @@ parse_line(struct http_parser *p, const char *data, size_t len, size_t *used)
 
 	nl = memchr(data, '\n', len);
 	n = nl != NULL ? (size_t)(nl - data) + 1 : len;
+	/* Only bytes within the limit are judged: past it the length is
+	 * the fault, however the input was cut. */
+	e = request_line_scan(p, data, (size_t)msg->rawlen + n > p->max_header ?
+	    p->max_header - msg->rawlen : n);
+	if (e != HTTP_E_NONE)
+		return (parse_fail(p, e));
 	if ((size_t)msg->rawlen + n > p->max_header)
 		return (parse_fail(p, HTTP_E_URI_TOO_LONG));
 	if (raw_reserve(msg, n) != 0)
@@ -634,14 +649,13 @@ parse_line(struct http_parser *p, const char *data, size_t len, size_t *used)
 	memcpy(msg->raw + msg->rawlen, data, n);
 	msg->rawlen += (uint32_t)n;
 	*used = n;
-	if (nl == NULL) {
-		e = request_line_prefix(msg->raw, msg->rawlen);
-		return (e == HTTP_E_NONE ? HTTP_PARSE_AGAIN : parse_fail(p, e));
-	}
+	if (nl == NULL)
+		return (HTTP_PARSE_AGAIN);
 	/* RFC 9112 2.2: empty lines before a request are skipped. */
 	if (msg->rawlen == 2 && msg->raw[0] == '\r' &&
 	    p->empty_lines < HTTP_MAX_EMPTY_LINES) {
 		p->empty_lines++;
+		p->line_scan = LS_METHOD;
 		msg->rawlen = 0;
 		return (HTTP_PARSE_AGAIN);
 	}

@@ -390,6 +390,32 @@ START_TEST(junk_is_refused_before_a_line_end)
 		http_msg_fini(&msg);
 		http_parser_free(&p);
 	}
+	/* Found by fuzz_request: junk past the header limit is a length
+	 * fault whether it comes in one piece or after the limit was
+	 * passed by an earlier one. */
+	{
+		char line[100];
+		size_t cut;
+
+		memset(line, 'O', sizeof line);
+		line[80] = '\0';
+		for (cut = 1; cut <= 81; cut += 80) {
+			p = http_parser_new(HTTP_MSG_REQUEST, 64);
+			http_msg_init(&msg, HTTP_MSG_REQUEST);
+			http_parser_start(p, &msg, false);
+			if (cut < 81 && http_parse(p, line, cut, &used, NULL,
+			    NULL) == HTTP_PARSE_AGAIN)
+				(void)http_parse(p, line + cut, 81 - cut,
+				    &used, NULL, NULL);
+			else if (cut == 81)
+				(void)http_parse(p, line, 81, &used, NULL,
+				    NULL);
+			ck_assert_int_eq(http_parser_error(p),
+			    HTTP_E_URI_TOO_LONG);
+			http_msg_fini(&msg);
+			http_parser_free(&p);
+		}
+	}
 	/* What may yet become a request waits. */
 	p = http_parser_new(HTTP_MSG_REQUEST, 8192);
 	http_msg_init(&msg, HTTP_MSG_REQUEST);
