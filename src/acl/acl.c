@@ -484,11 +484,6 @@ acl_line(struct acl_set *s, const struct conf_line *l, int *errors)
 			acl_nomem(&w, -ENOMEM);
 			return;
 		}
-		if ((acl_types[type].flags & ACLF_RDNS) != 0)
-			acl_warn(&w, "match clients by address with src",
-			    "acl %s: %s needs reverse DNS, which cuttle does "
-			    "not do yet: this acl never matches", a->name,
-			    acl_types[type].name);
 	}
 	w.syntax = acl_types[type].syntax;
 	if (type == ACL_T_TIME && !(l->argc > 2 && acl_is_file(a,
@@ -515,7 +510,7 @@ acl_line(struct acl_set *s, const struct conf_line *l, int *errors)
 		}
 		if (options && strcmp(v, "-n") == 0 &&
 		    (acl_types[type].flags & ACLF_DNS) != 0)
-			continue;	/* cuttle never looks names up */
+			continue;	/* accepted and ignored (srcdomain too) */
 		if (options && v[0] == '-' && type != ACL_T_TIME) {
 			acl_error(&w, "acl options: -i and +i (regex types), "
 			    "-n (no DNS lookups), -- (end of options)",
@@ -692,7 +687,10 @@ acl_match(const struct acl *a, const struct acl_request *req)
 	case ACL_T_DSTDOMAIN:
 		return (acl_domains_match(a->u.dom, req->host, req->host_len));
 	case ACL_T_SRCDOMAIN:
-		return (false);		/* no reverse DNS: see acl_line() */
+		/* The client's name from a reverse lookup
+		 * (acl_rules_need_src_name()); none: no match. */
+		return (acl_domains_match(a->u.dom, req->src_name,
+		    req->src_name_len));
 	case ACL_T_DSTDOM_REGEX:
 		return (acl_regex_match(&a->u.re, req->host, req->host_len));
 	case ACL_T_PORT:

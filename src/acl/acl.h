@@ -45,6 +45,11 @@ struct conf_lines;
  */
 struct acl_request {
 	const struct sockaddr	*src;		/* client address */
+	const char		*src_name;	/* its name by reverse DNS
+						 * (lower case, no final
+						 * dot), or NULL: unknown or
+						 * not looked up */
+	size_t			src_name_len;
 	const struct sockaddr	*dst;		/* resolved origin, or NULL */
 	const char		*host;		/* URL host, no brackets */
 	size_t			host_len;
@@ -138,6 +143,14 @@ size_t		acl_rules_count(const struct acl_rules *r);
  * before the check, or those acls see no address and do not match.
  */
 bool		acl_rules_need_dst(const struct acl_rules *r);
+/*
+ * acl_rules_need_src_name() - true when a rule uses a srcdomain acl: the
+ * client side must look the client's address up (dns_lookup_addr()) and
+ * fill req->src_name before the check, or srcdomain sees no name and
+ * does not match.  That is a reverse lookup per new client address (the
+ * resolver caches answers), so it may be slow, as in Squid.
+ */
+bool		acl_rules_need_src_name(const struct acl_rules *r);
 /* acl_rules_need_conns() - true when a rule uses maxconn: only then does
  * the caller need to count src_conns. */
 bool		acl_rules_need_conns(const struct acl_rules *r);

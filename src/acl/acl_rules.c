@@ -43,6 +43,7 @@ struct acl_rules {
 	size_t			nterms;
 	struct acl_files	files;
 	bool			need_dst;
+	bool			need_src_name;
 	bool			need_conns;
 };
 
@@ -108,6 +109,8 @@ rules_line(struct acl_rules *r, const struct acl_set *set,
 			    acl_types[a->type].name);
 		if ((acl_types[a->type].flags & ACLF_DST) != 0)
 			r->need_dst = true;
+		if ((acl_types[a->type].flags & ACLF_RDNS) != 0)
+			r->need_src_name = true;
 		if ((acl_types[a->type].flags & ACLF_CONNS) != 0)
 			r->need_conns = true;
 		t[r->nterms].acl = a;
@@ -236,6 +239,13 @@ acl_rules_need_dst(const struct acl_rules *r)
 {
 	CHECK_OBJ_NOTNULL(r, ACL_RULES_MAGIC);
 	return (r->need_dst);
+}
+
+bool
+acl_rules_need_src_name(const struct acl_rules *r)
+{
+	CHECK_OBJ_NOTNULL(r, ACL_RULES_MAGIC);
+	return (r->need_src_name);
 }
 
 bool

@@ -4,10 +4,12 @@
  * ACL_TYPE(sym, name, class, flags, syntax)
  *	class	how values are kept and matched (enum acl_class)
  *	flags	ACLF_REGEX	-i / +i switch case-insensitive matching
- *		ACLF_DNS	-n is accepted (cuttle never looks names up)
+ *		ACLF_DNS	-n is accepted (and ignored: only srcdomain
+ *				looks anything up)
  *		ACLF_DST	needs the resolved origin (acl_rules_need_dst)
  *		ACLF_REPLY	needs a reply: never matches in http_access
- *		ACLF_RDNS	needs reverse DNS, which cuttle does not do
+ *		ACLF_RDNS	needs the client's name by reverse DNS
+ *				(acl_rules_need_src_name)
  *		ACLF_CONNS	needs src_conns (acl_rules_need_conns)
  *	syntax	the expected form, quoted in advice lines
  * The order is the order the advice for an unknown type lists them in.
@@ -21,7 +23,8 @@ ACL_TYPE(DSTDOMAIN,	"dstdomain",	DOMAIN,	ACLF_DNS,
     "acl name dstdomain .example.com (the domain and its subdomains) | "
     "www.example.com (that name only) ...")
 ACL_TYPE(SRCDOMAIN,	"srcdomain",	DOMAIN,	ACLF_DNS | ACLF_RDNS,
-    "acl name srcdomain .example.com | host.example.com ...")
+    "acl name srcdomain .example.com | host.example.com ... (the client's "
+    "name by reverse DNS)")
 ACL_TYPE(DSTDOM_REGEX,	"dstdom_regex",	REGEX,	ACLF_REGEX | ACLF_DNS,
     "acl name dstdom_regex [-i] regex ...")
 ACL_TYPE(PORT,		"port",		RANGE,	0,

@@ -137,7 +137,11 @@ struct client_txn {
 	struct store_entry	*stale;		/* being revalidated */
 	struct client_fetch	*fetch;		/* filling t->e, while both
 						 * live */
-	struct dns_query	*dnsq;		/* resolving for dst acls */
+	struct dns_query	*dnsq;		/* resolving for dst acls, or
+						 * naming the client for
+						 * srcdomain: one at a time */
+	char			*src_name;	/* the client's name, for
+						 * srcdomain; NULL: unknown */
 	union client_addr	dst;		/* the server's address, for dst
 						 * acls; AF_UNSPEC: unknown */
 	struct http_cc		reqcc;

@@ -38,7 +38,10 @@
 
 static fwd_done_fn client_fwd_done;
 static dns_done_fn client_dst_resolved;
+static dns_name_fn client_src_named;
 static bool client_dst_needed(const struct client_txn *t);
+static bool client_src_name_needed(const struct client_txn *t);
+static void client_txn_resolve_dst(struct client_txn *t, bool mgr);
 static void client_txn_admit(struct client_txn *t, bool mgr);
 static fwd_sent_fn client_body_sent;
 
@@ -79,6 +82,7 @@ client_txn_maybe_free(struct client_txn *t)
 	}
 	store_entry_unref(&t->e);
 	client_cache_txn_free(t);
+	free(t->src_name);
 	http_msg_fini(&t->req);
 	buf_chain_fini(&t->body);
 	FREE_OBJ(t);
@@ -282,6 +286,10 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 
 	memset(ar, 0, sizeof *ar);
 	ar->src = &cc->peer.sa;
+	if (t->src_name != NULL) {
+		ar->src_name = t->src_name;
+		ar->src_name_len = strlen(t->src_name);
+	}
 	if (t->dst.sa.sa_family != AF_UNSPEC)
 		ar->dst = &t->dst.sa;
 	ar->host = target + t->url.host_off;
@@ -360,6 +368,72 @@ client_txn_headers(struct client_txn *t)
 		    "does not match the URL", 0);
 		return;
 	}
+	if (client_src_name_needed(t)) {
+		t->dnsq = dns_lookup_addr(cc->ctx->deps.dns, &cc->peer.sa,
+		    client_src_named, t);
+		if (t->dnsq != NULL)
+			return;		/* client_src_named() goes on */
+		log_msg(LG_WARN, SEC_CLIENT, "no memory to look the client's "
+		    "name up for srcdomain acls");
+	}
+	client_txn_resolve_dst(t, mgr);
+}
+
+/* srcdomain acls look at the client's name: its address is looked up
+ * (reverse DNS, cached by the resolver) before http_access is asked, and
+ * the name is kept on the txn for the checks after it (cache,
+ * reply_body_max_size, http_reply_access).  Like Squid's, this may be
+ * slow: a new address waits for its PTR answer, at most dns_timeout. */
+static bool
+client_src_name_needed(const struct client_txn *t)
+{
+	const struct client_deps *d = &t->cc->ctx->deps;
+	size_t i;
+
+	if (d->dns == NULL)
+		return (false);
+	if ((d->http_access != NULL &&
+	    acl_rules_need_src_name(d->http_access)) ||
+	    (d->cache_access != NULL &&
+	    acl_rules_need_src_name(d->cache_access)) ||
+	    (d->http_reply_access != NULL &&
+	    acl_rules_need_src_name(d->http_reply_access)))
+		return (true);
+	for (i = 0; i < d->nbody_limits; i++)
+		if (d->body_limits[i].rules != NULL &&
+		    acl_rules_need_src_name(d->body_limits[i].rules))
+			return (true);
+	return (false);
+}
+
+static void
+client_src_named(struct dns_query *q, const struct dns_name_result *res,
+    void *arg)
+{
+	struct client_txn *t = arg;
+
+	(void)q;
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	t->dnsq = NULL;
+	if (t->state == TXN_DONE) {
+		client_txn_maybe_free(t);
+		return;
+	}
+	/* No name (or no memory for it) matches no srcdomain acl. */
+	if (res->status == DNS_OK)
+		t->src_name = strdup(res->name);
+	client_txn_resolve_dst(t, client_mgr_request(t));
+	if (t->state == TXN_BODY && !t->cc->closing)
+		client_conn_resume(t->cc);
+}
+
+/* The server's address when dst acls need it, then the checks. */
+static void
+client_txn_resolve_dst(struct client_txn *t, bool mgr)
+{
+	struct client_conn *cc = t->cc;
+	const char *target = http_msg_ptr(&t->req, t->req.target);
+
 	if (!mgr && client_dst_needed(t)) {
 		t->dnsq = dns_lookup(cc->ctx->deps.dns, target +
 		    t->url.host_off, t->url.host_len, client_dst_resolved, t);

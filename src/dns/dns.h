@@ -24,9 +24,20 @@
  * the cache holds at most max_entries answers, the least recently used
  * going first.
  *
+ * dns_lookup_addr() is the reverse: an address to a name, with the same
+ * rules (one completion, from the loop, cancel, statuses).  In order: the
+ * first name hosts_file gives the address; 127.0.0.1 and ::1 are
+ * "localhost" unless hosts_file says otherwise (other 127/8 addresses are
+ * asked: RFC 6303 fixes only those two); the cache (the
+ * same one, keyed by the address's text, which no forward name can be);
+ * else one PTR query, shared while in flight.  Answers are cached for
+ * positive_ttl (c-ares does not report PTR TTLs), failures for
+ * negative_ttl.  The name is not confirmed by a forward lookup.
+ *
  * Lifecycle:
  *	dns_resolver_new()	c-ares channel on the loop, hosts_file read
  *	dns_lookup()		a query handle; done() will run once
+ *	dns_lookup_addr()	the same, for a reverse lookup
  *	dns_cancel()		done() will run once, with DNS_CANCELLED
  *	dns_resolver_free()	lookups not yet delivered complete CANCELLED
  *				(from the loop, after it returns); answers
@@ -157,6 +168,30 @@ bool	dns_resolver_idle(const struct dns_resolver *r);
  * NULL only on ENOMEM (errno set), and then done never runs. */
 struct dns_query	*dns_lookup(struct dns_resolver *r, const char *host,
 			    size_t hostlen, dns_done_fn *done, void *arg);
+/* What a reverse lookup found; name is lent for the callback's duration. */
+struct dns_name_result {
+	enum dns_status		status;		/* NXDOMAIN: no PTR record */
+	const char		*reason;	/* static text, for logs */
+	const char		*name;		/* DNS_OK only: lower case,
+						 * no final dot */
+	enum dns_source		source;		/* DNS_OK only: DNS or HOSTS
+						 * (hosts_file, loopback) */
+};
+
+/* The reverse completion; as dns_done_fn. */
+typedef void dns_name_fn(struct dns_query *q,
+    const struct dns_name_result *res, void *arg);
+
+/* dns_lookup_addr() - the name of sa (AF_INET or AF_INET6; the port is
+ * ignored; an IPv4-mapped IPv6 address is its IPv4 address).  done(q,
+ * res, arg) runs once, from the loop; another family completes as
+ * DNS_ERROR.  The handle is the caller's until done runs, for
+ * dns_cancel().  NULL only on ENOMEM (errno set), and then done never
+ * runs. */
+struct dns_query	*dns_lookup_addr(struct dns_resolver *r,
+			    const struct sockaddr *sa, dns_name_fn *done,
+			    void *arg);
+
 /* dns_cancel() - done will run once with DNS_CANCELLED, also when an
  * answer was already on its way; NULLs *qp.  The query for the name goes
  * on and its answer is still cached.  Not after done has run. */
@@ -167,20 +202,24 @@ struct dns_stats {
 	unsigned	in_flight;	/* names being asked */
 	unsigned	hosts;		/* names from hosts_file */
 	uint64_t	lookups;	/* dns_lookup() calls */
+	uint64_t	addr_lookups;	/* dns_lookup_addr() calls; the
+					 * counters below count both */
 	uint64_t	hits;		/* answered from a cached answer */
 	uint64_t	negative_hits;	/* answered from a cached failure */
 	uint64_t	misses;		/* had to wait for a query */
 	uint64_t	shared;		/* misses that joined one in flight */
 	uint64_t	hosts_hits;
 	uint64_t	literals;
-	uint64_t	queries;	/* names asked (A and AAAA) */
+	uint64_t	queries;	/* names asked (A and AAAA), or
+					 * addresses (PTR) */
 	uint64_t	timeouts;	/* queries that got no answer */
 	uint64_t	evictions;	/* dropped to stay within max_entries */
 	uint64_t	cancels;
 };
 void	dns_stats(const struct dns_resolver *r, struct dns_stats *st);
 
-/* dns_walk() - call fn for each cached answer, least recently used first
+/* dns_walk() - call fn for each cached forward answer (reverse ones are
+ * not shown), least recently used first
  * (expired ones included: see a->expires), then for each hosts_file name,
  * in file order; stops at the first non-zero return, which it returns.
  * fn must not call into the resolver.  For the cache manager. */

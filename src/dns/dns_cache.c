@@ -14,6 +14,9 @@
  *	dns_entry_release()	freed at the last reference, which may be a
  *				caller's long after the resolver is gone
  *
+ * Reverse entries (keyed by an address's text) live in the same cache,
+ * under the same TTLs and bound.
+ *
  * hosts_file and literal answers are entries too (DONE from the start,
  * never expiring), so every answer a caller sees is the same object.
  */
@@ -77,6 +80,7 @@ dns_entry_release(struct dns_entry **ep)
 	CHECK(!list_linked(&e->link));
 	CHECK(list_empty(&e->waiters));
 	free(e->addrs);
+	free(e->ptr);
 	memset(&e->ans.magic, 0x5a, sizeof e->ans.magic);
 	free(e);
 }
@@ -299,6 +303,8 @@ dns_walk(const struct dns_resolver *r, dns_walk_fn *fn, void *arg)
 	AN(fn);
 	LIST_FOREACH(n, &r->lru) {
 		e = container_of(n, struct dns_entry, link);
+		if (e->reverse)
+			continue;
 		if ((ret = fn(&e->ans, arg)) != 0)
 			return (ret);
 	}

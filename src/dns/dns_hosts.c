@@ -18,6 +18,14 @@
  * anyway): hosts_file's "localhost" answers them if it has one, else
  * 127.0.0.1 and ::1, in that order (services listen on the first more
  * often than on the second).
+ *
+ * Backwards (dns_lookup_addr()): an address is named by the first name
+ * hosts_file gives it (r->hosts_rev, keyed by the address's text);
+ * 127.0.0.1 and ::1, unless it names them, are "localhost" (r->loopback):
+ * the addresses "localhost" has, and the only ones in 127/8 and ::1 whose
+ * name is fixed (RFC 6303 4.2 and 4.3: the rest of 127.in-addr.arpa is
+ * NXDOMAIN by a local server's zone, or whatever a hosts file there
+ * says, so those are asked).
  */
 #include "config.h"
 
@@ -117,10 +125,48 @@ dns_literal_parse(const char *host, size_t len, union dns_addr *a,
 	return (false);
 }
 
-/* One name of a hosts line: its entry gets the address.  0 or -ENOMEM. */
+/* A reverse entry for a, named name (copied), keyed by text.  NULL on
+ * ENOMEM. */
+static struct dns_entry *
+hosts_rev_new(const char *text, const union dns_addr *a, const char *name)
+{
+	struct dns_entry *e;
+
+	e = dns_entry_new(text, strlen(text), DNS_SRC_HOSTS);
+	if (e == NULL)
+		return (NULL);
+	e->reverse = true;
+	if ((e->ptr = strdup(name)) == NULL || dns_entry_add(e, &a->sa) != 0) {
+		dns_entry_release(&e);
+		return (NULL);
+	}
+	return (e);
+}
+
+/* The first name of a hosts line names its address, unless an earlier
+ * line named it.  0 or -ENOMEM. */
+static int
+hosts_add_rev(struct dns_resolver *r, const char *text,
+    const union dns_addr *a, const char *name)
+{
+	struct dns_entry *e;
+	uint32_t hash;
+
+	hash = dns_name_hash(text, strlen(text));
+	if (dns_tab_find(&r->hosts_rev, text, strlen(text), hash) != NULL)
+		return (0);
+	if ((e = hosts_rev_new(text, a, name)) == NULL)
+		return (-ENOMEM);
+	dns_tab_insert(&r->hosts_rev, e);
+	list_insert_tail(&r->hosts_rev_order, &e->link);
+	return (0);
+}
+
+/* One name of a hosts line (text: its address's): its entry gets the
+ * address.  0 or -ENOMEM. */
 static int
 hosts_add(struct dns_resolver *r, const char *path, unsigned lineno,
-    const char *word, const union dns_addr *a)
+    const char *word, const union dns_addr *a, const char *text)
 {
 	char name[DNS_NAME_MAX + 1];
 	struct dns_entry *e;
@@ -142,16 +188,25 @@ hosts_add(struct dns_resolver *r, const char *path, unsigned lineno,
 		list_insert_tail(&r->hosts_order, &e->link);
 		r->st.hosts++;
 	}
+	if (hosts_add_rev(r, text, a, name) != 0)
+		return (-ENOMEM);
 	return (dns_entry_add(e, &a->sa));
 }
 
-/* Set r->localhost.  0 or -ENOMEM. */
+/* Set r->localhost and r->loopback.  0 or -ENOMEM. */
 int
 dns_hosts_localhost(struct dns_resolver *r)
 {
 	static const char name[] = "localhost";
 	union dns_addr a;
 	struct dns_entry *e;
+
+	memset(&a, 0, sizeof a);
+	a.sin.sin_family = AF_INET;
+	a.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	r->loopback = hosts_rev_new("127.0.0.1", &a, name);
+	if (r->loopback == NULL)
+		return (-ENOMEM);
 
 	e = dns_tab_find(&r->hosts, name, sizeof name - 1,
 	    dns_name_hash(name, sizeof name - 1));
@@ -194,6 +249,26 @@ dns_hosts_find(struct dns_resolver *r, const char *name, size_t len,
 	return (NULL);
 }
 
+/* The entry naming a (text: its canonical text) without asking:
+ * hosts_file, or "localhost" for 127.0.0.1 and ::1.  NULL if none. */
+struct dns_entry *
+dns_hosts_find_addr(struct dns_resolver *r, const union dns_addr *a,
+    const char *text)
+{
+	struct dns_entry *e;
+
+	e = dns_tab_find(&r->hosts_rev, text, strlen(text),
+	    dns_name_hash(text, strlen(text)));
+	if (e != NULL)
+		return (e);
+	if ((a->sa.sa_family == AF_INET &&
+	    ntohl(a->sin.sin_addr.s_addr) == INADDR_LOOPBACK) ||
+	    (a->sa.sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_LOOPBACK(&a->sin6.sin6_addr)))
+		return (r->loopback);
+	return (NULL);
+}
+
 /* Read path into r->hosts.  0; -errno if it cannot be read (logged, and
  * then it is as good as empty); -ENOMEM. */
 int
@@ -230,7 +305,7 @@ dns_hosts_load(struct dns_resolver *r, const char *path)
 		}
 		while (err == 0 &&
 		    (word = strtok_r(NULL, " \t\r\n", &save)) != NULL)
-			err = hosts_add(r, path, lineno, word, &a);
+			err = hosts_add(r, path, lineno, word, &a, text);
 	}
 	free(line);
 	fclose(f);

@@ -5,12 +5,18 @@
  *	the index		one, while the entry is in r->cache (pending or
  *				cached) or in r->hosts
  *	r->localhost		one
+ *	r->loopback		one
  *	c-ares			one per query started, until its callback
  *	a query handle		one, from dns_lookup() until delivery
  *	a caller		one per dns_answer_ref()
  * An entry is freed at zero, whether or not its resolver still exists, so
  * nothing reached from an entry or a handle may point at the resolver
  * once it is gone (e->r and q->r are cleared then).
+ *
+ * A reverse entry (dns_lookup_addr()) is keyed by the address's text
+ * ("192.0.2.1", "2001:db8::1"), which dns_name_normalize() never gives,
+ * so forward and reverse entries share r->cache without meeting; its
+ * answer is e->ptr, and its ans carries the address (naddrs 1).
  */
 #ifndef CUTTLE_DNS_INT_H
 #define CUTTLE_DNS_INT_H
@@ -36,7 +42,9 @@ struct dns_entry {
 	struct dns_answer	ans;		/* first: the public view */
 	unsigned		refs;
 	uint8_t			state;		/* enum dns_entry_state */
-	bool			indexed;	/* in r->cache or r->hosts */
+	bool			indexed;	/* in r->cache, r->hosts or
+						 * r->hosts_rev */
+	bool			reverse;	/* keyed by address: ptr */
 	uint32_t		hash;
 	struct list		hlink;		/* bucket chain */
 	struct list		link;		/* r->inflight, r->lru or
@@ -46,6 +54,8 @@ struct dns_entry {
 	double			deadline;	/* PENDING: TIMEOUT at */
 	union dns_addr		*addrs;		/* ans.addrs, owned */
 	unsigned		cap;		/* room in addrs */
+	char			*ptr;		/* reverse, DONE, OK: the
+						 * name, owned */
 	char			name[];		/* ans.name */
 };
 
@@ -60,12 +70,14 @@ struct dns_query {
 #define DNS_QUERY_MAGIC		0xd25e9e11U
 	uint8_t			state;		/* enum dns_query_state */
 	uint8_t			status;		/* enum dns_status (POSTED) */
+	bool			reverse;	/* dns_lookup_addr(): rdone */
 	const char		*reason;
 	struct dns_resolver	*r;		/* NULL once it is freed */
 	struct dns_entry	*e;		/* held; NULL when none */
 	struct list		link;		/* e->waiters or r->posted */
 	struct comm_call	call;
 	dns_done_fn		*done;
+	dns_name_fn		*rdone;
 	void			*arg;
 };
 
@@ -95,6 +107,9 @@ struct dns_resolver {
 	struct dns_tab		hosts;
 	struct list		hosts_order;	/* hosts entries, file order */
 	struct dns_entry	*localhost;	/* held: answers *.localhost */
+	struct dns_tab		hosts_rev;	/* hosts_file by address */
+	struct list		hosts_rev_order; /* its entries */
+	struct dns_entry	*loopback;	/* held: names 127/8, ::1 */
 	struct list		lru;		/* cached, least recent first */
 	struct list		inflight;	/* pending, oldest first */
 	struct list		posted;		/* struct dns_query, POSTED */
@@ -133,6 +148,8 @@ int	dns_hosts_load(struct dns_resolver *r, const char *path);
 int	dns_hosts_localhost(struct dns_resolver *r);
 struct dns_entry	*dns_hosts_find(struct dns_resolver *r,
 			    const char *name, size_t len, uint32_t hash);
+struct dns_entry	*dns_hosts_find_addr(struct dns_resolver *r,
+			    const union dns_addr *a, const char *text);
 
 /* dns_lookup.c: query handles. */
 void	dns_query_post(struct dns_query *q, enum dns_status st,
@@ -141,5 +158,6 @@ void	dns_query_wake(struct dns_entry *e);
 
 /* dns_resolver.c: the channel. */
 void	dns_resolver_ask(struct dns_resolver *r, struct dns_entry *e);
+void	dns_resolver_ask_ptr(struct dns_resolver *r, struct dns_entry *e);
 
 #endif /* CUTTLE_DNS_INT_H */

@@ -9,6 +9,8 @@
  *				is in flight already
  *	dns_query_wake()	the entry is DONE: each waiter POSTED with
  *				its result
+ *	dns_lookup_addr()	the same for an address: hosts_file,
+ *				loopback, cache, else a PTR query
  *	dns_cancel()		WAITING -> POSTED, or POSTED kept: CANCELLED
  *	dns_resolver_free()	WAITING and POSTED: CANCELLED, detached
  *	query_deliver()		from the call queue: DELIVERING, done() runs,
@@ -45,6 +47,25 @@ dns_status_name(enum dns_status st)
 	return ("?");
 }
 
+/* A reverse lookup's result, from its posted handle. */
+static void
+query_deliver_name(struct dns_query *q)
+{
+	struct dns_name_result res;
+
+	res.status = (enum dns_status)q->status;
+	res.reason = q->reason;
+	res.name = NULL;
+	res.source = DNS_SRC_DNS;
+	if (res.status == DNS_OK) {
+		AN(q->e);
+		AN(q->e->ptr);
+		res.name = q->e->ptr;
+		res.source = q->e->ans.source;
+	}
+	q->rdone(q, &res, q->arg);
+}
+
 static void
 query_deliver(struct comm_call *call)
 {
@@ -56,6 +77,12 @@ query_deliver(struct comm_call *call)
 	/* Off r->posted before done(), which may free the resolver. */
 	list_remove(&q->link);
 	q->state = DNS_Q_DELIVERING;
+	if (q->reverse) {
+		query_deliver_name(q);
+		dns_entry_release(&q->e);
+		FREE_OBJ(q);
+		return;
+	}
 	res.status = (enum dns_status)q->status;
 	res.reason = q->reason;
 	res.ans = NULL;
@@ -124,6 +151,79 @@ query_literal(struct dns_query *q, const char *text, const union dns_addr *a)
 	dns_query_post(q, DNS_OK, e->ans.reason);
 }
 
+/* A new handle, WAITING on nothing yet.  NULL on ENOMEM (errno set). */
+static struct dns_query *
+query_new(struct dns_resolver *r, void *arg)
+{
+	struct dns_query *q;
+
+	ALLOC_OBJ(q, DNS_QUERY_MAGIC);
+	if (q == NULL) {
+		errno = ENOMEM;
+		return (NULL);
+	}
+	q->r = r;
+	q->arg = arg;
+	q->state = DNS_Q_WAITING;
+	list_init(&q->link);
+	comm_call_init(&q->call, query_deliver);
+	return (q);
+}
+
+/* key (a name, or an address's text) is not cached: a new pending entry
+ * for it, in the cache and in flight, with q waiting on it.  NULL on
+ * ENOMEM, and then q is posted with DNS_ERROR. */
+static struct dns_entry *
+query_start(struct dns_resolver *r, struct dns_query *q, const char *key,
+    size_t len)
+{
+	struct dns_entry *e;
+
+	e = dns_entry_new(key, len, DNS_SRC_DNS);
+	if (e == NULL) {
+		dns_query_post(q, DNS_ERROR, ares_strerror(ARES_ENOMEM));
+		return (NULL);
+	}
+	e->reverse = q->reverse;
+	e->state = DNS_E_PENDING;
+	e->r = r;
+	e->deadline = comm_now(r->loop) + r->timeout;
+	dns_tab_insert(&r->cache, e);
+	list_insert_tail(&r->inflight, &e->link);
+	r->st.in_flight++;
+	dns_entry_hold(e);
+	q->e = e;
+	list_insert_tail(&e->waiters, &q->link);
+	return (e);
+}
+
+/* Answer q from the cache if key has an entry there: a cached answer or
+ * failure (posted), or one in flight (q waits on it).  false if none. */
+static bool
+query_cached(struct dns_resolver *r, struct dns_query *q, const char *key,
+    size_t len)
+{
+	struct dns_entry *e;
+
+	e = dns_cache_get(r, key, len, dns_name_hash(key, len));
+	if (e != NULL && e->state == DNS_E_DONE) {
+		if (e->ans.status == DNS_OK)
+			r->st.hits++;
+		else
+			r->st.negative_hits++;
+		query_answer(q, e);
+		return (true);
+	}
+	r->st.misses++;
+	if (e == NULL)
+		return (false);
+	r->st.shared++;
+	dns_entry_hold(e);
+	q->e = e;
+	list_insert_tail(&e->waiters, &q->link);
+	return (true);
+}
+
 struct dns_query *
 dns_lookup(struct dns_resolver *r, const char *host, size_t hostlen,
     dns_done_fn *done, void *arg)
@@ -138,17 +238,9 @@ dns_lookup(struct dns_resolver *r, const char *host, size_t hostlen,
 	CHECK_OBJ_NOTNULL(r, DNS_RESOLVER_MAGIC);
 	AN(host != NULL || hostlen == 0);
 	AN(done);
-	ALLOC_OBJ(q, DNS_QUERY_MAGIC);
-	if (q == NULL) {
-		errno = ENOMEM;
+	if ((q = query_new(r, arg)) == NULL)
 		return (NULL);
-	}
-	q->r = r;
 	q->done = done;
-	q->arg = arg;
-	q->state = DNS_Q_WAITING;
-	list_init(&q->link);
-	comm_call_init(&q->call, query_deliver);
 	r->st.lookups++;
 
 	if (dns_literal_parse(host, hostlen, &a, text, sizeof text)) {
@@ -166,41 +258,82 @@ dns_lookup(struct dns_resolver *r, const char *host, size_t hostlen,
 		query_answer(q, e);
 		return (q);
 	}
-	e = dns_cache_get(r, name, len, hash);
-	if (e != NULL && e->state == DNS_E_DONE) {
-		if (e->ans.status == DNS_OK)
-			r->st.hits++;
-		else
-			r->st.negative_hits++;
-		query_answer(q, e);
+	if (query_cached(r, q, name, len))
 		return (q);
-	}
-
-	r->st.misses++;
-	if (e != NULL) {
-		r->st.shared++;
-		dns_entry_hold(e);
-		q->e = e;
-		list_insert_tail(&e->waiters, &q->link);
+	if ((e = query_start(r, q, name, len)) == NULL)
 		return (q);
-	}
-	e = dns_entry_new(name, len, DNS_SRC_DNS);
-	if (e == NULL) {
-		dns_query_post(q, DNS_ERROR, ares_strerror(ARES_ENOMEM));
-		return (q);
-	}
-	e->state = DNS_E_PENDING;
-	e->r = r;
-	e->deadline = comm_now(r->loop) + r->timeout;
-	dns_tab_insert(&r->cache, e);
-	list_insert_tail(&r->inflight, &e->link);
-	r->st.in_flight++;
-	dns_entry_hold(e);
-	q->e = e;
-	list_insert_tail(&e->waiters, &q->link);
 	/* Last: c-ares may fail the query before it returns, which posts
 	 * q like any other completion. */
 	dns_resolver_ask(r, e);
+	return (q);
+}
+
+/* sa as a dns_addr (port 0, IPv4-mapped IPv6 as IPv4) and its canonical
+ * text.  false for another family. */
+static bool
+query_addr(const struct sockaddr *sa, union dns_addr *a, char *text,
+    size_t textsize)
+{
+	const struct sockaddr_in6 *s6;
+
+	memset(a, 0, sizeof *a);
+	if (sa->sa_family == AF_INET) {
+		a->sin.sin_family = AF_INET;
+		a->sin.sin_addr = ((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)(const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			a->sin.sin_family = AF_INET;
+			memcpy(&a->sin.sin_addr, &s6->sin6_addr.s6_addr[12],
+			    4);
+		} else {
+			a->sin6.sin6_family = AF_INET6;
+			a->sin6.sin6_addr = s6->sin6_addr;
+		}
+	} else
+		return (false);
+	AN(inet_ntop(a->sa.sa_family, a->sa.sa_family == AF_INET ?
+	    (const void *)&a->sin.sin_addr : (const void *)&a->sin6.sin6_addr,
+	    text, (socklen_t)textsize));
+	return (true);
+}
+
+struct dns_query *
+dns_lookup_addr(struct dns_resolver *r, const struct sockaddr *sa,
+    dns_name_fn *done, void *arg)
+{
+	char text[INET6_ADDRSTRLEN];
+	struct dns_query *q;
+	struct dns_entry *e;
+	union dns_addr a;
+
+	CHECK_OBJ_NOTNULL(r, DNS_RESOLVER_MAGIC);
+	AN(sa);
+	AN(done);
+	if ((q = query_new(r, arg)) == NULL)
+		return (NULL);
+	q->reverse = true;
+	q->rdone = done;
+	r->st.addr_lookups++;
+
+	if (!query_addr(sa, &a, text, sizeof text)) {
+		dns_query_post(q, DNS_ERROR, ares_strerror(ARES_EBADFAMILY));
+		return (q);
+	}
+	if ((e = dns_hosts_find_addr(r, &a, text)) != NULL) {
+		r->st.hosts_hits++;
+		query_answer(q, e);
+		return (q);
+	}
+	if (query_cached(r, q, text, strlen(text)))
+		return (q);
+	if ((e = query_start(r, q, text, strlen(text))) == NULL)
+		return (q);
+	/* Without memory for it e has no address, and
+	 * dns_resolver_ask_ptr() fails it.  Last, as in dns_lookup(). */
+	(void)dns_entry_add(e, &a.sa);
+	dns_resolver_ask_ptr(r, e);
 	return (q);
 }
 

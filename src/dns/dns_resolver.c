@@ -8,6 +8,8 @@
  *	dns_resolver_ask()	ares_getaddrinfo() for A and AAAA; c-ares
  *				holds a reference to the entry until its
  *				callback, resolver_answer()
+ *	dns_resolver_ask_ptr()	ares_gethostbyaddr() for PTR, the same way
+ *				(resolver_ptr_answer())
  *	resolver_sock_state()	c-ares opens, closes and (un)subscribes its
  *				sockets: one comm_watch per socket
  *	resolver_sock_ready()	ares_process_fd() on readiness
@@ -34,6 +36,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -278,6 +281,74 @@ resolver_answer(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 	dns_entry_release(&e);
 }
 
+/* ares_host_callback for a PTR query: as resolver_answer().  c-ares gives
+ * no TTL for it, so an answer is kept for positive_ttl. */
+static void
+resolver_ptr_answer(void *arg, int status, int timeouts, struct hostent *h)
+{
+	char name[DNS_NAME_MAX + 1];
+	struct dns_entry *e = arg;
+	struct dns_resolver *r;
+	enum dns_status st;
+	size_t len;
+	bool keep;
+
+	(void)timeouts;
+	CHECK_OBJ_NOTNULL(&e->ans, DNS_ANSWER_MAGIC);
+	CHECK(e->reverse);
+	if (e->state == DNS_E_PENDING) {
+		r = e->r;
+		CHECK_OBJ_NOTNULL(r, DNS_RESOLVER_MAGIC);
+		if (status == ARES_SUCCESS && h != NULL && h->h_name != NULL) {
+			/* A name we could not match on is no name. */
+			if (dns_name_normalize(h->h_name, strlen(h->h_name),
+			    name, &len) != 0)
+				resolver_finish(r, e, DNS_ERROR,
+				    ares_strerror(ARES_EBADNAME),
+				    r->negative_ttl);
+			else if ((e->ptr = strdup(name)) == NULL)
+				resolver_finish(r, e, DNS_ERROR,
+				    ares_strerror(ARES_ENOMEM), 0);
+			else
+				resolver_finish(r, e, DNS_OK, "OK",
+				    r->positive_ttl);
+		} else {
+			st = resolver_failure(status, &keep);
+			if (st == DNS_TIMEOUT)
+				r->st.timeouts++;
+			resolver_finish(r, e, st, ares_strerror(status),
+			    keep ? r->negative_ttl : 0);
+		}
+	}
+	dns_entry_release(&e);
+}
+
+void
+dns_resolver_ask_ptr(struct dns_resolver *r, struct dns_entry *e)
+{
+	const union dns_addr *a;
+
+	CHECK(e->state == DNS_E_PENDING);
+	CHECK(e->reverse);
+	if (e->ans.naddrs == 0) {	/* dns_entry_add() had no memory */
+		resolver_finish(r, e, DNS_ERROR, ares_strerror(ARES_ENOMEM),
+		    0);
+		resolver_arm(r);
+		return;
+	}
+	a = &e->addrs[0];
+	dns_entry_hold(e);		/* c-ares', until resolver_ptr_answer() */
+	r->st.queries++;
+	if (a->sa.sa_family == AF_INET)
+		ares_gethostbyaddr(r->channel, &a->sin.sin_addr,
+		    sizeof a->sin.sin_addr, AF_INET, resolver_ptr_answer, e);
+	else
+		ares_gethostbyaddr(r->channel, &a->sin6.sin6_addr,
+		    sizeof a->sin6.sin6_addr, AF_INET6, resolver_ptr_answer,
+		    e);
+	resolver_arm(r);
+}
+
 void
 dns_resolver_ask(struct dns_resolver *r, struct dns_entry *e)
 {
@@ -426,7 +497,14 @@ resolver_destroy(struct dns_resolver *r)
 	while ((n = list_first(&r->lru)) != NULL)
 		dns_cache_drop(r, container_of(n, struct dns_entry, link));
 	dns_entry_release(&r->localhost);
+	dns_entry_release(&r->loopback);
 	while ((n = list_first(&r->hosts_order)) != NULL) {
+		e = container_of(n, struct dns_entry, link);
+		list_remove(&e->link);
+		dns_tab_remove(e);
+		dns_entry_release(&e);
+	}
+	while ((n = list_first(&r->hosts_rev_order)) != NULL) {
 		e = container_of(n, struct dns_entry, link);
 		list_remove(&e->link);
 		dns_tab_remove(e);
@@ -434,6 +512,7 @@ resolver_destroy(struct dns_resolver *r)
 	}
 	dns_tab_fini(&r->cache);
 	dns_tab_fini(&r->hosts);
+	dns_tab_fini(&r->hosts_rev);
 	comm_timer_free(&r->timer);
 	if (r->lib_up)
 		ares_library_cleanup();
@@ -478,6 +557,7 @@ dns_resolver_new(struct comm_loop *loop, const struct dns_params *p)
 	r->loop = loop;
 	list_init(&r->socks);
 	list_init(&r->hosts_order);
+	list_init(&r->hosts_rev_order);
 	list_init(&r->lru);
 	list_init(&r->inflight);
 	list_init(&r->posted);
@@ -492,7 +572,8 @@ dns_resolver_new(struct comm_loop *loop, const struct dns_params *p)
 	r->lib_up = true;
 	err = ENOMEM;
 	if (dns_tab_init(&r->cache, r->max_entries) != 0 ||
-	    dns_tab_init(&r->hosts, 64) != 0)
+	    dns_tab_init(&r->hosts, 64) != 0 ||
+	    dns_tab_init(&r->hosts_rev, 64) != 0)
 		goto fail;
 	r->timer = comm_timer_new(loop, resolver_tick, r);
 	if (r->timer == NULL)

@@ -424,20 +424,75 @@ START_TEST(dstdomain_bad_names_and_overlaps)
 }
 END_TEST
 
-START_TEST(srcdomain_compiles_warns_and_never_matches)
+START_TEST(srcdomain_matches_the_client_name)
 {
+	static const struct {
+		const char	*acl;
+		const char	*name;		/* src_name; NULL: unknown */
+		bool		match;
+	} cases[] = {
+		{ "acl a srcdomain .client.test", "client.test", true },
+		{ "acl a srcdomain .client.test", "pc1.client.test", true },
+		{ "acl a srcdomain .client.test", "pc1.other.test", false },
+		{ "acl a srcdomain .client.test", "badclient.test", false },
+		{ "acl a srcdomain host.client.test", "host.client.test",
+		    true },
+		{ "acl a srcdomain host.client.test", "x.host.client.test",
+		    false },
+		{ "acl a srcdomain Host.Client.TEST.", "host.client.test",
+		    true },
+		{ "acl a srcdomain .client.test", NULL, false },
+		{ "acl a srcdomain .client.test", "", false },
+		{ "acl a srcdomain localhost", "localhost", true },
+	};
+	struct tconf tc;
 	struct treq t;
+	size_t i;
 	int errors;
 
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		log_capture_reset();
+		treq(&t, "10.0.0.1", "GET", "example.com", 80);
+		t.r.src_name = cases[i].name;
+		t.r.src_name_len = cases[i].name != NULL ?
+		    strlen(cases[i].name) : 0;
+		ck_assert_msg(a_matches(cases[i].acl, &t.r, &errors) ==
+		    cases[i].match, "case %zu: %s; %s", i, cases[i].acl,
+		    cases[i].name != NULL ? cases[i].name : "(no name)");
+		ck_assert_int_eq(errors, 0);
+		/* No "never matches" warning any more. */
+		ck_assert_ptr_null(strstr(log_captured(), "WARN acl:"));
+	}
+
+	/* Counted: bytes after src_name_len are not part of it. */
 	treq(&t, "10.0.0.1", "GET", "example.com", 80);
-	ck_assert(!a_matches("acl a srcdomain .example.com", &t.r, &errors));
-	ck_assert_int_eq(errors, 0);
-	ck_assert_ptr_nonnull(strstr(log_captured(), "WARN acl: t.conf:1: acl: "
-	    "acl a: srcdomain needs reverse DNS, which cuttle does not do "
-	    "yet: this acl never matches"));
-	/* Its negation always matches. */
+	t.r.src_name = "pc1.client.testXYZ";
+	t.r.src_name_len = strlen(t.r.src_name) - 3;
+	ck_assert(a_matches("acl a srcdomain .client.test", &t.r, NULL));
+
+	/* Not the URL host: dstdomain's field is not looked at. */
+	treq(&t, "10.0.0.1", "GET", "www.client.test", 80);
+	ck_assert(!a_matches("acl a srcdomain .client.test", &t.r, NULL));
+
+	/* No name: the negation matches. */
 	ck_assert(!a_matches("acl b srcdomain .example.com\n"
 	    "acl a src all\nhttp_access deny !b", &t.r, NULL));
+
+	/* Only rules that use srcdomain need the name looked up. */
+	tconf_load(&tc, "acl me srcdomain .client.test\n"
+	    "http_access allow me\n", "http_access");
+	ck_assert(acl_rules_need_src_name(tc.rules));
+	ck_assert(!acl_rules_need_dst(tc.rules));
+	tconf_free(&tc);
+	tconf_load(&tc, "acl me srcdomain .client.test\n"
+	    "acl d dstdomain .client.test\n"
+	    "http_access allow d\n", "http_access");
+	ck_assert(!acl_rules_need_src_name(tc.rules));
+	tconf_free(&tc);
+	tconf_load(&tc, "acl me srcdomain .client.test\n"
+	    "http_access deny !me\nhttp_access allow all\n", "http_access");
+	ck_assert(acl_rules_need_src_name(tc.rules));
+	tconf_free(&tc);
 }
 END_TEST
 
@@ -1229,7 +1284,7 @@ acl_suite(void)
 	tcase_add_test(tc, dst_uses_the_resolved_address_or_a_literal_host);
 	tcase_add_test(tc, dstdomain_dot_means_domain_and_subdomains);
 	tcase_add_test(tc, dstdomain_bad_names_and_overlaps);
-	tcase_add_test(tc, srcdomain_compiles_warns_and_never_matches);
+	tcase_add_test(tc, srcdomain_matches_the_client_name);
 	tcase_add_test(tc, regex_types_and_case_switches);
 	tcase_add_test(tc, regex_bad_values);
 	tcase_add_test(tc, port_myport_and_http_status_ranges);

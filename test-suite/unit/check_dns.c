@@ -26,22 +26,42 @@
 
 static const struct fake_rr table[] = {
 	{ "www.example.test", FAKE_ANSWER, 300,
-	    { "192.0.2.1", "192.0.2.2" }, { "2001:db8::1" }, 0, 0 },
+	    { "192.0.2.1", "192.0.2.2" }, { "2001:db8::1" }, 0, 0, NULL, 0 },
 	{ "v4.example.test", FAKE_ANSWER, 300, { "192.0.2.10" }, { NULL },
-	    0, 0 },
+	    0, 0, NULL, 0 },
 	{ "short.example.test", FAKE_ANSWER, 1, { "192.0.2.20" }, { NULL },
-	    0, 0 },
+	    0, 0, NULL, 0 },
 	{ "zero.example.test", FAKE_ANSWER, 0, { "192.0.2.30" }, { NULL },
-	    0, 0 },
-	{ "nodata.example.test", FAKE_ANSWER, 300, { NULL }, { NULL }, 0, 0 },
-	{ "gone.example.test", FAKE_NXDOMAIN, 0, { NULL }, { NULL }, 0, 0 },
-	{ "broken.example.test", FAKE_SERVFAIL, 0, { NULL }, { NULL }, 0, 0 },
-	{ "silent.example.test", FAKE_SILENT, 0, { NULL }, { NULL }, 0, 0 },
+	    0, 0, NULL, 0 },
+	{ "nodata.example.test", FAKE_ANSWER, 300, { NULL }, { NULL }, 0, 0,
+	    NULL, 0 },
+	{ "gone.example.test", FAKE_NXDOMAIN, 0, { NULL }, { NULL }, 0, 0,
+	    NULL, 0 },
+	{ "broken.example.test", FAKE_SERVFAIL, 0, { NULL }, { NULL }, 0, 0,
+	    NULL, 0 },
+	{ "silent.example.test", FAKE_SILENT, 0, { NULL }, { NULL }, 0, 0,
+	    NULL, 0 },
 	{ "intranet.test", FAKE_ANSWER, 300, { "198.51.100.1" }, { NULL },
-	    0, 0 },
-	{ "a.test", FAKE_ANSWER, 300, { "192.0.2.101" }, { NULL }, 0, 0 },
-	{ "b.test", FAKE_ANSWER, 300, { "192.0.2.102" }, { NULL }, 0, 0 },
-	{ "c.test", FAKE_ANSWER, 300, { "192.0.2.103" }, { NULL }, 0, 0 },
+	    0, 0, NULL, 0 },
+	{ "a.test", FAKE_ANSWER, 300, { "192.0.2.101" }, { NULL }, 0, 0,
+	    NULL, 0 },
+	{ "b.test", FAKE_ANSWER, 300, { "192.0.2.102" }, { NULL }, 0, 0,
+	    NULL, 0 },
+	{ "c.test", FAKE_ANSWER, 300, { "192.0.2.103" }, { NULL }, 0, 0,
+	    NULL, 0 },
+	/* Reverse: 192.0.2.1 and 2001:db8::1 have names, 192.0.2.2 has
+	 * none, 192.0.2.3 gets no answer, 192.0.2.4 a name we refuse. */
+	{ "1.2.0.192.in-addr.arpa", FAKE_ANSWER, 300, { NULL }, { NULL },
+	    0, 0, "Client.Example.TEST.", 0 },
+	{ "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2."
+	    "ip6.arpa", FAKE_ANSWER, 300, { NULL }, { NULL }, 0, 0,
+	    "v6client.example.test", 0 },
+	{ "2.2.0.192.in-addr.arpa", FAKE_NXDOMAIN, 0, { NULL }, { NULL },
+	    0, 0, NULL, 0 },
+	{ "3.2.0.192.in-addr.arpa", FAKE_SILENT, 0, { NULL }, { NULL },
+	    0, 0, NULL, 0 },
+	{ "4.2.0.192.in-addr.arpa", FAKE_ANSWER, 300, { NULL }, { NULL },
+	    0, 0, "bad name!.test", 0 },
 };
 
 static struct comm_loop *loop;
@@ -924,6 +944,232 @@ START_TEST(params_come_from_the_directives)
 }
 END_TEST
 
+/* --- reverse lookups ------------------------------------------------------ */
+
+/* Name addr and run the loop until the completion. */
+static void
+rname(const char *addr, struct nrec *rec)
+{
+	(void)lookup_addr(res, addr, rec);
+	RUN_UNTIL(loop, rec->calls > 0);
+	ck_assert_int_eq(rec->calls, 1);
+}
+
+START_TEST(reverse_hosts_file_gives_the_first_name)
+{
+	struct dns_params p = params();
+	char path[] = "/tmp/check_dns_hostsXXXXXX";
+	struct nrec a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fputs("192.0.2.50 bad..name Intranet.Test alias.test\n"
+	    "192.0.2.50 later.test\n"
+	    "2001:db8::50 six.test\n"
+	    "127.0.0.1 client.test localhost\n", f);
+	fclose(f);
+	p.hosts_file = path;
+	start(&p);
+	unlink(path);
+
+	rname("192.0.2.50", &a);
+	ck_assert_int_eq(a.status, DNS_OK);
+	ck_assert_str_eq(a.name, "intranet.test");	/* first valid */
+	ck_assert_int_eq(a.source, DNS_SRC_HOSTS);
+	rname("2001:db8::50", &b);
+	ck_assert_str_eq(b.name, "six.test");
+	rname("::ffff:192.0.2.50", &c);			/* mapped: IPv4 */
+	ck_assert_str_eq(c.name, "intranet.test");
+	rname("127.0.0.1", &d);			/* hosts_file says otherwise */
+	ck_assert_str_eq(d.name, "client.test");
+	ck_assert_int_eq(fake.packets, 0);
+	ck_assert_uint_eq(stats(res).addr_lookups, 4);
+	ck_assert_uint_eq(stats(res).hosts_hits, 4);
+	ck_assert_uint_eq(stats(res).lookups, 0);
+}
+END_TEST
+
+START_TEST(reverse_loopback_is_localhost_without_a_query)
+{
+	struct dns_params p = params();
+	struct nrec a = { 0 }, b = { 0 }, c = { 0 };
+
+	start(&p);
+	rname("127.0.0.1", &a);
+	ck_assert_int_eq(a.status, DNS_OK);
+	ck_assert_str_eq(a.name, "localhost");
+	ck_assert_int_eq(a.source, DNS_SRC_HOSTS);
+	rname("::1", &c);
+	ck_assert_str_eq(c.name, "localhost");
+	ck_assert_int_eq(fake.packets, 0);
+	/* The rest of 127/8 has no fixed name: asked (NXDOMAIN here). */
+	rname("127.1.2.3", &b);
+	ck_assert_int_eq(b.status, DNS_NXDOMAIN);
+	ck_assert_int_eq(fake.packets, 1);
+}
+END_TEST
+
+START_TEST(reverse_ptr_answer_is_folded_and_cached)
+{
+	struct dns_params p = params();
+	struct nrec a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	struct dns_query *q;
+	struct lrec f = { 0 };
+
+	start(&p);
+	rname("192.0.2.1", &a);
+	ck_assert_int_eq(a.status, DNS_OK);
+	ck_assert_str_eq(a.name, "client.example.test");
+	ck_assert_int_eq(a.source, DNS_SRC_DNS);
+	ck_assert_int_eq(rr("1.2.0.192.in-addr.arpa")->ptrq, 1);
+	ck_assert_uint_eq(stats(res).queries, 1);
+	ck_assert_uint_eq(stats(res).entries, 1);
+
+	q = lookup_addr(res, "192.0.2.1", &b);		/* hit: still queued */
+	ck_assert_ptr_nonnull(q);
+	RUN_UNTIL(loop, b.calls > 0);
+	ck_assert_int_eq(b.status, DNS_OK);
+	ck_assert_str_eq(b.name, "client.example.test");
+	ck_assert_int_eq(rr("1.2.0.192.in-addr.arpa")->ptrq, 1);
+	ck_assert_uint_eq(stats(res).hits, 1);
+
+	rname("2001:db8::1", &c);
+	ck_assert_int_eq(c.status, DNS_OK);
+	ck_assert_str_eq(c.name, "v6client.example.test");
+
+	/* A forward lookup of the address is a literal, not the reverse
+	 * entry, and forward names do not meet reverse keys. */
+	resolve("192.0.2.1", &f);
+	ck_assert_int_eq(f.source, DNS_SRC_LITERAL);
+
+	rname("192.0.2.4", &d);			/* a name we cannot match */
+	ck_assert_int_eq(d.status, DNS_ERROR);
+}
+END_TEST
+
+START_TEST(reverse_nxdomain_is_cached_negatively)
+{
+	struct dns_params p = params();
+	struct nrec a = { 0 }, b = { 0 };
+
+	start(&p);
+	rname("192.0.2.2", &a);
+	ck_assert_int_eq(a.status, DNS_NXDOMAIN);
+	rname("192.0.2.2", &b);
+	ck_assert_int_eq(b.status, DNS_NXDOMAIN);
+	ck_assert_int_eq(rr("2.2.0.192.in-addr.arpa")->ptrq, 1);
+	ck_assert_uint_eq(stats(res).negative_hits, 1);
+}
+END_TEST
+
+START_TEST(reverse_silent_server_times_out)
+{
+	struct dns_params p = params();
+	struct nrec a = { 0 }, b = { 0 };
+	double t0, took;
+
+	p.timeout = 0.3;
+	start(&p);
+	t0 = mono_now();
+	rname("192.0.2.3", &a);
+	took = mono_now() - t0;
+	ck_assert_int_eq(a.status, DNS_TIMEOUT);
+	ck_assert_msg(took > 0.2 && took < 0.6, "took %.3f s", took);
+	ck_assert_uint_ge(stats(res).timeouts, 1);
+	ck_assert_uint_eq(stats(res).in_flight, 0);
+	rname("192.0.2.3", &b);			/* remembered */
+	ck_assert_int_eq(b.status, DNS_TIMEOUT);
+	run_for(loop, 0.1);
+	ck_assert_int_eq(a.calls, 1);
+}
+END_TEST
+
+START_TEST(reverse_cancel_and_shared_queries)
+{
+	struct dns_params p = params();
+	struct nrec a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	struct dns_query *q;
+
+	start(&p);
+	q = lookup_addr(res, "192.0.2.1", &a);
+	(void)lookup_addr(res, "192.0.2.1", &b);	/* shares the query */
+	ck_assert_uint_eq(stats(res).shared, 1);
+	cancel(&q);
+	RUN_UNTIL(loop, a.calls && b.calls);
+	ck_assert_int_eq(a.status, DNS_CANCELLED);
+	ck_assert_int_eq(b.status, DNS_OK);
+	ck_assert_str_eq(b.name, "client.example.test");
+	ck_assert_int_eq(rr("1.2.0.192.in-addr.arpa")->ptrq, 1);
+
+	q = lookup_addr(res, "127.0.0.1", &c);		/* queued: cancels */
+	cancel(&q);
+	RUN_UNTIL(loop, c.calls);
+	ck_assert_int_eq(c.status, DNS_CANCELLED);
+
+	(void)lookup_addr(res, "192.0.2.3", &d);	/* in flight */
+	dns_resolver_free(&res);
+	RUN_UNTIL(loop, d.calls);
+	ck_assert_int_eq(d.status, DNS_CANCELLED);
+	run_for(loop, 0.05);
+	ck_assert_int_eq(a.calls + b.calls + c.calls + d.calls, 4);
+}
+END_TEST
+
+START_TEST(reverse_completions_never_run_inside_the_call)
+{
+	struct dns_params p = params();
+	const char *addrs[] = { "127.0.0.1", "::1", "192.0.2.1", "192.0.2.1",
+	    "192.0.2.2", "::ffff:127.0.0.1" };
+	struct nrec r[ARRAY_LEN(addrs)];
+	struct { sa_family_t f; char p[108]; } un;
+	struct nrec u = { 0 };
+	size_t i;
+
+	memset(r, 0, sizeof r);
+	start(&p);
+	rname("192.0.2.1", &r[0]);		/* cached from here on */
+	memset(r, 0, sizeof r);
+	for (i = 0; i < ARRAY_LEN(addrs); i++)
+		(void)lookup_addr(res, addrs[i], &r[i]);	/* calls == 0 */
+	memset(&un, 0, sizeof un);
+	un.f = AF_UNIX;
+	dns_inside_call = true;
+	ck_assert_ptr_nonnull(dns_lookup_addr(res, (struct sockaddr *)&un,
+	    nrec_done, &u));
+	dns_inside_call = false;
+	ck_assert_int_eq(u.calls, 0);
+	for (i = 0; i < ARRAY_LEN(addrs); i++)
+		RUN_UNTIL(loop, r[i].calls > 0);
+	RUN_UNTIL(loop, u.calls > 0);
+	ck_assert_int_eq(u.status, DNS_ERROR);
+	ck_assert_str_eq(r[5].name, "localhost");
+	run_for(loop, 0.05);
+	for (i = 0; i < ARRAY_LEN(addrs); i++)
+		ck_assert_int_eq(r[i].calls, 1);
+}
+END_TEST
+
+START_TEST(reverse_answers_expire_and_are_bounded)
+{
+	struct dns_params p = params();
+	struct nrec a = { 0 }, b = { 0 }, c = { 0 };
+
+	p.positive_ttl = 0.2;
+	p.max_entries = 1;
+	start(&p);
+	rname("192.0.2.1", &a);
+	run_for(loop, 0.3);
+	rname("192.0.2.1", &b);			/* expired: asked again */
+	ck_assert_int_eq(rr("1.2.0.192.in-addr.arpa")->ptrq, 2);
+	rname("2001:db8::1", &c);		/* evicts 192.0.2.1 */
+	ck_assert_uint_eq(stats(res).entries, 1);
+	ck_assert_uint_ge(stats(res).evictions, 1);
+}
+END_TEST
+
 static Suite *
 dns_suite(void)
 {
@@ -974,6 +1220,19 @@ dns_suite(void)
 	tcase_add_test(tc, resolver_free_cancels_every_lookup_once);
 	tcase_add_test(tc, resolver_free_from_a_completion);
 	tcase_add_test(tc, kept_answer_outlives_eviction_and_the_resolver);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reverse");
+	tcase_set_timeout(tc, 10);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, reverse_hosts_file_gives_the_first_name);
+	tcase_add_test(tc, reverse_loopback_is_localhost_without_a_query);
+	tcase_add_test(tc, reverse_ptr_answer_is_folded_and_cached);
+	tcase_add_test(tc, reverse_nxdomain_is_cached_negatively);
+	tcase_add_test(tc, reverse_silent_server_times_out);
+	tcase_add_test(tc, reverse_cancel_and_shared_queries);
+	tcase_add_test(tc, reverse_completions_never_run_inside_the_call);
+	tcase_add_test(tc, reverse_answers_expire_and_are_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("params");

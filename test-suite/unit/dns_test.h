@@ -2,10 +2,11 @@
  * dns_test.h - a fake DNS server on 127.0.0.1 UDP, run by the loop under
  * test (through comm_watch), and a recorder for lookup completions.
  *
- * The server answers A and AAAA questions from a table the test owns:
+ * The server answers A, AAAA and PTR questions from a table the test owns:
  * each row has a mode (answer, NXDOMAIN, SERVFAIL, never answer), a TTL,
  * addresses, and counts the questions it got.  A name not in the table
- * is NXDOMAIN.  Nothing here talks to a real name server: resolvers under
+ * is NXDOMAIN.  A PTR row is named as asked ("1.2.0.192.in-addr.arpa")
+ * and gives its ptr.  Nothing here talks to a real name server: resolvers under
  * test are pointed at fake_ns() only.
  */
 #ifndef CUTTLE_TEST_DNS_TEST_H
@@ -41,6 +42,8 @@ struct fake_rr {
 	const char	*v6[4];
 	int		a;		/* A questions received */
 	int		aaaa;		/* AAAA questions received */
+	const char	*ptr;		/* PTR answer; NULL: NODATA */
+	int		ptrq;		/* PTR questions received */
 };
 
 struct fake {
@@ -120,6 +123,8 @@ fake_reply(struct fake *f, const unsigned char *q, size_t n,
 		rr->a++;
 	if (rr != NULL && qtype == 28)
 		rr->aaaa++;
+	if (rr != NULL && qtype == 12)
+		rr->ptrq++;
 	mode = rr != NULL ? rr->mode : FAKE_NXDOMAIN;
 	if (mode == FAKE_SILENT)
 		return (0);
@@ -138,6 +143,27 @@ fake_reply(struct fake *f, const unsigned char *q, size_t n,
 	    rr->v6[i] != NULL; i++, an++) {
 		ck_assert_int_eq(inet_pton(AF_INET6, rr->v6[i], bin), 1);
 		pos += fake_put_rr(a + pos, 28, rr->ttl, bin, 16);
+	}
+	if (mode == FAKE_ANSWER && qtype == 12 && rr->ptr != NULL) {
+		unsigned char dn[256];
+		const char *p = rr->ptr, *dot;
+		size_t dl = 0;
+
+		/* The name as labels; a final dot or none, as given. */
+		while (*p != '\0') {
+			dot = strchr(p, '.');
+			l = dot != NULL ? (size_t)(dot - p) : strlen(p);
+			ck_assert_uint_lt(dl + l + 2, sizeof dn);
+			dn[dl++] = (unsigned char)l;
+			memcpy(dn + dl, p, l);
+			dl += l;
+			p += l;
+			if (*p == '.')
+				p++;
+		}
+		dn[dl++] = 0;
+		pos += fake_put_rr(a + pos, 12, rr->ttl, dn, (uint16_t)dl);
+		an++;
 	}
 	a[7] = (unsigned char)an;
 	return (pos);
@@ -283,6 +309,64 @@ cancel(struct dns_query **qp)
 	dns_cancel(qp);
 	dns_inside_call = false;
 	ck_assert_ptr_null(*qp);
+}
+
+/* What one reverse completion said; `calls` must end at exactly 1. */
+struct nrec {
+	int			calls;
+	enum dns_status		status;
+	const char		*reason;
+	enum dns_source		source;
+	char			name[256];
+};
+
+static inline void
+nrec_done(struct dns_query *q, const struct dns_name_result *res, void *arg)
+{
+	struct nrec *r = arg;
+
+	AN(q);
+	ck_assert_msg(!dns_inside_call, "completion ran inside its call");
+	r->calls++;
+	r->status = res->status;
+	r->reason = res->reason;
+	ck_assert_ptr_nonnull(res->reason);
+	r->name[0] = '\0';
+	if (res->status != DNS_OK) {
+		ck_assert_ptr_null(res->name);
+		return;
+	}
+	ck_assert_ptr_nonnull(res->name);
+	r->source = res->source;
+	snprintf(r->name, sizeof r->name, "%s", res->name);
+}
+
+/* lookup_addr() - dns_lookup_addr() of an address literal (port 8080,
+ * which must not matter), checked not to complete inline. */
+static inline struct dns_query *
+lookup_addr(struct dns_resolver *r, const char *addr, struct nrec *rec)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct dns_query *q;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(8080);
+	} else {
+		ck_assert_int_eq(inet_pton(AF_INET6, addr,
+		    &sin6->sin6_addr), 1);
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(8080);
+	}
+	dns_inside_call = true;
+	q = dns_lookup_addr(r, (struct sockaddr *)&ss, nrec_done, rec);
+	dns_inside_call = false;
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(rec->calls, 0);
+	return (q);
 }
 
 static inline struct dns_stats
