@@ -163,7 +163,7 @@ client_cache_purge_url(struct client_ctx *ctx, const char *url, size_t len)
 	return (store_index_purge(ctx->deps.store, &k));
 }
 
-/* -- fetches ---------------------------------------------------------------- */
+/* -- fetches --------------------------------------------------------------- */
 
 /* A deep copy of a parsed message: spans stay valid over the new raw. */
 static int
@@ -524,7 +524,7 @@ client_cache_cancel_all(struct client_ctx *ctx)
 	}
 }
 
-/* -- requests --------------------------------------------------------------- */
+/* -- requests -------------------------------------------------------------- */
 
 static void
 client_cache_serve(struct client_txn *t, struct store_entry *e,
@@ -704,7 +704,7 @@ client_cache_request(struct client_txn *t, const struct acl_request *ar)
 	return (true);
 }
 
-/* -- the reply -------------------------------------------------------------- */
+/* -- the reply ------------------------------------------------------------- */
 
 /* A fetch of t's own variant, after it joined another's: keyed anew
  * under the URL's marker as it is now. */

@@ -379,6 +379,28 @@ client_txn_headers(struct client_txn *t)
 	client_txn_resolve_dst(t, mgr);
 }
 
+/* A lookup for the access checks has completed: false when the txn has
+ * ended meanwhile (it is freed now, if nothing else holds it). */
+static bool
+client_lookup_done(struct client_txn *t)
+{
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	t->dnsq = NULL;
+	if (t->state != TXN_DONE)
+		return (true);
+	client_txn_maybe_free(t);
+	return (false);
+}
+
+/* The checks went on from a lookup's completion: a request they let
+ * through reads its content from here on. */
+static void
+client_lookup_resume(struct client_txn *t)
+{
+	if (t->state == TXN_BODY && !t->cc->closing)
+		client_conn_resume(t->cc);
+}
+
 /* srcdomain acls look at the client's name: its address is looked up
  * (reverse DNS, cached by the resolver) before http_access is asked, and
  * the name is kept on the txn for the checks after it (cache,
@@ -413,18 +435,13 @@ client_src_named(struct dns_query *q, const struct dns_name_result *res,
 	struct client_txn *t = arg;
 
 	(void)q;
-	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
-	t->dnsq = NULL;
-	if (t->state == TXN_DONE) {
-		client_txn_maybe_free(t);
+	if (!client_lookup_done(t))
 		return;
-	}
 	/* No name (or no memory for it) matches no srcdomain acl. */
 	if (res->status == DNS_OK)
 		t->src_name = strdup(res->name);
 	client_txn_resolve_dst(t, client_mgr_request(t));
-	if (t->state == TXN_BODY && !t->cc->closing)
-		client_conn_resume(t->cc);
+	client_lookup_resume(t);
 }
 
 /* The server's address when dst acls need it, then the checks. */
@@ -474,18 +491,13 @@ client_dst_resolved(struct dns_query *q, const struct dns_result *res,
 	struct client_txn *t = arg;
 
 	(void)q;
-	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
-	t->dnsq = NULL;
-	if (t->state == TXN_DONE) {
-		client_txn_maybe_free(t);
+	if (!client_lookup_done(t))
 		return;
-	}
 	/* A name that does not resolve matches no dst acl (as Squid). */
 	if (res->status == DNS_OK)
 		client_addr_set(&t->dst, &res->ans->addrs[0].sa);
 	client_txn_admit(t, false);
-	if (t->state == TXN_BODY && !t->cc->closing)
-		client_conn_resume(t->cc);
+	client_lookup_resume(t);
 }
 
 /* The request's checks past its URL: http_access, then where it goes. */
@@ -587,7 +599,7 @@ client_fwd_done(struct fwd *f, void *arg)
 	client_txn_maybe_free(t);
 }
 
-/* -- request content --------------------------------------------------------- */
+/* -- request content ------------------------------------------------------- */
 
 void
 client_txn_body(struct client_txn *t, bool last)

@@ -119,6 +119,17 @@ struct mgr_proc {
 };
 void	mgr_proc_read(struct mgr_proc *p);
 
+/* What the pages report, read from every module at once; a module the
+ * view lacks reads as zeros. */
+struct mgr_figures {
+	struct store_index_stats	ss;
+	struct buf_pool_stats		bs;
+	struct fwd_ctx_stats		fs;
+	struct dns_stats		ds;
+	struct mgr_proc			proc;
+};
+void	mgr_figures_read(const struct mgr_view *v, struct mgr_figures *f);
+
 /* Register the built-in pages (mgr_page_stats.c, _html.c, _metrics.c). */
 int	mgr_page_register_stats(struct mgr_registry *r, struct mgr *m);
 int	mgr_page_register_html(struct mgr_registry *r, struct mgr *m);

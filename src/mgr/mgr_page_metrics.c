@@ -54,30 +54,14 @@ int
 mgr_render_metrics(struct mgr_out *o, const void *view, void *arg)
 {
 	const struct mgr_view *v = view;
+	struct mgr_figures fg;
 	const struct client_stats *cs = &v->client;
 	const struct mgr_stats *st = mgr_stats(v->mgr);
-	struct store_index_stats ss;
-	struct buf_pool_stats bs;
-	struct fwd_ctx_stats fs;
-	struct dns_stats ds;
-	struct mgr_proc proc;
 	uint64_t cum;
 	unsigned i;
 
 	(void)arg;
-	memset(&ss, 0, sizeof ss);
-	memset(&bs, 0, sizeof bs);
-	memset(&fs, 0, sizeof fs);
-	memset(&ds, 0, sizeof ds);
-	if (v->store != NULL)
-		store_index_stats(v->store, &ss);
-	if (v->loop != NULL)
-		buf_pool_stats(comm_loop_pool(v->loop), &bs);
-	if (v->fwd != NULL)
-		fwd_ctx_stats(v->fwd, &fs);
-	if (v->dns != NULL)
-		dns_stats(v->dns, &ds);
-	mgr_proc_read(&proc);
+	mgr_figures_read(v, &fg);
 
 	prom_family(o, "cuttle_build_info", "gauge", "cuttle's version.");
 	mgr_out_printf(o, "cuttle_build_info{version=\"");
@@ -116,59 +100,59 @@ mgr_render_metrics(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "cuttle_connections{side=\"client\"} %u\n",
 	    cs->conns_open);
 	mgr_out_printf(o, "cuttle_connections{side=\"server_idle\"} %u\n",
-	    fs.idle);
+	    fg.fs.idle);
 	prom_u64(o, "cuttle_client_connections_total", "counter",
 	    "Client connections accepted.", cs->conns_accepted);
 	prom_family(o, "cuttle_server_connections_total", "counter",
 	    "Connections to origin servers, opened or reused from the idle "
 	    "pool.");
 	mgr_out_printf(o, "cuttle_server_connections_total{how=\"opened\"} "
-	    "%ju\n", (uintmax_t)fs.conns_opened);
+	    "%ju\n", (uintmax_t)fg.fs.conns_opened);
 	mgr_out_printf(o, "cuttle_server_connections_total{how=\"reused\"} "
-	    "%ju\n", (uintmax_t)fs.conns_reused);
+	    "%ju\n", (uintmax_t)fg.fs.conns_reused);
 	prom_u64(o, "cuttle_server_requests_total", "counter", "Requests "
-	    "forwarded to origin servers.", fs.requests);
+	    "forwarded to origin servers.", fg.fs.requests);
 
 	prom_u64(o, "cuttle_cache_objects", "gauge", "Objects in the memory "
-	    "cache.", ss.entries);
+	    "cache.", fg.ss.entries);
 	prom_u64(o, "cuttle_cache_bytes", "gauge", "Bytes the memory cache "
-	    "holds, counted against cache_mem.", ss.bytes);
+	    "holds, counted against cache_mem.", fg.ss.bytes);
 	prom_u64(o, "cuttle_cache_max_bytes", "gauge", "cache_mem.",
 	    v->conf != NULL ? v->conf->cache_mem : 0);
 	prom_u64(o, "cuttle_cache_lookups_total", "counter", "Memory cache "
-	    "lookups.", ss.lookups);
+	    "lookups.", fg.ss.lookups);
 	prom_u64(o, "cuttle_cache_evictions_total", "counter", "Objects "
-	    "evicted to make room.", ss.evicted);
+	    "evicted to make room.", fg.ss.evicted);
 
 	prom_family(o, "cuttle_dns_lookups_total", "counter", "Name "
 	    "lookups, by how they were answered.");
 	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"hit\"} %ju\n",
-	    (uintmax_t)ds.hits);
+	    (uintmax_t)fg.ds.hits);
 	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"negative_hit\"} "
-	    "%ju\n", (uintmax_t)ds.negative_hits);
+	    "%ju\n", (uintmax_t)fg.ds.negative_hits);
 	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"miss\"} %ju\n",
-	    (uintmax_t)ds.misses);
+	    (uintmax_t)fg.ds.misses);
 	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"hosts\"} %ju\n",
-	    (uintmax_t)ds.hosts_hits);
+	    (uintmax_t)fg.ds.hosts_hits);
 	mgr_out_printf(o, "cuttle_dns_lookups_total{result=\"literal\"} "
-	    "%ju\n", (uintmax_t)ds.literals);
+	    "%ju\n", (uintmax_t)fg.ds.literals);
 
 	prom_family(o, "cuttle_buf_bytes", "gauge", "Page allocator bytes.");
 	mgr_out_printf(o, "cuttle_buf_bytes{state=\"in_use\"} %zu\n",
-	    bs.bytes);
+	    fg.bs.bytes);
 	mgr_out_printf(o, "cuttle_buf_bytes{state=\"pinned\"} %zu\n",
-	    bs.pinned);
+	    fg.bs.pinned);
 	mgr_out_printf(o, "cuttle_buf_bytes{state=\"cached\"} %zu\n",
-	    bs.cached_bytes);
+	    fg.bs.cached_bytes);
 
 	prom_double(o, "cuttle_cpu_seconds_total", "counter", "User and "
-	    "system CPU time.", proc.cpu);
+	    "system CPU time.", fg.proc.cpu);
 	prom_u64(o, "cuttle_resident_memory_bytes", "gauge", "Resident set "
-	    "size.", proc.rss_kb > 0 ? (uint64_t)proc.rss_kb * 1024 : 0);
+	    "size.", fg.proc.rss_kb > 0 ? (uint64_t)fg.proc.rss_kb * 1024 : 0);
 	prom_u64(o, "cuttle_open_fds", "gauge", "Open file descriptors.",
-	    proc.fds_open > 0 ? (uint64_t)proc.fds_open : 0);
+	    fg.proc.fds_open > 0 ? (uint64_t)fg.proc.fds_open : 0);
 	prom_u64(o, "cuttle_max_fds", "gauge", "The file descriptor limit.",
-	    proc.fds_max > 0 ? (uint64_t)proc.fds_max : 0);
+	    fg.proc.fds_max > 0 ? (uint64_t)fg.proc.fds_max : 0);
 
 	prom_family(o, "cuttle_request_duration_seconds", "histogram",
 	    "From the first byte of a request to the end of its reply.");

@@ -45,30 +45,14 @@ int
 mgr_render_info(struct mgr_out *o, const void *view, void *arg)
 {
 	const struct mgr_view *v = view;
+	struct mgr_figures fg;
 	const struct client_stats *cs = &v->client;
-	struct store_index_stats ss;
-	struct buf_pool_stats bs;
-	struct fwd_ctx_stats fs;
-	struct dns_stats ds;
 	struct mgr_period p5, p60;
-	struct mgr_proc proc;
 	double start, up, mem_max;
 	char d1[64], d2[64];
 
 	(void)arg;
-	memset(&ss, 0, sizeof ss);
-	memset(&bs, 0, sizeof bs);
-	memset(&fs, 0, sizeof fs);
-	memset(&ds, 0, sizeof ds);
-	if (v->store != NULL)
-		store_index_stats(v->store, &ss);
-	if (v->loop != NULL)
-		buf_pool_stats(comm_loop_pool(v->loop), &bs);
-	if (v->fwd != NULL)
-		fwd_ctx_stats(v->fwd, &fs);
-	if (v->dns != NULL)
-		dns_stats(v->dns, &ds);
-	mgr_proc_read(&proc);
+	mgr_figures_read(v, &fg);
 	mgr_period_last(v->mgr, v->now, 5, &p5);
 	mgr_period_last(v->mgr, v->now, 60, &p60);
 	start = mgr_start_time(v->mgr);
@@ -93,7 +77,7 @@ mgr_render_info(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "\tNumber of client connections open:\t%u\n",
 	    cs->conns_open);
 	mgr_out_printf(o, "\tNumber of idle server connections:\t%u\n",
-	    fs.idle);
+	    fg.fs.idle);
 	mgr_out_printf(o, "\tRequest failure ratio:\t%5.2f\n",
 	    cs->requests > 0 ? (double)cs->errors / (double)cs->requests :
 	    0.0);
@@ -115,12 +99,12 @@ mgr_render_info(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "\tDisk hits as %% of hit requests:\t5min: "
 	    "%3.1f%%, 60min: %3.1f%%\n", 0.0, 0.0);
 	mgr_out_printf(o, "\tStorage Swap size:\t0 KB\n");
-	mgr_out_printf(o, "\tStorage Mem size:\t%.0f KB\n", mgr_kb(ss.bytes));
+	mgr_out_printf(o, "\tStorage Mem size:\t%.0f KB\n", mgr_kb(fg.ss.bytes));
 	mgr_out_printf(o, "\tStorage Mem capacity:\t%4.1f%% used, %4.1f%% "
-	    "free\n", mem_max > 0 ? 100.0 * (double)ss.bytes / mem_max : 0,
-	    mem_max > 0 ? 100.0 - 100.0 * (double)ss.bytes / mem_max : 0);
-	mgr_out_printf(o, "\tMean Object Size:\t%0.2f KB\n", ss.entries > 0 ?
-	    mgr_kb(ss.bytes) / (double)ss.entries : 0.0);
+	    "free\n", mem_max > 0 ? 100.0 * (double)fg.ss.bytes / mem_max : 0,
+	    mem_max > 0 ? 100.0 - 100.0 * (double)fg.ss.bytes / mem_max : 0);
+	mgr_out_printf(o, "\tMean Object Size:\t%0.2f KB\n", fg.ss.entries > 0 ?
+	    mgr_kb(fg.ss.bytes) / (double)fg.ss.entries : 0.0);
 	mgr_out_printf(o, "Median Service Times (seconds)  5 min    60 min:\n");
 	mgr_out_printf(o, "\tHTTP Requests (All):  %8.5f %8.5f\n",
 	    mgr_hist_median(p5.hist[MGR_KIND_ALL]),
@@ -139,49 +123,64 @@ mgr_render_info(struct mgr_out *o, const void *view, void *arg)
 	    mgr_hist_median(p60.hist[MGR_KIND_NM]));
 	mgr_out_printf(o, "Resource usage for cuttle:\n");
 	mgr_out_printf(o, "\tUP Time:\t%.3f seconds\n", up);
-	mgr_out_printf(o, "\tCPU Time:\t%.3f seconds\n", proc.cpu);
+	mgr_out_printf(o, "\tCPU Time:\t%.3f seconds\n", fg.proc.cpu);
 	mgr_out_printf(o, "\tCPU Usage:\t%.2f%%\n", up > 0 ?
-	    100.0 * proc.cpu / up : 0.0);
+	    100.0 * fg.proc.cpu / up : 0.0);
 	mgr_out_printf(o, "\tCPU Usage, 5 minute avg:\t%.2f%%\n",
 	    p5.seconds > 0 ? (double)p5.c[MGR_C_CPU_USEC] / 1e4 /
 	    p5.seconds : 0.0);
 	mgr_out_printf(o, "\tCPU Usage, 60 minute avg:\t%.2f%%\n",
 	    p60.seconds > 0 ? (double)p60.c[MGR_C_CPU_USEC] / 1e4 /
 	    p60.seconds : 0.0);
-	mgr_out_printf(o, "\tMaximum Resident Size: %ld KB\n", proc.maxrss_kb);
-	mgr_out_printf(o, "\tResident Size: %ld KB\n", proc.rss_kb);
+	mgr_out_printf(o, "\tMaximum Resident Size: %ld KB\n", fg.proc.maxrss_kb);
+	mgr_out_printf(o, "\tResident Size: %ld KB\n", fg.proc.rss_kb);
 	mgr_out_printf(o, "\tPage faults with physical i/o: %ld\n",
-	    proc.majflt);
+	    fg.proc.majflt);
 	mgr_out_printf(o, "Memory accounted for:\n");
 	mgr_out_printf(o, "\tTotal accounted:       %8.0f KB\n",
-	    mgr_kb(bs.bytes + bs.cached_bytes));
-	mgr_out_printf(o, "\tPages in use:          %8zu\n", bs.pages);
+	    mgr_kb(fg.bs.bytes + fg.bs.cached_bytes));
+	mgr_out_printf(o, "\tPages in use:          %8zu\n", fg.bs.pages);
 	mgr_out_printf(o, "\tBytes in use:          %8.0f KB\n",
-	    mgr_kb(bs.bytes));
+	    mgr_kb(fg.bs.bytes));
 	mgr_out_printf(o, "\tBytes pinned by writes:%8.0f KB\n",
-	    mgr_kb(bs.pinned));
-	mgr_out_printf(o, "\tPages cached for reuse:%8zu\n", bs.cached_pages);
+	    mgr_kb(fg.bs.pinned));
+	mgr_out_printf(o, "\tPages cached for reuse:%8zu\n", fg.bs.cached_pages);
 	mgr_out_printf(o, "\tmemPoolAlloc calls: %9ju\n",
-	    (uintmax_t)bs.allocs);
+	    (uintmax_t)fg.bs.allocs);
 	mgr_out_printf(o, "File descriptor usage for cuttle:\n");
 	mgr_out_printf(o, "\tMaximum number of file descriptors:   %d\n",
-	    proc.fds_max);
+	    fg.proc.fds_max);
 	mgr_out_printf(o, "\tLargest file desc currently in use:   %d\n",
-	    proc.fd_largest);
+	    fg.proc.fd_largest);
 	mgr_out_printf(o, "\tNumber of file desc currently in use: %d\n",
-	    proc.fds_open);
+	    fg.proc.fds_open);
 	mgr_out_printf(o, "\tAvailable number of file descriptors: %d\n",
-	    proc.fds_max > 0 && proc.fds_open >= 0 ?
-	    proc.fds_max - proc.fds_open : -1);
+	    fg.proc.fds_max > 0 && fg.proc.fds_open >= 0 ?
+	    fg.proc.fds_max - fg.proc.fds_open : -1);
 	mgr_out_printf(o, "Internal Data Structures:\n");
-	mgr_out_printf(o, "\t%6ju StoreEntries\n", (uintmax_t)ss.entries);
+	mgr_out_printf(o, "\t%6ju StoreEntries\n", (uintmax_t)fg.ss.entries);
 	mgr_out_printf(o, "\t%6ju StoreEntries with MemObjects\n",
-	    (uintmax_t)ss.entries);
+	    (uintmax_t)fg.ss.entries);
 	mgr_out_printf(o, "\t%6ju Hot Object Cache Items\n",
-	    (uintmax_t)ss.entries);
+	    (uintmax_t)fg.ss.entries);
 	mgr_out_printf(o, "\t%6u on-disk objects\n", 0u);
-	mgr_out_printf(o, "\t%6u ipcache entries\n", ds.entries);
+	mgr_out_printf(o, "\t%6u ipcache entries\n", fg.ds.entries);
 	return (0);
+}
+
+void
+mgr_figures_read(const struct mgr_view *v, struct mgr_figures *f)
+{
+	memset(f, 0, sizeof *f);
+	if (v->store != NULL)
+		store_index_stats(v->store, &f->ss);
+	if (v->loop != NULL)
+		buf_pool_stats(comm_loop_pool(v->loop), &f->bs);
+	if (v->fwd != NULL)
+		fwd_ctx_stats(v->fwd, &f->fs);
+	if (v->dns != NULL)
+		dns_stats(v->dns, &f->ds);
+	mgr_proc_read(&f->proc);
 }
 
 /* -- counters -------------------------------------------------------------- */
@@ -190,26 +189,13 @@ int
 mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
 {
 	const struct mgr_view *v = view;
+	struct mgr_figures fg;
 	const struct client_stats *cs = &v->client;
 	const struct mgr_stats *st = mgr_stats(v->mgr);
-	struct store_index_stats ss;
-	struct fwd_ctx_stats fs;
-	struct dns_stats ds;
-	struct buf_pool_stats bs;
-	struct mgr_proc proc;
 	char d[64];
 
 	(void)arg;
-	memset(&ss, 0, sizeof ss);
-	memset(&fs, 0, sizeof fs);
-	memset(&ds, 0, sizeof ds);
-	if (v->store != NULL)
-		store_index_stats(v->store, &ss);
-	if (v->fwd != NULL)
-		fwd_ctx_stats(v->fwd, &fs);
-	if (v->dns != NULL)
-		dns_stats(v->dns, &ds);
-	mgr_proc_read(&proc);
+	mgr_figures_read(v, &fg);
 	mgr_out_printf(o, "sample_time = %.6f (%s)\n", v->now,
 	    mgr_date(v->now, d, sizeof d));
 	/* Squid's names where the meaning matches. */
@@ -224,13 +210,13 @@ mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "client_http.hit_kbytes_out = %ju\n",
 	    (uintmax_t)(cs->hit_bytes >> 10));
 	mgr_out_printf(o, "server.all.requests = %ju\n",
-	    (uintmax_t)fs.requests);
+	    (uintmax_t)fg.fs.requests);
 	mgr_out_printf(o, "server.http.requests = %ju\n",
-	    (uintmax_t)fs.requests);
+	    (uintmax_t)fg.fs.requests);
 	mgr_out_printf(o, "aborted_requests = %ju\n",
 	    (uintmax_t)st->c[MGR_C_ABORTED]);
-	mgr_out_printf(o, "page_faults = %ld\n", proc.majflt);
-	mgr_out_printf(o, "cpu_time = %.6f\n", proc.cpu);
+	mgr_out_printf(o, "page_faults = %ld\n", fg.proc.majflt);
+	mgr_out_printf(o, "cpu_time = %.6f\n", fg.proc.cpu);
 	mgr_out_printf(o, "wall_time = %.6f\n", v->now -
 	    mgr_start_time(v->mgr));
 	/* cuttle's own, under Squid-like names. */
@@ -246,32 +232,30 @@ mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
 	    (uintmax_t)cs->conns_accepted);
 	mgr_out_printf(o, "client.conns_open = %u\n", cs->conns_open);
 	mgr_out_printf(o, "server.conns_opened = %ju\n",
-	    (uintmax_t)fs.conns_opened);
+	    (uintmax_t)fg.fs.conns_opened);
 	mgr_out_printf(o, "server.conns_reused = %ju\n",
-	    (uintmax_t)fs.conns_reused);
-	mgr_out_printf(o, "server.retries = %ju\n", (uintmax_t)fs.retries);
-	mgr_out_printf(o, "server.conns_idle = %u\n", fs.idle);
+	    (uintmax_t)fg.fs.conns_reused);
+	mgr_out_printf(o, "server.retries = %ju\n", (uintmax_t)fg.fs.retries);
+	mgr_out_printf(o, "server.conns_idle = %u\n", fg.fs.idle);
 	mgr_out_printf(o, "cache.fetches = %ju\n", (uintmax_t)cs->fetches);
-	memset(&bs, 0, sizeof bs);
-	if (v->loop != NULL)
-		buf_pool_stats(comm_loop_pool(v->loop), &bs);
-	mgr_out_printf(o, "mem.pages_in_use = %zu\n", bs.pages);
-	mgr_out_printf(o, "mem.alloc_bytes = %ju\n", (uintmax_t)bs.alloc_bytes);
-	mgr_out_printf(o, "mem.copied_bytes = %ju\n", (uintmax_t)bs.copied);
-	mgr_out_printf(o, "cache.mem_lookups = %ju\n", (uintmax_t)ss.lookups);
-	mgr_out_printf(o, "cache.mem_hits = %ju\n", (uintmax_t)ss.hits);
-	mgr_out_printf(o, "cache.mem_objects = %ju\n", (uintmax_t)ss.entries);
-	mgr_out_printf(o, "cache.mem_bytes = %ju\n", (uintmax_t)ss.bytes);
-	mgr_out_printf(o, "cache.added = %ju\n", (uintmax_t)ss.added);
-	mgr_out_printf(o, "cache.evicted = %ju\n", (uintmax_t)ss.evicted);
-	mgr_out_printf(o, "cache.removed = %ju\n", (uintmax_t)ss.removed);
-	mgr_out_printf(o, "dns.lookups = %ju\n", (uintmax_t)ds.lookups);
-	mgr_out_printf(o, "dns.hits = %ju\n", (uintmax_t)ds.hits);
+	mgr_out_printf(o, "mem.pages_in_use = %zu\n", fg.bs.pages);
+	mgr_out_printf(o, "mem.alloc_bytes = %ju\n",
+	    (uintmax_t)fg.bs.alloc_bytes);
+	mgr_out_printf(o, "mem.copied_bytes = %ju\n", (uintmax_t)fg.bs.copied);
+	mgr_out_printf(o, "cache.mem_lookups = %ju\n", (uintmax_t)fg.ss.lookups);
+	mgr_out_printf(o, "cache.mem_hits = %ju\n", (uintmax_t)fg.ss.hits);
+	mgr_out_printf(o, "cache.mem_objects = %ju\n", (uintmax_t)fg.ss.entries);
+	mgr_out_printf(o, "cache.mem_bytes = %ju\n", (uintmax_t)fg.ss.bytes);
+	mgr_out_printf(o, "cache.added = %ju\n", (uintmax_t)fg.ss.added);
+	mgr_out_printf(o, "cache.evicted = %ju\n", (uintmax_t)fg.ss.evicted);
+	mgr_out_printf(o, "cache.removed = %ju\n", (uintmax_t)fg.ss.removed);
+	mgr_out_printf(o, "dns.lookups = %ju\n", (uintmax_t)fg.ds.lookups);
+	mgr_out_printf(o, "dns.hits = %ju\n", (uintmax_t)fg.ds.hits);
 	mgr_out_printf(o, "dns.negative_hits = %ju\n",
-	    (uintmax_t)ds.negative_hits);
-	mgr_out_printf(o, "dns.misses = %ju\n", (uintmax_t)ds.misses);
-	mgr_out_printf(o, "dns.queries = %ju\n", (uintmax_t)ds.queries);
-	mgr_out_printf(o, "dns.timeouts = %ju\n", (uintmax_t)ds.timeouts);
+	    (uintmax_t)fg.ds.negative_hits);
+	mgr_out_printf(o, "dns.misses = %ju\n", (uintmax_t)fg.ds.misses);
+	mgr_out_printf(o, "dns.queries = %ju\n", (uintmax_t)fg.ds.queries);
+	mgr_out_printf(o, "dns.timeouts = %ju\n", (uintmax_t)fg.ds.timeouts);
 	return (0);
 }
 
