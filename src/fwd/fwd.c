@@ -597,7 +597,7 @@ fwd_send_queued(struct fwd *f)
 	comm_writev(f->conn, &s->chain, fwd_body_written, s);
 }
 
-/* -- the end ---------------------------------------------------------------- */
+/* -- the end --------------------------------------------------------------- */
 
 void
 fwd_cancel(struct fwd *f)

@@ -234,7 +234,8 @@ store_notify_readers(struct store_entry *e)
  * for nfields): after the status line, one field a line up to the empty
  * line (or the end); a name ends at its colon, a value is trimmed of SP
  * and HTAB, as the parser trims it, and the per-id chains of known
- * fields are linked as the parser links them.  -1 when the bytes do not give nfields fields.
+ * fields are linked as the parser links them.  -1 when the bytes do not
+ * give nfields fields.
  * Only what the parser accepted gets here, and a reply is packed only
  * when this reproduces its table exactly (store_rpack_new()).
  */
