@@ -97,11 +97,12 @@ struct acl_decision {
 /*
  * acl_set_compile() - compile conf's acl lines ("name type [-i] value ...";
  * a value that is an absolute path is a file of values, one a line, '#'
- * comments; for regex types only when that file exists).  The built-ins all, localhost, to_localhost, manager and
- * CONNECT always exist.  Adds the number of errors to *errors; returns
- * the set (without the bad lines), or NULL when out of memory (counted as
- * an error).  acls may be NULL: built-ins only.  The set copies what it
- * keeps: acls may be freed afterwards.
+ * comments; for regex types only when that file exists).  The built-ins
+ * all, localhost, to_localhost, manager and CONNECT always exist.  Adds
+ * the number of errors to *errors; returns the set (without the bad
+ * lines), or NULL when out of memory (counted as an error).  acls may be
+ * NULL: built-ins only.  The set copies what it keeps: acls may be freed
+ * afterwards.
  */
 struct acl_set	*acl_set_compile(const struct conf_lines *acls, int *errors);
 void		acl_set_free(struct acl_set **sp);

@@ -636,7 +636,7 @@ conf_split(char *line, char **argv, unsigned max)
 	}
 }
 
-/* -- loading ----------------------------------------------------------------- */
+/* -- loading --------------------------------------------------------------- */
 
 static const struct conf_directive *
 conf_find(const char *name)

@@ -162,7 +162,7 @@ bool	http_cache_not_modified(const struct http_msg *req,
 int	http_cache_merge_304(const struct http_msg *stored,
 	    const struct http_msg *r304, struct http_msg *out);
 
-/* -- Vary (4.1) ------------------------------------------------------------- */
+/* -- Vary (4.1) ------------------------------------------------------------ */
 
 /* http_cache_vary_key() - the values req has for each field named in
  * vary (a Vary field value, "Accept-Encoding, User-Agent"), normalised
@@ -172,7 +172,7 @@ int	http_cache_merge_304(const struct http_msg *stored,
 int	http_cache_vary_key(const struct http_msg *req, const char *vary,
 	    size_t vary_len, char *out, size_t cap);
 
-/* -- ranges (RFC 9110 14) --------------------------------------------------- */
+/* -- ranges (RFC 9110 14) -------------------------------------------------- */
 
 struct http_range {
 	uint64_t	first;
@@ -192,7 +192,7 @@ int	http_range_parse(const struct http_msg *req, uint64_t len,
 bool	http_if_range_ok(const struct http_msg *req,
 	    const struct http_msg *stored);
 
-/* -- invalidation (4.4) ----------------------------------------------------- */
+/* -- invalidation (4.4) ---------------------------------------------------- */
 
 /* http_cache_invalidates() - the absolute URL of rep's Location (which)
  * = HTTP_HDR_LOCATION or HTTP_HDR_CONTENT_LOCATION, resolved against

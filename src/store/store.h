@@ -165,7 +165,7 @@ void	store_reader_seek(struct store_reader *r, uint64_t off);
  * byte has been read; store_entry_state() tells an abort. */
 bool	store_reader_done(const struct store_reader *r);
 
-/* -- cache metadata kept with an entry -------------------------------------- */
+/* -- cache metadata kept with an entry ------------------------------------- */
 
 /* store_entry_meta() - freshness figures of the reply (set by whoever
  * stores it, read on every hit); zeroed in a new entry. */
