@@ -122,9 +122,9 @@ MALFORMED = {
     'host-mismatch': ('GET http://{O}/n/u/l/10/0 HTTP/1.1\r\n'
                       'Host: elsewhere.example\r\n\r\n', (400,), 1),
     'origin-form': ('GET /n/u/l/10/0 HTTP/1.1\r\nHost: {O}\r\n\r\n', (400,), 1),
-    # No line end: cuttle waits for one (request_timeout); no reply.
+    # No line end, but no request line can start so: 400 at once.
     'tls-hello': ('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + '\0' * 40,
-                  (), 0),
+                  (400,), 0),
 }
 
 
