@@ -383,11 +383,25 @@ store_index_lookup(struct store_index *idx, const struct store_key *k)
 	return (e);
 }
 
+/* The empty slot k goes into: an entry already under k leaves the index
+ * first (its readers keep it), and the run is searched again, since
+ * deleting shifts it. */
+static size_t
+store_slot_claim(struct store_index *idx, const struct store_key *k)
+{
+	size_t i = store_slot_find(idx, k);
+
+	if (idx->slot[i] != NULL) {
+		store_index_leave(idx->slot[i], STORE_LEAVE_REMOVE);
+		i = store_slot_find(idx, k);
+	}
+	return (i);
+}
+
 int
 store_index_add(struct store_index *idx, struct store_entry *e,
     const struct store_key *k, size_t window_after)
 {
-	struct store_entry *old;
 	size_t i;
 
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
@@ -403,11 +417,7 @@ store_index_add(struct store_index *idx, struct store_entry *e,
 	if ((idx->st.entries + 1) * 4 > (idx->mask + 1) * 3 &&
 	    store_slots_grow(idx) != 0)
 		return (-ENOMEM);
-	i = store_slot_find(idx, k);
-	if ((old = idx->slot[i]) != NULL) {
-		store_index_leave(old, STORE_LEAVE_REMOVE);
-		i = store_slot_find(idx, k);	/* the run has shifted */
-	}
+	i = store_slot_claim(idx, k);
 	e->key = *k;
 	e->window_after = window_after > UINT32_MAX ? UINT32_MAX :
 	    (uint32_t)window_after;
@@ -431,7 +441,6 @@ int
 store_index_rekey(struct store_index *idx, struct store_entry *e,
     const struct store_key *k, size_t window_after)
 {
-	struct store_entry *old;
 	size_t i;
 
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
@@ -444,11 +453,7 @@ store_index_rekey(struct store_index *idx, struct store_entry *e,
 	i = store_slot_find(idx, &e->key);
 	CHECK(idx->slot[i] == e);
 	store_slot_delete(idx, i);
-	i = store_slot_find(idx, k);
-	if ((old = idx->slot[i]) != NULL) {
-		store_index_leave(old, STORE_LEAVE_REMOVE);
-		i = store_slot_find(idx, k);
-	}
+	i = store_slot_claim(idx, k);
 	e->key = *k;
 	idx->slot[i] = e;
 	return (0);
