@@ -3,9 +3,11 @@
  *
  * Lifecycle of a block:
  *	buf_alloc()	from the class free list, or malloc(); refs = 1
+ *	buf_alloc_exact() malloc() of exactly the size asked; refs = 1
  *	buf_ref()	refs + 1
- *	buf_unref()	refs - 1; at 0 onto the class free list while the
- *			pool caches less than cache_max bytes, else free()
+ *	buf_unref()	refs - 1; at 0 a class block goes onto its free
+ *			list while the pool caches less than cache_max
+ *			bytes, anything else to free()
  *	buf_pool_trim()	cached blocks free()d
  *	buf_pool_free()	cache free()d; no live block may remain
  *
@@ -88,6 +90,19 @@ buf_size_class(size_t n)
 		return ((n + BUF_LARGE_ALIGN - 1) & ~(size_t)(BUF_LARGE_ALIGN -
 		    1));
 	return (buf_class_size(buf_class_index(n)));
+}
+
+/* The free list a block of this size goes back to, or BUF_CLASSES for
+ * none: above BUF_CLASS_MAX, or an exact size no class has. */
+static unsigned
+buf_list_index(size_t size)
+{
+	unsigned idx;
+
+	if (size > BUF_CLASS_MAX)
+		return (BUF_CLASSES);
+	idx = buf_class_index(size);
+	return (buf_class_size(idx) == size ? idx : BUF_CLASSES);
 }
 
 struct buf_pool *
@@ -177,6 +192,21 @@ buf_pool_unpin(struct buf_pool *pool, size_t n)
 	pool->st.pinned -= n;
 }
 
+/* b (its size set) leaves the pool as a live block, counted in idx. */
+static void
+buf_handed_out(struct buf_pool *pool, struct buf *b, unsigned idx)
+{
+	b->magic = BUF_MAGIC;
+	b->refs = 1;
+	b->pool = pool;
+	b->fill = 0;
+	pool->st.pages++;
+	pool->st.bytes += b->size;
+	pool->st.allocs++;
+	pool->st.alloc_bytes += b->size;
+	pool->inuse[idx]++;
+}
+
 struct buf *
 buf_alloc(struct buf_pool *pool, size_t n)
 {
@@ -207,15 +237,27 @@ buf_alloc(struct buf_pool *pool, size_t n)
 		pool->st.mallocs++;
 	}
 	CHECK(b->size == size);
-	b->magic = BUF_MAGIC;
-	b->refs = 1;
-	b->pool = pool;
-	b->fill = 0;
-	pool->st.pages++;
-	pool->st.bytes += size;
-	pool->st.allocs++;
-	pool->st.alloc_bytes += size;
-	pool->inuse[idx]++;
+	buf_handed_out(pool, b, idx);
+	return (b);
+}
+
+struct buf *
+buf_alloc_exact(struct buf_pool *pool, size_t n)
+{
+	struct buf *b;
+
+	CHECK_OBJ_NOTNULL(pool, BUF_POOL_MAGIC);
+	if (n == 0 || n > BUF_SIZE_MAX) {
+		errno = EINVAL;
+		return (NULL);
+	}
+	b = malloc(sizeof *b + n);
+	if (b == NULL)
+		return (NULL);
+	b->size = (uint32_t)n;
+	pool->st.mallocs++;
+	/* A class's size is that class's block, wherever it came from. */
+	buf_handed_out(pool, b, buf_list_index(n));
 	return (b);
 }
 
@@ -246,11 +288,10 @@ buf_unref(struct buf **bp)
 	CHECK(pool->st.pages > 0 && pool->st.bytes >= b->size);
 	pool->st.pages--;
 	pool->st.bytes -= b->size;
-	idx = b->size <= BUF_CLASS_MAX ? buf_class_index(b->size) : BUF_CLASSES;
+	idx = buf_list_index(b->size);
 	pool->inuse[idx]--;
-	if (b->size <= BUF_CLASS_MAX &&
+	if (idx < BUF_CLASSES &&
 	    pool->st.cached_bytes + b->size <= pool->cache_max) {
-		idx = buf_class_index(b->size);
 		b->magic = BUF_FREE_MAGIC;
 		b->pool = NULL;
 		((struct buf_free *)(void *)b->data)->next = pool->free[idx];

@@ -45,7 +45,8 @@ struct buf {
 #define BUF_MAGIC		0xb0f0b10cU
 	unsigned		refs;
 	struct buf_pool		*pool;
-	uint32_t		size;	/* bytes of data; the class size */
+	uint32_t		size;	/* bytes of data: the class size, or
+					 * exact (buf_alloc_exact()) */
 	uint32_t		fill;	/* bytes written so far */
 	unsigned char		data[];
 };
@@ -102,6 +103,13 @@ size_t	buf_size_class(size_t n);
  * class), fill 0, one reference held by the caller.  NULL on ENOMEM or
  * when n > BUF_SIZE_MAX (errno EINVAL); nothing is counted then. */
 struct buf	*buf_alloc(struct buf_pool *pool, size_t n);
+/* buf_alloc_exact() - a block of exactly n bytes (n >= 1), for data
+ * that will not grow and lives long (a sealed cache object): one
+ * malloc() of header + n, counted with the blocks above BUF_CLASS_MAX
+ * and freed at the last unref (no class would hand it out again) unless
+ * n happens to be a class's size.  NULL on ENOMEM or when n is 0 or
+ * above BUF_SIZE_MAX (errno EINVAL). */
+struct buf	*buf_alloc_exact(struct buf_pool *pool, size_t n);
 /* buf_ref() - one more reference; returns b for chaining. */
 struct buf	*buf_ref(struct buf *b);
 /* buf_unref() - drop the caller's reference and NULL *bp; the block goes

@@ -134,7 +134,8 @@ client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 void
 client_reply_attach(struct client_txn *t)
 {
-	store_reader_open(&t->reader, t->e, client_reply_progress, t);
+	store_reader_open(&t->reader, t->e, t->cc->ctx->deps.loop,
+	    client_reply_progress, t);
 	t->reader_open = true;
 }
 

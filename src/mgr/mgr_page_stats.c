@@ -333,7 +333,7 @@ mgr_render_mem_classes(struct mgr_out *o, const struct buf_pool *pool)
 			    cs.size, cs.inuse, cs.cached, cs.size * cs.inuse);
 		else
 			mgr_out_printf(o, "\t%10s %10zu %10s %12s\n",
-			    "larger", cs.inuse, "-", "-");
+			    "own size", cs.inuse, "-", "-");
 	}
 }
 

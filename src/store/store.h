@@ -81,13 +81,17 @@ struct store_reader {
 	unsigned		magic;
 #define STORE_READER_MAGIC	0x5e4dc0deU
 	struct store_entry	*entry;
+	struct comm_loop	*loop;		/* runs call */
 	uint64_t		off;		/* next body byte to read */
 	store_reader_fn		*fn;
 	void			*arg;
 	struct comm_call	call;		/* posts fn */
 	bool			armed;		/* store_reader_wait() asked */
 	bool			told_reply;	/* fn ran since the reply came */
-	struct list		link;		/* on entry->readers */
+	bool			linked;		/* on the entry's readers: it was
+						 * live when r opened (a sealed
+						 * one has no news to tell) */
+	struct list		link;
 	/* Where the last read stopped: slice hint_slice of the body starts
 	 * at body offset hint_start.  Slices of a body nothing was dropped
 	 * from never move, so the next read starts there, not at the front:
@@ -144,10 +148,10 @@ void	store_entry_wait_room(struct store_entry *e, store_room_fn *fn,
 /* -- readers -------------------------------------------------------------- */
 
 /* store_reader_open() - a cursor at the start of e's body; takes a
- * reference on e.  fn runs after store_reader_wait() when there is
- * something to see. */
+ * reference on e.  fn runs from loop after store_reader_wait() when
+ * there is something to see. */
 void	store_reader_open(struct store_reader *r, struct store_entry *e,
-	    store_reader_fn *fn, void *arg);
+	    struct comm_loop *loop, store_reader_fn *fn, void *arg);
 /* store_reader_close() - no more callbacks (a queued one is withdrawn);
  * drops the reference on the entry. */
 void	store_reader_close(struct store_reader *r);

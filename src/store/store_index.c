@@ -313,6 +313,20 @@ store_index_charge(struct store_entry *e, uint64_t old)
 }
 
 void
+store_index_shrunk(struct store_entry *e, uint64_t old)
+{
+	struct store_index *idx;
+	uint64_t mem;
+
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	idx = e->idx;
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	mem = store_entry_mem(e);
+	CHECK(mem <= old && idx->st.bytes >= old);
+	idx->st.bytes -= old - mem;
+}
+
+void
 store_index_count_copied(struct store_index *idx, uint64_t n)
 {
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
@@ -411,7 +425,7 @@ store_index_add(struct store_index *idx, struct store_entry *e,
 		return (0);
 	CHECK(e->idx == NULL);
 	/* What cannot be cached has left at once (see store.h). */
-	if (e->state == STORE_ABORTED || e->window != 0 ||
+	if (e->state == STORE_ABORTED || store_entry_windowed(e) ||
 	    (e->flags & STORE_F_PRIVATE))
 		return (0);
 	if ((idx->st.entries + 1) * 4 > (idx->mask + 1) * 3 &&
@@ -419,8 +433,7 @@ store_index_add(struct store_index *idx, struct store_entry *e,
 		return (-ENOMEM);
 	i = store_slot_claim(idx, k);
 	e->key = *k;
-	e->window_after = window_after > UINT32_MAX ? UINT32_MAX :
-	    (uint32_t)window_after;
+	store_entry_set_window_after(e, window_after);
 	e->idx = idx;
 	e->flags &= ~STORE_F_VISITED;
 	store_entry_ref(e);

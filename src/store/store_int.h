@@ -2,30 +2,51 @@
  * store_int.h - what store_obj.c (entries, readers) and store_index.c (the
  * memory cache) share: the entry itself and the calls between the two.
  *
- * An entry, with the bytes it holds:
+ * An entry has two shapes.
  *
- *	struct store_entry --+-- rp: struct store_rpack + raw  (a cacheable
- *	      |              |       reply: status, framing, header bytes)
- *	      |              +-- view: a struct http_msg, see below
- *	      +-- body: slices --> blocks (own, or shared with fwd's reads)
- *	      +-- rlink: on idx->queue (replacement), idx->slot[] points here
+ * Live: while it fills, while it is private or windowed, and as long as
+ * it cannot be sealed, the entry points at a struct store_live: the body
+ * as a chain of slices, the readers to tell about progress, the writer's
+ * room request, the reply (packed, or an owned view), the URL.
+ *
+ *	struct store_entry --> struct store_live --+-- rp: store_rpack + raw
+ *	                                           +-- url
+ *	                                           +-- view (see below)
+ *	                                           +-- body: slices --> blocks
+ *
+ * Sealed: a COMPLETE cached object that only the index holds (the moment
+ * store_entry_unref() leaves it there) is copied into one block of
+ * exactly its size, and the live part goes:
+ *
+ *	struct store_entry --> obj: struct buf
+ *	                            [store_rpack | raw | url NUL | body]
+ *
+ * Readers of a sealed entry get slices of obj (hits stay zero-copy, and
+ * a write pins obj whatever becomes of the entry); it never changes
+ * again in place: a 304's new header section or a new URL unseal it
+ * first (the body becomes a slice of the old obj), and it seals anew
+ * when it is idle again.  A sealed entry is never PENDING, private or
+ * windowed, and has no readers to notify: everything it will ever have
+ * is there.  An idle sealed 1 KiB object costs the entry (sizeof), the
+ * block's header and its own bytes, and an index slot.
  *
  * A reply that may be cached (window 0) is packed when it comes in: its
  * scalars and header bytes only, no field table, no struct http_msg.
  * store_entry_reply() rebuilds the table from the bytes into a view
- * (one malloc: the struct and its fields, raw pointing into rp) when
- * someone asks, and the view goes again when the index is the only one
- * left holding the entry: a cached object idles at its bytes.  A reply
- * that cannot be packed (a private entry's, or one whose table the
- * rebuild would not reproduce) is kept as an owned view
- * (STORE_F_VIEW_OWNED), as parsed.
+ * (one malloc: the struct and its fields, raw pointing into the pack)
+ * when someone asks, and the view goes again when the index is the only
+ * one left holding the entry.  A reply that cannot be packed (a private
+ * entry's, or one whose table the rebuild would not reproduce) is kept
+ * as an owned view (STORE_F_VIEW_OWNED), as parsed, and its entry is
+ * never sealed.
  *
- * store_entry_mem() = sizeof *e + rp + an owned view's capacities +
- * body_mem + the slice array; a rebuilt view is not counted (it lives
- * while someone other than the index holds the entry).  While the entry
- * is indexed, the index counts exactly that in its bytes, so every
- * change to one of them while indexed goes through store_index_charge()
- * with the figure from before the change.
+ * store_entry_mem() = sizeof *e + (live: sizeof the live part + its
+ * reply pack, URL, owned view's capacities + body_mem + the slice
+ * array; sealed: obj's header and size); a rebuilt view is not counted
+ * (it lives while someone other than the index holds the entry).  While
+ * the entry is indexed, the index counts exactly that in its bytes, so
+ * every change to one of them while indexed goes through
+ * store_index_charge() with the figure from before the change.
  */
 #ifndef CUTTLE_STORE_INT_H
 #define CUTTLE_STORE_INT_H
@@ -40,21 +61,42 @@
 #define STORE_F_OWN_TAIL	0x08u	/* the last body slice is in a block
 					 * this entry allocated and may
 					 * extend in place */
-#define STORE_F_VIEW_OWNED	0x10u	/* view is the reply itself (no rp) */
+#define STORE_F_VIEW_OWNED	0x10u	/* live->view is the reply itself
+					 * (no rp) */
+#define STORE_F_SEALED		0x20u	/* obj holds it all; no live part */
 
-/* A packed reply: what struct http_msg holds besides its field table,
- * then the header section's bytes. */
+/* A packed reply: the header section's bytes, and of what struct
+ * http_msg holds only what they do not say (the rest is read from them
+ * again, see store_view_build()); in a sealed obj, urllen bytes of URL
+ * and a NUL follow raw. */
 struct store_rpack {
 	uint32_t		rawlen;
-	uint16_t		status;
-	uint16_t		nfields;
-	struct http_span	reason;
-	uint64_t		content_length;
-	uint8_t			vmajor;
-	uint8_t			vminor;
+	uint16_t		urllen;		/* sealed obj only; else 0 */
 	uint8_t			body;		/* enum http_body */
 	uint8_t			keep_alive;
 	char			raw[];
+};
+
+/* What an entry needs only while it is live (see above). */
+struct store_live {
+	struct store_entry	*entry;		/* whose (for room_call) */
+	struct comm_loop	*loop;		/* posts room_call */
+	struct buf_chain	body;		/* [body_start, + body.len) */
+	uint64_t		body_start;
+	uint64_t		body_mem;	/* body's blocks, class sizes */
+	struct list		readers;	/* linked store_readers */
+	store_room_fn		*room_fn;
+	void			*room_arg;
+	struct comm_call	room_call;
+	uint32_t		window;		/* 0: keep everything */
+	uint32_t		window_after;	/* once out of an index */
+	int			sys_errno;
+	uint8_t			err;		/* enum store_err */
+	struct store_rpack	*rp;		/* the packed reply, or NULL */
+	uint64_t		content_length;	/* rp's (it says only the
+						 * framing) */
+	char			*url;		/* store_entry_set_url(), or NULL */
+	struct http_msg		*view;		/* see above; NULL: none yet */
 };
 
 struct store_entry {
@@ -62,35 +104,37 @@ struct store_entry {
 #define STORE_ENTRY_MAGIC	0x57e0e471U
 	unsigned		refs;
 	uint8_t			state;		/* enum store_state */
-	uint8_t			err;		/* enum store_err */
 	uint8_t			flags;		/* STORE_F_* */
 	unsigned		nreaders;
-	int			sys_errno;
-	uint32_t		window;		/* 0: keep everything */
-	uint32_t		window_after;	/* once out of an index */
-	struct comm_loop	*loop;
 	struct store_index	*idx;		/* NULL: not indexed */
-	struct buf_chain	body;		/* [body_start, + body.len) */
-	uint64_t		body_start;
-	uint64_t		body_mem;	/* body's blocks, class sizes */
-	struct list		readers;
-	store_room_fn		*room_fn;
-	void			*room_arg;
-	struct comm_call	room_call;
+	union {
+		struct store_live *live;	/* not sealed: never NULL */
+		struct http_msg	*view;		/* sealed: the view of the
+						 * reply in obj, while someone
+						 * besides the index holds e;
+						 * else NULL */
+	} u;
+	struct buf		*obj;		/* sealed: everything; else NULL */
 	struct list		rlink;		/* on idx->queue */
 	struct store_key	key;
-	char			*url;		/* store_entry_set_url(), or NULL */
 	uint64_t		serial;		/* store_entry_serial() */
 	struct http_cache_meta	meta;
-	struct store_rpack	*rp;		/* the packed reply, or NULL */
-	struct http_msg		*view;		/* see above; NULL: none yet */
 };
 
-static inline uint64_t
-store_body_end(const struct store_entry *e)
+static inline bool
+store_sealed(const struct store_entry *e)
 {
-	return (e->body_start + buf_chain_len(&e->body));
+	return ((e->flags & STORE_F_SEALED) != 0);
 }
+
+/* store_body_end() - the body offset past its last byte held. */
+uint64_t	store_body_end(const struct store_entry *e);
+/* store_entry_windowed() - true for an entry that keeps only a window
+ * (private from the start, or out of its index while filling). */
+bool	store_entry_windowed(const struct store_entry *e);
+/* store_entry_set_window_after() - the window e takes if it leaves its
+ * index while still PENDING (see store_index_add()). */
+void	store_entry_set_window_after(struct store_entry *e, size_t window);
 
 enum store_leave {
 	STORE_LEAVE_EVICT,	/* counted as evicted */
@@ -101,6 +145,10 @@ enum store_leave {
  * store_entry_mem() says now: count it, apply max_obj, evict to fit.  e
  * may have left the index on return. */
 void	store_index_charge(struct store_entry *e, uint64_t old);
+/* store_index_shrunk() - e (indexed) holds fewer bytes than old now and
+ * its body is as it was: counted, nothing else (no eviction, no limit
+ * to apply), so that e and the index are as they were otherwise. */
+void	store_index_shrunk(struct store_entry *e, uint64_t old);
 /* store_index_count_copied() - n more body bytes were compacted. */
 void	store_index_count_copied(struct store_index *idx, uint64_t n);
 /* store_index_completed() - e (indexed) is COMPLETE: apply min_obj. */

@@ -1,20 +1,23 @@
 /*
  * store_obj.c - store entries and their readers.
  *
- * Lifecycle of an entry (the index's part is in store_index.c):
- *	store_entry_new()		PENDING, refs 1
+ * Lifecycle of an entry (the index's part is in store_index.c; the two
+ * shapes, live and sealed, are drawn in store_int.h):
+ *	store_entry_new()		PENDING, live, refs 1
  *	store_entry_set_reply()		reply moved in (packed when it may
- *					be cached, see store_int.h)
+ *					be cached)
  *	store_entry_append()		slices referenced, or small ones copied
  *					into own blocks while indexed
  *	store_entry_complete()		COMPLETE
  *	store_entry_abort()		ABORTED; leaves its index at once
- *	store_entry_unref()		freed with the last reference
+ *	store_entry_unref()		to the index's reference alone: views
+ *					go, a complete object is sealed;
+ *					to none: freed
  *
- * Body bytes live in a chain; body_start is the offset of its first byte
- * (non-zero only once a window dropped what every reader has passed).
- * Readers are told about progress through their comm_call, so the
- * writer's store_entry_*() calls never run reader code inline.
+ * A live body lives in a chain; body_start is the offset of its first
+ * byte (non-zero only once a window dropped what every reader has
+ * passed).  Readers are told about progress through their comm_call, so
+ * the writer's store_entry_*() calls never run reader code inline.
  */
 #include "config.h"
 
@@ -30,15 +33,210 @@
 
 /* Slices up to this size are copied when a smaller block holds them. */
 #define STORE_COPY_SMALL	16384u
+/* Bodies up to this size are sealed (copied once more, into the block
+ * that holds the reply and URL too): the per-object bytes matter for
+ * small objects, and a large one is left in the blocks it came in. */
+#define STORE_SEAL_MAX		STORE_COPY_SMALL
 
 static comm_call_fn store_room_call;
 static comm_call_fn store_reader_call;
 static struct http_msg *store_view_build(const struct store_rpack *rp);
-static void store_reply_drop(struct store_entry *e);
+static void store_seal(struct store_entry *e);
 
 /* Serial numbers are process-wide (a later step runs one loop per
  * thread), hence the atomic add; 0 is never handed out. */
 static uint64_t store_serial_last;
+
+/* -- the two shapes ------------------------------------------------------ */
+
+static struct store_live *
+store_live_new(struct store_entry *e, struct comm_loop *loop,
+    struct buf_pool *pool)
+{
+	struct store_live *l;
+
+	l = calloc(1, sizeof *l);
+	if (l == NULL)
+		return (NULL);
+	l->entry = e;
+	l->loop = loop;
+	buf_chain_init(&l->body, pool);
+	list_init(&l->readers);
+	comm_call_init(&l->room_call, store_room_call);
+	return (l);
+}
+
+/* The reply, packed or owned, and any view of it: gone. */
+static void
+store_reply_drop(struct store_entry *e)
+{
+	struct store_live *l = e->u.live;
+
+	if (l->view != NULL && (e->flags & STORE_F_VIEW_OWNED))
+		http_msg_fini(l->view);
+	free(l->view);
+	l->view = NULL;
+	e->flags &= ~STORE_F_VIEW_OWNED;
+	free(l->rp);
+	l->rp = NULL;
+}
+
+static void
+store_live_free(struct store_entry *e)
+{
+	struct store_live *l = e->u.live;
+
+	AN(l);
+	CHECK(list_empty(&l->readers));
+	comm_call_cancel(&l->room_call);
+	store_reply_drop(e);
+	free(l->url);
+	buf_chain_fini(&l->body);
+	free(l);
+	e->u.live = NULL;
+}
+
+/* A sealed obj's packed reply, its URL, and where its body starts. */
+static const struct store_rpack *
+store_obj_rp(const struct store_entry *e)
+{
+	return ((const struct store_rpack *)(const void *)e->obj->data);
+}
+
+static const char *
+store_obj_url(const struct store_entry *e)
+{
+	const struct store_rpack *rp = store_obj_rp(e);
+
+	return (rp->raw + rp->rawlen);
+}
+
+static uint32_t
+store_obj_body_off(const struct store_entry *e)
+{
+	const struct store_rpack *rp = store_obj_rp(e);
+
+	return ((uint32_t)offsetof(struct store_rpack, raw) + rp->rawlen +
+	    rp->urllen + 1u);
+}
+
+/* The packed reply, wherever it is; NULL for none or an owned view. */
+static const struct store_rpack *
+store_entry_rp(const struct store_entry *e)
+{
+	return (store_sealed(e) ? store_obj_rp(e) : e->u.live->rp);
+}
+
+/* A block for a sealed object with rp's header section and the URL in,
+ * room for blen body bytes left for the caller to append.  NULL on
+ * ENOMEM or when the object is not one to seal. */
+static struct buf *
+store_obj_new(struct buf_pool *pool, const struct store_rpack *rp,
+    const char *url, size_t ulen, uint64_t blen)
+{
+	size_t head = offsetof(struct store_rpack, raw) + rp->rawlen;
+	struct store_rpack *np;
+	struct buf *b;
+
+	if (ulen > UINT16_MAX || blen > STORE_SEAL_MAX)
+		return (NULL);
+	b = buf_alloc_exact(pool, head + ulen + 1 + (size_t)blen);
+	if (b == NULL)
+		return (NULL);
+	buf_append(b, rp, head);
+	np = (struct store_rpack *)(void *)buf_data(b);
+	np->urllen = (uint16_t)ulen;
+	buf_append(b, url, ulen);
+	buf_append(b, "", 1);
+	return (b);
+}
+
+/*
+ * Seal e (COMPLETE, live, held by its index alone: nobody has a pointer
+ * into its live part): one exact block takes the packed reply, the URL
+ * and the body, and the live part goes.  An entry that cannot be sealed
+ * (its reply not packed, a window, a body too big, ENOMEM) stays live;
+ * it is served the same either way.
+ */
+static void
+store_seal(struct store_entry *e)
+{
+	struct store_live *l = e->u.live;
+	const struct buf_slice *sl;
+	struct buf *obj;
+	uint64_t old, blen = buf_chain_len(&l->body);
+	size_t ulen = l->url != NULL ? strlen(l->url) : 0;
+	unsigned i, ns = buf_chain_nslices(&l->body);
+
+	if (l->rp == NULL || l->window != 0 || l->body_start != 0 ||
+	    l->room_fn != NULL || e->nreaders != 0)
+		return;
+	old = store_entry_mem(e);
+	/* Never more than it holds live: sealing only ever gives back. */
+	if (sizeof *e + sizeof *obj + offsetof(struct store_rpack, raw) +
+	    l->rp->rawlen + ulen + 1 + blen > old)
+		return;
+	obj = store_obj_new(l->body.pool, l->rp, l->url, ulen, blen);
+	if (obj == NULL)
+		return;
+	for (i = 0; i < ns; i++) {
+		sl = buf_chain_slice(&l->body, i);
+		buf_append(obj, buf_slice_ptr(sl), sl->len);
+	}
+	store_live_free(e);
+	e->obj = obj;
+	e->flags = (uint8_t)((e->flags & ~STORE_F_OWN_TAIL) |
+	    STORE_F_SEALED);
+	store_index_shrunk(e, old);
+}
+
+/* Back to live, for a change a sealed obj cannot take in place: the
+ * body becomes a slice of the old obj, reply and URL own copies.  The
+ * caller holds e (it is not idle), so it seals again once it is.  0 or
+ * -ENOMEM (e is left sealed). */
+static int
+store_unseal(struct store_entry *e)
+{
+	const struct store_rpack *orp = store_obj_rp(e);
+	size_t head = offsetof(struct store_rpack, raw) + orp->rawlen;
+	uint32_t off = store_obj_body_off(e);
+	struct store_live *l;
+	uint64_t old = store_entry_mem(e);
+
+	l = store_live_new(e, NULL, e->obj->pool);
+	if (l == NULL)
+		return (-ENOMEM);
+	l->rp = malloc(head);
+	if (orp->urllen > 0)
+		l->url = strndup(store_obj_url(e), orp->urllen);
+	if (l->rp == NULL || (orp->urllen > 0 && l->url == NULL) ||
+	    (e->obj->fill > off && buf_chain_append_slice(&l->body, e->obj,
+	    off, e->obj->fill - off) != 0)) {
+		free(l->rp);
+		free(l->url);
+		buf_chain_fini(&l->body);
+		free(l);
+		return (-ENOMEM);
+	}
+	memcpy(l->rp, orp, head);
+	l->rp->urllen = 0;
+	l->content_length = e->obj->fill - off;
+	if (e->obj->fill > off)
+		l->body_mem = e->obj->size;
+	/* A view handed out stays valid for its holders: the same struct,
+	 * its raw moved to the same bytes in the new pack. */
+	l->view = e->u.view;
+	if (l->view != NULL)
+		l->view->raw = l->rp->raw;
+	e->u.live = l;
+	buf_unref(&e->obj);
+	e->flags &= ~STORE_F_SEALED;
+	if (e->idx != NULL)
+		store_index_charge(e, old);
+	return (0);
+}
+
+/* -- the entry ------------------------------------------------------------- */
 
 struct store_entry *
 store_entry_new(struct comm_loop *loop, struct buf_pool *pool, size_t window)
@@ -48,15 +246,17 @@ store_entry_new(struct comm_loop *loop, struct buf_pool *pool, size_t window)
 	ALLOC_OBJ(e, STORE_ENTRY_MAGIC);
 	if (e == NULL)
 		return (NULL);
+	e->u.live = store_live_new(e, loop, pool);
+	if (e->u.live == NULL) {
+		FREE_OBJ(e);
+		return (NULL);
+	}
 	e->refs = 1;
-	e->loop = loop;
 	/* A window past 4 GiB is no window at all: clamp, keep it private. */
-	e->window = window > UINT32_MAX ? UINT32_MAX : (uint32_t)window;
+	e->u.live->window = window > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)window;
 	e->state = STORE_PENDING;
-	buf_chain_init(&e->body, pool);
-	list_init(&e->readers);
 	list_init(&e->rlink);
-	comm_call_init(&e->room_call, store_room_call);
 	e->serial = __atomic_add_fetch(&store_serial_last, 1,
 	    __ATOMIC_RELAXED);
 	return (e);
@@ -69,6 +269,27 @@ store_entry_ref(struct store_entry *e)
 	e->refs++;
 }
 
+/* Only the index holds e now: nobody has a rebuilt view, and a complete
+ * object is sealed. */
+static void
+store_entry_idle(struct store_entry *e)
+{
+	struct store_live *l;
+
+	if (store_sealed(e)) {
+		free(e->u.view);
+		e->u.view = NULL;
+		return;
+	}
+	l = e->u.live;
+	if (l->view != NULL && !(e->flags & STORE_F_VIEW_OWNED)) {
+		free(l->view);
+		l->view = NULL;
+	}
+	if (e->state == STORE_COMPLETE)
+		store_seal(e);
+}
+
 void
 store_entry_unref(struct store_entry **ep)
 {
@@ -79,20 +300,17 @@ store_entry_unref(struct store_entry **ep)
 	TAKE_OBJ_NOTNULL(e, ep, STORE_ENTRY_MAGIC);
 	CHECK(e->refs > 0);
 	if (--e->refs > 0) {
-		/* Only the index holds it now: nobody has a rebuilt view. */
-		if (e->refs == 1 && e->idx != NULL && e->view != NULL &&
-		    !(e->flags & STORE_F_VIEW_OWNED)) {
-			free(e->view);
-			e->view = NULL;
-		}
+		if (e->refs == 1 && e->idx != NULL)
+			store_entry_idle(e);
 		return;
 	}
 	AZ(e->nreaders);		/* each reader holds a reference */
 	AZ(e->idx);			/* so does the index */
-	comm_call_cancel(&e->room_call);
-	store_reply_drop(e);
-	free(e->url);
-	buf_chain_fini(&e->body);
+	if (store_sealed(e)) {
+		free(e->u.view);
+		buf_unref(&e->obj);
+	} else
+		store_live_free(e);
 	FREE_OBJ(e);
 }
 
@@ -103,19 +321,29 @@ store_entry_state(const struct store_entry *e)
 	return ((enum store_state)e->state);
 }
 
-/* The view is a cache of what rp says: building it changes nothing a
- * caller can see, hence the const entry. */
+/* The view is a cache of what the pack says: building it changes
+ * nothing a caller can see, hence the const entry. */
 const struct http_msg *
 store_entry_reply(const struct store_entry *ce)
 {
 	struct store_entry *e = (struct store_entry *)(uintptr_t)ce;
+	struct http_msg **vp;
 
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
 	if (!(e->flags & STORE_F_REPLY))
 		return (NULL);
-	if (e->view == NULL && e->rp != NULL)
-		e->view = store_view_build(e->rp);	/* NULL on ENOMEM */
-	return (e->view);
+	vp = store_sealed(e) ? &e->u.view : &e->u.live->view;
+	if (*vp == NULL && store_entry_rp(e) != NULL)
+		*vp = store_view_build(store_entry_rp(e)); /* NULL: ENOMEM */
+	return (*vp);
+}
+
+uint64_t
+store_body_end(const struct store_entry *e)
+{
+	if (store_sealed(e))
+		return (e->obj->fill - store_obj_body_off(e));
+	return (e->u.live->body_start + buf_chain_len(&e->u.live->body));
 }
 
 uint64_t
@@ -146,6 +374,23 @@ store_entry_private(const struct store_entry *e)
 	return ((e->flags & STORE_F_PRIVATE) != 0);
 }
 
+bool
+store_entry_windowed(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return (!store_sealed(e) && e->u.live->window != 0);
+}
+
+void
+store_entry_set_window_after(struct store_entry *e, size_t window)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	if (store_sealed(e))
+		return;			/* COMPLETE: no window to take */
+	e->u.live->window_after = window > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)window;
+}
+
 int
 store_entry_set_url(struct store_entry *e, const char *url, size_t len)
 {
@@ -153,12 +398,14 @@ store_entry_set_url(struct store_entry *e, const char *url, size_t len)
 	uint64_t old;
 
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	if (store_sealed(e) && store_unseal(e) != 0)
+		return (-ENOMEM);
 	u = strndup(url, len);
 	if (u == NULL)
 		return (-ENOMEM);
 	old = store_entry_mem(e);
-	free(e->url);
-	e->url = u;
+	free(e->u.live->url);
+	e->u.live->url = u;
 	if (e->idx != NULL)
 		store_index_charge(e, old);
 	return (0);
@@ -168,7 +415,9 @@ const char *
 store_entry_url(const struct store_entry *e)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	return (e->url);
+	if (store_sealed(e))
+		return (store_obj_rp(e)->urllen > 0 ? store_obj_url(e) : NULL);
+	return (e->u.live->url);
 }
 
 uint64_t
@@ -195,34 +444,38 @@ store_entry_key(const struct store_entry *e)
 uint64_t
 store_entry_mem(const struct store_entry *e)
 {
+	const struct store_live *l;
 	uint64_t mem;
 
-
-	mem = sizeof *e + e->body_mem +
-	    (uint64_t)e->body.cap * sizeof(struct buf_slice);
-	if (e->rp != NULL)
-		mem += offsetof(struct store_rpack, raw) + e->rp->rawlen;
-	if (e->url != NULL)
-		mem += strlen(e->url) + 1;
+	if (store_sealed(e))
+		return (sizeof *e + sizeof *e->obj + e->obj->size);
+	l = e->u.live;
+	mem = sizeof *e + sizeof *l + l->body_mem +
+	    (uint64_t)l->body.cap * sizeof(struct buf_slice);
+	if (l->rp != NULL)
+		mem += offsetof(struct store_rpack, raw) + l->rp->rawlen;
+	if (l->url != NULL)
+		mem += strlen(l->url) + 1;
 	if (e->flags & STORE_F_VIEW_OWNED)
-		mem += sizeof *e->view + e->view->rawcap +
-		    (uint64_t)e->view->fieldcap * sizeof(struct http_field);
+		mem += sizeof *l->view + l->view->rawcap +
+		    (uint64_t)l->view->fieldcap * sizeof(struct http_field);
 	return (mem);
 }
 
-/* Something a waiting reader would want to see: post its call. */
+/* Something a waiting reader would want to see: post its call.  Only a
+ * live entry has news to tell. */
 static void
 store_notify_readers(struct store_entry *e)
 {
 	struct list *n;
 	struct store_reader *r;
 
-	LIST_FOREACH(n, &e->readers) {
+	LIST_FOREACH(n, &e->u.live->readers) {
 		r = container_of(n, struct store_reader, link);
 		CHECK_OBJ(r, STORE_READER_MAGIC);
 		if (r->armed && !comm_call_pending(&r->call)) {
 			r->armed = false;
-			comm_call_post(e->loop, &r->call);
+			comm_call_post(r->loop, &r->call);
 		}
 	}
 }
@@ -287,32 +540,94 @@ store_view_fields(struct http_msg *m, uint16_t nfields)
 	return (0);
 }
 
-/* A view of a packed reply: one allocation, the struct then its table;
- * raw points into rp.  Freed with free() alone.  NULL on ENOMEM. */
+/* The status line as the parser took it: "HTTP/" DIGIT "." DIGIT SP
+ * 3DIGIT, then SP and a reason up to CR, if any (the parser leaves an
+ * empty reason at {0, 0}).  -1 when raw does not start so. */
+static int
+store_view_status(struct http_msg *m)
+{
+	const char *r = m->raw, *cr;
+
+#define STORE_DIGIT(c)	((c) >= '0' && (c) <= '9')
+	if (m->rawlen < 14 || memcmp(r, "HTTP/", 5) != 0 ||
+	    !STORE_DIGIT(r[5]) || r[6] != '.' || !STORE_DIGIT(r[7]) ||
+	    r[8] != ' ' || !STORE_DIGIT(r[9]) || !STORE_DIGIT(r[10]) ||
+	    !STORE_DIGIT(r[11]))
+		return (-1);
+#undef STORE_DIGIT
+	cr = memchr(r, '\r', m->rawlen);
+	if (cr == NULL || cr < r + 12)
+		return (-1);
+	m->vmajor = (uint8_t)(r[5] - '0');
+	m->vminor = (uint8_t)(r[7] - '0');
+	m->status = (uint16_t)((r[9] - '0') * 100 + (r[10] - '0') * 10 +
+	    (r[11] - '0'));
+	if (r[12] == ' ' && cr > r + 13)
+		m->reason = (struct http_span){ 13, (uint32_t)(cr - r - 13) };
+	return (0);
+}
+
+/* Content-Length as the parser reads it (one decimal number; llhttp
+ * refuses lists and duplicates), or 0 without one.  A reply this does
+ * not reproduce is not packed (store_rpack_new() compares). */
+static uint64_t
+store_view_length(const struct http_msg *m)
+{
+	const struct http_field *f;
+	uint64_t v = 0;
+	uint32_t i;
+
+	if (m->first[HTTP_HDR_CONTENT_LENGTH] == 0)
+		return (0);
+	f = &m->fields[m->first[HTTP_HDR_CONTENT_LENGTH] - 1];
+	for (i = 0; i < f->value.len; i++) {
+		char c = m->raw[f->value.off + i];
+
+		if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10)
+			return (0);
+		v = v * 10 + (uint64_t)(c - '0');
+	}
+	return (v);
+}
+
+/*
+ * A view of a packed reply: one allocation, the struct then its table;
+ * raw points into rp.  Freed with free() alone.  NULL on ENOMEM, or
+ * when the bytes are not a header section as the parser leaves one.
+ * The pack keeps only what the bytes do not say (the framing the parser
+ * chose, keep-alive); the status line, the fields, and Content-Length
+ * are read again from the bytes.
+ */
 static struct http_msg *
 store_view_build(const struct store_rpack *rp)
 {
 	struct http_msg *m;
+	const char *p = rp->raw, *end = rp->raw + rp->rawlen;
+	size_t lines = 0;
 
-	m = malloc(sizeof *m + (size_t)rp->nfields * sizeof *m->fields);
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lines++;
+		p++;
+	}
+	/* The status line and the empty line are not fields. */
+	if (lines < 2 || lines - 2 > UINT16_MAX)
+		return (NULL);
+	m = malloc(sizeof *m + (lines - 2) * sizeof *m->fields);
 	if (m == NULL)
 		return (NULL);
 	http_msg_init(m, HTTP_MSG_RESPONSE);
-	m->vmajor = rp->vmajor;
-	m->vminor = rp->vminor;
-	m->status = rp->status;
-	m->reason = rp->reason;
-	m->body = rp->body;
-	m->keep_alive = rp->keep_alive != 0;
-	m->content_length = rp->content_length;
 	m->raw = (char *)(uintptr_t)rp->raw;	/* nobody writes a view */
 	m->rawlen = rp->rawlen;
 	m->fields = (struct http_field *)(void *)(m + 1);
-	m->fieldcap = rp->nfields;
-	if (store_view_fields(m, rp->nfields) != 0) {
+	m->fieldcap = (uint16_t)(lines - 2);
+	if (store_view_status(m) != 0 ||
+	    store_view_fields(m, (uint16_t)(lines - 2)) != 0) {
 		free(m);
 		return (NULL);
 	}
+	m->body = rp->body;
+	m->keep_alive = rp->keep_alive != 0;
+	m->content_length = store_view_length(m);
 	return (m);
 }
 
@@ -350,12 +665,7 @@ store_rpack_new(const struct http_msg *msg)
 	if (rp == NULL)
 		return (NULL);
 	rp->rawlen = msg->rawlen;
-	rp->status = msg->status;
-	rp->nfields = msg->nfields;
-	rp->reason = msg->reason;
-	rp->content_length = msg->content_length;
-	rp->vmajor = msg->vmajor;
-	rp->vminor = msg->vminor;
+	rp->urllen = 0;
 	rp->body = msg->body;
 	rp->keep_alive = msg->keep_alive;
 	memcpy(rp->raw, msg->raw, msg->rawlen);
@@ -367,19 +677,6 @@ store_rpack_new(const struct http_msg *msg)
 		return (NULL);
 	}
 	return (rp);
-}
-
-/* The reply, packed or owned, and any view of it: gone. */
-static void
-store_reply_drop(struct store_entry *e)
-{
-	if (e->view != NULL && (e->flags & STORE_F_VIEW_OWNED))
-		http_msg_fini(e->view);
-	free(e->view);
-	e->view = NULL;
-	e->flags &= ~STORE_F_VIEW_OWNED;
-	free(e->rp);
-	e->rp = NULL;
 }
 
 /* A parser leaves room to grow in raw (doubling from 512) and in the
@@ -407,16 +704,18 @@ store_reply_shrink(struct http_msg *m)
 	}
 }
 
-/* Move *msg in, in place of any reply before: packed when it may be
- * cached (window 0), else kept whole; msg is left initialised.  0, or
- * -ENOMEM (the old reply is kept, msg is emptied all the same). */
+/* Move *msg into live e, in place of any reply before: packed when it
+ * may be cached (window 0), else kept whole; msg is left initialised.
+ * 0, or -ENOMEM (the old reply is kept, msg is emptied all the same). */
 static int
 store_reply_take(struct store_entry *e, struct http_msg *msg)
 {
+	struct store_live *l = e->u.live;
 	struct store_rpack *rp = NULL;
 	struct http_msg *v = NULL;
+	uint64_t msg_cl = msg->content_length;
 
-	if (e->window == 0)
+	if (l->window == 0)
 		rp = store_rpack_new(msg);
 	if (rp == NULL) {
 		v = malloc(sizeof *v);
@@ -426,14 +725,15 @@ store_reply_take(struct store_entry *e, struct http_msg *msg)
 			return (-ENOMEM);
 		}
 		*v = *msg;
-		if (e->window == 0)
+		if (l->window == 0)
 			store_reply_shrink(v);
 	} else
 		http_msg_fini(msg);
 	http_msg_init(msg, HTTP_MSG_RESPONSE);
 	store_reply_drop(e);
-	e->rp = rp;
-	e->view = v;
+	l->rp = rp;
+	l->content_length = msg_cl;
+	l->view = v;
 	if (v != NULL)
 		e->flags |= STORE_F_VIEW_OWNED;
 	return (0);
@@ -442,14 +742,20 @@ store_reply_take(struct store_entry *e, struct http_msg *msg)
 bool
 store_entry_length(const struct store_entry *e, uint64_t *cl)
 {
+	const struct store_rpack *rp;
+
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	if (e->rp != NULL && e->rp->body == HTTP_BODY_LENGTH) {
-		*cl = e->rp->content_length;
+	rp = store_entry_rp(e);
+	if (rp != NULL && rp->body == HTTP_BODY_LENGTH) {
+		/* Sealed is complete and cached: the body is what the
+		 * reply said (anything else was never stored). */
+		*cl = store_sealed(e) ? store_body_end(e) :
+		    e->u.live->content_length;
 		return (true);
 	}
 	if ((e->flags & STORE_F_VIEW_OWNED) &&
-	    e->view->body == HTTP_BODY_LENGTH) {
-		*cl = e->view->content_length;
+	    e->u.live->view->body == HTTP_BODY_LENGTH) {
+		*cl = e->u.live->view->content_length;
 		return (true);
 	}
 	return (false);
@@ -490,6 +796,11 @@ store_entry_update_reply(struct store_entry *e, struct http_msg *msg,
 	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
 	CHECK(e->flags & STORE_F_REPLY);
 	CHECK(msg->kind == HTTP_MSG_RESPONSE);
+	if (store_sealed(e) && store_unseal(e) != 0) {
+		http_msg_fini(msg);		/* as reply_take on ENOMEM */
+		http_msg_init(msg, HTTP_MSG_RESPONSE);
+		return;		/* the stored reply stays as it was */
+	}
 	old = store_entry_mem(e);
 	if (store_reply_take(e, msg) != 0)
 		return;		/* the stored reply stays as it was */
@@ -508,13 +819,14 @@ store_entry_update_reply(struct store_entry *e, struct http_msg *msg,
 static int
 store_body_ref(struct store_entry *e, struct buf *b, size_t off, size_t len)
 {
-	unsigned n = buf_chain_nslices(&e->body);
-	bool same = n > 0 && buf_chain_slice(&e->body, n - 1)->buf == b;
+	struct store_live *l = e->u.live;
+	unsigned n = buf_chain_nslices(&l->body);
+	bool same = n > 0 && buf_chain_slice(&l->body, n - 1)->buf == b;
 
-	if (buf_chain_append_slice(&e->body, b, off, len) != 0)
+	if (buf_chain_append_slice(&l->body, b, off, len) != 0)
 		return (-ENOMEM);
 	if (!same)
-		e->body_mem += b->size;
+		l->body_mem += b->size;
 	e->flags &= ~STORE_F_OWN_TAIL;
 	return (0);
 }
@@ -544,14 +856,15 @@ static int
 store_body_copy(struct store_entry *e, const unsigned char *p, size_t n,
     uint64_t *copied)
 {
+	struct store_live *l = e->u.live;
 	const struct buf_slice *s;
 	struct buf *b;
 	size_t k, at;
 	unsigned ns;
 
 	while (n > 0) {
-		ns = buf_chain_nslices(&e->body);
-		s = ns > 0 ? buf_chain_slice(&e->body, ns - 1) : NULL;
+		ns = buf_chain_nslices(&l->body);
+		s = ns > 0 ? buf_chain_slice(&l->body, ns - 1) : NULL;
 		if ((e->flags & STORE_F_OWN_TAIL) && s != NULL &&
 		    s->off + s->len == s->buf->fill && buf_room(s->buf) > 0) {
 			b = s->buf;
@@ -559,18 +872,18 @@ store_body_copy(struct store_entry *e, const unsigned char *p, size_t n,
 			at = b->fill;
 			buf_append(b, p, k);
 			/* Adjacent to the last slice: it merges, no ref. */
-			AZ(buf_chain_append_slice(&e->body, b, at, k));
+			AZ(buf_chain_append_slice(&l->body, b, at, k));
 		} else {
-			b = buf_alloc(e->body.pool, store_block_want(e, n));
+			b = buf_alloc(l->body.pool, store_block_want(e, n));
 			if (b == NULL)
 				return (-ENOMEM);
 			k = b->size < n ? b->size : n;
 			buf_append(b, p, k);
-			if (buf_chain_append_slice(&e->body, b, 0, k) != 0) {
+			if (buf_chain_append_slice(&l->body, b, 0, k) != 0) {
 				buf_unref(&b);
 				return (-ENOMEM);
 			}
-			e->body_mem += b->size;
+			l->body_mem += b->size;
 			buf_unref(&b);		/* the chain holds it */
 			e->flags |= STORE_F_OWN_TAIL;
 		}
@@ -640,8 +953,8 @@ store_entry_abort(struct store_entry *e, enum store_err err, int sys_errno)
 	if (e->state != STORE_PENDING)
 		return;
 	e->state = STORE_ABORTED;
-	e->err = (uint8_t)err;
-	e->sys_errno = sys_errno;
+	e->u.live->err = (uint8_t)err;
+	e->u.live->sys_errno = sys_errno;
 	/* Never found again: whoever looks it up next fetches anew. */
 	if (e->idx != NULL) {
 		store_entry_ref(e);
@@ -669,9 +982,14 @@ enum store_err
 store_entry_error(const struct store_entry *e, int *sys_errno)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	if (store_sealed(e)) {		/* complete: nothing went wrong */
+		if (sys_errno != NULL)
+			*sys_errno = 0;
+		return (STORE_ERR_NONE);
+	}
 	if (sys_errno != NULL)
-		*sys_errno = e->sys_errno;
-	return ((enum store_err)e->err);
+		*sys_errno = e->u.live->sys_errno;
+	return ((enum store_err)e->u.live->err);
 }
 
 const char *
@@ -693,35 +1011,42 @@ store_entry_room(const struct store_entry *e)
 	uint64_t held;
 
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	if (e->window == 0)
+	if (!store_entry_windowed(e))
 		return (SIZE_MAX);
-	held = buf_chain_len(&e->body);
-	return (held >= e->window ? 0 : (size_t)(e->window - held));
+	held = buf_chain_len(&e->u.live->body);
+	return (held >= e->u.live->window ? 0 :
+	    (size_t)(e->u.live->window - held));
 }
 
 void
 store_entry_wait_room(struct store_entry *e, store_room_fn *fn, void *arg)
 {
+	struct store_live *l;
+
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	e->room_fn = fn;
-	e->room_arg = arg;
-	comm_call_cancel(&e->room_call);
+	if (store_sealed(e) && fn == NULL)
+		return;		/* a sealed entry has no request to withdraw */
+	CHECK(!store_sealed(e));	/* nor a writer to ask for room */
+	l = e->u.live;
+	l->room_fn = fn;
+	l->room_arg = arg;
+	comm_call_cancel(&l->room_call);
 	if (fn != NULL && (store_entry_room(e) > 0 || e->nreaders == 0))
-		comm_call_post(e->loop, &e->room_call);
+		comm_call_post(l->loop, &l->room_call);
 }
 
 static void
 store_room_call(struct comm_call *call)
 {
-	struct store_entry *e = container_of(call, struct store_entry,
+	struct store_live *l = container_of(call, struct store_live,
 	    room_call);
 	store_room_fn *fn;
 
-	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	fn = e->room_fn;
-	e->room_fn = NULL;
+	CHECK_OBJ_NOTNULL(l->entry, STORE_ENTRY_MAGIC);
+	fn = l->room_fn;
+	l->room_fn = NULL;
 	if (fn != NULL)
-		fn(e, e->room_arg);
+		fn(l->entry, l->room_arg);
 }
 
 /* Drop n bytes from the front of the body; body_mem loses each block
@@ -730,24 +1055,25 @@ store_room_call(struct comm_call *call)
 static void
 store_body_drop(struct store_entry *e, uint64_t n)
 {
+	struct store_live *l = e->u.live;
 	const struct buf_slice *s, *next;
-	unsigned i, ns = buf_chain_nslices(&e->body);
+	unsigned i, ns = buf_chain_nslices(&l->body);
 	uint64_t left = n;
 
 	for (i = 0; i < ns; i++) {
-		s = buf_chain_slice(&e->body, i);
+		s = buf_chain_slice(&l->body, i);
 		if (s->len > left)
 			break;
 		left -= s->len;
-		next = i + 1 < ns ? buf_chain_slice(&e->body, i + 1) : NULL;
+		next = i + 1 < ns ? buf_chain_slice(&l->body, i + 1) : NULL;
 		if (next == NULL || next->buf != s->buf) {
-			CHECK(e->body_mem >= s->buf->size);
-			e->body_mem -= s->buf->size;
+			CHECK(l->body_mem >= s->buf->size);
+			l->body_mem -= s->buf->size;
 		}
 	}
-	buf_chain_consume(&e->body, (size_t)n);
-	e->body_start += n;
-	if (buf_chain_nslices(&e->body) == 0)
+	buf_chain_consume(&l->body, (size_t)n);
+	l->body_start += n;
+	if (buf_chain_nslices(&l->body) == 0)
 		e->flags &= ~STORE_F_OWN_TAIL;
 }
 
@@ -756,22 +1082,25 @@ store_body_drop(struct store_entry *e, uint64_t n)
 static void
 store_trim(struct store_entry *e)
 {
+	struct store_live *l;
 	struct list *n;
 	struct store_reader *r;
-	uint64_t low = store_body_end(e);
+	uint64_t low;
 
-	if (e->window == 0)
+	if (!store_entry_windowed(e))
 		return;
-	LIST_FOREACH(n, &e->readers) {
+	l = e->u.live;
+	low = store_body_end(e);
+	LIST_FOREACH(n, &l->readers) {
 		r = container_of(n, struct store_reader, link);
 		if (r->off < low)
 			low = r->off;
 	}
-	if (low > e->body_start)
-		store_body_drop(e, low - e->body_start);
-	if (e->room_fn != NULL && !comm_call_pending(&e->room_call) &&
+	if (low > l->body_start)
+		store_body_drop(e, low - l->body_start);
+	if (l->room_fn != NULL && !comm_call_pending(&l->room_call) &&
 	    (store_entry_room(e) > 0 || e->nreaders == 0))
-		comm_call_post(e->loop, &e->room_call);
+		comm_call_post(l->loop, &l->room_call);
 }
 
 void
@@ -779,11 +1108,13 @@ store_entry_unindexed(struct store_entry *e)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
 	AZ(e->idx);
-	if (e->state != STORE_PENDING || e->window_after == 0)
+	if (e->state != STORE_PENDING || e->u.live->window_after == 0)
 		return;
-	e->window = e->window_after;
+	e->u.live->window = e->u.live->window_after;
 	store_trim(e);
 }
+
+/* -- readers ------------------------------------------------------------- */
 
 static void
 store_reader_call(struct comm_call *call)
@@ -798,13 +1129,14 @@ store_reader_call(struct comm_call *call)
 
 void
 store_reader_open(struct store_reader *r, struct store_entry *e,
-    store_reader_fn *fn, void *arg)
+    struct comm_loop *loop, store_reader_fn *fn, void *arg)
 {
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	AN(loop);
 	AN(fn);
 	r->magic = STORE_READER_MAGIC;
 	r->entry = e;
-	r->off = e->body_start;
+	r->loop = loop;
 	r->fn = fn;
 	r->arg = arg;
 	r->armed = false;
@@ -813,7 +1145,12 @@ store_reader_open(struct store_reader *r, struct store_entry *e,
 	r->hint_start = 0;
 	comm_call_init(&r->call, store_reader_call);
 	store_entry_ref(e);
-	list_insert_tail(&e->readers, &r->link);
+	r->linked = !store_sealed(e);
+	if (r->linked) {
+		r->off = e->u.live->body_start;
+		list_insert_tail(&e->u.live->readers, &r->link);
+	} else
+		r->off = 0;
 	e->nreaders++;
 }
 
@@ -826,7 +1163,10 @@ store_reader_close(struct store_reader *r)
 	e = r->entry;
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
 	comm_call_cancel(&r->call);
-	list_remove(&r->link);
+	/* A reader of a live entry stays linked to its live part, which
+	 * cannot be sealed (nor go) before the reader is gone. */
+	if (r->linked)
+		list_remove(&r->link);
 	e->nreaders--;
 	store_trim(e);
 	r->magic = 0;
@@ -851,31 +1191,36 @@ store_reader_wait(struct store_reader *r)
 		return;
 	if (store_reader_has_news(r)) {
 		r->armed = false;
-		comm_call_post(r->entry->loop, &r->call);
-	} else
+		comm_call_post(r->loop, &r->call);
+	} else {
+		/* Only a live entry has news to come, and r is linked to
+		 * it: an entry is live from new to sealed, and sealed only
+		 * once it is COMPLETE with no reader left. */
+		CHECK(r->linked);
 		r->armed = true;
+	}
 }
 
 /*
- * Append n bytes from body offset r->off to out as references; returns
- * the count (short only on ENOMEM).  While nothing was ever dropped from
- * the front (body_start 0), slice i always starts at the same offset:
- * merging only lengthens the last slice.  So the reader remembers the
- * slice it stopped in and starts there next time.  Once a window drops
- * bytes the chain holds at most a window, and the scan starts at the
- * front, which is where the slowest reader is.
+ * Append n bytes from body offset r->off of a live entry to out as
+ * references; returns the count (short only on ENOMEM).  While nothing
+ * was ever dropped from the front (body_start 0), slice i always starts
+ * at the same offset: merging only lengthens the last slice.  So the
+ * reader remembers the slice it stopped in and starts there next time.
+ * Once a window drops bytes the chain holds at most a window, and the
+ * scan starts at the front, which is where the slowest reader is.
  */
 static size_t
 store_chain_range(struct store_reader *r, size_t n, struct buf_chain *out)
 {
-	const struct store_entry *e = r->entry;
-	const struct buf_chain *c = &e->body;
+	const struct store_live *l = r->entry->u.live;
+	const struct buf_chain *c = &l->body;
 	const struct buf_slice *s;
 	unsigned i = 0, ns = buf_chain_nslices(c);
-	uint64_t pos = r->off - e->body_start, base = 0, in;
+	uint64_t pos = r->off - l->body_start, base = 0, in;
 	size_t done = 0, take;
 
-	if (e->body_start == 0 && r->hint_slice < ns &&
+	if (l->body_start == 0 && r->hint_slice < ns &&
 	    r->hint_start <= pos) {
 		i = r->hint_slice;
 		base = r->hint_start;
@@ -907,7 +1252,7 @@ store_chain_range(struct store_reader *r, size_t n, struct buf_chain *out)
 		i = ns - 1;
 		base -= buf_chain_slice(c, i)->len;
 	}
-	if (e->body_start == 0) {
+	if (l->body_start == 0) {
 		r->hint_slice = i;
 		r->hint_start = base;
 	}
@@ -925,7 +1270,14 @@ store_reader_read(struct store_reader *r, struct buf_chain *out, size_t max)
 	if (r->off >= store_body_end(e))	/* a seek may go past it */
 		return (0);
 	avail = (size_t)(store_body_end(e) - r->off);
-	n = store_chain_range(r, avail < max ? avail : max, out);
+	n = avail < max ? avail : max;
+	if (store_sealed(e)) {
+		/* One slice of obj: the reply's block is the body's. */
+		if (buf_chain_append_slice(out, e->obj,
+		    store_obj_body_off(e) + (size_t)r->off, n) != 0)
+			n = 0;
+	} else
+		n = store_chain_range(r, n, out);
 	r->off += n;
 	store_trim(e);
 	return (n);
@@ -943,7 +1295,7 @@ store_reader_seek(struct store_reader *r, uint64_t off)
 	CHECK_OBJ_NOTNULL(r, STORE_READER_MAGIC);
 	e = r->entry;
 	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	CHECK(off >= e->body_start);
+	CHECK(store_sealed(e) || off >= e->u.live->body_start);
 	if (off < r->hint_start) {
 		r->hint_slice = 0;
 		r->hint_start = 0;

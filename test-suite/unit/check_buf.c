@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <check.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -148,6 +149,47 @@ START_TEST(freed_block_is_reused_from_its_class_list)
 	ck_assert_uint_eq(stats(pool).mallocs, 1);
 	ck_assert_uint_eq(stats(pool).allocs, 2);
 	buf_unref(&b);
+	buf_pool_free(&pool);
+}
+END_TEST
+
+/* An exact block is the size asked for, counted with the blocks of
+ * their own size, and never kept on a free list (no class would hand it
+ * out again); one whose size is a class's goes back to that class. */
+START_TEST(exact_blocks_are_their_size_and_go_back_to_malloc)
+{
+	struct buf_pool *pool = buf_pool_new(1 << 20);
+	struct buf_class_stats cs;
+	struct buf *a, *b;
+	unsigned i;
+
+	a = buf_alloc_exact(pool, 1397);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq(a->size, 1397);
+	ck_assert_uint_eq(buf_room(a), 1397);
+	ck_assert_uint_eq(stats(pool).bytes, 1397);
+	buf_pool_class_stats(pool, BUF_CLASSES, &cs);
+	ck_assert_uint_eq(cs.inuse, 1);
+	for (i = 0; i < BUF_CLASSES; i++) {
+		buf_pool_class_stats(pool, i, &cs);
+		ck_assert_uint_eq(cs.inuse, 0);
+	}
+	buf_unref(&a);
+	ck_assert_uint_eq(stats(pool).pages, 0);
+	ck_assert_uint_eq(stats(pool).cached_pages, 0);
+	buf_pool_class_stats(pool, BUF_CLASSES, &cs);
+	ck_assert_uint_eq(cs.inuse, 0);
+
+	b = buf_alloc_exact(pool, 1024);	/* a class size */
+	buf_unref(&b);
+	ck_assert_uint_eq(stats(pool).cached_pages, 1);
+	b = buf_alloc(pool, 1000);
+	ck_assert_uint_eq(stats(pool).cached_pages, 0);
+	buf_unref(&b);
+
+	errno = 0;
+	ck_assert_ptr_null(buf_alloc_exact(pool, 0));
+	ck_assert_int_eq(errno, EINVAL);
 	buf_pool_free(&pool);
 }
 END_TEST
@@ -585,6 +627,7 @@ buf_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, alloc_and_unref_keep_the_counters_exact);
 	tcase_add_test(tc, freed_block_is_reused_from_its_class_list);
+	tcase_add_test(tc, exact_blocks_are_their_size_and_go_back_to_malloc);
 	tcase_add_test(tc, free_lists_are_bounded_by_cache_max);
 	tcase_add_test(tc, refcount_keeps_a_block_until_the_last_unref);
 	tcase_add_test_raise_signal(tc, pool_free_with_a_live_block_aborts,
