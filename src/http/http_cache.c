@@ -614,8 +614,10 @@ http_cache_meta_init(struct http_cache_meta *m, const struct http_msg *rep,
 	if (response_delay < 0)
 		response_delay = 0;
 	corrected_age_value = age_value + response_delay;
-	m->corrected_initial_age = apparent_age > corrected_age_value ?
-	    apparent_age : corrected_age_value;
+	if (corrected_age_value < apparent_age)
+		corrected_age_value = apparent_age;
+	m->corrected_initial_age = (uint32_t)(corrected_age_value >
+	    HC_DELTA_MAX ? HC_DELTA_MAX : corrected_age_value);
 	m->response_time = response_time;
 
 	/* 4.2.1: the first of s-maxage (shared caches), max-age, Expires

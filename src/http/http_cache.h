@@ -92,8 +92,9 @@ void			http_refresh_free(struct http_refresh **rp);
 
 struct http_cache_meta {
 	int64_t		response_time;	/* when the reply arrived */
-	int64_t		corrected_initial_age;	/* 4.2.3 */
 	int64_t		lifetime;	/* freshness lifetime, 4.2.1 */
+	uint32_t	corrected_initial_age;	/* 4.2.3; at most 2^31,
+						 * as any age (1.2.2) */
 	int32_t		stale_while_revalidate;	/* -1: none */
 	int32_t		stale_if_error;		/* -1: none */
 	uint32_t	flags;		/* HCM_* */

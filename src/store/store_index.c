@@ -313,6 +313,29 @@ store_index_charge(struct store_entry *e, uint64_t old)
 }
 
 void
+store_index_moved(struct store_entry *e, struct store_entry *ne)
+{
+	struct store_index *idx;
+	size_t i;
+
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	CHECK_OBJ_NOTNULL(ne, STORE_ENTRY_MAGIC);
+	idx = e->idx;
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	CHECK(ne->idx == idx);
+	i = store_slot_find(idx, &e->key);
+	CHECK(idx->slot[i] == e);
+	idx->slot[i] = ne;
+	/* ne->rlink holds e's neighbours: point them back at it. */
+	ne->rlink.prev->next = &ne->rlink;
+	ne->rlink.next->prev = &ne->rlink;
+	if (idx->hand == &e->rlink)
+		idx->hand = &ne->rlink;
+	e->idx = NULL;
+	list_init(&e->rlink);
+}
+
+void
 store_index_shrunk(struct store_entry *e, uint64_t old)
 {
 	struct store_index *idx;
@@ -509,14 +532,15 @@ store_index_stats(const struct store_index *idx, struct store_index_stats *st)
 void
 store_index_walk(struct store_index *idx, store_walk_fn *fn, void *arg)
 {
-	struct list *n;
+	struct list *n, *tmp;
 	struct store_entry *e;
 
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
 	AN(fn);
 	/* Held across fn, so that a view fn has the entry build goes
-	 * again when it lets go (see store_entry_unref()). */
-	LIST_FOREACH(n, &idx->queue) {
+	 * again when it lets go (see store_entry_unref()); that may seal
+	 * the entry into a new place, hence the next one taken first. */
+	LIST_FOREACH_SAFE(n, tmp, &idx->queue) {
 		e = container_of(n, struct store_entry, rlink);
 		store_entry_ref(e);
 		fn(e, arg);

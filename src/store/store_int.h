@@ -64,6 +64,9 @@
 #define STORE_F_VIEW_OWNED	0x10u	/* live->view is the reply itself
 					 * (no rp) */
 #define STORE_F_SEALED		0x20u	/* obj holds it all; no live part */
+#define STORE_F_EMBEDDED	0x40u	/* e is the first bytes of a block,
+					 * its obj, which it holds a
+					 * reference on */
 
 /* A packed reply: the header section's bytes, and of what struct
  * http_msg holds only what they do not say (the rest is read from them
@@ -114,7 +117,6 @@ struct store_entry {
 						 * besides the index holds e;
 						 * else NULL */
 	} u;
-	struct buf		*obj;		/* sealed: everything; else NULL */
 	struct list		rlink;		/* on idx->queue */
 	struct store_key	key;
 	uint64_t		serial;		/* store_entry_serial() */
@@ -145,6 +147,10 @@ enum store_leave {
  * store_entry_mem() says now: count it, apply max_obj, evict to fit.  e
  * may have left the index on return. */
 void	store_index_charge(struct store_entry *e, uint64_t old);
+/* store_index_moved() - e (indexed) was copied to ne, which takes its
+ * place in the table and the replacement order; e is the caller's to
+ * free, and nothing of the index points at it any more. */
+void	store_index_moved(struct store_entry *e, struct store_entry *ne);
 /* store_index_shrunk() - e (indexed) holds fewer bytes than old now and
  * its body is as it was: counted, nothing else (no eviction, no limit
  * to apply), so that e and the index are as they were otherwise. */

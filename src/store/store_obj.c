@@ -96,11 +96,20 @@ store_live_free(struct store_entry *e)
 	e->u.live = NULL;
 }
 
-/* A sealed obj's packed reply, its URL, and where its body starts. */
+/* The block an embedded entry is the first bytes of. */
+static struct buf *
+store_obj(const struct store_entry *e)
+{
+	return ((struct buf *)(void *)((char *)(uintptr_t)e -
+	    offsetof(struct buf, data)));
+}
+
+/* A sealed obj's packed reply (right after the entry), its URL, and
+ * where its body starts in the block. */
 static const struct store_rpack *
 store_obj_rp(const struct store_entry *e)
 {
-	return ((const struct store_rpack *)(const void *)e->obj->data);
+	return ((const struct store_rpack *)(const void *)(e + 1));
 }
 
 static const char *
@@ -116,8 +125,8 @@ store_obj_body_off(const struct store_entry *e)
 {
 	const struct store_rpack *rp = store_obj_rp(e);
 
-	return ((uint32_t)offsetof(struct store_rpack, raw) + rp->rawlen +
-	    rp->urllen + 1u);
+	return ((uint32_t)(sizeof *e + offsetof(struct store_rpack, raw)) +
+	    rp->rawlen + rp->urllen + 1u);
 }
 
 /* The packed reply, wherever it is; NULL for none or an owned view. */
@@ -127,91 +136,97 @@ store_entry_rp(const struct store_entry *e)
 	return (store_sealed(e) ? store_obj_rp(e) : e->u.live->rp);
 }
 
-/* A block for a sealed object with rp's header section and the URL in,
- * room for blen body bytes left for the caller to append.  NULL on
- * ENOMEM or when the object is not one to seal. */
-static struct buf *
-store_obj_new(struct buf_pool *pool, const struct store_rpack *rp,
-    const char *url, size_t ulen, uint64_t blen)
+/* The entry's memory goes: its block's own reference, or its malloc. */
+static void
+store_entry_free_mem(struct store_entry *e)
 {
-	size_t head = offsetof(struct store_rpack, raw) + rp->rawlen;
-	struct store_rpack *np;
-	struct buf *b;
+	struct buf *obj;
 
-	if (ulen > UINT16_MAX || blen > STORE_SEAL_MAX)
-		return (NULL);
-	b = buf_alloc_exact(pool, head + ulen + 1 + (size_t)blen);
-	if (b == NULL)
-		return (NULL);
-	buf_append(b, rp, head);
-	np = (struct store_rpack *)(void *)buf_data(b);
-	np->urllen = (uint16_t)ulen;
-	buf_append(b, url, ulen);
-	buf_append(b, "", 1);
-	return (b);
+	if (e->flags & STORE_F_EMBEDDED) {
+		obj = store_obj(e);
+		e->magic = 0;
+		buf_unref(&obj);	/* e may be gone with it */
+	} else
+		FREE_OBJ(e);
 }
 
 /*
- * Seal e (COMPLETE, live, held by its index alone: nobody has a pointer
- * into its live part): one exact block takes the packed reply, the URL
- * and the body, and the live part goes.  An entry that cannot be sealed
- * (its reply not packed, a window, a body too big, ENOMEM) stays live;
- * it is served the same either way.
+ * Seal e (COMPLETE, live, held by its index alone: nobody but the index
+ * has a pointer to it or into its live part): one exact block takes the
+ * entry itself, the packed reply, the URL and the body; the index is
+ * pointed at the copy, and the old entry, its live part and its blocks
+ * go.  An entry that cannot be sealed (its reply not packed, a window,
+ * a body too big, ENOMEM) stays as it is, and is served the same.
  */
 static void
 store_seal(struct store_entry *e)
 {
 	struct store_live *l = e->u.live;
 	const struct buf_slice *sl;
+	struct store_entry *ne;
+	struct store_rpack *np;
 	struct buf *obj;
-	uint64_t old, blen = buf_chain_len(&l->body);
-	size_t ulen = l->url != NULL ? strlen(l->url) : 0;
+	uint64_t old, need, blen = buf_chain_len(&l->body);
+	size_t ulen = l->url != NULL ? strlen(l->url) : 0, head;
 	unsigned i, ns = buf_chain_nslices(&l->body);
 
 	if (l->rp == NULL || l->window != 0 || l->body_start != 0 ||
-	    l->room_fn != NULL || e->nreaders != 0)
+	    l->room_fn != NULL || e->nreaders != 0 || ulen > UINT16_MAX ||
+	    blen > STORE_SEAL_MAX)
 		return;
+	head = offsetof(struct store_rpack, raw) + l->rp->rawlen;
+	need = sizeof *e + head + ulen + 1 + blen;
 	old = store_entry_mem(e);
 	/* Never more than it holds live: sealing only ever gives back. */
-	if (sizeof *e + sizeof *obj + offsetof(struct store_rpack, raw) +
-	    l->rp->rawlen + ulen + 1 + blen > old)
+	if (sizeof *obj + need > old)
 		return;
-	obj = store_obj_new(l->body.pool, l->rp, l->url, ulen, blen);
+	obj = buf_alloc_exact(l->body.pool, (size_t)need);
 	if (obj == NULL)
 		return;
+	buf_append(obj, e, sizeof *e);
+	buf_append(obj, l->rp, head);
+	buf_append(obj, l->url, ulen);
+	buf_append(obj, "", 1);
 	for (i = 0; i < ns; i++) {
 		sl = buf_chain_slice(&l->body, i);
 		buf_append(obj, buf_slice_ptr(sl), sl->len);
 	}
+	ne = (struct store_entry *)(void *)buf_data(obj);
+	np = (struct store_rpack *)(void *)(ne + 1);
+	np->urllen = (uint16_t)ulen;
+	ne->u.view = NULL;
+	ne->flags = (uint8_t)((e->flags & ~STORE_F_OWN_TAIL) |
+	    STORE_F_SEALED | STORE_F_EMBEDDED);
+	store_index_moved(e, ne);
 	store_live_free(e);
-	e->obj = obj;
-	e->flags = (uint8_t)((e->flags & ~STORE_F_OWN_TAIL) |
-	    STORE_F_SEALED);
-	store_index_shrunk(e, old);
+	store_entry_free_mem(e);
+	store_index_shrunk(ne, old);
 }
 
-/* Back to live, for a change a sealed obj cannot take in place: the
- * body becomes a slice of the old obj, reply and URL own copies.  The
- * caller holds e (it is not idle), so it seals again once it is.  0 or
- * -ENOMEM (e is left sealed). */
+/* Back to live, for a change a sealed obj cannot take in place: reply
+ * and URL become own copies, the body a slice of the block, which the
+ * entry (embedded in it) keeps.  The caller holds e (it is not idle),
+ * so it seals again, into a new block, once it is.  0 or -ENOMEM (e is
+ * left sealed). */
 static int
 store_unseal(struct store_entry *e)
 {
 	const struct store_rpack *orp = store_obj_rp(e);
 	size_t head = offsetof(struct store_rpack, raw) + orp->rawlen;
+	struct buf *obj = store_obj(e);
 	uint32_t off = store_obj_body_off(e);
 	struct store_live *l;
 	uint64_t old = store_entry_mem(e);
 
-	l = store_live_new(e, NULL, e->obj->pool);
+	l = store_live_new(e, NULL, obj->pool);
 	if (l == NULL)
 		return (-ENOMEM);
 	l->rp = malloc(head);
 	if (orp->urllen > 0)
 		l->url = strndup(store_obj_url(e), orp->urllen);
 	if (l->rp == NULL || (orp->urllen > 0 && l->url == NULL) ||
-	    (e->obj->fill > off && buf_chain_append_slice(&l->body, e->obj,
-	    off, e->obj->fill - off) != 0)) {
+	    (obj->fill > off && buf_chain_append_slice(&l->body, obj, off,
+	    obj->fill - off) != 0)) {
 		free(l->rp);
 		free(l->url);
 		buf_chain_fini(&l->body);
@@ -220,16 +235,14 @@ store_unseal(struct store_entry *e)
 	}
 	memcpy(l->rp, orp, head);
 	l->rp->urllen = 0;
-	l->content_length = e->obj->fill - off;
-	if (e->obj->fill > off)
-		l->body_mem = e->obj->size;
+	l->content_length = obj->fill - off;
+	/* body_mem stays 0: the block is counted as the entry's own. */
 	/* A view handed out stays valid for its holders: the same struct,
 	 * its raw moved to the same bytes in the new pack. */
 	l->view = e->u.view;
 	if (l->view != NULL)
 		l->view->raw = l->rp->raw;
 	e->u.live = l;
-	buf_unref(&e->obj);
 	e->flags &= ~STORE_F_SEALED;
 	if (e->idx != NULL)
 		store_index_charge(e, old);
@@ -306,12 +319,11 @@ store_entry_unref(struct store_entry **ep)
 	}
 	AZ(e->nreaders);		/* each reader holds a reference */
 	AZ(e->idx);			/* so does the index */
-	if (store_sealed(e)) {
+	if (store_sealed(e))
 		free(e->u.view);
-		buf_unref(&e->obj);
-	} else
+	else
 		store_live_free(e);
-	FREE_OBJ(e);
+	store_entry_free_mem(e);
 }
 
 enum store_state
@@ -342,7 +354,7 @@ uint64_t
 store_body_end(const struct store_entry *e)
 {
 	if (store_sealed(e))
-		return (e->obj->fill - store_obj_body_off(e));
+		return (store_obj(e)->fill - store_obj_body_off(e));
 	return (e->u.live->body_start + buf_chain_len(&e->u.live->body));
 }
 
@@ -447,10 +459,13 @@ store_entry_mem(const struct store_entry *e)
 	const struct store_live *l;
 	uint64_t mem;
 
+	/* An embedded entry is counted as its block, body and all. */
+	mem = e->flags & STORE_F_EMBEDDED ? sizeof(struct buf) +
+	    store_obj(e)->size : sizeof *e;
 	if (store_sealed(e))
-		return (sizeof *e + sizeof *e->obj + e->obj->size);
+		return (mem);
 	l = e->u.live;
-	mem = sizeof *e + sizeof *l + l->body_mem +
+	mem += sizeof *l + l->body_mem +
 	    (uint64_t)l->body.cap * sizeof(struct buf_slice);
 	if (l->rp != NULL)
 		mem += offsetof(struct store_rpack, raw) + l->rp->rawlen;
@@ -1273,7 +1288,7 @@ store_reader_read(struct store_reader *r, struct buf_chain *out, size_t max)
 	n = avail < max ? avail : max;
 	if (store_sealed(e)) {
 		/* One slice of obj: the reply's block is the body's. */
-		if (buf_chain_append_slice(out, e->obj,
+		if (buf_chain_append_slice(out, store_obj(e),
 		    store_obj_body_off(e) + (size_t)r->off, n) != 0)
 			n = 0;
 	} else

@@ -119,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http_cache_meta_init(&meta, &rep, &repcc, rules, url, len, t_req,
 	    t_rep);
 	FUZZ_ASSERT(meta.lifetime >= 0);
-	FUZZ_ASSERT(meta.corrected_initial_age >= 0);
+	FUZZ_ASSERT(meta.corrected_initial_age <= UINT32_C(2147483648));
 	FUZZ_ASSERT(meta.stale_while_revalidate >= -1);
 	FUZZ_ASSERT(meta.stale_if_error >= -1);
 	age = http_cache_age(&meta, now);
