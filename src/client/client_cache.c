@@ -18,8 +18,9 @@
  * the index, and the requests that joined it fetch their own).
  *
  * Variants (RFC 9111 4.1): the URL's key holds a marker entry whose reply
- * is only "Vary: <fields>"; each variant is stored under the URL, the
- * marker's serial and the request's values of those fields.  A new
+ * is only "Vary: <fields>" and the marker's serial; each variant is
+ * stored under the URL, that serial and the request's values of those
+ * fields.  A new
  * marker (Vary changed, or a purge) orphans the old variants, which then
  * age out: no variant chosen under other rules is ever served.
  */
@@ -106,6 +107,27 @@ client_cache_key(struct store_key *k, const char *url, size_t url_len)
 	store_key_make(k, "GET", 3, url, url_len, NULL, 0);
 }
 
+/* A marker's reply names the fields its variants vary on (Vary) and
+ * the marker's serial (this field), a number no other marker of the
+ * client context had: it goes into the variants' keys. */
+#define CLIENT_MARKER_SERIAL	"Cuttle-Marker-Serial"
+
+static const struct http_field *
+client_marker_serial(const struct http_msg *rep)
+{
+	const struct http_field *f;
+	uint16_t i;
+
+	for (i = 0; i < rep->nfields; i++) {
+		f = &rep->fields[i];
+		if (f->name.len == sizeof CLIENT_MARKER_SERIAL - 1 &&
+		    strncasecmp(http_msg_ptr(rep, f->name),
+		    CLIENT_MARKER_SERIAL, f->name.len) == 0)
+			return (f);
+	}
+	return (NULL);
+}
+
 /* The key of req's variant under marker m; false if req can match no
  * variant (Vary: *, or values too long to key). */
 static bool
@@ -113,15 +135,16 @@ client_variant_key(const struct http_msg *req, struct store_entry *m,
     const char *url, size_t url_len, struct store_key *k)
 {
 	const struct http_msg *rep = store_entry_reply(m);
-	const struct http_field *f;
+	const struct http_field *f, *s;
 	char buf[CLIENT_VARY_MAX];
 	int n, v;
 
 	f = rep != NULL ? http_msg_field(rep, HTTP_HDR_VARY) : NULL;
-	if (f == NULL)
+	s = rep != NULL ? client_marker_serial(rep) : NULL;
+	if (f == NULL || s == NULL || s->value.len > 20)
 		return (false);
-	n = snprintf(buf, sizeof buf, "%ju\n",
-	    (uintmax_t)store_entry_serial(m));
+	n = snprintf(buf, sizeof buf, "%.*s\n", (int)s->value.len,
+	    http_msg_ptr(rep, s->value));
 	v = http_cache_vary_key(req, http_msg_ptr(rep, f->value),
 	    f->value.len, buf + n, sizeof buf - (size_t)n);
 	if (v < 0)
@@ -310,12 +333,13 @@ client_marker_new(struct client_fetch *f, const char *vary, size_t len)
 	struct store_entry *m;
 	struct http_parser *p;
 	struct http_msg msg;
-	char buf[CLIENT_VARY_MAX + 64];
+	char buf[CLIENT_VARY_MAX + 128];
 	size_t used;
 	int n;
 
 	n = snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nVary: %.*s\r\n"
-	    "Content-Length: 0\r\n\r\n", (int)len, vary);
+	    CLIENT_MARKER_SERIAL ": %ju\r\nContent-Length: 0\r\n\r\n",
+	    (int)len, vary, (uintmax_t)++ctx->serial);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return (NULL);
 	p = http_parser_new(HTTP_MSG_RESPONSE, sizeof buf);
@@ -495,8 +519,9 @@ client_fetch_reply(struct store_entry *e, const struct http_msg *rep,
 	}
 	http_cache_meta_init(&meta, rep, &repcc, rp, f->url, f->url_len,
 	    f->request_time, now);
-	if (negative && meta.lifetime < (int64_t)conf->negative_ttl) {
-		meta.lifetime = (int64_t)conf->negative_ttl;
+	if (negative && meta.lifetime < conf->negative_ttl) {
+		meta.lifetime = conf->negative_ttl < INT32_MAX ?
+		    (uint32_t)conf->negative_ttl : INT32_MAX;
 		meta.flags |= HCM_NEGATIVE;
 	}
 	*store_entry_meta(e) = meta;

@@ -36,7 +36,7 @@ struct client_ctx {
 	struct list		conns;
 	struct client_stats	stats;
 	struct list		fetches;	/* struct client_fetch */
-	uint64_t		serial;		/* for Vary markers */
+	uint64_t		serial;		/* the last Vary marker's */
 	bool			draining;	/* no keep-alive any more */
 };
 

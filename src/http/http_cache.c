@@ -618,7 +618,8 @@ http_cache_meta_init(struct http_cache_meta *m, const struct http_msg *rep,
 		corrected_age_value = apparent_age;
 	m->corrected_initial_age = (uint32_t)(corrected_age_value >
 	    HC_DELTA_MAX ? HC_DELTA_MAX : corrected_age_value);
-	m->response_time = response_time;
+	m->response_time = (uint32_t)(response_time < 0 ? 0 :
+	    response_time > UINT32_MAX ? UINT32_MAX : response_time);
 
 	/* 4.2.1: the first of s-maxage (shared caches), max-age, Expires
 	 * minus Date.  An Expires that is not a valid date means "already
@@ -647,7 +648,7 @@ http_cache_meta_init(struct http_cache_meta *m, const struct http_msg *rep,
 		    hc_date(rep, HTTP_HDR_LAST_MODIFIED));
 		m->flags |= HCM_HEURISTIC;
 	}
-	m->lifetime = life;
+	m->lifetime = (uint32_t)(life > HC_DELTA_MAX ? HC_DELTA_MAX : life);
 
 	/* 5.2.2.10: s-maxage carries proxy-revalidate's meaning. */
 	if ((repcc->flags & (HCC_MUST_REVALIDATE | HCC_PROXY_REVALIDATE)) ||

@@ -90,11 +90,13 @@ void			http_refresh_free(struct http_refresh **rp);
 #define HCM_NEGATIVE		0x200u	/* an error kept for negative_ttl
 					 * (the client side's) */
 
+/* Kept with every cached object, hence 32-bit fields: times are seconds
+ * of the Unix epoch (good until 2106), and an age or a lifetime stops at
+ * 2^31 seconds, as any delta-seconds does (1.2.2). */
 struct http_cache_meta {
-	int64_t		response_time;	/* when the reply arrived */
-	int64_t		lifetime;	/* freshness lifetime, 4.2.1 */
-	uint32_t	corrected_initial_age;	/* 4.2.3; at most 2^31,
-						 * as any age (1.2.2) */
+	uint32_t	response_time;	/* when the reply arrived */
+	uint32_t	lifetime;	/* freshness lifetime, 4.2.1 */
+	uint32_t	corrected_initial_age;	/* 4.2.3 */
 	int32_t		stale_while_revalidate;	/* -1: none */
 	int32_t		stale_if_error;		/* -1: none */
 	uint32_t	flags;		/* HCM_* */

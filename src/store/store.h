@@ -276,10 +276,6 @@ bool	store_entry_private(const struct store_entry *e);
 int		store_entry_set_url(struct store_entry *e, const char *url,
 		    size_t len);
 const char	*store_entry_url(const struct store_entry *e);
-/* store_entry_serial() - a number no other entry of the process has had
- * (new entries count up from 1): it tells a re-created entry from the
- * one it replaced. */
-uint64_t	store_entry_serial(const struct store_entry *e);
 /* store_entry_indexed() - true while e is in an index. */
 bool	store_entry_indexed(const struct store_entry *e);
 const struct store_key	*store_entry_key(const struct store_entry *e);

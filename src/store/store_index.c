@@ -14,8 +14,13 @@
  *
  * The table is open addressing with linear probing over pointers to
  * entries (the key is a digest, so its first bytes are the hash): one
- * pointer per slot, at most 3/4 full, doubled as it grows, deletion by
- * backward shift so that no tombstones pile up.
+ * word per slot, at most 7/8 full, doubled as it grows, deletion by
+ * backward shift so that no tombstones pile up.  A slot keeps three more
+ * bits of its entry's key in the pointer's low bits (an entry is at
+ * least 8-byte aligned): a probe that does not match them passes the
+ * slot without touching the entry, which is what lets the table run
+ * that full (a slot costs 9 to 18 bytes per entry rather than 11 to
+ * 21 at 3/4) without lookups paying a cache miss per probe.
  *
  * Replacement works on one intrusive queue, newest at the head:
  *
@@ -54,7 +59,7 @@ struct store_index {
 	struct comm_loop	*loop;
 	struct buf_pool		*pool;
 	struct store_limits	lim;
-	struct store_entry	**slot;
+	uintptr_t		*slot;		/* entry | tag, 0: empty */
 	size_t			mask;		/* slots - 1 */
 	struct list		queue;		/* newest first */
 	struct list		*hand;		/* SIEVE; &queue: the oldest */
@@ -76,13 +81,38 @@ store_key_eq(const struct store_key *a, const struct store_key *b)
 	return (memcmp(a->b, b->b, STORE_KEY_LEN) == 0);
 }
 
+#define STORE_TAG_MASK		((uintptr_t)7)
+
+/* Key bits the mask never uses (it takes the low bits of the first 8). */
+static uintptr_t
+store_tag(const struct store_key *k)
+{
+	return ((uintptr_t)k->b[8] & STORE_TAG_MASK);
+}
+
+static struct store_entry *
+store_slot_at(const struct store_index *idx, size_t i)
+{
+	return ((struct store_entry *)(idx->slot[i] & ~STORE_TAG_MASK));
+}
+
+/* Slot i takes e (indexed under its key already), or NULL. */
+static void
+store_slot_set(struct store_index *idx, size_t i, struct store_entry *e)
+{
+	CHECK(((uintptr_t)e & STORE_TAG_MASK) == 0);
+	idx->slot[i] = e != NULL ? (uintptr_t)e | store_tag(&e->key) : 0;
+}
+
 /* The slot holding k, or the empty slot where it would go. */
 static size_t
 store_slot_find(const struct store_index *idx, const struct store_key *k)
 {
 	size_t i = store_hash(k) & idx->mask;
+	uintptr_t tag = store_tag(k);
 
-	while (idx->slot[i] != NULL && !store_key_eq(&idx->slot[i]->key, k))
+	while (idx->slot[i] != 0 && ((idx->slot[i] & STORE_TAG_MASK) != tag ||
+	    !store_key_eq(&store_slot_at(idx, i)->key, k)))
 		i = (i + 1) & idx->mask;
 	return (i);
 }
@@ -90,8 +120,9 @@ store_slot_find(const struct store_index *idx, const struct store_key *k)
 static int
 store_slots_grow(struct store_index *idx)
 {
-	struct store_entry **old = idx->slot, **v;
+	uintptr_t *old = idx->slot, *v;
 	size_t n = idx->mask + 1, i, j, cap = n * 2;
+	struct store_entry *e;
 
 	if (cap < n)
 		return (-ENOMEM);
@@ -101,9 +132,10 @@ store_slots_grow(struct store_index *idx)
 	idx->slot = v;
 	idx->mask = cap - 1;
 	for (i = 0; i < n; i++) {
-		if (old[i] == NULL)
+		if (old[i] == 0)
 			continue;
-		j = store_slot_find(idx, &old[i]->key);
+		e = (struct store_entry *)(old[i] & ~STORE_TAG_MASK);
+		j = store_slot_find(idx, &e->key);
 		v[j] = old[i];
 	}
 	free(old);
@@ -117,16 +149,16 @@ store_slot_delete(struct store_index *idx, size_t i)
 {
 	size_t j = i, h;
 
-	idx->slot[i] = NULL;
+	idx->slot[i] = 0;
 	for (;;) {
 		j = (j + 1) & idx->mask;
-		if (idx->slot[j] == NULL)
+		if (idx->slot[j] == 0)
 			return;
-		h = store_hash(&idx->slot[j]->key) & idx->mask;
+		h = store_hash(&store_slot_at(idx, j)->key) & idx->mask;
 		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
 			continue;
 		idx->slot[i] = idx->slot[j];
-		idx->slot[j] = NULL;
+		idx->slot[j] = 0;
 		i = j;
 	}
 }
@@ -168,7 +200,7 @@ store_index_leave(struct store_entry *e, enum store_leave why)
 	idx = e->idx;
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
 	i = store_slot_find(idx, &e->key);
-	CHECK(idx->slot[i] == e);
+	CHECK(store_slot_at(idx, i) == e);
 	store_slot_delete(idx, i);
 	if (idx->hand == &e->rlink)
 		idx->hand = e->rlink.prev;
@@ -324,8 +356,8 @@ store_index_moved(struct store_entry *e, struct store_entry *ne)
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
 	CHECK(ne->idx == idx);
 	i = store_slot_find(idx, &e->key);
-	CHECK(idx->slot[i] == e);
-	idx->slot[i] = ne;
+	CHECK(store_slot_at(idx, i) == e);
+	store_slot_set(idx, i, ne);
 	/* ne->rlink holds e's neighbours: point them back at it. */
 	ne->rlink.prev->next = &ne->rlink;
 	ne->rlink.next->prev = &ne->rlink;
@@ -409,7 +441,7 @@ store_index_lookup(struct store_index *idx, const struct store_key *k)
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
 	AN(k);
 	idx->st.lookups++;
-	e = idx->slot[store_slot_find(idx, k)];
+	e = store_slot_at(idx, store_slot_find(idx, k));
 	if (e == NULL)
 		return (NULL);
 	CHECK_OBJ(e, STORE_ENTRY_MAGIC);
@@ -428,8 +460,8 @@ store_slot_claim(struct store_index *idx, const struct store_key *k)
 {
 	size_t i = store_slot_find(idx, k);
 
-	if (idx->slot[i] != NULL) {
-		store_index_leave(idx->slot[i], STORE_LEAVE_REMOVE);
+	if (idx->slot[i] != 0) {
+		store_index_leave(store_slot_at(idx, i), STORE_LEAVE_REMOVE);
 		i = store_slot_find(idx, k);
 	}
 	return (i);
@@ -451,7 +483,7 @@ store_index_add(struct store_index *idx, struct store_entry *e,
 	if (e->state == STORE_ABORTED || store_entry_windowed(e) ||
 	    (e->flags & STORE_F_PRIVATE))
 		return (0);
-	if ((idx->st.entries + 1) * 4 > (idx->mask + 1) * 3 &&
+	if ((idx->st.entries + 1) * 8 > (idx->mask + 1) * 7 &&
 	    store_slots_grow(idx) != 0)
 		return (-ENOMEM);
 	i = store_slot_claim(idx, k);
@@ -460,7 +492,7 @@ store_index_add(struct store_index *idx, struct store_entry *e,
 	e->idx = idx;
 	e->flags &= ~STORE_F_VISITED;
 	store_entry_ref(e);
-	idx->slot[i] = e;
+	store_slot_set(idx, i, e);
 	list_insert_head(&idx->queue, &e->rlink);
 	idx->st.entries++;
 	idx->st.added++;
@@ -487,11 +519,11 @@ store_index_rekey(struct store_index *idx, struct store_entry *e,
 	if (store_key_eq(&e->key, k))
 		return (0);
 	i = store_slot_find(idx, &e->key);
-	CHECK(idx->slot[i] == e);
+	CHECK(store_slot_at(idx, i) == e);
 	store_slot_delete(idx, i);
 	i = store_slot_claim(idx, k);
 	e->key = *k;
-	idx->slot[i] = e;
+	store_slot_set(idx, i, e);
 	return (0);
 }
 
@@ -514,7 +546,7 @@ store_index_purge(struct store_index *idx, const struct store_key *k)
 
 	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
 	AN(k);
-	e = idx->slot[store_slot_find(idx, k)];
+	e = store_slot_at(idx, store_slot_find(idx, k));
 	if (e == NULL)
 		return (false);
 	store_index_leave(e, STORE_LEAVE_REMOVE);

@@ -119,7 +119,6 @@ struct store_entry {
 	} u;
 	struct list		rlink;		/* on idx->queue */
 	struct store_key	key;
-	uint64_t		serial;		/* store_entry_serial() */
 	struct http_cache_meta	meta;
 };
 

@@ -43,10 +43,6 @@ static comm_call_fn store_reader_call;
 static struct http_msg *store_view_build(const struct store_rpack *rp);
 static void store_seal(struct store_entry *e);
 
-/* Serial numbers are process-wide (a later step runs one loop per
- * thread), hence the atomic add; 0 is never handed out. */
-static uint64_t store_serial_last;
-
 /* -- the two shapes ------------------------------------------------------ */
 
 static struct store_live *
@@ -270,8 +266,6 @@ store_entry_new(struct comm_loop *loop, struct buf_pool *pool, size_t window)
 	    (uint32_t)window;
 	e->state = STORE_PENDING;
 	list_init(&e->rlink);
-	e->serial = __atomic_add_fetch(&store_serial_last, 1,
-	    __ATOMIC_RELAXED);
 	return (e);
 }
 
@@ -430,13 +424,6 @@ store_entry_url(const struct store_entry *e)
 	if (store_sealed(e))
 		return (store_obj_rp(e)->urllen > 0 ? store_obj_url(e) : NULL);
 	return (e->u.live->url);
-}
-
-uint64_t
-store_entry_serial(const struct store_entry *e)
-{
-	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	return (e->serial);
 }
 
 bool

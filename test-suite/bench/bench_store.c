@@ -111,18 +111,23 @@ bench_reply(struct store_entry *e, size_t len)
 	http_msg_fini(&m);
 }
 
-/* A miss: what fwd does with a reply of len body bytes. */
-static void
+/* A miss: what fwd does with a reply of len body bytes; with a url,
+ * what the client side keeps of it too.  Returns the header section's
+ * length. */
+static size_t
 bench_fill(struct bench *b, struct store_index *idx,
-    const struct store_key *k, size_t len)
+    const struct store_key *k, size_t len, const char *url)
 {
 	struct store_entry *e = store_entry_new(b->loop, b->pool, 0);
 	struct buf *rd;
-	size_t off = 0, piece;
+	size_t off = 0, piece, rawlen;
 
 	AN(e);
+	if (url != NULL)
+		AZ(store_entry_set_url(e, url, strlen(url)));
 	AZ(store_index_add(idx, e, k, 65536));
 	bench_reply(e, len);
+	rawlen = store_entry_reply(e)->rawlen;
 	while (off < len) {
 		piece = len - off < BENCH_READ ? len - off : BENCH_READ;
 		rd = buf_alloc(b->pool, BENCH_READ);
@@ -134,13 +139,20 @@ bench_fill(struct bench *b, struct store_index *idx,
 	}
 	store_entry_complete(e);
 	store_entry_unref(&e);
+	return (rawlen);
+}
+
+static int
+bench_url(char *url, size_t cap, unsigned obj)
+{
+	return (snprintf(url, cap, "http://bench.example/obj/%u", obj));
 }
 
 static void
 bench_key(struct store_key *k, unsigned obj)
 {
 	char url[64];
-	int n = snprintf(url, sizeof url, "http://bench.example/obj/%u", obj);
+	int n = bench_url(url, sizeof url, obj);
 
 	store_key_make(k, "GET", 3, url, (size_t)n, NULL, 0);
 }
@@ -207,7 +219,7 @@ bench_run(struct bench *b, enum store_policy pol, unsigned nreq)
 			store_entry_unref(&e);
 			continue;
 		}
-		bench_fill(b, idx, &k, b->size[obj]);
+		(void)bench_fill(b, idx, &k, b->size[obj], NULL);
 	}
 	r.secs = now() - t0;
 	store_index_stats(idx, &st);
@@ -240,7 +252,7 @@ bench_lookups(struct bench *b, unsigned nreq)
 	AN(objs);
 	for (i = 0; i < b->n; i += 2) {	/* half of them cached */
 		bench_key(&k, i);
-		bench_fill(b, idx, &k, 64);
+		(void)bench_fill(b, idx, &k, 64, NULL);
 	}
 	for (i = 0; i < nreq; i++) {
 		objs[i] = bench_draw(b, &seed);
@@ -271,7 +283,8 @@ bench_lookups(struct bench *b, unsigned nreq)
 }
 
 /* 100,000 objects of 1 KiB, as fwd fills them (each body read into a
- * 64 KiB block): what the heap holds per object, beyond the body. */
+ * 64 KiB block) with their URLs, as the client side sets them: what the
+ * heap holds per object, beyond the body and the header section. */
 static void
 bench_memory(struct bench *b)
 {
@@ -282,7 +295,8 @@ bench_memory(struct bench *b)
 	struct buf_pool_stats ps;
 	const unsigned n = 100000;
 	struct store_key k;
-	size_t h0, h1;
+	char url[64];
+	size_t h0, h1, rawlen = 0, urllen = 0;
 	unsigned i;
 
 	buf_pool_trim(b->pool);
@@ -291,7 +305,8 @@ bench_memory(struct bench *b)
 	AN(idx);
 	for (i = 0; i < n; i++) {
 		bench_key(&k, 10000000 + i);
-		bench_fill(b, idx, &k, 1024);
+		urllen += (size_t)bench_url(url, sizeof url, 10000000 + i) + 1;
+		rawlen += bench_fill(b, idx, &k, 1024, url);
 	}
 	buf_pool_trim(b->pool);		/* the read blocks, cached */
 	h1 = heap_in_use();
@@ -315,6 +330,12 @@ bench_memory(struct bench *b)
 	    (double)ps.bytes / n);
 	printf("| heap per object beyond the 1 KiB body | %.0f B |\n",
 	    (double)(h1 - h0) / n - 1024);
+	printf("| header section per object | %.0f B |\n",
+	    (double)rawlen / n);
+	printf("| URL per object (and its NUL) | %.0f B |\n",
+	    (double)urllen / n);
+	printf("| heap per object beyond the body and the header section "
+	    "| %.0f B |\n", (double)(h1 - h0 - rawlen) / n - 1024);
 	store_index_free(&idx);
 }
 
