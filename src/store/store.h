@@ -7,7 +7,9 @@
  * Contract:
  * - An entry is refcounted: its creator holds one reference, each open
  *   reader one more.  store_entry_unref() drops one; the entry and the
- *   pages it holds go at zero.
+ *   pages it holds go at zero.  A pointer to an entry is good only with
+ *   a reference behind it: when the index is left its only holder, a
+ *   complete entry is sealed, which moves it (store_int.h).
  * - Body bytes are slices of refcounted blocks: appending takes a
  *   reference, reading hands out references (nothing is copied), so a
  *   page stays valid for as long as any write of it is pending, whatever
@@ -106,7 +108,8 @@ struct store_reader {
 struct store_entry	*store_entry_new(struct comm_loop *loop,
 			    struct buf_pool *pool, size_t window);
 void			store_entry_ref(struct store_entry *e);
-/* store_entry_unref() - drop a reference, NULL *ep; may free the entry. */
+/* store_entry_unref() - drop a reference, NULL *ep; may free the entry,
+ * or seal it (move it) when the index is left its only holder. */
 void			store_entry_unref(struct store_entry **ep);
 
 enum store_state	store_entry_state(const struct store_entry *e);

@@ -324,8 +324,10 @@ store_misfit(const struct store_index *idx, const struct store_entry *e)
 	    len < lim->min_obj && !(e->meta.flags & HCM_VARY_MARKER));
 }
 
-void
-store_index_charge(struct store_entry *e, uint64_t old)
+/* e (indexed) held old bytes and holds store_entry_mem() now: counted;
+ * returns the new figure. */
+static uint64_t
+store_index_recount(struct store_entry *e, uint64_t old)
 {
 	struct store_index *idx;
 	uint64_t mem;
@@ -336,12 +338,20 @@ store_index_charge(struct store_entry *e, uint64_t old)
 	mem = store_entry_mem(e);
 	CHECK(idx->st.bytes >= old);
 	idx->st.bytes = idx->st.bytes - old + mem;
-	if (store_misfit(idx, e)) {
+	return (mem);
+}
+
+void
+store_index_charge(struct store_entry *e, uint64_t old)
+{
+	uint64_t mem = store_index_recount(e, old);
+
+	if (store_misfit(e->idx, e)) {
 		store_index_leave(e, STORE_LEAVE_REMOVE);
 		return;
 	}
 	if (mem > old)
-		store_evict(idx, e);
+		store_evict(e->idx, e);
 }
 
 void
@@ -370,15 +380,7 @@ store_index_moved(struct store_entry *e, struct store_entry *ne)
 void
 store_index_shrunk(struct store_entry *e, uint64_t old)
 {
-	struct store_index *idx;
-	uint64_t mem;
-
-	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
-	idx = e->idx;
-	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
-	mem = store_entry_mem(e);
-	CHECK(mem <= old && idx->st.bytes >= old);
-	idx->st.bytes -= old - mem;
+	CHECK(store_index_recount(e, old) <= old);
 }
 
 void

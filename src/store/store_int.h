@@ -15,20 +15,25 @@
  *	                                           +-- body: slices --> blocks
  *
  * Sealed: a COMPLETE cached object that only the index holds (the moment
- * store_entry_unref() leaves it there) is copied into one block of
- * exactly its size, and the live part goes:
+ * store_entry_unref() leaves it there) is copied, entry and all, into
+ * one block of exactly its size, its obj; the index is pointed at the
+ * copy (nobody else has a pointer to the entry then), and the old entry
+ * and its live part go:
  *
- *	struct store_entry --> obj: struct buf
- *	                            [store_rpack | raw | url NUL | body]
+ *	obj: struct buf [store_entry | store_rpack | raw | url NUL | body]
+ *	                 ^ e (STORE_F_EMBEDDED)
  *
- * Readers of a sealed entry get slices of obj (hits stay zero-copy, and
- * a write pins obj whatever becomes of the entry); it never changes
- * again in place: a 304's new header section or a new URL unseal it
- * first (the body becomes a slice of the old obj), and it seals anew
- * when it is idle again.  A sealed entry is never PENDING, private or
- * windowed, and has no readers to notify: everything it will ever have
- * is there.  An idle sealed 1 KiB object costs the entry (sizeof), the
- * block's header and its own bytes, and an index slot.
+ * The entry's memory is then obj's: the entry holds one reference on
+ * obj, dropped when the entry goes, and writes of the body's slices hold
+ * theirs, so the block outlives the entry as long as they need it.  The
+ * entry's own bytes lie below obj's fill, but no slice ever covers them:
+ * the fill rule (bytes below fill never change) is for what slices
+ * show.  Readers of a sealed entry get slices of obj (hits stay
+ * zero-copy); it never changes in place: a 304's new header section or
+ * a new URL unseal it first (it stays embedded where it is, its body a
+ * slice of the same block), and it seals anew, into a new block, when it
+ * is idle again.  A sealed entry is never PENDING, private or windowed,
+ * and has no readers to notify: everything it will ever have is there.
  *
  * A reply that may be cached (window 0) is packed when it comes in: its
  * scalars and header bytes only, no field table, no struct http_msg.
@@ -40,9 +45,10 @@
  * as an owned view (STORE_F_VIEW_OWNED), as parsed, and its entry is
  * never sealed.
  *
- * store_entry_mem() = sizeof *e + (live: sizeof the live part + its
- * reply pack, URL, owned view's capacities + body_mem + the slice
- * array; sealed: obj's header and size); a rebuilt view is not counted
+ * store_entry_mem() = the entry (sizeof *e, or for an embedded one its
+ * obj's header and size) + for a live one sizeof the live part, its
+ * reply pack, URL, owned view's capacities, body_mem and the slice
+ * array; a rebuilt view is not counted
  * (it lives while someone other than the index holds the entry).  While
  * the entry is indexed, the index counts exactly that in its bytes, so
  * every change to one of them while indexed goes through

@@ -1196,7 +1196,7 @@ START_TEST(idle_objects_are_sealed_into_one_block)
 {
 	static const char url[] = "http://origin.example/sealed";
 	struct itest t;
-	struct store_entry *e, *e2;
+	struct store_entry *e;
 	struct store_reader r, r2;
 	struct buf_chain a, b;
 	struct buf_pool_stats ps;
@@ -1254,8 +1254,7 @@ START_TEST(idle_objects_are_sealed_into_one_block)
 
 	/* Purged while r2 reads: r2 still gets every byte. */
 	ck_assert(store_index_purge(t.idx, &k));
-	e2 = e;
-	store_entry_unref(&e2);
+	store_entry_unref(&e);
 	ck_assert_uint_eq(iread_check(&r2, t.pool, 100, 4096), 924);
 	store_reader_close(&r2);
 	ck_assert_uint_eq(buf_chain_len(&a), 1024);
