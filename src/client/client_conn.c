@@ -219,13 +219,6 @@ client_accept(struct comm_listener *l, struct comm_conn *c, void *arg)
 		comm_close(&c);
 		return;
 	}
-	cc->parser = http_parser_new(HTTP_MSG_REQUEST,
-	    (size_t)conf->request_header_max_size);
-	if (cc->parser == NULL) {
-		FREE_OBJ(cc);
-		comm_close(&c);
-		return;
-	}
 	cc->ctx = ctx;
 	cc->conn = c;
 	len = sizeof cc->peer;
@@ -397,7 +390,15 @@ client_conn_process(struct client_conn *cc)
 		if (cc->txn == NULL) {
 			if (buf_chain_len(&cc->in) == 0)
 				return;
-			cc->txn = client_txn_new(cc);
+			/* A parser exists from a request's first byte to
+			 * the end of the last one pipelined behind it: an
+			 * idle connection has none. */
+			if (cc->parser == NULL)
+				cc->parser = http_parser_new(HTTP_MSG_REQUEST,
+				    (size_t)cc->ctx->deps.conf->
+				    request_header_max_size);
+			cc->txn = cc->parser != NULL ? client_txn_new(cc) :
+			    NULL;
 			if (cc->txn == NULL) {
 				client_conn_abort(cc);
 				return;
@@ -481,6 +482,8 @@ client_conn_txn_done(struct client_conn *cc, bool keep_alive)
 		client_conn_linger(cc);
 		return;
 	}
+	if (buf_chain_len(&cc->in) == 0)
+		http_parser_free(&cc->parser);	/* idle: see above */
 	comm_set_timeout(cc->conn, COMM_TO_READ,
 	    cc->ctx->deps.conf->client_idle_pconn_timeout);
 	client_conn_resume(cc);
