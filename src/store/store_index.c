@@ -15,12 +15,12 @@
  * The table is open addressing with linear probing over pointers to
  * entries (the key is a digest, so its first bytes are the hash): one
  * word per slot, at most 7/8 full, doubled as it grows, deletion by
- * backward shift so that no tombstones pile up.  A slot keeps three more
- * bits of its entry's key in the pointer's low bits (an entry is at
- * least 8-byte aligned): a probe that does not match them passes the
- * slot without touching the entry, which is what lets the table run
- * that full (a slot costs 9 to 18 bytes per entry rather than 11 to
- * 21 at 3/4) without lookups paying a cache miss per probe.
+ * backward shift so that no tombstones pile up.  A slot keeps more bits
+ * of its entry's key in the pointer's low bits, which the entry's
+ * alignment leaves zero (three on LP64): a probe that does not match
+ * them passes the slot without touching the entry, which is what lets
+ * the table run that full (a slot costs 9 to 18 bytes per entry rather
+ * than 11 to 21 at 3/4) without lookups paying a cache miss per probe.
  *
  * Replacement works on one intrusive queue, newest at the head:
  *
@@ -81,7 +81,8 @@ store_key_eq(const struct store_key *a, const struct store_key *b)
 	return (memcmp(a->b, b->b, STORE_KEY_LEN) == 0);
 }
 
-#define STORE_TAG_MASK		((uintptr_t)7)
+/* As many low bits as an entry's alignment leaves zero (3 on LP64). */
+#define STORE_TAG_MASK	((uintptr_t)_Alignof(struct store_entry) - 1)
 
 /* Key bits the mask never uses (it takes the low bits of the first 8). */
 static uintptr_t

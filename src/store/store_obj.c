@@ -92,6 +92,10 @@ store_live_free(struct store_entry *e)
 	e->u.live = NULL;
 }
 
+/* An embedded entry starts a block's data: it must be aligned there. */
+_Static_assert(offsetof(struct buf, data) %
+    _Alignof(struct store_entry) == 0, "an entry must fit at buf data");
+
 /* The block an embedded entry is the first bytes of. */
 static struct buf *
 store_obj(const struct store_entry *e)
