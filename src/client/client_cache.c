@@ -112,22 +112,6 @@ client_cache_key(struct store_key *k, const char *url, size_t url_len)
  * client context had: it goes into the variants' keys. */
 #define CLIENT_MARKER_SERIAL	"Cuttle-Marker-Serial"
 
-static const struct http_field *
-client_marker_serial(const struct http_msg *rep)
-{
-	const struct http_field *f;
-	uint16_t i;
-
-	for (i = 0; i < rep->nfields; i++) {
-		f = &rep->fields[i];
-		if (f->name.len == sizeof CLIENT_MARKER_SERIAL - 1 &&
-		    strncasecmp(http_msg_ptr(rep, f->name),
-		    CLIENT_MARKER_SERIAL, f->name.len) == 0)
-			return (f);
-	}
-	return (NULL);
-}
-
 /* The key of req's variant under marker m; false if req can match no
  * variant (Vary: *, or values too long to key). */
 static bool
@@ -140,7 +124,8 @@ client_variant_key(const struct http_msg *req, struct store_entry *m,
 	int n, v;
 
 	f = rep != NULL ? http_msg_field(rep, HTTP_HDR_VARY) : NULL;
-	s = rep != NULL ? client_marker_serial(rep) : NULL;
+	s = rep != NULL ? http_msg_field_named(rep, CLIENT_MARKER_SERIAL,
+	    sizeof CLIENT_MARKER_SERIAL - 1) : NULL;
 	if (f == NULL || s == NULL || s->value.len > 20)
 		return (false);
 	n = snprintf(buf, sizeof buf, "%.*s\n", (int)s->value.len,

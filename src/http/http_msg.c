@@ -140,6 +140,23 @@ http_msg_field_next(const struct http_msg *msg, const struct http_field *f)
 	return (f->next == 0 ? NULL : &msg->fields[f->next - 1]);
 }
 
+const struct http_field *
+http_msg_field_named(const struct http_msg *msg, const char *name,
+    size_t len)
+{
+	const struct http_field *f;
+	uint16_t i;
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	for (i = 0; i < msg->nfields; i++) {
+		f = &msg->fields[i];
+		if (f->name.len == len &&
+		    strncasecmp(http_msg_ptr(msg, f->name), name, len) == 0)
+			return (f);
+	}
+	return (NULL);
+}
+
 /* Does the comma-separated list in s contain token (any case)? */
 static bool
 list_has_token(const char *s, size_t len, const char *token)

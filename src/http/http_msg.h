@@ -101,6 +101,11 @@ const struct http_field	*http_msg_field(const struct http_msg *msg,
 const struct http_field	*http_msg_field_next(const struct http_msg *msg,
 			    const struct http_field *f);
 
+/* http_msg_field_named() - the first field whose name is name (len
+ * bytes, any case), or NULL: for the fields without an id. */
+const struct http_field	*http_msg_field_named(const struct http_msg *msg,
+			    const char *name, size_t len);
+
 /* http_msg_has_token() - true when a list-valued field (all its lines)
  * contains token, compared case-insensitively: Connection: close. */
 bool	http_msg_has_token(const struct http_msg *msg, enum http_hdr_id id,

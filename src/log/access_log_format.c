@@ -632,16 +632,11 @@ lf_set_mime(struct lf_value *v, const struct access_entry *e)
 	const struct http_field *fl;
 	const char *s = e->mime_type;
 	size_t n = s != NULL ? strlen(s) : 0;
-	uint16_t i;
 
-	for (i = 0; s == NULL && e->reply != NULL && i < e->reply->nfields;
-	    i++) {
-		fl = &e->reply->fields[i];
-		if (fl->name.len == 12 && strncasecmp(http_msg_ptr(e->reply,
-		    fl->name), "Content-Type", 12) == 0) {
-			s = http_msg_ptr(e->reply, fl->value);
-			n = fl->value.len;
-		}
+	if (s == NULL && e->reply != NULL &&
+	    (fl = http_msg_field_named(e->reply, "Content-Type", 12)) != NULL) {
+		s = http_msg_ptr(e->reply, fl->value);
+		n = fl->value.len;
 	}
 	if (s != NULL) {
 		size_t k = 0;

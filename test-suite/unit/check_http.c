@@ -209,6 +209,12 @@ START_TEST(fields_keep_order_ids_and_trimmed_values)
 	    13) == 0);
 	ck_assert_ptr_null(http_msg_field_next(&o.msg, f));
 	ck_assert_uint_eq(o.msg.fields[2].id, HTTP_HDR_OTHER);
+	ck_assert_ptr_eq(http_msg_field_named(&o.msg, "x-OTHER", 7),
+	    &o.msg.fields[2]);
+	ck_assert_ptr_eq(http_msg_field_named(&o.msg, "Cache-Control", 13),
+	    &o.msg.fields[1]);		/* the first of two */
+	ck_assert_ptr_null(http_msg_field_named(&o.msg, "X-Othe", 6));
+	ck_assert_ptr_null(http_msg_field_named(&o.msg, "X-Others", 8));
 	ck_assert(memcmp(http_msg_ptr(&o.msg, o.msg.fields[2].value), "a b",
 	    3) == 0 && o.msg.fields[2].value.len == 3);
 	ck_assert(o.msg.expect_continue);
