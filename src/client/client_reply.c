@@ -130,6 +130,49 @@ client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 	return (err);
 }
 
+/*
+ * The interim replies t->e has for this reader, passed on (RFC 9110
+ * 15.2: a proxy forwards 1xx replies it did not ask for itself), before
+ * the final reply: never to an HTTP/1.0 client, which cannot take them,
+ * and a 100 not when cuttle answered the client's Expect itself (fwd
+ * does not forward it, so an origin's 100 is news to nobody).  They go
+ * through the hop like a final reply's header section: hop-by-hop
+ * fields dropped, Via added, and no Content-Length (RFC 9110 8.6).
+ * false on ENOMEM.
+ */
+static bool
+client_reply_interim(struct client_txn *t)
+{
+	const struct conf *conf = t->cc->ctx->deps.conf;
+	const struct http_msg *m;
+	struct buf_chain out;
+	char via[300];
+	int err = 0;
+
+	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
+	while (err == 0 && (m = store_reader_interim(&t->reader)) != NULL) {
+		if (t->req.vminor == 0 || (m->status == 100 &&
+		    t->req.expect_continue))
+			continue;
+		err = http_out_printf(&out, "HTTP/1.1 %u %.*s\r\n", m->status,
+		    (int)m->reason.len, http_msg_ptr(m, m->reason));
+		if (err == 0)
+			err = http_out_fields(m, client_reply_skip, &out);
+		if (err == 0 && conf->via) {
+			snprintf(via, sizeof via, "1.%u %s (cuttle/%s)",
+			    m->vminor, conf->visible_hostname,
+			    PACKAGE_VERSION);
+			err = http_out_append_list(m, HTTP_HDR_VIA, via, &out);
+		}
+		if (err == 0)
+			err = http_out_printf(&out, "\r\n");
+	}
+	if (err == 0 && buf_chain_len(&out) > 0)
+		client_reply_write(t, &out);
+	buf_chain_fini(&out);
+	return (err == 0);
+}
+
 /* Read t->e from its start; progress comes to client_reply_progress(). */
 void
 client_reply_attach(struct client_txn *t)
@@ -228,6 +271,10 @@ client_reply_progress(struct store_reader *r, void *arg)
 	(void)r;
 	if (t->state == TXN_DONE || t->headers_sent) {
 		client_reply_pump(t);
+		return;
+	}
+	if (!client_reply_interim(t)) {
+		client_txn_abort(t);
 		return;
 	}
 	rep = store_entry_reply(t->e);

@@ -332,20 +332,26 @@ fwd_body_piece(void *arg, const char *at, size_t len)
 		f->failed = true;
 }
 
-/* Headers of a final reply: the entry gets them; interim 1xx replies are
- * dropped (cuttle answers Expect itself), 101 is refused (cuttle does not
- * offer Upgrade). */
+/* Headers of a reply.  An interim one (1xx, RFC 9110 15.2) goes to the
+ * entry's readers and is not stored; the parser then ends it (it has no
+ * content) and the next reply is read.  101 is refused: cuttle forwards
+ * no Upgrade, so no switch of protocols was asked for (RFC 9110 15.2.2).
+ * The final reply's headers become the entry's. */
 static bool
 fwd_reply_headers(struct fwd *f)
 {
 	if (f->reply.status == 101) {
+		log_msg(LG_INFO, SEC_FWD, "%s: invalid reply: 101 Switching "
+		    "Protocols without an Upgrade asked for", f->key);
 		fwd_end(f, STORE_ERR_INVALID_RESP, 0);
 		return (false);
 	}
 	if (f->reply.status < 200) {
-		http_msg_fini(&f->reply);
-		http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
-		f->parser_started = false;
+		f->ctx->stats.interim++;
+		if (store_entry_add_interim(f->e, &f->reply) != 0) {
+			fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+			return (false);
+		}
 		return (true);
 	}
 	/* reply_body_max_size: a reply known to be too big is refused
@@ -396,8 +402,12 @@ fwd_parse(struct fwd *f, const char *data, size_t len)
 				return;
 			break;
 		case HTTP_PARSE_DONE:
-			if (!f->have_reply)
-				break;		/* an interim reply ended */
+			if (!f->have_reply) {
+				/* An interim reply ended: the next one is
+				 * parsed into the same (emptied) message. */
+				f->parser_started = false;
+				break;
+			}
 			f->reusable = f->keep_alive && f->body_done &&
 			    len == 0;
 			fwd_end(f, STORE_ERR_NONE, 0);

@@ -67,6 +67,7 @@ struct fwd_ctx_stats {
 	uint64_t	conns_opened;
 	uint64_t	conns_reused;	/* from the idle pool */
 	uint64_t	retries;	/* idempotent requests sent again */
+	uint64_t	interim;	/* 1xx replies before a final one */
 	unsigned	idle;		/* connections in the pool now */
 };
 void		fwd_ctx_stats(const struct fwd_ctx *ctx, struct fwd_ctx_stats *st);

@@ -236,6 +236,8 @@ mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "server.conns_reused = %ju\n",
 	    (uintmax_t)fg.fs.conns_reused);
 	mgr_out_printf(o, "server.retries = %ju\n", (uintmax_t)fg.fs.retries);
+	mgr_out_printf(o, "server.interim_replies = %ju\n",
+	    (uintmax_t)fg.fs.interim);
 	mgr_out_printf(o, "server.conns_idle = %u\n", fg.fs.idle);
 	mgr_out_printf(o, "cache.fetches = %ju\n", (uintmax_t)cs->fetches);
 	mgr_out_printf(o, "mem.pages_in_use = %zu\n", fg.bs.pages);

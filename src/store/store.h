@@ -93,6 +93,7 @@ struct store_reader {
 	bool			linked;		/* on the entry's readers: it was
 						 * live when r opened (a sealed
 						 * one has no news to tell) */
+	uint8_t			interim_next;	/* interim replies handed out */
 	struct list		link;
 	/* Where the last read stopped: slice hint_slice of the body starts
 	 * at body offset hint_start.  Slices of a body nothing was dropped
@@ -125,6 +126,17 @@ unsigned		store_entry_nreaders(const struct store_entry *e);
 
 /* -- the writer ----------------------------------------------------------- */
 
+/* store_entry_add_interim() - an interim (1xx) reply came before the
+ * final one: *msg is moved in (left empty and initialised again) for the
+ * readers open now, who get it through store_reader_interim() before
+ * the final reply.  It is never part of what is stored: it is not
+ * counted in store_entry_mem(), and it goes once the final reply is set
+ * and every reader open then has taken it or closed (sealing never keeps
+ * it).  At most STORE_INTERIM_MAX are kept at once; more are dropped
+ * (they are advice).  Only before set_reply.  0, or -ENOMEM (msg is
+ * emptied all the same; the entry is unchanged). */
+#define STORE_INTERIM_MAX	8
+int	store_entry_add_interim(struct store_entry *e, struct http_msg *msg);
 /* store_entry_set_reply() - move *msg (a parsed reply) into the entry;
  * msg is left empty and initialised again.  Once per entry. */
 void	store_entry_set_reply(struct store_entry *e, struct http_msg *msg);
@@ -159,9 +171,16 @@ void	store_reader_open(struct store_reader *r, struct store_entry *e,
  * drops the reference on the entry. */
 void	store_reader_close(struct store_reader *r);
 /* store_reader_wait() - call fn once, from the loop, as soon as there is
- * a reply or body bytes past the cursor or the entry has ended (at once,
- * through the queue, if that is so already). */
+ * an interim reply not handed out, a reply, body bytes past the cursor,
+ * or the entry has ended (at once, through the queue, if that is so
+ * already). */
 void	store_reader_wait(struct store_reader *r);
+/* store_reader_interim() - the next interim reply this reader has not
+ * been handed yet, oldest first, or NULL.  Valid until the next store_*
+ * call on the entry.  A reader opened after the final reply came gets
+ * none: they were for the requests already waiting.  Reading body bytes
+ * passes over any left. */
+const struct http_msg	*store_reader_interim(struct store_reader *r);
 /* store_reader_read() - append up to max body bytes from the cursor to
  * out as slices (references, no copy) and advance; returns the count. */
 size_t	store_reader_read(struct store_reader *r, struct buf_chain *out,

@@ -106,6 +106,9 @@ struct store_live {
 						 * framing) */
 	char			*url;		/* store_entry_set_url(), or NULL */
 	struct http_msg		*view;		/* see above; NULL: none yet */
+	struct store_interim	*interim;	/* oldest first; see
+						 * store_interim.c */
+	uint8_t			ninterim;
 };
 
 struct store_entry {
@@ -142,6 +145,18 @@ bool	store_entry_windowed(const struct store_entry *e);
 /* store_entry_set_window_after() - the window e takes if it leaves its
  * index while still PENDING (see store_index_add()). */
 void	store_entry_set_window_after(struct store_entry *e, size_t window);
+
+/* store_interim.c: interim replies, held for the readers waiting. */
+struct store_interim;
+void	store_interim_free_all(struct store_live *l);
+/* store_reader_interim_news() - r has an interim reply to take. */
+bool	store_reader_interim_news(const struct store_reader *r);
+/* store_notify_readers() - post the call of every armed reader of live
+ * e (store_obj.c). */
+void	store_notify_readers(struct store_entry *e);
+/* store_interim_trim() - let the interim replies go once the final reply
+ * is in and no linked reader still has one to take. */
+void	store_interim_trim(struct store_entry *e);
 
 enum store_leave {
 	STORE_LEAVE_EVICT,	/* counted as evicted */

@@ -86,6 +86,7 @@ store_live_free(struct store_entry *e)
 	CHECK(list_empty(&l->readers));
 	comm_call_cancel(&l->room_call);
 	store_reply_drop(e);
+	store_interim_free_all(l);
 	free(l->url);
 	buf_chain_fini(&l->body);
 	free(l);
@@ -470,7 +471,7 @@ store_entry_mem(const struct store_entry *e)
 
 /* Something a waiting reader would want to see: post its call.  Only a
  * live entry has news to tell. */
-static void
+void
 store_notify_readers(struct store_entry *e)
 {
 	struct list *n;
@@ -788,6 +789,8 @@ store_entry_set_reply(struct store_entry *e, struct http_msg *msg)
 	}
 	if (e->idx != NULL)
 		store_index_charge(e, old);	/* Content-Length > max_obj */
+	if (!store_sealed(e))
+		store_interim_trim(e);
 	store_notify_readers(e);
 	store_entry_unref(&e);
 }
@@ -1152,8 +1155,12 @@ store_reader_open(struct store_reader *r, struct store_entry *e,
 	comm_call_init(&r->call, store_reader_call);
 	store_entry_ref(e);
 	r->linked = !store_sealed(e);
+	r->interim_next = 0;
 	if (r->linked) {
 		r->off = e->u.live->body_start;
+		/* Interim replies came for the requests waiting then. */
+		if (e->flags & STORE_F_REPLY)
+			r->interim_next = e->u.live->ninterim;
 		list_insert_tail(&e->u.live->readers, &r->link);
 	} else
 		r->off = 0;
@@ -1171,8 +1178,10 @@ store_reader_close(struct store_reader *r)
 	comm_call_cancel(&r->call);
 	/* A reader of a live entry stays linked to its live part, which
 	 * cannot be sealed (nor go) before the reader is gone. */
-	if (r->linked)
+	if (r->linked) {
 		list_remove(&r->link);
+		store_interim_trim(e);
+	}
 	e->nreaders--;
 	store_trim(e);
 	r->magic = 0;
@@ -1185,6 +1194,8 @@ store_reader_has_news(const struct store_reader *r)
 {
 	const struct store_entry *e = r->entry;
 
+	if (store_reader_interim_news(r))
+		return (true);
 	return ((e->flags & STORE_F_REPLY) && (!r->told_reply ||
 	    r->off < store_body_end(e) || e->state != STORE_PENDING));
 }
@@ -1273,6 +1284,11 @@ store_reader_read(struct store_reader *r, struct buf_chain *out, size_t max)
 
 	CHECK_OBJ_NOTNULL(r, STORE_READER_MAGIC);
 	e = r->entry;
+	if (r->linked) {
+		/* On the body: any interim reply left is past. */
+		r->interim_next = e->u.live->ninterim;
+		store_interim_trim(e);
+	}
 	if (r->off >= store_body_end(e))	/* a seek may go past it */
 		return (0);
 	avail = (size_t)(store_body_end(e) - r->off);

@@ -106,6 +106,137 @@ finish(struct rtest *t)
 	comm_loop_free(&t->loop);
 }
 
+static store_reader_fn on_nothing;
+
+/* An interim reply, parsed as fwd parses it, moved into t->e. */
+static void
+add_interim(struct rtest *t, unsigned status)
+{
+	char in[64];
+	struct http_parser *p = http_parser_new(HTTP_MSG_RESPONSE, 4096);
+	struct http_msg m;
+	size_t used;
+	int n;
+
+	n = snprintf(in, sizeof in, "HTTP/1.1 %u Hint\r\nLink: <x>\r\n\r\n",
+	    status);
+	http_msg_init(&m, HTTP_MSG_RESPONSE);
+	http_parser_start(p, &m, false);
+	ck_assert_int_eq(http_parse(p, in, (size_t)n, &used, NULL, NULL),
+	    HTTP_PARSE_HEADERS);
+	t->in_store_call = true;
+	ck_assert_int_eq(store_entry_add_interim(t->e, &m), 0);
+	t->in_store_call = false;
+	ck_assert_uint_eq(m.rawlen, 0);		/* moved, not copied */
+	http_msg_fini(&m);
+	http_parser_free(&p);
+}
+
+START_TEST(interim_replies_reach_waiting_readers_in_order)
+{
+	struct rtest t;
+	struct store_reader r2, r3;
+	const struct http_msg *m;
+
+	setup_entry(&t, 0);
+	store_reader_open(&t.r, t.e, t.loop, on_progress, &t);
+	store_reader_open(&r2, t.e, t.loop, on_nothing, NULL);
+	store_reader_wait(&t.r);
+	add_interim(&t, 103);
+	run_queue(&t);
+	ck_assert_int_eq(t.calls, 1);	/* news: told from the loop */
+	add_interim(&t, 102);
+	m = store_reader_interim(&t.r);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->status, 103);
+	ck_assert_uint_eq(store_reader_interim(&t.r)->status, 102);
+	ck_assert_ptr_null(store_reader_interim(&t.r));
+	/* Waiting again with nothing new: no call (no busy loop). */
+	store_reader_wait(&t.r);
+	run_queue(&t);
+	ck_assert_int_eq(t.calls, 1);
+	set_reply(&t);
+	run_queue(&t);
+	ck_assert_int_eq(t.calls, 2);
+	/* r2 has not taken its interim replies: they stay for it. */
+	ck_assert_uint_eq(store_reader_interim(&r2)->status, 103);
+	/* A reader that came after the final reply gets none. */
+	store_reader_open(&r3, t.e, t.loop, on_nothing, NULL);
+	ck_assert_ptr_null(store_reader_interim(&r3));
+	store_reader_close(&r3);
+	store_reader_close(&r2);	/* the last one behind: they go */
+	ck_assert_ptr_null(store_reader_interim(&t.r));
+	store_reader_close(&t.r);
+	finish(&t);
+}
+END_TEST
+
+START_TEST(interim_replies_are_never_part_of_the_stored_entry)
+{
+	struct rtest t;
+	struct store_index *idx;
+	struct store_limits lim = { .cache_mem = 1 << 20 };
+	struct store_key k;
+	struct store_entry *hit;
+	struct store_reader r;
+	struct buf_chain out;
+	struct buf *b;
+	uint64_t before;
+	unsigned i;
+
+	setup_entry(&t, 0);
+	idx = store_index_new(t.loop, t.pool, &lim);
+	ck_assert_ptr_nonnull(idx);
+	store_key_make(&k, "GET", 3, "http://a/", 9, NULL, 0);
+	ck_assert_int_eq(store_index_add(idx, t.e, &k, 0), 0);
+	store_reader_open(&t.r, t.e, t.loop, on_progress, &t);
+	before = store_entry_mem(t.e);
+	/* More than are kept: the rest are dropped, not queued. */
+	for (i = 0; i < STORE_INTERIM_MAX + 3; i++)
+		add_interim(&t, 103);
+	ck_assert_uint_eq(store_entry_mem(t.e), before);	/* not counted */
+	set_reply(&t);
+	b = block(&t, "helloworld");
+	ck_assert_int_eq(store_entry_append(t.e, b, 0, 10), 0);
+	buf_unref(&b);
+	store_entry_complete(t.e);
+	for (i = 0; i < STORE_INTERIM_MAX; i++)
+		ck_assert_ptr_nonnull(store_reader_interim(&t.r));
+	ck_assert_ptr_null(store_reader_interim(&t.r));
+	store_reader_close(&t.r);
+	store_entry_unref(&t.e);		/* sealed now */
+	hit = store_index_lookup(idx, &k);
+	ck_assert_ptr_nonnull(hit);
+	store_reader_open(&r, hit, t.loop, on_nothing, NULL);
+	ck_assert_ptr_null(store_reader_interim(&r));
+	buf_chain_init(&out, t.pool);
+	ck_assert_uint_eq(store_reader_read(&r, &out, 100), 10);
+	buf_chain_fini(&out);
+	store_reader_close(&r);
+	store_entry_unref(&hit);
+	store_index_free(&idx);
+	finish(&t);
+}
+END_TEST
+
+START_TEST(interim_replies_of_an_aborted_entry_go_with_it)
+{
+	struct rtest t;
+
+	setup_entry(&t, 4096);
+	store_reader_open(&t.r, t.e, t.loop, on_progress, &t);
+	add_interim(&t, 103);
+	store_entry_abort(t.e, STORE_ERR_INVALID_RESP, 0);
+	/* Still handed out: the reader may pass it on before the error. */
+	ck_assert_uint_eq(store_reader_interim(&t.r)->status, 103);
+	/* Once ended, nothing more is taken in. */
+	add_interim(&t, 103);
+	ck_assert_ptr_null(store_reader_interim(&t.r));
+	store_reader_close(&t.r);
+	finish(&t);		/* ASan: nothing leaked */
+}
+END_TEST
+
 START_TEST(reader_is_told_from_the_loop_and_gets_shared_slices)
 {
 	struct rtest t;
@@ -1416,6 +1547,9 @@ store_suite(void)
 	tcase_add_test(tc, two_readers_of_a_kept_entry_read_everything);
 	tcase_add_test(tc, reader_hint_makes_a_5000_slice_entry_cheap_to_read);
 	tcase_add_test(tc, reader_seek);
+	tcase_add_test(tc, interim_replies_reach_waiting_readers_in_order);
+	tcase_add_test(tc, interim_replies_are_never_part_of_the_stored_entry);
+	tcase_add_test(tc, interim_replies_of_an_aborted_entry_go_with_it);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("index");
