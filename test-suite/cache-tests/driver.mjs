@@ -15,8 +15,8 @@
 // a time, so that each death is pinned on the one test that caused it, which
 // then fails as "cuttle died".
 //
-// Exit status: 0 when every required test outside CDN-Cache-Control passes,
-// 1 when one fails (a death counts), 2 on trouble running the suite.
+// Exit status: 0 when every required test outside CDN-Cache-Control passes
+// and cuttle never died, 1 otherwise, 2 on trouble running the suite.
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -308,4 +308,5 @@ show('Setup failed', lists.setup_fail)
 show('Harness failed (timeouts)', lists.harness_fail)
 show('Retried', lists.retry)
 stopChildren()
-process.exit(lists.fail.length > 0 ? 1 : 0)
+// A death fails the run whatever the test's kind: no input may end cuttle.
+process.exit(lists.fail.length > 0 || proxy.starts > 1 ? 1 : 0)

@@ -6,9 +6,10 @@
 #
 # CUTTLE names the binary (default: src/cuttle of this tree); id runs one
 # suite (cc-parse, vary...) or one test alone, printing its exchanges.
-# Exits 0 when every required test outside CDN-Cache-Control passes, 1 when
-# one fails, 2 when the suite cannot be run.  The working directory (confs,
-# logs, results.json) is kept when the run fails, or with CT_KEEP=1.
+# Exits 0 when every required test outside CDN-Cache-Control passes and
+# cuttle never died, 1 otherwise, 2 when the suite cannot be run.  The
+# working directory (confs, logs, results.json) is kept when the run fails,
+# or with CT_KEEP=1.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
