@@ -491,6 +491,11 @@ client_fetch_reply(struct store_entry *e, const struct http_msg *rep,
 	    conf->maximum_object_size == 0 ||
 	    rep->content_length <= conf->maximum_object_size))
 		why = NULL;
+	/* Content still transfer-coded is relayed with its codings named
+	 * and its end, often the close, unsure: never stored, negative or
+	 * not (a stored reply loses its hop-by-hop Transfer-Encoding). */
+	if (why == NULL && http_msg_te_coded(rep))
+		why = "Transfer-Encoding other than chunked";
 	client_cache_key(&base, f->url, f->url_len);
 	k = base;
 	if (why == NULL && http_msg_field(rep, HTTP_HDR_VARY) != NULL &&
@@ -855,7 +860,8 @@ client_cache_reply(struct client_txn *t)
 	}
 	if (t->from_store)
 		ctx->stats.hits++;
-	if (rep->status != 200)
+	/* Ranges count content bytes, not transfer-coded ones. */
+	if (rep->status != 200 || http_msg_te_coded(rep))
 		return (true);
 	/* The client's own conditionals and ranges, answered from the
 	 * reply the cache holds (or is getting). */

@@ -3,7 +3,8 @@
  *
  * The reply's header section is written anew for this hop: hop-by-hop
  * fields dropped, Via added, the framing chosen for this client (the
- * origin's Content-Length; else chunked for HTTP/1.1; else close).  The
+ * origin's Content-Length; else chunked for HTTP/1.1; else close; content
+ * still transfer-coded: its codings named, then close).  The
  * body goes out as slices of the entry's pages, never copied.  A reply
  * whose entry is aborted after its header section went out is cut by
  * closing the connection (and a chunked one is left unterminated), so it
@@ -113,6 +114,19 @@ client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 		if (cl != NULL && status != 204 && status >= 200)
 			err = http_out_printf(out, "Content-Length: %.*s\r\n",
 			    (int)cl->value.len, http_msg_ptr(rep, cl->value));
+	} else if (http_msg_te_coded(rep)) {
+		/*
+		 * Content cuttle cannot decode (gzip, an unknown coding) is
+		 * passed on coded, so the client must hear the codings, and
+		 * only an HTTP/1.1 client may (client_reply_progress()).
+		 * Close-delimited, as the origin framed it, rather than
+		 * chunked on top: after "chunked, gzip" a chunked of ours
+		 * would apply chunked twice (RFC 9112 6.1 forbids it), and
+		 * one framing for every such reply is one to get right.
+		 * These replies are rare; the lost keep-alive costs little.
+		 */
+		t->close_after = true;
+		err = http_out_te_codings(rep, out);
 	} else if (rep->body == HTTP_BODY_LENGTH)
 		err = http_out_printf(out, "Content-Length: %ju\r\n",
 		    (uintmax_t)rep->content_length);
@@ -260,6 +274,21 @@ client_reply_access_ok(struct client_txn *t, const struct http_msg *rep)
 	return (acl_rules_check(r, &ar, ACL_ALLOW) == ACL_ALLOW);
 }
 
+/* Content still transfer-coded may not go to an HTTP/1.0 client (RFC 9112
+ * 6.1: a server MUST NOT send Transfer-Encoding to one), and cuttle
+ * cannot decode it: 502, as Squid answers what it cannot pass on. */
+static bool
+client_reply_codings_ok(struct client_txn *t, const struct http_msg *rep)
+{
+	if (t->req.vminor >= 1 || rep->body == HTTP_BODY_NONE ||
+	    !http_msg_te_coded(rep))
+		return (true);
+	log_msg(LG_INFO, SEC_CLIENT, "%.*s: reply with Transfer-Encoding "
+	    "other than chunked for an HTTP/1.0 client: 502",
+	    (int)t->req.target.len, http_msg_ptr(&t->req, t->req.target));
+	return (false);
+}
+
 static void
 client_reply_progress(struct store_reader *r, void *arg)
 {
@@ -295,6 +324,11 @@ client_reply_progress(struct store_reader *r, void *arg)
 		t->code = "TCP_DENIED_REPLY";
 		t->cc->ctx->stats.denied++;
 		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);
+		return;
+	}
+	if (!client_reply_codings_ok(t, rep)) {
+		client_txn_error(t, ERRPAGE_INVALID_RESP, "the reply's "
+		    "Transfer-Encoding cannot reach an HTTP/1.0 client", 0);
 		return;
 	}
 	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));

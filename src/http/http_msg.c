@@ -12,7 +12,8 @@
  *			reports is an offset into the bytes the message
  *			keeps; checks llhttp does not make are added in the
  *			callbacks (obs-fold, empty names, "Name :", repeated
- *			Host, Transfer-Encoding other than chunked).
+ *			Host, a request's Transfer-Encoding other than
+ *			chunked, a reply's naming chunked twice).
  *   body		llhttp, run over the caller's input, so content is
  *			handed out in place, never copied.
  *
@@ -157,25 +158,43 @@ http_msg_field_named(const struct http_msg *msg, const char *name,
 	return (NULL);
 }
 
+size_t
+http_list_next(const char *s, size_t len, size_t *pos, size_t *start)
+{
+	size_t i = *pos, end;
+	bool quoted = false;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+		i++;
+	if (i >= len) {
+		*pos = len;
+		return (0);
+	}
+	*start = i;
+	/* A comma inside a quoted-string (a parameter's value, RFC 9110
+	 * 5.6.4) does not end the element. */
+	for (; i < len && (quoted || s[i] != ','); i++) {
+		if (s[i] == '"')
+			quoted = !quoted;
+		else if (quoted && s[i] == '\\' && i + 1 < len)
+			i++;
+	}
+	end = i;
+	while (end > *start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+		end--;
+	*pos = i;
+	return (end - *start);
+}
+
 /* Does the comma-separated list in s contain token (any case)? */
 static bool
 list_has_token(const char *s, size_t len, const char *token)
 {
-	size_t tlen = strlen(token), i = 0, start, end;
+	size_t tlen = strlen(token), pos = 0, start, n;
 
-	while (i < len) {
-		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
-			i++;
-		start = i;
-		while (i < len && s[i] != ',')
-			i++;
-		end = i;
-		while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
-			end--;
-		if (end - start == tlen && strncasecmp(s + start, token,
-		    tlen) == 0)
+	while ((n = http_list_next(s, len, &pos, &start)) > 0)
+		if (n == tlen && strncasecmp(s + start, token, tlen) == 0)
 			return (true);
-	}
 	return (false);
 }
 
@@ -341,9 +360,10 @@ cb_header_value_complete(llhttp_t *ll)
 	return (field_add(p));
 }
 
-/* Transfer-Encoding must be exactly "chunked", in one field: cuttle
- * decodes chunked and implements no other transfer coding, and a reply
- * whose length it cannot see is not one it can pass on safely. */
+/* A request's Transfer-Encoding must be exactly "chunked", in one field:
+ * cuttle decodes chunked and implements no other transfer coding, and a
+ * request whose length it cannot see is not one it can pass on safely
+ * (RFC 9112 6.3 rule 4 allows no other length for a request). */
 static bool
 te_is_chunked_only(const struct http_msg *msg)
 {
@@ -351,6 +371,69 @@ te_is_chunked_only(const struct http_msg *msg)
 
 	return (f != NULL && f->next == 0 && f->value.len == 7 &&
 	    strncasecmp(http_msg_ptr(msg, f->value), "chunked", 7) == 0);
+}
+
+/* The transfer codings of all of msg's Transfer-Encoding lines, in order
+ * (RFC 9110 5.3: the lines are one list). */
+struct te_list {
+	unsigned	n;		/* codings */
+	unsigned	nchunked;	/* of them, "chunked" */
+	bool		final_chunked;
+};
+
+static void
+te_list_read(const struct http_msg *msg, struct te_list *tl)
+{
+	const struct http_field *f;
+	const char *v;
+	size_t pos, start, n;
+
+	memset(tl, 0, sizeof *tl);
+	for (f = http_msg_field(msg, HTTP_HDR_TRANSFER_ENCODING); f != NULL;
+	    f = http_msg_field_next(msg, f)) {
+		v = http_msg_ptr(msg, f->value);
+		pos = 0;
+		while ((n = http_list_next(v, f->value.len, &pos,
+		    &start)) > 0) {
+			tl->n++;
+			tl->final_chunked = n == 7 &&
+			    strncasecmp(v + start, "chunked", 7) == 0;
+			if (tl->final_chunked)
+				tl->nchunked++;
+		}
+	}
+}
+
+bool
+http_msg_te_coded(const struct http_msg *msg)
+{
+	struct te_list tl;
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	if (msg->first[HTTP_HDR_TRANSFER_ENCODING] == 0)
+		return (false);
+	te_list_read(msg, &tl);
+	return (tl.n > (tl.final_chunked ? 1u : 0u));
+}
+
+/*
+ * A reply's Transfer-Encoding (RFC 9112 6.1, 6.3 rule 4): chunked final,
+ * llhttp decodes it and what other codings came before stay on the
+ * content; else the content is read until the server closes, coded as it
+ * is.  Refused: a list with no coding (framing named, none given), and
+ * chunked twice (6.1: a sender MUST NOT apply it more than once; relayed,
+ * the inner chunked would end the message for the client where the close
+ * ends it for cuttle).  llhttp keeps its own view of "chunked is final";
+ * should it ever differ from this reading of the list, two parsers would
+ * disagree on where the reply ends, and the reply is refused.
+ */
+static bool
+te_reply_ok(const struct http_msg *msg, bool ll_chunked)
+{
+	struct te_list tl;
+
+	te_list_read(msg, &tl);
+	return (tl.n > 0 && tl.nchunked <= 1 && tl.final_chunked == ll_chunked);
 }
 
 static int
@@ -370,8 +453,15 @@ cb_headers_complete(llhttp_t *ll)
 		if (msg->status < 100)
 			return (cb_fail(p, HTTP_E_STATUS_LINE));
 	}
+	/* Content-Length with Transfer-Encoding never comes here: llhttp
+	 * refuses it (HTTP_E_CL_TE), in replies too.  RFC 9112 6.3 rule 3
+	 * would let Transfer-Encoding win, but says such a message "ought
+	 * to be handled as an error": a reply framed one way by cuttle and
+	 * another by whatever sent it desynchronises a pooled connection,
+	 * and the next request's reply, cached, is another URL's.  502. */
 	if (msg->first[HTTP_HDR_TRANSFER_ENCODING] != 0 &&
-	    !te_is_chunked_only(msg))
+	    (msg->kind == HTTP_MSG_REQUEST ? !te_is_chunked_only(msg) :
+	    !te_reply_ok(msg, (ll->flags & F_CHUNKED) != 0)))
 		return (cb_fail(p, HTTP_E_TE));
 	/* Upgrade is hop-by-hop and cuttle does not offer it: keep llhttp
 	 * from switching protocols on "Connection: upgrade". */
@@ -400,6 +490,11 @@ cb_headers_complete(llhttp_t *ll)
 	 * body and run on to message complete, where it pauses. */
 	if (msg->kind == HTTP_MSG_RESPONSE && (p->no_body ||
 	    msg->status < 200 || msg->status == 204 || msg->status == 304)) {
+		/* What llhttp does when it sees the 1, done first: else a
+		 * reply to HEAD that names no length, or a coding other than
+		 * chunked, would count as one that ends with a close. */
+		ll->flags |= F_SKIPBODY;
+		msg->keep_alive = llhttp_should_keep_alive(ll) != 0;
 		msg->body = HTTP_BODY_NONE;
 		p->body = HTTP_BODY_NONE;
 		return (1);

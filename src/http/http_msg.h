@@ -11,9 +11,13 @@
  * The parser refuses, rather than guesses at, everything that lets two
  * HTTP agents disagree on where a message ends (request smuggling):
  * Content-Length with Transfer-Encoding, differing or malformed
- * Content-Length, a Transfer-Encoding other than "chunked", bad chunk
+ * Content-Length, a request Transfer-Encoding other than "chunked", a
+ * reply one that names chunked twice or no coding at all, bad chunk
  * sizes or extensions, bare CR or LF, obs-fold, whitespace before a colon,
- * empty or invalid field names, control characters in values.
+ * empty or invalid field names, control characters in values.  A reply
+ * whose final transfer coding is not chunked is read until the server
+ * closes (RFC 9112 6.3 rule 4): its content stays coded
+ * (http_msg_te_coded()).
  *
  * Lifecycle of one parser (one per connection and direction):
  *	http_parser_new()	 limits fixed
@@ -110,6 +114,21 @@ const struct http_field	*http_msg_field_named(const struct http_msg *msg,
  * contains token, compared case-insensitively: Connection: close. */
 bool	http_msg_has_token(const struct http_msg *msg, enum http_hdr_id id,
 	    const char *token);
+
+/* http_list_next() - the next element of the comma-separated list s
+ * (len bytes) at or after *pos, without surrounding whitespace; empty
+ * elements are skipped (RFC 9110 5.6.1).  Its length, *start its offset,
+ * and *pos moves past it; 0 at the end of the list. */
+size_t	http_list_next(const char *s, size_t len, size_t *pos,
+	    size_t *start);
+
+/* http_msg_te_coded() - true when msg's content is still transfer-coded
+ * once the parser has undone a final chunked: its Transfer-Encoding names
+ * a coding other than one final "chunked" (RFC 9112 6.1).  cuttle decodes
+ * no such coding, so the content can only be relayed with its codings
+ * named (http_out_te_codings()) to a client that may receive them, and is
+ * never stored.  Reads the fields alone: a stored view answers too. */
+bool	http_msg_te_coded(const struct http_msg *msg);
 
 /* -- building a message ------------------------------------------------- */
 

@@ -74,6 +74,47 @@ http_out_fields(const struct http_msg *msg, http_hdr_set skip,
 }
 
 int
+http_out_te_codings(const struct http_msg *msg, struct buf_chain *out)
+{
+	const struct http_field *f;
+	const char *v, *sep = "";
+	size_t pos, start, n, total = 0, keep;
+	bool final_chunked = false;
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	for (f = http_msg_field(msg, HTTP_HDR_TRANSFER_ENCODING); f != NULL;
+	    f = http_msg_field_next(msg, f)) {
+		v = http_msg_ptr(msg, f->value);
+		pos = 0;
+		while ((n = http_list_next(v, f->value.len, &pos,
+		    &start)) > 0) {
+			total++;
+			final_chunked = n == 7 &&
+			    strncasecmp(v + start, "chunked", 7) == 0;
+		}
+	}
+	keep = final_chunked ? total - 1 : total;
+	if (keep == 0)
+		return (0);
+	if (buf_chain_append(out, "Transfer-Encoding: ", 19) != 0)
+		return (-ENOMEM);
+	for (f = http_msg_field(msg, HTTP_HDR_TRANSFER_ENCODING);
+	    f != NULL && keep > 0; f = http_msg_field_next(msg, f)) {
+		v = http_msg_ptr(msg, f->value);
+		pos = 0;
+		while (keep > 0 && (n = http_list_next(v, f->value.len, &pos,
+		    &start)) > 0) {
+			if (buf_chain_append(out, sep, strlen(sep)) != 0 ||
+			    buf_chain_append(out, v + start, n) != 0)
+				return (-ENOMEM);
+			sep = ", ";
+			keep--;
+		}
+	}
+	return (buf_chain_append(out, "\r\n", 2) != 0 ? -ENOMEM : 0);
+}
+
+int
 http_out_printf(struct buf_chain *out, const char *fmt, ...)
 {
 	char line[8192];

@@ -24,6 +24,12 @@ _Static_assert(HTTP_HDR__COUNT <= 64, "http_hdr_set is too small");
 int	http_out_fields(const struct http_msg *msg, http_hdr_set skip,
 	    struct buf_chain *out);
 
+/* http_out_te_codings() - "Transfer-Encoding: ...\r\n" naming the
+ * transfer codings msg's content still has (http_msg_te_coded()): its
+ * Transfer-Encoding list less a final "chunked", which the parser
+ * decoded; each coding as it came.  Nothing when none.  0 or -ENOMEM. */
+int	http_out_te_codings(const struct http_msg *msg, struct buf_chain *out);
+
 /* http_out_printf() - append formatted text (one header line, a status
  * line); at most 8 KiB at a time.  0, -ENOMEM or -EOVERFLOW. */
 int	http_out_printf(struct buf_chain *out, const char *fmt, ...)

@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "base/check.h"
+#include "buf/buf.h"
 #include "http/http_msg.h"
+#include "http/http_out.h"
 #include "http/http_url.h"
 
 #define MAX_HDR	4096
@@ -507,24 +509,62 @@ START_TEST(reply_framings)
 		unsigned	status;
 		uint8_t		framing;
 		const char	*body;
+		bool		coded;		/* http_msg_te_coded() */
 	} cases[] = {
 		{ "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
-		  false, false, 200, HTTP_BODY_LENGTH, "abc" },
+		  false, false, 200, HTTP_BODY_LENGTH, "abc", false },
 		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 		  "3\r\nabc\r\n0\r\n\r\n",
-		  false, false, 200, HTTP_BODY_CHUNKED, "abc" },
+		  false, false, 200, HTTP_BODY_CHUNKED, "abc", false },
 		{ "HTTP/1.1 200 OK\r\nServer: x\r\n\r\nuntil close",
-		  false, true, 200, HTTP_BODY_CLOSE, "until close" },
+		  false, true, 200, HTTP_BODY_CLOSE, "until close", false },
 		{ "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
-		  true, false, 200, HTTP_BODY_NONE, "" },
+		  true, false, 200, HTTP_BODY_NONE, "", false },
 		{ "HTTP/1.1 204 No Content\r\n\r\n",
-		  false, false, 204, HTTP_BODY_NONE, "" },
+		  false, false, 204, HTTP_BODY_NONE, "", false },
 		{ "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n",
-		  false, false, 304, HTTP_BODY_NONE, "" },
+		  false, false, 304, HTTP_BODY_NONE, "", false },
 		{ "HTTP/1.1 100 Continue\r\n\r\n",
-		  false, false, 100, HTTP_BODY_NONE, "" },
+		  false, false, 100, HTTP_BODY_NONE, "", false },
 		{ "HTTP/1.0 200\r\nContent-Length: 1\r\n\r\nz",
-		  false, false, 200, HTTP_BODY_LENGTH, "z" },
+		  false, false, 200, HTTP_BODY_LENGTH, "z", false },
+		/* RFC 9112 6.3 rule 4: chunked not final, read until the
+		 * server closes; the content stays as it came. */
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"
+		  "\x1f\x8b coded",
+		  false, true, 200, HTTP_BODY_CLOSE, "\x1f\x8b coded", true },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n"
+		  "\r\n3\r\nabc\r\n0\r\n\r\n",
+		  false, true, 200, HTTP_BODY_CLOSE, "3\r\nabc\r\n0\r\n\r\n",
+		  true },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+		  "Transfer-Encoding: x-unknown\r\n\r\nxyz",
+		  false, true, 200, HTTP_BODY_CLOSE, "xyz", true },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-p;q=\"a,b\"\r\n"
+		  "\r\nxyz",
+		  false, true, 200, HTTP_BODY_CLOSE, "xyz", true },
+		{ "HTTP/1.0 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz",
+		  false, true, 200, HTTP_BODY_CLOSE, "xyz", true },
+		/* Chunked final: decoded; what came before it stays. */
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n"
+		  "\r\n3\r\nabc\r\n0\r\n\r\n",
+		  false, false, 200, HTTP_BODY_CHUNKED, "abc", true },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		  false, false, 200, HTTP_BODY_CHUNKED, "abc", true },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n"
+		  "3\r\nabc\r\n0\r\n\r\n",
+		  false, false, 200, HTTP_BODY_CHUNKED, "abc", false },
+		/* No content whatever the codings say: nothing is read
+		 * after the header section. */
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		  true, false, 200, HTTP_BODY_NONE, "", true },
+		{ "HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip\r\n"
+		  "\r\n",
+		  false, false, 204, HTTP_BODY_NONE, "", true },
+		{ "HTTP/1.1 304 Not Modified\r\n"
+		  "Transfer-Encoding: chunked, gzip\r\n\r\n",
+		  false, false, 304, HTTP_BODY_NONE, "", true },
 	};
 	struct outcome o;
 	size_t i, len, split;
@@ -544,6 +584,8 @@ START_TEST(reply_framings)
 			ck_assert(memcmp(o.body, cases[i].body,
 			    o.bodylen) == 0);
 			ck_assert_uint_eq(o.used, len);
+			ck_assert_msg(http_msg_te_coded(&o.msg) ==
+			    cases[i].coded, "case %zu: coded", i);
 			http_msg_fini(&o.msg);
 		}
 	}
@@ -555,8 +597,26 @@ START_TEST(bad_replies_are_refused)
 	static const struct bad cases[] = {
 		BAD("CL with TE", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n", HTTP_E_CL_TE),
-		BAD("TE gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
-		    "\r\nabc", HTTP_E_TE),
+		/* RFC 9112 6.3 rule 3 lets TE win, and says "ought to be
+		 * handled as an error": cuttle takes the error. */
+		BAD("CL with TE gzip", "HTTP/1.1 200 OK\r\n"
+		    "Content-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+		    HTTP_E_CL_TE),
+		BAD("TE gzip then CL", "HTTP/1.1 200 OK\r\n"
+		    "Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
+		    HTTP_E_CL_TE),
+		/* RFC 9112 6.1: chunked at most once. */
+		BAD("TE chunked, chunked", "HTTP/1.1 200 OK\r\n"
+		    "Transfer-Encoding: chunked, chunked\r\n\r\n"
+		    "0\r\n\r\n", HTTP_E_TE),
+		BAD("TE chunked in two lines", "HTTP/1.1 200 OK\r\n"
+		    "Transfer-Encoding: chunked\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", HTTP_E_TE),
+		BAD("TE chunked, gzip, chunked", "HTTP/1.1 200 OK\r\n"
+		    "Transfer-Encoding: chunked, gzip, chunked\r\n\r\n"
+		    "0\r\n\r\n", HTTP_E_TE),
+		BAD("TE without a coding", "HTTP/1.1 200 OK\r\n"
+		    "Transfer-Encoding: ,\r\n\r\nabc", HTTP_E_TE),
 		BAD("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n"
 		    "Content-Length: 0\r\n\r\n", HTTP_E_OBS_FOLD),
 		BAD("status 2000", "HTTP/1.1 2000 OK\r\n\r\n",
@@ -578,16 +638,108 @@ START_TEST(bad_replies_are_refused)
 		    HTTP_E_INCOMPLETE),
 	};
 	struct outcome o;
-	size_t i;
+	size_t i, split;
 
 	for (i = 0; i < ARRAY_LEN(cases); i++) {
-		run(&o, HTTP_MSG_RESPONSE, cases[i].in, cases[i].len, 0, 0,
-		    false, true);
-		ck_assert_msg(o.st == HTTP_PARSE_ERROR &&
-		    o.err == cases[i].err, "%s: st %d err \"%s\"",
-		    cases[i].name, o.st, http_err_text(o.err));
+		for (split = 0; split <= cases[i].len; split++) {
+			run(&o, HTTP_MSG_RESPONSE, cases[i].in, cases[i].len,
+			    split, split == 0 ? 1 : 0, false, true);
+			ck_assert_msg(o.st == HTTP_PARSE_ERROR &&
+			    o.err == cases[i].err, "%s split %zu: st %d err "
+			    "\"%s\"", cases[i].name, split, o.st,
+			    http_err_text(o.err));
+			http_msg_fini(&o.msg);
+		}
+	}
+}
+END_TEST
+
+/* RFC 9112 6.3 rules 1 and 2: a reply without content leaves the
+ * connection as it was, whatever its framing fields say. */
+START_TEST(reply_without_content_keeps_the_connection)
+{
+	static const struct {
+		const char	*in;
+		bool		no_body, keep_alive;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		  true, true },
+		{ "HTTP/1.1 200 OK\r\nX: y\r\n\r\n", true, true },
+		{ "HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip\r\n"
+		  "\r\n", false, true },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
+		  "Connection: close\r\n\r\n", true, false },
+		{ "HTTP/1.0 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		  true, false },
+		/* With content, it ends with the close. */
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		  false, false },
+	};
+	struct outcome o;
+	size_t i, len, split;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		len = strlen(cases[i].in);
+		for (split = 0; split <= len; split++) {
+			run(&o, HTTP_MSG_RESPONSE, cases[i].in, len, split,
+			    split == 0 ? 1 : 0, cases[i].no_body, true);
+			ck_assert_msg(o.st == HTTP_PARSE_DONE, "case %zu "
+			    "split %zu: st %d err %s", i, split, o.st,
+			    http_err_text(o.err));
+			ck_assert_msg(o.msg.keep_alive == cases[i].keep_alive,
+			    "case %zu split %zu: keep_alive", i, split);
+			http_msg_fini(&o.msg);
+		}
+	}
+}
+END_TEST
+
+/* RFC 9112 6.1: the codings the content still has once a final chunked is
+ * decoded go to the next hop as they came, in order. */
+START_TEST(te_codings_are_named_for_the_next_hop)
+{
+	static const struct {
+		const char	*te;		/* the Transfer-Encoding lines */
+		const char	*out;
+	} cases[] = {
+		{ "Transfer-Encoding: gzip\r\n",
+		  "Transfer-Encoding: gzip\r\n" },
+		{ "Transfer-Encoding: gzip, chunked\r\n",
+		  "Transfer-Encoding: gzip\r\n" },
+		{ "Transfer-Encoding: chunked, gzip\r\n",
+		  "Transfer-Encoding: chunked, gzip\r\n" },
+		{ "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+		  "Transfer-Encoding: gzip\r\n" },
+		{ "Transfer-Encoding: chunked\r\nTransfer-Encoding: x-a\r\n",
+		  "Transfer-Encoding: chunked, x-a\r\n" },
+		{ "Transfer-Encoding: ,x-p;q=\"a,b\" ,\t deflate ,chunked\r\n",
+		  "Transfer-Encoding: x-p;q=\"a,b\", deflate\r\n" },
+		{ "Transfer-Encoding: chunked\r\n", "" },
+		{ "Content-Length: 0\r\n", "" },
+	};
+	struct buf_pool *pool = buf_pool_new(0);
+	struct buf_chain out;
+	struct outcome o;
+	char in[256], got[256];
+	size_t i, len;
+	int n;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		n = snprintf(in, sizeof in, "HTTP/1.1 200 OK\r\n%s\r\n",
+		    cases[i].te);
+		run(&o, HTTP_MSG_RESPONSE, in, (size_t)n, 0, 0, true, false);
+		ck_assert_msg(o.st == HTTP_PARSE_DONE, "case %zu: %s", i,
+		    http_err_text(o.err));
+		buf_chain_init(&out, pool);
+		ck_assert_int_eq(http_out_te_codings(&o.msg, &out), 0);
+		len = buf_chain_copyout(&out, 0, got, sizeof got - 1);
+		got[len] = '\0';
+		ck_assert_str_eq(got, cases[i].out);
+		ck_assert(http_msg_te_coded(&o.msg) == (len > 0));
+		buf_chain_fini(&out);
 		http_msg_fini(&o.msg);
 	}
+	buf_pool_free(&pool);
 }
 END_TEST
 
@@ -788,6 +940,8 @@ http_suite(void)
 	tc = tcase_create("replies");
 	tcase_add_test(tc, reply_framings);
 	tcase_add_test(tc, bad_replies_are_refused);
+	tcase_add_test(tc, te_codings_are_named_for_the_next_hop);
+	tcase_add_test(tc, reply_without_content_keeps_the_connection);
 	tcase_add_test(tc, interim_reply_then_final_on_one_parser);
 	suite_add_tcase(s, tc);
 
