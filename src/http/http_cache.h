@@ -22,7 +22,9 @@
 /* -- dates (RFC 9110 5.6.7) ------------------------------------------------ */
 
 /* http_date_parse() - IMF-fixdate, and the obsolete RFC 850 and asctime
- * forms a recipient must accept; -1 for anything else. */
+ * forms a recipient must accept; -1 for anything else.  Day names, month
+ * names and "GMT" in any case, as a cache recipient matches them (RFC
+ * 9111 4.2). */
 time_t	http_date_parse(const char *s, size_t len);
 
 /* -- Cache-Control (RFC 9111 5.2) ------------------------------------------ */

@@ -246,15 +246,36 @@ START_TEST(date_leap_years_and_edges)
 }
 END_TEST
 
+START_TEST(date_names_in_any_case_for_a_cache)
+{
+	/* RFC 9110 5.6.7 makes HTTP-date case-sensitive, and RFC 9111 4.2
+	 * relaxes that for caches: "a cache recipient SHOULD match the
+	 * field value case-insensitively".  Weekday, month and zone, in
+	 * each of the three forms. */
+	ck_assert_int_eq(pdate("THU, 01 JAN 2099 00:00:00 gmt"),
+	    (time_t)INT64_C(4070908800));
+	ck_assert_int_eq(pdate("SUN, 06 Nov 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(pdate("sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(pdate("Sun, 06 NOV 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(pdate("Sun, 06 nov 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(pdate("Sun, 06 Nov 1994 08:49:37 gMT"), 784111777);
+	ck_assert_int_eq(pdate("SUNDAY, 06-NOV-94 08:49:37 gmt"), 784111777);
+	ck_assert_int_eq(pdate("sunday, 06-nov-94 08:49:37 Gmt"), 784111777);
+	ck_assert_int_eq(pdate("SUN NOV  6 08:49:37 1994"), 784111777);
+	ck_assert_int_eq(pdate("sun nov 06 08:49:37 1994"), 784111777);
+}
+END_TEST
+
 START_TEST(date_garbage_is_minus_one)
 {
 	static const char *const bad[] = {
 		"", "0", "-1", "1700000000", "2023-11-14T22:13:20Z",
 		"Sun, 06 Nov 1994 08:49:37 UTC",	/* GMT only */
-		"Sun, 06 Nov 1994 08:49:37 gmt",
-		"sun, 06 Nov 1994 08:49:37 GMT",	/* case-sensitive */
-		"Sun, 06 nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:37 utc",
+		"Sun, 06 Nov 1994 08:49:37 GMX",
 		"Xyz, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nox 1994 08:49:37 GMT",
+		"SUNDAE, 06-NOV-94 08:49:37 GMT",
 		"Sun, 6 Nov 1994 08:49:37 GMT",		/* 2DIGIT day */
 		"Sun, 06 Nov 94 08:49:37 GMT",
 		"Sun, 06 Nov 1994 8:49:37 GMT",
@@ -1536,6 +1557,7 @@ http_cache_suite(void)
 	tc = tcase_create("dates");
 	tcase_add_test(tc, date_three_forms_read_the_same_instant);
 	tcase_add_test(tc, date_leap_years_and_edges);
+	tcase_add_test(tc, date_names_in_any_case_for_a_cache);
 	tcase_add_test(tc, date_garbage_is_minus_one);
 	suite_add_tcase(s, tc);
 
