@@ -47,6 +47,44 @@ hc_delta(const char *s, size_t len)
 	return (v > HC_DELTA_MAX ? HC_DELTA_MAX : v);
 }
 
+/*
+ * The Age of a reply (5.1), or -1 to ignore it.  Its lines make one list
+ * (RFC 9110 5.3): "Age: 7200, 0" and "Age: 7200" then "Age: 0" alike.
+ * 5.1: a cache "SHOULD use the first member of the field value,
+ * discarding subsequent ones" (empty members are none, RFC 9110 5.6.1.2),
+ * and "If the field value (after discarding additional members ...) is
+ * invalid (e.g., it contains something other than a non-negative
+ * integer), a cache SHOULD ignore the field": "-5", "7.5" and "" count
+ * for nothing.  Never a later member: an older value behind a younger
+ * one must not make the reply look fresher than its first sender said.
+ * Too large a value is 2^31 (1.2.2).
+ */
+static int64_t
+hc_age(const struct http_msg *m)
+{
+	const struct http_field *f;
+	const char *v;
+	size_t i, s, e;
+
+	for (f = http_msg_field(m, HTTP_HDR_AGE); f != NULL;
+	    f = http_msg_field_next(m, f)) {
+		v = http_msg_ptr(m, f->value);
+		for (i = 0; i < f->value.len; i++) {
+			while (i < f->value.len && hc_ows(v[i]))
+				i++;
+			s = i;
+			while (i < f->value.len && v[i] != ',')
+				i++;
+			e = i;
+			while (e > s && hc_ows(v[e - 1]))
+				e--;
+			if (e > s)
+				return (hc_delta(v + s, e - s));
+		}
+	}
+	return (-1);
+}
+
 /* -- Cache-Control (RFC 9111 5.2) ------------------------------------------ */
 
 enum cc_kind {
@@ -589,8 +627,6 @@ http_cache_meta_init(struct http_cache_meta *m, const struct http_msg *rep,
 	int64_t date, date_value, age_value, apparent_age, response_delay;
 	int64_t corrected_age_value, expires, life;
 	bool explicit = true;
-	const char *v;
-	size_t len;
 
 	AN(m);
 	CHECK_OBJ_NOTNULL(rep, HTTP_MSG_MAGIC);
@@ -603,8 +639,7 @@ http_cache_meta_init(struct http_cache_meta *m, const struct http_msg *rep,
 	 * request sent after the reply came (a clock step) adds nothing. */
 	date = hc_date(rep, HTTP_HDR_DATE);
 	date_value = date >= 0 ? date : response_time;
-	v = hc_value(rep, HTTP_HDR_AGE, &len);
-	age_value = v != NULL ? hc_delta(v, len) : -1;
+	age_value = hc_age(rep);
 	if (age_value < 0)
 		age_value = 0;		/* absent or invalid (5.1) */
 	apparent_age = response_time - date_value;

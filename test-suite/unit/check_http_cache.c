@@ -937,6 +937,64 @@ START_TEST(age_worked_through_4_2_3)
 }
 END_TEST
 
+START_TEST(age_first_member_or_ignored_5_1)
+{
+	struct http_cc none = cc_of(req_of("GET", ""));
+	struct http_cache_meta m;
+
+	/* 5.1: a list-based Age: "use the first member of the field value,
+	 * discarding subsequent ones"; several lines are one list (RFC
+	 * 9110 5.3).  Never the last member. */
+	ck_assert_int_eq(meta_at("Age: 7200, 0\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	ck_assert_int_eq(meta_at("Age: 7200,0\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	ck_assert_int_eq(meta_at("Age: 0, 7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: 7200\r\nAge: 0\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	ck_assert_int_eq(meta_at("Age: 0\r\nAge: 7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	/* Empty list members are not members (RFC 9110 5.6.1.2). */
+	ck_assert_int_eq(meta_at("Age: , 7200\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	ck_assert_int_eq(meta_at("Age:\r\nAge: 7200\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	/* 5.1: an invalid first member ("something other than a
+	 * non-negative integer") and the field is ignored: Age 0, even
+	 * with a valid member after it. */
+	ck_assert_int_eq(meta_at("Age: abc\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: -7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: 7200.0\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: +7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: 72 00\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: x, 7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age:\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	/* 1.2.2: a first member past 2^31 is 2^31, also in a list. */
+	ck_assert_int_eq(meta_at("Age: 99999999999999999999, 0\r\n", T0, T0)
+	    .corrected_initial_age, INT64_C(2147483648));
+	ck_assert_int_eq(meta_at("Age: 2147483649\r\n", T0, T0)
+	    .corrected_initial_age, INT64_C(2147483648));
+	ck_assert_int_eq(meta_at("Age: 2147483647\r\n", T0, T0)
+	    .corrected_initial_age, INT64_C(2147483647));
+	/* What it decides: max-age=3600 with "Age: 7200, 0" is stale at
+	 * once (4.2); with "Age: 0, 7200" fresh. */
+	m = meta_at("Cache-Control: max-age=3600\r\nAge: 7200, 0\r\n", T0,
+	    T0);
+	ck_assert_int_eq(http_cache_use(&m, &none, T0), HCU_REVALIDATE);
+	m = meta_at("Cache-Control: max-age=3600\r\nAge: 0, 7200\r\n", T0,
+	    T0);
+	ck_assert_int_eq(http_cache_use(&m, &none, T0), HCU_FRESH);
+}
+END_TEST
+
 /* -- use (4.2.4, 5.2.1, 5.2.2) --------------------------------------------- */
 
 /* A stored reply with lifetime 100, received at T0, age 0 then. */
@@ -1592,6 +1650,7 @@ http_cache_suite(void)
 	tcase_add_test(tc, lifetime_override_expire_extends_only);
 	tcase_add_test(tc, meta_flags_and_extensions);
 	tcase_add_test(tc, age_worked_through_4_2_3);
+	tcase_add_test(tc, age_first_member_or_ignored_5_1);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("use");
