@@ -455,6 +455,50 @@ START_TEST(cc_qualified_no_cache_and_private)
 }
 END_TEST
 
+START_TEST(cc_qualified_field_names)
+{
+	struct http_msg *m;
+
+	/* 5.2.2.4, 5.2.2.7: "#field-name" lists; names compared
+	 * case-insensitively, in the quoted or the token form, over every
+	 * Cache-Control line. */
+	m = rep_of(200, "Cache-Control: max-age=5, no-cache=\"Set-Cookie, "
+	    "X-Token\"\r\nCache-Control: private=\" x-a ,,X-B\", "
+	    "private=Y-Tok\r\n");
+	ck_assert(http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "set-cookie",
+	    10));
+	ck_assert(http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "SET-COOKIE",
+	    10));
+	ck_assert(http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "x-token", 7));
+	ck_assert(!http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "x-a", 3));
+	ck_assert(http_cc_names_field(m, HCC_PRIVATE_FIELDS, "X-A", 3));
+	ck_assert(http_cc_names_field(m, HCC_PRIVATE_FIELDS, "x-b", 3));
+	ck_assert(http_cc_names_field(m, HCC_PRIVATE_FIELDS, "y-tok", 5));
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "Set-Cookie",
+	    10));
+	/* Whole names only: no prefix, no suffix, nothing empty. */
+	ck_assert(!http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "Set", 3));
+	ck_assert(!http_cc_names_field(m, HCC_NO_CACHE_FIELDS,
+	    "Set-Cookie2", 11));
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "", 0));
+	/* The bare forms, extensions, and lookalikes in other values name
+	 * nothing. */
+	m = rep_of(200, "Cache-Control: no-cache, private, "
+	    "x-no-cache=\"Set-Cookie\", ext=\"private=Set-Cookie\"\r\n");
+	ck_assert(!http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "Set-Cookie",
+	    10));
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "Set-Cookie",
+	    10));
+	/* A malformed member (unterminated quote) counts for nothing. */
+	m = rep_of(200, "Cache-Control: private=\"Set-Cookie\r\n");
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "Set-Cookie",
+	    10));
+	m = rep_of(200, "Set-Cookie: a=b\r\n");
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "Set-Cookie",
+	    10));
+}
+END_TEST
+
 START_TEST(cc_pragma_only_in_requests_without_cache_control)
 {
 	/* 5.4: Pragma: no-cache is no-cache in a request without
@@ -643,12 +687,22 @@ static const struct storable_case storable_cases[] = {
 	{ "must-understand, unknown code", "GET", "", 299,
 	  "Cache-Control: must-understand, no-store, max-age=9\r\n", NULL,
 	  "must-understand" },
-	/* 5.2.2.7: private; the qualified form handled as unqualified. */
+	/* 5.2.2.7: private; the qualified form keeps only the fields it
+	 * names out (the caller strips them), a list naming no field and
+	 * both forms together are unqualified. */
 	{ "private", "GET", "", 200, "Cache-Control: private\r\n", NULL,
 	  "private" },
 	{ "private=field", "GET", "", 200,
 	  "Cache-Control: private=\"Set-Cookie\", max-age=60\r\n", NULL,
-	  "private" },
+	  NULL },
+	{ "private=\"\"", "GET", "", 200,
+	  "Cache-Control: private=\"\", max-age=60\r\n", NULL, "private" },
+	{ "private=field and private", "GET", "", 200,
+	  "Cache-Control: private=\"Set-Cookie\", max-age=60\r\n"
+	  "Cache-Control: private\r\n", NULL, "private" },
+	/* 7.3: Set-Cookie does not inhibit caching. */
+	{ "Set-Cookie", "GET", "", 200,
+	  "Cache-Control: max-age=60\r\nSet-Cookie: a=b\r\n", NULL, NULL },
 	{ "ignore-private", "GET", "", 200, "Cache-Control: private\r\n",
 	  ". 0 20% 10 ignore-private", NULL },
 	/* 3.5: Authorization needs public, must-revalidate or s-maxage. */
@@ -848,10 +902,16 @@ START_TEST(meta_flags_and_extensions)
 	    NULL, URL).flags, HCM_MUST_REVALIDATE);
 	ck_assert_uint_eq(meta_of(200, "Cache-Control: s-maxage=0\r\n",
 	    NULL, URL).flags, HCM_MUST_REVALIDATE);
-	/* 5.2.2.4: no-cache, either form. */
+	/* 5.2.2.4: unqualified no-cache revalidates every use; the
+	 * qualified form only keeps its fields off hits not revalidated;
+	 * both together, or a list naming nothing, are unqualified. */
 	ck_assert_uint_eq(meta_of(200, "Cache-Control: no-cache\r\n", NULL,
 	    URL).flags, HCM_NO_CACHE);
 	ck_assert_uint_eq(meta_of(200, "Cache-Control: no-cache=\"X\"\r\n",
+	    NULL, URL).flags, HCM_NO_CACHE_FIELDS);
+	ck_assert_uint_eq(meta_of(200, "Cache-Control: no-cache=\"X\", "
+	    "no-cache\r\n", NULL, URL).flags, HCM_NO_CACHE);
+	ck_assert_uint_eq(meta_of(200, "Cache-Control: no-cache=\" , \"\r\n",
 	    NULL, URL).flags, HCM_NO_CACHE);
 	/* 4.3.1: a validator to revalidate with. */
 	ck_assert_uint_eq(meta_of(200, "ETag: \"x\"\r\n", NULL, URL).flags,
@@ -1327,6 +1387,59 @@ START_TEST(merge_304_replaces_fields_keeps_framing)
 }
 END_TEST
 
+START_TEST(without_fields_leaves_out_what_is_named)
+{
+	struct http_msg *m, out;
+	const struct http_field *f;
+
+	/* 5.2.2.7: a shared cache stores the reply without the fields
+	 * private="..." names; 5.2.2.4: a hit not revalidated goes
+	 * without those no-cache="..." names.  Every line of such a
+	 * field goes, the others stay in order with the status line and
+	 * the framing. */
+	m = parse_msg_as(HTTP_MSG_RESPONSE, "HTTP/1.1 203 Fine\r\n"
+	    "Cache-Control: max-age=60, private=\"set-cookie, X-Sess\", "
+	    "no-cache=\"X-Tok\"\r\n"
+	    "Set-Cookie: a=1\r\nX-Keep: 1\r\nSET-COOKIE: b=2\r\n"
+	    "x-sess: s\r\nX-Tok: t\r\nContent-Length: 3\r\n\r\nabc",
+	    false);
+	http_msg_init(&out, HTTP_MSG_RESPONSE);
+	ck_assert_int_eq(http_cache_without_fields(m, HCC_PRIVATE_FIELDS,
+	    &out), 0);
+	ck_assert_uint_eq(out.status, 203);
+	ck_assert_int_eq(out.reason.len, 4);
+	ck_assert_int_eq(memcmp(http_msg_ptr(&out, out.reason), "Fine", 4), 0);
+	ck_assert_uint_eq(out.body, HTTP_BODY_LENGTH);
+	ck_assert_uint_eq(out.content_length, 3);
+	ck_assert_uint_eq(out.nfields, 4);
+	ck_assert_ptr_null(http_msg_field(&out, HTTP_HDR_SET_COOKIE));
+	ck_assert_ptr_null(http_msg_field_named(&out, "X-Sess", 6));
+	ck_assert_ptr_nonnull(http_msg_field_named(&out, "X-Tok", 5));
+	f = http_msg_field_named(&out, "X-Keep", 6);
+	ck_assert_ptr_eq(f, &out.fields[1]);
+	ck_assert_ptr_nonnull(http_msg_field(&out, HTTP_HDR_CONTENT_LENGTH));
+	/* The stored remainder still says what it is: its Cache-Control
+	 * names what a hit may not carry. */
+	ck_assert(http_cc_names_field(&out, HCC_NO_CACHE_FIELDS, "x-tok", 5));
+	http_msg_fini(&out);
+	http_msg_init(&out, HTTP_MSG_RESPONSE);
+	ck_assert_int_eq(http_cache_without_fields(m, HCC_NO_CACHE_FIELDS,
+	    &out), 0);
+	ck_assert_uint_eq(out.nfields, 6);
+	ck_assert_ptr_null(http_msg_field_named(&out, "X-Tok", 5));
+	ck_assert_ptr_nonnull(http_msg_field(&out, HTTP_HDR_SET_COOKIE));
+	http_msg_fini(&out);
+	/* Nothing named: a copy. */
+	m = rep_of(200, "Set-Cookie: a=1\r\nCache-Control: max-age=5\r\n");
+	http_msg_init(&out, HTTP_MSG_RESPONSE);
+	ck_assert_int_eq(http_cache_without_fields(m, HCC_PRIVATE_FIELDS,
+	    &out), 0);
+	ck_assert_uint_eq(out.nfields, 2);
+	ck_assert_ptr_nonnull(http_msg_field(&out, HTTP_HDR_SET_COOKIE));
+	http_msg_fini(&out);
+}
+END_TEST
+
 START_TEST(msg_build_from_scratch)
 {
 	struct http_msg m;
@@ -1626,6 +1739,7 @@ http_cache_suite(void)
 	tcase_add_test(tc, cc_bad_delta_seconds_are_ignored);
 	tcase_add_test(tc, cc_duplicates_keep_the_most_restrictive);
 	tcase_add_test(tc, cc_qualified_no_cache_and_private);
+	tcase_add_test(tc, cc_qualified_field_names);
 	tcase_add_test(tc, cc_pragma_only_in_requests_without_cache_control);
 	tcase_add_test(tc, cc_extensions_and_junk_are_skipped);
 	suite_add_tcase(s, tc);
@@ -1669,6 +1783,7 @@ http_cache_suite(void)
 	tcase_add_test(tc, if_modified_since_against_last_modified_or_date);
 	tcase_add_test(tc, merge_304_replaces_fields_keeps_framing);
 	tcase_add_test(tc, msg_build_from_scratch);
+	tcase_add_test(tc, without_fields_leaves_out_what_is_named);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("vary");
