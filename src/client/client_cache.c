@@ -419,8 +419,9 @@ client_cache_allowed(const struct client_ctx *ctx,
 /* negative_ttl (Squid): an error the origin gave no freshness of its own
  * is kept that long, so that a failing URL is not asked for again at
  * every request.  Only a reply a shared cache could store but for its
- * status: nothing private, no-store, authenticated, with cookies or
- * varying. */
+ * status: nothing private, no-store, authenticated or varying.  A
+ * Set-Cookie does not keep it out (RFC 9111 7.3), as it keeps no other
+ * reply out: cache_set_cookie_replies decides for all of them. */
 static bool
 client_negative_ok(const struct client_fetch *f, const struct http_msg *rep,
     const struct http_cc *repcc)
@@ -433,15 +434,79 @@ client_negative_ok(const struct client_fetch *f, const struct http_msg *rep,
 		return (false);
 	return (http_msg_field(rep, HTTP_HDR_EXPIRES) == NULL &&
 	    http_msg_field(rep, HTTP_HDR_VARY) == NULL &&
-	    http_msg_field(rep, HTTP_HDR_SET_COOKIE) == NULL &&
 	    http_msg_field(&f->req, HTTP_HDR_AUTHORIZATION) == NULL);
+}
+
+/* cache_set_cookie_replies off: no reply with Set-Cookie is stored. */
+static bool
+client_cookie_refused(const struct client_ctx *ctx,
+    const struct http_msg *rep)
+{
+	return (!ctx->deps.conf->cache_set_cookie_replies &&
+	    http_msg_field(rep, HTTP_HDR_SET_COOKIE) != NULL);
+}
+
+/*
+ * RFC 9111 5.2.2.7: "a shared cache MUST NOT store the listed header
+ * fields ... but MAY store the remainder of the response message without
+ * those header fields".  *rep becomes that remainder; the fields left
+ * out go to the request the reply answers (f's owner, if it is still
+ * there), which alone may see them.  0, or -ENOMEM (*rep as it was:
+ * then it must not be stored).
+ */
+static int
+client_fetch_strip_private(struct client_fetch *f, struct http_msg *rep)
+{
+	const struct http_field *fl;
+	struct http_msg kept;
+	char *lines = NULL, *p;
+	size_t len = 0;
+	uint16_t i;
+
+	for (i = 0; i < rep->nfields; i++) {
+		fl = &rep->fields[i];
+		if (http_cc_names_field(rep, HCC_PRIVATE_FIELDS,
+		    http_msg_ptr(rep, fl->name), fl->name.len))
+			len += fl->name.len + fl->value.len + 4;
+	}
+	if (len == 0)
+		return (0);		/* none of the named fields is here */
+	if (f->owner != NULL && (lines = malloc(len)) == NULL)
+		return (-ENOMEM);
+	http_msg_init(&kept, HTTP_MSG_RESPONSE);
+	if (http_cache_without_fields(rep, HCC_PRIVATE_FIELDS, &kept) != 0) {
+		http_msg_fini(&kept);
+		free(lines);
+		return (-ENOMEM);
+	}
+	for (i = 0, p = lines; lines != NULL && i < rep->nfields; i++) {
+		fl = &rep->fields[i];
+		if (!http_cc_names_field(rep, HCC_PRIVATE_FIELDS,
+		    http_msg_ptr(rep, fl->name), fl->name.len))
+			continue;
+		memcpy(p, http_msg_ptr(rep, fl->name), fl->name.len);
+		p += fl->name.len;
+		*p++ = ':';
+		*p++ = ' ';
+		memcpy(p, http_msg_ptr(rep, fl->value), fl->value.len);
+		p += fl->value.len;
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	if (lines != NULL) {
+		free(f->owner->private_fields);
+		f->owner->private_fields = lines;
+		f->owner->private_fields_len = len;
+	}
+	http_msg_fini(rep);
+	*rep = kept;
+	return (0);
 }
 
 /* The reply's header section is in (fwd's on_reply, before any reader
  * sees it): store the entry, or make it private. */
 static void
-client_fetch_reply(struct store_entry *e, const struct http_msg *rep,
-    void *arg)
+client_fetch_reply(struct store_entry *e, struct http_msg *rep, void *arg)
 {
 	struct client_fetch *f = arg;
 	struct store_index *idx = f->ctx->deps.store;
@@ -465,6 +530,12 @@ client_fetch_reply(struct store_entry *e, const struct http_msg *rep,
 		if (http_cache_merge_304(store_entry_reply(f->stale), rep,
 		    &merged) == 0) {
 			http_cc_parse(&merged, &repcc);
+			/* What may not be stored leaves the index: the
+			 * stale entry still answers this request. */
+			if (((repcc.flags & HCC_PRIVATE_FIELDS) &&
+			    client_fetch_strip_private(f, &merged) != 0) ||
+			    client_cookie_refused(f->ctx, &merged))
+				store_index_remove(idx, f->stale);
 			http_cache_meta_init(&meta, &merged, &repcc, rp, f->url,
 			    f->url_len, f->request_time, now);
 			store_entry_update_reply(f->stale, &merged, &meta);
@@ -496,6 +567,11 @@ client_fetch_reply(struct store_entry *e, const struct http_msg *rep,
 	 * not (a stored reply loses its hop-by-hop Transfer-Encoding). */
 	if (why == NULL && http_msg_te_coded(rep))
 		why = "Transfer-Encoding other than chunked";
+	if (why == NULL && client_cookie_refused(f->ctx, rep))
+		why = "Set-Cookie, and cache_set_cookie_replies is off";
+	if (why == NULL && (repcc.flags & HCC_PRIVATE_FIELDS) &&
+	    client_fetch_strip_private(f, rep) != 0)
+		why = "no memory to leave out the private fields";
 	client_cache_key(&base, f->url, f->url_len);
 	k = base;
 	if (why == NULL && http_msg_field(rep, HTTP_HDR_VARY) != NULL &&
@@ -843,10 +919,11 @@ client_cache_reply(struct client_txn *t)
 		}
 		break;
 	case CACHE_REVALIDATE:
-		if (rep->status == 304)
+		if (rep->status == 304) {
 			client_cache_switch(t, &t->stale, CACHE_HIT,
 			    "TCP_REFRESH_UNMODIFIED");
-		else if (rep->status >= 500 && http_cache_stale_if_error(
+			t->revalidated = true;
+		} else if (rep->status >= 500 && http_cache_stale_if_error(
 		    store_entry_meta(t->stale), &t->reqcc,
 		    client_cache_now(ctx)))
 			client_cache_switch(t, &t->stale, CACHE_HIT,
@@ -916,4 +993,7 @@ client_cache_txn_free(struct client_txn *t)
 	store_entry_unref(&t->stale);
 	free(t->curl);
 	t->curl = NULL;
+	free(t->private_fields);
+	t->private_fields = NULL;
+	t->private_fields_len = 0;
 }

@@ -123,8 +123,14 @@ struct client_txn {
 	uint64_t		max_body;	/* reply_body_max_size; 0: any */
 	/* The cache's view (client_cache.c). */
 	uint8_t			role;		/* enum client_cache_role */
-	bool			from_store;	/* a stored reply: Age, no
-						 * Set-Cookie */
+	bool			from_store;	/* a stored reply: Age */
+	bool			revalidated;	/* the stored reply, after a
+						 * 304 for this request */
+	char			*private_fields;	/* lines the cache did
+						 * not store (private=
+						 * "..."), for this
+						 * request's reply only */
+	size_t			private_fields_len;
 	bool			invalidate;	/* unsafe method: purge on 2xx/3xx */
 	bool			limit_body;	/* body_left counts what to send */
 	uint16_t		status_override;	/* 304 or 206; 0: none */

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,8 @@ static store_reader_fn client_reply_progress;
 static comm_done_fn client_reply_written;
 static void client_reply_pump(struct client_txn *t);
 static void client_reply_send(struct client_txn *t, struct buf_chain *out);
+static int client_reply_head(struct client_txn *t, const struct http_msg *rep,
+    unsigned status, http_hdr_set skip, struct buf_chain *out);
 
 /* Written by cuttle for this hop, whatever the origin sent. */
 static const http_hdr_set client_reply_skip =
@@ -58,21 +61,45 @@ int
 client_reply_headers(struct client_txn *t, const struct http_msg *rep,
     struct buf_chain *out)
 {
+	http_hdr_set skip = client_reply_skip;
+	unsigned status = t->status_override != 0 ? t->status_override :
+	    rep->status;
+	struct http_msg shown;
+	int err;
+
+	/* A stored reply goes out as it was stored, Set-Cookie and all
+	 * (RFC 9111 3.1, 7.3); only its Age is computed anew (5.1). */
+	if (t->from_store)
+		skip |= HTTP_HDR_BIT(HTTP_HDR_AGE);
+	/* 5.2.2.4: no-cache="fields": without a revalidation for this
+	 * request, the reply goes without them. */
+	http_msg_init(&shown, HTTP_MSG_RESPONSE);
+	if (t->from_store && !t->revalidated && t->e != NULL &&
+	    (store_entry_meta(t->e)->flags & HCM_NO_CACHE_FIELDS)) {
+		if (http_cache_without_fields(rep, HCC_NO_CACHE_FIELDS,
+		    &shown) != 0) {
+			http_msg_fini(&shown);
+			return (-ENOMEM);
+		}
+		rep = &shown;
+	}
+	err = client_reply_head(t, rep, status, skip, out);
+	http_msg_fini(&shown);
+	return (err);
+}
+
+/* The header section of rep, as client_reply_headers() decided. */
+static int
+client_reply_head(struct client_txn *t, const struct http_msg *rep,
+    unsigned status, http_hdr_set skip, struct buf_chain *out)
+{
 	const struct conf *conf = t->cc->ctx->deps.conf;
 	const struct http_field *cl;
 	const char *reason;
 	char via[300], date[40];
-	http_hdr_set skip = client_reply_skip;
-	unsigned status = t->status_override != 0 ? t->status_override :
-	    rep->status;
 	bool no_body;
 	int err;
 
-	/* A stored reply is another user's: its Set-Cookie is not for
-	 * this one; its Age is computed anew (RFC 9111 5.1). */
-	if (t->from_store)
-		skip |= HTTP_HDR_BIT(HTTP_HDR_SET_COOKIE) |
-		    HTTP_HDR_BIT(HTTP_HDR_AGE);
 	no_body = t->req.method == HTTP_M_HEAD || status < 200 ||
 	    status == 204 || status == 304;
 	reason = status == rep->status && rep->reason.len > 0 ?
@@ -82,6 +109,11 @@ client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 	    (int)rep->reason.len : (int)strlen(reason), reason);
 	if (err == 0)
 		err = http_out_fields(rep, skip, out);
+	/* What private="..." kept out of the cache, for this request's
+	 * reply alone (client_cache.c). */
+	if (err == 0 && t->private_fields != NULL)
+		err = buf_chain_append(out, t->private_fields,
+		    t->private_fields_len);
 	/* RFC 9110 6.6.1: a reply passed on without Date gets one. */
 	if (err == 0 && http_msg_field(rep, HTTP_HDR_DATE) == NULL)
 		err = http_out_printf(out, "Date: %s\r\n",

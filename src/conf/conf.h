@@ -72,6 +72,7 @@ struct conf {
 	struct conf_lines	cache;
 	struct conf_lines	refresh_pattern;
 	double			negative_ttl;
+	bool			cache_set_cookie_replies;
 
 	struct conf_lines	acl;
 	struct conf_lines	http_access;

@@ -83,9 +83,10 @@ bool		fwd_ctx_idle(const struct fwd_ctx *ctx);
 
 /* fwd_reply_fn - the final reply's header section has arrived and is
  * about to go into the entry (before any reader can see it): the cache
- * decides here what becomes of the entry.  Runs inside the fwd's parsing,
- * so it must not call back into this fwd. */
-typedef void fwd_reply_fn(struct store_entry *e, const struct http_msg *rep,
+ * decides here what becomes of the entry.  It may replace *rep by a reply
+ * with fewer fields (the same status and framing).  Runs inside the fwd's
+ * parsing, so it must not call back into this fwd. */
+typedef void fwd_reply_fn(struct store_entry *e, struct http_msg *rep,
     void *arg);
 
 /* What to forward; read during fwd_start() only. */

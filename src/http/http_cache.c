@@ -47,6 +47,44 @@ hc_delta(const char *s, size_t len)
 	return (v > HC_DELTA_MAX ? HC_DELTA_MAX : v);
 }
 
+/*
+ * The Age of a reply (5.1), or -1 to ignore it.  Its lines make one list
+ * (RFC 9110 5.3): "Age: 7200, 0" and "Age: 7200" then "Age: 0" alike.
+ * 5.1: a cache "SHOULD use the first member of the field value,
+ * discarding subsequent ones" (empty members are none, RFC 9110 5.6.1.2),
+ * and "If the field value (after discarding additional members ...) is
+ * invalid (e.g., it contains something other than a non-negative
+ * integer), a cache SHOULD ignore the field": "-5", "7.5" and "" count
+ * for nothing.  Never a later member: an older value behind a younger
+ * one must not make the reply look fresher than its first sender said.
+ * Too large a value is 2^31 (1.2.2).
+ */
+static int64_t
+hc_age(const struct http_msg *m)
+{
+	const struct http_field *f;
+	const char *v;
+	size_t i, s, e;
+
+	for (f = http_msg_field(m, HTTP_HDR_AGE); f != NULL;
+	    f = http_msg_field_next(m, f)) {
+		v = http_msg_ptr(m, f->value);
+		for (i = 0; i < f->value.len; i++) {
+			while (i < f->value.len && hc_ows(v[i]))
+				i++;
+			s = i;
+			while (i < f->value.len && v[i] != ',')
+				i++;
+			e = i;
+			while (e > s && hc_ows(v[e - 1]))
+				e--;
+			if (e > s)
+				return (hc_delta(v + s, e - s));
+		}
+	}
+	return (-1);
+}
+
 /* -- Cache-Control (RFC 9111 5.2) ------------------------------------------ */
 
 enum cc_kind {
@@ -117,7 +155,12 @@ cc_directive(struct http_cc *cc, const char *n, size_t nlen, const char *v,
 		cc->flags |= c->flag;
 		return;
 	case CCK_FIELDS:
-		cc->flags |= has_value ? c->flag2 : c->flag;
+		/* A list naming no field ("", ", ") restricts nothing
+		 * less than the bare directive: read it as that. */
+		for (i = 0; has_value && i < vlen; i++)
+			if (http_is_tchar((unsigned char)v[i]))
+				break;
+		cc->flags |= has_value && i < vlen ? c->flag2 : c->flag;
 		return;
 	case CCK_MAX_STALE:
 		if (!has_value) {
@@ -146,8 +189,11 @@ cc_directive(struct http_cc *cc, const char *n, size_t nlen, const char *v,
  * value, an unterminated quote) is skipped up to the next comma; the
  * rest of the line still counts.
  */
+typedef void cc_member_fn(void *arg, const char *n, size_t nlen,
+    const char *v, size_t vlen, bool has_value);
+
 static void
-cc_parse_line(struct http_cc *cc, const char *s, size_t len)
+cc_parse_line(const char *s, size_t len, cc_member_fn *fn, void *arg)
 {
 	size_t i = 0, ns, ne, vs, ve;
 	bool has_value, ok;
@@ -192,9 +238,15 @@ cc_parse_line(struct http_cc *cc, const char *s, size_t len)
 				i++;
 		}
 		if (ok)
-			cc_directive(cc, s + ns, ne - ns, s + vs, ve - vs,
-			    has_value);
+			fn(arg, s + ns, ne - ns, s + vs, ve - vs, has_value);
 	}
+}
+
+static void
+cc_member(void *arg, const char *n, size_t nlen, const char *v, size_t vlen,
+    bool has_value)
+{
+	cc_directive(arg, n, nlen, v, vlen, has_value);
 }
 
 void
@@ -222,7 +274,68 @@ http_cc_parse(const struct http_msg *m, struct http_cc *cc)
 		return;
 	}
 	for (; f != NULL; f = http_msg_field_next(m, f))
-		cc_parse_line(cc, http_msg_ptr(m, f->value), f->value.len);
+		cc_parse_line(http_msg_ptr(m, f->value), f->value.len,
+		    cc_member, cc);
+}
+
+struct cc_lookup {
+	const char	*directive;	/* "no-cache" or "private" */
+	const char	*name;		/* the field name looked for */
+	size_t		len;
+	bool		found;
+};
+
+/*
+ * One member of a Cache-Control line: when it is the directive looked
+ * for, with a value, is the name in its #field-name list?  Inside the
+ * quotes a backslash escapes the next byte (a quoted-pair); a field name
+ * is a token, so one that needs an escape never matches.
+ */
+static void
+cc_lookup_member(void *arg, const char *n, size_t nlen, const char *v,
+    size_t vlen, bool has_value)
+{
+	struct cc_lookup *l = arg;
+	size_t i = 0, s, e;
+
+	if (!has_value || nlen != strlen(l->directive) ||
+	    strncasecmp(n, l->directive, nlen) != 0)
+		return;
+	while (i < vlen) {
+		while (i < vlen && (v[i] == ',' || hc_ows(v[i])))
+			i++;
+		s = i;
+		while (i < vlen && v[i] != ',')
+			i++;
+		e = i;
+		while (e > s && hc_ows(v[e - 1]))
+			e--;
+		if (e > s && e - s == l->len &&
+		    strncasecmp(v + s, l->name, l->len) == 0)
+			l->found = true;
+	}
+}
+
+bool
+http_cc_names_field(const struct http_msg *m, unsigned which,
+    const char *name, size_t len)
+{
+	const struct http_field *f;
+	struct cc_lookup l;
+
+	CHECK_OBJ_NOTNULL(m, HTTP_MSG_MAGIC);
+	CHECK(which == HCC_NO_CACHE_FIELDS || which == HCC_PRIVATE_FIELDS);
+	l.directive = which == HCC_NO_CACHE_FIELDS ? "no-cache" : "private";
+	l.name = name;
+	l.len = len;
+	l.found = false;
+	if (len == 0)
+		return (false);
+	for (f = http_msg_field(m, HTTP_HDR_CACHE_CONTROL);
+	    f != NULL && !l.found; f = http_msg_field_next(m, f))
+		cc_parse_line(http_msg_ptr(m, f->value), f->value.len,
+		    cc_lookup_member, &l);
+	return (l.found);
 }
 
 /* -- refresh_pattern ------------------------------------------------------- */
@@ -536,10 +649,9 @@ http_cache_storable(const struct http_msg *req, const struct http_cc *reqcc,
 	    !(repcc->flags & HCC_MUST_UNDERSTAND) &&
 	    !(rf & RF_IGNORE_NO_STORE))
 		return ("no-store in reply");
-	/* 5.2.2.7: qualified private is commonly treated as unqualified;
-	 * storing without the named fields is not done here. */
-	if ((repcc->flags & (HCC_PRIVATE | HCC_PRIVATE_FIELDS)) &&
-	    !(rf & RF_IGNORE_PRIVATE))
+	/* 5.2.2.7: a qualified private keeps only the fields it names out
+	 * of a shared cache; the caller stores the rest. */
+	if ((repcc->flags & HCC_PRIVATE) && !(rf & RF_IGNORE_PRIVATE))
 		return ("private");
 	if (req->first[HTTP_HDR_AUTHORIZATION] != 0 &&
 	    !(repcc->flags & (HCC_PUBLIC | HCC_MUST_REVALIDATE)) &&
@@ -589,8 +701,6 @@ http_cache_meta_init(struct http_cache_meta *m, const struct http_msg *rep,
 	int64_t date, date_value, age_value, apparent_age, response_delay;
 	int64_t corrected_age_value, expires, life;
 	bool explicit = true;
-	const char *v;
-	size_t len;
 
 	AN(m);
 	CHECK_OBJ_NOTNULL(rep, HTTP_MSG_MAGIC);
@@ -603,8 +713,7 @@ http_cache_meta_init(struct http_cache_meta *m, const struct http_msg *rep,
 	 * request sent after the reply came (a clock step) adds nothing. */
 	date = hc_date(rep, HTTP_HDR_DATE);
 	date_value = date >= 0 ? date : response_time;
-	v = hc_value(rep, HTTP_HDR_AGE, &len);
-	age_value = v != NULL ? hc_delta(v, len) : -1;
+	age_value = hc_age(rep);
 	if (age_value < 0)
 		age_value = 0;		/* absent or invalid (5.1) */
 	apparent_age = response_time - date_value;
@@ -654,9 +763,13 @@ http_cache_meta_init(struct http_cache_meta *m, const struct http_msg *rep,
 	if ((repcc->flags & (HCC_MUST_REVALIDATE | HCC_PROXY_REVALIDATE)) ||
 	    repcc->s_maxage >= 0)
 		m->flags |= HCM_MUST_REVALIDATE;
-	/* 5.2.2.4: qualified no-cache is commonly handled as unqualified. */
-	if (repcc->flags & (HCC_NO_CACHE | HCC_NO_CACHE_FIELDS))
+	/* 5.2.2.4: unqualified no-cache revalidates every use; a qualified
+	 * one lets the reply be used without revalidation "if the listed
+	 * header fields are excluded from the subsequent response". */
+	if (repcc->flags & HCC_NO_CACHE)
 		m->flags |= HCM_NO_CACHE;
+	else if (repcc->flags & HCC_NO_CACHE_FIELDS)
+		m->flags |= HCM_NO_CACHE_FIELDS;
 	if (rep->first[HTTP_HDR_ETAG] != 0 ||
 	    rep->first[HTTP_HDR_LAST_MODIFIED] != 0)
 		m->flags |= HCM_VALIDATOR;

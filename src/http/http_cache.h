@@ -22,7 +22,9 @@
 /* -- dates (RFC 9110 5.6.7) ------------------------------------------------ */
 
 /* http_date_parse() - IMF-fixdate, and the obsolete RFC 850 and asctime
- * forms a recipient must accept; -1 for anything else. */
+ * forms a recipient must accept; -1 for anything else.  Day names, month
+ * names and "GMT" in any case, as a cache recipient matches them (RFC
+ * 9111 4.2). */
 time_t	http_date_parse(const char *s, size_t len);
 
 /* -- Cache-Control (RFC 9111 5.2) ------------------------------------------ */
@@ -39,7 +41,9 @@ time_t	http_date_parse(const char *s, size_t len);
 #define HCC_NO_TRANSFORM	0x0100u
 #define HCC_IMMUTABLE		0x0200u
 #define HCC_NO_CACHE_FIELDS	0x0400u	/* no-cache="field, ..." */
-#define HCC_PRIVATE_FIELDS	0x0800u	/* private="field, ..." */
+#define HCC_PRIVATE_FIELDS	0x0800u	/* private="field, ..."; a value
+					 * naming no field counts as
+					 * unqualified */
 #define HCC_MUST_UNDERSTAND	0x1000u
 
 /* Directives of one message; a delta-seconds absent (or invalid, 1.2.2)
@@ -57,6 +61,13 @@ struct http_cc {
 /* http_cc_parse() - every Cache-Control line of m; for a request without
  * Cache-Control, Pragma: no-cache counts as no-cache (5.4). */
 void	http_cc_parse(const struct http_msg *m, struct http_cc *cc);
+
+/* http_cc_names_field() - does a Cache-Control line of m qualify no-cache
+ * (which = HCC_NO_CACHE_FIELDS, 5.2.2.4) or private (HCC_PRIVATE_FIELDS,
+ * 5.2.2.7) with a list that holds the field name (len bytes)?  Names are
+ * compared case-insensitively; the list may be quoted or a bare token. */
+bool	http_cc_names_field(const struct http_msg *m, unsigned which,
+	    const char *name, size_t len);
 
 /* -- refresh_pattern (heuristic freshness, 4.2.2, Squid's syntax) ---------- */
 
@@ -89,6 +100,9 @@ void			http_refresh_free(struct http_refresh **rp);
 					 * runs (the client side's) */
 #define HCM_NEGATIVE		0x200u	/* an error kept for negative_ttl
 					 * (the client side's) */
+#define HCM_NO_CACHE_FIELDS	0x400u	/* no-cache="fields": a hit not
+					 * revalidated goes without them
+					 * (5.2.2.4) */
 
 /* Kept with every cached object, hence 32-bit fields: times are seconds
  * of the Unix epoch (good until 2106), and an age or a lifetime stops at
@@ -106,7 +120,9 @@ struct http_cache_meta {
  * req (its method, Cache-Control, Authorization (3.5), the status code
  * and explicit freshness, Vary: *)?  NULL when it may, else why not, in a
  * few words for the log.  The body's completeness is the caller's to
- * check.  rp may be NULL (no ignore-no-store/ignore-private overrides). */
+ * check.  rp may be NULL (no ignore-no-store/ignore-private overrides).
+ * A qualified private does not keep rep out: the caller stores it
+ * without the fields named (http_cache_without_fields()). */
 const char	*http_cache_storable(const struct http_msg *req,
 		    const struct http_cc *reqcc, const struct http_msg *rep,
 		    const struct http_cc *repcc, const struct http_refresh *rp,
@@ -164,6 +180,15 @@ bool	http_cache_not_modified(const struct http_msg *req,
  * framing).  0 or -ENOMEM. */
 int	http_cache_merge_304(const struct http_msg *stored,
 	    const struct http_msg *r304, struct http_msg *out);
+
+/* http_cache_without_fields() - m's header section without the fields
+ * its Cache-Control names in which (HCC_PRIVATE_FIELDS: what a shared
+ * cache must not store, 5.2.2.7; HCC_NO_CACHE_FIELDS: what a hit that
+ * was not revalidated must not carry, 5.2.2.4), into out (an
+ * initialised, empty HTTP_MSG_RESPONSE): status line, framing and the
+ * other fields as they were, in order.  0 or -ENOMEM. */
+int	http_cache_without_fields(const struct http_msg *m, unsigned which,
+	    struct http_msg *out);
 
 /* -- Vary (4.1) ------------------------------------------------------------ */
 

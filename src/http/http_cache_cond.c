@@ -282,6 +282,39 @@ http_cache_merge_304(const struct http_msg *stored,
 	return (0);
 }
 
+int
+http_cache_without_fields(const struct http_msg *m, unsigned which,
+    struct http_msg *out)
+{
+	const struct http_field *f;
+	uint16_t i;
+	int rc;
+
+	CHECK_OBJ_NOTNULL(m, HTTP_MSG_MAGIC);
+	CHECK_OBJ_NOTNULL(out, HTTP_MSG_MAGIC);
+	CHECK(m->kind == HTTP_MSG_RESPONSE);
+	CHECK(out->kind == HTTP_MSG_RESPONSE && out->nfields == 0 &&
+	    out->rawlen == 0);
+	out->vmajor = m->vmajor;
+	out->vminor = m->vminor;
+	rc = http_msg_set_status(out, m->status,
+	    m->reason.len > 0 ? http_msg_ptr(m, m->reason) : "", m->reason.len);
+	if (rc != 0)
+		return (-ENOMEM);
+	out->body = m->body;
+	out->content_length = m->content_length;
+	out->keep_alive = m->keep_alive;
+	for (i = 0; i < m->nfields; i++) {
+		f = &m->fields[i];
+		if (http_cc_names_field(m, which, http_msg_ptr(m, f->name),
+		    f->name.len))
+			continue;
+		if ((rc = merge_add(out, m, f)) != 0)
+			return (rc);
+	}
+	return (0);
+}
+
 /* -- Vary (4.1) ------------------------------------------------------------ */
 
 #define VARY_MAX_NAMES	32

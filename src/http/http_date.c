@@ -7,10 +7,13 @@
  *	rfc850-date	Sunday, 06-Nov-94 08:49:37 GMT	(30-33 bytes)
  *	asctime-date	Sun Nov  6 08:49:37 1994	(24 bytes)
  *
- * The grammar is followed exactly (names are case-sensitive, "GMT" is
- * required, no extra whitespace): a date that does not parse is worth
- * nothing to a cache, and the callers already treat -1 as "stale" or
- * "ignore" as the RFC asks.  The day name must be a real one, but is not
+ * The grammar is followed exactly ("GMT" is required, no extra
+ * whitespace): a date that does not parse is worth nothing to a cache,
+ * and the callers already treat -1 as "stale" or "ignore" as the RFC
+ * asks.  One relaxation: the grammar's names are case-sensitive (RFC 9110
+ * 5.6.7), but every caller here is a cache, and RFC 9111 4.2 asks a cache
+ * recipient to match them case-insensitively ("THU, 01 JAN 2099 00:00:00
+ * gmt" is a date).  The day name must be a real one, but is not
  * checked against the date: senders get it wrong and the RFC gives it no
  * meaning of its own.  No libc time function is used (timegm() is not
  * C11, and strptime() follows the locale).
@@ -18,6 +21,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "http/http_cache.h"
 
@@ -39,7 +43,7 @@ date_is_day(const char *s)
 	unsigned i;
 
 	for (i = 0; i < 7; i++)
-		if (memcmp(s, date_days[i], 3) == 0)
+		if (strncasecmp(s, date_days[i], 3) == 0)
 			return (true);
 	return (false);
 }
@@ -51,7 +55,7 @@ date_month(const char *s)
 	int i;
 
 	for (i = 0; i < 12; i++)
-		if (memcmp(s, date_months[i], 3) == 0)
+		if (strncasecmp(s, date_months[i], 3) == 0)
 			return (i + 1);
 	return (0);
 }
@@ -128,7 +132,7 @@ date_imf(const char *s)
 
 	if (!date_is_day(s) || s[3] != ',' || s[4] != ' ' || s[7] != ' ' ||
 	    s[11] != ' ' || s[16] != ' ' || s[25] != ' ' ||
-	    memcmp(s + 26, "GMT", 3) != 0)
+	    strncasecmp(s + 26, "GMT", 3) != 0)
 		return (-1);
 	d = date_digits(s + 5, 2);
 	mon = date_month(s + 8);
@@ -155,10 +159,10 @@ date_rfc850(const char *s, size_t len)
 		return (-1);
 	for (i = 0; i < 7; i++)
 		if ((size_t)(p - s) == strlen(date_days_long[i]) &&
-		    memcmp(s, date_days_long[i], (size_t)(p - s)) == 0)
+		    strncasecmp(s, date_days_long[i], (size_t)(p - s)) == 0)
 			break;
 	if (i == 7 || p[1] != ' ' || p[4] != '-' || p[8] != '-' ||
-	    p[11] != ' ' || p[20] != ' ' || memcmp(p + 21, "GMT", 3) != 0)
+	    p[11] != ' ' || p[20] != ' ' || strncasecmp(p + 21, "GMT", 3) != 0)
 		return (-1);
 	d = date_digits(p + 2, 2);
 	mon = date_month(p + 5);

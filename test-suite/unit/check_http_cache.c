@@ -246,15 +246,36 @@ START_TEST(date_leap_years_and_edges)
 }
 END_TEST
 
+START_TEST(date_names_in_any_case_for_a_cache)
+{
+	/* RFC 9110 5.6.7 makes HTTP-date case-sensitive, and RFC 9111 4.2
+	 * relaxes that for caches: "a cache recipient SHOULD match the
+	 * field value case-insensitively".  Weekday, month and zone, in
+	 * each of the three forms. */
+	ck_assert_int_eq(pdate("THU, 01 JAN 2099 00:00:00 gmt"),
+	    (time_t)INT64_C(4070908800));
+	ck_assert_int_eq(pdate("SUN, 06 Nov 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(pdate("sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(pdate("Sun, 06 NOV 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(pdate("Sun, 06 nov 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(pdate("Sun, 06 Nov 1994 08:49:37 gMT"), 784111777);
+	ck_assert_int_eq(pdate("SUNDAY, 06-NOV-94 08:49:37 gmt"), 784111777);
+	ck_assert_int_eq(pdate("sunday, 06-nov-94 08:49:37 Gmt"), 784111777);
+	ck_assert_int_eq(pdate("SUN NOV  6 08:49:37 1994"), 784111777);
+	ck_assert_int_eq(pdate("sun nov 06 08:49:37 1994"), 784111777);
+}
+END_TEST
+
 START_TEST(date_garbage_is_minus_one)
 {
 	static const char *const bad[] = {
 		"", "0", "-1", "1700000000", "2023-11-14T22:13:20Z",
 		"Sun, 06 Nov 1994 08:49:37 UTC",	/* GMT only */
-		"Sun, 06 Nov 1994 08:49:37 gmt",
-		"sun, 06 Nov 1994 08:49:37 GMT",	/* case-sensitive */
-		"Sun, 06 nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:37 utc",
+		"Sun, 06 Nov 1994 08:49:37 GMX",
 		"Xyz, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nox 1994 08:49:37 GMT",
+		"SUNDAE, 06-NOV-94 08:49:37 GMT",
 		"Sun, 6 Nov 1994 08:49:37 GMT",		/* 2DIGIT day */
 		"Sun, 06 Nov 94 08:49:37 GMT",
 		"Sun, 06 Nov 1994 8:49:37 GMT",
@@ -431,6 +452,50 @@ START_TEST(cc_qualified_no_cache_and_private)
 	/* The token form is accepted too (5.2). */
 	cc = cc_of(rep_of(200, "Cache-Control: no-cache=Set-Cookie\r\n"));
 	ck_assert_uint_eq(cc.flags, HCC_NO_CACHE_FIELDS);
+}
+END_TEST
+
+START_TEST(cc_qualified_field_names)
+{
+	struct http_msg *m;
+
+	/* 5.2.2.4, 5.2.2.7: "#field-name" lists; names compared
+	 * case-insensitively, in the quoted or the token form, over every
+	 * Cache-Control line. */
+	m = rep_of(200, "Cache-Control: max-age=5, no-cache=\"Set-Cookie, "
+	    "X-Token\"\r\nCache-Control: private=\" x-a ,,X-B\", "
+	    "private=Y-Tok\r\n");
+	ck_assert(http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "set-cookie",
+	    10));
+	ck_assert(http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "SET-COOKIE",
+	    10));
+	ck_assert(http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "x-token", 7));
+	ck_assert(!http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "x-a", 3));
+	ck_assert(http_cc_names_field(m, HCC_PRIVATE_FIELDS, "X-A", 3));
+	ck_assert(http_cc_names_field(m, HCC_PRIVATE_FIELDS, "x-b", 3));
+	ck_assert(http_cc_names_field(m, HCC_PRIVATE_FIELDS, "y-tok", 5));
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "Set-Cookie",
+	    10));
+	/* Whole names only: no prefix, no suffix, nothing empty. */
+	ck_assert(!http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "Set", 3));
+	ck_assert(!http_cc_names_field(m, HCC_NO_CACHE_FIELDS,
+	    "Set-Cookie2", 11));
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "", 0));
+	/* The bare forms, extensions, and lookalikes in other values name
+	 * nothing. */
+	m = rep_of(200, "Cache-Control: no-cache, private, "
+	    "x-no-cache=\"Set-Cookie\", ext=\"private=Set-Cookie\"\r\n");
+	ck_assert(!http_cc_names_field(m, HCC_NO_CACHE_FIELDS, "Set-Cookie",
+	    10));
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "Set-Cookie",
+	    10));
+	/* A malformed member (unterminated quote) counts for nothing. */
+	m = rep_of(200, "Cache-Control: private=\"Set-Cookie\r\n");
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "Set-Cookie",
+	    10));
+	m = rep_of(200, "Set-Cookie: a=b\r\n");
+	ck_assert(!http_cc_names_field(m, HCC_PRIVATE_FIELDS, "Set-Cookie",
+	    10));
 }
 END_TEST
 
@@ -622,12 +687,22 @@ static const struct storable_case storable_cases[] = {
 	{ "must-understand, unknown code", "GET", "", 299,
 	  "Cache-Control: must-understand, no-store, max-age=9\r\n", NULL,
 	  "must-understand" },
-	/* 5.2.2.7: private; the qualified form handled as unqualified. */
+	/* 5.2.2.7: private; the qualified form keeps only the fields it
+	 * names out (the caller strips them), a list naming no field and
+	 * both forms together are unqualified. */
 	{ "private", "GET", "", 200, "Cache-Control: private\r\n", NULL,
 	  "private" },
 	{ "private=field", "GET", "", 200,
 	  "Cache-Control: private=\"Set-Cookie\", max-age=60\r\n", NULL,
-	  "private" },
+	  NULL },
+	{ "private=\"\"", "GET", "", 200,
+	  "Cache-Control: private=\"\", max-age=60\r\n", NULL, "private" },
+	{ "private=field and private", "GET", "", 200,
+	  "Cache-Control: private=\"Set-Cookie\", max-age=60\r\n"
+	  "Cache-Control: private\r\n", NULL, "private" },
+	/* 7.3: Set-Cookie does not inhibit caching. */
+	{ "Set-Cookie", "GET", "", 200,
+	  "Cache-Control: max-age=60\r\nSet-Cookie: a=b\r\n", NULL, NULL },
 	{ "ignore-private", "GET", "", 200, "Cache-Control: private\r\n",
 	  ". 0 20% 10 ignore-private", NULL },
 	/* 3.5: Authorization needs public, must-revalidate or s-maxage. */
@@ -827,10 +902,16 @@ START_TEST(meta_flags_and_extensions)
 	    NULL, URL).flags, HCM_MUST_REVALIDATE);
 	ck_assert_uint_eq(meta_of(200, "Cache-Control: s-maxage=0\r\n",
 	    NULL, URL).flags, HCM_MUST_REVALIDATE);
-	/* 5.2.2.4: no-cache, either form. */
+	/* 5.2.2.4: unqualified no-cache revalidates every use; the
+	 * qualified form only keeps its fields off hits not revalidated;
+	 * both together, or a list naming nothing, are unqualified. */
 	ck_assert_uint_eq(meta_of(200, "Cache-Control: no-cache\r\n", NULL,
 	    URL).flags, HCM_NO_CACHE);
 	ck_assert_uint_eq(meta_of(200, "Cache-Control: no-cache=\"X\"\r\n",
+	    NULL, URL).flags, HCM_NO_CACHE_FIELDS);
+	ck_assert_uint_eq(meta_of(200, "Cache-Control: no-cache=\"X\", "
+	    "no-cache\r\n", NULL, URL).flags, HCM_NO_CACHE);
+	ck_assert_uint_eq(meta_of(200, "Cache-Control: no-cache=\" , \"\r\n",
 	    NULL, URL).flags, HCM_NO_CACHE);
 	/* 4.3.1: a validator to revalidate with. */
 	ck_assert_uint_eq(meta_of(200, "ETag: \"x\"\r\n", NULL, URL).flags,
@@ -913,6 +994,64 @@ START_TEST(age_worked_through_4_2_3)
 	m = meta_at("Age: 2\r\n", T0 + 9, T0);
 	ck_assert_int_eq(m.corrected_initial_age, 2);
 	ck_assert_int_eq(http_cache_age(&m, T0 - 100), 2);
+}
+END_TEST
+
+START_TEST(age_first_member_or_ignored_5_1)
+{
+	struct http_cc none = cc_of(req_of("GET", ""));
+	struct http_cache_meta m;
+
+	/* 5.1: a list-based Age: "use the first member of the field value,
+	 * discarding subsequent ones"; several lines are one list (RFC
+	 * 9110 5.3).  Never the last member. */
+	ck_assert_int_eq(meta_at("Age: 7200, 0\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	ck_assert_int_eq(meta_at("Age: 7200,0\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	ck_assert_int_eq(meta_at("Age: 0, 7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: 7200\r\nAge: 0\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	ck_assert_int_eq(meta_at("Age: 0\r\nAge: 7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	/* Empty list members are not members (RFC 9110 5.6.1.2). */
+	ck_assert_int_eq(meta_at("Age: , 7200\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	ck_assert_int_eq(meta_at("Age:\r\nAge: 7200\r\n", T0, T0)
+	    .corrected_initial_age, 7200);
+	/* 5.1: an invalid first member ("something other than a
+	 * non-negative integer") and the field is ignored: Age 0, even
+	 * with a valid member after it. */
+	ck_assert_int_eq(meta_at("Age: abc\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: -7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: 7200.0\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: +7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: 72 00\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age: x, 7200\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	ck_assert_int_eq(meta_at("Age:\r\n", T0, T0)
+	    .corrected_initial_age, 0);
+	/* 1.2.2: a first member past 2^31 is 2^31, also in a list. */
+	ck_assert_int_eq(meta_at("Age: 99999999999999999999, 0\r\n", T0, T0)
+	    .corrected_initial_age, INT64_C(2147483648));
+	ck_assert_int_eq(meta_at("Age: 2147483649\r\n", T0, T0)
+	    .corrected_initial_age, INT64_C(2147483648));
+	ck_assert_int_eq(meta_at("Age: 2147483647\r\n", T0, T0)
+	    .corrected_initial_age, INT64_C(2147483647));
+	/* What it decides: max-age=3600 with "Age: 7200, 0" is stale at
+	 * once (4.2); with "Age: 0, 7200" fresh. */
+	m = meta_at("Cache-Control: max-age=3600\r\nAge: 7200, 0\r\n", T0,
+	    T0);
+	ck_assert_int_eq(http_cache_use(&m, &none, T0), HCU_REVALIDATE);
+	m = meta_at("Cache-Control: max-age=3600\r\nAge: 0, 7200\r\n", T0,
+	    T0);
+	ck_assert_int_eq(http_cache_use(&m, &none, T0), HCU_FRESH);
 }
 END_TEST
 
@@ -1248,6 +1387,59 @@ START_TEST(merge_304_replaces_fields_keeps_framing)
 }
 END_TEST
 
+START_TEST(without_fields_leaves_out_what_is_named)
+{
+	struct http_msg *m, out;
+	const struct http_field *f;
+
+	/* 5.2.2.7: a shared cache stores the reply without the fields
+	 * private="..." names; 5.2.2.4: a hit not revalidated goes
+	 * without those no-cache="..." names.  Every line of such a
+	 * field goes, the others stay in order with the status line and
+	 * the framing. */
+	m = parse_msg_as(HTTP_MSG_RESPONSE, "HTTP/1.1 203 Fine\r\n"
+	    "Cache-Control: max-age=60, private=\"set-cookie, X-Sess\", "
+	    "no-cache=\"X-Tok\"\r\n"
+	    "Set-Cookie: a=1\r\nX-Keep: 1\r\nSET-COOKIE: b=2\r\n"
+	    "x-sess: s\r\nX-Tok: t\r\nContent-Length: 3\r\n\r\nabc",
+	    false);
+	http_msg_init(&out, HTTP_MSG_RESPONSE);
+	ck_assert_int_eq(http_cache_without_fields(m, HCC_PRIVATE_FIELDS,
+	    &out), 0);
+	ck_assert_uint_eq(out.status, 203);
+	ck_assert_int_eq(out.reason.len, 4);
+	ck_assert_int_eq(memcmp(http_msg_ptr(&out, out.reason), "Fine", 4), 0);
+	ck_assert_uint_eq(out.body, HTTP_BODY_LENGTH);
+	ck_assert_uint_eq(out.content_length, 3);
+	ck_assert_uint_eq(out.nfields, 4);
+	ck_assert_ptr_null(http_msg_field(&out, HTTP_HDR_SET_COOKIE));
+	ck_assert_ptr_null(http_msg_field_named(&out, "X-Sess", 6));
+	ck_assert_ptr_nonnull(http_msg_field_named(&out, "X-Tok", 5));
+	f = http_msg_field_named(&out, "X-Keep", 6);
+	ck_assert_ptr_eq(f, &out.fields[1]);
+	ck_assert_ptr_nonnull(http_msg_field(&out, HTTP_HDR_CONTENT_LENGTH));
+	/* The stored remainder still says what it is: its Cache-Control
+	 * names what a hit may not carry. */
+	ck_assert(http_cc_names_field(&out, HCC_NO_CACHE_FIELDS, "x-tok", 5));
+	http_msg_fini(&out);
+	http_msg_init(&out, HTTP_MSG_RESPONSE);
+	ck_assert_int_eq(http_cache_without_fields(m, HCC_NO_CACHE_FIELDS,
+	    &out), 0);
+	ck_assert_uint_eq(out.nfields, 6);
+	ck_assert_ptr_null(http_msg_field_named(&out, "X-Tok", 5));
+	ck_assert_ptr_nonnull(http_msg_field(&out, HTTP_HDR_SET_COOKIE));
+	http_msg_fini(&out);
+	/* Nothing named: a copy. */
+	m = rep_of(200, "Set-Cookie: a=1\r\nCache-Control: max-age=5\r\n");
+	http_msg_init(&out, HTTP_MSG_RESPONSE);
+	ck_assert_int_eq(http_cache_without_fields(m, HCC_PRIVATE_FIELDS,
+	    &out), 0);
+	ck_assert_uint_eq(out.nfields, 2);
+	ck_assert_ptr_nonnull(http_msg_field(&out, HTTP_HDR_SET_COOKIE));
+	http_msg_fini(&out);
+}
+END_TEST
+
 START_TEST(msg_build_from_scratch)
 {
 	struct http_msg m;
@@ -1536,6 +1728,7 @@ http_cache_suite(void)
 	tc = tcase_create("dates");
 	tcase_add_test(tc, date_three_forms_read_the_same_instant);
 	tcase_add_test(tc, date_leap_years_and_edges);
+	tcase_add_test(tc, date_names_in_any_case_for_a_cache);
 	tcase_add_test(tc, date_garbage_is_minus_one);
 	suite_add_tcase(s, tc);
 
@@ -1546,6 +1739,7 @@ http_cache_suite(void)
 	tcase_add_test(tc, cc_bad_delta_seconds_are_ignored);
 	tcase_add_test(tc, cc_duplicates_keep_the_most_restrictive);
 	tcase_add_test(tc, cc_qualified_no_cache_and_private);
+	tcase_add_test(tc, cc_qualified_field_names);
 	tcase_add_test(tc, cc_pragma_only_in_requests_without_cache_control);
 	tcase_add_test(tc, cc_extensions_and_junk_are_skipped);
 	suite_add_tcase(s, tc);
@@ -1570,6 +1764,7 @@ http_cache_suite(void)
 	tcase_add_test(tc, lifetime_override_expire_extends_only);
 	tcase_add_test(tc, meta_flags_and_extensions);
 	tcase_add_test(tc, age_worked_through_4_2_3);
+	tcase_add_test(tc, age_first_member_or_ignored_5_1);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("use");
@@ -1588,6 +1783,7 @@ http_cache_suite(void)
 	tcase_add_test(tc, if_modified_since_against_last_modified_or_date);
 	tcase_add_test(tc, merge_304_replaces_fields_keeps_framing);
 	tcase_add_test(tc, msg_build_from_scratch);
+	tcase_add_test(tc, without_fields_leaves_out_what_is_named);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("vary");
