@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <regex.h>
@@ -297,12 +298,16 @@ proxy_get(struct ptc_ctx *ctx, const char *name)
 }
 
 /* The conf with macros expanded; a blank first line (the rest of the
- * line after '{') is dropped so the conf's line 1 is the next one. */
+ * line after '{') is dropped so the conf's line 1 is the next one.  It
+ * is written beside and renamed into place: a reconfigure still under
+ * way (a signal sent earlier) must read the old file or the new one,
+ * never one half written. */
 static void
 proxy_write_conf(struct ptc_ctx *ctx, struct ptc_proxy *p)
 {
 	struct ptc_tok t = { .s = p->conf, .len = p->conflen };
 	const struct passwd *pw;
+	char tmp[PATH_MAX];
 	size_t skip;
 	FILE *f;
 
@@ -312,7 +317,10 @@ proxy_write_conf(struct ptc_ctx *ctx, struct ptc_proxy *p)
 		t.s += skip + 1;
 		t.len -= skip + 1;
 	}
-	f = fopen(p->confpath, "w");
+	if (snprintf(tmp, sizeof tmp, "%s.new", p->confpath) >=
+	    (int)sizeof tmp)
+		ptc_error(ctx, "%s: path too long", p->confpath);
+	f = fopen(tmp, "w");
 	if (f == NULL || fwrite(t.s, 1, t.len, f) != t.len ||
 	    (t.len > 0 && t.s[t.len - 1] != '\n' && fputc('\n', f) == EOF))
 		ptc_error(ctx, "cannot write %s: %s", p->confpath,
@@ -333,7 +341,7 @@ proxy_write_conf(struct ptc_ctx *ctx, struct ptc_proxy *p)
 	    fprintf(f, "cache_effective_user %s\n", pw->pw_name) < 0))
 		ptc_error(ctx, "cannot write %s: %s", p->confpath,
 		    strerror(errno));
-	if (fclose(f) != 0)
+	if (fclose(f) != 0 || rename(tmp, p->confpath) == -1)
 		ptc_error(ctx, "cannot write %s: %s", p->confpath,
 		    strerror(errno));
 }
