@@ -876,12 +876,22 @@ client_cache_invalidate(struct client_txn *t, const struct http_msg *rep)
 	}
 }
 
+/* May t's stale entry answer now that its revalidation failed? */
+static bool
+client_cache_stale_ok(struct client_txn *t)
+{
+	double max = t->cc->ctx->deps.conf->max_stale;
+
+	return (http_cache_stale_on_error(store_entry_meta(t->stale),
+	    &t->reqcc, client_cache_now(t->cc->ctx), max < INT32_MAX ?
+	    (int64_t)max : INT32_MAX));
+}
+
 bool
 client_cache_no_reply(struct client_txn *t)
 {
 	if (t->role != CACHE_REVALIDATE || t->stale == NULL ||
-	    !http_cache_stale_if_error(store_entry_meta(t->stale), &t->reqcc,
-	    client_cache_now(t->cc->ctx)))
+	    !client_cache_stale_ok(t))
 		return (false);
 	client_cache_switch(t, &t->stale, CACHE_HIT, "TCP_REFRESH_FAIL_OLD");
 	return (true);
@@ -923,9 +933,7 @@ client_cache_reply(struct client_txn *t)
 			client_cache_switch(t, &t->stale, CACHE_HIT,
 			    "TCP_REFRESH_UNMODIFIED");
 			t->revalidated = true;
-		} else if (rep->status >= 500 && http_cache_stale_if_error(
-		    store_entry_meta(t->stale), &t->reqcc,
-		    client_cache_now(ctx)))
+		} else if (rep->status >= 500 && client_cache_stale_ok(t))
 			client_cache_switch(t, &t->stale, CACHE_HIT,
 			    "TCP_REFRESH_FAIL_OLD");
 		else if (rep->status >= 500)

@@ -72,6 +72,7 @@ struct conf {
 	struct conf_lines	cache;
 	struct conf_lines	refresh_pattern;
 	double			negative_ttl;
+	double			max_stale;
 	bool			cache_set_cookie_replies;
 
 	struct conf_lines	acl;

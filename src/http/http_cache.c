@@ -847,8 +847,8 @@ http_cache_use(const struct http_cache_meta *m, const struct http_cc *reqcc,
 }
 
 bool
-http_cache_stale_if_error(const struct http_cache_meta *m,
-    const struct http_cc *reqcc, int64_t now)
+http_cache_stale_on_error(const struct http_cache_meta *m,
+    const struct http_cc *reqcc, int64_t now, int64_t max_stale)
 {
 	int64_t age, stale;
 
@@ -864,6 +864,12 @@ http_cache_stale_if_error(const struct http_cache_meta *m,
 	stale = age - m->lifetime;
 	/* RFC 5861 4: the reply's value covers every request, the
 	 * request's its own. */
-	return ((m->stale_if_error >= 0 && stale <= m->stale_if_error) ||
-	    (reqcc->stale_if_error >= 0 && stale <= reqcc->stale_if_error));
+	if ((m->stale_if_error >= 0 && stale <= m->stale_if_error) ||
+	    (reqcc->stale_if_error >= 0 && stale <= reqcc->stale_if_error))
+		return (true);
+	/* 4.2.4: a disconnected cache may serve stale; how stale is the
+	 * cache's to say, but not to a client that asked for validation
+	 * (5.2.1.4). */
+	return (max_stale > 0 && stale <= max_stale &&
+	    !(reqcc->flags & HCC_NO_CACHE));
 }

@@ -158,11 +158,15 @@ enum http_cache_use {
 enum http_cache_use	http_cache_use(const struct http_cache_meta *m,
 			    const struct http_cc *reqcc, int64_t now);
 
-/* http_cache_stale_if_error() - RFC 5861 4: may a stale reply be served
- * now because the origin failed (reply's or request's stale-if-error)?
- * Never when it must be revalidated (HCM_MUST_REVALIDATE). */
-bool	http_cache_stale_if_error(const struct http_cache_meta *m,
-	    const struct http_cc *reqcc, int64_t now);
+/* http_cache_stale_on_error() - may a stale reply be served now because
+ * it could not be revalidated (the origin failed or could not be
+ * reached)?  Within the reply's or the request's stale-if-error (RFC
+ * 5861 4), or within max_stale seconds of staleness, the cache's own
+ * limit for a disconnected cache (RFC 9111 4.2.4; Squid's max_stale;
+ * 0: none), unless the request asked for no-cache.  Never when the
+ * reply must be revalidated (HCM_MUST_REVALIDATE, HCM_NO_CACHE). */
+bool	http_cache_stale_on_error(const struct http_cache_meta *m,
+	    const struct http_cc *reqcc, int64_t now, int64_t max_stale);
 
 /* -- conditionals ---------------------------------------------------------- */
 

@@ -1210,20 +1210,44 @@ START_TEST(stale_if_error_windows)
 	    "Cache-Control: stale-if-error=100\r\n"));
 
 	/* RFC 5861 4: the reply's window covers every request ... */
-	ck_assert(http_cache_stale_if_error(&m, &none, T0 + 50));
-	ck_assert(http_cache_stale_if_error(&m, &none, T0 + 160));
-	ck_assert(!http_cache_stale_if_error(&m, &none, T0 + 161));
+	ck_assert(http_cache_stale_on_error(&m, &none, T0 + 50, 0));
+	ck_assert(http_cache_stale_on_error(&m, &none, T0 + 160, 0));
+	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 161, 0));
 	/* ... and a request's widens it for that request. */
-	ck_assert(http_cache_stale_if_error(&m, &req100, T0 + 200));
-	ck_assert(!http_cache_stale_if_error(&m, &req100, T0 + 201));
+	ck_assert(http_cache_stale_on_error(&m, &req100, T0 + 200, 0));
+	ck_assert(!http_cache_stale_on_error(&m, &req100, T0 + 201, 0));
 	m = meta_life(0, -1, -1);
-	ck_assert(!http_cache_stale_if_error(&m, &none, T0 + 101));
-	ck_assert(http_cache_stale_if_error(&m, &req100, T0 + 101));
+	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 101, 0));
+	ck_assert(http_cache_stale_on_error(&m, &req100, T0 + 101, 0));
 	/* 4.2.4: never against must-revalidate or no-cache. */
 	m = meta_life(HCM_MUST_REVALIDATE, -1, 60);
-	ck_assert(!http_cache_stale_if_error(&m, &req100, T0 + 101));
+	ck_assert(!http_cache_stale_on_error(&m, &req100, T0 + 101, 0));
 	m = meta_life(HCM_NO_CACHE, -1, 60);
-	ck_assert(!http_cache_stale_if_error(&m, &req100, T0 + 101));
+	ck_assert(!http_cache_stale_on_error(&m, &req100, T0 + 101, 0));
+}
+END_TEST
+
+START_TEST(max_stale_when_disconnected_4_2_4)
+{
+	struct http_cache_meta m = meta_life(0, -1, -1);
+	struct http_cc none = cc_of(req_of("GET", ""));
+	struct http_cc nocache = cc_of(req_of("GET",
+	    "Cache-Control: no-cache\r\n"));
+	struct http_cc pragma = cc_of(req_of("GET", "Pragma: no-cache\r\n"));
+
+	/* 4.2.4: disconnected, a cache may serve stale, as stale as its
+	 * own limit (Squid's max_stale) allows. */
+	ck_assert(http_cache_stale_on_error(&m, &none, T0 + 200, 100));
+	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 201, 100));
+	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 101, 0));
+	/* 5.2.1.4, 5.4: not to a client that asked for validation. */
+	ck_assert(!http_cache_stale_on_error(&m, &nocache, T0 + 150, 100));
+	ck_assert(!http_cache_stale_on_error(&m, &pragma, T0 + 150, 100));
+	/* 5.2.2.2, 5.2.2.4, 5.2.2.8, 5.2.2.10: never against these. */
+	m = meta_life(HCM_MUST_REVALIDATE, -1, -1);
+	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 150, 100));
+	m = meta_life(HCM_NO_CACHE, -1, -1);
+	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 150, 100));
 }
 END_TEST
 
@@ -1775,6 +1799,7 @@ http_cache_suite(void)
 	tcase_add_test(tc, use_squid_reload_options);
 	tcase_add_test(tc, use_stale_while_revalidate_window);
 	tcase_add_test(tc, stale_if_error_windows);
+	tcase_add_test(tc, max_stale_when_disconnected_4_2_4);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conditionals");
