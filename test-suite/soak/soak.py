@@ -756,7 +756,7 @@ class _ClientAbort(Exception):
 
 class Resp:
     __slots__ = ('status', 'headers', 'body', 'complete', 'err', 'hit',
-                 'interims', 'bad', 'codings')
+                 'interims', 'bad', 'codings', 'delimited')
 
     def __init__(self):
         self.status = None
@@ -768,6 +768,7 @@ class Resp:
         self.interims = []	# statuses of the 1xx replies before it
         self.bad = []		# (violation, detail) the reader found
         self.codings = []	# transfer-codings other than chunked
+        self.delimited = False	# the body ended with the connection
 
 
 FRAMING = ('content-length', 'transfer-encoding')
@@ -907,6 +908,7 @@ async def read_response(reader, method, pace=None, want=None, soak=None,
             await take(int(cls[0]))
             r.complete = True
         else:
+            r.delimited = True
             while True:
                 k = pace[0] if pace else 1 << 20
                 b = await reader.read(k)
@@ -1075,6 +1077,14 @@ class Clients:
         s.status[r.status] += 1
         if r.hit:
             s.hits += 1
+        if r.delimited and r.complete and r.status == 200 and \
+                method != 'HEAD' and \
+                len(r.body) < s.bodies.length(path, size) and \
+                s.bodies.check_prefix(path, size, r.body) is None:
+            # Close-delimited (as to HTTP/1.0 clients): a cut cannot
+            # be told from the end.  A prefix is a cut reply.
+            r.complete = False
+            r.err = 'closed early (close-delimited)'
         where = '%s client, %s %s, %d %s, X-Cache %r' % (
             client, method, path, r.status,
             'complete' if r.complete else 'cut: %s' % r.err,
@@ -2109,6 +2119,15 @@ def self_test(args):
          False, "completed body differs from the origin's"),
         ('gzip 502', tgp, b'HTTP/1.1 502 Bad Gateway\r\n'
          b'Content-Length: 0\r\n\r\n', False, False, None),
+        ('HTTP/1.0 cut, close-delimited', cutp,
+         b'HTTP/1.1 200 OK\r\n\r\n' + b.body(cutp, 5000)[:2600], True,
+         False, None),
+        ('HTTP/1.0 whole of a cut URL', cutp,
+         b'HTTP/1.1 200 OK\r\n\r\n' + b.body(cutp, 5000), True,
+         False, 'cut or broken reply served as complete 200'),
+        ('HTTP/1.0 good cut, close-delimited', good,
+         b'HTTP/1.1 200 OK\r\n\r\n' + body[:100], True, False,
+         'good URL cut short'),
         ('cookie hit', '/sc/c/l/5000/1', ok200(
             b'X-Cache: HIT from x\r\nSet-Cookie: a=1\r\n', b.body(
                 '/sc/c/l/5000/1', 5000)), False, False,
