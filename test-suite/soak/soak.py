@@ -27,11 +27,36 @@ Paths are /KIND/CACHE/FRAME/SIZE/ID:
     CACHE  c max-age, h heuristic (Last-Modified only), u no-store,
            p private
     FRAME  l Content-Length, k chunked, e close-delimited (g: 1-6)
+
+Valid but unusual shapes, selected by --shapes (all by default):
+
+    i   interim replies (100, 102, 103 with Link, 199) before the final
+        one, whole, split, slow or a byte at a time      (interim)
+    t   chunked with trailer fields                       (trailers)
+    ce  chunk extensions                                  (chunkext)
+    h0  an HTTP/1.0 reply, close-delimited or not         (http10)
+    nb  204, bare or followed by a Content-Length, a chunked
+        terminator or a forged reply (FRAME 1-4)          (nobody)
+    cn  ETag and Last-Modified; 304 to a matching conditional, bare,
+        with Content-Length, with the body after it or a forged
+        reply after it                                    (cond)
+    p6  206 to a request without Range                    (partial)
+    vs  Vary: *                                           (varystar)
+    ag  odd Age fields: lists, repeats, overflows         (age)
+    tg  Transfer-Encoding: gzip, close-delimited or chunked (tegzip)
+    sc  Set-Cookie on a cacheable reply                   (cookie)
+    ex  Expires in odd case and formats, as the only freshness;
+        CACHE h means already expired                     (expires)
+
+and on the client side Expect: 100-continue before a request body
+(expect) and HTTP/1.0 clients (client10).
 """
 
 import argparse
 import asyncio
 import collections
+import email.utils
+import gzip
 import hashlib
 import os
 import pwd
@@ -45,6 +70,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 CACHE_MEM_MB = 64
 RSS_SLACK_MB = 64
@@ -56,7 +82,21 @@ REPLY_DEADLINE = 30		# longest any reply may take, seconds
 THINK = 0.01			# mean pause between requests, seconds: the
 				# load stays moderate (a few hundred req/s)
 
-GOOD = ('n', 's')			# must come back whole, 200
+# Unusual reply shapes (origin kinds) and client behaviours, by the
+# names --shapes takes.
+SHAPES = collections.OrderedDict([
+    ('interim', 'i'), ('trailers', 't'), ('chunkext', 'ce'),
+    ('http10', 'h0'), ('nobody', 'nb'), ('cond', 'cn'), ('partial', 'p6'),
+    ('varystar', 'vs'), ('age', 'ag'), ('tegzip', 'tg'), ('cookie', 'sc'),
+    ('expires', 'ex'), ('expect', None), ('client10', None)])
+
+GOOD = ('n', 's', 'i', 't', 'ce', 'h0', 'vs', 'ag', 'sc', 'ex', 'cn')
+				# must come back whole, 200 (cn: or 304 to a
+				# matching conditional)
+# nb: 204 or a 5xx.  p6: the 206 as sent, a whole 200, or a 5xx.
+# tg: the body with its coding kept (decoded here), or a 5xx.
+UNUSUAL = ('i', 't', 'ce', 'h0', 'nb', 'cn', 'p6', 'vs', 'ag', 'tg', 'sc',
+           'ex')
 CUT = ('r', 'ls', 'kc')			# never a complete 200
 BAD = ('g', 'x')			# never a 200
 # ll: whole 200 (the Content-Length bytes) or an error, either is fine.
@@ -202,6 +242,26 @@ def parse_path(path):
         return None
 
 
+def parse_shapes(spec):
+    """The set of shape names spec selects: a comma-separated list of
+    names, 'all' or 'none', a name after a '-' taken out."""
+    out = set()
+    for w in (spec or 'all').split(','):
+        w = w.strip()
+        if w in ('all', ''):
+            out |= set(SHAPES) if w else set()
+        elif w == 'none':
+            out = set()
+        elif w.startswith('-') and w[1:] in SHAPES:
+            out.discard(w[1:])
+        elif w in SHAPES:
+            out.add(w)
+        else:
+            raise ValueError('unknown shape %r (known: %s)' %
+                             (w, ', '.join(SHAPES)))
+    return out
+
+
 # -- bookkeeping --------------------------------------------------------------
 
 class Soak:
@@ -214,6 +274,8 @@ class Soak:
         self.n = collections.Counter()
         self.by_kind = collections.Counter()
         self.status = collections.Counter()
+        self.interims = collections.Counter()	# 1xx statuses seen
+        self.shapes = parse_shapes(getattr(args, 'shapes', 'all'))
         self.sure = 0		# requests cuttle must have counted
         self.maybe = 0		# requests it may have counted
         self.hits = 0		# X-Cache: HIT seen
@@ -242,6 +304,50 @@ class Soak:
 
 def rfc1123(t):
     return time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime(t))
+
+
+CN_LAST_MODIFIED = 1700000000	# the cn kind's Last-Modified, fixed
+
+
+def cn_etag(path):
+    return '"%s"' % hashlib.sha256(path.encode()).hexdigest()[:16]
+
+
+def forged_reply(bodies):
+    """A cacheable reply for no URL: bytes an origin sends where no
+    reply may be.  A proxy that reads it as the next reply on a reused
+    connection serves it for another URL, and the client sees it."""
+    fake = bodies.body('/POISON/c/l/100/0', 100)
+    return ('HTTP/1.1 200 OK\r\nCache-Control: max-age=3600\r\n'
+            'Content-Length: %d\r\n\r\n' % len(fake)).encode() + fake
+
+
+# Interim replies an origin may send before the final one.  Those with
+# fields name themselves in X-Soak-Interim, so that a final reply that
+# carries the field carries an interim reply's bytes.
+INTERIMS = (
+    b'HTTP/1.1 100 Continue\r\n\r\n',
+    b'HTTP/1.1 100 Continue\r\nX-Soak-Interim: 100\r\n\r\n',
+    b'HTTP/1.1 102 Processing\r\nX-Soak-Interim: 102\r\n\r\n',
+    b'HTTP/1.1 103 Early Hints\r\nLink: </soak.css>; rel=preload; as=style'
+    b'\r\nLink: </soak.js>; rel=preload; as=script\r\n'
+    b'X-Soak-Interim: 103\r\n\r\n',
+    b'HTTP/1.1 103 \r\nLink: <http://127.0.0.1/soak.woff>; rel=preconnect'
+    b'\r\nX-Soak-Interim: 103\r\n\r\n',
+    b'HTTP/1.1 199 Soak Unknown Interim\r\nX-Soak-Interim: 199\r\n\r\n',
+)
+
+AGES = ('Age: 5, 10', 'Age: 3\r\nAge: 7', 'Age: 99999999999999999999',
+        'Age: 2147483648', 'Age: 4294967296', 'Age: -1', 'Age: abc',
+        'Age: 0', 'Age: 7200', 'Age:  12 ')
+
+CHUNK_EXTS = (b';ext=1', b';a=b;c="quoted; \\"value\\""', b';name',
+              b' ;bws = 1', b';' + b'x' * 200 + b'=1')
+
+
+def odd_case(name, rng):
+    return ''.join(c.upper() if rng.random() < 0.5 else c.lower()
+                   for c in name)
 
 
 class Origin:
@@ -298,7 +404,7 @@ class Origin:
                     return
                 if method == 'POST':
                     self.check_req_body(path, body)
-                keep = await self.reply(method, path, writer)
+                keep = await self.reply(method, path, writer, hdrs)
                 if not keep or hdrs.get('connection', '').lower() == 'close':
                     break
         except ConnectionError:
@@ -365,7 +471,7 @@ class Origin:
             i += n
         return b''.join(out)
 
-    async def reply(self, method, path, writer):
+    async def reply(self, method, path, writer, hdrs=None):
         """Send the reply path calls for; False when the connection ends."""
         s = self.s
         p = parse_path(path)
@@ -384,6 +490,15 @@ class Origin:
                   'p': 'Cache-Control: private, max-age=3600',
                   'h': 'Last-Modified: ' + rfc1123(time.time() - 86400)}
                  .get(cache, 'Cache-Control: no-store'))
+        interim = b''
+        if kind in UNUSUAL:
+            keep = await self.unusual(kind, cache, frame, method, path,
+                                      hdrs or {}, writer, h, body, rng)
+            if keep is not None:
+                return keep
+            if kind == 'i':
+                interim = b''.join(rng.choice(INTERIMS)
+                                   for _ in range(rng.randint(1, 4)))
         if kind == 'g':
             await self.garbage(frame, writer, h, body)
             return False
@@ -399,20 +514,23 @@ class Origin:
                          (b'' if method == 'HEAD' else body) + forged)
             await writer.drain()
             return True
-        close = frame == 'e'
+        close = frame == 'e' or (kind == 'h0' and 'keep-alive' not in
+                                 ''.join(h).lower())
         if frame == 'l':
             h.append('Content-Length: %d' % len(body))
         elif frame == 'k':
             h.append('Transfer-Encoding: chunked')
-        if close:
+        if close and kind != 'h0':
             h.append('Connection: close')
         head = ('\r\n'.join(h) + '\r\n\r\n').encode()
+        if interim:
+            head = await self.send_interim(writer, interim, head, rng)
         if method == 'HEAD':
             writer.write(head)
             await writer.drain()
             return not close
         wire = self.chunked(body, rng) + b'0\r\n\r\n' if frame == 'k' else body
-        if kind in ('n', 'x'):
+        if kind in ('n', 'x') or kind in UNUSUAL:
             writer.write(head)
             await self.send(writer, wire)
             if close:
@@ -437,6 +555,173 @@ class Origin:
             await asyncio.sleep(0.01)
             self.reset(writer)
         return False
+
+    async def send_interim(self, writer, interim, head, rng):
+        """Send the interim replies, whole, split, slowly or a byte at
+        a time; what is left of head to send."""
+        how = rng.choice(('whole', 'split', 'slow', 'bytes'))
+        if how == 'whole':
+            return interim + head
+        if how == 'bytes':
+            # The final reply's header section too, a byte per write.
+            for i in range(len(interim + head)):
+                writer.write((interim + head)[i:i + 1])
+                await writer.drain()
+                await asyncio.sleep(0.002)
+            return b''
+        if how == 'split':
+            cut = rng.randrange(1, len(interim))
+            writer.write(interim[:cut])
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(interim[cut:])
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            return head
+        for m in re.findall(rb'HTTP/.*?\r\n\r\n', interim, re.S):
+            writer.write(m)
+            await writer.drain()
+            await asyncio.sleep(rng.uniform(0.1, 0.6))
+        return head
+
+    async def unusual(self, kind, cache, frame, method, path, hdrs, writer,
+                      h, body, rng):
+        """Send what an unusual kind sends and return whether the
+        connection goes on; or add to h and return None, for the
+        common code to send a 200 with FRAME's framing."""
+        head_only = method == 'HEAD'
+        if kind == 'nb':
+            h[0] = 'HTTP/1.1 204 No Content'
+            forged = forged_reply(self.s.bodies)
+            tail = b''
+            if frame == '2':
+                h.append('Content-Length: %d' % len(forged))
+                tail = forged
+            elif frame == '3':
+                tail = forged
+            elif frame == '4':
+                h.append('Transfer-Encoding: chunked')
+                tail = b'0\r\n\r\n' + forged
+            writer.write(('\r\n'.join(h) + '\r\n\r\n').encode() + tail)
+            await writer.drain()
+            return True
+        if kind == 'cn':
+            etag = cn_etag(path)
+            if cache == 'c':
+                h[3] = 'Cache-Control: max-age=1'
+            elif cache == 'h':
+                h[3] = 'Last-Modified: ' + rfc1123(CN_LAST_MODIFIED)
+            h += ['ETag: ' + etag]
+            if cache != 'h':
+                h.append('Last-Modified: ' + rfc1123(CN_LAST_MODIFIED))
+            inm = hdrs.get('if-none-match')
+            ims = hdrs.get('if-modified-since')
+            if inm is not None:
+                match = inm.strip() == '*' or etag in [
+                    t.strip().replace('W/', '') for t in inm.split(',')]
+            elif ims is not None:
+                t = email.utils.parsedate_tz(ims)
+                match = t is not None and \
+                    email.utils.mktime_tz(t) >= CN_LAST_MODIFIED
+            else:
+                match = False
+            if not match:
+                return None
+            h[0] = 'HTTP/1.1 304 Not Modified'
+            how = rng.choice(('bare', 'length', 'body', 'forged'))
+            tail = b''
+            if how != 'bare':
+                h.append('Content-Length: %d' % len(body))
+            if how == 'body':
+                tail = body
+            elif how == 'forged':
+                tail = forged_reply(self.s.bodies)
+            writer.write(('\r\n'.join(h) + '\r\n\r\n').encode() + tail)
+            await writer.drain()
+            return True
+        if kind == 'p6':
+            n = len(body)
+            a, b = rng.choice(((0, n - 1), (0, n // 2), (n // 4, n // 2)))
+            h[0] = 'HTTP/1.1 206 Partial Content'
+            h += ['Content-Range: bytes %d-%d/%d' % (a, b, n),
+                  'Content-Length: %d' % (b - a + 1)]
+            writer.write(('\r\n'.join(h) + '\r\n\r\n').encode() +
+                         (b'' if head_only else body[a:b + 1]))
+            await writer.drain()
+            return True
+        if kind == 'tg':
+            coded = gzip.compress(body, compresslevel=1, mtime=0)
+            if frame == 'k':
+                h.append('Transfer-Encoding: gzip, chunked')
+                wire = self.chunked(coded, rng) + b'0\r\n\r\n'
+            else:
+                h += ['Transfer-Encoding: gzip', 'Connection: close']
+                wire = coded
+            writer.write(('\r\n'.join(h) + '\r\n\r\n').encode())
+            if not head_only:
+                await self.send(writer, wire)
+            if frame == 'k':
+                await writer.drain()
+                return True
+            await self.flush(writer)
+            return False
+        if kind in ('t', 'ce'):
+            if kind == 't' and rng.random() < 0.7:
+                h.append('Trailer: X-Soak-Sum, X-Soak-More')
+            h.append('Transfer-Encoding: chunked')
+            writer.write(('\r\n'.join(h) + '\r\n\r\n').encode())
+            if head_only:
+                await writer.drain()
+                return True
+            if kind == 't':
+                wire = self.chunked(body, rng) + (
+                    '0\r\nX-Soak-Sum: %s\r\nX-Soak-More: a, b\r\n'
+                    'x-soak-empty:\r\n\r\n' %
+                    hashlib.sha256(body).hexdigest()).encode()
+            else:
+                ext = rng.choice(CHUNK_EXTS)
+                wire = re.sub(rb'(?m)^([0-9a-f]+)\r\n',
+                              lambda m: m.group(1) + ext + b'\r\n',
+                              self.chunked(body, rng)) + b'0' + ext + \
+                    b'\r\n\r\n'
+            if rng.random() < 0.3:
+                await self.send(writer, wire, pieces=6,
+                                pause=rng.uniform(0.02, 0.2))
+            else:
+                await self.send(writer, wire)
+            return True
+        if kind == 'h0':
+            h[0] = 'HTTP/1.0 200 OK'
+            if frame == 'l' and rng.random() < 0.5:
+                h.append('Connection: keep-alive')
+        elif kind == 'vs':
+            h.append(rng.choice(('Vary: *', 'Vary: Accept-Encoding, *',
+                                 'Vary: *\r\nVary: Accept')))
+        elif kind == 'ag':
+            h.append(rng.choice(AGES))
+        elif kind == 'sc':
+            h.append('Set-Cookie: soak=%d; Path=/; HttpOnly' %
+                     self.s.origin_reqs)
+            if rng.random() < 0.5:
+                h.append('Set-Cookie: other=1; Max-Age=60')
+        elif kind == 'ex':
+            name = odd_case('expires', rng)
+            if cache == 'h':
+                when = rng.choice(('0', '-1', rfc1123(time.time() - 3600),
+                                   'tomorrow', '', 'Thu, 01 Jan 1970 '
+                                   '00:00:00 GMT'))
+            else:
+                t = time.gmtime(time.time() + 3600)
+                when = rng.choice((
+                    rfc1123(time.time() + 3600),
+                    time.strftime('%A, %d-%b-%y %H:%M:%S GMT', t),
+                    time.strftime('%a %b ', t) + '%2d' % t.tm_mday +
+                    time.strftime(' %H:%M:%S %Y', t)))
+            if cache in 'ch':
+                h[3] = '%s: %s' % (name, when)
+            else:
+                h.append('%s: %s' % (name, when))
+        return None
 
     async def garbage(self, frame, writer, h, body):
         if frame == '1':
@@ -470,7 +755,8 @@ class _ClientAbort(Exception):
 
 
 class Resp:
-    __slots__ = ('status', 'headers', 'body', 'complete', 'err', 'hit')
+    __slots__ = ('status', 'headers', 'body', 'complete', 'err', 'hit',
+                 'interims', 'bad', 'codings', 'delimited')
 
     def __init__(self):
         self.status = None
@@ -479,25 +765,59 @@ class Resp:
         self.complete = False
         self.err = None
         self.hit = False
+        self.interims = []	# statuses of the 1xx replies before it
+        self.bad = []		# (violation, detail) the reader found
+        self.codings = []	# transfer-codings other than chunked
+        self.delimited = False	# the body ended with the connection
 
 
-async def read_response(reader, method, pace=None, want=None, soak=None):
+FRAMING = ('content-length', 'transfer-encoding')
+
+
+def decode_codings(r, raw):
+    """raw with r.codings (gzip only) undone: the body, or as much of it
+    as raw holds when the reply is cut.  A complete reply that does not
+    decode whole is a corrupted body."""
+    out = raw
+    for c in reversed(r.codings):
+        d = zlib.decompressobj(wbits=31)
+        try:
+            out = d.decompress(out)
+        except zlib.error as e:
+            if r.complete:
+                r.bad.append(('transfer-coded body does not decode',
+                              '%s: %s (%d bytes)' % (c, e, len(raw))))
+            return b''
+        if r.complete and (not d.eof or d.unused_data):
+            r.bad.append(('transfer-coded body does not decode',
+                          '%s: %s' % (c, 'ends early' if not d.eof else
+                                      '%d bytes after its end' %
+                                      len(d.unused_data))))
+    return out
+
+
+async def read_response(reader, method, pace=None, want=None, soak=None,
+                        http10=False, pre=None):
     """One reply from reader.  pace=(bytes, seconds) reads slowly;
-    want=N stops after N body bytes (an aborting client)."""
+    want=N stops after N body bytes (an aborting client); http10: the
+    request was HTTP/1.0; pre: a header section already read."""
     r = Resp()
     while True:
-        try:
-            head = await reader.readuntil(b'\r\n\r\n')
-        except asyncio.IncompleteReadError as e:
-            r.err = 'eof before reply headers' if not e.partial else \
-                'eof inside reply headers'
-            return r
-        except asyncio.LimitOverrunError:
-            r.err = 'reply headers too long'
-            return r
-        except ConnectionError as e:
-            r.err = 'reset before reply headers (%s)' % e
-            return r
+        if pre is not None:
+            head, pre = pre, None
+        else:
+            try:
+                head = await reader.readuntil(b'\r\n\r\n')
+            except asyncio.IncompleteReadError as e:
+                r.err = 'eof before reply headers' if not e.partial else \
+                    'eof inside reply headers'
+                return r
+            except asyncio.LimitOverrunError:
+                r.err = 'reply headers too long'
+                return r
+            except ConnectionError as e:
+                r.err = 'reset before reply headers (%s)' % e
+                return r
         lines = head.decode('latin1').split('\r\n')
         m = re.match(r'HTTP/1\.[01] (\d{3})', lines[0])
         if not m:
@@ -506,8 +826,22 @@ async def read_response(reader, method, pace=None, want=None, soak=None):
                 soak.violate('cuttle sent a bad status line', r.err)
             return r
         r.status = int(m.group(1))
+        for ln in lines[1:]:
+            if ln and ':' not in ln:
+                r.bad.append(('cuttle sent a header line without a colon',
+                              '%r in the reply headed %r' % (ln[:80],
+                                                             lines[0])))
         if r.status >= 200:
             break
+        # An interim reply: the final one follows.
+        r.interims.append(r.status)
+        if http10:
+            r.bad.append(('interim reply sent to an HTTP/1.0 client',
+                          repr(head[:200])))
+        if any(ln.split(':', 1)[0].strip().lower() in FRAMING
+               for ln in lines[1:]):
+            r.bad.append(('interim reply with framing fields',
+                          repr(head[:200])))
     cls = []
     for ln in lines[1:]:
         if ':' in ln:
@@ -521,6 +855,15 @@ async def read_response(reader, method, pace=None, want=None, soak=None):
     if soak and ((te and cls) or len(set(cls)) > 1):
         soak.violate('cuttle sent ambiguous framing',
                      'Transfer-Encoding %r, Content-Length %r' % (te, cls))
+    if 'x-soak-interim' in r.headers:
+        r.bad.append(('an interim reply\'s fields in the final reply',
+                      repr(head[:300])))
+    if http10 and te is not None:
+        r.bad.append(('Transfer-Encoding sent to an HTTP/1.0 client',
+                      'Transfer-Encoding: %s' % te))
+    codings = [c.strip().lower() for c in te.split(',')] if te else []
+    chunked = codings[-1:] == ['chunked']
+    r.codings = codings[:-1] if chunked else codings
     body = []
     got = 0
 
@@ -542,10 +885,10 @@ async def read_response(reader, method, pace=None, want=None, soak=None):
     try:
         if method == 'HEAD' or r.status in (204, 304):
             r.complete = True
-        elif te is not None:
-            if te.lower() != 'chunked':
-                r.err = 'transfer-coding %r' % te
-                return r
+        elif any(c not in ('gzip', 'x-gzip') for c in r.codings):
+            r.err = 'transfer-coding %r' % te
+            return r
+        elif chunked:
             while True:
                 ln = await reader.readuntil(b'\r\n')
                 n = int(ln.split(b';')[0], 16)
@@ -561,10 +904,11 @@ async def read_response(reader, method, pace=None, want=None, soak=None):
                                      'no CRLF after a chunk')
                     return r
             r.complete = True
-        elif cls:
+        elif cls and not te:
             await take(int(cls[0]))
             r.complete = True
         else:
+            r.delimited = True
             while True:
                 k = pace[0] if pace else 1 << 20
                 b = await reader.read(k)
@@ -589,7 +933,21 @@ async def read_response(reader, method, pace=None, want=None, soak=None):
         if soak:
             soak.violate('cuttle sent bad chunked framing', str(e))
     r.body = b''.join(body)
+    if r.codings and method != 'HEAD' and r.status not in (204, 304):
+        r.body = decode_codings(r, r.body)
     return r
+
+
+async def stray_bytes(reader, wait):
+    """Bytes that arrive on an idle connection within wait seconds after
+    a complete reply (none should: the client asked for nothing); b''
+    when the connection ended, None when nothing came."""
+    try:
+        return await asyncio.wait_for(reader.read(4096), wait)
+    except asyncio.TimeoutError:
+        return None
+    except ConnectionError:
+        return b''
 
 
 class Clients:
@@ -609,6 +967,9 @@ class Clients:
         cat = []
         kinds = (['n'] * 80 + ['s'] * 5 + ['r'] * 3 + ['ls'] * 3 +
                  ['ll'] * 2 + ['kc'] * 3 + ['g'] * 3 + ['x'] * 1)
+        for name, kind in SHAPES.items():
+            if kind and name in self.s.shapes:
+                kinds += [kind] * 2
         for i in range(900):
             kind = rng.choice(kinds)
             x = rng.random()
@@ -634,6 +995,21 @@ class Clients:
             if kind in CUT or kind == 'll':
                 cache = 'c'
                 size = min(size, 16384) if kind == 'll' else size
+            if kind in ('t', 'ce'):
+                frame = 'k'
+            elif kind == 'h0':
+                frame = rng.choice('le')
+            elif kind == 'nb':
+                frame, size = rng.choice('1234'), 0
+            elif kind == 'cn':
+                cache = rng.choice('cchup')
+            elif kind == 'p6':
+                frame = 'l'
+            elif kind == 'tg':
+                frame = rng.choice('ek')
+                size = min(size, 1 << 20)
+            elif kind == 'ex':
+                cache = rng.choice('cchhup')
             cat.append('/%s/%s/%s/%d/%d' % (kind, cache, frame, size, i))
         return cat
 
@@ -647,12 +1023,14 @@ class Clients:
         host = self.refused if path.startswith('/x/') else self.origin
         return host, 'http://%s%s' % (host, path)
 
-    def request(self, method, path, close=False, body=None, chunked=False):
+    def request(self, method, path, close=False, body=None, chunked=False,
+                extra=(), version='1.1'):
         host, url = self.url(path)
-        h = ['%s %s HTTP/1.1' % (method, url), 'Host: ' + host,
+        h = ['%s %s HTTP/%s' % (method, url, version), 'Host: ' + host,
              'User-Agent: cuttle-soak']
         if close:
             h.append('Connection: close')
+        h += extra
         data = b''
         if body is not None:
             if chunked:
@@ -680,12 +1058,15 @@ class Clients:
             await asyncio.sleep(0.5)
             return None, None
 
-    def judge(self, client, path, method, r, aborted=False):
-        """Check one reply against what the origin does for path."""
+    def judge(self, client, path, method, r, aborted=False, cond=False):
+        """Check one reply against what the origin does for path.  cond:
+        the request carried a validator the origin's matches."""
         s = self.s
         kind, cache, frame, size = parse_path(path)
         s.by_kind[kind] += 1
         s.n['replies'] += 1
+        for st in r.interims:
+            s.interims[st] += 1
         if r.status is None:
             s.n['no reply'] += 1
             if kind in GOOD and not aborted:
@@ -696,30 +1077,64 @@ class Clients:
         s.status[r.status] += 1
         if r.hit:
             s.hits += 1
+        if r.delimited and r.complete and r.status == 200 and \
+                method != 'HEAD' and \
+                len(r.body) < s.bodies.length(path, size) and \
+                s.bodies.check_prefix(path, size, r.body) is None:
+            # Close-delimited (as to HTTP/1.0 clients): a cut cannot
+            # be told from the end.  A prefix is a cut reply.
+            r.complete = False
+            r.err = 'closed early (close-delimited)'
         where = '%s client, %s %s, %d %s, X-Cache %r' % (
             client, method, path, r.status,
             'complete' if r.complete else 'cut: %s' % r.err,
             r.headers.get('x-cache'))
+        for name, detail in r.bad:
+            s.violate(name, where + ': ' + detail)
         if r.status == 200 and r.hit and cache in 'up':
             s.violate('uncacheable reply served as a hit', where)
-        if kind in GOOD and r.status != 200:
+        if kind == 'sc' and r.hit and 'set-cookie' in r.headers:
+            s.violate('a stored Set-Cookie served from the cache', where)
+        if r.status == 304 and kind == 'cn' and not cond:
+            s.violate('304 to a request without a matching validator', where)
+        elif kind in GOOD and r.status != 200 and not \
+                (kind == 'cn' and r.status == 304):
             s.violate('error for a good URL', where)
+        if kind == 'nb' and r.status != 204 and r.status < 500:
+            s.violate('a 204 relayed as another status', where)
+        if kind in ('p6', 'tg') and r.status not in (200, 206) and \
+                r.status < 500:
+            s.violate('unexpected status for a %s reply' % (
+                '206' if kind == 'p6' else 'gzip-coded'), where)
+        if r.codings and kind != 'tg':
+            s.violate('a transfer-coding the origin did not send', where)
         # g/5 is a good header section, then a broken chunked body: a
         # cut kind once the 200 has gone out.
         cut = kind in CUT or (kind == 'g' and frame == '5')
+        # Close-delimited, a g/5 whose good chunk held the whole body
+        # cannot show that the chunk after it was bad (the body is
+        # still checked below).
         if (cut or kind in BAD) and r.status == 200 and r.complete and \
-                (method != 'HEAD' or (kind in BAD and not cut)):
+                (method != 'HEAD' or (kind in BAD and not cut)) and \
+                not (r.delimited and kind == 'g' and frame == '5'):
             s.violate('cut or broken reply served as complete 200' +
                       (' HIT' if r.hit else ''), where)
             return
         if kind in BAD and not cut and 200 <= r.status < 300:
             s.violate('garbage or refused origin gave a 2xx', where)
+        if r.status == 206 and kind == 'p6':
+            self.judge_partial(path, size, method, r, where)
+            return
+        if r.status in (204, 304):
+            s.n['204 and 304 replies'] += 1
+            return
         if r.status != 200:
             s.n['error replies'] += 1
             return
         if method == 'HEAD':
             cl = r.headers.get('content-length')
-            if cl is not None and int(cl) != s.bodies.length(path, size):
+            if cl is not None and kind != 'p6' and \
+                    int(cl) != s.bodies.length(path, size):
                 s.violate('HEAD reply with a wrong Content-Length', where)
             s.n['HEAD checked'] += 1
             return
@@ -732,6 +1147,8 @@ class Clients:
                 s.n['checksums verified'] += 1
                 if r.hit:
                     s.n['hits verified'] += 1
+                if kind in UNUSUAL:
+                    s.n['unusual shapes verified'] += 1
             return
         bad = s.bodies.check_prefix(path, size, r.body)
         if bad:
@@ -746,38 +1163,135 @@ class Clients:
             if r.hit:
                 s.n['cut replies cut, X-Cache HIT (collapsed)'] += 1
 
+    def judge_partial(self, path, size, method, r, where):
+        """A 206 the origin sent unasked: its Content-Range as sent and
+        the bytes of that range."""
+        s = self.s
+        full = s.bodies.body(path, size)
+        m = re.match(r'bytes (\d+)-(\d+)/(\d+)$',
+                     r.headers.get('content-range', ''))
+        if not m or int(m.group(3)) != len(full) or \
+                int(m.group(1)) > int(m.group(2)):
+            s.violate('206 with a Content-Range the origin did not send',
+                      where + ': %r' % r.headers.get('content-range'))
+            return
+        a, b = int(m.group(1)), int(m.group(2))
+        if method == 'HEAD':
+            return
+        want = full[a:b + 1]
+        if r.complete and r.body != want:
+            s.violate('206 body differs from the origin\'s range',
+                      where + ': %d bytes for %d-%d' % (len(r.body), a, b))
+        elif not r.complete and r.body != want[:len(r.body)]:
+            s.violate('cut 206 body differs from the origin\'s range',
+                      where)
+        else:
+            s.n['206 ranges verified'] += 1
+
     async def run_one(self, client, reader, writer, method, path, close=False,
-                      pace=None, want=None, post=False):
+                      pace=None, want=None, post=False, expect=False,
+                      cond=None, http10=False, keepalive=False):
         """Send one request and judge its reply; True if the connection
-        may carry another."""
+        may carry another.  expect: send Expect: 100-continue and wait
+        (a second at most, as curl does) for the 100 before the body;
+        cond: a validator to send ('inm', 'inm-miss', 'ims'); http10:
+        an HTTP/1.0 request (keepalive: with Connection: keep-alive)."""
+        s = self.s
         body = None
         chunked = False
+        extra = []
         if post:
-            n = self.s.rng.choice((0, 10, 1000, 70000, 300000))
+            n = s.rng.choice((0, 10, 1000, 70000, 300000))
             p = os.urandom(n)
             body = ('REQ %d %s\n' % (n, hashlib.sha256(p).hexdigest())
                     ).encode() + p
-            chunked = self.s.rng.random() < 0.5
+            chunked = not http10 and s.rng.random() < 0.5
+            if expect:
+                extra.append('Expect: 100-continue')
+        matching = False
+        if cond == 'inm':
+            extra.append('If-None-Match: "other", ' + cn_etag(path))
+            matching = True
+        elif cond == 'inm-miss':
+            extra.append('If-None-Match: "not-it"')
+        elif cond == 'ims':
+            extra.append('If-Modified-Since: ' + rfc1123(CN_LAST_MODIFIED))
+            matching = True
+        if http10 and keepalive:
+            extra.append('Connection: keep-alive')
+        wire = self.request(method, path, close, body, chunked, extra,
+                            '1.0' if http10 else '1.1')
+        pre = None
+        sent_body = True
         try:
-            writer.write(self.request(method, path, close, body, chunked))
-            await writer.drain()
+            if expect and not http10:
+                cut = wire.index(b'\r\n\r\n') + 4
+                writer.write(wire[:cut])
+                await writer.drain()
+                try:
+                    pre = await asyncio.wait_for(
+                        reader.readuntil(b'\r\n\r\n'), 1)
+                except asyncio.TimeoutError:
+                    s.n['Expect: no 100 within 1 s'] += 1
+                except (asyncio.IncompleteReadError,
+                        asyncio.LimitOverrunError):
+                    pass
+                if pre is not None and re.match(rb'HTTP/1\.[01] 1\d\d ',
+                                                pre):
+                    s.n['Expect: 100 before the body'] += 1
+                    s.interims[int(pre[9:12])] += 1
+                    pre = None
+                elif pre is not None:
+                    # A final reply without the body: the body is not
+                    # sent, and the connection is not used again.
+                    s.n['Expect: final reply before the body'] += 1
+                    sent_body = False
+                if sent_body:
+                    writer.write(wire[cut:])
+                    await writer.drain()
+            else:
+                writer.write(wire)
+                await writer.drain()
         except ConnectionError:
-            self.s.count(False)
+            s.count(False)
             return False
         try:
             r = await asyncio.wait_for(
-                read_response(reader, method, pace, want, self.s),
+                read_response(reader, method, pace, want, s, http10, pre),
                 REPLY_DEADLINE + (60 if pace else 0))
         except asyncio.TimeoutError:
-            self.s.count(False)
-            self.s.violate('reply stalled', '%s client, %s %s: nothing '
-                           'for %d s' % (client, method, path,
-                                         REPLY_DEADLINE))
+            s.count(False)
+            s.violate('reply stalled', '%s client, %s %s: nothing '
+                      'for %d s' % (client, method, path,
+                                    REPLY_DEADLINE))
             return False
-        self.s.count(r.status is not None)
-        self.judge(client, path, method, r, aborted=want is not None)
-        return r.complete and not close and \
-            r.headers.get('connection', '').lower() != 'close'
+        s.count(r.status is not None)
+        self.judge(client, path, method, r, aborted=want is not None,
+                   cond=matching)
+        if not r.complete or not sent_body:
+            return False
+        kind = parse_path(path)[0]
+        conn = r.headers.get('connection', '').lower()
+        if http10 and not (keepalive and 'keep-alive' in conn):
+            # RFC 9112 9.3: this connection ends after the reply.
+            rest = await stray_bytes(reader, 5)
+            if rest is None:
+                s.violate('HTTP/1.0 connection left open after the reply',
+                          '%s %s, %d' % (method, path, r.status))
+            elif rest:
+                s.violate('bytes after a complete reply',
+                          '%s client, %s %s, %d: %r' % (
+                              client, method, path, r.status, rest[:120]))
+            return False
+        if kind in UNUSUAL or r.interims or method == 'HEAD':
+            rest = await stray_bytes(reader, 0.03)
+            if rest:
+                s.violate('bytes after a complete reply',
+                          '%s client, %s %s, %d: %r' % (
+                              client, method, path, r.status, rest[:120]))
+            if rest is not None:
+                return False
+        return not close and 'close' not in conn
 
     @staticmethod
     def close(writer, reset=False):
@@ -803,15 +1317,48 @@ class Clients:
             s.n['connections'] += 1
             for i in range(s.rng.randint(1, 20)):
                 path = self.pick()
-                post = parse_path(path)[0] == 'n' and s.rng.random() < 0.05
+                kind = parse_path(path)[0]
+                post = kind in ('n', 'i') and s.rng.random() < 0.05
+                expect = post and 'expect' in s.shapes and \
+                    s.rng.random() < 0.4
                 method = 'POST' if post else \
                     'HEAD' if s.rng.random() < 0.03 else 'GET'
+                cond = None
+                if kind == 'cn' and s.rng.random() < 0.6:
+                    cond = s.rng.choice(('inm', 'inm-miss', 'ims'))
                 s.n['requests normal'] += 1
                 if not await self.run_one('normal', reader, writer, method,
-                                          path, post=post) or s.stop:
+                                          path, post=post, expect=expect,
+                                          cond=cond) or s.stop:
                     break
                 await asyncio.sleep(s.rng.uniform(0, 2 * THINK))
             self.close(writer)
+
+    async def http10(self):
+        """HTTP/1.0 clients: never a 1xx, never a transfer-coding, the
+        connection closed after the reply unless kept alive."""
+        s = self.s
+        while not s.stop:
+            reader, writer = await self.connect()
+            if reader is None:
+                continue
+            s.n['connections'] += 1
+            keep = s.rng.random() < 0.3
+            for _ in range(s.rng.randint(1, 4) if keep else 1):
+                path = self.pick()
+                post = parse_path(path)[0] in ('n', 'i') and \
+                    s.rng.random() < 0.1
+                method = 'POST' if post else \
+                    'HEAD' if s.rng.random() < 0.05 else 'GET'
+                s.n['requests http/1.0'] += 1
+                if not await self.run_one(
+                        'http/1.0', reader, writer, method, path, post=post,
+                        expect=post and s.rng.random() < 0.5, http10=True,
+                        keepalive=keep) or s.stop:
+                    break
+                await asyncio.sleep(s.rng.uniform(0, 2 * THINK))
+            self.close(writer)
+            await asyncio.sleep(s.rng.uniform(0, 4 * THINK))
 
     async def slow(self):
         s = self.s
@@ -1229,6 +1776,9 @@ class Run:
                   args.cuttle, s.proc.pid, self.port, origin.port,
                   refused_port, args.seconds, args.seed, self.tmp),
               flush=True)
+        print('soak: unusual shapes: %s' % (
+            ', '.join(n for n in SHAPES if n in s.shapes) or 'none'),
+            flush=True)
         if not await self.wait_ready():
             s.violate('cuttle did not start', 'see %s/cuttle.stderr' %
                       self.tmp)
@@ -1242,6 +1792,8 @@ class Run:
         t_end = t0 + args.seconds
         mix = ([cl.normal] * 8 + [cl.slow] * 3 + [cl.abort] * 3 +
                [cl.pipeline] * 2 + [cl.malformed] * 2 + [cl.idle] * 4)
+        if 'client10' in s.shapes:
+            mix += [cl.http10] * 2
         tasks = [asyncio.ensure_future(f()) for f in mix]
         mon = asyncio.ensure_future(self.monitor(t_end))
         await mon
@@ -1344,6 +1896,16 @@ class Run:
                         int(p[4]) >= s.bodies.length(m.group(1), info[3]):
                     self.log_cut_hits += 1
                     s.violate('cut URL logged as a 200 hit', ln.strip())
+                # Vary: * never matches a stored reply (RFC 9111 4.1);
+                # an Expires of 0, past or invalid is stale at once
+                # (5.3), and these have no other freshness.  Joining a
+                # fill (TCP_CF_HIT) is not serving from the cache.
+                if info and (info[0] == 'vs' or (info[0] == 'ex' and
+                                                  info[1] == 'h')) and \
+                        code in ('TCP_MEM_HIT', 'TCP_STALE_HIT',
+                                 'TCP_IMS_HIT'):
+                    s.violate('Vary: * or expired reply served from the '
+                              'cache', ln.strip())
 
     def stop_cuttle(self):
         p = self.s.proc
@@ -1398,6 +1960,17 @@ class Run:
                    s.n['idle close seconds x10'] / 10.0 /
                    s.n['idle closed by cuttle'], REQUEST_TIMEOUT))
         pr('origin: %d requests received' % s.origin_reqs)
+        pr('unusual shapes: %s; verified whole %d, 206 ranges verified %d, '
+           '204 and 304 replies %d; interim replies reaching clients: %s; '
+           'Expect: 100 before the body %d, no 100 within 1 s %d, final '
+           'reply instead %d' % (
+               ', '.join(n for n in SHAPES if n in s.shapes) or 'none',
+               s.n['unusual shapes verified'], s.n['206 ranges verified'],
+               s.n['204 and 304 replies'],
+               ', '.join('%d: %d' % kv for kv in sorted(s.interims.items()))
+               or 'none', s.n['Expect: 100 before the body'],
+               s.n['Expect: no 100 within 1 s'],
+               s.n['Expect: final reply before the body']))
         if c:
             pr('counters: client_http.requests %d (soak: %d..%d), '
                'client_http.hits %d (soak saw %d), client_http.errors %d, '
@@ -1490,10 +2063,95 @@ def self_test(args):
         ('garbage 200', '/g/c/1/10/5', resp(200, b'', False),
          'garbage or refused origin gave a 2xx'),
     ]
+    # Replies as bytes on the wire, read by read_response and judged:
+    # (name, path, wire, http10, cond, violation wanted).
+    cnp = '/cn/c/l/500/6'
+    cnb = b.body(cnp, 500)
+    p6 = '/p6/c/l/500/7'
+    p6b = b.body(p6, 500)
+    tgp = '/tg/c/e/5000/1'
+    gz = gzip.compress(b.body(tgp, 5000))
+
+    def ok200(extra, data):
+        return b'HTTP/1.1 200 OK\r\n' + extra + \
+            b'Content-Length: %d\r\n\r\n' % len(data) + data
+    i103 = b'HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n'
+    wires = [
+        ('interims then whole', good, i103 + i103 + ok200(b'', body), False,
+         False, None),
+        ('interim fields in the final', good,
+         i103 + ok200(b'X-Soak-Interim: 103\r\n', body), False, False,
+         "an interim reply's fields in the final reply"),
+        ('interim as a header line', good,
+         i103[:-2] + ok200(b'', body), False, False,
+         'cuttle sent a header line without a colon'),
+        ('1xx to HTTP/1.0', good, i103 + ok200(b'', body), True, False,
+         'interim reply sent to an HTTP/1.0 client'),
+        ('interim with framing', good,
+         b'HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n' +
+         ok200(b'', body), False, False, 'interim reply with framing fields'),
+        ('chunked to HTTP/1.0', good,
+         b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' +
+         b'%x\r\n' % len(body) + body + b'\r\n0\r\n\r\n', True, False,
+         'Transfer-Encoding sent to an HTTP/1.0 client'),
+        ('304 unconditional', cnp, b'HTTP/1.1 304 Not Modified\r\n\r\n',
+         False, False, '304 to a request without a matching validator'),
+        ('304 conditional', cnp, b'HTTP/1.1 304 Not Modified\r\n\r\n',
+         False, True, None),
+        ('cn 200', cnp, ok200(b'', cnb), False, True, None),
+        ('204 as 200', '/nb/c/2/0/8', ok200(b'', b''), False, False,
+         'a 204 relayed as another status'),
+        ('206 as sent', p6, b'HTTP/1.1 206 Partial Content\r\nContent-Range:'
+         b' bytes 10-99/%d\r\n' % len(p6b) + b'Content-Length: 90\r\n\r\n'
+         + p6b[10:100], False, False, None),
+        ('206 shifted', p6, b'HTTP/1.1 206 Partial Content\r\nContent-Range:'
+         b' bytes 10-99/%d\r\n' % len(p6b) + b'Content-Length: 90\r\n\r\n'
+         + p6b[11:101], False, False,
+         "206 body differs from the origin's range"),
+        ('206 as a 200', p6, ok200(b'', p6b[:100]), False, False,
+         "completed body differs from the origin's"),
+        ('gzip kept', tgp,
+         b'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n' +
+         b'%x\r\n' % len(gz) + gz + b'\r\n0\r\n\r\n', False, False, None),
+        ('gzip kept, close', tgp,
+         b'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n' + gz,
+         False, False, None),
+        ('gzip cut, close', tgp,
+         b'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n' +
+         gz[:-20], False, False, 'transfer-coded body does not decode'),
+        ('gzip bytes as identity', tgp, ok200(b'', gz), False,
+         False, "completed body differs from the origin's"),
+        ('gzip 502', tgp, b'HTTP/1.1 502 Bad Gateway\r\n'
+         b'Content-Length: 0\r\n\r\n', False, False, None),
+        ('HTTP/1.0 cut, close-delimited', cutp,
+         b'HTTP/1.1 200 OK\r\n\r\n' + b.body(cutp, 5000)[:2600], True,
+         False, None),
+        ('HTTP/1.0 whole of a cut URL', cutp,
+         b'HTTP/1.1 200 OK\r\n\r\n' + b.body(cutp, 5000), True,
+         False, 'cut or broken reply served as complete 200'),
+        ('HTTP/1.0 good cut, close-delimited', good,
+         b'HTTP/1.1 200 OK\r\n\r\n' + body[:100], True, False,
+         'good URL cut short'),
+        ('cookie hit', '/sc/c/l/5000/1', ok200(
+            b'X-Cache: HIT from x\r\nSet-Cookie: a=1\r\n', b.body(
+                '/sc/c/l/5000/1', 5000)), False, False,
+         'a stored Set-Cookie served from the cache'),
+    ]
+
+    async def wire_reply(wire, http10):
+        rd = asyncio.StreamReader()
+        rd.feed_data(wire)
+        rd.feed_eof()
+        return await read_response(rd, 'GET', soak=s, http10=http10)
+
+    for name, path, wire, http10, cond, want in wires:
+        r = asyncio.run(wire_reply(wire, http10))
+        cases.append((name, path, r, want, cond))
     bad = 0
-    for name, path, r, want in cases:
+    for case in cases:
+        name, path, r, want = case[:4]
         s.violations.clear()
-        cl.judge('self-test', path, 'GET', r)
+        cl.judge('self-test', path, 'GET', r, cond=case[4:] == (True,))
         got = list(s.violations)
         ok = (want is None and not got) or (want is not None and want in got)
         if not ok:
@@ -1516,9 +2174,17 @@ def main():
     ap.add_argument('--keep', action='store_true',
                     default=os.environ.get('SOAK_KEEP') == '1',
                     help='keep the temporary directory (kept on failure)')
+    ap.add_argument('--shapes', default=os.environ.get('SOAK_SHAPES') or
+                    'all', help='unusual shapes to use, comma-separated '
+                    '(%s); all (the default), none, or all,-NAME' %
+                    ', '.join(SHAPES))
     ap.add_argument('--self-test', action='store_true',
                     help='check the checks, and exit')
     args = ap.parse_args()
+    try:
+        parse_shapes(args.shapes)
+    except ValueError as e:
+        ap.error(str(e))
     if not self_test(args):
         return 2
     if args.self_test:
