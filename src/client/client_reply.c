@@ -338,11 +338,15 @@ client_reply_progress(struct store_reader *r, void *arg)
 		client_txn_abort(t);
 		return;
 	}
+	/* An entry that ended before a reply, or before the reply's head
+	 * went out (a body the origin cut, or framed wrong, in the very
+	 * first read), gets the error page: nothing of it has reached the
+	 * client, and a clear 502 beats a cut 200. */
 	rep = store_entry_reply(t->e);
-	if (rep == NULL && store_entry_state(t->e) == STORE_ABORTED &&
+	if (store_entry_state(t->e) == STORE_ABORTED &&
 	    client_cache_no_reply(t))
 		rep = store_entry_reply(t->e);
-	if (rep == NULL) {
+	if (rep == NULL || store_entry_state(t->e) == STORE_ABORTED) {
 		if (store_entry_state(t->e) == STORE_ABORTED)
 			client_reply_error_page(t);
 		else

@@ -858,6 +858,10 @@ http_cache_stale_on_error(const struct http_cache_meta *m,
 	 * s-maxage or no-cache in the reply. */
 	if (m->flags & (HCM_MUST_REVALIDATE | HCM_NO_CACHE))
 		return (false);
+	/* An error kept by negative_ttl is no better stale than the
+	 * origin's new one. */
+	if (m->flags & HCM_NEGATIVE)
+		return (false);
 	age = http_cache_age(m, now);
 	if (m->lifetime > age)
 		return (true);

@@ -164,7 +164,8 @@ enum http_cache_use	http_cache_use(const struct http_cache_meta *m,
  * 5861 4), or within max_stale seconds of staleness, the cache's own
  * limit for a disconnected cache (RFC 9111 4.2.4; Squid's max_stale;
  * 0: none), unless the request asked for no-cache.  Never when the
- * reply must be revalidated (HCM_MUST_REVALIDATE, HCM_NO_CACHE). */
+ * reply must be revalidated (HCM_MUST_REVALIDATE, HCM_NO_CACHE), nor for
+ * an error kept by negative_ttl (HCM_NEGATIVE). */
 bool	http_cache_stale_on_error(const struct http_cache_meta *m,
 	    const struct http_cc *reqcc, int64_t now, int64_t max_stale);
 

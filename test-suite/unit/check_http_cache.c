@@ -1248,6 +1248,9 @@ START_TEST(max_stale_when_disconnected_4_2_4)
 	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 150, 100));
 	m = meta_life(HCM_NO_CACHE, -1, -1);
 	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 150, 100));
+	/* negative_ttl's errors: a stale one is no answer. */
+	m = meta_life(HCM_NEGATIVE, -1, 60);
+	ck_assert(!http_cache_stale_on_error(&m, &none, T0 + 150, 100));
 }
 END_TEST
 
