@@ -669,6 +669,27 @@ acl_set_bytes(const struct acl_set *s)
 
 /* -- matching -------------------------------------------------------------- */
 
+enum acl_need
+acl_need_of(const struct acl *a, const struct acl_request *req)
+{
+	struct acl_ip ip;
+
+	CHECK_OBJ_NOTNULL(a, ACL_MAGIC);
+	switch (a->type) {
+	case ACL_T_DST:
+		/* all needs no address, nor does a literal as host. */
+		if (a->u.ip.any || (req->known & ACL_KNOW_DST) ||
+		    acl_ip_from_text(req->host, req->host_len, &ip))
+			return (ACL_NEED_NONE);
+		return (ACL_NEED_DST);
+	case ACL_T_SRCDOMAIN:
+		return (req->known & ACL_KNOW_SRC_NAME ? ACL_NEED_NONE :
+		    ACL_NEED_SRC_NAME);
+	default:
+		return (ACL_NEED_NONE);
+	}
+}
+
 bool
 acl_match(const struct acl *a, const struct acl_request *req)
 {

@@ -27,6 +27,7 @@
 #define CUTTLE_ACL_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,11 +74,21 @@ struct acl_request {
 						 * this one included */
 	int			status;		/* reply status; 0: no reply */
 	time_t			now;		/* for time acls (local time) */
+	unsigned		known;		/* ACL_KNOW_*: lookups done */
 };
+
+/* What lookups a check (acl_check_start()) has done for a request: dst
+ * and src_name hold their answers (none: not found).  A pure check
+ * (acl_rules_check()) starts none: an acl whose lookup was not done does
+ * not match. */
+#define ACL_KNOW_DST		0x1u
+#define ACL_KNOW_SRC_NAME	0x2u
 
 enum acl_answer {
 	ACL_DENY = 0,
-	ACL_ALLOW = 1
+	ACL_ALLOW = 1,
+	ACL_WAIT,		/* acl_check_start(): a lookup is under way */
+	ACL_CANCELLED		/* acl_check_cancel() */
 };
 
 /* Why a check answered as it did (for logs, debugging and tests). */
@@ -134,6 +145,78 @@ enum acl_answer	acl_rules_check(const struct acl_rules *r,
 enum acl_answer	acl_rules_decide(const struct acl_rules *r,
 		    const struct acl_request *req, enum acl_answer if_no_rules,
 		    struct acl_decision *d);
+
+/* -- checks that may wait ------------------------------------------------- */
+
+struct dns_query;
+struct dns_resolver;
+
+/* Where an asynchronous check's lookups keep their answers: owned by the
+ * caller (the transaction), for every check of one request, so that a
+ * name looked up for http_access serves `cache` and http_reply_access
+ * too.  Zero it to start; acl_lookups_fini() frees what it holds. */
+struct acl_lookups {
+	unsigned		known;		/* ACL_KNOW_* */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			dst;		/* AF_UNSPEC: none found */
+	char			*src_name;	/* NULL: none found */
+};
+void	acl_lookups_fini(struct acl_lookups *lk);
+/* acl_lookups_view() - point req's dst, src_name and known at lk. */
+void	acl_lookups_view(const struct acl_lookups *lk,
+	    struct acl_request *req);
+
+struct acl_check;
+/* The answer (ACL_ALLOW, ACL_DENY or ACL_CANCELLED) of a check that
+ * waited; runs from the loop, once. */
+typedef void acl_check_fn(struct acl_check *ck, enum acl_answer a,
+    void *arg);
+
+/* One evaluation of a rule list that may stop at an acl whose answer
+ * needs a lookup (dst: the origin's address; srcdomain: the client's
+ * name), start it, and go on where it stopped when it completes: Squid's
+ * ACLChecklist idea.  Embedded in its owner; the fields are private. */
+struct acl_check {
+	unsigned		magic;
+#define ACL_CHECK_MAGIC		0xac1ec4ecU
+	const struct acl_rules	*rules;
+	struct acl_request	*req;
+	struct acl_lookups	*lk;
+	struct dns_resolver	*dns;
+	struct dns_query	*q;		/* the lookup under way */
+	acl_check_fn		*fn;
+	void			*arg;
+	uint32_t		rule, term;	/* where it stopped */
+	uint8_t			if_no_rules;
+	uint8_t			need;		/* what q looks up */
+	bool			waiting;	/* ACL_WAIT given, fn to run */
+	bool			cancelled;
+};
+
+/*
+ * acl_check_start() - evaluate r for req, as acl_rules_check() does.  The
+ * answer comes back at once (ACL_ALLOW, ACL_DENY) unless an acl on the
+ * way needs a lookup not done yet (lk->known): then it is started on dns
+ * and ACL_WAIT is returned, fn runs once from the loop with the answer,
+ * and req and lk must stay valid (and unchanged) until it has.  Lookups
+ * fill lk (and req through it); fast acls never wait, and neither does a
+ * check whose lookups are done (or with dns NULL: an acl whose lookup
+ * cannot be made does not match, as Squid has it).  r NULL answers
+ * if_no_rules.
+ */
+enum acl_answer	acl_check_start(struct acl_check *ck,
+		    const struct acl_rules *r, struct acl_request *req,
+		    struct acl_lookups *lk, struct dns_resolver *dns,
+		    enum acl_answer if_no_rules, acl_check_fn *fn, void *arg);
+/* acl_check_cancel() - a check that waits: fn will run once with
+ * ACL_CANCELLED (its lookup's completion still comes).  Nothing when the
+ * check is not waiting. */
+void		acl_check_cancel(struct acl_check *ck);
+/* acl_check_waiting() - true between ACL_WAIT and fn. */
+bool		acl_check_waiting(const struct acl_check *ck);
 
 /* acl_rules_count() - how many rules were compiled. */
 size_t		acl_rules_count(const struct acl_rules *r);

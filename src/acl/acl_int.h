@@ -57,6 +57,30 @@ struct acl_type_info {
 
 extern const struct acl_type_info	acl_types[ACL_T__COUNT];
 
+/* A lookup an acl waits for before it can answer (asynchronous checks). */
+enum acl_need {
+	ACL_NEED_NONE,
+	ACL_NEED_DST,		/* the origin's address */
+	ACL_NEED_SRC_NAME	/* the client's name */
+};
+
+struct acl;
+/* acl_need_of() - what a must wait for to answer for req: a lookup that
+ * req->known says was not done, and that the request's own fields do
+ * not make needless (dst all, a host that is an address literal). */
+enum acl_need	acl_need_of(const struct acl *a, const struct acl_request *req);
+
+/*
+ * acl_rules_eval() - acl_rules_decide() from rule *rule, term *term (0, 0
+ * for a whole check).  With need not NULL it stops before an acl that
+ * needs a lookup: ACL_WAIT, *need says which, and *rule, *term where to
+ * go on from once it is done.
+ */
+enum acl_answer	acl_rules_eval(const struct acl_rules *r,
+		    const struct acl_request *req, enum acl_answer if_no_rules,
+		    uint32_t *rule, uint32_t *term, enum acl_need *need,
+		    struct acl_decision *d);
+
 /* Where a line came from, and where its problems are counted. */
 struct acl_where {
 	const char	*file;

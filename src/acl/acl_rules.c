@@ -178,22 +178,33 @@ acl_rules_free(struct acl_rules **rp)
 }
 
 enum acl_answer
-acl_rules_decide(const struct acl_rules *r, const struct acl_request *req,
-    enum acl_answer if_no_rules, struct acl_decision *d)
+acl_rules_eval(const struct acl_rules *r, const struct acl_request *req,
+    enum acl_answer if_no_rules, uint32_t *rulep, uint32_t *termp,
+    enum acl_need *need, struct acl_decision *d)
 {
 	const struct acl_rule *rule, *at = NULL;
 	const struct acl_term *t;
 	const char *last = NULL;
 	enum acl_answer answer;
+	enum acl_need n;
 	size_t i, j;
 
 	CHECK_OBJ_NOTNULL(r, ACL_RULES_MAGIC);
 	AN(req);
-	for (i = 0; i < r->n; i++) {
+	CHECK(*rulep <= r->n);
+	j = *termp;
+	for (i = *rulep; i < r->n; i++, j = 0) {
 		rule = &r->v[i];
-		for (j = 0; j < rule->n; j++) {
+		for (; j < rule->n; j++) {
 			t = &r->terms[rule->first + j];
 			last = t->acl->name;
+			if (need != NULL &&
+			    (n = acl_need_of(t->acl, req)) != ACL_NEED_NONE) {
+				*rulep = (uint32_t)i;
+				*termp = (uint32_t)j;
+				*need = n;
+				return (ACL_WAIT);
+			}
 			if (acl_match(t->acl, req) == t->negate)
 				break;
 		}
@@ -218,6 +229,15 @@ acl_rules_decide(const struct acl_rules *r, const struct acl_request *req,
 		d->acl = last;
 	}
 	return (answer);
+}
+
+enum acl_answer
+acl_rules_decide(const struct acl_rules *r, const struct acl_request *req,
+    enum acl_answer if_no_rules, struct acl_decision *d)
+{
+	uint32_t rule = 0, term = 0;
+
+	return (acl_rules_eval(r, req, if_no_rules, &rule, &term, NULL, d));
 }
 
 enum acl_answer

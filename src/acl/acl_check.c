@@ -1,0 +1,198 @@
+/*
+ * acl_check.c - rule checks that may wait for a lookup.
+ *
+ * A check runs the rules as acl_rules_check() does, but stops before an
+ * acl that cannot answer yet: dst for a host that is a name (the origin's
+ * address), srcdomain (the client's name).  It starts that lookup, keeps
+ * its place (rule, term), and goes on from there when the answer comes;
+ * the rules before that point are not evaluated again.  Fast acls never
+ * wait, and an acl after a decisive one is never looked up for: a client
+ * denied by src costs no DNS.
+ *
+ *	acl_check_start()	answer now, or ACL_WAIT and a lookup out
+ *	  check_dst_done()	\\ the lookup's completion: the answer into
+ *	  check_name_done()	/ lk, then on from where it stopped
+ *	acl_check_cancel()	cancels the lookup; fn gets ACL_CANCELLED
+ *	fn(ck, answer)		once per ACL_WAIT, from the loop (it is the
+ *				lookup's completion that calls it, and those
+ *				never run inside the call that started them)
+ *
+ * A lookup that fails (no such name, a timeout, no memory) is a lookup
+ * done: the acl sees no address or no name and does not match, as in
+ * Squid.  Answers are kept in the caller's struct acl_lookups, so the
+ * other checks of the request (cache, reply_body_max_size,
+ * http_reply_access) do not look up again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl/acl_int.h"
+#include "base/check.h"
+#include "base/log.h"
+#include "dns/dns.h"
+
+static dns_done_fn check_dst_done;
+static dns_name_fn check_name_done;
+
+void
+acl_lookups_fini(struct acl_lookups *lk)
+{
+	free(lk->src_name);
+	memset(lk, 0, sizeof *lk);
+}
+
+void
+acl_lookups_view(const struct acl_lookups *lk, struct acl_request *req)
+{
+	req->known = lk->known;
+	req->dst = lk->known & ACL_KNOW_DST && lk->dst.sa.sa_family !=
+	    AF_UNSPEC ? &lk->dst.sa : NULL;
+	req->src_name = lk->src_name;
+	req->src_name_len = lk->src_name != NULL ? strlen(lk->src_name) : 0;
+}
+
+/* Start the lookup ck->need asks for: false when it cannot be made (no
+ * resolver, no memory), and the lookup then counts as done, unanswered. */
+static bool
+check_lookup(struct acl_check *ck)
+{
+	struct acl_request *req = ck->req;
+
+	if (ck->dns != NULL && ck->need == ACL_NEED_DST)
+		ck->q = dns_lookup(ck->dns, req->host, req->host_len,
+		    check_dst_done, ck);
+	else if (ck->dns != NULL && req->src != NULL)
+		ck->q = dns_lookup_addr(ck->dns, req->src, check_name_done,
+		    ck);
+	if (ck->q != NULL)
+		return (true);
+	if (ck->dns != NULL)
+		log_msg(LG_WARN, SEC_ACL, "no memory to look up %s for acls",
+		    ck->need == ACL_NEED_DST ? "the origin's address" :
+		    "the client's name");
+	ck->lk->known |= ck->need == ACL_NEED_DST ? ACL_KNOW_DST :
+	    ACL_KNOW_SRC_NAME;
+	acl_lookups_view(ck->lk, req);
+	return (false);
+}
+
+/* Evaluate from where ck stopped until an answer or a lookup under way. */
+static enum acl_answer
+check_run(struct acl_check *ck)
+{
+	enum acl_answer a;
+	enum acl_need need;
+
+	for (;;) {
+		a = acl_rules_eval(ck->rules, ck->req,
+		    (enum acl_answer)ck->if_no_rules, &ck->rule, &ck->term,
+		    &need, NULL);
+		if (a != ACL_WAIT)
+			return (a);
+		ck->need = (uint8_t)need;
+		if (check_lookup(ck))
+			return (ACL_WAIT);
+	}
+}
+
+enum acl_answer
+acl_check_start(struct acl_check *ck, const struct acl_rules *r,
+    struct acl_request *req, struct acl_lookups *lk,
+    struct dns_resolver *dns, enum acl_answer if_no_rules, acl_check_fn *fn,
+    void *arg)
+{
+	enum acl_answer a;
+
+	AN(req);
+	AN(lk);
+	AN(fn);
+	CHECK(if_no_rules == ACL_ALLOW || if_no_rules == ACL_DENY);
+	memset(ck, 0, sizeof *ck);
+	ck->magic = ACL_CHECK_MAGIC;
+	if (r == NULL)
+		return (if_no_rules);
+	ck->rules = r;
+	ck->req = req;
+	ck->lk = lk;
+	ck->dns = dns;
+	ck->fn = fn;
+	ck->arg = arg;
+	ck->if_no_rules = (uint8_t)if_no_rules;
+	acl_lookups_view(lk, req);
+	a = check_run(ck);
+	ck->waiting = a == ACL_WAIT;
+	return (a);
+}
+
+/* A lookup ended: on from where the check stopped, or tell the owner it
+ * was cancelled.  The lookup's completion is this call's only caller. */
+static void
+check_resume(struct acl_check *ck)
+{
+	enum acl_answer a;
+
+	ck->q = NULL;
+	acl_lookups_view(ck->lk, ck->req);
+	a = ck->cancelled ? ACL_CANCELLED : check_run(ck);
+	if (a != ACL_WAIT) {
+		ck->waiting = false;
+		ck->fn(ck, a, ck->arg);
+	}
+}
+
+static void
+check_dst_done(struct dns_query *q, const struct dns_result *res, void *arg)
+{
+	struct acl_check *ck = arg;
+	const struct sockaddr *sa;
+
+	(void)q;
+	CHECK_OBJ_NOTNULL(ck, ACL_CHECK_MAGIC);
+	if (res->status == DNS_OK && !ck->cancelled) {
+		sa = &res->ans->addrs[0].sa;
+		if (sa->sa_family == AF_INET)
+			ck->lk->dst.sin = *(const struct sockaddr_in *)
+			    (const void *)sa;
+		else if (sa->sa_family == AF_INET6)
+			ck->lk->dst.sin6 = *(const struct sockaddr_in6 *)
+			    (const void *)sa;
+	}
+	if (!ck->cancelled)
+		ck->lk->known |= ACL_KNOW_DST;
+	check_resume(ck);
+}
+
+static void
+check_name_done(struct dns_query *q, const struct dns_name_result *res,
+    void *arg)
+{
+	struct acl_check *ck = arg;
+
+	(void)q;
+	CHECK_OBJ_NOTNULL(ck, ACL_CHECK_MAGIC);
+	/* No name, or no memory for it, matches no srcdomain acl. */
+	if (res->status == DNS_OK && !ck->cancelled)
+		ck->lk->src_name = strdup(res->name);
+	if (!ck->cancelled)
+		ck->lk->known |= ACL_KNOW_SRC_NAME;
+	check_resume(ck);
+}
+
+void
+acl_check_cancel(struct acl_check *ck)
+{
+	CHECK_OBJ_NOTNULL(ck, ACL_CHECK_MAGIC);
+	if (!ck->waiting || ck->cancelled)
+		return;
+	ck->cancelled = true;
+	dns_cancel(&ck->q);		/* its completion still comes */
+}
+
+bool
+acl_check_waiting(const struct acl_check *ck)
+{
+	return (ck->magic == ACL_CHECK_MAGIC && ck->waiting);
+}
