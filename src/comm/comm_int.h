@@ -128,8 +128,9 @@ struct comm_wop {
  * Writes that found no memory for their queue entry (ENOMEM).  Their
  * completions cannot live on the heap, so they are records in the
  * connection itself, delivered from the loop by one call.  A batch lasts
- * until that call runs; cuttle's users have at most two writes
- * outstanding on a connection, so the room below is never short.
+ * until that call runs, in the next round of callbacks; cuttle's users
+ * start at most two writes on a connection in one round, so the room
+ * below is never short.
  */
 #define COMM_NOMEM_WRITES	4
 

@@ -270,7 +270,7 @@ comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
 	w = comm_wop_get(c->loop);
 	if (w == NULL) {
 		if (!comm_op_nomem(c, done, arg))
-			WRONG("more writes outstanding than COMM_NOMEM_WRITES");
+			WRONG("over COMM_NOMEM_WRITES writes with no memory");
 		buf_chain_fini(chain);
 		return;
 	}

@@ -682,7 +682,7 @@ START_TEST(write_without_memory_then_close_completes_once)
 END_TEST
 
 /* More writes than COMM_NOMEM_WRITES with no memory before the loop
- * runs: no user of comm does that (two at most). */
+ * runs: no user of comm does that (two in a round at most). */
 START_TEST(too_many_writes_without_memory_are_a_bug)
 {
 	struct rec r[5];
