@@ -196,7 +196,7 @@ void	comm_read(struct comm_conn *c, struct buf *b, size_t max,
  * written either way.  With no memory for its queue entry the write
  * fails all the same, from the loop: ERROR ENOMEM, and the connection's
  * writes fail from then on (as after a write error).  At most
- * COMM_NOMEM_WRITES (4) writes may be started on a connection between
+ * COMM_NOMEM_WRITES (3) writes may be started on a connection between
  * such a failure and its completion, which comes in the next round of
  * callbacks: cuttle's users start at most two in one round (a header
  * section and a content piece; 100 Continue and a reply). */

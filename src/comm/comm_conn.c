@@ -270,10 +270,11 @@ comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg)
 		return (false);
 	nm->w[i].done = done;
 	nm->w[i].arg = arg;
-	if (c->flags & CONN_CLOSING) {
-		nm->w[i].status = COMM_CANCELLED;
-		nm->w[i].err = 0;
-	} else {
+	if (i == 0)
+		nm->cancelled = 0;
+	if (c->flags & CONN_CLOSING)
+		nm->cancelled |= (uint8_t)(1u << i);
+	else {
 		if (c->werr == 0) {
 			log_msg(LG_WARN, SEC_COMM, "conn fd %d: no memory "
 			    "for a write: the connection's writes fail",
@@ -281,8 +282,7 @@ comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg)
 			c->loop->st.write_nomem++;
 			comm_io_write_fail(c, COMM_ERROR, ENOMEM);
 		}
-		nm->w[i].status = COMM_ERROR;
-		nm->w[i].err = c->werr;
+		nm->err = c->werr;	/* sticky: the same for all */
 	}
 	nm->n++;
 	c->nops++;
@@ -308,8 +308,12 @@ nomem_deliver(struct comm_call *call)
 	c->nomem.n = 0;
 	for (i = 0; i < nm.n; i++) {
 		memset(&res, 0, sizeof res);
-		res.status = (enum comm_status)nm.w[i].status;
-		res.err = nm.w[i].err;
+		if (nm.cancelled & (1u << i))
+			res.status = COMM_CANCELLED;
+		else {
+			res.status = COMM_ERROR;
+			res.err = nm.err;
+		}
 		nm.w[i].done(c, &res, nm.w[i].arg);
 	}
 	CHECK(c->nops >= nm.n && c->loop->st.ops >= nm.n);

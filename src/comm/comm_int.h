@@ -132,16 +132,16 @@ struct comm_wop {
  * start at most two writes on a connection in one round, so the room
  * below is never short.
  */
-#define COMM_NOMEM_WRITES	4
+#define COMM_NOMEM_WRITES	3
 
 struct comm_nomem {
 	struct comm_call	call;
-	unsigned		n;
+	uint8_t			n;
+	uint8_t			cancelled;	/* bit i: w[i] CANCELLED */
+	int			err;		/* the others: ERROR, err */
 	struct {
 		comm_done_fn	*done;
 		void		*arg;
-		uint8_t		status;	/* ERROR or CANCELLED */
-		int		err;
 	}			w[COMM_NOMEM_WRITES];
 };
 

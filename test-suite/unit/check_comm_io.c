@@ -685,14 +685,14 @@ END_TEST
  * runs: no user of comm does that (two in a round at most). */
 START_TEST(too_many_writes_without_memory_are_a_bug)
 {
-	struct rec r[5];
+	struct rec r[4];
 	struct buf_chain ch;
 	int i;
 
 	unix_setup();
 	memset(r, 0, sizeof r);
 	calloc_fails = true;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 4; i++) {
 		buf_chain_init(&ch, comm_loop_pool(loop));
 		comm_writev(c, &ch, rec_done, &r[i]);
 	}
@@ -974,6 +974,7 @@ START_TEST(close_from_inside_a_callback_cancels_the_rest)
 END_TEST
 
 static struct rec late;
+static bool late_nomem;		/* and with no memory for it */
 
 static void
 write_after_close(struct comm_conn *rc, const struct comm_result *res,
@@ -983,7 +984,10 @@ write_after_close(struct comm_conn *rc, const struct comm_result *res,
 
 	rec_done(rc, res, arg);
 	chain_of(&ch, loop, "too late");
+	calloc_fails = late_nomem;
 	comm_writev(rc, &ch, rec_done, &late);
+	calloc_fails = false;
+	buf_chain_fini(&ch);
 	ck_assert_int_eq(comm_add_close_handler(rc, crec_closed, NULL),
 	    -EINVAL);
 }
@@ -993,6 +997,24 @@ START_TEST(operations_started_on_a_closing_conn_complete_cancelled)
 	struct rec r = { 0 };
 	struct crec h = { 0 };
 
+	unix_setup();
+	comm_add_close_handler(c, crec_closed, &h);
+	comm_read(c, NULL, 0, write_after_close, &r);
+	finish();
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_int_eq(late.calls, 1);
+	ck_assert_int_eq(late.status, COMM_CANCELLED);
+	ck_assert_int_eq(h.calls, 1);
+}
+END_TEST
+
+/* The same with no memory for the write's queue entry. */
+START_TEST(write_with_no_memory_on_a_closing_conn_completes_cancelled)
+{
+	struct rec r = { 0 };
+	struct crec h = { 0 };
+
+	late_nomem = true;
 	unix_setup();
 	comm_add_close_handler(c, crec_closed, &h);
 	comm_read(c, NULL, 0, write_after_close, &r);
@@ -1269,6 +1291,8 @@ comm_io_suite(void)
 	tcase_add_test(tc, close_from_inside_a_callback_cancels_the_rest);
 	tcase_add_test(tc,
 	    operations_started_on_a_closing_conn_complete_cancelled);
+	tcase_add_test(tc,
+	    write_with_no_memory_on_a_closing_conn_completes_cancelled);
 	tcase_add_test(tc, removed_close_handler_does_not_run);
 	tcase_add_test_raise_signal(tc, closing_twice_is_a_bug, SIGABRT);
 	suite_add_tcase(s, tc);
