@@ -580,6 +580,7 @@ client_fetch_reply(struct store_entry *e, struct http_msg *rep, void *arg)
 	if (why != NULL) {
 		log_msg(LG_DEBUG, SEC_CLIENT, "not stored: %s: %s", f->url,
 		    why);
+		store_entry_unref(&marker);	/* made for nothing */
 		store_entry_set_private(e);
 		return;
 	}

@@ -74,6 +74,7 @@ struct comm_loop_stats {
 	uint64_t	calls;		/* queued calls run */
 	uint64_t	accepted;
 	uint64_t	accept_pauses;	/* EMFILE, ENFILE, ENOBUFS, ENOMEM */
+	uint64_t	write_nomem;	/* conns whose writes failed: ENOMEM */
 };
 void	comm_loop_stats(const struct comm_loop *loop,
 	    struct comm_loop_stats *st);
@@ -192,8 +193,13 @@ void	comm_read(struct comm_conn *c, struct buf *b, size_t max,
  * is with the kernel, ERROR (EPIPE, ECONNRESET...; every write queued
  * behind a failed one fails with it, and so does any later write),
  * TIMEOUT (write timeout: likewise), or CANCELLED; len is the bytes
- * written either way.  Aborts if the ~170 bytes for the queue entry
- * cannot be allocated: nothing could tell the caller. */
+ * written either way.  With no memory for its queue entry the write
+ * fails all the same, from the loop: ERROR ENOMEM, and the connection's
+ * writes fail from then on (as after a write error).  At most
+ * COMM_NOMEM_WRITES (3) writes may be started on a connection between
+ * such a failure and its completion, which comes in the next round of
+ * callbacks: cuttle's users start at most two in one round (a header
+ * section and a content piece; 100 Continue and a reply). */
 void	comm_writev(struct comm_conn *c, struct buf_chain *chain,
 	    comm_done_fn *done, void *arg);
 

@@ -9,6 +9,10 @@
  *	comm_op_finish()	an op's result is fixed (DONE), its completion
  *				posted on the loop's call queue
  *	op_deliver()		(from the queue) done() runs; nops - 1
+ *	comm_op_nomem()		a write with no memory for its entry: a
+ *				record in the conn, its result fixed (ERROR
+ *				ENOMEM, the writes after it failing too)
+ *	nomem_deliver()		(from the queue) done() of each record
  *	comm_close()		RELEASED; teardown unless already torn down
  *	comm_conn_teardown()	CLOSING: watchers stopped, every PENDING op
  *				finished (CANCELLED, or TIMEOUT for idle and
@@ -71,6 +75,7 @@ comm_status_name(enum comm_status st)
 }
 
 static void	op_deliver(struct comm_call *call);
+static void	nomem_deliver(struct comm_call *call);
 static void	conn_down(struct comm_call *call);
 static void	conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents);
 
@@ -106,6 +111,7 @@ comm_conn_alloc(struct comm_loop *loop, int fd)
 	list_init(&c->handlers);
 	comm_call_init(&c->flush, comm_io_flush_call);
 	comm_call_init(&c->down, conn_down);
+	comm_call_init(&c->nomem.call, nomem_deliver);
 	c->t_start = c->t_active = ev_now(loop->ev);
 	loop->st.conns++;
 	return (c);
@@ -150,6 +156,7 @@ conn_free(struct comm_conn *c)
 	CHECK(!comm_call_pending(&c->rd.call));
 	CHECK(!comm_call_pending(&c->flush));
 	CHECK(!comm_call_pending(&c->down));
+	CHECK(!comm_call_pending(&c->nomem.call));
 	CHECK(c->fd == -1);
 	CHECK(!ev_is_active(&c->rio) && !ev_is_active(&c->wio));
 	ev_timer_stop(loop->ev, &c->timer);
@@ -242,6 +249,76 @@ op_deliver(struct comm_call *call)
 	CHECK(c->nops > 0 && c->loop->st.ops > 0);
 	c->nops--;
 	c->loop->st.ops--;
+	conn_maybe_free(c);
+}
+
+/*
+ * A write that has no queue entry (the allocation failed, or it comes
+ * behind one that did): its completion is a record in the conn.  Bytes
+ * left out of the middle of a stream would corrupt it, so the write side
+ * fails as on a write error: the queue at once, every later write too.
+ * False when the records are all taken (see COMM_NOMEM_WRITES).
+ */
+bool
+comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg)
+{
+	struct comm_nomem *nm = &c->nomem;
+	unsigned i = nm->n;
+
+	AN(done);
+	if (i == COMM_NOMEM_WRITES)
+		return (false);
+	nm->w[i].done = done;
+	nm->w[i].arg = arg;
+	if (i == 0)
+		nm->cancelled = 0;
+	if (c->flags & CONN_CLOSING)
+		nm->cancelled |= (uint8_t)(1u << i);
+	else {
+		if (c->werr == 0) {
+			log_msg(LG_WARN, SEC_COMM, "conn fd %d: no memory "
+			    "for a write: the connection's writes fail",
+			    c->fd);
+			c->loop->st.write_nomem++;
+			comm_io_write_fail(c, COMM_ERROR, ENOMEM);
+		}
+		nm->err = c->werr;	/* sticky: the same for all */
+	}
+	nm->n++;
+	c->nops++;
+	c->loop->st.ops++;
+	c->writes++;
+	if (!comm_call_pending(&nm->call))
+		comm_call_post(c->loop, &nm->call);
+	return (true);
+}
+
+static void
+nomem_deliver(struct comm_call *call)
+{
+	struct comm_conn *c = container_of(call, struct comm_conn,
+	    nomem.call);
+	struct comm_nomem nm;
+	struct comm_result res;
+	unsigned i;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	/* A done() may start another write, which takes a fresh batch. */
+	nm = c->nomem;
+	c->nomem.n = 0;
+	for (i = 0; i < nm.n; i++) {
+		memset(&res, 0, sizeof res);
+		if (nm.cancelled & (1u << i))
+			res.status = COMM_CANCELLED;
+		else {
+			res.status = COMM_ERROR;
+			res.err = nm.err;
+		}
+		nm.w[i].done(c, &res, nm.w[i].arg);
+	}
+	CHECK(c->nops >= nm.n && c->loop->st.ops >= nm.n);
+	c->nops -= nm.n;
+	c->loop->st.ops -= nm.n;
 	conn_maybe_free(c);
 }
 

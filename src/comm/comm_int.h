@@ -124,6 +124,27 @@ struct comm_wop {
 	size_t			pinned;		/* counted in chain.pool */
 };
 
+/*
+ * Writes that found no memory for their queue entry (ENOMEM).  Their
+ * completions cannot live on the heap, so they are records in the
+ * connection itself, delivered from the loop by one call.  A batch lasts
+ * until that call runs, in the next round of callbacks; cuttle's users
+ * start at most two writes on a connection in one round, so the room
+ * below is never short.
+ */
+#define COMM_NOMEM_WRITES	3
+
+struct comm_nomem {
+	struct comm_call	call;
+	uint8_t			n;
+	uint8_t			cancelled;	/* bit i: w[i] CANCELLED */
+	int			err;		/* the others: ERROR, err */
+	struct {
+		comm_done_fn	*done;
+		void		*arg;
+	}			w[COMM_NOMEM_WRITES];
+};
+
 /* Connection flags. */
 #define CONN_CONNECTING		0x01u	/* connect() in progress */
 #define CONN_CLOSING		0x02u	/* torn down: ops cancelled */
@@ -153,6 +174,7 @@ struct comm_conn {
 	struct list		handlers;	/* struct comm_handler */
 	struct comm_call	flush;		/* coalesced write attempt */
 	struct comm_call	down;		/* handlers, then close(fd) */
+	struct comm_nomem	nomem;		/* writes failed for ENOMEM */
 	size_t			queued;		/* bytes in wq not yet out */
 	float			to[COMM_TO__COUNT];
 	double			t_start;	/* created / connect started */
@@ -178,6 +200,7 @@ void	comm_conn_set_fd(struct comm_conn *c, int fd);
 void	comm_op_start(struct comm_conn *c, struct comm_op *op,
 	    enum comm_op_kind kind, comm_done_fn *done, void *arg);
 void	comm_op_finish(struct comm_op *op, enum comm_status st, int err);
+bool	comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg);
 void	comm_conn_timer_update(struct comm_conn *c);
 void	comm_conn_teardown(struct comm_conn *c, enum comm_status why);
 void	comm_sock_nodelay(int fd);

@@ -260,9 +260,20 @@ comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	CHECK_OBJ_NOTNULL(chain, BUF_CHAIN_MAGIC);
-	/* No entry, no way to ever call done: the one abort on ENOMEM. */
+	/* Behind a write that had no memory, a write joins its records, so
+	 * that the completions keep their order; with no memory itself, it
+	 * starts them.  Its bytes never go out either way. */
+	if (c->nomem.n > 0 && comm_op_nomem(c, done, arg)) {
+		buf_chain_fini(chain);
+		return;
+	}
 	w = comm_wop_get(c->loop);
-	AN(w);
+	if (w == NULL) {
+		if (!comm_op_nomem(c, done, arg))
+			WRONG("over COMM_NOMEM_WRITES writes with no memory");
+		buf_chain_fini(chain);
+		return;
+	}
 	buf_chain_init(&w->chain, chain->pool);
 	/* An empty destination takes the source's array: cannot fail. */
 	AZ(buf_chain_move(&w->chain, chain));

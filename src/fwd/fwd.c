@@ -27,15 +27,6 @@
 
 #define FWD_READ_MAX	(64 * 1024)
 
-struct fwd_send {
-	struct fwd		*f;
-	fwd_sent_fn		*sent;
-	void			*arg;
-	bool			ok;
-	struct buf_chain	chain;	/* framed, waiting for a connection */
-	struct comm_call	call;	/* when nothing was written */
-};
-
 static comm_done_fn fwd_connected, fwd_read_done, fwd_hdr_written,
     fwd_body_written;
 static comm_call_fn fwd_done_call, fwd_sent_call;
@@ -512,12 +503,14 @@ static void
 fwd_sent_finish(struct fwd_send *s)
 {
 	struct fwd *f = s->f;
+	fwd_sent_fn *sent = s->sent;
+	void *arg = s->arg;
 
 	if (f->queued == s)
 		f->queued = NULL;
 	buf_chain_fini(&s->chain);
-	s->sent(f, s->ok, s->arg);
-	free(s);
+	s->busy = false;	/* sent() may send the next piece */
+	sent(f, s->ok, arg);
 	f->pending--;
 	fwd_maybe_finish(f);
 }
@@ -549,11 +542,13 @@ fwd_send_body(struct fwd *f, struct buf_chain *chain, bool last,
 
 	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
 	CHECK(!f->body_done);
-	s = calloc(1, sizeof *s);
-	AN(s);		/* no way to report it: as comm_writev() */
+	s = &f->send;
+	CHECK(!s->busy);	/* one piece at a time (fwd.h) */
 	s->f = f;
 	s->sent = sent;
 	s->arg = arg;
+	s->busy = true;
+	s->ok = false;
 	buf_chain_init(&s->chain, comm_loop_pool(f->ctx->loop));
 	comm_call_init(&s->call, fwd_sent_call);
 	f->pending++;

@@ -120,7 +120,9 @@ struct fwd	*fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
  * frames them as the request said: Content-Length or chunked); last ends
  * the content.  Takes chain's slices (chain is left empty).  sent runs
  * once, from the loop: true once the bytes are with the kernel, false if
- * they never will be (the forwarding failed or was cancelled). */
+ * they never will be (the forwarding failed or was cancelled).  One piece
+ * at a time: the next only once sent has run (asserted).  Allocates
+ * nothing of its own. */
 void	fwd_send_body(struct fwd *f, struct buf_chain *chain, bool last,
 	    fwd_sent_fn *sent, void *arg);
 

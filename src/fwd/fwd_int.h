@@ -9,7 +9,6 @@
 
 #define FWD_MAX_ADDRS		8
 
-struct fwd_send;
 #define FWD_IDLE_PER_HOST	256	/* pooled connections per host:port */
 
 struct fwd_ctx {
@@ -22,6 +21,19 @@ struct fwd_ctx {
 	unsigned		nidle;
 	unsigned		nfwd;		/* forwardings not yet done */
 	struct fwd_ctx_stats	stats;
+};
+
+/* One piece of request content on its way (fwd_send_body()).  The client
+ * sends the next only once this one's sent() has run, so one record per
+ * fwd is all there is: nothing to allocate, nothing to run out of. */
+struct fwd_send {
+	struct fwd		*f;
+	fwd_sent_fn		*sent;
+	void			*arg;
+	bool			busy;	/* between send_body and sent() */
+	bool			ok;
+	struct buf_chain	chain;	/* framed, waiting for a connection */
+	struct comm_call	call;	/* when nothing was written */
 };
 
 struct fwd {
@@ -45,7 +57,8 @@ struct fwd {
 	struct sockaddr_storage	*peer;		/* the address used */
 	struct comm_conn	*conn;
 	struct buf_chain	reqhdr;		/* kept to send again */
-	struct fwd_send		*queued;	/* content before a connection */
+	struct fwd_send		send;		/* the content piece in flight */
+	struct fwd_send		*queued;	/* &send, before a connection */
 	struct http_parser	*parser;
 	struct http_msg		reply;
 	struct buf		*rbuf;		/* the read being parsed */

@@ -23,6 +23,21 @@
 #include "comm/comm.h"
 #include "comm_test.h"
 
+/* comm's calloc() (linked with -Wl,--wrap=calloc): fails while set. */
+static bool calloc_fails;
+void	*__real_calloc(size_t n, size_t size);
+void	*__wrap_calloc(size_t n, size_t size);
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	if (calloc_fails) {
+		errno = ENOMEM;
+		return (NULL);
+	}
+	return (__real_calloc(n, size));
+}
+
 static struct comm_loop *loop;
 static int sv[2];		/* the raw pair */
 static struct comm_conn *c;	/* comm on sv[0]; sv[1] is the peer */
@@ -598,6 +613,92 @@ START_TEST(write_timeout_fails_the_queue_and_later_writes)
 }
 END_TEST
 
+/* comm_writev() with no memory for its queue entry: done once, from the
+ * loop, ENOMEM; a hole in the stream would corrupt it, so the queue and
+ * every later write fail with it, in start order. */
+START_TEST(write_without_memory_fails_it_the_queue_and_later_writes)
+{
+	struct rec r = { 0 }, r2 = { 0 }, r3 = { 0 }, r4 = { 0 };
+	struct buf_chain ch;
+
+	tcp_setup(4096);
+	write_until_stuck(&r, 4 << 20);
+	chain_of(&ch, loop, "no room for me");
+	test_inside_call = true;
+	calloc_fails = true;
+	comm_writev(c, &ch, rec_done, &r2);
+	calloc_fails = false;
+	test_inside_call = false;
+	ck_assert_uint_eq(buf_chain_len(&ch), 0);	/* taken, dropped */
+	ck_assert_int_eq(r.calls + r2.calls, 0);
+	/* Behind it while its completion is on its way. */
+	chain_of(&ch, loop, "behind");
+	comm_writev(c, &ch, rec_done, &r3);
+	buf_chain_fini(&ch);
+	RUN_UNTIL(loop, r3.calls > 0);
+	ck_assert_int_eq(r.status, COMM_ERROR);
+	ck_assert_int_eq(r.err, ENOMEM);
+	ck_assert_int_eq(r2.status, COMM_ERROR);
+	ck_assert_int_eq(r2.err, ENOMEM);
+	ck_assert_uint_eq(r2.len, 0);
+	ck_assert_int_eq(r3.status, COMM_ERROR);
+	ck_assert_int_eq(r3.err, ENOMEM);
+	ck_assert_int_lt(r.at, r2.at);
+	ck_assert_int_lt(r2.at, r3.at);
+	/* Memory is back: the write side stays failed. */
+	chain_of(&ch, loop, "later");
+	comm_writev(c, &ch, rec_done, &r4);
+	buf_chain_fini(&ch);
+	RUN_UNTIL(loop, r4.calls > 0);
+	ck_assert_int_eq(r4.status, COMM_ERROR);
+	ck_assert_int_eq(r4.err, ENOMEM);
+	ck_assert_int_eq(r.calls + r2.calls + r3.calls + r4.calls, 4);
+	ck_assert_uint_eq(loop_stats(loop).write_nomem, 1);
+	finish();
+}
+END_TEST
+
+/* Closed with such a failure on its way: it keeps its result, and the
+ * connection is freed after it. */
+START_TEST(write_without_memory_then_close_completes_once)
+{
+	struct rec r = { 0 }, r2 = { 0 };
+	struct buf_chain ch;
+
+	unix_setup();
+	chain_of(&ch, loop, "x");
+	calloc_fails = true;
+	comm_writev(c, &ch, rec_done, &r);
+	calloc_fails = false;
+	comm_close(&c);
+	RUN_UNTIL(loop, loop_stats(loop).conns == 0);
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_int_eq(r.status, COMM_ERROR);
+	ck_assert_int_eq(r.err, ENOMEM);
+	ck_assert_int_eq(r2.calls, 0);
+	buf_chain_fini(&ch);
+	finish();
+}
+END_TEST
+
+/* More writes than COMM_NOMEM_WRITES with no memory before the loop
+ * runs: no user of comm does that (two in a round at most). */
+START_TEST(too_many_writes_without_memory_are_a_bug)
+{
+	struct rec r[4];
+	struct buf_chain ch;
+	int i;
+
+	unix_setup();
+	memset(r, 0, sizeof r);
+	calloc_fails = true;
+	for (i = 0; i < 4; i++) {
+		buf_chain_init(&ch, comm_loop_pool(loop));
+		comm_writev(c, &ch, rec_done, &r[i]);
+	}
+}
+END_TEST
+
 START_TEST(peer_reset_mid_write_is_an_error_not_sigpipe)
 {
 	struct rec r = { 0 }, r2 = { 0 };
@@ -873,6 +974,7 @@ START_TEST(close_from_inside_a_callback_cancels_the_rest)
 END_TEST
 
 static struct rec late;
+static bool late_nomem;		/* and with no memory for it */
 
 static void
 write_after_close(struct comm_conn *rc, const struct comm_result *res,
@@ -882,7 +984,10 @@ write_after_close(struct comm_conn *rc, const struct comm_result *res,
 
 	rec_done(rc, res, arg);
 	chain_of(&ch, loop, "too late");
+	calloc_fails = late_nomem;
 	comm_writev(rc, &ch, rec_done, &late);
+	calloc_fails = false;
+	buf_chain_fini(&ch);
 	ck_assert_int_eq(comm_add_close_handler(rc, crec_closed, NULL),
 	    -EINVAL);
 }
@@ -892,6 +997,24 @@ START_TEST(operations_started_on_a_closing_conn_complete_cancelled)
 	struct rec r = { 0 };
 	struct crec h = { 0 };
 
+	unix_setup();
+	comm_add_close_handler(c, crec_closed, &h);
+	comm_read(c, NULL, 0, write_after_close, &r);
+	finish();
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_int_eq(late.calls, 1);
+	ck_assert_int_eq(late.status, COMM_CANCELLED);
+	ck_assert_int_eq(h.calls, 1);
+}
+END_TEST
+
+/* The same with no memory for the write's queue entry. */
+START_TEST(write_with_no_memory_on_a_closing_conn_completes_cancelled)
+{
+	struct rec r = { 0 };
+	struct crec h = { 0 };
+
+	late_nomem = true;
 	unix_setup();
 	comm_add_close_handler(c, crec_closed, &h);
 	comm_read(c, NULL, 0, write_after_close, &r);
@@ -1147,6 +1270,11 @@ comm_io_suite(void)
 	tcase_add_test(tc, write_timeout_fails_the_queue_and_later_writes);
 	tcase_add_test(tc, peer_reset_mid_write_is_an_error_not_sigpipe);
 	tcase_add_test(tc,
+	    write_without_memory_fails_it_the_queue_and_later_writes);
+	tcase_add_test(tc, write_without_memory_then_close_completes_once);
+	tcase_add_test_raise_signal(tc, too_many_writes_without_memory_are_a_bug,
+	    SIGABRT);
+	tcase_add_test(tc,
 	    slice_block_is_released_exactly_when_its_write_completes);
 	tcase_add_test(tc,
 	    dropped_block_is_intact_when_its_write_finally_goes_out);
@@ -1163,6 +1291,8 @@ comm_io_suite(void)
 	tcase_add_test(tc, close_from_inside_a_callback_cancels_the_rest);
 	tcase_add_test(tc,
 	    operations_started_on_a_closing_conn_complete_cancelled);
+	tcase_add_test(tc,
+	    write_with_no_memory_on_a_closing_conn_completes_cancelled);
 	tcase_add_test(tc, removed_close_handler_does_not_run);
 	tcase_add_test_raise_signal(tc, closing_twice_is_a_bug, SIGABRT);
 	suite_add_tcase(s, tc);
