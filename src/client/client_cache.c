@@ -888,11 +888,31 @@ client_cache_stale_ok(struct client_txn *t)
 	    (int64_t)max : INT32_MAX));
 }
 
+/* Only a failure of the origin (unreachable, silent, broken) lets the
+ * stale entry answer; a reply refused by cuttle's own rules (too big)
+ * must not come back through the stale copy. */
+static bool
+client_cache_origin_failed(const struct client_txn *t)
+{
+	int sys_errno;
+
+	switch (store_entry_error(t->e, &sys_errno)) {
+	case STORE_ERR_DNS:
+	case STORE_ERR_CONNECT:
+	case STORE_ERR_READ_TIMEOUT:
+	case STORE_ERR_INVALID_RESP:
+	case STORE_ERR_ZERO_SIZE:
+		return (true);
+	default:
+		return (false);
+	}
+}
+
 bool
 client_cache_no_reply(struct client_txn *t)
 {
 	if (t->role != CACHE_REVALIDATE || t->stale == NULL ||
-	    !client_cache_stale_ok(t))
+	    !client_cache_origin_failed(t) || !client_cache_stale_ok(t))
 		return (false);
 	client_cache_switch(t, &t->stale, CACHE_HIT, "TCP_REFRESH_FAIL_OLD");
 	return (true);
