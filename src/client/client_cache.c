@@ -406,16 +406,6 @@ client_fetch_variant(struct client_fetch *f, const struct http_msg *rep,
 	return (ok);
 }
 
-/* The `cache` rules: may this request's reply be stored at all? */
-static bool
-client_cache_allowed(const struct client_ctx *ctx,
-    const struct acl_request *ar)
-{
-	const struct acl_rules *r = ctx->deps.cache_access;
-
-	return (r == NULL || acl_rules_check(r, ar, ACL_ALLOW) == ACL_ALLOW);
-}
-
 /* negative_ttl (Squid): an error the origin gave no freshness of its own
  * is kept that long, so that a failing URL is not asked for again at
  * every request.  Only a reply a shared cache could store but for its
@@ -699,7 +689,7 @@ client_cache_only_if_cached(struct client_txn *t)
 }
 
 bool
-client_cache_request(struct client_txn *t, const struct acl_request *ar)
+client_cache_request(struct client_txn *t, bool storable)
 {
 	struct client_ctx *ctx = t->cc->ctx;
 	const struct http_msg *m = &t->req;
@@ -738,7 +728,7 @@ client_cache_request(struct client_txn *t, const struct acl_request *ar)
 		/* HEAD and ranges of what is not cached go as they are. */
 		if (head || http_msg_field(m, HTTP_HDR_RANGE) != NULL ||
 		    (t->reqcc.flags & HCC_NO_STORE) ||
-		    !client_cache_allowed(ctx, ar))
+		    !storable)
 			return (false);
 		return (client_cache_fetch(t, NULL));
 	}

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "acl/acl.h"
 #include "base/list.h"
 #include "buf/buf.h"
 #include "client/client.h"
@@ -91,6 +92,46 @@ enum client_txn_state {
 	TXN_DONE
 };
 
+/*
+ * The request path (client_steps.c, where the graph is drawn): one row a
+ * step, CLIENT_STEP(sym, function, what it does).  A step returns the
+ * next one, CLIENT_STEP_END (handed to what answers) or CLIENT_STEP_WAIT
+ * (parked until a lookup completes).
+ */
+#define CLIENT_STEPS							\
+	CLIENT_STEP(RECV,	client_step_recv,				\
+	    "the URL and Host: the manager's or a proxy request")		\
+	CLIENT_STEP(ACCESS,	client_step_access,				\
+	    "http_access; may wait (dst, srcdomain)")			\
+	CLIENT_STEP(ADMIT,	client_step_admit,				\
+	    "denied, the manager, a tunnel, or HTTP to forward")		\
+	CLIENT_STEP(MGR,	client_step_mgr,				\
+	    "the cache manager answers")					\
+	CLIENT_STEP(TUNNEL,	client_step_tunnel,				\
+	    "CONNECT: a tunnel")						\
+	CLIENT_STEP(LIMIT,	client_step_limit,				\
+	    "reply_body_max_size, line by line; may wait")		\
+	CLIENT_STEP(CACHEABLE,	client_step_cacheable,				\
+	    "the `cache` rules; may wait")					\
+	CLIENT_STEP(LOOKUP,	client_step_lookup,				\
+	    "the cache: a hit, a join, a fetch, PURGE, or not its business") \
+	CLIENT_STEP(PASS,	client_step_pass,				\
+	    "forwarded as it is, never stored")
+
+enum client_step {
+#define CLIENT_STEP(sym, fn, what)	CLIENT_STEP_##sym,
+	CLIENT_STEPS
+#undef CLIENT_STEP
+	CLIENT_STEP__COUNT,
+	CLIENT_STEP_WAIT = CLIENT_STEP__COUNT,	/* parked */
+	CLIENT_STEP_END				/* handed over */
+};
+
+typedef enum client_step client_step_fn(struct client_txn *t);
+
+/* client_step_name() - "RECV", ... "WAIT", "END". */
+const char	*client_step_name(enum client_step s);
+
 struct client_txn {
 	unsigned		magic;
 #define CLIENT_TXN_MAGIC	0xc11e7a40U
@@ -143,14 +184,16 @@ struct client_txn {
 	struct store_entry	*stale;		/* being revalidated */
 	struct client_fetch	*fetch;		/* filling t->e, while both
 						 * live */
-	struct dns_query	*dnsq;		/* resolving for dst acls, or
-						 * naming the client for
-						 * srcdomain: one at a time */
-	char			*src_name;	/* the client's name, for
-						 * srcdomain; NULL: unknown */
-	union client_addr	dst;		/* the server's address, for dst
-						 * acls; AF_UNSPEC: unknown */
 	struct http_cc		reqcc;
+	/* The request path (client_steps.c). */
+	uint8_t			step;		/* enum client_step: where it
+						 * is, or resumes */
+	uint8_t			answer;		/* the last check's (enum
+						 * acl_answer) */
+	uint8_t			limit_next;	/* reply_body_max_size line */
+	struct acl_check	ck;		/* the check under way */
+	struct acl_lookups	lk;		/* what checks looked up */
+	struct acl_request	view;		/* what the check looks at */
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */
@@ -200,9 +243,9 @@ void	client_acl_view(struct client_txn *t, struct acl_request *ar);
 /* client_cache.c */
 /* client_cache_request() - the cache's turn after the access checks: a
  * hit, a join, a fetch, PURGE, or 504 for only-if-cached; false when the
- * request is not the cache's business (forward it as it is). */
-bool	client_cache_request(struct client_txn *t,
-	    const struct acl_request *ar);
+ * request is not the cache's business (forward it as it is).  storable:
+ * what the `cache` rules said of storing its reply. */
+bool	client_cache_request(struct client_txn *t, bool storable);
 /* client_cache_reply() - the reply is in t->e and its header section is
  * about to be written: choose what to send (revalidation outcome, a
  * collapsed request that must fetch its own, 304, 206).  false when t

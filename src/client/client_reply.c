@@ -25,6 +25,9 @@
 #include "http/http_out.h"
 
 static store_reader_fn client_reply_progress;
+static acl_check_fn client_reply_checked;
+static void client_reply_access(struct client_txn *t);
+static void client_reply_begin(struct client_txn *t);
 static comm_done_fn client_reply_written;
 static void client_reply_pump(struct client_txn *t);
 static void client_reply_send(struct client_txn *t, struct buf_chain *out);
@@ -291,21 +294,6 @@ client_reply_error_page(struct client_txn *t)
 	client_txn_error(t, pages[err], store_err_text(err), sys_errno);
 }
 
-/* http_reply_access: the same rules as http_access, with the reply's
- * status for http_status acls. */
-static bool
-client_reply_access_ok(struct client_txn *t, const struct http_msg *rep)
-{
-	const struct acl_rules *r = t->cc->ctx->deps.http_reply_access;
-	struct acl_request ar;
-
-	if (r == NULL)
-		return (true);
-	client_acl_view(t, &ar);
-	ar.status = rep->status;
-	return (acl_rules_check(r, &ar, ACL_ALLOW) == ACL_ALLOW);
-}
-
 /* Content still transfer-coded may not go to an HTTP/1.0 client (RFC 9112
  * 6.1: a server MUST NOT send Transfer-Encoding to one), and cuttle
  * cannot decode it: 502, as Squid answers what it cannot pass on. */
@@ -326,7 +314,6 @@ client_reply_progress(struct store_reader *r, void *arg)
 {
 	struct client_txn *t = arg;
 	const struct http_msg *rep;
-	struct buf_chain out;
 
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	(void)r;
@@ -334,6 +321,8 @@ client_reply_progress(struct store_reader *r, void *arg)
 		client_reply_pump(t);
 		return;
 	}
+	if (acl_check_waiting(&t->ck))
+		return;		/* http_reply_access: client_reply_begin() */
 	if (!client_reply_interim(t)) {
 		client_txn_abort(t);
 		return;
@@ -355,8 +344,50 @@ client_reply_progress(struct store_reader *r, void *arg)
 	}
 	if (!client_cache_reply(t))
 		return;			/* another entry will answer */
-	rep = store_entry_reply(t->e);
-	if (!client_reply_access_ok(t, rep)) {
+	client_reply_access(t);
+}
+
+/* http_reply_access: the same rules as http_access, with the reply's
+ * status for http_status acls.  The check may wait for a lookup; its
+ * answer comes to client_reply_begin() either way. */
+static void
+client_reply_access(struct client_txn *t)
+{
+	const struct client_deps *d = &t->cc->ctx->deps;
+
+	client_acl_view(t, &t->view);
+	t->view.status = store_entry_reply(t->e)->status;
+	t->answer = (uint8_t)acl_check_start(&t->ck, d->http_reply_access,
+	    &t->view, &t->lk, d->dns, ACL_ALLOW, client_reply_checked, t);
+	if (t->answer != ACL_WAIT)
+		client_reply_begin(t);
+}
+
+static void
+client_reply_checked(struct acl_check *ck, enum acl_answer a, void *arg)
+{
+	struct client_txn *t = arg;
+
+	(void)ck;
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	t->answer = (uint8_t)a;
+	if (a != ACL_CANCELLED && t->state != TXN_DONE) {
+		t->busy++;
+		client_reply_begin(t);
+		t->busy--;
+	}
+	client_txn_maybe_free(t);
+}
+
+/* The reply's header section, and as much body as is there, once
+ * http_reply_access has answered. */
+static void
+client_reply_begin(struct client_txn *t)
+{
+	const struct http_msg *rep = store_entry_reply(t->e);
+	struct buf_chain out;
+
+	if (t->answer != ACL_ALLOW) {
 		t->code = "TCP_DENIED_REPLY";
 		t->cc->ctx->stats.denied++;
 		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);

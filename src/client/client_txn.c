@@ -1,7 +1,9 @@
 /*
- * client_txn.c - one request on a client connection.
+ * client_txn.c - one request on a client connection: its life, its
+ * content, its errors.  The path a request takes once its header section
+ * is in (checks, the cache, forwarding) is client_steps.c's.
  *
- *	HEADERS --> (checks) --> BODY --> WAIT --> REPLY --> DONE
+ *	HEADERS --> (steps) --> BODY --> WAIT --> REPLY --> DONE
  *	   |            |                             ^
  *	   +------------+----> error page ------------+
  *
@@ -37,12 +39,6 @@
 #include "http/http_out.h"
 
 static fwd_done_fn client_fwd_done;
-static dns_done_fn client_dst_resolved;
-static dns_name_fn client_src_named;
-static bool client_dst_needed(const struct client_txn *t);
-static bool client_src_name_needed(const struct client_txn *t);
-static void client_txn_resolve_dst(struct client_txn *t, bool mgr);
-static void client_txn_admit(struct client_txn *t, bool mgr);
 static fwd_sent_fn client_body_sent;
 
 struct client_txn *
@@ -71,7 +67,7 @@ client_txn_maybe_free(struct client_txn *t)
 
 	if (t->state != TXN_DONE || t->writes > 0 || t->body_sending ||
 	    t->fwd != NULL || t->tunnel != NULL || t->busy > 0 ||
-	    t->dnsq != NULL)
+	    acl_check_waiting(&t->ck))
 		return;
 	/* Reuse needs the whole request read: else what follows on the
 	 * connection is the rest of its content, not a request. */
@@ -82,7 +78,7 @@ client_txn_maybe_free(struct client_txn *t)
 	}
 	store_entry_unref(&t->e);
 	client_cache_txn_free(t);
-	free(t->src_name);
+	acl_lookups_fini(&t->lk);
 	http_msg_fini(&t->req);
 	buf_chain_fini(&t->body);
 	FREE_OBJ(t);
@@ -105,11 +101,8 @@ client_txn_finish(struct client_txn *t)
 	t->busy++;
 	if (t->fwd != NULL)
 		fwd_cancel(t->fwd);
-	if (t->dnsq != NULL) {
-		struct dns_query *q = t->dnsq;
-
-		dns_cancel(&q);		/* its completion still comes */
-	}
+	if (acl_check_waiting(&t->ck))
+		acl_check_cancel(&t->ck);	/* its answer still comes */
 	client_tunnel_abort(t);
 	t->busy--;
 	client_txn_maybe_free(t);
@@ -206,339 +199,6 @@ client_txn_parse_error(struct client_txn *t, enum http_err e)
 		client_txn_error(t, ERRPAGE_INVALID_REQ, http_err_text(e), 0);
 		break;
 	}
-}
-
-/* -- the request's checks -------------------------------------------------- */
-
-/* RFC 9112 3.2: an HTTP/1.1 request carries Host; in absolute-form the
- * target's authority is what counts (3.2.2), and cuttle refuses a Host
- * that disagrees with it rather than guess which one the client meant. */
-static bool
-client_host_agrees(const struct client_txn *t)
-{
-	const struct http_field *f = http_msg_field(&t->req, HTTP_HDR_HOST);
-	const char *target = http_msg_ptr(&t->req, t->req.target);
-	const char *h, *colon;
-	size_t hlen, len;
-	unsigned long port;
-
-	if (f == NULL)
-		return (t->req.vminor == 0);
-	h = http_msg_ptr(&t->req, f->value);
-	len = f->value.len;
-	colon = memrchr(h, ':', len);
-	if (colon != NULL && memchr(colon, ']', len - (size_t)(colon - h)) ==
-	    NULL) {
-		hlen = (size_t)(colon - h);
-		port = strtoul(colon + 1, NULL, 10);
-	} else {
-		hlen = len;
-		port = t->url.scheme == HTTP_SCHEME_HTTPS ? 443 : 80;
-	}
-	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	return (hlen == t->url.host_len && port == t->url.port &&
-	    strncasecmp(h, target + t->url.host_off, hlen) == 0);
-}
-
-static bool
-client_same_host(const struct sockaddr *a, const struct sockaddr *b)
-{
-	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
-	const struct sockaddr_in6 *a6 = (const void *)a,
-	    *b6 = (const void *)b;
-
-	if (a->sa_family != b->sa_family)
-		return (false);
-	if (a->sa_family == AF_INET)
-		return (a4->sin_addr.s_addr == b4->sin_addr.s_addr);
-	return (a->sa_family == AF_INET6 && memcmp(&a6->sin6_addr,
-	    &b6->sin6_addr, sizeof a6->sin6_addr) == 0);
-}
-
-/* Connections open from addr's host (maxconn); a walk, done only for
- * rules that ask. */
-static unsigned
-client_conns_from(const struct client_ctx *ctx, const struct sockaddr *addr)
-{
-	const struct client_conn *cc;
-	const struct list *n;
-	unsigned count = 0;
-
-	LIST_FOREACH(n, &ctx->conns) {
-		cc = container_of(n, struct client_conn, link);
-		if (client_same_host(&cc->peer.sa, addr))
-			count++;
-	}
-	return (count);
-}
-
-/* The request as acl rules see it. */
-void
-client_acl_view(struct client_txn *t, struct acl_request *ar)
-{
-	struct client_conn *cc = t->cc;
-	const struct http_field *ua = http_msg_field(&t->req,
-	    HTTP_HDR_USER_AGENT);
-	const char *target = http_msg_ptr(&t->req, t->req.target);
-
-	memset(ar, 0, sizeof *ar);
-	ar->src = &cc->peer.sa;
-	if (t->src_name != NULL) {
-		ar->src_name = t->src_name;
-		ar->src_name_len = strlen(t->src_name);
-	}
-	if (t->dst.sa.sa_family != AF_UNSPEC)
-		ar->dst = &t->dst.sa;
-	ar->host = target + t->url.host_off;
-	ar->host_len = t->url.host_len;
-	ar->port = t->url.port;
-	ar->myport = client_local_port(cc);
-	ar->method = t->req.method;
-	ar->method_name = http_msg_ptr(&t->req, t->req.method_name);
-	ar->method_len = t->req.method_name.len;
-	ar->proto = t->req.method == HTTP_M_CONNECT ? NULL :
-	    t->url.scheme == HTTP_SCHEME_HTTPS ? "HTTPS" : "HTTP";
-	ar->url = target;
-	ar->url_len = t->req.target.len;
-	ar->path = target + t->url.path_off;
-	ar->path_len = t->url.path_len;
-	if (ua != NULL) {
-		ar->user_agent = http_msg_ptr(&t->req, ua->value);
-		ar->ua_len = ua->value.len;
-	}
-	ar->manager = client_mgr_request(t);
-	if (ar->manager && t->url.scheme == HTTP_SCHEME_OTHER)
-		ar->proto = "cache_object";
-	if (cc->ctx->deps.http_access != NULL &&
-	    acl_rules_need_conns(cc->ctx->deps.http_access))
-		ar->src_conns = client_conns_from(cc->ctx,
-		    &cc->peer.sa);
-	ar->now = time(NULL);
-}
-
-static bool
-client_access_ok(struct client_txn *t, const struct acl_request *ar)
-{
-	const struct acl_rules *r = t->cc->ctx->deps.http_access;
-
-	return (r == NULL || acl_rules_check(r, ar, ACL_DENY) == ACL_ALLOW);
-}
-
-/* reply_body_max_size for this request: 0 when there is no limit. */
-static uint64_t
-client_body_limit(const struct client_txn *t, const struct acl_request *ar)
-{
-	const struct client_deps *d = &t->cc->ctx->deps;
-	size_t i;
-
-	for (i = 0; i < d->nbody_limits; i++)
-		if (d->body_limits[i].rules == NULL || acl_rules_check(
-		    d->body_limits[i].rules, ar, ACL_DENY) == ACL_ALLOW)
-			return (d->body_limits[i].size);
-	return (0);
-}
-
-void
-client_txn_headers(struct client_txn *t)
-{
-	struct client_conn *cc = t->cc;
-	const struct http_msg *m = &t->req;
-	const char *target = http_msg_ptr(m, m->target);
-	bool mgr;
-
-	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
-	t->state = TXN_REPLY;	/* until it is known to go on */
-	if (http_url_parse(target, m->target.len, m->method == HTTP_M_CONNECT,
-	    &t->url) != 0 && client_mgr_url(t) != 0) {
-		client_txn_error(t, ERRPAGE_INVALID_URL, "invalid URL", 0);
-		return;
-	}
-	mgr = client_mgr_request(t);	/* answered by cuttle itself */
-	if (!mgr && t->url.form != HTTP_URL_ABSOLUTE && t->url.form !=
-	    HTTP_URL_AUTHORITY) {
-		client_txn_error(t, ERRPAGE_INVALID_URL, "cuttle is a proxy: "
-		    "a request names its server in full (absolute-form)", 0);
-		return;
-	}
-	if (!mgr && !client_host_agrees(t)) {
-		client_txn_error(t, ERRPAGE_INVALID_REQ, "the Host header "
-		    "does not match the URL", 0);
-		return;
-	}
-	if (client_src_name_needed(t)) {
-		t->dnsq = dns_lookup_addr(cc->ctx->deps.dns, &cc->peer.sa,
-		    client_src_named, t);
-		if (t->dnsq != NULL)
-			return;		/* client_src_named() goes on */
-		log_msg(LG_WARN, SEC_CLIENT, "no memory to look the client's "
-		    "name up for srcdomain acls");
-	}
-	client_txn_resolve_dst(t, mgr);
-}
-
-/* A lookup for the access checks has completed: false when the txn has
- * ended meanwhile (it is freed now, if nothing else holds it). */
-static bool
-client_lookup_done(struct client_txn *t)
-{
-	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
-	t->dnsq = NULL;
-	if (t->state != TXN_DONE)
-		return (true);
-	client_txn_maybe_free(t);
-	return (false);
-}
-
-/* The checks went on from a lookup's completion: a request they let
- * through reads its content from here on. */
-static void
-client_lookup_resume(struct client_txn *t)
-{
-	if (t->state == TXN_BODY && !t->cc->closing)
-		client_conn_resume(t->cc);
-}
-
-/* srcdomain acls look at the client's name: its address is looked up
- * (reverse DNS, cached by the resolver) before http_access is asked, and
- * the name is kept on the txn for the checks after it (cache,
- * reply_body_max_size, http_reply_access).  Like Squid's, this may be
- * slow: a new address waits for its PTR answer, at most dns_timeout. */
-static bool
-client_src_name_needed(const struct client_txn *t)
-{
-	const struct client_deps *d = &t->cc->ctx->deps;
-	size_t i;
-
-	if (d->dns == NULL)
-		return (false);
-	if ((d->http_access != NULL &&
-	    acl_rules_need_src_name(d->http_access)) ||
-	    (d->cache_access != NULL &&
-	    acl_rules_need_src_name(d->cache_access)) ||
-	    (d->http_reply_access != NULL &&
-	    acl_rules_need_src_name(d->http_reply_access)))
-		return (true);
-	for (i = 0; i < d->nbody_limits; i++)
-		if (d->body_limits[i].rules != NULL &&
-		    acl_rules_need_src_name(d->body_limits[i].rules))
-			return (true);
-	return (false);
-}
-
-static void
-client_src_named(struct dns_query *q, const struct dns_name_result *res,
-    void *arg)
-{
-	struct client_txn *t = arg;
-
-	(void)q;
-	if (!client_lookup_done(t))
-		return;
-	/* No name (or no memory for it) matches no srcdomain acl. */
-	if (res->status == DNS_OK)
-		t->src_name = strdup(res->name);
-	client_txn_resolve_dst(t, client_mgr_request(t));
-	client_lookup_resume(t);
-}
-
-/* The server's address when dst acls need it, then the checks. */
-static void
-client_txn_resolve_dst(struct client_txn *t, bool mgr)
-{
-	struct client_conn *cc = t->cc;
-	const char *target = http_msg_ptr(&t->req, t->req.target);
-
-	if (!mgr && client_dst_needed(t)) {
-		t->dnsq = dns_lookup(cc->ctx->deps.dns, target +
-		    t->url.host_off, t->url.host_len, client_dst_resolved, t);
-		if (t->dnsq != NULL)
-			return;		/* client_dst_resolved() goes on */
-		log_msg(LG_WARN, SEC_CLIENT, "no memory to resolve the "
-		    "destination for dst acls");
-	}
-	client_txn_admit(t, mgr);
-}
-
-/* dst acls (to_localhost too) look at the server's address: a request
- * whose host is a name is resolved before http_access is asked.  The
- * answer comes from the ipcache the server side then uses too, so the
- * origin is not asked twice. */
-static bool
-client_dst_needed(const struct client_txn *t)
-{
-	const struct client_deps *d = &t->cc->ctx->deps;
-	const char *host = http_msg_ptr(&t->req, t->req.target) +
-	    t->url.host_off;
-	struct in6_addr a6;
-	char lit[INET6_ADDRSTRLEN];
-
-	if (d->dns == NULL || d->http_access == NULL ||
-	    !acl_rules_need_dst(d->http_access) || t->url.host_is_ip6 ||
-	    t->url.host_len >= sizeof lit)
-		return (false);
-	memcpy(lit, host, t->url.host_len);
-	lit[t->url.host_len] = '\0';
-	return (inet_pton(AF_INET, lit, &a6) != 1);
-}
-
-static void
-client_dst_resolved(struct dns_query *q, const struct dns_result *res,
-    void *arg)
-{
-	struct client_txn *t = arg;
-
-	(void)q;
-	if (!client_lookup_done(t))
-		return;
-	/* A name that does not resolve matches no dst acl (as Squid). */
-	if (res->status == DNS_OK)
-		client_addr_set(&t->dst, &res->ans->addrs[0].sa);
-	client_txn_admit(t, false);
-	client_lookup_resume(t);
-}
-
-/* The request's checks past its URL: http_access, then where it goes. */
-static void
-client_txn_admit(struct client_txn *t, bool mgr)
-{
-	struct client_conn *cc = t->cc;
-	const struct http_msg *m = &t->req;
-	struct acl_request ar;
-
-	client_acl_view(t, &ar);
-	if (!client_access_ok(t, &ar)) {
-		t->code = "TCP_DENIED";
-		cc->ctx->stats.denied++;
-		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);
-		return;
-	}
-	if (mgr) {
-		client_mgr_serve(t);
-		return;
-	}
-	if (m->method == HTTP_M_CONNECT) {
-		client_tunnel_start(t);
-		return;
-	}
-	if (t->url.scheme != HTTP_SCHEME_HTTP) {
-		client_txn_error(t, ERRPAGE_UNSUP_REQ, "cuttle forwards http "
-		    "URLs; https goes through CONNECT", 0);
-		return;
-	}
-	if (http_msg_field(m, HTTP_HDR_EXPECT) != NULL &&
-	    !m->expect_continue) {
-		client_txn_error(t, ERRPAGE_EXPECTATION_FAILED, NULL, 0);
-		return;
-	}
-	t->max_body = client_body_limit(t, &ar);
-	t->state = TXN_BODY;
-	if (m->expect_continue && m->vminor >= 1)
-		client_reply_continue(t);
-	if (!client_cache_request(t, &ar))
-		client_txn_forward(t);
 }
 
 /* What fwd_start() needs from the request; the caller may add to it. */
