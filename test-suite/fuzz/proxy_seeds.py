@@ -179,6 +179,7 @@ SEEDS = {
                       run(), reply(cc=0, blen=4), send_all(), run()),
     "range-from-cache": flow(client(), miss(rp=reply(cc=0, blen=4)),
                              req(rng=0), send_all(), run(),
+                             req(rng=1), send_all(), run(),
                              req(rng=3), send_all(), run()),
     "manager": flow(client(), req(host=LOCALHOST, path=5, origin_form=True),
                     req(host=LOCALHOST, port443=True), send_all(), run()),
