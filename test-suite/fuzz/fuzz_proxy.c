@@ -1118,6 +1118,13 @@ fp_count_fds(void)
 	return (n);
 }
 
+static void
+fp_cleanup(void)
+{
+	(void)unlink(fp_hosts_path);
+	free(fp_conf_text);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -1138,6 +1145,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_ASSERT(write(fd, hosts, sizeof hosts - 1) ==
 	    (ssize_t)(sizeof hosts - 1));
 	close(fd);
+	atexit(fp_cleanup);
 	/* The resolver's one name server refuses: a name hosts_file does
 	 * not know fails, and nothing is sent past loopback. */
 	FUZZ_ASSERT(asprintf(&fp_conf_text,
