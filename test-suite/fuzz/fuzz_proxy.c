@@ -18,8 +18,8 @@
  *			(method, URL among a few, version, Cache-Control,
  *			Range, validators, Expect, Connection, a body),
  *			queued on client c
- *	reply o		a reply to the oldest request origin connection o
- *			has read (interim replies first, status, caching
+ *	reply o		a reply to the oldest request origin connection
+ *			o has read (interim replies first, status, caching
  *			fields, validators, Vary, Age, framing: length,
  *			chunked with extensions and trailers, or until
  *			close), queued on o
@@ -724,7 +724,7 @@ fp_op_request(struct fp *f, struct fp_peer *pe)
 	} else
 		fp_queuef(pe, "\r\n");
 	if (pe->nreqs == FP_REQS) {
-		pe->raw = true;		/* cannot pair replies any more */
+		pe->raw = true;		/* replies cannot be paired */
 		return;
 	}
 	r = &pe->reqs[pe->nreqs++];
