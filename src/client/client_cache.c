@@ -187,9 +187,14 @@ client_msg_copy(struct http_msg *dst, const struct http_msg *src)
 		http_msg_init(dst, HTTP_MSG_REQUEST);
 		return (-ENOMEM);
 	}
-	memcpy(dst->raw, src->raw, src->rawlen);
+	/* A request may have no field at all (fields NULL): memcpy() must
+	 * not be handed a null pointer even for 0 bytes. */
+	if (src->rawlen > 0)
+		memcpy(dst->raw, src->raw, src->rawlen);
 	dst->rawcap = src->rawlen;
-	memcpy(dst->fields, src->fields, src->nfields * sizeof *src->fields);
+	if (src->nfields > 0)
+		memcpy(dst->fields, src->fields,
+		    src->nfields * sizeof *src->fields);
 	dst->fieldcap = src->nfields;
 	return (0);
 }

@@ -206,13 +206,19 @@ client_conn_free(struct client_conn *cc)
 static void
 client_accept(struct comm_listener *l, struct comm_conn *c, void *arg)
 {
-	struct client_ctx *ctx = arg;
-	const struct conf *conf = ctx->deps.conf;
+	(void)l;
+	client_adopt(arg, c);
+}
+
+void
+client_adopt(struct client_ctx *ctx, struct comm_conn *c)
+{
+	const struct conf *conf;
 	struct client_conn *cc;
 	socklen_t len;
 
-	(void)l;
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	conf = ctx->deps.conf;
 	ctx->stats.conns_accepted++;
 	ALLOC_OBJ(cc, CLIENT_CONN_MAGIC);
 	if (cc == NULL) {

@@ -67,6 +67,34 @@ struct buf_pool	*comm_loop_pool(struct comm_loop *loop);
  * round of callbacks.  Timeouts are measured against it. */
 double	comm_now(const struct comm_loop *loop);
 
+/*
+ * Seams for tests (unit tests and the whole-proxy fuzz target); the
+ * daemon calls neither, and without them nothing below changes.
+ *
+ * comm_loop_warp() - jump the clock: comm_now() is seconds later from now
+ * on, as if that much time had passed in no time.  Timers and connection
+ * timeouts that fall due within the jump run in the next iteration (in
+ * the order libev picks), the others keep what is left of their time.
+ * seconds >= 0: the clock never goes back.
+ */
+void	comm_loop_warp(struct comm_loop *loop, double seconds);
+
+/*
+ * comm_loop_set_connector() - comm_connect() on loop asks fn for the
+ * connection instead of calling socket() and connect(): fn returns a
+ * connected stream socket (a socketpair's end: an in-process peer stands
+ * for the network), which comm owns from then on (made non-blocking and
+ * close-on-exec, as by comm_conn_new()), or a negative errno,
+ * the connect's failure.  Either way the connect completes as if
+ * connect() had returned at once, through the loop like any other
+ * completion (never inside comm_connect()).  fn runs inside
+ * comm_connect() and must not call into comm.  NULL: the network again.
+ */
+typedef int comm_connector_fn(const struct sockaddr *addr, socklen_t len,
+    void *arg);
+void	comm_loop_set_connector(struct comm_loop *loop, comm_connector_fn *fn,
+	    void *arg);
+
 struct comm_loop_stats {
 	unsigned	conns;		/* connections not yet freed */
 	unsigned	listeners;

@@ -112,7 +112,8 @@ comm_conn_alloc(struct comm_loop *loop, int fd)
 	comm_call_init(&c->flush, comm_io_flush_call);
 	comm_call_init(&c->down, conn_down);
 	comm_call_init(&c->nomem.call, nomem_deliver);
-	c->t_start = c->t_active = ev_now(loop->ev);
+	c->t_start = c->t_active = comm_loop_now(loop);
+	list_insert_tail(&loop->conns, &c->link);
 	loop->st.conns++;
 	return (c);
 }
@@ -161,6 +162,7 @@ conn_free(struct comm_conn *c)
 	CHECK(!ev_is_active(&c->rio) && !ev_is_active(&c->wio));
 	ev_timer_stop(loop->ev, &c->timer);
 	CHECK(loop->st.conns > 0);
+	list_remove(&c->link);
 	loop->st.conns--;
 	FREE_OBJ(c);
 }
@@ -515,7 +517,7 @@ comm_conn_timer_update(struct comm_conn *c)
 		return;
 	if (ev_is_active(&c->timer) && c->t_armed <= d)
 		return;
-	now = ev_now(c->loop->ev);
+	now = comm_loop_now(c->loop);
 	ev_timer_stop(c->loop->ev, &c->timer);
 	ev_timer_set(&c->timer, d > now ? d - now : 0., 0.);
 	ev_timer_start(c->loop->ev, &c->timer);
@@ -530,7 +532,7 @@ conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 
 	(void)revents;
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
-	now = ev_now(ev) + COMM_TIME_SLACK;
+	now = comm_loop_now(c->loop) + COMM_TIME_SLACK;
 #define PASSED(t, which)	(c->to[which] > 0 && (t) + c->to[which] <= now)
 	if (PASSED(c->t_start, COMM_TO_LIFETIME) ||
 	    PASSED(c->t_active, COMM_TO_IDLE)) {

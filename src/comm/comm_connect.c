@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,7 +42,7 @@ connect_end(struct comm_conn *c, enum comm_status st, int err)
 	ev_io_stop(c->loop->ev, &c->wio);
 	comm_op_finish(&w->op, st, err);
 	if (st == COMM_OK) {
-		c->t_active = c->t_write = ev_now(c->loop->ev);
+		c->t_active = c->t_write = comm_loop_now(c->loop);
 		if (c->rd.state == COMM_OP_PENDING)
 			ev_io_start(c->loop->ev, &c->rio);
 		comm_io_flush_soon(c);
@@ -59,7 +60,7 @@ comm_connect(struct comm_loop *loop, const struct sockaddr *addr,
 {
 	struct comm_conn *c;
 	struct comm_wop *w;
-	int fd;
+	int fd, fl;
 
 	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
 	AN(addr);
@@ -81,6 +82,21 @@ comm_connect(struct comm_loop *loop, const struct sockaddr *addr,
 	c->cn = w;
 	comm_op_start(c, &w->op, COMM_OP_CONNECT, done, arg);
 	c->to[COMM_TO_CONNECT] = (float)timeout;
+	if (loop->connector != NULL) {
+		fd = loop->connector(addr, addrlen, loop->connector_arg);
+		if (fd < 0) {
+			c->werr = -fd;
+			connect_end(c, COMM_ERROR, -fd);
+			return (c);
+		}
+		fl = fcntl(fd, F_GETFL);
+		if (fl != -1 && !(fl & O_NONBLOCK))
+			(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		comm_conn_set_fd(c, fd);
+		connect_end(c, COMM_OK, 0);
+		return (c);
+	}
 	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1) {

@@ -46,6 +46,11 @@ struct comm_loop {
 	unsigned		nwops;
 	struct buf_pool		*pool;
 	struct comm_loop_stats	st;
+	double			warp;	/* comm_loop_warp(): added to ev_now */
+	struct list		conns;	/* struct comm_conn, for the warp */
+	struct list		timers;	/* struct comm_timer, likewise */
+	comm_connector_fn	*connector;	/* NULL: socket() + connect() */
+	void			*connector_arg;
 	/* Buffer-less reads of unknown size land here first; only what
 	 * came is kept, in a block of its size (comm_io.c). */
 	unsigned char		scratch[COMM_READ_DEFAULT];
@@ -58,6 +63,7 @@ struct comm_timer {
 	struct comm_loop	*loop;
 	comm_timer_fn		*fn;
 	void			*arg;
+	struct list		link;	/* loop->timers */
 };
 
 struct comm_listener {
@@ -158,6 +164,7 @@ struct comm_conn {
 #define COMM_CONN_MAGIC		0xc0330c0eU
 	int			fd;
 	struct comm_loop	*loop;
+	struct list		link;		/* loop->conns */
 	const struct comm_xprt	*xprt;
 	void			*xprt_ctx;
 	uint8_t			flags;
@@ -189,6 +196,14 @@ struct comm_conn {
 	uint32_t		recv_calls;
 	uint32_t		send_calls;
 };
+
+/* comm_loop_now() - comm_now() for comm's own use: the loop's time plus
+ * what comm_loop_warp() added. */
+static inline double
+comm_loop_now(const struct comm_loop *loop)
+{
+	return (ev_now(loop->ev) + loop->warp);
+}
 
 /* comm_loop.c */
 struct comm_wop	*comm_wop_get(struct comm_loop *loop);

@@ -125,7 +125,7 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
 		comm_op_finish(op, COMM_ERROR, ENOBUFS);
 		return;
 	}
-	c->t_read = ev_now(c->loop->ev);
+	c->t_read = comm_loop_now(c->loop);
 	/* A connecting socket reports its failure as readable too, and a
 	 * read() there would consume the SO_ERROR the connect is decided
 	 * by: connect_end() arms the read once the socket is connected. */
@@ -165,7 +165,7 @@ comm_io_read_scratch(struct ev_loop *ev, struct comm_conn *c)
 	op->off = 0;
 	op->len = (size_t)r;
 	c->bytes_in += (uint64_t)r;
-	c->t_active = ev_now(ev);
+	c->t_active = comm_loop_now(c->loop);
 	comm_op_finish(op, COMM_OK, 0);
 }
 
@@ -230,7 +230,7 @@ comm_io_read_ready(struct ev_loop *ev, ev_io *w, int revents)
 	b->fill += (uint32_t)r;
 	op->len = (size_t)r;
 	c->bytes_in += (uint64_t)r;
-	c->t_active = ev_now(ev);
+	c->t_active = comm_loop_now(c->loop);
 	comm_op_finish(op, COMM_OK, 0);
 }
 
@@ -294,7 +294,7 @@ comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
 	w->pinned = w->chain.len;
 	buf_pool_pin(w->chain.pool, w->pinned);
 	if (list_empty(&c->wq))
-		c->t_write = ev_now(c->loop->ev);
+		c->t_write = comm_loop_now(c->loop);
 	list_insert_tail(&c->wq, &w->link);
 	c->queued += w->chain.len;
 	comm_io_flush_soon(c);
@@ -423,7 +423,7 @@ io_flush(struct comm_conn *c)
 			return;
 		}
 		c->bytes_out += (uint64_t)r;
-		c->t_active = c->t_write = ev_now(c->loop->ev);
+		c->t_active = c->t_write = comm_loop_now(c->loop);
 		io_advance(c, (size_t)r);
 		if (list_empty(&c->wq))
 			break;

@@ -74,7 +74,7 @@ listen_resume_cb(struct ev_loop *ev, ev_timer *w, int revents)
 static void
 listen_pause(struct comm_listener *l, int err)
 {
-	double now = ev_now(l->loop->ev);
+	double now = comm_loop_now(l->loop);
 	char addr[80];
 
 	l->loop->st.accept_pauses++;

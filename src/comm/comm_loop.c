@@ -119,6 +119,8 @@ comm_loop_new(void)
 	list_init(&loop->calls);
 	list_init(&loop->signals);
 	list_init(&loop->wops);
+	list_init(&loop->conns);
+	list_init(&loop->timers);
 	ev_prepare_init(&loop->prep, loop_prepare_cb);
 	ev_prepare_start(loop->ev, &loop->prep);
 	/* The queue watcher alone must not keep comm_loop_run() going. */
@@ -200,7 +202,51 @@ double
 comm_now(const struct comm_loop *loop)
 {
 	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
-	return (ev_now(loop->ev));
+	return (comm_loop_now(loop));
+}
+
+/*
+ * The warp moves comm_now() only; libev keeps its own clock.  So every
+ * timer is re-armed for what is left of it after the jump (0: it runs in
+ * the next iteration), and every connection's timer recomputes its
+ * deadlines against the new comm_now(), which acts on those now passed.
+ */
+void
+comm_loop_warp(struct comm_loop *loop, double seconds)
+{
+	struct comm_timer *t;
+	struct comm_conn *c;
+	struct list *n;
+	double left;
+
+	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
+	CHECK(seconds >= 0);
+	loop->warp += seconds;
+	LIST_FOREACH(n, &loop->timers) {
+		t = container_of(n, struct comm_timer, link);
+		if (!ev_is_active(&t->w))
+			continue;
+		left = ev_timer_remaining(loop->ev, &t->w) - seconds;
+		ev_timer_stop(loop->ev, &t->w);
+		ev_timer_set(&t->w, left > 0 ? left : 0., t->w.repeat);
+		ev_timer_start(loop->ev, &t->w);
+	}
+	LIST_FOREACH(n, &loop->conns) {
+		c = container_of(n, struct comm_conn, link);
+		if (!ev_is_active(&c->timer))
+			continue;
+		ev_timer_stop(loop->ev, &c->timer);
+		comm_conn_timer_update(c);
+	}
+}
+
+void
+comm_loop_set_connector(struct comm_loop *loop, comm_connector_fn *fn,
+    void *arg)
+{
+	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
+	loop->connector = fn;
+	loop->connector_arg = arg;
 }
 
 void

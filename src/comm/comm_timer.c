@@ -12,6 +12,7 @@
 #include <ev.h>
 
 #include "base/check.h"
+#include "base/list.h"
 #include "comm/comm_int.h"
 
 static void
@@ -39,6 +40,7 @@ comm_timer_new(struct comm_loop *loop, comm_timer_fn *fn, void *arg)
 	t->fn = fn;
 	t->arg = arg;
 	ev_init(&t->w, timer_cb);
+	list_insert_tail(&loop->timers, &t->link);
 	return (t);
 }
 
@@ -68,5 +70,6 @@ comm_timer_free(struct comm_timer **tp)
 		return;
 	TAKE_OBJ_NOTNULL(t, tp, COMM_TIMER_MAGIC);
 	ev_timer_stop(t->loop->ev, &t->w);
+	list_remove(&t->link);
 	FREE_OBJ(t);
 }

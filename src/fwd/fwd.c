@@ -642,6 +642,12 @@ fwd_done_call(struct comm_call *call)
 	struct fwd_ctx *ctx;
 
 	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	/* Content pushed after the end was queued (fwd_send_body() on an
+	 * ended fwd) completes first: its completion finishes again. */
+	if (f->pending > 0) {
+		f->finishing = false;
+		return;
+	}
 	ctx = f->ctx;
 	f->done(f, f->arg);
 	ctx->nfwd--;

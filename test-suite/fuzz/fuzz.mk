@@ -8,8 +8,10 @@
 # objects of the ordinary build are gcc's and uninstrumented.
 
 # From the caller: FUZZ_CC top_srcdir top_builddir LLHTTP_CFLAGS
-# WARN_CFLAGS FUZZ_TARGETS FUZZ_SECONDS, and LLHTTP_SRCDIR (llhttp built
-# from sources) or LLHTTP_LIBS (a system libllhttp).
+# WARN_CFLAGS FUZZ_TARGETS FUZZ_SECONDS, PROXY_CFLAGS and PROXY_LIBS
+# (c-ares, OpenSSL, libev: what the proxy target links besides), and
+# LLHTTP_SRCDIR (llhttp built from sources) or LLHTTP_LIBS (a system
+# libllhttp).
 
 S := $(top_srcdir)/src
 F := $(top_srcdir)/test-suite/fuzz
@@ -17,7 +19,7 @@ F := $(top_srcdir)/test-suite/fuzz
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -g -O1 $(SAN) -I$(S) -I$(top_builddir) \
-	$(LLHTTP_CFLAGS)
+	$(LLHTTP_CFLAGS) $(PROXY_CFLAGS)
 
 # The modules the targets reach (all of src/http, whatever its files are
 # called this week), and what they need below them.
@@ -26,6 +28,17 @@ LIB_SRCS := base/log.c conf/conf.c \
 LIB_OBJS := $(LIB_SRCS:%.c=obj/src/%.o)
 ifneq ($(LLHTTP_SRCDIR),)
 LIB_OBJS += obj/llhttp/api.o obj/llhttp/http.o obj/llhttp/llhttp.o
+endif
+
+# The proxy target: every module but main.c and daemon.c, and the two
+# tables src/Makefile generates (the caller has it make them).
+PROXY_GEN := client/errpage_tbl.c mgr/mgr_page_dashboard_tbl.c
+PROXY_SRCS := $(filter-out main.c daemon.c $(PROXY_GEN),$(patsubst \
+	$(S)/%,%,$(sort $(wildcard $(S)/*.c $(S)/*/*.c))))
+PROXY_OBJS := $(PROXY_SRCS:%.c=obj/src/%.o) obj/gen/errpage_tbl.o \
+	obj/gen/mgr_page_dashboard_tbl.o
+ifneq ($(LLHTTP_SRCDIR),)
+PROXY_OBJS += obj/llhttp/api.o obj/llhttp/http.o obj/llhttp/llhttp.o
 endif
 
 BINS := $(FUZZ_TARGETS:%=fuzz_%)
@@ -51,6 +64,23 @@ obj/fuzz/%.o: $(F)/%.c $(F)/fuzz.h
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN_CFLAGS) \
 	    -I$(F) -MMD -MP -c $< -o $@
 
+GEN_CC = @mkdir -p $(@D); echo "  CC(fuzz) $< (generated)"; \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -c $< -o $@
+obj/gen/errpage_tbl.o: $(top_builddir)/src/client/errpage_tbl.c
+	$(GEN_CC)
+obj/gen/mgr_page_dashboard_tbl.o: \
+	    $(top_builddir)/src/mgr/mgr_page_dashboard_tbl.c
+	$(GEN_CC)
+
+libcuttle-proxy.a: $(PROXY_OBJS)
+	@rm -f $@
+	@ar cr $@ $(PROXY_OBJS)
+
+fuzz_proxy: obj/fuzz/fuzz_proxy.o obj/fuzz/fuzz_common.o libcuttle-proxy.a
+	@echo "  LD(fuzz) $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
+	    $(PROXY_LIBS) -lm
+
 libcuttle-fuzz.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar cr $@ $(LIB_OBJS)
@@ -72,4 +102,4 @@ run: all
 
 .PHONY: all run
 .PRECIOUS: obj/fuzz/%.o
--include $(LIB_OBJS:.o=.d) $(wildcard obj/fuzz/*.d)
+-include $(LIB_OBJS:.o=.d) $(PROXY_OBJS:.o=.d) $(wildcard obj/fuzz/*.d)

@@ -1234,6 +1234,129 @@ START_TEST(reads_and_writes_go_through_the_transport)
 }
 END_TEST
 
+/* -- the test seams: comm_loop_warp(), comm_loop_set_connector() ----------- */
+
+START_TEST(warp_runs_the_timers_due_within_the_jump_only)
+{
+	struct comm_timer *soon, *later;
+	bool soon_up = false, later_up = false;
+	double t0;
+
+	unix_setup();
+	soon = comm_timer_new(loop, flag_set, &soon_up);
+	later = comm_timer_new(loop, flag_set, &later_up);
+	ck_assert_ptr_nonnull(soon);
+	ck_assert_ptr_nonnull(later);
+	comm_timer_start(soon, 3600, 0);
+	comm_timer_start(later, 7200, 0);
+	t0 = comm_now(loop);
+	comm_loop_warp(loop, 3601);
+	ck_assert(comm_now(loop) >= t0 + 3601);
+	RUN_UNTIL(loop, soon_up);
+	ck_assert(!later_up);
+	comm_timer_free(&soon);
+	comm_timer_free(&later);
+	finish();
+}
+END_TEST
+
+START_TEST(warp_times_out_a_pending_read)
+{
+	struct rec r = { 0 };
+
+	unix_setup();
+	comm_set_timeout(c, COMM_TO_READ, 60);
+	comm_read(c, NULL, 0, rec_done, &r);
+	comm_loop_warp(loop, 30);
+	run_for(loop, 0.05);
+	ck_assert_int_eq(r.calls, 0);
+	comm_loop_warp(loop, 31);
+	RUN_UNTIL(loop, r.calls > 0);
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_int_eq(r.status, COMM_TIMEOUT);
+	finish();
+}
+END_TEST
+
+static int connector_fd = -1;
+static struct sockaddr_in connector_addr;
+
+static int
+test_connector(const struct sockaddr *addr, socklen_t len, void *arg)
+{
+	int pair[2];
+
+	ck_assert_uint_eq(len, sizeof connector_addr);
+	memcpy(&connector_addr, addr, sizeof connector_addr);
+	if (arg != NULL)
+		return (-*(int *)arg);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	connector_fd = pair[1];
+	return (pair[0]);
+}
+
+START_TEST(connector_hands_in_the_connection)
+{
+	struct sockaddr_in sin;
+	struct buf_chain ch;
+	struct rec r = { 0 }, w = { 0 };
+	struct comm_conn *cc;
+	char got[8];
+
+	unix_setup();
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(80);
+	sin.sin_addr.s_addr = htonl(0xc0000201);	/* 192.0.2.1 */
+	comm_loop_set_connector(loop, test_connector, NULL);
+	test_inside_call = true;
+	cc = comm_connect(loop, (struct sockaddr *)&sin, sizeof sin, 5,
+	    rec_done, &r);
+	test_inside_call = false;
+	ck_assert_ptr_nonnull(cc);
+	ck_assert_int_ge(connector_fd, 0);
+	ck_assert_uint_eq(connector_addr.sin_addr.s_addr, sin.sin_addr.s_addr);
+	buf_chain_init(&ch, comm_loop_pool(loop));
+	ck_assert_int_eq(buf_chain_append(&ch, "hi", 2), 0);
+	comm_writev(cc, &ch, rec_done, &w);
+	buf_chain_fini(&ch);
+	RUN_UNTIL(loop, r.calls > 0 && w.calls > 0);
+	ck_assert_int_eq(r.status, COMM_OK);
+	ck_assert_int_eq(w.status, COMM_OK);
+	ck_assert_int_eq(read(connector_fd, got, sizeof got), 2);
+	ck_assert_int_eq(memcmp(got, "hi", 2), 0);
+	close(connector_fd);
+	comm_close(&cc);
+	finish();
+}
+END_TEST
+
+START_TEST(connector_failure_is_the_connect_error)
+{
+	struct sockaddr_in sin;
+	struct rec r = { 0 };
+	struct comm_conn *cc;
+	int err = ECONNREFUSED;
+
+	unix_setup();
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(80);
+	comm_loop_set_connector(loop, test_connector, &err);
+	test_inside_call = true;
+	cc = comm_connect(loop, (struct sockaddr *)&sin, sizeof sin, 5,
+	    rec_done, &r);
+	test_inside_call = false;
+	ck_assert_ptr_nonnull(cc);
+	RUN_UNTIL(loop, r.calls > 0);
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_int_eq(r.status, COMM_ERROR);
+	ck_assert_int_eq(r.err, ECONNREFUSED);
+	comm_close(&cc);
+	finish();
+}
+END_TEST
+
 static Suite *
 comm_io_suite(void)
 {
@@ -1302,6 +1425,14 @@ comm_io_suite(void)
 	tcase_add_test(tc, idle_timeout_tears_down_with_timeout);
 	tcase_add_test(tc, traffic_pushes_the_idle_timeout_back);
 	tcase_add_test(tc, lifetime_timeout_tears_down_a_busy_conn);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("seams");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, warp_runs_the_timers_due_within_the_jump_only);
+	tcase_add_test(tc, warp_times_out_a_pending_read);
+	tcase_add_test(tc, connector_hands_in_the_connection);
+	tcase_add_test(tc, connector_failure_is_the_connect_error);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("xprt");

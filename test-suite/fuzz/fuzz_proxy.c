@@ -1,0 +1,1196 @@
+/*
+ * fuzz_proxy.c - the whole proxy under the fuzzer: the real loop, client
+ * side, server side (fwd), memory store, collapsed forwarding,
+ * revalidation, ranges, CONNECT tunnels and the manager, in this
+ * process, assembled as main.c does from a conf string.  Clients and
+ * origins are socketpairs held by the fuzzer: the client side adopts
+ * one end of each client's (client_adopt()), and comm_connect() asks
+ * this file for each origin connection (comm_loop_set_connector()), so
+ * names are resolved for real (hosts_file) but nothing reaches the
+ * network.  The clock jumps with comm_loop_warp().
+ *
+ * The input is a script of operations, one byte each (the low bits pick
+ * the operation, the bytes after it its arguments; what runs out reads as
+ * zero):
+ *
+ *	client		open a client connection (at most FP_CLIENTS)
+ *	request c	a request built from fields the next bytes pick
+ *			(method, URL among a few, version, Cache-Control,
+ *			Range, validators, Expect, Connection, a body),
+ *			queued on client c
+ *	reply o		a reply to the oldest request origin connection
+ *			o has read (interim replies first, status, caching
+ *			fields, validators, Vary, Age, framing: length,
+ *			chunked with extensions and trailers, or until
+ *			close), queued on o
+ *	raw c|o		up to 64 bytes as they are, queued
+ *	send c|o n	n of the queued bytes written (0: all)
+ *	run n		n loop iterations, reading what cuttle wrote
+ *	shut c|o	half-close (SHUT_WR) once the queue is out
+ *	reset c|o	SO_LINGER 0 and close (AF_UNIX: the peer's reads
+ *			fail with ECONNRESET when bytes were left unread)
+ *	close c|o	close
+ *	warp n		the clock jumps (1 s to a day)
+ *	refuse		the next origin connect fails (ECONNREFUSED)
+ *
+ * Then every queue is written out and the loop runs a while, and the
+ * proxy is torn down as main.c does at shutdown.
+ *
+ * Invariants, besides the sanitizers (leaks included): each comm
+ * operation completes exactly once (the loop's count of operations not
+ * yet completed is back to zero, and comm CHECKs a second completion),
+ * every connection and buffer page is released, no descriptor is left
+ * open, teardown ends, and every 200 or 206 body a client reads (misses
+ * and hits alike) is, byte for byte, what the origin sent for that URL:
+ * an origin's bodies are a function of the URL and the offset, so a
+ * byte that differs is a byte from another URL, another offset, or from
+ * what the origin sent where no body belongs (204, 304, HEAD: those
+ * bytes come from another function).  A URL whose origin connection got
+ * raw bytes is not checked, nor is a client that sent raw bytes or a
+ * CONNECT (its responses can no longer be paired with its requests).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acl/acl.h"
+#include "base/log.h"
+#include "buf/buf.h"
+#include "client/client.h"
+#include "comm/comm.h"
+#include "conf/conf.h"
+#include "dns/dns.h"
+#include "fwd/fwd.h"
+#include "http/http_cache.h"
+#include "http/http_msg.h"
+#include "mgr/mgr_page.h"
+#include "store/store.h"
+
+#include "fuzz.h"
+
+#define FP_CLIENTS	4
+#define FP_ORIGINS	8
+#define FP_OPS		400	/* operations per input */
+#define FP_REQS		32	/* requests remembered per connection */
+#define FP_KEY		96
+#define FP_SETTLE	64	/* iterations after the script */
+#define FP_TEARDOWN	100000	/* iterations teardown may take */
+#define FP_IN		(256 * 1024)	/* bytes read per peer at most */
+
+/* One request, as a client sent it or an origin read it. */
+struct fp_req {
+	char		key[FP_KEY];	/* host/path; "" not checked */
+	bool		head;
+	bool		connect;
+};
+
+/* The fuzzer's end of a socketpair. */
+struct fp_peer {
+	struct fp		*fp;
+	int			fd;		/* -1: closed */
+	bool			origin;
+	bool			shut_wanted;	/* SHUT_WR after the queue */
+	bool			raw;		/* raw bytes sent: unchecked */
+	bool			broken;		/* parse error: stop parsing */
+	bool			eof;		/* cuttle closed its side */
+	bool			desync;		/* origin: replies no longer
+						 * pair with requests */
+	char			close_key[FP_KEY];	/* origin: the URL
+						 * of a reply until close */
+	char			*out;		/* queued, not yet written */
+	size_t			outlen;
+	size_t			outcap;
+	size_t			inlen;		/* bytes read so far */
+	/* What cuttle writes, parsed: replies (clients), requests
+	 * (origins). */
+	struct http_parser	*parser;
+	struct http_msg		msg;
+	bool			in_msg;
+	bool			have_headers;
+	uint64_t		body_off;	/* of the body being read */
+	uint64_t		body_base;	/* 206: its first byte */
+	bool			check_body;
+	uint32_t		hash;		/* of the URL being checked */
+	/* Requests in order; a client's get a reply each, an origin's
+	 * get one from the script. */
+	struct fp_req		reqs[FP_REQS];
+	unsigned		nreqs;
+};
+
+struct fp {
+	struct comm_loop	*loop;
+	struct conf		*conf;
+	struct acl_set		*acls;
+	struct acl_rules	*http_access;
+	struct http_refresh	*refresh;
+	struct dns_resolver	*dns;
+	struct fwd_ctx		*fwd;
+	struct store_index	*store;
+	struct mgr		*mgr;
+	struct client_ctx	*client;
+	struct comm_timer	*tick;		/* keeps a poll from blocking */
+	struct fp_peer		clients[FP_CLIENTS];
+	unsigned		nclients;
+	struct fp_peer		origins[FP_ORIGINS];
+	unsigned		norigins;
+	unsigned		refuse;		/* connects to refuse */
+	/* the script */
+	const uint8_t		*p;
+	size_t			n;
+	uint64_t		checked;	/* body bytes compared */
+	/* URLs whose bodies are not checked: an origin sent bytes for
+	 * them that the script cannot pair with a request. */
+	char			poisoned[32][FP_KEY];
+	unsigned		npoisoned;
+	bool			poison_all;	/* too many to list */
+};
+
+static char fp_hosts_path[64];
+static bool fp_trace;		/* FUZZ_PROXY_TRACE set: what moves */
+static char *fp_conf_text;
+
+/* The bytes that moved, for someone replaying an input. */
+static void
+fp_trace_bytes(const struct fp *f, const struct fp_peer *pe,
+    const char *dir, const char *p, size_t len)
+{
+	unsigned idx;
+
+	if (!fp_trace)
+		return;
+	idx = pe->origin ? (unsigned)(pe - f->origins) :
+	    (unsigned)(pe - f->clients);
+	fprintf(stderr, "%s%u %s %zu: \"", pe->origin ? "origin" : "client",
+	    idx, dir, len);
+	for (; len > 0; p++, len--)
+		if (*p == '\n')
+			fputs("\\n\"\n\t\"", stderr);
+		else if (*p == '\r')
+			fputs("\\r", stderr);
+		else if (*p < 32 || *p >= 127)
+			fprintf(stderr, "\\x%02x", (unsigned char)*p);
+		else
+			fputc(*p, stderr);
+	fputs("\"\n", stderr);
+}
+
+/* -- bodies ------------------------------------------------------------- */
+
+static uint32_t
+fp_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return (h);
+}
+
+/* Byte i of the body for the URL of hash h.  Bytes sent where no body
+ * belongs come from h ^ FP_JUNK, so that they cannot pass for content. */
+#define FP_JUNK		0x5a5a5a5au
+static char
+fp_body_byte(uint32_t h, uint64_t i)
+{
+	static const char digits[] =
+	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
+	uint64_t x = (uint64_t)h * 0x9e3779b97f4a7c15ull ^
+	    (i + 1) * 0xd6e8feb86659fd93ull;
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 32;
+	return (digits[x & 63]);
+}
+
+/* -- the script --------------------------------------------------------- */
+
+static unsigned
+fp_u8(struct fp *f)
+{
+	if (f->n == 0)
+		return (0);
+	f->n--;
+	return (*f->p++);
+}
+
+static void
+fp_queue(struct fp_peer *pe, const void *p, size_t len)
+{
+	size_t cap;
+	char *o;
+
+	if (pe->fd == -1 || len == 0)
+		return;
+	if (pe->outlen + len > pe->outcap) {
+		cap = pe->outcap * 2 + len + 256;
+		o = realloc(pe->out, cap);
+		FUZZ_ASSERT(o != NULL);
+		pe->out = o;
+		pe->outcap = cap;
+	}
+	memcpy(pe->out + pe->outlen, p, len);
+	pe->outlen += len;
+}
+
+static void
+fp_queuef(struct fp_peer *pe, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fp_queuef(struct fp_peer *pe, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		fp_queue(pe, line, (size_t)n < sizeof line ? (size_t)n :
+		    sizeof line - 1);
+}
+
+/* Write up to max queued bytes (0: all) as far as the socket takes
+ * them; then the half-close, if one waits for the queue. */
+static void
+fp_send(struct fp *f, struct fp_peer *pe, size_t max)
+{
+	size_t len = pe->outlen;
+	ssize_t w;
+
+	if (pe->fd == -1)
+		return;
+	if (max > 0 && max < len)
+		len = max;
+	while (len > 0) {
+		w = send(pe->fd, pe->out, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w <= 0)
+			break;
+		fp_trace_bytes(f, pe, "sends", pe->out, (size_t)w);
+		memmove(pe->out, pe->out + w, pe->outlen - (size_t)w);
+		pe->outlen -= (size_t)w;
+		len -= (size_t)w;
+	}
+	if (pe->shut_wanted && pe->outlen == 0) {
+		fp_trace_bytes(f, pe, "shuts", "", 0);
+		(void)shutdown(pe->fd, SHUT_WR);
+		pe->shut_wanted = false;
+	}
+}
+
+static void
+fp_peer_close(struct fp_peer *pe, bool reset)
+{
+	struct linger lg = { 1, 0 };
+
+	if (pe->fd == -1)
+		return;
+	if (reset)
+		(void)setsockopt(pe->fd, SOL_SOCKET, SO_LINGER, &lg,
+		    sizeof lg);
+	close(pe->fd);
+	pe->fd = -1;
+	pe->outlen = 0;
+}
+
+static void
+fp_peer_fini(struct fp_peer *pe)
+{
+	fp_peer_close(pe, false);
+	free(pe->out);
+	if (pe->in_msg)
+		http_msg_fini(&pe->msg);
+	http_parser_free(&pe->parser);
+	memset(pe, 0, sizeof *pe);
+	pe->fd = -1;
+}
+
+static int
+fp_peer_open(struct fp *f, struct fp_peer *pe, bool origin, int *other)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1)
+		return (-errno);
+	memset(pe, 0, sizeof *pe);
+	pe->fp = f;
+	pe->fd = sv[0];
+	pe->origin = origin;
+	pe->parser = http_parser_new(origin ? HTTP_MSG_REQUEST :
+	    HTTP_MSG_RESPONSE, 64 * 1024);
+	FUZZ_ASSERT(pe->parser != NULL);
+	*other = sv[1];
+	return (0);
+}
+
+/* comm_connect(), through the seam: a new origin connection. */
+static int
+fp_connector(const struct sockaddr *addr, socklen_t len, void *arg)
+{
+	struct fp *f = arg;
+	int fd, err;
+
+	(void)addr;
+	(void)len;
+	if (f->refuse > 0) {
+		f->refuse--;
+		return (-ECONNREFUSED);
+	}
+	if (f->norigins == FP_ORIGINS)
+		return (-EMFILE);
+	err = fp_peer_open(f, &f->origins[f->norigins], true, &fd);
+	if (err != 0)
+		return (err);
+	f->norigins++;
+	return (fd);
+}
+
+/* The URL's key as an origin sees it: host (lower case, no :80) and
+ * path. */
+static void
+fp_key(char *key, const char *host, size_t hlen, const char *path,
+    size_t plen)
+{
+	size_t i, n = 0;
+
+	if (hlen > 3 && memcmp(host + hlen - 3, ":80", 3) == 0)
+		hlen -= 3;
+	for (i = 0; i < hlen && n < FP_KEY - 2; i++)
+		key[n++] = (char)((host[i] >= 'A' && host[i] <= 'Z') ?
+		    host[i] + 32 : host[i]);
+	key[n++] = '/';
+	for (i = 0; i < plen && n < FP_KEY - 1; i++)
+		key[n++] = path[i];
+	key[n] = '\0';
+}
+
+static void
+fp_poison(struct fp *f, const char *key)
+{
+	unsigned i;
+
+	if (key[0] == '\0')
+		return;
+	for (i = 0; i < f->npoisoned; i++)
+		if (strcmp(f->poisoned[i], key) == 0)
+			return;
+	if (f->npoisoned == 32) {
+		f->poison_all = true;
+		return;
+	}
+	strcpy(f->poisoned[f->npoisoned++], key);
+}
+
+static bool
+fp_poisoned(const struct fp *f, const char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < f->npoisoned; i++)
+		if (strcmp(f->poisoned[i], key) == 0)
+			return (true);
+	return (f->poison_all);
+}
+
+/*
+ * From now on what origin connection pe sends cannot be paired with the
+ * requests it reads (raw bytes, a reply after one delimited by the
+ * close, a reply nobody asked for or a second one): the URLs it has
+ * been asked for, and will be, go unchecked.
+ */
+static void
+fp_desync(struct fp *f, struct fp_peer *pe)
+{
+	unsigned i;
+
+	pe->desync = true;
+	fp_poison(f, pe->close_key);
+	for (i = 0; i < pe->nreqs; i++)
+		fp_poison(f, pe->reqs[i].key);
+}
+
+/* -- what cuttle writes ------------------------------------------------- */
+
+static void
+fp_body(void *arg, const char *at, size_t len)
+{
+	struct fp_peer *pe = arg;
+	size_t i;
+
+	if (!pe->check_body) {
+		pe->body_off += len;
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		if (at[i] != fp_body_byte(pe->hash, pe->body_base +
+		    pe->body_off + i)) {
+			/* Poisoned since its headers came (the origin
+			 * sent more after a reply until close). */
+			if (fp_poisoned(pe->fp, pe->reqs[0].key)) {
+				pe->check_body = false;
+				break;
+			}
+			fprintf(stderr, "invariant broken: byte %llu of the "
+			    "body of %s is not what the origin sent\n",
+			    (unsigned long long)(pe->body_base + pe->body_off +
+			    i), pe->reqs[0].key);
+			FUZZ_ASSERT(!"a client got a body the origin never "
+			    "sent for its URL");
+		}
+	}
+	pe->body_off += len;
+}
+
+/* A reply's headers, read by a client: is its body to be checked, and
+ * from which offset? */
+static void
+fp_reply_headers(struct fp *f, struct fp_peer *pe)
+{
+	const struct http_msg *m = &pe->msg;
+	const struct http_field *fl;
+	const char *v;
+	char tmp[64];
+	size_t vl;
+
+	pe->body_off = 0;
+	pe->body_base = 0;
+	pe->check_body = false;
+	if (pe->nreqs == 0 || pe->reqs[0].key[0] == '\0' || pe->raw ||
+	    m->status < 200 || fp_poisoned(f, pe->reqs[0].key))
+		return;
+	if (m->status != 200 && m->status != 206)
+		return;
+	fl = http_msg_field_named(m, "Content-Type", 12);
+	if (fl != NULL && fl->value.len >= 9 && strncasecmp(http_msg_ptr(m,
+	    fl->value), "multipart", 9) == 0)
+		return;
+	if (m->status == 206) {
+		fl = http_msg_field_named(m, "Content-Range", 13);
+		if (fl == NULL)
+			return;
+		v = http_msg_ptr(m, fl->value);
+		vl = fl->value.len < sizeof tmp - 1 ? fl->value.len :
+		    sizeof tmp - 1;
+		memcpy(tmp, v, vl);
+		tmp[vl] = '\0';
+		if (strncmp(tmp, "bytes ", 6) != 0 || tmp[6] < '0' ||
+		    tmp[6] > '9')
+			return;
+		pe->body_base = strtoull(tmp + 6, NULL, 10);
+	}
+	pe->check_body = true;
+	pe->hash = fp_hash(pe->reqs[0].key);
+	if (fp_trace)
+		fprintf(stderr, "checking the body of \"%s\" from %llu\n",
+		    pe->reqs[0].key, (unsigned long long)pe->body_base);
+}
+
+static void
+fp_pop_req(struct fp_peer *pe)
+{
+	if (pe->nreqs == 0)
+		return;
+	memmove(&pe->reqs[0], &pe->reqs[1], (pe->nreqs - 1) *
+	    sizeof pe->reqs[0]);
+	pe->nreqs--;
+}
+
+/* An origin read a request's headers: remember its URL. */
+static void
+fp_request_headers(struct fp *f, struct fp_peer *pe)
+{
+	const struct http_msg *m = &pe->msg;
+	const struct http_field *h;
+	struct fp_req *r;
+	const char *t = http_msg_ptr(m, m->target);
+
+	if (pe->nreqs == FP_REQS)
+		return;
+	r = &pe->reqs[pe->nreqs++];
+	memset(r, 0, sizeof *r);
+	r->head = m->method_name.len == 4 && memcmp(http_msg_ptr(m,
+	    m->method_name), "HEAD", 4) == 0;
+	h = http_msg_field(m, HTTP_HDR_HOST);
+	if (h == NULL || m->target.len == 0 || t[0] != '/')
+		return;
+	fp_key(r->key, http_msg_ptr(m, h->value), h->value.len, t,
+	    m->target.len);
+	if (pe->desync)
+		fp_poison(f, r->key);
+}
+
+/* Parse what cuttle wrote to pe: replies to a client, requests to an
+ * origin.  A parse error stops the parsing of that connection. */
+static void
+fp_parse(struct fp *f, struct fp_peer *pe, const char *data, size_t len)
+{
+	enum http_parse_status st;
+	size_t used;
+	bool no_body;
+
+	while (!pe->broken && (len > 0 || pe->in_msg)) {
+		if (!pe->in_msg) {
+			http_msg_init(&pe->msg, pe->origin ? HTTP_MSG_REQUEST :
+			    HTTP_MSG_RESPONSE);
+			no_body = !pe->origin && pe->nreqs > 0 &&
+			    (pe->reqs[0].head || pe->reqs[0].connect);
+			http_parser_start(pe->parser, &pe->msg, no_body);
+			pe->in_msg = true;
+			pe->have_headers = false;
+			pe->check_body = false;
+		}
+		st = http_parse(pe->parser, data, len, &used, fp_body, pe);
+		data += used;
+		len -= used;
+		if (st == HTTP_PARSE_AGAIN)
+			return;
+		if (st == HTTP_PARSE_ERROR) {
+			pe->broken = true;
+			return;
+		}
+		if (st == HTTP_PARSE_HEADERS) {
+			pe->have_headers = true;
+			if (pe->origin)
+				fp_request_headers(f, pe);
+			else
+				fp_reply_headers(f, pe);
+			continue;
+		}
+		/* DONE */
+		f->checked += pe->check_body ? pe->body_off : 0;
+		if (!pe->origin && pe->msg.status >= 200) {
+			if (pe->nreqs > 0 && pe->reqs[0].connect)
+				pe->broken = true;	/* a tunnel now */
+			fp_pop_req(pe);
+		}
+		http_msg_fini(&pe->msg);
+		pe->in_msg = false;
+		if (len == 0)
+			return;
+	}
+}
+
+static void
+fp_read(struct fp *f, struct fp_peer *pe)
+{
+	char buf[16384];
+	ssize_t r;
+
+	while (pe->fd != -1 && !pe->eof && pe->inlen < FP_IN) {
+		r = recv(pe->fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (r == 0 || (r == -1 && errno != EAGAIN))
+			fp_trace_bytes(f, pe, r == 0 ? "reads EOF" :
+			    "reads error", "", 0);
+		if (r <= 0) {
+			if (r == 0 && pe->in_msg && !pe->broken)
+				(void)http_parse_eof(pe->parser, fp_body, pe);
+			if (r == 0)
+				pe->broken = pe->eof = true;
+			return;
+		}
+		pe->inlen += (size_t)r;
+		fp_trace_bytes(f, pe, "reads", buf, (size_t)r);
+		fp_parse(f, pe, buf, (size_t)r);
+	}
+}
+
+static void
+fp_read_all(struct fp *f)
+{
+	unsigned i;
+
+	for (i = 0; i < f->nclients; i++)
+		fp_read(f, &f->clients[i]);
+	for (i = 0; i < f->norigins; i++)
+		fp_read(f, &f->origins[i]);
+}
+
+/* Nothing to do for the tick: it only bounds how long a poll waits. */
+static void
+fp_tick(struct comm_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+}
+
+/* One loop iteration that does not block. */
+static void
+fp_run_once(struct fp *f)
+{
+	comm_timer_start(f->tick, 0, 0);
+	comm_loop_run_once(f->loop);
+	fp_read_all(f);
+}
+
+/* -- the grammar -------------------------------------------------------- */
+
+static const char *const fp_hosts[] = {
+	"a.test", "b.test", "192.0.2.7", "A.Test:80", "localhost",
+};
+static const char *const fp_paths[] = {
+	"/", "/a", "/b?x=1", "/c/d.html", "/big", "/squid-internal-mgr/info",
+	"/squid-internal-mgr/menu", "/%7ea",
+};
+static const char *const fp_methods[] = {
+	"GET", "GET", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
+	"PURGE", "CONNECT", "GET", "TRACE",
+};
+static const char *const fp_req_cc[] = {
+	"no-cache", "max-age=0", "only-if-cached", "no-store", "max-stale",
+	"min-fresh=5", "max-age=10",
+};
+static const char *const fp_ranges[] = {
+	"bytes=0-3", "bytes=2-", "bytes=-5", "bytes=0-1,3-4", "bytes=100-",
+	"bytes=5-2", "bytes=0-0",
+};
+static const char *const fp_etags[] = {
+	"\"e1\"", "\"e2\"", "W/\"e1\"", "*",
+};
+static const char *const fp_dates[] = {
+	"Thu, 01 Jan 2026 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT",
+	"Fri, 01 Jan 2100 00:00:00 GMT", "garbage",
+};
+
+#define FP_PICK(f, v)	((v)[fp_u8(f) % (sizeof(v) / sizeof((v)[0]))])
+
+static void
+fp_op_request(struct fp *f, struct fp_peer *pe)
+{
+	unsigned fl = fp_u8(f), fl2 = fp_u8(f), blen;
+	const char *method = FP_PICK(f, fp_methods);
+	const char *host = FP_PICK(f, fp_hosts);
+	const char *path = FP_PICK(f, fp_paths);
+	bool connect = strcmp(method, "CONNECT") == 0;
+	bool origin_form = (fl & 0x01) != 0;
+	struct fp_req *r;
+
+	if (connect)
+		fp_queuef(pe, "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n",
+		    host, (fl & 0x02) ? 443 : 80, host, (fl & 0x02) ? 443 : 80);
+	else if (origin_form)
+		fp_queuef(pe, "%s %s HTTP/1.%c\r\nHost: %s\r\n", method,
+		    path, (fl & 0x04) ? '0' : '1', host);
+	else if (fl & 0x02 && strcmp(host, "localhost") == 0)
+		fp_queuef(pe, "%s cache_object://localhost/%s HTTP/1.1\r\n"
+		    "Host: localhost\r\n", method, (fl & 0x04) ? "info" :
+		    "counters");
+	else
+		fp_queuef(pe, "%s http://%s%s HTTP/1.%c\r\nHost: %s\r\n",
+		    method, host, path, (fl & 0x04) ? '0' : '1', host);
+	if (fl & 0x08)
+		fp_queuef(pe, "Cache-Control: %s\r\n", FP_PICK(f, fp_req_cc));
+	if (fl & 0x10)
+		fp_queuef(pe, "Range: %s\r\n", FP_PICK(f, fp_ranges));
+	if (fl & 0x20)
+		fp_queuef(pe, "If-None-Match: %s\r\n", FP_PICK(f, fp_etags));
+	if (fl & 0x40)
+		fp_queuef(pe, "If-Modified-Since: %s\r\n",
+		    FP_PICK(f, fp_dates));
+	if (fl & 0x80)
+		fp_queuef(pe, "Connection: %s\r\n", (fl2 & 0x01) ? "close" :
+		    "keep-alive");
+	if (fl2 & 0x02)
+		fp_queuef(pe, "Pragma: no-cache\r\n");
+	if (fl2 & 0x04)
+		fp_queuef(pe, "Accept-Language: %s\r\n", (fl2 & 0x08) ?
+		    "fr" : "en");
+	if (fl2 & 0x10)
+		fp_queuef(pe, "Expect: 100-continue\r\n");
+	blen = (fl2 & 0x20) ? fp_u8(f) % 40 : 0;
+	if (fl2 & 0x40) {
+		fp_queuef(pe, "Transfer-Encoding: chunked\r\n\r\n");
+		if (blen > 0)
+			fp_queuef(pe, "%x;ext=1\r\n%.*s\r\n", blen, (int)blen,
+			    "0123456789012345678901234567890123456789");
+		fp_queuef(pe, "0\r\n%s\r\n", (fl2 & 0x80) ? "T: v\r\n" : "");
+	} else if (blen > 0) {
+		fp_queuef(pe, "Content-Length: %u\r\n\r\n%.*s", blen,
+		    (int)blen, "0123456789012345678901234567890123456789");
+	} else
+		fp_queuef(pe, "\r\n");
+	if (pe->nreqs == FP_REQS) {
+		pe->raw = true;		/* replies cannot be paired */
+		return;
+	}
+	r = &pe->reqs[pe->nreqs++];
+	memset(r, 0, sizeof *r);
+	r->head = strcmp(method, "HEAD") == 0;
+	r->connect = connect;
+	/* cuttle answers PURGE and the manager itself. */
+	if (!connect && strcmp(method, "PURGE") != 0 &&
+	    strcmp(host, "localhost") != 0 &&
+	    strncmp(path, "/squid-internal-mgr", 19) != 0)
+		fp_key(r->key, host, strlen(host), path, strlen(path));
+}
+
+static const unsigned fp_statuses[] = {
+	200, 200, 200, 200, 203, 204, 206, 301, 304, 404, 410, 500, 503, 299,
+	100, 199,
+};
+static const char *const fp_rep_cc[] = {
+	"max-age=60", "no-store", "no-cache", "private", "public, max-age=5",
+	"s-maxage=10", "must-revalidate, max-age=1", "max-age=0",
+	"max-age=60, stale-while-revalidate=30", "no-cache=\"Set-Cookie\"",
+};
+static const char *const fp_vary[] = {
+	"Accept-Language", "*", "Accept-Encoding, Accept-Language", "",
+};
+static const unsigned fp_blens[] = {
+	0, 1, 5, 10, 100, 3000, 70000,
+};
+
+/* Body bytes [off, off + len) of the URL of hash h, chunked or not. */
+static void
+fp_queue_body(struct fp_peer *pe, uint32_t h, uint64_t off, size_t len,
+    bool chunked, unsigned fl)
+{
+	char chunk[4096];
+	size_t n, i, piece;
+
+	piece = (fl & 0x01) ? 7 : sizeof chunk;
+	while (len > 0) {
+		n = len < piece ? len : piece;
+		for (i = 0; i < n; i++)
+			chunk[i] = fp_body_byte(h, off + i);
+		if (chunked)
+			fp_queuef(pe, "%zx%s\r\n", n, (fl & 0x02) ?
+			    ";name=\"v\";x" : "");
+		fp_queue(pe, chunk, n);
+		if (chunked)
+			fp_queue(pe, "\r\n", 2);
+		off += n;
+		len -= n;
+	}
+	if (chunked)
+		fp_queuef(pe, "0\r\n%s\r\n", (fl & 0x04) ?
+		    "Trailer-Field: 1\r\nETag: \"t\"\r\n" : "");
+}
+
+static void
+fp_op_reply(struct fp *f, struct fp_peer *pe)
+{
+	unsigned fl = fp_u8(f), fl2 = fp_u8(f), fl3 = fp_u8(f);
+	unsigned status = FP_PICK(f, fp_statuses);
+	unsigned ninterim = fl3 >> 6, i, framing = (fl >> 6) & 3;
+	size_t blen = FP_PICK(f, fp_blens);
+	uint64_t start = 0;
+	bool bodiless, head, v10 = (fl3 & 0x08) != 0;
+	const char *key;
+	uint32_t h;
+
+	/* After a reply delimited by the close, or with no request to
+	 * answer, what follows is no reply to a request. */
+	if (pe->shut_wanted || pe->nreqs == 0 || (fl3 & 0x20))
+		fp_desync(f, pe);
+	key = pe->nreqs > 0 ? pe->reqs[0].key : "";
+	head = pe->nreqs > 0 && pe->reqs[0].head;
+	h = key[0] != '\0' ? fp_hash(key) : FP_JUNK;
+	for (i = 0; i < ninterim; i++)
+		fp_queuef(pe, "HTTP/1.1 %u Interim\r\n%s\r\n",
+		    (fl3 & 0x10) ? 103 : 100, (fl3 & 0x10) ?
+		    "Link: </s.css>; rel=preload\r\n" : "");
+	if (status == 206) {
+		start = fp_u8(f) % 8;
+		fp_queuef(pe, "HTTP/1.1 206 Partial\r\n"
+		    "Content-Range: bytes %llu-%llu/%llu\r\n",
+		    (unsigned long long)start, (unsigned long long)(start +
+		    (blen > 0 ? blen : 1) - 1), (unsigned long long)(start +
+		    blen + (fl2 & 0x01)));
+	} else
+		fp_queuef(pe, "HTTP/1.%c %u Status\r\n", v10 ? '0' : '1',
+		    status);
+	if (fl & 0x01)
+		fp_queuef(pe, "Cache-Control: %s\r\n", FP_PICK(f, fp_rep_cc));
+	if (fl & 0x02)
+		fp_queuef(pe, "ETag: %s\r\n", FP_PICK(f, fp_etags));
+	if (fl & 0x04)
+		fp_queuef(pe, "Last-Modified: %s\r\n", FP_PICK(f, fp_dates));
+	if (fl & 0x08)
+		fp_queuef(pe, "Date: %s\r\n", FP_PICK(f, fp_dates));
+	if (fl & 0x10)
+		fp_queuef(pe, "Expires: %s\r\n", FP_PICK(f, fp_dates));
+	if (fl & 0x20)
+		fp_queuef(pe, "Age: %u\r\n", fp_u8(f) * 7);
+	if (fl2 & 0x02)
+		fp_queuef(pe, "Vary: %s\r\n", FP_PICK(f, fp_vary));
+	if (fl2 & 0x04)
+		fp_queuef(pe, "Connection: %s\r\n", (fl2 & 0x08) ?
+		    "close" : "keep-alive");
+	if (fl2 & 0x10)
+		fp_queuef(pe, "Accept-Ranges: bytes\r\n");
+	/* A 1xx, 204 or 304 status, or a reply to HEAD, has no content
+	 * whatever its fields say: bytes sent after it are junk. */
+	bodiless = status < 200 || status == 204 || status == 304 || head;
+	if (bodiless)
+		h ^= FP_JUNK;
+	if (fp_trace)
+		fprintf(stderr, "reply %u to \"%s\"%s\n", status, key,
+		    bodiless ? " (no content)" : "");
+	switch (framing) {
+	case 0:
+	case 1:
+		fp_queuef(pe, "Content-Length: %zu\r\n\r\n", blen);
+		break;
+	case 2:
+		fp_queuef(pe, "Transfer-Encoding: chunked\r\n\r\n");
+		break;
+	default:
+		/* Until close: the origin half-closes once it is out. */
+		fp_queuef(pe, "\r\n");
+		pe->shut_wanted = true;
+		snprintf(pe->close_key, sizeof pe->close_key, "%s", key);
+		break;
+	}
+	if (!bodiless || (fl3 & 0x04))
+		fp_queue_body(pe, h, start, blen, framing == 2, fl2 >> 5);
+	if (status >= 200 && !(fl3 & 0x20))
+		fp_pop_req(pe);
+}
+
+static void
+fp_op_raw(struct fp *f, struct fp_peer *pe)
+{
+	unsigned len = fp_u8(f) % 64, i;
+	char b[64];
+
+	for (i = 0; i < len; i++)
+		b[i] = (char)fp_u8(f);
+	fp_queue(pe, b, len);
+	pe->raw = true;
+	if (pe->origin)
+		fp_desync(f, pe);
+}
+
+static struct fp_peer *
+fp_pick_peer(struct fp *f, unsigned b)
+{
+	if ((b & 1) == 0)
+		return (f->nclients > 0 ? &f->clients[(b >> 1) %
+		    f->nclients] : NULL);
+	return (f->norigins > 0 ? &f->origins[(b >> 1) % f->norigins] : NULL);
+}
+
+/* The origin connection that replies: the b-th of those with requests
+ * waiting, if any (scripts need not know which connection cuttle
+ * opened for what), else of all. */
+static struct fp_peer *
+fp_pick_origin(struct fp *f, unsigned b)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < f->norigins; i++)
+		n += f->origins[i].fd != -1 && f->origins[i].nreqs > 0;
+	if (n == 0)
+		return (f->norigins > 0 ? &f->origins[b % f->norigins] :
+		    NULL);
+	b %= n;
+	for (i = 0; i < f->norigins; i++)
+		if (f->origins[i].fd != -1 && f->origins[i].nreqs > 0 &&
+		    b-- == 0)
+			break;
+	return (&f->origins[i]);
+}
+
+enum fp_op {
+	FP_OP_CLIENT,
+	FP_OP_REQUEST,
+	FP_OP_REPLY,
+	FP_OP_RAW,
+	FP_OP_SEND,
+	FP_OP_RUN,
+	FP_OP_SHUT,
+	FP_OP_RESET,
+	FP_OP_CLOSE,
+	FP_OP_WARP,
+	FP_OP_REFUSE,
+	FP_OP_SEND_ALL,
+	FP_OP__COUNT
+};
+
+static const double fp_warps[] = { 1, 5, 30, 61, 300, 3600, 86400, 0.2 };
+
+static void
+fp_script(struct fp *f)
+{
+	struct comm_conn *c;
+	struct fp_peer *pe;
+	unsigned op, ops, i, b;
+	int fd;
+
+	for (ops = 0; f->n > 0 && ops < FP_OPS; ops++) {
+		op = fp_u8(f) % FP_OP__COUNT;
+		if (fp_trace)
+			fprintf(stderr, "op %u\n", op);
+		switch (op) {
+		case FP_OP_CLIENT:
+			if (f->nclients == FP_CLIENTS ||
+			    fp_peer_open(f, &f->clients[f->nclients], false,
+			    &fd) != 0)
+				break;
+			c = comm_conn_new(f->loop, fd);
+			FUZZ_ASSERT(c != NULL);
+			f->nclients++;
+			client_adopt(f->client, c);
+			break;
+		case FP_OP_REQUEST:
+			b = fp_u8(f);
+			if (f->nclients > 0)
+				fp_op_request(f, &f->clients[b % f->nclients]);
+			break;
+		case FP_OP_REPLY:
+			pe = fp_pick_origin(f, fp_u8(f));
+			if (pe != NULL)
+				fp_op_reply(f, pe);
+			break;
+		case FP_OP_RAW:
+			pe = fp_pick_peer(f, fp_u8(f));
+			if (pe != NULL)
+				fp_op_raw(f, pe);
+			break;
+		case FP_OP_SEND:
+			pe = fp_pick_peer(f, fp_u8(f));
+			b = fp_u8(f);
+			if (pe != NULL)
+				fp_send(f, pe, b);
+			break;
+		case FP_OP_RUN:
+			b = 1 + fp_u8(f) % 8;
+			for (i = 0; i < b; i++)
+				fp_run_once(f);
+			break;
+		case FP_OP_SHUT:
+			pe = fp_pick_peer(f, fp_u8(f));
+			if (pe != NULL) {
+				pe->shut_wanted = true;
+				fp_send(f, pe, 0);
+			}
+			break;
+		case FP_OP_RESET:
+		case FP_OP_CLOSE:
+			pe = fp_pick_peer(f, fp_u8(f));
+			if (pe != NULL)
+				fp_peer_close(pe, op == FP_OP_RESET);
+			break;
+		case FP_OP_WARP:
+			comm_loop_warp(f->loop, FP_PICK(f, fp_warps));
+			break;
+		case FP_OP_REFUSE:
+			f->refuse++;
+			break;
+		case FP_OP_SEND_ALL:
+			for (i = 0; i < f->nclients; i++)
+				fp_send(f, &f->clients[i], 0);
+			for (i = 0; i < f->norigins; i++)
+				fp_send(f, &f->origins[i], 0);
+			fp_run_once(f);
+			break;
+		}
+	}
+}
+
+/* -- the proxy ---------------------------------------------------------- */
+
+static void
+fp_start(struct fp *f)
+{
+	struct client_deps deps;
+	struct store_limits lim;
+	struct dns_params dp;
+	char err[256];
+	int errors = 0;
+
+	f->conf = conf_new();
+	FUZZ_ASSERT(f->conf != NULL);
+	FUZZ_ASSERT(conf_load_string(f->conf, "fuzz_proxy.conf",
+	    fp_conf_text) == 0);
+	FUZZ_ASSERT(conf_finish(f->conf) == 0);
+	f->acls = acl_set_compile(&f->conf->acl, &errors);
+	FUZZ_ASSERT(f->acls != NULL && errors == 0);
+	f->http_access = acl_rules_compile(f->acls, &f->conf->http_access,
+	    "http_access", &errors);
+	FUZZ_ASSERT(f->http_access != NULL && errors == 0);
+	f->refresh = http_refresh_new(&f->conf->refresh_pattern, err,
+	    sizeof err);
+	FUZZ_ASSERT(f->refresh != NULL);
+	f->loop = comm_loop_new();
+	FUZZ_ASSERT(f->loop != NULL);
+	comm_loop_set_connector(f->loop, fp_connector, f);
+	f->tick = comm_timer_new(f->loop, fp_tick, f);
+	FUZZ_ASSERT(f->tick != NULL);
+	dns_params_from_conf(&dp, f->conf);
+	f->dns = dns_resolver_new(f->loop, &dp);
+	FUZZ_ASSERT(f->dns != NULL);
+	f->fwd = fwd_ctx_new(f->loop, f->dns, f->conf);
+	FUZZ_ASSERT(f->fwd != NULL);
+	memset(&lim, 0, sizeof lim);
+	lim.cache_mem = f->conf->cache_mem;
+	lim.max_obj = f->conf->maximum_object_size_in_memory;
+	lim.policy = STORE_POLICY_LRU;
+	f->store = store_index_new(f->loop, comm_loop_pool(f->loop), &lim);
+	FUZZ_ASSERT(f->store != NULL);
+	f->mgr = mgr_new(f->loop);
+	FUZZ_ASSERT(f->mgr != NULL);
+	memset(&deps, 0, sizeof deps);
+	deps.loop = f->loop;
+	deps.conf = f->conf;
+	deps.fwd = f->fwd;
+	deps.http_access = f->http_access;
+	deps.store = f->store;
+	deps.refresh = f->refresh;
+	deps.mgr = f->mgr;
+	deps.dns = f->dns;
+	deps.purge = true;
+	f->client = client_ctx_new(&deps);
+	FUZZ_ASSERT(f->client != NULL);
+}
+
+/* As main.c's cuttle_fini(): transfers in flight are cut, their
+ * completions run, then everything is freed, top down.  Each count that
+ * must be back at zero is checked here, before comm_loop_free() and
+ * buf_pool_free() would abort on it with less to say. */
+static void
+fp_stop(struct fp *f)
+{
+	struct comm_loop_stats cs;
+	struct buf_pool_stats ps;
+	unsigned i;
+
+	client_ctx_close_all(f->client);
+	for (i = 0; !client_ctx_idle(f->client) || !fwd_ctx_idle(f->fwd);
+	    i++) {
+		FUZZ_ASSERT(i < FP_TEARDOWN);	/* teardown hangs */
+		fp_run_once(f);
+	}
+	client_ctx_free(&f->client);
+	store_index_free(&f->store);
+	mgr_free(&f->mgr);
+	fwd_ctx_free(&f->fwd);
+	dns_resolver_free(&f->dns);
+	comm_timer_free(&f->tick);
+	/* What is still queued runs (as comm_loop_free() would). */
+	for (i = 0; i < 16; i++)
+		comm_loop_run_once(f->loop);
+	comm_loop_stats(f->loop, &cs);
+	FUZZ_ASSERT(cs.ops == 0);	/* a completion never came */
+	FUZZ_ASSERT(cs.conns == 0);
+	FUZZ_ASSERT(cs.listeners == 0);
+	buf_pool_stats(comm_loop_pool(f->loop), &ps);
+	FUZZ_ASSERT(ps.pages == 0 && ps.bytes == 0 && ps.pinned == 0);
+	comm_loop_free(&f->loop);
+	acl_rules_free(&f->http_access);
+	acl_set_free(&f->acls);
+	http_refresh_free(&f->refresh);
+	conf_free(&f->conf);
+	for (i = 0; i < FP_CLIENTS; i++)
+		fp_peer_fini(&f->clients[i]);
+	for (i = 0; i < FP_ORIGINS; i++)
+		fp_peer_fini(&f->origins[i]);
+}
+
+static unsigned
+fp_count_fds(void)
+{
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return (n);
+}
+
+static void
+fp_cleanup(void)
+{
+	(void)unlink(fp_hosts_path);
+	free(fp_conf_text);
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	int fd;
+	static const char hosts[] =
+	    "192.0.2.1 a.test\n"
+	    "192.0.2.2 b.test\n"
+	    "2001:db8::1 b.test\n";
+
+	(void)argc;
+	(void)argv;
+	fuzz_quiet();
+	fp_trace = getenv("FUZZ_PROXY_TRACE") != NULL;
+	snprintf(fp_hosts_path, sizeof fp_hosts_path,
+	    "/tmp/fuzz_proxy_hosts.XXXXXX");
+	fd = mkstemp(fp_hosts_path);
+	FUZZ_ASSERT(fd != -1);
+	FUZZ_ASSERT(write(fd, hosts, sizeof hosts - 1) ==
+	    (ssize_t)(sizeof hosts - 1));
+	close(fd);
+	atexit(fp_cleanup);
+	/* The resolver's one name server refuses: a name hosts_file does
+	 * not know fails, and nothing is sent past loopback. */
+	FUZZ_ASSERT(asprintf(&fp_conf_text,
+	    "http_access allow all\n"
+	    "cache_mem 1 MB\n"
+	    "maximum_object_size_in_memory 64 KB\n"
+	    "hosts_file %s\n"
+	    "dns_nameservers 127.0.0.1:1\n"
+	    "dns_timeout 5 seconds\n"
+	    "pid_filename none\n"
+	    "debug_options ALL,0\n"
+	    "acl purge method PURGE\n"
+	    "refresh_pattern . 0 20%% 60\n"
+	    "request_timeout 30 seconds\n"
+	    "read_timeout 1 minute\n"
+	    "client_lifetime 1 hour\n"
+	    "pconn_timeout 20 seconds\n", fp_hosts_path) > 0);
+	return (0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fp f;
+	unsigned fds, i;
+
+	fds = fp_count_fds();
+	memset(&f, 0, sizeof f);
+	for (i = 0; i < FP_CLIENTS; i++)
+		f.clients[i].fd = -1;
+	for (i = 0; i < FP_ORIGINS; i++)
+		f.origins[i].fd = -1;
+	f.p = data;
+	f.n = size;
+	fp_start(&f);
+	fp_script(&f);
+	for (i = 0; i < FP_SETTLE; i++) {
+		fp_read_all(&f);
+		for (unsigned j = 0; j < f.nclients; j++)
+			fp_send(&f, &f.clients[j], 0);
+		for (unsigned j = 0; j < f.norigins; j++)
+			fp_send(&f, &f.origins[j], 0);
+		fp_run_once(&f);
+	}
+	fp_stop(&f);
+	FUZZ_ASSERT(fp_count_fds() == fds);	/* a descriptor leaked */
+	return (0);
+}

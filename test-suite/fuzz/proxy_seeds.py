@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""proxy_seeds.py - write the seed scripts of fuzz_proxy to corpus/proxy/.
+
+    python3 test-suite/fuzz/proxy_seeds.py [DIR]
+
+Each seed is a script in fuzz_proxy.c's format, spelled here with the
+helpers below (their arguments are the indexes into that file's tables).
+Run it again after changing the script format or the tables there.
+"""
+import os
+import sys
+
+CLIENT, REQUEST, REPLY, RAW, SEND, RUN, SHUT, RESET, CLOSE, WARP, REFUSE, \
+    SEND_ALL = range(12)
+GET, HEAD, POST, PUT, DELETE, OPTIONS, PURGE, CONNECT, TRACE = \
+    0, 3, 4, 5, 6, 7, 8, 9, 11
+A, B, IP, A80, LOCALHOST = range(5)
+S200, S203, S204, S206, S301, S304, S404, S500, S100 = \
+    0, 4, 5, 6, 7, 8, 9, 11, 14
+CL, CHUNKED, UNTIL_CLOSE = 0x00, 0x80, 0xc0
+
+
+def c(i):
+    """A client, as a peer argument."""
+    return 2 * i
+
+
+def o(i):
+    """An origin connection, as a peer argument."""
+    return 2 * i + 1
+
+
+def client():
+    return [CLIENT]
+
+
+def req(cl=0, method=GET, host=A, path=1, origin_form=False, http10=False,
+        port443=False, cc=None, rng=None, inm=None, ims=None, close=None,
+        pragma=False, lang=None, expect=False, body=None, chunked=False,
+        trailer=False):
+    fl = (origin_form and 0x01) | (port443 and 0x02) | (http10 and 0x04)
+    fl2 = 0
+    ext = []
+    if cc is not None:
+        fl |= 0x08
+        ext.append(cc)
+    if rng is not None:
+        fl |= 0x10
+        ext.append(rng)
+    if inm is not None:
+        fl |= 0x20
+        ext.append(inm)
+    if ims is not None:
+        fl |= 0x40
+        ext.append(ims)
+    if close is not None:
+        fl |= 0x80
+        fl2 |= close and 0x01
+    fl2 |= (pragma and 0x02) | (expect and 0x10) | (chunked and 0x40) | \
+        (trailer and 0x80)
+    if lang is not None:
+        fl2 |= 0x04 | (lang and 0x08)
+    if body is not None:
+        fl2 |= 0x20
+        ext.append(body)
+    return [REQUEST, cl, fl, fl2, method, host, path] + ext
+
+
+def reply(org=0, status=S200, blen=2, framing=CL, cc=None, etag=None,
+          lm=None, date=None, expires=None, age=None, vary=None,
+          conn=None, ranges=False, small=False, ext=False, trailers=False,
+          interim=0, early_hints=False, http10=False, junk=False,
+          again=False, start=0, longer=False):
+    fl = framing
+    fl2 = (longer and 0x01) | (ranges and 0x10) | (small and 0x20) | \
+        (ext and 0x40) | (trailers and 0x80)
+    fl3 = (interim << 6) | (early_hints and 0x10) | (http10 and 0x08) | \
+        (junk and 0x04) | (again and 0x20)
+    tail = []
+    if status == S206:
+        tail.append(start)
+    for bit, v in ((0x01, cc), (0x02, etag), (0x04, lm), (0x08, date),
+                   (0x10, expires), (0x20, age)):
+        if v is not None:
+            fl |= bit
+            tail.append(v)
+    if conn is not None:
+        fl2 |= 0x04 | (conn and 0x08)
+    if vary is not None:
+        fl2 |= 0x02
+        tail.append(vary)
+    return [REPLY, org, fl, fl2, fl3, status, blen] + tail
+
+
+def raw(peer, data):
+    return [RAW, peer, len(data)] + list(data)
+
+
+def send(peer, n=0):
+    return [SEND, peer, n]
+
+
+def run(n=8):
+    return [RUN, n - 1]
+
+
+def send_all():
+    return [SEND_ALL]
+
+
+def warp(i):
+    return [WARP, i]
+
+
+def flow(*parts):
+    out = []
+    for p in parts:
+        out += p
+    return bytes(out)
+
+
+# Client 0 asks, origin connection 0 answers: the miss.
+def miss(cl=0, org=0, rq=None, rp=None):
+    return flow(rq or req(cl), send_all(), run(), rp or reply(org),
+                send_all(), run())
+
+
+SEEDS = {
+    "hit": flow(client(), miss(rp=reply(cc=0, blen=4)), req(),
+                send_all(), run()),
+    "revalidate-304": flow(
+        client(), miss(rp=reply(cc=7, etag=0, lm=1, blen=5)),
+        warp(3), req(), send_all(), run(), reply(status=S304, etag=0),
+        send_all(), run(), req(), send_all(), run()),
+    "interim-100": flow(client(), miss(rq=req(method=POST, expect=True,
+                                              body=10),
+                                       rp=reply(interim=1))),
+    "interim-103-three": flow(client(), miss(rp=reply(
+        interim=3, early_hints=True, cc=0))),
+    "trailers-chunk-ext": flow(client(), miss(rp=reply(
+        framing=CHUNKED, blen=5, small=True, ext=True, trailers=True,
+        cc=0)), req(), send_all(), run()),
+    "http10-close-delimited": flow(client(), miss(rp=reply(
+        framing=UNTIL_CLOSE, http10=True, blen=4, cc=0)),
+        req(), send_all(), run()),
+    "204-with-body": flow(client(), miss(rp=reply(
+        status=S204, junk=True, blen=3)), req(path=2), send_all(), run(),
+        reply(cc=0), send_all(), run()),
+    "304-with-body": flow(client(), miss(rp=reply(
+        status=S304, junk=True, blen=3, etag=0)), req(), send_all(),
+        run()),
+    "unsolicited-206": flow(client(), miss(rp=reply(
+        status=S206, start=2, blen=3, cc=0)), req(), send_all(), run()),
+    "vary-star": flow(client(), miss(rp=reply(vary=1, cc=0)),
+                      req(lang=1), send_all(), run(), reply(),
+                      send_all(), run()),
+    "vary-language": flow(client(), miss(rq=req(lang=0),
+                                         rp=reply(vary=0, cc=0)),
+                          req(lang=1), send_all(), run(), reply(cc=0),
+                          send_all(), run(), req(lang=0), send_all(),
+                          run()),
+    "pipelined": flow(client(), req(path=1), req(path=2),
+                      req(path=3, method=HEAD), send_all(), run(),
+                      reply(cc=0), send_all(), run(), reply(cc=0, blen=3),
+                      send_all(), run(), reply(cc=0), send_all(), run()),
+    "aborted-by-origin": flow(client(), req(path=4), send_all(), run(),
+                              reply(blen=5, cc=0), send(o(0), 60),
+                              run(), [RESET, o(0)], run(), req(path=4),
+                              send_all(), run()),
+    "aborted-by-client": flow(client(), req(path=4), send_all(), run(),
+                              reply(blen=6, cc=0), send(o(0), 100),
+                              run(), [RESET, c(0)], run(), send_all(),
+                              run()),
+    "connect-tunnel": flow(client(), req(method=CONNECT, port443=True),
+                           send_all(), run(), raw(o(0), b"\x16\x03\x01hi"),
+                           raw(c(0), b"\x16\x03\x01yo"), send_all(), run(),
+                           [SHUT, c(0)], run(), [SHUT, o(0)], run()),
+    "collapsed": flow(client(), client(), req(0), req(1), send_all(),
+                      run(), reply(cc=0, blen=4), send_all(), run()),
+    "range-from-cache": flow(client(), miss(rp=reply(cc=0, blen=4)),
+                             req(rng=0), send_all(), run(),
+                             req(rng=1), send_all(), run(),
+                             req(rng=3), send_all(), run()),
+    "manager": flow(client(), req(host=LOCALHOST, path=5, origin_form=True),
+                    req(host=LOCALHOST, port443=True), send_all(), run()),
+    "refused": flow(client(), [REFUSE], req(), send_all(), run(),
+                    req(path=2), send_all(), run(), reply(), send_all(),
+                    run()),
+    "timeouts": flow(client(), req(), send_all(), run(), warp(3),
+                     run(), warp(6), run()),
+    "split-request": flow(client(), req(cc=1), send(c(0), 3), run(1),
+                          send(c(0), 7), run(1), send(c(0), 1), run(2),
+                          send_all(), run(), reply(), send(o(0), 20),
+                          run(2), send_all(), run()),
+    "half-close": flow(client(), req(), [SHUT, c(0)], run(), reply(cc=0),
+                       send_all(), run()),
+    "purge": flow(client(), miss(rp=reply(cc=0)), req(method=PURGE),
+                  send_all(), run(), req(), send_all(), run()),
+}
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = sys.argv[1] if len(sys.argv) > 1 else \
+        os.path.join(here, "corpus", "proxy")
+    os.makedirs(out, exist_ok=True)
+    for name, data in SEEDS.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
+
+if __name__ == "__main__":
+    main()
