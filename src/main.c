@@ -24,17 +24,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acl/acl.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client.h"
+#include "client/client_rules.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "daemon.h"
 #include "dns/dns.h"
 #include "fwd/fwd.h"
 #include "http/http.h"
-#include "http/http_cache.h"
 #include "log/access_log.h"
 #include "mgr/mgr.h"
 #include "mgr/mgr_page.h"
@@ -44,21 +43,6 @@
 #define CUTTLE_SYSCONFDIR "/usr/local/etc"
 #endif
 #define CUTTLE_DEFAULT_CONF	CUTTLE_SYSCONFDIR "/cuttle.conf"
-#define CONF_MAX_RULE_WORDS	64	/* acls on one reply_body_max_size */
-
-/* What is compiled from one conf; freed with it.  Something new compiled
- * from the conf goes here: compile_access() builds it, rules_free()
- * frees it, cuttle_deps() hands it out, and reconfigure swaps it. */
-struct cuttle_rules {
-	struct acl_set		*acls;
-	struct acl_rules	*http_access;
-	struct client_body_limit *body_limits;	/* reply_body_max_size */
-	size_t			nbody_limits;
-	struct acl_rules	*http_reply_access;	/* NULL: none given */
-	struct acl_rules	*cache_access;	/* `cache`; NULL: none given */
-	struct http_refresh	*refresh;	/* refresh_pattern */
-	bool			purge;		/* an acl names PURGE */
-};
 
 /*
  * What one running cuttle owns; main() holds the only instance.
@@ -73,7 +57,7 @@ struct cuttle {
 	struct comm_loop	*loop;
 	struct comm_listener	**listeners;	/* one per conf->ports[] */
 	size_t			nlisteners;
-	struct cuttle_rules	rules;
+	struct client_rules	rules;
 	struct access_log	*access_log;
 	struct dns_resolver	*dns;
 	struct dns_resolver	**old_dns;	/* retired by reconfigure;
@@ -363,167 +347,6 @@ daemonize(void)
 	return (0);
 }
 
-static int compile_body_limits(const struct conf *conf,
-    struct cuttle_rules *cr);
-static int compile_cache_rules(const struct conf *conf,
-    struct cuttle_rules *cr);
-
-/* Access control is compiled before anything listens: a configuration
- * whose acls do not compile never serves a request (nor replaces the
- * one in force, on reconfigure).  Returns the number of errors; cr is
- * to be freed with rules_free() either way. */
-static int
-compile_access(const struct conf *conf, struct cuttle_rules *cr)
-{
-	struct mgr_passwd *pw;
-	int errors = 0;
-
-	cr->acls = acl_set_compile(&conf->acl, &errors);
-	if (cr->acls != NULL)
-		cr->http_access = acl_rules_compile(cr->acls,
-		    &conf->http_access, "http_access", &errors);
-	if (cr->acls == NULL || cr->http_access == NULL)
-		errors++;
-	if (cr->acls != NULL)
-		errors += compile_body_limits(conf, cr);
-	if (cr->acls != NULL)
-		errors += compile_cache_rules(conf, cr);
-	/* The manager compiles cachemgr_passwd when it is asked; a bad
-	 * line must refuse the conf (and -k parse name it) all the same. */
-	pw = mgr_passwd_compile(&conf->cachemgr_passwd, &errors);
-	mgr_passwd_free(&pw);
-	return (errors);
-}
-
-/* The rules that bend caching and replies: `cache`, http_reply_access,
- * refresh_pattern; and whether PURGE is enabled (Squid enables it only
- * when an acl names the method). */
-static int
-compile_cache_rules(const struct conf *conf, struct cuttle_rules *cr)
-{
-	const struct conf_line *l;
-	char err[512];
-	size_t i;
-	unsigned w;
-	int errors = 0;
-
-	if (conf->cache.n > 0) {
-		cr->cache_access = acl_rules_compile(cr->acls, &conf->cache,
-		    "cache", &errors);
-		if (cr->cache_access == NULL)
-			errors++;
-	}
-	if (conf->http_reply_access.n > 0) {
-		cr->http_reply_access = acl_rules_compile(cr->acls,
-		    &conf->http_reply_access, "http_reply_access", &errors);
-		if (cr->http_reply_access == NULL)
-			errors++;
-	}
-	cr->refresh = http_refresh_new(&conf->refresh_pattern, err,
-	    sizeof err);
-	if (cr->refresh == NULL) {
-		log_msg(LG_ERR, SEC_CONF, "%s", err);
-		errors++;
-	}
-	for (i = 0; i < conf->acl.n; i++) {
-		l = &conf->acl.v[i];
-		if (l->argc < 3 || strcmp(l->argv[1], "method") != 0)
-			continue;
-		for (w = 2; w < l->argc; w++)
-			if (strcmp(l->argv[w], "PURGE") == 0)
-				cr->purge = true;
-	}
-	return (errors);
-}
-
-/* The rules before the set they refer to. */
-static void
-rules_free(struct cuttle_rules *cr)
-{
-	size_t i;
-
-	for (i = 0; i < cr->nbody_limits; i++)
-		acl_rules_free(&cr->body_limits[i].rules);
-	free(cr->body_limits);
-	cr->body_limits = NULL;
-	cr->nbody_limits = 0;
-	acl_rules_free(&cr->cache_access);
-	acl_rules_free(&cr->http_reply_access);
-	http_refresh_free(&cr->refresh);
-	acl_rules_free(&cr->http_access);
-	acl_set_free(&cr->acls);
-}
-
-/*
- * reply_body_max_size size [unit] [[!]acl ...]: each line a limit and,
- * when acls follow, the rule ("allow acl ...") that selects it.  "none"
- * or 0 is no limit.  Returns the number of errors (logged, file:line).
- */
-static int
-compile_body_limits(const struct conf *conf, struct cuttle_rules *cr)
-{
-	const struct conf_lines *ls = &conf->reply_body_max_size;
-	struct client_body_limit *bl;
-	struct conf_lines rule;
-	struct conf_line one;
-	char *argv[CONF_MAX_RULE_WORDS + 2];
-	const struct conf_line *l;
-	unsigned first, i;
-	bool no_unit;
-	size_t n;
-	int errors = 0;
-
-	if (ls->n == 0)
-		return (0);
-	cr->body_limits = calloc(ls->n, sizeof *cr->body_limits);
-	if (cr->body_limits == NULL)
-		return (1);
-	for (n = 0; n < ls->n; n++) {
-		l = &ls->v[n];
-		bl = &cr->body_limits[cr->nbody_limits];
-		/* The unit may be a word of its own, or part of the size. */
-		first = 1;
-		if (strcmp(l->argv[0], "none") == 0)
-			bl->size = 0;
-		else if (l->argc > 1 && conf_parse_size_value(l->argv[0],
-		    l->argv[1], &bl->size, &no_unit) == 0)
-			first = 2;
-		else if (conf_parse_size_value(l->argv[0], NULL, &bl->size,
-		    &no_unit) != 0) {
-			log_msg(LG_ERR, SEC_CONF, "%s:%u: reply_body_max_size: "
-			    "bad size \"%s\"", l->file, l->line, l->argv[0]);
-			errors++;
-			continue;
-		}
-		if (l->argc > first) {
-			if (l->argc - first > CONF_MAX_RULE_WORDS) {
-				log_msg(LG_ERR, SEC_CONF, "%s:%u: "
-				    "reply_body_max_size: too many acls",
-				    l->file, l->line);
-				errors++;
-				continue;
-			}
-			argv[0] = (char *)(uintptr_t)"allow";
-			for (i = first; i < l->argc; i++)
-				argv[1 + i - first] = l->argv[i];
-			argv[1 + l->argc - first] = NULL;
-			one = *l;
-			one.argc = 1 + l->argc - first;
-			one.argv = argv;
-			rule.v = &one;
-			rule.n = 1;
-			bl->rules = acl_rules_compile(cr->acls, &rule,
-			    "reply_body_max_size", &errors);
-			if (bl->rules == NULL) {
-				errors++;
-				continue;
-			}
-		}
-		cr->nbody_limits++;
-	}
-	return (errors);
-}
-
 static comm_timer_fn on_reap_tick;
 
 /* What the client side is given: the conf in force and what hangs on
@@ -535,17 +358,11 @@ cuttle_deps(const struct cuttle *ct, struct client_deps *deps)
 	deps->loop = ct->loop;
 	deps->conf = ct->conf;
 	deps->fwd = ct->fwd;
-	deps->http_access = ct->rules.http_access;
+	client_rules_lend(&ct->rules, deps);
 	deps->access_log = ct->access_log;
-	deps->body_limits = ct->rules.body_limits;
-	deps->nbody_limits = ct->rules.nbody_limits;
 	deps->mgr = ct->mgr;
 	deps->dns = ct->dns;
 	deps->store = ct->store;
-	deps->refresh = ct->rules.refresh;
-	deps->cache_access = ct->rules.cache_access;
-	deps->http_reply_access = ct->rules.http_reply_access;
-	deps->purge = ct->rules.purge;
 }
 
 /* The memory cache's limits, from the conf. */
@@ -793,7 +610,7 @@ str_differ(const char *a, const char *b)
 static int
 cuttle_reconfigure(struct cuttle *ct)
 {
-	struct cuttle_rules rules, old_rules;
+	struct client_rules rules, old_rules;
 	struct access_log *al = NULL, *old_al;
 	struct dns_resolver *dns = NULL, **more;
 	struct conf *conf, *old_conf;
@@ -811,7 +628,7 @@ cuttle_reconfigure(struct cuttle *ct)
 		return (-1);
 	n = load_conf(conf, ct->conf_path);
 	if (n >= 0)
-		n += compile_access(conf, &rules);
+		n += client_rules_compile(conf, &rules);
 	if (n != 0) {
 		log_msg(LG_ERR, SEC_MAIN, "reconfigure: the configuration "
 		    "has %s", n < 0 ? "an unreadable file" : "errors");
@@ -867,7 +684,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	/* Nothing reaches them any more (see above); the old access log
 	 * writes what it still buffers as it closes. */
 	access_log_close(&old_al);
-	rules_free(&old_rules);
+	client_rules_free(&old_rules);
 	conf_free(&old_conf);
 	log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: done, %zu port%s",
 	    ct->nlisteners, ct->nlisteners == 1 ? "" : "s");
@@ -876,7 +693,7 @@ cuttle_reconfigure(struct cuttle *ct)
 refuse:
 	dns_resolver_free(&dns);
 	access_log_close(&al);
-	rules_free(&rules);
+	client_rules_free(&rules);
 	conf_free(&conf);
 	return (-1);
 }
@@ -957,7 +774,7 @@ cuttle_fini(struct cuttle *ct)
 	free(ct->old_dns);
 	comm_timer_free(&ct->reaper);
 	access_log_close(&ct->access_log);
-	rules_free(&ct->rules);
+	client_rules_free(&ct->rules);
 	comm_loop_free(&ct->loop);
 	if (ct->pidpath != NULL)
 		daemon_pidfile_drop(ct->pidpath, ct->pidfd);
@@ -1017,7 +834,7 @@ main(int argc, char **argv)
 	ct.conf_path = conf_path;
 	n = load_conf(ct.conf, conf_path);
 	if (n >= 0)
-		n += compile_access(ct.conf, &ct.rules);
+		n += client_rules_compile(ct.conf, &ct.rules);
 	if (n != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "configuration has %s; not starting",
 		    n < 0 ? "an unreadable file" : "errors");
