@@ -1,6 +1,6 @@
 /*
- * daemon.c - the pid file, cuttle -k, dropping root, systemd's notify
- * socket.
+ * daemon.c - detaching, the pid file, cuttle -k, dropping root, systemd's
+ * notify socket.
  *
  * The pid file is locked (flock) for as long as cuttle runs, so a stale
  * file left by a crash is told from a live one by trying the lock, not by
@@ -26,7 +26,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/check.h"
 #include "daemon.h"
+
+/* cuttle -k ACTION: what it does to a running cuttle (found through its
+ * pid file).  Signal 0 only checks. */
+static const struct {
+	const char	*name;
+	int		sig;
+} daemon_actions[] = {
+	{ "check", 0 },
+	{ "shutdown", SIGTERM },
+	{ "interrupt", SIGINT },
+	{ "kill", SIGKILL },
+	{ "rotate", SIGUSR1 },
+	{ "reconfigure", SIGHUP },
+};
 
 /* The pid written in fd's file, or 0. */
 static pid_t
@@ -100,6 +115,43 @@ daemon_signal(const char *path, int sig, pid_t *pid)
 		err = errno;
 		return (-err);
 	}
+	return (0);
+}
+
+int
+daemon_control(const char *pid_filename, const char *action)
+{
+	pid_t pid;
+	size_t i;
+	int err;
+
+	for (i = 0; i < ARRAY_LEN(daemon_actions); i++)
+		if (strcmp(action, daemon_actions[i].name) == 0)
+			break;
+	if (i == ARRAY_LEN(daemon_actions)) {
+		fprintf(stderr, "cuttle: -k %s: unknown action (parse, check, "
+		    "reconfigure, rotate, shutdown, interrupt, kill)\n",
+		    action);
+		return (2);
+	}
+	if (pid_filename == NULL) {
+		fprintf(stderr, "cuttle: -k %s: pid_filename is none: cannot "
+		    "find a running cuttle\n", action);
+		return (1);
+	}
+	err = daemon_signal(pid_filename, daemon_actions[i].sig, &pid);
+	if (err == -ESRCH) {
+		fprintf(stderr, "cuttle: not running (no live %s)\n",
+		    pid_filename);
+		return (1);
+	}
+	if (err != 0) {
+		fprintf(stderr, "cuttle: -k %s: pid %ld: %s\n", action,
+		    (long)pid, strerror(-err));
+		return (1);
+	}
+	if (daemon_actions[i].sig == 0)
+		printf("cuttle is running (pid %ld)\n", (long)pid);
 	return (0);
 }
 
@@ -210,4 +262,35 @@ daemon_notify(const char *state)
 		err = -errno;
 	close(fd);
 	return (err);
+}
+
+/* The classic double step, so the daemon is no session leader and can
+ * never reacquire a controlling terminal. */
+int
+daemon_detach(void)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid == -1)
+		return (-errno);
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		return (-errno);
+	pid = fork();
+	if (pid == -1)
+		return (-errno);
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		return (-errno);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd == -1)
+		return (-errno);
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	return (0);
 }

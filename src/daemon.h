@@ -1,6 +1,7 @@
 /*
- * daemon.h - the pid file, cuttle -k acting on a running cuttle, the
- * drop from root to cache_effective_user, and systemd's notify socket.
+ * daemon.h - detaching from the terminal, the pid file, cuttle -k acting
+ * on a running cuttle, the drop from root to cache_effective_user, and
+ * systemd's notify socket.
  */
 #ifndef CUTTLE_DAEMON_H
 #define CUTTLE_DAEMON_H
@@ -22,6 +23,20 @@ void	daemon_pidfile_drop(const char *path, int fd);
  * only checks).  0, -ESRCH when no cuttle holds the file (not running),
  * or another -errno.  *pid gets the pid found. */
 int	daemon_signal(const char *path, int sig, pid_t *pid);
+
+/* daemon_control() - cuttle -k action (any but parse) on the cuttle of
+ * pid_filename (NULL: pid_filename none): check, reconfigure, rotate,
+ * shutdown, interrupt or kill.  What happened is printed (stdout for
+ * check's answer, stderr for a failure).  Returns the exit status: 0
+ * done, 1 not running or failed, 2 unknown action. */
+int	daemon_control(const char *pid_filename, const char *action);
+
+/* daemon_detach() - become a daemon: fork, setsid, fork again (so the
+ * process can never reacquire a controlling terminal), chdir("/"), and
+ * stdin and stdout on /dev/null (stderr is left: logging decides).  The
+ * parents _exit(0).  0 in the daemon, or -errno (still attached, or
+ * half way: exit). */
+int	daemon_detach(void);
 
 /* The user cuttle becomes once its ports are bound. */
 struct daemon_user {

@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client.h"
+#include "client/client_ports.h"
 #include "client/client_rules.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
@@ -55,8 +55,7 @@ struct cuttle {
 	struct conf		*conf;
 	const char		*conf_path;	/* absolute; NULL: default */
 	struct comm_loop	*loop;
-	struct comm_listener	**listeners;	/* one per conf->ports[] */
-	size_t			nlisteners;
+	struct client_ports	*ports;		/* listening: conf->ports[] */
 	struct client_rules	rules;
 	struct access_log	*access_log;
 	struct dns_resolver	*dns;
@@ -74,20 +73,6 @@ struct cuttle {
 	int			stop_signal;
 	struct comm_timer	*draining;	/* graceful shutdown under way */
 	double			drain_until;
-};
-
-/* cuttle -k ACTION: what it does to a running cuttle (found through the
- * pid file of the configuration).  Signal 0 only checks. */
-static const struct {
-	const char	*name;
-	int		sig;
-} cuttle_actions[] = {
-	{ "check", 0 },
-	{ "shutdown", SIGTERM },
-	{ "interrupt", SIGINT },
-	{ "kill", SIGKILL },
-	{ "rotate", SIGUSR1 },
-	{ "reconfigure", SIGHUP },
 };
 
 static void
@@ -181,45 +166,6 @@ on_hup_signal(struct comm_loop *loop, int signo, void *arg)
 	(void)daemon_notify("READY=1");
 }
 
-/* cuttle -k ACTION (other than parse): 0 done, 1 not running or failed,
- * 2 unknown action. */
-static int
-control(const struct conf *conf, const char *action)
-{
-	pid_t pid;
-	size_t i;
-	int err;
-
-	for (i = 0; i < ARRAY_LEN(cuttle_actions); i++)
-		if (strcmp(action, cuttle_actions[i].name) == 0)
-			break;
-	if (i == ARRAY_LEN(cuttle_actions)) {
-		fprintf(stderr, "cuttle: -k %s: unknown action (parse, check, "
-		    "reconfigure, rotate, shutdown, interrupt, kill)\n",
-		    action);
-		return (2);
-	}
-	if (conf->pid_filename == NULL) {
-		fprintf(stderr, "cuttle: -k %s: pid_filename is none: cannot "
-		    "find a running cuttle\n", action);
-		return (1);
-	}
-	err = daemon_signal(conf->pid_filename, cuttle_actions[i].sig, &pid);
-	if (err == -ESRCH) {
-		fprintf(stderr, "cuttle: not running (no live %s)\n",
-		    conf->pid_filename);
-		return (1);
-	}
-	if (err != 0) {
-		fprintf(stderr, "cuttle: -k %s: pid %ld: %s\n", action,
-		    (long)pid, strerror(-err));
-		return (1);
-	}
-	if (cuttle_actions[i].sig == 0)
-		printf("cuttle is running (pid %ld)\n", (long)pid);
-	return (0);
-}
-
 /* While draining: done once the last transfer has ended, or when
  * shutdown_lifetime is over (what still runs is then cut). */
 static void
@@ -243,7 +189,6 @@ static void
 on_stop_signal(struct comm_loop *loop, int signo, void *arg)
 {
 	struct cuttle *ct = arg;
-	size_t i;
 
 	ct->stop_signal = signo;
 	(void)daemon_notify("STOPPING=1");
@@ -260,9 +205,7 @@ on_stop_signal(struct comm_loop *loop, int signo, void *arg)
 	log_msg(LG_NOTICE, SEC_MAIN, "%s: no new connections; transfers in "
 	    "flight have %.0f s to finish", strsignal(signo),
 	    ct->conf->shutdown_lifetime);
-	for (i = 0; i < ct->nlisteners; i++)
-		comm_listener_close(&ct->listeners[i]);
-	ct->nlisteners = 0;
+	client_ports_close(&ct->ports);
 	client_ctx_drain(ct->client);
 	ct->drain_until = comm_now(loop) + ct->conf->shutdown_lifetime;
 	comm_timer_start(ct->draining, 0.05, 0.1);
@@ -281,70 +224,6 @@ on_mgr_control(const char *action, void *arg)
 		on_hup_signal(ct->loop, SIGHUP, ct);
 	else if (strcmp(action, "rotate") == 0)
 		on_rotate_signal(ct->loop, SIGUSR1, ct);
-}
-
-static int
-open_listeners(struct cuttle *ct)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	char addr[80];
-	size_t i;
-	int err;
-
-	ct->listeners = calloc(ct->conf->nports, sizeof *ct->listeners);
-	if (ct->listeners == NULL)
-		return (-ENOMEM);
-	for (i = 0; i < ct->conf->nports; i++) {
-		comm_addr_format((struct sockaddr *)&ct->conf->ports[i].addr,
-		    addr, sizeof addr);
-		err = comm_listen(ct->loop,
-		    (struct sockaddr *)&ct->conf->ports[i].addr,
-		    ct->conf->ports[i].addrlen, 1024, &ct->listeners[i]);
-		if (err != 0) {
-			log_msg(LG_CRIT, SEC_MAIN, "cannot listen on %s: %s",
-			    addr, strerror(-err));
-			return (err);
-		}
-		ct->nlisteners++;
-		client_listen(ct->client, ct->listeners[i]);
-		comm_listener_addr(ct->listeners[i], &ss, &sslen);
-		log_msg(LG_NOTICE, SEC_MAIN, "listening on %s",
-		    comm_addr_format((struct sockaddr *)&ss, addr,
-		    sizeof addr));
-	}
-	return (0);
-}
-
-/* Detach from the terminal: the classic double step, so the daemon is no
- * session leader and can never reacquire a controlling terminal. */
-static int
-daemonize(void)
-{
-	pid_t pid;
-	int fd;
-
-	pid = fork();
-	if (pid == -1)
-		return (-errno);
-	if (pid > 0)
-		_exit(0);
-	if (setsid() == -1)
-		return (-errno);
-	pid = fork();
-	if (pid == -1)
-		return (-errno);
-	if (pid > 0)
-		_exit(0);
-	if (chdir("/") == -1)
-		return (-errno);
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd == -1)
-		return (-errno);
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	close(fd);
-	return (0);
 }
 
 static comm_timer_fn on_reap_tick;
@@ -456,142 +335,6 @@ on_reap_tick(struct comm_timer *tm, void *arg)
 		comm_timer_stop(tm);
 }
 
-/* Two http_port lines are one listening socket when family, address and
- * port agree. */
-static bool
-port_same(const struct conf_port *a, const struct conf_port *b)
-{
-	const struct sockaddr_in *a4, *b4;
-	const struct sockaddr_in6 *a6, *b6;
-
-	if (a->addr.ss_family != b->addr.ss_family)
-		return (false);
-	if (a->addr.ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)(const void *)&a->addr;
-		b4 = (const struct sockaddr_in *)(const void *)&b->addr;
-		return (a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr);
-	}
-	if (a->addr.ss_family == AF_INET6) {
-		a6 = (const struct sockaddr_in6 *)(const void *)&a->addr;
-		b6 = (const struct sockaddr_in6 *)(const void *)&b->addr;
-		return (a6->sin6_port == b6->sin6_port &&
-		    a6->sin6_scope_id == b6->sin6_scope_id &&
-		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
-		    sizeof a6->sin6_addr) == 0);
-	}
-	return (false);
-}
-
-/* The ports of a reconfigure: per new port, the listener in force it
- * keeps (from[i]) or the one bound for it (ls[i]). */
-struct rebind {
-	struct comm_listener	**ls;
-	size_t			*from;		/* SIZE_MAX: a new socket */
-	size_t			n;
-};
-
-static void
-rebind_undo(struct rebind *rb)
-{
-	size_t i;
-
-	for (i = 0; i < rb->n && rb->ls != NULL; i++)
-		if (rb->from[i] == SIZE_MAX)
-			comm_listener_close(&rb->ls[i]);
-	free(rb->ls);
-	free(rb->from);
-	memset(rb, 0, sizeof *rb);
-}
-
-/*
- * First step: bind what is new; a port that stays keeps its socket, so
- * no connection attempt is refused while cuttle reconfigures.  New
- * sockets listen (the kernel queues connections) but accept only once
- * rebind_commit() runs.  0, or -errno with nothing changed (logged).
- */
-static int
-rebind_prepare(struct cuttle *ct, const struct conf *conf, struct rebind *rb)
-{
-	char addr[80];
-	size_t i, j;
-	bool *taken;
-	int err = 0;
-
-	memset(rb, 0, sizeof *rb);
-	rb->ls = calloc(conf->nports + 1, sizeof *rb->ls);
-	rb->from = calloc(conf->nports + 1, sizeof *rb->from);
-	taken = calloc(ct->nlisteners + 1, sizeof *taken);
-	if (rb->ls == NULL || rb->from == NULL || taken == NULL) {
-		free(taken);
-		rebind_undo(rb);
-		return (-ENOMEM);
-	}
-	for (i = 0; i < conf->nports && err == 0; i++) {
-		rb->from[i] = SIZE_MAX;
-		rb->n++;
-		for (j = 0; j < ct->nlisteners; j++)
-			if (!taken[j] && port_same(&conf->ports[i],
-			    &ct->conf->ports[j]))
-				break;
-		if (j < ct->nlisteners) {
-			taken[j] = true;
-			rb->from[i] = j;
-			continue;
-		}
-		err = comm_listen(ct->loop,
-		    (const struct sockaddr *)&conf->ports[i].addr,
-		    conf->ports[i].addrlen, 1024, &rb->ls[i]);
-		if (err != 0)
-			log_msg(LG_ERR, SEC_MAIN, "reconfigure: cannot listen "
-			    "on %s: %s", comm_addr_format((const struct
-			    sockaddr *)&conf->ports[i].addr, addr,
-			    sizeof addr), strerror(-err));
-	}
-	free(taken);
-	if (err != 0)
-		rebind_undo(rb);
-	return (err);
-}
-
-/* Second step, which cannot fail: kept sockets move over, new ones start
- * accepting, the sockets of ports no longer listed close (connections
- * accepted through them go on). */
-static void
-rebind_commit(struct cuttle *ct, const struct conf *conf, struct rebind *rb)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	char addr[80];
-	size_t i;
-
-	for (i = 0; i < rb->n; i++) {
-		if (rb->from[i] != SIZE_MAX) {
-			rb->ls[i] = ct->listeners[rb->from[i]];
-			ct->listeners[rb->from[i]] = NULL;
-			continue;
-		}
-		client_listen(ct->client, rb->ls[i]);
-		comm_listener_addr(rb->ls[i], &ss, &sslen);
-		log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: listening on %s",
-		    comm_addr_format((struct sockaddr *)&ss, addr,
-		    sizeof addr));
-	}
-	for (i = 0; i < ct->nlisteners; i++) {
-		if (ct->listeners[i] == NULL)
-			continue;
-		log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: no longer "
-		    "listening on %s", comm_addr_format((const struct
-		    sockaddr *)&ct->conf->ports[i].addr, addr, sizeof addr));
-		comm_listener_close(&ct->listeners[i]);
-	}
-	free(ct->listeners);
-	ct->listeners = rb->ls;
-	ct->nlisteners = conf->nports;
-	free(rb->from);
-	memset(rb, 0, sizeof *rb);
-}
-
 static bool
 str_differ(const char *a, const char *b)
 {
@@ -617,7 +360,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	struct client_deps deps;
 	struct store_limits lim;
 	struct dns_params dp;
-	struct rebind rb;
+	struct client_ports *ports = NULL;
 	int n, errors = 0;
 
 	log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: reading %s",
@@ -651,11 +394,11 @@ cuttle_reconfigure(struct cuttle *ct)
 	if (more == NULL)
 		goto refuse;
 	ct->old_dns = more;
-	if (rebind_prepare(ct, conf, &rb) != 0)
+	if (client_ports_prepare(ct->ports, conf, &ports) != 0)
 		goto refuse;
 
 	/* Commit. */
-	rebind_commit(ct, conf, &rb);
+	client_ports_commit(&ct->ports, &ports);
 	if (str_differ(conf->pid_filename, ct->conf->pid_filename))
 		log_msg(LG_WARN, SEC_MAIN, "reconfigure: pid_filename "
 		    "changes at restart only; still %s", ct->pidpath != NULL ?
@@ -687,7 +430,8 @@ cuttle_reconfigure(struct cuttle *ct)
 	client_rules_free(&old_rules);
 	conf_free(&old_conf);
 	log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: done, %zu port%s",
-	    ct->nlisteners, ct->nlisteners == 1 ? "" : "s");
+	    client_ports_count(ct->ports),
+	    client_ports_count(ct->ports) == 1 ? "" : "s");
 	return (0);
 
 refuse:
@@ -753,9 +497,7 @@ cuttle_fini(struct cuttle *ct)
 	size_t i;
 
 	comm_timer_free(&ct->draining);
-	for (i = 0; i < ct->nlisteners; i++)
-		comm_listener_close(&ct->listeners[i]);
-	free(ct->listeners);
+	client_ports_close(&ct->ports);
 	if (ct->client != NULL) {
 		/* In-flight transfers end with the process; their
 		 * completions run before the loop goes. */
@@ -845,12 +587,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (action != NULL) {
-		rc = control(ct.conf, action);
+		rc = daemon_control(ct.conf->pid_filename, action);
 		goto out;
 	}
 	AZ(log_parse_options(ct.conf->debug_options, true, NULL));
 
-	if (!foreground && daemonize() != 0) {
+	if (!foreground && daemon_detach() != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "cannot become a daemon: %s",
 		    strerror(errno));
 		goto out;
@@ -898,7 +640,8 @@ main(int argc, char **argv)
 	}
 	log_msg(LG_NOTICE, SEC_MAIN, "cuttle %s starting (pid %ld)",
 	    PACKAGE_VERSION, (long)getpid());
-	if (cuttle_start(&ct) != 0 || open_listeners(&ct) != 0 ||
+	if (cuttle_start(&ct) != 0 || client_ports_open(ct.client,
+	    ct.loop, ct.conf, &ct.ports) != 0 ||
 	    drop_privileges(&ct) != 0)
 		goto out;
 
