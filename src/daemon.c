@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,9 @@
 #include <unistd.h>
 
 #include "base/check.h"
+#include "base/log.h"
 #include "daemon.h"
+#include "log/access_log.h"
 
 /* cuttle -k ACTION: what it does to a running cuttle (found through its
  * pid file).  Signal 0 only checks. */
@@ -91,6 +94,31 @@ daemon_pidfile_drop(const char *path, int fd)
 	if (unlink(path) == -1)
 		(void)ftruncate(fd, 0);
 	close(fd);
+}
+
+int
+daemon_pidfile_start(const char *path, bool foreground, int *fd)
+{
+	pid_t other = 0;
+
+	*fd = daemon_pidfile_take(path, &other);
+	if (*fd == -EEXIST) {
+		log_msg(LG_CRIT, SEC_MAIN, "cuttle is already running (pid "
+		    "%ld, %s)", (long)other, path);
+		return (-1);
+	}
+	/* In the foreground (a developer's run, not root) an unwritable
+	 * pid file only costs cuttle -k; a daemon that -k cannot find is
+	 * worse than one that does not start. */
+	if (*fd < 0 && foreground)
+		log_msg(LG_WARN, SEC_MAIN, "cannot write %s: %s; cuttle -k "
+		    "will not find this instance", path, strerror(-*fd));
+	else if (*fd < 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "cannot write %s: %s", path,
+		    strerror(-*fd));
+		return (-1);
+	}
+	return (0);
 }
 
 int
@@ -292,5 +320,51 @@ daemon_detach(void)
 	dup2(fd, STDIN_FILENO);
 	dup2(fd, STDOUT_FILENO);
 	close(fd);
+	return (0);
+}
+
+/*
+ * Started as root, once the ports are bound and the logs and pid file
+ * open: become cache_effective_user for good.  The access logs are given
+ * to that user first, so that rotation can reopen them by name; the pid
+ * file stays root's (its descriptor is kept open and locked, and a file
+ * the proxy user could write would let it steer root's cuttle -k kill).
+ * 0, or -1 (logged): cuttle must not serve as root by mistake.
+ */
+int
+daemon_drop_privileges(const char *name, struct access_log *al)
+{
+	struct daemon_user u;
+	int err;
+
+	if (geteuid() != 0) {
+		if (name != NULL)
+			log_msg(LG_NOTICE, SEC_MAIN, "cache_effective_user %s "
+			    "ignored: cuttle was not started as root", name);
+		return (0);
+	}
+	err = daemon_user_lookup(name, &u);
+	if (err != 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "cache_effective_user %s: %s",
+		    name != NULL ? name : "(proxy or nobody)",
+		    err == -ENOENT ? "no such user" : strerror(-err));
+		return (-1);
+	}
+	if (u.uid == 0) {
+		log_msg(LG_NOTICE, SEC_MAIN, "cache_effective_user %s: uid 0, "
+		    "cuttle keeps running as root", u.name);
+		return (0);
+	}
+	if (al != NULL)
+		(void)access_log_chown(al, u.uid, u.gid);
+	err = daemon_user_become(&u);
+	if (err != 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "cannot become %s (uid %ld, gid "
+		    "%ld): %s", u.name, (long)u.uid, (long)u.gid,
+		    strerror(-err));
+		return (-1);
+	}
+	log_msg(LG_NOTICE, SEC_MAIN, "running as %s (uid %ld, gid %ld)",
+	    u.name, (long)u.uid, (long)u.gid);
 	return (0);
 }

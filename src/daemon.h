@@ -8,6 +8,10 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
+
+struct access_log;
+
 /* daemon_pidfile_take() - create path (or take it over from a cuttle
  * that is gone), lock it and write our pid.  Returns the open, locked
  * fd (keep it: the lock is what tells a running cuttle), -EEXIST with
@@ -18,6 +22,13 @@ int	daemon_pidfile_take(const char *path, pid_t *other);
  * dropped to cache_effective_user since), it is emptied through fd
  * instead, so no stale pid is left (the lock tells anyway). */
 void	daemon_pidfile_drop(const char *path, int fd);
+
+/* daemon_pidfile_start() - the pid file of this run: path taken, *fd
+ * what daemon_pidfile_take() returned (to give daemon_pidfile_drop() at
+ * exit).  0, also when a cuttle in the foreground cannot write it (only
+ * cuttle -k loses it: warned); -1 (logged) when cuttle must not start:
+ * another cuttle holds it, or a daemon cannot write it. */
+int	daemon_pidfile_start(const char *path, bool foreground, int *fd);
 
 /* daemon_signal() - send sig to the cuttle whose pid file is path (sig 0
  * only checks).  0, -ESRCH when no cuttle holds the file (not running),
@@ -58,6 +69,14 @@ int	daemon_user_lookup(const char *name, struct daemon_user *u);
  * 0, or the -errno of the step that failed (-EPERM when the check
  * fails).  A failure leaves the process in an unknown state: exit. */
 int	daemon_user_become(const struct daemon_user *u);
+
+/* daemon_drop_privileges() - started as root (the ports bound, the logs
+ * and pid file open): become name (NULL: the default user, see
+ * daemon_user_lookup()) for good, giving al's files to that user first
+ * so that rotation can reopen them; the pid file stays root's.  Not
+ * root, or a user of uid 0: nothing (noted).  0, or -1 (logged): cuttle
+ * must not serve as root by mistake. */
+int	daemon_drop_privileges(const char *name, struct access_log *al);
 
 /* daemon_notify() - tell systemd (Type=notify) about a state change:
  * "READY=1", "RELOADING=1", "STOPPING=1", "STATUS=...".  A datagram to

@@ -442,55 +442,6 @@ refuse:
 	return (-1);
 }
 
-/* -- privileges ------------------------------------------------------------ */
-
-/*
- * Started as root: the ports are bound and the logs and pid file open,
- * so become cache_effective_user for good.  The access logs are given
- * to that user first, so that rotation can reopen them by name; the pid
- * file stays root's (its descriptor is kept open and locked, and a file
- * the proxy user could write would let it steer root's cuttle -k kill).
- * 0, or -1 (logged): cuttle must not serve as root by mistake.
- */
-static int
-drop_privileges(struct cuttle *ct)
-{
-	const char *name = ct->conf->cache_effective_user;
-	struct daemon_user u;
-	int err;
-
-	if (geteuid() != 0) {
-		if (name != NULL)
-			log_msg(LG_NOTICE, SEC_MAIN, "cache_effective_user %s "
-			    "ignored: cuttle was not started as root", name);
-		return (0);
-	}
-	err = daemon_user_lookup(name, &u);
-	if (err != 0) {
-		log_msg(LG_CRIT, SEC_MAIN, "cache_effective_user %s: %s",
-		    name != NULL ? name : "(proxy or nobody)",
-		    err == -ENOENT ? "no such user" : strerror(-err));
-		return (-1);
-	}
-	if (u.uid == 0) {
-		log_msg(LG_NOTICE, SEC_MAIN, "cache_effective_user %s: uid 0, "
-		    "cuttle keeps running as root", u.name);
-		return (0);
-	}
-	if (ct->access_log != NULL)
-		(void)access_log_chown(ct->access_log, u.uid, u.gid);
-	err = daemon_user_become(&u);
-	if (err != 0) {
-		log_msg(LG_CRIT, SEC_MAIN, "cannot become %s (uid %ld, gid "
-		    "%ld): %s", u.name, (long)u.uid, (long)u.gid,
-		    strerror(-err));
-		return (-1);
-	}
-	log_msg(LG_NOTICE, SEC_MAIN, "running as %s (uid %ld, gid %ld)",
-	    u.name, (long)u.uid, (long)u.gid);
-	return (0);
-}
-
 static void
 cuttle_fini(struct cuttle *ct)
 {
@@ -598,32 +549,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (ct.conf->pid_filename != NULL) {
-		pid_t other = 0;
-
 		ct.pidpath = strdup(ct.conf->pid_filename);
 		if (ct.pidpath == NULL) {
 			log_msg(LG_CRIT, SEC_MAIN, "out of memory");
 			goto out;
 		}
-		ct.pidfd = daemon_pidfile_take(ct.conf->pid_filename, &other);
-		if (ct.pidfd == -EEXIST) {
-			log_msg(LG_CRIT, SEC_MAIN, "cuttle is already running "
-			    "(pid %ld, %s)", (long)other,
-			    ct.conf->pid_filename);
+		if (daemon_pidfile_start(ct.pidpath, foreground,
+		    &ct.pidfd) != 0)
 			goto out;
-		}
-		/* In the foreground (a developer's run, not root) an
-		 * unwritable pid file only costs cuttle -k; a daemon that
-		 * -k cannot find is worse than one that does not start. */
-		if (ct.pidfd < 0 && foreground)
-			log_msg(LG_WARN, SEC_MAIN, "cannot write %s: %s; "
-			    "cuttle -k will not find this instance",
-			    ct.conf->pid_filename, strerror(-ct.pidfd));
-		else if (ct.pidfd < 0) {
-			log_msg(LG_CRIT, SEC_MAIN, "cannot write %s: %s",
-			    ct.conf->pid_filename, strerror(-ct.pidfd));
-			goto out;
-		}
 	}
 	ct.loop = comm_loop_new();
 	if (ct.loop == NULL) {
@@ -642,7 +575,8 @@ main(int argc, char **argv)
 	    PACKAGE_VERSION, (long)getpid());
 	if (cuttle_start(&ct) != 0 || client_ports_open(ct.client,
 	    ct.loop, ct.conf, &ct.ports) != 0 ||
-	    drop_privileges(&ct) != 0)
+	    daemon_drop_privileges(
+	    ct.conf->cache_effective_user, ct.access_log) != 0)
 		goto out;
 
 	(void)daemon_notify("READY=1");
