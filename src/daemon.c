@@ -1,6 +1,6 @@
 /*
- * daemon.c - the pid file, cuttle -k, dropping root, systemd's notify
- * socket.
+ * daemon.c - detaching, the pid file, cuttle -k, dropping root, systemd's
+ * notify socket.
  *
  * The pid file is locked (flock) for as long as cuttle runs, so a stale
  * file left by a crash is told from a live one by trying the lock, not by
@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/check.h"
+#include "base/log.h"
 #include "daemon.h"
+#include "log/access_log.h"
+
+/* cuttle -k ACTION: what it does to a running cuttle (found through its
+ * pid file).  Signal 0 only checks. */
+static const struct {
+	const char	*name;
+	int		sig;
+} daemon_actions[] = {
+	{ "check", 0 },
+	{ "shutdown", SIGTERM },
+	{ "interrupt", SIGINT },
+	{ "kill", SIGKILL },
+	{ "rotate", SIGUSR1 },
+	{ "reconfigure", SIGHUP },
+};
 
 /* The pid written in fd's file, or 0. */
 static pid_t
@@ -79,6 +97,31 @@ daemon_pidfile_drop(const char *path, int fd)
 }
 
 int
+daemon_pidfile_start(const char *path, bool foreground, int *fd)
+{
+	pid_t other = 0;
+
+	*fd = daemon_pidfile_take(path, &other);
+	if (*fd == -EEXIST) {
+		log_msg(LG_CRIT, SEC_MAIN, "cuttle is already running (pid "
+		    "%ld, %s)", (long)other, path);
+		return (-1);
+	}
+	/* In the foreground (a developer's run, not root) an unwritable
+	 * pid file only costs cuttle -k; a daemon that -k cannot find is
+	 * worse than one that does not start. */
+	if (*fd < 0 && foreground)
+		log_msg(LG_WARN, SEC_MAIN, "cannot write %s: %s; cuttle -k "
+		    "will not find this instance", path, strerror(-*fd));
+	else if (*fd < 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "cannot write %s: %s", path,
+		    strerror(-*fd));
+		return (-1);
+	}
+	return (0);
+}
+
+int
 daemon_signal(const char *path, int sig, pid_t *pid)
 {
 	int fd, err;
@@ -100,6 +143,43 @@ daemon_signal(const char *path, int sig, pid_t *pid)
 		err = errno;
 		return (-err);
 	}
+	return (0);
+}
+
+int
+daemon_control(const char *pid_filename, const char *action)
+{
+	pid_t pid;
+	size_t i;
+	int err;
+
+	for (i = 0; i < ARRAY_LEN(daemon_actions); i++)
+		if (strcmp(action, daemon_actions[i].name) == 0)
+			break;
+	if (i == ARRAY_LEN(daemon_actions)) {
+		fprintf(stderr, "cuttle: -k %s: unknown action (parse, check, "
+		    "reconfigure, rotate, shutdown, interrupt, kill)\n",
+		    action);
+		return (2);
+	}
+	if (pid_filename == NULL) {
+		fprintf(stderr, "cuttle: -k %s: pid_filename is none: cannot "
+		    "find a running cuttle\n", action);
+		return (1);
+	}
+	err = daemon_signal(pid_filename, daemon_actions[i].sig, &pid);
+	if (err == -ESRCH) {
+		fprintf(stderr, "cuttle: not running (no live %s)\n",
+		    pid_filename);
+		return (1);
+	}
+	if (err != 0) {
+		fprintf(stderr, "cuttle: -k %s: pid %ld: %s\n", action,
+		    (long)pid, strerror(-err));
+		return (1);
+	}
+	if (daemon_actions[i].sig == 0)
+		printf("cuttle is running (pid %ld)\n", (long)pid);
 	return (0);
 }
 
@@ -210,4 +290,81 @@ daemon_notify(const char *state)
 		err = -errno;
 	close(fd);
 	return (err);
+}
+
+/* The classic double step, so the daemon is no session leader and can
+ * never reacquire a controlling terminal. */
+int
+daemon_detach(void)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid == -1)
+		return (-errno);
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		return (-errno);
+	pid = fork();
+	if (pid == -1)
+		return (-errno);
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		return (-errno);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd == -1)
+		return (-errno);
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	return (0);
+}
+
+/*
+ * Started as root, once the ports are bound and the logs and pid file
+ * open: become cache_effective_user for good.  The access logs are given
+ * to that user first, so that rotation can reopen them by name; the pid
+ * file stays root's (its descriptor is kept open and locked, and a file
+ * the proxy user could write would let it steer root's cuttle -k kill).
+ * 0, or -1 (logged): cuttle must not serve as root by mistake.
+ */
+int
+daemon_drop_privileges(const char *name, struct access_log *al)
+{
+	struct daemon_user u;
+	int err;
+
+	if (geteuid() != 0) {
+		if (name != NULL)
+			log_msg(LG_NOTICE, SEC_MAIN, "cache_effective_user %s "
+			    "ignored: cuttle was not started as root", name);
+		return (0);
+	}
+	err = daemon_user_lookup(name, &u);
+	if (err != 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "cache_effective_user %s: %s",
+		    name != NULL ? name : "(proxy or nobody)",
+		    err == -ENOENT ? "no such user" : strerror(-err));
+		return (-1);
+	}
+	if (u.uid == 0) {
+		log_msg(LG_NOTICE, SEC_MAIN, "cache_effective_user %s: uid 0, "
+		    "cuttle keeps running as root", u.name);
+		return (0);
+	}
+	if (al != NULL)
+		(void)access_log_chown(al, u.uid, u.gid);
+	err = daemon_user_become(&u);
+	if (err != 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "cannot become %s (uid %ld, gid "
+		    "%ld): %s", u.name, (long)u.uid, (long)u.gid,
+		    strerror(-err));
+		return (-1);
+	}
+	log_msg(LG_NOTICE, SEC_MAIN, "running as %s (uid %ld, gid %ld)",
+	    u.name, (long)u.uid, (long)u.gid);
+	return (0);
 }

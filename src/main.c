@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,17 +23,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acl/acl.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client.h"
+#include "client/client_ports.h"
+#include "client/client_rules.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "daemon.h"
 #include "dns/dns.h"
 #include "fwd/fwd.h"
 #include "http/http.h"
-#include "http/http_cache.h"
 #include "log/access_log.h"
 #include "mgr/mgr.h"
 #include "mgr/mgr_page.h"
@@ -44,21 +43,6 @@
 #define CUTTLE_SYSCONFDIR "/usr/local/etc"
 #endif
 #define CUTTLE_DEFAULT_CONF	CUTTLE_SYSCONFDIR "/cuttle.conf"
-#define CONF_MAX_RULE_WORDS	64	/* acls on one reply_body_max_size */
-
-/* What is compiled from one conf; freed with it.  Something new compiled
- * from the conf goes here: compile_access() builds it, rules_free()
- * frees it, cuttle_deps() hands it out, and reconfigure swaps it. */
-struct cuttle_rules {
-	struct acl_set		*acls;
-	struct acl_rules	*http_access;
-	struct client_body_limit *body_limits;	/* reply_body_max_size */
-	size_t			nbody_limits;
-	struct acl_rules	*http_reply_access;	/* NULL: none given */
-	struct acl_rules	*cache_access;	/* `cache`; NULL: none given */
-	struct http_refresh	*refresh;	/* refresh_pattern */
-	bool			purge;		/* an acl names PURGE */
-};
 
 /*
  * What one running cuttle owns; main() holds the only instance.
@@ -71,9 +55,8 @@ struct cuttle {
 	struct conf		*conf;
 	const char		*conf_path;	/* absolute; NULL: default */
 	struct comm_loop	*loop;
-	struct comm_listener	**listeners;	/* one per conf->ports[] */
-	size_t			nlisteners;
-	struct cuttle_rules	rules;
+	struct client_ports	*ports;		/* listening: conf->ports[] */
+	struct client_rules	rules;
 	struct access_log	*access_log;
 	struct dns_resolver	*dns;
 	struct dns_resolver	**old_dns;	/* retired by reconfigure;
@@ -90,20 +73,6 @@ struct cuttle {
 	int			stop_signal;
 	struct comm_timer	*draining;	/* graceful shutdown under way */
 	double			drain_until;
-};
-
-/* cuttle -k ACTION: what it does to a running cuttle (found through the
- * pid file of the configuration).  Signal 0 only checks. */
-static const struct {
-	const char	*name;
-	int		sig;
-} cuttle_actions[] = {
-	{ "check", 0 },
-	{ "shutdown", SIGTERM },
-	{ "interrupt", SIGINT },
-	{ "kill", SIGKILL },
-	{ "rotate", SIGUSR1 },
-	{ "reconfigure", SIGHUP },
 };
 
 static void
@@ -197,45 +166,6 @@ on_hup_signal(struct comm_loop *loop, int signo, void *arg)
 	(void)daemon_notify("READY=1");
 }
 
-/* cuttle -k ACTION (other than parse): 0 done, 1 not running or failed,
- * 2 unknown action. */
-static int
-control(const struct conf *conf, const char *action)
-{
-	pid_t pid;
-	size_t i;
-	int err;
-
-	for (i = 0; i < ARRAY_LEN(cuttle_actions); i++)
-		if (strcmp(action, cuttle_actions[i].name) == 0)
-			break;
-	if (i == ARRAY_LEN(cuttle_actions)) {
-		fprintf(stderr, "cuttle: -k %s: unknown action (parse, check, "
-		    "reconfigure, rotate, shutdown, interrupt, kill)\n",
-		    action);
-		return (2);
-	}
-	if (conf->pid_filename == NULL) {
-		fprintf(stderr, "cuttle: -k %s: pid_filename is none: cannot "
-		    "find a running cuttle\n", action);
-		return (1);
-	}
-	err = daemon_signal(conf->pid_filename, cuttle_actions[i].sig, &pid);
-	if (err == -ESRCH) {
-		fprintf(stderr, "cuttle: not running (no live %s)\n",
-		    conf->pid_filename);
-		return (1);
-	}
-	if (err != 0) {
-		fprintf(stderr, "cuttle: -k %s: pid %ld: %s\n", action,
-		    (long)pid, strerror(-err));
-		return (1);
-	}
-	if (cuttle_actions[i].sig == 0)
-		printf("cuttle is running (pid %ld)\n", (long)pid);
-	return (0);
-}
-
 /* While draining: done once the last transfer has ended, or when
  * shutdown_lifetime is over (what still runs is then cut). */
 static void
@@ -259,7 +189,6 @@ static void
 on_stop_signal(struct comm_loop *loop, int signo, void *arg)
 {
 	struct cuttle *ct = arg;
-	size_t i;
 
 	ct->stop_signal = signo;
 	(void)daemon_notify("STOPPING=1");
@@ -276,9 +205,7 @@ on_stop_signal(struct comm_loop *loop, int signo, void *arg)
 	log_msg(LG_NOTICE, SEC_MAIN, "%s: no new connections; transfers in "
 	    "flight have %.0f s to finish", strsignal(signo),
 	    ct->conf->shutdown_lifetime);
-	for (i = 0; i < ct->nlisteners; i++)
-		comm_listener_close(&ct->listeners[i]);
-	ct->nlisteners = 0;
+	client_ports_close(&ct->ports);
 	client_ctx_drain(ct->client);
 	ct->drain_until = comm_now(loop) + ct->conf->shutdown_lifetime;
 	comm_timer_start(ct->draining, 0.05, 0.1);
@@ -299,231 +226,6 @@ on_mgr_control(const char *action, void *arg)
 		on_rotate_signal(ct->loop, SIGUSR1, ct);
 }
 
-static int
-open_listeners(struct cuttle *ct)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	char addr[80];
-	size_t i;
-	int err;
-
-	ct->listeners = calloc(ct->conf->nports, sizeof *ct->listeners);
-	if (ct->listeners == NULL)
-		return (-ENOMEM);
-	for (i = 0; i < ct->conf->nports; i++) {
-		comm_addr_format((struct sockaddr *)&ct->conf->ports[i].addr,
-		    addr, sizeof addr);
-		err = comm_listen(ct->loop,
-		    (struct sockaddr *)&ct->conf->ports[i].addr,
-		    ct->conf->ports[i].addrlen, 1024, &ct->listeners[i]);
-		if (err != 0) {
-			log_msg(LG_CRIT, SEC_MAIN, "cannot listen on %s: %s",
-			    addr, strerror(-err));
-			return (err);
-		}
-		ct->nlisteners++;
-		client_listen(ct->client, ct->listeners[i]);
-		comm_listener_addr(ct->listeners[i], &ss, &sslen);
-		log_msg(LG_NOTICE, SEC_MAIN, "listening on %s",
-		    comm_addr_format((struct sockaddr *)&ss, addr,
-		    sizeof addr));
-	}
-	return (0);
-}
-
-/* Detach from the terminal: the classic double step, so the daemon is no
- * session leader and can never reacquire a controlling terminal. */
-static int
-daemonize(void)
-{
-	pid_t pid;
-	int fd;
-
-	pid = fork();
-	if (pid == -1)
-		return (-errno);
-	if (pid > 0)
-		_exit(0);
-	if (setsid() == -1)
-		return (-errno);
-	pid = fork();
-	if (pid == -1)
-		return (-errno);
-	if (pid > 0)
-		_exit(0);
-	if (chdir("/") == -1)
-		return (-errno);
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd == -1)
-		return (-errno);
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	close(fd);
-	return (0);
-}
-
-static int compile_body_limits(const struct conf *conf,
-    struct cuttle_rules *cr);
-static int compile_cache_rules(const struct conf *conf,
-    struct cuttle_rules *cr);
-
-/* Access control is compiled before anything listens: a configuration
- * whose acls do not compile never serves a request (nor replaces the
- * one in force, on reconfigure).  Returns the number of errors; cr is
- * to be freed with rules_free() either way. */
-static int
-compile_access(const struct conf *conf, struct cuttle_rules *cr)
-{
-	struct mgr_passwd *pw;
-	int errors = 0;
-
-	cr->acls = acl_set_compile(&conf->acl, &errors);
-	if (cr->acls != NULL)
-		cr->http_access = acl_rules_compile(cr->acls,
-		    &conf->http_access, "http_access", &errors);
-	if (cr->acls == NULL || cr->http_access == NULL)
-		errors++;
-	if (cr->acls != NULL)
-		errors += compile_body_limits(conf, cr);
-	if (cr->acls != NULL)
-		errors += compile_cache_rules(conf, cr);
-	/* The manager compiles cachemgr_passwd when it is asked; a bad
-	 * line must refuse the conf (and -k parse name it) all the same. */
-	pw = mgr_passwd_compile(&conf->cachemgr_passwd, &errors);
-	mgr_passwd_free(&pw);
-	return (errors);
-}
-
-/* The rules that bend caching and replies: `cache`, http_reply_access,
- * refresh_pattern; and whether PURGE is enabled (Squid enables it only
- * when an acl names the method). */
-static int
-compile_cache_rules(const struct conf *conf, struct cuttle_rules *cr)
-{
-	const struct conf_line *l;
-	char err[512];
-	size_t i;
-	unsigned w;
-	int errors = 0;
-
-	if (conf->cache.n > 0) {
-		cr->cache_access = acl_rules_compile(cr->acls, &conf->cache,
-		    "cache", &errors);
-		if (cr->cache_access == NULL)
-			errors++;
-	}
-	if (conf->http_reply_access.n > 0) {
-		cr->http_reply_access = acl_rules_compile(cr->acls,
-		    &conf->http_reply_access, "http_reply_access", &errors);
-		if (cr->http_reply_access == NULL)
-			errors++;
-	}
-	cr->refresh = http_refresh_new(&conf->refresh_pattern, err,
-	    sizeof err);
-	if (cr->refresh == NULL) {
-		log_msg(LG_ERR, SEC_CONF, "%s", err);
-		errors++;
-	}
-	for (i = 0; i < conf->acl.n; i++) {
-		l = &conf->acl.v[i];
-		if (l->argc < 3 || strcmp(l->argv[1], "method") != 0)
-			continue;
-		for (w = 2; w < l->argc; w++)
-			if (strcmp(l->argv[w], "PURGE") == 0)
-				cr->purge = true;
-	}
-	return (errors);
-}
-
-/* The rules before the set they refer to. */
-static void
-rules_free(struct cuttle_rules *cr)
-{
-	size_t i;
-
-	for (i = 0; i < cr->nbody_limits; i++)
-		acl_rules_free(&cr->body_limits[i].rules);
-	free(cr->body_limits);
-	cr->body_limits = NULL;
-	cr->nbody_limits = 0;
-	acl_rules_free(&cr->cache_access);
-	acl_rules_free(&cr->http_reply_access);
-	http_refresh_free(&cr->refresh);
-	acl_rules_free(&cr->http_access);
-	acl_set_free(&cr->acls);
-}
-
-/*
- * reply_body_max_size size [unit] [[!]acl ...]: each line a limit and,
- * when acls follow, the rule ("allow acl ...") that selects it.  "none"
- * or 0 is no limit.  Returns the number of errors (logged, file:line).
- */
-static int
-compile_body_limits(const struct conf *conf, struct cuttle_rules *cr)
-{
-	const struct conf_lines *ls = &conf->reply_body_max_size;
-	struct client_body_limit *bl;
-	struct conf_lines rule;
-	struct conf_line one;
-	char *argv[CONF_MAX_RULE_WORDS + 2];
-	const struct conf_line *l;
-	unsigned first, i;
-	bool no_unit;
-	size_t n;
-	int errors = 0;
-
-	if (ls->n == 0)
-		return (0);
-	cr->body_limits = calloc(ls->n, sizeof *cr->body_limits);
-	if (cr->body_limits == NULL)
-		return (1);
-	for (n = 0; n < ls->n; n++) {
-		l = &ls->v[n];
-		bl = &cr->body_limits[cr->nbody_limits];
-		/* The unit may be a word of its own, or part of the size. */
-		first = 1;
-		if (strcmp(l->argv[0], "none") == 0)
-			bl->size = 0;
-		else if (l->argc > 1 && conf_parse_size_value(l->argv[0],
-		    l->argv[1], &bl->size, &no_unit) == 0)
-			first = 2;
-		else if (conf_parse_size_value(l->argv[0], NULL, &bl->size,
-		    &no_unit) != 0) {
-			log_msg(LG_ERR, SEC_CONF, "%s:%u: reply_body_max_size: "
-			    "bad size \"%s\"", l->file, l->line, l->argv[0]);
-			errors++;
-			continue;
-		}
-		if (l->argc > first) {
-			if (l->argc - first > CONF_MAX_RULE_WORDS) {
-				log_msg(LG_ERR, SEC_CONF, "%s:%u: "
-				    "reply_body_max_size: too many acls",
-				    l->file, l->line);
-				errors++;
-				continue;
-			}
-			argv[0] = (char *)(uintptr_t)"allow";
-			for (i = first; i < l->argc; i++)
-				argv[1 + i - first] = l->argv[i];
-			argv[1 + l->argc - first] = NULL;
-			one = *l;
-			one.argc = 1 + l->argc - first;
-			one.argv = argv;
-			rule.v = &one;
-			rule.n = 1;
-			bl->rules = acl_rules_compile(cr->acls, &rule,
-			    "reply_body_max_size", &errors);
-			if (bl->rules == NULL) {
-				errors++;
-				continue;
-			}
-		}
-		cr->nbody_limits++;
-	}
-	return (errors);
-}
-
 static comm_timer_fn on_reap_tick;
 
 /* What the client side is given: the conf in force and what hangs on
@@ -535,17 +237,11 @@ cuttle_deps(const struct cuttle *ct, struct client_deps *deps)
 	deps->loop = ct->loop;
 	deps->conf = ct->conf;
 	deps->fwd = ct->fwd;
-	deps->http_access = ct->rules.http_access;
+	client_rules_lend(&ct->rules, deps);
 	deps->access_log = ct->access_log;
-	deps->body_limits = ct->rules.body_limits;
-	deps->nbody_limits = ct->rules.nbody_limits;
 	deps->mgr = ct->mgr;
 	deps->dns = ct->dns;
 	deps->store = ct->store;
-	deps->refresh = ct->rules.refresh;
-	deps->cache_access = ct->rules.cache_access;
-	deps->http_reply_access = ct->rules.http_reply_access;
-	deps->purge = ct->rules.purge;
 }
 
 /* The memory cache's limits, from the conf. */
@@ -639,142 +335,6 @@ on_reap_tick(struct comm_timer *tm, void *arg)
 		comm_timer_stop(tm);
 }
 
-/* Two http_port lines are one listening socket when family, address and
- * port agree. */
-static bool
-port_same(const struct conf_port *a, const struct conf_port *b)
-{
-	const struct sockaddr_in *a4, *b4;
-	const struct sockaddr_in6 *a6, *b6;
-
-	if (a->addr.ss_family != b->addr.ss_family)
-		return (false);
-	if (a->addr.ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)(const void *)&a->addr;
-		b4 = (const struct sockaddr_in *)(const void *)&b->addr;
-		return (a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr);
-	}
-	if (a->addr.ss_family == AF_INET6) {
-		a6 = (const struct sockaddr_in6 *)(const void *)&a->addr;
-		b6 = (const struct sockaddr_in6 *)(const void *)&b->addr;
-		return (a6->sin6_port == b6->sin6_port &&
-		    a6->sin6_scope_id == b6->sin6_scope_id &&
-		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
-		    sizeof a6->sin6_addr) == 0);
-	}
-	return (false);
-}
-
-/* The ports of a reconfigure: per new port, the listener in force it
- * keeps (from[i]) or the one bound for it (ls[i]). */
-struct rebind {
-	struct comm_listener	**ls;
-	size_t			*from;		/* SIZE_MAX: a new socket */
-	size_t			n;
-};
-
-static void
-rebind_undo(struct rebind *rb)
-{
-	size_t i;
-
-	for (i = 0; i < rb->n && rb->ls != NULL; i++)
-		if (rb->from[i] == SIZE_MAX)
-			comm_listener_close(&rb->ls[i]);
-	free(rb->ls);
-	free(rb->from);
-	memset(rb, 0, sizeof *rb);
-}
-
-/*
- * First step: bind what is new; a port that stays keeps its socket, so
- * no connection attempt is refused while cuttle reconfigures.  New
- * sockets listen (the kernel queues connections) but accept only once
- * rebind_commit() runs.  0, or -errno with nothing changed (logged).
- */
-static int
-rebind_prepare(struct cuttle *ct, const struct conf *conf, struct rebind *rb)
-{
-	char addr[80];
-	size_t i, j;
-	bool *taken;
-	int err = 0;
-
-	memset(rb, 0, sizeof *rb);
-	rb->ls = calloc(conf->nports + 1, sizeof *rb->ls);
-	rb->from = calloc(conf->nports + 1, sizeof *rb->from);
-	taken = calloc(ct->nlisteners + 1, sizeof *taken);
-	if (rb->ls == NULL || rb->from == NULL || taken == NULL) {
-		free(taken);
-		rebind_undo(rb);
-		return (-ENOMEM);
-	}
-	for (i = 0; i < conf->nports && err == 0; i++) {
-		rb->from[i] = SIZE_MAX;
-		rb->n++;
-		for (j = 0; j < ct->nlisteners; j++)
-			if (!taken[j] && port_same(&conf->ports[i],
-			    &ct->conf->ports[j]))
-				break;
-		if (j < ct->nlisteners) {
-			taken[j] = true;
-			rb->from[i] = j;
-			continue;
-		}
-		err = comm_listen(ct->loop,
-		    (const struct sockaddr *)&conf->ports[i].addr,
-		    conf->ports[i].addrlen, 1024, &rb->ls[i]);
-		if (err != 0)
-			log_msg(LG_ERR, SEC_MAIN, "reconfigure: cannot listen "
-			    "on %s: %s", comm_addr_format((const struct
-			    sockaddr *)&conf->ports[i].addr, addr,
-			    sizeof addr), strerror(-err));
-	}
-	free(taken);
-	if (err != 0)
-		rebind_undo(rb);
-	return (err);
-}
-
-/* Second step, which cannot fail: kept sockets move over, new ones start
- * accepting, the sockets of ports no longer listed close (connections
- * accepted through them go on). */
-static void
-rebind_commit(struct cuttle *ct, const struct conf *conf, struct rebind *rb)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	char addr[80];
-	size_t i;
-
-	for (i = 0; i < rb->n; i++) {
-		if (rb->from[i] != SIZE_MAX) {
-			rb->ls[i] = ct->listeners[rb->from[i]];
-			ct->listeners[rb->from[i]] = NULL;
-			continue;
-		}
-		client_listen(ct->client, rb->ls[i]);
-		comm_listener_addr(rb->ls[i], &ss, &sslen);
-		log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: listening on %s",
-		    comm_addr_format((struct sockaddr *)&ss, addr,
-		    sizeof addr));
-	}
-	for (i = 0; i < ct->nlisteners; i++) {
-		if (ct->listeners[i] == NULL)
-			continue;
-		log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: no longer "
-		    "listening on %s", comm_addr_format((const struct
-		    sockaddr *)&ct->conf->ports[i].addr, addr, sizeof addr));
-		comm_listener_close(&ct->listeners[i]);
-	}
-	free(ct->listeners);
-	ct->listeners = rb->ls;
-	ct->nlisteners = conf->nports;
-	free(rb->from);
-	memset(rb, 0, sizeof *rb);
-}
-
 static bool
 str_differ(const char *a, const char *b)
 {
@@ -793,14 +353,14 @@ str_differ(const char *a, const char *b)
 static int
 cuttle_reconfigure(struct cuttle *ct)
 {
-	struct cuttle_rules rules, old_rules;
+	struct client_rules rules, old_rules;
 	struct access_log *al = NULL, *old_al;
 	struct dns_resolver *dns = NULL, **more;
 	struct conf *conf, *old_conf;
 	struct client_deps deps;
 	struct store_limits lim;
 	struct dns_params dp;
-	struct rebind rb;
+	struct client_ports *ports = NULL;
 	int n, errors = 0;
 
 	log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: reading %s",
@@ -811,7 +371,7 @@ cuttle_reconfigure(struct cuttle *ct)
 		return (-1);
 	n = load_conf(conf, ct->conf_path);
 	if (n >= 0)
-		n += compile_access(conf, &rules);
+		n += client_rules_compile(conf, &rules);
 	if (n != 0) {
 		log_msg(LG_ERR, SEC_MAIN, "reconfigure: the configuration "
 		    "has %s", n < 0 ? "an unreadable file" : "errors");
@@ -834,11 +394,11 @@ cuttle_reconfigure(struct cuttle *ct)
 	if (more == NULL)
 		goto refuse;
 	ct->old_dns = more;
-	if (rebind_prepare(ct, conf, &rb) != 0)
+	if (client_ports_prepare(ct->ports, conf, &ports) != 0)
 		goto refuse;
 
 	/* Commit. */
-	rebind_commit(ct, conf, &rb);
+	client_ports_commit(&ct->ports, &ports);
 	if (str_differ(conf->pid_filename, ct->conf->pid_filename))
 		log_msg(LG_WARN, SEC_MAIN, "reconfigure: pid_filename "
 		    "changes at restart only; still %s", ct->pidpath != NULL ?
@@ -867,67 +427,19 @@ cuttle_reconfigure(struct cuttle *ct)
 	/* Nothing reaches them any more (see above); the old access log
 	 * writes what it still buffers as it closes. */
 	access_log_close(&old_al);
-	rules_free(&old_rules);
+	client_rules_free(&old_rules);
 	conf_free(&old_conf);
 	log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: done, %zu port%s",
-	    ct->nlisteners, ct->nlisteners == 1 ? "" : "s");
+	    client_ports_count(ct->ports),
+	    client_ports_count(ct->ports) == 1 ? "" : "s");
 	return (0);
 
 refuse:
 	dns_resolver_free(&dns);
 	access_log_close(&al);
-	rules_free(&rules);
+	client_rules_free(&rules);
 	conf_free(&conf);
 	return (-1);
-}
-
-/* -- privileges ------------------------------------------------------------ */
-
-/*
- * Started as root: the ports are bound and the logs and pid file open,
- * so become cache_effective_user for good.  The access logs are given
- * to that user first, so that rotation can reopen them by name; the pid
- * file stays root's (its descriptor is kept open and locked, and a file
- * the proxy user could write would let it steer root's cuttle -k kill).
- * 0, or -1 (logged): cuttle must not serve as root by mistake.
- */
-static int
-drop_privileges(struct cuttle *ct)
-{
-	const char *name = ct->conf->cache_effective_user;
-	struct daemon_user u;
-	int err;
-
-	if (geteuid() != 0) {
-		if (name != NULL)
-			log_msg(LG_NOTICE, SEC_MAIN, "cache_effective_user %s "
-			    "ignored: cuttle was not started as root", name);
-		return (0);
-	}
-	err = daemon_user_lookup(name, &u);
-	if (err != 0) {
-		log_msg(LG_CRIT, SEC_MAIN, "cache_effective_user %s: %s",
-		    name != NULL ? name : "(proxy or nobody)",
-		    err == -ENOENT ? "no such user" : strerror(-err));
-		return (-1);
-	}
-	if (u.uid == 0) {
-		log_msg(LG_NOTICE, SEC_MAIN, "cache_effective_user %s: uid 0, "
-		    "cuttle keeps running as root", u.name);
-		return (0);
-	}
-	if (ct->access_log != NULL)
-		(void)access_log_chown(ct->access_log, u.uid, u.gid);
-	err = daemon_user_become(&u);
-	if (err != 0) {
-		log_msg(LG_CRIT, SEC_MAIN, "cannot become %s (uid %ld, gid "
-		    "%ld): %s", u.name, (long)u.uid, (long)u.gid,
-		    strerror(-err));
-		return (-1);
-	}
-	log_msg(LG_NOTICE, SEC_MAIN, "running as %s (uid %ld, gid %ld)",
-	    u.name, (long)u.uid, (long)u.gid);
-	return (0);
 }
 
 static void
@@ -936,9 +448,7 @@ cuttle_fini(struct cuttle *ct)
 	size_t i;
 
 	comm_timer_free(&ct->draining);
-	for (i = 0; i < ct->nlisteners; i++)
-		comm_listener_close(&ct->listeners[i]);
-	free(ct->listeners);
+	client_ports_close(&ct->ports);
 	if (ct->client != NULL) {
 		/* In-flight transfers end with the process; their
 		 * completions run before the loop goes. */
@@ -957,7 +467,7 @@ cuttle_fini(struct cuttle *ct)
 	free(ct->old_dns);
 	comm_timer_free(&ct->reaper);
 	access_log_close(&ct->access_log);
-	rules_free(&ct->rules);
+	client_rules_free(&ct->rules);
 	comm_loop_free(&ct->loop);
 	if (ct->pidpath != NULL)
 		daemon_pidfile_drop(ct->pidpath, ct->pidfd);
@@ -1017,7 +527,7 @@ main(int argc, char **argv)
 	ct.conf_path = conf_path;
 	n = load_conf(ct.conf, conf_path);
 	if (n >= 0)
-		n += compile_access(ct.conf, &ct.rules);
+		n += client_rules_compile(ct.conf, &ct.rules);
 	if (n != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "configuration has %s; not starting",
 		    n < 0 ? "an unreadable file" : "errors");
@@ -1028,43 +538,25 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (action != NULL) {
-		rc = control(ct.conf, action);
+		rc = daemon_control(ct.conf->pid_filename, action);
 		goto out;
 	}
 	AZ(log_parse_options(ct.conf->debug_options, true, NULL));
 
-	if (!foreground && daemonize() != 0) {
+	if (!foreground && daemon_detach() != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "cannot become a daemon: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (ct.conf->pid_filename != NULL) {
-		pid_t other = 0;
-
 		ct.pidpath = strdup(ct.conf->pid_filename);
 		if (ct.pidpath == NULL) {
 			log_msg(LG_CRIT, SEC_MAIN, "out of memory");
 			goto out;
 		}
-		ct.pidfd = daemon_pidfile_take(ct.conf->pid_filename, &other);
-		if (ct.pidfd == -EEXIST) {
-			log_msg(LG_CRIT, SEC_MAIN, "cuttle is already running "
-			    "(pid %ld, %s)", (long)other,
-			    ct.conf->pid_filename);
+		if (daemon_pidfile_start(ct.pidpath, foreground,
+		    &ct.pidfd) != 0)
 			goto out;
-		}
-		/* In the foreground (a developer's run, not root) an
-		 * unwritable pid file only costs cuttle -k; a daemon that
-		 * -k cannot find is worse than one that does not start. */
-		if (ct.pidfd < 0 && foreground)
-			log_msg(LG_WARN, SEC_MAIN, "cannot write %s: %s; "
-			    "cuttle -k will not find this instance",
-			    ct.conf->pid_filename, strerror(-ct.pidfd));
-		else if (ct.pidfd < 0) {
-			log_msg(LG_CRIT, SEC_MAIN, "cannot write %s: %s",
-			    ct.conf->pid_filename, strerror(-ct.pidfd));
-			goto out;
-		}
 	}
 	ct.loop = comm_loop_new();
 	if (ct.loop == NULL) {
@@ -1081,8 +573,10 @@ main(int argc, char **argv)
 	}
 	log_msg(LG_NOTICE, SEC_MAIN, "cuttle %s starting (pid %ld)",
 	    PACKAGE_VERSION, (long)getpid());
-	if (cuttle_start(&ct) != 0 || open_listeners(&ct) != 0 ||
-	    drop_privileges(&ct) != 0)
+	if (cuttle_start(&ct) != 0 || client_ports_open(ct.client,
+	    ct.loop, ct.conf, &ct.ports) != 0 ||
+	    daemon_drop_privileges(
+	    ct.conf->cache_effective_user, ct.access_log) != 0)
 		goto out;
 
 	(void)daemon_notify("READY=1");

@@ -1,6 +1,9 @@
 /*
- * store_int.h - what store_obj.c (entries, readers) and store_index.c (the
- * memory cache) share: the entry itself and the calls between the two.
+ * store_int.h - what the files of the store share: the entry itself and
+ * the calls between store_obj.c (entries), store_pack.c (replies),
+ * store_seal.c (sealing), store_window.c (windows), store_reader.c
+ * (readers), store_interim.c (interim replies) and store_index.c (the
+ * memory cache).
  *
  * An entry has two shapes.
  *
@@ -57,9 +60,17 @@
 #ifndef CUTTLE_STORE_INT_H
 #define CUTTLE_STORE_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/store.h"
+
+/* Slices up to this size are copied when a smaller block holds them. */
+#define STORE_COPY_SMALL	16384u
+/* Bodies up to this size are sealed (copied once more, into the block
+ * that holds the reply and URL too): the per-object bytes matter for
+ * small objects, and a large one is left in the blocks it came in. */
+#define STORE_SEAL_MAX		STORE_COPY_SMALL
 
 #define STORE_F_REPLY		0x01u	/* set_reply happened */
 #define STORE_F_PRIVATE		0x02u	/* store_entry_set_private() */
@@ -137,6 +148,63 @@ store_sealed(const struct store_entry *e)
 	return ((e->flags & STORE_F_SEALED) != 0);
 }
 
+/* An embedded entry starts a block's data: it must be aligned there. */
+_Static_assert(offsetof(struct buf, data) %
+    _Alignof(struct store_entry) == 0, "an entry must fit at buf data");
+
+/* The block an embedded entry is the first bytes of. */
+static inline struct buf *
+store_obj(const struct store_entry *e)
+{
+	return ((struct buf *)(void *)((char *)(uintptr_t)e -
+	    offsetof(struct buf, data)));
+}
+
+/* A sealed obj's packed reply (right after the entry), its URL, and
+ * where its body starts in the block. */
+static inline const struct store_rpack *
+store_obj_rp(const struct store_entry *e)
+{
+	return ((const struct store_rpack *)(const void *)(e + 1));
+}
+
+static inline const char *
+store_obj_url(const struct store_entry *e)
+{
+	const struct store_rpack *rp = store_obj_rp(e);
+
+	return (rp->raw + rp->rawlen);
+}
+
+static inline uint32_t
+store_obj_body_off(const struct store_entry *e)
+{
+	const struct store_rpack *rp = store_obj_rp(e);
+
+	return ((uint32_t)(sizeof *e + offsetof(struct store_rpack, raw)) +
+	    rp->rawlen + rp->urllen + 1u);
+}
+
+/* The packed reply, wherever it is; NULL for none or an owned view. */
+static inline const struct store_rpack *
+store_entry_rp(const struct store_entry *e)
+{
+	return (store_sealed(e) ? store_obj_rp(e) : e->u.live->rp);
+}
+
+/* store_obj.c */
+/* store_live_new() - a live part for e (loop NULL: set when it is
+ * needed), its body empty.  NULL on ENOMEM. */
+struct store_live *store_live_new(struct store_entry *e,
+	    struct comm_loop *loop, struct buf_pool *pool);
+/* store_live_free() - e's live part goes (no reader may be linked). */
+void	store_live_free(struct store_entry *e);
+/* store_reply_drop() - e's reply, packed or owned, and any view of it
+ * go. */
+void	store_reply_drop(struct store_entry *e);
+/* store_entry_free_mem() - the memory of e itself: its block's
+ * reference (embedded), or its malloc. */
+void	store_entry_free_mem(struct store_entry *e);
 /* store_body_end() - the body offset past its last byte held. */
 uint64_t	store_body_end(const struct store_entry *e);
 /* store_entry_windowed() - true for an entry that keeps only a window
@@ -183,10 +251,30 @@ void	store_index_completed(struct store_entry *e);
  * reference (e must be held by the caller too if it uses e after). */
 void	store_index_leave(struct store_entry *e, enum store_leave why);
 
+/* store_pack.c */
+/* store_view_build() - a view of rp: one allocation (freed with free()
+ * alone), raw pointing into rp.  NULL on ENOMEM or when the bytes are
+ * not a header section as the parser leaves one. */
+struct http_msg *store_view_build(const struct store_rpack *rp);
 /* store_entry_length() - true when the reply says its body is
  * Content-Length bytes (*cl); false before the reply or without one. */
 bool	store_entry_length(const struct store_entry *e, uint64_t *cl);
 
+/* store_seal.c */
+/* store_seal() - e (COMPLETE, live, held by its index alone) into one
+ * block, the index pointed at the copy; e is gone then.  When it cannot
+ * be sealed, e stays as it is. */
+void	store_seal(struct store_entry *e);
+/* store_unseal() - sealed e (held by the caller) back to live, in
+ * place.  0, or -ENOMEM with e left sealed. */
+int	store_unseal(struct store_entry *e);
+
+/* store_window.c */
+/* store_room_call() - the live part's room_call: tells the writer. */
+comm_call_fn	store_room_call;
+/* store_trim() - a windowed e drops what every reader has passed and
+ * tells a waiting writer about room; nothing for any other entry. */
+void	store_trim(struct store_entry *e);
 /* store_entry_unindexed() - e has just left its index: a PENDING entry
  * takes its window_after, and drops what its readers have passed. */
 void	store_entry_unindexed(struct store_entry *e);

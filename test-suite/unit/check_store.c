@@ -1,6 +1,7 @@
 /*
- * check_store.c - store entries and readers (src/store/store_obj.c), keys
- * (store_key.c) and the memory cache (store_index.c).
+ * check_store.c - store entries and readers (src/store/store_obj.c and
+ * the files beside it), keys (store_key.c) and the memory cache
+ * (store_index.c).
  */
 #include "config.h"
 
