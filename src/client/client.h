@@ -93,11 +93,12 @@ void			client_listen(struct client_ctx *ctx,
 			    struct comm_listener *l);
 /* client_adopt() - serve c as if it had been accepted on a listener
  * (which is what client_listen() does with each one): ctx owns c from
- * now on.  Its addresses are what getpeername() and getsockname() say (a
- * socketpair's are AF_UNIX: no port, src acls do not match).  A seam for
- * tests, which hand in a socketpair's end. */
+ * now on.  Its client's address is peer, as accept() gave it, or when
+ * peer is NULL what getpeername() says (a socketpair's is AF_UNIX: no
+ * port, src acls do not match).  A seam for tests too, which hand in a
+ * socketpair's end. */
 void			client_adopt(struct client_ctx *ctx,
-			    struct comm_conn *c);
+			    struct comm_conn *c, const struct sockaddr *peer);
 void			client_ctx_stats(const struct client_ctx *ctx,
 			    struct client_stats *st);
 /* client_ctx_drain() - a graceful shutdown begins: idle connections

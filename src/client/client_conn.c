@@ -204,14 +204,16 @@ client_conn_free(struct client_conn *cc)
 }
 
 static void
-client_accept(struct comm_listener *l, struct comm_conn *c, void *arg)
+client_accept(struct comm_listener *l, struct comm_conn *c,
+    const struct sockaddr *peer, void *arg)
 {
 	(void)l;
-	client_adopt(arg, c);
+	client_adopt(arg, c, peer);
 }
 
 void
-client_adopt(struct client_ctx *ctx, struct comm_conn *c)
+client_adopt(struct client_ctx *ctx, struct comm_conn *c,
+    const struct sockaddr *peer)
 {
 	const struct conf *conf;
 	struct client_conn *cc;
@@ -228,7 +230,9 @@ client_adopt(struct client_ctx *ctx, struct comm_conn *c)
 	cc->ctx = ctx;
 	cc->conn = c;
 	len = sizeof cc->peer;
-	if (getpeername(comm_conn_fd(c), &cc->peer.sa, &len) == -1)
+	if (peer != NULL)
+		client_addr_set(&cc->peer, peer);
+	else if (getpeername(comm_conn_fd(c), &cc->peer.sa, &len) == -1)
 		cc->peer.sa.sa_family = AF_UNSPEC;
 	len = sizeof cc->local;
 	if (getsockname(comm_conn_fd(c), &cc->local.sa, &len) == -1)

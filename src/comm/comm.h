@@ -340,9 +340,11 @@ void	comm_listener_addr(const struct comm_listener *l,
 	    struct sockaddr_storage *ss, socklen_t *len);
 
 /* Called from the loop for each accepted connection, which fn now owns
- * (non-blocking, close-on-exec, TCP_NODELAY). */
+ * (non-blocking, close-on-exec, TCP_NODELAY).  peer is the address
+ * accept() gave, valid during the call: a client that has reset since has
+ * none for getpeername() any more, but still had one. */
 typedef void comm_accept_fn(struct comm_listener *l, struct comm_conn *c,
-    void *arg);
+    const struct sockaddr *peer, void *arg);
 /* comm_accept_start() - accept on l until comm_accept_stop() or close:
  * each readiness drains the backlog up to a per-round cap; EMFILE,
  * ENFILE, ENOBUFS and ENOMEM pause accepting for a moment instead of

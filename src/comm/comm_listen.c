@@ -99,14 +99,18 @@ static void
 listen_accept_cb(struct ev_loop *ev, ev_io *w, int revents)
 {
 	struct comm_listener *l = container_of(w, struct comm_listener, io);
+	struct sockaddr_storage peer;
 	struct comm_conn *c;
+	socklen_t plen;
 	int i, fd;
 
 	(void)ev;
 	(void)revents;
 	CHECK_OBJ_NOTNULL(l, COMM_LISTENER_MAGIC);
 	for (i = 0; i < COMM_ACCEPT_BATCH; i++) {
-		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		plen = sizeof peer;
+		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			switch (errno) {
 			case EAGAIN:
@@ -142,7 +146,7 @@ listen_accept_cb(struct ev_loop *ev, ev_io *w, int revents)
 		}
 		l->loop->st.accepted++;
 		l->in_cb = true;
-		l->fn(l, c, l->arg);
+		l->fn(l, c, (const struct sockaddr *)&peer, l->arg);
 		l->in_cb = false;
 		if (l->closing) {
 			FREE_OBJ(l);

@@ -945,7 +945,7 @@ fp_script(struct fp *f)
 			c = comm_conn_new(f->loop, fd);
 			FUZZ_ASSERT(c != NULL);
 			f->nclients++;
-			client_adopt(f->client, c);
+			client_adopt(f->client, c, NULL);
 			break;
 		case FP_OP_REQUEST:
 			b = fp_u8(f);

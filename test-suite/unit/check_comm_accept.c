@@ -78,6 +78,7 @@ struct acc {
 	int		max_batch;
 	bool		keep;
 	bool		close_listener;
+	struct sockaddr_storage	peer;	/* the last accept's */
 	struct comm_conn *conns[4];
 	struct comm_call reset;
 };
@@ -91,11 +92,15 @@ acc_reset(struct comm_call *call)
 }
 
 static void
-on_accept(struct comm_listener *l, struct comm_conn *c, void *arg)
+on_accept(struct comm_listener *l, struct comm_conn *c,
+    const struct sockaddr *peer, void *arg)
 {
 	struct acc *a = arg;
 
 	(void)l;
+	AN(peer);
+	memcpy(&a->peer, peer, peer->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	a->n++;
 	/* The reset runs from the queue, i.e. after this wakeup's accept
 	 * loop returns: batch counts accepts per wakeup. */
@@ -132,6 +137,19 @@ check_accepted_socket(struct comm_conn *c)
 	ck_assert_int_ne(on, 0);
 }
 
+/* The peer address the accept callback got is the client's own: the
+ * address and port its socket is bound to. */
+static void
+check_peer(const struct sockaddr_storage *peer, int fd)
+{
+	struct sockaddr_storage mine;
+	socklen_t len = sizeof mine;
+
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&mine, &len), 0);
+	ck_assert_int_eq(peer->ss_family, mine.ss_family);
+	ck_assert_int_eq(memcmp(peer, &mine, len), 0);
+}
+
 /* Listen on addr, accept one client, check its socket, tear down. */
 static void
 accept_one_on(const char *addr)
@@ -146,6 +164,7 @@ accept_one_on(const char *addr)
 	fd = client_connect();
 	RUN_UNTIL(loop, a.n == 1);
 	check_accepted_socket(a.conns[0]);
+	check_peer(&a.peer, fd);
 	comm_close(&a.conns[0]);
 	close(fd);
 	teardown_all();
@@ -666,9 +685,11 @@ farm_server_read(struct comm_conn *c, const struct comm_result *res,
 }
 
 static void
-farm_accept(struct comm_listener *l, struct comm_conn *c, void *arg)
+farm_accept(struct comm_listener *l, struct comm_conn *c,
+    const struct sockaddr *peer, void *arg)
 {
 	(void)l;
+	(void)peer;
 	comm_read(c, NULL, 0, farm_server_read, arg);
 }
 
