@@ -419,6 +419,7 @@ client_reply_send(struct client_txn *t, struct buf_chain *out)
 {
 	struct buf_chain body;
 	size_t n;
+	int err = 0;
 
 	buf_chain_init(&body, comm_loop_pool(t->cc->ctx->deps.loop));
 	n = store_reader_read(&t->reader, &body, t->limit_body &&
@@ -427,17 +428,27 @@ client_reply_send(struct client_txn *t, struct buf_chain *out)
 	if (t->limit_body)
 		t->body_left -= n;
 	if (n > 0 && t->chunked_out)
-		http_out_printf(out, "%zx\r\n", n);
-	buf_chain_move(out, &body);
-	if (n > 0 && t->chunked_out)
-		http_out_printf(out, "\r\n");
+		err = http_out_printf(out, "%zx\r\n", n);
+	if (err == 0)
+		err = buf_chain_move(out, &body);
+	if (err == 0 && n > 0 && t->chunked_out)
+		err = http_out_printf(out, "\r\n");
 	buf_chain_fini(&body);
-	if (t->limit_body ? t->body_left == 0 :
-	    store_reader_done(&t->reader)) {
+	if (err == 0 && (t->limit_body ? t->body_left == 0 :
+	    store_reader_done(&t->reader))) {
 		if (t->chunked_out)
-			http_out_printf(out, "0\r\n\r\n");
+			err = http_out_printf(out, "0\r\n\r\n");
 		t->reply_complete = true;
-	} else if (n == 0 && store_entry_state(t->e) == STORE_ABORTED) {
+	}
+	if (err != 0) {
+		/* No memory for the framing: a reply with a piece missing
+		 * must not go out as if whole.  Cut it. */
+		t->aborted = true;
+		client_conn_abort(t->cc);
+		return;
+	}
+	if (!t->reply_complete && n == 0 &&
+	    store_entry_state(t->e) == STORE_ABORTED) {
 		/* Cut after the header section: close, never "complete". */
 		t->aborted = true;	/* TCP_CF_HIT_ABORTED, ... */
 		client_conn_abort(t->cc);
