@@ -259,45 +259,59 @@ cuttle_store_limits(const struct conf *conf, struct store_limits *lim)
 	    STORE_POLICY_SIEVE : STORE_POLICY_LRU;
 }
 
-/* The layers, bottom up: name resolution, the server side, the client
- * side.  0, or -1 (logged). */
+/* The layers, bottom up: the cache manager (its registry is where the
+ * others register their pages), name resolution, the server side, the
+ * memory cache, the client side.  0, or -1 (logged). */
 static int
 cuttle_start(struct cuttle *ct)
 {
+	struct mgr_registry *reg;
 	struct client_deps deps;
 	struct store_limits lim;
 	struct dns_params dp;
 	int errors = 0;
 
+	ct->mgr = mgr_new(ct->loop);
+	if (ct->mgr == NULL) {
+		log_msg(LG_CRIT, SEC_MAIN, "out of memory");
+		return (-1);
+	}
+	mgr_set_control(ct->mgr, on_mgr_control, ct);
+	reg = mgr_actions(ct->mgr);
 	dns_params_from_conf(&dp, ct->conf);
 	ct->dns = dns_resolver_new(ct->loop, &dp);
 	if (ct->dns == NULL) {
 		log_msg(LG_CRIT, SEC_MAIN, "cannot start the resolver");
 		return (-1);
 	}
+	if (dns_register_pages(ct->dns, reg) != 0)
+		goto nomem;
 	ct->access_log = access_log_open(ct->loop, &ct->conf->access_log,
 	    &ct->conf->logformat, &errors);
 	if (errors > 0)
 		return (-1);
 	ct->fwd = fwd_ctx_new(ct->loop, ct->dns, ct->conf);
+	if (ct->fwd == NULL || fwd_register_pages(ct->fwd, reg) != 0)
+		goto nomem;
 	cuttle_store_limits(ct->conf, &lim);
 	ct->store = store_index_new(ct->loop, comm_loop_pool(ct->loop), &lim);
 	if (ct->store == NULL) {
 		log_msg(LG_CRIT, SEC_MAIN, "cannot create the memory cache");
 		return (-1);
 	}
-	ct->mgr = mgr_new(ct->loop);
-	if (ct->mgr != NULL)
-		mgr_set_control(ct->mgr, on_mgr_control, ct);
+	if (store_register_pages(ct->store, reg) != 0)
+		goto nomem;
 	cuttle_deps(ct, &deps);
-	if (ct->fwd != NULL && ct->mgr != NULL)
-		ct->client = client_ctx_new(&deps);
+	ct->client = client_ctx_new(&deps);
+	if (ct->client == NULL || client_register_pages(ct->client) != 0)
+		goto nomem;
 	ct->reaper = comm_timer_new(ct->loop, on_reap_tick, ct);
-	if (ct->client == NULL || ct->reaper == NULL) {
-		log_msg(LG_CRIT, SEC_MAIN, "out of memory");
-		return (-1);
-	}
+	if (ct->reaper == NULL)
+		goto nomem;
 	return (0);
+nomem:
+	log_msg(LG_CRIT, SEC_MAIN, "out of memory");
+	return (-1);
 }
 
 /* -- reconfigure ----------------------------------------------------------- */
@@ -413,6 +427,9 @@ cuttle_reconfigure(struct cuttle *ct)
 	store_index_set_limits(ct->store, &lim);
 	ct->old_dns[ct->nold_dns++] = ct->dns;
 	comm_timer_start(ct->reaper, 0, 1.0);
+	/* The ipcache page shows the new resolver; the old one may be
+	 * freed by the reaper while the manager lives on. */
+	(void)mgr_registry_rebind(mgr_actions(ct->mgr), ct->dns, dns);
 	ct->dns = dns;
 	old_conf = ct->conf;
 	old_rules = ct->rules;
@@ -458,8 +475,9 @@ cuttle_fini(struct cuttle *ct)
 			comm_loop_run_once(ct->loop);
 	}
 	client_ctx_free(&ct->client);
-	store_index_free(&ct->store);
+	/* Before the modules whose pages it holds. */
 	mgr_free(&ct->mgr);
+	store_index_free(&ct->store);
 	fwd_ctx_free(&ct->fwd);
 	dns_resolver_free(&ct->dns);
 	for (i = 0; i < ct->nold_dns; i++)

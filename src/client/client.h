@@ -7,6 +7,7 @@
  *
  * Lifecycle:
  *	client_ctx_new()	nothing accepted yet
+ *	client_register_pages()	its manager pages, when it has a manager
  *	client_listen()		accept on a listener
  *	client_ctx_drain()	graceful shutdown: idle connections close,
  *				the others after their reply
@@ -16,19 +17,22 @@
 #define CUTTLE_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "comm/comm.h"
-#include "conf/conf.h"
-#include "fwd/fwd.h"
-
-struct client_ctx;
-struct acl_rules;
+/* Only pointed to here: whoever fills struct client_deps includes their
+ * headers. */
 struct access_log;
-struct store_index;
+struct acl_rules;
+struct client_ctx;
+struct comm_listener;
+struct comm_loop;
+struct conf;
+struct dns_resolver;
+struct fwd_ctx;
 struct http_refresh;
 struct mgr;
-struct dns_resolver;
+struct store_index;
 
 /* reply_body_max_size: the first entry whose acls match (NULL rules: no
  * acls, always) gives the limit; size 0 is no limit. */
@@ -59,8 +63,8 @@ struct client_deps {
 	bool			purge;		/* an acl names PURGE (Squid:
 						 * else PURGE is refused) */
 	struct mgr		*mgr;		/* cache manager; NULL: none */
-	struct dns_resolver	*dns;		/* for the manager's ipcache
-						 * page; NULL: not shown */
+	struct dns_resolver	*dns;		/* dst and srcdomain acls, the
+						 * manager's figures */
 };
 
 struct client_stats {
@@ -85,9 +89,15 @@ void			client_ctx_free(struct client_ctx **cp);
  * connections already open too (they read it at use time, see struct
  * client_deps).  Call from the loop, outside client code (a signal
  * callback); the caller may free the old deps once this returns.  The
- * loop must stay the same. */
+ * loop and the manager must stay the same. */
 void			client_ctx_set_deps(struct client_ctx *ctx,
 			    const struct client_deps *deps);
+/* client_register_pages() - the client side's manager pages
+ * (client_list, active_requests) and the figures the general pages read
+ * (mgr_set_figures()), with deps.mgr (not NULL).  They point to ctx:
+ * free the manager right after ctx.  0 or a negative errno
+ * (mgr_register()). */
+int			client_register_pages(struct client_ctx *ctx);
 /* client_listen() - accept proxy connections on l. */
 void			client_listen(struct client_ctx *ctx,
 			    struct comm_listener *l);

@@ -5,6 +5,10 @@
  * two pages only the client side can render (client_list,
  * active_requests).
  *
+ * The general pages (mgr_page.h) read the client side's figures, and
+ * those of the modules it uses, through client_mgr_figures(), set when
+ * the client side registers its pages; mgr/ never includes client/.
+ *
  * A manager request is one of (DESIGN.md "Observability"):
  *	cache_object://host/page[@password]		(squidclient)
  *	http://self:port/squid-internal-mgr/page	(absolute-form)
@@ -237,26 +241,6 @@ client_mgr_basic(const struct http_msg *m, const struct http_field *f,
 
 /* -- the answer ------------------------------------------------------------ */
 
-static void
-client_mgr_view(struct client_txn *t, struct mgr_view *v)
-{
-	struct client_ctx *ctx = t->cc->ctx;
-
-	memset(v, 0, sizeof *v);
-	v->mgr = ctx->deps.mgr;
-	v->conf = ctx->deps.conf;
-	v->loop = ctx->deps.loop;
-	client_ctx_stats(ctx, &v->client);
-	v->local_port = client_local_port(t->cc);
-	v->fwd = ctx->deps.fwd;
-	v->store = ctx->deps.store;
-	v->dns = ctx->deps.dns;
-	v->client_ctx = ctx;
-	v->now = comm_now(ctx->deps.loop);
-}
-
-static void client_mgr_register(struct mgr *m);
-
 void
 client_mgr_serve(struct client_txn *t)
 {
@@ -264,7 +248,6 @@ client_mgr_serve(struct client_txn *t)
 	const struct http_field *f;
 	struct mgr_request rq;
 	struct mgr_reply rep;
-	struct mgr_view v;
 	struct buf_chain out;
 	const char *page, *at, *q;
 	char pw[128], date[40];
@@ -273,7 +256,6 @@ client_mgr_serve(struct client_txn *t)
 
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	AN(client_mgr_page(t, &page, &len));
-	client_mgr_register(ctx->deps.mgr);
 	memset(&rq, 0, sizeof rq);
 	/* page[?query][@password], or page@password?query */
 	q = memchr(page, '?', len);
@@ -303,8 +285,9 @@ client_mgr_serve(struct client_txn *t)
 	 * no fwd to take it), so the connection may be reused. */
 	t->state = TXN_BODY;
 	t->code = "TCP_MISS";
-	client_mgr_view(t, &v);
-	err = mgr_answer(ctx->deps.mgr, &v, &rq, &rep);
+	rq.conf = ctx->deps.conf;
+	rq.now = comm_now(ctx->deps.loop);
+	err = mgr_answer(ctx->deps.mgr, &rq, &rep);
 	if (err != 0) {
 		mgr_out_fini(&rep.body);
 		client_txn_error(t, ERRPAGE_INVALID_REQ, "the cache manager "
@@ -397,18 +380,19 @@ client_state_name(const struct client_txn *t)
  * per address in a bounded table of the busiest (mgr_top), so a quiet
  * client may be missing when more than MGR_TOP_SLOTS have come. */
 static int
-client_render_client_list(struct mgr_out *o, const void *view, void *arg)
+client_render_client_list(struct mgr_out *o, const struct mgr_call *c,
+    void *arg)
 {
-	const struct mgr_view *v = view;
-	const struct client_ctx *ctx = v->client_ctx;
-	const struct mgr_top *top = mgr_top_clients(v->mgr);
+	const struct client_ctx *ctx = arg;
+	const struct mgr_top *top;
 	const struct client_conn *cc;
 	const struct list *n;
 	unsigned idx[MGR_TOP_SLOTS], i, k, conns;
 	char addr[INET6_ADDRSTRLEN];
 
-	(void)arg;
+	(void)c;
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	top = mgr_top_clients(ctx->deps.mgr);
 	mgr_out_printf(o, "Cache Clients:\n");
 	k = mgr_top_sorted(top, idx, MGR_TOP_SLOTS);
 	for (i = 0; i < k; i++) {
@@ -439,16 +423,14 @@ client_render_client_list(struct mgr_out *o, const void *view, void *arg)
 }
 
 static int
-client_render_active(struct mgr_out *o, const void *view, void *arg)
+client_render_active(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	const struct mgr_view *v = view;
-	const struct client_ctx *ctx = v->client_ctx;
+	const struct client_ctx *ctx = arg;
 	const struct client_conn *cc;
 	const struct client_txn *t;
 	const struct list *n;
 	char peer[80], local[80];
 
-	(void)arg;
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
 	LIST_FOREACH(n, &ctx->conns) {
 		cc = container_of(n, struct client_conn, link);
@@ -474,22 +456,61 @@ client_render_active(struct mgr_out *o, const void *view, void *arg)
 		mgr_out_printf(o, "out.size %ju\n", (uintmax_t)t->bytes_out);
 		mgr_out_printf(o, "req_sz %zu\n", (size_t)t->req.rawlen);
 		mgr_out_printf(o, "start %.6f (%f seconds ago)\n\n", t->t_start,
-		    v->now - t->t_start);
+		    c->now - t->t_start);
 	}
 	return (0);
 }
 
-/* The client side's pages join the registry the first time it talks to
- * the manager (the client side has no start-up hook of its own). */
-static void
-client_mgr_register(struct mgr *m)
-{
-	struct mgr_registry *r = mgr_actions(m);
+/* -- registration -------------------------------------------------------- */
 
-	if (mgr_registry_find(r, "client_list", 11) != NULL)
-		return;
-	(void)mgr_register(r, "client_list", "Cache Client List", 0,
-	    client_render_client_list, NULL);
-	(void)mgr_register(r, "active_requests", "Client-side Active "
-	    "Requests", 0, client_render_active, NULL);
+/* What the general pages report: the client side's counters, and those
+ * of the modules in force now (ctx->deps, which reconfigure swaps). */
+static void
+client_mgr_figures(struct mgr_figures *f, void *arg)
+{
+	const struct client_ctx *ctx = arg;
+	struct mgr_client_figures *fc = &f->client;
+	struct client_stats cs;
+
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	client_ctx_stats(ctx, &cs);
+	fc->conns_accepted = cs.conns_accepted;
+	fc->conns_open = cs.conns_open;
+	fc->requests = cs.requests;
+	fc->errors = cs.errors;
+	fc->denied = cs.denied;
+	fc->bytes_in = cs.bytes_in;
+	fc->bytes_out = cs.bytes_out;
+	fc->hits = cs.hits;
+	fc->hit_bytes = cs.hit_bytes;
+	fc->fetches = cs.fetches;
+	fc->collapsed = cs.collapsed;
+	fc->revalidations = cs.revalidations;
+	fc->purges = cs.purges;
+	if (ctx->deps.store != NULL)
+		store_index_stats(ctx->deps.store, &f->ss);
+	if (ctx->deps.fwd != NULL)
+		fwd_ctx_stats(ctx->deps.fwd, &f->fs);
+	if (ctx->deps.dns != NULL)
+		dns_stats(ctx->deps.dns, &f->ds);
+}
+
+int
+client_register_pages(struct client_ctx *ctx)
+{
+	struct mgr_registry *r;
+	int err;
+
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	AN(ctx->deps.mgr);
+	r = mgr_actions(ctx->deps.mgr);
+	err = mgr_register(r, MGR_SEC_CLIENT, "client_list",
+	    "Cache Client List", 0, client_render_client_list, ctx);
+	if (err == 0)
+		err = mgr_register(r, MGR_SEC_CLIENT, "active_requests",
+		    "Client-side Active Requests", 0, client_render_active,
+		    ctx);
+	if (err == 0)
+		mgr_set_figures(ctx->deps.mgr, client_mgr_figures, ctx);
+	return (err);
 }

@@ -226,6 +226,13 @@ void	dns_stats(const struct dns_resolver *r, struct dns_stats *st);
 typedef int dns_walk_fn(const struct dns_answer *a, void *arg);
 int	dns_walk(const struct dns_resolver *r, dns_walk_fn *fn, void *arg);
 
+struct mgr_registry;
+
+/* dns_register_pages() - the cache manager's ipcache page, rendered
+ * from r (dns_mgr.c).  r must outlive reg, or be replaced there first
+ * (mgr_registry_rebind()).  0 or a negative errno (mgr_register()). */
+int	dns_register_pages(struct dns_resolver *r, struct mgr_registry *reg);
+
 /* dns_print_versions() - the c-ares library in use, for cuttle -v. */
 void	dns_print_versions(FILE *f);
 

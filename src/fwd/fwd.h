@@ -78,6 +78,13 @@ typedef void fwd_pool_walk_fn(const char *key, const struct sockaddr *peer,
     void *arg);
 void		fwd_pool_walk(const struct fwd_ctx *ctx, fwd_pool_walk_fn *fn,
 		    void *arg);
+
+struct mgr_registry;
+/* fwd_register_pages() - the cache manager's pconn page, rendered from
+ * ctx (fwd_mgr.c); ctx must outlive r.  0 or a negative errno
+ * (mgr_register()). */
+int		fwd_register_pages(struct fwd_ctx *ctx, struct mgr_registry *r);
+
 /* fwd_ctx_idle() - true when no forwarding is in progress. */
 bool		fwd_ctx_idle(const struct fwd_ctx *ctx);
 

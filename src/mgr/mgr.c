@@ -1,9 +1,9 @@
 /*
  * mgr.c - the action registry and the text pages render into.
  *
- * The registry is a small array in registration order: a few dozen
- * actions, looked up once per manager request, so a linear search by
- * name is all it needs.
+ * The registry is a small array in the menu's order (by section, then
+ * as registered): a few dozen actions, looked up once per manager
+ * request, so a linear search by name is all it needs.
  */
 #include "config.h"
 
@@ -184,11 +184,12 @@ mgr_name_ok(const char *name)
 }
 
 int
-mgr_register(struct mgr_registry *r, const char *name, const char *title,
-    unsigned flags, mgr_render_fn *fn, void *arg)
+mgr_register(struct mgr_registry *r, enum mgr_section section,
+    const char *name, const char *title, unsigned flags, mgr_render_fn *fn,
+    void *arg)
 {
-	struct mgr_action *v, *a;
-	size_t cap;
+	struct mgr_action *v, a;
+	size_t cap, at;
 
 	CHECK_OBJ_NOTNULL(r, MGR_REGISTRY_MAGIC);
 	AN(fn);
@@ -207,19 +208,38 @@ mgr_register(struct mgr_registry *r, const char *name, const char *title,
 		r->v = v;
 		r->cap = cap;
 	}
-	a = &r->v[r->n];
-	a->name = strdup(name);
-	a->title = strdup(title != NULL ? title : name);
-	if (a->name == NULL || a->title == NULL) {
-		free((char *)(uintptr_t)a->name);
-		free((char *)(uintptr_t)a->title);
+	a.name = strdup(name);
+	a.title = strdup(title != NULL ? title : name);
+	if (a.name == NULL || a.title == NULL) {
+		free((char *)(uintptr_t)a.name);
+		free((char *)(uintptr_t)a.title);
 		return (-ENOMEM);
 	}
-	a->flags = flags;
-	a->fn = fn;
-	a->arg = arg;
+	a.section = section;
+	a.flags = flags;
+	a.fn = fn;
+	a.arg = arg;
+	/* After the last of its section or an earlier one. */
+	for (at = r->n; at > 0 && r->v[at - 1].section > section; at--)
+		continue;
+	memmove(&r->v[at + 1], &r->v[at], (r->n - at) * sizeof *r->v);
+	r->v[at] = a;
 	r->n++;
 	return (0);
+}
+
+size_t
+mgr_registry_rebind(struct mgr_registry *r, const void *from, void *to)
+{
+	size_t i, n = 0;
+
+	CHECK_OBJ_NOTNULL(r, MGR_REGISTRY_MAGIC);
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].arg == from) {
+			r->v[i].arg = to;
+			n++;
+		}
+	return (n);
 }
 
 const struct mgr_action *

@@ -3,17 +3,20 @@
  * the text a page renders into, cachemgr_passwd, and the counters and
  * per-minute history that the pages and /metrics report.
  *
- * Nothing here does I/O or knows HTTP: modules register actions at
- * start-up (mgr_register()), and the top half (mgr_page.h, layer 6)
- * looks them up, checks the password and renders them.  A render
- * function writes into a growing string (struct mgr_out) and reads the
- * module state it was registered with.
+ * Nothing here does I/O or knows HTTP: each module registers its own
+ * pages when it is created (mgr_register(), with its own object as the
+ * page's arg), and the top half (mgr_page.h, layer 6) looks them up,
+ * checks the password and renders them.  A render function writes into
+ * a growing string (struct mgr_out) and reads the module it was
+ * registered with; what every page shares (the conf in force, the time)
+ * comes in a struct mgr_call.
  *
  * Lifecycle:
  *	mgr_registry_new()	no actions
- *	mgr_register()		each module's pages, at start-up
+ *	mgr_register()		each module's pages, as it is created
+ *	mgr_registry_rebind()	reconfigure replaced a module
  *	mgr_registry_find()	per request
- *	mgr_registry_free()	at exit
+ *	mgr_registry_free()	at exit, before the modules it points to
  */
 #ifndef CUTTLE_MGR_H
 #define CUTTLE_MGR_H
@@ -65,12 +68,37 @@ mgr_out_failed(const struct mgr_out *o)
 #define MGR_F_PROM	0x10u
 
 /*
- * A render function: append the page to o.  view is what the caller of
- * mgr_registry_render() hands every page (the top half's snapshot of the
- * modules); arg is what the action was registered with.  Returns 0, or
- * a negative errno: the caller answers 500 (-ENOTSUP: 501).
+ * Where a page sits in the menu: by section, then in the order of
+ * registration.  Modules are created in the order their dependencies
+ * dictate, not in the menu's (Squid's order, which scripts and people
+ * know), so each names its section.
  */
-typedef int mgr_render_fn(struct mgr_out *o, const void *view, void *arg);
+enum mgr_section {
+	MGR_SEC_RUNTIME,	/* menu, control actions, info, counters, mem */
+	MGR_SEC_STORE,		/* objects, storedir */
+	MGR_SEC_SERVER,		/* pconn */
+	MGR_SEC_DNS,		/* ipcache */
+	MGR_SEC_SETTINGS,	/* config */
+	MGR_SEC_VIEWS,		/* the dashboard, metrics */
+	MGR_SEC_CLIENT		/* client_list, active_requests */
+};
+
+struct mgr_passwd;
+
+/* What every page is given for one request, besides its own arg. */
+struct mgr_call {
+	const struct conf	*conf;		/* in force; NULL: none */
+	const struct mgr_passwd	*passwd;	/* compiled from conf */
+	double			now;		/* comm_now() of the loop */
+};
+
+/*
+ * A render function: append the page to o.  arg is what the action was
+ * registered with: the module that owns the page.  Returns 0, or a
+ * negative errno: the caller answers 500 (-ENOTSUP: 501).
+ */
+typedef int mgr_render_fn(struct mgr_out *o, const struct mgr_call *c,
+    void *arg);
 
 struct mgr_action {
 	const char	*name;		/* "info"; [a-z0-9_] */
@@ -78,23 +106,31 @@ struct mgr_action {
 	unsigned	flags;		/* MGR_F_* */
 	mgr_render_fn	*fn;
 	void		*arg;
+	enum mgr_section section;
 };
 
 struct mgr_registry;
 
 struct mgr_registry	*mgr_registry_new(void);
 void			mgr_registry_free(struct mgr_registry **rp);
-/* mgr_register() - add an action; name and title are copied.  0,
- * -EEXIST (a name registered twice: a bug of the caller, also logged),
- * -EINVAL (a bad name) or -ENOMEM. */
-int	mgr_register(struct mgr_registry *r, const char *name,
-	    const char *title, unsigned flags, mgr_render_fn *fn, void *arg);
+/* mgr_register() - add an action to section; name and title are
+ * copied.  0, -EEXIST (a name registered twice: a bug of the caller,
+ * also logged), -EINVAL (a bad name) or -ENOMEM. */
+int	mgr_register(struct mgr_registry *r, enum mgr_section section,
+	    const char *name, const char *title, unsigned flags,
+	    mgr_render_fn *fn, void *arg);
+/* mgr_registry_rebind() - the actions registered with arg `from` render
+ * with `to` from now on: reconfigure replaced a module (a new resolver)
+ * and the old one must not be reached once it is freed.  Returns how
+ * many; never fails, so it may run where nothing else may. */
+size_t	mgr_registry_rebind(struct mgr_registry *r, const void *from,
+	    void *to);
 /* mgr_registry_find() - the action called name[0..len), or NULL; valid
  * until the next mgr_register(). */
 const struct mgr_action	*mgr_registry_find(const struct mgr_registry *r,
 			    const char *name, size_t len);
-/* mgr_registry_count(), mgr_registry_at() - the actions in the order
- * they were registered (the menu's order). */
+/* mgr_registry_count(), mgr_registry_at() - the actions in the menu's
+ * order: by section, then as registered. */
 size_t			mgr_registry_count(const struct mgr_registry *r);
 const struct mgr_action	*mgr_registry_at(const struct mgr_registry *r,
 			    size_t i);

@@ -39,6 +39,8 @@ struct mgr {
 	void			*control_arg;
 	struct comm_call	control_call;
 	const char		*control_action;	/* pending */
+	mgr_figures_fn		*figures;
+	void			*figures_arg;
 };
 
 static comm_timer_fn mgr_tick;
@@ -100,12 +102,12 @@ mgr_new(struct comm_loop *loop)
 	m->tick = comm_timer_new(loop, mgr_tick, m);
 	if (m->reg == NULL || m->tick == NULL)
 		goto fail;
-	err = mgr_register(m->reg, "menu", "Cache Manager Menu", 0,
-	    mgr_render_menu, m);
+	err = mgr_register(m->reg, MGR_SEC_RUNTIME, "menu",
+	    "Cache Manager Menu", 0, mgr_render_menu, m);
 	for (i = 0; err == 0 && i < ARRAY_LEN(mgr_controls); i++)
-		err = mgr_register(m->reg, mgr_controls[i].name,
-		    mgr_controls[i].title, MGR_F_PROTECTED | MGR_F_CONTROL,
-		    mgr_render_control, m);
+		err = mgr_register(m->reg, MGR_SEC_RUNTIME,
+		    mgr_controls[i].name, mgr_controls[i].title,
+		    MGR_F_PROTECTED | MGR_F_CONTROL, mgr_render_control, m);
 	if (err == 0)
 		err = mgr_page_register_stats(m->reg, m);
 	if (err == 0)
@@ -144,6 +146,25 @@ mgr_set_control(struct mgr *m, mgr_control_fn *fn, void *arg)
 	m->control_arg = arg;
 }
 
+void
+mgr_set_figures(struct mgr *m, mgr_figures_fn *fn, void *arg)
+{
+	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
+	m->figures = fn;
+	m->figures_arg = arg;
+}
+
+void
+mgr_figures_read(const struct mgr *m, struct mgr_figures *f)
+{
+	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
+	memset(f, 0, sizeof *f);
+	if (m->figures != NULL)
+		m->figures(f, m->figures_arg);
+	buf_pool_stats(comm_loop_pool(m->loop), &f->bs);
+	mgr_proc_read(&f->proc);
+}
+
 struct mgr_registry *
 mgr_actions(struct mgr *m)
 {
@@ -177,6 +198,13 @@ mgr_start_time(const struct mgr *m)
 {
 	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
 	return (m->start);
+}
+
+struct comm_loop *
+mgr_loop(const struct mgr *m)
+{
+	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
+	return (m->loop);
 }
 
 static void
@@ -268,9 +296,8 @@ mgr_proc_read(struct mgr_proc *p)
 
 /* Squid's layout: " name<pad>\ttitle<pad>\tprotection". */
 static int
-mgr_render_menu(struct mgr_out *o, const void *view, void *arg)
+mgr_render_menu(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	const struct mgr_view *v = view;
 	struct mgr *m = arg;
 	const struct mgr_action *a;
 	size_t i;
@@ -278,19 +305,18 @@ mgr_render_menu(struct mgr_out *o, const void *view, void *arg)
 	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
 	for (i = 0; (a = mgr_registry_at(m->reg, i)) != NULL; i++)
 		mgr_out_printf(o, " %-22s\t%-32s\t%s\n", a->name, a->title,
-		    mgr_protection(v->passwd, a));
+		    mgr_protection(c->passwd, a));
 	return (0);
 }
 
 static int
-mgr_render_control(struct mgr_out *o, const void *view, void *arg)
+mgr_render_control(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	const struct mgr_view *v = view;
 	struct mgr *m = arg;
 	size_t i;
 
 	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
-	(void)v;
+	(void)c;
 	/* mgr_answer() has put the action's name in control_action. */
 	for (i = 0; i < ARRAY_LEN(mgr_controls); i++)
 		if (strcmp(mgr_controls[i].name, m->control_action) == 0)
@@ -344,11 +370,12 @@ mgr_html_wrap(struct mgr_reply *rep, const struct mgr_action *a)
 }
 
 int
-mgr_answer(struct mgr *m, struct mgr_view *v, const struct mgr_request *rq,
+mgr_answer(struct mgr *m, const struct mgr_request *rq,
     struct mgr_reply *rep)
 {
 	const struct mgr_action *a;
 	struct mgr_passwd *pw;
+	struct mgr_call call;
 	int err, errors = 0;
 
 	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
@@ -358,12 +385,13 @@ mgr_answer(struct mgr *m, struct mgr_view *v, const struct mgr_request *rq,
 	rep->content_type = "text/plain; charset=utf-8";
 	/* Compiled per request: a handful of lines, read a few times a
 	 * minute at most, and always those of the conf in force. */
-	pw = mgr_passwd_compile(v->conf != NULL ?
-	    &v->conf->cachemgr_passwd : NULL, &errors);
+	pw = mgr_passwd_compile(rq->conf != NULL ?
+	    &rq->conf->cachemgr_passwd : NULL, &errors);
 	if (pw == NULL)
 		return (-ENOMEM);
-	v->mgr = m;
-	v->passwd = pw;
+	call.conf = rq->conf;
+	call.passwd = pw;
+	call.now = rq->now;
 	a = rq->page_len == 0 ? mgr_registry_find(m->reg, "index", 5) :
 	    mgr_registry_find(m->reg, rq->page, rq->page_len);
 	if (a == NULL) {
@@ -399,7 +427,7 @@ mgr_answer(struct mgr *m, struct mgr_view *v, const struct mgr_request *rq,
 	else if (a->flags & MGR_F_PROM)
 		rep->content_type = "text/plain; version=0.0.4; "
 		    "charset=utf-8";
-	err = a->fn(&rep->body, v, a->arg);
+	err = a->fn(&rep->body, &call, a->arg);
 	if (err == -ENOTSUP)
 		rep->status = 501;
 	else if (err != 0)
@@ -409,7 +437,6 @@ mgr_answer(struct mgr *m, struct mgr_view *v, const struct mgr_request *rq,
 	    (a->flags & (MGR_F_HTML | MGR_F_JSON | MGR_F_PROM)) == 0)
 		mgr_html_wrap(rep, a);
 done:
-	v->passwd = NULL;
 	mgr_passwd_free(&pw);
 	if (err == 0 && mgr_out_failed(&rep->body))
 		err = -ENOMEM;

@@ -1,19 +1,26 @@
 /*
- * mgr_page.h - the cache manager's top half (layer 6): the pages cuttle
- * registers, the HTML dashboard, Prometheus /metrics, the per-minute
+ * mgr_page.h - the cache manager's top half (layer 6): the general
+ * pages (menu, control actions, info, counters, 5min, 60min, mem,
+ * config, the HTML dashboard, Prometheus /metrics), the per-minute
  * history, and answering one manager request.
  *
- * The client side recognises a manager request, checks http_access (the
- * `manager` acl), gathers a view of the modules (struct mgr_view) and
- * calls mgr_answer(); it then writes the reply.  Nothing here touches a
- * socket or a transaction.
+ * A module's own pages are its own: the store, the server side, the
+ * resolver and the client side each register theirs (mgr_register())
+ * with their object as the page's arg when they are created.  The
+ * general pages read the client side's figures through the provider it
+ * sets (mgr_set_figures()), so nothing here includes client/.  The
+ * client side recognises a manager request, checks http_access (the
+ * `manager` acl), calls mgr_answer() and writes the reply.  Nothing here
+ * touches a socket or a transaction.
  *
  * Lifecycle:
- *	mgr_new()		built-in pages registered, history started
+ *	mgr_new()		general pages registered, history started
  *	mgr_set_control()	main's handler: shutdown, reconfigure, rotate
+ *	mgr_set_figures()	the client side, as it is created
  *	mgr_txn_done()		each finished transaction, counted
  *	mgr_answer()		each manager request
- *	mgr_free()		at exit
+ *	mgr_free()		at exit, before the modules its registry
+ *				points to
  */
 #ifndef CUTTLE_MGR_PAGE_H
 #define CUTTLE_MGR_PAGE_H
@@ -22,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client/client.h"
+#include "buf/buf.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
@@ -54,25 +61,6 @@ const struct mgr_stats	*mgr_stats(const struct mgr *m);
 const struct mgr_top	*mgr_top_clients(const struct mgr *m);
 const struct mgr_top	*mgr_top_urls(const struct mgr *m);
 
-/*
- * What the pages read, gathered by the client side for one request:
- * the settings and the modules in force now (reconfigure may change
- * them between two requests).  NULL module pointers mean "not there".
- */
-struct mgr_view {
-	struct mgr		*mgr;
-	const struct conf	*conf;
-	struct comm_loop	*loop;
-	struct client_stats	client;
-	unsigned		local_port;	/* the request came in on */
-	struct fwd_ctx		*fwd;
-	struct store_index	*store;
-	struct dns_resolver	*dns;
-	const struct mgr_passwd	*passwd;	/* set by mgr_answer() */
-	void			*client_ctx;	/* client's pages */
-	double			now;
-};
-
 enum mgr_format {
 	MGR_FMT_TEXT,		/* Squid's plain text */
 	MGR_FMT_HTML		/* a browser asked (Accept: text/html) */
@@ -83,6 +71,8 @@ struct mgr_request {
 	size_t		page_len;
 	const char	*password;	/* NULL: none given */
 	enum mgr_format	format;
+	const struct conf *conf;	/* in force; NULL: none */
+	double		now;		/* comm_now() of the loop */
 };
 
 struct mgr_reply {
@@ -94,10 +84,10 @@ struct mgr_reply {
 };
 
 /* mgr_answer() - render rq into rep (initialised here).  The password is
- * checked against the view's conf; a control action also schedules
- * main's handler.  0, or -ENOMEM (rep->body may hold a part). */
-int	mgr_answer(struct mgr *m, struct mgr_view *v,
-	    const struct mgr_request *rq, struct mgr_reply *rep);
+ * checked against rq's conf; a control action also schedules main's
+ * handler.  0, or -ENOMEM (rep->body may hold a part). */
+int	mgr_answer(struct mgr *m, const struct mgr_request *rq,
+	    struct mgr_reply *rep);
 
 /* -- for the renderers (mgr_page_*.c) and their tests ---------------------- */
 
@@ -106,6 +96,7 @@ int	mgr_answer(struct mgr *m, struct mgr_view *v,
 void	mgr_period_last(const struct mgr *m, double now, unsigned minutes,
 	    struct mgr_period *p);
 double	mgr_start_time(const struct mgr *m);
+struct comm_loop	*mgr_loop(const struct mgr *m);
 
 /* Process figures, read from the kernel. */
 struct mgr_proc {
@@ -119,23 +110,52 @@ struct mgr_proc {
 };
 void	mgr_proc_read(struct mgr_proc *p);
 
-/* What the pages report, read from every module at once; a module the
- * view lacks reads as zeros. */
+/* The client side's figures, as the general pages report them. */
+struct mgr_client_figures {
+	uint64_t	conns_accepted;
+	unsigned	conns_open;
+	uint64_t	requests;
+	uint64_t	errors;		/* answered with an error page */
+	uint64_t	denied;
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+	uint64_t	hits;		/* answered from the cache */
+	uint64_t	hit_bytes;
+	uint64_t	fetches;	/* shared fetches started */
+	uint64_t	collapsed;	/* requests that joined one */
+	uint64_t	revalidations;
+	uint64_t	purges;
+};
+
+/* What the general pages report, read from every module at once; what
+ * no provider fills reads as zeros. */
 struct mgr_figures {
+	struct mgr_client_figures	client;
 	struct store_index_stats	ss;
 	struct buf_pool_stats		bs;
 	struct fwd_ctx_stats		fs;
 	struct dns_stats		ds;
 	struct mgr_proc			proc;
 };
-void	mgr_figures_read(const struct mgr_view *v, struct mgr_figures *f);
 
-/* Register the built-in pages (mgr_page_stats.c, _html.c, _metrics.c). */
+/*
+ * A figures provider fills client, ss, fs and ds from the modules in
+ * force when it is called (reconfigure may have replaced some since the
+ * last call); the manager reads bs and proc itself.  The client side
+ * sets one: it holds the modules the requests use.
+ */
+typedef void	mgr_figures_fn(struct mgr_figures *f, void *arg);
+/* mgr_set_figures() - fn(f, arg) from now on; NULL: zeros. */
+void	mgr_set_figures(struct mgr *m, mgr_figures_fn *fn, void *arg);
+void	mgr_figures_read(const struct mgr *m, struct mgr_figures *f);
+
+/* Register the general pages (mgr_page_stats.c, _html.c, _metrics.c). */
 int	mgr_page_register_stats(struct mgr_registry *r, struct mgr *m);
 int	mgr_page_register_html(struct mgr_registry *r, struct mgr *m);
 int	mgr_page_register_metrics(struct mgr_registry *r, struct mgr *m);
 
-/* The renderers of the text pages that tests call directly. */
+/* The renderers of the general pages that tests call directly (arg: the
+ * struct mgr). */
 mgr_render_fn	mgr_render_counters;
 mgr_render_fn	mgr_render_info;
 mgr_render_fn	mgr_render_metrics;

@@ -17,9 +17,9 @@ extern const char	mgr_dashboard_html[];
 extern const size_t	mgr_dashboard_html_len;
 
 static int
-mgr_render_index(struct mgr_out *o, const void *view, void *arg)
+mgr_render_index(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	(void)view;
+	(void)c;
 	(void)arg;
 	mgr_out_append(o, mgr_dashboard_html, mgr_dashboard_html_len);
 	return (0);
@@ -57,29 +57,24 @@ json_period(struct mgr_out *o, const char *name, const struct mgr_period *p)
 
 /* Counters as they are now: the page computes rates between polls. */
 int
-mgr_render_json(struct mgr_out *o, const void *view, void *arg)
+mgr_render_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	const struct mgr_view *v = view;
-	const struct client_stats *cs = &v->client;
-	const struct mgr_stats *st = mgr_stats(v->mgr);
-	struct store_index_stats ss;
-	struct fwd_ctx_stats fs;
+	const struct mgr *m = arg;
+	struct mgr_figures fg;
+	const struct mgr_client_figures *cs = &fg.client;
+	const struct store_index_stats *ss = &fg.ss;
+	const struct fwd_ctx_stats *fs = &fg.fs;
+	const struct mgr_stats *st = mgr_stats(m);
 	struct mgr_period p5, p60;
 	unsigned i;
 
-	(void)arg;
-	memset(&ss, 0, sizeof ss);
-	memset(&fs, 0, sizeof fs);
-	if (v->store != NULL)
-		store_index_stats(v->store, &ss);
-	if (v->fwd != NULL)
-		fwd_ctx_stats(v->fwd, &fs);
-	mgr_period_last(v->mgr, v->now, 5, &p5);
-	mgr_period_last(v->mgr, v->now, 60, &p60);
+	mgr_figures_read(m, &fg);
+	mgr_period_last(m, c->now, 5, &p5);
+	mgr_period_last(m, c->now, 60, &p60);
 	mgr_out_printf(o, "{\"version\":");
 	mgr_out_json(o, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
-	mgr_out_printf(o, ",\"now\":%.3f,\"start\":%.3f", v->now,
-	    mgr_start_time(v->mgr));
+	mgr_out_printf(o, ",\"now\":%.3f,\"start\":%.3f", c->now,
+	    mgr_start_time(m));
 	mgr_out_printf(o, ",\"requests\":%ju,\"hits\":%ju,\"errors\":%ju,"
 	    "\"denied\":%ju,\"bytes_in\":%ju,\"bytes_out\":%ju,"
 	    "\"hit_bytes\":%ju,\"conns_open\":%u,\"conns_accepted\":%ju",
@@ -89,11 +84,11 @@ mgr_render_json(struct mgr_out *o, const void *view, void *arg)
 	    (uintmax_t)cs->hit_bytes, cs->conns_open,
 	    (uintmax_t)cs->conns_accepted);
 	mgr_out_printf(o, ",\"server_idle\":%u,\"server_requests\":%ju",
-	    fs.idle, (uintmax_t)fs.requests);
+	    fs->idle, (uintmax_t)fs->requests);
 	mgr_out_printf(o, ",\"cache_bytes\":%ju,\"cache_max\":%ju,"
-	    "\"cache_objects\":%ju", (uintmax_t)ss.bytes,
-	    (uintmax_t)(v->conf != NULL ? v->conf->cache_mem : 0),
-	    (uintmax_t)ss.entries);
+	    "\"cache_objects\":%ju", (uintmax_t)ss->bytes,
+	    (uintmax_t)(c->conf != NULL ? c->conf->cache_mem : 0),
+	    (uintmax_t)ss->entries);
 	json_period(o, "r5", &p5);
 	json_period(o, "r60", &p60);
 	mgr_out_printf(o, ",\"codes\":{");
@@ -103,8 +98,8 @@ mgr_render_json(struct mgr_out *o, const void *view, void *arg)
 		mgr_out_printf(o, ":%ju", (uintmax_t)st->codes[i].n);
 	}
 	mgr_out_printf(o, "}");
-	json_top(o, "top_urls", mgr_top_urls(v->mgr));
-	json_top(o, "top_clients", mgr_top_clients(v->mgr));
+	json_top(o, "top_urls", mgr_top_urls(m));
+	json_top(o, "top_clients", mgr_top_clients(m));
 	mgr_out_printf(o, "}\n");
 	return (0);
 }
@@ -114,11 +109,12 @@ mgr_page_register_html(struct mgr_registry *r, struct mgr *m)
 {
 	int err;
 
-	(void)m;
-	err = mgr_register(r, "index", "Cache Manager Interface (dashboard)",
-	    MGR_F_HTML, mgr_render_index, NULL);
+	err = mgr_register(r, MGR_SEC_VIEWS, "index",
+	    "Cache Manager Interface (dashboard)", MGR_F_HTML,
+	    mgr_render_index, m);
 	if (err == 0)
-		err = mgr_register(r, "dashboard_json", "The dashboard's data "
-		    "(JSON)", MGR_F_JSON, mgr_render_json, NULL);
+		err = mgr_register(r, MGR_SEC_VIEWS, "dashboard_json",
+		    "The dashboard's data (JSON)", MGR_F_JSON,
+		    mgr_render_json, m);
 	return (err);
 }

@@ -51,24 +51,23 @@ prom_double(struct mgr_out *o, const char *name, const char *type,
 }
 
 int
-mgr_render_metrics(struct mgr_out *o, const void *view, void *arg)
+mgr_render_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	const struct mgr_view *v = view;
+	const struct mgr *m = arg;
 	struct mgr_figures fg;
-	const struct client_stats *cs = &v->client;
-	const struct mgr_stats *st = mgr_stats(v->mgr);
+	const struct mgr_client_figures *cs = &fg.client;
+	const struct mgr_stats *st = mgr_stats(m);
 	uint64_t cum;
 	unsigned i;
 
-	(void)arg;
-	mgr_figures_read(v, &fg);
+	mgr_figures_read(m, &fg);
 
 	prom_family(o, "cuttle_build_info", "gauge", "cuttle's version.");
 	mgr_out_printf(o, "cuttle_build_info{version=\"");
 	prom_label_value(o, PACKAGE_VERSION);
 	mgr_out_printf(o, "\"} 1\n");
 	prom_double(o, "cuttle_start_time_seconds", "gauge", "When cuttle "
-	    "started, seconds since the epoch.", mgr_start_time(v->mgr));
+	    "started, seconds since the epoch.", mgr_start_time(m));
 
 	prom_family(o, "cuttle_requests_total", "counter", "Finished "
 	    "requests, by access.log code.");
@@ -118,7 +117,7 @@ mgr_render_metrics(struct mgr_out *o, const void *view, void *arg)
 	prom_u64(o, "cuttle_cache_bytes", "gauge", "Bytes the memory cache "
 	    "holds, counted against cache_mem.", fg.ss.bytes);
 	prom_u64(o, "cuttle_cache_max_bytes", "gauge", "cache_mem.",
-	    v->conf != NULL ? v->conf->cache_mem : 0);
+	    c->conf != NULL ? c->conf->cache_mem : 0);
 	prom_u64(o, "cuttle_cache_lookups_total", "counter", "Memory cache "
 	    "lookups.", fg.ss.lookups);
 	prom_u64(o, "cuttle_cache_evictions_total", "counter", "Objects "
@@ -177,7 +176,6 @@ mgr_render_metrics(struct mgr_out *o, const void *view, void *arg)
 int
 mgr_page_register_metrics(struct mgr_registry *r, struct mgr *m)
 {
-	(void)m;
-	return (mgr_register(r, "metrics", "Prometheus metrics", MGR_F_PROM,
-	    mgr_render_metrics, NULL));
+	return (mgr_register(r, MGR_SEC_VIEWS, "metrics",
+	    "Prometheus metrics", MGR_F_PROM, mgr_render_metrics, m));
 }

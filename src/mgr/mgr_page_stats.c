@@ -1,16 +1,15 @@
 /*
- * mgr_page_stats.c - the text pages, in Squid's layouts so that scripts
- * written for Squid's cache manager read cuttle's: info, counters, 5min,
- * 60min, mem, objects, pconn, ipcache, config, storedir.
+ * mgr_page_stats.c - the general text pages, in Squid's layouts so that
+ * scripts written for Squid's cache manager read cuttle's: info,
+ * counters, 5min, 60min, mem, config.  (objects and storedir are the
+ * store's, pconn the server side's, ipcache the resolver's.)
  *
- * Each renders from a view gathered for the request (struct mgr_view)
- * and from the manager's own counters; figures cuttle does not have
- * (ICP, disk swap ...) are left out rather than printed as zeros that
- * would look measured.
+ * Each renders from the figures of the modules (mgr_figures_read()) and
+ * from the manager's own counters; figures cuttle does not have (ICP,
+ * disk swap ...) are left out rather than printed as zeros that would
+ * look measured.
  */
 #include "config.h"
-
-#include <netinet/in.h>
 
 #include <errno.h>
 #include <math.h>
@@ -42,22 +41,21 @@ mgr_kb(uint64_t bytes)
 /* -- info ------------------------------------------------------------------ */
 
 int
-mgr_render_info(struct mgr_out *o, const void *view, void *arg)
+mgr_render_info(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	const struct mgr_view *v = view;
+	const struct mgr *m = arg;
 	struct mgr_figures fg;
-	const struct client_stats *cs = &v->client;
+	const struct mgr_client_figures *cs = &fg.client;
 	struct mgr_period p5, p60;
 	double start, up, mem_max;
 	char d1[64], d2[64];
 
-	(void)arg;
-	mgr_figures_read(v, &fg);
-	mgr_period_last(v->mgr, v->now, 5, &p5);
-	mgr_period_last(v->mgr, v->now, 60, &p60);
-	start = mgr_start_time(v->mgr);
-	up = v->now - start;
-	mem_max = v->conf != NULL ? (double)v->conf->cache_mem : 0;
+	mgr_figures_read(m, &fg);
+	mgr_period_last(m, c->now, 5, &p5);
+	mgr_period_last(m, c->now, 60, &p60);
+	start = mgr_start_time(m);
+	up = c->now - start;
+	mem_max = c->conf != NULL ? (double)c->conf->cache_mem : 0;
 
 	mgr_out_printf(o, "Squid Object Cache: Version %s (cuttle)\n",
 	    PACKAGE_VERSION);
@@ -65,11 +63,11 @@ mgr_render_info(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "Service Name: cuttle\n");
 	mgr_out_printf(o, "Start Time:\t%s\n", mgr_date(start, d1,
 	    sizeof d1));
-	mgr_out_printf(o, "Current Time:\t%s\n", mgr_date(v->now, d2,
+	mgr_out_printf(o, "Current Time:\t%s\n", mgr_date(c->now, d2,
 	    sizeof d2));
 	mgr_out_printf(o, "Connection information for cuttle:\n");
 	mgr_out_printf(o, "\tNumber of clients accessing cache:\t%u\n",
-	    mgr_top_clients(v->mgr)->n);
+	    mgr_top_clients(m)->n);
 	mgr_out_printf(o, "\tNumber of HTTP requests received:\t%ju\n",
 	    (uintmax_t)cs->requests);
 	mgr_out_printf(o, "\tNumber of client connections accepted:\t%ju\n",
@@ -168,36 +166,20 @@ mgr_render_info(struct mgr_out *o, const void *view, void *arg)
 	return (0);
 }
 
-void
-mgr_figures_read(const struct mgr_view *v, struct mgr_figures *f)
-{
-	memset(f, 0, sizeof *f);
-	if (v->store != NULL)
-		store_index_stats(v->store, &f->ss);
-	if (v->loop != NULL)
-		buf_pool_stats(comm_loop_pool(v->loop), &f->bs);
-	if (v->fwd != NULL)
-		fwd_ctx_stats(v->fwd, &f->fs);
-	if (v->dns != NULL)
-		dns_stats(v->dns, &f->ds);
-	mgr_proc_read(&f->proc);
-}
-
 /* -- counters -------------------------------------------------------------- */
 
 int
-mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
+mgr_render_counters(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	const struct mgr_view *v = view;
+	const struct mgr *m = arg;
 	struct mgr_figures fg;
-	const struct client_stats *cs = &v->client;
-	const struct mgr_stats *st = mgr_stats(v->mgr);
+	const struct mgr_client_figures *cs = &fg.client;
+	const struct mgr_stats *st = mgr_stats(m);
 	char d[64];
 
-	(void)arg;
-	mgr_figures_read(v, &fg);
-	mgr_out_printf(o, "sample_time = %.6f (%s)\n", v->now,
-	    mgr_date(v->now, d, sizeof d));
+	mgr_figures_read(m, &fg);
+	mgr_out_printf(o, "sample_time = %.6f (%s)\n", c->now,
+	    mgr_date(c->now, d, sizeof d));
 	/* Squid's names where the meaning matches. */
 	mgr_out_printf(o, "client_http.requests = %ju\n",
 	    (uintmax_t)cs->requests);
@@ -217,8 +199,8 @@ mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
 	    (uintmax_t)st->c[MGR_C_ABORTED]);
 	mgr_out_printf(o, "page_faults = %ld\n", fg.proc.majflt);
 	mgr_out_printf(o, "cpu_time = %.6f\n", fg.proc.cpu);
-	mgr_out_printf(o, "wall_time = %.6f\n", v->now -
-	    mgr_start_time(v->mgr));
+	mgr_out_printf(o, "wall_time = %.6f\n", c->now -
+	    mgr_start_time(m));
 	/* cuttle's own, under Squid-like names. */
 	mgr_out_printf(o, "client_http.denied = %ju\n", (uintmax_t)cs->denied);
 	mgr_out_printf(o, "client_http.mem_hits = %ju\n",
@@ -264,20 +246,19 @@ mgr_render_counters(struct mgr_out *o, const void *view, void *arg)
 /* -- 5min, 60min ----------------------------------------------------------- */
 
 static int
-mgr_render_avg(struct mgr_out *o, const void *view, void *arg)
+mgr_render_avg(struct mgr_out *o, const struct mgr_call *c,
+    const struct mgr *m, unsigned minutes)
 {
-	const struct mgr_view *v = view;
-	unsigned minutes = (unsigned)(uintptr_t)arg;
 	struct mgr_period p;
 	double s;
 	char d1[64], d2[64];
 
-	mgr_period_last(v->mgr, v->now, minutes, &p);
+	mgr_period_last(m, c->now, minutes, &p);
 	s = p.seconds > 0 ? p.seconds : 1;
-	mgr_out_printf(o, "sample_start_time = %.6f (%s)\n", v->now -
-	    p.seconds, mgr_date(v->now - p.seconds, d1, sizeof d1));
-	mgr_out_printf(o, "sample_end_time = %.6f (%s)\n", v->now,
-	    mgr_date(v->now, d2, sizeof d2));
+	mgr_out_printf(o, "sample_start_time = %.6f (%s)\n", c->now -
+	    p.seconds, mgr_date(c->now - p.seconds, d1, sizeof d1));
+	mgr_out_printf(o, "sample_end_time = %.6f (%s)\n", c->now,
+	    mgr_date(c->now, d2, sizeof d2));
 	mgr_out_printf(o, "client_http.requests = %f/sec\n",
 	    (double)p.c[MGR_C_REQUESTS] / s);
 	mgr_out_printf(o, "client_http.hits = %f/sec\n",
@@ -314,6 +295,18 @@ mgr_render_avg(struct mgr_out *o, const void *view, void *arg)
 	return (0);
 }
 
+static int
+mgr_render_5min(struct mgr_out *o, const struct mgr_call *c, void *arg)
+{
+	return (mgr_render_avg(o, c, arg, 5));
+}
+
+static int
+mgr_render_60min(struct mgr_out *o, const struct mgr_call *c, void *arg)
+{
+	return (mgr_render_avg(o, c, arg, 60));
+}
+
 /* -- mem ------------------------------------------------------------------- */
 
 /* The page allocator by size class: only the classes in use or cached. */
@@ -340,17 +333,15 @@ mgr_render_mem_classes(struct mgr_out *o, const struct buf_pool *pool)
 }
 
 static int
-mgr_render_mem(struct mgr_out *o, const void *view, void *arg)
+mgr_render_mem(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	const struct mgr_view *v = view;
+	struct comm_loop *loop = mgr_loop(arg);
 	struct buf_pool_stats bs;
 	struct comm_loop_stats ls;
 
-	(void)arg;
-	if (v->loop == NULL)
-		return (-ENOTSUP);
-	buf_pool_stats(comm_loop_pool(v->loop), &bs);
-	comm_loop_stats(v->loop, &ls);
+	(void)c;
+	buf_pool_stats(comm_loop_pool(loop), &bs);
+	comm_loop_stats(loop, &ls);
 	mgr_out_printf(o, "Current memory usage:\n");
 	mgr_out_printf(o, "Pool\t Obj Size\t Chunks\t\t In Use\t\t\t Idle"
 	    "\t\t Allocations Saved\n");
@@ -375,230 +366,7 @@ mgr_render_mem(struct mgr_out *o, const void *view, void *arg)
 	mgr_out_printf(o, "\tlisteners:\t%u\n", ls.listeners);
 	mgr_out_printf(o, "\toperations pending:\t%u\n", ls.ops);
 	mgr_out_printf(o, "\tcalls run:\t%ju\n", (uintmax_t)ls.calls);
-	mgr_render_mem_classes(o, comm_loop_pool(v->loop));
-	return (0);
-}
-
-/* -- objects, storedir ----------------------------------------------------- */
-
-struct mgr_walk {
-	struct mgr_out	*o;
-	double		now;
-	uint64_t	n;
-};
-
-static void
-mgr_object_one(struct store_entry *e, void *arg)
-{
-	struct mgr_walk *w = arg;
-	const struct http_cache_meta *meta = store_entry_meta(e);
-	const struct http_msg *rep = store_entry_reply(e);
-	char hex[STORE_KEY_LEN * 2 + 1];
-	int64_t age;
-
-	w->n++;
-	age = http_cache_age(meta, (int64_t)w->now);
-	mgr_out_printf(w->o, "KEY %s\n", store_key_hex(store_entry_key(e),
-	    hex));
-	if (store_entry_url(e) != NULL)
-		mgr_out_printf(w->o, "\tGET %s%s\n", store_entry_url(e),
-		    meta->flags & HCM_VARY_MARKER ? " (Vary marker)" : "");
-	mgr_out_printf(w->o, "\t%s IN_MEMORY\n", store_entry_state(e) ==
-	    STORE_COMPLETE ? "STORE_OK     " : "STORE_PENDING");
-	mgr_out_printf(w->o, "\tLV:%jd AGE:%jd EX:%jd\n",
-	    (intmax_t)meta->response_time, (intmax_t)age,
-	    (intmax_t)(meta->response_time + meta->lifetime -
-	    meta->corrected_initial_age));
-	mgr_out_printf(w->o, "\t%u locks, %u clients\n",
-	    store_entry_nreaders(e), store_entry_nreaders(e));
-	if (rep != NULL)
-		mgr_out_printf(w->o, "\tstatus %u\n", rep->status);
-	mgr_out_printf(w->o, "\tinmem_hi: %ju\n",
-	    (uintmax_t)store_entry_body_len(e));
-	mgr_out_printf(w->o, "\tmem: %ju bytes\n\n",
-	    (uintmax_t)store_entry_mem(e));
-}
-
-static int
-mgr_render_objects(struct mgr_out *o, const void *view, void *arg)
-{
-	const struct mgr_view *v = view;
-	struct mgr_walk w = { o, v->now, 0 };
-
-	(void)arg;
-	if (v->store == NULL) {
-		mgr_out_printf(o, "No memory cache (cache_mem 0).\n");
-		return (0);
-	}
-	store_index_walk(v->store, mgr_object_one, &w);
-	mgr_out_printf(o, "%ju objects\n", (uintmax_t)w.n);
-	return (0);
-}
-
-static int
-mgr_render_storedir(struct mgr_out *o, const void *view, void *arg)
-{
-	const struct mgr_view *v = view;
-	struct store_index_stats ss;
-	double max = v->conf != NULL ? (double)v->conf->cache_mem : 0;
-
-	(void)arg;
-	memset(&ss, 0, sizeof ss);
-	if (v->store != NULL)
-		store_index_stats(v->store, &ss);
-	mgr_out_printf(o, "Store Directory Statistics:\n");
-	mgr_out_printf(o, "Store Entries          : %ju\n",
-	    (uintmax_t)ss.entries);
-	mgr_out_printf(o, "Maximum Swap Size      : 0 KB\n");
-	mgr_out_printf(o, "Current Store Swap Size: 0.00 KB\n");
-	mgr_out_printf(o, "Current Capacity       : 0.00%% used, 0.00%% "
-	    "free\n\n");
-	mgr_out_printf(o, "Store Directory #0 (memory): %s\n",
-	    v->store != NULL ? "cache_mem" : "none");
-	mgr_out_printf(o, "Maximum Size: %.0f KB\n", max / 1024.0);
-	mgr_out_printf(o, "Current Size: %.2f KB\n", mgr_kb(ss.bytes));
-	mgr_out_printf(o, "Percent Used: %0.2f%%\n", max > 0 ?
-	    100.0 * (double)ss.bytes / max : 0.0);
-	mgr_out_printf(o, "Current entries: %ju\n", (uintmax_t)ss.entries);
-	mgr_out_printf(o, "Replacement policy: %s\n", v->conf != NULL &&
-	    v->conf->memory_replacement_policy == CONF_REPL_SIEVE ? "sieve" :
-	    "lru");
-	mgr_out_printf(o, "Objects added: %ju, evicted: %ju, removed: %ju\n",
-	    (uintmax_t)ss.added, (uintmax_t)ss.evicted,
-	    (uintmax_t)ss.removed);
-	mgr_out_printf(o, "(no disk store yet)\n");
-	return (0);
-}
-
-/* -- pconn, ipcache -------------------------------------------------------- */
-
-/* Idle server connections by host:port, for the pconn page: a short
- * table, linear (the pool holds at most a few hundred per host). */
-#define MGR_PCONN_HOSTS	64
-
-struct mgr_pconn_walk {
-	struct {
-		const char	*key;
-		unsigned	n;
-	}		host[MGR_PCONN_HOSTS];
-	unsigned	nhosts;
-	unsigned	others;		/* past the table */
-};
-
-static void
-mgr_pconn_one(const char *key, const struct sockaddr *peer, void *arg)
-{
-	struct mgr_pconn_walk *w = arg;
-	unsigned i;
-
-	(void)peer;
-	for (i = 0; i < w->nhosts; i++)
-		if (strcmp(w->host[i].key, key) == 0) {
-			w->host[i].n++;
-			return;
-		}
-	if (w->nhosts == MGR_PCONN_HOSTS) {
-		w->others++;
-		return;
-	}
-	w->host[w->nhosts].key = key;
-	w->host[w->nhosts++].n = 1;
-}
-
-static int
-mgr_render_pconn(struct mgr_out *o, const void *view, void *arg)
-{
-	const struct mgr_view *v = view;
-	struct mgr_pconn_walk w;
-	struct fwd_ctx_stats fs;
-	unsigned i;
-
-	(void)arg;
-	memset(&fs, 0, sizeof fs);
-	memset(&w, 0, sizeof w);
-	if (v->fwd != NULL) {
-		fwd_ctx_stats(v->fwd, &fs);
-		fwd_pool_walk(v->fwd, mgr_pconn_one, &w);
-	}
-	mgr_out_printf(o, "Pool 0 Stats\n");
-	mgr_out_printf(o, "server-side persistent connection counts:\n\n");
-	mgr_out_printf(o, "\tidle now:\t%u\n", fs.idle);
-	mgr_out_printf(o, "\topened:\t%ju\n", (uintmax_t)fs.conns_opened);
-	mgr_out_printf(o, "\treused:\t%ju\n", (uintmax_t)fs.conns_reused);
-	mgr_out_printf(o, "\trequests:\t%ju\n", (uintmax_t)fs.requests);
-	mgr_out_printf(o, "\tretries:\t%ju\n", (uintmax_t)fs.retries);
-	mgr_out_printf(o, "\treq/conn:\t%.2f\n", fs.conns_opened > 0 ?
-	    (double)fs.requests / (double)fs.conns_opened : 0.0);
-	mgr_out_printf(o, "\nidle connections by server:\n\n");
-	mgr_out_printf(o, "\t%-40s %s\n", "host:port", "idle");
-	for (i = 0; i < w.nhosts; i++)
-		mgr_out_printf(o, "\t%-40s %u\n", w.host[i].key,
-		    w.host[i].n);
-	if (w.others > 0)
-		mgr_out_printf(o, "\t%-40s %u\n", "(other servers)",
-		    w.others);
-	return (0);
-}
-
-struct mgr_dns_walk {
-	struct mgr_out	*o;
-	double		now;
-};
-
-static int
-mgr_ipcache_one(const struct dns_answer *a, void *arg)
-{
-	struct mgr_dns_walk *w = arg;
-	char addr[INET6_ADDRSTRLEN + 8];
-	unsigned i;
-
-	mgr_out_printf(w->o, " %-32.32s %-6s %6.0f %6s %2u(%2u)",
-	    a->name, a->status == DNS_OK ? "" : " N",
-	    a->expires > 0 ? a->expires - w->now : -1.0,
-	    a->source == DNS_SRC_HOSTS ? "hosts" : a->source ==
-	    DNS_SRC_LITERAL ? "lit" : "dns", a->naddrs, 0u);
-	for (i = 0; i < a->naddrs; i++) {
-		comm_addr_format(&a->addrs[i].sa, addr, sizeof addr);
-		/* The port is 0: show the address alone. */
-		if (strlen(addr) > 2 && strcmp(addr + strlen(addr) - 2,
-		    ":0") == 0)
-			addr[strlen(addr) - 2] = '\0';
-		mgr_out_printf(w->o, " %s-OK", addr);
-	}
-	if (a->status != DNS_OK && a->reason != NULL)
-		mgr_out_printf(w->o, " (%s)", a->reason);
-	mgr_out_printf(w->o, "\n");
-	return (0);
-}
-
-static int
-mgr_render_ipcache(struct mgr_out *o, const void *view, void *arg)
-{
-	const struct mgr_view *v = view;
-	struct mgr_dns_walk w = { o, v->now };
-	struct dns_stats ds;
-
-	(void)arg;
-	if (v->dns == NULL) {
-		mgr_out_printf(o, "No resolver.\n");
-		return (0);
-	}
-	dns_stats(v->dns, &ds);
-	mgr_out_printf(o, "IP Cache Statistics:\n");
-	mgr_out_printf(o, "IPcache Entries Cached:  %u\n", ds.entries);
-	mgr_out_printf(o, "IPcache Requests: %ju\n", (uintmax_t)ds.lookups);
-	mgr_out_printf(o, "IPcache Hits:            %ju\n",
-	    (uintmax_t)ds.hits);
-	mgr_out_printf(o, "IPcache Negative Hits:       %ju\n",
-	    (uintmax_t)ds.negative_hits);
-	mgr_out_printf(o, "IPcache Numeric Hits:        %ju\n",
-	    (uintmax_t)ds.literals);
-	mgr_out_printf(o, "IPcache Misses:          %ju\n",
-	    (uintmax_t)ds.misses);
-	mgr_out_printf(o, "IPcache Invalid Request: 0\n\n\n");
-	mgr_out_printf(o, "%-33.33s %3s %6s %6s  %s\n", "Hostname", "Flg",
-	    "lstref", "TTL", "N(b)");
-	(void)dns_walk(v->dns, mgr_ipcache_one, &w);
+	mgr_render_mem_classes(o, comm_loop_pool(loop));
 	return (0);
 }
 
@@ -689,10 +457,9 @@ mgr_fwdfor_name(int v)
 }
 
 static int
-mgr_render_config(struct mgr_out *o, const void *view, void *arg)
+mgr_render_config(struct mgr_out *o, const struct mgr_call *call, void *arg)
 {
-	const struct mgr_view *v = view;
-	const struct conf *c = v->conf;
+	const struct conf *c = call->conf;
 
 	(void)arg;
 	if (c == NULL)
@@ -723,35 +490,24 @@ mgr_page_register_stats(struct mgr_registry *r, struct mgr *m)
 {
 	int err;
 
-	(void)m;
-	err = mgr_register(r, "info", "General Runtime Information", 0,
-	    mgr_render_info, NULL);
+	err = mgr_register(r, MGR_SEC_RUNTIME, "info",
+	    "General Runtime Information", 0, mgr_render_info, m);
 	if (err == 0)
-		err = mgr_register(r, "counters", "Traffic and Resource "
-		    "Counters", 0, mgr_render_counters, NULL);
+		err = mgr_register(r, MGR_SEC_RUNTIME, "counters",
+		    "Traffic and Resource Counters", 0, mgr_render_counters,
+		    m);
 	if (err == 0)
-		err = mgr_register(r, "5min", "5 Minute Average of Counters",
-		    0, mgr_render_avg, (void *)(uintptr_t)5);
+		err = mgr_register(r, MGR_SEC_RUNTIME, "5min",
+		    "5 Minute Average of Counters", 0, mgr_render_5min, m);
 	if (err == 0)
-		err = mgr_register(r, "60min", "60 Minute Average of Counters",
-		    0, mgr_render_avg, (void *)(uintptr_t)60);
+		err = mgr_register(r, MGR_SEC_RUNTIME, "60min",
+		    "60 Minute Average of Counters", 0, mgr_render_60min, m);
 	if (err == 0)
-		err = mgr_register(r, "mem", "Memory Utilization", 0,
-		    mgr_render_mem, NULL);
+		err = mgr_register(r, MGR_SEC_RUNTIME, "mem",
+		    "Memory Utilization", 0, mgr_render_mem, m);
 	if (err == 0)
-		err = mgr_register(r, "objects", "All Cache Objects", 0,
-		    mgr_render_objects, NULL);
-	if (err == 0)
-		err = mgr_register(r, "storedir", "Store Directory Stats", 0,
-		    mgr_render_storedir, NULL);
-	if (err == 0)
-		err = mgr_register(r, "pconn", "Persistent Connection "
-		    "Utilization Histograms", 0, mgr_render_pconn, NULL);
-	if (err == 0)
-		err = mgr_register(r, "ipcache", "IP Cache Stats and Contents",
-		    0, mgr_render_ipcache, NULL);
-	if (err == 0)
-		err = mgr_register(r, "config", "Current cuttle Configuration",
-		    MGR_F_PROTECTED, mgr_render_config, NULL);
+		err = mgr_register(r, MGR_SEC_SETTINGS, "config",
+		    "Current cuttle Configuration", MGR_F_PROTECTED,
+		    mgr_render_config, m);
 	return (err);
 }

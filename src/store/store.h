@@ -327,4 +327,12 @@ typedef void store_walk_fn(struct store_entry *e, void *arg);
 void	store_index_walk(struct store_index *idx, store_walk_fn *fn,
 	    void *arg);
 
+struct mgr_registry;
+
+/* store_register_pages() - the cache manager's objects and storedir
+ * pages, rendered from idx (store_mgr.c); idx must outlive r.  0 or a
+ * negative errno (mgr_register()). */
+int	store_register_pages(struct store_index *idx,
+	    struct mgr_registry *r);
+
 #endif /* CUTTLE_STORE_H */

@@ -20,9 +20,9 @@
 #include "mgr/mgr_page.h"
 
 static int
-render_hello(struct mgr_out *o, const void *view, void *arg)
+render_hello(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
-	(void)view;
+	(void)c;
 	mgr_out_printf(o, "hello %s\n", (const char *)arg);
 	return (0);
 }
@@ -36,16 +36,16 @@ START_TEST(register_find_and_keep_the_order)
 	static char x[] = "x", y[] = "y";
 
 	ck_assert_ptr_nonnull(r);
-	ck_assert_int_eq(mgr_register(r, "info", "General", 0, render_hello,
-	    x), 0);
-	ck_assert_int_eq(mgr_register(r, "counters", "Counters",
-	    MGR_F_PROTECTED, render_hello, y), 0);
-	ck_assert_int_eq(mgr_register(r, "info", "again", 0, render_hello,
-	    NULL), -EEXIST);
-	ck_assert_int_eq(mgr_register(r, "Bad-Name", "x", 0, render_hello,
-	    NULL), -EINVAL);
-	ck_assert_int_eq(mgr_register(r, "", "x", 0, render_hello, NULL),
-	    -EINVAL);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_RUNTIME, "info", "General",
+	    0, render_hello, x), 0);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_RUNTIME, "counters",
+	    "Counters", MGR_F_PROTECTED, render_hello, y), 0);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_RUNTIME, "info", "again", 0,
+	    render_hello, NULL), -EEXIST);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_RUNTIME, "Bad-Name", "x", 0,
+	    render_hello, NULL), -EINVAL);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_RUNTIME, "", "x", 0,
+	    render_hello, NULL), -EINVAL);
 	ck_assert_uint_eq(mgr_registry_count(r), 2);
 	ck_assert_str_eq(mgr_registry_at(r, 0)->name, "info");
 	ck_assert_str_eq(mgr_registry_at(r, 1)->name, "counters");
@@ -56,6 +56,50 @@ START_TEST(register_find_and_keep_the_order)
 	ck_assert_ptr_null(mgr_registry_find(r, "count", 5));
 	mgr_registry_free(&r);
 	ck_assert_ptr_null(r);
+}
+END_TEST
+
+/* The menu's order is by section, then by registration, whatever the
+ * order the modules were created in; rebind moves a module's pages to
+ * its replacement and leaves the others alone. */
+START_TEST(sections_order_the_menu_and_rebind_follows_a_module)
+{
+	struct mgr_registry *r = mgr_registry_new();
+	static char a[] = "a", b[] = "b", m[] = "m";
+	static const char *want[] = { "info", "mem", "objects", "pconn",
+	    "ipcache", "config", "client_list" };
+	struct mgr_call c = { NULL, NULL, 0 };
+	struct mgr_out o;
+	size_t i;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_DNS, "ipcache", NULL, 0,
+	    render_hello, a), 0);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_SERVER, "pconn", NULL, 0,
+	    render_hello, m), 0);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_RUNTIME, "info", NULL, 0,
+	    render_hello, m), 0);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_CLIENT, "client_list", NULL,
+	    0, render_hello, m), 0);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_SETTINGS, "config", NULL, 0,
+	    render_hello, m), 0);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_STORE, "objects", NULL, 0,
+	    render_hello, m), 0);
+	ck_assert_int_eq(mgr_register(r, MGR_SEC_RUNTIME, "mem", NULL, 0,
+	    render_hello, m), 0);
+	ck_assert_uint_eq(mgr_registry_count(r), sizeof want / sizeof want[0]);
+	for (i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_str_eq(mgr_registry_at(r, i)->name, want[i]);
+
+	ck_assert_uint_eq(mgr_registry_rebind(r, a, b), 1);
+	ck_assert_uint_eq(mgr_registry_rebind(r, a, b), 0);
+	mgr_out_init(&o);
+	ck_assert_int_eq(mgr_registry_find(r, "ipcache", 7)->fn(&o, &c,
+	    mgr_registry_find(r, "ipcache", 7)->arg), 0);
+	ck_assert_str_eq(o.p, "hello b\n");
+	mgr_out_fini(&o);
+	ck_assert_ptr_eq(mgr_registry_find(r, "pconn", 5)->arg, m);
+	mgr_registry_free(&r);
 }
 END_TEST
 
@@ -102,10 +146,14 @@ START_TEST(passwords_follow_squid_rules)
 	    "cachemgr_passwd none info\n"
 	    "cachemgr_passwd disable counters\n"
 	    "cachemgr_passwd other all\n");
-	struct mgr_action cfg = { "config", "c", MGR_F_PROTECTED, NULL, NULL };
-	struct mgr_action info = { "info", "i", 0, NULL, NULL };
-	struct mgr_action cnt = { "counters", "n", 0, NULL, NULL };
-	struct mgr_action mem = { "mem", "m", 0, NULL, NULL };
+	struct mgr_action cfg = { "config", "c", MGR_F_PROTECTED, NULL, NULL,
+	    MGR_SEC_RUNTIME };
+	struct mgr_action info = { "info", "i", 0, NULL, NULL,
+	    MGR_SEC_RUNTIME };
+	struct mgr_action cnt = { "counters", "n", 0, NULL, NULL,
+	    MGR_SEC_RUNTIME };
+	struct mgr_action mem = { "mem", "m", 0, NULL, NULL,
+	    MGR_SEC_RUNTIME };
 	struct mgr_passwd *pw;
 	int errors = 0;
 
@@ -129,8 +177,10 @@ END_TEST
 
 START_TEST(without_passwords_guarded_pages_are_hidden_and_refused)
 {
-	struct mgr_action cfg = { "config", "c", MGR_F_PROTECTED, NULL, NULL };
-	struct mgr_action info = { "info", "i", 0, NULL, NULL };
+	struct mgr_action cfg = { "config", "c", MGR_F_PROTECTED, NULL, NULL,
+	    MGR_SEC_RUNTIME };
+	struct mgr_action info = { "info", "i", 0, NULL, NULL,
+	    MGR_SEC_RUNTIME };
 	struct conf *c = conf_from("cachemgr_passwd lonely\n");
 	struct mgr_passwd *pw;
 	int errors = 0;
@@ -279,8 +329,19 @@ struct fixture {
 	struct comm_loop	*loop;
 	struct mgr		*m;
 	struct conf		*conf;
-	struct mgr_view		v;
+	double			now;
+	struct mgr_client_figures client;	/* what the client side
+						 * would report */
 };
+
+/* The figures provider the client side sets in cuttle. */
+static void
+fixture_figures(struct mgr_figures *fg, void *arg)
+{
+	const struct fixture *f = arg;
+
+	fg->client = f->client;
+}
 
 static void
 fixture_init(struct fixture *f, const char *conf)
@@ -290,12 +351,11 @@ fixture_init(struct fixture *f, const char *conf)
 	ck_assert_ptr_nonnull(f->loop);
 	f->m = mgr_new(f->loop);
 	ck_assert_ptr_nonnull(f->m);
+	mgr_set_figures(f->m, fixture_figures, f);
 	f->conf = conf_from(conf);
-	f->v.conf = f->conf;
-	f->v.loop = f->loop;
-	f->v.now = comm_now(f->loop) + 1;
-	f->v.client.requests = 8;
-	f->v.client.hits = 3;
+	f->now = comm_now(f->loop) + 1;
+	f->client.requests = 8;
+	f->client.hits = 3;
 }
 
 static void
@@ -310,9 +370,10 @@ static unsigned
 answer(struct fixture *f, const char *page, const char *pw,
     struct mgr_reply *rep)
 {
-	struct mgr_request rq = { page, strlen(page), pw, MGR_FMT_TEXT };
+	struct mgr_request rq = { page, strlen(page), pw, MGR_FMT_TEXT,
+	    f->conf, f->now };
 
-	ck_assert_int_eq(mgr_answer(f->m, &f->v, &rq, rep), 0);
+	ck_assert_int_eq(mgr_answer(f->m, &rq, rep), 0);
 	return (rep->status);
 }
 
@@ -561,6 +622,7 @@ START_TEST(metrics_parse_as_prometheus_text)
 	struct fixture f;
 	struct mgr_reply rep;
 	struct mgr_txn_rec r = { "TCP_MEM_HIT", 200, 512, 0.003, false };
+	struct mgr_call call;
 	int n;
 
 	fixture_init(&f, "");
@@ -568,7 +630,7 @@ START_TEST(metrics_parse_as_prometheus_text)
 	r.code = "TCP_MISS";
 	r.duration = 0.3;
 	mgr_txn_done(f.m, &r, "http://b/", 9, "127.0.0.1");
-	f.v.client.bytes_out = 1024;
+	f.client.bytes_out = 1024;
 	ck_assert_uint_eq(answer(&f, "metrics", NULL, &rep), 200);
 	ck_assert_str_eq(rep.content_type,
 	    "text/plain; version=0.0.4; charset=utf-8");
@@ -598,7 +660,9 @@ START_TEST(metrics_parse_as_prometheus_text)
 	ck_assert_int_eq(prom_parse("# TYPE a gauge\na{l=\"\\\"\"} 1.5\n"), 1);
 	mgr_out_fini(&rep.body);
 	mgr_out_init(&rep.body);
-	ck_assert_int_eq(mgr_render_json(&rep.body, &f.v, NULL), 0);
+	call.conf = f.conf;
+	call.now = f.now;
+	ck_assert_int_eq(mgr_render_json(&rep.body, &call, f.m), 0);
 	ck_assert_ptr_nonnull(strstr(rep.body.p, "\"top_urls\":[{\"key\":"));
 	ck_assert_ptr_nonnull(strstr(rep.body.p, "\"codes\":{\"TCP_MEM_HIT\":1,"
 	    "\"TCP_MISS\":1}"));
@@ -616,6 +680,8 @@ mgr_suite(void)
 	tc = tcase_create("registry");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, register_find_and_keep_the_order);
+	tcase_add_test(tc,
+	    sections_order_the_menu_and_rebind_follows_a_module);
 	tcase_add_test(tc, out_grows_and_escapes);
 	suite_add_tcase(s, tc);
 
