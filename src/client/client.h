@@ -25,6 +25,7 @@
 struct access_log;
 struct acl_rules;
 struct client_ctx;
+struct comm_conn;
 struct comm_listener;
 struct comm_loop;
 struct conf;
