@@ -33,6 +33,7 @@ struct dns_resolver;
 struct fwd_ctx;
 struct http_refresh;
 struct mgr;
+struct sockaddr;
 struct store_index;
 
 /* reply_body_max_size: the first entry whose acls match (NULL rules: no
