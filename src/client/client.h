@@ -72,13 +72,6 @@ struct client_deps {
 struct client_stats {
 	uint64_t	conns_accepted;
 	unsigned	conns_open;
-	uint64_t	requests;
-	uint64_t	errors;		/* answered with an error page */
-	uint64_t	denied;
-	uint64_t	bytes_in;
-	uint64_t	bytes_out;
-	uint64_t	hits;		/* answered from the cache */
-	uint64_t	hit_bytes;
 	uint64_t	fetches;	/* shared fetches started */
 	uint64_t	collapsed;	/* requests that joined one */
 	uint64_t	revalidations;

@@ -615,12 +615,12 @@ client_cache_cancel_all(struct client_ctx *ctx)
 
 static void
 client_cache_serve(struct client_txn *t, struct store_entry *e,
-    enum client_cache_role role, const char *code)
+    enum client_cache_role role, enum result_code code)
 {
 	t->e = e;
 	t->role = (uint8_t)role;
 	t->from_store = role == CACHE_HIT || role == CACHE_JOINED;
-	t->code = code;
+	t->code = (uint8_t)code;
 	client_reply_start(t);
 }
 
@@ -647,9 +647,9 @@ client_cache_fetch(struct client_txn *t, struct store_entry *stale)
 		store_entry_ref(stale);
 		client_cache_serve(t, e, CACHE_REVALIDATE,
 		    store_entry_meta(stale)->flags & HCM_VALIDATOR ?
-		    "TCP_REFRESH_MODIFIED" : "TCP_MISS");
+		    RESULT_TCP_REFRESH_MODIFIED : RESULT_TCP_MISS);
 	} else
-		client_cache_serve(t, e, CACHE_FILL, "TCP_MISS");
+		client_cache_serve(t, e, CACHE_FILL, RESULT_TCP_MISS);
 	return (true);
 }
 
@@ -662,8 +662,7 @@ client_cache_purge(struct client_txn *t)
 
 	if (!ctx->deps.purge) {
 		/* Squid: PURGE only where an acl names it. */
-		t->code = "TCP_DENIED";
-		ctx->stats.denied++;
+		t->code = RESULT_TCP_DENIED;
 		client_txn_error(t, ERRPAGE_ACCESS_DENIED, "PURGE is not "
 		    "enabled: no acl names the PURGE method", 0);
 		return;
@@ -671,7 +670,7 @@ client_cache_purge(struct client_txn *t)
 	found = client_cache_purge_url(ctx, t->curl, t->curl_len);
 	if (found)
 		ctx->stats.purges++;
-	t->code = "TCP_MISS";
+	t->code = RESULT_TCP_MISS;
 	t->status = found ? 200 : 404;
 	buf_chain_init(&out, comm_loop_pool(ctx->deps.loop));
 	if (http_out_printf(&out, "HTTP/1.1 %u %s\r\nContent-Length: 0\r\n"
@@ -689,7 +688,7 @@ static void
 client_cache_only_if_cached(struct client_txn *t)
 {
 	/* RFC 9111 5.2.1.7: nothing stored that may answer it. */
-	t->code = "TCP_MISS";
+	t->code = RESULT_TCP_MISS;
 	client_txn_error(t, ERRPAGE_ONLY_IF_CACHED_MISS, NULL, 0);
 }
 
@@ -739,7 +738,7 @@ client_cache_request(struct client_txn *t, bool storable)
 	}
 	if (store_entry_state(e) == STORE_PENDING) {
 		ctx->stats.collapsed++;
-		client_cache_serve(t, e, CACHE_JOINED, "TCP_CF_HIT");
+		client_cache_serve(t, e, CACHE_JOINED, RESULT_TCP_CF_HIT);
 		return (true);
 	}
 	use = http_cache_use(store_entry_meta(e), &t->reqcc,
@@ -748,8 +747,8 @@ client_cache_request(struct client_txn *t, bool storable)
 	case HCU_FRESH:
 	case HCU_STALE_OK:
 		client_cache_serve(t, e, CACHE_HIT, use != HCU_FRESH ?
-		    "TCP_STALE_HIT" : store_entry_meta(e)->flags &
-		    HCM_NEGATIVE ? "TCP_NEGATIVE_HIT" : "TCP_MEM_HIT");
+		    RESULT_TCP_STALE_HIT : store_entry_meta(e)->flags &
+		    HCM_NEGATIVE ? RESULT_TCP_NEGATIVE_HIT : RESULT_TCP_MEM_HIT);
 		return (true);
 	case HCU_STALE_REVALIDATE:
 		/* RFC 5861 3: this one is served now, the entry refreshed
@@ -767,7 +766,7 @@ client_cache_request(struct client_txn *t, bool storable)
 				    HCM_REVALIDATING;
 			store_entry_unref(&bg);
 		}
-		client_cache_serve(t, e, CACHE_HIT, "TCP_STALE_HIT");
+		client_cache_serve(t, e, CACHE_HIT, RESULT_TCP_STALE_HIT);
 		return (true);
 	case HCU_REVALIDATE:
 		break;
@@ -802,7 +801,7 @@ client_cache_refetch(struct client_txn *t)
 
 	if (e != NULL) {		/* stored meanwhile: read that */
 		client_cache_serve(t, e, store_entry_state(e) ==
-		    STORE_PENDING ? CACHE_JOINED : CACHE_HIT, "TCP_MEM_HIT");
+		    STORE_PENDING ? CACHE_JOINED : CACHE_HIT, RESULT_TCP_MEM_HIT);
 		return (true);
 	}
 	return (client_cache_fetch(t, NULL));
@@ -811,7 +810,7 @@ client_cache_refetch(struct client_txn *t)
 /* Read another entry from now on (the reply has not gone out yet). */
 static void
 client_cache_switch(struct client_txn *t, struct store_entry **ep,
-    enum client_cache_role role, const char *code)
+    enum client_cache_role role, enum result_code code)
 {
 	store_reader_close(&t->reader);
 	t->reader_open = false;
@@ -820,7 +819,7 @@ client_cache_switch(struct client_txn *t, struct store_entry **ep,
 	*ep = NULL;
 	t->role = (uint8_t)role;
 	t->from_store = true;
-	t->code = code;
+	t->code = (uint8_t)code;
 	client_reply_attach(t);
 }
 
@@ -909,14 +908,13 @@ client_cache_no_reply(struct client_txn *t)
 	if (t->role != CACHE_REVALIDATE || t->stale == NULL ||
 	    !client_cache_origin_failed(t) || !client_cache_stale_ok(t))
 		return (false);
-	client_cache_switch(t, &t->stale, CACHE_HIT, "TCP_REFRESH_FAIL_OLD");
+	client_cache_switch(t, &t->stale, CACHE_HIT, RESULT_TCP_REFRESH_FAIL_OLD);
 	return (true);
 }
 
 bool
 client_cache_reply(struct client_txn *t)
 {
-	struct client_ctx *ctx = t->cc->ctx;
 	const struct http_msg *rep = store_entry_reply(t->e);
 	struct http_range r;
 	uint64_t len;
@@ -938,7 +936,7 @@ client_cache_reply(struct client_txn *t)
 			store_entry_unref(&t->e);
 			t->role = CACHE_NONE;
 			t->from_store = false;
-			t->code = "TCP_MISS";
+			t->code = RESULT_TCP_MISS;
 			if (!variant || !client_cache_refetch(t))
 				client_txn_forward(t);
 			return (false);
@@ -947,20 +945,19 @@ client_cache_reply(struct client_txn *t)
 	case CACHE_REVALIDATE:
 		if (rep->status == 304) {
 			client_cache_switch(t, &t->stale, CACHE_HIT,
-			    "TCP_REFRESH_UNMODIFIED");
+			    RESULT_TCP_REFRESH_UNMODIFIED);
 			t->revalidated = true;
 		} else if (rep->status >= 500 && client_cache_stale_ok(t))
 			client_cache_switch(t, &t->stale, CACHE_HIT,
-			    "TCP_REFRESH_FAIL_OLD");
+			    RESULT_TCP_REFRESH_FAIL_OLD);
 		else if (rep->status >= 500)
-			t->code = "TCP_REFRESH_FAIL_ERR";
+			t->code = RESULT_TCP_REFRESH_FAIL_ERR;
 		rep = store_entry_reply(t->e);
 		break;
 	default:
 		break;
 	}
 	if (t->from_store)
-		ctx->stats.hits++;
 	/* Ranges count content bytes, not transfer-coded ones. */
 	if (rep->status != 200 || http_msg_te_coded(rep))
 		return (true);
@@ -969,7 +966,7 @@ client_cache_reply(struct client_txn *t)
 	if (http_cache_not_modified(&t->req, rep)) {
 		t->status_override = 304;
 		if (t->role == CACHE_HIT)
-			t->code = "TCP_IMS_HIT";
+			t->code = RESULT_TCP_IMS_HIT;
 	} else if (store_entry_state(t->e) == STORE_COMPLETE &&
 	    t->req.method == HTTP_M_GET) {
 		len = store_entry_body_len(t->e);

@@ -34,6 +34,7 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client_int.h"
+#include "mgr/mgr_page.h"
 
 static comm_accept_fn client_accept;
 static comm_done_fn client_read_done;
@@ -54,6 +55,8 @@ client_ctx_new(const struct client_deps *deps)
 	if (ctx == NULL)
 		return (NULL);
 	ctx->deps = *deps;
+	ctx->counters = deps->mgr != NULL ? mgr_counters(deps->mgr) :
+	    &ctx->own_counters;
 	list_init(&ctx->conns);
 	list_init(&ctx->fetches);
 	return (ctx);
@@ -65,6 +68,7 @@ client_ctx_set_deps(struct client_ctx *ctx, const struct client_deps *deps)
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
 	AN(deps);
 	CHECK(deps->loop == ctx->deps.loop);
+	CHECK(deps->mgr == ctx->deps.mgr);	/* the counters stay */
 	ctx->deps = *deps;
 }
 
@@ -241,6 +245,7 @@ client_adopt(struct client_ctx *ctx, struct comm_conn *c,
 	list_insert_tail(&ctx->conns, &cc->link);
 	ctx->stats.conns_open++;
 	comm_set_timeout(c, COMM_TO_READ, conf->request_timeout);
+	comm_set_timeout(c, COMM_TO_WRITE, conf->write_timeout);
 	/* client_lifetime is a timer of ours, not comm's LIFETIME: a request
 	 * still waiting for its reply then gets ERR_LIFETIME_EXP. */
 	if (conf->client_lifetime > 0) {
@@ -334,7 +339,8 @@ client_conn_read_handled(struct client_conn *cc, const struct comm_result *res)
 	}
 	switch (res->status) {
 	case COMM_OK:
-		cc->ctx->stats.bytes_in += res->data.len;
+		mgr_stats_add(cc->ctx->counters, MGR_C_BYTES_IN,
+		    res->data.len);
 		if (buf_chain_append_slice(&cc->in, res->data.buf,
 		    res->data.off, res->data.len) != 0) {
 			client_conn_abort(cc);
@@ -445,7 +451,7 @@ client_conn_process(struct client_conn *cc)
 			break;
 		case HTTP_PARSE_HEADERS:
 			cc->nreq++;
-			cc->ctx->stats.requests++;
+			mgr_stats_add(cc->ctx->counters, MGR_C_RECEIVED, 1);
 			comm_set_timeout(cc->conn, COMM_TO_READ, 0);
 			client_txn_headers(t);
 			break;

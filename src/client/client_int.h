@@ -15,6 +15,7 @@
 
 #include "acl/acl.h"
 #include "base/list.h"
+#include "base/result.h"
 #include "buf/buf.h"
 #include "client/client.h"
 #include "client/errpage.h"
@@ -22,6 +23,7 @@
 #include "http/http_cache.h"
 #include "http/http_msg.h"
 #include "http/http_url.h"
+#include "mgr/mgr.h"
 #include "store/store.h"
 
 #define CLIENT_IN_MAX		(64 * 1024)	/* buffered ahead, unparsed */
@@ -35,7 +37,10 @@ struct client_ctx {
 #define CLIENT_CTX_MAGIC	0xc11e4c7aU
 	struct client_deps	deps;
 	struct list		conns;
-	struct client_stats	stats;
+	struct client_stats	stats;		/* connections, the cache's */
+	struct mgr_stats	*counters;	/* traffic: the manager's, or
+						 * own_counters without one */
+	struct mgr_stats	own_counters;
 	struct list		fetches;	/* struct client_fetch */
 	uint64_t		serial;		/* the last Vary marker's */
 	bool			draining;	/* no keep-alive any more */
@@ -152,12 +157,13 @@ struct client_txn {
 	bool			close_after;	/* no keep-alive after this */
 	bool			reply_complete;	/* every byte handed to comm */
 	bool			errpage;	/* the reply is cuttle's own */
-	bool			aborted;	/* logged as code_ABORTED */
+	uint8_t			end;		/* enum result_end: how a cut
+						 * transfer is logged */
 	unsigned		writes;		/* writes in flight */
 	unsigned		busy;		/* held by a running call */
 	unsigned		status;		/* sent to the client */
 	uint64_t		bytes_out;
-	const char		*code;		/* TCP_MISS, TCP_DENIED ... */
+	uint8_t			code;		/* enum result_code */
 	const char		*err_name;	/* ERR_... of an error page */
 	union client_addr	server;		/* where it was forwarded */
 	struct client_tunnel	*tunnel;	/* CONNECT */

@@ -29,11 +29,9 @@ client_txn_log(struct client_txn *t)
 	if (t->server.sa.sa_family != AF_UNSPEC)
 		ae.server = &t->server.sa;
 	/* Squid's suffix for a transfer that did not complete. */
-	if (t->aborted) {
-		snprintf(code, sizeof code, "%s_ABORTED", t->code);
-		ae.code = code;
-	} else
-		ae.code = t->code;
+	snprintf(code, sizeof code, "%s%s", result_name(t->code),
+	    result_end_suffix(t->end));
+	ae.code = code;
 	ae.hier = ae.server != NULL ? "HIER_DIRECT" : "HIER_NONE";
 	ae.status = t->status;
 	snprintf(method, sizeof method, "%.*s", (int)t->req.method_name.len,

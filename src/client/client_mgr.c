@@ -284,7 +284,7 @@ client_mgr_serve(struct client_txn *t)
 	/* The request's content, if any, is read and dropped (there is
 	 * no fwd to take it), so the connection may be reused. */
 	t->state = TXN_BODY;
-	t->code = "TCP_MISS";
+	t->code = RESULT_TCP_MISS;
 	rq.conf = ctx->deps.conf;
 	rq.now = comm_now(ctx->deps.loop);
 	err = mgr_answer(ctx->deps.mgr, &rq, &rep);
@@ -336,7 +336,9 @@ client_mgr_txn_done(struct client_txn *t)
 	if (m == NULL || t->req.rawlen == 0)
 		return;
 	memset(&rec, 0, sizeof rec);
-	rec.code = t->code;
+	rec.code = (enum result_code)t->code;
+	rec.end = (enum result_end)t->end;
+	rec.errpage = t->errpage;
 	rec.status = t->status;
 	rec.bytes_out = t->bytes_out;
 	rec.duration = comm_now(cc->ctx->deps.loop) - t->t_start;
@@ -450,8 +452,7 @@ client_render_active(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		    http_msg_ptr(&t->req, t->req.target));
 		mgr_out_printf(o, "method %.*s\n", (int)t->req.method_name.len,
 		    http_msg_ptr(&t->req, t->req.method_name));
-		mgr_out_printf(o, "logType %s\n", t->code != NULL ? t->code :
-		    "NONE");
+		mgr_out_printf(o, "logType %s\n", result_name(t->code));
 		mgr_out_printf(o, "state %s\n", client_state_name(t));
 		mgr_out_printf(o, "out.size %ju\n", (uintmax_t)t->bytes_out);
 		mgr_out_printf(o, "req_sz %zu\n", (size_t)t->req.rawlen);
@@ -476,13 +477,6 @@ client_mgr_figures(struct mgr_figures *f, void *arg)
 	client_ctx_stats(ctx, &cs);
 	fc->conns_accepted = cs.conns_accepted;
 	fc->conns_open = cs.conns_open;
-	fc->requests = cs.requests;
-	fc->errors = cs.errors;
-	fc->denied = cs.denied;
-	fc->bytes_in = cs.bytes_in;
-	fc->bytes_out = cs.bytes_out;
-	fc->hits = cs.hits;
-	fc->hit_bytes = cs.hit_bytes;
 	fc->fetches = cs.fetches;
 	fc->collapsed = cs.collapsed;
 	fc->revalidations = cs.revalidations;

@@ -257,9 +257,11 @@ client_reply_write(struct client_txn *t, struct buf_chain *out)
 	struct client_conn *cc = t->cc;
 
 	t->bytes_out += buf_chain_len(out);
-	cc->ctx->stats.bytes_out += buf_chain_len(out);
+	mgr_stats_add(cc->ctx->counters, MGR_C_BYTES_OUT,
+	    buf_chain_len(out));
 	if (t->from_store)
-		cc->ctx->stats.hit_bytes += buf_chain_len(out);
+		mgr_stats_add(cc->ctx->counters, MGR_C_HIT_BYTES,
+		    buf_chain_len(out));
 	t->writes++;
 	comm_writev(cc->conn, out, client_reply_written, t);
 }
@@ -388,8 +390,7 @@ client_reply_begin(struct client_txn *t)
 	struct buf_chain out;
 
 	if (t->answer != ACL_ALLOW) {
-		t->code = "TCP_DENIED_REPLY";
-		t->cc->ctx->stats.denied++;
+		t->code = RESULT_TCP_DENIED_REPLY;
 		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);
 		return;
 	}
@@ -443,14 +444,14 @@ client_reply_send(struct client_txn *t, struct buf_chain *out)
 	if (err != 0) {
 		/* No memory for the framing: a reply with a piece missing
 		 * must not go out as if whole.  Cut it. */
-		t->aborted = true;
+		t->end = RESULT_END_ABORTED;
 		client_conn_abort(t->cc);
 		return;
 	}
 	if (!t->reply_complete && n == 0 &&
 	    store_entry_state(t->e) == STORE_ABORTED) {
 		/* Cut after the header section: close, never "complete". */
-		t->aborted = true;	/* TCP_CF_HIT_ABORTED, ... */
+		t->end = RESULT_END_ABORTED;	/* TCP_CF_HIT_ABORTED, ... */
 		client_conn_abort(t->cc);
 		return;
 	}
@@ -485,6 +486,9 @@ client_reply_written(struct comm_conn *c, const struct comm_result *res,
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	t->writes--;
 	if (res->status != COMM_OK && t->state != TXN_DONE) {
+		/* Squid's _TIMEDOUT: the client stopped taking bytes. */
+		if (res->status == COMM_TIMEOUT)
+			t->end = RESULT_END_TIMEDOUT;
 		client_conn_abort(t->cc);	/* ends the txn too */
 		return;
 	}

@@ -296,8 +296,7 @@ client_step_admit(struct client_txn *t)
 	const struct http_msg *m = &t->req;
 
 	if (t->answer != ACL_ALLOW) {
-		t->code = "TCP_DENIED";
-		t->cc->ctx->stats.denied++;
+		t->code = RESULT_TCP_DENIED;
 		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);
 		return (CLIENT_STEP_END);
 	}

@@ -136,7 +136,7 @@ tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
 		return;
 	}
 	client_addr_set(&t->server, peer);
-	t->code = "TCP_TUNNEL";
+	t->code = RESULT_TCP_TUNNEL;
 	t->status = 200;
 	t->headers_sent = true;
 	/* The tunnel is idle when neither side says anything for
@@ -243,7 +243,7 @@ tunnel_server_read(struct comm_conn *c, const struct comm_result *res,
 		return;
 	}
 	tn->down_bytes += res->data.len;
-	cc->ctx->stats.bytes_out += res->data.len;
+	mgr_stats_add(cc->ctx->counters, MGR_C_BYTES_OUT, res->data.len);
 	tn->pending++;
 	tn->down_writing = true;
 	comm_writev(cc->conn, &out, tunnel_down_written, tn);

@@ -52,7 +52,7 @@ client_txn_new(struct client_conn *cc)
 	t->cc = cc;
 	t->state = TXN_HEADERS;
 	t->t_start = comm_now(cc->ctx->deps.loop);
-	t->code = "NONE";
+	t->code = RESULT_NONE;
 	http_msg_init(&t->req, HTTP_MSG_REQUEST);
 	buf_chain_init(&t->body, comm_loop_pool(cc->ctx->deps.loop));
 	return (t);
@@ -113,9 +113,10 @@ client_txn_abort(struct client_txn *t)
 {
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	t->close_after = true;
-	t->aborted = true;
-	if (t->code == NULL || strcmp(t->code, "NONE") == 0)
-		t->code = "TCP_MISS";
+	if (t->end == RESULT_END_OK)
+		t->end = RESULT_END_ABORTED;
+	if (t->code == RESULT_NONE)
+		t->code = RESULT_TCP_MISS;
 	client_txn_finish(t);
 }
 
@@ -161,7 +162,6 @@ client_txn_error(struct client_txn *t, enum errpage_id id,
 	t->err_name = errpage_name(id);
 	if (t->state == TXN_HEADERS || t->state == TXN_BODY)
 		t->state = TXN_WAIT;	/* the rest of the request is not read */
-	cc->ctx->stats.errors++;
 	if (errpage_render(id, &v, &out, &t->status) != 0) {
 		buf_chain_fini(&out);
 		client_txn_abort(t);
@@ -178,7 +178,7 @@ client_txn_parse_error(struct client_txn *t, enum http_err e)
 {
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	log_msg(LG_INFO, SEC_CLIENT, "invalid request: %s", http_err_text(e));
-	t->code = "TAG_NONE";
+	t->code = RESULT_TAG_NONE;
 	t->state = TXN_REPLY;
 	switch (http_err_status(e)) {
 	case 414:
@@ -239,8 +239,8 @@ client_txn_forward(struct client_txn *t)
 		client_txn_abort(t);
 		return;
 	}
-	if (strcmp(t->code, "NONE") == 0)
-		t->code = "TCP_MISS";
+	if (t->code == RESULT_NONE)
+		t->code = RESULT_TCP_MISS;
 	client_reply_start(t);
 }
 

@@ -83,6 +83,7 @@ struct conf {
 
 	double			connect_timeout;
 	double			read_timeout;
+	double			write_timeout;
 	double			request_timeout;
 	double			client_lifetime;
 	double			pconn_timeout;

@@ -241,6 +241,7 @@ fwd_send_request(struct fwd *f)
 		}
 	}
 	comm_set_timeout(f->conn, COMM_TO_READ, f->ctx->conf->read_timeout);
+	comm_set_timeout(f->conn, COMM_TO_WRITE, f->ctx->conf->write_timeout);
 	f->pending++;
 	comm_writev(f->conn, &out, fwd_hdr_written, f);
 	buf_chain_fini(&out);

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/result.h"
 #include "conf/conf.h"
 
 /* -- rendered text --------------------------------------------------------- */
@@ -187,50 +188,65 @@ enum mgr_kind {
 	MGR_KIND__COUNT
 };
 
-/* The counters the transaction feed keeps (and the history samples). */
+/*
+ * cuttle's one set of traffic counters: every page (info, counters,
+ * 5min, metrics, the dashboard) reads these, and nothing else counts
+ * requests, hits, errors or bytes.  The client side feeds them: a
+ * request when its header section is parsed, bytes as they are read and
+ * written, the rest once per finished transaction (mgr_stats_txn()),
+ * from its result code's flags (base/result.h).
+ */
 enum mgr_counter {
+	MGR_C_RECEIVED,		/* requests whose header section was read */
 	MGR_C_REQUESTS,		/* transactions finished */
-	MGR_C_HITS,		/* answered from the cache */
-	MGR_C_MEM_HITS,		/* TCP_MEM_HIT */
-	MGR_C_ERRORS,		/* answered 4xx/5xx, or not at all */
-	MGR_C_BYTES_OUT,	/* sent to clients */
+	MGR_C_HITS,		/* answered from the cache (RF_HIT) */
+	MGR_C_MEM_HITS,		/* ... from memory (RF_MEM) */
+	MGR_C_ERRORS,		/* answered with cuttle's error page */
+	MGR_C_DENIED,		/* refused by access rules (RF_DENIED) */
+	MGR_C_BYTES_IN,		/* read from clients */
+	MGR_C_BYTES_OUT,	/* written to clients */
 	MGR_C_HIT_BYTES,	/* of which from the cache */
 	MGR_C_FORWARDED,	/* an origin was asked */
-	MGR_C_ABORTED,		/* cut before the end */
+	MGR_C_ABORTED,		/* cut before the end (_ABORTED, _TIMEDOUT) */
 	MGR_C_CPU_USEC,		/* CPU time (set when sampled) */
 	MGR_C__COUNT
 };
 
-#define MGR_CODES_MAX	32	/* distinct access codes counted */
-
-/* Counts since start-up, fed one finished transaction at a time. */
+/* Counts since start-up. */
 struct mgr_stats {
 	uint64_t	c[MGR_C__COUNT];
 	/* Durations per bucket (not cumulative), and their sum. */
 	uint64_t	hist[MGR_KIND__COUNT][MGR_NBUCKETS];
 	double		dur_sum;
-	struct {
-		char		name[32];
-		uint64_t	n;
-	}		codes[MGR_CODES_MAX];	/* by access code */
-	unsigned	ncodes;
+	/* Finished transactions by access.log code and suffix. */
+	uint64_t	by_code[RESULT__COUNT][RESULT_END__COUNT];
 };
+
+static inline void
+mgr_stats_add(struct mgr_stats *st, enum mgr_counter c, uint64_t n)
+{
+	st->c[c] += n;
+}
 
 /* What one finished transaction brings. */
 struct mgr_txn_rec {
-	const char	*code;		/* TCP_MISS, TCP_MEM_HIT, ... */
+	enum result_code code;
+	enum result_end	end;
 	unsigned	status;		/* sent to the client; 0: none */
-	uint64_t	bytes_out;
+	uint64_t	bytes_out;	/* for the busiest-URL table */
 	double		duration;	/* seconds */
+	bool		errpage;	/* cuttle's own error page */
 	bool		forwarded;	/* an origin was asked */
 };
 
-/* mgr_kind_of() - the kind a code is, for the medians; also whether the
- * code is a hit (*hit) and a memory hit (*mem). */
-enum mgr_kind	mgr_kind_of(const char *code, unsigned status, bool *hit,
-		    bool *mem);
+/* mgr_kind_of() - the kind a code is, for Squid's median service times
+ * (a 304 of a hit counts as not-modified). */
+enum mgr_kind	mgr_kind_of(enum result_code code, unsigned status);
 void		mgr_stats_txn(struct mgr_stats *st,
 		    const struct mgr_txn_rec *rec);
+/* mgr_code_name() - "TCP_MISS_ABORTED" and the like, into buf. */
+const char	*mgr_code_name(enum result_code code, enum result_end end,
+		    char *buf, size_t len);
 
 /* One minute's snapshot of the counters (and histograms). */
 struct mgr_sample {

@@ -172,6 +172,13 @@ mgr_actions(struct mgr *m)
 	return (m->reg);
 }
 
+struct mgr_stats *
+mgr_counters(struct mgr *m)
+{
+	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
+	return (&m->st);
+}
+
 const struct mgr_stats *
 mgr_stats(const struct mgr *m)
 {

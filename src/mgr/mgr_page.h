@@ -58,6 +58,8 @@ struct mgr_registry	*mgr_actions(struct mgr *m);
 void		mgr_txn_done(struct mgr *m, const struct mgr_txn_rec *rec,
 		    const char *url, size_t url_len, const char *client);
 const struct mgr_stats	*mgr_stats(const struct mgr *m);
+/* mgr_counters() - the counters, for the client side to feed. */
+struct mgr_stats	*mgr_counters(struct mgr *m);
 const struct mgr_top	*mgr_top_clients(const struct mgr *m);
 const struct mgr_top	*mgr_top_urls(const struct mgr *m);
 
@@ -114,13 +116,6 @@ void	mgr_proc_read(struct mgr_proc *p);
 struct mgr_client_figures {
 	uint64_t	conns_accepted;
 	unsigned	conns_open;
-	uint64_t	requests;
-	uint64_t	errors;		/* answered with an error page */
-	uint64_t	denied;
-	uint64_t	bytes_in;
-	uint64_t	bytes_out;
-	uint64_t	hits;		/* answered from the cache */
-	uint64_t	hit_bytes;
 	uint64_t	fetches;	/* shared fetches started */
 	uint64_t	collapsed;	/* requests that joined one */
 	uint64_t	revalidations;

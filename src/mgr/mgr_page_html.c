@@ -66,7 +66,9 @@ mgr_render_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	const struct fwd_ctx_stats *fs = &fg.fs;
 	const struct mgr_stats *st = mgr_stats(m);
 	struct mgr_period p5, p60;
-	unsigned i;
+	char name[64];
+	uint64_t n;
+	unsigned i, shown;
 
 	mgr_figures_read(m, &fg);
 	mgr_period_last(m, c->now, 5, &p5);
@@ -78,10 +80,10 @@ mgr_render_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	mgr_out_printf(o, ",\"requests\":%ju,\"hits\":%ju,\"errors\":%ju,"
 	    "\"denied\":%ju,\"bytes_in\":%ju,\"bytes_out\":%ju,"
 	    "\"hit_bytes\":%ju,\"conns_open\":%u,\"conns_accepted\":%ju",
-	    (uintmax_t)cs->requests, (uintmax_t)cs->hits,
-	    (uintmax_t)cs->errors, (uintmax_t)cs->denied,
-	    (uintmax_t)cs->bytes_in, (uintmax_t)cs->bytes_out,
-	    (uintmax_t)cs->hit_bytes, cs->conns_open,
+	    (uintmax_t)st->c[MGR_C_RECEIVED], (uintmax_t)st->c[MGR_C_HITS],
+	    (uintmax_t)st->c[MGR_C_ERRORS], (uintmax_t)st->c[MGR_C_DENIED],
+	    (uintmax_t)st->c[MGR_C_BYTES_IN], (uintmax_t)st->c[MGR_C_BYTES_OUT],
+	    (uintmax_t)st->c[MGR_C_HIT_BYTES], cs->conns_open,
 	    (uintmax_t)cs->conns_accepted);
 	mgr_out_printf(o, ",\"server_idle\":%u,\"server_requests\":%ju",
 	    fs->idle, (uintmax_t)fs->requests);
@@ -92,10 +94,15 @@ mgr_render_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	json_period(o, "r5", &p5);
 	json_period(o, "r60", &p60);
 	mgr_out_printf(o, ",\"codes\":{");
-	for (i = 0; i < st->ncodes; i++) {
-		mgr_out_printf(o, "%s", i > 0 ? "," : "");
-		mgr_out_json(o, st->codes[i].name, strlen(st->codes[i].name));
-		mgr_out_printf(o, ":%ju", (uintmax_t)st->codes[i].n);
+	for (i = 0, shown = 0; i < RESULT__COUNT * RESULT_END__COUNT; i++) {
+		n = st->by_code[i / RESULT_END__COUNT][i % RESULT_END__COUNT];
+		if (n == 0)
+			continue;
+		mgr_out_printf(o, "%s", shown++ > 0 ? "," : "");
+		mgr_code_name(i / RESULT_END__COUNT, i % RESULT_END__COUNT,
+		    name, sizeof name);
+		mgr_out_json(o, name, strlen(name));
+		mgr_out_printf(o, ":%ju", (uintmax_t)n);
 	}
 	mgr_out_printf(o, "}");
 	json_top(o, "top_urls", mgr_top_urls(m));

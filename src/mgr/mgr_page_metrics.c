@@ -58,7 +58,9 @@ mgr_render_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	const struct mgr_client_figures *cs = &fg.client;
 	const struct mgr_stats *st = mgr_stats(m);
 	uint64_t cum;
-	unsigned i;
+	char name[64];
+	uint64_t n;
+	unsigned i, shown;
 
 	mgr_figures_read(m, &fg);
 
@@ -71,29 +73,34 @@ mgr_render_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 
 	prom_family(o, "cuttle_requests_total", "counter", "Finished "
 	    "requests, by access.log code.");
-	for (i = 0; i < st->ncodes; i++) {
+	for (i = 0, shown = 0; i < RESULT__COUNT * RESULT_END__COUNT; i++) {
+		n = st->by_code[i / RESULT_END__COUNT][i % RESULT_END__COUNT];
+		if (n == 0)
+			continue;
 		mgr_out_printf(o, "cuttle_requests_total{code=\"");
-		prom_label_value(o, st->codes[i].name);
-		mgr_out_printf(o, "\"} %ju\n", (uintmax_t)st->codes[i].n);
+		prom_label_value(o, mgr_code_name(i / RESULT_END__COUNT,
+		    i % RESULT_END__COUNT, name, sizeof name));
+		mgr_out_printf(o, "\"} %ju\n", (uintmax_t)n);
+		shown++;
 	}
-	if (st->ncodes == 0)
+	if (shown == 0)
 		mgr_out_printf(o, "cuttle_requests_total{code=\"NONE\"} 0\n");
 	prom_u64(o, "cuttle_client_requests_total", "counter", "Requests "
-	    "received (headers parsed).", cs->requests);
+	    "received (headers parsed).", st->c[MGR_C_RECEIVED]);
 	prom_u64(o, "cuttle_hits_total", "counter", "Requests answered from "
-	    "the cache.", cs->hits);
+	    "the cache.", st->c[MGR_C_HITS]);
 	prom_u64(o, "cuttle_errors_total", "counter", "Requests answered "
-	    "with an error page.", cs->errors);
+	    "with an error page.", st->c[MGR_C_ERRORS]);
 	prom_u64(o, "cuttle_denied_total", "counter", "Requests denied by "
-	    "access rules.", cs->denied);
+	    "access rules.", st->c[MGR_C_DENIED]);
 	prom_family(o, "cuttle_bytes_total", "counter", "Bytes from and to "
 	    "clients.");
 	mgr_out_printf(o, "cuttle_bytes_total{direction=\"in\"} %ju\n",
-	    (uintmax_t)cs->bytes_in);
+	    (uintmax_t)st->c[MGR_C_BYTES_IN]);
 	mgr_out_printf(o, "cuttle_bytes_total{direction=\"out\"} %ju\n",
-	    (uintmax_t)cs->bytes_out);
+	    (uintmax_t)st->c[MGR_C_BYTES_OUT]);
 	prom_u64(o, "cuttle_hit_bytes_total", "counter", "Bytes sent to "
-	    "clients from the cache.", cs->hit_bytes);
+	    "clients from the cache.", st->c[MGR_C_HIT_BYTES]);
 
 	prom_family(o, "cuttle_connections", "gauge", "Open connections.");
 	mgr_out_printf(o, "cuttle_connections{side=\"client\"} %u\n",

@@ -46,6 +46,7 @@ mgr_render_info(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	const struct mgr *m = arg;
 	struct mgr_figures fg;
 	const struct mgr_client_figures *cs = &fg.client;
+	const struct mgr_stats *st = mgr_stats(m);
 	struct mgr_period p5, p60;
 	double start, up, mem_max;
 	char d1[64], d2[64];
@@ -69,7 +70,7 @@ mgr_render_info(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	mgr_out_printf(o, "\tNumber of clients accessing cache:\t%u\n",
 	    mgr_top_clients(m)->n);
 	mgr_out_printf(o, "\tNumber of HTTP requests received:\t%ju\n",
-	    (uintmax_t)cs->requests);
+	    (uintmax_t)st->c[MGR_C_RECEIVED]);
 	mgr_out_printf(o, "\tNumber of client connections accepted:\t%ju\n",
 	    (uintmax_t)cs->conns_accepted);
 	mgr_out_printf(o, "\tNumber of client connections open:\t%u\n",
@@ -77,10 +78,10 @@ mgr_render_info(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	mgr_out_printf(o, "\tNumber of idle server connections:\t%u\n",
 	    fg.fs.idle);
 	mgr_out_printf(o, "\tRequest failure ratio:\t%5.2f\n",
-	    cs->requests > 0 ? (double)cs->errors / (double)cs->requests :
+	    st->c[MGR_C_RECEIVED] > 0 ? (double)st->c[MGR_C_ERRORS] / (double)st->c[MGR_C_RECEIVED] :
 	    0.0);
 	mgr_out_printf(o, "\tAverage HTTP requests per minute since start:"
-	    "\t%.1f\n", up > 0 ? (double)cs->requests / (up / 60.0) : 0.0);
+	    "\t%.1f\n", up > 0 ? (double)st->c[MGR_C_RECEIVED] / (up / 60.0) : 0.0);
 	mgr_out_printf(o, "Cache information for cuttle:\n");
 	mgr_out_printf(o, "\tHits as %% of all requests:\t5min: %3.1f%%, "
 	    "60min: %3.1f%%\n", mgr_ratio(p5.c[MGR_C_HITS],
@@ -182,15 +183,15 @@ mgr_render_counters(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	    mgr_date(c->now, d, sizeof d));
 	/* Squid's names where the meaning matches. */
 	mgr_out_printf(o, "client_http.requests = %ju\n",
-	    (uintmax_t)cs->requests);
-	mgr_out_printf(o, "client_http.hits = %ju\n", (uintmax_t)cs->hits);
-	mgr_out_printf(o, "client_http.errors = %ju\n", (uintmax_t)cs->errors);
+	    (uintmax_t)st->c[MGR_C_RECEIVED]);
+	mgr_out_printf(o, "client_http.hits = %ju\n", (uintmax_t)st->c[MGR_C_HITS]);
+	mgr_out_printf(o, "client_http.errors = %ju\n", (uintmax_t)st->c[MGR_C_ERRORS]);
 	mgr_out_printf(o, "client_http.kbytes_in = %ju\n",
-	    (uintmax_t)(cs->bytes_in >> 10));
+	    (uintmax_t)(st->c[MGR_C_BYTES_IN] >> 10));
 	mgr_out_printf(o, "client_http.kbytes_out = %ju\n",
-	    (uintmax_t)(cs->bytes_out >> 10));
+	    (uintmax_t)(st->c[MGR_C_BYTES_OUT] >> 10));
 	mgr_out_printf(o, "client_http.hit_kbytes_out = %ju\n",
-	    (uintmax_t)(cs->hit_bytes >> 10));
+	    (uintmax_t)(st->c[MGR_C_HIT_BYTES] >> 10));
 	mgr_out_printf(o, "server.all.requests = %ju\n",
 	    (uintmax_t)fg.fs.requests);
 	mgr_out_printf(o, "server.http.requests = %ju\n",
@@ -202,7 +203,7 @@ mgr_render_counters(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	mgr_out_printf(o, "wall_time = %.6f\n", c->now -
 	    mgr_start_time(m));
 	/* cuttle's own, under Squid-like names. */
-	mgr_out_printf(o, "client_http.denied = %ju\n", (uintmax_t)cs->denied);
+	mgr_out_printf(o, "client_http.denied = %ju\n", (uintmax_t)st->c[MGR_C_DENIED]);
 	mgr_out_printf(o, "client_http.mem_hits = %ju\n",
 	    (uintmax_t)st->c[MGR_C_MEM_HITS]);
 	mgr_out_printf(o, "client_http.collapsed = %ju\n",

@@ -22,30 +22,29 @@ const double mgr_bucket_le[MGR_NBUCKETS] = {
 	INFINITY
 };
 
-static bool
-mgr_code_is(const char *code, const char *what)
-{
-	return (strcmp(code, what) == 0);
-}
-
 enum mgr_kind
-mgr_kind_of(const char *code, unsigned status, bool *hit, bool *mem)
+mgr_kind_of(enum result_code code, unsigned status)
 {
-	/* What the client side serves from the store (t->from_store). */
-	*hit = strstr(code, "_HIT") != NULL ||
-	    mgr_code_is(code, "TCP_REFRESH_UNMODIFIED") ||
-	    mgr_code_is(code, "TCP_REFRESH_FAIL_OLD");
-	*mem = mgr_code_is(code, "TCP_MEM_HIT");
-	if (mgr_code_is(code, "TCP_IMS_HIT") || (status == 304 && *hit))
+	unsigned f = result_flags(code);
+
+	if ((f & RF_NOT_MOD) || (status == 304 && (f & RF_HIT)))
 		return (MGR_KIND_NM);
-	if (strncmp(code, "TCP_REFRESH_", 12) == 0)
+	if (f & RF_NEAR)
 		return (MGR_KIND_NH);
-	if (*hit)
+	if (f & RF_HIT)
 		return (MGR_KIND_HIT);
-	if (strncmp(code, "TCP_MISS", 8) == 0 ||
-	    mgr_code_is(code, "TCP_CLIENT_REFRESH_MISS"))
+	if (f & RF_MISS)
 		return (MGR_KIND_MISS);
 	return (MGR_KIND_ALL);
+}
+
+const char *
+mgr_code_name(enum result_code code, enum result_end end, char *buf,
+    size_t len)
+{
+	(void)snprintf(buf, len, "%s%s", result_name(code),
+	    result_end_suffix(end));
+	return (buf);
 }
 
 static unsigned
@@ -62,48 +61,30 @@ mgr_bucket(double d)
 void
 mgr_stats_txn(struct mgr_stats *st, const struct mgr_txn_rec *rec)
 {
-	const char *code = rec->code != NULL ? rec->code : "NONE";
-	enum mgr_kind k;
-	unsigned b, i;
+	unsigned f = result_flags(rec->code);
+	enum mgr_kind k = mgr_kind_of(rec->code, rec->status);
 	double d = rec->duration > 0 ? rec->duration : 0;
-	bool hit, mem;
+	unsigned b = mgr_bucket(d);
 
-	k = mgr_kind_of(code, rec->status, &hit, &mem);
-	b = mgr_bucket(d);
 	st->c[MGR_C_REQUESTS]++;
-	st->c[MGR_C_BYTES_OUT] += rec->bytes_out;
-	if (hit) {
+	if (f & RF_HIT)
 		st->c[MGR_C_HITS]++;
-		st->c[MGR_C_HIT_BYTES] += rec->bytes_out;
-	}
-	if (mem)
+	if (f & RF_MEM)
 		st->c[MGR_C_MEM_HITS]++;
-	if (rec->status >= 400 || rec->status == 0)
+	if (f & RF_DENIED)
+		st->c[MGR_C_DENIED]++;
+	if (rec->errpage)
 		st->c[MGR_C_ERRORS]++;
 	if (rec->forwarded)
 		st->c[MGR_C_FORWARDED]++;
-	if (strstr(code, "ABORTED") != NULL)
+	if (rec->end != RESULT_END_OK)
 		st->c[MGR_C_ABORTED]++;
 	st->hist[MGR_KIND_ALL][b]++;
 	if (k != MGR_KIND_ALL)
 		st->hist[k][b]++;
 	st->dur_sum += d;
-	for (i = 0; i < st->ncodes; i++)
-		if (strcmp(st->codes[i].name, code) == 0)
-			break;
-	if (i == st->ncodes) {
-		/* Codes come from a short fixed list; should one ever
-		 * overflow the table, the last slot takes the rest. */
-		if (st->ncodes == MGR_CODES_MAX) {
-			i = MGR_CODES_MAX - 1;
-			strcpy(st->codes[i].name, "OTHER");
-		} else {
-			st->ncodes++;
-			(void)snprintf(st->codes[i].name,
-			    sizeof st->codes[i].name, "%s", code);
-		}
-	}
-	st->codes[i].n++;
+	if (rec->code < RESULT__COUNT && rec->end < RESULT_END__COUNT)
+		st->by_code[rec->code][rec->end]++;
 }
 
 void

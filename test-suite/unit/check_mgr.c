@@ -202,46 +202,51 @@ END_TEST
 /* -- counters, history, medians, top --------------------------------------- */
 
 static void
-txn(struct mgr_stats *st, const char *code, unsigned status, uint64_t bytes,
-    double d)
+txn(struct mgr_stats *st, enum result_code code, unsigned status,
+    uint64_t bytes, double d)
 {
-	struct mgr_txn_rec r = { code, status, bytes, d, false };
+	struct mgr_txn_rec r = { code, RESULT_END_OK, status, bytes, d,
+	    status >= 400, false };
 
 	mgr_stats_txn(st, &r);
+	/* Bytes are counted as they are written, not per transaction. */
+	mgr_stats_add(st, MGR_C_BYTES_OUT, bytes);
+	if (result_flags(code) & RF_HIT)
+		mgr_stats_add(st, MGR_C_HIT_BYTES, bytes);
 }
 
 START_TEST(seven_requests_three_hits)
 {
 	struct mgr_stats st;
-	bool hit, mem;
+	char name[64];
 	unsigned i;
 
 	memset(&st, 0, sizeof st);
 	for (i = 0; i < 4; i++)
-		txn(&st, "TCP_MISS", 200, 1000, 0.02);
-	txn(&st, "TCP_MEM_HIT", 200, 1000, 0.001);
-	txn(&st, "TCP_MEM_HIT", 200, 1000, 0.001);
-	txn(&st, "TCP_IMS_HIT", 304, 100, 0.001);
+		txn(&st, RESULT_TCP_MISS, 200, 1000, 0.02);
+	txn(&st, RESULT_TCP_MEM_HIT, 200, 1000, 0.001);
+	txn(&st, RESULT_TCP_MEM_HIT, 200, 1000, 0.001);
+	txn(&st, RESULT_TCP_IMS_HIT, 304, 100, 0.001);
 	ck_assert_uint_eq(st.c[MGR_C_REQUESTS], 7);
 	ck_assert_uint_eq(st.c[MGR_C_HITS], 3);
 	ck_assert_uint_eq(st.c[MGR_C_MEM_HITS], 2);
 	ck_assert_uint_eq(st.c[MGR_C_HIT_BYTES], 2100);
 	ck_assert_uint_eq(st.c[MGR_C_BYTES_OUT], 6100);
-	ck_assert_uint_eq(st.ncodes, 3);
-	ck_assert_str_eq(st.codes[0].name, "TCP_MISS");
-	ck_assert_uint_eq(st.codes[0].n, 4);
+	ck_assert_uint_eq(st.by_code[RESULT_TCP_MISS][RESULT_END_OK], 4);
+	ck_assert_uint_eq(st.by_code[RESULT_TCP_MEM_HIT][RESULT_END_OK], 2);
+	ck_assert_str_eq(mgr_code_name(RESULT_TCP_MISS, RESULT_END_ABORTED,
+	    name, sizeof name), "TCP_MISS_ABORTED");
 	ck_assert_uint_eq(st.hist[MGR_KIND_ALL][0], 3);	/* <= 5 ms */
 	ck_assert_uint_eq(st.hist[MGR_KIND_ALL][2], 4);	/* <= 25 ms */
 	ck_assert_uint_eq(st.hist[MGR_KIND_MISS][2], 4);
 	ck_assert_uint_eq(st.hist[MGR_KIND_NM][0], 1);
-	ck_assert_int_eq(mgr_kind_of("TCP_REFRESH_UNMODIFIED", 200, &hit,
-	    &mem), MGR_KIND_NH);
-	ck_assert(hit);
-	ck_assert_int_eq(mgr_kind_of("TCP_DENIED", 403, &hit, &mem),
-	    MGR_KIND_ALL);
-	ck_assert(!hit);
-	txn(&st, "TCP_DENIED", 403, 10, 0);
+	ck_assert_int_eq(mgr_kind_of(RESULT_TCP_REFRESH_UNMODIFIED, 200),
+	    MGR_KIND_NH);
+	ck_assert_int_eq(mgr_kind_of(RESULT_TCP_DENIED, 403), MGR_KIND_ALL);
+	txn(&st, RESULT_TCP_DENIED, 403, 10, 0);
 	ck_assert_uint_eq(st.c[MGR_C_ERRORS], 1);
+	ck_assert_uint_eq(st.c[MGR_C_DENIED], 1);
+	ck_assert_uint_eq(st.c[MGR_C_HITS], 3);		/* no hit by it */
 }
 END_TEST
 
@@ -261,7 +266,7 @@ START_TEST(history_gives_five_and_sixty_minute_periods)
 	for (m = 0; m <= 90; m++) {
 		mgr_sample_take(&s, &st, 1000.0 + m * 60.0);
 		mgr_history_push(&h, &s);
-		txn(&st, "TCP_MISS", 200, 10, 0.01);
+		txn(&st, RESULT_TCP_MISS, 200, 10, 0.01);
 	}
 	ck_assert_uint_eq(h.n, MGR_HISTORY);
 	mgr_sample_take(&now, &st, 1000.0 + 90 * 60.0 + 30);
@@ -354,8 +359,8 @@ fixture_init(struct fixture *f, const char *conf)
 	mgr_set_figures(f->m, fixture_figures, f);
 	f->conf = conf_from(conf);
 	f->now = comm_now(f->loop) + 1;
-	f->client.requests = 8;
-	f->client.hits = 3;
+	mgr_counters(f->m)->c[MGR_C_RECEIVED] = 8;
+	mgr_counters(f->m)->c[MGR_C_HITS] = 3;
 }
 
 static void
@@ -621,16 +626,17 @@ START_TEST(metrics_parse_as_prometheus_text)
 {
 	struct fixture f;
 	struct mgr_reply rep;
-	struct mgr_txn_rec r = { "TCP_MEM_HIT", 200, 512, 0.003, false };
+	struct mgr_txn_rec r = { RESULT_TCP_MEM_HIT, RESULT_END_OK, 200, 512,
+	    0.003, false, false };
 	struct mgr_call call;
 	int n;
 
 	fixture_init(&f, "");
 	mgr_txn_done(f.m, &r, "http://a/", 9, "127.0.0.1");
-	r.code = "TCP_MISS";
+	r.code = RESULT_TCP_MISS;
 	r.duration = 0.3;
 	mgr_txn_done(f.m, &r, "http://b/", 9, "127.0.0.1");
-	f.client.bytes_out = 1024;
+	mgr_stats_add(mgr_counters(f.m), MGR_C_BYTES_OUT, 1024);
 	ck_assert_uint_eq(answer(&f, "metrics", NULL, &rep), 200);
 	ck_assert_str_eq(rep.content_type,
 	    "text/plain; version=0.0.4; charset=utf-8");
@@ -664,8 +670,9 @@ START_TEST(metrics_parse_as_prometheus_text)
 	call.now = f.now;
 	ck_assert_int_eq(mgr_render_json(&rep.body, &call, f.m), 0);
 	ck_assert_ptr_nonnull(strstr(rep.body.p, "\"top_urls\":[{\"key\":"));
-	ck_assert_ptr_nonnull(strstr(rep.body.p, "\"codes\":{\"TCP_MEM_HIT\":1,"
-	    "\"TCP_MISS\":1}"));
+	/* In the table's order (base/result.h). */
+	ck_assert_ptr_nonnull(strstr(rep.body.p, "\"codes\":{\"TCP_MISS\":1,"
+	    "\"TCP_MEM_HIT\":1}"));
 	mgr_out_fini(&rep.body);
 	fixture_fini(&f);
 }
