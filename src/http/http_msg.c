@@ -863,7 +863,9 @@ parse_headers(struct http_parser *p, const char *data, size_t len,
  *                EXT_NAME, EXT_NAME_BWS -"="-> EXT_VAL0
  *                EXT_VAL0 -tchar-> EXT_TOKEN
  *                EXT_VAL0 -DQUOTE-> EXT_QUOTED -DQUOTE-> EXT_END
- *                EXT_QUOTED -"\"-> EXT_QPAIR -any-> EXT_QUOTED
+ *                EXT_QUOTED -"\"-> EXT_QPAIR
+ *                EXT_QPAIR -HTAB, SP, VCHAR, obs-text-> EXT_QUOTED
+ *                EXT_BWS, EXT_NAME0, EXT_NAME_BWS, EXT_VAL0 stay on SP/HTAB
  *   data         DATA -size bytes-> DATA_CR -CR-> DATA_LF -LF-> SIZE0
  *   trailers     TR_LINE -tchar-> TR_NAME -":"-> TR_VALUE -CR-> TR_LF
  *                TR_LF -LF-> TR_LINE -CR-> TR_END_LF -LF-> message done
