@@ -14,12 +14,16 @@
  *			callbacks (obs-fold, empty names, "Name :", repeated
  *			Host, a request's Transfer-Encoding other than
  *			chunked, a reply's naming chunked twice).
- *   body		llhttp, run over the caller's input, so content is
- *			handed out in place, never copied.
+ *   body		Content-Length and close-delimited: llhttp.  Chunked:
+ *			decoded here (chunk_byte()), as llhttp 8 refuses
+ *			valid chunk extensions.  Both run over the caller's
+ *			input, so content is handed out in place, never
+ *			copied.
  *
  * llhttp is paused (HPE_PAUSED) at the end of the header section and at
  * the end of the message, which is how http_parse() stops exactly there
- * and tells the caller how much input it used.
+ * and tells the caller how much input it used; the chunked decoder stops
+ * on the LF that ends the trailer section.
  */
 #include "config.h"
 
@@ -36,6 +40,7 @@
 
 #define HTTP_MAX_FIELDS		10000
 #define HTTP_MAX_EMPTY_LINES	4	/* CRLFs tolerated before a request */
+#define HTTP_MAX_CHUNK_LINE	4096	/* size, extensions and CRLF */
 
 enum parser_state {
 	PS_IDLE,	/* no message started */
@@ -50,6 +55,30 @@ enum parser_pause {
 	PP_NONE,
 	PP_HEADERS,
 	PP_MESSAGE
+};
+
+/* Where the chunked decoder is: see chunk_byte(). */
+enum chunk_state {
+	CK_SIZE0,	/* the first digit of a chunk-size */
+	CK_SIZE,
+	CK_EXT_BWS,	/* BWS before ";" */
+	CK_EXT_NAME0,	/* ";" seen: BWS, then a chunk-ext-name */
+	CK_EXT_NAME,
+	CK_EXT_NAME_BWS, /* BWS after the name: "=" or ";" next */
+	CK_EXT_VAL0,	/* "=" seen: BWS, then a token or DQUOTE */
+	CK_EXT_TOKEN,
+	CK_EXT_QUOTED,
+	CK_EXT_QPAIR,	/* "\" seen inside the quoted-string */
+	CK_EXT_END,	/* after the closing DQUOTE */
+	CK_LINE_LF,	/* CR seen: LF ends the chunk line */
+	CK_DATA,
+	CK_DATA_CR,
+	CK_DATA_LF,
+	CK_TR_LINE,	/* the start of a trailer line */
+	CK_TR_NAME,
+	CK_TR_VALUE,
+	CK_TR_LF,
+	CK_TR_END_LF	/* CR of the empty line seen */
 };
 
 /* How far request_line_scan() has judged the request line. */
@@ -74,6 +103,11 @@ struct http_parser {
 	bool			in_value;
 	uint8_t			empty_lines;
 	uint8_t			line_scan;	/* enum line_scan */
+	uint8_t			chunk;		/* enum chunk_state */
+	uint16_t		chunk_line;	/* bytes of the chunk line */
+	uint32_t		trailer_len;	/* bytes of the trailers */
+	uint64_t		chunk_left;	/* chunk-size, then the data
+						 * bytes still to come */
 	uint32_t		max_header;
 	struct http_msg		*msg;
 	struct http_field	cur;		/* the field being read */
@@ -260,8 +294,6 @@ cb_header_field(llhttp_t *ll, const char *at, size_t len)
 {
 	struct http_parser *p = parser_of(ll);
 
-	if (p->state != PS_HEADERS)
-		return (0);		/* a trailer: checked, not kept */
 	if (!p->field_open) {
 		memset(&p->cur, 0, sizeof p->cur);
 		p->cur.name.off = raw_off(p, at);
@@ -278,8 +310,6 @@ cb_header_value(llhttp_t *ll, const char *at, size_t len)
 {
 	struct http_parser *p = parser_of(ll);
 
-	if (p->state != PS_HEADERS)
-		return (0);
 	if (!p->in_value) {
 		p->cur.value.off = raw_off(p, at);
 		p->in_value = true;
@@ -333,8 +363,6 @@ cb_header_value_complete(llhttp_t *ll)
 	const char *raw;
 	uint32_t i;
 
-	if (p->state != PS_HEADERS)
-		return (0);	/* a trailer: checked by llhttp, not kept */
 	raw = p->msg->raw;
 	/* llhttp lets "Name :" and ": value" through; RFC 9112 5.1 does
 	 * not ("No whitespace is allowed between the field name and
@@ -418,7 +446,7 @@ http_msg_te_coded(const struct http_msg *msg)
 
 /*
  * A reply's Transfer-Encoding (RFC 9112 6.1, 6.3 rule 4): chunked final,
- * llhttp decodes it and what other codings came before stay on the
+ * it is decoded and what other codings came before stay on the
  * content; else the content is read until the server closes, coded as it
  * is.  Refused: a list with no coding (framing named, none given), and
  * chunked twice (6.1: a sender MUST NOT apply it more than once; relayed,
@@ -581,6 +609,10 @@ http_parser_start(struct http_parser *p, struct http_msg *msg, bool no_body)
 	p->err = HTTP_E_NONE;
 	p->empty_lines = 0;
 	p->line_scan = LS_METHOD;
+	p->chunk = CK_SIZE0;
+	p->chunk_line = 0;
+	p->trailer_len = 0;
+	p->chunk_left = 0;
 	llhttp_init(&p->ll, p->kind == HTTP_MSG_REQUEST ? HTTP_REQUEST :
 	    HTTP_RESPONSE, &http_settings);
 	p->state = p->kind == HTTP_MSG_REQUEST ? PS_LINE : PS_HEADERS;
@@ -621,12 +653,6 @@ parse_llhttp_fail(struct http_parser *p, llhttp_errno_t e)
 	case HPE_INVALID_HEADER_TOKEN:
 		return (parse_fail(p, p->in_value ? HTTP_E_HDR_VALUE :
 		    HTTP_E_HDR_NAME));
-	case HPE_INVALID_CHUNK_SIZE:
-	case HPE_INVALID_CONSTANT:
-	case HPE_STRICT:
-		if (p->state == PS_BODY)
-			return (parse_fail(p, HTTP_E_CHUNK));
-		break;
 	case HPE_INVALID_VERSION:
 		if (p->kind == HTTP_MSG_RESPONSE)
 			return (parse_fail(p, HTTP_E_STATUS_LINE));
@@ -637,8 +663,7 @@ parse_llhttp_fail(struct http_parser *p, llhttp_errno_t e)
 		break;
 	}
 	if (p->state == PS_BODY)
-		return (parse_fail(p, p->body == HTTP_BODY_CHUNKED ?
-		    HTTP_E_CHUNK : HTTP_E_SYNTAX));
+		return (parse_fail(p, HTTP_E_SYNTAX));
 	if (p->kind == HTTP_MSG_RESPONSE && p->state == PS_HEADERS &&
 	    p->msg->status == 0 && p->msg->nfields == 0)
 		return (parse_fail(p, HTTP_E_STATUS_LINE));
@@ -821,6 +846,251 @@ parse_headers(struct http_parser *p, const char *data, size_t len,
 	return (HTTP_PARSE_HEADERS);
 }
 
+/* -- the chunked decoder --------------------------------------------------- */
+
+/*
+ * RFC 9112 7.1, byte by byte outside chunk data, so that the verdict and
+ * the point where the message ends are the same however the input is cut;
+ * the state lives in the parser between calls and nothing is buffered.
+ * Chunk data goes to the body callback in place, as long runs.
+ *
+ *   chunk line   SIZE0 -HEXDIG-> SIZE -CR-> LINE_LF -LF-> DATA (size > 0)
+ *                                                    \-> TR_LINE (size 0)
+ *   extensions   SIZE, EXT_NAME, EXT_TOKEN, EXT_END:
+ *                    ";" -> EXT_NAME0     SP/HTAB -> EXT_BWS     CR -> LINE_LF
+ *                EXT_BWS -";"-> EXT_NAME0 -tchar-> EXT_NAME
+ *                EXT_NAME -SP/HTAB-> EXT_NAME_BWS ("=" or ";" next)
+ *                EXT_NAME, EXT_NAME_BWS -"="-> EXT_VAL0
+ *                EXT_VAL0 -tchar-> EXT_TOKEN
+ *                EXT_VAL0 -DQUOTE-> EXT_QUOTED -DQUOTE-> EXT_END
+ *                EXT_QUOTED -"\"-> EXT_QPAIR
+ *                EXT_QPAIR -HTAB, SP, VCHAR, obs-text-> EXT_QUOTED
+ *                EXT_BWS, EXT_NAME0, EXT_NAME_BWS, EXT_VAL0 stay on SP/HTAB
+ *   data         DATA -size bytes-> DATA_CR -CR-> DATA_LF -LF-> SIZE0
+ *   trailers     TR_LINE -tchar-> TR_NAME -":"-> TR_VALUE -CR-> TR_LF
+ *                TR_LF -LF-> TR_LINE -CR-> TR_END_LF -LF-> message done
+ *
+ * BWS (SP, HTAB) is allowed only where 7.1.1 puts it: before ";", around
+ * "=", after ";"; not before the CR.  Every other byte in a state is an
+ * error, CR and LF alone included, as everywhere else in cuttle.  A chunk
+ * line (CRLF included) may hold HTTP_MAX_CHUNK_LINE bytes, the trailer
+ * section max_header, and a chunk-size at most 2^63 - 1: past those the
+ * sender is not one cuttle can follow, and nothing grows with the number
+ * of chunks.  Trailer fields are checked as header fields would be (a
+ * token name, no whitespace before the colon, no control character but
+ * HTAB in the value, no obs-fold) and dropped: cuttle does not forward
+ * them.
+ */
+
+static bool
+is_bws(unsigned char c)
+{
+	return (c == ' ' || c == '\t');
+}
+
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/* The bytes that may follow a chunk-size, an extension name or value. */
+static int
+chunk_ext_next(struct http_parser *p, unsigned char c)
+{
+	if (c == ';')
+		p->chunk = CK_EXT_NAME0;
+	else if (is_bws(c))
+		p->chunk = CK_EXT_BWS;
+	else if (c == '\r')
+		p->chunk = CK_LINE_LF;
+	else
+		return (-1);
+	return (0);
+}
+
+/* One byte outside chunk data: 0 to go on, 1 at the end of the message,
+ * -1 for a fault. */
+static int
+chunk_byte(struct http_parser *p, unsigned char c)
+{
+	int d;
+
+	switch ((enum chunk_state)p->chunk) {
+	case CK_SIZE0:
+		if ((d = hex_value(c)) < 0)
+			return (-1);
+		p->chunk_left = (uint64_t)d;
+		p->chunk = CK_SIZE;
+		return (0);
+	case CK_SIZE:
+		if ((d = hex_value(c)) < 0)
+			return (chunk_ext_next(p, c));
+		/* Leading zeros cost nothing; a 17th significant digit, or
+		 * a 16th that sets bit 63, does. */
+		if (p->chunk_left > (uint64_t)INT64_MAX >> 4)
+			return (-1);
+		p->chunk_left = p->chunk_left << 4 | (uint64_t)d;
+		return (0);
+	case CK_EXT_BWS:
+		if (c == ';')
+			p->chunk = CK_EXT_NAME0;
+		else if (!is_bws(c))
+			return (-1);
+		return (0);
+	case CK_EXT_NAME0:
+		if (http_is_tchar(c))
+			p->chunk = CK_EXT_NAME;
+		else if (!is_bws(c))
+			return (-1);
+		return (0);
+	case CK_EXT_NAME:
+		if (http_is_tchar(c))
+			return (0);
+		if (c == '=') {
+			p->chunk = CK_EXT_VAL0;
+			return (0);
+		}
+		if (is_bws(c)) {
+			p->chunk = CK_EXT_NAME_BWS;
+			return (0);
+		}
+		return (chunk_ext_next(p, c));
+	case CK_EXT_NAME_BWS:
+		if (c == '=')
+			p->chunk = CK_EXT_VAL0;
+		else if (c == ';')
+			p->chunk = CK_EXT_NAME0;
+		else if (!is_bws(c))
+			return (-1);
+		return (0);
+	case CK_EXT_VAL0:
+		if (http_is_tchar(c))
+			p->chunk = CK_EXT_TOKEN;
+		else if (c == '"')
+			p->chunk = CK_EXT_QUOTED;
+		else if (!is_bws(c))
+			return (-1);
+		return (0);
+	case CK_EXT_TOKEN:
+		if (http_is_tchar(c))
+			return (0);
+		return (chunk_ext_next(p, c));
+	case CK_EXT_QUOTED:
+		/* qdtext: HTAB, SP, VCHAR but DQUOTE and "\", obs-text
+		 * (RFC 9110 5.6.4). */
+		if (c == '"')
+			p->chunk = CK_EXT_END;
+		else if (c == '\\')
+			p->chunk = CK_EXT_QPAIR;
+		else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return (-1);
+		return (0);
+	case CK_EXT_QPAIR:
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return (-1);
+		p->chunk = CK_EXT_QUOTED;
+		return (0);
+	case CK_EXT_END:
+		return (chunk_ext_next(p, c));
+	case CK_LINE_LF:
+		if (c != '\n')
+			return (-1);
+		p->chunk = p->chunk_left == 0 ? CK_TR_LINE : CK_DATA;
+		return (0);
+	case CK_DATA_CR:
+		if (c != '\r')
+			return (-1);
+		p->chunk = CK_DATA_LF;
+		return (0);
+	case CK_DATA_LF:
+		if (c != '\n')
+			return (-1);
+		p->chunk = CK_SIZE0;
+		p->chunk_line = 0;
+		return (0);
+	case CK_TR_LINE:
+		/* SP or HTAB here is obs-fold (RFC 9112 5.2), or
+		 * whitespace before the first field: both refused. */
+		if (c == '\r')
+			p->chunk = CK_TR_END_LF;
+		else if (http_is_tchar(c))
+			p->chunk = CK_TR_NAME;
+		else
+			return (-1);
+		return (0);
+	case CK_TR_NAME:
+		if (c == ':')
+			p->chunk = CK_TR_VALUE;
+		else if (!http_is_tchar(c))
+			return (-1);
+		return (0);
+	case CK_TR_VALUE:
+		if (c == '\r')
+			p->chunk = CK_TR_LF;
+		else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return (-1);
+		return (0);
+	case CK_TR_LF:
+		if (c != '\n')
+			return (-1);
+		p->chunk = CK_TR_LINE;
+		return (0);
+	case CK_TR_END_LF:
+		return (c == '\n' ? 1 : -1);
+	case CK_DATA:
+		break;
+	}
+	WRONG("chunk_byte() in chunk data");
+}
+
+/* PS_BODY of a chunked message: DONE just after the LF that ends it. */
+static enum http_parse_status
+parse_chunked(struct http_parser *p, const char *data, size_t len,
+    size_t *used)
+{
+	size_t i = 0, n;
+	int r;
+
+	while (i < len) {
+		if (p->chunk == CK_DATA) {
+			n = len - i;
+			if (n > p->chunk_left)
+				n = (size_t)p->chunk_left;
+			AN(p->body_fn);
+			p->body_fn(p->body_arg, data + i, n);
+			i += n;
+			p->chunk_left -= n;
+			if (p->chunk_left == 0)
+				p->chunk = CK_DATA_CR;
+			continue;
+		}
+		if (p->chunk <= CK_LINE_LF) {
+			if (++p->chunk_line > HTTP_MAX_CHUNK_LINE)
+				return (parse_fail(p, HTTP_E_CHUNK));
+		} else if (p->chunk >= CK_TR_LINE) {
+			if (++p->trailer_len > p->max_header)
+				return (parse_fail(p, HTTP_E_CHUNK));
+		}
+		r = chunk_byte(p, (unsigned char)data[i++]);
+		if (r < 0)
+			return (parse_fail(p, HTTP_E_CHUNK));
+		if (r > 0) {
+			*used = i;
+			p->state = PS_DONE;
+			return (HTTP_PARSE_DONE);
+		}
+	}
+	*used = len;
+	return (HTTP_PARSE_AGAIN);
+}
+
 static enum http_parse_status
 parse_body(struct http_parser *p, const char *data, size_t len, size_t *used)
 {
@@ -831,6 +1101,8 @@ parse_body(struct http_parser *p, const char *data, size_t len, size_t *used)
 		*used = 0;
 		return (HTTP_PARSE_DONE);
 	}
+	if (p->body == HTTP_BODY_CHUNKED)
+		return (parse_chunked(p, data, len, used));
 	e = llhttp_execute(&p->ll, data, len);
 	if (e == HPE_OK) {
 		*used = len;

@@ -12,12 +12,12 @@
  * HTTP agents disagree on where a message ends (request smuggling):
  * Content-Length with Transfer-Encoding, differing or malformed
  * Content-Length, a request Transfer-Encoding other than "chunked", a
- * reply one that names chunked twice or no coding at all, bad chunk
- * sizes or extensions, bare CR or LF, obs-fold, whitespace before a colon,
- * empty or invalid field names, control characters in values.  A reply
- * whose final transfer coding is not chunked is read until the server
- * closes (RFC 9112 6.3 rule 4): its content stays coded
- * (http_msg_te_coded()).
+ * reply one that names chunked twice or no coding at all, chunk sizes or
+ * extensions outside RFC 9112 7.1 (or a chunk line over 4096 bytes), bare
+ * CR or LF, obs-fold, whitespace before a colon, empty or invalid field
+ * names, control characters in values.  A reply whose final transfer
+ * coding is not chunked is read until the server closes (RFC 9112 6.3
+ * rule 4): its content stays coded (http_msg_te_coded()).
  *
  * Lifecycle of one parser (one per connection and direction):
  *	http_parser_new()	 limits fixed
@@ -179,7 +179,8 @@ struct http_parser;
 typedef void http_body_fn(void *arg, const char *at, size_t len);
 
 /* http_parser_new() - a parser that refuses header sections longer than
- * max_header bytes (request or status line included).  NULL on ENOMEM. */
+ * max_header bytes (request or status line included), and chunked
+ * trailer sections too (checked, then dropped).  NULL on ENOMEM. */
 struct http_parser	*http_parser_new(enum http_msg_kind kind,
 			    size_t max_header);
 void			http_parser_free(struct http_parser **pp);

@@ -499,6 +499,293 @@ START_TEST(eof_mid_message_is_incomplete_and_between_is_clean)
 }
 END_TEST
 
+/* -- chunked bodies ------------------------------------------------------ */
+
+/*
+ * Chunked bodies (RFC 9112 7.1), each run as the body of a request and of
+ * a reply, however split.  body NULL: refused with HTTP_E_CHUNK.  A DONE
+ * must come exactly at the end of the input: the next message's bytes
+ * are not the body's.
+ */
+struct chunk_case {
+	const char	*name;
+	const char	*in;
+	size_t		len;
+	const char	*body;
+};
+
+#define CHUNK_OK(name, in, body)	{ name, in, sizeof(in) - 1, body }
+#define CHUNK_BAD(name, in)		{ name, in, sizeof(in) - 1, NULL }
+
+static const struct chunk_case chunk_cases[] = {
+	/* 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name
+	 *     [ BWS "=" BWS chunk-ext-val ] ) */
+	CHUNK_OK("token value, then another extension",
+	    "5;a=b;c=d\r\nhello\r\n0;a=b;c=d\r\n\r\n", "hello"),
+	CHUNK_OK("token value, then a quoted one",
+	    "5;a=b;c=\"q\"\r\nhello\r\n0\r\n\r\n", "hello"),
+	CHUNK_OK("quoted value, then a token one",
+	    "5;a=\"q\";b=1\r\nhello\r\n0\r\n\r\n", "hello"),
+	CHUNK_OK("names alone", "5;a;b\r\nhello\r\n0;z\r\n\r\n", "hello"),
+	CHUNK_OK("one extension", "5;ext=1\r\nhello\r\n0\r\n\r\n", "hello"),
+	CHUNK_OK("BWS before ;", "5 ;a\r\nhello\r\n0\t;a\r\n\r\n", "hello"),
+	CHUNK_OK("BWS after ;", "5; a;\tb=1\r\nhello\r\n0\r\n\r\n", "hello"),
+	CHUNK_OK("BWS around =", "5;a =1;b= 2;c \t= \"x\"\r\nhello\r\n"
+	    "0\r\n\r\n", "hello"),
+	CHUNK_OK("BWS everywhere", "5 \t; a = b ; c ;d=\"e\" ;\tf\r\n"
+	    "hello\r\n0\r\n\r\n", "hello"),
+	CHUNK_OK("escaped quote in a quoted value",
+	    "5;a=\"\\\"\"\r\nhello\r\n0;a=\"x\\\\\\\"y\"\r\n\r\n", "hello"),
+	CHUNK_OK("quoted value with ; = SP HTAB obs-text",
+	    "5;a=\"q; r=s\tt\xff\"\r\nhello\r\n0\r\n\r\n", "hello"),
+	CHUNK_OK("quoted-pair of obs-text", "5;a=\"\\\xe9\"\r\nhello\r\n"
+	    "0\r\n\r\n", "hello"),
+	CHUNK_OK("empty quoted value", "5;a=\"\"\r\nhello\r\n0\r\n\r\n",
+	    "hello"),
+	CHUNK_OK("token characters", "5;!#$%&'*+-.^_`|~09AZaz="
+	    "!#$%&'*+-.^_`|~09AZaz\r\nhello\r\n0\r\n\r\n", "hello"),
+	CHUNK_OK("upper-case hex, leading zeros",
+	    "000000000000000000000A\r\n0123456789\r\n00\r\n\r\n",
+	    "0123456789"),
+	CHUNK_OK("several chunks", "1\r\na\r\n2;x\r\nbc\r\n3\r\ndef\r\n"
+	    "0\r\n\r\n", "abcdef"),
+	CHUNK_OK("CRLF inside data is data", "4\r\n\r\n\r\n\r\n0\r\n\r\n",
+	    "\r\n\r\n"),
+	CHUNK_OK("trailers dropped", "5\r\nhello\r\n0\r\nX-A: 1\r\n"
+	    "X-B:\r\nX-C: a\tb \xc3\xa9\r\n\r\n", "hello"),
+	CHUNK_OK("empty body", "0\r\n\r\n", ""),
+
+	CHUNK_BAD("bad hex", "zz\r\n"),
+	CHUNK_BAD("0x prefix", "0x5\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("bad hex after a digit", "5g\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("empty chunk-size", "\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("extension without a size", ";a\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("negative size", "-5\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("size 2^63", "8000000000000000\r\n"),
+	CHUNK_BAD("17 significant digits", "00010000000000000000\r\n"),
+	CHUNK_BAD("size 2^64 + 5", "10000000000000005\r\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("chunk longer than its size", "1\r\nxy\r\n0\r\n\r\n"),
+	CHUNK_BAD("no CRLF after data", "5\r\nhello0\r\n\r\n"),
+	CHUNK_BAD("CR alone after data", "5\r\nhello\r0\r\n\r\n"),
+	CHUNK_BAD("LF alone after data", "5\r\nhello\n0\r\n\r\n"),
+	CHUNK_BAD("LF alone after size", "5\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("CR alone after size", "5\rhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("LF alone after an extension", "5;a=b\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("LF alone after the last chunk", "5\r\nhello\r\n0\n\r\n"),
+	CHUNK_BAD("LF alone ending the trailers", "5\r\nhello\r\n0\r\n\n"),
+	CHUNK_BAD("LF alone after a trailer", "0\r\nX: y\n\r\n"),
+	CHUNK_BAD("CR alone in a trailer", "0\r\nX: y\rz\r\n\r\n"),
+	CHUNK_BAD("BWS before CRLF", "5 \r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("BWS after a name before CRLF", "5;a \r\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("BWS after a value before CRLF", "5;a=b\t\r\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("bad character in a name", "5;a@b\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("control character in a name", "1;a\x01\r\nx\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("empty name", "5;=b\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("empty extension", "5;\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("two ;", "5;;a\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("quoted name", "5;\"a\"=b\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("empty value", "5;a=\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("two =", "5;a=b=c\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("space inside a token value", "5;a=b c\r\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("bytes after a quoted value", "5;a=\"b\"c\r\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("unterminated quoted value", "5;a=\"b\r\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("quoted value ended by an escaped quote",
+	    "5;a=\"b\\\"\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("control character in a quoted value",
+	    "5;a=\"b\x01\"\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("DEL in a quoted value", "5;a=\"\x7f\"\r\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("quoted-pair of LF", "5;a=\"\\\n\"\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("NUL in the size", "5\0\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("NUL in a name", "5;a\0\r\nhello\r\n0\r\n\r\n"),
+	CHUNK_BAD("NUL in a quoted value", "5;a=\"\0\"\r\nhello\r\n"
+	    "0\r\n\r\n"),
+	CHUNK_BAD("NUL in a trailer value", "0\r\nX: a\0b\r\n\r\n"),
+	CHUNK_BAD("NUL in a trailer name", "0\r\nX\0: a\r\n\r\n"),
+	CHUNK_BAD("control character in a trailer value",
+	    "0\r\nX: a\x01\r\n\r\n"),
+	CHUNK_BAD("obs-fold in the trailers", "0\r\nX: a\r\n b\r\n\r\n"),
+	CHUNK_BAD("obs-fold with HTAB in the trailers",
+	    "0\r\nX: a\r\n\tb\r\n\r\n"),
+	CHUNK_BAD("whitespace before the first trailer", "0\r\n X: a\r\n"
+	    "\r\n"),
+	CHUNK_BAD("whitespace before a trailer's colon",
+	    "0\r\nX : a\r\n\r\n"),
+	CHUNK_BAD("trailer without a colon", "0\r\nXY\r\n\r\n"),
+	CHUNK_BAD("trailer with an empty name", "0\r\n: a\r\n\r\n"),
+};
+
+static const char chunk_req_head[] = "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n";
+static const char chunk_rep_head[] = "HTTP/1.1 200 OK\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n";
+
+/* The header section of kind, then body: in a buffer to free. */
+static char *
+chunk_input(enum http_msg_kind kind, const char *body, size_t blen,
+    size_t *len)
+{
+	const char *head = kind == HTTP_MSG_REQUEST ? chunk_req_head :
+	    chunk_rep_head;
+	size_t hlen = strlen(head);
+	char *in = malloc(hlen + blen);
+
+	ck_assert_ptr_nonnull(in);
+	memcpy(in, head, hlen);
+	memcpy(in + hlen, body, blen);
+	*len = hlen + blen;
+	return (in);
+}
+
+/* Run body (blen bytes) as a request's and a reply's, split everywhere:
+ * want NULL for HTTP_E_CHUNK, else the content it decodes to. */
+static void
+chunk_check(const char *name, const char *body, size_t blen, const char *want)
+{
+	static const enum http_msg_kind kinds[] = { HTTP_MSG_REQUEST,
+	    HTTP_MSG_RESPONSE };
+	struct outcome o;
+	size_t k, len, split;
+	char *in;
+
+	for (k = 0; k < ARRAY_LEN(kinds); k++) {
+		in = chunk_input(kinds[k], body, blen, &len);
+		for (split = 0; split <= len; split++) {
+			run(&o, kinds[k], in, len, split, split == 0 ? 1 : 0,
+			    false, false);
+			if (want == NULL) {
+				ck_assert_msg(o.st == HTTP_PARSE_ERROR &&
+				    o.err == HTTP_E_CHUNK, "%s (%s) split %zu:"
+				    " st %d err \"%s\"", name, k == 0 ?
+				    "request" : "reply", split, o.st,
+				    http_err_text(o.err));
+			} else {
+				ck_assert_msg(o.st == HTTP_PARSE_DONE, "%s "
+				    "(%s) split %zu: st %d err \"%s\"", name,
+				    k == 0 ? "request" : "reply", split, o.st,
+				    http_err_text(o.err));
+				ck_assert_uint_eq(o.used, len);
+				ck_assert_uint_eq(o.msg.body,
+				    HTTP_BODY_CHUNKED);
+				ck_assert_uint_eq(o.bodylen, strlen(want));
+				ck_assert(memcmp(o.body, want,
+				    o.bodylen) == 0);
+			}
+			http_msg_fini(&o.msg);
+		}
+		free(in);
+	}
+}
+
+START_TEST(chunked_body_parses_the_same_however_split)
+{
+	const struct chunk_case *c = &chunk_cases[_i];
+
+	chunk_check(c->name, c->in, c->len, c->body);
+}
+END_TEST
+
+/* The message ends on the LF of the empty line after the trailers; what
+ * follows is the next message, pipelined or on a reused connection. */
+START_TEST(chunked_message_stops_at_its_end)
+{
+	static const char in[] = "POST http://e/ HTTP/1.1\r\nHost: e\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "5 ; a = \"\\\"\" ; b\r\nhello\r\n0;c=d;e=f\r\nT: 1\r\n\r\n"
+	    "GET http://e/2 HTTP/1.1\r\nHost: e\r\n\r\n";
+	static const char next[] = "GET http://e/2";
+	struct outcome o;
+	size_t len = sizeof in - 1, split;
+	const char *end = strstr(in, next);
+
+	for (split = 0; split <= len; split++) {
+		run(&o, HTTP_MSG_REQUEST, in, len, split, split == 0 ? 1 : 0,
+		    false, false);
+		ck_assert_int_eq(o.st, HTTP_PARSE_DONE);
+		ck_assert_uint_eq(o.used, (size_t)(end - in));
+		ck_assert_uint_eq(o.bodylen, 5);
+		ck_assert(memcmp(o.body, "hello", 5) == 0);
+		http_msg_fini(&o.msg);
+	}
+}
+END_TEST
+
+/*
+ * A chunk line (CRLF included) may hold 4096 bytes and the trailer
+ * section max_header (MAX_HDR here): at the limit the body parses, one
+ * byte over it is HTTP_E_CHUNK, in the first chunk line, the last one
+ * and the trailers.
+ */
+START_TEST(chunk_line_and_trailer_limits)
+{
+	static char body[3 * MAX_HDR];
+	size_t over, n;
+	char *s;
+
+	for (over = 0; over <= 1; over++) {
+		/* "1;" name CRLF: 4096 bytes, and one more */
+		s = body;
+		memcpy(s, "1;", 2);
+		memset(s + 2, 'n', 4092 + over);
+		s += 4094 + over;
+		memcpy(s, "\r\nx\r\n0\r\n\r\n", 10);
+		n = (size_t)(s - body) + 10;
+		chunk_check("chunk line", body, n, over ? NULL : "x");
+
+		/* the last chunk's line */
+		memcpy(body, "1\r\nx\r\n0;", 8);
+		memset(body + 8, 'n', 4092 + over);
+		memcpy(body + 8 + 4092 + over, "\r\n\r\n", 4);
+		chunk_check("last chunk line", body, 8 + 4092 + over + 4,
+		    over ? NULL : "x");
+
+		/* "X: " value CRLF CRLF: MAX_HDR bytes, and one more */
+		memcpy(body, "1\r\nx\r\n0\r\nX: ", 12);
+		memset(body + 12, 'v', MAX_HDR - 7 + over);
+		memcpy(body + 12 + MAX_HDR - 7 + over, "\r\n\r\n", 4);
+		chunk_check("trailers", body, 12 + MAX_HDR - 7 + over + 4,
+		    over ? NULL : "x");
+	}
+}
+END_TEST
+
+/* RFC 9112 7.1: the largest chunk-size, 2^63 - 1, is taken (its data
+ * then waits); 2^63 is not. */
+START_TEST(chunk_size_limit)
+{
+	static const char *const sizes[] = { "7fffffffffffffff",
+	    "000000007FFFFFFFFFFFFFFF", "8000000000000000" };
+	struct outcome o;
+	char body[64];
+	size_t i, len;
+	int n;
+	char *in;
+
+	for (i = 0; i < ARRAY_LEN(sizes); i++) {
+		n = snprintf(body, sizeof body, "%s\r\nabc", sizes[i]);
+		in = chunk_input(HTTP_MSG_RESPONSE, body, (size_t)n, &len);
+		run(&o, HTTP_MSG_RESPONSE, in, len, 0, 1, false, false);
+		if (i < 2) {
+			ck_assert_int_eq(o.st, HTTP_PARSE_AGAIN);
+			ck_assert_uint_eq(o.bodylen, 3);
+		} else {
+			ck_assert_int_eq(o.st, HTTP_PARSE_ERROR);
+			ck_assert_int_eq(o.err, HTTP_E_CHUNK);
+		}
+		http_msg_fini(&o.msg);
+		free(in);
+	}
+}
+END_TEST
+
 /* -- replies ----------------------------------------------------------------- */
 
 START_TEST(reply_framings)
@@ -935,6 +1222,15 @@ http_suite(void)
 	    ARRAY_LEN(bad_requests));
 	tcase_add_test(tc, limits_give_414_and_431);
 	tcase_add_test(tc, eof_mid_message_is_incomplete_and_between_is_clean);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("chunked");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, chunked_body_parses_the_same_however_split, 0,
+	    ARRAY_LEN(chunk_cases));
+	tcase_add_test(tc, chunked_message_stops_at_its_end);
+	tcase_add_test(tc, chunk_line_and_trailer_limits);
+	tcase_add_test(tc, chunk_size_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("replies");
