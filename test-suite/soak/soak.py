@@ -90,6 +90,10 @@ SHAPES = collections.OrderedDict([
     ('varystar', 'vs'), ('age', 'ag'), ('tegzip', 'tg'), ('cookie', 'sc'),
     ('expires', 'ex'), ('expect', None), ('client10', None)])
 
+# What a 'sc' origin sends as Set-Cookie: the first field, then maybe a
+# second one.
+COOKIE_RE = re.compile(r'^soak=\d+; Path=/; HttpOnly$')
+OTHER_COOKIE = 'other=1; Max-Age=60'
 GOOD = ('n', 's', 'i', 't', 'ce', 'h0', 'vs', 'ag', 'sc', 'ex', 'cn')
 				# must come back whole, 200 (cn: or 304 to a
 				# matching conditional)
@@ -461,13 +465,14 @@ class Origin:
         writer.transport.abort()
 
     @staticmethod
-    def chunked(data, rng):
+    def chunked(data, rng, ext=b''):
+        """data in chunks of odd sizes, each size line carrying ext."""
         out = []
         i = 0
         while i < len(data):
             n = rng.choice((1, 7, 100, 4096, 16384, 65536))
-            out.append(b'%x\r\n' % len(data[i:i + n]) + data[i:i + n] +
-                       b'\r\n')
+            out.append(b'%x' % len(data[i:i + n]) + ext + b'\r\n' +
+                       data[i:i + n] + b'\r\n')
             i += n
         return b''.join(out)
 
@@ -679,10 +684,10 @@ class Origin:
                     'x-soak-empty:\r\n\r\n' %
                     hashlib.sha256(body).hexdigest()).encode()
             else:
+                # Built line by line: a body's bytes may hold what
+                # looks like a size line.
                 ext = rng.choice(CHUNK_EXTS)
-                wire = re.sub(rb'(?m)^([0-9a-f]+)\r\n',
-                              lambda m: m.group(1) + ext + b'\r\n',
-                              self.chunked(body, rng)) + b'0' + ext + \
+                wire = self.chunked(body, rng, ext) + b'0' + ext + \
                     b'\r\n\r\n'
             if rng.random() < 0.3:
                 await self.send(writer, wire, pieces=6,
@@ -755,12 +760,13 @@ class _ClientAbort(Exception):
 
 
 class Resp:
-    __slots__ = ('status', 'headers', 'body', 'complete', 'err', 'hit',
-                 'interims', 'bad', 'codings', 'delimited')
+    __slots__ = ('status', 'headers', 'cookies', 'body', 'complete', 'err',
+                 'hit', 'interims', 'bad', 'codings', 'delimited')
 
     def __init__(self):
         self.status = None
         self.headers = {}
+        self.cookies = []       # every Set-Cookie field, in order
         self.body = b''
         self.complete = False
         self.err = None
@@ -849,6 +855,8 @@ async def read_response(reader, method, pace=None, want=None, soak=None,
             k = k.strip().lower()
             if k == 'content-length':
                 cls.append(v.strip())
+            elif k == 'set-cookie':
+                r.cookies.append(v.strip())
             r.headers[k] = v.strip()
     r.hit = r.headers.get('x-cache', '').startswith('HIT')
     te = r.headers.get('transfer-encoding')
@@ -1093,8 +1101,13 @@ class Clients:
             s.violate(name, where + ': ' + detail)
         if r.status == 200 and r.hit and cache in 'up':
             s.violate('uncacheable reply served as a hit', where)
-        if kind == 'sc' and r.hit and 'set-cookie' in r.headers:
-            s.violate('a stored Set-Cookie served from the cache', where)
+        # RFC 9111 3.1, 7.3: a hit carries the stored Set-Cookie, as the
+        # origin sent it for this URL, never altered.
+        if kind == 'sc' and r.hit and r.cookies and (
+                not COOKIE_RE.match(r.cookies[0]) or
+                r.cookies[1:] not in ([], [OTHER_COOKIE])):
+            s.violate('a hit\'s Set-Cookie is not one the origin sent',
+                      where + ': ' + ' | '.join(r.cookies))
         if r.status == 304 and kind == 'cn' and not cond:
             s.violate('304 to a request without a matching validator', where)
         elif kind in GOOD and r.status != 200 and not \
@@ -2133,9 +2146,13 @@ def self_test(args):
          b'HTTP/1.1 200 OK\r\n\r\n' + body[:100], True, False,
          'good URL cut short'),
         ('cookie hit', '/sc/c/l/5000/1', ok200(
+            b'X-Cache: HIT from x\r\nSet-Cookie: soak=3; Path=/; '
+            b'HttpOnly\r\n', b.body('/sc/c/l/5000/1', 5000)), False, False,
+         None),
+        ('cookie hit altered', '/sc/c/l/5000/1', ok200(
             b'X-Cache: HIT from x\r\nSet-Cookie: a=1\r\n', b.body(
                 '/sc/c/l/5000/1', 5000)), False, False,
-         'a stored Set-Cookie served from the cache'),
+         'a hit\'s Set-Cookie is not one the origin sent'),
     ]
 
     async def wire_reply(wire, http10):
