@@ -115,6 +115,25 @@ setup(void)
 	ck_assert_ptr_nonnull(e);
 }
 
+/* Everything setup() made, and nothing left in the pool: a piece of
+ * content that kept a reference would show here. */
+static void
+teardown(void)
+{
+	struct buf_pool_stats st;
+
+	store_entry_unref(&e);
+	http_msg_fini(&req);
+	fwd_ctx_free(&ctx);
+	dns_resolver_free(&dns);
+	conf_free(&conf);
+	close(lfd);
+	comm_loop_run_once(loop);	/* what the frees posted */
+	buf_pool_stats(comm_loop_pool(loop), &st);
+	ck_assert_uint_eq(st.pages, 0);
+	comm_loop_free(&loop);
+}
+
 static struct fwd *
 start(int *done)
 {
@@ -188,6 +207,7 @@ START_TEST(content_piece_goes_out_with_no_memory_to_spare)
 	ck_assert_int_eq(s.calls, 1);
 	ck_assert_int_eq(done, 1);
 	close(ofd);
+	teardown();
 }
 END_TEST
 
