@@ -293,7 +293,6 @@ resolver_ptr_answer(void *arg, int status, int timeouts, struct hostent *h)
 	size_t len;
 	bool keep;
 
-	(void)timeouts;
 	CHECK_OBJ_NOTNULL(&e->ans, DNS_ANSWER_MAGIC);
 	CHECK(e->reverse);
 	if (e->state == DNS_E_PENDING) {
@@ -314,6 +313,13 @@ resolver_ptr_answer(void *arg, int status, int timeouts, struct hostent *h)
 				    r->positive_ttl);
 		} else {
 			st = resolver_failure(status, &keep);
+			/* c-ares falls back to the hosts file when the PTR
+			 * query times out, and says ENOTFOUND: a silent
+			 * server is a timeout all the same. */
+			if (st == DNS_NXDOMAIN && timeouts > 0) {
+				st = DNS_TIMEOUT;
+				status = ARES_ETIMEOUT;
+			}
 			if (st == DNS_TIMEOUT)
 				r->st.timeouts++;
 			resolver_finish(r, e, st, ares_strerror(status),
