@@ -78,6 +78,7 @@ static void	op_deliver(struct comm_call *call);
 static void	nomem_deliver(struct comm_call *call);
 static void	conn_down(struct comm_call *call);
 static void	conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents);
+static void	conn_io_cb(struct ev_loop *ev, ev_io *w, int revents);
 
 void
 comm_sock_nodelay(int fd)
@@ -99,8 +100,7 @@ comm_conn_alloc(struct comm_loop *loop, int fd)
 		return (NULL);
 	c->loop = loop;
 	c->xprt = &comm_xprt_raw;
-	ev_io_init(&c->rio, comm_io_read_ready, fd, EV_READ);
-	ev_io_init(&c->wio, comm_io_write_ready, fd, EV_WRITE);
+	ev_io_init(&c->io, conn_io_cb, fd, 0);
 	ev_init(&c->timer, conn_timer_cb);
 	c->fd = fd;
 	c->rd.magic = COMM_OP_MAGIC;
@@ -124,8 +124,7 @@ comm_conn_set_fd(struct comm_conn *c, int fd)
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	CHECK(c->fd == -1 && fd >= 0);
 	c->fd = fd;
-	ev_io_set(&c->rio, fd, EV_READ);
-	ev_io_set(&c->wio, fd, EV_WRITE);
+	ev_io_set(&c->io, fd, 0);
 }
 
 struct comm_conn *
@@ -159,7 +158,7 @@ conn_free(struct comm_conn *c)
 	CHECK(!comm_call_pending(&c->down));
 	CHECK(!comm_call_pending(&c->nomem.call));
 	CHECK(c->fd == -1);
-	CHECK(!ev_is_active(&c->rio) && !ev_is_active(&c->wio));
+	CHECK(!ev_is_active(&c->io));
 	ev_timer_stop(loop->ev, &c->timer);
 	CHECK(loop->st.conns > 0);
 	list_remove(&c->link);
@@ -374,8 +373,7 @@ comm_conn_teardown(struct comm_conn *c, enum comm_status why)
 		return;
 	c->flags |= CONN_CLOSING;
 	c->why = (uint8_t)why;
-	ev_io_stop(c->loop->ev, &c->rio);
-	ev_io_stop(c->loop->ev, &c->wio);
+	ev_io_stop(c->loop->ev, &c->io);
 	ev_timer_stop(c->loop->ev, &c->timer);
 	comm_call_cancel(&c->flush);
 	/* Pending operations complete in the order they were started: the
@@ -587,7 +585,7 @@ comm_conn_stats(const struct comm_conn *c, struct comm_conn_stats *st)
 	st->send_calls = c->send_calls;
 	st->pending = c->nops;
 	st->queued = c->queued;
-	st->write_armed = ev_is_active(&c->wio);
+	st->write_armed = comm_conn_watching(c, EV_WRITE);
 }
 
 void
@@ -608,4 +606,36 @@ comm_conn_xprt_ctx(const struct comm_conn *c)
 {
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	return (c->xprt_ctx);
+}
+
+void
+comm_conn_watch(struct comm_conn *c, int ev, bool on)
+{
+	int cur, want;
+
+	cur = ev_is_active(&c->io) ? c->io.events & (EV_READ | EV_WRITE) : 0;
+	want = on ? cur | ev : cur & ~ev;
+	if (want == cur)
+		return;
+	if (cur != 0)
+		ev_io_stop(c->loop->ev, &c->io);
+	if (want != 0) {
+		ev_io_modify(&c->io, want);
+		ev_io_start(c->loop->ev, &c->io);
+	}
+}
+
+/* The fd is ready: writes (or the connect) first, then the read, if it
+ * is still watched (the write side may have torn the connection down). */
+static void
+conn_io_cb(struct ev_loop *ev, ev_io *w, int revents)
+{
+	struct comm_conn *c = container_of(w, struct comm_conn, io);
+
+	(void)ev;
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	if (revents & EV_WRITE)
+		comm_io_write_ready(c);
+	if ((revents & EV_READ) && comm_conn_watching(c, EV_READ))
+		comm_io_read_ready(c);
 }

@@ -39,12 +39,12 @@ connect_end(struct comm_conn *c, enum comm_status st, int err)
 	AN(w);
 	c->cn = NULL;
 	c->flags &= ~CONN_CONNECTING;
-	ev_io_stop(c->loop->ev, &c->wio);
+	comm_conn_watch(c, EV_WRITE, false);
 	comm_op_finish(&w->op, st, err);
 	if (st == COMM_OK) {
 		c->t_active = c->t_write = comm_loop_now(c->loop);
 		if (c->rd.state == COMM_OP_PENDING)
-			ev_io_start(c->loop->ev, &c->rio);
+			comm_conn_watch(c, EV_READ, true);
 		comm_io_flush_soon(c);
 		comm_conn_timer_update(c);
 		return;
@@ -117,7 +117,7 @@ comm_connect(struct comm_loop *loop, const struct sockaddr *addr,
 		return (c);
 	}
 	c->flags |= CONN_CONNECTING;
-	ev_io_start(loop->ev, &c->wio);
+	comm_conn_watch(c, EV_WRITE, true);
 	comm_conn_timer_update(c);
 	return (c);
 }

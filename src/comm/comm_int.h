@@ -172,8 +172,10 @@ struct comm_conn {
 	int			werr;		/* sticky write failure */
 	uint32_t		nops;		/* started, not yet delivered */
 	uint32_t		seq;
-	ev_io			rio;		/* active while a read waits */
-	ev_io			wio;		/* active while writes wait */
+	ev_io			io;		/* EV_READ while a read waits,
+						 * EV_WRITE while writes or the
+						 * connect wait (one watcher:
+						 * 48 bytes less a connection) */
 	ev_timer		timer;		/* earliest deadline, lazily */
 	struct comm_op		rd;		/* the one read */
 	struct comm_wop		*cn;		/* the connect, while pending */
@@ -196,6 +198,13 @@ struct comm_conn {
 	uint32_t		recv_calls;
 	uint32_t		send_calls;
 };
+
+/* comm_conn_watching() - is c's fd watched for ev? */
+static inline bool
+comm_conn_watching(const struct comm_conn *c, int ev)
+{
+	return (ev_is_active(&c->io) && (c->io.events & ev) != 0);
+}
 
 /* comm_loop_now() - comm_now() for comm's own use: the loop's time plus
  * what comm_loop_warp() added. */
@@ -225,8 +234,11 @@ extern const struct comm_xprt	comm_xprt_raw;
 void	comm_io_read_fail(struct comm_conn *c, enum comm_status st, int err);
 void	comm_io_write_fail(struct comm_conn *c, enum comm_status st, int err);
 void	comm_io_flush_soon(struct comm_conn *c);
-void	comm_io_write_ready(struct ev_loop *ev, ev_io *w, int revents);
-void	comm_io_read_ready(struct ev_loop *ev, ev_io *w, int revents);
+void	comm_io_write_ready(struct comm_conn *c);
+void	comm_io_read_ready(struct comm_conn *c);
+/* comm_conn_watch() - watch c's fd for ev (EV_READ or EV_WRITE), or stop
+ * watching it, leaving the other event as it is. */
+void	comm_conn_watch(struct comm_conn *c, int ev, bool on);
 void	comm_io_flush_call(struct comm_call *call);
 
 /* comm_connect.c */

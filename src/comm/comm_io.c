@@ -130,7 +130,7 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
 	 * read() there would consume the SO_ERROR the connect is decided
 	 * by: connect_end() arms the read once the socket is connected. */
 	if (!(c->flags & CONN_CONNECTING))
-		ev_io_start(c->loop->ev, &c->rio);
+		comm_conn_watch(c, EV_READ, true);
 	comm_conn_timer_update(c);
 }
 
@@ -140,7 +140,7 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
  * would size the block beforehand, and an idle connection still pins
  * nothing. */
 static void
-comm_io_read_scratch(struct ev_loop *ev, struct comm_conn *c)
+comm_io_read_scratch(struct comm_conn *c)
 {
 	struct comm_op *op = &c->rd;
 	struct buf *b;
@@ -160,7 +160,7 @@ comm_io_read_scratch(struct ev_loop *ev, struct comm_conn *c)
 		return;
 	}
 	buf_append(b, c->loop->scratch, (size_t)r);
-	ev_io_stop(ev, &c->rio);
+	comm_conn_watch(c, EV_READ, false);
 	op->buf = b;
 	op->off = 0;
 	op->len = (size_t)r;
@@ -170,15 +170,13 @@ comm_io_read_scratch(struct ev_loop *ev, struct comm_conn *c)
 }
 
 void
-comm_io_read_ready(struct ev_loop *ev, ev_io *w, int revents)
+comm_io_read_ready(struct comm_conn *c)
 {
-	struct comm_conn *c = container_of(w, struct comm_conn, rio);
 	struct comm_op *op;
 	struct buf *b;
 	size_t want, avail, len;
 	ssize_t r;
 
-	(void)revents;
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	op = &c->rd;
 	CHECK(op->state == COMM_OP_PENDING);
@@ -190,7 +188,7 @@ comm_io_read_ready(struct ev_loop *ev, ev_io *w, int revents)
 		return;
 	}
 	if (b == NULL && op->max == 0) {
-		comm_io_read_scratch(ev, c);
+		comm_io_read_scratch(c);
 		return;
 	}
 	if (b == NULL) {
@@ -224,7 +222,7 @@ comm_io_read_ready(struct ev_loop *ev, ev_io *w, int revents)
 		    (int)-r);
 		return;
 	}
-	ev_io_stop(ev, &c->rio);
+	comm_conn_watch(c, EV_READ, false);
 	op->buf = b;
 	op->off = b->fill;
 	b->fill += (uint32_t)r;
@@ -239,7 +237,7 @@ comm_io_read_fail(struct comm_conn *c, enum comm_status st, int err)
 {
 	if (c->rd.state != COMM_OP_PENDING)
 		return;
-	ev_io_stop(c->loop->ev, &c->rio);
+	comm_conn_watch(c, EV_READ, false);
 	comm_op_finish(&c->rd, st, err);
 }
 
@@ -305,7 +303,7 @@ void
 comm_io_flush_soon(struct comm_conn *c)
 {
 	if ((c->flags & (CONN_CONNECTING | CONN_CLOSING)) || c->fd == -1 ||
-	    ev_is_active(&c->wio) || comm_call_pending(&c->flush))
+	    comm_conn_watching(c, EV_WRITE) || comm_call_pending(&c->flush))
 		return;
 	/* Nothing to write and no FIN owed: nothing to do. */
 	if (list_empty(&c->wq) && (c->flags & (CONN_SHUT_WANTED |
@@ -415,7 +413,7 @@ io_flush(struct comm_conn *c)
 		if (r == -EINTR)
 			continue;
 		if (r == -EAGAIN) {
-			ev_io_start(c->loop->ev, &c->wio);
+			comm_conn_watch(c, EV_WRITE, true);
 			return;
 		}
 		if (r < 0) {
@@ -429,16 +427,16 @@ io_flush(struct comm_conn *c)
 			break;
 		if ((size_t)r < want) {
 			/* The socket buffer is full: wait for room. */
-			ev_io_start(c->loop->ev, &c->wio);
+			comm_conn_watch(c, EV_WRITE, true);
 			return;
 		}
 	}
 	if (!list_empty(&c->wq)) {
 		/* Still writable, but others get a turn first. */
-		ev_io_start(c->loop->ev, &c->wio);
+		comm_conn_watch(c, EV_WRITE, true);
 		return;
 	}
-	ev_io_stop(c->loop->ev, &c->wio);
+	comm_conn_watch(c, EV_WRITE, false);
 	if ((c->flags & (CONN_SHUT_WANTED | CONN_SHUT_DONE)) ==
 	    CONN_SHUT_WANTED)
 		io_shutdown(c);
@@ -451,17 +449,13 @@ comm_io_flush_call(struct comm_call *call)
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	if (!(c->flags & (CONN_CONNECTING | CONN_CLOSING)) &&
-	    !ev_is_active(&c->wio))
+	    !comm_conn_watching(c, EV_WRITE))
 		io_flush(c);
 }
 
 void
-comm_io_write_ready(struct ev_loop *ev, ev_io *w, int revents)
+comm_io_write_ready(struct comm_conn *c)
 {
-	struct comm_conn *c = container_of(w, struct comm_conn, wio);
-
-	(void)ev;
-	(void)revents;
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	if (c->flags & CONN_CONNECTING)
 		comm_connect_ready(c);
@@ -478,7 +472,7 @@ io_finish_queue(struct comm_conn *c, enum comm_status st, int err)
 	struct list *n;
 
 	if (!(c->flags & CONN_CONNECTING))
-		ev_io_stop(c->loop->ev, &c->wio);
+		comm_conn_watch(c, EV_WRITE, false);
 	comm_call_cancel(&c->flush);
 	while ((n = list_first(&c->wq)) != NULL) {
 		w = container_of(n, struct comm_wop, link);
