@@ -353,6 +353,9 @@ EOF
 		kill "${MAIN[ats]}" 2>/dev/null || true
 		return
 	fi
+	# It sets some of its threads' affinity itself: back to the
+	# server core.
+	taskset -a -p -c 0 "${MAIN[ats]}" >/dev/null
 	CPUS[ats]=${MAIN[ats]}
 	MODE[ats]=proxy
 }
