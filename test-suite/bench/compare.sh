@@ -628,7 +628,7 @@ report() {
 				    (a[n / 2] + a[n / 2 + 1]) / 2
 			}
 			function num(x) {
-				if (x >= 100 || x == int(x))
+				if (x >= 10 || x == int(x))
 					return sprintf("%.0f", x)
 				return sprintf("%.2f", x)
 			}
