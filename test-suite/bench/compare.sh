@@ -1,30 +1,48 @@
 #!/bin/bash
-# compare.sh - cuttle and Squid side by side, with nginx serving the same
-# files directly as the ceiling.  Run by `make bench`; never by `make check`.
+# compare.sh - cuttle beside the caching proxies Debian packages (Squid,
+# Traffic Server, Varnish), with nginx serving the same files directly as
+# the ceiling.  Run by `make bench`; never by `make check`.
 #
 #	compare.sh CUTTLE_BINARY
 #
 # Everything listens on loopback and is stopped by PID at the end.  As root
-# it installs what it lacks from Debian (wrk, nginx, squid; the packages'
-# own services are kept from starting).  Environment:
-#	BENCH_SECONDS	per point (default 10), after a 2 s warm-up
-#	BENCH_RUNS	runs per point, the median is printed (default 3)
-#	BENCH_POINTS	a subset, e.g. "hit1k50 hit1m" (default: all)
+# it installs what it lacks from Debian (wrk, nginx, squid, varnish,
+# trafficserver; the packages' own services are kept from starting).
+# Environment:
+#	BENCH_SECONDS	per measured run (default 5), after a warm-up
+#	BENCH_WARMUP	seconds of warm-up before each run (default 1)
+#	BENCH_RUNS	runs per figure and peer (default 5)
+#	BENCH_POINTS	a subset, e.g. "hit1k50 hit1m idlemem" (default: all)
+#	BENCH_PEERS	a subset of "nginx varnish ats squid cuttle"
 #
-# The load runs on one core and the proxy on the other (taskset), so that
-# the proxy's CPU figure is its own; "req/CPU-s" is requests per second of
-# proxy CPU time (user + system, from /proc/PID/stat).
+# Every peer caches in memory: cuttle, Squid and Traffic Server as forward
+# proxies (absolute-form requests), Varnish as a reverse proxy for the
+# origin (origin-form requests: it cannot be a forward proxy).
+#
+# A shared machine is noisy, so the peers are interleaved run by run
+# (round 1: A B C ..., round 2: B C ... A, ...), each figure is the median
+# of its runs with the spread (min-max) beside it, and each peer's ratio
+# to cuttle is the median of the ratios of the same round.
+#
+# The load runs on one core and the servers on the other (taskset), so
+# that a server's CPU figure is its own; "req/CPU-s" is requests per
+# second of the server's CPU time (user + system of all its processes,
+# from /proc/PID/stat).
 set -eu
 
 CUTTLE=$(readlink -f "${1:?usage: compare.sh CUTTLE_BINARY}")
-DUR=${BENCH_SECONDS:-10}
-RUNS=${BENCH_RUNS:-3}
-POINTS=${BENCH_POINTS:-"hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k objmem idlemem"}
+DUR=${BENCH_SECONDS:-5}
+WARM=${BENCH_WARMUP:-1}
+RUNS=${BENCH_RUNS:-5}
+LOADS="hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k"
+POINTS=${BENCH_POINTS:-"$LOADS objmem idlemem"}
+ALL_PEERS="nginx varnish ats squid cuttle"
+PEERS=${BENCH_PEERS:-$ALL_PEERS}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TICK=$(getconf CLK_TCK)
 
 work=$(mktemp -d /tmp/cuttle-bench.XXXXXX)
-chmod 755 "$work"		# squid drops to its own user
+chmod 755 "$work"		# squid, varnish and ats drop to their users
 pids=()
 
 cleanup() {
@@ -41,18 +59,29 @@ trap cleanup EXIT
 
 log() { printf '%s\n' "$*" >&2; }
 
+has_point() { [[ " $POINTS " == *" $1 "* ]]; }
+has_peer() { [[ " $PEERS " == *" $1 "* ]]; }
+
 # -- what it needs --------------------------------------------------------
 
 install_missing() {
-	local missing=() pkg
-	for pkg in wrk nginx squid; do
-		command -v "$pkg" >/dev/null 2>&1 ||
-		    [ -x "/usr/sbin/$pkg" ] || missing+=("$pkg")
+	local missing=() pkg cmd
+	for pkg in wrk nginx squid varnish trafficserver; do
+		case $pkg in
+		varnish)	cmd=varnishd ;;
+		trafficserver)	cmd=traffic_server ;;
+		*)		cmd=$pkg ;;
+		esac
+		command -v "$cmd" >/dev/null 2>&1 ||
+		    [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		log "compare.sh: missing ${missing[*]}; as root it installs them"
-		exit 1
+		for pkg in wrk nginx; do
+			[[ " ${missing[*]} " == *" $pkg "* ]] && exit 1
+		done
+		return 0	# the missing peers are skipped
 	fi
 	log "installing ${missing[*]}"
 	# Debian starts a package's service on install: keep them off.
@@ -62,41 +91,70 @@ install_missing() {
 		chmod 755 "$rcd"
 		made=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    --no-install-recommends "${missing[@]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
+	    { apt-get update -q >&2 && apt-get install -y -q \
+	    --no-install-recommends "${missing[@]}" >&2; } || true
 	[ -n "$made" ] && rm -f "$rcd"
 	return 0
 }
 
-# A free loopback port (nothing answers on it).
+# A free loopback port (nothing answers on it), below the ephemeral range
+# so that no client socket holds it (10,000 idle connections use many).
 free_port() {
-	local p
+	local p low
+	low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range)
+	[ "${low:-0}" -gt 12000 ] || low=32768
 	while :; do
-		p=$((20000 + RANDOM % 20000))
+		p=$((10000 + RANDOM % (low - 10000)))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
 	done
 	echo "$p"
 }
 
+# wait_port PORT [PID] - 0 once something listens on PORT (within 15 s),
+# 1 if it does not or PID has died meanwhile.
 wait_port() {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 150); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		[ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null && break
 		sleep 0.1
 	done
 	log "nothing listens on $1"
-	exit 1
+	return 1
 }
 
+# cpu_ticks PID... - user + system ticks of all the processes
 cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
+	local p t=0 v
+	for p in "$@"; do
+		v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || v=0
+		t=$((t + v))
+	done
+	echo "$t"
 }
 
+# rss_kb PID... - resident size of all the processes
 rss_kb() {
-	awk '/^VmRSS/ { print $2 }' "/proc/$1/status"
+	local p t=0 v
+	for p in "$@"; do
+		v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null) ||
+		    v=0
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
 }
 
 # -- servers --------------------------------------------------------------
+#
+# Each peer P has PORT[P], MODE[P] (proxy: absolute-form requests; direct:
+# origin-form), MAIN[P] (the PID to stop) and CPUS[P] (the PIDs whose CPU
+# time and memory are its own); SKIP[P] says why a peer has no figures.
+
+declare -A PORT MODE MAIN CPUS SKIP NAME
+NAME=([nginx]="nginx direct" [varnish]="Varnish (reverse)"
+    [ats]="Traffic Server" [squid]="Squid" [cuttle]="cuttle")
 
 start_origin() {
 	mkdir -p "$work/www"
@@ -125,16 +183,19 @@ http {
 }
 EOF
 	taskset -c 0 nginx -c "$work/nginx.conf" &
+	MAIN[nginx]=$!
 	pids+=($!)
-	wait_port "$ORIGIN"
+	wait_port "$ORIGIN" "$!" || exit 1
 	# The worker serves; the master only watches it.
-	NGINX_WORKER=$(pgrep -P "${pids[0]}" | head -1)
+	CPUS[nginx]=$(pgrep -P "${MAIN[nginx]}" | head -1)
+	PORT[nginx]=$ORIGIN
+	MODE[nginx]=direct
 }
 
 start_cuttle() {
-	CUTTLE_PORT=$(free_port)
+	PORT[cuttle]=$(free_port)
 	cat >"$work/cuttle.conf" <<EOF
-http_port 127.0.0.1:$CUTTLE_PORT
+http_port 127.0.0.1:${PORT[cuttle]}
 cache_mem 2 GB
 maximum_object_size 64 MB
 maximum_object_size_in_memory 64 MB
@@ -145,16 +206,23 @@ shutdown_lifetime 1 second
 max_filedescriptors 65536
 EOF
 	taskset -c 0 "$CUTTLE" -N -f "$work/cuttle.conf" 2>"$work/cuttle.err" &
-	PROXY_PID=$!
-	pids+=($PROXY_PID)
-	PROXY_PORT=$CUTTLE_PORT
-	wait_port "$CUTTLE_PORT"
+	MAIN[cuttle]=$!
+	pids+=($!)
+	if ! wait_port "${PORT[cuttle]}" "$!"; then
+		tail -5 "$work/cuttle.err" >&2
+		SKIP[cuttle]="did not start"
+		return
+	fi
+	CPUS[cuttle]=${MAIN[cuttle]}
+	MODE[cuttle]=proxy
 }
 
 start_squid() {
-	SQUID_PORT=$(free_port)
+	command -v squid >/dev/null 2>&1 || [ -x /usr/sbin/squid ] ||
+	    { SKIP[squid]="not installed"; return; }
+	PORT[squid]=$(free_port)
 	cat >"$work/squid.conf" <<EOF
-http_port 127.0.0.1:$SQUID_PORT
+http_port 127.0.0.1:${PORT[squid]}
 http_access allow localhost
 http_access deny all
 cache_mem 2048 MB
@@ -170,22 +238,151 @@ shutdown_lifetime 1 second
 max_filedescriptors 65536
 EOF
 	taskset -c 0 squid -N -f "$work/squid.conf" 2>"$work/squid.err" &
-	PROXY_PID=$!
-	pids+=($PROXY_PID)
-	PROXY_PORT=$SQUID_PORT
-	wait_port "$SQUID_PORT"
+	MAIN[squid]=$!
+	pids+=($!)
+	if ! wait_port "${PORT[squid]}" "$!"; then
+		tail -5 "$work/squid.err" "$work/squid-cache.log" >&2 || true
+		SKIP[squid]="did not start"
+		return
+	fi
+	CPUS[squid]=${MAIN[squid]}
+	MODE[squid]=proxy
 }
 
-stop_proxy() {
-	kill "$PROXY_PID" 2>/dev/null || true
-	wait "$PROXY_PID" 2>/dev/null || true
+# Varnish: a reverse proxy for the origin with its built-in VCL (which
+# caches the origin's "Cache-Control: public, max-age=3600"), objects in
+# malloc storage; idle client connections kept as long as the others do.
+start_varnish() {
+	command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] ||
+	    { SKIP[varnish]="not installed"; return; }
+	PORT[varnish]=$(free_port)
+	rm -rf "$work/varnish"
+	mkdir -p "$work/varnish"
+	taskset -c 0 varnishd -F -a "127.0.0.1:${PORT[varnish]}" \
+	    -b "127.0.0.1:$ORIGIN" -s malloc,2G -n "$work/varnish" \
+	    -p timeout_idle=120 >"$work/varnish.out" 2>&1 &
+	MAIN[varnish]=$!
+	pids+=($!)
+	if ! wait_port "${PORT[varnish]}" "$!"; then
+		tail -5 "$work/varnish.out" >&2
+		SKIP[varnish]="did not start"
+		return
+	fi
+	# The manager and its cache child.
+	CPUS[varnish]="${MAIN[varnish]} $(pgrep -P "${MAIN[varnish]}" | xargs)"
+	MODE[varnish]=direct
+}
+
+# Traffic Server 9.2: a forward proxy (no remap rule needed) in the
+# foreground, all its directories (a runroot) in $work; a RAM cache as
+# large as the others' memory caches, over a 1 GB cache file that every
+# object also goes to (it has no memory-only mode), and one event thread
+# like the single-threaded others.
+start_ats() {
+	command -v traffic_server >/dev/null 2>&1 ||
+	    { SKIP[ats]="not installed"; return; }
+	local a=$work/ats user
+	user=$(id -un)
+	[ "$user" = root ] && user=trafficserver	# it refuses root
+	PORT[ats]=$(free_port)
+	rm -rf "$a"
+	mkdir -p "$a/etc" "$a/run" "$a/log" "$a/cache"
+	cp -r /etc/trafficserver/. "$a/etc/"
+	cat >"$a/runroot.yaml" <<EOF
+prefix: $a
+exec_prefix: /usr
+bindir: /usr/bin
+sbindir: /usr/sbin
+sysconfdir: $a/etc
+datadir: $a/cache
+includedir: /usr/include
+libdir: /usr/lib/trafficserver
+libexecdir: /usr/lib/trafficserver/modules
+localstatedir: $a
+runtimedir: $a/run
+logdir: $a/log
+cachedir: $a/cache
+EOF
+	cat >"$a/etc/records.config" <<EOF
+CONFIG proxy.config.http.server_ports STRING ${PORT[ats]}:ip-in=127.0.0.1
+CONFIG proxy.config.admin.user_id STRING $user
+CONFIG proxy.config.crash_log_helper STRING /bin/true
+CONFIG proxy.config.exec_thread.autoconfig INT 0
+CONFIG proxy.config.exec_thread.limit INT 1
+CONFIG proxy.config.exec_thread.affinity INT 0
+CONFIG proxy.config.accept_threads INT 0
+CONFIG proxy.config.url_remap.remap_required INT 0
+CONFIG proxy.config.reverse_proxy.enabled INT 0
+CONFIG proxy.config.http.cache.http INT 1
+CONFIG proxy.config.cache.ram_cache.size INT 2147483648
+CONFIG proxy.config.cache.ram_cache_cutoff INT 67108864
+CONFIG proxy.config.cache.max_doc_size INT 0
+CONFIG proxy.config.http.insert_client_ip INT 0
+CONFIG proxy.config.http.insert_squid_x_forwarded_for INT 0
+CONFIG proxy.config.http.insert_request_via_str INT 0
+CONFIG proxy.config.http.keep_alive_no_activity_timeout_in INT 120
+CONFIG proxy.config.net.connections_throttle INT 65000
+CONFIG proxy.config.net.max_connections_in INT 65000
+CONFIG proxy.config.log.logging_enabled INT 0
+EOF
+	echo "$a/cache 1G" >"$a/etc/storage.config"
+	cat >"$a/etc/ip_allow.yaml" <<EOF
+ip_allow:
+  - apply: in
+    ip_addrs: 127.0.0.1
+    action: allow
+EOF
+	[ "$(id -u)" -eq 0 ] && chown -R "$user" "$a"
+	TS_RUNROOT=$a taskset -c 0 traffic_server >"$a/out" 2>&1 &
+	MAIN[ats]=$!
+	pids+=($!)
+	if ! wait_port "${PORT[ats]}" "$!"; then
+		SKIP[ats]="did not start: $(grep -hE 'FATAL|ERROR|Fatal' \
+		    "$a/out" "$a/log/diags.log" 2>/dev/null | head -1)"
+		return
+	fi
+	# Without its cache it would only relay: no figures then.
+	local i
+	for i in $(seq 50); do
+		grep -q 'cache enabled' "$a/log/diags.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	if ! grep -q 'cache enabled' "$a/log/diags.log" 2>/dev/null; then
+		SKIP[ats]="cache disabled: $(grep -h WARNING \
+		    "$a/log/diags.log" | head -1)"
+		kill "${MAIN[ats]}" 2>/dev/null || true
+		return
+	fi
+	# It sets some of its threads' affinity itself: back to the
+	# server core.
+	taskset -a -p -c 0 "${MAIN[ats]}" >/dev/null
+	CPUS[ats]=${MAIN[ats]}
+	MODE[ats]=proxy
+}
+
+start_peer() {
+	unset "SKIP[$1]"
+	case $1 in
+	nginx)	;;
+	*)	"start_$1" ;;
+	esac
+	[ -n "${SKIP[$1]:-}" ] && log "  $1 skipped: ${SKIP[$1]}"
+	return 0
+}
+
+stop_peer() {
+	[ "$1" = nginx ] && return 0
+	[ -n "${MAIN[$1]:-}" ] || return 0
+	kill "${MAIN[$1]}" 2>/dev/null || true
+	wait "${MAIN[$1]}" 2>/dev/null || true
+	unset "MAIN[$1]" "CPUS[$1]"
 }
 
 # -- load -------------------------------------------------------------------
 
 # wrk_lua PATH MODE - a script for wrk: absolute-form requests through a
-# proxy (MODE proxy), origin-form to nginx (MODE direct); PATH may hold
-# %d, replaced by a request counter (every request a new URL).
+# proxy (MODE proxy), origin-form to nginx or Varnish (MODE direct); PATH
+# may hold %d, replaced by a request counter (every request a new URL).
 wrk_lua() {
 	local path=$1 mode=$2 f
 	f="$work/$mode-$(echo "$path" | tr -c 'a-z0-9\n' '_').lua"
@@ -210,17 +407,21 @@ EOF
 	echo "$f"
 }
 
-# run_wrk PORT CONNS LUA [extra wrk args] - one measured run; prints
-# "req_per_s bytes_per_s p50_ms p99_ms cpu_s"
+# run_wrk PORT CONNS WARM_LUA LUA [extra wrk args] - a warm-up, then one
+# measured run; prints "req_per_s bytes_per_s p50_ms p99_ms cpu_s"
 run_wrk() {
-	local port=$1 conns=$2 lua=$3 out t0 t1
-	shift 3
-	taskset -c 1 wrk -t1 -c"$conns" -d2s -s "$lua" "$@" \
-	    "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
-	t0=$(cpu_ticks "$TARGET_PID")
+	local port=$1 conns=$2 warm=$3 lua=$4 out t0 t1
+	shift 4
+	if [ "$WARM" != 0 ]; then
+		taskset -c 1 wrk -t1 -c"$conns" -d"${WARM}s" -s "$warm" "$@" \
+		    "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+	fi
+	# shellcheck disable=SC2086
+	t0=$(cpu_ticks $TARGET_PIDS)
 	out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${DUR}s" --latency -s "$lua" \
 	    "$@" "http://127.0.0.1:$port/" 2>&1)
-	t1=$(cpu_ticks "$TARGET_PID")
+	# shellcheck disable=SC2086
+	t1=$(cpu_ticks $TARGET_PIDS)
 	echo "$out" | awk -v cpu="$(( t1 - t0 ))" -v tick="$TICK" '
 	function ms(v) {
 		if (v ~ /us$/) return v / 1000
@@ -245,72 +446,76 @@ run_wrk() {
 	}'
 }
 
-# median of the numbers on stdin, and the spread "min-max"
-median() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%s %s %s\n", m, v[1], v[NR] }'
-}
-
-# measure NAME PORT CONNS LUA [wrk args] - RUNS runs; sets R_* to medians
-measure() {
-	local name=$1 port=$2 conns=$3 lua=$4 i
-	shift 4
-	: >"$work/runs"
-	for i in $(seq "$RUNS"); do
-		run_wrk "$port" "$conns" "$lua" "$@" >>"$work/runs"
-	done
-	read -r R_RPS R_RPS_MIN R_RPS_MAX < <(cut -d' ' -f1 "$work/runs" | median)
-	read -r R_BPS _ _ < <(cut -d' ' -f2 "$work/runs" | median)
-	read -r R_P50 _ _ < <(cut -d' ' -f3 "$work/runs" | median)
-	read -r R_P99 _ _ < <(cut -d' ' -f4 "$work/runs" | median)
-	read -r R_CPU _ _ < <(cut -d' ' -f5 "$work/runs" | median)
-	log "  $name: $(tr '\n' '|' <"$work/runs")"
-}
-
 # -- the points --------------------------------------------------------------
 
-declare -A CELL
+# Each measured run appends "KEY PEER ROUND rps MB/s p50 p99 CPU% req/CPU-s"
+# to $work/results; report() takes medians, spreads and ratios from there.
 
-# point KEY TARGET - fill CELL[KEY,TARGET] for TARGET cuttle|squid|nginx
-point() {
-	local key=$1 target=$2 port lua mode=proxy conns=50 path=/1k args=()
-	if [ "$target" = nginx ]; then
-		port=$ORIGIN
-		mode=direct
-		TARGET_PID=$NGINX_WORKER
-	else
-		port=$PROXY_PORT
-		TARGET_PID=$PROXY_PID
-	fi
+# one_run KEY PEER ROUND - one run of load point KEY against PEER
+one_run() {
+	local key=$1 peer=$2 round=$3 conns=50 path=/1k warm args=() r
 	case $key in
 	hit1k50)	;;
 	hit1k500)	conns=500 ;;
 	hit64k)		conns=10 path=/64k ;;
 	hit1m)		conns=10 path=/1m ;;
 	hit16m)		conns=10 path=/16m ;;
-	miss1k)		path="/1k?$target-%d" ;;
 	newconn1k)	args=(-H "Connection: close") ;;
 	esac
-	[ "$key" = miss1k ] && [ "$target" = nginx ] && return 0
-	lua=$(wrk_lua "$path" "$mode")
-	measure "$key/$target" "$port" "$conns" "$lua" "${args[@]}"
-	CELL[$key,$target,rps]=$R_RPS
-	CELL[$key,$target,spread]="$R_RPS_MIN-$R_RPS_MAX"
-	CELL[$key,$target,mbps]=$(awk -v b="$R_BPS" 'BEGIN { printf "%.0f", b / 1e6 }')
-	CELL[$key,$target,p50]=$R_P50
-	CELL[$key,$target,p99]=$R_P99
-	CELL[$key,$target,cpu]=$(awk -v c="$R_CPU" -v d="$DUR" 'BEGIN { printf "%.0f", 100 * c / d }')
-	CELL[$key,$target,rpc]=$(awk -v c="$R_CPU" -v r="$R_RPS" -v d="$DUR" 'BEGIN { if (c > 0) printf "%.0f", r * d / c; else print "-" }')
+	warm=$(wrk_lua "$path" "${MODE[$peer]}")
+	# Misses: every URL new to the cache, in every run and warm-up.
+	if [ "$key" = miss1k ]; then
+		warm=$(wrk_lua "/1k?$peer-w$round-%d" "${MODE[$peer]}")
+		path="/1k?$peer-r$round-%d"
+	fi
+	TARGET_PIDS=${CPUS[$peer]}
+	r=$(run_wrk "${PORT[$peer]}" "$conns" "$warm" \
+	    "$(wrk_lua "$path" "${MODE[$peer]}")" "${args[@]}")
+	echo "$key $peer $round $r" | awk -v d="$DUR" '{
+		rpc = "-"
+		if ($8 > 0)
+			rpc = sprintf("%.0f", $4 * d / $8)
+		printf "%s %s %s %s %.0f %s %s %.0f %s\n", $1, $2, $3, $4,
+		    $5 / 1e6, $6, $7, 100 * $8 / d, rpc }' >>"$work/results"
+	log "  $key/$peer round $round: $r"
 }
 
-# fill_objects TAG N - cache N distinct 1 KiB objects through the proxy
-# (URLs /1k?TAG-1 .. TAG-N: every batch of a run is new to the cache).
+# running_peers KEY - the peers with figures for KEY, in table order
+running_peers() {
+	local p
+	for p in $ALL_PEERS; do
+		has_peer "$p" || continue
+		[ -n "${SKIP[$p]:-}" ] && continue
+		[ "$1" = miss1k ] && [ "$p" = nginx ] && continue
+		printf '%s ' "$p"
+	done
+}
+
+# Round r starts with the r-th peer, so that no peer is always first
+# after another's heavy run.
+interleave() {
+	local key=$1 round i n list
+	read -r -a list <<<"$(running_peers "$key")"
+	n=${#list[@]}
+	[ "$n" -eq 0 ] && return 0
+	log "== $key"
+	for round in $(seq "$RUNS"); do
+		for i in $(seq 0 $((n - 1))); do
+			one_run "$key" "${list[$(( (i + round - 1) % n ))]}" "$round"
+		done
+	done
+}
+
+declare -A CELL
+
+# fill_objects PORT TAG N - cache N distinct 1 KiB objects through the
+# proxy (URLs /1k?TAG-1 .. TAG-N: every batch of a run is new to the
+# cache).
 fill_objects() {
 	local lua
-	lua=$(wrk_lua "/1k?$1-%d" proxy)
-	BENCH_WRAP=$2 taskset -c 1 wrk -t1 -c50 -d"$(($2 / 4000 + 5))s" \
-	    -s "$lua" "http://127.0.0.1:$PROXY_PORT/" >/dev/null 2>&1
+	lua=$(wrk_lua "/1k?$2-%d" "$FILL_MODE")
+	BENCH_WRAP=$3 taskset -c 1 wrk -t1 -c50 -d"$(($3 / 4000 + 5))s" \
+	    -s "$lua" "http://127.0.0.1:$1/" >/dev/null 2>&1
 	sleep 1
 }
 
@@ -320,67 +525,82 @@ fill_objects() {
 # buffers, free lists), so that the figure is the slope, not the start;
 # the log shows the first batch's figure too.
 objmem() {
-	local target=$1 before mid after n=100000
-	before=$(rss_kb "$PROXY_PID")
-	fill_objects fila "$n"
-	mid=$(rss_kb "$PROXY_PID")
-	fill_objects filb "$n"
-	after=$(rss_kb "$PROXY_PID")
-	CELL[objmem,$target]=$(( (after - mid) * 1024 / n - 1024 ))
-	log "  objmem/$target: rss $before -> $mid -> $after KiB" \
+	local peer=$1 before mid after n=100000
+	# shellcheck disable=SC2086
+	before=$(rss_kb ${CPUS[$peer]})
+	FILL_MODE=${MODE[$peer]}
+	fill_objects "${PORT[$peer]}" fila "$n"
+	# shellcheck disable=SC2086
+	mid=$(rss_kb ${CPUS[$peer]})
+	fill_objects "${PORT[$peer]}" filb "$n"
+	# shellcheck disable=SC2086
+	after=$(rss_kb ${CPUS[$peer]})
+	CELL[objmem,$peer]=$(( (after - mid) * 1024 / n - 1024 ))
+	log "  objmem/$peer: rss $before -> $mid -> $after KiB" \
 	    "(first batch $(( (mid - before) * 1024 / n - 1024 )) B/object)"
 }
 
 # Memory per idle client connection: RSS with 10,000 idle keep-alive
 # connections open, less the RSS before, per connection.
 idlemem() {
-	local target=$1 before after n=10000
-	before=$(rss_kb "$PROXY_PID")
-	coproc IDLE { exec taskset -c 1 python3 "$HERE/idle_conns.py" 127.0.0.1 \
-	    "$PROXY_PORT" "http://127.0.0.1:$ORIGIN/1k" "$n" 120; }
-	local line
+	local peer=$1 before after n=10000 line
+	# shellcheck disable=SC2086
+	before=$(rss_kb ${CPUS[$peer]})
+	coproc IDLE { exec taskset -c 1 python3 "$HERE/idle_conns.py" \
+	    127.0.0.1 "${PORT[$peer]}" "http://127.0.0.1:$ORIGIN/1k" "$n" 120; }
 	read -r line <&"${IDLE[0]}" || true
 	sleep 1
-	after=$(rss_kb "$PROXY_PID")
+	# shellcheck disable=SC2086
+	after=$(rss_kb ${CPUS[$peer]})
 	kill "$IDLE_PID" 2>/dev/null || true
 	wait "$IDLE_PID" 2>/dev/null || true
 	if [ "$line" != "ready $n" ]; then
-		log "  idlemem/$target: $line"
-		CELL[idlemem,$target]="-"
+		log "  idlemem/$peer: $line"
+		CELL[idlemem,$peer]="-"
 		return
 	fi
-	CELL[idlemem,$target]=$(( (after - before) * 1024 / n ))
-	log "  idlemem/$target: rss $before -> $after KiB"
+	CELL[idlemem,$peer]=$(( (after - before) * 1024 / n ))
+	log "  idlemem/$peer: rss $before -> $after KiB"
 }
 
-has_point() { [[ " $POINTS " == *" $1 "* ]]; }
-
-run_target() {
-	local target=$1 key
-	log "== $target"
-	for key in hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k; do
-		has_point "$key" && point "$key" "$target"
-	done
-	return 0
-}
-
+# Memory points on a fresh server each (nginx: the origin's worker, for
+# idle connections only).
 run_memory() {
-	local target=$1
-	has_point objmem && objmem "$target"
-	has_point idlemem && idlemem "$target"
-	return 0
+	local peer=$1
+	has_point objmem || has_point idlemem || return 0
+	log "== memory/$peer"
+	if [ "$peer" != nginx ]; then
+		start_peer "$peer"
+		[ -n "${SKIP[$peer]:-}" ] && return 0
+		has_point objmem && objmem "$peer"
+	fi
+	has_point idlemem && idlemem "$peer"
+	stop_peer "$peer"
 }
 
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'
-}
+# -- the table ---------------------------------------------------------------
 
 report() {
-	local key label unit c s n
+	local p head sep key label c
+	local shown=()
+	for p in $ALL_PEERS; do
+		has_peer "$p" && shown+=("$p")
+	done
+	head="| point | metric |"
+	sep="|---|---|"
+	for p in "${shown[@]}"; do
+		head="$head ${NAME[$p]} |"
+		sep="$sep---:|"
+	done
+	for p in "${shown[@]}"; do
+		[ "$p" = cuttle ] && continue
+		head="$head ${NAME[$p]%% (*}/cuttle |"
+		sep="$sep---:|"
+	done
 	echo
-	echo "| point | metric | nginx direct | cuttle | Squid | cuttle/Squid | cuttle/nginx |"
-	echo "|---|---|---|---|---|---|---|"
-	for key in hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k; do
+	echo "$head"
+	echo "$sep"
+	for key in $LOADS; do
 		has_point "$key" || continue
 		case $key in
 		hit1k50)	label="1 KiB hits, 50 conns" ;;
@@ -391,59 +611,118 @@ report() {
 		miss1k)		label="1 KiB misses, 50 conns" ;;
 		newconn1k)	label="1 KiB hits, new conn each" ;;
 		esac
-		for unit in rps mbps p50 p99 cpu rpc; do
-			case $unit in
-			rps)	u="req/s (spread)" ;;
-			mbps)	u="MB/s" ;;
-			p50)	u="p50 ms" ;;
-			p99)	u="p99 ms" ;;
-			cpu)	u="CPU %" ;;
-			rpc)	u="req/CPU-s" ;;
-			esac
-			n=${CELL[$key,nginx,$unit]:--}
-			c=${CELL[$key,cuttle,$unit]:--}
-			s=${CELL[$key,squid,$unit]:--}
-			if [ "$unit" = rps ]; then
-				printf '| %s | %s | %s (%s) | %s (%s) | %s (%s) | %s | %s |\n' \
-				    "$label" "$u" "$n" "${CELL[$key,nginx,spread]:--}" \
-				    "$c" "${CELL[$key,cuttle,spread]:--}" \
-				    "$s" "${CELL[$key,squid,spread]:--}" \
-				    "$(ratio "$c" "$s")" "$(ratio "$c" "$n")"
-			else
-				printf '| | %s | %s | %s | %s | %s | %s |\n' "$u" \
-				    "$n" "$c" "$s" "$(ratio "$c" "$s")" \
-				    "$(ratio "$c" "$n")"
-			fi
+		for c in 4:"req/s" 5:"MB/s" 6:"p50 ms" 7:"p99 ms" 8:"CPU %" \
+		    9:"req/CPU-s"; do
+			awk -v key="$key" -v label="$label" -v col="${c%%:*}" \
+			    -v metric="${c#*:}" -v peers="${shown[*]}" '
+			function sort(a, n,   i, j, t) {
+				for (i = 2; i <= n; i++)
+					for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+						t = a[j]; a[j] = a[j - 1]
+						a[j - 1] = t
+					}
+			}
+			function median(a, n) {
+				sort(a, n)
+				return n % 2 ? a[(n + 1) / 2] : \
+				    (a[n / 2] + a[n / 2 + 1]) / 2
+			}
+			function num(x) {
+				if (x >= 10 || x == int(x))
+					return sprintf("%.0f", x)
+				return sprintf("%.2f", x)
+			}
+			$1 == key && $col != "-" {
+				v[$2, $3] = $col
+				if ($3 > nr) nr = $3
+			}
+			END {
+				np = split(peers, P, " ")
+				line = "| " (col == 4 ? label : "") " | " metric " |"
+				for (i = 1; i <= np; i++) {
+					n = 0
+					for (r = 1; r <= nr; r++)
+						if ((P[i], r) in v)
+							a[++n] = v[P[i], r] + 0
+					if (n == 0) { line = line " - |"; continue }
+					m = median(a, n)
+					line = line sprintf(" %s (%s-%s) |",
+					    num(m), num(a[1]), num(a[n]))
+				}
+				for (i = 1; i <= np; i++) {
+					if (P[i] == "cuttle") continue
+					n = 0
+					for (r = 1; r <= nr; r++)
+						if ((P[i], r) in v && ("cuttle", r) in v &&
+						    v["cuttle", r] > 0)
+							a[++n] = v[P[i], r] / v["cuttle", r]
+					line = line (n ? sprintf(" %.2f |",
+					    median(a, n)) : " - |")
+				}
+				print line
+			}' "$work/results"
 		done
 	done
-	if has_point objmem; then
-		printf '| memory per cached 1 KiB object | bytes beyond the body | - | %s | %s | %s | - |\n' \
-		    "${CELL[objmem,cuttle]:--}" "${CELL[objmem,squid]:--}" \
-		    "$(ratio "${CELL[objmem,cuttle]:--}" "${CELL[objmem,squid]:--}")"
-	fi
-	if has_point idlemem; then
-		printf '| memory per idle client connection | bytes | - | %s | %s | %s | - |\n' \
-		    "${CELL[idlemem,cuttle]:--}" "${CELL[idlemem,squid]:--}" \
-		    "$(ratio "${CELL[idlemem,cuttle]:--}" "${CELL[idlemem,squid]:--}")"
-	fi
+	for key in objmem idlemem; do
+		has_point "$key" || continue
+		if [ "$key" = objmem ]; then
+			printf '| memory per cached 1 KiB object | bytes beyond the body |'
+		else
+			printf '| memory per idle client connection | bytes |'
+		fi
+		for p in "${shown[@]}"; do
+			printf ' %s |' "${CELL[$key,$p]:--}"
+		done
+		for p in "${shown[@]}"; do
+			[ "$p" = cuttle ] && continue
+			awk -v a="${CELL[$key,$p]:--}" -v b="${CELL[$key,cuttle]:--}" \
+			    'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0)
+				printf " %.2f |", a / b; else printf " - |" }'
+		done
+		echo
+	done
 	echo
-	echo "$(nproc) cores, $(uname -r); ${DUR} s per point, median of $RUNS runs; cuttle $("$CUTTLE" -v 2>&1 | head -1); $(squid -v | head -1)"
+	echo "Each cell: median (min-max) of $RUNS interleaved runs of ${DUR} s" \
+	    "(after ${WARM} s of warm-up); peer/cuttle: median of the" \
+	    "same-round ratios.  Varnish is a reverse proxy for the origin" \
+	    "(it cannot be a forward proxy); the others are forward proxies."
+	for p in "${shown[@]}"; do
+		[ -n "${SKIP[$p]:-}" ] && echo "${NAME[$p]}: skipped, ${SKIP[$p]}."
+	done
+	echo
+	echo "$(nproc) cores, $(uname -r); cuttle $("$CUTTLE" -v 2>&1 | head -1)"
+	echo "$(nginx -v 2>&1 | head -1)"
+	has_peer squid && command -v squid >/dev/null 2>&1 &&
+	    squid -v | head -1
+	has_peer varnish && command -v varnishd >/dev/null 2>&1 &&
+	    varnishd -V 2>&1 | head -1
+	has_peer ats && command -v traffic_server >/dev/null 2>&1 &&
+	    traffic_server -V 2>&1 | grep -m1 'Traffic Server'
+	return 0
 }
 
 install_missing
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 start_origin
-run_target nginx
-start_cuttle
-run_target cuttle
-stop_proxy
-start_cuttle
-run_memory cuttle
-stop_proxy
-start_squid
-run_target squid
-stop_proxy
-start_squid
-run_memory squid
-stop_proxy
+: >"$work/results"
+n_loads=0
+for key in $LOADS; do
+	has_point "$key" && n_loads=$((n_loads + 1))
+done
+if [ "$n_loads" -gt 0 ]; then
+	for p in $ALL_PEERS; do
+		has_peer "$p" && start_peer "$p"
+	done
+	log "about $(( n_loads * RUNS * $(wc -w <<<"$PEERS") * (DUR + WARM + 1) \
+	    / 60 + 1 )) minutes of load"
+	for key in $LOADS; do
+		has_point "$key" && interleave "$key"
+	done
+	for p in $ALL_PEERS; do
+		stop_peer "$p"
+	done
+fi
+for p in $ALL_PEERS; do
+	has_peer "$p" && run_memory "$p"
+done
 report
