@@ -506,7 +506,7 @@ interleave() {
 	done
 }
 
-declare -A CELL
+declare -A CELL NOTE
 
 # fill_objects PORT TAG N - cache N distinct 1 KiB objects through the
 # proxy (URLs /1k?TAG-1 .. TAG-N: every batch of a run is new to the
@@ -536,6 +536,13 @@ objmem() {
 	# shellcheck disable=SC2086
 	after=$(rss_kb ${CPUS[$peer]})
 	CELL[objmem,$peer]=$(( (after - mid) * 1024 / n - 1024 ))
+	# A cache that allocated its memory up front (Traffic Server's RAM
+	# cache) does not grow with what it holds: no figure, not a
+	# negative one.
+	if [ "${CELL[objmem,$peer]}" -lt 0 ]; then
+		CELL[objmem,$peer]="n/a"
+		NOTE[objmem]="n/a: the RSS did not grow with the objects (memory allocated up front)."
+	fi
 	log "  objmem/$peer: rss $before -> $mid -> $after KiB" \
 	    "(first batch $(( (mid - before) * 1024 / n - 1024 )) B/object)"
 }
@@ -686,6 +693,7 @@ report() {
 	    "(after ${WARM} s of warm-up); peer/cuttle: median of the" \
 	    "same-round ratios.  Varnish is a reverse proxy for the origin" \
 	    "(it cannot be a forward proxy); the others are forward proxies."
+	[ -n "${NOTE[objmem]:-}" ] && echo "Memory per cached object ${NOTE[objmem]}"
 	for p in "${shown[@]}"; do
 		[ -n "${SKIP[$p]:-}" ] && echo "${NAME[$p]}: skipped, ${SKIP[$p]}."
 	done
