@@ -482,8 +482,10 @@ client_conn_linger(struct client_conn *cc)
 }
 
 void
-client_conn_txn_done(struct client_conn *cc, bool keep_alive)
+client_conn_txn_done(struct client_conn *cc, enum client_conn_next next)
 {
+	bool keep_alive = next == CLIENT_NEXT_REQUEST;
+
 	CHECK_OBJ_NOTNULL(cc, CLIENT_CONN_MAGIC);
 	cc->txn = NULL;
 	if (cc->closing) {
@@ -492,6 +494,12 @@ client_conn_txn_done(struct client_conn *cc, bool keep_alive)
 	}
 	if (cc->eof && (!keep_alive || buf_chain_len(&cc->in) == 0)) {
 		client_conn_abort(cc);	/* it has gone: nothing to drain */
+		return;
+	}
+	/* Nothing unread that a close would turn into a RST: the reply
+	 * still in the socket goes out, then the FIN. */
+	if (next == CLIENT_NEXT_CLOSE && buf_chain_len(&cc->in) == 0) {
+		client_conn_abort(cc);
 		return;
 	}
 	if (!keep_alive || cc->ctx->draining) {

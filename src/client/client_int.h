@@ -215,7 +215,15 @@ client_addr_set(union client_addr *dst, const struct sockaddr *sa)
 }
 
 /* client_conn.c */
-void	client_conn_txn_done(struct client_conn *cc, bool keep_alive);
+/* How a connection goes on after its transaction. */
+enum client_conn_next {
+	CLIENT_NEXT_REQUEST,	/* keep-alive: read the next request */
+	CLIENT_NEXT_LINGER,	/* FIN, drain what the client still sends */
+	CLIENT_NEXT_CLOSE	/* the client asked to close, and sent its
+				 * whole request: nothing is left to drain */
+};
+void	client_conn_txn_done(struct client_conn *cc,
+	    enum client_conn_next next);
 void	client_conn_read_more(struct client_conn *cc);
 void	client_conn_resume(struct client_conn *cc);
 void	client_conn_abort(struct client_conn *cc);

@@ -63,15 +63,23 @@ void
 client_txn_maybe_free(struct client_txn *t)
 {
 	struct client_conn *cc = t->cc;
-	bool keep;
+	enum client_conn_next next;
 
 	if (t->state != TXN_DONE || t->writes > 0 || t->body_sending ||
 	    t->fwd != NULL || t->tunnel != NULL || t->busy > 0 ||
 	    acl_check_waiting(&t->ck))
 		return;
 	/* Reuse needs the whole request read: else what follows on the
-	 * connection is the rest of its content, not a request. */
-	keep = !t->close_after && t->req.keep_alive && t->req_done;
+	 * connection is the rest of its content, not a request.  A client
+	 * that asked to close and sent all of its request sends nothing
+	 * more (RFC 9112 9.6): no lingering for it, as nginx does not. */
+	if (!t->close_after && t->req.keep_alive && t->req_done)
+		next = CLIENT_NEXT_REQUEST;
+	else if (!t->req.keep_alive && t->req_done && !t->errpage &&
+	    t->end == RESULT_END_OK)
+		next = CLIENT_NEXT_CLOSE;
+	else
+		next = CLIENT_NEXT_LINGER;
 	if (t->reader_open) {
 		store_reader_close(&t->reader);
 		t->reader_open = false;
@@ -82,7 +90,7 @@ client_txn_maybe_free(struct client_txn *t)
 	http_msg_fini(&t->req);
 	buf_chain_fini(&t->body);
 	FREE_OBJ(t);
-	client_conn_txn_done(cc, keep);
+	client_conn_txn_done(cc, next);
 }
 
 /* The end, whichever way: log it, stop what still runs. */
