@@ -432,6 +432,17 @@ te_list_read(const struct http_msg *msg, struct te_list *tl)
 	}
 }
 
+unsigned
+http_msg_te_count(const struct http_msg *msg, bool *final_chunked)
+{
+	struct te_list tl;
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	te_list_read(msg, &tl);
+	*final_chunked = tl.final_chunked;
+	return (tl.n);
+}
+
 bool
 http_msg_te_coded(const struct http_msg *msg)
 {

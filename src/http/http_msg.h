@@ -129,6 +129,11 @@ size_t	http_list_next(const char *s, size_t len, size_t *pos,
  * named (http_out_te_codings()) to a client that may receive them, and is
  * never stored.  Reads the fields alone: a stored view answers too. */
 bool	http_msg_te_coded(const struct http_msg *msg);
+/* http_msg_te_count() - the transfer codings msg's Transfer-Encoding
+ * lines name, as one list (RFC 9110 5.3); *final_chunked says whether the
+ * last is chunked. */
+unsigned	http_msg_te_count(const struct http_msg *msg,
+		    bool *final_chunked);
 
 /* -- building a message ------------------------------------------------- */
 

@@ -78,22 +78,12 @@ http_out_te_codings(const struct http_msg *msg, struct buf_chain *out)
 {
 	const struct http_field *f;
 	const char *v, *sep = "";
-	size_t pos, start, n, total = 0, keep;
-	bool final_chunked = false;
+	size_t pos, start, n, keep;
+	bool final_chunked;
 
-	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
-	for (f = http_msg_field(msg, HTTP_HDR_TRANSFER_ENCODING); f != NULL;
-	    f = http_msg_field_next(msg, f)) {
-		v = http_msg_ptr(msg, f->value);
-		pos = 0;
-		while ((n = http_list_next(v, f->value.len, &pos,
-		    &start)) > 0) {
-			total++;
-			final_chunked = n == 7 &&
-			    strncasecmp(v + start, "chunked", 7) == 0;
-		}
-	}
-	keep = final_chunked ? total - 1 : total;
+	keep = http_msg_te_count(msg, &final_chunked);
+	if (final_chunked)
+		keep--;
 	if (keep == 0)
 		return (0);
 	if (buf_chain_append(out, "Transfer-Encoding: ", 19) != 0)
