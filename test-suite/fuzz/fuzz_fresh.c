@@ -1,6 +1,6 @@
 /*
  * fuzz_fresh.c - the freshness calculator: http_cache_meta_init(),
- * http_cache_age(), http_cache_use(), http_cache_stale_if_error() and
+ * http_cache_age(), http_cache_use(), http_cache_stale_on_error() and
  * http_cache_storable(), with fuzzer-chosen times.  Input lines:
  *
  *	request_time response_time now later status url
@@ -138,9 +138,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (meta.flags & HCM_MUST_REVALIDATE)
 		FUZZ_ASSERT(use != HCU_STALE_OK &&
 		    use != HCU_STALE_REVALIDATE);
-	if (http_cache_stale_if_error(&meta, &reqcc, now))
+	/* ... nor served stale on an error, whatever max_stale allows;
+	 * and a stale answer within max_stale is never a no-cache
+	 * request's, nor for negative_ttl's errors. */
+	if (http_cache_stale_on_error(&meta, &reqcc, now, later - now))
 		FUZZ_ASSERT((meta.flags & (HCM_MUST_REVALIDATE |
-		    HCM_NO_CACHE)) == 0);
+		    HCM_NO_CACHE | HCM_NEGATIVE)) == 0);
+	if (http_cache_stale_on_error(&meta, &reqcc, now, later - now) &&
+	    !http_cache_stale_on_error(&meta, &reqcc, now, 0))
+		FUZZ_ASSERT((reqcc.flags & HCC_NO_CACHE) == 0);
 	http_cache_meta_init(&meta, &rep, &repcc, NULL, url, len, t_req,
 	    t_rep);
 	FUZZ_ASSERT(meta.lifetime >= 0 && (meta.flags & HCM_HEURISTIC) == 0);
