@@ -69,15 +69,6 @@ struct client_deps {
 						 * manager's figures */
 };
 
-struct client_stats {
-	uint64_t	conns_accepted;
-	unsigned	conns_open;
-	uint64_t	fetches;	/* shared fetches started */
-	uint64_t	collapsed;	/* requests that joined one */
-	uint64_t	revalidations;
-	uint64_t	purges;
-};
-
 struct client_ctx	*client_ctx_new(const struct client_deps *deps);
 void			client_ctx_free(struct client_ctx **cp);
 /* client_ctx_set_deps() - reconfigure: what is used from now on, by the
@@ -104,8 +95,6 @@ void			client_listen(struct client_ctx *ctx,
  * socketpair's end. */
 void			client_adopt(struct client_ctx *ctx,
 			    struct comm_conn *c, const struct sockaddr *peer);
-void			client_ctx_stats(const struct client_ctx *ctx,
-			    struct client_stats *st);
 /* client_ctx_drain() - a graceful shutdown begins: idle connections
  * close now, the others after the reply they are writing. */
 void			client_ctx_drain(struct client_ctx *ctx);

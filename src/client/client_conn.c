@@ -86,13 +86,6 @@ client_ctx_free(struct client_ctx **cp)
 }
 
 void
-client_ctx_stats(const struct client_ctx *ctx, struct client_stats *st)
-{
-	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
-	*st = ctx->stats;
-}
-
-void
 client_listen(struct client_ctx *ctx, struct comm_listener *l)
 {
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);

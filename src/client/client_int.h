@@ -24,6 +24,7 @@
 #include "http/http_msg.h"
 #include "http/http_url.h"
 #include "mgr/mgr.h"
+#include "mgr/mgr_page.h"
 #include "store/store.h"
 
 #define CLIENT_IN_MAX		(64 * 1024)	/* buffered ahead, unparsed */
@@ -37,7 +38,8 @@ struct client_ctx {
 #define CLIENT_CTX_MAGIC	0xc11e4c7aU
 	struct client_deps	deps;
 	struct list		conns;
-	struct client_stats	stats;		/* connections, the cache's */
+	struct mgr_client_figures stats;	/* connections, the cache's,
+						 * as the manager reads them */
 	struct mgr_stats	*counters;	/* traffic: the manager's, or
 						 * own_counters without one */
 	struct mgr_stats	own_counters;
@@ -252,7 +254,8 @@ int	client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 /* client_txn.c: forward the request as it is, into a private entry. */
 void	client_txn_forward(struct client_txn *t);
 void	client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr);
-void	client_acl_view(struct client_txn *t, struct acl_request *ar);
+/* client_txn_view() - t->view ready for a check (client_steps.c). */
+void	client_txn_view(struct client_txn *t);
 
 /* client_cache.c */
 /* client_cache_request() - the cache's turn after the access checks: a

@@ -470,17 +470,9 @@ static void
 client_mgr_figures(struct mgr_figures *f, void *arg)
 {
 	const struct client_ctx *ctx = arg;
-	struct mgr_client_figures *fc = &f->client;
-	struct client_stats cs;
 
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
-	client_ctx_stats(ctx, &cs);
-	fc->conns_accepted = cs.conns_accepted;
-	fc->conns_open = cs.conns_open;
-	fc->fetches = cs.fetches;
-	fc->collapsed = cs.collapsed;
-	fc->revalidations = cs.revalidations;
-	fc->purges = cs.purges;
+	f->client = ctx->stats;
 	if (ctx->deps.store != NULL)
 		store_index_stats(ctx->deps.store, &f->ss);
 	if (ctx->deps.fwd != NULL)

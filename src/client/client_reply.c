@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -99,7 +98,7 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 	const struct conf *conf = t->cc->ctx->deps.conf;
 	const struct http_field *cl;
 	const char *reason;
-	char via[300], date[40];
+	char date[40];
 	bool no_body;
 	int err;
 
@@ -125,11 +124,8 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 		err = http_out_printf(out, "Age: %jd\r\n", (intmax_t)
 		    http_cache_age(store_entry_meta(t->e), (int64_t)comm_now(
 		    t->cc->ctx->deps.loop)));
-	if (err == 0 && conf->via) {
-		snprintf(via, sizeof via, "1.%u %s (cuttle/%s)", rep->vminor,
-		    conf->visible_hostname, PACKAGE_VERSION);
-		err = http_out_append_list(rep, HTTP_HDR_VIA, via, out);
-	}
+	if (err == 0 && conf->via)
+		err = http_out_via(rep, conf->visible_hostname, out);
 	if (err == 0)
 		err = client_reply_cache_fields(t, out);
 	if (err != 0)
@@ -195,11 +191,13 @@ client_reply_interim(struct client_txn *t)
 	const struct conf *conf = t->cc->ctx->deps.conf;
 	const struct http_msg *m;
 	struct buf_chain out;
-	char via[300];
 	int err = 0;
 
+	/* The common case, a hit or a reply without 1xx, costs one call. */
+	if ((m = store_reader_interim(&t->reader)) == NULL)
+		return (true);
 	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
-	while (err == 0 && (m = store_reader_interim(&t->reader)) != NULL) {
+	for (; err == 0 && m != NULL; m = store_reader_interim(&t->reader)) {
 		if (t->req.vminor == 0 || (m->status == 100 &&
 		    t->req.expect_continue))
 			continue;
@@ -207,12 +205,8 @@ client_reply_interim(struct client_txn *t)
 		    (int)m->reason.len, http_msg_ptr(m, m->reason));
 		if (err == 0)
 			err = http_out_fields(m, client_reply_skip, &out);
-		if (err == 0 && conf->via) {
-			snprintf(via, sizeof via, "1.%u %s (cuttle/%s)",
-			    m->vminor, conf->visible_hostname,
-			    PACKAGE_VERSION);
-			err = http_out_append_list(m, HTTP_HDR_VIA, via, &out);
-		}
+		if (err == 0 && conf->via)
+			err = http_out_via(m, conf->visible_hostname, &out);
 		if (err == 0)
 			err = http_out_printf(&out, "\r\n");
 	}
@@ -357,7 +351,12 @@ client_reply_access(struct client_txn *t)
 {
 	const struct client_deps *d = &t->cc->ctx->deps;
 
-	client_acl_view(t, &t->view);
+	if (d->http_reply_access == NULL) {	/* no rules: no view */
+		t->answer = ACL_ALLOW;
+		client_reply_begin(t);
+		return;
+	}
+	client_txn_view(t);
 	t->view.status = store_entry_reply(t->e)->status;
 	t->answer = (uint8_t)acl_check_start(&t->ck, d->http_reply_access,
 	    &t->view, &t->lk, d->dns, ACL_ALLOW, client_reply_checked, t);

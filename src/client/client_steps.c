@@ -111,7 +111,11 @@ static enum client_step
 client_step_check(struct client_txn *t, const struct acl_rules *r,
     enum acl_answer if_none, enum client_step next)
 {
-	client_acl_view(t, &t->view);
+	if (r == NULL) {		/* no rules: no view to build */
+		t->answer = (uint8_t)if_none;
+		return (next);
+	}
+	client_txn_view(t);
 	t->answer = (uint8_t)acl_check_start(&t->ck, r, &t->view, &t->lk,
 	    t->cc->ctx->deps.dns, if_none, client_step_checked, t);
 	t->step = (uint8_t)next;
@@ -243,7 +247,7 @@ client_conns_from(const struct client_ctx *ctx, const struct sockaddr *addr)
 }
 
 /* The request as acl rules see it, with what lookups have found. */
-void
+static void
 client_acl_view(struct client_txn *t, struct acl_request *ar)
 {
 	struct client_conn *cc = t->cc;
@@ -279,6 +283,17 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 		ar->src_conns = client_conns_from(cc->ctx,
 		    &cc->peer.sa);
 	ar->now = time(NULL);
+}
+
+/* t->view, built at the request's first check and kept for the others
+ * (the request does not change under it); the time is each check's. */
+void
+client_txn_view(struct client_txn *t)
+{
+	if (t->view.src == NULL)
+		client_acl_view(t, &t->view);
+	else
+		t->view.now = time(NULL);
 }
 
 static enum client_step
@@ -347,17 +362,14 @@ client_step_limit(struct client_txn *t)
 		t->max_body = d->body_limits[t->limit_next - 1].size;
 		return (CLIENT_STEP_CACHEABLE);
 	}
-	while (t->limit_next < d->nbody_limits) {
-		i = t->limit_next++;
-		if (d->body_limits[i].rules == NULL) {
-			t->max_body = d->body_limits[i].size;
-			return (CLIENT_STEP_CACHEABLE);
-		}
-		return (client_step_check(t, d->body_limits[i].rules,
-		    ACL_DENY, CLIENT_STEP_LIMIT));
+	if (t->limit_next == d->nbody_limits) {
+		t->max_body = 0;
+		return (CLIENT_STEP_CACHEABLE);
 	}
-	t->max_body = 0;
-	return (CLIENT_STEP_CACHEABLE);
+	/* A line without acls matches: no rules answer ALLOW. */
+	i = t->limit_next++;
+	return (client_step_check(t, d->body_limits[i].rules, ACL_ALLOW,
+	    CLIENT_STEP_LIMIT));
 }
 
 /* -- CACHEABLE, LOOKUP, PASS: the cache, or straight to the origin ---------- */

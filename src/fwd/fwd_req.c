@@ -67,7 +67,6 @@ fwd_build_request(const struct fwd_req *req, const struct conf *conf,
     struct buf_chain *out)
 {
 	const struct http_msg *m = req->msg;
-	char via[300];
 	int err;
 	http_hdr_set skip = fwd_req_skip | req->drop;
 	const char *lb = req->host_ip6 ? "[" : "", *rb = req->host_ip6 ?
@@ -90,11 +89,8 @@ fwd_build_request(const struct fwd_req *req, const struct conf *conf,
 		err = http_out_fields(m, skip, out);
 	if (err == 0 && req->extra_len > 0)
 		err = buf_chain_append(out, req->extra, req->extra_len);
-	if (err == 0 && conf->via) {
-		snprintf(via, sizeof via, "1.%u %s (cuttle/%s)", m->vminor,
-		    conf->visible_hostname, PACKAGE_VERSION);
-		err = http_out_append_list(m, HTTP_HDR_VIA, via, out);
-	}
+	if (err == 0 && conf->via)
+		err = http_out_via(m, conf->visible_hostname, out);
 	if (err == 0)
 		err = fwd_out_xff(req, conf, out);
 	if (err == 0 && m->body == HTTP_BODY_LENGTH)

@@ -296,24 +296,14 @@ cc_lookup_member(void *arg, const char *n, size_t nlen, const char *v,
     size_t vlen, bool has_value)
 {
 	struct cc_lookup *l = arg;
-	size_t i = 0, s, e;
+	size_t pos = 0, s, len;
 
 	if (!has_value || nlen != strlen(l->directive) ||
 	    strncasecmp(n, l->directive, nlen) != 0)
 		return;
-	while (i < vlen) {
-		while (i < vlen && (v[i] == ',' || hc_ows(v[i])))
-			i++;
-		s = i;
-		while (i < vlen && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && hc_ows(v[e - 1]))
-			e--;
-		if (e > s && e - s == l->len &&
-		    strncasecmp(v + s, l->name, l->len) == 0)
+	while ((len = http_list_next(v, vlen, &pos, &s)) > 0)
+		if (len == l->len && strncasecmp(v + s, l->name, len) == 0)
 			l->found = true;
-	}
 }
 
 bool

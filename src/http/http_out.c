@@ -19,26 +19,15 @@ out_connection_lists(const struct http_msg *msg, const char *name,
 {
 	const struct http_field *f;
 	const char *v;
-	size_t i, start, end;
+	size_t pos, start, n;
 
 	for (f = http_msg_field(msg, HTTP_HDR_CONNECTION); f != NULL;
 	    f = http_msg_field_next(msg, f)) {
 		v = http_msg_ptr(msg, f->value);
-		for (i = 0; i < f->value.len; ) {
-			while (i < f->value.len && (v[i] == ',' ||
-			    v[i] == ' ' || v[i] == '\t'))
-				i++;
-			start = i;
-			while (i < f->value.len && v[i] != ',')
-				i++;
-			end = i;
-			while (end > start && (v[end - 1] == ' ' ||
-			    v[end - 1] == '\t'))
-				end--;
-			if (end - start == len &&
-			    strncasecmp(v + start, name, len) == 0)
+		pos = 0;
+		while ((n = http_list_next(v, f->value.len, &pos, &start)) > 0)
+			if (n == len && strncasecmp(v + start, name, len) == 0)
 				return (true);
-		}
 	}
 	return (false);
 }
@@ -102,6 +91,18 @@ http_out_te_codings(const struct http_msg *msg, struct buf_chain *out)
 		}
 	}
 	return (buf_chain_append(out, "\r\n", 2) != 0 ? -ENOMEM : 0);
+}
+
+int
+http_out_via(const struct http_msg *msg, const char *host,
+    struct buf_chain *out)
+{
+	char via[300];
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	snprintf(via, sizeof via, "1.%u %s (cuttle/%s)", msg->vminor, host,
+	    PACKAGE_VERSION);
+	return (http_out_append_list(msg, HTTP_HDR_VIA, via, out));
 }
 
 int

@@ -41,6 +41,12 @@ int	http_out_printf(struct buf_chain *out, const char *fmt, ...)
 int	http_out_append_list(const struct http_msg *msg, enum http_hdr_id id,
 	    const char *extra, struct buf_chain *out);
 
+/* http_out_via() - msg's Via values, then cuttle's own for this hop
+ * (RFC 9110 7.6.3: "1.<minor> <host> (cuttle/<version>)", the protocol
+ * msg came in with).  Appends "Via: ...\r\n".  0 or -ENOMEM. */
+int	http_out_via(const struct http_msg *msg, const char *host,
+	    struct buf_chain *out);
+
 /* http_date_format() - an IMF-fixdate (RFC 9110 5.6.7) into buf (at
  * least 30 bytes): "Sun, 06 Nov 1994 08:49:37 GMT". */
 const char	*http_date_format(time_t t, char *buf, size_t len);

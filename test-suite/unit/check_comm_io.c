@@ -21,22 +21,8 @@
 #include "base/check.h"
 #include "buf/buf.h"
 #include "comm/comm.h"
+#include "calloc_fail.h"
 #include "comm_test.h"
-
-/* comm's calloc() (linked with -Wl,--wrap=calloc): fails while set. */
-static bool calloc_fails;
-void	*__real_calloc(size_t n, size_t size);
-void	*__wrap_calloc(size_t n, size_t size);
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	if (calloc_fails) {
-		errno = ENOMEM;
-		return (NULL);
-	}
-	return (__real_calloc(n, size));
-}
 
 static struct comm_loop *loop;
 static int sv[2];		/* the raw pair */

@@ -20,27 +20,13 @@
 #include "base/check.h"
 #include "buf/buf.h"
 #include "comm/comm.h"
-#include "comm_test.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "fwd/fwd.h"
 #include "http/http_msg.h"
 #include "store/store.h"
-
-/* calloc() of the code under test (-Wl,--wrap=calloc): fails while set. */
-static bool calloc_fails;
-void	*__real_calloc(size_t n, size_t size);
-void	*__wrap_calloc(size_t n, size_t size);
-
-void *
-__wrap_calloc(size_t n, size_t size)
-{
-	if (calloc_fails) {
-		errno = ENOMEM;
-		return (NULL);
-	}
-	return (__real_calloc(n, size));
-}
+#include "calloc_fail.h"
+#include "comm_test.h"
 
 static struct comm_loop *loop;
 static struct conf *conf;
