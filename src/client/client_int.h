@@ -30,7 +30,18 @@
 #define CLIENT_IN_MAX		(64 * 1024)	/* buffered ahead, unparsed */
 #define CLIENT_IN_SLICES	64		/* ... in at most this many reads */
 #define CLIENT_WINDOW		(256 * 1024)	/* private entry window */
-#define CLIENT_WRITE_MAX	(256 * 1024)	/* body bytes per writev */
+/*
+ * Body bytes per write.  Large hits are bound by the kernel, not by
+ * cuttle: each write ends with a push that wakes the client and draws
+ * an ACK, so fewer, larger writes mean fewer segments, wakeups and ACKs
+ * per byte.  Measured on loopback (1 MiB hits, per proxy CPU-second):
+ * 256 KiB writes 3,400, 512 KiB 5,400, 1 MiB 5,500, 2 MiB 5,600, and 16
+ * MiB hits best at 1-2 MiB (4 MiB and more fill the socket buffer and
+ * go out in partial writes).  A hit's pages are the cache's own, so a
+ * larger write pins no extra memory; a private entry's window still
+ * bounds what a miss holds.
+ */
+#define CLIENT_WRITE_MAX	(1024 * 1024)
 #define CLIENT_LINGER		2.0		/* seconds draining at close */
 
 struct client_ctx {
