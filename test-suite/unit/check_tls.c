@@ -584,12 +584,16 @@ START_TEST(large_vectored_write_arrives_intact)
 		test_inside_call = false;
 		buf_chain_fini(&ch);
 	}
-	s.want = total;
+	/* close_notify once all is out, however long that takes. */
+	comm_shutdown_write(cli);
+	s.want = total + 1;
 	sink_read(srv, &s);
-	RUN_UNTIL(loop, s.got >= total || s.last != COMM_OK);
+	RUN_UNTIL(loop, s.last != COMM_OK);
 	RUN_UNTIL(loop, rw[2].calls > 0);
 	ck_assert_uint_eq(s.got, total);
 	ck_assert(!s.bad);
+	ck_assert(s.eof);
+	ck_assert(!comm_tls_cut(srv));
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(rw[i].calls, 1);
 		ck_assert_int_eq(rw[i].status, COMM_OK);
@@ -667,6 +671,45 @@ START_TEST(close_cancels_write_midway_and_unpins)
 	ck_assert_uint_eq(pool_stats(loop).pinned, 0);
 	run_for(loop, 0.02);
 	ck_assert_int_eq(rw.calls, 1);
+	finish();
+}
+END_TEST
+
+START_TEST(write_after_a_cancel_mid_record_fails)
+{
+	struct rec rc = { 0 }, rs = { 0 }, rw = { 0 }, r2 = { 0 };
+	struct sink s = { 0 };
+	struct buf_chain ch;
+	size_t total = 8u << 20;
+
+	setup_pair(16384);
+	cctx = client_ctx(0, true);
+	sctx = server_ctx("server.pem", "server.key");
+	handshake("localhost", &rc, &rs);
+	chain_pattern(&ch, 0, total, 65536, 0);
+	comm_writev(cli, &ch, rec_done, &rw);
+	buf_chain_fini(&ch);
+	RUN_UNTIL(loop, conn_stats(cli).write_armed);
+	comm_cancel_writes(cli);
+	RUN_UNTIL(loop, rw.calls > 0);
+	ck_assert_int_eq(rw.status, COMM_CANCELLED);
+	ck_assert_uint_eq(pool_stats(loop).pinned, 0);
+	/* A record is half out: nothing may follow it, and the end is
+	 * no clean one. */
+	chain_of(&ch, loop, "more");
+	comm_writev(cli, &ch, rec_done, &r2);
+	buf_chain_fini(&ch);
+	RUN_UNTIL(loop, r2.calls > 0);
+	ck_assert_int_eq(r2.status, COMM_ERROR);
+	ck_assert_int_eq(r2.err, EPIPE);
+	comm_shutdown_write(cli);
+	s.want = total;
+	sink_read(srv, &s);
+	RUN_UNTIL(loop, s.last != COMM_OK);
+	ck_assert(!s.bad);
+	ck_assert_uint_lt(s.got, total);
+	ck_assert_int_eq(s.last, COMM_EOF);
+	ck_assert(comm_tls_cut(srv));
 	finish();
 }
 END_TEST
@@ -868,6 +911,7 @@ tls_suite(void)
 	tcase_add_test(tc, large_vectored_write_arrives_intact);
 	tcase_add_test(tc, pages_are_encrypted_without_copying);
 	tcase_add_test(tc, close_cancels_write_midway_and_unpins);
+	tcase_add_test(tc, write_after_a_cancel_mid_record_fails);
 	tcase_add_test(tc, read_of_held_bytes_resumes_without_an_event);
 	tcase_add_test(tc, close_notify_ends_the_stream_cleanly);
 	tcase_add_test(tc, eof_without_close_notify_is_cut);
