@@ -13,8 +13,10 @@
 #    in layer 1 and are listed here by name; every other file of it is a
 #    page (mgr_page*, layer 6), so a new file named otherwise is refused
 #    until it is given a layer here;
-#  - only src/comm/ includes <ev.h> or OpenSSL (one exception:
-#    src/store/store_key.c, for the SHA-256 of store keys).
+#  - only src/comm/ includes <ev.h>; only src/comm/ and src/tls/ include
+#    OpenSSL (one exception: src/store/store_key.c, for the SHA-256 of
+#    store keys), and only src/comm/ calls OpenSSL's I/O (SSL_read,
+#    SSL_write, SSL_do_handshake, SSL_shutdown, SSL_set_fd...).
 #
 # Prints each offence with file:line; exits 1 if there is one.
 #
@@ -31,7 +33,7 @@ layer_of() {
 	base) echo 0 ;;
 	buf|conf) echo 1 ;;
 	comm) echo 2 ;;
-	http|store|dns) echo 3 ;;
+	http|store|dns|tls) echo 3 ;;
 	acl) echo 4 ;;
 	fwd) echo 5 ;;
 	client|log) echo 6 ;;
@@ -127,8 +129,11 @@ for f in $(cd "$src" && find . -name '*.[ch]' ! -path './http/llhttp/*' | sort);
 		case "$inc" in
 		openssl/*)
 			# store_key.c digests keys: a pure function, and the
-			# rule is there to keep I/O out of upper layers.
-			[ "$dir" = comm ] || [ "$f" = store/store_key.c ] ||
+			# rule is there to keep I/O out of upper layers;
+			# tls/ makes SSL objects, whose I/O only comm drives
+			# (checked below).
+			[ "$dir" = comm ] || [ "$dir" = tls ] ||
+			    [ "$f" = store/store_key.c ] ||
 			    echo "src/$f:$line: <$inc> outside src/comm/"
 			continue ;;
 		ev.h)
@@ -156,6 +161,21 @@ for f in $(cd "$src" && find . -name '*.[ch]' ! -path './http/llhttp/*' | sort);
 		[ "$theirnode" = "$node" ] ||
 		    echo "$node $theirnode src/$f:$line: includes $inc" \
 		    >> "$tmp/edges"
+	done > "$tmp/out"
+	if [ -s "$tmp/out" ]; then
+		cat "$tmp/out"
+		bad=1
+	fi
+done
+
+# OpenSSL's I/O (the handshake, reads, writes, shutdown, the fd) is
+# driven by src/comm/ alone, under the comm contract.
+for f in $(cd "$src" && find . -name '*.[ch]' ! -path './comm/*' \
+    ! -path './http/llhttp/*' | sort); do
+	f=${f#./}
+	grep -n 'SSL_\(do_handshake\|connect\|accept\|read\|read_ex\|peek\|peek_ex\|write\|write_ex\|shutdown\|set_fd\|set_rfd\|set_wfd\|set_bio\)[[:space:]]*(' \
+	    "$src/$f" | while IFS=: read -r line rest; do
+		echo "src/$f:$line: OpenSSL I/O outside src/comm/"
 	done > "$tmp/out"
 	if [ -s "$tmp/out" ]; then
 		cat "$tmp/out"

@@ -1,10 +1,10 @@
 #!/bin/sh
 # layering_test.sh - layering.sh must catch what it is there to catch:
 # a lower layer including a higher one (however the include is spelled:
-# by its path, through "../", or bare), <ev.h> or OpenSSL outside comm, a
-# cycle of includes between folders of one layer, a folder without a
-# layer, and a file of mgr/ that is neither a page nor a known layer-1
-# file.  Each case starts from a clean tree that passes and adds one
+# by its path, through "../", or bare), <ev.h> or OpenSSL outside comm
+# (OpenSSL in tls/, but not its I/O calls), a cycle of includes between
+# folders of one layer, a folder without a layer, and a file of mgr/
+# that is neither a page nor a known layer-1 file.  Each case starts from a clean tree that passes and adds one
 # offence, which alone must fail with its message.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -80,6 +80,20 @@ clean
 mk http/http_hdr.c '#include <openssl/evp.h>'
 must_fail "OpenSSL outside comm" \
     "src/http/http_hdr.c:1: <openssl/evp.h> outside src/comm/"
+
+clean
+mk tls/tls_ctx.c '#include <openssl/ssl.h>' '#include "comm/comm.h"' \
+    'static int f(SSL *s) { return SSL_get_error(s, 0); }'
+checks=$((checks + 1))
+if ! out=$(sh "$here/layering.sh" "$tmp/src"); then
+	echo "tls/ making SSL objects refused:"; echo "$out"; fail=1
+fi
+
+clean
+mk tls/tls_ctx.c '#include <openssl/ssl.h>' \
+    'static int f(SSL *s) { return SSL_read (s, 0, 0); }'
+must_fail "OpenSSL I/O outside comm" \
+    "src/tls/tls_ctx.c:2: OpenSSL I/O outside src/comm/"
 
 clean
 mk store/store_obj.c '#include   <ev.h>'

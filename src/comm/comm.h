@@ -103,6 +103,8 @@ struct comm_loop_stats {
 	uint64_t	accepted;
 	uint64_t	accept_pauses;	/* EMFILE, ENFILE, ENOBUFS, ENOMEM */
 	uint64_t	write_nomem;	/* conns whose writes failed: ENOMEM */
+	uint64_t	tls_copied;	/* bytes coalesced into TLS records */
+	uint64_t	tls_direct;	/* bytes encrypted from their slices */
 };
 void	comm_loop_stats(const struct comm_loop *loop,
 	    struct comm_loop_stats *st);
@@ -302,10 +304,13 @@ struct comm_conn_stats {
 void	comm_conn_stats(const struct comm_conn *c, struct comm_conn_stats *st);
 
 /*
- * The transport under a connection: plain sockets by default; TLS slots
- * in here (comm_tls.c, later) without callers changing.  Each returns a
- * byte count or a negative errno, -EAGAIN meaning "wait for the socket".
+ * The transport under a connection: plain sockets by default, TLS
+ * (comm_tls.c, comm_tls_start() below) without callers changing.  Each
+ * returns a byte count or a negative errno, -EAGAIN meaning "wait for the
+ * socket" (for what, watch() says).
  */
+#define COMM_XPRT_READ		0x01	/* the read waits */
+#define COMM_XPRT_WRITE		0x02	/* writes, or the handshake, wait */
 struct comm_xprt {
 	const char	*name;
 	/* recv() - up to len bytes into p; 0 at EOF. */
@@ -316,8 +321,19 @@ struct comm_xprt {
 	/* readable() - bytes recv() would return now; 0 if unknown.  Only
 	 * sizes the block a buffer-less read takes. */
 	size_t		(*readable)(struct comm_conn *c);
-	/* shutdown() - no more sends: FIN, close_notify.  0 or -errno. */
+	/* shutdown() - no more sends: close_notify, FIN.  0, -EAGAIN (try
+	 * again when watch() says), or -errno. */
 	int		(*shutdown)(struct comm_conn *c);
+	/* watch() - the socket events (COMM_XPRT_READ: readable,
+	 * COMM_XPRT_WRITE: writable) to wait for while the operations in
+	 * ops wait: a TLS read may need the socket writable, and a read of
+	 * bytes the transport holds already needs none (the transport then
+	 * runs it from the loop itself).  NULL: ops. */
+	int		(*watch)(struct comm_conn *c, int ops);
+	/* handshake() - one step of the transport's handshake while its
+	 * operation holds the connect slot: 0 done, -EAGAIN not yet, another
+	 * -errno failed.  NULL: none. */
+	int		(*handshake)(struct comm_conn *c);
 	/* close() - release the transport's state; comm closes the fd. */
 	void		(*close)(struct comm_conn *c);
 };
@@ -327,6 +343,57 @@ struct comm_xprt {
 void	comm_conn_set_xprt(struct comm_conn *c, const struct comm_xprt *x,
 	    void *ctx);
 void	*comm_conn_xprt_ctx(const struct comm_conn *c);
+
+/* --- TLS ----------------------------------------------------------------- */
+
+/*
+ * TLS under a connection (comm_tls.c).  src/tls/ makes the SSL object
+ * (context, certificates, verification, SNI, ALPN, sessions) and never
+ * touches the socket; comm drives all of its I/O, non-blocking, on the
+ * connection's own fd (SSL_set_fd).  After comm_tls_start() the
+ * connection keeps the comm contract unchanged: comm_read(),
+ * comm_writev(), comm_shutdown_write() and comm_close() move plaintext.
+ *
+ * The handshake is an operation of its own, not folded into the first
+ * read or write: its outcome is what the caller acts on (a certificate
+ * that fails verification becomes an error page and a counter, not a
+ * read ERROR indistinguishable from a reset), it has its own timeout,
+ * and ssl_bump will need to act between handshakes.  Like a connect, it
+ * completes exactly once, and reads and writes queued before it is done
+ * wait for it (and fail with it).
+ *
+ * Ends of the stream:
+ * - comm_shutdown_write() sends close_notify (then FIN) once every queued
+ *   write is out: the peer learns the stream ended where it was meant
+ *   to.  comm_close() sends none, so a stream cut by a close (cancelled
+ *   writes, an error, a timeout) reads as cut on the other side.
+ * - A read sees COMM_EOF both for the peer's close_notify and for a bare
+ *   EOF without it; comm_tls_cut() tells them apart.  A reply whose
+ *   length was the close is complete only without a cut.
+ */
+struct ssl_st;
+
+/* comm_tls_start() - put TLS (ssl, client or server side as src/tls/ set
+ * it up) under c and start the handshake.  c must be connected, with no
+ * read or write pending (asserted).  done runs once: OK when the
+ * handshake is complete, ERROR (EPROTO: refused or bad bytes, including a
+ * certificate that failed verification: see comm_tls_ssl() and
+ * comm_tls_error(); ECONNRESET: the peer closed during it; or the
+ * socket's errno), TIMEOUT after timeout seconds (0: none; the clock
+ * starts now), or CANCELLED.  Returns 0, ssl now belongs to c (freed
+ * when c is); or -ENOMEM, and then done never runs and ssl stays the
+ * caller's. */
+int	comm_tls_start(struct comm_conn *c, struct ssl_st *ssl,
+	    double timeout, comm_done_fn *done, void *arg);
+/* comm_tls_ssl() - c's SSL object (borrowed: for reading the peer's
+ * certificate, the verify result, ALPN), or NULL when c has no TLS. */
+struct ssl_st	*comm_tls_ssl(const struct comm_conn *c);
+/* comm_tls_error() - the OpenSSL error code of c's TLS failure (for
+ * ERR_reason_error_string()), 0 if none. */
+unsigned long	comm_tls_error(const struct comm_conn *c);
+/* comm_tls_cut() - c's peer closed the stream without close_notify: the
+ * bytes read may end anywhere.  False without TLS. */
+bool	comm_tls_cut(const struct comm_conn *c);
 
 /* --- listeners ----------------------------------------------------------- */
 

@@ -373,6 +373,7 @@ comm_conn_teardown(struct comm_conn *c, enum comm_status why)
 		return;
 	c->flags |= CONN_CLOSING;
 	c->why = (uint8_t)why;
+	c->flags &= ~(CONN_WAIT_READ | CONN_WAIT_WRITE);
 	ev_io_stop(c->loop->ev, &c->io);
 	ev_timer_stop(c->loop->ev, &c->timer);
 	comm_call_cancel(&c->flush);
@@ -608,13 +609,41 @@ comm_conn_xprt_ctx(const struct comm_conn *c)
 	return (c->xprt_ctx);
 }
 
+/* libev's events are the transport's COMM_XPRT_* bits. */
+_Static_assert(EV_READ == COMM_XPRT_READ && EV_WRITE == COMM_XPRT_WRITE,
+    "COMM_XPRT_* are not libev's events");
+
+/* The socket events the waiting operations in ops need. */
+static int
+conn_needs(struct comm_conn *c, int ops)
+{
+	if (ops == 0 || c->xprt->watch == NULL)
+		return (ops);
+	return (c->xprt->watch(c, ops) & (EV_READ | EV_WRITE));
+}
+
 void
 comm_conn_watch(struct comm_conn *c, int ev, bool on)
 {
+	unsigned f = ev == EV_READ ? CONN_WAIT_READ : CONN_WAIT_WRITE;
+
+	CHECK(ev == EV_READ || ev == EV_WRITE);
+	if (on)
+		c->flags |= f;
+	else
+		c->flags &= ~f;
+	comm_conn_rewatch(c);
+}
+
+void
+comm_conn_rewatch(struct comm_conn *c)
+{
 	int cur, want;
 
+	want = (c->flags & CONN_WAIT_READ ? EV_READ : 0) |
+	    (c->flags & CONN_WAIT_WRITE ? EV_WRITE : 0);
+	want = conn_needs(c, want);
 	cur = ev_is_active(&c->io) ? c->io.events & (EV_READ | EV_WRITE) : 0;
-	want = on ? cur | ev : cur & ~ev;
 	if (want == cur)
 		return;
 	if (cur != 0)
@@ -634,8 +663,12 @@ conn_io_cb(struct ev_loop *ev, ev_io *w, int revents)
 
 	(void)ev;
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
-	if (revents & EV_WRITE)
+	/* What the socket's events mean for the waiting operations: the
+	 * same events on a plain socket, perhaps the other one under TLS. */
+	if (comm_conn_watching(c, EV_WRITE) &&
+	    (revents & conn_needs(c, EV_WRITE)))
 		comm_io_write_ready(c);
-	if ((revents & EV_READ) && comm_conn_watching(c, EV_READ))
+	if (comm_conn_watching(c, EV_READ) &&
+	    (revents & conn_needs(c, EV_READ)))
 		comm_io_read_ready(c);
 }

@@ -8,6 +8,8 @@
  *				watcher on, connect deadline armed
  *	comm_connect_ready()	writable: SO_ERROR decides OK or ERROR
  *	comm_connect_timeout()	the deadline passed: TIMEOUT
+ *	(comm_tls_start() puts a TLS handshake in the same slot: each
+ *	readiness runs a step of it, through xprt->handshake)
  *	comm_conn_teardown()	closed meanwhile: CANCELLED
  *
  * Reads and writes may be queued while CONNECTING: both wait for the
@@ -128,6 +130,16 @@ comm_connect_ready(struct comm_conn *c)
 	socklen_t len = sizeof(int);
 	int err = 0;
 
+	/* A transport's handshake (comm_tls_start()) holds the slot after
+	 * the connect proper, the socket's events being its own. */
+	if (c->xprt->handshake != NULL) {
+		err = c->xprt->handshake(c);
+		if (err == -EAGAIN)
+			comm_conn_rewatch(c);
+		else
+			connect_end(c, err == 0 ? COMM_OK : COMM_ERROR, -err);
+		return;
+	}
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err == EINPROGRESS || err == EINTR)

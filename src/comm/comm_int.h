@@ -158,6 +158,8 @@ struct comm_nomem {
 #define CONN_RELEASED		0x08u	/* owner called comm_close() */
 #define CONN_SHUT_WANTED	0x10u	/* FIN after the queue drains */
 #define CONN_SHUT_DONE		0x20u
+#define CONN_WAIT_READ		0x40u	/* the read waits for the socket */
+#define CONN_WAIT_WRITE		0x80u	/* writes or the connect wait */
 
 struct comm_conn {
 	unsigned		magic;
@@ -172,10 +174,12 @@ struct comm_conn {
 	int			werr;		/* sticky write failure */
 	uint32_t		nops;		/* started, not yet delivered */
 	uint32_t		seq;
-	ev_io			io;		/* EV_READ while a read waits,
-						 * EV_WRITE while writes or the
-						 * connect wait (one watcher:
-						 * 48 bytes less a connection) */
+	ev_io			io;		/* what the transport needs
+						 * while CONN_WAIT_*: EV_READ
+						 * for the read, EV_WRITE for
+						 * writes or the connect (one
+						 * watcher: 48 bytes less a
+						 * connection) */
 	ev_timer		timer;		/* earliest deadline, lazily */
 	struct comm_op		rd;		/* the one read */
 	struct comm_wop		*cn;		/* the connect, while pending */
@@ -199,11 +203,13 @@ struct comm_conn {
 	uint32_t		send_calls;
 };
 
-/* comm_conn_watching() - is c's fd watched for ev? */
+/* comm_conn_watching() - does c's read (EV_READ) or do its writes
+ * (EV_WRITE) wait for the socket? */
 static inline bool
 comm_conn_watching(const struct comm_conn *c, int ev)
 {
-	return (ev_is_active(&c->io) && (c->io.events & ev) != 0);
+	return ((c->flags & (ev == EV_READ ? CONN_WAIT_READ :
+	    CONN_WAIT_WRITE)) != 0);
 }
 
 /* comm_loop_now() - comm_now() for comm's own use: the loop's time plus
@@ -236,9 +242,13 @@ void	comm_io_write_fail(struct comm_conn *c, enum comm_status st, int err);
 void	comm_io_flush_soon(struct comm_conn *c);
 void	comm_io_write_ready(struct comm_conn *c);
 void	comm_io_read_ready(struct comm_conn *c);
-/* comm_conn_watch() - watch c's fd for ev (EV_READ or EV_WRITE), or stop
- * watching it, leaving the other event as it is. */
+/* comm_conn_watch() - c's read (EV_READ) or its writes (EV_WRITE) start
+ * or stop waiting for the socket, the other as it is; the fd is watched
+ * for what the transport needs (xprt->watch). */
 void	comm_conn_watch(struct comm_conn *c, int ev, bool on);
+/* comm_conn_rewatch() - the transport's needs changed: watch the fd
+ * again for what they are now. */
+void	comm_conn_rewatch(struct comm_conn *c);
 void	comm_io_flush_call(struct comm_call *call);
 
 /* comm_connect.c */

@@ -389,6 +389,12 @@ io_shutdown(struct comm_conn *c)
 	if (c->xprt->shutdown == NULL)
 		return;
 	err = c->xprt->shutdown(c);
+	if (err == -EAGAIN) {
+		/* close_notify waits for room: io_flush() comes back here. */
+		c->flags &= ~CONN_SHUT_DONE;
+		comm_conn_watch(c, EV_WRITE, true);
+		return;
+	}
 	if (err != 0)
 		log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: shutdown: %s",
 		    c->fd, strerror(-err));
