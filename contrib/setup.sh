@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 
 # Build tools and the libraries DESIGN.md lists.
 PACKAGES="gcc libc6-dev make autoconf automake pkg-config
-	libev-dev node-llhttp libssl-dev libc-ares-dev check"
+	libev-dev node-llhttp libssl-dev libc-ares-dev check
+	libxxhash-dev liburing-dev"
 if [ "${1:-}" = --tests ]; then
 	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient"
 	shift

@@ -33,7 +33,7 @@ layer_of() {
 	base) echo 0 ;;
 	buf|conf) echo 1 ;;
 	comm) echo 2 ;;
-	http|store|dns|tls) echo 3 ;;
+	http|store|disk|dns|tls) echo 3 ;;
 	acl) echo 4 ;;
 	fwd) echo 5 ;;
 	client|log) echo 6 ;;

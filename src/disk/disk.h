@@ -1,0 +1,134 @@
+/*
+ * disk.h - the disk store: one file, a circular log of regions, an index
+ * in memory rebuilt at open.
+ *
+ * Contract: disk_store_open() rebuilds the index from the file whatever
+ * state a crash or a damaged disk left it in (a region's footer when it
+ * has a valid one, else its records one by one, each checksummed); it
+ * refuses only a file that is no cuttle store or of another format
+ * version.  An object exists on disk once its head record does (chunks
+ * first, head last); a purge writes a tombstone, so neither a purged nor
+ * a replaced version comes back at the next open.  disk_store_get()
+ * verifies every byte it returns (checksums, key, chunk sequence
+ * numbers); what fails is dropped from the index, counted, and reads as
+ * a miss.  Records are gathered in the open region's buffer and reach the
+ * file at disk_store_flush() (the caller's timer) or when the region is
+ * sealed; an object put is readable at once (from the buffer).  A write
+ * error takes the store out of service: what was not written is dropped
+ * from the index and every later call fails with -EIO.
+ *
+ * I/O is synchronous here (disk_io.h); one store is one owner's object,
+ * no globals.  Layout: doc/internals/disk-format.md.
+ *
+ *	disk_store_create -> disk_store_open -> put / purge / get / flush
+ *	    -> disk_store_close (flushes)
+ */
+#ifndef CUTTLE_DISK_H
+#define CUTTLE_DISK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "disk/disk_format.h"
+
+struct disk_store;
+struct disk_io;
+struct disk_index;
+
+/* Counters: name, what it counts. */
+#define DISK_STATS							\
+	DISK_STAT(scan_footers,	"regions indexed from their footer")	\
+	DISK_STAT(scan_regions,	"regions scanned record by record")	\
+	DISK_STAT(scan_records,	"records indexed by the record scan")	\
+	DISK_STAT(scan_empty,	"regions never written")		\
+	DISK_STAT(scan_lost,	"regions with no valid header or footer") \
+	DISK_STAT(bad_footers,	"footers failing their checks")		\
+	DISK_STAT(bad_records,	"records dropped: damaged header or sum") \
+	DISK_STAT(bad_entries,	"entries or heads the index refused")	\
+	DISK_STAT(scan_usec,	"time the open's scan took")		\
+	DISK_STAT(puts,		"objects written")			\
+	DISK_STAT(purges,	"tombstones written")			\
+	DISK_STAT(chunks,	"chunk records written")		\
+	DISK_STAT(sealed,	"regions sealed with a footer")		\
+	DISK_STAT(reclaimed,	"objects dropped as their region was reused") \
+	DISK_STAT(bytes_written, "bytes written to the file")		\
+	DISK_STAT(gets,		"objects read")				\
+	DISK_STAT(get_errors,	"reads failing with an I/O error")	\
+	DISK_STAT(get_corrupt,	"reads failing their checks (dropped)")	\
+	DISK_STAT(write_errors,	"writes failing (store out of service)")
+
+enum disk_stat {
+#define DISK_STAT(sym, text)	DISK_STAT_##sym,
+	DISK_STATS
+#undef DISK_STAT
+	DISK_NSTATS
+};
+const char	*disk_stat_name(enum disk_stat s);
+
+struct disk_store_opts {
+	uint32_t	region_size;	/* create: 0 for 16 MiB */
+	bool		no_sync;	/* no fdatasync before footers (tests) */
+	size_t		expect_objects;	/* the index's first size; 0: small */
+	bool		read_only;	/* open: index and read, never write */
+};
+
+/* An object as stored: URL, reply headers (as sent), body. */
+struct disk_obj {
+	uint8_t		key[DISK_KEY_LEN];	/* store_key.b */
+	const char	*url;
+	size_t		url_len;
+	const char	*hdrs;
+	size_t		hdr_len;
+	const uint8_t	*body;
+	size_t		body_len;
+	void		*mem;		/* get: owns the three; NULL on put */
+};
+/* disk_obj_fini() - free what disk_store_get() filled in. */
+void	disk_obj_fini(struct disk_obj *o);
+
+/* disk_store_create() - make path a new store of size bytes (superblock
+ * and regions; at least two regions).  An existing file is refused
+ * (-EEXIST) unless overwrite.  0 or a negative errno. */
+int	disk_store_create(const char *path, uint64_t size,
+	    const struct disk_store_opts *o, bool overwrite);
+
+/* disk_store_open() - open path and rebuild its index.  NULL with *err:
+ * -ENOENT, -EMEDIUMTYPE (no cuttle store: why in *why), -EPROTO (another
+ * format version), -ENOMEM, or the error of the superblock's read. */
+struct disk_store	*disk_store_open(const char *path,
+			    const struct disk_store_opts *o, int *err,
+			    enum disk_fmt_result *why);
+/* disk_store_open_io() - the same over an open back-end, which the store
+ * owns from then on (closed on failure too). */
+struct disk_store	*disk_store_open_io(struct disk_io *io,
+			    const struct disk_store_opts *o, int *err,
+			    enum disk_fmt_result *why);
+/* disk_store_close() - flush what is buffered and free; NULLs *dsp.
+ * Returns the flush's result. */
+int	disk_store_close(struct disk_store **dsp);
+
+/* disk_store_put() - write o (url, hdrs and body; mem unused) as the newest
+ * version of o->key.  -EFBIG when it is larger than the store can keep
+ * (a quarter of it, or a head bigger than half a region), -EIO when the
+ * store is out of service. */
+int	disk_store_put(struct disk_store *ds, const struct disk_obj *o);
+/* disk_store_purge() - write a tombstone for key and forget it. */
+int	disk_store_purge(struct disk_store *ds,
+	    const uint8_t key[DISK_KEY_LEN]);
+/* disk_store_get() - read key's object into *o (freed by disk_obj_fini).
+ * -ENOENT when not indexed, -EBADMSG when what is on disk fails a check
+ * (the entry is dropped), another negative errno on an I/O error. */
+int	disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
+	    struct disk_obj *o);
+/* disk_store_flush() - write the open region's new records. */
+int	disk_store_flush(struct disk_store *ds);
+/* disk_store_log_end() - the file offset where the next record goes. */
+uint64_t	disk_store_log_end(const struct disk_store *ds);
+
+uint64_t	disk_store_stat(const struct disk_store *ds, enum disk_stat s);
+/* The index, for its figures (count, bytes). */
+const struct disk_index	*disk_store_index(const struct disk_store *ds);
+const struct disk_sb	*disk_store_sb(const struct disk_store *ds);
+
+#endif /* CUTTLE_DISK_H */

@@ -1,0 +1,57 @@
+/*
+ * disk_int.h - the disk store's insides, shared by its files: the store
+ * object and the open region's writer state.
+ */
+#ifndef CUTTLE_DISK_INT_H
+#define CUTTLE_DISK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "disk/disk.h"
+#include "disk/disk_format.h"
+#include "disk/disk_index.h"
+#include "disk/disk_io.h"
+
+/* Chunks: the body of an object whose head would take more than this
+ * is written as chunk records of at most this many body bytes. */
+#define DISK_CHUNK_MAX		(1024u * 1024)
+/* How many regions an object may span (the index keeps 8 bits). */
+#define DISK_SPAN_MAX		255u
+
+struct disk_store {
+	unsigned		magic;
+#define DISK_STORE_MAGIC	0x6d15c0a7
+	struct disk_io		*io;
+	struct disk_sb		sb;
+	uint32_t		tag;	/* disk_sb_store_tag() */
+	bool			no_sync;
+	bool			read_only;
+	int			failed;	/* the write error, once out */
+	struct disk_index	*idx;
+
+	/* The open region: its image, where records end, what of it is in
+	 * the file, and the footer entries it will be sealed with. */
+	uint8_t			*buf;
+	uint32_t		region;
+	uint32_t		fill;
+	uint32_t		flushed;
+	uint64_t		region_seq;
+	uint64_t		next_seq;
+	struct disk_foot_ent	*ents;
+	uint32_t		nents;
+	uint32_t		ents_cap;
+
+	uint64_t		stats[DISK_NSTATS];
+};
+
+/* disk_write.c */
+/* disk_region_start() - reclaim region r and make it the open one. */
+void	disk_region_start(struct disk_store *ds, uint32_t r);
+/* disk_region_add_ent() - remember a record for the footer; -ENOMEM. */
+int	disk_region_add_ent(struct disk_store *ds,
+	    const struct disk_foot_ent *e);
+/* disk_chunk_size() - the body bytes of one chunk record. */
+uint32_t	disk_chunk_size(const struct disk_store *ds);
+
+#endif /* CUTTLE_DISK_INT_H */

@@ -1,0 +1,624 @@
+/*
+ * check_disk_store.c - the disk store whole (src/disk/): the writer, the
+ * restart scan and the read path, against crashes (a child killed after
+ * a flush, the file cut at every record boundary) and damage (bits
+ * flipped, blocks overwritten): the scan never crashes, never indexes a
+ * record that fails its checksum, and a read returns the bytes written
+ * or a miss.
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "disk/disk.h"
+#include "disk/disk_index.h"
+#include "disk/disk_io.h"
+
+#define RSIZE		(64u * 1024)
+#define MAXVER		10
+
+static char path[64];
+
+static void
+setup(void)
+{
+	int fd;
+
+	snprintf(path, sizeof path, "/tmp/check_disk.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(path);
+}
+
+static void
+teardown(void)
+{
+	unlink(path);
+}
+
+static const struct disk_store_opts opts = {
+	.region_size = RSIZE,
+	.no_sync = true,
+};
+
+static void
+make_key(uint8_t *k, unsigned id)
+{
+	unsigned i;
+
+	/* Spread like a digest: splitmix of the id. */
+	uint64_t z = id * 0x9e3779b97f4a7c15ULL + 1, w;
+
+	for (i = 0; i < DISK_KEY_LEN; i += 8) {
+		z += 0x9e3779b97f4a7c15ULL;
+		w = z;
+		w = (w ^ (w >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		w = (w ^ (w >> 27)) * 0x94d049bb133111ebULL;
+		w ^= w >> 31;
+		memcpy(k + i, &w, 8);
+	}
+}
+
+/* Version v of object id: its size and every byte follow from (id, v). */
+static size_t
+obj_size(unsigned id, unsigned v)
+{
+	if ((id + v) % 37 == 0)
+		return (20000 + (id * 7919u + v * 104729u) % 90000);
+	return ((id * 131u + v * 977u) % 3000);
+}
+
+struct tobj {
+	struct disk_obj	o;
+	char		url[64];
+	char		hdrs[64];
+	uint8_t		*body;
+};
+
+static void
+tobj_make(struct tobj *t, unsigned id, unsigned v)
+{
+	size_t i;
+
+	memset(t, 0, sizeof *t);
+	make_key(t->o.key, id);
+	t->o.url_len = (size_t)snprintf(t->url, sizeof t->url,
+	    "http://origin.test/o/%u", id);
+	t->o.url = t->url;
+	t->o.hdr_len = (size_t)snprintf(t->hdrs, sizeof t->hdrs,
+	    "HTTP/1.1 200 OK\r\nX-V: %u\r\n\r\n", v);
+	t->o.hdrs = t->hdrs;
+	t->o.body_len = obj_size(id, v);
+	t->body = malloc(t->o.body_len + 1);
+	ck_assert_ptr_nonnull(t->body);
+	for (i = 0; i < t->o.body_len; i++)
+		t->body[i] = (uint8_t)(id * 31 + v * 7 + i * 13 + (i >> 8));
+	t->o.body = t->body;
+}
+
+static void
+tobj_fini(struct tobj *t)
+{
+	free(t->body);
+}
+
+static int
+put(struct disk_store *ds, unsigned id, unsigned v)
+{
+	struct tobj t;
+	int e;
+
+	tobj_make(&t, id, v);
+	e = disk_store_put(ds, &t.o);
+	tobj_fini(&t);
+	return (e);
+}
+
+/* Whether o is version v of id, byte for byte. */
+static bool
+is_version(const struct disk_obj *o, unsigned id, unsigned v)
+{
+	struct tobj t;
+	bool same;
+
+	tobj_make(&t, id, v);
+	same = o->url_len == t.o.url_len && o->hdr_len == t.o.hdr_len &&
+	    o->body_len == t.o.body_len &&
+	    memcmp(o->url, t.o.url, o->url_len) == 0 &&
+	    memcmp(o->hdrs, t.o.hdrs, o->hdr_len) == 0 &&
+	    memcmp(o->body, t.o.body, o->body_len) == 0;
+	tobj_fini(&t);
+	return (same);
+}
+
+/* The version of id a get returns: 0 for a miss, -1 for bytes that are
+ * no version ever written. */
+static int
+get_version(struct disk_store *ds, unsigned id)
+{
+	struct disk_obj o;
+	uint8_t k[DISK_KEY_LEN];
+	unsigned v;
+	int e;
+
+	make_key(k, id);
+	e = disk_store_get(ds, k, &o);
+	if (e == -ENOENT || e == -EBADMSG)
+		return (0);
+	ck_assert_int_eq(e, 0);
+	for (v = 1; v <= MAXVER; v++)
+		if (is_version(&o, id, v)) {
+			disk_obj_fini(&o);
+			return ((int)v);
+		}
+	disk_obj_fini(&o);
+	return (-1);
+}
+
+static struct disk_store *
+open_store(bool ro)
+{
+	struct disk_store_opts o = opts;
+	struct disk_store *ds;
+	int err;
+
+	o.read_only = ro;
+	ds = disk_store_open(path, &o, &err, NULL);
+	ck_assert_msg(ds != NULL, "open: %s", strerror(-err));
+	return (ds);
+}
+
+static void
+file_bytes(uint8_t **p, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	*n = (size_t)ftell(f);
+	rewind(f);
+	*p = malloc(*n);
+	ck_assert_ptr_nonnull(*p);
+	ck_assert_uint_eq(fread(*p, 1, *n, f), *n);
+	fclose(f);
+}
+
+static void
+file_put(const uint8_t *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, p, n), (ssize_t)n);
+	close(fd);
+}
+
+START_TEST(put_get_small_and_chunked_and_reopen)
+{
+	struct disk_store *ds;
+	unsigned id;
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 40 * RSIZE, &opts,
+	    false), 0);
+	ck_assert_int_eq(disk_store_create(path, 4096 + 40 * RSIZE, &opts,
+	    false), -EEXIST);
+	ds = open_store(false);
+	for (id = 1; id <= 300; id++)
+		ck_assert_int_eq(put(ds, id, 1), 0);
+	ck_assert_uint_gt(disk_store_stat(ds, DISK_STAT_chunks), 0);
+	for (id = 1; id <= 300; id++)
+		ck_assert_int_eq(get_version(ds, id), 1);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	ck_assert_ptr_null(ds);
+
+	ds = open_store(false);
+	ck_assert_uint_eq(disk_index_count(disk_store_index(ds)), 300);
+	ck_assert_uint_gt(disk_store_stat(ds, DISK_STAT_scan_footers), 0);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_scan_regions), 1);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_bad_records), 0);
+	for (id = 1; id <= 300; id++)
+		ck_assert_int_eq(get_version(ds, id), 1);
+	/* Writing goes on in the open region, after its last record. */
+	for (id = 301; id <= 320; id++)
+		ck_assert_int_eq(put(ds, id, 1), 0);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	ds = open_store(false);
+	ck_assert_uint_eq(disk_index_count(disk_store_index(ds)), 320);
+	for (id = 1; id <= 320; id++)
+		ck_assert_int_eq(get_version(ds, id), 1);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+}
+END_TEST
+
+START_TEST(foreign_files_and_other_versions_are_refused)
+{
+	enum disk_fmt_result why;
+	struct disk_store *ds;
+	uint8_t *p;
+	size_t n;
+	int err;
+
+	file_put((const uint8_t *)"not a store at all\n", 19);
+	ds = disk_store_open(path, &opts, &err, &why);
+	ck_assert_ptr_null(ds);
+	ck_assert_int_eq(err, -EMEDIUMTYPE);
+	ck_assert_int_eq(why, DISK_FMT_SHORT);
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 4 * RSIZE, &opts,
+	    true), 0);
+	file_bytes(&p, &n);
+	p[8] = 2;	/* format version 2 */
+	file_put(p, n);
+	ds = disk_store_open(path, &opts, &err, &why);
+	ck_assert_ptr_null(ds);
+	ck_assert_int_eq(err, -EPROTO);
+	ck_assert_int_eq(why, DISK_FMT_VERSION);
+	p[8] = 1;
+	p[0] ^= 0x20;
+	file_put(p, n);
+	ds = disk_store_open(path, &opts, &err, &why);
+	ck_assert_int_eq(err, -EMEDIUMTYPE);
+	ck_assert_int_eq(why, DISK_FMT_MAGIC);
+	free(p);
+	ds = disk_store_open("/nonexistent/store", &opts, &err, &why);
+	ck_assert_int_eq(err, -ENOENT);
+}
+END_TEST
+
+/* A child writes and flushes, then dies without closing: what kill -9
+ * leaves once the region buffer has reached the file. */
+START_TEST(crash_keeps_v2_and_the_purge)
+{
+	uint8_t k[DISK_KEY_LEN];
+	struct disk_store *ds;
+	unsigned id;
+	pid_t pid;
+	int st;
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 40 * RSIZE, &opts,
+	    false), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		ds = open_store(false);
+		for (id = 1; id <= 100; id++)
+			put(ds, id, 1);
+		for (id = 1; id <= 100; id += 2)
+			put(ds, id, 2);
+		for (id = 1; id <= 100; id += 10) {
+			make_key(k, id);
+			disk_store_purge(ds, k);
+		}
+		disk_store_flush(ds);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ds = open_store(false);
+	for (id = 1; id <= 100; id++)
+		ck_assert_int_eq(get_version(ds, id),
+		    id % 10 == 1 ? 0 : id % 2 == 1 ? 2 : 1);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_bad_records), 0);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+}
+END_TEST
+
+/* One operation of the cut test and the log position after it. */
+struct op {
+	unsigned	id;
+	unsigned	v;	/* 0: a purge */
+	uint64_t	end;
+};
+
+/* The file cut after each record (and one byte short of it, and inside
+ * it): the store opens, and each object is the last version whose record
+ * the cut kept, or a miss where the cut tore it. */
+START_TEST(cut_at_every_record_gives_the_last_whole_version)
+{
+	static struct op ops[600];
+	unsigned nops = 0, i, j, id, want[61];
+	uint8_t k[DISK_KEY_LEN], *orig;
+	struct disk_store *ds;
+	uint64_t cuts[3];
+	size_t n, c;
+	int fd, got;
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 48 * RSIZE, &opts,
+	    false), 0);
+	ds = open_store(false);
+	for (i = 0; i < 500; i++) {
+		id = 1 + (i * 7) % 60;
+		ops[nops].id = id;
+		if (i % 11 == 5) {
+			make_key(k, id);
+			ck_assert_int_eq(disk_store_purge(ds, k), 0);
+			ops[nops].v = 0;
+		} else {
+			ops[nops].v = 1 + i / 60;
+			ck_assert_int_eq(put(ds, id, ops[nops].v), 0);
+		}
+		ops[nops++].end = disk_store_log_end(ds);
+	}
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_reclaimed), 0);
+	ck_assert_int_eq(disk_store_flush(ds), 0);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	file_bytes(&orig, &n);
+
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	/* Cuts from the end down: the file only shrinks. */
+	for (i = nops; i-- > 0;) {
+		cuts[0] = ops[i].end;
+		cuts[1] = ops[i].end - 1;
+		cuts[2] = ops[i].end - 40;
+		for (c = 0; c < 3; c++) {
+			ck_assert_int_eq(ftruncate(fd, (off_t)cuts[c]), 0);
+			memset(want, 0, sizeof want);
+			for (j = 0; j < nops && ops[j].end <= cuts[c]; j++)
+				want[ops[j].id] = ops[j].v;
+			ds = open_store(true);
+			for (id = 1; id <= 60; id++) {
+				got = get_version(ds, id);
+				ck_assert_msg(got == (int)want[id],
+				    "cut %ju: object %u is version %d, want %u",
+				    (uintmax_t)cuts[c], id, got, want[id]);
+			}
+			disk_store_close(&ds);
+		}
+	}
+	close(fd);
+	free(orig);
+}
+END_TEST
+
+/* Bits flipped and blocks overwritten anywhere in a store that has
+ * wrapped: every open succeeds, and a read is a version written or a
+ * miss, never other bytes. */
+START_TEST(damage_never_serves_other_bytes)
+{
+	uint64_t s = 0x12345678, corrupt = 0, bad = 0;
+	unsigned id, trial, i, v[201];
+	uint8_t *orig, *p;
+	struct disk_store *ds;
+	size_t n, at;
+	int got;
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 32 * RSIZE, &opts,
+	    false), 0);
+	ds = open_store(false);
+	memset(v, 0, sizeof v);
+	for (i = 0; i < 1600; i++) {
+		id = 1 + (i * 13) % 200;
+		v[id] = v[id] < MAXVER ? v[id] + 1 : MAXVER;
+		ck_assert_int_eq(put(ds, id, v[id]), 0);
+	}
+	/* The log went round more than once. */
+	ck_assert_uint_gt(disk_store_stat(ds, DISK_STAT_sealed), 40);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	file_bytes(&orig, &n);
+	p = malloc(n);
+	ck_assert_ptr_nonnull(p);
+	for (trial = 0; trial < 60; trial++) {
+		memcpy(p, orig, n);
+		for (i = 0; i < 8; i++) {
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			at = (size_t)((s >> 17) % n);
+			if (trial % 2 == 0) {
+				p[at] ^= (uint8_t)(1u << (s >> 60 & 7));
+			} else {
+				at &= ~(size_t)511;
+				memset(p + at, (int)(s >> 40), n - at < 512 ?
+				    n - at : 512);
+			}
+		}
+		file_put(p, n);
+		ds = open_store(true);
+		for (id = 1; id <= 200; id++) {
+			got = get_version(ds, id);
+			ck_assert_msg(got >= 0, "trial %u: object %u is "
+			    "bytes never written", trial, id);
+		}
+		corrupt += disk_store_stat(ds, DISK_STAT_get_corrupt);
+		bad += disk_store_stat(ds, DISK_STAT_bad_records);
+		disk_store_close(&ds);
+	}
+	/* The damage was seen, and counted. */
+	ck_assert_uint_gt(corrupt + bad, 0);
+	free(p);
+	free(orig);
+}
+END_TEST
+
+/* A flipped bit in the open region's record: the scan checks it, drops
+ * it, counts it; the object's previous version (sealed) is what reads. */
+START_TEST(scan_never_indexes_a_record_failing_its_checksum)
+{
+	struct disk_addr a;
+	uint8_t k[DISK_KEY_LEN], *p;
+	struct disk_store *ds;
+	uint64_t pos;
+	size_t n;
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 16 * RSIZE, &opts,
+	    false), 0);
+	ds = open_store(false);
+	ck_assert_int_eq(put(ds, 1, 1), 0);
+	ck_assert_int_eq(put(ds, 2, 1), 0);
+	/* Seal the first region: fill it with others. */
+	while (disk_store_stat(ds, DISK_STAT_sealed) == 0)
+		ck_assert_int_eq(put(ds, 3, 1), 0);
+	ck_assert_int_eq(put(ds, 1, 2), 0);
+	ck_assert_int_eq(put(ds, 2, 2), 0);
+	make_key(k, 1);
+	ck_assert(disk_index_lookup(disk_store_index(ds), k, &a));
+	pos = disk_region_pos(disk_store_sb(ds), a.region) + a.offset;
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	file_bytes(&p, &n);
+	p[pos + a.rec_len - 20] ^= 0x04;	/* in the body */
+	file_put(p, n);
+	free(p);
+	ds = open_store(true);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_bad_records), 1);
+	ck_assert(disk_index_lookup(disk_store_index(ds), k, &a));
+	ck_assert_uint_eq(a.region, 0);	/* version 1, not the damaged 2 */
+	ck_assert_int_eq(get_version(ds, 1), 1);
+	ck_assert_int_eq(get_version(ds, 2), 2);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_get_corrupt), 0);
+	disk_store_close(&ds);
+}
+END_TEST
+
+/* A record of a sealed region is indexed from the footer unread: a
+ * damaged one fails at the read, is dropped, counted, and reads as a
+ * miss. */
+START_TEST(a_damaged_sealed_record_is_a_counted_miss)
+{
+	struct disk_addr a;
+	uint8_t k[DISK_KEY_LEN], *p;
+	struct disk_store *ds;
+	uint64_t pos;
+	size_t n;
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 16 * RSIZE, &opts,
+	    false), 0);
+	ds = open_store(false);
+	ck_assert_int_eq(put(ds, 1, 1), 0);
+	while (disk_store_stat(ds, DISK_STAT_sealed) == 0)
+		ck_assert_int_eq(put(ds, 3, 1), 0);
+	make_key(k, 1);
+	ck_assert(disk_index_lookup(disk_store_index(ds), k, &a));
+	pos = disk_region_pos(disk_store_sb(ds), a.region) + a.offset;
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	file_bytes(&p, &n);
+	p[pos + DISK_REC_HDR_LEN + 3] ^= 0x80;	/* in the URL */
+	file_put(p, n);
+	free(p);
+	ds = open_store(true);
+	ck_assert(disk_index_lookup(disk_store_index(ds), k, NULL));
+	ck_assert_int_eq(get_version(ds, 1), 0);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_get_corrupt), 1);
+	ck_assert(!disk_index_lookup(disk_store_index(ds), k, NULL));
+	disk_store_close(&ds);
+}
+END_TEST
+
+/* A back-end whose writes fail from the nth on. */
+struct failing_io {
+	struct disk_io	io;
+	struct disk_io	*real;
+	int		writes_left;
+};
+
+static int
+fail_read(struct disk_io *io, void *b, size_t len, uint64_t off)
+{
+	struct failing_io *f = (struct failing_io *)io;
+
+	return (disk_io_read(f->real, b, len, off));
+}
+
+static int
+fail_write(struct disk_io *io, const void *b, size_t len, uint64_t off)
+{
+	struct failing_io *f = (struct failing_io *)io;
+
+	if (f->writes_left-- <= 0)
+		return (-ENOSPC);
+	return (disk_io_write(f->real, b, len, off));
+}
+
+static int
+fail_sync(struct disk_io *io)
+{
+	return (0);
+}
+
+static void
+fail_close(struct disk_io *io)
+{
+	struct failing_io *f = (struct failing_io *)io;
+
+	disk_io_close(&f->real);
+	free(f);
+}
+
+static const struct disk_io_ops fail_ops = {
+	fail_read, fail_write, fail_sync, fail_close
+};
+
+START_TEST(a_failed_write_takes_the_store_out_and_indexes_nothing)
+{
+	struct failing_io *f;
+	struct disk_store *ds;
+	int err;
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 16 * RSIZE, &opts,
+	    false), 0);
+	f = calloc(1, sizeof *f);
+	ck_assert_ptr_nonnull(f);
+	f->io.magic = DISK_IO_MAGIC;
+	f->io.ops = &fail_ops;
+	f->real = disk_io_file_open(path, 0, 0, 0, &err);
+	ck_assert_ptr_nonnull(f->real);
+	f->io.size = f->real->size;
+	f->writes_left = 1;
+	ds = disk_store_open_io(&f->io, &opts, &err, NULL);
+	ck_assert_ptr_nonnull(ds);
+	ck_assert_int_eq(put(ds, 1, 1), 0);
+	ck_assert_int_eq(disk_store_flush(ds), 0);
+	ck_assert_int_eq(put(ds, 2, 1), 0);
+	ck_assert_int_eq(disk_store_flush(ds), -ENOSPC);
+	ck_assert_uint_eq(disk_index_count(disk_store_index(ds)), 0);
+	ck_assert_int_eq(put(ds, 3, 1), -EIO);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_write_errors), 1);
+	disk_store_close(&ds);
+	/* What reached the file is still there. */
+	ds = open_store(true);
+	ck_assert_int_eq(get_version(ds, 1), 1);
+	ck_assert_int_eq(get_version(ds, 2), 0);
+	disk_store_close(&ds);
+}
+END_TEST
+
+static Suite *
+disk_store_suite(void)
+{
+	Suite *s = suite_create("disk_store");
+	TCase *tc;
+
+	tc = tcase_create("store");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, put_get_small_and_chunked_and_reopen);
+	tcase_add_test(tc, foreign_files_and_other_versions_are_refused);
+	tcase_add_test(tc, crash_keeps_v2_and_the_purge);
+	tcase_add_test(tc, cut_at_every_record_gives_the_last_whole_version);
+	tcase_add_test(tc, damage_never_serves_other_bytes);
+	tcase_add_test(tc, scan_never_indexes_a_record_failing_its_checksum);
+	tcase_add_test(tc, a_damaged_sealed_record_is_a_counted_miss);
+	tcase_add_test(tc,
+	    a_failed_write_takes_the_store_out_and_indexes_nothing);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(disk_store_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
