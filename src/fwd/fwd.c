@@ -542,7 +542,7 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 		 * may be anyone's cut (RFC 8446 6.1). */
 		if (st == HTTP_PARSE_DONE && f->have_reply &&
 		    comm_tls_cut(c)) {
-			log_msg(LG_INFO, SEC_FWD, "%s: reply cut: the server "
+			log_msg(LG_NOTICE, SEC_FWD, "%s: reply cut: the server "
 			    "closed without close_notify", f->key);
 			fwd_end(f, STORE_ERR_INVALID_RESP, 0);
 			return;
