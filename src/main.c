@@ -562,7 +562,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (parse_only) {
-		rc = 0;
+		/* What start-up makes of the conf and may refuse, too. */
+		struct tls_ctx *tls = NULL;
+
+		rc = fwd_tls_new(ct.conf, &tls) == 0 ? 0 : 1;
+		tls_ctx_free(&tls);
 		goto out;
 	}
 	if (action != NULL) {
