@@ -48,7 +48,7 @@ struct fwd {
 	struct comm_call	done_call;
 	unsigned		pending;	/* completions still to come */
 	char			*key;		/* "host:port", the pool's key
-						 * (" tls/<gen>" added for TLS) */
+						 * (+ " tls/<gen>" for TLS) */
 	char			*sni;		/* TLS: the host, for SNI and
 						 * the name check */
 	size_t			host_len;	/* of key: the host alone */

@@ -364,7 +364,7 @@ START_TEST(tls_outgoing_options_in_squid_syntax)
 	ck_assert_str_eq(t->cipher, "HIGH:!aNULL");
 	ck_assert_str_eq(t->cert, "/c.pem");
 	ck_assert_str_eq(t->key, "/k.pem");
-	ck_assert_uint_eq(t->min_version, 0x0304);	/* NO_TLSv1 lowers none */
+	ck_assert_uint_eq(t->min_version, 0x0304);	/* not lowered */
 	ck_assert_uint_eq(t->flags, CONF_TLS_DONT_VERIFY_PEER |
 	    CONF_TLS_DONT_VERIFY_DOMAIN);
 	ck_assert(t->no_default_ca);
