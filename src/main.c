@@ -38,6 +38,7 @@
 #include "mgr/mgr.h"
 #include "mgr/mgr_page.h"
 #include "store/store.h"
+#include "tls/tls.h"
 
 #ifndef CUTTLE_SYSCONFDIR
 #define CUTTLE_SYSCONFDIR "/usr/local/etc"
@@ -269,6 +270,7 @@ cuttle_start(struct cuttle *ct)
 	struct client_deps deps;
 	struct store_limits lim;
 	struct dns_params dp;
+	struct tls_ctx *tls;
 	int errors = 0;
 
 	ct->mgr = mgr_new(ct->loop);
@@ -293,6 +295,9 @@ cuttle_start(struct cuttle *ct)
 	ct->fwd = fwd_ctx_new(ct->loop, ct->dns, ct->conf);
 	if (ct->fwd == NULL || fwd_register_pages(ct->fwd, reg) != 0)
 		goto nomem;
+	if (fwd_tls_new(ct->conf, &tls) != 0)
+		return (-1);
+	fwd_ctx_set_tls(ct->fwd, &tls);
 	cuttle_store_limits(ct->conf, &lim);
 	ct->store = store_index_new(ct->loop, comm_loop_pool(ct->loop), &lim);
 	if (ct->store == NULL) {
@@ -375,6 +380,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	struct store_limits lim;
 	struct dns_params dp;
 	struct client_ports *ports = NULL;
+	struct tls_ctx *tls = NULL;
 	int n, errors = 0;
 
 	log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: reading %s",
@@ -394,6 +400,8 @@ cuttle_reconfigure(struct cuttle *ct)
 	al = access_log_open(ct->loop, &conf->access_log, &conf->logformat,
 	    &errors);
 	if (al == NULL || errors > 0)
+		goto refuse;
+	if (fwd_tls_new(conf, &tls) != 0)
 		goto refuse;
 	dns_params_from_conf(&dp, conf);
 	dns = dns_resolver_new(ct->loop, &dp);
@@ -438,6 +446,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	ct->rules = rules;
 	ct->access_log = al;
 	fwd_ctx_set_conf(ct->fwd, ct->dns, ct->conf);
+	fwd_ctx_set_tls(ct->fwd, &tls);
 	cuttle_deps(ct, &deps);
 	client_ctx_set_deps(ct->client, &deps);
 	AZ(log_parse_options(ct->conf->debug_options, true, NULL));
@@ -452,6 +461,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	return (0);
 
 refuse:
+	tls_ctx_free(&tls);
 	dns_resolver_free(&dns);
 	access_log_close(&al);
 	client_rules_free(&rules);
@@ -552,7 +562,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (parse_only) {
-		rc = 0;
+		/* What start-up makes of the conf and may refuse, too. */
+		struct tls_ctx *tls = NULL;
+
+		rc = fwd_tls_new(ct.conf, &tls) == 0 ? 0 : 1;
+		tls_ctx_free(&tls);
 		goto out;
 	}
 	if (action != NULL) {

@@ -69,12 +69,14 @@ client_cache_now(const struct client_ctx *ctx)
 }
 
 /* The URL as the cache keys it: scheme and host in lower case, the
- * default port left out, an empty path as "/" (RFC 9110 4.2.3). */
+ * scheme's default port left out, an empty path as "/" (RFC 9110 4.2.3):
+ * https://x/ and http://x/ are two resources. */
 static int
 client_cache_url(struct client_txn *t)
 {
 	const char *target = http_msg_ptr(&t->req, t->req.target);
 	const struct http_url *u = &t->url;
+	bool https = u->scheme == HTTP_SCHEME_HTTPS;
 	size_t i, n, cap;
 	char *p;
 
@@ -82,14 +84,15 @@ client_cache_url(struct client_txn *t)
 	p = malloc(cap);
 	if (p == NULL)
 		return (-ENOMEM);
-	n = (size_t)snprintf(p, cap, "http://%s", u->host_is_ip6 ? "[" : "");
+	n = (size_t)snprintf(p, cap, "%s://%s", https ? "https" : "http",
+	    u->host_is_ip6 ? "[" : "");
 	for (i = 0; i < u->host_len; i++) {
 		char c = target[u->host_off + i];
 		p[n++] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
 	}
 	if (u->host_is_ip6)
 		p[n++] = ']';
-	if (u->port != 80)
+	if (u->port != (https ? 443 : 80))
 		n += (size_t)snprintf(p + n, cap - n, ":%u", u->port);
 	if (u->path_len == 0 || target[u->path_off] == '?')
 		p[n++] = '/';

@@ -281,13 +281,19 @@ client_reply_error_page(struct client_txn *t)
 		[STORE_ERR_ZERO_SIZE] = ERRPAGE_ZERO_SIZE_OBJECT,
 		[STORE_ERR_WRITE] = ERRPAGE_WRITE_ERROR,
 		[STORE_ERR_TOO_BIG] = ERRPAGE_TOO_BIG_REPLY,
+		[STORE_ERR_SECURE_CONNECT] = ERRPAGE_SECURE_CONNECT_FAIL,
 		[STORE_ERR_NOMEM] = ERRPAGE_INVALID_RESP,
 	};
+	const char *detail;
 	enum store_err err;
 	int sys_errno;
 
 	err = store_entry_error(t->e, &sys_errno);
-	client_txn_error(t, pages[err], store_err_text(err), sys_errno);
+	detail = store_entry_error_detail(t->e);
+	if (err == STORE_ERR_SECURE_CONNECT)
+		mgr_stats_add(t->cc->ctx->counters, MGR_C_TLS_FAILED, 1);
+	client_txn_error(t, pages[err], detail != NULL ? detail :
+	    store_err_text(err), sys_errno);
 }
 
 /* Content still transfer-coded may not go to an HTTP/1.0 client (RFC 9112

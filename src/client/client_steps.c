@@ -319,9 +319,10 @@ client_step_admit(struct client_txn *t)
 		return (CLIENT_STEP_MGR);
 	if (m->method == HTTP_M_CONNECT)
 		return (CLIENT_STEP_TUNNEL);
-	if (t->url.scheme != HTTP_SCHEME_HTTP) {
+	if (t->url.scheme != HTTP_SCHEME_HTTP &&
+	    t->url.scheme != HTTP_SCHEME_HTTPS) {
 		client_txn_error(t, ERRPAGE_UNSUP_REQ, "cuttle forwards http "
-		    "URLs; https goes through CONNECT", 0);
+		    "and https URLs", 0);
 		return (CLIENT_STEP_END);
 	}
 	if (http_msg_field(m, HTTP_HDR_EXPECT) != NULL &&

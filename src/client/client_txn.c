@@ -221,6 +221,7 @@ client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr)
 	fr->host_len = t->url.host_len;
 	fr->host_ip6 = t->url.host_is_ip6;
 	fr->port = t->url.port;
+	fr->tls = t->url.scheme == HTTP_SCHEME_HTTPS;
 	fr->path = target + t->url.path_off;
 	fr->path_len = t->url.path_len;
 	fr->client = &t->cc->peer.sa;

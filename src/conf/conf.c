@@ -72,7 +72,8 @@ struct conf_directive {
 #include "conf/directives.def"
 #undef DIRECTIVE
 
-static conf_free_fn conf_free_none, conf_free_string, conf_free_lines;
+static conf_free_fn conf_free_none, conf_free_string, conf_free_lines,
+    conf_free_tlsout;
 static conf_parse_fn conf_parse_lines;
 
 /* Values held in the struct itself have nothing to free (http_port's
@@ -535,6 +536,171 @@ conf_parse_lines(struct conf_ctx *ctx, unsigned argc, char **argv)
 nomem:
 	conf_error(ctx, "out of memory");
 	return (-1);
+}
+
+/* -- tls_outgoing_options ------------------------------------------------- */
+
+/* Squid's options= names: the protocol versions raise the least version
+ * (TLS 1.0 is 0x0301 on the wire); the rest are OpenSSL's, accepted and
+ * warned about. */
+static const struct {
+	const char	*name;
+	unsigned	min;		/* least version left; 0: no effect */
+} conf_tls_opts[] = {
+	{ "NO_SSLv2", 0 }, { "NO_SSLv3", 0 },
+	{ "NO_TLSv1", 0x0302 }, { "NO_TLSv1_1", 0x0303 },
+	{ "NO_TLSv1_2", 0x0304 },
+	{ "ALL", 0 }, { "SINGLE_DH_USE", 0 }, { "SINGLE_ECDH_USE", 0 },
+	{ "NO_TICKET", 0 }, { "NO_COMPRESSION", 0 },
+	{ "CIPHER_SERVER_PREFERENCE", 0 }, { "NO_SESSION_RESUMPTION_ON_"
+	    "RENEGOTIATION", 0 }, { "NO_RENEGOTIATION", 0 },
+};
+
+static int
+conf_tls_set(struct conf_ctx *ctx, char **slot, const char *value)
+{
+	char *s = strdup(value);
+
+	if (s == NULL) {
+		conf_error(ctx, "out of memory");
+		return (-1);
+	}
+	free(*slot);
+	*slot = s;
+	return (0);
+}
+
+/* A list of names separated by ',' or ':' (Squid takes both). */
+static int
+conf_tls_flags(struct conf_ctx *ctx, struct conf_tls *t, char *list)
+{
+	char *name, *save = NULL;
+
+	for (name = strtok_r(list, ",:", &save); name != NULL;
+	    name = strtok_r(NULL, ",:", &save)) {
+		if (strcmp(name, "DONT_VERIFY_PEER") == 0)
+			t->flags |= CONF_TLS_DONT_VERIFY_PEER;
+		else if (strcmp(name, "DONT_VERIFY_DOMAIN") == 0)
+			t->flags |= CONF_TLS_DONT_VERIFY_DOMAIN;
+		else if (strcmp(name, "NO_DEFAULT_CA") == 0)
+			t->no_default_ca = true;
+		else if (strcmp(name, "NO_SESSION_REUSE") == 0 ||
+		    strcmp(name, "VERIFY_CRL") == 0 ||
+		    strcmp(name, "VERIFY_CRL_ALL") == 0)
+			conf_warn(ctx, "tls_outgoing_options: flags=%s is not "
+			    "supported and is ignored", name);
+		else {
+			conf_error(ctx, "unknown flag \"%s\"", name);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+static void
+conf_tls_options(struct conf_ctx *ctx, struct conf_tls *t, char *list)
+{
+	char *name, *save = NULL;
+	size_t i;
+
+	for (name = strtok_r(list, ",:", &save); name != NULL;
+	    name = strtok_r(NULL, ",:", &save)) {
+		for (i = 0; i < ARRAY_LEN(conf_tls_opts); i++)
+			if (strcmp(name, conf_tls_opts[i].name) == 0)
+				break;
+		if (i == ARRAY_LEN(conf_tls_opts))
+			conf_warn(ctx, "tls_outgoing_options: unknown "
+			    "option \"%s\" ignored", name);
+		else if (conf_tls_opts[i].min == 0)
+			conf_warn(ctx, "tls_outgoing_options: options=%s has "
+			    "no effect in cuttle", name);
+		else if (conf_tls_opts[i].min > (t->min_version != 0 ?
+		    t->min_version : 0x0303))
+			t->min_version = conf_tls_opts[i].min;
+	}
+}
+
+static int
+conf_parse_tlsout(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	static const char *const versions[] = { "1.0", "1.1", "1.2", "1.3" };
+	struct conf_tls *t = conf_field(ctx);
+	char *arg, *eq, *val;
+	unsigned i, v;
+
+	for (i = 0; i < argc; i++) {
+		arg = argv[i];
+		eq = strchr(arg, '=');
+		val = eq != NULL ? eq + 1 : NULL;
+		if (eq != NULL)
+			*eq = '\0';
+		if (val != NULL && *val == '\0' &&
+		    strcmp(arg, "default-ca") != 0) {
+			conf_error(ctx, "%s= needs a value", arg);
+			return (-1);
+		}
+		if (strcmp(arg, "cafile") == 0 && val != NULL) {
+			if (conf_tls_set(ctx, &t->cafile, val) != 0)
+				return (-1);
+		} else if (strcmp(arg, "capath") == 0 && val != NULL) {
+			if (conf_tls_set(ctx, &t->capath, val) != 0)
+				return (-1);
+		} else if (strcmp(arg, "cert") == 0 && val != NULL) {
+			if (conf_tls_set(ctx, &t->cert, val) != 0)
+				return (-1);
+		} else if (strcmp(arg, "key") == 0 && val != NULL) {
+			if (conf_tls_set(ctx, &t->key, val) != 0)
+				return (-1);
+		} else if (strcmp(arg, "cipher") == 0 && val != NULL) {
+			if (conf_tls_set(ctx, &t->cipher, val) != 0)
+				return (-1);
+		} else if (strcmp(arg, "min-version") == 0 && val != NULL) {
+			for (v = 0; v < ARRAY_LEN(versions); v++)
+				if (strcmp(val, versions[v]) == 0)
+					break;
+			if (v == ARRAY_LEN(versions)) {
+				conf_error(ctx, "bad min-version \"%s\"", val);
+				return (-1);
+			}
+			t->min_version = 0x0301 + v;
+		} else if ((strcmp(arg, "flags") == 0 ||
+		    strcmp(arg, "sslflags") == 0) && val != NULL) {
+			if (conf_tls_flags(ctx, t, val) != 0)
+				return (-1);
+		} else if (strcmp(arg, "options") == 0 && val != NULL)
+			conf_tls_options(ctx, t, val);
+		else if (strcmp(arg, "default-ca") == 0) {
+			if (val == NULL || *val == '\0' ||
+			    strcasecmp(val, "on") == 0)
+				t->no_default_ca = false;
+			else if (strcasecmp(val, "off") == 0)
+				t->no_default_ca = true;
+			else {
+				conf_error(ctx, "bad default-ca \"%s\"", val);
+				return (-1);
+			}
+		} else if (strcmp(arg, "no-default-ca") == 0 && val == NULL)
+			t->no_default_ca = true;
+		else
+			conf_warn(ctx, "tls_outgoing_options: unknown option "
+			    "\"%s%s%s\" ignored", arg, val != NULL ? "=" : "",
+			    val != NULL ? val : "");
+	}
+	t->file = ctx->file;
+	t->line = ctx->line;
+	return (0);
+}
+
+static void
+conf_free_tlsout(void *field)
+{
+	struct conf_tls *t = field;
+
+	free(t->cert);
+	free(t->key);
+	free(t->cafile);
+	free(t->capath);
+	free(t->cipher);
 }
 
 /* acl lines are kept as lines; only their defaults differ (conf_finish). */

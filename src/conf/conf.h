@@ -43,6 +43,25 @@ struct conf_lines {
 	size_t			n;
 };
 
+/* tls_outgoing_options, parsed; src/fwd makes the TLS context of it. */
+#define CONF_TLS_DONT_VERIFY_PEER	0x01u
+#define CONF_TLS_DONT_VERIFY_DOMAIN	0x02u
+
+struct conf_tls {
+	char		*cert;
+	char		*key;
+	char		*cafile;
+	char		*capath;
+	char		*cipher;
+	unsigned	min_version;	/* on the wire: 0x0303 is TLS 1.2
+					 * (OpenSSL's TLS1_2_VERSION); 0:
+					 * cuttle's least, 1.2 */
+	unsigned	flags;		/* CONF_TLS_* */
+	bool		no_default_ca;	/* default-ca=off */
+	const char	*file;		/* the last line given, for messages; */
+	unsigned	line;		/* NULL: never given */
+};
+
 enum conf_forwarded_for {
 	CONF_FWD_ON,
 	CONF_FWD_OFF,
@@ -95,6 +114,8 @@ struct conf {
 	uint64_t		request_header_max_size;
 	uint64_t		reply_header_max_size;
 	struct conf_lines	reply_body_max_size;
+
+	struct conf_tls		tls_outgoing_options;
 
 	struct conf_lines	dns_nameservers;
 	double			dns_timeout;

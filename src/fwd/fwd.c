@@ -6,6 +6,14 @@
  *	   |           |  ^ next address              |
  *	   +-----------+--+-------------------------> END (entry aborted)
  *
+ * https: CONNECT is followed by the TLS handshake (comm_tls_start()),
+ * and only then is the request queued, behind it: comm_tls_start() wants
+ * a connection with nothing pending.  The handshake counts as connecting
+ * (a read that fails meanwhile fails with it, and fwd_handshaken()
+ * decides); its deadline is connect_timeout again, from its start.  A
+ * failed handshake is not tried on the next address: the same server
+ * name gives the same certificate.
+ *
  * Accounting: f->pending counts what is outstanding on the fwd's behalf
  * (a lookup, a connect or read or write completion, a queued call).  The
  * fwd ends once the entry has ended (or the fwd was cancelled) and
@@ -24,11 +32,12 @@
 #include "fwd/fwd_int.h"
 #include "http/http_hdr.h"
 #include "http/http_out.h"
+#include "tls/tls.h"
 
 #define FWD_READ_MAX	(64 * 1024)
 
-static comm_done_fn fwd_connected, fwd_read_done, fwd_hdr_written,
-    fwd_body_written;
+static comm_done_fn fwd_connected, fwd_handshaken, fwd_read_done,
+    fwd_hdr_written, fwd_body_written;
 static comm_call_fn fwd_done_call, fwd_sent_call;
 static store_room_fn fwd_room;
 static dns_done_fn fwd_resolved;
@@ -62,7 +71,8 @@ fwd_end(struct fwd *f, enum store_err err, int sys_errno)
 		if (err == STORE_ERR_NONE)
 			store_entry_complete(f->e);
 		else
-			store_entry_abort(f->e, err, sys_errno);
+			store_entry_abort_detail(f->e, err, sys_errno,
+			    f->detail[0] != '\0' ? f->detail : NULL);
 		store_entry_wait_room(f->e, NULL, NULL);
 	}
 	if (f->conn != NULL) {
@@ -90,6 +100,7 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	f->done = done;
 	f->arg = arg;
 	f->port = req->port;
+	f->tls = req->tls;
 	f->max_body = req->max_body;
 	f->on_reply = req->on_reply;
 	f->reply_arg = req->reply_arg;
@@ -103,18 +114,26 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	buf_chain_init(&f->reqhdr, comm_loop_pool(ctx->loop));
 	http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
 	/* One string for both: "host:port" keys the pool, its first
-	 * host_len bytes are what DNS is asked. */
-	f->key = malloc(req->host_len + 8);
+	 * host_len bytes are what DNS is asked.  A TLS connection's key
+	 * names the context it was verified under too: never one for
+	 * plain http, another origin or another context. */
+	f->key = malloc(req->host_len + 32);
 	f->host_len = req->host_len;
 	f->parser = http_parser_new(HTTP_MSG_RESPONSE,
 	    (size_t)ctx->conf->reply_header_max_size);
-	if (f->key == NULL || f->parser == NULL ||
-	    fwd_build_request(req, ctx->conf, &f->reqhdr) != 0) {
+	if (f->tls)
+		f->sni = strndup(req->host, req->host_len);
+	if (f->key == NULL || f->parser == NULL || (f->tls && f->sni ==
+	    NULL) || fwd_build_request(req, ctx->conf, &f->reqhdr) != 0) {
 		fwd_free(f);
 		return (NULL);
 	}
-	snprintf(f->key, req->host_len + 8, "%.*s:%u", (int)req->host_len,
-	    req->host, f->port);
+	if (f->tls)
+		snprintf(f->key, req->host_len + 32, "%.*s:%u tls/%u",
+		    (int)req->host_len, req->host, f->port, ctx->tls_gen);
+	else
+		snprintf(f->key, req->host_len + 32, "%.*s:%u",
+		    (int)req->host_len, req->host, f->port);
 	f->e = e;
 	store_entry_ref(e);
 	ctx->nfwd++;
@@ -192,7 +211,61 @@ fwd_connect_next(struct fwd *f)
 	}
 	f->ctx->stats.conns_opened++;
 	f->connecting = true;
+	if (f->tls) {
+		f->tls_wait = true;	/* fwd_connected() goes on */
+		return;
+	}
 	fwd_send_request(f);
+}
+
+/* Connected: TLS over it, and the request queued behind the handshake. */
+static void
+fwd_tls_start(struct fwd *f)
+{
+	struct ssl_st *ssl;
+
+	f->tls_wait = false;
+	if (f->ctx->tls == NULL) {
+		snprintf(f->detail, sizeof f->detail,
+		    "SQUID_ERR_SSL_HANDSHAKE: no TLS context");
+		fwd_end(f, STORE_ERR_SECURE_CONNECT, 0);
+		return;
+	}
+	ssl = tls_client_new(f->ctx->tls, f->sni, f->port);
+	if (ssl == NULL) {
+		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+		return;
+	}
+	f->pending++;
+	if (comm_tls_start(f->conn, ssl, f->ctx->conf->connect_timeout,
+	    fwd_handshaken, f) != 0) {
+		f->pending--;
+		tls_ssl_free(ssl);
+		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+		return;
+	}
+	fwd_send_request(f);
+}
+
+static void
+fwd_handshaken(struct comm_conn *c, const struct comm_result *res,
+    void *arg)
+{
+	struct fwd *f = arg;
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	f->pending--;
+	if (c == f->conn)
+		f->connecting = false;
+	if (res->status == COMM_OK || f->ended || c != f->conn) {
+		fwd_maybe_finish(f);
+		return;
+	}
+	fwd_tls_failure(c, res, f->detail, sizeof f->detail);
+	log_msg(LG_NOTICE, SEC_FWD, "%s: TLS handshake failed: %s", f->key,
+	    f->detail);
+	fwd_end(f, STORE_ERR_SECURE_CONNECT, res->status == COMM_TIMEOUT ?
+	    ETIMEDOUT : res->err);
 }
 
 static void
@@ -202,6 +275,11 @@ fwd_connected(struct comm_conn *c, const struct comm_result *res, void *arg)
 
 	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
 	f->pending--;
+	if (res->status == COMM_OK && f->tls_wait && c == f->conn &&
+	    !f->ended) {
+		fwd_tls_start(f);	/* still connecting */
+		return;
+	}
 	if (c == f->conn)
 		f->connecting = false;
 	if (res->status == COMM_OK || f->ended || c != f->conn) {
@@ -459,6 +537,16 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 			return;
 		}
 		st = http_parse_eof(f->parser, fwd_body_piece, f);
+		/* A reply that ends with the stream (close-delimited) ends
+		 * where the server meant only if TLS said so: a bare EOF
+		 * may be anyone's cut (RFC 8446 6.1). */
+		if (st == HTTP_PARSE_DONE && f->have_reply &&
+		    comm_tls_cut(c)) {
+			log_msg(LG_NOTICE, SEC_FWD, "%s: reply cut: the server "
+			    "closed without close_notify", f->key);
+			fwd_end(f, STORE_ERR_INVALID_RESP, 0);
+			return;
+		}
 		if (st == HTTP_PARSE_DONE && f->have_reply) {
 			f->reusable = false;
 			fwd_end(f, STORE_ERR_NONE, 0);
@@ -573,9 +661,10 @@ fwd_send_body(struct fwd *f, struct buf_chain *chain, bool last,
 	if (f->body_chunked && last &&
 	    http_out_printf(&framed, "0\r\n\r\n") != 0)
 		goto nomem;
-	if (f->conn == NULL) {
-		/* Still resolving: the piece waits for the connection (the
-		 * client sends one piece at a time, so one waits at most). */
+	if (f->conn == NULL || f->tls_wait) {
+		/* Still resolving (or connecting, under TLS): the piece waits
+		 * for the request's head (the client sends one piece at a
+		 * time, so one waits at most). */
 		CHECK(f->queued == NULL);
 		AZ(buf_chain_move(&s->chain, &framed));
 		f->queued = s;
@@ -633,6 +722,7 @@ fwd_free(struct fwd *f)
 	buf_chain_fini(&f->reqhdr);
 	store_entry_unref(&f->e);
 	free(f->key);
+	free(f->sni);
 	FREE_OBJ(f);
 }
 

@@ -14,9 +14,15 @@
  *   included): after the entry ended, or after fwd_cancel().
  * - Request body bytes are pushed with fwd_send_body(); each push
  *   completes once (sent, or not) through its own callback.
+ * - https: a handshake that fails (a certificate refused, bad bytes)
+ *   aborts the entry with STORE_ERR_SECURE_CONNECT and names why in the
+ *   entry's detail; a close-delimited reply whose stream ended without
+ *   close_notify may be cut anywhere, and aborts the entry, never
+ *   complete (so never cached).
  *
  * Lifecycle:
- *	fwd_start()		resolve, connect (pooled or new), send headers
+ *	fwd_start()		resolve, connect (pooled or new), TLS
+ *				handshake for https, send headers
  *	fwd_send_body()		request content, as the client sends it
  *	(reply)			headers -> store_entry_set_reply(), body ->
  *				store_entry_append(), end -> complete/abort
@@ -59,6 +65,17 @@ struct fwd_ctx	*fwd_ctx_new(struct comm_loop *loop, struct dns_resolver *dns,
  */
 void		fwd_ctx_set_conf(struct fwd_ctx *ctx, struct dns_resolver *dns,
 		    const struct conf *conf);
+struct tls_ctx;
+/*
+ * fwd_tls_new() - the TLS client context tls_outgoing_options asks for
+ * (verification, CAs, versions), for https:// URLs.  0 and *out, or -1
+ * with the problem logged with the directive's file:line (a CA file
+ * that cannot be read): start-up and reconfigure refuse the conf.
+ */
+int		fwd_tls_new(const struct conf *conf, struct tls_ctx **out);
+/* fwd_ctx_set_tls() - put *tp (taken; NULLed) in force.  Connections
+ * open keep the old context; idle ones made under it are not reused. */
+void		fwd_ctx_set_tls(struct fwd_ctx *ctx, struct tls_ctx **tp);
 /* fwd_ctx_free() - every fwd must be done; idle connections are closed. */
 void		fwd_ctx_free(struct fwd_ctx **cp);
 
@@ -103,6 +120,8 @@ struct fwd_req {
 	size_t			host_len;
 	bool			host_ip6;	/* an IPv6 literal */
 	uint16_t		port;
+	bool			tls;		/* https: TLS to the origin,
+						 * verified (fwd_tls_new()) */
 	const char		*path;		/* origin-form; "" means "/" */
 	size_t			path_len;
 	const struct sockaddr	*client;	/* for X-Forwarded-For */

@@ -17,6 +17,8 @@ struct fwd_ctx {
 	struct comm_loop	*loop;
 	struct dns_resolver	*dns;
 	const struct conf	*conf;
+	struct tls_ctx		*tls;		/* for https; NULL: none yet */
+	unsigned		tls_gen;	/* bumped with each context */
 	struct list		idle;		/* struct fwd_idle, newest last */
 	unsigned		nidle;
 	unsigned		nfwd;		/* forwardings not yet done */
@@ -45,7 +47,10 @@ struct fwd {
 	void			*arg;
 	struct comm_call	done_call;
 	unsigned		pending;	/* completions still to come */
-	char			*key;		/* "host:port", the pool's key */
+	char			*key;		/* "host:port", the pool's key
+						 * (+ " tls/<gen>" for TLS) */
+	char			*sni;		/* TLS: the host, for SNI and
+						 * the name check */
 	size_t			host_len;	/* of key: the host alone */
 	uint16_t		port;
 	struct sockaddr_storage	addrs[FWD_MAX_ADDRS];
@@ -67,6 +72,10 @@ struct fwd {
 	void			*reply_arg;
 	uint64_t		body_seen;
 	bool			head;
+	bool			tls;		/* https: TLS after connect */
+	bool			tls_wait;	/* connecting; the request waits
+						 * for the handshake to start */
+	char			detail[160];	/* the page's %D, or "" */
 	bool			idempotent;	/* and without content */
 	bool			body_chunked;
 	bool			body_started;
@@ -88,6 +97,10 @@ struct fwd {
 };
 
 void	fwd_free(struct fwd *f);
+/* fwd_tls_failure() - what made c's handshake fail (res its outcome):
+ * "X509_V_ERR_HOSTNAME_MISMATCH", "SQUID_ERR_SSL_HANDSHAKE: why". */
+void	fwd_tls_failure(struct comm_conn *c, const struct comm_result *res,
+	    char *buf, size_t len);
 void	fwd_set_port(struct sockaddr_storage *ss, uint16_t port);
 socklen_t	fwd_addrlen(const struct sockaddr_storage *ss);
 

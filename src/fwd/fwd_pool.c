@@ -28,6 +28,7 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "fwd/fwd_int.h"
+#include "tls/tls.h"
 
 struct fwd_idle {
 	unsigned		magic;
@@ -96,6 +97,7 @@ fwd_ctx_free(struct fwd_ctx **cp)
 		fwd_idle_free(idle);
 		comm_close(&c);
 	}
+	tls_ctx_free(&ctx->tls);
 	FREE_OBJ(ctx);
 }
 

@@ -79,7 +79,7 @@ fwd_build_request(const struct fwd_req *req, const struct conf *conf,
 	    (int)m->method_name.len, http_msg_ptr(m, m->method_name),
 	    req->path_len == 0 || req->path[0] == '?' ? "/" : "",
 	    (int)req->path_len, req->path);
-	if (err == 0 && req->port == 80)
+	if (err == 0 && req->port == (req->tls ? 443 : 80))
 		err = http_out_printf(out, "Host: %s%.*s%s\r\n", lb,
 		    (int)req->host_len, req->host, rb);
 	else if (err == 0)

@@ -208,6 +208,8 @@ enum mgr_counter {
 	MGR_C_HIT_BYTES,	/* of which from the cache */
 	MGR_C_FORWARDED,	/* an origin was asked */
 	MGR_C_ABORTED,		/* cut before the end (_ABORTED, _TIMEDOUT) */
+	MGR_C_TLS_FAILED,	/* ERR_SECURE_CONNECT_FAIL: an origin's TLS
+				 * handshake or certificate failed */
 	MGR_C_CPU_USEC,		/* CPU time (set when sampled) */
 	MGR_C__COUNT
 };

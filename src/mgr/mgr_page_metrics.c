@@ -93,6 +93,9 @@ mgr_render_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	    "with an error page.", st->c[MGR_C_ERRORS]);
 	prom_u64(o, "cuttle_denied_total", "counter", "Requests denied by "
 	    "access rules.", st->c[MGR_C_DENIED]);
+	prom_u64(o, "cuttle_tls_origin_failures_total", "counter", "Requests "
+	    "answered ERR_SECURE_CONNECT_FAIL (an origin's TLS handshake or "
+	    "certificate failed).", st->c[MGR_C_TLS_FAILED]);
 	prom_family(o, "cuttle_bytes_total", "counter", "Bytes from and to "
 	    "clients.");
 	mgr_out_printf(o, "cuttle_bytes_total{direction=\"in\"} %ju\n",

@@ -198,6 +198,8 @@ mgr_render_counters(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	    (uintmax_t)fg.fs.requests);
 	mgr_out_printf(o, "aborted_requests = %ju\n",
 	    (uintmax_t)st->c[MGR_C_ABORTED]);
+	mgr_out_printf(o, "server.https.tls_failures = %ju\n",
+	    (uintmax_t)st->c[MGR_C_TLS_FAILED]);
 	mgr_out_printf(o, "page_faults = %ld\n", fg.proc.majflt);
 	mgr_out_printf(o, "cpu_time = %.6f\n", fg.proc.cpu);
 	mgr_out_printf(o, "wall_time = %.6f\n", c->now -
@@ -426,6 +428,36 @@ mgr_cfg_ports(struct mgr_out *o, const char *name, const struct conf *c)
 		    sizeof addr));
 }
 
+/* tls_outgoing_options as one line of what is in force. */
+static void
+mgr_cfg_tls(struct mgr_out *o, const char *name, const struct conf_tls *t)
+{
+	static const char *const versions[] = { "1.0", "1.1", "1.2", "1.3" };
+
+	mgr_out_printf(o, "%s", name);
+	if (t->cafile != NULL)
+		mgr_out_printf(o, " cafile=%s", t->cafile);
+	if (t->capath != NULL)
+		mgr_out_printf(o, " capath=%s", t->capath);
+	if (t->cert != NULL)
+		mgr_out_printf(o, " cert=%s", t->cert);
+	if (t->key != NULL)
+		mgr_out_printf(o, " key=%s", t->key);
+	if (t->cipher != NULL)
+		mgr_out_printf(o, " cipher=%s", t->cipher);
+	if (t->min_version >= 0x0301 && t->min_version <= 0x0304)
+		mgr_out_printf(o, " min-version=%s",
+		    versions[t->min_version - 0x0301]);
+	if (t->flags != 0)
+		mgr_out_printf(o, " flags=%s%s%s",
+		    t->flags & CONF_TLS_DONT_VERIFY_PEER ? "DONT_VERIFY_PEER" :
+		    "", t->flags == (CONF_TLS_DONT_VERIFY_PEER |
+		    CONF_TLS_DONT_VERIFY_DOMAIN) ? "," : "",
+		    t->flags & CONF_TLS_DONT_VERIFY_DOMAIN ?
+		    "DONT_VERIFY_DOMAIN" : "");
+	mgr_out_printf(o, " default-ca=%s\n", t->no_default_ca ? "off" : "on");
+}
+
 #define mgr_cfg_acl(o, n, c, f)		mgr_cfg_lines(o, n, &(c)->f)
 #define mgr_cfg_lines_(o, n, c, f)	mgr_cfg_lines(o, n, &(c)->f)
 #define mgr_cfg_word(o, n, c, f)	mgr_cfg_str(o, n, (c)->f)
@@ -444,6 +476,7 @@ mgr_cfg_ports(struct mgr_out *o, const char *name, const struct conf *c)
 	mgr_out_printf(o, "%s %s\n", n, (c)->f == CONF_REPL_SIEVE ? "sieve" : \
 	    "lru")
 #define mgr_cfg_port(o, n, c, f)	mgr_cfg_ports(o, n, c)
+#define mgr_cfg_tlsout(o, n, c, f)	mgr_cfg_tls(o, n, &(c)->f)
 
 static const char *
 mgr_fwdfor_name(int v)
@@ -475,6 +508,7 @@ mgr_render_config(struct mgr_out *o, const struct mgr_call *call, void *arg)
 #define MGR_CFG_path	mgr_cfg_path
 #define MGR_CFG_debug	mgr_cfg_debug
 #define MGR_CFG_count	mgr_cfg_count
+#define MGR_CFG_tlsout	mgr_cfg_tlsout
 #define MGR_CFG_size	mgr_cfg_size_
 #define MGR_CFG_time	mgr_cfg_time
 #define MGR_CFG_onoff	mgr_cfg_onoff

@@ -59,6 +59,7 @@ enum store_state {
 	STORE_ERR(ZERO_SIZE,	"the server closed without a reply")	\
 	STORE_ERR(WRITE,	"the request could not be sent")	\
 	STORE_ERR(TOO_BIG,	"the reply is larger than allowed")	\
+	STORE_ERR(SECURE_CONNECT, "the TLS handshake with the server failed") \
 	STORE_ERR(NOMEM,	"out of memory")
 
 enum store_err {
@@ -151,6 +152,13 @@ void	store_entry_complete(struct store_entry *e);
 void	store_entry_abort(struct store_entry *e, enum store_err err,
 	    int sys_errno);
 enum store_err	store_entry_error(const struct store_entry *e, int *sys_errno);
+/* store_entry_abort_detail() - store_entry_abort() with a detail for the
+ * error page (%D: "X509_V_ERR_CERT_HAS_EXPIRED"), copied; detail may be
+ * NULL.  store_entry_error_detail() gives it back (NULL: none), valid
+ * while the caller holds e. */
+void	store_entry_abort_detail(struct store_entry *e, enum store_err err,
+	    int sys_errno, const char *detail);
+const char	*store_entry_error_detail(const struct store_entry *e);
 /* store_entry_room() - body bytes a private entry can take before its
  * window is full (SIZE_MAX for an entry that keeps everything). */
 size_t	store_entry_room(const struct store_entry *e);

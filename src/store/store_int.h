@@ -112,6 +112,7 @@ struct store_live {
 	uint32_t		window_after;	/* once out of an index */
 	int			sys_errno;
 	uint8_t			err;		/* enum store_err */
+	char			*err_detail;	/* or NULL */
 	struct store_rpack	*rp;		/* the packed reply, or NULL */
 	uint64_t		content_length;	/* rp's (it says only the
 						 * framing) */

@@ -83,6 +83,7 @@ store_live_free(struct store_entry *e)
 	store_reply_drop(e);
 	store_interim_free_all(l);
 	free(l->url);
+	free(l->err_detail);
 	buf_chain_fini(&l->body);
 	free(l);
 	e->u.live = NULL;
@@ -487,6 +488,29 @@ store_entry_set_private(struct store_entry *e)
 		store_index_leave(e, STORE_LEAVE_REMOVE);
 		store_entry_unref(&e);
 	}
+}
+
+void
+store_entry_abort_detail(struct store_entry *e, enum store_err err,
+    int sys_errno, const char *detail)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	if (e->state != STORE_PENDING)
+		return;
+	/* Before the abort: its readers are told at once.  Without memory
+	 * for it the page simply has no detail. */
+	if (detail != NULL && e->u.live->err_detail == NULL)
+		e->u.live->err_detail = strdup(detail);
+	store_entry_abort(e, err, sys_errno);
+}
+
+const char *
+store_entry_error_detail(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	if (store_sealed(e))
+		return (NULL);
+	return (e->u.live->err_detail);
 }
 
 enum store_err

@@ -1,10 +1,13 @@
 /*
- * tls_verify.c - names of certificate verification results.
+ * tls_verify.c - names of certificate verification results, and what
+ * else explains a failed handshake.
  */
 #include "config.h"
 
 #include <stddef.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include "base/check.h"
@@ -28,4 +31,23 @@ tls_verify_name(long result)
 		if (tls_verify_names[i].code == result)
 			return (tls_verify_names[i].name);
 	return ("X509_V_ERR_UNSPECIFIED");
+}
+
+long
+tls_verify_result(const SSL *ssl)
+{
+	AN(ssl);
+	return (SSL_get_verify_result(ssl));
+}
+
+const char *
+tls_error_reason(unsigned long code)
+{
+	return (code != 0 ? ERR_reason_error_string(code) : NULL);
+}
+
+void
+tls_ssl_free(SSL *ssl)
+{
+	SSL_free(ssl);
 }

@@ -13,6 +13,7 @@
  *	ptc_server.c	scriptable origin servers, routes, counters
  *	ptc_client.c	raw clients
  *	ptc_proxy.c	the cuttle process under test
+ *	ptc_tls.c	TLS for origin servers (a relay per connection)
  *
  * Failure contract: ptc_fail() may be called from any thread.  It prints
  * script:line, the actor and what was expected against what came, then
@@ -284,6 +285,22 @@ void	ptc_barrier_free_all(void);
  * ones ptc started) and print their logs. */
 void	ptc_proxy_kill_all(void);
 void	ptc_proxy_dump_logs(void);
+
+/* --- TLS origins (ptc_tls.c) -------------------------------------------- */
+
+/* ptc_tls_new() - a server context with cert (PEM chain) and key; a bad
+ * file ends the test (exit 99).  ptc_tls_wrap() - TLS on accepted
+ * socket fd (taken): returns the socket the session uses, plaintext,
+ * relayed by a thread until both sides end or stopfd turns readable;
+ * notify: end the stream with close_notify.  ptc_tls_join() waits for
+ * every relay of t; ptc_tls_free() joins and frees. */
+struct ptc_tls;
+struct ptc_tls *ptc_tls_new(struct ptc_ctx *ctx, const char *cert,
+	    const char *key);
+int	ptc_tls_wrap(struct ptc_ctx *ctx, struct ptc_tls *t, int fd,
+	    int stopfd, const char *name, bool notify);
+void	ptc_tls_join(struct ptc_tls *t);
+void	ptc_tls_free(struct ptc_tls **tp);
 
 /* --- child processes (ptc_proxy.c) ------------------------------------- */
 

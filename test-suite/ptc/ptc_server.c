@@ -74,6 +74,8 @@ struct ptc_server {
 	atomic_ulong		connections;
 	atomic_ulong		served;
 	struct ptc_sthread	*sthreads;	/* accept thread only */
+	struct ptc_tls		*tls;		/* -tls: connections are TLS */
+	bool			tls_notify;	/* ... ended by close_notify */
 };
 
 static struct ptc_server *servers;	/* main thread only */
@@ -180,8 +182,13 @@ server_serve(struct ptc_server *srv, int fd, const char *name,
 {
 	struct ptc_tok block = { .s = srv->script, .len = srv->scriptlen,
 	    .line = srv->scriptline, .block = true };
+	struct ptc_ctx ctx = { .magic = PTC_CTX_MAGIC, .name = name,
+	    .kind = PTC_SERVER };
 	struct ptc_sess *s;
 
+	if (srv->tls != NULL)
+		fd = ptc_tls_wrap(&ctx, srv->tls, fd, srv->stop[0], name,
+		    srv->tls_notify);
 	s = ptc_sess_new(name, PTC_SERVER, fd, srv->stop[0], peer);
 	s->srv = srv;
 	ptc_log(&s->ctx, "accepted a connection from %s", peer);
@@ -360,6 +367,7 @@ server_stop(struct ptc_ctx *ctx, struct ptc_server *srv)
 	if (write(srv->stop[1], "x", 1) != 1)
 		ptc_error(ctx, "write: %s", strerror(errno));
 	pthread_join(srv->thread, NULL);
+	ptc_tls_join(srv->tls);
 	ptc_log(ctx, "%s stopped: %lu connection%s, %lu request%s", srv->name,
 	    atomic_load(&srv->connections),
 	    atomic_load(&srv->connections) == 1 ? "" : "s",
@@ -385,6 +393,7 @@ server_wait(struct ptc_ctx *ctx, struct ptc_server *srv)
 		    "(%lu of %lu connection%s served)", srv->name,
 		    PTC_IO_TIMEOUT, atomic_load(&srv->served), srv->repeat,
 		    srv->repeat == 1 ? "" : "s");
+	ptc_tls_join(srv->tls);
 	server_unlisten(ctx, srv);
 }
 
@@ -420,8 +429,9 @@ server_expect(struct ptc_ctx *ctx, struct ptc_server *srv,
 	ptc_log(ctx, "     ok: %s %s is %s", srv->name, what->s, num);
 }
 
-/* server NAME [-listen ADDR] [-repeat N] [-dispatch] [{block}] [-start]
- *             [-wait] [-stop] [-expect requests|connections OP N] */
+/* server NAME [-listen ADDR] [-repeat N] [-dispatch] [-tls CERT KEY
+ *             [-tls-no-close-notify]] [{block}] [-start] [-wait] [-stop]
+ *             [-expect requests|connections OP N] */
 void
 ptc_cmd_server(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
 {
@@ -457,6 +467,17 @@ ptc_cmd_server(struct ptc_ctx *ctx, int argc, const struct ptc_tok *argv)
 			srv->repeat = ptc_arg_ulong(ctx, &argv[++i]);
 		} else if (ptc_tok_is(&argv[i], "-dispatch"))
 			srv->dispatch = true;
+		else if (ptc_tok_is(&argv[i], "-tls")) {
+			ptc_need_args(ctx, argc, argv, i, 2);
+			if (srv->running)
+				ptc_error(ctx, "%s is running", srv->name);
+			ptc_tls_free(&srv->tls);
+			srv->tls = ptc_tls_new(ctx, argv[i + 1].s,
+			    argv[i + 2].s);
+			srv->tls_notify = true;
+			i += 2;
+		} else if (ptc_tok_is(&argv[i], "-tls-no-close-notify"))
+			srv->tls_notify = false;
 		else if (ptc_tok_is(&argv[i], "-start")) {
 			if (srv->lfd < 0)
 				server_bind(ctx, srv);
@@ -495,6 +516,7 @@ ptc_server_free_all(void)
 		servers = srv->next;
 		if (srv->lfd >= 0)
 			close(srv->lfd);
+		ptc_tls_free(&srv->tls);
 		free(srv->script);
 		free(srv->name);
 		free(srv);

@@ -347,6 +347,69 @@ START_TEST(unsupported_directives_say_what_cuttle_does)
 }
 END_TEST
 
+START_TEST(tls_outgoing_options_in_squid_syntax)
+{
+	struct conf *c = conf_new();
+	const struct conf_tls *t = &c->tls_outgoing_options;
+
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "tls_outgoing_options cafile=/ca.pem capath=/certs "
+	    "min-version=1.3 cipher=HIGH:!aNULL\n"
+	    "tls_outgoing_options flags=DONT_VERIFY_PEER,DONT_VERIFY_DOMAIN "
+	    "default-ca=off cert=/c.pem key=/k.pem frob=1\n"
+	    "tls_outgoing_options options=NO_TLSv1:SINGLE_DH_USE:NO_WHAT\n"
+	    "sslproxy_cafile /old.pem\n"), 0);
+	ck_assert_str_eq(t->cafile, "/ca.pem");
+	ck_assert_str_eq(t->capath, "/certs");
+	ck_assert_str_eq(t->cipher, "HIGH:!aNULL");
+	ck_assert_str_eq(t->cert, "/c.pem");
+	ck_assert_str_eq(t->key, "/k.pem");
+	ck_assert_uint_eq(t->min_version, 0x0304);	/* not lowered */
+	ck_assert_uint_eq(t->flags, CONF_TLS_DONT_VERIFY_PEER |
+	    CONF_TLS_DONT_VERIFY_DOMAIN);
+	ck_assert(t->no_default_ca);
+	ck_assert_str_eq(t->file, "t.conf");
+	ck_assert_uint_eq(t->line, 3);
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:2: "
+	    "tls_outgoing_options: unknown option \"frob=1\" ignored"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:3: "
+	    "tls_outgoing_options: options=SINGLE_DH_USE has no effect"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:3: "
+	    "tls_outgoing_options: unknown option \"NO_WHAT\" ignored"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:4: "
+	    "sslproxy_cafile is not supported and is ignored: obsolete: use "
+	    "tls_outgoing_options cafile="));
+	conf_free(&c);
+
+	/* Not given: verify against the system's CAs, TLS 1.2 at least. */
+	c = conf_new();
+	ck_assert_int_eq(conf_finish(c), 0);
+	t = &c->tls_outgoing_options;
+	ck_assert_ptr_null(t->file);
+	ck_assert_uint_eq(t->flags, 0);
+	ck_assert(!t->no_default_ca);
+	ck_assert_uint_eq(t->min_version, 0);
+	conf_free(&c);
+
+	/* options=NO_TLSv1_2 raises the least version; bad values fail. */
+	c = conf_new();
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "tls_outgoing_options options=NO_TLSv1_2\n"), 0);
+	ck_assert_uint_eq(c->tls_outgoing_options.min_version, 0x0304);
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "tls_outgoing_options min-version=1.4\n"
+	    "tls_outgoing_options flags=VERIFY_NOTHING\n"
+	    "tls_outgoing_options cafile=\n"), 3);
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:1: "
+	    "tls_outgoing_options: bad min-version \"1.4\""));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:2: "
+	    "tls_outgoing_options: unknown flag \"VERIFY_NOTHING\""));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:3: "
+	    "tls_outgoing_options: cafile= needs a value"));
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(pending_directives_warn_once)
 {
 	struct conf *c = conf_new();
@@ -458,6 +521,7 @@ conf_suite(void)
 	tcase_add_test(tc, defaults_make_a_safe_proxy);
 	tcase_add_test(tc, lines_keep_words_quotes_and_place);
 	tcase_add_test(tc, unsupported_directives_say_what_cuttle_does);
+	tcase_add_test(tc, tls_outgoing_options_in_squid_syntax);
 	tcase_add_test(tc, default_acls_apply_per_name);
 	tcase_add_test(tc, pending_directives_warn_once);
 	tcase_add_test(tc, include_globs_relative_to_the_including_file);
