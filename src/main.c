@@ -552,7 +552,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (parse_only) {
-		rc = 0;
+		/* The certificates too: a key that does not match its
+		 * certificate is an error of the conf. */
+		rc = client_ports_check(ct.conf) == 0 ? 0 : 1;
 		goto out;
 	}
 	if (action != NULL) {
