@@ -562,10 +562,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (parse_only) {
-		/* What start-up makes of the conf and may refuse, too. */
+		/* What start-up makes of the conf and may refuse, too: the
+		 * outgoing TLS context, and the ports' certificates (a key
+		 * that does not match its certificate is an error of the
+		 * conf). */
 		struct tls_ctx *tls = NULL;
 
-		rc = fwd_tls_new(ct.conf, &tls) == 0 ? 0 : 1;
+		rc = fwd_tls_new(ct.conf, &tls) == 0 &&
+		    client_ports_check(ct.conf) == 0 ? 0 : 1;
 		tls_ctx_free(&tls);
 		goto out;
 	}

@@ -35,6 +35,7 @@ struct http_refresh;
 struct mgr;
 struct sockaddr;
 struct store_index;
+struct tls_ctx;
 
 /* reply_body_max_size: the first entry whose acls match (NULL rules: no
  * acls, always) gives the limit; size 0 is no limit. */
@@ -84,8 +85,19 @@ void			client_ctx_set_deps(struct client_ctx *ctx,
  * free the manager right after ctx.  0 or a negative errno
  * (mgr_register()). */
 int			client_register_pages(struct client_ctx *ctx);
-/* client_listen() - accept proxy connections on l. */
-void			client_listen(struct client_ctx *ctx,
+/* What the connections accepted through one listening socket share: an
+ * http_port, or an https_port with its TLS context.  Owned by whoever
+ * listens (client_ports.c), borrowed by the listener. */
+struct client_port {
+	struct client_ctx	*ctx;
+	struct tls_ctx		*tls;	/* https_port; NULL: http_port */
+};
+
+/* client_listen() - accept proxy connections on l for port (borrowed
+ * until l is closed or client_listen() is called on it again): on an
+ * https_port each one does the TLS server handshake first (bounded by
+ * request_timeout), then is served exactly as on an http_port. */
+void			client_listen(struct client_port *port,
 			    struct comm_listener *l);
 /* client_adopt() - serve c as if it had been accepted on a listener
  * (which is what client_listen() does with each one): ctx owns c from

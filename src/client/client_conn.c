@@ -3,7 +3,9 @@
  * at a time, keep-alive, close.
  *
  * Lifecycle:
- *	client_accept()		accepted; waiting for a request
+ *	client_accept()		accepted (an https_port's: the TLS handshake
+ *				under way, the first read queued behind it);
+ *				waiting for a request
  *	client_conn_process()	a request's header section -> a client_txn
  *	client_conn_txn_done()	its reply written: next request, or close
  *	client_conn_abort()	close now: the txn is aborted
@@ -21,6 +23,11 @@
  * seconds or until its FIN.  Closing with unread bytes would make the
  * kernel send a RST, which can destroy the reply before the client has
  * read it (an error page for a request refused mid-way, typically).
+ *
+ * Over TLS a clean end is close_notify, which comm_close() never sends
+ * (a close also cuts streams on errors): client_conn_end() asks for it
+ * first, and a reply that the close delimits goes through the lingering
+ * close, which keeps the connection until close_notify is out.
  */
 #include "config.h"
 
@@ -35,9 +42,10 @@
 #include "base/log.h"
 #include "client/client_int.h"
 #include "mgr/mgr_page.h"
+#include "tls/tls.h"
 
 static comm_accept_fn client_accept;
-static comm_done_fn client_read_done;
+static comm_done_fn client_read_done, client_tls_done;
 static comm_timer_fn client_conn_lifetime;
 static void client_conn_free(struct client_conn *cc);
 static void client_conn_hold(struct client_conn *cc);
@@ -86,10 +94,19 @@ client_ctx_free(struct client_ctx **cp)
 }
 
 void
-client_listen(struct client_ctx *ctx, struct comm_listener *l)
+client_listen(struct client_port *port, struct comm_listener *l)
 {
-	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
-	comm_accept_start(l, client_accept, ctx);
+	CHECK_OBJ_NOTNULL(port->ctx, CLIENT_CTX_MAGIC);
+	comm_accept_start(l, client_accept, port);
+}
+
+/* A clean end: close_notify first on TLS (see above). */
+static void
+client_conn_end(struct client_conn *cc)
+{
+	if (!cc->closing && comm_tls_ssl(cc->conn) != NULL)
+		comm_shutdown_write(cc->conn);
+	client_conn_abort(cc);
 }
 
 void
@@ -103,7 +120,7 @@ client_ctx_drain(struct client_ctx *ctx)
 	LIST_FOREACH_SAFE(n, tmp, &ctx->conns) {
 		cc = container_of(n, struct client_conn, link);
 		if (cc->txn == NULL)
-			client_conn_abort(cc);
+			client_conn_end(cc);
 	}
 }
 
@@ -200,17 +217,81 @@ client_conn_free(struct client_conn *cc)
 	FREE_OBJ(cc);
 }
 
+static void client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
+    const struct sockaddr *peer, struct tls_ctx *tls);
+
 static void
 client_accept(struct comm_listener *l, struct comm_conn *c,
     const struct sockaddr *peer, void *arg)
 {
+	struct client_port *port = arg;
+
 	(void)l;
-	client_adopt(arg, c, peer);
+	client_conn_adopt(port->ctx, c, peer, port->tls);
 }
 
 void
 client_adopt(struct client_ctx *ctx, struct comm_conn *c,
     const struct sockaddr *peer)
+{
+	client_conn_adopt(ctx, c, peer, NULL);
+}
+
+/* The TLS handshake failed: one line, nothing else (Squid logs nothing
+ * to access.log either).  INFO: scanners and port probes make these. */
+static void
+client_tls_log(struct client_conn *cc, const char *what,
+    const struct comm_result *res)
+{
+	const char *why = tls_error_reason(comm_tls_error(cc->conn));
+	char peer[80];
+
+	if (cc->peer.sa.sa_family == AF_UNSPEC)
+		snprintf(peer, sizeof peer, "-");
+	else
+		comm_addr_format(&cc->peer.sa, peer, sizeof peer);
+	if (why == NULL)
+		why = res->status == COMM_TIMEOUT ? "timed out" :
+		    res->status == COMM_EOF ? "closed" :
+		    res->err == ECONNRESET ? "closed by the client" :
+		    strerror(res->err);
+	log_msg(LG_INFO, SEC_CLIENT, "TLS %s from %s: %s", what, peer, why);
+}
+
+/* https_port: the handshake first; the first read, queued behind it,
+ * waits for it and fails with it. */
+static int
+client_conn_tls_start(struct client_conn *cc, struct tls_ctx *tls)
+{
+	struct ssl_st *ssl = tls_server_new(tls);
+
+	if (ssl == NULL || comm_tls_start(cc->conn, ssl,
+	    cc->ctx->deps.conf->request_timeout, client_tls_done, cc) != 0) {
+		tls_ssl_free(ssl);
+		return (-ENOMEM);
+	}
+	cc->pending++;
+	return (0);
+}
+
+static void
+client_tls_done(struct comm_conn *c, const struct comm_result *res,
+    void *arg)
+{
+	struct client_conn *cc = arg;
+
+	(void)c;
+	CHECK_OBJ_NOTNULL(cc, CLIENT_CONN_MAGIC);
+	if (res->status != COMM_OK && !cc->closing) {
+		client_tls_log(cc, "handshake failed", res);
+		client_conn_abort(cc);
+	}
+	client_conn_release(cc);
+}
+
+static void
+client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
+    const struct sockaddr *peer, struct tls_ctx *tls)
 {
 	const struct conf *conf;
 	struct client_conn *cc;
@@ -250,6 +331,10 @@ client_adopt(struct client_ctx *ctx, struct comm_conn *c,
 		else
 			comm_set_timeout(c, COMM_TO_LIFETIME,
 			    conf->client_lifetime);
+	}
+	if (tls != NULL && client_conn_tls_start(cc, tls) != 0) {
+		client_conn_abort(cc);
+		return;
 	}
 	client_conn_read_more(cc);
 }
@@ -367,7 +452,18 @@ client_conn_read_handled(struct client_conn *cc, const struct comm_result *res)
 		}
 		return;
 	case COMM_TIMEOUT:
+		if (cc->txn == NULL)	/* idle keep-alive: a clean end */
+			client_conn_end(cc);
+		else
+			client_conn_abort(cc);
+		return;
 	case COMM_ERROR:
+		/* A bad record, or a renegotiation refused, after the
+		 * handshake (whose failure closed the connection first). */
+		if (res->err == EPROTO && comm_tls_ssl(cc->conn) != NULL)
+			client_tls_log(cc, "error", res);
+		client_conn_abort(cc);
+		return;
 	case COMM_CANCELLED:
 		client_conn_abort(cc);
 		return;
@@ -486,12 +582,14 @@ client_conn_txn_done(struct client_conn *cc, enum client_conn_next next)
 		return;
 	}
 	if (cc->eof && (!keep_alive || buf_chain_len(&cc->in) == 0)) {
-		client_conn_abort(cc);	/* it has gone: nothing to drain */
+		client_conn_end(cc);	/* it has gone: nothing to drain */
 		return;
 	}
 	/* Nothing unread that a close would turn into a RST: the reply
-	 * still in the socket goes out, then the FIN. */
-	if (next == CLIENT_NEXT_CLOSE && buf_chain_len(&cc->in) == 0) {
+	 * still in the socket goes out, then the FIN.  (TLS: close_notify
+	 * must get out too, which the lingering close waits for.) */
+	if (next == CLIENT_NEXT_CLOSE && buf_chain_len(&cc->in) == 0 &&
+	    comm_tls_ssl(cc->conn) == NULL) {
 		client_conn_abort(cc);
 		return;
 	}

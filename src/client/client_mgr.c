@@ -441,8 +441,9 @@ client_render_active(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		mgr_out_printf(o, "\tFD %d\n", comm_conn_fd(cc->conn));
 		mgr_out_printf(o, "\tremote: %s\n", client_addr_str(&cc->peer,
 		    peer, sizeof peer));
-		mgr_out_printf(o, "\tlocal: %s\n", client_addr_str(&cc->local,
-		    local, sizeof local));
+		mgr_out_printf(o, "\tlocal: %s (%s)\n", client_addr_str(
+		    &cc->local, local, sizeof local), cc->conn != NULL &&
+		    comm_tls_ssl(cc->conn) != NULL ? "https" : "http");
 		mgr_out_printf(o, "\tnrequests: %u\n", cc->nreq);
 		if (t == NULL || t->req.rawlen == 0) {
 			mgr_out_printf(o, "\tidle\n\n");

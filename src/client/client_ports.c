@@ -1,6 +1,7 @@
 /*
- * client_ports.c - the listening sockets of http_port, and how they move
- * across a reconfigure (the contract is in client_ports.h).
+ * client_ports.c - the listening sockets of http_port and https_port,
+ * and how they move across a reconfigure (the contract is in
+ * client_ports.h).
  *
  *	client_ports_open()	ls[i] listening on ports[i], accepting
  *	client_ports_prepare()	next: from[i] names the socket of cur it
@@ -12,7 +13,11 @@
  *
  * A set keeps copies of the addresses it was made for, so the conf they
  * came from may go before the set does (reconfigure frees the old conf
- * once the new one is in force).
+ * once the new one is in force).  An https_port's TLS context is made
+ * with the set, from the files as they are then: a reconfigure reads
+ * them again, and a kept socket accepts for the new set's port (new
+ * certificate) from the commit on, while the connections accepted
+ * before keep the context they were made with (OpenSSL's refcount).
  */
 #include "config.h"
 
@@ -31,6 +36,7 @@
 #include "client/client_ports.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
+#include "tls/tls.h"
 
 #define CLIENT_PORTS_BACKLOG	1024
 
@@ -41,35 +47,83 @@ struct client_ports {
 	struct comm_loop	*loop;
 	struct conf_port	*ports;		/* copies, one per line */
 	struct comm_listener	**ls;		/* NULL: none (yet) */
+	struct client_port	*port;		/* what ls[i] accepts for */
+	size_t			nconf;		/* conf lines: ports, port */
 	size_t			*from;		/* prepared: SIZE_MAX a new
 						 * socket, else cur's index */
 	size_t			n;
 };
 
-static struct client_ports *
+/* An https_port's context, from its conf line; problems are told with
+ * the line's file:line, as the parser tells its own. */
+static int
+ports_tls(const struct conf_port *cp, struct tls_ctx **out)
+{
+	const struct conf_port_tls *ct = cp->tls;
+	struct tls_options o;
+	char err[512];
+	int r;
+
+	memset(&o, 0, sizeof o);
+	o.cert = ct->cert;
+	o.key = ct->key;
+	o.cafile = ct->cafile;
+	o.cipher = ct->cipher;
+	o.options = ct->options;
+	o.min_version = ct->min_version;
+	r = tls_ctx_server_new(&o, out, err, sizeof err);
+	if (r == -EINVAL)
+		log_msg(LG_ERR, SEC_CONF, "%s:%u: https_port: %s",
+		    cp->file != NULL ? cp->file : "-", cp->line, err);
+	else if (r != 0)
+		log_msg(LG_ERR, SEC_CONF, "%s:%u: https_port: %s",
+		    cp->file != NULL ? cp->file : "-", cp->line,
+		    strerror(-r));
+	return (r);
+}
+
+static int
 ports_new(struct client_ctx *ctx, struct comm_loop *loop,
-    const struct conf *conf)
+    const struct conf *conf, struct client_ports **pp)
 {
 	struct client_ports *p;
 	size_t i;
+	int err = 0;
 
+	*pp = NULL;
 	ALLOC_OBJ(p, CLIENT_PORTS_MAGIC);
 	if (p == NULL)
-		return (NULL);
+		return (-ENOMEM);
 	p->ctx = ctx;
 	p->loop = loop;
 	p->ports = calloc(conf->nports + 1, sizeof *p->ports);
 	p->ls = calloc(conf->nports + 1, sizeof *p->ls);
+	p->port = calloc(conf->nports + 1, sizeof *p->port);
 	p->from = calloc(conf->nports + 1, sizeof *p->from);
-	if (p->ports == NULL || p->ls == NULL || p->from == NULL) {
+	if (p->ports == NULL || p->ls == NULL || p->port == NULL ||
+	    p->from == NULL) {
 		client_ports_close(&p);
-		return (NULL);
+		return (-ENOMEM);
 	}
+	/* Every context is made, so that every bad line is told. */
 	for (i = 0; i < conf->nports; i++) {
 		p->ports[i] = conf->ports[i];
+		/* The conf's, which may go first: not kept. */
+		p->ports[i].tls = NULL;
+		p->ports[i].file = NULL;
 		p->from[i] = SIZE_MAX;
+		p->port[i].ctx = ctx;
+		if (conf->ports[i].tls != NULL && ports_tls(&conf->ports[i],
+		    &p->port[i].tls) != 0 && err == 0)
+			err = -EINVAL;
 	}
-	return (p);
+	p->nconf = conf->nports;
+	if (err != 0) {
+		client_ports_close(&p);
+		return (err);
+	}
+	*pp = p;
+	return (0);
 }
 
 /* Two http_port lines are one listening socket when family, address and
@@ -108,10 +162,11 @@ ports_accept(struct client_ports *p, size_t i, const char *what)
 	socklen_t sslen;
 	char addr[80];
 
-	client_listen(p->ctx, p->ls[i]);
+	client_listen(&p->port[i], p->ls[i]);
 	comm_listener_addr(p->ls[i], &ss, &sslen);
-	log_msg(LG_NOTICE, SEC_MAIN, "%slistening on %s", what,
-	    comm_addr_format((struct sockaddr *)&ss, addr, sizeof addr));
+	log_msg(LG_NOTICE, SEC_MAIN, "%slistening on %s%s", what,
+	    comm_addr_format((struct sockaddr *)&ss, addr, sizeof addr),
+	    p->port[i].tls != NULL ? " (https_port)" : "");
 }
 
 int
@@ -124,9 +179,9 @@ client_ports_open(struct client_ctx *ctx, struct comm_loop *loop,
 	int err;
 
 	*pp = NULL;
-	p = ports_new(ctx, loop, conf);
-	if (p == NULL)
-		return (-ENOMEM);
+	err = ports_new(ctx, loop, conf, &p);
+	if (err != 0)
+		return (err);
 	for (i = 0; i < conf->nports; i++) {
 		p->n++;
 		err = comm_listen(loop,
@@ -158,10 +213,11 @@ client_ports_prepare(const struct client_ports *cur, const struct conf *conf,
 
 	CHECK_OBJ_NOTNULL(cur, CLIENT_PORTS_MAGIC);
 	*next = NULL;
-	p = ports_new(cur->ctx, cur->loop, conf);
+	err = ports_new(cur->ctx, cur->loop, conf, &p);
+	if (err != 0)
+		return (err);
 	taken = calloc(cur->n + 1, sizeof *taken);
-	if (p == NULL || taken == NULL) {
-		free(taken);
+	if (taken == NULL) {
 		client_ports_close(&p);
 		return (-ENOMEM);
 	}
@@ -208,6 +264,9 @@ client_ports_commit(struct client_ports **pp, struct client_ports **nextp)
 			p->ls[i] = cur->ls[p->from[i]];
 			cur->ls[p->from[i]] = NULL;
 			p->from[i] = SIZE_MAX;
+			/* Its next connections get this set's port: the
+			 * certificate as read now. */
+			client_listen(&p->port[i], p->ls[i]);
 			continue;
 		}
 		ports_accept(p, i, "reconfigure: ");
@@ -239,10 +298,24 @@ client_ports_close(struct client_ports **pp)
 	for (i = 0; i < p->n; i++)
 		if (p->ls[i] != NULL)
 			comm_listener_close(&p->ls[i]);
+	for (i = 0; p->port != NULL && i < p->nconf; i++)
+		tls_ctx_free(&p->port[i].tls);
 	free(p->ports);
 	free(p->ls);
+	free(p->port);
 	free(p->from);
 	FREE_OBJ(p);
+}
+
+int
+client_ports_check(const struct conf *conf)
+{
+	struct client_ports *p;
+	int err;
+
+	err = ports_new(NULL, NULL, conf, &p);
+	client_ports_close(&p);
+	return (err);
 }
 
 size_t

@@ -1,6 +1,7 @@
 /*
- * client_ports.h - the listening sockets of a conf's http_port lines, one
- * per line and in their order, each accepting for one client_ctx.
+ * client_ports.h - the listening sockets of a conf's http_port and
+ * https_port lines, one per line and in their order, each accepting for
+ * one client_ctx (an https_port's with its TLS context).
  *
  * Contract:
  * - Reconfigure moves in two steps: client_ports_prepare() binds beside
@@ -31,7 +32,8 @@ struct conf;
 
 /* client_ports_open() - listen on every conf->ports[] and accept through
  * ctx (both borrowed for the set's life).  0 with *pp the set, or -errno
- * (logged, the ports opened so far closed again) with *pp NULL. */
+ * (logged, the ports opened so far closed again) with *pp NULL; -EINVAL:
+ * an https_port's certificate or key (logged with file:line). */
 int	client_ports_open(struct client_ctx *ctx, struct comm_loop *loop,
 	    const struct conf *conf, struct client_ports **pp);
 /* client_ports_prepare() - the set for conf's ports beside cur, which is
@@ -48,6 +50,11 @@ void	client_ports_commit(struct client_ports **pp,
 /* client_ports_close() - close every socket of *pp and free it; NULLs
  * *pp (NULL: nothing). */
 void	client_ports_close(struct client_ports **pp);
+/* client_ports_check() - what opening conf's ports would check before
+ * binding (cuttle -k parse): every https_port's certificate and key
+ * read, the key matching.  0, or -EINVAL (each problem logged with its
+ * file:line) or -ENOMEM. */
+int	client_ports_check(const struct conf *conf);
 /* client_ports_count() - the ports of the set (0 for NULL). */
 size_t	client_ports_count(const struct client_ports *p);
 

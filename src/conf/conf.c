@@ -76,9 +76,10 @@ static conf_free_fn conf_free_none, conf_free_string, conf_free_lines,
     conf_free_tlsout;
 static conf_parse_fn conf_parse_lines;
 
-/* Values held in the struct itself have nothing to free (http_port's
- * array is freed by conf_free()). */
+/* Values held in the struct itself have nothing to free (the array of
+ * http_port and https_port lines is freed by conf_free()). */
 #define conf_free_port		conf_free_none
+#define conf_free_httpsport	conf_free_none
 #define conf_free_count		conf_free_none
 #define conf_free_size		conf_free_none
 #define conf_free_time		conf_free_none
@@ -187,18 +188,16 @@ conf_one_word(struct conf_ctx *ctx, unsigned argc, char **argv)
 
 /* "[v6]:port", "v4:port", ":port" or "port"; numeric addresses only. */
 static int
-conf_parse_port(struct conf_ctx *ctx, unsigned argc, char **argv)
+conf_port_addr(struct conf_ctx *ctx, const char *arg, struct conf_port *port)
 {
 	char host[INET6_ADDRSTRLEN + 2], *end;
-	const char *arg = argv[0], *p, *colon;
-	struct conf_port port, *ports;
+	const char *p, *colon;
 	struct sockaddr_in *sin;
 	struct sockaddr_in6 *sin6;
 	unsigned long num;
 	size_t hlen;
-	unsigned i;
 
-	memset(&port, 0, sizeof port);
+	memset(port, 0, sizeof *port);
 	if (arg[0] == '[') {
 		colon = strstr(arg, "]:");
 		if (colon == NULL) {
@@ -227,16 +226,16 @@ conf_parse_port(struct conf_ctx *ctx, unsigned argc, char **argv)
 		return (-1);
 	}
 	if (arg[0] == '[') {
-		sin6 = (struct sockaddr_in6 *)&port.addr;
+		sin6 = (struct sockaddr_in6 *)&port->addr;
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)num);
 		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
 			conf_error(ctx, "bad IPv6 address \"%s\"", host);
 			return (-1);
 		}
-		port.addrlen = sizeof *sin6;
+		port->addrlen = sizeof *sin6;
 	} else {
-		sin = (struct sockaddr_in *)&port.addr;
+		sin = (struct sockaddr_in *)&port->addr;
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)num);
 		sin->sin_addr.s_addr = htonl(INADDR_ANY);
@@ -246,19 +245,145 @@ conf_parse_port(struct conf_ctx *ctx, unsigned argc, char **argv)
 			    "not resolved here; use a numeric address)", host);
 			return (-1);
 		}
-		port.addrlen = sizeof *sin;
+		port->addrlen = sizeof *sin;
 	}
-	for (i = 1; i < argc; i++)
-		conf_warn(ctx, "http_port: option \"%s\" is not supported "
-		    "and is ignored", argv[i]);
+	port->file = ctx->file;
+	port->line = ctx->line;
+	return (0);
+}
+
+static int
+conf_port_add(struct conf_ctx *ctx, const struct conf_port *port)
+{
+	struct conf_port *ports;
+
 	ports = realloc(ctx->conf->ports,
 	    (ctx->conf->nports + 1) * sizeof *ports);
 	if (ports == NULL) {
 		conf_error(ctx, "out of memory");
 		return (-1);
 	}
-	ports[ctx->conf->nports++] = port;
+	ports[ctx->conf->nports++] = *port;
 	ctx->conf->ports = ports;
+	return (0);
+}
+
+static int
+conf_parse_port(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	struct conf_port port;
+	unsigned i;
+
+	if (conf_port_addr(ctx, argv[0], &port) != 0)
+		return (-1);
+	for (i = 1; i < argc; i++)
+		conf_warn(ctx, "http_port: option \"%s\" is not supported "
+		    "and is ignored", argv[i]);
+	return (conf_port_add(ctx, &port));
+}
+
+static void
+conf_port_tls_free(struct conf_port_tls **tp)
+{
+	struct conf_port_tls *t = *tp;
+
+	if (t == NULL)
+		return;
+	*tp = NULL;
+	free(t->cert);
+	free(t->key);
+	free(t->cafile);
+	free(t->cipher);
+	free(t->options);
+	free(t);
+}
+
+/* Squid's https_port options: name=value words, the older names too. */
+static int
+conf_port_tls_option(struct conf_ctx *ctx, struct conf_port_tls *t,
+    const char *word)
+{
+	static const struct {
+		const char	*name;
+		size_t		field;
+	} opts[] = {
+		{ "tls-cert=", offsetof(struct conf_port_tls, cert) },
+		{ "cert=", offsetof(struct conf_port_tls, cert) },
+		{ "tls-key=", offsetof(struct conf_port_tls, key) },
+		{ "key=", offsetof(struct conf_port_tls, key) },
+		{ "clientca=", offsetof(struct conf_port_tls, cafile) },
+		{ "tls-cafile=", offsetof(struct conf_port_tls, cafile) },
+		{ "cipher=", offsetof(struct conf_port_tls, cipher) },
+		{ "options=", offsetof(struct conf_port_tls, options) },
+	};
+	static const char *versions[] = { "1.0", "1.1", "1.2", "1.3" };
+	const char *v;
+	char **slot;
+	size_t i, len;
+
+	if (strncmp(word, "tls-min-version=", 16) == 0) {
+		v = word + 16;
+		for (i = 0; i < ARRAY_LEN(versions); i++)
+			if (strcmp(v, versions[i]) == 0) {
+				t->min_version = 0x0301 + (int)i;
+				return (0);
+			}
+		conf_error(ctx, "bad tls-min-version \"%s\" (1.0, 1.1, 1.2 "
+		    "or 1.3)", v);
+		return (-1);
+	}
+	for (i = 0; i < ARRAY_LEN(opts); i++) {
+		len = strlen(opts[i].name);
+		if (strncmp(word, opts[i].name, len) != 0)
+			continue;
+		if (word[len] == '\0') {
+			conf_error(ctx, "%s needs a value", opts[i].name);
+			return (-1);
+		}
+		slot = (char **)(void *)((char *)t + opts[i].field);
+		free(*slot);
+		*slot = strdup(word + len);
+		if (*slot == NULL) {
+			conf_error(ctx, "out of memory");
+			return (-1);
+		}
+		return (0);
+	}
+	conf_warn(ctx, "https_port: option \"%s\" is not supported and is "
+	    "ignored", word);
+	return (0);
+}
+
+/* https_port: an http_port whose clients speak TLS to cuttle.  The files
+ * are read, and the key checked against the certificate, when the port
+ * opens (client_ports.c), with this line's file:line in the message. */
+static int
+conf_parse_httpsport(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	struct conf_port port;
+	unsigned i;
+
+	if (conf_port_addr(ctx, argv[0], &port) != 0)
+		return (-1);
+	port.tls = calloc(1, sizeof *port.tls);
+	if (port.tls == NULL) {
+		conf_error(ctx, "out of memory");
+		return (-1);
+	}
+	for (i = 1; i < argc; i++)
+		if (conf_port_tls_option(ctx, port.tls, argv[i]) != 0) {
+			conf_port_tls_free(&port.tls);
+			return (-1);
+		}
+	if (port.tls->cert == NULL) {
+		conf_error(ctx, "a certificate is required (tls-cert=FILE)");
+		conf_port_tls_free(&port.tls);
+		return (-1);
+	}
+	if (conf_port_add(ctx, &port) != 0) {
+		conf_port_tls_free(&port.tls);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -1075,6 +1200,10 @@ conf_finish(struct conf *c)
 		if (ctx.dir->dflt == NULL ||
 		    (conf_bit(c->seen, ctx.dir) && !per_name))
 			continue;
+		/* http_port 3128 only when no port at all is given: an
+		 * https_port alone is a conf of its own. */
+		if (ctx.dir->parse == conf_parse_port && c->nports > 0)
+			continue;
 		text = strdup(ctx.dir->dflt);
 		if (text == NULL)
 			return (ctx.errors + 1);
@@ -1135,6 +1264,8 @@ conf_free(struct conf **cp)
 	TAKE_OBJ_NOTNULL(c, cp, CONF_MAGIC);
 	for (i = 0; i < ARRAY_LEN(conf_directives); i++)
 		conf_directives[i].free((char *)c + conf_directives[i].field);
+	for (i = 0; i < c->nports; i++)
+		conf_port_tls_free(&c->ports[i].tls);
 	free(c->ports);
 	for (i = 0; i < c->nfiles; i++)
 		free(c->files[i]);

@@ -24,9 +24,25 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* https_port's TLS settings, as written (strings owned by the conf; see
+ * struct tls_options for their meaning). */
+struct conf_port_tls {
+	char		*cert;		/* tls-cert=, cert= */
+	char		*key;		/* tls-key=, key=; NULL: in cert */
+	char		*cafile;	/* clientca=, tls-cafile= */
+	char		*cipher;	/* cipher= */
+	char		*options;	/* options= */
+	int		min_version;	/* tls-min-version=: 0x0301 (1.0)
+					 * ... 0x0304 (1.3); 0: default */
+};
+
+/* An http_port or https_port line. */
 struct conf_port {
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
+	struct conf_port_tls	*tls;	/* https_port; NULL: http_port */
+	const char		*file;	/* where the line is (for messages */
+	unsigned		line;	/* about its certificate) */
 };
 
 /* A directive kept whole for a higher layer to compile (acl, http_access,

@@ -416,16 +416,26 @@ mgr_cfg_size(struct mgr_out *o, const char *name, uint64_t n)
 		mgr_out_printf(o, "%s %ju bytes\n", name, (uintmax_t)n);
 }
 
+/* The lines of one directive: http_port's, or https_port's (with the
+ * certificate, never anything secret). */
 static void
-mgr_cfg_ports(struct mgr_out *o, const char *name, const struct conf *c)
+mgr_cfg_ports(struct mgr_out *o, const char *name, const struct conf *c,
+    bool tls)
 {
+	const struct conf_port *p;
 	char addr[80];
 	size_t i;
 
-	for (i = 0; i < c->nports; i++)
-		mgr_out_printf(o, "%s %s\n", name, comm_addr_format(
-		    (const struct sockaddr *)&c->ports[i].addr, addr,
-		    sizeof addr));
+	for (i = 0; i < c->nports; i++) {
+		p = &c->ports[i];
+		if ((p->tls != NULL) != tls)
+			continue;
+		mgr_out_printf(o, "%s %s", name, comm_addr_format(
+		    (const struct sockaddr *)&p->addr, addr, sizeof addr));
+		if (tls)
+			mgr_out_printf(o, " tls-cert=%s", p->tls->cert);
+		mgr_out_printf(o, "\n");
+	}
 }
 
 /* tls_outgoing_options as one line of what is in force. */
@@ -475,7 +485,8 @@ mgr_cfg_tls(struct mgr_out *o, const char *name, const struct conf_tls *t)
 #define mgr_cfg_repl(o, n, c, f)	\
 	mgr_out_printf(o, "%s %s\n", n, (c)->f == CONF_REPL_SIEVE ? "sieve" : \
 	    "lru")
-#define mgr_cfg_port(o, n, c, f)	mgr_cfg_ports(o, n, c)
+#define mgr_cfg_port(o, n, c, f)	mgr_cfg_ports(o, n, c, false)
+#define mgr_cfg_httpsport(o, n, c, f)	mgr_cfg_ports(o, n, c, true)
 #define mgr_cfg_tlsout(o, n, c, f)	mgr_cfg_tls(o, n, &(c)->f)
 
 static const char *
@@ -515,6 +526,7 @@ mgr_render_config(struct mgr_out *o, const struct mgr_call *call, void *arg)
 #define MGR_CFG_fwdfor	mgr_cfg_fwdfor
 #define MGR_CFG_repl	mgr_cfg_repl
 #define MGR_CFG_port	mgr_cfg_port
+#define MGR_CFG_httpsport	mgr_cfg_httpsport
 #include "conf/directives.def"
 #undef DIRECTIVE
 	return (0);

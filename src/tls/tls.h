@@ -39,6 +39,8 @@ struct tls_options {
 	const char	*cafile;	/* trusted CAs, PEM */
 	const char	*capath;	/* a c_rehash'ed directory */
 	const char	*cipher;	/* TLS 1.2 cipher list */
+	const char	*options;	/* Squid's options=: NO_TLSv1_1,
+					 * NO_TICKET... (',' or ':') */
 	int		min_version;	/* e.g. TLS1_2_VERSION; 0: 1.2 */
 	unsigned	flags;		/* TLS_DONT_VERIFY_* */
 	bool		no_default_ca;	/* default-ca=off */
@@ -66,6 +68,15 @@ struct ssl_st	*tls_client_new(struct tls_ctx *t, const char *host,
 /* tls_server_new() - an SSL object for an accepted connection.  NULL on
  * ENOMEM. */
 struct ssl_st	*tls_server_new(struct tls_ctx *t);
+
+/* tls_ssl_free() - free an SSL object comm_tls_start() did not take
+ * (it failed); ssl may be NULL. */
+void	tls_ssl_free(struct ssl_st *ssl);
+
+/* tls_error_reason() - OpenSSL's reason for an error code
+ * (comm_tls_error()): "wrong version number", "http request"; NULL for
+ * 0 or a code OpenSSL has no text for. */
+const char	*tls_error_reason(unsigned long code);
 
 /* tls_sessions_kept() - client sessions t holds now. */
 unsigned	tls_sessions_kept(const struct tls_ctx *t);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -168,6 +169,58 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return (SSL_TLSEXT_ERR_OK);
 }
 
+/*
+ * Squid's options= names (its https_port and tls_outgoing_options
+ * syntax), separated by ',' or ':'; a leading '-' clears one.  Those
+ * OpenSSL 3 always applies (fresh ephemeral keys) mean nothing more.
+ */
+static int
+tls_options_set(SSL_CTX *ctx, const char *list, char *err, size_t errlen)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	op;
+	} names[] = {
+		{ "NO_SSLv3", SSL_OP_NO_SSLv3 },
+		{ "NO_TLSv1", SSL_OP_NO_TLSv1 },
+		{ "NO_TLSv1_1", SSL_OP_NO_TLSv1_1 },
+		{ "NO_TLSv1_2", SSL_OP_NO_TLSv1_2 },
+		{ "NO_TLSv1_3", SSL_OP_NO_TLSv1_3 },
+		{ "NO_TICKET", SSL_OP_NO_TICKET },
+		{ "NO_COMPRESSION", SSL_OP_NO_COMPRESSION },
+		{ "CIPHER_SERVER_PREFERENCE", SSL_OP_CIPHER_SERVER_PREFERENCE },
+		{ "ALL", SSL_OP_ALL },
+		{ "SINGLE_DH_USE", 0 },
+		{ "SINGLE_ECDH_USE", 0 },
+	};
+	const char *p = list, *end;
+	size_t i, len;
+	bool clear;
+
+	while (*p != '\0') {
+		end = p + strcspn(p, ",:");
+		clear = *p == '-';
+		if (*p == '-' || *p == '+')
+			p++;
+		len = (size_t)(end - p);
+		for (i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (strlen(names[i].name) == len &&
+			    strncasecmp(p, names[i].name, len) == 0)
+				break;
+		if (len > 0 && i == sizeof names / sizeof names[0]) {
+			snprintf(err, errlen, "options=: unknown option "
+			    "\"%.*s\"", (int)len, p);
+			return (-EINVAL);
+		}
+		if (len > 0 && clear)
+			SSL_CTX_clear_options(ctx, names[i].op);
+		else if (len > 0)
+			SSL_CTX_set_options(ctx, names[i].op);
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return (0);
+}
+
 /* What both sides share. */
 static int
 tls_ctx_common(struct tls_ctx *t, const struct tls_options *o, char *err,
@@ -183,6 +236,9 @@ tls_ctx_common(struct tls_ctx *t, const struct tls_options *o, char *err,
 	    o->min_version : TLS1_2_VERSION))
 		return (TLS_FAIL(err, errlen,
 		    "min-version: not supported"));
+	if (o->options != NULL &&
+	    tls_options_set(ctx, o->options, err, errlen) != 0)
+		return (-EINVAL);
 	if (o->cipher != NULL && !SSL_CTX_set_cipher_list(ctx, o->cipher))
 		return (TLS_FAIL(err, errlen,
 		    "cipher=%s: no usable cipher", o->cipher));
@@ -391,6 +447,18 @@ tls_server_new(struct tls_ctx *t)
 	}
 	SSL_set_accept_state(ssl);
 	return (ssl);
+}
+
+void
+tls_ssl_free(SSL *ssl)
+{
+	SSL_free(ssl);
+}
+
+const char *
+tls_error_reason(unsigned long code)
+{
+	return (code != 0 ? ERR_reason_error_string(code) : NULL);
 }
 
 unsigned

@@ -327,6 +327,86 @@ START_TEST(default_acls_apply_per_name)
 }
 END_TEST
 
+START_TEST(https_port_options_old_and_new_names)
+{
+	struct conf *c = conf_new();
+	const struct conf_port_tls *t;
+
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "http_port 3128\n"
+	    "https_port 127.0.0.1:3129 tls-cert=/c.pem tls-key=/k.pem "
+	    "tls-min-version=1.3 cipher=HIGH options=NO_TICKET,ALL "
+	    "clientca=/ca.pem\n"
+	    "https_port [::1]:3130 cert=/c2.pem key=/k2.pem "
+	    "tls-cafile=/ca2.pem intercept\n"), 0);
+	ck_assert_uint_eq(c->nports, 3);
+	ck_assert_ptr_null(c->ports[0].tls);
+	t = c->ports[1].tls;
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(port_of(&c->ports[1]), 3129);
+	ck_assert_str_eq(t->cert, "/c.pem");
+	ck_assert_str_eq(t->key, "/k.pem");
+	ck_assert_int_eq(t->min_version, 0x0304);
+	ck_assert_str_eq(t->cipher, "HIGH");
+	ck_assert_str_eq(t->options, "NO_TICKET,ALL");
+	ck_assert_str_eq(t->cafile, "/ca.pem");
+	ck_assert_str_eq(c->ports[1].file, "t.conf");
+	ck_assert_uint_eq(c->ports[1].line, 2);
+	t = c->ports[2].tls;
+	ck_assert_int_eq(c->ports[2].addr.ss_family, AF_INET6);
+	ck_assert_str_eq(t->cert, "/c2.pem");
+	ck_assert_str_eq(t->key, "/k2.pem");
+	ck_assert_str_eq(t->cafile, "/ca2.pem");
+	ck_assert_int_eq(t->min_version, 0);
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:3: https_port: "
+	    "option \"intercept\" is not supported"));
+	ck_assert_ptr_null(strstr(log_captured(), "not supported and is "
+	    "ignored: cuttle"));
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(https_port_errors_and_no_default_http_port)
+{
+	static const struct {
+		const char	*text;
+		const char	*msg;
+	} bad[] = {
+		{ "https_port 3129\n",
+		    "t.conf:1: https_port: a certificate is required" },
+		{ "https_port 3129 tls-key=/k.pem\n",
+		    "t.conf:1: https_port: a certificate is required" },
+		{ "\nhttps_port 3129 cert=/c.pem tls-min-version=1.4\n",
+		    "t.conf:2: https_port: bad tls-min-version \"1.4\"" },
+		{ "https_port 3129 cert=\n",
+		    "t.conf:1: https_port: cert= needs a value" },
+		{ "https_port nope cert=/c.pem\n",
+		    "t.conf:1: https_port: bad port \"nope\"" },
+	};
+	struct conf *c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		log_capture_reset();
+		c = conf_new();
+		ck_assert_int_eq(conf_load_string(c, "t.conf", bad[i].text), 1);
+		ck_assert_uint_eq(c->nports, 0);
+		ck_assert_msg(strstr(log_captured(), bad[i].msg) != NULL,
+		    "%s: got %s", bad[i].msg, log_captured());
+		conf_free(&c);
+	}
+	/* An https_port alone: no http_port 3128 beside it. */
+	c = conf_new();
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "https_port 3129 cert=/c.pem\n"), 0);
+	ck_assert_int_eq(conf_finish(c), 0);
+	ck_assert_uint_eq(c->nports, 1);
+	ck_assert_uint_eq(port_of(&c->ports[0]), 3129);
+	ck_assert_ptr_nonnull(c->ports[0].tls);
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(unsupported_directives_say_what_cuttle_does)
 {
 	struct conf *c = conf_new();
@@ -515,6 +595,8 @@ conf_suite(void)
 	tcase_add_test(tc, bad_values_are_errors_with_file_line_and_syntax);
 	tcase_add_test(tc, unknown_directive_warns_and_goes_on);
 	tcase_add_test(tc, http_port_options_warn_not_fail);
+	tcase_add_test(tc, https_port_options_old_and_new_names);
+	tcase_add_test(tc, https_port_errors_and_no_default_http_port);
 	tcase_add_test(tc, load_reads_a_file_and_reports_a_missing_one);
 	tcase_add_test(tc, docs_list_every_directive_with_default);
 	tcase_add_test(tc, values_with_units_and_choices);

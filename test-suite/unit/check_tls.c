@@ -559,6 +559,37 @@ START_TEST(key_must_match_certificate)
 }
 END_TEST
 
+/* Squid's options= names: NO_TLSv1_3 leaves TLS 1.2, NO_TICKET no
+ * tickets; an unknown name is refused with its name. */
+START_TEST(server_options_squid_names)
+{
+	struct rec rc = { 0 }, rs = { 0 };
+	struct tls_options o;
+	char err[512];
+
+	memset(&o, 0, sizeof o);
+	o.cert = cert("server.pem");
+	o.key = cert("server.key");
+	o.options = "NO_SSLv3:NO_TLSv1,frobnicate";
+	ck_assert_int_eq(tls_ctx_server_new(&o, &sctx, err, sizeof err),
+	    -EINVAL);
+	ck_assert_ptr_null(sctx);
+	ck_assert_msg(strstr(err, "\"frobnicate\"") != NULL, "%s", err);
+	o.options = "NO_TLSv1_3,NO_TICKET:SINGLE_DH_USE";
+	ck_assert_int_eq(tls_ctx_server_new(&o, &sctx, err, sizeof err), 0);
+	setup_pair(0);
+	cctx = client_ctx(0, true);
+	start_client(cli, "localhost", &rc);
+	start_server(srv, 10, &rs);
+	RUN_UNTIL(loop, rc.calls > 0 && rs.calls > 0);
+	ck_assert_int_eq(rc.status, COMM_OK);
+	ck_assert_int_eq(rs.status, COMM_OK);
+	ck_assert_int_eq(SSL_version(comm_tls_ssl(srv)), TLS1_2_VERSION);
+	ck_assert(SSL_get_options(comm_tls_ssl(srv)) & SSL_OP_NO_TICKET);
+	finish();
+}
+END_TEST
+
 /* --- reads and writes ---------------------------------------------------- */
 
 START_TEST(large_vectored_write_arrives_intact)
@@ -904,6 +935,7 @@ tls_suite(void)
 	tcase_add_test(tc, verify_untrusted_ca_fails);
 	tcase_add_test(tc, verify_ip_and_flags);
 	tcase_add_test(tc, key_must_match_certificate);
+	tcase_add_test(tc, server_options_squid_names);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("io");
