@@ -87,11 +87,5 @@ const char	*tls_verify_name(long result);
 /* tls_verify_result() - ssl's verify result: 0 (X509_V_OK) when the
  * peer's certificate passed, or was not checked. */
 long		tls_verify_result(const struct ssl_st *ssl);
-/* tls_error_reason() - OpenSSL's text for an error code
- * (comm_tls_error()): "wrong version number"; NULL for 0 or unknown. */
-const char	*tls_error_reason(unsigned long code);
-/* tls_ssl_free() - an SSL object that never went to comm_tls_start();
- * ssl may be NULL. */
-void		tls_ssl_free(struct ssl_st *ssl);
 
 #endif /* CUTTLE_TLS_H */

@@ -449,18 +449,6 @@ tls_server_new(struct tls_ctx *t)
 	return (ssl);
 }
 
-void
-tls_ssl_free(SSL *ssl)
-{
-	SSL_free(ssl);
-}
-
-const char *
-tls_error_reason(unsigned long code)
-{
-	return (code != 0 ? ERR_reason_error_string(code) : NULL);
-}
-
 unsigned
 tls_sessions_kept(const struct tls_ctx *t)
 {
