@@ -32,12 +32,15 @@
 #define CLIENT_WINDOW		(256 * 1024)	/* private entry window */
 #define CLIENT_WRITE_MAX	(256 * 1024)	/* body bytes per writev */
 #define CLIENT_LINGER		2.0		/* seconds draining at close */
+#define CLIENT_TIME_SLACK	1e-3		/* a deadline this near: due */
 
 struct client_ctx {
 	unsigned		magic;
 #define CLIENT_CTX_MAGIC	0xc11e4c7aU
 	struct client_deps	deps;
-	struct list		conns;
+	struct list		conns;		/* in accept order */
+	struct comm_timer	*lifetime;	/* client_lifetime: due for
+						 * the oldest of conns */
 	struct mgr_client_figures stats;	/* connections, the cache's,
 						 * as the manager reads them */
 	struct mgr_stats	*counters;	/* traffic: the manager's, or
@@ -68,7 +71,6 @@ struct client_conn {
 	struct list		link;
 	union client_addr	peer;
 	union client_addr	local;
-	struct comm_timer	*lifetime;	/* client_lifetime */
 	struct http_parser	*parser;
 	struct buf_chain	in;		/* received, not yet parsed */
 	struct buf		*parsing;	/* block under the parser */
@@ -80,6 +82,7 @@ struct client_conn {
 	bool			eof;		/* the client sent FIN */
 	bool			lingering;	/* replied; draining, then close */
 	bool			closing;
+	bool			expired;	/* client_lifetime reached */
 };
 
 /* How a request meets the cache (client_cache.c). */
