@@ -297,8 +297,6 @@ struct comm_loop	*comm_conn_loop(const struct comm_conn *c);
 struct comm_conn_stats {
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
-	uint32_t	reads;		/* comm_read() calls */
-	uint32_t	writes;		/* comm_writev() calls */
 	uint32_t	recv_calls;	/* transport recv() calls */
 	uint32_t	send_calls;	/* transport sendv() calls */
 	uint32_t	pending;	/* operations not yet completed */

@@ -53,10 +53,13 @@
  * that fires a hair early (clock rounding) does not re-arm for nothing. */
 #define COMM_TIME_SLACK		1e-3
 
+/* Close handlers: a singly linked list from c->handlers, in the order
+ * added (one or two per connection; a list head would cost an idle
+ * connection 8 bytes more). */
 struct comm_handler {
 	unsigned		magic;
 #define COMM_HANDLER_MAGIC	0xc0331a4dU
-	struct list		link;
+	struct comm_handler	*next;
 	comm_close_fn		*fn;
 	void			*arg;
 };
@@ -110,7 +113,6 @@ comm_conn_alloc(struct comm_loop *loop, int fd)
 	c->rd.conn = c;
 	list_init(&c->rd.call.link);
 	list_init(&c->wq);
-	list_init(&c->handlers);
 	comm_call_init(&c->call, comm_io_flush_call);
 	c->t_start = c->t_active = comm_loop_now(loop);
 	list_insert_tail(&loop->conns, &c->link);
@@ -150,7 +152,7 @@ conn_free(struct comm_conn *c)
 	/* The contract's last line: nothing may still be owed a callback. */
 	AZ(c->nops);
 	CHECK(list_empty(&c->wq));
-	CHECK(list_empty(&c->handlers));
+	CHECK(c->handlers == NULL);
 	CHECK(c->rd.state == COMM_OP_IDLE);
 	CHECK(c->cn == NULL);
 	CHECK(!comm_call_pending(&c->rd.call));
@@ -298,7 +300,6 @@ comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg)
 	}
 	c->nops++;
 	loop->st.ops++;
-	c->writes++;
 	comm_call_post(loop, &nm->call);
 }
 
@@ -405,16 +406,14 @@ conn_down(struct comm_call *call)
 {
 	struct comm_conn *c = container_of(call, struct comm_conn, call);
 	struct comm_handler *h;
-	struct list *n;
 	comm_close_fn *fn;
 	void *arg;
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	CHECK(c->flags & CONN_CLOSING);
-	while ((n = list_first(&c->handlers)) != NULL) {
-		list_remove(n);
-		h = container_of(n, struct comm_handler, link);
+	while ((h = c->handlers) != NULL) {
 		CHECK_OBJ(h, COMM_HANDLER_MAGIC);
+		c->handlers = h->next;
 		fn = h->fn;
 		arg = h->arg;
 		FREE_OBJ(h);
@@ -450,7 +449,7 @@ comm_close(struct comm_conn **cp)
 int
 comm_add_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
 {
-	struct comm_handler *h;
+	struct comm_handler *h, **tail;
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	AN(fn);
@@ -461,21 +460,22 @@ comm_add_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
 		return (-ENOMEM);
 	h->fn = fn;
 	h->arg = arg;
-	list_insert_tail(&c->handlers, &h->link);
+	for (tail = &c->handlers; *tail != NULL; tail = &(*tail)->next)
+		continue;
+	*tail = h;
 	return (0);
 }
 
 int
 comm_remove_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
 {
-	struct comm_handler *h;
-	struct list *n;
+	struct comm_handler *h, **prev;
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
-	LIST_FOREACH(n, &c->handlers) {
-		h = container_of(n, struct comm_handler, link);
+	for (prev = &c->handlers; (h = *prev) != NULL; prev = &h->next) {
+		CHECK_OBJ(h, COMM_HANDLER_MAGIC);
 		if (h->fn == fn && h->arg == arg) {
-			list_remove(n);
+			*prev = h->next;
 			FREE_OBJ(h);
 			return (0);
 		}
@@ -522,13 +522,16 @@ comm_conn_timer_update(struct comm_conn *c)
 	d = conn_deadline(c);
 	if (d == HUGE_VAL)
 		return;
-	if (ev_is_active(&c->timer) && c->t_armed <= d)
-		return;
 	now = comm_loop_now(c->loop);
+	/* Armed for d already, or earlier: it re-arms when it fires.  The
+	 * deadline it is armed for is read back from libev (a hair off d,
+	 * hence the slack) rather than kept here. */
+	if (ev_is_active(&c->timer) && now + ev_timer_remaining(c->loop->ev,
+	    &c->timer) <= d + COMM_TIME_SLACK)
+		return;
 	ev_timer_stop(c->loop->ev, &c->timer);
 	ev_timer_set(&c->timer, d > now ? d - now : 0., 0.);
 	ev_timer_start(c->loop->ev, &c->timer);
-	c->t_armed = d;
 }
 
 static void
@@ -595,8 +598,6 @@ comm_conn_stats(const struct comm_conn *c, struct comm_conn_stats *st)
 	memset(st, 0, sizeof *st);
 	st->bytes_in = c->bytes_in;
 	st->bytes_out = c->bytes_out;
-	st->reads = c->reads;
-	st->writes = c->writes;
 	st->recv_calls = c->recv_calls;
 	st->send_calls = c->send_calls;
 	st->pending = c->nops;

@@ -184,7 +184,7 @@ struct comm_conn {
 	struct comm_op		rd;		/* the one read */
 	struct comm_wop		*cn;		/* the connect, while pending */
 	struct list		wq;		/* struct comm_wop, in order */
-	struct list		handlers;	/* struct comm_handler */
+	struct comm_handler	*handlers;	/* in order added (comm_conn.c) */
 	struct comm_call	call;		/* open: the coalesced write
 						 * attempt (comm_io_flush_call);
 						 * torn down: handlers, then
@@ -195,11 +195,8 @@ struct comm_conn {
 	double			t_active;	/* last byte moved */
 	double			t_read;		/* pending read started */
 	double			t_write;	/* last write progress */
-	double			t_armed;	/* the timer's deadline */
 	uint64_t		bytes_in;
 	uint64_t		bytes_out;
-	uint32_t		reads;
-	uint32_t		writes;
 	uint32_t		recv_calls;
 	uint32_t		send_calls;
 };

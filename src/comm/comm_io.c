@@ -108,7 +108,6 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
 	op = &c->rd;
 	CHECK(op->state == COMM_OP_IDLE);	/* one read at a time */
 	comm_op_start(c, op, COMM_OP_READ, done, arg);
-	c->reads++;
 	op->buf = b != NULL ? buf_ref(b) : NULL;
 	op->max = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
 	op->off = 0;
@@ -272,7 +271,6 @@ comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
 	w->skip = 0;
 	w->pinned = 0;
 	comm_op_start(c, &w->op, COMM_OP_WRITE, done, arg);
-	c->writes++;
 	if (c->flags & CONN_CLOSING) {
 		comm_op_finish(&w->op, COMM_CANCELLED, 0);
 		return;
