@@ -44,6 +44,8 @@
 static comm_accept_fn client_accept;
 static comm_done_fn client_read_done;
 static comm_timer_fn client_ctx_lifetime;
+static void client_conn_lifetime_start(struct client_ctx *ctx,
+    struct comm_conn *c);
 static void client_conn_lifetime(struct client_conn *cc);
 static void client_conn_free(struct client_conn *cc);
 static void client_conn_hold(struct client_conn *cc);
@@ -252,17 +254,31 @@ client_adopt(struct client_ctx *ctx, struct comm_conn *c,
 	ctx->stats.conns_open++;
 	comm_set_timeout(c, COMM_TO_READ, conf->request_timeout);
 	comm_set_timeout(c, COMM_TO_WRITE, conf->write_timeout);
-	/* client_lifetime is a timer of ours, not comm's LIFETIME: a request
-	 * still waiting for its reply then gets ERR_LIFETIME_EXP. */
-	if (conf->client_lifetime > 0 && ctx->lifetime == NULL)
+	client_conn_lifetime_start(ctx, c);
+	client_conn_read_more(cc);
+}
+
+/*
+ * client_lifetime is a timer of ours, not comm's LIFETIME: a request
+ * still waiting for its reply then gets ERR_LIFETIME_EXP.  The newest
+ * connection is due last: the timer needs starting only if it is not
+ * running for an older one.  With no memory for the timer, comm's
+ * LIFETIME closes the connection all the same.
+ */
+static void
+client_conn_lifetime_start(struct client_ctx *ctx, struct comm_conn *c)
+{
+	double life = ctx->deps.conf->client_lifetime;
+
+	if (life <= 0)
+		return;
+	if (ctx->lifetime == NULL)
 		ctx->lifetime = comm_timer_new(ctx->deps.loop,
 		    client_ctx_lifetime, ctx);
-	if (conf->client_lifetime > 0 && ctx->lifetime == NULL)
-		comm_set_timeout(c, COMM_TO_LIFETIME, conf->client_lifetime);
-	else if (conf->client_lifetime > 0 &&
-	    !comm_timer_active(ctx->lifetime))
-		comm_timer_start(ctx->lifetime, conf->client_lifetime, 0);
-	client_conn_read_more(cc);
+	if (ctx->lifetime == NULL)
+		comm_set_timeout(c, COMM_TO_LIFETIME, life);
+	else if (!comm_timer_active(ctx->lifetime))
+		comm_timer_start(ctx->lifetime, life, 0);
 }
 
 /*
@@ -419,8 +435,8 @@ client_body_piece(void *arg, const char *at, size_t len)
 	struct client_txn *t = arg;
 	struct client_conn *cc = t->cc;
 
-	if (buf_chain_append_slice(&t->body, cc->parsing,
-	    (size_t)((const unsigned char *)at - buf_data(cc->parsing)),
+	if (buf_chain_append_slice(&t->body, cc->ctx->parsing,
+	    (size_t)((const unsigned char *)at - buf_data(cc->ctx->parsing)),
 	    len) != 0)
 		t->close_after = true;
 }
@@ -463,11 +479,11 @@ client_conn_process(struct client_conn *cc)
 		 * end of a request without content. */
 		if (buf_chain_len(&cc->in) > 0) {
 			s = buf_chain_slice(&cc->in, 0);
-			cc->parsing = s->buf;
+			cc->ctx->parsing = s->buf;
 			st = http_parse(cc->parser, (const char *)
 			    buf_slice_ptr(s), s->len, &used,
 			    client_body_piece, t);
-			cc->parsing = NULL;
+			cc->ctx->parsing = NULL;
 			buf_chain_consume(&cc->in, used);
 		} else if (t->state == TXN_BODY)
 			st = http_parse(cc->parser, "", 0, &used,

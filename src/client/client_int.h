@@ -47,6 +47,9 @@ struct client_ctx {
 						 * own_counters without one */
 	struct mgr_stats	own_counters;
 	struct list		fetches;	/* struct client_fetch */
+	struct buf		*parsing;	/* block under the parser, while
+						 * a connection's input is
+						 * parsed (client_conn.c) */
 	uint64_t		serial;		/* the last Vary marker's */
 	bool			draining;	/* no keep-alive any more */
 };
@@ -66,23 +69,25 @@ union client_addr {
 struct client_conn {
 	unsigned		magic;
 #define CLIENT_CONN_MAGIC	0xc11ec044U
+	unsigned		pending;	/* completions to come, and
+					 * calls running (client_conn_hold) */
 	struct client_ctx	*ctx;
 	struct comm_conn	*conn;
-	struct list		link;
+	struct list		link;		/* ctx->conns */
 	union client_addr	peer;
 	union client_addr	local;
 	struct http_parser	*parser;
 	struct buf_chain	in;		/* received, not yet parsed */
-	struct buf		*parsing;	/* block under the parser */
 	struct client_txn	*txn;		/* the request being served */
-	unsigned		pending;	/* completions to come, and
-					 * calls running (client_conn_hold) */
 	unsigned		nreq;
-	bool			reading;
-	bool			eof;		/* the client sent FIN */
-	bool			lingering;	/* replied; draining, then close */
-	bool			closing;
-	bool			expired;	/* client_lifetime reached */
+	/* One bit each: an idle connection is 184 bytes, a 192-byte
+	 * malloc() chunk. */
+	bool			reading : 1;
+	bool			eof : 1;	/* the client sent FIN */
+	bool			lingering : 1;	/* replied; draining, then
+						 * close */
+	bool			closing : 1;
+	bool			expired : 1;	/* client_lifetime reached */
 };
 
 /* How a request meets the cache (client_cache.c). */
