@@ -24,7 +24,7 @@
  *				CLOSED
  *	conn_maybe_free()	CLOSED and RELEASED and nops == 0: freed
  *
- * Because completions and `down` travel through one FIFO queue, the
+ * Because completions and conn_down travel through one FIFO queue, the
  * order the contract promises (cancelled ops, then handlers, then the fd)
  * falls out of posting order; nothing is called inline.
  */
