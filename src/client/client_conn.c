@@ -17,6 +17,11 @@
  * trickling single bytes would otherwise pin a 64-byte block (and a
  * slice) per byte, 100 times the bytes it sent.
  *
+ * client_lifetime is the same for every connection, and ctx->conns is
+ * in accept order, so one timer serves them all: it is due when the
+ * oldest connection is, and walks the list from there (a timer each
+ * would cost an idle connection 96 bytes).
+ *
  * A connection that will not carry another request is closed the way
  * Apache and nginx do it ("lingering close"): FIN after the reply, then
  * what the client still sends is read and dropped for CLIENT_LINGER
@@ -46,7 +51,10 @@
 
 static comm_accept_fn client_accept;
 static comm_done_fn client_read_done, client_tls_done;
-static comm_timer_fn client_conn_lifetime;
+static comm_timer_fn client_ctx_lifetime;
+static void client_conn_lifetime_start(struct client_ctx *ctx,
+    struct comm_conn *c);
+static void client_conn_lifetime(struct client_conn *cc);
 static void client_conn_free(struct client_conn *cc);
 static void client_conn_hold(struct client_conn *cc);
 static void client_conn_release(struct client_conn *cc);
@@ -78,6 +86,13 @@ client_ctx_set_deps(struct client_ctx *ctx, const struct client_deps *deps)
 	CHECK(deps->loop == ctx->deps.loop);
 	CHECK(deps->mgr == ctx->deps.mgr);	/* the counters stay */
 	ctx->deps = *deps;
+	/* A new client_lifetime holds for the connections open too: the
+	 * timer looks again at once. */
+	if (ctx->lifetime == NULL && deps->conf->client_lifetime > 0)
+		ctx->lifetime = comm_timer_new(deps->loop,
+		    client_ctx_lifetime, ctx);
+	if (ctx->lifetime != NULL)
+		comm_timer_start(ctx->lifetime, 0, 0);
 }
 
 void
@@ -90,6 +105,7 @@ client_ctx_free(struct client_ctx **cp)
 	TAKE_OBJ_NOTNULL(ctx, cp, CLIENT_CTX_MAGIC);
 	CHECK(list_empty(&ctx->conns));
 	CHECK(list_empty(&ctx->fetches));
+	comm_timer_free(&ctx->lifetime);
 	FREE_OBJ(ctx);
 }
 
@@ -211,7 +227,6 @@ client_conn_free(struct client_conn *cc)
 		return;
 	list_remove(&cc->link);
 	cc->ctx->stats.conns_open--;
-	comm_timer_free(&cc->lifetime);
 	http_parser_free(&cc->parser);
 	buf_chain_fini(&cc->in);
 	FREE_OBJ(cc);
@@ -320,18 +335,7 @@ client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
 	ctx->stats.conns_open++;
 	comm_set_timeout(c, COMM_TO_READ, conf->request_timeout);
 	comm_set_timeout(c, COMM_TO_WRITE, conf->write_timeout);
-	/* client_lifetime is a timer of ours, not comm's LIFETIME: a request
-	 * still waiting for its reply then gets ERR_LIFETIME_EXP. */
-	if (conf->client_lifetime > 0) {
-		cc->lifetime = comm_timer_new(ctx->deps.loop,
-		    client_conn_lifetime, cc);
-		if (cc->lifetime != NULL)
-			comm_timer_start(cc->lifetime, conf->client_lifetime,
-			    0);
-		else
-			comm_set_timeout(c, COMM_TO_LIFETIME,
-			    conf->client_lifetime);
-	}
+	client_conn_lifetime_start(ctx, c);
 	if (tls != NULL && client_conn_tls_start(cc, tls) != 0) {
 		client_conn_abort(cc);
 		return;
@@ -339,16 +343,69 @@ client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
 	client_conn_read_more(cc);
 }
 
+/*
+ * client_lifetime is a timer of ours, not comm's LIFETIME: a request
+ * still waiting for its reply then gets ERR_LIFETIME_EXP.  The newest
+ * connection is due last: the timer needs starting only if it is not
+ * running for an older one.  With no memory for the timer, comm's
+ * LIFETIME closes the connection all the same.
+ */
+static void
+client_conn_lifetime_start(struct client_ctx *ctx, struct comm_conn *c)
+{
+	double life = ctx->deps.conf->client_lifetime;
+
+	if (life <= 0)
+		return;
+	if (ctx->lifetime == NULL)
+		ctx->lifetime = comm_timer_new(ctx->deps.loop,
+		    client_ctx_lifetime, ctx);
+	if (ctx->lifetime == NULL)
+		comm_set_timeout(c, COMM_TO_LIFETIME, life);
+	else if (!comm_timer_active(ctx->lifetime))
+		comm_timer_start(ctx->lifetime, life, 0);
+}
+
+/*
+ * The lifetime timer: every connection whose client_lifetime is over, in
+ * accept order, then due again for the next one.  Each is told once
+ * (cc->expired); closing ones are on their way out already.
+ */
+static void
+client_ctx_lifetime(struct comm_timer *tm, void *arg)
+{
+	struct client_ctx *ctx = arg;
+	struct client_conn *cc;
+	struct list *n, *tmp;
+	double life, now, due;
+
+	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
+	life = ctx->deps.conf->client_lifetime;
+	if (life <= 0)
+		return;
+	now = comm_now(ctx->deps.loop);
+	LIST_FOREACH_SAFE(n, tmp, &ctx->conns) {
+		cc = container_of(n, struct client_conn, link);
+		if (cc->closing || cc->expired)
+			continue;
+		due = comm_conn_since(cc->conn) + life;
+		if (due > now + CLIENT_TIME_SLACK) {
+			comm_timer_start(tm, due - now, 0);
+			return;
+		}
+		cc->expired = true;
+		client_conn_lifetime(cc);
+	}
+}
+
 /* client_lifetime is over: a request that waits for its reply is told
  * so (ERR_LIFETIME_EXP, then the connection closes); else it just closes
  * (a reply already on its way is cut: the lifetime bounds it too). */
 static void
-client_conn_lifetime(struct comm_timer *tm, void *arg)
+client_conn_lifetime(struct client_conn *cc)
 {
-	struct client_conn *cc = arg;
 	struct client_txn *t = cc->txn;
 
-	(void)tm;
 	CHECK_OBJ_NOTNULL(cc, CLIENT_CONN_MAGIC);
 	log_msg(LG_INFO, SEC_CLIENT, "client_lifetime reached");
 	if (t != NULL && !t->headers_sent && t->tunnel == NULL &&
@@ -367,8 +424,6 @@ client_conn_abort(struct client_conn *cc)
 	if (cc->closing)
 		return;
 	cc->closing = true;
-	if (cc->lifetime != NULL)
-		comm_timer_stop(cc->lifetime);
 	if (cc->txn != NULL)
 		client_txn_abort(cc->txn);
 	comm_close(&cc->conn);
@@ -476,8 +531,8 @@ client_body_piece(void *arg, const char *at, size_t len)
 	struct client_txn *t = arg;
 	struct client_conn *cc = t->cc;
 
-	if (buf_chain_append_slice(&t->body, cc->parsing,
-	    (size_t)((const unsigned char *)at - buf_data(cc->parsing)),
+	if (buf_chain_append_slice(&t->body, cc->ctx->parsing,
+	    (size_t)((const unsigned char *)at - buf_data(cc->ctx->parsing)),
 	    len) != 0)
 		t->close_after = true;
 }
@@ -520,11 +575,11 @@ client_conn_process(struct client_conn *cc)
 		 * end of a request without content. */
 		if (buf_chain_len(&cc->in) > 0) {
 			s = buf_chain_slice(&cc->in, 0);
-			cc->parsing = s->buf;
+			cc->ctx->parsing = s->buf;
 			st = http_parse(cc->parser, (const char *)
 			    buf_slice_ptr(s), s->len, &used,
 			    client_body_piece, t);
-			cc->parsing = NULL;
+			cc->ctx->parsing = NULL;
 			buf_chain_consume(&cc->in, used);
 		} else if (t->state == TXN_BODY)
 			st = http_parse(cc->parser, "", 0, &used,

@@ -151,6 +151,9 @@ struct comm_timer	*comm_timer_new(struct comm_loop *loop,
  * every `repeat` seconds if repeat > 0.  Restarts a running timer. */
 void	comm_timer_start(struct comm_timer *t, double after, double repeat);
 void	comm_timer_stop(struct comm_timer *t);
+/* comm_timer_active() - started, and fn not yet run (one-shot) or
+ * repeating. */
+bool	comm_timer_active(const struct comm_timer *t);
 /* comm_timer_free() - stop and free; NULLs *tp; *tp may be NULL. */
 void	comm_timer_free(struct comm_timer **tp);
 
@@ -225,11 +228,9 @@ void	comm_read(struct comm_conn *c, struct buf *b, size_t max,
  * TIMEOUT (write timeout: likewise), or CANCELLED; len is the bytes
  * written either way.  With no memory for its queue entry the write
  * fails all the same, from the loop: ERROR ENOMEM, and the connection's
- * writes fail from then on (as after a write error).  At most
- * COMM_NOMEM_WRITES (3) writes may be started on a connection between
- * such a failure and its completion, which comes in the next round of
- * callbacks: cuttle's users start at most two in one round (a header
- * section and a content piece; 100 Continue and a reply). */
+ * writes fail from then on (as after a write error).  Such a completion
+ * is a record from the loop's reserve, so no connection carries room
+ * for it while idle. */
 void	comm_writev(struct comm_conn *c, struct buf_chain *chain,
 	    comm_done_fn *done, void *arg);
 
@@ -286,6 +287,11 @@ enum comm_timeout {
 void	comm_set_timeout(struct comm_conn *c, enum comm_timeout which,
 	    double seconds);
 
+/* comm_conn_since() - comm_now() when c was made: accepted, adopted, or
+ * its connect started.  A layer above that gives every connection the
+ * same lifetime keeps them in this order and needs one timer for all. */
+double	comm_conn_since(const struct comm_conn *c);
+
 /* comm_conn_fd() - the socket, or -1 once closed. */
 int	comm_conn_fd(const struct comm_conn *c);
 struct comm_loop	*comm_conn_loop(const struct comm_conn *c);
@@ -293,8 +299,6 @@ struct comm_loop	*comm_conn_loop(const struct comm_conn *c);
 struct comm_conn_stats {
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
-	uint32_t	reads;		/* comm_read() calls */
-	uint32_t	writes;		/* comm_writev() calls */
 	uint32_t	recv_calls;	/* transport recv() calls */
 	uint32_t	send_calls;	/* transport sendv() calls */
 	uint32_t	pending;	/* operations not yet completed */

@@ -10,19 +10,21 @@
  *				posted on the loop's call queue
  *	op_deliver()		(from the queue) done() runs; nops - 1
  *	comm_op_nomem()		a write with no memory for its entry: a
- *				record in the conn, its result fixed (ERROR
- *				ENOMEM, the writes after it failing too)
- *	nomem_deliver()		(from the queue) done() of each record
+ *				record from the loop's reserve, its result
+ *				fixed (ERROR ENOMEM, the writes after it
+ *				failing too) and posted
+ *	nomem_deliver()		(from the queue) done(); the record back
  *	comm_close()		RELEASED; teardown unless already torn down
  *	comm_conn_teardown()	CLOSING: watchers stopped, every PENDING op
  *				finished (CANCELLED, or TIMEOUT for idle and
- *				lifetime) in start order, `down` posted
+ *				lifetime) in start order, c->call turned
+ *				from the flush into conn_down and posted
  *	conn_down()		(from the queue, after those completions)
  *				close handlers run, transport closed, close(fd);
  *				CLOSED
  *	conn_maybe_free()	CLOSED and RELEASED and nops == 0: freed
  *
- * Because completions and `down` travel through one FIFO queue, the
+ * Because completions and conn_down travel through one FIFO queue, the
  * order the contract promises (cancelled ops, then handlers, then the fd)
  * falls out of posting order; nothing is called inline.
  */
@@ -51,10 +53,13 @@
  * that fires a hair early (clock rounding) does not re-arm for nothing. */
 #define COMM_TIME_SLACK		1e-3
 
+/* Close handlers: a singly linked list from c->handlers, in the order
+ * added (one or two per connection; a list head would cost an idle
+ * connection 8 bytes more). */
 struct comm_handler {
 	unsigned		magic;
 #define COMM_HANDLER_MAGIC	0xc0331a4dU
-	struct list		link;
+	struct comm_handler	*next;
 	comm_close_fn		*fn;
 	void			*arg;
 };
@@ -108,10 +113,7 @@ comm_conn_alloc(struct comm_loop *loop, int fd)
 	c->rd.conn = c;
 	list_init(&c->rd.call.link);
 	list_init(&c->wq);
-	list_init(&c->handlers);
-	comm_call_init(&c->flush, comm_io_flush_call);
-	comm_call_init(&c->down, conn_down);
-	comm_call_init(&c->nomem.call, nomem_deliver);
+	comm_call_init(&c->call, comm_io_flush_call);
 	c->t_start = c->t_active = comm_loop_now(loop);
 	list_insert_tail(&loop->conns, &c->link);
 	loop->st.conns++;
@@ -150,13 +152,11 @@ conn_free(struct comm_conn *c)
 	/* The contract's last line: nothing may still be owed a callback. */
 	AZ(c->nops);
 	CHECK(list_empty(&c->wq));
-	CHECK(list_empty(&c->handlers));
+	CHECK(c->handlers == NULL);
 	CHECK(c->rd.state == COMM_OP_IDLE);
 	CHECK(c->cn == NULL);
 	CHECK(!comm_call_pending(&c->rd.call));
-	CHECK(!comm_call_pending(&c->flush));
-	CHECK(!comm_call_pending(&c->down));
-	CHECK(!comm_call_pending(&c->nomem.call));
+	CHECK(!comm_call_pending(&c->call));
 	CHECK(c->fd == -1);
 	CHECK(!ev_is_active(&c->io));
 	ev_timer_stop(loop->ev, &c->timer);
@@ -254,72 +254,79 @@ op_deliver(struct comm_call *call)
 }
 
 /*
- * A write that has no queue entry (the allocation failed, or it comes
- * behind one that did): its completion is a record in the conn.  Bytes
- * left out of the middle of a stream would corrupt it, so the write side
- * fails as on a write error: the queue at once, every later write too.
- * False when the records are all taken (see COMM_NOMEM_WRITES).
+ * A write that has no queue entry (the allocation failed): its completion
+ * is a record from the loop's reserve (comm_int.h).  Bytes left out of
+ * the middle of a stream would corrupt it, so the write side fails as on
+ * a write error: the queue at once, every later write too.  The record
+ * is posted now, behind the queue's completions, so that they all arrive
+ * in start order.
  */
-bool
+void
 comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg)
 {
-	struct comm_nomem *nm = &c->nomem;
-	unsigned i = nm->n;
+	struct comm_loop *loop = c->loop;
+	struct comm_nomem *nm;
+	struct list *n;
 
 	AN(done);
-	if (i == COMM_NOMEM_WRITES)
-		return (false);
-	nm->w[i].done = done;
-	nm->w[i].arg = arg;
-	if (i == 0)
-		nm->cancelled = 0;
+	n = list_first(&loop->nomem);
+	if (n != NULL) {
+		list_remove(n);
+		nm = container_of(n, struct comm_nomem, link);
+	} else {
+		nm = malloc(sizeof *nm);
+		if (nm == NULL)
+			WRONG("no memory for a write's completion");
+		list_init(&nm->link);
+		nm->reserved = false;
+	}
+	comm_call_init(&nm->call, nomem_deliver);
+	nm->conn = c;
+	nm->done = done;
+	nm->arg = arg;
+	nm->err = 0;
 	if (c->flags & CONN_CLOSING)
-		nm->cancelled |= (uint8_t)(1u << i);
+		nm->status = COMM_CANCELLED;
 	else {
 		if (c->werr == 0) {
 			log_msg(LG_WARN, SEC_COMM, "conn fd %d: no memory "
 			    "for a write: the connection's writes fail",
 			    c->fd);
-			c->loop->st.write_nomem++;
+			loop->st.write_nomem++;
 			comm_io_write_fail(c, COMM_ERROR, ENOMEM);
 		}
-		nm->err = c->werr;	/* sticky: the same for all */
+		nm->status = COMM_ERROR;
+		nm->err = c->werr;	/* sticky: ENOMEM, or what came first */
 	}
-	nm->n++;
 	c->nops++;
-	c->loop->st.ops++;
-	c->writes++;
-	if (!comm_call_pending(&nm->call))
-		comm_call_post(c->loop, &nm->call);
-	return (true);
+	loop->st.ops++;
+	comm_call_post(loop, &nm->call);
 }
 
 static void
 nomem_deliver(struct comm_call *call)
 {
-	struct comm_conn *c = container_of(call, struct comm_conn,
-	    nomem.call);
-	struct comm_nomem nm;
+	struct comm_nomem *nm = container_of(call, struct comm_nomem, call);
+	struct comm_conn *c = nm->conn;
 	struct comm_result res;
-	unsigned i;
+	comm_done_fn *done;
+	void *arg;
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
-	/* A done() may start another write, which takes a fresh batch. */
-	nm = c->nomem;
-	c->nomem.n = 0;
-	for (i = 0; i < nm.n; i++) {
-		memset(&res, 0, sizeof res);
-		if (nm.cancelled & (1u << i))
-			res.status = COMM_CANCELLED;
-		else {
-			res.status = COMM_ERROR;
-			res.err = nm.err;
-		}
-		nm.w[i].done(c, &res, nm.w[i].arg);
-	}
-	CHECK(c->nops >= nm.n && c->loop->st.ops >= nm.n);
-	c->nops -= nm.n;
-	c->loop->st.ops -= nm.n;
+	memset(&res, 0, sizeof res);
+	res.status = (enum comm_status)nm->status;
+	res.err = nm->err;
+	done = nm->done;
+	arg = nm->arg;
+	/* Back before done runs: done may start another such write. */
+	if (nm->reserved)
+		list_insert_head(&c->loop->nomem, &nm->link);
+	else
+		free(nm);
+	done(c, &res, arg);
+	CHECK(c->nops > 0 && c->loop->st.ops > 0);
+	c->nops--;
+	c->loop->st.ops--;
 	conn_maybe_free(c);
 }
 
@@ -376,7 +383,10 @@ comm_conn_teardown(struct comm_conn *c, enum comm_status why)
 	c->flags &= ~(CONN_WAIT_READ | CONN_WAIT_WRITE);
 	ev_io_stop(c->loop->ev, &c->io);
 	ev_timer_stop(c->loop->ev, &c->timer);
-	comm_call_cancel(&c->flush);
+	/* No flush is wanted any more (comm_io_flush_soon() posts none on a
+	 * closing conn), so the one call goes the way down now. */
+	comm_call_cancel(&c->call);
+	comm_call_init(&c->call, conn_down);
 	/* Pending operations complete in the order they were started: the
 	 * write queue is in order, the read and the connect slot in. */
 	while ((n = list_first(&c->wq)) != NULL) {
@@ -389,24 +399,22 @@ comm_conn_teardown(struct comm_conn *c, enum comm_status why)
 	c->queued = 0;
 	log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: down (%s), %u ops owed",
 	    c->fd, comm_status_name(why), c->nops);
-	comm_call_post(c->loop, &c->down);
+	comm_call_post(c->loop, &c->call);
 }
 
 static void
 conn_down(struct comm_call *call)
 {
-	struct comm_conn *c = container_of(call, struct comm_conn, down);
+	struct comm_conn *c = container_of(call, struct comm_conn, call);
 	struct comm_handler *h;
-	struct list *n;
 	comm_close_fn *fn;
 	void *arg;
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	CHECK(c->flags & CONN_CLOSING);
-	while ((n = list_first(&c->handlers)) != NULL) {
-		list_remove(n);
-		h = container_of(n, struct comm_handler, link);
+	while ((h = c->handlers) != NULL) {
 		CHECK_OBJ(h, COMM_HANDLER_MAGIC);
+		c->handlers = h->next;
 		fn = h->fn;
 		arg = h->arg;
 		FREE_OBJ(h);
@@ -442,7 +450,7 @@ comm_close(struct comm_conn **cp)
 int
 comm_add_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
 {
-	struct comm_handler *h;
+	struct comm_handler *h, **tail;
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	AN(fn);
@@ -453,21 +461,22 @@ comm_add_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
 		return (-ENOMEM);
 	h->fn = fn;
 	h->arg = arg;
-	list_insert_tail(&c->handlers, &h->link);
+	for (tail = &c->handlers; *tail != NULL; tail = &(*tail)->next)
+		continue;
+	*tail = h;
 	return (0);
 }
 
 int
 comm_remove_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
 {
-	struct comm_handler *h;
-	struct list *n;
+	struct comm_handler *h, **prev;
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
-	LIST_FOREACH(n, &c->handlers) {
-		h = container_of(n, struct comm_handler, link);
+	for (prev = &c->handlers; (h = *prev) != NULL; prev = &h->next) {
+		CHECK_OBJ(h, COMM_HANDLER_MAGIC);
 		if (h->fn == fn && h->arg == arg) {
-			list_remove(n);
+			*prev = h->next;
 			FREE_OBJ(h);
 			return (0);
 		}
@@ -514,13 +523,16 @@ comm_conn_timer_update(struct comm_conn *c)
 	d = conn_deadline(c);
 	if (d == HUGE_VAL)
 		return;
-	if (ev_is_active(&c->timer) && c->t_armed <= d)
-		return;
 	now = comm_loop_now(c->loop);
+	/* Armed for d already, or earlier: it re-arms when it fires.  The
+	 * deadline it is armed for is read back from libev (a hair off d,
+	 * hence the slack) rather than kept here. */
+	if (ev_is_active(&c->timer) && now + ev_timer_remaining(c->loop->ev,
+	    &c->timer) <= d + COMM_TIME_SLACK)
+		return;
 	ev_timer_stop(c->loop->ev, &c->timer);
 	ev_timer_set(&c->timer, d > now ? d - now : 0., 0.);
 	ev_timer_start(c->loop->ev, &c->timer);
-	c->t_armed = d;
 }
 
 static void
@@ -559,6 +571,13 @@ comm_set_timeout(struct comm_conn *c, enum comm_timeout which, double seconds)
 	comm_conn_timer_update(c);
 }
 
+double
+comm_conn_since(const struct comm_conn *c)
+{
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	return (c->t_start);
+}
+
 int
 comm_conn_fd(const struct comm_conn *c)
 {
@@ -580,8 +599,6 @@ comm_conn_stats(const struct comm_conn *c, struct comm_conn_stats *st)
 	memset(st, 0, sizeof *st);
 	st->bytes_in = c->bytes_in;
 	st->bytes_out = c->bytes_out;
-	st->reads = c->reads;
-	st->writes = c->writes;
 	st->recv_calls = c->recv_calls;
 	st->send_calls = c->send_calls;
 	st->pending = c->nops;

@@ -23,6 +23,29 @@
 #define COMM_WOP_CACHE		256	/* write ops kept for reuse */
 #define COMM_POOL_CACHE		(8u << 20)	/* the loop pool's cache */
 
+/*
+ * A write that found no memory for its queue entry (ENOMEM): its
+ * completion cannot wait on the heap, so it is a record from the loop's
+ * reserve, posted on the call queue like any other completion and
+ * returned to the reserve when delivered.  Records are taken only while
+ * malloc() fails, and given back within a round of callbacks, so the
+ * reserve is rarely touched and never held by an idle connection; past
+ * it, a record is malloc()ed (smaller than the queue entry that failed),
+ * and only if that fails too does cuttle stop.
+ */
+#define COMM_NOMEM_RESERVE	32
+
+struct comm_nomem {
+	struct comm_call	call;		/* delivers the completion */
+	struct list		link;		/* loop->nomem while spare */
+	struct comm_conn	*conn;
+	comm_done_fn		*done;
+	void			*arg;
+	uint8_t			status;		/* ERROR or CANCELLED */
+	bool			reserved;	/* the loop's; else malloc()ed */
+	int			err;
+};
+
 struct comm_signal {
 	unsigned		magic;
 #define COMM_SIGNAL_MAGIC	0x5a61c0deU
@@ -44,6 +67,8 @@ struct comm_loop {
 	struct list		signals;	/* struct comm_signal */
 	struct list		wops;	/* free struct comm_wop */
 	unsigned		nwops;
+	struct list		nomem;		/* spare struct comm_nomem */
+	struct comm_nomem	reserve[COMM_NOMEM_RESERVE];
 	struct buf_pool		*pool;
 	struct comm_loop_stats	st;
 	double			warp;	/* comm_loop_warp(): added to ev_now */
@@ -130,27 +155,6 @@ struct comm_wop {
 	size_t			pinned;		/* counted in chain.pool */
 };
 
-/*
- * Writes that found no memory for their queue entry (ENOMEM).  Their
- * completions cannot live on the heap, so they are records in the
- * connection itself, delivered from the loop by one call.  A batch lasts
- * until that call runs, in the next round of callbacks; cuttle's users
- * start at most two writes on a connection in one round, so the room
- * below is never short.
- */
-#define COMM_NOMEM_WRITES	3
-
-struct comm_nomem {
-	struct comm_call	call;
-	uint8_t			n;
-	uint8_t			cancelled;	/* bit i: w[i] CANCELLED */
-	int			err;		/* the others: ERROR, err */
-	struct {
-		comm_done_fn	*done;
-		void		*arg;
-	}			w[COMM_NOMEM_WRITES];
-};
-
 /* Connection flags. */
 #define CONN_CONNECTING		0x01u	/* connect() in progress */
 #define CONN_CLOSING		0x02u	/* torn down: ops cancelled */
@@ -184,21 +188,19 @@ struct comm_conn {
 	struct comm_op		rd;		/* the one read */
 	struct comm_wop		*cn;		/* the connect, while pending */
 	struct list		wq;		/* struct comm_wop, in order */
-	struct list		handlers;	/* struct comm_handler */
-	struct comm_call	flush;		/* coalesced write attempt */
-	struct comm_call	down;		/* handlers, then close(fd) */
-	struct comm_nomem	nomem;		/* writes failed for ENOMEM */
+	struct comm_handler	*handlers;	/* in order added (comm_conn.c) */
+	struct comm_call	call;		/* open: the coalesced write
+						 * attempt (comm_io_flush_call);
+						 * torn down: handlers, then
+						 * close(fd) (conn_down) */
 	size_t			queued;		/* bytes in wq not yet out */
 	float			to[COMM_TO__COUNT];
 	double			t_start;	/* created / connect started */
 	double			t_active;	/* last byte moved */
 	double			t_read;		/* pending read started */
 	double			t_write;	/* last write progress */
-	double			t_armed;	/* the timer's deadline */
 	uint64_t		bytes_in;
 	uint64_t		bytes_out;
-	uint32_t		reads;
-	uint32_t		writes;
 	uint32_t		recv_calls;
 	uint32_t		send_calls;
 };
@@ -230,7 +232,7 @@ void	comm_conn_set_fd(struct comm_conn *c, int fd);
 void	comm_op_start(struct comm_conn *c, struct comm_op *op,
 	    enum comm_op_kind kind, comm_done_fn *done, void *arg);
 void	comm_op_finish(struct comm_op *op, enum comm_status st, int err);
-bool	comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg);
+void	comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg);
 void	comm_conn_timer_update(struct comm_conn *c);
 void	comm_conn_teardown(struct comm_conn *c, enum comm_status why);
 void	comm_sock_nodelay(int fd);

@@ -108,7 +108,6 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
 	op = &c->rd;
 	CHECK(op->state == COMM_OP_IDLE);	/* one read at a time */
 	comm_op_start(c, op, COMM_OP_READ, done, arg);
-	c->reads++;
 	op->buf = b != NULL ? buf_ref(b) : NULL;
 	op->max = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
 	op->off = 0;
@@ -258,17 +257,10 @@ comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	CHECK_OBJ_NOTNULL(chain, BUF_CHAIN_MAGIC);
-	/* Behind a write that had no memory, a write joins its records, so
-	 * that the completions keep their order; with no memory itself, it
-	 * starts them.  Its bytes never go out either way. */
-	if (c->nomem.n > 0 && comm_op_nomem(c, done, arg)) {
-		buf_chain_fini(chain);
-		return;
-	}
 	w = comm_wop_get(c->loop);
 	if (w == NULL) {
-		if (!comm_op_nomem(c, done, arg))
-			WRONG("over COMM_NOMEM_WRITES writes with no memory");
+		/* Its bytes never go out; it fails, and so do the others. */
+		comm_op_nomem(c, done, arg);
 		buf_chain_fini(chain);
 		return;
 	}
@@ -279,7 +271,6 @@ comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
 	w->skip = 0;
 	w->pinned = 0;
 	comm_op_start(c, &w->op, COMM_OP_WRITE, done, arg);
-	c->writes++;
 	if (c->flags & CONN_CLOSING) {
 		comm_op_finish(&w->op, COMM_CANCELLED, 0);
 		return;
@@ -303,13 +294,13 @@ void
 comm_io_flush_soon(struct comm_conn *c)
 {
 	if ((c->flags & (CONN_CONNECTING | CONN_CLOSING)) || c->fd == -1 ||
-	    comm_conn_watching(c, EV_WRITE) || comm_call_pending(&c->flush))
+	    comm_conn_watching(c, EV_WRITE) || comm_call_pending(&c->call))
 		return;
 	/* Nothing to write and no FIN owed: nothing to do. */
 	if (list_empty(&c->wq) && (c->flags & (CONN_SHUT_WANTED |
 	    CONN_SHUT_DONE)) != CONN_SHUT_WANTED)
 		return;
-	comm_call_post(c->loop, &c->flush);
+	comm_call_post(c->loop, &c->call);
 }
 
 /* Gather the queue's unwritten bytes into iov, across writes, until
@@ -451,7 +442,7 @@ io_flush(struct comm_conn *c)
 void
 comm_io_flush_call(struct comm_call *call)
 {
-	struct comm_conn *c = container_of(call, struct comm_conn, flush);
+	struct comm_conn *c = container_of(call, struct comm_conn, call);
 
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	if (!(c->flags & (CONN_CONNECTING | CONN_CLOSING)) &&
@@ -479,7 +470,9 @@ io_finish_queue(struct comm_conn *c, enum comm_status st, int err)
 
 	if (!(c->flags & CONN_CONNECTING))
 		comm_conn_watch(c, EV_WRITE, false);
-	comm_call_cancel(&c->flush);
+	/* On a closing conn the call is the way down: it stays. */
+	if (!(c->flags & CONN_CLOSING))
+		comm_call_cancel(&c->call);
 	while ((n = list_first(&c->wq)) != NULL) {
 		w = container_of(n, struct comm_wop, link);
 		list_remove(&w->link);

@@ -96,6 +96,7 @@ struct comm_loop *
 comm_loop_new(void)
 {
 	struct comm_loop *loop;
+	unsigned i;
 
 	/* Peers that vanish mid-write must cost an EPIPE, not the process;
 	 * sends also pass MSG_NOSIGNAL, this covers everything else. */
@@ -119,6 +120,11 @@ comm_loop_new(void)
 	list_init(&loop->calls);
 	list_init(&loop->signals);
 	list_init(&loop->wops);
+	list_init(&loop->nomem);
+	for (i = 0; i < COMM_NOMEM_RESERVE; i++) {
+		loop->reserve[i].reserved = true;
+		list_insert_tail(&loop->nomem, &loop->reserve[i].link);
+	}
 	list_init(&loop->conns);
 	list_init(&loop->timers);
 	ev_prepare_init(&loop->prep, loop_prepare_cb);

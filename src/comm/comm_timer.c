@@ -61,6 +61,13 @@ comm_timer_stop(struct comm_timer *t)
 	ev_timer_stop(t->loop->ev, &t->w);
 }
 
+bool
+comm_timer_active(const struct comm_timer *t)
+{
+	CHECK_OBJ_NOTNULL(t, COMM_TIMER_MAGIC);
+	return (ev_is_active(&t->w));
+}
+
 void
 comm_timer_free(struct comm_timer **tp)
 {

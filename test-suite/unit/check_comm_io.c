@@ -667,21 +667,133 @@ START_TEST(write_without_memory_then_close_completes_once)
 }
 END_TEST
 
-/* More writes than COMM_NOMEM_WRITES with no memory before the loop
- * runs: no user of comm does that (two in a round at most). */
-START_TEST(too_many_writes_without_memory_are_a_bug)
+/*
+ * Writes without memory on several connections at once, more than the
+ * loop keeps records for in reserve: each completes once, ERROR ENOMEM,
+ * in start order, and a second round finds the reserve back.
+ */
+#define NOMEM_MANY	40	/* past the reserve on its own */
+
+static void
+nomem_round(struct comm_conn **cv, int nc, struct rec r[][NOMEM_MANY])
 {
-	struct rec r[4];
 	struct buf_chain ch;
-	int i;
+	int i, k, total = 0;
+
+	memset(r, 0, sizeof r[0] * (size_t)nc);
+	test_inside_call = true;
+	calloc_fails = true;
+	for (i = 0; i < NOMEM_MANY; i++)
+		for (k = 0; k < nc; k++) {
+			chain_of(&ch, loop, "lost");
+			comm_writev(cv[k], &ch, rec_done, &r[k][i]);
+			buf_chain_fini(&ch);
+		}
+	calloc_fails = false;
+	test_inside_call = false;
+	RUN_UNTIL(loop, loop_stats(loop).ops == 0);
+	for (k = 0; k < nc; k++)
+		for (i = 0; i < NOMEM_MANY; i++) {
+			ck_assert_int_eq(r[k][i].calls, 1);
+			ck_assert_int_eq(r[k][i].status, COMM_ERROR);
+			ck_assert_int_eq(r[k][i].err, ENOMEM);
+			if (i > 0)
+				ck_assert_int_lt(r[k][i - 1].at, r[k][i].at);
+			total += r[k][i].calls;
+		}
+	ck_assert_int_eq(total, nc * NOMEM_MANY);
+}
+
+START_TEST(writes_without_memory_past_the_reserve_complete_once_in_order)
+{
+	static struct rec r[3][NOMEM_MANY];
+	struct comm_conn *cv[3];
+	int p[2][2], k;
 
 	unix_setup();
-	memset(r, 0, sizeof r);
-	calloc_fails = true;
-	for (i = 0; i < 4; i++) {
-		buf_chain_init(&ch, comm_loop_pool(loop));
-		comm_writev(c, &ch, rec_done, &r[i]);
+	for (k = 0; k < 2; k++) {
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p[k]), 0);
+		cv[k + 1] = comm_conn_new(loop, p[k][0]);
+		ck_assert_ptr_nonnull(cv[k + 1]);
 	}
+	cv[0] = c;
+	nomem_round(cv, 3, r);
+	ck_assert_uint_eq(loop_stats(loop).write_nomem, 3);
+	nomem_round(cv, 3, r);
+	for (k = 0; k < 2; k++) {
+		comm_close(&cv[k + 1]);
+		close(p[k][1]);
+	}
+	finish();
+}
+END_TEST
+
+/* A completion that starts another write with no memory: it takes the
+ * record the first one just gave back. */
+static struct rec chained[2];
+
+static void
+write_again_without_memory(struct comm_conn *ac, const struct comm_result *res,
+    void *arg)
+{
+	struct buf_chain ch;
+
+	rec_done(ac, res, arg);
+	chain_of(&ch, loop, "again");
+	calloc_fails = true;
+	comm_writev(ac, &ch, rec_done, &chained[1]);
+	calloc_fails = false;
+	buf_chain_fini(&ch);
+}
+
+START_TEST(write_without_memory_from_such_a_completion_completes_once)
+{
+	struct buf_chain ch;
+
+	memset(chained, 0, sizeof chained);
+	unix_setup();
+	chain_of(&ch, loop, "first");
+	calloc_fails = true;
+	comm_writev(c, &ch, write_again_without_memory, &chained[0]);
+	calloc_fails = false;
+	buf_chain_fini(&ch);
+	RUN_UNTIL(loop, chained[1].calls > 0);
+	ck_assert_int_eq(chained[0].calls, 1);
+	ck_assert_int_eq(chained[1].calls, 1);
+	ck_assert_int_eq(chained[1].status, COMM_ERROR);
+	ck_assert_int_eq(chained[1].err, ENOMEM);
+	finish();
+}
+END_TEST
+
+/* A completion cancelling the writes of a connection that is going down
+ * must not cancel its way down: the close handler still runs, once. */
+static void
+cancel_writes_in_done(struct comm_conn *rc, const struct comm_result *res,
+    void *arg)
+{
+	rec_done(rc, res, arg);
+	comm_cancel_writes(rc);
+	comm_shutdown_write(rc);
+}
+
+START_TEST(cancel_writes_on_a_closing_conn_still_closes_it)
+{
+	struct rec r = { 0 }, w = { 0 };
+	struct crec h = { 0 };
+	struct buf_chain ch;
+
+	tcp_setup(4096);
+	write_until_stuck(&w, 4 << 20);
+	comm_add_close_handler(c, crec_closed, &h);
+	comm_read(c, NULL, 0, cancel_writes_in_done, &r);
+	chain_of(&ch, loop, "queued");
+	comm_writev(c, &ch, rec_done, &w);
+	buf_chain_fini(&ch);
+	finish();
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_int_eq(r.status, COMM_CANCELLED);
+	ck_assert_int_eq(h.calls, 1);
 }
 END_TEST
 
@@ -1246,6 +1358,29 @@ START_TEST(warp_runs_the_timers_due_within_the_jump_only)
 }
 END_TEST
 
+/* comm_conn_since(): when the connection was made, on comm_now()'s
+ * clock; time passing (here warped) leaves it. */
+START_TEST(since_is_when_the_conn_was_made)
+{
+	struct comm_conn *later;
+	double t0;
+	int p[2];
+
+	unix_setup();
+	t0 = comm_conn_since(c);
+	ck_assert(t0 == comm_now(loop));
+	comm_loop_warp(loop, 100);
+	ck_assert(comm_conn_since(c) == t0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
+	later = comm_conn_new(loop, p[0]);
+	ck_assert_ptr_nonnull(later);
+	ck_assert(comm_conn_since(later) >= t0 + 100);
+	comm_close(&later);
+	close(p[1]);
+	finish();
+}
+END_TEST
+
 START_TEST(warp_times_out_a_pending_read)
 {
 	struct rec r = { 0 };
@@ -1381,8 +1516,11 @@ comm_io_suite(void)
 	tcase_add_test(tc,
 	    write_without_memory_fails_it_the_queue_and_later_writes);
 	tcase_add_test(tc, write_without_memory_then_close_completes_once);
-	tcase_add_test_raise_signal(tc, too_many_writes_without_memory_are_a_bug,
-	    SIGABRT);
+	tcase_add_test(tc,
+	    writes_without_memory_past_the_reserve_complete_once_in_order);
+	tcase_add_test(tc,
+	    write_without_memory_from_such_a_completion_completes_once);
+	tcase_add_test(tc, cancel_writes_on_a_closing_conn_still_closes_it);
 	tcase_add_test(tc,
 	    slice_block_is_released_exactly_when_its_write_completes);
 	tcase_add_test(tc,
@@ -1417,6 +1555,7 @@ comm_io_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, warp_runs_the_timers_due_within_the_jump_only);
 	tcase_add_test(tc, warp_times_out_a_pending_read);
+	tcase_add_test(tc, since_is_when_the_conn_was_made);
 	tcase_add_test(tc, connector_hands_in_the_connection);
 	tcase_add_test(tc, connector_failure_is_the_connect_error);
 	suite_add_tcase(s, tc);

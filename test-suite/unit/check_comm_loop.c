@@ -312,6 +312,39 @@ START_TEST(timer_repeats_until_stopped)
 }
 END_TEST
 
+/* Active from start until a one-shot timer has run or is stopped; not
+ * any more inside its own fn, so that fn may start it again. */
+static void
+timer_note_active(struct comm_timer *t, void *arg)
+{
+	int *n = arg;
+
+	ck_assert(!comm_timer_active(t));
+	++*n;
+}
+
+START_TEST(timer_is_active_until_it_runs_or_stops)
+{
+	struct comm_loop *loop = comm_loop_new();
+	struct comm_timer *t;
+	int n = 0;
+
+	t = comm_timer_new(loop, timer_note_active, &n);
+	ck_assert(!comm_timer_active(t));
+	comm_timer_start(t, 0.01, 0);
+	ck_assert(comm_timer_active(t));
+	comm_loop_run(loop);
+	ck_assert_int_eq(n, 1);
+	ck_assert(!comm_timer_active(t));
+	comm_timer_start(t, 60, 0);
+	ck_assert(comm_timer_active(t));
+	comm_timer_stop(t);
+	ck_assert(!comm_timer_active(t));
+	comm_timer_free(&t);
+	comm_loop_free(&loop);
+}
+END_TEST
+
 START_TEST(loop_owns_an_empty_pool)
 {
 	struct comm_loop *loop = comm_loop_new();
@@ -339,6 +372,7 @@ comm_loop_suite(void)
 	tcase_add_test(tc, sigpipe_is_ignored_once_a_loop_exists);
 	tcase_add_test(tc, now_is_close_to_the_wall_clock);
 	tcase_add_test(tc, timer_repeats_until_stopped);
+	tcase_add_test(tc, timer_is_active_until_it_runs_or_stops);
 	tcase_add_test(tc, loop_owns_an_empty_pool);
 	suite_add_tcase(s, tc);
 
