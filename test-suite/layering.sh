@@ -32,7 +32,7 @@ layer_of() {
 	buf|conf) echo 1 ;;
 	comm) echo 2 ;;
 	http|store|dns) echo 3 ;;
-	acl) echo 4 ;;
+	acl|helper) echo 4 ;;
 	fwd) echo 5 ;;
 	client|log) echo 6 ;;
 	.) echo 7 ;;
