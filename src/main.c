@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client.h"
@@ -33,6 +34,7 @@
 #include "daemon.h"
 #include "dns/dns.h"
 #include "fwd/fwd.h"
+#include "helper/helper.h"
 #include "http/http.h"
 #include "log/access_log.h"
 #include "mgr/mgr.h"
@@ -67,6 +69,9 @@ struct cuttle {
 	struct store_index	*store;		/* the memory cache; it
 						 * outlives reconfigures */
 	struct client_ctx	*client;
+	struct auth		*auth;		/* auth_param; NULL: none.  It
+						 * outlives reconfigures */
+	struct helper_pools	helpers;	/* for /metrics */
 	struct mgr		*mgr;		/* cache manager */
 	char			*pidpath;	/* the pid file taken */
 	int			pidfd;		/* locked pid file, or -1 */
@@ -242,6 +247,7 @@ cuttle_deps(const struct cuttle *ct, struct client_deps *deps)
 	deps->mgr = ct->mgr;
 	deps->dns = ct->dns;
 	deps->store = ct->store;
+	deps->auth = ct->auth;
 }
 
 /* The memory cache's limits, from the conf. */
@@ -300,6 +306,13 @@ cuttle_start(struct cuttle *ct)
 		return (-1);
 	}
 	if (store_register_pages(ct->store, reg) != 0)
+		goto nomem;
+	ct->auth = auth_new(ct->loop, &ct->conf->auth_param, &errors);
+	if (errors > 0)
+		return (-1);
+	if (helper_register_metrics(&ct->helpers, reg) != 0 ||
+	    (ct->auth != NULL && auth_register(ct->auth, reg,
+	    &ct->helpers) != 0))
 		goto nomem;
 	cuttle_deps(ct, &deps);
 	ct->client = client_ctx_new(&deps);
@@ -475,6 +488,8 @@ cuttle_fini(struct cuttle *ct)
 			comm_loop_run_once(ct->loop);
 	}
 	client_ctx_free(&ct->client);
+	/* No transaction is left to wait for a helper. */
+	auth_free(&ct->auth);
 	/* Before the modules whose pages it holds. */
 	mgr_free(&ct->mgr);
 	store_index_free(&ct->store);
@@ -546,6 +561,8 @@ main(int argc, char **argv)
 	n = load_conf(ct.conf, conf_path);
 	if (n >= 0)
 		n += client_rules_compile(ct.conf, &ct.rules);
+	if (n >= 0)
+		auth_conf_check(&ct.conf->auth_param, &n);
 	if (n != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "configuration has %s; not starting",
 		    n < 0 ? "an unreadable file" : "errors");

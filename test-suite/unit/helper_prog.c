@@ -14,6 +14,8 @@
  *	helper_prog crash	exits at once
  *	helper_prog fds		answers "OK tag=<n>": descriptors above 2
  *				it holds
+ *	helper_prog auth	a basic auth helper: OK for "alice secret"
+ *				and "a%20b p:%25", ERR for the rest
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -40,7 +42,11 @@ main(int argc, char **argv)
 		seen++;
 		if (strcmp(mode, "mute") == 0)
 			continue;
-		if (strcmp(mode, "garbage") == 0) {
+		if (strcmp(mode, "auth") == 0) {
+			printf("%s\n", strcmp(line, "alice secret") == 0 ||
+			    strcmp(line, "a%20b p:%25") == 0 ? "OK" :
+			    "ERR message=\"wrong\"");
+		} else if (strcmp(mode, "garbage") == 0) {
 			printf("hello there\n");
 		} else if (strcmp(mode, "die") == 0 && seen % n == 0) {
 			return (3);
