@@ -84,6 +84,7 @@ static const struct {
 struct acl_set {
 	unsigned		magic;
 #define ACL_SET_MAGIC		0xac15e7a1U
+	unsigned		refs;	/* the owner's, and each rules' */
 	struct acl		**v;
 	size_t			n;
 	struct acl_files	files;	/* where the lines came from */
@@ -636,6 +637,8 @@ acl_set_compile(const struct conf_lines *acls, int *errors)
 
 	AN(errors);
 	ALLOC_OBJ(s, ACL_SET_MAGIC);
+	if (s != NULL)
+		s->refs = 1;
 	if (s == NULL)
 		goto nomem;
 	for (i = 0; i < ARRAY_LEN(acl_builtins); i++) {
@@ -671,11 +674,23 @@ acl_set_free(struct acl_set **sp)
 	if (*sp == NULL)
 		return;
 	TAKE_OBJ_NOTNULL(s, sp, ACL_SET_MAGIC);
+	if (--s->refs > 0)
+		return;
 	for (i = 0; i < s->n; i++)
 		acl_free(&s->v[i]);
 	free(s->v);
 	acl_files_fini(&s->files);
 	FREE_OBJ(s);
+}
+
+struct acl_set *
+acl_set_hold(const struct acl_set *s)
+{
+	struct acl_set *held = (struct acl_set *)(uintptr_t)s;
+
+	CHECK_OBJ_NOTNULL(held, ACL_SET_MAGIC);
+	held->refs++;
+	return (held);
 }
 
 size_t

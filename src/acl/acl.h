@@ -11,8 +11,10 @@
  *	acl_set_compile()	acl lines -> struct acl_set (built-ins added)
  *	acl_rules_compile()	rule lines -> struct acl_rules over that set
  *	acl_rules_check()	a request view -> ACL_ALLOW / ACL_DENY
- *	acl_rules_free()	before the set it refers to
- *	acl_set_free()
+ *	acl_rules_free()	the owner's reference; a check waiting on
+ *	acl_set_free()		them holds them (and rules hold their
+ *				set) until its answer, so a reconfigure
+ *				frees what it replaces at once
  *
  * Problems are logged (section acl) as "file:line: <directive>: <problem>"
  * with an "    advice: ..." line, and counted in *errors; compiling never

@@ -144,6 +144,8 @@ acl_check_start(struct acl_check *ck, const struct acl_rules *r,
 	acl_lookups_view(lk, req);
 	a = check_run(ck);
 	ck->waiting = a == ACL_WAIT;
+	if (ck->waiting)
+		(void)acl_rules_hold(r);	/* released as fn runs */
 	return (a);
 }
 
@@ -152,14 +154,19 @@ acl_check_start(struct acl_check *ck, const struct acl_rules *r,
 static void
 check_resume(struct acl_check *ck)
 {
+	struct acl_rules *held;
 	enum acl_answer a;
 
 	ck->q = NULL;
 	acl_lookups_view(ck->lk, ck->req);
 	a = ck->cancelled ? ACL_CANCELLED : check_run(ck);
 	if (a != ACL_WAIT) {
+		/* fn may start another check in ck: the rules are let go
+		 * after it, through a copy. */
+		held = (struct acl_rules *)(uintptr_t)ck->rules;
 		ck->waiting = false;
 		ck->fn(ck, a, ck->arg);
+		acl_rules_free(&held);
 	}
 }
 

@@ -68,6 +68,17 @@ enum acl_need {
 };
 
 struct acl;
+struct acl_rules;
+struct acl_set;
+
+/*
+ * acl_set_hold(), acl_rules_hold() - one more reference, dropped with
+ * acl_set_free() / acl_rules_free(): rules hold their set, and a check
+ * that waits holds its rules, so a reconfigure may free what it replaces
+ * while checks started under it still wait for a lookup or a helper.
+ */
+struct acl_set		*acl_set_hold(const struct acl_set *s);
+struct acl_rules	*acl_rules_hold(const struct acl_rules *r);
 /* acl_need_of() - what a must wait for to answer for req: a lookup that
  * req->known says was not done, and that the request's own fields do
  * not make needless (dst all, a host that is an address literal). */

@@ -19,6 +19,8 @@
  *	auth_new()		auth_param lines compiled; the pool started
  *	auth_check_start()	per request with a proxy_auth acl to answer
  *	auth_check_cancel()	its completion still comes
+ *	auth_replace()		reconfigure: a new one takes the page; the
+ *				old one is freed once auth_idle()
  *	auth_free()		pending checks complete (no user) from the
  *				loop
  */
@@ -92,5 +94,18 @@ void		auth_check_cancel(struct auth_check **ckp);
  * place among ps for /metrics.  0 or -errno. */
 int		auth_register(struct auth *a, struct mgr_registry *r,
 		    struct helper_pools *ps);
+
+/* auth_replace() - reconfigure made `to` from new auth_param lines: it
+ * takes the page and the place in ps of `from` (NULL: none before, and
+ * to's are registered as auth_register() does).  0 or -errno. */
+int		auth_replace(struct auth *from, struct auth *to,
+		    struct mgr_registry *r, struct helper_pools *ps);
+/* auth_idle() - no check is waiting for a's helper: a retired a may be
+ * freed without failing a request. */
+bool		auth_idle(const struct auth *a);
+/* auth_lines_equal() - the same auth_param lines (reconfigure keeps the
+ * pool and its cache then). */
+bool		auth_lines_equal(const struct conf_lines *a,
+		    const struct conf_lines *b);
 
 #endif /* CUTTLE_AUTH_H */

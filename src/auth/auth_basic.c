@@ -36,6 +36,7 @@
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "helper/helper.h"
+#include "mgr/mgr.h"
 
 #define AUTH_BUCKETS		1024
 #define AUTH_CACHE_MAX		65536
@@ -395,6 +396,49 @@ auth_register(struct auth *a, struct mgr_registry *r,
 	if (ps->n < HELPER_POOLS_MAX)
 		ps->v[ps->n++] = a->pool;
 	return (helper_register_page(a->pool, r));
+}
+
+int
+auth_replace(struct auth *from, struct auth *to, struct mgr_registry *r,
+    struct helper_pools *ps)
+{
+	unsigned i;
+
+	CHECK_OBJ_NOTNULL(to, AUTH_MAGIC);
+	if (from == NULL || from->pool == NULL)
+		return (auth_register(to, r, ps));
+	CHECK_OBJ_NOTNULL(from, AUTH_MAGIC);
+	AN(to->pool);		/* a pool that failed is a refused conf */
+	(void)mgr_registry_rebind(r, from->pool, to->pool);
+	for (i = 0; i < ps->n; i++)
+		if (ps->v[i] == from->pool)
+			ps->v[i] = to->pool;
+	return (0);
+}
+
+bool
+auth_idle(const struct auth *a)
+{
+	CHECK_OBJ_NOTNULL(a, AUTH_MAGIC);
+	return (list_empty(&a->checks));
+}
+
+bool
+auth_lines_equal(const struct conf_lines *a, const struct conf_lines *b)
+{
+	size_t i;
+	unsigned j;
+
+	if (a->n != b->n)
+		return (false);
+	for (i = 0; i < a->n; i++) {
+		if (a->v[i].argc != b->v[i].argc)
+			return (false);
+		for (j = 0; j < a->v[i].argc; j++)
+			if (strcmp(a->v[i].argv[j], b->v[i].argv[j]) != 0)
+				return (false);
+	}
+	return (true);
 }
 
 /* -- the cache ------------------------------------------------------------- */

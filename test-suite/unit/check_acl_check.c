@@ -383,6 +383,23 @@ START_TEST(proxy_auth_cancel_answers_once_cancelled)
 }
 END_TEST
 
+START_TEST(rules_freed_while_a_check_waits_stay_until_its_answer)
+{
+	struct fake_auth fa = { .rc = 1 };
+	struct t t;
+
+	auth_setup(&t, &fa, AUTH_RULES);
+	ck_assert_int_eq(start(&t), ACL_WAIT);
+	/* A reconfigure frees the rules and acls it replaces at once. */
+	acl_rules_free(&t.rules);
+	acl_set_free(&t.set);
+	acl_check_auth_done(&t.ck, "alice");
+	ck_assert_int_eq(t.calls, 1);
+	ck_assert_int_eq(t.answer, ACL_ALLOW);
+	teardown(&t);
+}
+END_TEST
+
 static Suite *
 acl_check_suite(void)
 {
@@ -403,6 +420,8 @@ acl_check_suite(void)
 	tcase_add_test(tc, proxy_auth_waits_for_the_helper_then_goes_on);
 	tcase_add_test(tc, proxy_auth_answered_at_once);
 	tcase_add_test(tc, proxy_auth_cancel_answers_once_cancelled);
+	tcase_add_test(tc,
+	    rules_freed_while_a_check_waits_stay_until_its_answer);
 	suite_add_tcase(s, tc);
 	return (s);
 }
