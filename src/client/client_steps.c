@@ -286,7 +286,7 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 	ar->now = time(NULL);
 }
 
-/* -- proxy_auth: the request's credentials, checked once -------------------- */
+/* -- proxy_auth: the request's credentials, checked once ------------------- */
 
 static void
 client_auth_done(struct auth_check *ack, const char *user, void *arg)

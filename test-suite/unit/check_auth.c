@@ -50,7 +50,8 @@ START_TEST(basic_credentials_table)
 		{ "Basic Q=Q=", NULL, "credentials not base64" },
 		{ "Basic ====", NULL, "credentials not base64" },
 		{ "Basic YT=6", NULL, "credentials not base64" },
-		{ "Basic YWxpY2U=", NULL, "no colon between user and password" },
+		{ "Basic YWxpY2U=", NULL,
+		    "no colon between user and password" },
 		/* "al\0ice:secret", "alice:sec\x01" */
 		{ "Basic YWwAaWNlOnNlY3JldA==", NULL,
 		    "a NUL or a control character in the credentials" },
