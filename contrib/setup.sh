@@ -6,7 +6,8 @@
 #
 # --tests also installs what the test suite drives cuttle with: curl,
 # openssl (TLS through CONNECT), headless Chromium, squidclient (the cache
-# manager pages) and python3 (clients that need socket options).
+# manager pages), python3 (clients that need socket options), squid (its
+# auth helpers, basic_ncsa_auth) and apache2-utils (htpasswd for them).
 # --fuzz also installs clang (libFuzzer, for `make fuzz`) and valgrind (for
 # `make check-valgrind`), and configures again if they were not found.
 #
@@ -24,7 +25,8 @@ PACKAGES="gcc libc6-dev make autoconf automake pkg-config
 	libev-dev node-llhttp libssl-dev libc-ares-dev check
 	libxxhash-dev liburing-dev"
 if [ "${1:-}" = --tests ]; then
-	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient"
+	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient squid
+	    apache2-utils"
 	shift
 fi
 fuzz=no

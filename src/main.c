@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client.h"
@@ -33,6 +34,7 @@
 #include "daemon.h"
 #include "dns/dns.h"
 #include "fwd/fwd.h"
+#include "helper/helper.h"
 #include "http/http.h"
 #include "log/access_log.h"
 #include "mgr/mgr.h"
@@ -63,11 +65,16 @@ struct cuttle {
 	struct dns_resolver	**old_dns;	/* retired by reconfigure;
 						 * freed once idle */
 	size_t			nold_dns;
-	struct comm_timer	*reaper;	/* frees old_dns */
+	struct comm_timer	*reaper;	/* frees old_dns, old_auth */
 	struct fwd_ctx		*fwd;
 	struct store_index	*store;		/* the memory cache; it
 						 * outlives reconfigures */
 	struct client_ctx	*client;
+	struct auth		*auth;		/* auth_param; NULL: none */
+	struct auth		**old_auth;	/* retired by reconfigure;
+						 * freed once auth_idle() */
+	size_t			nold_auth;
+	struct helper_pools	helpers;	/* for /metrics */
 	struct mgr		*mgr;		/* cache manager */
 	char			*pidpath;	/* the pid file taken */
 	int			pidfd;		/* locked pid file, or -1 */
@@ -243,6 +250,7 @@ cuttle_deps(const struct cuttle *ct, struct client_deps *deps)
 	deps->mgr = ct->mgr;
 	deps->dns = ct->dns;
 	deps->store = ct->store;
+	deps->auth = ct->auth;
 }
 
 /* The memory cache's limits, from the conf. */
@@ -306,6 +314,13 @@ cuttle_start(struct cuttle *ct)
 	}
 	if (store_register_pages(ct->store, reg) != 0)
 		goto nomem;
+	ct->auth = auth_new(ct->loop, &ct->conf->auth_param, &errors);
+	if (errors > 0)
+		return (-1);
+	if (helper_register_metrics(&ct->helpers, reg) != 0 ||
+	    (ct->auth != NULL && auth_register(ct->auth, reg,
+	    &ct->helpers) != 0))
+		goto nomem;
 	cuttle_deps(ct, &deps);
 	ct->client = client_ctx_new(&deps);
 	if (ct->client == NULL || client_register_pages(ct->client) != 0)
@@ -332,7 +347,10 @@ nomem:
  * transactions go on under the new settings (a timeout already armed
  * keeps its length).  The resolver is the exception: a lookup stays on
  * the resolver it started on, so the old one is retired to ct->old_dns
- * and freed once dns_resolver_idle() (the reaper's tick).
+ * and freed once dns_resolver_idle() (the reaper's tick).  So is proxy
+ * authentication when its auth_param lines change: a check waiting for
+ * the old helpers finishes there (ct->old_auth, auth_idle()), and new
+ * requests go to the new ones.
  */
 
 /* Every second while resolvers are retired: free the idle ones. */
@@ -350,7 +368,16 @@ on_reap_tick(struct comm_timer *tm, void *arg)
 		dns_resolver_free(&ct->old_dns[i]);
 		ct->old_dns[i] = ct->old_dns[--ct->nold_dns];
 	}
-	if (ct->nold_dns == 0)
+	i = 0;
+	while (i < ct->nold_auth) {
+		if (!auth_idle(ct->old_auth[i])) {
+			i++;
+			continue;
+		}
+		auth_free(&ct->old_auth[i]);
+		ct->old_auth[i] = ct->old_auth[--ct->nold_auth];
+	}
+	if (ct->nold_dns == 0 && ct->nold_auth == 0)
 		comm_timer_stop(tm);
 }
 
@@ -375,6 +402,8 @@ cuttle_reconfigure(struct cuttle *ct)
 	struct client_rules rules, old_rules;
 	struct access_log *al = NULL, *old_al;
 	struct dns_resolver *dns = NULL, **more;
+	struct auth *auth = NULL, **more_auth;
+	bool new_auth;
 	struct conf *conf, *old_conf;
 	struct client_deps deps;
 	struct store_limits lim;
@@ -416,6 +445,25 @@ cuttle_reconfigure(struct cuttle *ct)
 	if (more == NULL)
 		goto refuse;
 	ct->old_dns = more;
+	/* New helpers only for new auth_param lines: the same ones keep
+	 * theirs, and the credentials they cached. */
+	new_auth = !auth_lines_equal(&conf->auth_param,
+	    &ct->conf->auth_param);
+	if (new_auth && ct->auth != NULL && conf->auth_param.n == 0) {
+		log_msg(LG_ERR, SEC_MAIN, "reconfigure: auth_param cannot be "
+		    "removed by a reconfigure; restart cuttle");
+		goto refuse;
+	}
+	if (new_auth) {
+		auth = auth_new(ct->loop, &conf->auth_param, &errors);
+		if (errors > 0)
+			goto refuse;
+		more_auth = realloc(ct->old_auth, (ct->nold_auth + 1) *
+		    sizeof *more_auth);
+		if (more_auth == NULL)
+			goto refuse;
+		ct->old_auth = more_auth;
+	}
 	if (client_ports_prepare(ct->ports, conf, &ports) != 0)
 		goto refuse;
 
@@ -439,6 +487,15 @@ cuttle_reconfigure(struct cuttle *ct)
 	 * freed by the reaper while the manager lives on. */
 	(void)mgr_registry_rebind(mgr_actions(ct->mgr), ct->dns, dns);
 	ct->dns = dns;
+	if (new_auth) {
+		if (auth_replace(ct->auth, auth, mgr_actions(ct->mgr),
+		    &ct->helpers) != 0)
+			log_msg(LG_WARN, SEC_MAIN, "reconfigure: no memory for "
+			    "the auth helpers' manager page");
+		if (ct->auth != NULL)
+			ct->old_auth[ct->nold_auth++] = ct->auth;
+		ct->auth = auth;
+	}
 	old_conf = ct->conf;
 	old_rules = ct->rules;
 	old_al = ct->access_log;
@@ -462,6 +519,7 @@ cuttle_reconfigure(struct cuttle *ct)
 
 refuse:
 	tls_ctx_free(&tls);
+	auth_free(&auth);
 	dns_resolver_free(&dns);
 	access_log_close(&al);
 	client_rules_free(&rules);
@@ -485,6 +543,11 @@ cuttle_fini(struct cuttle *ct)
 			comm_loop_run_once(ct->loop);
 	}
 	client_ctx_free(&ct->client);
+	/* No transaction is left to wait for a helper. */
+	auth_free(&ct->auth);
+	for (i = 0; i < ct->nold_auth; i++)
+		auth_free(&ct->old_auth[i]);
+	free(ct->old_auth);
 	/* Before the modules whose pages it holds. */
 	mgr_free(&ct->mgr);
 	store_index_free(&ct->store);
@@ -556,6 +619,8 @@ main(int argc, char **argv)
 	n = load_conf(ct.conf, conf_path);
 	if (n >= 0)
 		n += client_rules_compile(ct.conf, &ct.rules);
+	if (n >= 0)
+		auth_conf_check(&ct.conf->auth_param, &n);
 	if (n != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "configuration has %s; not starting",
 		    n < 0 ? "an unreadable file" : "errors");

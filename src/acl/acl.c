@@ -57,7 +57,7 @@ static const char *const acl_squid_only[] = {
 	"connections_encrypted", "dst_as", "eui64", "external", "has",
 	"hier_code", "ident", "ident_regex", "localip", "max_user_ip",
 	"myip", "myportname", "note", "peername", "peername_regex",
-	"proxy_auth", "proxy_auth_regex", "random", "referer_regex",
+	"proxy_auth_regex", "random", "referer_regex",
 	"rep_header", "rep_mime_type", "req_header", "req_mime_type",
 	"server_cert_fingerprint", "snmp_community", "squid_error",
 	"src_as", "srcdom_regex", "ssl::server_name",
@@ -84,6 +84,7 @@ static const struct {
 struct acl_set {
 	unsigned		magic;
 #define ACL_SET_MAGIC		0xac15e7a1U
+	unsigned		refs;	/* the owner's, and each rules' */
 	struct acl		**v;
 	size_t			n;
 	struct acl_files	files;	/* where the lines came from */
@@ -186,6 +187,11 @@ acl_free(struct acl **ap)
 	case ACL_C_TIME:
 		free(a->u.time.v);
 		break;
+	case ACL_C_USER:
+		while (a->u.users.n > 0)
+			free(a->u.users.v[--a->u.users.n]);
+		free(a->u.users.v);
+		break;
 	case ACL_C_PROTO:
 	case ACL_C_MAXCONN:
 	case ACL_C_MANAGER:
@@ -241,6 +247,42 @@ acl_set_find(const struct acl_set *s, const char *name)
 	return (acl_lookup(s, name));
 }
 
+/* A proxy_auth value: REQUIRED, or a user name. */
+static int
+acl_user_add(struct acl_users *u, const char *value)
+{
+	char **v;
+
+	if (strcmp(value, "REQUIRED") == 0) {
+		u->required = true;
+		return (0);
+	}
+	v = realloc(u->v, (u->n + 1) * sizeof *v);
+	if (v == NULL)
+		return (-ENOMEM);
+	u->v = v;
+	u->v[u->n] = strdup(value);
+	if (u->v[u->n] == NULL)
+		return (-ENOMEM);
+	u->n++;
+	return (0);
+}
+
+static bool
+acl_user_match(const struct acl_users *u, const char *user, size_t len)
+{
+	size_t i;
+
+	if (user == NULL)
+		return (false);
+	if (u->required)
+		return (true);
+	for (i = 0; i < u->n; i++)
+		if (strlen(u->v[i]) == len && memcmp(u->v[i], user, len) == 0)
+			return (true);
+	return (false);
+}
+
 /* One value (for time, a one-word spec); icase: the mode of a regex. */
 static int
 acl_value(struct acl *a, const struct acl_where *w, const char *value,
@@ -266,6 +308,8 @@ acl_value(struct acl *a, const struct acl_where *w, const char *value,
 		return (acl_maxconn_set(a, w, value));
 	case ACL_C_TIME:
 		return (acl_time_add(&a->u.time, w, (char *const *)&value, 1));
+	case ACL_C_USER:
+		return (acl_user_add(&a->u.users, value));
 	case ACL_C_MANAGER:
 		break;
 	}
@@ -547,6 +591,8 @@ acl_empty(const struct acl *a)
 		return (a->u.time.n == 0);
 	case ACL_C_MAXCONN:
 		return (!a->has_max);
+	case ACL_C_USER:
+		return (!a->u.users.required && a->u.users.n == 0);
 	case ACL_C_MANAGER:
 		return (false);
 	}
@@ -591,6 +637,8 @@ acl_set_compile(const struct conf_lines *acls, int *errors)
 
 	AN(errors);
 	ALLOC_OBJ(s, ACL_SET_MAGIC);
+	if (s != NULL)
+		s->refs = 1;
 	if (s == NULL)
 		goto nomem;
 	for (i = 0; i < ARRAY_LEN(acl_builtins); i++) {
@@ -626,11 +674,23 @@ acl_set_free(struct acl_set **sp)
 	if (*sp == NULL)
 		return;
 	TAKE_OBJ_NOTNULL(s, sp, ACL_SET_MAGIC);
+	if (--s->refs > 0)
+		return;
 	for (i = 0; i < s->n; i++)
 		acl_free(&s->v[i]);
 	free(s->v);
 	acl_files_fini(&s->files);
 	FREE_OBJ(s);
+}
+
+struct acl_set *
+acl_set_hold(const struct acl_set *s)
+{
+	struct acl_set *held = (struct acl_set *)(uintptr_t)s;
+
+	CHECK_OBJ_NOTNULL(held, ACL_SET_MAGIC);
+	held->refs++;
+	return (held);
 }
 
 size_t
@@ -685,6 +745,9 @@ acl_need_of(const struct acl *a, const struct acl_request *req)
 	case ACL_T_SRCDOMAIN:
 		return (req->known & ACL_KNOW_SRC_NAME ? ACL_NEED_NONE :
 		    ACL_NEED_SRC_NAME);
+	case ACL_T_PROXY_AUTH:
+		return (req->known & ACL_KNOW_USER ? ACL_NEED_NONE :
+		    ACL_NEED_USER);
 	default:
 		return (ACL_NEED_NONE);
 	}
@@ -738,6 +801,9 @@ acl_match(const struct acl *a, const struct acl_request *req)
 	case ACL_T_HTTP_STATUS:
 		return (req->status > 0 && acl_range_match(&a->u.range,
 		    (uint32_t)req->status));
+	case ACL_T_PROXY_AUTH:
+		return (acl_user_match(&a->u.users, req->user,
+		    req->user_len));
 	case ACL_T_MANAGER:
 		return (req->manager);
 	case ACL_T__COUNT:

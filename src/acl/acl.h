@@ -11,8 +11,10 @@
  *	acl_set_compile()	acl lines -> struct acl_set (built-ins added)
  *	acl_rules_compile()	rule lines -> struct acl_rules over that set
  *	acl_rules_check()	a request view -> ACL_ALLOW / ACL_DENY
- *	acl_rules_free()	before the set it refers to
- *	acl_set_free()
+ *	acl_rules_free()	the owner's reference; a check waiting on
+ *	acl_set_free()		them holds them (and rules hold their
+ *				set) until its answer, so a reconfigure
+ *				frees what it replaces at once
  *
  * Problems are logged (section acl) as "file:line: <directive>: <problem>"
  * with an "    advice: ..." line, and counted in *errors; compiling never
@@ -73,6 +75,9 @@ struct acl_request {
 	unsigned		src_conns;	/* open connections from src,
 						 * this one included */
 	int			status;		/* reply status; 0: no reply */
+	const char		*user;		/* vouched for by proxy
+						 * authentication, or NULL */
+	size_t			user_len;
 	time_t			now;		/* for time acls (local time) */
 	unsigned		known;		/* ACL_KNOW_*: lookups done */
 };
@@ -83,6 +88,7 @@ struct acl_request {
  * not match. */
 #define ACL_KNOW_DST		0x1u
 #define ACL_KNOW_SRC_NAME	0x2u
+#define ACL_KNOW_USER		0x4u	/* credentials checked: user */
 
 enum acl_answer {
 	ACL_DENY = 0,
@@ -148,6 +154,7 @@ enum acl_answer	acl_rules_decide(const struct acl_rules *r,
 
 /* -- checks that may wait ------------------------------------------------- */
 
+struct acl_check;
 struct dns_query;
 struct dns_resolver;
 
@@ -163,13 +170,23 @@ struct acl_lookups {
 		struct sockaddr_in6	sin6;
 	}			dst;		/* AF_UNSPEC: none found */
 	char			*src_name;	/* NULL: none found */
+	char			*user;		/* NULL: no valid credentials */
+	/* Checking the request's credentials, for proxy_auth acls: set by
+	 * the caller before the first check (NULL: no authentication is
+	 * configured, and proxy_auth never matches).  auth_start() answers
+	 * at once (0, with *user a malloc'd name or NULL: none valid), or
+	 * starts a check (1) whose completion calls acl_check_auth_done()
+	 * once, from the loop, also after auth_cancel(). */
+	int			(*auth_start)(void *ctx, struct acl_check *ck,
+				    char **user);
+	void			(*auth_cancel)(void *ctx);
+	void			*auth_ctx;
 };
 void	acl_lookups_fini(struct acl_lookups *lk);
 /* acl_lookups_view() - point req's dst, src_name and known at lk. */
 void	acl_lookups_view(const struct acl_lookups *lk,
 	    struct acl_request *req);
 
-struct acl_check;
 /* The answer (ACL_ALLOW, ACL_DENY or ACL_CANCELLED) of a check that
  * waited; runs from the loop, once. */
 typedef void acl_check_fn(struct acl_check *ck, enum acl_answer a,
@@ -215,6 +232,13 @@ enum acl_answer	acl_check_start(struct acl_check *ck,
  * ACL_CANCELLED (its lookup's completion still comes).  Nothing when the
  * check is not waiting. */
 void		acl_check_cancel(struct acl_check *ck);
+/* acl_check_auth_done() - the completion of lk->auth_start(): user (NULL:
+ * no valid credentials; copied) goes into lk, and the check goes on. */
+void		acl_check_auth_done(struct acl_check *ck, const char *user);
+/* acl_lookups_auth_failed() - a proxy_auth acl was reached and the
+ * request has no valid credentials: a denial is then answered 407, so
+ * that the client asks its user (Squid's ACCESS_AUTH_REQUIRED). */
+bool		acl_lookups_auth_failed(const struct acl_lookups *lk);
 /* acl_check_waiting() - true between ACL_WAIT and fn. */
 bool		acl_check_waiting(const struct acl_check *ck);
 

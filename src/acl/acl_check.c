@@ -41,6 +41,7 @@ void
 acl_lookups_fini(struct acl_lookups *lk)
 {
 	free(lk->src_name);
+	free(lk->user);
 	memset(lk, 0, sizeof *lk);
 }
 
@@ -52,6 +53,14 @@ acl_lookups_view(const struct acl_lookups *lk, struct acl_request *req)
 	    AF_UNSPEC ? &lk->dst.sa : NULL;
 	req->src_name = lk->src_name;
 	req->src_name_len = lk->src_name != NULL ? strlen(lk->src_name) : 0;
+	req->user = lk->user;
+	req->user_len = lk->user != NULL ? strlen(lk->user) : 0;
+}
+
+bool
+acl_lookups_auth_failed(const struct acl_lookups *lk)
+{
+	return ((lk->known & ACL_KNOW_USER) && lk->user == NULL);
 }
 
 /* Start the lookup ck->need asks for: false when it cannot be made (no
@@ -60,7 +69,18 @@ static bool
 check_lookup(struct acl_check *ck)
 {
 	struct acl_request *req = ck->req;
+	struct acl_lookups *lk = ck->lk;
+	char *user = NULL;
 
+	if (ck->need == ACL_NEED_USER) {
+		if (lk->auth_start != NULL && lk->auth_start(lk->auth_ctx, ck,
+		    &user) == 1)
+			return (true);
+		lk->user = user;
+		lk->known |= ACL_KNOW_USER;
+		acl_lookups_view(lk, req);
+		return (false);
+	}
 	if (ck->dns != NULL && ck->need == ACL_NEED_DST)
 		ck->q = dns_lookup(ck->dns, req->host, req->host_len,
 		    check_dst_done, ck);
@@ -124,6 +144,8 @@ acl_check_start(struct acl_check *ck, const struct acl_rules *r,
 	acl_lookups_view(lk, req);
 	a = check_run(ck);
 	ck->waiting = a == ACL_WAIT;
+	if (ck->waiting)
+		(void)acl_rules_hold(r);	/* released as fn runs */
 	return (a);
 }
 
@@ -132,14 +154,19 @@ acl_check_start(struct acl_check *ck, const struct acl_rules *r,
 static void
 check_resume(struct acl_check *ck)
 {
+	struct acl_rules *held;
 	enum acl_answer a;
 
 	ck->q = NULL;
 	acl_lookups_view(ck->lk, ck->req);
 	a = ck->cancelled ? ACL_CANCELLED : check_run(ck);
 	if (a != ACL_WAIT) {
+		/* fn may start another check in ck: the rules are let go
+		 * after it, through a copy. */
+		held = (struct acl_rules *)(uintptr_t)ck->rules;
 		ck->waiting = false;
 		ck->fn(ck, a, ck->arg);
+		acl_rules_free(&held);
 	}
 }
 
@@ -182,12 +209,33 @@ check_name_done(struct dns_query *q, const struct dns_name_result *res,
 }
 
 void
+acl_check_auth_done(struct acl_check *ck, const char *user)
+{
+	CHECK_OBJ_NOTNULL(ck, ACL_CHECK_MAGIC);
+	CHECK(ck->waiting && ck->need == ACL_NEED_USER);
+	if (!ck->cancelled) {
+		free(ck->lk->user);
+		ck->lk->user = user != NULL ? strdup(user) : NULL;
+		if (user != NULL && ck->lk->user == NULL)
+			log_msg(LG_WARN, SEC_ACL, "no memory for the user "
+			    "name: taken as no credentials");
+		ck->lk->known |= ACL_KNOW_USER;
+	}
+	check_resume(ck);
+}
+
+void
 acl_check_cancel(struct acl_check *ck)
 {
 	CHECK_OBJ_NOTNULL(ck, ACL_CHECK_MAGIC);
 	if (!ck->waiting || ck->cancelled)
 		return;
 	ck->cancelled = true;
+	if (ck->need == ACL_NEED_USER) {
+		/* Its completion still comes. */
+		ck->lk->auth_cancel(ck->lk->auth_ctx);
+		return;
+	}
 	dns_cancel(&ck->q);		/* its completion still comes */
 }
 

@@ -27,6 +27,7 @@
 #define ACLF_CONNS	0x40u	/* needs src_conns (acl_rules_need_conns) */
 #define ACLF_REPLY	0x08u
 #define ACLF_RDNS	0x10u
+#define ACLF_AUTH	0x80u	/* needs credentials checked (ACL_NEED_USER) */
 
 enum acl_class {
 	ACL_C_IP,
@@ -37,7 +38,8 @@ enum acl_class {
 	ACL_C_PROTO,
 	ACL_C_TIME,
 	ACL_C_MAXCONN,
-	ACL_C_MANAGER
+	ACL_C_MANAGER,
+	ACL_C_USER
 };
 
 enum acl_type {
@@ -61,10 +63,22 @@ extern const struct acl_type_info	acl_types[ACL_T__COUNT];
 enum acl_need {
 	ACL_NEED_NONE,
 	ACL_NEED_DST,		/* the origin's address */
-	ACL_NEED_SRC_NAME	/* the client's name */
+	ACL_NEED_SRC_NAME,	/* the client's name */
+	ACL_NEED_USER		/* the credentials, checked */
 };
 
 struct acl;
+struct acl_rules;
+struct acl_set;
+
+/*
+ * acl_set_hold(), acl_rules_hold() - one more reference, dropped with
+ * acl_set_free() / acl_rules_free(): rules hold their set, and a check
+ * that waits holds its rules, so a reconfigure may free what it replaces
+ * while checks started under it still wait for a lookup or a helper.
+ */
+struct acl_set		*acl_set_hold(const struct acl_set *s);
+struct acl_rules	*acl_rules_hold(const struct acl_rules *r);
 /* acl_need_of() - what a must wait for to answer for req: a lookup that
  * req->known says was not done, and that the request's own fields do
  * not make needless (dst all, a host that is an address literal). */
@@ -182,6 +196,14 @@ struct acl_timespan {
 	uint16_t	last;		/* both included (as Squid) */
 };
 
+/* proxy_auth: REQUIRED (any user), or these names (case-sensitive, as
+ * Squid compares them). */
+struct acl_users {
+	char		**v;
+	size_t		n;
+	bool		required;
+};
+
 struct acl_times {
 	struct acl_timespan	*v;
 	size_t			n;
@@ -203,6 +225,7 @@ struct acl {
 		struct acl_methods	method;
 		struct acl_protos	proto;
 		struct acl_times	time;
+		struct acl_users	users;
 		unsigned long		maxconn;
 	} u;
 	bool			has_max;	/* maxconn given */

@@ -37,6 +37,9 @@ struct acl_rule {
 struct acl_rules {
 	unsigned		magic;
 #define ACL_RULES_MAGIC		0xac1e0001U
+	unsigned		refs;	/* the owner's, and each waiting
+					 * check's (acl_rules_hold()) */
+	struct acl_set		*set;	/* held: the acls it names */
 	struct acl_rule		*v;
 	size_t			n;
 	struct acl_term		*terms;
@@ -149,6 +152,8 @@ acl_rules_compile(const struct acl_set *set, const struct conf_lines *rules,
 	ALLOC_OBJ(r, ACL_RULES_MAGIC);
 	if (r == NULL)
 		goto nomem;
+	r->refs = 1;
+	r->set = acl_set_hold(set);
 	for (i = 0; rules != NULL && i < rules->n; i++) {
 		if (!rules_line(r, set, &rules->v[i], directive, errors)) {
 			w.file = rules->v[i].file;
@@ -171,10 +176,23 @@ acl_rules_free(struct acl_rules **rp)
 	if (*rp == NULL)
 		return;
 	TAKE_OBJ_NOTNULL(r, rp, ACL_RULES_MAGIC);
+	if (--r->refs > 0)
+		return;
+	acl_set_free(&r->set);
 	free(r->v);
 	free(r->terms);
 	acl_files_fini(&r->files);
 	FREE_OBJ(r);
+}
+
+struct acl_rules *
+acl_rules_hold(const struct acl_rules *r)
+{
+	struct acl_rules *held = (struct acl_rules *)(uintptr_t)r;
+
+	CHECK_OBJ_NOTNULL(held, ACL_RULES_MAGIC);
+	held->refs++;
+	return (held);
 }
 
 enum acl_answer

@@ -11,6 +11,7 @@
  *		ACLF_RDNS	needs the client's name by reverse DNS
  *				(acl_rules_need_src_name)
  *		ACLF_CONNS	needs src_conns (acl_rules_need_conns)
+ *		ACLF_AUTH	needs the request's credentials checked
  *	syntax	the expected form, quoted in advice lines
  * The order is the order the advice for an unknown type lists them in.
  */
@@ -47,5 +48,8 @@ ACL_TYPE(TIME,		"time",		TIME,	0,
 ACL_TYPE(MAXCONN,	"maxconn",	MAXCONN, ACLF_CONNS,
     "acl name maxconn number (matches above that many connections from "
     "the client's address)")
+ACL_TYPE(PROXY_AUTH,	"proxy_auth",	USER,	ACLF_AUTH,
+    "acl name proxy_auth REQUIRED | username ... (the user that proxy "
+    "authentication, auth_param, vouched for)")
 ACL_TYPE(HTTP_STATUS,	"http_status",	RANGE,	ACLF_REPLY,
     "acl name http_status 200 | 200-299 | 500- ...")

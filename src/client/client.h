@@ -23,6 +23,7 @@
 /* Only pointed to here: whoever fills struct client_deps includes their
  * headers. */
 struct access_log;
+struct auth;
 struct acl_rules;
 struct client_ctx;
 struct comm_conn;
@@ -68,6 +69,8 @@ struct client_deps {
 	struct mgr		*mgr;		/* cache manager; NULL: none */
 	struct dns_resolver	*dns;		/* dst and srcdomain acls, the
 						 * manager's figures */
+	struct auth		*auth;		/* proxy_auth acls; NULL: no
+						 * auth_param */
 };
 
 struct client_ctx	*client_ctx_new(const struct client_deps *deps);

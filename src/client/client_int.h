@@ -67,6 +67,7 @@ struct client_ctx {
 
 struct client_txn;
 struct client_fetch;
+struct auth_check;
 struct acl_request;
 
 /* An address in the room it needs: a sockaddr_storage is 128 bytes, and
@@ -221,6 +222,8 @@ struct client_txn {
 	struct acl_check	ck;		/* the check under way */
 	struct acl_lookups	lk;		/* what checks looked up */
 	struct acl_request	view;		/* what the check looks at */
+	struct auth_check	*auth_ck;	/* credentials being checked
+						 * for lk (client_steps.c) */
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */
@@ -256,6 +259,10 @@ void	client_txn_headers(struct client_txn *t);
 void	client_txn_body(struct client_txn *t, bool last);
 void	client_txn_error(struct client_txn *t, enum errpage_id page,
 	    const char *detail, int sys_errno);
+/* client_txn_error_hdrs() - the same, the page carrying headers (whole
+ * "Name: value\r\n" lines: a 407's Proxy-Authenticate). */
+void	client_txn_error_hdrs(struct client_txn *t, enum errpage_id page,
+	    const char *detail, const char *headers);
 void	client_txn_parse_error(struct client_txn *t, enum http_err e);
 void	client_txn_abort(struct client_txn *t);
 void	client_txn_finish(struct client_txn *t);

@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client_int.h"
@@ -188,55 +189,22 @@ client_mgr_request(struct client_txn *t)
 
 /* -- passwords ------------------------------------------------------------- */
 
-static int
-client_b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (c - 'A');
-	if (c >= 'a' && c <= 'z')
-		return (c - 'a' + 26);
-	if (c >= '0' && c <= '9')
-		return (c - '0' + 52);
-	if (c == '+')
-		return (62);
-	if (c == '/')
-		return (63);
-	return (-1);
-}
-
 /* The password of "Basic base64(user:password)" into pw (NUL-ended);
- * false when f is not that. */
+ * false when f is not that.  Decoded as proxy credentials are. */
 static bool
 client_mgr_basic(const struct http_msg *m, const struct http_field *f,
     char *pw, size_t pwlen)
 {
-	const char *v = http_msg_ptr(m, f->value);
-	char dec[256], *colon;
-	size_t i, n = 0, len = f->value.len;
-	unsigned acc = 0, bits = 0;
-	int d;
+	char dec[AUTH_BASIC_MAX], *pass;
+	const char *why;
+	bool ok;
 
-	if (len < 6 || strncasecmp(v, "Basic ", 6) != 0)
-		return (false);
-	for (i = 6; i < len && v[i] == ' '; i++)
-		continue;
-	for (; i < len && v[i] != '='; i++) {
-		if ((d = client_b64_val(v[i])) < 0)
-			return (false);
-		acc = (acc << 6) | (unsigned)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n + 1 >= sizeof dec)
-				return (false);
-			dec[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	dec[n] = '\0';
-	if ((colon = strchr(dec, ':')) == NULL || strlen(colon + 1) >= pwlen)
-		return (false);
-	strcpy(pw, colon + 1);
-	return (true);
+	ok = auth_basic_credentials(http_msg_ptr(m, f->value), f->value.len,
+	    dec, sizeof dec, &pass, &why) == 0 && strlen(pass) < pwlen;
+	if (ok)
+		strcpy(pw, pass);
+	explicit_bzero(dec, sizeof dec);
+	return (ok);
 }
 
 /* -- the answer ------------------------------------------------------------ */

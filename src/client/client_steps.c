@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "acl/acl.h"
+#include "auth/auth.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "client/client_int.h"
@@ -285,14 +286,62 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 	ar->now = time(NULL);
 }
 
+/* -- proxy_auth: the request's credentials, checked once ------------------- */
+
+static void
+client_auth_done(struct auth_check *ack, const char *user, void *arg)
+{
+	struct client_txn *t = arg;
+
+	(void)ack;
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	t->auth_ck = NULL;
+	acl_check_auth_done(&t->ck, user);
+}
+
+/* lk->auth_start for t: Proxy-Authorization to the auth module, which
+ * answers now (no or bad credentials, cached ones) or asks its helper. */
+static int
+client_auth_start(void *ctx, struct acl_check *ck, char **user)
+{
+	struct client_txn *t = ctx;
+	struct auth *a = t->cc->ctx->deps.auth;
+	const struct http_field *f = http_msg_field(&t->req,
+	    HTTP_HDR_PROXY_AUTHORIZATION);
+	int rc;
+
+	(void)ck;
+	*user = NULL;
+	if (a == NULL)
+		return (0);
+	rc = auth_check_start(a, f != NULL ? http_msg_ptr(&t->req, f->value) :
+	    NULL, f != NULL ? f->value.len : 0, client_auth_done, t,
+	    &t->auth_ck, user);
+	if (rc < 0)
+		log_msg(LG_WARN, SEC_CLIENT, "no memory to check "
+		    "credentials: taken as none");
+	return (rc == 1 ? 1 : 0);
+}
+
+static void
+client_auth_cancel(void *ctx)
+{
+	struct client_txn *t = ctx;
+
+	auth_check_cancel(&t->auth_ck);
+}
+
 /* t->view, built at the request's first check and kept for the others
  * (the request does not change under it); the time is each check's. */
 void
 client_txn_view(struct client_txn *t)
 {
-	if (t->view.src == NULL)
+	if (t->view.src == NULL) {
+		t->lk.auth_start = client_auth_start;
+		t->lk.auth_cancel = client_auth_cancel;
+		t->lk.auth_ctx = t;
 		client_acl_view(t, &t->view);
-	else
+	} else
 		t->view.now = time(NULL);
 }
 
@@ -310,6 +359,15 @@ client_step_admit(struct client_txn *t)
 {
 	const struct http_msg *m = &t->req;
 
+	if (t->answer != ACL_ALLOW && acl_lookups_auth_failed(&t->lk) &&
+	    t->cc->ctx->deps.auth != NULL) {
+		/* A proxy_auth acl found no valid credentials: ask for
+		 * them (Squid's ACCESS_AUTH_REQUIRED). */
+		t->code = RESULT_TCP_DENIED;
+		client_txn_error_hdrs(t, ERRPAGE_CACHE_ACCESS_DENIED, NULL,
+		    auth_challenge(t->cc->ctx->deps.auth));
+		return (CLIENT_STEP_END);
+	}
 	if (t->answer != ACL_ALLOW) {
 		t->code = RESULT_TCP_DENIED;
 		client_txn_error(t, ERRPAGE_ACCESS_DENIED, NULL, 0);

@@ -132,9 +132,9 @@ client_txn_abort(struct client_txn *t)
 
 /* Answer with cuttle's own page; the connection closes after it (what
  * remains of the request is not worth reading). */
-void
-client_txn_error(struct client_txn *t, enum errpage_id id,
-    const char *detail, int sys_errno)
+static void
+client_txn_error_page(struct client_txn *t, enum errpage_id id,
+    const char *detail, int sys_errno, const char *headers)
 {
 	struct client_conn *cc = t->cc;
 	struct errpage_vars v;
@@ -164,6 +164,8 @@ client_txn_error(struct client_txn *t, enum errpage_id id,
 	v.cache_mgr = cc->ctx->deps.conf->cache_mgr;
 	v.head = t->req.method == HTTP_M_HEAD;
 	v.keep_alive = false;
+	v.extra_headers = headers;
+	v.user = t->lk.user;
 	buf_chain_init(&out, comm_loop_pool(cc->ctx->deps.loop));
 	t->close_after = true;
 	t->errpage = true;
@@ -179,6 +181,20 @@ client_txn_error(struct client_txn *t, enum errpage_id id,
 		fwd_cancel(t->fwd);
 	client_reply_write_all(t, &out);
 	buf_chain_fini(&out);
+}
+
+void
+client_txn_error(struct client_txn *t, enum errpage_id id,
+    const char *detail, int sys_errno)
+{
+	client_txn_error_page(t, id, detail, sys_errno, NULL);
+}
+
+void
+client_txn_error_hdrs(struct client_txn *t, enum errpage_id id,
+    const char *detail, const char *headers)
+{
+	client_txn_error_page(t, id, detail, 0, headers);
 }
 
 void

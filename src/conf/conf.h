@@ -114,6 +114,7 @@ struct conf {
 	struct conf_lines	http_access;
 	struct conf_lines	http_reply_access;
 	struct conf_lines	cachemgr_passwd;
+	struct conf_lines	auth_param;
 	char			*cache_mgr;
 
 	double			connect_timeout;

@@ -183,6 +183,7 @@ http_reason(unsigned status)
 		{ 308, "Permanent Redirect" }, { 400, "Bad Request" },
 		{ 401, "Unauthorized" }, { 403, "Forbidden" },
 		{ 404, "Not Found" }, { 405, "Method Not Allowed" },
+		{ 407, "Proxy Authentication Required" },
 		{ 408, "Request Timeout" }, { 411, "Length Required" },
 		{ 413, "Content Too Large" }, { 414, "URI Too Long" },
 		{ 417, "Expectation Failed" },

@@ -67,6 +67,10 @@ mgr_out_failed(const struct mgr_out *o)
 #define MGR_F_HTML	0x04u
 #define MGR_F_JSON	0x08u
 #define MGR_F_PROM	0x10u
+/* MGR_F_METRICS: not a page but a part of /metrics, which renders every
+ * such action after its own families (modules add theirs this way); not
+ * in the menu, not served by name. */
+#define MGR_F_METRICS	0x20u
 
 /*
  * Where a page sits in the menu: by section, then in the order of
@@ -79,6 +83,7 @@ enum mgr_section {
 	MGR_SEC_STORE,		/* objects, storedir */
 	MGR_SEC_SERVER,		/* pconn */
 	MGR_SEC_DNS,		/* ipcache */
+	MGR_SEC_HELPERS,	/* a page per helper pool */
 	MGR_SEC_SETTINGS,	/* config */
 	MGR_SEC_VIEWS,		/* the dashboard, metrics */
 	MGR_SEC_CLIENT		/* client_list, active_requests */

@@ -166,7 +166,7 @@ mgr_figures_read(const struct mgr *m, struct mgr_figures *f)
 }
 
 struct mgr_registry *
-mgr_actions(struct mgr *m)
+mgr_actions(const struct mgr *m)
 {
 	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
 	return (m->reg);
@@ -311,8 +311,9 @@ mgr_render_menu(struct mgr_out *o, const struct mgr_call *c, void *arg)
 
 	CHECK_OBJ_NOTNULL(m, MGR_MAGIC);
 	for (i = 0; (a = mgr_registry_at(m->reg, i)) != NULL; i++)
-		mgr_out_printf(o, " %-22s\t%-32s\t%s\n", a->name, a->title,
-		    mgr_protection(c->passwd, a));
+		if (!(a->flags & MGR_F_METRICS))
+			mgr_out_printf(o, " %-22s\t%-32s\t%s\n", a->name,
+			    a->title, mgr_protection(c->passwd, a));
 	return (0);
 }
 
@@ -401,6 +402,8 @@ mgr_answer(struct mgr *m, const struct mgr_request *rq,
 	call.now = rq->now;
 	a = rq->page_len == 0 ? mgr_registry_find(m->reg, "index", 5) :
 	    mgr_registry_find(m->reg, rq->page, rq->page_len);
+	if (a != NULL && a->flags & MGR_F_METRICS)
+		a = NULL;	/* a part of /metrics, not a page */
 	if (a == NULL) {
 		rep->status = 404;
 		mgr_out_printf(&rep->body, "Unknown cache manager action: "

@@ -51,7 +51,7 @@ void		mgr_free(struct mgr **mp);
 void		mgr_set_control(struct mgr *m, mgr_control_fn *fn,
 		    void *arg);
 /* mgr_actions() - where modules register their pages. */
-struct mgr_registry	*mgr_actions(struct mgr *m);
+struct mgr_registry	*mgr_actions(const struct mgr *m);
 
 /* mgr_txn_done() - count a finished transaction; url and client (may be
  * NULL) feed the busiest-URL and busiest-client tables. */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +58,7 @@ mgr_render_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	struct mgr_figures fg;
 	const struct mgr_client_figures *cs = &fg.client;
 	const struct mgr_stats *st = mgr_stats(m);
+	const struct mgr_action *a;
 	uint64_t cum;
 	char name[64];
 	uint64_t n;
@@ -180,6 +182,10 @@ mgr_render_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	    st->dur_sum);
 	mgr_out_printf(o, "cuttle_request_duration_seconds_count %ju\n",
 	    (uintmax_t)cum);
+	/* The modules' own families (helper pools...). */
+	for (i = 0; (a = mgr_registry_at(mgr_actions(m), i)) != NULL; i++)
+		if (a->flags & MGR_F_METRICS && a->fn(o, c, a->arg) != 0)
+			return (-EIO);
 	return (0);
 }
 

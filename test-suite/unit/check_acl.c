@@ -797,6 +797,41 @@ START_TEST(time_days_and_hours_in_local_time)
 }
 END_TEST
 
+/* -- proxy_auth ------------------------------------------------------------ */
+
+START_TEST(proxy_auth_matches_the_vouched_user)
+{
+	static const struct {
+		const char	*acl;
+		const char	*user;		/* NULL: no valid credentials */
+		bool		match;
+	} cases[] = {
+		{ "acl a proxy_auth REQUIRED", "alice", true },
+		{ "acl a proxy_auth REQUIRED", NULL, false },
+		{ "acl a proxy_auth alice bob", "bob", true },
+		{ "acl a proxy_auth alice bob", "Bob", false },
+		{ "acl a proxy_auth alice bob", "alic", false },
+		{ "acl a proxy_auth alice bob", "alicex", false },
+		{ "acl a proxy_auth alice", NULL, false },
+	};
+	struct treq t;
+	size_t i;
+	int errors;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		treq(&t, "10.0.0.1", "GET", "example.com", 80);
+		t.r.user = cases[i].user;
+		t.r.user_len = cases[i].user != NULL ?
+		    strlen(cases[i].user) : 0;
+		t.r.known |= ACL_KNOW_USER;
+		ck_assert_msg(a_matches(cases[i].acl, &t.r, &errors) ==
+		    cases[i].match, "case %zu: %s; %s", i, cases[i].acl,
+		    cases[i].user != NULL ? cases[i].user : "(none)");
+		ck_assert_int_eq(errors, 0);
+	}
+}
+END_TEST
+
 /* -- acl lines ------------------------------------------------------------- */
 
 START_TEST(acl_line_errors_name_the_problem)
@@ -804,8 +839,8 @@ START_TEST(acl_line_errors_name_the_problem)
 	static const struct bad_case cases[] = {
 		{ "acl a foo 1", "t.conf:1: acl: unknown acl type \"foo\"; "
 		    "known types are" },
-		{ "acl a proxy_auth REQUIRED", "t.conf:1: acl: acl type "
-		    "\"proxy_auth\" is not supported by cuttle" },
+		{ "acl a proxy_auth_regex ^a", "t.conf:1: acl: acl type "
+		    "\"proxy_auth_regex\" is not supported by cuttle" },
 		{ "acl a", "t.conf:1: acl: acl a has no type" },
 		{ "acl a src 10.0.0.1\nacl a dstdomain .x.com",
 		    "t.conf:2: acl: acl a is already a src acl (t.conf:1)" },
@@ -820,7 +855,7 @@ START_TEST(acl_line_errors_name_the_problem)
 	check_bad(cases, 1);
 	ck_assert_ptr_nonnull(strstr(log_captured(), "advice: src, dst, dstdomain, "
 	    "srcdomain, dstdom_regex, port, myport, method, proto, url_regex, "
-	    "urlpath_regex, browser, time, maxconn, http_status"));
+	    "urlpath_regex, browser, time, maxconn, proxy_auth, http_status"));
 }
 END_TEST
 
@@ -1293,6 +1328,7 @@ acl_suite(void)
 	tcase_add_test(tc, proto_names_any_case);
 	tcase_add_test(tc, time_days_and_hours_in_local_time);
 	tcase_add_test(tc, acl_line_errors_name_the_problem);
+	tcase_add_test(tc, proxy_auth_matches_the_vouched_user);
 	tcase_add_test(tc, builtins_exist_and_stock_redefinitions_are_harmless);
 	suite_add_tcase(s, tc);
 

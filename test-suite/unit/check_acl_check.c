@@ -276,6 +276,130 @@ START_TEST(no_resolver_means_no_match)
 }
 END_TEST
 
+/* -- proxy_auth: credentials checked through lk->auth_start -------------- */
+
+struct fake_auth {
+	int		rc;		/* what auth_start answers */
+	const char	*user;		/* the user when it answers at once */
+	int		starts, cancels;
+	struct acl_check *ck;
+};
+
+static int
+fake_auth_start(void *ctx, struct acl_check *ck, char **user)
+{
+	struct fake_auth *fa = ctx;
+
+	fa->starts++;
+	fa->ck = ck;
+	*user = fa->rc == 0 && fa->user != NULL ? strdup(fa->user) : NULL;
+	return (fa->rc);
+}
+
+static void
+fake_auth_cancel(void *ctx)
+{
+	struct fake_auth *fa = ctx;
+
+	fa->cancels++;
+}
+
+static void
+auth_setup(struct t *t, struct fake_auth *fa, const char *conf_text)
+{
+	setup(t, conf_text, "origin.test");
+	t->lk.auth_start = fake_auth_start;
+	t->lk.auth_cancel = fake_auth_cancel;
+	t->lk.auth_ctx = fa;
+}
+
+#define AUTH_RULES	"acl authed proxy_auth REQUIRED\n"		\
+	"acl alice proxy_auth alice\n"					\
+	"http_access deny !authed\nhttp_access allow alice\n"		\
+	"http_access deny all\n"
+
+START_TEST(proxy_auth_waits_for_the_helper_then_goes_on)
+{
+	struct fake_auth fa = { .rc = 1 };
+	struct t t;
+
+	auth_setup(&t, &fa, AUTH_RULES);
+	ck_assert_int_eq(start(&t), ACL_WAIT);
+	ck_assert_int_eq(fa.starts, 1);
+	ck_assert_ptr_eq(fa.ck, &t.ck);
+	t.in_start = false;
+	acl_check_auth_done(&t.ck, "alice");
+	ck_assert_int_eq(t.calls, 1);
+	ck_assert_int_eq(t.answer, ACL_ALLOW);
+	/* Checked once for the request: the second acl asked nothing. */
+	ck_assert_int_eq(fa.starts, 1);
+	ck_assert_str_eq(t.lk.user, "alice");
+	ck_assert(!acl_lookups_auth_failed(&t.lk));
+	teardown(&t);
+}
+END_TEST
+
+START_TEST(proxy_auth_answered_at_once)
+{
+	struct fake_auth fa = { .rc = 0, .user = "bob" };
+	struct t t;
+
+	/* Valid, but not alice: denied by name, not for credentials. */
+	auth_setup(&t, &fa, AUTH_RULES);
+	ck_assert_int_eq(start(&t), ACL_DENY);
+	ck_assert_int_eq(t.calls, 0);
+	ck_assert(!acl_lookups_auth_failed(&t.lk));
+	teardown(&t);
+	/* None valid: denied, and the denial asks for credentials. */
+	fa.user = NULL;
+	auth_setup(&t, &fa, AUTH_RULES);
+	ck_assert_int_eq(start(&t), ACL_DENY);
+	ck_assert(acl_lookups_auth_failed(&t.lk));
+	teardown(&t);
+	/* No auth_start (no auth_param): proxy_auth matches nobody. */
+	setup(&t, AUTH_RULES, "origin.test");
+	ck_assert_int_eq(start(&t), ACL_DENY);
+	teardown(&t);
+}
+END_TEST
+
+START_TEST(proxy_auth_cancel_answers_once_cancelled)
+{
+	struct fake_auth fa = { .rc = 1 };
+	struct t t;
+
+	auth_setup(&t, &fa, AUTH_RULES);
+	ck_assert_int_eq(start(&t), ACL_WAIT);
+	acl_check_cancel(&t.ck);
+	acl_check_cancel(&t.ck);
+	ck_assert_int_eq(fa.cancels, 1);
+	ck_assert_int_eq(t.calls, 0);
+	acl_check_auth_done(&t.ck, "alice");
+	ck_assert_int_eq(t.calls, 1);
+	ck_assert_int_eq(t.answer, ACL_CANCELLED);
+	ck_assert_ptr_null(t.lk.user);
+	ck_assert_uint_eq(t.lk.known & ACL_KNOW_USER, 0);
+	teardown(&t);
+}
+END_TEST
+
+START_TEST(rules_freed_while_a_check_waits_stay_until_its_answer)
+{
+	struct fake_auth fa = { .rc = 1 };
+	struct t t;
+
+	auth_setup(&t, &fa, AUTH_RULES);
+	ck_assert_int_eq(start(&t), ACL_WAIT);
+	/* A reconfigure frees the rules and acls it replaces at once. */
+	acl_rules_free(&t.rules);
+	acl_set_free(&t.set);
+	acl_check_auth_done(&t.ck, "alice");
+	ck_assert_int_eq(t.calls, 1);
+	ck_assert_int_eq(t.answer, ACL_ALLOW);
+	teardown(&t);
+}
+END_TEST
+
 static Suite *
 acl_check_suite(void)
 {
@@ -293,6 +417,11 @@ acl_check_suite(void)
 	tcase_add_test(tc, two_lookups_in_one_check);
 	tcase_add_test(tc, cancel_answers_once_cancelled);
 	tcase_add_test(tc, no_resolver_means_no_match);
+	tcase_add_test(tc, proxy_auth_waits_for_the_helper_then_goes_on);
+	tcase_add_test(tc, proxy_auth_answered_at_once);
+	tcase_add_test(tc, proxy_auth_cancel_answers_once_cancelled);
+	tcase_add_test(tc,
+	    rules_freed_while_a_check_waits_stay_until_its_answer);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1,0 +1,111 @@
+/*
+ * auth.h - proxy authentication: Squid's `auth_param basic` over a
+ * helper pool (basic_ncsa_auth, basic_ldap_auth, basic_pam_auth ...).
+ *
+ * Contract:
+ * - Credentials are decoded in one place (auth_basic_decode(), OpenSSL's
+ *   base64 decoder), for proxy authentication and the cache manager's
+ *   password alike, and secrets are compared in constant time.
+ * - auth_check_start() answers at once (no or malformed credentials,
+ *   credentials cached within credentialsttl) or asks the helper and
+ *   completes once, from the loop, also when cancelled.
+ * - Only credentials the helper answered OK are cached, so a corrected
+ *   password works at once; ERR, BH, a garbled answer, a timeout or a
+ *   full queue all mean "no valid credentials" (407), each logged.
+ * - A user name or password never reaches the log; the helper's request
+ *   line carries them %-escaped, as Squid sends them.
+ *
+ * Lifecycle:
+ *	auth_new()		auth_param lines compiled; the pool started
+ *	auth_check_start()	per request with a proxy_auth acl to answer
+ *	auth_check_cancel()	its completion still comes
+ *	auth_replace()		reconfigure: a new one takes the page; the
+ *				old one is freed once auth_idle()
+ *	auth_free()		pending checks complete (no user) from the
+ *				loop
+ */
+#ifndef CUTTLE_AUTH_H
+#define CUTTLE_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct auth;
+struct comm_loop;
+struct conf_lines;
+struct helper_pools;
+struct mgr_registry;
+
+#define AUTH_BASIC_MAX	4096	/* credentials (the base64 text) at most */
+
+/*
+ * auth_basic_decode() - the "user:password" of a Basic credential:
+ * b64 (len bytes, blanks around it ignored) decoded into out (cap
+ * bytes, NUL-terminated), *pass pointing after the first colon (which
+ * becomes a NUL).  0, or -EINVAL with *why set: not base64, too long,
+ * a NUL or a control character inside, no colon.
+ */
+int	auth_basic_decode(const char *b64, size_t len, char *out, size_t cap,
+	    char **pass, const char **why);
+/* auth_basic_credentials() - the same from a whole Authorization or
+ * Proxy-Authorization value, "Basic <base64>" (the scheme's name in any
+ * case). */
+int	auth_basic_credentials(const char *hdr, size_t len, char *out,
+	    size_t cap, char **pass, const char **why);
+/* auth_secret_equal() - a and b (NUL-terminated) in time independent of
+ * where they differ. */
+bool	auth_secret_equal(const char *a, const char *b);
+
+/*
+ * auth_new() - from the auth_param lines (NULL or none: no
+ * authentication, and NULL is returned with no error).  Bad lines are
+ * logged (file:line) and counted in *errors.  startup helpers are
+ * started on loop.
+ */
+struct auth	*auth_new(struct comm_loop *loop, const struct conf_lines *l,
+		    int *errors);
+void		auth_free(struct auth **ap);
+/* auth_conf_check() - the lines' problems logged and counted in *errors,
+ * nothing started (cuttle -k parse). */
+void		auth_conf_check(const struct conf_lines *l, int *errors);
+
+/* auth_challenge() - the Proxy-Authenticate header line(s) a 407 carries,
+ * "Name: value\r\n" each. */
+const char	*auth_challenge(const struct auth *a);
+
+struct auth_check;
+/* The answer: user NULL when the credentials are not valid (lent). */
+typedef void auth_done_fn(struct auth_check *ck, const char *user,
+    void *arg);
+
+/*
+ * auth_check_start() - check the Proxy-Authorization value hdr (len
+ * bytes; NULL: none).  Returns 0 with *user (malloc'd, or NULL: not
+ * valid) when the answer is known now, 1 when done will run once from
+ * the loop (*ckp then the handle for auth_check_cancel()), or -ENOMEM.
+ */
+int		auth_check_start(struct auth *a, const char *hdr, size_t len,
+		    auth_done_fn *done, void *arg, struct auth_check **ckp,
+		    char **user);
+/* auth_check_cancel() - done still runs, once, with no user. */
+void		auth_check_cancel(struct auth_check **ckp);
+
+/* auth_register() - the pool's page (mgr:basicauthenticator) and its
+ * place among ps for /metrics.  0 or -errno. */
+int		auth_register(struct auth *a, struct mgr_registry *r,
+		    struct helper_pools *ps);
+
+/* auth_replace() - reconfigure made `to` from new auth_param lines: it
+ * takes the page and the place in ps of `from` (NULL: none before, and
+ * to's are registered as auth_register() does).  0 or -errno. */
+int		auth_replace(struct auth *from, struct auth *to,
+		    struct mgr_registry *r, struct helper_pools *ps);
+/* auth_idle() - no check is waiting for a's helper: a retired a may be
+ * freed without failing a request. */
+bool		auth_idle(const struct auth *a);
+/* auth_lines_equal() - the same auth_param lines (reconfigure keeps the
+ * pool and its cache then). */
+bool		auth_lines_equal(const struct conf_lines *a,
+		    const struct conf_lines *b);
+
+#endif /* CUTTLE_AUTH_H */

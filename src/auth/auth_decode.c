@@ -1,0 +1,88 @@
+/*
+ * auth_decode.c - Basic credentials (RFC 7617) decoded with OpenSSL's
+ * base64 decoder, and secrets compared in constant time: the one place
+ * both proxy authentication and the cache manager's password use.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "auth/auth.h"
+
+int
+auth_basic_decode(const char *b64, size_t len, char *out, size_t cap,
+    char **pass, const char **why)
+{
+	size_t n, pad = 0, i;
+	int got;
+	char *colon;
+
+	while (len > 0 && (*b64 == ' ' || *b64 == '\t')) {
+		b64++;
+		len--;
+	}
+	while (len > 0 && (b64[len - 1] == ' ' || b64[len - 1] == '\t'))
+		len--;
+	*why = "credentials too long";
+	if (len > AUTH_BASIC_MAX || len / 4 * 3 + 1 > cap)
+		return (-EINVAL);
+	*why = "credentials not base64";
+	if (len == 0 || len % 4 != 0)
+		return (-EINVAL);
+	/*
+	 * EVP_DecodeBlock() skips blanks anywhere, takes '=' anywhere
+	 * ("Q=Q=" decodes), and turns the padding into zero bytes: so
+	 * only the alphabet goes in, '=' only as the last one or two, and
+	 * the padding's bytes come off what it returns.
+	 */
+	if (b64[len - 1] == '=')
+		pad = b64[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len - pad; i++)
+		if (!isalnum((unsigned char)b64[i]) && b64[i] != '+' &&
+		    b64[i] != '/')
+			return (-EINVAL);
+	got = EVP_DecodeBlock((unsigned char *)out,
+	    (const unsigned char *)b64, (int)len);
+	if (got < 0 || (size_t)got < pad)
+		return (-EINVAL);
+	n = (size_t)got - pad;
+	out[n] = '\0';
+	*why = "a NUL or a control character in the credentials";
+	for (i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			return (-EINVAL);
+	*why = "no colon between user and password";
+	colon = memchr(out, ':', n);
+	if (colon == NULL)
+		return (-EINVAL);
+	*colon = '\0';
+	*pass = colon + 1;
+	*why = NULL;
+	return (0);
+}
+
+int
+auth_basic_credentials(const char *hdr, size_t len, char *out, size_t cap,
+    char **pass, const char **why)
+{
+	*why = "not Basic credentials";
+	if (len < 6 || strncasecmp(hdr, "Basic", 5) != 0 ||
+	    (hdr[5] != ' ' && hdr[5] != '\t'))
+		return (-EINVAL);
+	return (auth_basic_decode(hdr + 6, len - 6, out, cap, pass, why));
+}
+
+bool
+auth_secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	/* The length shows in timing anyway; the bytes must not. */
+	return (la == lb && CRYPTO_memcmp(a, b, la) == 0);
+}
