@@ -489,6 +489,13 @@ comm_fio_free(struct comm_fio **fp)
 	FREE_OBJ(f);
 }
 
+struct comm_loop *
+comm_fio_loop(const struct comm_fio *f)
+{
+	CHECK_OBJ_NOTNULL(f, COMM_FIO_MAGIC);
+	return (f->loop);
+}
+
 static struct comm_fop *
 fop_new(struct comm_fio *f, enum fop_kind kind, int fd, uint64_t off,
     comm_fio_fn *done, void *arg)

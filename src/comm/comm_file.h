@@ -60,6 +60,9 @@ struct comm_fio	*comm_fio_new(struct comm_loop *loop, unsigned nthreads,
  * latest). */
 void	comm_fio_free(struct comm_fio **fp);
 
+/* comm_fio_loop() - the loop f delivers on. */
+struct comm_loop	*comm_fio_loop(const struct comm_fio *f);
+
 /* comm_fio_read() - read len bytes (>= 1) of fd at off into a new block
  * of the loop's pool, taken now and released after done unless done
  * refs it.  Returns a handle for comm_fio_cancel(), valid until done

@@ -17,8 +17,12 @@
  * error takes the store out of service: what was not written is dropped
  * from the index and every later call fails with -EIO.
  *
- * I/O is synchronous here (disk_io.h); one store is one owner's object,
- * no globals.  Layout: doc/internals/disk-format.md.
+ * I/O is synchronous through a plain back-end (disk_io.h), for tools and
+ * tests; over a back-end on a loop (disk_io_file_attach(), or
+ * disk_store_opts.fio) writes are started and never waited for, and
+ * disk_store_get_start() reads asynchronously.  The scan at open is
+ * synchronous either way.  One store is one owner's object, no globals.
+ * Layout: doc/internals/disk-format.md.
  *
  *	disk_store_create -> disk_store_open -> put / purge / get / flush
  *	    -> disk_store_close (flushes)
@@ -30,8 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf/buf.h"
 #include "disk/disk_format.h"
 
+struct comm_fio;
 struct disk_store;
 struct disk_io;
 struct disk_index;
@@ -71,6 +77,7 @@ struct disk_store_opts {
 	bool		no_sync;	/* no fdatasync before footers (tests) */
 	size_t		expect_objects;	/* the index's first size; 0: small */
 	bool		read_only;	/* open: index and read, never write */
+	struct comm_fio	*fio;		/* open: I/O on its loop; NULL: sync */
 };
 
 /* An object as stored: URL, reply headers (as sent), body. */
@@ -121,6 +128,34 @@ int	disk_store_purge(struct disk_store *ds,
  * (the entry is dropped), another negative errno on an I/O error. */
 int	disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	    struct disk_obj *o);
+/*
+ * An object read asynchronously: the head record's block (url and hdrs
+ * point into it) and the body as slices of the records read (nothing
+ * copied).  Lent to the completion: ref or move what is kept.
+ */
+struct disk_got {
+	struct buf		*head;
+	const char		*url;
+	size_t			url_len;
+	const char		*hdrs;
+	size_t			hdr_len;
+	struct buf_chain	body;
+};
+/* The completion: err 0 with *got, or -EBADMSG (what is on disk failed a
+ * check: dropped from the index, counted), -EIO or another I/O errno,
+ * -ECANCELED (the store closed first), -ENOMEM; got NULL then. */
+typedef void disk_get_fn(int err, const struct disk_got *got, void *arg);
+/* disk_store_get_start() - read key's object on the store's loop; done
+ * runs once, from the loop, never inside this call.  Returns 0 (started),
+ * or at once, with done never to run: -ENOENT (not indexed: a miss that
+ * costs no I/O), -EIO (out of service), -EOPNOTSUPP (a synchronous
+ * store), -ENOMEM. */
+int	disk_store_get_start(struct disk_store *ds,
+	    const uint8_t key[DISK_KEY_LEN], disk_get_fn *done, void *arg);
+/* disk_store_has() - whether key is indexed (a read may still fail). */
+bool	disk_store_has(const struct disk_store *ds,
+	    const uint8_t key[DISK_KEY_LEN]);
+
 /* disk_store_flush() - write the open region's new records. */
 int	disk_store_flush(struct disk_store *ds);
 /* disk_store_log_end() - the file offset where the next record goes. */
