@@ -78,6 +78,8 @@ struct disk_store_opts {
 	size_t		expect_objects;	/* the index's first size; 0: small */
 	bool		read_only;	/* open: index and read, never write */
 	struct comm_fio	*fio;		/* open: I/O on its loop; NULL: sync */
+	uint64_t	max_size;	/* put: larger bodies refused; 0: any */
+	uint64_t	min_size;	/* put: smaller bodies refused */
 };
 
 /* An object as stored: URL, reply headers (as sent), body. */
@@ -117,8 +119,9 @@ int	disk_store_close(struct disk_store **dsp);
 
 /* disk_store_put() - write o (url, hdrs and body; mem unused) as the newest
  * version of o->key.  -EFBIG when it is larger than the store can keep
- * (a quarter of it, or a head bigger than half a region), -EIO when the
- * store is out of service. */
+ * (a quarter of it, or a head bigger than half a region) or its body is
+ * outside the opts' max_size / min_size, -EIO when the store is out of
+ * service. */
 int	disk_store_put(struct disk_store *ds, const struct disk_obj *o);
 /* disk_store_purge() - write a tombstone for key and forget it. */
 int	disk_store_purge(struct disk_store *ds,
@@ -162,6 +165,27 @@ int	disk_store_flush(struct disk_store *ds);
 uint64_t	disk_store_log_end(const struct disk_store *ds);
 
 uint64_t	disk_store_stat(const struct disk_store *ds, enum disk_stat s);
+
+/* -- cache_dir (disk_conf.c) ---------------------------------------------- */
+
+struct conf_line;
+
+/* One cache_dir line, read. */
+struct disk_dir_conf {
+	char		*path;		/* the directory (absolute) */
+	uint64_t	size;		/* bytes */
+	uint64_t	max_size;	/* body bytes; 0: no limit */
+	uint64_t	min_size;
+	bool		squid_type;	/* ufs, aufs or diskd was written */
+};
+/* disk_dir_parse() - l into *d (disk_dir_conf_fini() frees it).  0, or
+ * -EINVAL / -ENOMEM with "file:line: cache_dir: problem; expected: form"
+ * in err.  warn gets a warning to log, or "" (warn may be NULL). */
+int	disk_dir_parse(const struct conf_line *l, struct disk_dir_conf *d,
+	    char *err, size_t errlen, char *warn, size_t warnlen);
+void	disk_dir_conf_fini(struct disk_dir_conf *d);
+/* disk_dir_region_size() - the region size for a store of size bytes. */
+uint32_t	disk_dir_region_size(uint64_t size);
 /* The index, for its figures (count, bytes). */
 const struct disk_index	*disk_store_index(const struct disk_store *ds);
 const struct disk_sb	*disk_store_sb(const struct disk_store *ds);

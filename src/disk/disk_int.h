@@ -45,6 +45,8 @@ struct disk_store {
 	uint32_t		tag;	/* disk_sb_store_tag() */
 	bool			no_sync;
 	bool			read_only;
+	uint64_t		max_size;	/* put's body limits */
+	uint64_t		min_size;
 	int			failed;	/* the write error, once out */
 	struct disk_index	*idx;
 

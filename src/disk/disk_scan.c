@@ -409,6 +409,8 @@ disk_store_open_io(struct disk_io *io, const struct disk_store_opts *o,
 	ds->tag = disk_sb_store_tag(&ds->sb);
 	ds->no_sync = o != NULL && o->no_sync;
 	ds->read_only = o != NULL && o->read_only;
+	ds->max_size = o != NULL ? o->max_size : 0;
+	ds->min_size = o != NULL ? o->min_size : 0;
 	list_init(&ds->imgs);
 	list_init(&ds->gets);
 	ds->loop = io->loop;

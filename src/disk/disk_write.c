@@ -387,6 +387,9 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
+	if ((ds->max_size > 0 && o->body_len > ds->max_size) ||
+	    o->body_len < ds->min_size)
+		return (-EFBIG);
 	csize = disk_chunk_size(ds);
 	if (o->url_len > ds->sb.region_size / 4 ||
 	    o->hdr_len > ds->sb.region_size / 4)
