@@ -253,7 +253,7 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 		goto nomem;
 	*out = dd;
 	dd->v = calloc(conf->cache_dir.n, sizeof *dd->v);
-	dd->fio = comm_fio_new(loop, 0, &e);
+	dd->fio = comm_fio_new(loop, COMM_FIO_AUTO, 0, &e);
 	dd->flush = comm_timer_new(loop, on_flush_tick, dd);
 	if (dd->v == NULL || dd->fio == NULL || dd->flush == NULL)
 		goto nomem;
@@ -267,6 +267,8 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 		dd->n++;
 	}
 	comm_timer_start(dd->flush, DISKS_FLUSH, DISKS_FLUSH);
+	log_msg(LG_NOTICE, SEC_STORE, "disk I/O through %s",
+	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
 	return (0);
 nomem:
 	log_msg(LG_CRIT, SEC_STORE, "cannot start the disk stores: out of "

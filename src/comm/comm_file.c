@@ -1,7 +1,9 @@
 /*
- * comm_file.c - asynchronous file I/O: a pool of threads running pread,
- * pwritev and fdatasync, completions handed to the loop by an ev_async.
+ * comm_file.c - asynchronous file I/O: io_uring where the kernel allows
+ * it, else a pool of threads running pread, pwritev and fdatasync; the
+ * completions of either reach the loop's call queue.
  *
+ * Threads (an ev_async wakes the loop):
  * Lifecycle of an operation (state under f->mu; posted and called are
  * the loop's alone):
  *	comm_fio_read/_writev/_sync	QUEUED on f->queue; a thread woken
@@ -23,11 +25,22 @@
  * back a count and an errno; every reference is taken and dropped on
  * the loop.
  *
+ * io_uring (the ring's eventfd wakes the loop): an operation is RUNNING
+ * from its submission to its completion queue entry; one that finds the
+ * submission queue full waits QUEUED on f->queue.  Cancelling one in the
+ * kernel's hands posts CANCELLED at once and asks the kernel to cancel
+ * it; its buffers stay until its entry comes back, as with a thread.
+ * No lock is needed (one thread), but f->mu is taken all the same so
+ * that the shared code reads one way.
+ *
  * Why a sync is a barrier: the disk store writes records, syncs, then
  * writes the footer that vouches for them; a footer must never reach the
  * disk before the records it lists.  Keeping that order here costs the
  * store nothing: a thread does not take a sync while any operation is
- * running, and takes nothing while a sync runs.
+ * running, and takes nothing while a sync runs; io_uring does the same
+ * for a sync submitted with IOSQE_IO_DRAIN.  (The rest of a short
+ * transfer, rare on files, is submitted again when the first part
+ * completes, so it may run after a later sync.)
  */
 #include "config.h"
 
@@ -44,6 +57,11 @@
 #include <unistd.h>
 
 #include <ev.h>
+#ifdef HAVE_LIBURING
+#include <sys/eventfd.h>
+
+#include <liburing.h>
+#endif
 
 #include "base/check.h"
 #include "base/list.h"
@@ -52,6 +70,7 @@
 #include "comm/comm_int.h"
 
 #define FIO_STACK	(256u * 1024)	/* a thread needs little */
+#define FIO_RING	256u		/* io_uring submission entries */
 
 enum fop_kind {
 	FOP_READ,
@@ -84,6 +103,7 @@ struct comm_fop {
 	struct buf_chain	chain;	/* write: what */
 	struct iovec		*iov;
 	unsigned		iovcnt;
+	unsigned		iov_at;	/* the first iovec not all written */
 	/* Written by the thread, read by the loop after collection. */
 	size_t			got;
 	int			err;
@@ -96,6 +116,7 @@ struct comm_fio {
 	unsigned		magic;
 #define COMM_FIO_MAGIC		0xf10e9001U
 	struct comm_loop	*loop;
+	enum comm_fio_kind	kind;
 	ev_async		async;
 	unsigned		inflight;	/* not yet collected; the loop
 						 * is kept alive while > 0 */
@@ -116,6 +137,12 @@ struct comm_fio {
 
 	struct comm_fio_stats	st;	/* loop side, but for queued and
 					 * running, read under mu */
+#ifdef HAVE_LIBURING
+	struct io_uring		ring;
+	bool			ring_up;
+	int			efd;		/* the ring's completions */
+	ev_io			efd_w;
+#endif
 };
 
 /* --- the threads --------------------------------------------------------- */
@@ -141,16 +168,38 @@ fop_run_read(struct comm_fop *op)
 	}
 }
 
+/* n more bytes of a write went out: past whole iovecs, then into one. */
+static void
+fop_write_advance(struct comm_fop *op, size_t n)
+{
+	struct iovec *iov;
+
+	op->got += n;
+	while (op->iov_at < op->iovcnt && n >= op->iov[op->iov_at].iov_len)
+		n -= op->iov[op->iov_at++].iov_len;
+	if (op->iov_at < op->iovcnt) {
+		iov = &op->iov[op->iov_at];
+		iov->iov_base = (char *)iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+}
+
+/* The iovecs left, at most IOV_MAX of them. */
+static int
+fop_write_cnt(const struct comm_fop *op)
+{
+	unsigned cnt = op->iovcnt - op->iov_at;
+
+	return (cnt > IOV_MAX ? IOV_MAX : (int)cnt);
+}
+
 static void
 fop_run_write(struct comm_fop *op)
 {
-	struct iovec *iov = op->iov;
-	unsigned cnt = op->iovcnt;
 	ssize_t n;
-	size_t k;
 
 	while (op->got < op->len) {
-		n = pwritev(op->fd, iov, cnt > IOV_MAX ? IOV_MAX : (int)cnt,
+		n = pwritev(op->fd, op->iov + op->iov_at, fop_write_cnt(op),
 		    (off_t)(op->off + op->got));
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -162,18 +211,7 @@ fop_run_write(struct comm_fop *op)
 			op->err = EIO;
 			return;
 		}
-		op->got += (size_t)n;
-		/* Past what went out: whole iovecs, then into one. */
-		k = (size_t)n;
-		while (cnt > 0 && k >= iov->iov_len) {
-			k -= iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + k;
-			iov->iov_len -= k;
-		}
+		fop_write_advance(op, (size_t)n);
 	}
 }
 
@@ -340,13 +378,26 @@ fop_result(struct comm_fio *f, struct comm_fop *op)
 	}
 }
 
-/* What the threads finished: completions posted, cancelled ones freed
- * once their completion has run. */
+/* op is back from the threads or the kernel: its completion posted, or,
+ * cancelled, freed once that completion has run. */
+static void
+fio_finished(struct comm_fio *f, struct comm_fop *op)
+{
+	CHECK_OBJ_NOTNULL(op, COMM_FOP_MAGIC);
+	op->state = FOP_COLLECTED;
+	fio_inflight_put(f, op);
+	if (!op->posted) {
+		fop_result(f, op);
+		fop_post(op);
+	} else if (op->done == NULL)
+		fop_free(op);
+}
+
+/* What the threads finished, in finishing order. */
 static void
 fio_collect(struct comm_fio *f)
 {
 	struct list batch, *n;
-	struct comm_fop *op;
 
 	list_init(&batch);
 	AZ(pthread_mutex_lock(&f->mu));
@@ -354,16 +405,237 @@ fio_collect(struct comm_fio *f)
 	AZ(pthread_mutex_unlock(&f->mu));
 	while ((n = list_first(&batch)) != NULL) {
 		list_remove(n);
+		fio_finished(f, container_of(n, struct comm_fop, link));
+	}
+}
+
+/* --- io_uring ------------------------------------------------------------ */
+
+#ifdef HAVE_LIBURING
+/* op into a submission entry; false when the queue is full. */
+static bool
+uring_prep(struct comm_fio *f, struct comm_fop *op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
+
+	if (sqe == NULL) {
+		(void)io_uring_submit(&f->ring);
+		if ((sqe = io_uring_get_sqe(&f->ring)) == NULL)
+			return (false);
+	}
+	switch (op->kind) {
+	case FOP_READ:
+		io_uring_prep_read(sqe, op->fd, buf_data(op->b) + op->got,
+		    (unsigned)(op->len - op->got), op->off + op->got);
+		break;
+	case FOP_WRITE:
+		io_uring_prep_writev(sqe, op->fd, op->iov + op->iov_at,
+		    (unsigned)fop_write_cnt(op), op->off + op->got);
+		break;
+	case FOP_SYNC:
+		io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
+		sqe->flags |= IOSQE_IO_DRAIN;
+		break;
+	}
+	io_uring_sqe_set_data(sqe, op);
+	op->state = FOP_RUNNING;
+	f->nrunning++;
+	return (true);
+}
+
+/* What waited for room in the submission queue, in order. */
+static void
+uring_backlog(struct comm_fio *f)
+{
+	struct comm_fop *op;
+	struct list *n;
+
+	while (!f->stopping && (n = list_first(&f->queue)) != NULL) {
 		op = container_of(n, struct comm_fop, link);
-		CHECK_OBJ_NOTNULL(op, COMM_FOP_MAGIC);
+		if (!uring_prep(f, op))
+			break;
+		list_remove(n);
+		f->nqueued--;
+	}
+	(void)io_uring_submit(&f->ring);
+}
+
+/* One completion entry: op done, or its transfer goes on. */
+static void
+uring_cqe(struct comm_fio *f, struct comm_fop *op, int res)
+{
+	bool again = false;
+
+	CHECK_OBJ_NOTNULL(op, COMM_FOP_MAGIC);
+	f->nrunning--;
+	if (res == -EINTR || res == -EAGAIN)
+		again = true;
+	else if (res < 0)
+		op->err = -res;
+	else if (op->kind == FOP_READ) {
+		op->got += (size_t)res;
+		again = res > 0 && op->got < op->len;
+	} else if (op->kind == FOP_WRITE) {
+		if (res == 0 && op->got < op->len)
+			op->err = EIO;
+		else {
+			fop_write_advance(op, (size_t)res);
+			again = op->got < op->len;
+		}
+	}
+	if (again && !f->stopping) {
+		if (uring_prep(f, op))
+			return;
+		/* No room to go on: the rest waits, first in line. */
+		op->state = FOP_QUEUED;
+		list_insert_head(&f->queue, &op->link);
+		f->nqueued++;
+		return;
+	}
+	if (f->stopping) {
+		/* comm_fio_free() posts what is not posted yet. */
 		op->state = FOP_COLLECTED;
 		fio_inflight_put(f, op);
-		if (!op->posted) {
-			fop_result(f, op);
-			fop_post(op);
-		} else if (op->done == NULL)
+		if (op->posted && op->done == NULL)
 			fop_free(op);
+		return;
 	}
+	fio_finished(f, op);
+}
+
+static void
+uring_reap(struct comm_fio *f)
+{
+	struct io_uring_cqe *cqe;
+	struct comm_fop *op;
+	int res;
+
+	while (io_uring_peek_cqe(&f->ring, &cqe) == 0) {
+		op = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
+		io_uring_cqe_seen(&f->ring, cqe);
+		if (op != NULL)		/* NULL: a cancel request's own */
+			uring_cqe(f, op, res);
+	}
+	uring_backlog(f);
+}
+
+static void
+uring_efd_cb(struct ev_loop *ev, ev_io *w, int revents)
+{
+	struct comm_fio *f = container_of(w, struct comm_fio, efd_w);
+	uint64_t v;
+
+	(void)ev;
+	(void)revents;
+	CHECK_OBJ_NOTNULL(f, COMM_FIO_MAGIC);
+	(void)read(f->efd, &v, sizeof v);
+	uring_reap(f);
+}
+
+static int
+uring_start(struct comm_fio *f)
+{
+	int e;
+
+	e = io_uring_queue_init(FIO_RING, &f->ring, 0);
+	if (e < 0)
+		return (e);
+	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (f->efd == -1) {
+		e = -errno;
+		io_uring_queue_exit(&f->ring);
+		return (e);
+	}
+	if ((e = io_uring_register_eventfd(&f->ring, f->efd)) < 0) {
+		(void)close(f->efd);
+		io_uring_queue_exit(&f->ring);
+		return (e);
+	}
+	f->ring_up = true;
+	ev_io_init(&f->efd_w, uring_efd_cb, f->efd, EV_READ);
+	ev_io_start(f->loop->ev, &f->efd_w);
+	ev_unref(f->loop->ev);
+	return (0);
+}
+
+/* Ask the kernel to give op back early (a read from a pipe or a slow
+ * device); it may be too late, and then its entry comes as it would.
+ * The synchronous cancel first: a cancel request in the submission queue
+ * would wait behind a sync's drain for the very operation it cancels. */
+static void
+uring_cancel(struct comm_fio *f, struct comm_fop *op)
+{
+	struct io_uring_sync_cancel_reg reg;
+	struct io_uring_sqe *sqe;
+	int e;
+
+	memset(&reg, 0, sizeof reg);
+	reg.addr = (uint64_t)(uintptr_t)op;
+	reg.timeout.tv_sec = -1;
+	reg.timeout.tv_nsec = -1;
+	e = io_uring_register_sync_cancel(&f->ring, &reg);
+	if (e != -EINVAL && e != -EOPNOTSUPP)
+		return;		/* done, or nothing left to cancel */
+	sqe = io_uring_get_sqe(&f->ring);
+	if (sqe == NULL) {
+		(void)io_uring_submit(&f->ring);
+		sqe = io_uring_get_sqe(&f->ring);
+	}
+	if (sqe == NULL)
+		return;
+	io_uring_prep_cancel(sqe, op, 0);
+	io_uring_sqe_set_data(sqe, NULL);
+	(void)io_uring_submit(&f->ring);
+}
+
+/* Shutdown: whatever the kernel holds is asked back and waited for. */
+static void
+uring_stop(struct comm_fio *f)
+{
+	struct io_uring_cqe *cqe;
+	struct comm_fop *op;
+	struct list *n;
+
+	LIST_FOREACH(n, &f->ops) {
+		op = container_of(n, struct comm_fop, all);
+		if (op->held && op->state == FOP_RUNNING)
+			uring_cancel(f, op);
+	}
+	while (f->nrunning > 0) {
+		if (io_uring_wait_cqe(&f->ring, &cqe) != 0)
+			continue;
+		op = io_uring_cqe_get_data(cqe);
+		if (op != NULL)
+			uring_cqe(f, op, cqe->res);
+		io_uring_cqe_seen(&f->ring, cqe);
+	}
+	ev_ref(f->loop->ev);
+	ev_io_stop(f->loop->ev, &f->efd_w);
+	io_uring_queue_exit(&f->ring);
+	(void)close(f->efd);
+	f->ring_up = false;
+}
+#endif
+
+const char *
+comm_fio_kind_name(enum comm_fio_kind k)
+{
+	switch (k) {
+	case COMM_FIO_URING:
+		return ("io_uring");
+	case COMM_FIO_THREADS:
+		return ("threads");
+	default:
+		return ("auto");
+	}
+}
+
+enum comm_fio_kind
+comm_fio_kind(const struct comm_fio *f)
+{
+	CHECK_OBJ_NOTNULL(f, COMM_FIO_MAGIC);
+	return (f->kind);
 }
 
 static void
@@ -378,7 +650,8 @@ fio_async_cb(struct ev_loop *ev, ev_async *w, int revents)
 }
 
 struct comm_fio *
-comm_fio_new(struct comm_loop *loop, unsigned nthreads, int *err)
+comm_fio_new(struct comm_loop *loop, enum comm_fio_kind kind,
+    unsigned nthreads, int *err)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
@@ -413,6 +686,28 @@ comm_fio_new(struct comm_loop *loop, unsigned nthreads, int *err)
 	ev_async_start(loop->ev, &f->async);
 	/* Idle, the engine must not keep comm_loop_run() going. */
 	ev_unref(loop->ev);
+	f->kind = COMM_FIO_THREADS;
+#ifdef HAVE_LIBURING
+	if (kind != COMM_FIO_THREADS) {
+		e = uring_start(f);
+		if (e == 0) {
+			f->kind = COMM_FIO_URING;
+			*err = 0;
+			return (f);
+		}
+		if (kind == COMM_FIO_URING) {
+			comm_fio_free(&f);
+			*err = e;
+			return (NULL);
+		}
+	}
+#else
+	if (kind == COMM_FIO_URING) {
+		comm_fio_free(&f);
+		*err = -EOPNOTSUPP;
+		return (NULL);
+	}
+#endif
 
 	/* Signals are the loop thread's: the threads block them all. */
 	AZ(pthread_attr_init(&attr));
@@ -461,6 +756,10 @@ comm_fio_free(struct comm_fio **fp)
 	AZ(pthread_mutex_unlock(&f->mu));
 	for (i = 0; i < f->nthreads; i++)
 		AZ(pthread_join(f->threads[i], NULL));
+#ifdef HAVE_LIBURING
+	if (f->ring_up)
+		uring_stop(f);
+#endif
 	/* The threads are gone: what they finished is the loop's now. */
 	while ((n = list_first(&f->done)) != NULL) {
 		list_remove(n);
@@ -528,11 +827,20 @@ fop_submit(struct comm_fio *f, struct comm_fop *op)
 	if (f->inflight++ == 0)
 		ev_ref(f->loop->ev);
 	AZ(pthread_mutex_lock(&f->mu));
-	op->state = FOP_QUEUED;
-	list_insert_tail(&f->queue, &op->link);
-	if (++f->nqueued > f->st.max_queued)
-		f->st.max_queued = f->nqueued;
-	AZ(pthread_cond_signal(&f->cv));
+#ifdef HAVE_LIBURING
+	if (f->kind == COMM_FIO_URING && list_empty(&f->queue) &&
+	    uring_prep(f, op))
+		(void)io_uring_submit(&f->ring);
+	else
+#endif
+	{
+		op->state = FOP_QUEUED;
+		list_insert_tail(&f->queue, &op->link);
+		f->nqueued++;
+		AZ(pthread_cond_signal(&f->cv));
+	}
+	if (f->nqueued + f->nrunning > f->st.max_queued)
+		f->st.max_queued = f->nqueued + f->nrunning;
 	AZ(pthread_mutex_unlock(&f->mu));
 }
 
@@ -621,8 +929,13 @@ comm_fio_cancel(struct comm_fop *op)
 		op->state = FOP_COLLECTED;
 		AZ(pthread_mutex_unlock(&f->mu));
 		fio_inflight_put(f, op);
-	} else
+	} else {
 		AZ(pthread_mutex_unlock(&f->mu));
+#ifdef HAVE_LIBURING
+		if (f->kind == COMM_FIO_URING && op->held)
+			uring_cancel(f, op);
+#endif
+	}
 	memset(&op->res, 0, sizeof op->res);
 	op->res.status = COMM_CANCELLED;
 	fop_post(op);

@@ -1,7 +1,9 @@
 /*
- * comm_file.h - asynchronous file I/O on the loop: pread, pwritev and
- * fdatasync run by a small pool of threads, their completions delivered
- * from the loop's call queue like every other comm completion.
+ * comm_file.h - asynchronous file I/O on the loop: reads, writes and
+ * fdatasync through io_uring where the kernel allows it, else run by a
+ * small pool of threads (pread, pwritev, fdatasync); either way their
+ * completions come from the loop's call queue like every other comm
+ * completion.
  *
  * Contract (the comm contract of comm.h, for files):
  * - Every operation started here completes exactly once: COMM_OK (res->len
@@ -23,9 +25,8 @@
  *   completions run from the loop afterwards, as CANCELLED), waits for the
  *   threads to return from their system calls, and joins them.
  *
- * Only the loop's thread calls these; the threads touch no comm or buf
- * state, only the bytes of the buffers they were given.  (io_uring, when
- * it lands, goes under the same calls.)
+ * Only the loop's thread calls these; the threads (or the kernel) touch
+ * no comm or buf state, only the bytes of the buffers they were given.
  *
  *	comm_fio_new -> comm_fio_read / _writev / _sync [-> comm_fio_cancel]
  *	    -> done(res) from the loop -> comm_fio_free
@@ -50,10 +51,23 @@ typedef void comm_fio_fn(const struct comm_result *res, void *arg);
 #define COMM_FIO_THREADS_DEFAULT	4
 #define COMM_FIO_THREADS_MAX		64
 
-/* comm_fio_new() - an engine on loop with nthreads threads (0: the
- * default).  NULL with *err a negative errno (-ENOMEM, pthread's). */
-struct comm_fio	*comm_fio_new(struct comm_loop *loop, unsigned nthreads,
-		    int *err);
+/* The back-end: AUTO is io_uring when the kernel allows it (a container's
+ * seccomp profile may refuse it), threads otherwise. */
+enum comm_fio_kind {
+	COMM_FIO_AUTO,
+	COMM_FIO_THREADS,
+	COMM_FIO_URING
+};
+const char	*comm_fio_kind_name(enum comm_fio_kind k);
+
+/* comm_fio_new() - an engine on loop of that kind, with nthreads threads
+ * (0: the default) when it runs on threads.  NULL with *err a negative
+ * errno (-ENOMEM, pthread's; for URING what io_uring_setup() said, or
+ * -EOPNOTSUPP when built without liburing). */
+struct comm_fio	*comm_fio_new(struct comm_loop *loop, enum comm_fio_kind kind,
+		    unsigned nthreads, int *err);
+/* comm_fio_kind() - the back-end it runs on: THREADS or URING. */
+enum comm_fio_kind	comm_fio_kind(const struct comm_fio *f);
 /* comm_fio_free() - cancel what is outstanding, join the threads, free;
  * NULLs *fp; *fp may be NULL.  The cancelled operations' completions
  * run from the loop afterwards (comm_loop_free() runs them at the
@@ -89,6 +103,8 @@ void	comm_fio_cancel(struct comm_fop *op);
  * comm_fio_set_hook() - a seam for tests: fn(arg) runs in the thread that
  * took an operation, just before its system call (so a test can hold an
  * operation in a thread, and cancel or free around it).  NULL: none.
+ * Threads only: io_uring has no thread to hold (a read from a pipe is
+ * held by the kernel instead).
  */
 typedef void comm_fio_hook_fn(void *arg);
 void	comm_fio_set_hook(struct comm_fio *f, comm_fio_hook_fn *fn,
@@ -99,7 +115,7 @@ struct comm_fio_stats {
 	unsigned	queued;		/* waiting for a thread */
 	unsigned	running;	/* in a thread's system call */
 	unsigned	outstanding;	/* started, done not yet run */
-	unsigned	max_queued;	/* the deepest the queue went */
+	unsigned	max_queued;	/* most operations out at once */
 	uint64_t	reads;
 	uint64_t	writes;
 	uint64_t	syncs;

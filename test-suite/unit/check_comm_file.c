@@ -1,7 +1,10 @@
 /*
  * check_comm_file.c - asynchronous file I/O: completions from the loop,
  * exactly once, in barrier order around a sync; cancel and shutdown with
- * operations queued and in a thread's hands; errors and the end of file.
+ * operations queued and in a thread's or the kernel's hands; errors and
+ * the end of file.  The "io" tests run on both back-ends (threads, then
+ * io_uring); an operation is held in flight by a gate in a thread, or by
+ * a read from an empty pipe in io_uring.
  */
 #include "config.h"
 
@@ -88,18 +91,42 @@ run_until(struct comm_loop *loop, struct frec *r, int n)
 	}
 }
 
+/* The back-end of a loop test's iteration. */
+static enum comm_fio_kind
+kind_of(int i)
+{
+	return (i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING);
+}
+
 static struct comm_fio *
-fio_setup(struct comm_loop **loop, unsigned threads)
+fio_setup_kind(struct comm_loop **loop, enum comm_fio_kind kind,
+    unsigned threads)
 {
 	struct comm_fio *f;
 	int e;
 
 	*loop = comm_loop_new();
 	ck_assert_ptr_nonnull(*loop);
-	f = comm_fio_new(*loop, threads, &e);
+	f = comm_fio_new(*loop, kind, threads, &e);
+	if (f == NULL && kind == COMM_FIO_URING) {
+		/* Built without liburing, or a seccomp profile refuses
+		 * io_uring: the threads stand in, and say so. */
+		fprintf(stderr, "io_uring unavailable (%s): threads instead\n",
+		    strerror(-e));
+		f = comm_fio_new(*loop, COMM_FIO_THREADS, threads, &e);
+	}
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(e, 0);
+	ck_assert_int_eq(comm_fio_kind(f), kind == COMM_FIO_URING &&
+	    comm_fio_kind(f) == COMM_FIO_URING ? COMM_FIO_URING :
+	    COMM_FIO_THREADS);
 	return (f);
+}
+
+static struct comm_fio *
+fio_setup(struct comm_loop **loop, unsigned threads)
+{
+	return (fio_setup_kind(loop, COMM_FIO_THREADS, threads));
 }
 
 static void
@@ -149,7 +176,7 @@ start_write(struct comm_fio *f, struct comm_loop *loop, int fd,
 START_TEST(read_completes_from_the_loop_with_the_bytes)
 {
 	struct comm_loop *loop;
-	struct comm_fio *f = fio_setup(&loop, 0);
+	struct comm_fio *f = fio_setup_kind(&loop, kind_of(_i), 0);
 	struct frec r = { 0 };
 	int fd = tmp_file(1000), i;
 
@@ -170,7 +197,7 @@ END_TEST
 START_TEST(read_at_the_end_is_short_then_eof)
 {
 	struct comm_loop *loop;
-	struct comm_fio *f = fio_setup(&loop, 0);
+	struct comm_fio *f = fio_setup_kind(&loop, kind_of(_i), 0);
 	struct frec r[2] = { { 0 } };
 	int fd = tmp_file(100);
 
@@ -191,7 +218,7 @@ END_TEST
 START_TEST(errors_carry_the_errno)
 {
 	struct comm_loop *loop;
-	struct comm_fio *f = fio_setup(&loop, 2);
+	struct comm_fio *f = fio_setup_kind(&loop, kind_of(_i), 2);
 	struct frec r[4] = { { 0 } };
 	char path[] = "/tmp/check_comm_file.XXXXXX";
 	int fd = mkstemp(path), ro;
@@ -228,12 +255,14 @@ END_TEST
 START_TEST(many_concurrent_writes_then_reads)
 {
 	struct comm_loop *loop;
-	struct comm_fio *f = fio_setup(&loop, 4);
+	struct comm_fio *f = fio_setup_kind(&loop, kind_of(_i), 4);
 	static struct frec w[NOPS], r[NOPS];
 	struct comm_fio_stats st;
 	unsigned char blk[OPLEN];
 	int fd = tmp_file(1), i, j;
 
+	memset(w, 0, sizeof w);		/* static: a no-fork run reuses them */
+	memset(r, 0, sizeof r);
 	for (i = 0; i < NOPS; i++) {
 		memset(blk, i & 0xff, sizeof blk);
 		blk[0] = (unsigned char)(i >> 8);
@@ -272,7 +301,7 @@ END_TEST
 START_TEST(writev_of_more_slices_than_iov_max)
 {
 	struct comm_loop *loop;
-	struct comm_fio *f = fio_setup(&loop, 1);
+	struct comm_fio *f = fio_setup_kind(&loop, kind_of(_i), 1);
 	unsigned n = IOV_MAX * 2 + 5, i;
 	struct frec w = { 0 };
 	struct buf_chain c;
@@ -314,11 +343,14 @@ END_TEST
 START_TEST(writes_around_a_sync_complete_in_order)
 {
 	struct comm_loop *loop;
-	struct comm_fio *f = fio_setup(&loop, 4);
+	struct comm_fio *f = fio_setup_kind(&loop, kind_of(_i), 4);
 	static struct frec a[64], s, b[64];
 	unsigned char blk[512];
 	int fd = tmp_file(1), i;
 
+	memset(a, 0, sizeof a);		/* static: a no-fork run reuses them */
+	memset(&s, 0, sizeof s);
+	memset(b, 0, sizeof b);
 	memset(blk, 'x', sizeof blk);
 	for (i = 0; i < 64; i++)
 		start_write(f, loop, fd, blk, sizeof blk, (uint64_t)i * 512,
@@ -476,7 +508,7 @@ END_TEST
 START_TEST(loop_runs_while_operations_are_out)
 {
 	struct comm_loop *loop;
-	struct comm_fio *f = fio_setup(&loop, 1);
+	struct comm_fio *f = fio_setup_kind(&loop, kind_of(_i), 1);
 	struct frec r = { 0 };
 	int fd = tmp_file(64);
 
@@ -534,6 +566,121 @@ START_TEST(sync_waits_for_running_and_holds_later)
 }
 END_TEST
 
+/* io_uring: a read from an empty pipe stays in the kernel's hands until
+ * the test writes to it, as the gate holds a thread. */
+static struct comm_fio *
+uring_setup(struct comm_loop **loop)
+{
+	struct comm_fio *f = fio_setup_kind(loop, COMM_FIO_URING, 0);
+
+	if (comm_fio_kind(f) != COMM_FIO_URING) {
+		fio_teardown(loop, &f);
+		return (NULL);
+	}
+	ck_assert_int_eq(pipe(gate), 0);
+	return (f);
+}
+
+static void
+on_stop_timer(struct comm_timer *t, void *arg)
+{
+	(void)t;
+	comm_loop_stop(arg);
+}
+
+/* Run the loop for a while (what completes meanwhile is delivered). */
+static void
+run_for(struct comm_loop *loop, double seconds)
+{
+	struct comm_timer *t = comm_timer_new(loop, on_stop_timer, loop);
+
+	ck_assert_ptr_nonnull(t);
+	comm_timer_start(t, seconds, 0);
+	comm_loop_run(loop);
+	comm_timer_free(&t);
+}
+
+START_TEST(uring_cancel_in_the_kernel_completes_now_frees_later)
+{
+	struct comm_loop *loop;
+	struct comm_fio *f = uring_setup(&loop);
+	struct frec r = { 0 };
+	struct buf_pool_stats bs;
+	struct comm_fop *op;
+
+	if (f == NULL)
+		return;
+	op = start_read(f, gate[0], 64, 0, &r);
+	run_for(loop, 0.02);
+	ck_assert_int_eq(r.calls, 0);
+	test_inside_call = true;
+	comm_fio_cancel(op);
+	test_inside_call = false;
+	ck_assert_int_eq(r.calls, 0);
+	run_until(loop, &r, 1);
+	ck_assert_int_eq(r.status, COMM_CANCELLED);
+	/* Until the kernel's entry is back the block stays. */
+	run_for(loop, 0.02);
+	buf_pool_stats(comm_loop_pool(loop), &bs);
+	ck_assert_uint_eq(bs.pages, 0);
+	fio_teardown(&loop, &f);
+	ck_assert_int_eq(r.calls, 1);
+}
+END_TEST
+
+START_TEST(uring_sync_waits_for_what_runs_and_holds_later)
+{
+	struct comm_loop *loop;
+	struct comm_fio *f = uring_setup(&loop);
+	struct frec a = { 0 }, s = { 0 }, b = { 0 };
+	int fd = tmp_file(16);
+
+	if (f == NULL)
+		return;
+	start_read(f, gate[0], 1, 0, &a);
+	ck_assert_ptr_nonnull(comm_fio_sync(f, fd, frec_done, &s));
+	start_write(f, loop, fd, "B", 1, 1, &b);
+	run_for(loop, 0.05);
+	ck_assert_int_eq(a.calls + s.calls + b.calls, 0);
+	ck_assert_int_eq(write(gate[1], "g", 1), 1);
+	run_until(loop, &b, 1);
+	run_until(loop, &s, 1);
+	ck_assert_int_eq(a.status, COMM_OK);
+	ck_assert_int_eq(s.status, COMM_OK);
+	ck_assert_int_eq(b.status, COMM_OK);
+	ck_assert_int_lt(a.at, s.at);
+	ck_assert_int_lt(s.at, b.at);
+	fio_teardown(&loop, &f);
+	close(fd);
+}
+END_TEST
+
+START_TEST(uring_free_with_operations_in_the_kernel)
+{
+	struct comm_loop *loop;
+	struct comm_fio *f = uring_setup(&loop);
+	struct frec r[4] = { { 0 } };
+	int fd = tmp_file(8192), i;
+
+	if (f == NULL)
+		return;
+	start_read(f, gate[0], 64, 0, &r[0]);
+	start_read(f, fd, 4096, 0, &r[1]);
+	start_write(f, loop, fd, "zz", 2, 10, &r[2]);
+	ck_assert_ptr_nonnull(comm_fio_sync(f, fd, frec_done, &r[3]));
+	test_inside_call = true;
+	comm_fio_free(&f);
+	test_inside_call = false;
+	comm_loop_run_once(loop);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(r[i].calls, 1);
+		ck_assert_int_eq(r[i].status, COMM_CANCELLED);
+	}
+	fio_teardown(&loop, &f);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 comm_file_suite(void)
 {
@@ -542,13 +689,13 @@ comm_file_suite(void)
 
 	tc = tcase_create("io");
 	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, read_completes_from_the_loop_with_the_bytes);
-	tcase_add_test(tc, read_at_the_end_is_short_then_eof);
-	tcase_add_test(tc, errors_carry_the_errno);
-	tcase_add_test(tc, many_concurrent_writes_then_reads);
-	tcase_add_test(tc, writev_of_more_slices_than_iov_max);
-	tcase_add_test(tc, writes_around_a_sync_complete_in_order);
-	tcase_add_test(tc, loop_runs_while_operations_are_out);
+	tcase_add_loop_test(tc, read_completes_from_the_loop_with_the_bytes, 0, 2);
+	tcase_add_loop_test(tc, read_at_the_end_is_short_then_eof, 0, 2);
+	tcase_add_loop_test(tc, errors_carry_the_errno, 0, 2);
+	tcase_add_loop_test(tc, many_concurrent_writes_then_reads, 0, 2);
+	tcase_add_loop_test(tc, writev_of_more_slices_than_iov_max, 0, 2);
+	tcase_add_loop_test(tc, writes_around_a_sync_complete_in_order, 0, 2);
+	tcase_add_loop_test(tc, loop_runs_while_operations_are_out, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cancel");
@@ -557,6 +704,9 @@ comm_file_suite(void)
 	tcase_add_test(tc, cancel_queued_never_runs);
 	tcase_add_test(tc, free_with_operations_in_flight);
 	tcase_add_test(tc, sync_waits_for_running_and_holds_later);
+	tcase_add_test(tc, uring_cancel_in_the_kernel_completes_now_frees_later);
+	tcase_add_test(tc, uring_sync_waits_for_what_runs_and_holds_later);
+	tcase_add_test(tc, uring_free_with_operations_in_the_kernel);
 	suite_add_tcase(s, tc);
 	return (s);
 }
