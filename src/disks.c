@@ -33,6 +33,7 @@
 #include "disk/disk.h"
 #include "disk/disk_index.h"
 #include "disks.h"
+#include "mgr/mgr.h"
 
 #define DISKS_FILE	"cuttle.store"
 #define DISKS_FLUSH	1.0	/* seconds between flushes */
@@ -44,6 +45,7 @@ struct disks {
 	struct comm_timer	*flush;
 	size_t			n;
 	struct disk_store	**v;
+	char			**paths;	/* each store's cache_dir */
 };
 
 static int
@@ -253,17 +255,23 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 		goto nomem;
 	*out = dd;
 	dd->v = calloc(conf->cache_dir.n, sizeof *dd->v);
+	dd->paths = calloc(conf->cache_dir.n, sizeof *dd->paths);
 	dd->fio = comm_fio_new(loop, COMM_FIO_AUTO, 0, &e);
 	dd->flush = comm_timer_new(loop, on_flush_tick, dd);
-	if (dd->v == NULL || dd->fio == NULL || dd->flush == NULL)
+	if (dd->v == NULL || dd->paths == NULL || dd->fio == NULL ||
+	    dd->flush == NULL)
 		goto nomem;
 	for (i = 0; i < conf->cache_dir.n; i++) {
 		if (disks_read(conf, i, &d, true) != 0)
 			return (-1);
 		dd->v[dd->n] = disks_open_one(dd, &d);
+		dd->paths[dd->n] = d.path;	/* kept for the page */
+		d.path = NULL;
 		disk_dir_conf_fini(&d);
-		if (dd->v[dd->n] == NULL)
+		if (dd->v[dd->n] == NULL) {
+			free(dd->paths[dd->n]);
 			return (-1);
+		}
 		dd->n++;
 	}
 	comm_timer_start(dd->flush, DISKS_FLUSH, DISKS_FLUSH);
@@ -274,6 +282,61 @@ nomem:
 	log_msg(LG_CRIT, SEC_STORE, "cannot start the disk stores: out of "
 	    "memory or threads");
 	return (-1);
+}
+
+/* The disk page: each store in the shape of Squid's storedir, then the
+ * counters of all of them, summed, as "disk.NAME = value" lines. */
+static int
+disks_page(struct mgr_out *o, const struct mgr_call *c, void *arg)
+{
+	const struct disks *dd = arg;
+	const struct disk_index *idx;
+	const struct disk_sb *sb;
+	uint64_t sum[DISK_NSTATS], size;
+	struct comm_fio_stats fs;
+	size_t i, k, n;
+
+	(void)c;
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	memset(sum, 0, sizeof sum);
+	for (i = 0; i < dd->n; i++) {
+		sb = disk_store_sb(dd->v[i]);
+		idx = disk_store_index(dd->v[i]);
+		size = (uint64_t)sb->nregions * sb->region_size;
+		n = disk_index_count(idx);
+		mgr_out_printf(o, "Store Directory #%zu (rock): %s\n", i + 1,
+		    dd->paths[i]);
+		mgr_out_printf(o, "Maximum Size: %ju KB\n",
+		    (uintmax_t)(size >> 10));
+		mgr_out_printf(o, "Regions: %u of %u KB\n", sb->nregions,
+		    sb->region_size >> 10);
+		mgr_out_printf(o, "Current entries: %zu\n", n);
+		mgr_out_printf(o, "Index: %zu bytes, %.1f per entry\n\n",
+		    disk_index_bytes(idx), n > 0 ?
+		    (double)disk_index_bytes(idx) / (double)n : 0.0);
+		for (k = 0; k < DISK_NSTATS; k++)
+			sum[k] += disk_store_stat(dd->v[i], (enum disk_stat)k);
+	}
+	for (k = 0; k < DISK_NSTATS; k++)
+		mgr_out_printf(o, "disk.%s = %ju\n",
+		    disk_stat_name((enum disk_stat)k), (uintmax_t)sum[k]);
+	comm_fio_stats(dd->fio, &fs);
+	mgr_out_printf(o, "disk.io = %s\n",
+	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
+	mgr_out_printf(o, "disk.io_outstanding = %u\n", fs.outstanding);
+	mgr_out_printf(o, "disk.io_max_outstanding = %u\n", fs.max_queued);
+	mgr_out_printf(o, "disk.io_errors = %ju\n", (uintmax_t)fs.errors);
+	return (0);
+}
+
+int
+disks_register_pages(struct disks *dd, struct mgr_registry *r)
+{
+	if (dd == NULL)
+		return (0);
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	return (mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
+	    0, disks_page, dd));
 }
 
 struct disk_store *const *
@@ -299,10 +362,13 @@ disks_stop(struct disks **dp)
 		return;
 	TAKE_OBJ_NOTNULL(dd, dp, DISKS_MAGIC);
 	comm_timer_free(&dd->flush);
-	for (i = 0; i < dd->n; i++)
+	for (i = 0; i < dd->n; i++) {
 		if ((e = disk_store_close(&dd->v[i])) != 0)
-			log_msg(LG_ERR, SEC_STORE, "a disk store lost writes "
-			    "at close: %s", strerror(-e));
+			log_msg(LG_ERR, SEC_STORE, "cache_dir %s lost writes "
+			    "at close: %s", dd->paths[i], strerror(-e));
+		free(dd->paths[i]);
+	}
+	free(dd->paths);
 	/* After the stores: their last writes are synchronous, and what
 	 * the threads still hold is the same bytes. */
 	comm_fio_free(&dd->fio);

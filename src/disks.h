@@ -28,6 +28,11 @@ int	disks_create(const struct conf *conf);
  * file that is no cuttle store, stops the start. */
 int	disks_start(struct comm_loop *loop, const struct conf *conf,
 	    struct disks **out);
+/* disks_register_pages() - the cache manager's "disks" page (each
+ * store, and the disk counters); nothing when d is NULL.  d must outlive
+ * r.  0 or a negative errno (mgr_register()). */
+struct mgr_registry;
+int	disks_register_pages(struct disks *d, struct mgr_registry *r);
 /* disks_stores() - the open stores, *n of them. */
 struct disk_store *const	*disks_stores(const struct disks *d, size_t *n);
 /* disks_stop() - every store flushed and closed, the engine's threads

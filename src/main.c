@@ -307,6 +307,8 @@ cuttle_start(struct cuttle *ct)
 		goto nomem;
 	if (disks_start(ct->loop, ct->conf, &ct->disks) != 0)
 		return (-1);
+	if (disks_register_pages(ct->disks, reg) != 0)
+		goto nomem;
 	cuttle_deps(ct, &deps);
 	ct->client = client_ctx_new(&deps);
 	if (ct->client == NULL || client_register_pages(ct->client) != 0)
