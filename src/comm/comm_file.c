@@ -71,6 +71,7 @@
 
 #define FIO_STACK	(256u * 1024)	/* a thread needs little */
 #define FIO_RING	256u		/* io_uring submission entries */
+#define FIO_URING_INLINE (16u * 1024)	/* larger reads: IOSQE_ASYNC */
 
 enum fop_kind {
 	FOP_READ,
@@ -427,6 +428,11 @@ uring_prep(struct comm_fio *f, struct comm_fop *op)
 	case FOP_READ:
 		io_uring_prep_read(sqe, op->fd, buf_data(op->b) + op->got,
 		    (unsigned)(op->len - op->got), op->off + op->got);
+		/* A read the page cache has is copied inside the submit,
+		 * on the loop's thread: a large one goes to the kernel's
+		 * workers instead, so that the loop does not copy it. */
+		if (op->len - op->got >= FIO_URING_INLINE)
+			sqe->flags |= IOSQE_ASYNC;
 		break;
 	case FOP_WRITE:
 		io_uring_prep_writev(sqe, op->fd, op->iov + op->iov_at,
