@@ -32,6 +32,7 @@
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "daemon.h"
+#include "disks.h"
 #include "dns/dns.h"
 #include "fwd/fwd.h"
 #include "helper/helper.h"
@@ -69,6 +70,7 @@ struct cuttle {
 	struct fwd_ctx		*fwd;
 	struct store_index	*store;		/* the memory cache; it
 						 * outlives reconfigures */
+	struct disks		*disks;		/* cache_dir; NULL: none */
 	struct client_ctx	*client;
 	struct auth		*auth;		/* auth_param; NULL: none */
 	struct auth		**old_auth;	/* retired by reconfigure;
@@ -87,7 +89,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cuttle [-hNv] [-f file] [-k action]\n"
+	    "usage: cuttle [-hNvz] [-f file] [-k action]\n"
 	    "  -f file   configuration file (default " CUTTLE_DEFAULT_CONF
 	    ";\n"
 	    "            built-in defaults when that does not exist)\n"
@@ -98,6 +100,7 @@ usage(FILE *f)
 	    "pid_filename\n"
 	    "  -N        stay in the foreground, logging to stderr\n"
 	    "  -v        print version, configure options and libraries\n"
+	    "  -z        make the cache_dir stores and exit\n"
 	    "  -h        this help\n");
 }
 
@@ -251,6 +254,7 @@ cuttle_deps(const struct cuttle *ct, struct client_deps *deps)
 	deps->dns = ct->dns;
 	deps->store = ct->store;
 	deps->auth = ct->auth;
+	deps->disks = disks_stores(ct->disks, &deps->ndisks);
 }
 
 /* The memory cache's limits, from the conf. */
@@ -317,9 +321,11 @@ cuttle_start(struct cuttle *ct)
 	ct->auth = auth_new(ct->loop, &ct->conf->auth_param, &errors);
 	if (errors > 0)
 		return (-1);
+	if (disks_start(ct->loop, ct->conf, &ct->disks) != 0)
+		return (-1);
 	if (helper_register_metrics(&ct->helpers, reg) != 0 ||
 	    (ct->auth != NULL && auth_register(ct->auth, reg,
-	    &ct->helpers) != 0))
+	    &ct->helpers) != 0) || disks_register_pages(ct->disks, reg) != 0)
 		goto nomem;
 	cuttle_deps(ct, &deps);
 	ct->client = client_ctx_new(&deps);
@@ -389,6 +395,28 @@ str_differ(const char *a, const char *b)
 	return (strcmp(a, b) != 0);
 }
 
+/* Whether two confs give the same cache_dir lines, word for word. */
+static bool
+cache_dirs_same(const struct conf *a, const struct conf *b)
+{
+	const struct conf_line *x, *y;
+	size_t i;
+	unsigned k;
+
+	if (a->cache_dir.n != b->cache_dir.n)
+		return (false);
+	for (i = 0; i < a->cache_dir.n; i++) {
+		x = &a->cache_dir.v[i];
+		y = &b->cache_dir.v[i];
+		if (x->argc != y->argc)
+			return (false);
+		for (k = 0; k < x->argc; k++)
+			if (strcmp(x->argv[k], y->argv[k]) != 0)
+				return (false);
+	}
+	return (true);
+}
+
 /*
  * Read the conf again and put it in force, or refuse it whole: every
  * step that can fail (parse, acls, access logs, resolver, new ports)
@@ -420,7 +448,8 @@ cuttle_reconfigure(struct cuttle *ct)
 		return (-1);
 	n = load_conf(conf, ct->conf_path);
 	if (n >= 0)
-		n += client_rules_compile(conf, &rules);
+		n += client_rules_compile(conf, &rules) +
+		    disks_check(conf, false);
 	if (n != 0) {
 		log_msg(LG_ERR, SEC_MAIN, "reconfigure: the configuration "
 		    "has %s", n < 0 ? "an unreadable file" : "errors");
@@ -473,6 +502,9 @@ cuttle_reconfigure(struct cuttle *ct)
 		log_msg(LG_WARN, SEC_MAIN, "reconfigure: pid_filename "
 		    "changes at restart only; still %s", ct->pidpath != NULL ?
 		    ct->pidpath : "none");
+	if (!cache_dirs_same(conf, ct->conf))
+		log_msg(LG_WARN, SEC_MAIN, "reconfigure: cache_dir changes "
+		    "at restart only; the stores in force are kept");
 	if (str_differ(conf->cache_effective_user,
 	    ct->conf->cache_effective_user))
 		log_msg(LG_WARN, SEC_MAIN, "reconfigure: "
@@ -548,6 +580,9 @@ cuttle_fini(struct cuttle *ct)
 	for (i = 0; i < ct->nold_auth; i++)
 		auth_free(&ct->old_auth[i]);
 	free(ct->old_auth);
+	/* No request reads from them any more; their last writes go to
+	 * the files before the loop does. */
+	disks_stop(&ct->disks);
 	/* Before the modules whose pages it holds. */
 	mgr_free(&ct->mgr);
 	store_index_free(&ct->store);
@@ -573,10 +608,10 @@ main(int argc, char **argv)
 	const char *action = NULL;
 	const char *conf_path = NULL;
 	char *abs_path = NULL;
-	bool foreground = false, parse_only = false;
+	bool foreground = false, parse_only = false, make_dirs = false;
 	int ch, n, rc = 1;
 
-	while ((ch = getopt(argc, argv, "f:hk:Nv")) != -1) {
+	while ((ch = getopt(argc, argv, "f:hk:Nvz")) != -1) {
 		switch (ch) {
 		case 'f':
 			conf_path = optarg;
@@ -596,6 +631,9 @@ main(int argc, char **argv)
 		case 'v':
 			print_version();
 			return (0);
+		case 'z':
+			make_dirs = true;
+			break;
 		default:
 			usage(stderr);
 			return (2);
@@ -618,7 +656,8 @@ main(int argc, char **argv)
 	ct.conf_path = conf_path;
 	n = load_conf(ct.conf, conf_path);
 	if (n >= 0)
-		n += client_rules_compile(ct.conf, &ct.rules);
+		n += client_rules_compile(ct.conf, &ct.rules) +
+		    disks_check(ct.conf, true);
 	if (n >= 0)
 		auth_conf_check(&ct.conf->auth_param, &n);
 	if (n != 0) {
@@ -636,6 +675,10 @@ main(int argc, char **argv)
 		rc = fwd_tls_new(ct.conf, &tls) == 0 &&
 		    client_ports_check(ct.conf) == 0 ? 0 : 1;
 		tls_ctx_free(&tls);
+		goto out;
+	}
+	if (make_dirs) {
+		rc = disks_create(ct.conf) == 0 ? 0 : 1;
 		goto out;
 	}
 	if (action != NULL) {

@@ -30,6 +30,7 @@ struct comm_conn;
 struct comm_listener;
 struct comm_loop;
 struct conf;
+struct disk_store;
 struct dns_resolver;
 struct fwd_ctx;
 struct http_refresh;
@@ -61,6 +62,9 @@ struct client_deps {
 	const struct client_body_limit *body_limits;
 	size_t			nbody_limits;
 	struct store_index	*store;		/* NULL: no cache */
+	struct disk_store *const *disks;	/* cache_dir stores, below
+						 * store; ndisks 0: none */
+	size_t			ndisks;
 	const struct http_refresh *refresh;	/* refresh_pattern */
 	const struct acl_rules	*cache_access;	/* `cache`; NULL: all */
 	const struct acl_rules	*http_reply_access;	/* NULL: all */

@@ -99,6 +99,7 @@ client_cache_url(struct client_txn *t)
 	memcpy(p + n, target + u->path_off, u->path_len);
 	n += u->path_len;
 	p[n] = '\0';
+	free(t->curl);		/* LOOKUP again, after a disk read */
 	t->curl = p;
 	t->curl_len = n;
 	return (0);
@@ -151,6 +152,12 @@ client_cache_find(struct client_txn *t)
 	bool ok;
 
 	client_cache_key(&t->key, t->curl, t->curl_len);
+	if (t->disk_e != NULL) {	/* what the disk read gave */
+		t->disk_hit = true;
+		e = t->disk_e;
+		t->disk_e = NULL;
+		return (e);
+	}
 	e = store_index_lookup(idx, &t->key);
 	if (e == NULL || !(store_entry_meta(e)->flags & HCM_VARY_MARKER))
 		return (e);
@@ -171,7 +178,8 @@ client_cache_purge_url(struct client_ctx *ctx, const char *url, size_t len)
 	struct store_key k;
 
 	client_cache_key(&k, url, len);
-	return (store_index_purge(ctx->deps.store, &k));
+	return (store_index_purge(ctx->deps.store, &k) |
+	    client_disk_purge(ctx, &k));
 }
 
 /* -- fetches --------------------------------------------------------------- */
@@ -314,6 +322,10 @@ client_fetch_done(struct fwd *fw, void *arg)
 	CHECK_OBJ_NOTNULL(f, CLIENT_FETCH_MAGIC);
 	if (f->owner != NULL && fwd_peer(fw) != NULL)
 		client_addr_set(&f->owner->server, fwd_peer(fw));
+	/* Whole and stored in memory: below it, on disk too. */
+	if (store_entry_state(f->e) == STORE_COMPLETE &&
+	    store_entry_indexed(f->e))
+		client_disk_put(f->ctx, f->e);
 	client_fetch_free(f);
 }
 
@@ -652,7 +664,8 @@ client_cache_fetch(struct client_txn *t, struct store_entry *stale)
 		    store_entry_meta(stale)->flags & HCM_VALIDATOR ?
 		    RESULT_TCP_REFRESH_MODIFIED : RESULT_TCP_MISS);
 	} else
-		client_cache_serve(t, e, CACHE_FILL, RESULT_TCP_MISS);
+		client_cache_serve(t, e, CACHE_FILL, t->disk_failed ?
+		    RESULT_TCP_SWAPFAIL_MISS : RESULT_TCP_MISS);
 	return (true);
 }
 
@@ -727,6 +740,8 @@ client_cache_request(struct client_txn *t, bool storable)
 		return (false);
 	http_cc_parse(m, &t->reqcc);
 	e = client_cache_find(t);
+	if (e == NULL && client_disk_start(t))
+		return (true);		/* parked: t->disk_wait */
 	if (e == NULL) {
 		if (t->reqcc.flags & HCC_ONLY_IF_CACHED) {
 			client_cache_only_if_cached(t);
@@ -751,7 +766,8 @@ client_cache_request(struct client_txn *t, bool storable)
 	case HCU_STALE_OK:
 		client_cache_serve(t, e, CACHE_HIT, use != HCU_FRESH ?
 		    RESULT_TCP_STALE_HIT : store_entry_meta(e)->flags &
-		    HCM_NEGATIVE ? RESULT_TCP_NEGATIVE_HIT : RESULT_TCP_MEM_HIT);
+		    HCM_NEGATIVE ? RESULT_TCP_NEGATIVE_HIT : t->disk_hit ?
+		    RESULT_TCP_HIT : RESULT_TCP_MEM_HIT);
 		return (true);
 	case HCU_STALE_REVALIDATE:
 		/* RFC 5861 3: this one is served now, the entry refreshed
@@ -1015,6 +1031,7 @@ client_cache_txn_free(struct client_txn *t)
 		t->fetch->owner = NULL;
 	t->fetch = NULL;
 	store_entry_unref(&t->stale);
+	store_entry_unref(&t->disk_e);
 	free(t->curl);
 	t->curl = NULL;
 	free(t->private_fields);

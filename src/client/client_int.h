@@ -213,6 +213,12 @@ struct client_txn {
 	struct client_fetch	*fetch;		/* filling t->e, while both
 						 * live */
 	struct http_cc		reqcc;
+	/* A memory miss the disk answers (client_disk.c). */
+	struct store_entry	*disk_e;	/* read, for LOOKUP again */
+	bool			disk_wait;	/* a disk read is out */
+	bool			disk_tried;	/* LOOKUP asked the disk */
+	bool			disk_hit;	/* served what it read */
+	bool			disk_failed;	/* the read failed: a miss */
 	/* The request path (client_steps.c). */
 	uint8_t			step;		/* enum client_step: where it
 						 * is, or resumes */
@@ -300,6 +306,24 @@ bool	client_cache_no_reply(struct client_txn *t);
 void	client_cache_txn_finish(struct client_txn *t);
 void	client_cache_txn_free(struct client_txn *t);
 void	client_cache_cancel_all(struct client_ctx *ctx);
+
+/* client_disk.c */
+/* client_disk_start() - a memory miss for t->key: when a disk store has
+ * the key, its read starts, t->disk_wait is set and true returned (the
+ * request parks at LOOKUP; the read's completion runs LOOKUP again with
+ * the entry in t->disk_e, or t->disk_failed).  False: not on disk. */
+bool	client_disk_start(struct client_txn *t);
+/* client_disk_put() - e, complete and stored in memory, to its disk
+ * store too (nothing when there is none, or it does not fit there). */
+void	client_disk_put(struct client_ctx *ctx, struct store_entry *e);
+/* client_disk_purge() - a tombstone for k where it is on disk; true if
+ * it was. */
+bool	client_disk_purge(struct client_ctx *ctx, const struct store_key *k);
+
+/* client_steps.c */
+/* client_steps_resume() - a step that parked (t->step) has what it
+ * waited for: the path runs on from there. */
+void	client_steps_resume(struct client_txn *t);
 
 /* client_tunnel.c: CONNECT */
 void	client_tunnel_start(struct client_txn *t);

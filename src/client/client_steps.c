@@ -130,8 +130,6 @@ static void
 client_step_checked(struct acl_check *ck, enum acl_answer a, void *arg)
 {
 	struct client_txn *t = arg;
-	struct client_conn *cc;
-	bool body;
 
 	(void)ck;
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
@@ -140,6 +138,16 @@ client_step_checked(struct acl_check *ck, enum acl_answer a, void *arg)
 		client_txn_maybe_free(t);
 		return;
 	}
+	client_steps_resume(t);
+}
+
+void
+client_steps_resume(struct client_txn *t)
+{
+	struct client_conn *cc;
+	bool body;
+
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	cc = t->cc;
 	client_steps_run(t);
 	/* Not done, so not freed below: cc is still the txn's. */
@@ -453,11 +461,15 @@ client_step_lookup(struct client_txn *t)
 	const struct http_msg *m = &t->req;
 
 	t->state = TXN_BODY;
-	if (m->expect_continue && m->vminor >= 1)
+	if (m->expect_continue && m->vminor >= 1 && !t->disk_tried)
 		client_reply_continue(t);
-	if (client_cache_request(t, t->answer == ACL_ALLOW))
+	if (!client_cache_request(t, t->answer == ACL_ALLOW))
+		return (CLIENT_STEP_PASS);
+	if (!t->disk_wait)
 		return (CLIENT_STEP_END);
-	return (CLIENT_STEP_PASS);
+	/* A disk read: parked here, as for a check, until it is in. */
+	t->state = TXN_REPLY;
+	return (CLIENT_STEP_WAIT);
 }
 
 static enum client_step

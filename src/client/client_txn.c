@@ -67,7 +67,7 @@ client_txn_maybe_free(struct client_txn *t)
 
 	if (t->state != TXN_DONE || t->writes > 0 || t->body_sending ||
 	    t->fwd != NULL || t->tunnel != NULL || t->busy > 0 ||
-	    acl_check_waiting(&t->ck))
+	    acl_check_waiting(&t->ck) || t->disk_wait)
 		return;
 	/* Reuse needs the whole request read: else what follows on the
 	 * connection is the rest of its content, not a request.  A client

@@ -104,6 +104,7 @@ struct conf {
 	uint64_t		maximum_object_size_in_memory;
 	uint64_t		minimum_object_size;
 	int			memory_replacement_policy;
+	struct conf_lines	cache_dir;
 	struct conf_lines	cache;
 	struct conf_lines	refresh_pattern;
 	double			negative_ttl;

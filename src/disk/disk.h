@@ -17,8 +17,12 @@
  * error takes the store out of service: what was not written is dropped
  * from the index and every later call fails with -EIO.
  *
- * I/O is synchronous here (disk_io.h); one store is one owner's object,
- * no globals.  Layout: doc/internals/disk-format.md.
+ * I/O is synchronous through a plain back-end (disk_io.h), for tools and
+ * tests; over a back-end on a loop (disk_io_file_attach(), or
+ * disk_store_opts.fio) writes are started and never waited for, and
+ * disk_store_get_start() reads asynchronously.  The scan at open is
+ * synchronous either way.  One store is one owner's object, no globals.
+ * Layout: doc/internals/disk-format.md.
  *
  *	disk_store_create -> disk_store_open -> put / purge / get / flush
  *	    -> disk_store_close (flushes)
@@ -30,8 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf/buf.h"
 #include "disk/disk_format.h"
 
+struct comm_fio;
 struct disk_store;
 struct disk_io;
 struct disk_index;
@@ -71,6 +77,9 @@ struct disk_store_opts {
 	bool		no_sync;	/* no fdatasync before footers (tests) */
 	size_t		expect_objects;	/* the index's first size; 0: small */
 	bool		read_only;	/* open: index and read, never write */
+	struct comm_fio	*fio;		/* open: I/O on its loop; NULL: sync */
+	uint64_t	max_size;	/* put: larger bodies refused; 0: any */
+	uint64_t	min_size;	/* put: smaller bodies refused */
 };
 
 /* An object as stored: URL, reply headers (as sent), body. */
@@ -110,8 +119,9 @@ int	disk_store_close(struct disk_store **dsp);
 
 /* disk_store_put() - write o (url, hdrs and body; mem unused) as the newest
  * version of o->key.  -EFBIG when it is larger than the store can keep
- * (a quarter of it, or a head bigger than half a region), -EIO when the
- * store is out of service. */
+ * (a quarter of it, or a head bigger than half a region) or its body is
+ * outside the opts' max_size / min_size, -EIO when the store is out of
+ * service. */
 int	disk_store_put(struct disk_store *ds, const struct disk_obj *o);
 /* disk_store_purge() - write a tombstone for key and forget it. */
 int	disk_store_purge(struct disk_store *ds,
@@ -121,12 +131,61 @@ int	disk_store_purge(struct disk_store *ds,
  * (the entry is dropped), another negative errno on an I/O error. */
 int	disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	    struct disk_obj *o);
+/*
+ * An object read asynchronously: the head record's block (url and hdrs
+ * point into it) and the body as slices of the records read (nothing
+ * copied).  Lent to the completion: ref or move what is kept.
+ */
+struct disk_got {
+	struct buf		*head;
+	const char		*url;
+	size_t			url_len;
+	const char		*hdrs;
+	size_t			hdr_len;
+	struct buf_chain	body;
+};
+/* The completion: err 0 with *got, or -EBADMSG (what is on disk failed a
+ * check: dropped from the index, counted), -EIO or another I/O errno,
+ * -ECANCELED (the store closed first), -ENOMEM; got NULL then. */
+typedef void disk_get_fn(int err, const struct disk_got *got, void *arg);
+/* disk_store_get_start() - read key's object on the store's loop; done
+ * runs once, from the loop, never inside this call.  Returns 0 (started),
+ * or at once, with done never to run: -ENOENT (not indexed: a miss that
+ * costs no I/O), -EIO (out of service), -EOPNOTSUPP (a synchronous
+ * store), -ENOMEM. */
+int	disk_store_get_start(struct disk_store *ds,
+	    const uint8_t key[DISK_KEY_LEN], disk_get_fn *done, void *arg);
+/* disk_store_has() - whether key is indexed (a read may still fail). */
+bool	disk_store_has(const struct disk_store *ds,
+	    const uint8_t key[DISK_KEY_LEN]);
+
 /* disk_store_flush() - write the open region's new records. */
 int	disk_store_flush(struct disk_store *ds);
 /* disk_store_log_end() - the file offset where the next record goes. */
 uint64_t	disk_store_log_end(const struct disk_store *ds);
 
 uint64_t	disk_store_stat(const struct disk_store *ds, enum disk_stat s);
+
+/* -- cache_dir (disk_conf.c) ---------------------------------------------- */
+
+struct conf_line;
+
+/* One cache_dir line, read. */
+struct disk_dir_conf {
+	char		*path;		/* the directory (absolute) */
+	uint64_t	size;		/* bytes */
+	uint64_t	max_size;	/* body bytes; 0: no limit */
+	uint64_t	min_size;
+	bool		squid_type;	/* ufs, aufs or diskd was written */
+};
+/* disk_dir_parse() - l into *d (disk_dir_conf_fini() frees it).  0, or
+ * -EINVAL / -ENOMEM with "file:line: cache_dir: problem; expected: form"
+ * in err.  warn gets a warning to log, or "" (warn may be NULL). */
+int	disk_dir_parse(const struct conf_line *l, struct disk_dir_conf *d,
+	    char *err, size_t errlen, char *warn, size_t warnlen);
+void	disk_dir_conf_fini(struct disk_dir_conf *d);
+/* disk_dir_region_size() - the region size for a store of size bytes. */
+uint32_t	disk_dir_region_size(uint64_t size);
 /* The index, for its figures (count, bytes). */
 const struct disk_index	*disk_store_index(const struct disk_store *ds);
 const struct disk_sb	*disk_store_sb(const struct disk_store *ds);

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/list.h"
+#include "buf/buf.h"
 #include "disk/disk.h"
 #include "disk/disk_format.h"
 #include "disk/disk_index.h"
@@ -19,6 +21,22 @@
 /* How many regions an object may span (the index keeps 8 bits). */
 #define DISK_SPAN_MAX		255u
 
+/*
+ * A region's image on a loop (asynchronous store): the block the records
+ * are encoded into, kept while writes of it are out, so that a read of a
+ * region sealed but not yet in the file is served from memory and no
+ * write ever reads freed bytes.  ds is NULL once the store has closed.
+ */
+struct disk_img {
+	struct list		link;	/* ds->imgs, while not current */
+	struct disk_store	*ds;
+	struct buf		*b;
+	uint32_t		region;
+	uint32_t		fill;	/* records end (at seal) */
+	uint32_t		foot_off;	/* 0 until sealed */
+	unsigned		writes;	/* moves out */
+};
+
 struct disk_store {
 	unsigned		magic;
 #define DISK_STORE_MAGIC	0x6d15c0a7
@@ -27,6 +45,8 @@ struct disk_store {
 	uint32_t		tag;	/* disk_sb_store_tag() */
 	bool			no_sync;
 	bool			read_only;
+	uint64_t		max_size;	/* put's body limits */
+	uint64_t		min_size;
 	int			failed;	/* the write error, once out */
 	struct disk_index	*idx;
 
@@ -42,10 +62,26 @@ struct disk_store {
 	uint32_t		nents;
 	uint32_t		ents_cap;
 
+	/* On a loop: the open region's image (buf is its data), the older
+	 * images still being written, the reads under way. */
+	struct comm_loop	*loop;
+	struct disk_img		*img;
+	struct list		imgs;
+	struct list		gets;
+
 	uint64_t		stats[DISK_NSTATS];
 };
 
 /* disk_write.c */
+/* disk_img_new() - a fresh image for region r as the open one, the old
+ * kept while written; -ENOMEM. */
+int	disk_img_new(struct disk_store *ds, uint32_t r);
+/* disk_img_close() - at close: what is still out is written again,
+ * synchronously, then the images are let go. */
+int	disk_img_close(struct disk_store *ds);
+/* disk_store_fail() - a write failed: region r's entries dropped, the
+ * store out of service.  Returns err. */
+int	disk_store_fail(struct disk_store *ds, uint32_t r, int err);
 /* disk_region_start() - reclaim region r and make it the open one. */
 void	disk_region_start(struct disk_store *ds, uint32_t r);
 /* disk_region_add_ent() - remember a record for the footer; -ENOMEM. */

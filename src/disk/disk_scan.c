@@ -359,6 +359,8 @@ store_scan(struct disk_store *ds)
 		/* Go on in the newest region after its last good record;
 		 * its image is in the buffer, its entries in ds->ents. */
 		ds->region = newest;
+		if (ds->img != NULL)
+			ds->img->region = newest;
 		ds->region_seq = ri[newest].seq;
 		ds->fill = end;
 		ds->flushed = end;
@@ -407,7 +409,16 @@ disk_store_open_io(struct disk_io *io, const struct disk_store_opts *o,
 	ds->tag = disk_sb_store_tag(&ds->sb);
 	ds->no_sync = o != NULL && o->no_sync;
 	ds->read_only = o != NULL && o->read_only;
-	ds->buf = malloc(ds->sb.region_size);
+	ds->max_size = o != NULL ? o->max_size : 0;
+	ds->min_size = o != NULL ? o->min_size : 0;
+	list_init(&ds->imgs);
+	list_init(&ds->gets);
+	ds->loop = io->loop;
+	/* On a loop the image is a buf that writes can hold slices of. */
+	if (ds->loop != NULL)
+		(void)disk_img_new(ds, 0);
+	else
+		ds->buf = malloc(ds->sb.region_size);
 	ds->idx = disk_index_new(ds->sb.nregions,
 	    o != NULL ? o->expect_objects : 0);
 	if (ds->buf == NULL || ds->idx == NULL) {
@@ -420,7 +431,11 @@ disk_store_open_io(struct disk_io *io, const struct disk_store_opts *o,
 	return (ds);
 fail:
 	if (ds != NULL) {
-		free(ds->buf);
+		if (ds->img != NULL) {
+			buf_unref(&ds->img->b);
+			free(ds->img);
+		} else
+			free(ds->buf);
 		free(ds->ents);
 		disk_index_free(&ds->idx);
 		FREE_OBJ(ds);
@@ -442,5 +457,7 @@ disk_store_open(const char *path, const struct disk_store_opts *o, int *err,
 	io = disk_io_file_open(path, 0, 0, 0, err);
 	if (io == NULL)
 		return (NULL);
+	if (o != NULL && o->fio != NULL)
+		disk_io_file_attach(io, o->fio);
 	return (disk_store_open_io(io, o, err, why));
 }

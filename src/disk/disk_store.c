@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "base/check.h"
+#include "comm/comm.h"
 #include "disk/disk_int.h"
 #include "store/store.h"
 
@@ -78,6 +79,8 @@ disk_store_create(const char *path, uint64_t size,
 	return (e);
 }
 
+static void	get_orphan_all(struct disk_store *ds);
+
 int
 disk_store_close(struct disk_store **dsp)
 {
@@ -87,12 +90,19 @@ disk_store_close(struct disk_store **dsp)
 	if (*dsp == NULL)
 		return (0);
 	TAKE_OBJ_NOTNULL(ds, dsp, DISK_STORE_MAGIC);
-	e = ds->failed != 0 || ds->read_only ? 0 : disk_store_flush(ds);
-	if (e == 0 && ds->failed == 0 && !ds->read_only && !ds->no_sync)
-		e = disk_io_sync(ds->io);
+	get_orphan_all(ds);
+	if (ds->img != NULL)
+		e = disk_img_close(ds);
+	else {
+		e = ds->failed != 0 || ds->read_only ? 0 :
+		    disk_store_flush(ds);
+		if (e == 0 && ds->failed == 0 && !ds->read_only &&
+		    !ds->no_sync)
+			e = disk_io_sync(ds->io);
+		free(ds->buf);
+	}
 	disk_io_close(&ds->io);
 	disk_index_free(&ds->idx);
-	free(ds->buf);
 	free(ds->ents);
 	FREE_OBJ(ds);
 	return (e);
@@ -107,14 +117,35 @@ disk_obj_fini(struct disk_obj *o)
 	memset(o, 0, sizeof *o);
 }
 
-/* len bytes at (region, off) into dst: from the open region's buffer for
- * what it holds (not all of it may be in the file yet). */
+/* Where len bytes at (region, off) are in memory: the open region's
+ * buffer, or the image of a sealed region still being written (neither
+ * may be in the file yet); NULL when only the file has them. */
+static const uint8_t *
+in_memory(const struct disk_store *ds, uint32_t region, uint32_t off,
+    uint32_t len)
+{
+	const struct disk_img *im;
+	const struct list *n;
+
+	if (region == ds->region && (uint64_t)off + len <= ds->fill)
+		return (ds->buf + off);
+	LIST_FOREACH(n, &ds->imgs) {
+		im = container_of(n, const struct disk_img, link);
+		if (im->region == region && (uint64_t)off + len <= im->fill)
+			return (buf_data(im->b) + off);
+	}
+	return (NULL);
+}
+
+/* len bytes at (region, off) into dst. */
 static int
 read_at(struct disk_store *ds, uint32_t region, uint32_t off, uint32_t len,
     uint8_t *dst)
 {
-	if (region == ds->region && (uint64_t)off + len <= ds->fill) {
-		memcpy(dst, ds->buf + off, len);
+	const uint8_t *p = in_memory(ds, region, off, len);
+
+	if (p != NULL) {
+		memcpy(dst, p, len);
 		return (0);
 	}
 	return (disk_io_read(ds->io, dst, len,
@@ -222,6 +253,267 @@ fail:
 	    DISK_STAT_get_errors]++;
 	(void)disk_index_remove(ds->idx, key);
 	return (e);
+}
+
+/*
+ * Asynchronous reads.  One struct disk_get per read, through its steps:
+ *
+ *	get_read(head)		from memory (a copy, delivered by g->call)
+ *				or the file (disk_io read_start)
+ *	get_got			head checked; a chunked one reads its
+ *				chunks in turn, each checked, each body a
+ *				slice of its record's block
+ *	get_finish		done(err, got), the blocks let go
+ *
+ * The same checks as disk_store_get().  A store closed while reads are
+ * out orphans them (g->ds NULL): each ends with -ECANCELED when its I/O
+ * comes back.
+ */
+struct disk_get {
+	unsigned		magic;
+#define DISK_GET_MAGIC		0x6e7d15c0
+	struct disk_store	*ds;
+	struct comm_loop	*loop;
+	struct list		link;	/* ds->gets */
+	uint8_t			key[DISK_KEY_LEN];
+	struct disk_addr	a;
+	struct disk_rec		h;
+	uint32_t		chunk;	/* the next to read */
+	uint64_t		at;	/* body bytes so far */
+	struct disk_got		got;
+	struct buf		*mem;	/* a copy from memory, for g->call */
+	struct comm_call	call;
+	disk_get_fn		*done;
+	void			*arg;
+};
+
+static void
+get_orphan_all(struct disk_store *ds)
+{
+	struct disk_get *g;
+	struct list *n;
+
+	while ((n = list_first(&ds->gets)) != NULL) {
+		g = container_of(n, struct disk_get, link);
+		list_remove(n);
+		g->ds = NULL;
+	}
+}
+
+static void
+get_finish(struct disk_get *g, int err)
+{
+	struct disk_store *ds = g->ds;
+	struct disk_addr now;
+
+	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
+	if (ds != NULL) {
+		list_remove(&g->link);
+		if (err == -EBADMSG || (err != 0 && err != -ENOMEM &&
+		    err != -ECANCELED)) {
+			ds->stats[err == -EBADMSG ? DISK_STAT_get_corrupt :
+			    DISK_STAT_get_errors]++;
+			/* Only the version that failed leaves the index. */
+			if (disk_index_lookup(ds->idx, g->key, &now) &&
+			    now.region == g->a.region &&
+			    now.offset == g->a.offset)
+				(void)disk_index_remove(ds->idx, g->key);
+		} else if (err == 0)
+			disk_index_mark_read(ds->idx, g->key);
+	} else if (err == 0)
+		err = -ECANCELED;
+	g->done(err, err == 0 ? &g->got : NULL, g->arg);
+	buf_unref(&g->got.head);
+	buf_unref(&g->mem);
+	buf_chain_fini(&g->got.body);
+	FREE_OBJ(g);
+}
+
+static void	get_got(struct disk_get *g, struct buf *b);
+
+static void
+get_io_done(int err, const struct buf_slice *data, void *arg)
+{
+	struct disk_get *g = arg;
+
+	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
+	if (err != 0) {
+		get_finish(g, err);
+		return;
+	}
+	get_got(g, buf_ref(data->buf));
+}
+
+static void
+get_mem_call(struct comm_call *call)
+{
+	struct disk_get *g = container_of(call, struct disk_get, call);
+	struct buf *b = g->mem;
+
+	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
+	g->mem = NULL;
+	if (b == NULL) {
+		get_finish(g, -ENOMEM);
+		return;
+	}
+	get_got(g, b);
+}
+
+/* Read len bytes at (region, off), then get_got(). */
+static void
+get_read(struct disk_get *g, uint32_t region, uint32_t off, uint32_t len)
+{
+	struct disk_store *ds = g->ds;
+	const uint8_t *p;
+	int e;
+
+	if (ds == NULL) {
+		get_finish(g, -ECANCELED);
+		return;
+	}
+	p = in_memory(ds, region, off, len);
+	if (p == NULL) {
+		e = ds->io->ops->read_start(ds->io, len,
+		    disk_region_pos(&ds->sb, region) + off, get_io_done, g);
+		if (e == 0)
+			return;
+	} else if ((g->mem = buf_alloc(comm_loop_pool(g->loop),
+	    len)) != NULL)
+		buf_append(g->mem, p, len);
+	/* A copy, or no memory for either: from the loop all the same. */
+	comm_call_post(g->loop, &g->call);
+}
+
+static void
+get_next_chunk(struct disk_get *g)
+{
+	struct disk_chunk_ref c;
+
+	if (g->chunk == g->h.nchunks) {
+		get_finish(g, g->at == g->h.object_size ? 0 : -EBADMSG);
+		return;
+	}
+	if (g->ds == NULL) {
+		get_finish(g, -ECANCELED);
+		return;
+	}
+	if (disk_rec_chunk_ref(&g->h, buf_data(g->got.head), g->chunk,
+	    &g->ds->sb, &c) != DISK_FMT_OK || c.body_len > DISK_CHUNK_MAX ||
+	    c.body_len > g->h.object_size - g->at) {
+		get_finish(g, -EBADMSG);
+		return;
+	}
+	get_read(g, c.region, c.offset, c.rec_len);
+}
+
+static void
+get_got(struct disk_get *g, struct buf *b)
+{
+	const uint8_t *in = buf_data(b);
+	struct disk_chunk_ref c;
+	struct disk_rec r;
+	uint32_t tag;
+
+	if (g->ds == NULL) {
+		buf_unref(&b);
+		get_finish(g, -ECANCELED);
+		return;
+	}
+	tag = g->ds->tag;
+	if (g->got.head == NULL) {
+		if (disk_rec_decode_header(&g->h, in, b->fill, tag) !=
+		    DISK_FMT_OK || g->h.kind != DISK_REC_HEAD ||
+		    g->h.rec_len != g->a.rec_len ||
+		    memcmp(g->h.key, g->key, DISK_KEY_LEN) != 0 ||
+		    disk_rec_verify(&g->h, in) != DISK_FMT_OK ||
+		    ((g->h.flags & DISK_RECF_CHUNKED) && g->h.object_size >
+		    (uint64_t)g->h.nchunks * DISK_CHUNK_MAX)) {
+			buf_unref(&b);
+			get_finish(g, -EBADMSG);
+			return;
+		}
+		g->got.head = b;
+		g->got.url = disk_rec_url(&g->h, in);
+		g->got.url_len = g->h.url_len;
+		g->got.hdrs = disk_rec_hdrs(&g->h, in);
+		g->got.hdr_len = g->h.hdr_len;
+		if (!(g->h.flags & DISK_RECF_CHUNKED)) {
+			if (g->h.object_size > 0 && buf_chain_append_slice(
+			    &g->got.body, b, (size_t)(disk_rec_body(&g->h, in) -
+			    in), (size_t)g->h.object_size) != 0) {
+				get_finish(g, -ENOMEM);
+				return;
+			}
+			get_finish(g, 0);
+			return;
+		}
+		get_next_chunk(g);
+		return;
+	}
+	/* Chunk g->chunk: the map was checked before its read. */
+	(void)disk_rec_chunk_ref(&g->h, buf_data(g->got.head), g->chunk,
+	    &g->ds->sb, &c);
+	if (disk_rec_decode_header(&r, in, b->fill, tag) != DISK_FMT_OK ||
+	    r.kind != DISK_REC_CHUNK || r.seq != c.seq ||
+	    r.nchunks != g->chunk || r.body_len != c.body_len ||
+	    r.rec_len != c.rec_len || r.object_size != g->h.object_size ||
+	    memcmp(r.key, g->key, DISK_KEY_LEN) != 0 ||
+	    disk_rec_verify(&r, in) != DISK_FMT_OK) {
+		buf_unref(&b);
+		get_finish(g, -EBADMSG);
+		return;
+	}
+	if (r.body_len > 0 && buf_chain_append_slice(&g->got.body, b,
+	    (size_t)(disk_rec_body(&r, in) - in), r.body_len) != 0) {
+		buf_unref(&b);
+		get_finish(g, -ENOMEM);
+		return;
+	}
+	buf_unref(&b);
+	g->at += r.body_len;
+	g->chunk++;
+	get_next_chunk(g);
+}
+
+int
+disk_store_get_start(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
+    disk_get_fn *done, void *arg)
+{
+	struct disk_get *g;
+	struct disk_addr a;
+
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	AN(done);
+	if (ds->loop == NULL)
+		return (-EOPNOTSUPP);
+	if (ds->failed != 0)
+		return (-EIO);
+	if (!disk_index_lookup(ds->idx, key, &a))
+		return (-ENOENT);
+	ALLOC_OBJ(g, DISK_GET_MAGIC);
+	if (g == NULL)
+		return (-ENOMEM);
+	ds->stats[DISK_STAT_gets]++;
+	g->ds = ds;
+	g->loop = ds->loop;
+	memcpy(g->key, key, DISK_KEY_LEN);
+	g->a = a;
+	g->done = done;
+	g->arg = arg;
+	buf_chain_init(&g->got.body, comm_loop_pool(ds->loop));
+	comm_call_init(&g->call, get_mem_call);
+	list_insert_tail(&ds->gets, &g->link);
+	get_read(g, a.region, a.offset, a.rec_len);
+	return (0);
+}
+
+bool
+disk_store_has(const struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
+{
+	struct disk_addr a;
+
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	return (ds->failed == 0 && disk_index_lookup(ds->idx, key, &a));
 }
 
 uint64_t

@@ -17,6 +17,15 @@
  * numbered as they are appended, regions written in turn.  A large
  * object's chunks are appended before its head, so the head, which makes
  * the object exist, is written after every byte it names.
+ *
+ * On a loop the same writes are started, not waited for: the open
+ * region's image is a buf the writes hold slices of, a sealed region's
+ * image stays (ds->imgs) until its writes are done, and the footer
+ * follows the records because comm's sync is a barrier.  A write that
+ * fails later, from its completion, takes the store out of service as a
+ * failed synchronous write does.  At close what is still out is written
+ * again, synchronously (the same bytes, so a late thread's copy does no
+ * harm): a clean stop loses nothing even if comm drops queued writes.
  */
 #include "config.h"
 
@@ -25,6 +34,7 @@
 #include <string.h>
 
 #include "base/check.h"
+#include "comm/comm.h"
 #include "disk/disk_int.h"
 
 uint32_t
@@ -37,16 +47,158 @@ disk_chunk_size(const struct disk_store *ds)
 	return (n - DISK_REC_HDR_LEN - DISK_REC_SUM_LEN - DISK_ALIGN);
 }
 
-/* A write failed: out of service.  What the open region holds that is not
- * in the file, or not yet under a footer, is no longer trusted. */
+/* A write failed: out of service.  What the region holds that is not in
+ * the file, or not yet under a footer, is no longer trusted. */
+int
+disk_store_fail(struct disk_store *ds, uint32_t r, int err)
+{
+	if (ds->failed == 0)
+		ds->failed = err;
+	ds->stats[DISK_STAT_write_errors]++;
+	ds->stats[DISK_STAT_reclaimed] += disk_index_drop_region(ds->idx, r);
+	return (err);
+}
+
 static int
 store_fail(struct disk_store *ds, int err)
 {
-	ds->failed = err;
-	ds->stats[DISK_STAT_write_errors]++;
-	ds->stats[DISK_STAT_reclaimed] +=
-	    disk_index_drop_region(ds->idx, ds->region);
-	return (err);
+	return (disk_store_fail(ds, ds->region, err));
+}
+
+/* Free an image nobody writes from and that is not the open one. */
+static void
+img_release(struct disk_img *im)
+{
+	if (im->writes > 0 || (im->ds != NULL && im->ds->img == im))
+		return;
+	list_remove(&im->link);
+	buf_unref(&im->b);
+	free(im);
+}
+
+static void
+img_io_done(int err, const struct buf_slice *data, void *arg)
+{
+	struct disk_img *im = arg;
+
+	(void)data;
+	CHECK(im->writes > 0);
+	im->writes--;
+	if (err != 0 && im->ds != NULL)
+		(void)disk_store_fail(im->ds, im->region, err);
+	img_release(im);
+}
+
+static int
+img_write(struct disk_store *ds, uint32_t from, uint32_t to)
+{
+	struct disk_img *im = ds->img;
+	struct buf_chain c;
+	int e;
+
+	buf_chain_init(&c, comm_loop_pool(ds->loop));
+	e = buf_chain_append_slice(&c, im->b, from, to - from);
+	if (e == 0)
+		e = ds->io->ops->write_start(ds->io, &c,
+		    disk_region_pos(&ds->sb, im->region) + from, img_io_done,
+		    im);
+	buf_chain_fini(&c);
+	if (e != 0)
+		return (store_fail(ds, e));
+	im->writes++;
+	ds->stats[DISK_STAT_bytes_written] += to - from;
+	return (0);
+}
+
+static int
+store_sync(struct disk_store *ds)
+{
+	int e;
+
+	if (ds->img == NULL)
+		e = disk_io_sync(ds->io);
+	else if ((e = ds->io->ops->sync_start(ds->io, img_io_done,
+	    ds->img)) == 0)
+		ds->img->writes++;
+	return (e != 0 ? store_fail(ds, e) : 0);
+}
+
+int
+disk_img_new(struct disk_store *ds, uint32_t r)
+{
+	struct disk_img *im, *old = ds->img;
+
+	im = calloc(1, sizeof *im);
+	if (im == NULL)
+		return (-ENOMEM);
+	im->b = buf_alloc_exact(comm_loop_pool(ds->loop), ds->sb.region_size);
+	if (im->b == NULL) {
+		free(im);
+		return (-ENOMEM);
+	}
+	/* The store is the block's only writer; slices of any of it may
+	 * go to the file. */
+	im->b->fill = ds->sb.region_size;
+	im->ds = ds;
+	im->region = r;
+	list_init(&im->link);
+	ds->img = im;
+	ds->buf = buf_data(im->b);
+	if (old != NULL) {
+		list_insert_tail(&ds->imgs, &old->link);
+		img_release(old);
+	}
+	return (0);
+}
+
+/* The whole written part of image im, synchronously; its footer after a
+ * sync if it was sealed. */
+static int
+img_rewrite(struct disk_store *ds, struct disk_img *im, uint32_t from,
+    uint32_t fill)
+{
+	uint64_t pos = disk_region_pos(&ds->sb, im->region);
+	uint8_t *p = buf_data(im->b);
+	int e;
+
+	if ((e = disk_io_write(ds->io, p + from, fill - from,
+	    pos + from)) != 0)
+		return (e);
+	if (im->foot_off == 0)
+		return (0);
+	if (!ds->no_sync && (e = disk_io_sync(ds->io)) != 0)
+		return (e);
+	return (disk_io_write(ds->io, p + im->foot_off,
+	    ds->sb.region_size - im->foot_off, pos + im->foot_off));
+}
+
+int
+disk_img_close(struct disk_store *ds)
+{
+	struct disk_img *im, *cur = ds->img;
+	struct list *n;
+	int e = 0;
+
+	AN(cur);
+	/* Oldest first: the log's order. */
+	while ((n = list_first(&ds->imgs)) != NULL) {
+		im = container_of(n, struct disk_img, link);
+		list_remove(n);
+		if (e == 0 && ds->failed == 0 && im->writes > 0)
+			e = img_rewrite(ds, im, 0, im->fill);
+		im->ds = NULL;
+		img_release(im);
+	}
+	if (e == 0 && ds->failed == 0 && !ds->read_only)
+		e = img_rewrite(ds, cur, cur->writes > 0 ? 0 :
+		    ds->flushed & ~4095u, ds->fill);
+	if (e == 0 && ds->failed == 0 && !ds->read_only && !ds->no_sync)
+		e = disk_io_sync(ds->io);
+	cur->ds = NULL;
+	ds->img = NULL;
+	ds->buf = NULL;
+	img_release(cur);
+	return (e);
 }
 
 static int
@@ -54,6 +206,8 @@ store_write(struct disk_store *ds, uint32_t from, uint32_t to)
 {
 	int e;
 
+	if (ds->img != NULL)
+		return (img_write(ds, from, to));
 	e = disk_io_write(ds->io, ds->buf + from, to - from,
 	    disk_region_pos(&ds->sb, ds->region) + from);
 	if (e != 0)
@@ -89,6 +243,8 @@ disk_region_start(struct disk_store *ds, uint32_t r)
 	ds->stats[DISK_STAT_reclaimed] += disk_index_drop_region(ds->idx, r);
 	disk_index_set_tail(ds->idx, (r + 1) % ds->sb.nregions);
 	ds->region = r;
+	if (ds->img != NULL)
+		ds->img->region = r;
 	ds->region_seq = ds->next_seq;
 	ds->fill = DISK_REGION_HDR_LEN;
 	ds->flushed = 0;
@@ -123,8 +279,12 @@ region_seal(struct disk_store *ds)
 	if ((e = store_write(ds, ds->flushed & ~4095u, ds->fill)) != 0)
 		return (e);
 	ds->flushed = ds->fill;
-	if (!ds->no_sync && (e = disk_io_sync(ds->io)) != 0)
-		return (store_fail(ds, e));
+	if (!ds->no_sync && (e = store_sync(ds)) != 0)
+		return (e);
+	if (ds->img != NULL) {
+		ds->img->fill = ds->fill;
+		ds->img->foot_off = foot_off;
+	}
 	if ((e = store_write(ds, foot_off, ds->sb.region_size)) != 0)
 		return (e);
 	ds->stats[DISK_STAT_sealed]++;
@@ -160,7 +320,7 @@ append(struct disk_store *ds, struct disk_rec *r, const char *url,
     struct disk_addr *a)
 {
 	struct disk_foot_ent fe;
-	uint32_t len;
+	uint32_t len, next;
 	int e;
 
 	len = disk_rec_len(r->url_len, r->hdr_len,
@@ -172,7 +332,10 @@ append(struct disk_store *ds, struct disk_rec *r, const char *url,
 	    ds->sb.region_size) {
 		if ((e = region_seal(ds)) != 0)
 			return (e);
-		disk_region_start(ds, (ds->region + 1) % ds->sb.nregions);
+		next = (ds->region + 1) % ds->sb.nregions;
+		if (ds->img != NULL && (e = disk_img_new(ds, next)) != 0)
+			return (store_fail(ds, e));
+		disk_region_start(ds, next);
 	}
 	r->rec_len = len;
 	r->seq = ds->next_seq;
@@ -224,6 +387,9 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
+	if ((ds->max_size > 0 && o->body_len > ds->max_size) ||
+	    o->body_len < ds->min_size)
+		return (-EFBIG);
 	csize = disk_chunk_size(ds);
 	if (o->url_len > ds->sb.region_size / 4 ||
 	    o->hdr_len > ds->sb.region_size / 4)

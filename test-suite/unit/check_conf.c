@@ -412,12 +412,12 @@ START_TEST(unsupported_directives_say_what_cuttle_does)
 	struct conf *c = conf_new();
 
 	ck_assert_int_eq(conf_load_string(c, "t.conf",
-	    "cache_dir ufs /var/spool/squid 100 16 256\n"
+	    "cache_swap_low 90\n"
 	    "icap_enable on\n"
 	    "delay_pools 1\n"
 	    "workers 4\n"), 0);
-	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:1: cache_dir is not "
-	    "supported and is ignored: cuttle caches in memory only"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:1: cache_swap_low "
+	    "is not supported and is ignored: the disk store fills"));
 	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:2: icap_enable is not "
 	    "supported"));
 	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:3: delay_pools"));

@@ -552,7 +552,10 @@ fail_close(struct disk_io *io)
 }
 
 static const struct disk_io_ops fail_ops = {
-	fail_read, fail_write, fail_sync, fail_close
+	.read = fail_read,
+	.write = fail_write,
+	.sync = fail_sync,
+	.close = fail_close,
 };
 
 START_TEST(a_failed_write_takes_the_store_out_and_indexes_nothing)

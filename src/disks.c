@@ -1,0 +1,377 @@
+/*
+ * disks.c - the cache_dir stores: PATH/cuttle.store for each line.
+ *
+ *	disks_check	the lines read (conf check, -k parse, reconfigure)
+ *	disks_create	cuttle -z
+ *	disks_start	each store opened, or made when PATH/cuttle.store
+ *			is missing; its index loaded (the scan, before the
+ *			proxy listens); a timer flushes every second, so
+ *			that an object whose fill completed a second ago
+ *			survives a kill -9
+ *	disks_stop	stores closed (what is buffered is written), then
+ *			the file I/O threads joined
+ *
+ * A file at PATH/cuttle.store that is no cuttle store, or one of another
+ * format version, is refused with what it is: never overwritten but by
+ * cuttle -z.  Squid's own files in PATH are left alone.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "comm/comm.h"
+#include "comm/comm_file.h"
+#include "conf/conf.h"
+#include "disk/disk.h"
+#include "disk/disk_index.h"
+#include "disks.h"
+#include "mgr/mgr.h"
+
+#define DISKS_FILE	"cuttle.store"
+#define DISKS_FLUSH	1.0	/* seconds between flushes */
+
+struct disks {
+	unsigned		magic;
+#define DISKS_MAGIC		0xd15c5e75U
+	struct comm_fio		*fio;
+	struct comm_timer	*flush;
+	size_t			n;
+	struct disk_store	**v;
+	char			**paths;	/* each store's cache_dir */
+};
+
+static int
+disks_read(const struct conf *conf, size_t i, struct disk_dir_conf *d,
+    bool warn)
+{
+	char err[512], w[512];
+
+	if (disk_dir_parse(&conf->cache_dir.v[i], d, err, sizeof err, w,
+	    sizeof w) != 0) {
+		log_msg(LG_ERR, SEC_CONF, "%s", err);
+		return (-1);
+	}
+	if (warn && w[0] != '\0')
+		log_msg(LG_WARN, SEC_CONF, "%s", w);
+	return (0);
+}
+
+int
+disks_check(const struct conf *conf, bool warn)
+{
+	struct disk_dir_conf d;
+	int errors = 0;
+	size_t i;
+
+	for (i = 0; i < conf->cache_dir.n; i++) {
+		if (disks_read(conf, i, &d, warn) != 0)
+			errors++;
+		disk_dir_conf_fini(&d);
+	}
+	return (errors);
+}
+
+static void
+disks_file(const struct disk_dir_conf *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/" DISKS_FILE, d->path);
+}
+
+/* PATH made if missing (one level, as Squid's -z); Squid's files in it
+ * named, never touched. */
+static int
+disks_dir(const struct disk_dir_conf *d)
+{
+	static const char *const squid[] = { "swap.state", "rock", "00" };
+	char p[4096];
+	struct stat st;
+	size_t i;
+
+	if (mkdir(d->path, 0750) == -1 && errno != EEXIST) {
+		log_msg(LG_ERR, SEC_STORE, "cache_dir %s: cannot make it: %s",
+		    d->path, strerror(errno));
+		return (-1);
+	}
+	for (i = 0; i < ARRAY_LEN(squid); i++) {
+		snprintf(p, sizeof p, "%s/%s", d->path, squid[i]);
+		if (stat(p, &st) == 0) {
+			log_msg(LG_WARN, SEC_STORE, "cache_dir %s: Squid's "
+			    "files there are not imported (nor read, nor "
+			    "written); cuttle keeps its own in %s",
+			    d->path, DISKS_FILE);
+			break;
+		}
+	}
+	return (0);
+}
+
+static int
+disks_make(const struct disk_dir_conf *d, bool overwrite)
+{
+	struct disk_store_opts o;
+	char file[4096];
+	int e;
+
+	memset(&o, 0, sizeof o);
+	o.region_size = disk_dir_region_size(d->size);
+	disks_file(d, file, sizeof file);
+	e = disk_store_create(file, d->size, &o, overwrite);
+	if (e != 0) {
+		log_msg(LG_ERR, SEC_STORE, "cache_dir %s: cannot make %s: %s",
+		    d->path, file, e == -EINVAL ? "the size is too small for "
+		    "two regions" : strerror(-e));
+		return (-1);
+	}
+	log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: made %s, %ju MB",
+	    d->path, file, (uintmax_t)(d->size >> 20));
+	return (0);
+}
+
+/* Why a store did not open, for the log. */
+static void
+disks_refused(const struct disk_dir_conf *d, const char *file, int e,
+    enum disk_fmt_result why)
+{
+	if (e == -EMEDIUMTYPE)
+		log_msg(LG_ERR, SEC_STORE, "cache_dir %s: %s is not a cuttle "
+		    "store (%s): refusing to use or overwrite it; move it "
+		    "away, or make a new store there with cuttle -z", d->path,
+		    file, disk_fmt_result_text(why));
+	else if (e == -EPROTO)
+		log_msg(LG_ERR, SEC_STORE, "cache_dir %s: %s was written by "
+		    "another format version of cuttle's store (this cuttle "
+		    "reads version %u): refusing it; cuttle -z makes a new "
+		    "one", d->path, file, DISK_FORMAT_VERSION);
+	else
+		log_msg(LG_ERR, SEC_STORE, "cache_dir %s: cannot open %s: %s",
+		    d->path, file, strerror(-e));
+}
+
+int
+disks_create(const struct conf *conf)
+{
+	struct disk_store_opts o = { .read_only = true };
+	struct disk_dir_conf d;
+	enum disk_fmt_result why;
+	struct disk_store *ds;
+	char file[4096];
+	int e, rc = 0;
+	size_t i;
+
+	for (i = 0; i < conf->cache_dir.n && rc == 0; i++) {
+		if (disks_read(conf, i, &d, false) != 0 || disks_dir(&d) != 0) {
+			disk_dir_conf_fini(&d);
+			rc = -1;
+			break;
+		}
+		disks_file(&d, file, sizeof file);
+		ds = disk_store_open(file, &o, &e, &why);
+		if (ds != NULL) {
+			log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: %s is a "
+			    "cuttle store already: kept", d.path, file);
+			(void)disk_store_close(&ds);
+		} else if (e == -ENOENT || e == -EMEDIUMTYPE ||
+		    e == -EPROTO) {
+			if (e != -ENOENT)
+				log_msg(LG_WARN, SEC_STORE, "cache_dir %s: "
+				    "%s is no store this cuttle reads: made "
+				    "anew (-z)", d.path, file);
+			rc = disks_make(&d, e != -ENOENT);
+		} else {
+			disks_refused(&d, file, e, why);
+			rc = -1;
+		}
+		disk_dir_conf_fini(&d);
+	}
+	return (rc);
+}
+
+static void
+on_flush_tick(struct comm_timer *t, void *arg)
+{
+	struct disks *dd = arg;
+	size_t i;
+
+	(void)t;
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	for (i = 0; i < dd->n; i++)
+		(void)disk_store_flush(dd->v[i]);
+}
+
+static struct disk_store *
+disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
+{
+	struct disk_store_opts o;
+	enum disk_fmt_result why;
+	struct disk_store *ds;
+	char file[4096];
+	int e;
+
+	memset(&o, 0, sizeof o);
+	o.fio = dd->fio;
+	o.max_size = d->max_size;
+	o.min_size = d->min_size;
+	disks_file(d, file, sizeof file);
+	if (disks_dir(d) != 0)
+		return (NULL);
+	ds = disk_store_open(file, &o, &e, &why);
+	if (ds == NULL && e == -ENOENT && disks_make(d, false) == 0)
+		ds = disk_store_open(file, &o, &e, &why);
+	if (ds == NULL) {
+		disks_refused(d, file, e, why);
+		return (NULL);
+	}
+	log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: %zu objects indexed in "
+	    "%.3f s (%ju regions from footers, %ju scanned)", d->path,
+	    disk_index_count(disk_store_index(ds)),
+	    (double)disk_store_stat(ds, DISK_STAT_scan_usec) / 1e6,
+	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_footers),
+	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_regions));
+	return (ds);
+}
+
+int
+disks_start(struct comm_loop *loop, const struct conf *conf,
+    struct disks **out)
+{
+	struct disk_dir_conf d;
+	struct disks *dd;
+	size_t i;
+	int e;
+
+	*out = NULL;
+	if (conf->cache_dir.n == 0)
+		return (0);
+	ALLOC_OBJ(dd, DISKS_MAGIC);
+	if (dd == NULL)
+		goto nomem;
+	*out = dd;
+	dd->v = calloc(conf->cache_dir.n, sizeof *dd->v);
+	dd->paths = calloc(conf->cache_dir.n, sizeof *dd->paths);
+	dd->fio = comm_fio_new(loop, COMM_FIO_AUTO, 0, &e);
+	dd->flush = comm_timer_new(loop, on_flush_tick, dd);
+	if (dd->v == NULL || dd->paths == NULL || dd->fio == NULL ||
+	    dd->flush == NULL)
+		goto nomem;
+	for (i = 0; i < conf->cache_dir.n; i++) {
+		if (disks_read(conf, i, &d, true) != 0)
+			return (-1);
+		dd->v[dd->n] = disks_open_one(dd, &d);
+		dd->paths[dd->n] = d.path;	/* kept for the page */
+		d.path = NULL;
+		disk_dir_conf_fini(&d);
+		if (dd->v[dd->n] == NULL) {
+			free(dd->paths[dd->n]);
+			return (-1);
+		}
+		dd->n++;
+	}
+	comm_timer_start(dd->flush, DISKS_FLUSH, DISKS_FLUSH);
+	log_msg(LG_NOTICE, SEC_STORE, "disk I/O through %s",
+	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
+	return (0);
+nomem:
+	log_msg(LG_CRIT, SEC_STORE, "cannot start the disk stores: out of "
+	    "memory or threads");
+	return (-1);
+}
+
+/* The disk page: each store in the shape of Squid's storedir, then the
+ * counters of all of them, summed, as "disk.NAME = value" lines. */
+static int
+disks_page(struct mgr_out *o, const struct mgr_call *c, void *arg)
+{
+	const struct disks *dd = arg;
+	const struct disk_index *idx;
+	const struct disk_sb *sb;
+	uint64_t sum[DISK_NSTATS], size;
+	struct comm_fio_stats fs;
+	size_t i, k, n;
+
+	(void)c;
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	memset(sum, 0, sizeof sum);
+	for (i = 0; i < dd->n; i++) {
+		sb = disk_store_sb(dd->v[i]);
+		idx = disk_store_index(dd->v[i]);
+		size = (uint64_t)sb->nregions * sb->region_size;
+		n = disk_index_count(idx);
+		mgr_out_printf(o, "Store Directory #%zu (rock): %s\n", i + 1,
+		    dd->paths[i]);
+		mgr_out_printf(o, "Maximum Size: %ju KB\n",
+		    (uintmax_t)(size >> 10));
+		mgr_out_printf(o, "Regions: %u of %u KB\n", sb->nregions,
+		    sb->region_size >> 10);
+		mgr_out_printf(o, "Current entries: %zu\n", n);
+		mgr_out_printf(o, "Index: %zu bytes, %.1f per entry\n\n",
+		    disk_index_bytes(idx), n > 0 ?
+		    (double)disk_index_bytes(idx) / (double)n : 0.0);
+		for (k = 0; k < DISK_NSTATS; k++)
+			sum[k] += disk_store_stat(dd->v[i], (enum disk_stat)k);
+	}
+	for (k = 0; k < DISK_NSTATS; k++)
+		mgr_out_printf(o, "disk.%s = %ju\n",
+		    disk_stat_name((enum disk_stat)k), (uintmax_t)sum[k]);
+	comm_fio_stats(dd->fio, &fs);
+	mgr_out_printf(o, "disk.io = %s\n",
+	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
+	mgr_out_printf(o, "disk.io_outstanding = %u\n", fs.outstanding);
+	mgr_out_printf(o, "disk.io_max_outstanding = %u\n", fs.max_queued);
+	mgr_out_printf(o, "disk.io_errors = %ju\n", (uintmax_t)fs.errors);
+	return (0);
+}
+
+int
+disks_register_pages(struct disks *dd, struct mgr_registry *r)
+{
+	if (dd == NULL)
+		return (0);
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	return (mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
+	    0, disks_page, dd));
+}
+
+struct disk_store *const *
+disks_stores(const struct disks *dd, size_t *n)
+{
+	if (dd == NULL) {
+		*n = 0;
+		return (NULL);
+	}
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	*n = dd->n;
+	return (dd->v);
+}
+
+void
+disks_stop(struct disks **dp)
+{
+	struct disks *dd;
+	size_t i;
+	int e;
+
+	if (*dp == NULL)
+		return;
+	TAKE_OBJ_NOTNULL(dd, dp, DISKS_MAGIC);
+	comm_timer_free(&dd->flush);
+	for (i = 0; i < dd->n; i++) {
+		if ((e = disk_store_close(&dd->v[i])) != 0)
+			log_msg(LG_ERR, SEC_STORE, "cache_dir %s lost writes "
+			    "at close: %s", dd->paths[i], strerror(-e));
+		free(dd->paths[i]);
+	}
+	free(dd->paths);
+	/* After the stores: their last writes are synchronous, and what
+	 * the threads still hold is the same bytes. */
+	comm_fio_free(&dd->fio);
+	free(dd->v);
+	FREE_OBJ(dd);
+}

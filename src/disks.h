@@ -1,0 +1,42 @@
+/*
+ * disks.h - the disk stores of one running cuttle, one per cache_dir:
+ * checked with the conf, made by cuttle -z (or when missing at start),
+ * opened on the loop's file I/O engine, flushed every second, closed at
+ * shutdown.
+ */
+#ifndef CUTTLE_DISKS_H
+#define CUTTLE_DISKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct comm_loop;
+struct conf;
+struct disk_store;
+struct disks;
+
+/* disks_check() - read every cache_dir line: errors and warnings
+ * logged; returns the number of errors. */
+int	disks_check(const struct conf *conf, bool warn);
+/* disks_create() - cuttle -z: each store made where it is missing, or
+ * where the file is no cuttle store (that is what -z is asked for); a
+ * store that opens is kept.  0, or -1 (logged). */
+int	disks_create(const struct conf *conf);
+/* disks_start() - open (or make, when missing) every store, indexes
+ * loaded, writes and reads on loop.  *out NULL when there is no
+ * cache_dir.  0, or -1 (logged): a store that cannot be opened, or a
+ * file that is no cuttle store, stops the start. */
+int	disks_start(struct comm_loop *loop, const struct conf *conf,
+	    struct disks **out);
+/* disks_register_pages() - the cache manager's "disks" page (each
+ * store, and the disk counters); nothing when d is NULL.  d must outlive
+ * r.  0 or a negative errno (mgr_register()). */
+struct mgr_registry;
+int	disks_register_pages(struct disks *d, struct mgr_registry *r);
+/* disks_stores() - the open stores, *n of them. */
+struct disk_store *const	*disks_stores(const struct disks *d, size_t *n);
+/* disks_stop() - every store flushed and closed, the engine's threads
+ * joined; NULLs *dp; *dp may be NULL. */
+void	disks_stop(struct disks **dp);
+
+#endif /* CUTTLE_DISKS_H */

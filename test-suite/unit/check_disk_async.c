@@ -1,0 +1,453 @@
+/*
+ * check_disk_async.c - the disk store on a loop: writes started on comm's
+ * file I/O engine and never waited for, reads by disk_store_get_start()
+ * completed from the loop, from memory (the open region, a sealed region
+ * still being written) and from the file, checked like synchronous ones;
+ * a store closed with reads and writes out loses nothing written and
+ * ends every read once.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf/buf.h"
+#include "comm/comm.h"
+#include "comm/comm_file.h"
+#include "disk/disk.h"
+
+#define RSIZE		(64u * 1024)
+
+static char path[64];
+static bool inside_call;
+/* The file I/O back-end of this run (loop tests: threads, then io_uring
+ * where the kernel allows it). */
+static enum comm_fio_kind fio_kind = COMM_FIO_THREADS;
+
+static void
+setup(void)
+{
+	int fd;
+
+	snprintf(path, sizeof path, "/tmp/check_disk_async.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(path);
+}
+
+static void
+teardown(void)
+{
+	unlink(path);
+}
+
+static void
+make_key(uint8_t *k, unsigned id)
+{
+	uint64_t z = id * 0x9e3779b97f4a7c15ULL + 7;
+	unsigned i;
+
+	for (i = 0; i < DISK_KEY_LEN; i += 8) {
+		z = (z ^ (z >> 29)) * 0xbf58476d1ce4e5b9ULL + i;
+		memcpy(k + i, &z, 8);
+	}
+}
+
+/* Object id's body: its size and bytes follow from id; every 9th is
+ * large enough to be written as chunks. */
+static size_t
+obj_size(unsigned id)
+{
+	return (id % 9 == 4 ? 40000 + id * 37 % 20000 : id * 131 % 3000);
+}
+
+static uint8_t
+obj_byte(unsigned id, size_t i)
+{
+	return ((uint8_t)(id * 31 + i * 13 + (i >> 8)));
+}
+
+static void
+put(struct disk_store *ds, unsigned id)
+{
+	char url[64], hdrs[64];
+	struct disk_obj o;
+	uint8_t *body;
+	size_t i;
+
+	memset(&o, 0, sizeof o);
+	make_key(o.key, id);
+	o.url_len = (size_t)snprintf(url, sizeof url, "http://o.test/%u", id);
+	o.url = url;
+	o.hdr_len = (size_t)snprintf(hdrs, sizeof hdrs,
+	    "HTTP/1.1 200 OK\r\nX-Id: %u\r\n\r\n", id);
+	o.hdrs = hdrs;
+	o.body_len = obj_size(id);
+	body = malloc(o.body_len + 1);
+	ck_assert_ptr_nonnull(body);
+	for (i = 0; i < o.body_len; i++)
+		body[i] = obj_byte(id, i);
+	o.body = body;
+	ck_assert_int_eq(disk_store_put(ds, &o), 0);
+	free(body);
+}
+
+struct greq {
+	unsigned	id;
+	int		calls;
+	int		err;
+	bool		same;	/* url, headers and body as written */
+};
+
+static void
+got_done(int err, const struct disk_got *got, void *arg)
+{
+	struct greq *r = arg;
+	char url[64];
+	size_t i, n, at = 0;
+	unsigned k;
+
+	ck_assert_msg(!inside_call, "completion ran inside its call");
+	r->calls++;
+	r->err = err;
+	if (err != 0) {
+		ck_assert_ptr_null(got);
+		return;
+	}
+	n = (size_t)snprintf(url, sizeof url, "http://o.test/%u", r->id);
+	r->same = got->url_len == n && memcmp(got->url, url, n) == 0 &&
+	    buf_chain_len(&got->body) == obj_size(r->id);
+	for (k = 0; r->same && k < buf_chain_nslices(&got->body); k++) {
+		const struct buf_slice *s = buf_chain_slice(&got->body, k);
+		const unsigned char *p = buf_slice_ptr(s);
+
+		for (i = 0; i < s->len; i++, at++)
+			if (p[i] != obj_byte(r->id, at))
+				r->same = false;
+	}
+}
+
+struct env {
+	struct comm_loop	*loop;
+	struct comm_fio		*fio;
+	struct disk_store	*ds;
+};
+
+static void
+env_open(struct env *e, bool create)
+{
+	struct disk_store_opts o = {
+		.region_size = RSIZE,
+		.no_sync = false,
+	};
+	int err;
+
+	if (e->loop == NULL) {
+		e->loop = comm_loop_new();
+		ck_assert_ptr_nonnull(e->loop);
+		e->fio = comm_fio_new(e->loop, fio_kind, 2, &err);
+		if (e->fio == NULL && fio_kind == COMM_FIO_URING)
+			e->fio = comm_fio_new(e->loop, COMM_FIO_THREADS, 2,
+			    &err);
+		ck_assert_ptr_nonnull(e->fio);
+	}
+	if (create)
+		ck_assert_int_eq(disk_store_create(path, 64 * RSIZE +
+		    DISK_SB_SIZE, &o, false), 0);
+	o.fio = e->fio;
+	e->ds = disk_store_open(path, &o, &err, NULL);
+	ck_assert_ptr_nonnull(e->ds);
+}
+
+/* Run until every file operation is done. */
+static void
+env_drain(struct env *e)
+{
+	struct comm_fio_stats st;
+	int spins = 0;
+
+	for (;;) {
+		comm_fio_stats(e->fio, &st);
+		if (st.outstanding == 0)
+			return;
+		comm_loop_run_once(e->loop);
+		ck_assert_int_lt(++spins, 1000000);
+	}
+}
+
+static void
+env_free(struct env *e)
+{
+	struct buf_pool_stats st;
+
+	if (e->ds != NULL)
+		ck_assert_int_eq(disk_store_close(&e->ds), 0);
+	comm_fio_free(&e->fio);
+	comm_loop_run_once(e->loop);
+	buf_pool_stats(comm_loop_pool(e->loop), &st);
+	ck_assert_uint_eq(st.pages, 0);
+	comm_loop_free(&e->loop);
+}
+
+static void
+get_all(struct env *e, unsigned from, unsigned to, int want)
+{
+	struct greq *r = calloc(to - from, sizeof *r);
+	uint8_t key[DISK_KEY_LEN];
+	unsigned id, left;
+	int spins = 0, x;
+
+	ck_assert_ptr_nonnull(r);
+	for (id = from; id < to; id++) {
+		r[id - from].id = id;
+		make_key(key, id);
+		inside_call = true;
+		x = disk_store_get_start(e->ds, key, got_done, &r[id - from]);
+		inside_call = false;
+		ck_assert_int_eq(x, 0);
+	}
+	do {
+		comm_loop_run_once(e->loop);
+		ck_assert_int_lt(++spins, 1000000);
+		for (left = 0, id = from; id < to; id++)
+			left += r[id - from].calls == 0;
+	} while (left > 0);
+	for (id = from; id < to; id++) {
+		ck_assert_int_eq(r[id - from].calls, 1);
+		ck_assert_int_eq(r[id - from].err, want);
+		if (want == 0)
+			ck_assert_msg(r[id - from].same, "object %u differs",
+			    id);
+	}
+	free(r);
+}
+
+/* A gate the file threads wait at before each system call: nothing
+ * reaches the file (or is read from it) until the test opens it. */
+static int gate[2];
+
+static void
+gate_hook(void *arg)
+{
+	char c;
+
+	(void)arg;
+	while (read(gate[0], &c, 1) == -1 && errno == EINTR)
+		continue;
+}
+
+static void
+gate_close(struct env *e)
+{
+	ck_assert_int_eq(pipe(gate), 0);
+	comm_fio_set_hook(e->fio, gate_hook, NULL);
+}
+
+/* Let every waiting and later operation through. */
+static void
+gate_open(void)
+{
+	close(gate[1]);
+}
+
+START_TEST(reads_from_memory_then_from_the_file)
+{
+	struct env e = { 0 };
+	uint8_t key[DISK_KEY_LEN];
+	unsigned id;
+
+	env_open(&e, true);
+	gate_close(&e);
+	/* Enough to seal several regions: with the file threads held,
+	 * every object is in a sealed image still being written or in the
+	 * open region, and must be read from there. */
+	for (id = 0; id < 200; id++)
+		put(e.ds, id);
+	ck_assert_uint_gt(disk_store_stat(e.ds, DISK_STAT_sealed), 2);
+	get_all(&e, 0, 200, 0);
+	gate_open();
+	ck_assert_int_eq(disk_store_flush(e.ds), 0);
+	env_drain(&e);
+	get_all(&e, 0, 200, 0);
+	make_key(key, 999);
+	ck_assert_int_eq(disk_store_get_start(e.ds, key, got_done, NULL),
+	    -ENOENT);
+	ck_assert_uint_gt(disk_store_stat(e.ds, DISK_STAT_sealed), 2);
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_open(&e, false);
+	get_all(&e, 0, 200, 0);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_get_corrupt), 0);
+	env_free(&e);
+}
+END_TEST
+
+/* Closing with writes out: what was put is in the file, sealed regions
+ * with their footers, whatever the threads had still to do. */
+START_TEST(close_with_writes_out_loses_nothing)
+{
+	struct env e = { 0 };
+	struct disk_store_opts o = { .region_size = RSIZE, .no_sync = true };
+	struct disk_store *ds;
+	struct disk_obj got;
+	uint8_t key[DISK_KEY_LEN];
+	unsigned id;
+	int err;
+
+	env_open(&e, true);
+	gate_close(&e);
+	for (id = 0; id < 300; id++)
+		put(e.ds, id);
+	/* The threads are held: every write is still out. */
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	ds = disk_store_open(path, &o, &err, NULL);
+	ck_assert_ptr_nonnull(ds);
+	ck_assert_uint_gt(disk_store_stat(ds, DISK_STAT_scan_footers), 2);
+	for (id = 0; id < 300; id++) {
+		make_key(key, id);
+		ck_assert_int_eq(disk_store_get(ds, key, &got), 0);
+		ck_assert_uint_eq(got.body_len, obj_size(id));
+		disk_obj_fini(&got);
+	}
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	gate_open();
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(a_damaged_record_is_a_counted_miss)
+{
+	struct env e = { 0 };
+	uint8_t key[DISK_KEY_LEN], junk[16];
+	int fd;
+
+	fio_kind = _i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING;
+	env_open(&e, true);
+	put(e.ds, 1);
+	put(e.ds, 2);
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_drain(&e);
+	/* Object 1 is the first record of region 0: after its header. */
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	memset(junk, 0xa5, sizeof junk);
+	ck_assert_int_eq(pwrite(fd, junk, sizeof junk,
+	    DISK_SB_SIZE + 64 + 40), (ssize_t)sizeof junk);
+	close(fd);
+	env_open(&e, false);
+	/* The open region is scanned record by record: the damaged one is
+	 * not even indexed.  Seal and damage again for the read's check. */
+	make_key(key, 1);
+	ck_assert_int_eq(disk_store_get_start(e.ds, key, got_done, NULL),
+	    -ENOENT);
+	get_all(&e, 2, 3, 0);
+	env_free(&e);
+}
+END_TEST
+
+/* A sealed region is indexed from its footer, unread: damage found by
+ * the read drops the entry. */
+START_TEST(damage_under_a_footer_fails_the_read)
+{
+	struct env e = { 0 };
+	uint8_t key[DISK_KEY_LEN], junk[16];
+	unsigned id;
+	int fd;
+
+	fio_kind = _i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING;
+	env_open(&e, true);
+	for (id = 0; id < 100; id++)
+		put(e.ds, id);
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_drain(&e);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	memset(junk, 0x5a, sizeof junk);
+	/* Bytes inside region 0's first records. */
+	ck_assert_int_eq(pwrite(fd, junk, sizeof junk,
+	    DISK_SB_SIZE + 64 + 40), (ssize_t)sizeof junk);
+	close(fd);
+	env_open(&e, false);
+	ck_assert_uint_ge(disk_store_stat(e.ds, DISK_STAT_scan_footers), 1);
+	get_all(&e, 0, 1, -EBADMSG);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_get_corrupt), 1);
+	make_key(key, 0);
+	ck_assert_int_eq(disk_store_get_start(e.ds, key, got_done, NULL),
+	    -ENOENT);
+	get_all(&e, 1, 100, 0);
+	env_free(&e);
+}
+END_TEST
+
+START_TEST(close_with_reads_out_ends_each_once)
+{
+	struct env e = { 0 };
+	struct greq r[20];
+	uint8_t key[DISK_KEY_LEN];
+	unsigned id;
+	int spins = 0, left;
+
+	fio_kind = _i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING;
+	env_open(&e, true);
+	for (id = 0; id < 100; id++)
+		put(e.ds, id);
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_drain(&e);
+	env_open(&e, false);
+	memset(r, 0, sizeof r);
+	for (id = 0; id < 20; id++) {
+		r[id].id = id * 4;
+		make_key(key, id * 4);
+		ck_assert_int_eq(disk_store_get_start(e.ds, key, got_done,
+		    &r[id]), 0);
+	}
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	do {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 100000);
+		for (left = 0, id = 0; id < 20; id++)
+			left += r[id].calls == 0;
+	} while (left > 0);
+	for (id = 0; id < 20; id++) {
+		ck_assert_int_eq(r[id].calls, 1);
+		ck_assert_int_eq(r[id].err, -ECANCELED);
+	}
+	env_free(&e);
+}
+END_TEST
+
+static Suite *
+disk_async_suite(void)
+{
+	Suite *s = suite_create("disk_async");
+	TCase *tc;
+
+	tc = tcase_create("async");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, reads_from_memory_then_from_the_file);
+	tcase_add_test(tc, close_with_writes_out_loses_nothing);
+	tcase_add_loop_test(tc, a_damaged_record_is_a_counted_miss, 0, 2);
+	tcase_add_loop_test(tc, damage_under_a_footer_fails_the_read, 0, 2);
+	tcase_add_loop_test(tc, close_with_reads_out_ends_each_once, 0, 2);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(disk_async_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
