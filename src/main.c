@@ -74,6 +74,8 @@ struct cuttle {
 	struct auth		**old_auth;	/* retired by reconfigure;
 						 * freed once auth_idle() */
 	size_t			nold_auth;
+	struct client_adapt	*adapt;		/* url_rewrite, store_id;
+						 * NULL: none */
 	struct helper_pools	helpers;	/* for /metrics */
 	struct mgr		*mgr;		/* cache manager */
 	char			*pidpath;	/* the pid file taken */
@@ -251,6 +253,7 @@ cuttle_deps(const struct cuttle *ct, struct client_deps *deps)
 	deps->dns = ct->dns;
 	deps->store = ct->store;
 	deps->auth = ct->auth;
+	deps->adapt = ct->adapt;
 }
 
 /* The memory cache's limits, from the conf. */
@@ -320,6 +323,11 @@ cuttle_start(struct cuttle *ct)
 	if (helper_register_metrics(&ct->helpers, reg) != 0 ||
 	    (ct->auth != NULL && auth_register(ct->auth, reg,
 	    &ct->helpers) != 0))
+		goto nomem;
+	ct->adapt = client_adapt_new(ct->loop, ct->conf, &errors);
+	if (errors > 0)
+		return (-1);
+	if (client_adapt_replace(NULL, ct->adapt, reg, &ct->helpers) != 0)
 		goto nomem;
 	cuttle_deps(ct, &deps);
 	ct->client = client_ctx_new(&deps);
@@ -403,7 +411,8 @@ cuttle_reconfigure(struct cuttle *ct)
 	struct access_log *al = NULL, *old_al;
 	struct dns_resolver *dns = NULL, **more;
 	struct auth *auth = NULL, **more_auth;
-	bool new_auth;
+	struct client_adapt *adapt = NULL, *old_adapt = NULL;
+	bool new_auth, new_adapt;
 	struct conf *conf, *old_conf;
 	struct client_deps deps;
 	struct store_limits lim;
@@ -464,6 +473,20 @@ cuttle_reconfigure(struct cuttle *ct)
 			goto refuse;
 		ct->old_auth = more_auth;
 	}
+	/* The same for the url_rewrite and store_id helpers; requests
+	 * waiting for the old ones are asked again of the new. */
+	new_adapt = !client_adapt_conf_equal(conf, ct->conf);
+	if (new_adapt) {
+		adapt = client_adapt_new(ct->loop, conf, &errors);
+		if (errors > 0)
+			goto refuse;
+		if (client_adapt_removes(ct->adapt, adapt)) {
+			log_msg(LG_ERR, SEC_MAIN, "reconfigure: "
+			    "url_rewrite_program and store_id_program cannot "
+			    "be removed by a reconfigure; restart cuttle");
+			goto refuse;
+		}
+	}
 	if (client_ports_prepare(ct->ports, conf, &ports) != 0)
 		goto refuse;
 
@@ -496,6 +519,14 @@ cuttle_reconfigure(struct cuttle *ct)
 			ct->old_auth[ct->nold_auth++] = ct->auth;
 		ct->auth = auth;
 	}
+	if (new_adapt) {
+		if (client_adapt_replace(ct->adapt, adapt, mgr_actions(ct->mgr),
+		    &ct->helpers) != 0)
+			log_msg(LG_WARN, SEC_MAIN, "reconfigure: no memory for "
+			    "the helpers' manager pages");
+		old_adapt = ct->adapt;
+		ct->adapt = adapt;
+	}
 	old_conf = ct->conf;
 	old_rules = ct->rules;
 	old_al = ct->access_log;
@@ -511,6 +542,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	 * writes what it still buffers as it closes. */
 	access_log_close(&old_al);
 	client_rules_free(&old_rules);
+	client_adapt_free(&old_adapt);
 	conf_free(&old_conf);
 	log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: done, %zu port%s",
 	    client_ports_count(ct->ports),
@@ -520,6 +552,7 @@ cuttle_reconfigure(struct cuttle *ct)
 refuse:
 	tls_ctx_free(&tls);
 	auth_free(&auth);
+	client_adapt_free(&adapt);
 	dns_resolver_free(&dns);
 	access_log_close(&al);
 	client_rules_free(&rules);
@@ -548,6 +581,7 @@ cuttle_fini(struct cuttle *ct)
 	for (i = 0; i < ct->nold_auth; i++)
 		auth_free(&ct->old_auth[i]);
 	free(ct->old_auth);
+	client_adapt_free(&ct->adapt);
 	/* Before the modules whose pages it holds. */
 	mgr_free(&ct->mgr);
 	store_index_free(&ct->store);
@@ -621,6 +655,8 @@ main(int argc, char **argv)
 		n += client_rules_compile(ct.conf, &ct.rules);
 	if (n >= 0)
 		auth_conf_check(&ct.conf->auth_param, &n);
+	if (n >= 0)
+		(void)client_adapt_new(NULL, ct.conf, &n);	/* checks */
 	if (n != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "configuration has %s; not starting",
 		    n < 0 ? "an unreadable file" : "errors");

@@ -39,6 +39,7 @@
 struct acl_rules;
 struct acl_set;
 struct conf_lines;
+struct http_msg;
 
 /*
  * What a check looks at, filled by the client side.  Strings are counted
@@ -80,6 +81,11 @@ struct acl_request {
 	size_t			user_len;
 	time_t			now;		/* for time acls (local time) */
 	unsigned		known;		/* ACL_KNOW_*: lookups done */
+	/* What helper lines may carry (acl_format_expand()). */
+	const struct sockaddr	*local;		/* where the client came in */
+	const struct http_msg	*msg;		/* the request's headers */
+	const char		*ext_user;	/* an external acl's user= */
+	const char		*ext_tag;	/* ... and tag= */
 };
 
 /* What lookups a check (acl_check_start()) has done for a request: dst
@@ -262,5 +268,24 @@ bool		acl_rules_need_src_name(const struct acl_rules *r);
 /* acl_rules_need_conns() - true when a rule uses maxconn: only then does
  * the caller need to count src_conns. */
 bool		acl_rules_need_conns(const struct acl_rules *r);
+
+/* -- helper lines (acl_format.c) ----------------------------------------- */
+
+/*
+ * acl_format_expand() - fmt with its %-codes (Squid's logformat codes
+ * %>a %>A %>p %la %lp %un %ul %ue %et %>rm %ru %>rd %>rP %>rp %>rs
+ * %>{Header}, and the legacy %SRC %SRCPORT %LOGIN %DST %PORT %PROTO
+ * %METHOD %URI %PATH %MYADDR %MYPORT %EXT_USER %EXT_TAG %{Header}
+ * %DATA) filled from req, each value %-escaped and "-" when unknown;
+ * %DATA is data as it is.  The line's length, NUL-terminated in out, or
+ * -E2BIG when it does not fit in cap bytes.
+ */
+int	acl_format_expand(const char *fmt, const struct acl_request *req,
+	    const char *data, char *out, size_t cap);
+/* acl_format_check() - 0, or -EINVAL with *bad at the first '%' that
+ * starts no code acl_format_expand() knows. */
+int	acl_format_check(const char *fmt, const char **bad);
+/* acl_format_has() - does fmt use the code code ("DATA", ">a")? */
+bool	acl_format_has(const char *fmt, const char *code);
 
 #endif /* CUTTLE_ACL_H */

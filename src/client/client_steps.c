@@ -5,6 +5,9 @@
  *
  *	RECV -----> ACCESS ~~> ADMIT ---+--> MGR ----------------> END
  *	 |                              +--> TUNNEL -------------> END
+ *	 |                              +--> REWRITE ~~> STOREID ~~+
+ *	 |                                    (client_adapt.c)     |
+ *	 |                              +--------------------------+
  *	 |                              +--> LIMIT ~~> LIMIT
  *	 |                                     |
  *	 |                                     v
@@ -108,7 +111,7 @@ client_txn_headers(struct client_txn *t)
  * is known (it is in t->answer), or once the lookup it waits for has
  * completed.  r NULL answers if_none.
  */
-static enum client_step
+enum client_step
 client_step_check(struct client_txn *t, const struct acl_rules *r,
     enum acl_answer if_none, enum client_step next)
 {
@@ -130,13 +133,24 @@ static void
 client_step_checked(struct acl_check *ck, enum acl_answer a, void *arg)
 {
 	struct client_txn *t = arg;
-	struct client_conn *cc;
-	bool body;
 
 	(void)ck;
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	t->answer = (uint8_t)a;
-	if (a == ACL_CANCELLED || t->state == TXN_DONE) {
+	if (a == ACL_CANCELLED) {
+		client_txn_maybe_free(t);
+		return;
+	}
+	client_steps_resume(t);
+}
+
+void
+client_steps_resume(struct client_txn *t)
+{
+	struct client_conn *cc;
+	bool body;
+
+	if (t->state == TXN_DONE) {
 		client_txn_maybe_free(t);
 		return;
 	}
@@ -258,6 +272,8 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 
 	memset(ar, 0, sizeof *ar);
 	ar->src = &cc->peer.sa;
+	ar->local = &cc->local.sa;
+	ar->msg = &t->req;
 	acl_lookups_view(&t->lk, ar);
 	ar->host = target + t->url.host_off;
 	ar->host_len = t->url.host_len;
@@ -389,7 +405,21 @@ client_step_admit(struct client_txn *t)
 		return (CLIENT_STEP_END);
 	}
 	t->limit_next = 0;
-	return (CLIENT_STEP_LIMIT);
+	return (CLIENT_STEP_REWRITE);
+}
+
+/* -- REWRITE, STOREID: the request path's helpers (client_adapt.c) -------- */
+
+static enum client_step
+client_step_rewrite(struct client_txn *t)
+{
+	return (client_adapt_rewrite(t));
+}
+
+static enum client_step
+client_step_storeid(struct client_txn *t)
+{
+	return (client_adapt_storeid(t));
 }
 
 static enum client_step
