@@ -578,6 +578,8 @@ adapt_done(struct helper_req *rq, const struct helper_reply *r, void *arg)
 		r = &conf_r;
 		at->status = HELPER_OK;
 	}
+	if (r->status == HELPER_BH && r->why != NULL)
+		at->bh = ADAPT_BH_RETRIES;	/* the pool retried already */
 	if (r->status == HELPER_OK || r->status == HELPER_UNKNOWN)
 		adapt_keep(at, adapt_names[k], k, r);
 	else if (r->status == HELPER_BH || r->status == HELPER_TIMEOUT)
