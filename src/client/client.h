@@ -23,6 +23,7 @@
 /* Only pointed to here: whoever fills struct client_deps includes their
  * headers. */
 struct access_log;
+struct acl_externals;
 struct auth;
 struct acl_rules;
 struct client_adapt;
@@ -78,6 +79,8 @@ struct client_deps {
 						 * helpers; NULL: none */
 	const struct acl_rules	*url_rewrite_access;	/* NULL: all */
 	const struct acl_rules	*store_id_access;	/* NULL: all */
+	struct acl_externals	*externals;	/* external_acl_type; NULL:
+						 * none */
 };
 
 /*

@@ -47,6 +47,8 @@ client_rules_compile(const struct conf *conf, struct client_rules *cr)
 		    &conf->http_access, "http_access", &errors);
 	if (cr->acls == NULL || cr->http_access == NULL)
 		errors++;
+	acl_externals_check_acls(&conf->acl, &conf->external_acl_type,
+	    &errors);
 	if (cr->acls != NULL)
 		errors += rules_compile_body_limits(conf, cr);
 	if (cr->acls != NULL)

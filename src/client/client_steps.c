@@ -356,6 +356,7 @@ client_txn_view(struct client_txn *t)
 		t->lk.auth_start = client_auth_start;
 		t->lk.auth_cancel = client_auth_cancel;
 		t->lk.auth_ctx = t;
+		t->lk.externals = t->cc->ctx->deps.externals;
 		client_acl_view(t, &t->view);
 	} else
 		t->view.now = time(NULL);
