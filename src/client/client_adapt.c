@@ -708,8 +708,8 @@ adapt_step(struct client_txn *t, enum adapt_kind k, enum client_step self,
 	if (at == NULL) {
 		at = t->adapt = calloc(1, sizeof *at);
 		if (at == NULL) {
-			client_txn_error(t, ERRPAGE_GATEWAY_FAILURE, "no memory "
-			    "to ask the helper", ENOMEM);
+			client_txn_error(t, ERRPAGE_GATEWAY_FAILURE,
+			    "no memory to ask the helper", ENOMEM);
 			return (CLIENT_STEP_END);
 		}
 	}
