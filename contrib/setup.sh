@@ -7,7 +7,8 @@
 # --tests also installs what the test suite drives cuttle with: curl,
 # openssl (TLS through CONNECT), headless Chromium, squidclient (the cache
 # manager pages), python3 (clients that need socket options), squid (its
-# auth helpers, basic_ncsa_auth) and apache2-utils (htpasswd for them).
+# helpers: basic_ncsa_auth, storeid_file_rewrite, ext_file_userip_acl),
+# apache2-utils (htpasswd for them) and squidguard (a URL filter).
 # --fuzz also installs clang (libFuzzer, for `make fuzz`) and valgrind (for
 # `make check-valgrind`), and configures again if they were not found.
 #
@@ -26,7 +27,7 @@ PACKAGES="gcc libc6-dev make autoconf automake pkg-config
 	libxxhash-dev liburing-dev"
 if [ "${1:-}" = --tests ]; then
 	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient squid
-	    apache2-utils"
+	    apache2-utils squidguard"
 	shift
 fi
 fuzz=no

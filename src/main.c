@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl/acl.h"
 #include "auth/auth.h"
 #include "base/check.h"
 #include "base/log.h"
@@ -76,6 +77,10 @@ struct cuttle {
 	struct auth		**old_auth;	/* retired by reconfigure;
 						 * freed once auth_idle() */
 	size_t			nold_auth;
+	struct client_adapt	*adapt;		/* url_rewrite, store_id;
+						 * NULL: none */
+	struct acl_externals	*externals;	/* external_acl_type; NULL:
+						 * none */
 	struct helper_pools	helpers;	/* for /metrics */
 	struct mgr		*mgr;		/* cache manager */
 	char			*pidpath;	/* the pid file taken */
@@ -255,6 +260,8 @@ cuttle_deps(const struct cuttle *ct, struct client_deps *deps)
 	deps->store = ct->store;
 	deps->auth = ct->auth;
 	deps->disks = disks_stores(ct->disks, &deps->ndisks);
+	deps->adapt = ct->adapt;
+	deps->externals = ct->externals;
 }
 
 /* The memory cache's limits, from the conf. */
@@ -326,6 +333,18 @@ cuttle_start(struct cuttle *ct)
 	if (helper_register_metrics(&ct->helpers, reg) != 0 ||
 	    (ct->auth != NULL && auth_register(ct->auth, reg,
 	    &ct->helpers) != 0) || disks_register_pages(ct->disks, reg) != 0)
+		goto nomem;
+	ct->adapt = client_adapt_new(ct->loop, ct->conf, &errors);
+	if (errors > 0)
+		return (-1);
+	if (client_adapt_replace(NULL, ct->adapt, reg, &ct->helpers) != 0)
+		goto nomem;
+	ct->externals = acl_externals_new(ct->loop,
+	    &ct->conf->external_acl_type, &errors);
+	if (errors > 0)
+		return (-1);
+	if (acl_externals_replace(NULL, ct->externals, reg,
+	    &ct->helpers) != 0)
 		goto nomem;
 	cuttle_deps(ct, &deps);
 	ct->client = client_ctx_new(&deps);
@@ -431,7 +450,9 @@ cuttle_reconfigure(struct cuttle *ct)
 	struct access_log *al = NULL, *old_al;
 	struct dns_resolver *dns = NULL, **more;
 	struct auth *auth = NULL, **more_auth;
-	bool new_auth;
+	struct client_adapt *adapt = NULL, *old_adapt = NULL;
+	struct acl_externals *ext = NULL, *old_ext = NULL;
+	bool new_auth, new_adapt, new_ext;
 	struct conf *conf, *old_conf;
 	struct client_deps deps;
 	struct store_limits lim;
@@ -493,6 +514,36 @@ cuttle_reconfigure(struct cuttle *ct)
 			goto refuse;
 		ct->old_auth = more_auth;
 	}
+	/* The same for the url_rewrite and store_id helpers; requests
+	 * waiting for the old ones are asked again of the new. */
+	new_adapt = !client_adapt_conf_equal(conf, ct->conf);
+	if (new_adapt) {
+		adapt = client_adapt_new(ct->loop, conf, &errors);
+		if (errors > 0)
+			goto refuse;
+		if (client_adapt_removes(ct->adapt, adapt)) {
+			log_msg(LG_ERR, SEC_MAIN, "reconfigure: "
+			    "url_rewrite_program and store_id_program cannot "
+			    "be removed by a reconfigure; restart cuttle");
+			goto refuse;
+		}
+	}
+	/* External acl helpers too; a check waiting for an old one gets
+	 * "no match" (logged) when it goes. */
+	new_ext = !auth_lines_equal(&conf->external_acl_type,
+	    &ct->conf->external_acl_type);
+	if (new_ext) {
+		ext = acl_externals_new(ct->loop, &conf->external_acl_type,
+		    &errors);
+		if (errors > 0)
+			goto refuse;
+	}
+	if (new_ext && ct->externals != NULL && acl_externals_replace(
+	    ct->externals, ext, NULL, NULL) == -EINVAL) {
+		log_msg(LG_ERR, SEC_MAIN, "reconfigure: an external_acl_type "
+		    "cannot be removed by a reconfigure; restart cuttle");
+		goto refuse;
+	}
 	if (client_ports_prepare(ct->ports, conf, &ports) != 0)
 		goto refuse;
 
@@ -528,6 +579,22 @@ cuttle_reconfigure(struct cuttle *ct)
 			ct->old_auth[ct->nold_auth++] = ct->auth;
 		ct->auth = auth;
 	}
+	if (new_adapt) {
+		if (client_adapt_replace(ct->adapt, adapt, mgr_actions(ct->mgr),
+		    &ct->helpers) != 0)
+			log_msg(LG_WARN, SEC_MAIN, "reconfigure: no memory for "
+			    "the helpers' manager pages");
+		old_adapt = ct->adapt;
+		ct->adapt = adapt;
+	}
+	if (new_ext) {
+		if (acl_externals_replace(ct->externals, ext,
+		    mgr_actions(ct->mgr), &ct->helpers) != 0)
+			log_msg(LG_WARN, SEC_MAIN, "reconfigure: no memory for "
+			    "the external acl helpers' manager pages");
+		old_ext = ct->externals;
+		ct->externals = ext;
+	}
 	old_conf = ct->conf;
 	old_rules = ct->rules;
 	old_al = ct->access_log;
@@ -543,6 +610,8 @@ cuttle_reconfigure(struct cuttle *ct)
 	 * writes what it still buffers as it closes. */
 	access_log_close(&old_al);
 	client_rules_free(&old_rules);
+	client_adapt_free(&old_adapt);
+	acl_externals_free(&old_ext);
 	conf_free(&old_conf);
 	log_msg(LG_NOTICE, SEC_MAIN, "reconfigure: done, %zu port%s",
 	    client_ports_count(ct->ports),
@@ -552,6 +621,8 @@ cuttle_reconfigure(struct cuttle *ct)
 refuse:
 	tls_ctx_free(&tls);
 	auth_free(&auth);
+	client_adapt_free(&adapt);
+	acl_externals_free(&ext);
 	dns_resolver_free(&dns);
 	access_log_close(&al);
 	client_rules_free(&rules);
@@ -583,6 +654,8 @@ cuttle_fini(struct cuttle *ct)
 	/* No request reads from them any more; their last writes go to
 	 * the files before the loop does. */
 	disks_stop(&ct->disks);
+	client_adapt_free(&ct->adapt);
+	acl_externals_free(&ct->externals);
 	/* Before the modules whose pages it holds. */
 	mgr_free(&ct->mgr);
 	store_index_free(&ct->store);
@@ -660,6 +733,11 @@ main(int argc, char **argv)
 		    disks_check(ct.conf, true);
 	if (n >= 0)
 		auth_conf_check(&ct.conf->auth_param, &n);
+	if (n >= 0)
+		(void)client_adapt_new(NULL, ct.conf, &n);	/* checks */
+	if (n >= 0)
+		(void)acl_externals_new(NULL, &ct.conf->external_acl_type,
+		    &n);
 	if (n != 0) {
 		log_msg(LG_CRIT, SEC_MAIN, "configuration has %s; not starting",
 		    n < 0 ? "an unreadable file" : "errors");

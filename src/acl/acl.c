@@ -188,6 +188,7 @@ acl_free(struct acl **ap)
 		free(a->u.time.v);
 		break;
 	case ACL_C_USER:
+	case ACL_C_WORDS:
 		while (a->u.users.n > 0)
 			free(a->u.users.v[--a->u.users.n]);
 		free(a->u.users.v);
@@ -268,6 +269,64 @@ acl_user_add(struct acl_users *u, const char *value)
 	return (0);
 }
 
+/* A word of an external or note acl, as it is. */
+static int
+acl_word_add(struct acl_users *u, const char *value)
+{
+	char **v;
+
+	v = realloc(u->v, (u->n + 1) * sizeof *v);
+	if (v == NULL)
+		return (-ENOMEM);
+	u->v = v;
+	u->v[u->n] = strdup(value);
+	if (u->v[u->n] == NULL)
+		return (-ENOMEM);
+	u->n++;
+	return (0);
+}
+
+const struct acl_users *
+acl_external_words(const struct acl *a)
+{
+	CHECK_OBJ_NOTNULL(a, ACL_MAGIC);
+	return (&a->u.users);
+}
+
+/* note tag|user [value ...]: the annotation is there (with one of the
+ * values, when any is given). */
+static bool
+acl_note_match(const struct acl_users *u, const struct acl_request *req)
+{
+	const char *have;
+	size_t i;
+
+	if (u->n == 0)
+		return (false);
+	have = strcmp(u->v[0], "tag") == 0 ? req->ext_tag :
+	    strcmp(u->v[0], "user") == 0 ? (req->ext_user != NULL ?
+	    req->ext_user : req->user) : NULL;
+	if (have == NULL)
+		return (false);
+	if (u->n == 1)
+		return (true);
+	for (i = 1; i < u->n; i++)
+		if (strcmp(u->v[i], have) == 0)
+			return (true);
+	return (false);
+}
+
+static bool
+acl_ext_match(const struct acl *a, const struct acl_request *req)
+{
+	unsigned i;
+
+	for (i = 0; i < req->next && req->ext != NULL; i++)
+		if (req->ext[i].acl == a)
+			return (req->ext[i].match);
+	return (false);
+}
+
 static bool
 acl_user_match(const struct acl_users *u, const char *user, size_t len)
 {
@@ -310,6 +369,8 @@ acl_value(struct acl *a, const struct acl_where *w, const char *value,
 		return (acl_time_add(&a->u.time, w, (char *const *)&value, 1));
 	case ACL_C_USER:
 		return (acl_user_add(&a->u.users, value));
+	case ACL_C_WORDS:
+		return (acl_word_add(&a->u.users, value));
 	case ACL_C_MANAGER:
 		break;
 	}
@@ -562,7 +623,7 @@ acl_line(struct acl_set *s, const struct conf_line *l, int *errors)
 			continue;
 		}
 		options = false;
-		if (acl_is_file(a, v))
+		if (acl_types[type].cls != ACL_C_WORDS && acl_is_file(a, v))
 			acl_file_values(s, a, &w, v, &icase);
 		else {
 			rc = acl_value(a, &w, v, icase);
@@ -593,6 +654,8 @@ acl_empty(const struct acl *a)
 		return (!a->has_max);
 	case ACL_C_USER:
 		return (!a->u.users.required && a->u.users.n == 0);
+	case ACL_C_WORDS:
+		return (a->u.users.n == 0);
 	case ACL_C_MANAGER:
 		return (false);
 	}
@@ -748,6 +811,14 @@ acl_need_of(const struct acl *a, const struct acl_request *req)
 	case ACL_T_PROXY_AUTH:
 		return (req->known & ACL_KNOW_USER ? ACL_NEED_NONE :
 		    ACL_NEED_USER);
+	case ACL_T_EXTERNAL: {
+		unsigned i;
+
+		for (i = 0; i < req->next && req->ext != NULL; i++)
+			if (req->ext[i].acl == a)
+				return (ACL_NEED_NONE);
+		return (ACL_NEED_EXTERNAL);
+	}
 	default:
 		return (ACL_NEED_NONE);
 	}
@@ -806,6 +877,10 @@ acl_match(const struct acl *a, const struct acl_request *req)
 		    req->user_len));
 	case ACL_T_MANAGER:
 		return (req->manager);
+	case ACL_T_EXTERNAL:
+		return (acl_ext_match(a, req));
+	case ACL_T_NOTE:
+		return (acl_note_match(&a->u.users, req));
 	case ACL_T__COUNT:
 		break;
 	}

@@ -36,9 +36,21 @@
 #include <stdint.h>
 #include <time.h>
 
+struct acl_externals;
 struct acl_rules;
 struct acl_set;
+struct comm_loop;
 struct conf_lines;
+struct helper_pools;
+struct http_msg;
+struct mgr_registry;
+
+/* The answers external acls gave one request, each acl asked once. */
+#define ACL_EXT_MAX	8
+struct acl_ext_answer {
+	const void	*acl;		/* struct acl */
+	bool		match;
+};
 
 /*
  * What a check looks at, filled by the client side.  Strings are counted
@@ -80,6 +92,13 @@ struct acl_request {
 	size_t			user_len;
 	time_t			now;		/* for time acls (local time) */
 	unsigned		known;		/* ACL_KNOW_*: lookups done */
+	/* What helper lines may carry (acl_format_expand()). */
+	const struct sockaddr	*local;		/* where the client came in */
+	const struct http_msg	*msg;		/* the request's headers */
+	const char		*ext_user;	/* an external acl's user= */
+	const char		*ext_tag;	/* ... and tag= */
+	const struct acl_ext_answer *ext;	/* external acls answered */
+	unsigned		next;
 };
 
 /* What lookups a check (acl_check_start()) has done for a request: dst
@@ -181,6 +200,14 @@ struct acl_lookups {
 				    char **user);
 	void			(*auth_cancel)(void *ctx);
 	void			*auth_ctx;
+	/* External acls: their helpers (set by the caller; NULL: none,
+	 * and external acls do not match), their answers, and the user=
+	 * and tag= they gave (the last of each, malloc'd). */
+	struct acl_externals	*externals;
+	struct acl_ext_answer	ext[ACL_EXT_MAX];
+	unsigned		next;
+	char			*ext_user;
+	char			*ext_tag;
 };
 void	acl_lookups_fini(struct acl_lookups *lk);
 /* acl_lookups_view() - point req's dst, src_name and known at lk. */
@@ -209,6 +236,8 @@ struct acl_check {
 	uint32_t		rule, term;	/* where it stopped */
 	uint8_t			if_no_rules;
 	uint8_t			need;		/* what q looks up */
+	const void		*ext_acl;	/* the external acl asked */
+	void			*ext_q;		/* its question, while out */
 	bool			waiting;	/* ACL_WAIT given, fn to run */
 	bool			cancelled;
 };
@@ -262,5 +291,52 @@ bool		acl_rules_need_src_name(const struct acl_rules *r);
 /* acl_rules_need_conns() - true when a rule uses maxconn: only then does
  * the caller need to count src_conns. */
 bool		acl_rules_need_conns(const struct acl_rules *r);
+
+/* -- external acls (acl_external.c) --------------------------------------- */
+
+/*
+ * acl_externals_new() - the external_acl_type lines (Squid's "NAME
+ * [ttl= negative_ttl= grace= cache= children-max= children-startup=
+ * children-idle= concurrency= queue-size= timeout= protocol=2.5] FORMAT
+ * PROGRAM [args]"), their helper pools started on loop (NULL: lines
+ * checked only).  NULL with *errors unchanged when there are none;
+ * problems logged (file:line) and counted.  Answers are cached by the
+ * line sent, OK for ttl and ERR for negative_ttl; BH, garbage, a
+ * timeout or a full queue are not cached, and the acl does not match.
+ */
+struct acl_externals	*acl_externals_new(struct comm_loop *loop,
+			    const struct conf_lines *types, int *errors);
+/* acl_externals_free() - questions still out complete (no match). */
+void			acl_externals_free(struct acl_externals **xp);
+/* acl_externals_check_acls() - each "acl x external TYPE" names a
+ * defined TYPE (else logged, counted). */
+void			acl_externals_check_acls(const struct conf_lines *acls,
+			    const struct conf_lines *types, int *errors);
+/* acl_externals_replace() - to's pools take from's pages and places in
+ * ps, by type name (from NULL: registered anew).  -EINVAL, nothing done,
+ * when from has a type to lacks (that takes a restart); r NULL only
+ * asks that. */
+int			acl_externals_replace(struct acl_externals *from,
+			    struct acl_externals *to, struct mgr_registry *r,
+			    struct helper_pools *ps);
+
+/* -- helper lines (acl_format.c) ----------------------------------------- */
+
+/*
+ * acl_format_expand() - fmt with its %-codes (Squid's logformat codes
+ * %>a %>A %>p %la %lp %un %ul %ue %et %>rm %ru %>rd %>rP %>rp %>rs
+ * %>{Header}, and the legacy %SRC %SRCPORT %LOGIN %DST %PORT %PROTO
+ * %METHOD %URI %PATH %MYADDR %MYPORT %EXT_USER %EXT_TAG %{Header}
+ * %DATA) filled from req, each value %-escaped and "-" when unknown;
+ * %DATA is data as it is.  The line's length, NUL-terminated in out, or
+ * -E2BIG when it does not fit in cap bytes.
+ */
+int	acl_format_expand(const char *fmt, const struct acl_request *req,
+	    const char *data, char *out, size_t cap);
+/* acl_format_check() - 0, or -EINVAL with *bad at the first '%' that
+ * starts no code acl_format_expand() knows. */
+int	acl_format_check(const char *fmt, const char **bad);
+/* acl_format_has() - does fmt use the code code ("DATA", ">a")? */
+bool	acl_format_has(const char *fmt, const char *code);
 
 #endif /* CUTTLE_ACL_H */

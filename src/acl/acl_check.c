@@ -42,6 +42,8 @@ acl_lookups_fini(struct acl_lookups *lk)
 {
 	free(lk->src_name);
 	free(lk->user);
+	free(lk->ext_user);
+	free(lk->ext_tag);
 	memset(lk, 0, sizeof *lk);
 }
 
@@ -55,6 +57,35 @@ acl_lookups_view(const struct acl_lookups *lk, struct acl_request *req)
 	req->src_name_len = lk->src_name != NULL ? strlen(lk->src_name) : 0;
 	req->user = lk->user;
 	req->user_len = lk->user != NULL ? strlen(lk->user) : 0;
+	req->ext = lk->ext;
+	req->next = lk->next;
+	req->ext_user = lk->ext_user;
+	req->ext_tag = lk->ext_tag;
+}
+
+/* The answer of external acl a for this request, kept: each is asked at
+ * most once a request (and past ACL_EXT_MAX of them, the others do not
+ * match). */
+static void
+check_ext_keep(struct acl_lookups *lk, const void *a, bool match,
+    const char *user, const char *tag)
+{
+	char *u = user != NULL ? strdup(user) : NULL;
+	char *g = tag != NULL ? strdup(tag) : NULL;
+
+	if (lk->next < ACL_EXT_MAX) {
+		lk->ext[lk->next].acl = a;
+		lk->ext[lk->next].match = match;
+		lk->next++;
+	}
+	if (u != NULL) {
+		free(lk->ext_user);
+		lk->ext_user = u;
+	}
+	if (g != NULL) {
+		free(lk->ext_tag);
+		lk->ext_tag = g;
+	}
 }
 
 bool
@@ -72,6 +103,28 @@ check_lookup(struct acl_check *ck)
 	struct acl_lookups *lk = ck->lk;
 	char *user = NULL;
 
+	if (ck->need == ACL_NEED_EXTERNAL) {
+		bool match = false;
+		const struct acl *a = acl_rules_term_acl(ck->rules, ck->rule,
+		    ck->term);
+
+		ck->ext_acl = a;
+		if (lk->next >= ACL_EXT_MAX)
+			log_msg(LG_WARN, SEC_ACL, "more than %u external acls "
+			    "for one request: the others do not match",
+			    ACL_EXT_MAX);
+		else if (lk->externals != NULL && acl_external_start(
+		    lk->externals, a, req, ck, &match) == 1)
+			return (true);
+		check_ext_keep(lk, a, match, NULL, NULL);
+		if (lk->ext[lk->next - 1].acl != a) {
+			/* Full: a takes the last place, unmatched. */
+			lk->ext[ACL_EXT_MAX - 1].acl = a;
+			lk->ext[ACL_EXT_MAX - 1].match = false;
+		}
+		acl_lookups_view(lk, req);
+		return (false);
+	}
 	if (ck->need == ACL_NEED_USER) {
 		if (lk->auth_start != NULL && lk->auth_start(lk->auth_ctx, ck,
 		    &user) == 1)
@@ -225,12 +278,28 @@ acl_check_auth_done(struct acl_check *ck, const char *user)
 }
 
 void
+acl_check_ext_done(struct acl_check *ck, bool match, const char *user,
+    const char *tag)
+{
+	CHECK_OBJ_NOTNULL(ck, ACL_CHECK_MAGIC);
+	CHECK(ck->waiting && ck->need == ACL_NEED_EXTERNAL);
+	ck->ext_q = NULL;
+	if (!ck->cancelled)
+		check_ext_keep(ck->lk, ck->ext_acl, match, user, tag);
+	check_resume(ck);
+}
+
+void
 acl_check_cancel(struct acl_check *ck)
 {
 	CHECK_OBJ_NOTNULL(ck, ACL_CHECK_MAGIC);
 	if (!ck->waiting || ck->cancelled)
 		return;
 	ck->cancelled = true;
+	if (ck->need == ACL_NEED_EXTERNAL) {
+		acl_external_cancel(ck);	/* its completion still comes */
+		return;
+	}
 	if (ck->need == ACL_NEED_USER) {
 		/* Its completion still comes. */
 		ck->lk->auth_cancel(ck->lk->auth_ctx);

@@ -28,6 +28,7 @@
 #define ACLF_REPLY	0x08u
 #define ACLF_RDNS	0x10u
 #define ACLF_AUTH	0x80u	/* needs credentials checked (ACL_NEED_USER) */
+#define ACLF_EXT	0x100u	/* asks an external acl helper */
 
 enum acl_class {
 	ACL_C_IP,
@@ -39,7 +40,9 @@ enum acl_class {
 	ACL_C_TIME,
 	ACL_C_MAXCONN,
 	ACL_C_MANAGER,
-	ACL_C_USER
+	ACL_C_USER,
+	ACL_C_WORDS		/* words kept as given (acl_users, never
+				 * required): external TYPE args, note */
 };
 
 enum acl_type {
@@ -64,7 +67,8 @@ enum acl_need {
 	ACL_NEED_NONE,
 	ACL_NEED_DST,		/* the origin's address */
 	ACL_NEED_SRC_NAME,	/* the client's name */
-	ACL_NEED_USER		/* the credentials, checked */
+	ACL_NEED_USER,		/* the credentials, checked */
+	ACL_NEED_EXTERNAL	/* an external acl helper's answer */
 };
 
 struct acl;
@@ -90,6 +94,26 @@ enum acl_need	acl_need_of(const struct acl *a, const struct acl_request *req);
  * needs a lookup: ACL_WAIT, *need says which, and *rule, *term where to
  * go on from once it is done.
  */
+/* acl_rules_term_acl() - the acl at (rule, term), where an evaluation
+ * stopped. */
+const struct acl	*acl_rules_term_acl(const struct acl_rules *r,
+			    uint32_t rule, uint32_t term);
+
+/* -- external acls (acl_external.c) ---------------------------------------- */
+
+/* acl_external_start() - the answer of a's helper for req: 0 with *match
+ * set when known now (cached, or cannot be asked: no match), 1 when
+ * acl_check_ext_done(ck, ...) will run once from the loop. */
+int	acl_external_start(struct acl_externals *xs, const struct acl *a,
+	    const struct acl_request *req, struct acl_check *ck, bool *match);
+/* acl_external_cancel() - ck's question: its completion still comes. */
+void	acl_external_cancel(struct acl_check *ck);
+/* The completion of acl_external_start() (acl_check.c). */
+void	acl_check_ext_done(struct acl_check *ck, bool match, const char *user,
+	    const char *tag);
+/* acl_external_words() - a's TYPE and arguments. */
+const struct acl_users	*acl_external_words(const struct acl *a);
+
 enum acl_answer	acl_rules_eval(const struct acl_rules *r,
 		    const struct acl_request *req, enum acl_answer if_no_rules,
 		    uint32_t *rule, uint32_t *term, enum acl_need *need,

@@ -195,6 +195,14 @@ acl_rules_hold(const struct acl_rules *r)
 	return (held);
 }
 
+const struct acl *
+acl_rules_term_acl(const struct acl_rules *r, uint32_t rule, uint32_t term)
+{
+	CHECK_OBJ_NOTNULL(r, ACL_RULES_MAGIC);
+	CHECK(rule < r->n && term < r->v[rule].n);
+	return (r->terms[r->v[rule].first + term].acl);
+}
+
 enum acl_answer
 acl_rules_eval(const struct acl_rules *r, const struct acl_request *req,
     enum acl_answer if_no_rules, uint32_t *rulep, uint32_t *termp,

@@ -12,6 +12,7 @@
  *				(acl_rules_need_src_name)
  *		ACLF_CONNS	needs src_conns (acl_rules_need_conns)
  *		ACLF_AUTH	needs the request's credentials checked
+ *		ACLF_EXT	asks an external acl helper (may wait)
  *	syntax	the expected form, quoted in advice lines
  * The order is the order the advice for an unknown type lists them in.
  */
@@ -51,5 +52,11 @@ ACL_TYPE(MAXCONN,	"maxconn",	MAXCONN, ACLF_CONNS,
 ACL_TYPE(PROXY_AUTH,	"proxy_auth",	USER,	ACLF_AUTH,
     "acl name proxy_auth REQUIRED | username ... (the user that proxy "
     "authentication, auth_param, vouched for)")
+ACL_TYPE(EXTERNAL,	"external",	WORDS,	ACLF_EXT,
+    "acl name external TYPE [argument ...] (TYPE: an external_acl_type; its "
+    "helper answers OK: the acl matches)")
+ACL_TYPE(NOTE,		"note",		WORDS,	0,
+    "acl name note tag|user [value ...] (what an external acl's helper "
+    "answered for this request: tag= or user=)")
 ACL_TYPE(HTTP_STATUS,	"http_status",	RANGE,	ACLF_REPLY,
     "acl name http_status 200 | 200-299 | 500- ...")

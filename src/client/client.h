@@ -23,8 +23,10 @@
 /* Only pointed to here: whoever fills struct client_deps includes their
  * headers. */
 struct access_log;
+struct acl_externals;
 struct auth;
 struct acl_rules;
+struct client_adapt;
 struct client_ctx;
 struct comm_conn;
 struct comm_listener;
@@ -33,8 +35,10 @@ struct conf;
 struct disk_store;
 struct dns_resolver;
 struct fwd_ctx;
+struct helper_pools;
 struct http_refresh;
 struct mgr;
+struct mgr_registry;
 struct sockaddr;
 struct store_index;
 struct tls_ctx;
@@ -75,7 +79,41 @@ struct client_deps {
 						 * manager's figures */
 	struct auth		*auth;		/* proxy_auth acls; NULL: no
 						 * auth_param */
+	struct client_adapt	*adapt;		/* url_rewrite, store_id
+						 * helpers; NULL: none */
+	const struct acl_rules	*url_rewrite_access;	/* NULL: all */
+	const struct acl_rules	*store_id_access;	/* NULL: all */
+	struct acl_externals	*externals;	/* external_acl_type; NULL:
+						 * none */
 };
+
+/*
+ * The request path's helpers, url_rewrite_program and store_id_program
+ * (client_adapt.c), run unchanged as Squid runs them.
+ *
+ * client_adapt_new() - from conf's url_rewrite_* and store_id_* lines:
+ * NULL with *errors unchanged when neither program is given; problems
+ * logged (file:line) and counted in *errors (NULL returned).  loop NULL
+ * only checks the lines (cuttle -k parse).  The pools start at once.
+ * client_adapt_free() - requests still waiting complete CANCELLED, and
+ * are asked again of the helpers in force (never failed for it).
+ */
+struct client_adapt	*client_adapt_new(struct comm_loop *loop,
+			    const struct conf *conf, int *errors);
+void			client_adapt_free(struct client_adapt **ap);
+/* client_adapt_conf_equal() - the same helper lines (reconfigure keeps
+ * the pools then). */
+bool			client_adapt_conf_equal(const struct conf *a,
+			    const struct conf *b);
+/* client_adapt_removes() - `to` lacks a helper `from` has (the manager
+ * cannot drop a page: that takes a restart). */
+bool			client_adapt_removes(const struct client_adapt *from,
+			    const struct client_adapt *to);
+/* client_adapt_replace() - to's pools take from's pages and places in ps
+ * (from NULL: registered anew).  0 or -ENOMEM. */
+int			client_adapt_replace(struct client_adapt *from,
+			    struct client_adapt *to, struct mgr_registry *r,
+			    struct helper_pools *ps);
 
 struct client_ctx	*client_ctx_new(const struct client_deps *deps);
 void			client_ctx_free(struct client_ctx **cp);

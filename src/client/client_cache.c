@@ -70,16 +70,24 @@ client_cache_now(const struct client_ctx *ctx)
 
 /* The URL as the cache keys it: scheme and host in lower case, the
  * scheme's default port left out, an empty path as "/" (RFC 9110 4.2.3):
- * https://x/ and http://x/ are two resources. */
+ * https://x/ and http://x/ are two resources.  A store-id, when
+ * store_id_program gave one, instead. */
 static int
 client_cache_url(struct client_txn *t)
 {
 	const char *target = http_msg_ptr(&t->req, t->req.target);
 	const struct http_url *u = &t->url;
 	bool https = u->scheme == HTTP_SCHEME_HTTPS;
+	const char *sid = client_adapt_store_id(t);
 	size_t i, n, cap;
 	char *p;
 
+	if (sid != NULL) {
+		/* store_id_program named the key: mirrors share it. */
+		t->curl = strdup(sid);
+		t->curl_len = strlen(sid);
+		return (t->curl != NULL ? 0 : -ENOMEM);
+	}
 	cap = u->host_len + u->path_len + 32;
 	p = malloc(cap);
 	if (p == NULL)

@@ -69,6 +69,7 @@ struct client_txn;
 struct client_fetch;
 struct auth_check;
 struct acl_request;
+struct client_adapt_txn;
 
 /* An address in the room it needs: a sockaddr_storage is 128 bytes, and
  * two of them per idle connection count (< 1 KiB each is the target). */
@@ -132,6 +133,10 @@ enum client_txn_state {
 	    "http_access; may wait (dst, srcdomain)")			\
 	CLIENT_STEP(ADMIT,	client_step_admit,				\
 	    "denied, the manager, a tunnel, or HTTP to forward")		\
+	CLIENT_STEP(REWRITE,	client_step_rewrite,				\
+	    "url_rewrite_program: rewrite, redirect; may wait")		\
+	CLIENT_STEP(STOREID,	client_step_storeid,				\
+	    "store_id_program: the cache key; may wait")			\
 	CLIENT_STEP(MGR,	client_step_mgr,				\
 	    "the cache manager answers")					\
 	CLIENT_STEP(TUNNEL,	client_step_tunnel,				\
@@ -230,6 +235,9 @@ struct client_txn {
 	struct acl_request	view;		/* what the check looks at */
 	struct auth_check	*auth_ck;	/* credentials being checked
 						 * for lk (client_steps.c) */
+	struct client_adapt_txn	*adapt;		/* url_rewrite, store_id
+						 * (client_adapt.c); NULL:
+						 * never asked */
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */
@@ -288,6 +296,26 @@ void	client_txn_forward(struct client_txn *t);
 void	client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr);
 /* client_txn_view() - t->view ready for a check (client_steps.c). */
 void	client_txn_view(struct client_txn *t);
+/* client_step_check() - rule list r for t (NULL: if_none), then on at
+ * next: next at once when the answer is known (t->answer), else WAIT
+ * and the path resumes at next once it is. */
+enum client_step	client_step_check(struct client_txn *t,
+			    const struct acl_rules *r, enum acl_answer if_none,
+			    enum client_step next);
+/* client_steps_resume() - something the path waited for has completed
+ * (from the loop): on from t->step, unless t has ended meanwhile. */
+void	client_steps_resume(struct client_txn *t);
+
+/* client_adapt.c: the REWRITE and STOREID steps */
+enum client_step	client_adapt_rewrite(struct client_txn *t);
+enum client_step	client_adapt_storeid(struct client_txn *t);
+/* client_adapt_waiting() - a helper's answer is still to come (the txn
+ * lives until it has); client_adapt_cancel() makes it come now. */
+bool	client_adapt_waiting(const struct client_txn *t);
+void	client_adapt_cancel(struct client_txn *t);
+void	client_adapt_txn_free(struct client_txn *t);
+/* client_adapt_store_id() - the store-id the helper gave t, or NULL. */
+const char	*client_adapt_store_id(const struct client_txn *t);
 
 /* client_cache.c */
 /* client_cache_request() - the cache's turn after the access checks: a
@@ -319,11 +347,6 @@ void	client_disk_put(struct client_ctx *ctx, struct store_entry *e);
 /* client_disk_purge() - a tombstone for k where it is on disk; true if
  * it was. */
 bool	client_disk_purge(struct client_ctx *ctx, const struct store_key *k);
-
-/* client_steps.c */
-/* client_steps_resume() - a step that parked (t->step) has what it
- * waited for: the path runs on from there. */
-void	client_steps_resume(struct client_txn *t);
 
 /* client_tunnel.c: CONNECT */
 void	client_tunnel_start(struct client_txn *t);

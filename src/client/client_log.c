@@ -41,7 +41,9 @@ client_txn_log(struct client_txn *t)
 	    http_msg_ptr(&t->req, t->req.target));
 	ae.url = url;
 	ae.err_code = t->err_name;
-	ae.user = t->lk.user;		/* %un: who proxy_auth vouched for */
+	/* %un: who proxy_auth vouched for, else an external acl's user=
+	 * (Squid's "any user name available"). */
+	ae.user = t->lk.user != NULL ? t->lk.user : t->lk.ext_user;
 	ae.bytes_out = t->bytes_out;
 	ae.request = &t->req;
 	rep = t->e != NULL && !t->errpage ? store_entry_reply(t->e) : NULL;

@@ -47,6 +47,8 @@ client_rules_compile(const struct conf *conf, struct client_rules *cr)
 		    &conf->http_access, "http_access", &errors);
 	if (cr->acls == NULL || cr->http_access == NULL)
 		errors++;
+	acl_externals_check_acls(&conf->acl, &conf->external_acl_type,
+	    &errors);
 	if (cr->acls != NULL)
 		errors += rules_compile_body_limits(conf, cr);
 	if (cr->acls != NULL)
@@ -80,6 +82,18 @@ rules_compile_cache(const struct conf *conf, struct client_rules *cr)
 		cr->http_reply_access = acl_rules_compile(cr->acls,
 		    &conf->http_reply_access, "http_reply_access", &errors);
 		if (cr->http_reply_access == NULL)
+			errors++;
+	}
+	if (conf->url_rewrite_access.n > 0) {
+		cr->url_rewrite_access = acl_rules_compile(cr->acls,
+		    &conf->url_rewrite_access, "url_rewrite_access", &errors);
+		if (cr->url_rewrite_access == NULL)
+			errors++;
+	}
+	if (conf->store_id_access.n > 0) {
+		cr->store_id_access = acl_rules_compile(cr->acls,
+		    &conf->store_id_access, "store_id_access", &errors);
+		if (cr->store_id_access == NULL)
 			errors++;
 	}
 	cr->refresh = http_refresh_new(&conf->refresh_pattern, err,
@@ -179,6 +193,8 @@ client_rules_lend(const struct client_rules *cr, struct client_deps *deps)
 	deps->cache_access = cr->cache_access;
 	deps->http_reply_access = cr->http_reply_access;
 	deps->purge = cr->purge;
+	deps->url_rewrite_access = cr->url_rewrite_access;
+	deps->store_id_access = cr->store_id_access;
 }
 
 /* The rules before the set they refer to. */
@@ -194,6 +210,8 @@ client_rules_free(struct client_rules *cr)
 	cr->nbody_limits = 0;
 	acl_rules_free(&cr->cache_access);
 	acl_rules_free(&cr->http_reply_access);
+	acl_rules_free(&cr->url_rewrite_access);
+	acl_rules_free(&cr->store_id_access);
 	http_refresh_free(&cr->refresh);
 	acl_rules_free(&cr->http_access);
 	acl_set_free(&cr->acls);

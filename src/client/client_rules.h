@@ -44,6 +44,8 @@ struct client_rules {
 	struct acl_rules	*cache_access;	/* `cache`; NULL: none given */
 	struct http_refresh	*refresh;	/* refresh_pattern */
 	bool			purge;		/* an acl names PURGE */
+	struct acl_rules	*url_rewrite_access;	/* NULL: none given */
+	struct acl_rules	*store_id_access;	/* NULL: none given */
 };
 
 /* client_rules_compile() - cr (zeroed by the caller) from conf; a bad

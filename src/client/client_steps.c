@@ -5,6 +5,9 @@
  *
  *	RECV -----> ACCESS ~~> ADMIT ---+--> MGR ----------------> END
  *	 |                              +--> TUNNEL -------------> END
+ *	 |                              +--> REWRITE ~~> STOREID ~~+
+ *	 |                                    (client_adapt.c)     |
+ *	 |                              +--------------------------+
  *	 |                              +--> LIMIT ~~> LIMIT
  *	 |                                     |
  *	 |                                     v
@@ -108,7 +111,7 @@ client_txn_headers(struct client_txn *t)
  * is known (it is in t->answer), or once the lookup it waits for has
  * completed.  r NULL answers if_none.
  */
-static enum client_step
+enum client_step
 client_step_check(struct client_txn *t, const struct acl_rules *r,
     enum acl_answer if_none, enum client_step next)
 {
@@ -134,7 +137,7 @@ client_step_checked(struct acl_check *ck, enum acl_answer a, void *arg)
 	(void)ck;
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	t->answer = (uint8_t)a;
-	if (a == ACL_CANCELLED || t->state == TXN_DONE) {
+	if (a == ACL_CANCELLED) {
 		client_txn_maybe_free(t);
 		return;
 	}
@@ -148,6 +151,10 @@ client_steps_resume(struct client_txn *t)
 	bool body;
 
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	if (t->state == TXN_DONE) {
+		client_txn_maybe_free(t);
+		return;
+	}
 	cc = t->cc;
 	client_steps_run(t);
 	/* Not done, so not freed below: cc is still the txn's. */
@@ -266,6 +273,8 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 
 	memset(ar, 0, sizeof *ar);
 	ar->src = &cc->peer.sa;
+	ar->local = &cc->local.sa;
+	ar->msg = &t->req;
 	acl_lookups_view(&t->lk, ar);
 	ar->host = target + t->url.host_off;
 	ar->host_len = t->url.host_len;
@@ -348,6 +357,7 @@ client_txn_view(struct client_txn *t)
 		t->lk.auth_start = client_auth_start;
 		t->lk.auth_cancel = client_auth_cancel;
 		t->lk.auth_ctx = t;
+		t->lk.externals = t->cc->ctx->deps.externals;
 		client_acl_view(t, &t->view);
 	} else
 		t->view.now = time(NULL);
@@ -397,7 +407,21 @@ client_step_admit(struct client_txn *t)
 		return (CLIENT_STEP_END);
 	}
 	t->limit_next = 0;
-	return (CLIENT_STEP_LIMIT);
+	return (CLIENT_STEP_REWRITE);
+}
+
+/* -- REWRITE, STOREID: the request path's helpers (client_adapt.c) -------- */
+
+static enum client_step
+client_step_rewrite(struct client_txn *t)
+{
+	return (client_adapt_rewrite(t));
+}
+
+static enum client_step
+client_step_storeid(struct client_txn *t)
+{
+	return (client_adapt_storeid(t));
 }
 
 static enum client_step

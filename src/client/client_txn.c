@@ -67,7 +67,8 @@ client_txn_maybe_free(struct client_txn *t)
 
 	if (t->state != TXN_DONE || t->writes > 0 || t->body_sending ||
 	    t->fwd != NULL || t->tunnel != NULL || t->busy > 0 ||
-	    acl_check_waiting(&t->ck) || t->disk_wait)
+	    acl_check_waiting(&t->ck) || t->disk_wait ||
+	    client_adapt_waiting(t))
 		return;
 	/* Reuse needs the whole request read: else what follows on the
 	 * connection is the rest of its content, not a request.  A client
@@ -86,6 +87,7 @@ client_txn_maybe_free(struct client_txn *t)
 	}
 	store_entry_unref(&t->e);
 	client_cache_txn_free(t);
+	client_adapt_txn_free(t);
 	acl_lookups_fini(&t->lk);
 	http_msg_fini(&t->req);
 	buf_chain_fini(&t->body);
@@ -111,6 +113,7 @@ client_txn_finish(struct client_txn *t)
 		fwd_cancel(t->fwd);
 	if (acl_check_waiting(&t->ck))
 		acl_check_cancel(&t->ck);	/* its answer still comes */
+	client_adapt_cancel(t);		/* so does a helper's */
 	client_tunnel_abort(t);
 	t->busy--;
 	client_txn_maybe_free(t);

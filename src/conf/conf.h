@@ -118,6 +118,22 @@ struct conf {
 	struct conf_lines	auth_param;
 	char			*cache_mgr;
 
+	/* Request adaptation and external acls, as Squid words them; the
+	 * client side and the acls read the words (client_adapt.c,
+	 * acl_external.c). */
+	struct conf_lines	url_rewrite_program;
+	struct conf_lines	url_rewrite_children;
+	struct conf_lines	url_rewrite_access;
+	struct conf_lines	url_rewrite_extras;
+	struct conf_lines	url_rewrite_timeout;
+	bool			url_rewrite_bypass;
+	struct conf_lines	store_id_program;
+	struct conf_lines	store_id_children;
+	struct conf_lines	store_id_access;
+	struct conf_lines	store_id_extras;
+	bool			store_id_bypass;
+	struct conf_lines	external_acl_type;
+
 	double			connect_timeout;
 	double			read_timeout;
 	double			write_timeout;

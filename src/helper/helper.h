@@ -79,6 +79,16 @@ struct helper_params {
 	double		timeout;	/* seconds per request; 0: none */
 };
 
+/*
+ * helper_params_children() - Squid's "N [startup=N] [idle=N]
+ * [concurrency=N] [queue-size=N]" (argv[0] is N; Squid's children-max=,
+ * children-startup=, children-idle= spellings of external_acl_type are
+ * taken too) into hp.  0, or -EINVAL: a word that is none of those, a
+ * number out of range, startup above N.
+ */
+int	helper_params_children(struct helper_params *hp, char *const *argv,
+	    unsigned argc);
+
 /* HELPER_STATUS(sym, name): a result, as the manager page names it. */
 #define HELPER_STATUS_TBL						\
 	HELPER_STATUS(OK,		"OK")				\

@@ -14,6 +14,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helper/helper.h"
@@ -160,4 +163,69 @@ helper_reply_get(const struct helper_reply *r, const char *key)
 		if (strcmp(r->kv[i].key, key) == 0)
 			return (r->kv[i].value);
 	return (NULL);
+}
+
+static bool
+children_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > max)
+		return (false);
+	*out = (unsigned)v;
+	return (true);
+}
+
+int
+helper_params_children(struct helper_params *hp, char *const *argv,
+    unsigned argc)
+{
+	static const struct {
+		const char	*opt;
+		size_t		off;
+		unsigned	max;
+	} opts[] = {
+		{ "children-max=", offsetof(struct helper_params,
+		    children_max), HELPER_CHILDREN_MAX },
+		{ "children-startup=", offsetof(struct helper_params, startup),
+		    HELPER_CHILDREN_MAX },
+		{ "children-idle=", offsetof(struct helper_params, idle),
+		    HELPER_CHILDREN_MAX },
+		{ "startup=", offsetof(struct helper_params, startup),
+		    HELPER_CHILDREN_MAX },
+		{ "idle=", offsetof(struct helper_params, idle),
+		    HELPER_CHILDREN_MAX },
+		{ "concurrency=", offsetof(struct helper_params, concurrency),
+		    HELPER_CONCURRENCY_MAX },
+		{ "queue-size=", offsetof(struct helper_params, queue_size),
+		    HELPER_CHILDREN_MAX * HELPER_CONCURRENCY_MAX },
+	};
+	unsigned i, j, v;
+	size_t n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (i == 0 && argv[0][0] >= '0' && argv[0][0] <= '9') {
+			if (!children_uint(argv[0], HELPER_CHILDREN_MAX,
+			    &hp->children_max))
+				return (-EINVAL);
+			continue;
+		}
+		for (j = 0; j < sizeof opts / sizeof opts[0]; j++) {
+			n = strlen(opts[j].opt);
+			if (strncmp(argv[i], opts[j].opt, n) == 0)
+				break;
+		}
+		if (j == sizeof opts / sizeof opts[0] ||
+		    !children_uint(argv[i] + n, opts[j].max, &v))
+			return (-EINVAL);
+		*(unsigned *)(void *)((char *)hp + opts[j].off) = v;
+	}
+	if (hp->children_max == 0 || hp->startup > hp->children_max)
+		return (-EINVAL);
+	if (hp->idle == 0)
+		hp->idle = 1;
+	return (0);
 }

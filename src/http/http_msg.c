@@ -1319,3 +1319,27 @@ http_msg_add_field(struct http_msg *msg, const char *name, size_t nlen,
 	msg->fields[j - 1].next = msg->nfields;
 	return (0);
 }
+
+int
+http_msg_set_target(struct http_msg *msg, const char *target, size_t len)
+{
+	size_t i;
+	int err;
+
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	if (len == 0)
+		return (-EINVAL);
+	for (i = 0; i < len; i++)
+		if (target[i] <= ' ' || target[i] > '~')
+			return (-EINVAL);
+	if (len > HTTP_BUILD_MAX_RAW - msg->rawlen)
+		return (-E2BIG);
+	err = raw_reserve(msg, len);
+	if (err != 0)
+		return (err);
+	memcpy(msg->raw + msg->rawlen, target, len);
+	msg->target.off = msg->rawlen;
+	msg->target.len = (uint32_t)len;
+	msg->rawlen += (uint32_t)len;
+	return (0);
+}

@@ -154,6 +154,13 @@ int	http_msg_set_status(struct http_msg *msg, unsigned status,
 int	http_msg_add_field(struct http_msg *msg, const char *name,
 	    size_t nlen, const char *value, size_t vlen);
 
+/* http_msg_set_target() - a request's target becomes target (len
+ * bytes), appended to raw (the request line's old bytes stay, unused):
+ * a URL rewriter's answer.  0, -EINVAL (empty, or a byte that is not
+ * visible ASCII: RFC 9112 3.2), -E2BIG or -ENOMEM. */
+int	http_msg_set_target(struct http_msg *msg, const char *target,
+	    size_t len);
+
 /* -- the parser ---------------------------------------------------------- */
 
 enum http_err {

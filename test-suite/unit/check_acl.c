@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -855,7 +856,8 @@ START_TEST(acl_line_errors_name_the_problem)
 	check_bad(cases, 1);
 	ck_assert_ptr_nonnull(strstr(log_captured(), "advice: src, dst, dstdomain, "
 	    "srcdomain, dstdom_regex, port, myport, method, proto, url_regex, "
-	    "urlpath_regex, browser, time, maxconn, proxy_auth, http_status"));
+	    "urlpath_regex, browser, time, maxconn, proxy_auth, external, "
+	    "note, http_status"));
 }
 END_TEST
 
@@ -1305,6 +1307,86 @@ START_TEST(dstdomain_with_100000_entries)
 }
 END_TEST
 
+
+/* Helper lines: Squid's codes, each value %-escaped, "-" when unknown. */
+START_TEST(format_codes_escape_and_dash_unknown)
+{
+	struct acl_request req;
+	struct sockaddr_in src;
+	const char *bad = NULL;
+	char out[512];
+	int n;
+
+	memset(&req, 0, sizeof req);
+	memset(&src, 0, sizeof src);
+	src.sin_family = AF_INET;
+	src.sin_port = htons(40000);
+	inet_pton(AF_INET, "192.0.2.7", &src.sin_addr);
+	req.src = (const struct sockaddr *)&src;
+	req.host = "example.com";
+	req.host_len = 11;
+	req.port = 8080;
+	req.method_name = "GET";
+	req.method_len = 3;
+	req.url = "http://example.com:8080/a b";
+	req.url_len = strlen(req.url);
+	req.path = "/a%b\"";
+	req.path_len = strlen(req.path);
+	req.proto = "HTTP";
+	req.user = "al ice";
+	req.user_len = 6;
+	n = acl_format_expand("%SRC %SRCPORT %LOGIN %DST %PORT %PROTO %METHOD "
+	    "%PATH %MYADDR %EXT_USER %%", &req, NULL, out, sizeof out);
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(out, "192.0.2.7 40000 al%20ice example.com 8080 HTTP "
+	    "GET /a%25b%22 - - %");
+	n = acl_format_expand("%>a/%>A %un %>rm myip=%la x=%DATA", &req,
+	    "one two", out, sizeof out);
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(out, "192.0.2.7/- al%20ice GET myip=- x=one two");
+	ck_assert_int_eq(acl_format_expand("%URI", &req, NULL, out, 10),
+	    -E2BIG);
+	ck_assert_int_eq(acl_format_check("%SRC %>{Host} %{X-Y} %ru", &bad),
+	    0);
+	ck_assert_int_eq(acl_format_check("%SRC %nosuch", &bad), -EINVAL);
+	ck_assert_str_eq(bad, "%nosuch");
+	ck_assert(acl_format_has("%SRC %DATA", "DATA"));
+	ck_assert(!acl_format_has("%SRC", "DATA"));
+}
+END_TEST
+
+/* note tag|user: what an external acl's helper said for this request. */
+START_TEST(note_matches_the_helpers_annotations)
+{
+	static const struct {
+		const char	*acl;
+		const char	*tag;
+		const char	*user;
+		bool		match;
+	} cases[] = {
+		{ "acl a note tag gold silver", NULL, NULL, false },
+		{ "acl a note tag gold silver", "silver", NULL, true },
+		{ "acl a note tag gold silver", "bronze", NULL, false },
+		{ "acl a note tag", "bronze", NULL, true },
+		{ "acl a note user carol", NULL, "carol", true },
+		{ "acl a note user carol", "carol", "dave", false },
+		{ "acl a note other x", "x", "x", false },
+	};
+	struct treq t;
+	size_t i;
+	int errors;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		treq(&t, "10.0.0.1", "GET", "example.com", 80);
+		t.r.ext_tag = cases[i].tag;
+		t.r.ext_user = cases[i].user;
+		ck_assert_msg(a_matches(cases[i].acl, &t.r, &errors) ==
+		    cases[i].match, "case %zu", i);
+		ck_assert_int_eq(errors, 0);
+	}
+}
+END_TEST
+
 static Suite *
 acl_suite(void)
 {
@@ -1329,6 +1411,8 @@ acl_suite(void)
 	tcase_add_test(tc, time_days_and_hours_in_local_time);
 	tcase_add_test(tc, acl_line_errors_name_the_problem);
 	tcase_add_test(tc, proxy_auth_matches_the_vouched_user);
+	tcase_add_test(tc, format_codes_escape_and_dash_unknown);
+	tcase_add_test(tc, note_matches_the_helpers_annotations);
 	tcase_add_test(tc, builtins_exist_and_stock_redefinitions_are_harmless);
 	suite_add_tcase(s, tc);
 

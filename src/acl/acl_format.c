@@ -1,0 +1,329 @@
+/*
+ * acl_format.c - the request fields a helper line carries: Squid's
+ * logformat codes and its legacy external acl codes, over a request view.
+ *
+ *	%>a %SRC	client address		%>A	its name (srcdomain)
+ *	%>p %SRCPORT	client port		%la %MYADDR	local address
+ *	%lp %MYPORT	local port		%un %ul %LOGIN	the user
+ *	%>rm %METHOD	method			%ru %>ru %URI	the URL
+ *	%>rd %DST	the URL's host		%>rP %PORT	its port
+ *	%>rp %PATH	path and query		%PROTO %>rs	scheme
+ *	%ue %EXT_USER	user= of an external acl's answer
+ *	%et %EXT_TAG	tag= of an external acl's answer
+ *	%>{Name} %>ha{Name} %{Name}	the request header Name
+ *	%DATA		the acl's arguments (external acls)
+ *	%%		a '%'
+ *
+ * Each value is %-escaped (bytes outside visible ASCII, '%', quotes and
+ * backslashes), since a helper splits its line on blanks; a value not
+ * known (no user, no header) is "-".  Anything else is copied as it is.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "acl/acl.h"
+#include "http/http_msg.h"
+
+enum fmt_code {
+	FMT_SRC, FMT_SRC_NAME, FMT_SRC_PORT, FMT_MYADDR, FMT_MYPORT,
+	FMT_USER, FMT_METHOD, FMT_URL, FMT_HOST, FMT_PORT, FMT_PATH,
+	FMT_PROTO, FMT_EXT_USER, FMT_EXT_TAG, FMT_DATA, FMT_HEADER
+};
+
+/* Longer names first where one is a prefix of another. */
+static const struct {
+	const char	*name;
+	enum fmt_code	code;
+} fmt_codes[] = {
+	{ "SRCPORT", FMT_SRC_PORT },	{ "SRC", FMT_SRC },
+	{ "MYADDR", FMT_MYADDR },	{ "MYPORT", FMT_MYPORT },
+	{ "LOGIN", FMT_USER },		{ "METHOD", FMT_METHOD },
+	{ "URI", FMT_URL },		{ "DST", FMT_HOST },
+	{ "PORT", FMT_PORT },		{ "PATH", FMT_PATH },
+	{ "PROTO", FMT_PROTO },		{ "EXT_USER", FMT_EXT_USER },
+	{ "EXT_TAG", FMT_EXT_TAG },	{ "DATA", FMT_DATA },
+	{ ">a", FMT_SRC },		{ ">A", FMT_SRC_NAME },
+	{ ">p", FMT_SRC_PORT },		{ "la", FMT_MYADDR },
+	{ "lp", FMT_MYPORT },		{ "un", FMT_USER },
+	{ "ul", FMT_USER },		{ "ue", FMT_EXT_USER },
+	{ "et", FMT_EXT_TAG },		{ ">rm", FMT_METHOD },
+	{ "rm", FMT_METHOD },		{ ">ru", FMT_URL },
+	{ "ru", FMT_URL },		{ ">rd", FMT_HOST },
+	{ ">rP", FMT_PORT },		{ ">rp", FMT_PATH },
+	{ "rp", FMT_PATH },		{ ">rs", FMT_PROTO },
+};
+
+struct fmt_out {
+	char	*p;
+	size_t	cap;
+	size_t	n;
+	bool	full;
+};
+
+static void
+fmt_put(struct fmt_out *o, const char *s, size_t len)
+{
+	if (o->full || len >= o->cap - o->n) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->p + o->n, s, len);
+	o->n += len;
+}
+
+/* A value, %-escaped; "-" when absent or empty. */
+static void
+fmt_value(struct fmt_out *o, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[3];
+	size_t i;
+	unsigned char c;
+
+	if (s == NULL || len == 0) {
+		fmt_put(o, "-", 1);
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c > ' ' && c < 0x7f && c != '%' && c != '"' &&
+		    c != '\\' && c != '\'') {
+			fmt_put(o, (const char *)&s[i], 1);
+			continue;
+		}
+		esc[0] = '%';
+		esc[1] = hex[c >> 4];
+		esc[2] = hex[c & 0xf];
+		fmt_put(o, esc, 3);
+	}
+}
+
+static void
+fmt_cstr(struct fmt_out *o, const char *s)
+{
+	fmt_value(o, s, s != NULL ? strlen(s) : 0);
+}
+
+static void
+fmt_addr(struct fmt_out *o, const struct sockaddr *sa, bool port)
+{
+	const struct sockaddr_in *sin = (const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	if (sa == NULL || (sa->sa_family != AF_INET &&
+	    sa->sa_family != AF_INET6)) {
+		fmt_put(o, "-", 1);
+		return;
+	}
+	if (port)
+		snprintf(buf, sizeof buf, "%u", ntohs(sa->sa_family == AF_INET ?
+		    sin->sin_port : sin6->sin6_port));
+	else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+	else
+		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
+	fmt_cstr(o, buf);
+}
+
+/* The header named name (len bytes), all its lines joined by ", ". */
+static void
+fmt_header(struct fmt_out *o, const struct http_msg *m, const char *name,
+    size_t len)
+{
+	const struct http_field *f;
+	char buf[4096];
+	size_t n = 0, i, vlen;
+
+	for (i = 0; m != NULL && i < m->nfields; i++) {
+		f = &m->fields[i];
+		if (f->name.len != len || strncasecmp(http_msg_ptr(m, f->name),
+		    name, len) != 0)
+			continue;
+		vlen = f->value.len;
+		if (n + vlen + 2 >= sizeof buf)
+			break;
+		if (n > 0) {
+			memcpy(buf + n, ", ", 2);
+			n += 2;
+		}
+		memcpy(buf + n, http_msg_ptr(m, f->value), vlen);
+		n += vlen;
+	}
+	fmt_value(o, buf, n);
+}
+
+/* The code at s (after '%'): its length, and *code, *hname, *hlen for a
+ * header; 0 when s names no code. */
+static size_t
+fmt_parse_code(const char *s, enum fmt_code *code, const char **hname,
+    size_t *hlen)
+{
+	const char *end;
+	size_t i, n, skip;
+
+	skip = strncmp(s, ">ha{", 4) == 0 ? 4 : strncmp(s, ">{", 2) == 0 ?
+	    2 : s[0] == '{' ? 1 : 0;
+	if (skip > 0) {
+		end = strchr(s + skip, '}');
+		if (end == NULL || end == s + skip)
+			return (0);
+		*code = FMT_HEADER;
+		*hname = s + skip;
+		*hlen = (size_t)(end - (s + skip));
+		return ((size_t)(end - s) + 1);
+	}
+	for (i = 0; i < sizeof fmt_codes / sizeof fmt_codes[0]; i++) {
+		n = strlen(fmt_codes[i].name);
+		if (strncmp(s, fmt_codes[i].name, n) == 0) {
+			*code = fmt_codes[i].code;
+			return (n);
+		}
+	}
+	return (0);
+}
+
+int
+acl_format_check(const char *fmt, const char **bad)
+{
+	enum fmt_code code;
+	const char *h, *p;
+	size_t hl, n;
+
+	for (p = strchr(fmt, '%'); p != NULL; p = strchr(p, '%')) {
+		if (p[1] == '%') {
+			p += 2;
+			continue;
+		}
+		n = fmt_parse_code(p + 1, &code, &h, &hl);
+		if (n == 0) {
+			*bad = p;
+			return (-EINVAL);
+		}
+		p += 1 + n;
+	}
+	return (0);
+}
+
+bool
+acl_format_has(const char *fmt, const char *code)
+{
+	enum fmt_code want, c;
+	const char *h, *p;
+	size_t hl, n;
+
+	if (fmt_parse_code(code, &want, &h, &hl) == 0)
+		return (false);
+	for (p = strchr(fmt, '%'); p != NULL; p = strchr(p, '%')) {
+		if (p[1] == '%') {
+			p += 2;
+			continue;
+		}
+		n = fmt_parse_code(p + 1, &c, &h, &hl);
+		if (n > 0 && c == want)
+			return (true);
+		p += 1 + (n > 0 ? n : 0);
+	}
+	return (false);
+}
+
+int
+acl_format_expand(const char *fmt, const struct acl_request *req,
+    const char *data, char *out, size_t cap)
+{
+	struct fmt_out o = { out, cap, 0, false };
+	enum fmt_code code;
+	const char *p, *h = NULL;
+	size_t n, hl = 0;
+
+	if (cap == 0)
+		return (-E2BIG);
+	for (p = fmt; *p != '\0'; p++) {
+		if (*p != '%') {
+			fmt_put(&o, p, 1);
+			continue;
+		}
+		if (p[1] == '%') {
+			fmt_put(&o, "%", 1);
+			p++;
+			continue;
+		}
+		n = fmt_parse_code(p + 1, &code, &h, &hl);
+		if (n == 0) {
+			fmt_put(&o, p, 1);
+			continue;
+		}
+		p += n;
+		switch (code) {
+		case FMT_SRC:
+			fmt_addr(&o, req->src, false);
+			break;
+		case FMT_SRC_NAME:
+			fmt_value(&o, req->src_name, req->src_name_len);
+			break;
+		case FMT_SRC_PORT:
+			fmt_addr(&o, req->src, true);
+			break;
+		case FMT_MYADDR:
+			fmt_addr(&o, req->local, false);
+			break;
+		case FMT_MYPORT:
+			fmt_addr(&o, req->local, true);
+			break;
+		case FMT_USER:
+			fmt_value(&o, req->user, req->user_len);
+			break;
+		case FMT_METHOD:
+			fmt_value(&o, req->method_name, req->method_len);
+			break;
+		case FMT_URL:
+			fmt_value(&o, req->url, req->url_len);
+			break;
+		case FMT_HOST:
+			fmt_value(&o, req->host, req->host_len);
+			break;
+		case FMT_PORT: {
+			char buf[8];
+
+			snprintf(buf, sizeof buf, "%u", req->port);
+			fmt_cstr(&o, req->port != 0 ? buf : NULL);
+			break;
+		}
+		case FMT_PATH:
+			fmt_value(&o, req->path, req->path_len);
+			break;
+		case FMT_PROTO:
+			fmt_cstr(&o, req->proto);
+			break;
+		case FMT_EXT_USER:
+			fmt_cstr(&o, req->ext_user);
+			break;
+		case FMT_EXT_TAG:
+			fmt_cstr(&o, req->ext_tag);
+			break;
+		case FMT_DATA:
+			/* The acl's arguments are the helper's own words:
+			 * as given, blanks between them. */
+			if (data != NULL && *data != '\0')
+				fmt_put(&o, data, strlen(data));
+			else
+				fmt_put(&o, "-", 1);
+			break;
+		case FMT_HEADER:
+			fmt_header(&o, req->msg, h, hl);
+			break;
+		}
+	}
+	if (o.full)
+		return (-E2BIG);
+	out[o.n] = '\0';
+	return ((int)o.n);
+}
