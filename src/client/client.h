@@ -33,6 +33,7 @@ struct conf;
 struct disk_store;
 struct dns_resolver;
 struct fwd_ctx;
+struct fwd_peers;
 struct http_refresh;
 struct mgr;
 struct sockaddr;
@@ -75,6 +76,8 @@ struct client_deps {
 						 * manager's figures */
 	struct auth		*auth;		/* proxy_auth acls; NULL: no
 						 * auth_param */
+	struct fwd_peers	*peers;		/* cache_peer & co; NULL: the
+						 * origin alone */
 };
 
 struct client_ctx	*client_ctx_new(const struct client_deps *deps);

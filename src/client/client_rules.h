@@ -30,6 +30,7 @@ struct acl_set;
 struct client_body_limit;
 struct client_deps;
 struct conf;
+struct fwd_peers;
 struct http_refresh;
 
 /* Something new compiled from the conf goes here: client_rules_compile()
@@ -44,6 +45,8 @@ struct client_rules {
 	struct acl_rules	*cache_access;	/* `cache`; NULL: none given */
 	struct http_refresh	*refresh;	/* refresh_pattern */
 	bool			purge;		/* an acl names PURGE */
+	struct fwd_peers	*peers;		/* cache_peer & co, with their
+						 * rules; NULL: none */
 };
 
 /* client_rules_compile() - cr (zeroed by the caller) from conf; a bad

@@ -108,7 +108,7 @@ client_txn_headers(struct client_txn *t)
  * is known (it is in t->answer), or once the lookup it waits for has
  * completed.  r NULL answers if_none.
  */
-static enum client_step
+enum client_step
 client_step_check(struct client_txn *t, const struct acl_rules *r,
     enum acl_answer if_none, enum client_step next)
 {
@@ -448,10 +448,20 @@ client_step_cacheable(struct client_txn *t)
 {
 	if (t->cc->ctx->deps.store == NULL) {
 		t->answer = ACL_DENY;
-		return (CLIENT_STEP_LOOKUP);
+		return (CLIENT_STEP_PEER);
 	}
 	return (client_step_check(t, t->cc->ctx->deps.cache_access,
-	    ACL_ALLOW, CLIENT_STEP_LOOKUP));
+	    ACL_ALLOW, CLIENT_STEP_PEER));
+}
+
+/* Where a miss goes (client_peer.c); CACHEABLE's answer is kept first,
+ * for LOOKUP, as PEER's own checks answer in t->answer too. */
+static enum client_step
+client_step_peer(struct client_txn *t)
+{
+	if (t->sel_next == 0)
+		t->storable = t->answer == ACL_ALLOW;
+	return (client_peer_step(t));
 }
 
 /* From here the request's content is read and passed on. */
@@ -463,7 +473,7 @@ client_step_lookup(struct client_txn *t)
 	t->state = TXN_BODY;
 	if (m->expect_continue && m->vminor >= 1 && !t->disk_tried)
 		client_reply_continue(t);
-	if (!client_cache_request(t, t->answer == ACL_ALLOW))
+	if (!client_cache_request(t, t->storable))
 		return (CLIENT_STEP_PASS);
 	if (!t->disk_wait)
 		return (CLIENT_STEP_END);
