@@ -308,8 +308,10 @@ fwd_peer_option(struct fwd_peer_parse *pp, const struct conf_line *l,
 	else if (strncmp(w, "name=", 5) == 0 && w[5] != '\0') {
 		free(pe->name);
 		pe->name = strdup(w + 5);
-		if (pe->name == NULL)
+		if (pe->name == NULL) {
+			fwd_peer_error(pp, l, "out of memory at", w);
 			return (false);
+		}
 	} else if (strncmp(w, "carp-key=", 9) == 0) {
 		/* Squid wants carp first, as here. */
 		if (!(pe->options & FWD_PEER_CARP) ||
@@ -327,8 +329,10 @@ fwd_peer_option(struct fwd_peer_parse *pp, const struct conf_line *l,
 			pe->login_type = FWD_LOGIN_BASIC;
 			free(pe->login);
 			pe->login = fwd_base64(w + 6, strlen(w + 6));
-			if (pe->login == NULL)
+			if (pe->login == NULL) {
+				fwd_peer_error(pp, l, "out of memory at", w);
 				return (false);
+			}
 		} else {
 			fwd_peer_error(pp, l, "login= takes user:password, "
 			    "PASS or PASSTHRU, not", w);
@@ -362,7 +366,8 @@ fwd_peer_fini(struct fwd_peer *pe)
 	acl_rules_free(&pe->access);
 }
 
-/* cache_peer host type http-port icp-port [options]; false when bad. */
+/* cache_peer host type http-port icp-port [options]; false when bad
+ * (counted and logged). */
 static bool
 fwd_peer_line(struct fwd_peer_parse *pp, struct fwd_peers *p,
     const struct conf_line *l)
@@ -401,8 +406,10 @@ fwd_peer_line(struct fwd_peer_parse *pp, struct fwd_peers *p,
 	pe->icp_port = (uint16_t)v;
 	pe->host = strdup(l->argv[0]);
 	pe->name = strdup(l->argv[0]);
-	if (pe->host == NULL || pe->name == NULL)
+	if (pe->host == NULL || pe->name == NULL) {
+		fwd_peer_error(pp, l, "out of memory at", l->argv[0]);
 		goto bad;
+	}
 	for (w = pe->host; *w != '\0'; w++)
 		*w = (char)tolower((unsigned char)*w);
 	for (i = 4; i < l->argc; i++) {
@@ -514,8 +521,7 @@ fwd_peers_new(const struct conf *conf, const struct acl_set *acls,
 	if (p->v == NULL)
 		goto nomem;
 	for (i = 0; i < conf->cache_peer.n && p->n < FWD_MAX_PEERS; i++)
-		if (!fwd_peer_line(&pp, p, &conf->cache_peer.v[i]))
-			(*errors)++;
+		(void)fwd_peer_line(&pp, p, &conf->cache_peer.v[i]);
 	*errors += fwd_peers_access(p, conf, acls);
 	if (conf->always_direct.n > 0 && (p->always_direct =
 	    acl_rules_compile(acls, &conf->always_direct, "always_direct",
