@@ -36,6 +36,7 @@ struct disk_store;
 struct dns_resolver;
 struct fwd_ctx;
 struct helper_pools;
+struct fwd_peers;
 struct http_refresh;
 struct mgr;
 struct mgr_registry;
@@ -85,6 +86,8 @@ struct client_deps {
 	const struct acl_rules	*store_id_access;	/* NULL: all */
 	struct acl_externals	*externals;	/* external_acl_type; NULL:
 						 * none */
+	struct fwd_peers	*peers;		/* cache_peer & co; NULL: the
+						 * origin alone */
 };
 
 /*

@@ -328,8 +328,10 @@ client_fetch_done(struct fwd *fw, void *arg)
 	struct client_fetch *f = arg;
 
 	CHECK_OBJ_NOTNULL(f, CLIENT_FETCH_MAGIC);
-	if (f->owner != NULL && fwd_peer(fw) != NULL)
+	if (f->owner != NULL && fwd_peer(fw) != NULL) {
 		client_addr_set(&f->owner->server, fwd_peer(fw));
+		f->owner->hier = (uint8_t)fwd_hier(fw);
+	}
 	/* Whole and stored in memory: below it, on disk too. */
 	if (store_entry_state(f->e) == STORE_COMPLETE &&
 	    store_entry_indexed(f->e))
@@ -920,6 +922,7 @@ client_cache_origin_failed(const struct client_txn *t)
 	switch (store_entry_error(t->e, &sys_errno)) {
 	case STORE_ERR_DNS:
 	case STORE_ERR_CONNECT:
+	case STORE_ERR_CANNOT_FORWARD:
 	case STORE_ERR_READ_TIMEOUT:
 	case STORE_ERR_INVALID_RESP:
 	case STORE_ERR_ZERO_SIZE:
@@ -1028,8 +1031,10 @@ client_cache_txn_finish(struct client_txn *t)
 	if (t->fetch == NULL || t->fetch->fwd == NULL)
 		return;
 	peer = fwd_peer(t->fetch->fwd);
-	if (peer != NULL)
+	if (peer != NULL) {
 		client_addr_set(&t->server, peer);
+		t->hier = (uint8_t)fwd_hier(t->fetch->fwd);
+	}
 }
 
 void

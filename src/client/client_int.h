@@ -20,6 +20,7 @@
 #include "client/client.h"
 #include "client/errpage.h"
 #include "fwd/fwd.h"
+#include "fwd/fwd_peer.h"
 #include "http/http_cache.h"
 #include "http/http_msg.h"
 #include "http/http_url.h"
@@ -145,6 +146,9 @@ enum client_txn_state {
 	    "reply_body_max_size, line by line; may wait")		\
 	CLIENT_STEP(CACHEABLE,	client_step_cacheable,				\
 	    "the `cache` rules; may wait")					\
+	CLIENT_STEP(PEER,	client_step_peer,				\
+	    "where it may go: always/never_direct, cache_peer_access, "	\
+	    "the peers in Squid's order; may wait (client_peer.c)")		\
 	CLIENT_STEP(LOOKUP,	client_step_lookup,				\
 	    "the cache: a hit, a join, a fetch, PURGE, or not its business") \
 	CLIENT_STEP(PASS,	client_step_pass,				\
@@ -230,6 +234,7 @@ struct client_txn {
 	uint8_t			answer;		/* the last check's (enum
 						 * acl_answer) */
 	uint8_t			limit_next;	/* reply_body_max_size line */
+	bool			storable;	/* what `cache` said */
 	struct acl_check	ck;		/* the check under way */
 	struct acl_lookups	lk;		/* what checks looked up */
 	struct acl_request	view;		/* what the check looks at */
@@ -238,6 +243,15 @@ struct client_txn {
 	struct client_adapt_txn	*adapt;		/* url_rewrite, store_id
 						 * (client_adapt.c); NULL:
 						 * never asked */
+	/* Where it may be forwarded (client_peer.c). */
+	struct fwd_peers	*peers;		/* the table it selected with;
+						 * NULL: the origin alone */
+	struct fwd_hop		hops[FWD_MAX_HOPS];
+	uint8_t			nhops;
+	uint8_t			sel_next;	/* the rule list answered */
+	uint8_t			direct;		/* enum fwd_direct */
+	uint8_t			hier;		/* enum fwd_hier, logged */
+	uint64_t		peer_denied;	/* by cache_peer_access */
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */
@@ -347,6 +361,13 @@ void	client_disk_put(struct client_ctx *ctx, struct store_entry *e);
 /* client_disk_purge() - a tombstone for k where it is on disk; true if
  * it was. */
 bool	client_disk_purge(struct client_ctx *ctx, const struct store_key *k);
+
+/* client_peer.c: the PEER step */
+/* client_peer_step() - PEER, as client_steps.c runs it. */
+enum client_step	client_peer_step(struct client_txn *t);
+/* client_peer_fwd_req() - t's candidates into fr. */
+void	client_peer_fwd_req(const struct client_txn *t, struct fwd_req *fr);
+void	client_peer_txn_free(struct client_txn *t);
 
 /* client_tunnel.c: CONNECT */
 void	client_tunnel_start(struct client_txn *t);

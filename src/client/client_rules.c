@@ -22,6 +22,7 @@
 #include "client/client.h"
 #include "client/client_rules.h"
 #include "conf/conf.h"
+#include "fwd/fwd_peer.h"
 #include "http/http_cache.h"
 #include "mgr/mgr.h"
 
@@ -53,6 +54,8 @@ client_rules_compile(const struct conf *conf, struct client_rules *cr)
 		errors += rules_compile_body_limits(conf, cr);
 	if (cr->acls != NULL)
 		errors += rules_compile_cache(conf, cr);
+	if (cr->acls != NULL)
+		cr->peers = fwd_peers_new(conf, cr->acls, &errors);
 	/* The manager compiles cachemgr_passwd when it is asked; a bad
 	 * line must refuse the conf (and -k parse name it) all the same. */
 	pw = mgr_passwd_compile(&conf->cachemgr_passwd, &errors);
@@ -195,6 +198,7 @@ client_rules_lend(const struct client_rules *cr, struct client_deps *deps)
 	deps->purge = cr->purge;
 	deps->url_rewrite_access = cr->url_rewrite_access;
 	deps->store_id_access = cr->store_id_access;
+	deps->peers = cr->peers;
 }
 
 /* The rules before the set they refer to. */
@@ -214,6 +218,7 @@ client_rules_free(struct client_rules *cr)
 	acl_rules_free(&cr->store_id_access);
 	http_refresh_free(&cr->refresh);
 	acl_rules_free(&cr->http_access);
+	fwd_peers_unref(&cr->peers);
 	acl_set_free(&cr->acls);
 	cr->purge = false;
 }

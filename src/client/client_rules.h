@@ -30,6 +30,7 @@ struct acl_set;
 struct client_body_limit;
 struct client_deps;
 struct conf;
+struct fwd_peers;
 struct http_refresh;
 
 /* Something new compiled from the conf goes here: client_rules_compile()
@@ -46,6 +47,8 @@ struct client_rules {
 	bool			purge;		/* an acl names PURGE */
 	struct acl_rules	*url_rewrite_access;	/* NULL: none given */
 	struct acl_rules	*store_id_access;	/* NULL: none given */
+	struct fwd_peers	*peers;		/* cache_peer & co, with their
+						 * rules; NULL: none */
 };
 
 /* client_rules_compile() - cr (zeroed by the caller) from conf; a bad

@@ -472,10 +472,20 @@ client_step_cacheable(struct client_txn *t)
 {
 	if (t->cc->ctx->deps.store == NULL) {
 		t->answer = ACL_DENY;
-		return (CLIENT_STEP_LOOKUP);
+		return (CLIENT_STEP_PEER);
 	}
 	return (client_step_check(t, t->cc->ctx->deps.cache_access,
-	    ACL_ALLOW, CLIENT_STEP_LOOKUP));
+	    ACL_ALLOW, CLIENT_STEP_PEER));
+}
+
+/* Where a miss goes (client_peer.c); CACHEABLE's answer is kept first,
+ * for LOOKUP, as PEER's own checks answer in t->answer too. */
+static enum client_step
+client_step_peer(struct client_txn *t)
+{
+	if (t->sel_next == 0)
+		t->storable = t->answer == ACL_ALLOW;
+	return (client_peer_step(t));
 }
 
 /* From here the request's content is read and passed on. */
@@ -487,7 +497,7 @@ client_step_lookup(struct client_txn *t)
 	t->state = TXN_BODY;
 	if (m->expect_continue && m->vminor >= 1 && !t->disk_tried)
 		client_reply_continue(t);
-	if (!client_cache_request(t, t->answer == ACL_ALLOW))
+	if (!client_cache_request(t, t->storable))
 		return (CLIENT_STEP_PASS);
 	if (!t->disk_wait)
 		return (CLIENT_STEP_END);

@@ -88,6 +88,7 @@ client_txn_maybe_free(struct client_txn *t)
 	store_entry_unref(&t->e);
 	client_cache_txn_free(t);
 	client_adapt_txn_free(t);
+	client_peer_txn_free(t);
 	acl_lookups_fini(&t->lk);
 	http_msg_fini(&t->req);
 	buf_chain_fini(&t->body);
@@ -102,8 +103,10 @@ client_txn_finish(struct client_txn *t)
 	if (t->state == TXN_DONE)
 		return;
 	t->state = TXN_DONE;
-	if (t->fwd != NULL && fwd_peer(t->fwd) != NULL)
+	if (t->fwd != NULL && fwd_peer(t->fwd) != NULL) {
 		client_addr_set(&t->server, fwd_peer(t->fwd));
+		t->hier = (uint8_t)fwd_hier(t->fwd);
+	}
 	client_cache_txn_finish(t);
 	client_txn_log(t);
 	/* Ending the tunnel may come back to client_txn_maybe_free(): the
@@ -245,6 +248,7 @@ client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr)
 	fr->path_len = t->url.path_len;
 	fr->client = &t->cc->peer.sa;
 	fr->max_body = t->max_body;
+	client_peer_fwd_req(t, fr);
 }
 
 /* Forward the request as it is into a private entry that only this
@@ -281,8 +285,10 @@ client_fwd_done(struct fwd *f, void *arg)
 
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	peer = fwd_peer(f);
-	if (peer != NULL && t->state != TXN_DONE)
+	if (peer != NULL && t->state != TXN_DONE) {
 		client_addr_set(&t->server, peer);
+		t->hier = (uint8_t)fwd_hier(f);
+	}
 	t->fwd = NULL;
 	client_txn_maybe_free(t);
 }

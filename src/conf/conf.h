@@ -151,6 +151,14 @@ struct conf {
 
 	struct conf_tls		tls_outgoing_options;
 
+	struct conf_lines	cache_peer;
+	struct conf_lines	cache_peer_access;
+	struct conf_lines	always_direct;
+	struct conf_lines	never_direct;
+	bool			prefer_direct;
+	bool			nonhierarchical_direct;
+	double			dead_peer_timeout;
+
 	struct conf_lines	dns_nameservers;
 	double			dns_timeout;
 	double			positive_dns_ttl;

@@ -38,13 +38,16 @@
 
 static comm_done_fn fwd_connected, fwd_handshaken, fwd_read_done,
     fwd_hdr_written, fwd_body_written;
-static comm_call_fn fwd_done_call, fwd_sent_call;
+static comm_call_fn fwd_done_call, fwd_sent_call, fwd_nowhere;
 static store_room_fn fwd_room;
 static dns_done_fn fwd_resolved;
 static void fwd_connect_next(struct fwd *f);
 static void fwd_read(struct fwd *f);
 static void fwd_send_request(struct fwd *f);
 static void fwd_send_queued(struct fwd *f);
+static void fwd_hop_start(struct fwd *f);
+static void fwd_hop_release(struct fwd *f);
+static bool fwd_next_hop(struct fwd *f);
 
 /* Release what the fwd still holds and, once nothing is pending, say so
  * to the owner.  May be called any number of times. */
@@ -89,7 +92,10 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
     struct store_entry *e, fwd_done_fn *done, void *arg)
 {
 	const struct http_msg *m = req->msg;
+	const struct http_field *pa;
 	struct fwd *f;
+	unsigned i;
+	bool to_peer = false;
 
 	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
 	CHECK_OBJ_NOTNULL(m, HTTP_MSG_MAGIC);
@@ -99,8 +105,8 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	f->ctx = ctx;
 	f->done = done;
 	f->arg = arg;
-	f->port = req->port;
-	f->tls = req->tls;
+	f->origin_port = req->port;
+	f->origin_tls = req->tls;
 	f->max_body = req->max_body;
 	f->on_reply = req->on_reply;
 	f->reply_arg = req->reply_arg;
@@ -112,40 +118,157 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
 	comm_call_init(&f->done_call, fwd_done_call);
 	buf_chain_init(&f->reqhdr, comm_loop_pool(ctx->loop));
+	buf_chain_init(&f->peerhdr, comm_loop_pool(ctx->loop));
 	http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
-	/* One string for both: "host:port" keys the pool, its first
-	 * host_len bytes are what DNS is asked.  A TLS connection's key
-	 * names the context it was verified under too: never one for
-	 * plain http, another origin or another context. */
-	f->key = malloc(req->host_len + 32);
-	f->host_len = req->host_len;
+	if (req->peers != NULL) {
+		f->peers = req->peers;
+		fwd_peers_ref(f->peers);
+		f->nhops = req->nhops < FWD_MAX_HOPS ? req->nhops :
+		    FWD_MAX_HOPS;
+		memcpy(f->hops, req->hops, f->nhops * sizeof f->hops[0]);
+	} else {
+		f->nhops = 1;
+		f->hops[0].peer = -1;
+		f->hops[0].code = FWD_HIER_DIRECT;
+	}
+	for (i = 0; i < f->nhops; i++)
+		if (f->hops[i].peer >= 0)
+			to_peer = true;
+	f->origin = strndup(req->host, req->host_len);
 	f->parser = http_parser_new(HTTP_MSG_RESPONSE,
 	    (size_t)ctx->conf->reply_header_max_size);
-	if (f->tls)
+	if (req->tls)
 		f->sni = strndup(req->host, req->host_len);
-	if (f->key == NULL || f->parser == NULL || (f->tls && f->sni ==
-	    NULL) || fwd_build_request(req, ctx->conf, &f->reqhdr) != 0) {
+	pa = http_msg_field(m, HTTP_HDR_PROXY_AUTHORIZATION);
+	if (to_peer && pa != NULL)
+		f->passthru = strndup(http_msg_ptr(m, pa->value),
+		    pa->value.len);
+	if (f->origin == NULL || f->parser == NULL || (req->tls && f->sni ==
+	    NULL) || (to_peer && pa != NULL && f->passthru == NULL) ||
+	    fwd_build_request(req, ctx->conf, &f->reqhdr) != 0 ||
+	    (to_peer && fwd_build_head(req, ctx->conf, true,
+	    &f->peerhdr) != 0)) {
 		fwd_free(f);
 		return (NULL);
 	}
-	if (f->tls)
-		snprintf(f->key, req->host_len + 32, "%.*s:%u tls/%u",
-		    (int)req->host_len, req->host, f->port, ctx->tls_gen);
-	else
-		snprintf(f->key, req->host_len + 32, "%.*s:%u",
-		    (int)req->host_len, req->host, f->port);
 	f->e = e;
 	store_entry_ref(e);
 	ctx->nfwd++;
 	ctx->stats.requests++;
+	if (f->nhops == 0) {
+		/* never_direct, and no parent to take it: said from the
+		 * loop, after the caller has set up its reader. */
+		comm_call_init(&f->nowhere_call, fwd_nowhere);
+		f->pending++;
+		comm_call_post(ctx->loop, &f->nowhere_call);
+		return (f);
+	}
+	fwd_hop_start(f);
+	return (f);
+}
+
+static void
+fwd_nowhere(struct comm_call *call)
+{
+	struct fwd *f = container_of(call, struct fwd, nowhere_call);
+
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	f->pending--;
+	fwd_end(f, STORE_ERR_CANNOT_FORWARD, 0);
+}
+
+/* Set the fwd for hops[hop]: the origin, or a peer (plain HTTP to it,
+ * whatever the URL's scheme), and look its host up.  A connection to
+ * a peer is counted in its conn_open (max-conn) while the fwd uses it. */
+static void
+fwd_hop_start(struct fwd *f)
+{
+	const struct fwd_hop *h = &f->hops[f->hop];
+	const char *host;
+	size_t size;
+
+	fwd_hop_release(f);
+	f->pe = h->peer >= 0 ? &f->peers->v[h->peer] : NULL;
+	host = f->pe != NULL ? f->pe->host : f->origin;
+	f->port = f->pe != NULL ? f->pe->http_port : f->origin_port;
+	f->tls = f->pe == NULL && f->origin_tls;
+	f->host_len = strlen(host);
+	f->naddrs = 0;
+	f->next_addr = 0;
+	f->peer = NULL;
+	/* One string for both: "host:port" keys the pool, its first
+	 * host_len bytes are what DNS is asked.  A TLS connection's key
+	 * names the context it was verified under too: never one for
+	 * plain http, another origin or another context. */
+	free(f->key);
+	size = f->host_len + 48;
+	f->key = malloc(size);
+	if (f->key == NULL) {
+		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+		return;
+	}
+	if (f->pe != NULL) {
+		snprintf(f->key, size, "%s:%u peer", host, f->port);
+		f->pe->conn_open++;
+		f->pe->fetches++;
+		f->pe_held = true;
+		if (h->code == FWD_HIER_ROUNDROBIN_PARENT)
+			f->pe->rr_count++;
+	} else if (f->tls)
+		snprintf(f->key, size, "%s:%u tls/%u", host, f->port,
+		    f->ctx->tls_gen);
+	else
+		snprintf(f->key, size, "%s:%u", host, f->port);
 	f->pending++;
-	f->dnsq = dns_lookup(ctx->dns, f->key, f->host_len,
+	f->dnsq = dns_lookup(f->ctx->dns, f->key, f->host_len,
 	    fwd_resolved, f);
 	if (f->dnsq == NULL) {
 		f->pending--;
 		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
 	}
-	return (f);
+}
+
+/* The peer of the hop left behind no longer counts this fwd. */
+static void
+fwd_hop_release(struct fwd *f)
+{
+	if (f->pe_held) {
+		f->pe->conn_open--;
+		f->pe_held = false;
+	}
+}
+
+/* The hop in use failed before anything was lost: a peer counts it, and
+ * the next candidate is tried, if there is one and the request can be
+ * sent again (none of its content went out).  False: the failure is
+ * the request's. */
+static bool
+fwd_next_hop(struct fwd *f)
+{
+	if (f->pe != NULL)
+		fwd_peer_failed(f->peers, f->pe, comm_now(f->ctx->loop));
+	if (f->hop + 1 >= f->nhops || f->body_started || f->ended)
+		return (false);
+	log_msg(LG_INFO, SEC_FWD, "%s: failed; trying %s next", f->key,
+	    f->hops[f->hop + 1].peer >= 0 ?
+	    f->peers->v[f->hops[f->hop + 1].peer].name : "the origin");
+	if (f->conn != NULL)
+		comm_close(&f->conn);
+	if (f->parser_started) {
+		http_parser_free(&f->parser);
+		f->parser = http_parser_new(HTTP_MSG_RESPONSE,
+		    (size_t)f->ctx->conf->reply_header_max_size);
+		if (f->parser == NULL) {
+			fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+			return (true);
+		}
+		f->parser_started = false;
+	}
+	f->reused = false;
+	f->retried = false;
+	f->hop++;
+	fwd_hop_start(f);
+	return (true);
 }
 
 static void
@@ -168,6 +291,8 @@ fwd_resolved(struct dns_query *q, const struct dns_result *res, void *arg)
 		    res->reason != NULL ? res->reason :
 		    dns_status_name(res->status));
 		f->dns_reason = res->reason;
+		if (fwd_next_hop(f))
+			return;
 		fwd_end(f, STORE_ERR_DNS, 0);
 		return;
 	}
@@ -195,6 +320,8 @@ fwd_connect_next(struct fwd *f)
 	struct sockaddr_storage *ss;
 
 	if (f->next_addr >= f->naddrs) {
+		if (fwd_next_hop(f))
+			return;
 		fwd_end(f, STORE_ERR_CONNECT, f->last_errno);
 		return;
 	}
@@ -203,7 +330,9 @@ fwd_connect_next(struct fwd *f)
 	f->peer = ss;
 	f->pending++;
 	f->conn = comm_connect(f->ctx->loop, (struct sockaddr *)ss,
-	    fwd_addrlen(ss), f->ctx->conf->connect_timeout, fwd_connected, f);
+	    fwd_addrlen(ss), f->pe != NULL && f->pe->connect_timeout > 0 ?
+	    f->pe->connect_timeout : f->ctx->conf->connect_timeout,
+	    fwd_connected, f);
 	if (f->conn == NULL) {
 		f->pending--;
 		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
@@ -282,6 +411,8 @@ fwd_connected(struct comm_conn *c, const struct comm_result *res, void *arg)
 	}
 	if (c == f->conn)
 		f->connecting = false;
+	if (res->status == COMM_OK && c == f->conn && f->pe != NULL)
+		fwd_peer_succeeded(f->peers, f->pe);
 	if (res->status == COMM_OK || f->ended || c != f->conn) {
 		fwd_maybe_finish(f);
 		return;
@@ -293,6 +424,9 @@ fwd_connected(struct comm_conn *c, const struct comm_result *res, void *arg)
 	    strerror(f->last_errno));
 	comm_close(&f->conn);
 	if (f->body_started) {
+		if (f->pe != NULL)
+			fwd_peer_failed(f->peers, f->pe,
+			    comm_now(f->ctx->loop));
 		fwd_end(f, STORE_ERR_CONNECT, f->last_errno);
 		return;
 	}
@@ -305,18 +439,31 @@ static void
 fwd_send_request(struct fwd *f)
 {
 	struct buf_chain out;
+	struct buf_chain *hdr = f->pe != NULL ? &f->peerhdr : &f->reqhdr;
 	unsigned i;
 	const struct buf_slice *s;
+	int err = 0;
 
 	buf_chain_init(&out, comm_loop_pool(f->ctx->loop));
-	for (i = 0; i < buf_chain_nslices(&f->reqhdr); i++) {
-		s = buf_chain_slice(&f->reqhdr, i);
-		if (buf_chain_append_slice(&out, s->buf, s->off,
-		    s->len) != 0) {
-			buf_chain_fini(&out);
-			fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
-			return;
-		}
+	for (i = 0; i < buf_chain_nslices(hdr) && err == 0; i++) {
+		s = buf_chain_slice(hdr, i);
+		err = buf_chain_append_slice(&out, s->buf, s->off, s->len);
+	}
+	/* login=: credentials for this peer only, never the origin. */
+	if (err == 0 && f->pe != NULL && f->pe->login_type ==
+	    FWD_LOGIN_BASIC)
+		err = http_out_printf(&out, "Proxy-Authorization: %s\r\n",
+		    f->pe->login);
+	else if (err == 0 && f->pe != NULL && f->pe->login_type ==
+	    FWD_LOGIN_PASSTHRU && f->passthru != NULL)
+		err = http_out_printf(&out, "Proxy-Authorization: %s\r\n",
+		    f->passthru);
+	if (err == 0 && f->pe != NULL)
+		err = http_out_printf(&out, "\r\n");
+	if (err != 0) {
+		buf_chain_fini(&out);
+		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+		return;
 	}
 	comm_set_timeout(f->conn, COMM_TO_READ, f->ctx->conf->read_timeout);
 	comm_set_timeout(f->conn, COMM_TO_WRITE, f->ctx->conf->write_timeout);
@@ -530,7 +677,8 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 			store_entry_wait_room(f->e, fwd_room, f);
 		return;
 	case COMM_EOF:
-		if (!f->got_reply_byte && fwd_retry(f))
+		if (!f->got_reply_byte && (fwd_retry(f) || (f->idempotent &&
+		    fwd_next_hop(f))))
 			return;
 		if (!f->parser_started) {
 			fwd_end(f, STORE_ERR_ZERO_SIZE, 0);
@@ -558,7 +706,8 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 		fwd_end(f, STORE_ERR_READ_TIMEOUT, ETIMEDOUT);
 		return;
 	case COMM_ERROR:
-		if (!f->got_reply_byte && fwd_retry(f))
+		if (!f->got_reply_byte && (fwd_retry(f) || (f->idempotent &&
+		    fwd_next_hop(f))))
 			return;
 		fwd_end(f, f->got_reply_byte ? STORE_ERR_INVALID_RESP :
 		    STORE_ERR_ZERO_SIZE, res->err);
@@ -704,6 +853,13 @@ fwd_cancel(struct fwd *f)
 	fwd_end(f, STORE_ERR_WRITE, 0);
 }
 
+unsigned
+fwd_hier(const struct fwd *f)
+{
+	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
+	return (f->hop < f->nhops ? f->hops[f->hop].code : FWD_HIER_NONE);
+}
+
 const struct sockaddr *
 fwd_peer(const struct fwd *f)
 {
@@ -720,9 +876,14 @@ fwd_free(struct fwd *f)
 	http_parser_free(&f->parser);
 	http_msg_fini(&f->reply);
 	buf_chain_fini(&f->reqhdr);
+	buf_chain_fini(&f->peerhdr);
 	store_entry_unref(&f->e);
+	fwd_hop_release(f);
+	fwd_peers_unref(&f->peers);
 	free(f->key);
 	free(f->sni);
+	free(f->origin);
+	free(f->passthru);
 	FREE_OBJ(f);
 }
 

@@ -132,6 +132,14 @@ struct fwd_req {
 	size_t			extra_len;
 	fwd_reply_fn		*on_reply;	/* NULL: none */
 	void			*reply_arg;
+	/* The next hops, from fwd_peers_select() (fwd_peer.h): each is
+	 * tried in turn while nothing of the request's content or of a
+	 * reply has been lost (a peer that fails counts towards its
+	 * connect-fail-limit).  peers NULL: the origin alone. */
+	struct fwd_peers	*peers;		/* referenced by the fwd */
+	const struct fwd_hop	*hops;		/* copied */
+	unsigned		nhops;		/* with peers, 0: nowhere to
+						 * go (ERR_CANNOT_FORWARD) */
 };
 
 typedef void fwd_done_fn(struct fwd *f, void *arg);
@@ -156,6 +164,10 @@ void	fwd_send_body(struct fwd *f, struct buf_chain *chain, bool last,
  * closed; done still runs, once. */
 void	fwd_cancel(struct fwd *f);
 
+/* fwd_hier() - why the hop in use was chosen (enum fwd_hier: HIER_DIRECT,
+ * CARP, ...); valid until done has run. */
+unsigned	fwd_hier(const struct fwd *f);
+
 /* fwd_peer() - the server address the request went to (NULL before a
  * connection was tried); valid until done has run. */
 const struct sockaddr	*fwd_peer(const struct fwd *f);
@@ -176,10 +188,15 @@ struct fwd_connect	*fwd_connect_start(struct fwd_ctx *ctx,
 void			fwd_connect_cancel(struct fwd_connect *fc);
 
 /* fwd_build_request() - the request as sent upstream, header section
- * only: origin-form request line, Host from the target, hop-by-hop fields
+ * only: origin-form request line (absolute-form to a peer, when
+ * absolute), Host from the target, hop-by-hop fields
  * and those Connection names dropped, Via and X-Forwarded-For as conf
  * says, framing for the content.  Appended to out; 0 or -ENOMEM. */
 int	fwd_build_request(const struct fwd_req *req, const struct conf *conf,
 	    struct buf_chain *out);
+/* fwd_build_head() - the same, absolute-form when absolute, without the
+ * empty line that ends it (fields may follow). */
+int	fwd_build_head(const struct fwd_req *req, const struct conf *conf,
+	    bool absolute, struct buf_chain *out);
 
 #endif /* CUTTLE_FWD_H */

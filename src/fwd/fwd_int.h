@@ -6,6 +6,7 @@
 
 #include "base/list.h"
 #include "fwd/fwd.h"
+#include "fwd/fwd_peer.h"
 
 #define FWD_MAX_ADDRS		8
 
@@ -94,7 +95,111 @@ struct fwd {
 	bool			too_big;	/* over max_body mid-parse */
 	bool			ended;		/* the entry has ended */
 	bool			finishing;	/* done is queued */
+	/* The next hops (fwd_peer.h): hops[hop] is being tried. */
+	struct fwd_peers	*peers;		/* NULL: the origin alone */
+	struct fwd_hop		hops[FWD_MAX_HOPS];
+	unsigned		nhops;
+	unsigned		hop;
+	struct fwd_peer		*pe;		/* hops[hop]'s; NULL: origin */
+	bool			pe_held;	/* counted in pe->conn_open */
+	struct comm_call	nowhere_call;	/* no hop: the end, from the
+						 * loop as any other */
+	struct buf_chain	peerhdr;	/* absolute-form, open-ended */
+	char			*origin;	/* "host" of the URL, for the
+						 * origin's hop */
+	uint16_t		origin_port;
+	bool			origin_tls;
+	char			*passthru;	/* the client's
+						 * Proxy-Authorization */
 };
+
+/* -- cache peers (fwd_peer.c) --------------------------------------------- */
+
+enum fwd_peer_type {
+	FWD_PEER_PARENT,
+	FWD_PEER_SIBLING
+};
+
+/* login=: what goes to the peer as Proxy-Authorization. */
+enum fwd_peer_login {
+	FWD_LOGIN_NONE,
+	FWD_LOGIN_BASIC,	/* user:pass, as given */
+	FWD_LOGIN_PASSTHRU	/* the client's own (PASS, PASSTHRU) */
+};
+
+#define FWD_PEER_DEFAULT	0x0001u
+#define FWD_PEER_ROUNDROBIN	0x0002u
+#define FWD_PEER_WEIGHTED_RR	0x0004u
+#define FWD_PEER_CARP		0x0008u
+#define FWD_PEER_SOURCEHASH	0x0010u
+#define FWD_PEER_USERHASH	0x0020u
+#define FWD_PEER_NO_QUERY	0x0040u
+#define FWD_PEER_ALLOW_MISS	0x0080u
+
+#define FWD_CARP_KEY_SCHEME	0x01u
+#define FWD_CARP_KEY_HOST	0x02u
+#define FWD_CARP_KEY_PORT	0x04u
+#define FWD_CARP_KEY_PATH	0x08u
+#define FWD_CARP_KEY_PARAMS	0x10u
+
+/* A hash method's view of a peer (Squid's carp, sourcehash, userhash). */
+struct fwd_peer_hash {
+	uint32_t	hash;		/* of the name */
+	double		load_factor;
+	double		load_multiplier;
+};
+
+struct fwd_peer {
+	char			*name;
+	char			*host;		/* lower case */
+	uint16_t		http_port;
+	uint16_t		icp_port;
+	uint8_t			type;		/* enum fwd_peer_type */
+	uint8_t			login_type;	/* enum fwd_peer_login */
+	uint8_t			carp_key;	/* FWD_CARP_KEY_*; 0: the URI */
+	unsigned		options;	/* FWD_PEER_* */
+	int			weight;
+	char			*login;		/* "Basic <base64>" */
+	double			connect_timeout;	/* 0: connect_timeout */
+	int			connect_fail_limit;
+	int			max_conn;	/* 0: no limit */
+	struct acl_rules	*access;	/* cache_peer_access */
+	struct fwd_peer_hash	carp, sourcehash, userhash;
+	/* State. */
+	int			tcp_up;		/* failures left before dead */
+	double			dead_since;
+	int			rr_count;
+	unsigned		conn_open;	/* connections in use */
+	uint64_t		fetches;
+	const char		*file;		/* its cache_peer line */
+	unsigned		line;
+};
+
+struct fwd_peers {
+	unsigned		magic;
+#define FWD_PEERS_MAGIC		0xf3d9ee75U
+	unsigned		refs;
+	struct fwd_peer		*v;
+	unsigned		n;
+	/* Hash arrays: indexes into v, sorted by weight (stable). */
+	uint8_t			carp[FWD_MAX_PEERS], ncarp;
+	uint8_t			sourcehash[FWD_MAX_PEERS], nsourcehash;
+	uint8_t			userhash[FWD_MAX_PEERS], nuserhash;
+	struct acl_rules	*always_direct;
+	struct acl_rules	*never_direct;
+	bool			prefer_direct;
+	bool			nonhierarchical_direct;
+	double			dead_peer_timeout;
+};
+
+/* fwd_peer_up() - false while a dead peer waits out dead_peer_timeout
+ * (Squid's neighborUp(), with the request as the probe). */
+bool	fwd_peer_up(const struct fwd_peers *p, const struct fwd_peer *pe,
+	    double now);
+/* A connection to pe failed / succeeded (Squid's peerConnectFailed(),
+ * peerConnectSucceded()). */
+void	fwd_peer_failed(struct fwd_peers *p, struct fwd_peer *pe, double now);
+void	fwd_peer_succeeded(struct fwd_peers *p, struct fwd_peer *pe);
 
 void	fwd_free(struct fwd *f);
 /* fwd_tls_failure() - what made c's handshake fail (res its outcome):

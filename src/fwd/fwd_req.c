@@ -66,6 +66,17 @@ int
 fwd_build_request(const struct fwd_req *req, const struct conf *conf,
     struct buf_chain *out)
 {
+	int err = fwd_build_head(req, conf, false, out);
+
+	return (err != 0 ? err : http_out_printf(out, "\r\n"));
+}
+
+/* A peer is a proxy: it takes the URL whole (RFC 9112 3.2.2), as Squid
+ * writes it (no port when it is the scheme's). */
+int
+fwd_build_head(const struct fwd_req *req, const struct conf *conf,
+    bool absolute, struct buf_chain *out)
+{
 	const struct http_msg *m = req->msg;
 	int err;
 	http_hdr_set skip = fwd_req_skip | req->drop;
@@ -74,11 +85,21 @@ fwd_build_request(const struct fwd_req *req, const struct conf *conf,
 
 	if (conf->forwarded_for != CONF_FWD_TRANSPARENT)
 		skip |= HTTP_HDR_BIT(HTTP_HDR_X_FORWARDED_FOR);
+	err = http_out_printf(out, "%.*s ", (int)m->method_name.len,
+	    http_msg_ptr(m, m->method_name));
+	if (err == 0 && absolute && req->port == (req->tls ? 443 : 80))
+		err = http_out_printf(out, "%s://%s%.*s%s",
+		    req->tls ? "https" : "http", lb, (int)req->host_len,
+		    req->host, rb);
+	else if (err == 0 && absolute)
+		err = http_out_printf(out, "%s://%s%.*s%s:%u",
+		    req->tls ? "https" : "http", lb, (int)req->host_len,
+		    req->host, rb, req->port);
 	/* A path starting with '?' (http://host?q) needs its '/'. */
-	err = http_out_printf(out, "%.*s %s%.*s HTTP/1.1\r\n",
-	    (int)m->method_name.len, http_msg_ptr(m, m->method_name),
-	    req->path_len == 0 || req->path[0] == '?' ? "/" : "",
-	    (int)req->path_len, req->path);
+	if (err == 0)
+		err = http_out_printf(out, "%s%.*s HTTP/1.1\r\n",
+		    req->path_len == 0 || req->path[0] == '?' ? "/" : "",
+		    (int)req->path_len, req->path);
 	if (err == 0 && req->port == (req->tls ? 443 : 80))
 		err = http_out_printf(out, "Host: %s%.*s%s\r\n", lb,
 		    (int)req->host_len, req->host, rb);
@@ -98,7 +119,5 @@ fwd_build_request(const struct fwd_req *req, const struct conf *conf,
 		    (uintmax_t)m->content_length);
 	else if (err == 0 && m->body == HTTP_BODY_CHUNKED)
 		err = http_out_printf(out, "Transfer-Encoding: chunked\r\n");
-	if (err == 0)
-		err = http_out_printf(out, "\r\n");
 	return (err);
 }

@@ -60,6 +60,8 @@ enum store_state {
 	STORE_ERR(WRITE,	"the request could not be sent")	\
 	STORE_ERR(TOO_BIG,	"the reply is larger than allowed")	\
 	STORE_ERR(SECURE_CONNECT, "the TLS handshake with the server failed") \
+	STORE_ERR(CANNOT_FORWARD, "no peer is up and never_direct forbids "	\
+	    "going to the server")						\
 	STORE_ERR(NOMEM,	"out of memory")
 
 enum store_err {

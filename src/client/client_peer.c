@@ -1,0 +1,165 @@
+/*
+ * client_peer.c - PEER, the request path's step that chooses where a
+ * request that may be forwarded goes: the origin server, or cache peers
+ * (cache_peer), as Squid 5's peer selection does.
+ *
+ *	always_direct ~~> never_direct ~~> cache_peer_access, peer by
+ *	peer (those with lines) ~~> fwd_peers_select() --> LOOKUP
+ *
+ * Each rule list may wait for a lookup (dst, srcdomain); the step parks
+ * and comes back here with the answer, t->sel_next saying which list it
+ * was.  The candidates go to every fetch the request starts (its
+ * struct fwd_req), and the table they index is held by the request
+ * until it ends: a reconfigure meanwhile changes nothing for it.  With
+ * no cache_peer and no always/never_direct lines, the step is a no-op:
+ * fwd goes to the origin as it always did.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "acl/acl.h"
+#include "base/check.h"
+#include "client/client_int.h"
+#include "fwd/fwd_peer.h"
+
+#define SEL_ALWAYS	1	/* always_direct's answer is in */
+#define SEL_NEVER	2	/* never_direct's */
+#define SEL_PEER0	3	/* peer i's cache_peer_access: SEL_PEER0 + i */
+
+/*
+ * Squid's clientHierarchical(): only a GET (or TRACE) without
+ * Authorization goes up a hierarchy; the rest goes direct unless
+ * never_direct says otherwise (nonhierarchical_direct).
+ */
+static bool
+client_peer_hierarchical(const struct client_txn *t)
+{
+	if (http_msg_field(&t->req, HTTP_HDR_AUTHORIZATION) != NULL)
+		return (false);
+	if (t->req.method == HTTP_M_TRACE)
+		return (true);
+	return (t->req.method == HTTP_M_GET);
+}
+
+/* The candidates, now that every rule list has answered. */
+static enum client_step
+client_peer_select(struct client_txn *t)
+{
+	const char *target = http_msg_ptr(&t->req, t->req.target);
+	struct fwd_select_req r;
+	char host[256], uri[8192];
+	size_t i, n, hl;
+	bool https = t->url.scheme == HTTP_SCHEME_HTTPS;
+	int w;
+
+	memset(&r, 0, sizeof r);
+	hl = t->url.host_len < sizeof host - 1 ? t->url.host_len :
+	    sizeof host - 1;
+	for (i = 0; i < hl; i++) {
+		char c = target[t->url.host_off + i];
+		host[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	host[hl] = '\0';
+	r.scheme = https ? "https" : "http";
+	r.host = host;
+	r.host_len = hl;
+	r.port = t->url.port;
+	r.path = target + t->url.path_off;
+	r.path_len = t->url.path_len;
+	/* Squid's effective request URI: the port only when it is not the
+	 * scheme's. */
+	w = snprintf(uri, sizeof uri, "%s://%s%s%s", r.scheme,
+	    t->url.host_is_ip6 ? "[" : "", host, t->url.host_is_ip6 ? "]" :
+	    "");
+	n = w > 0 ? (size_t)w : 0;
+	if (t->url.port != (https ? 443 : 80) && n < sizeof uri) {
+		w = snprintf(uri + n, sizeof uri - n, ":%u", t->url.port);
+		n += w > 0 ? (size_t)w : 0;
+	}
+	if (n < sizeof uri) {
+		w = snprintf(uri + n, sizeof uri - n, "%s%.*s",
+		    r.path_len == 0 || r.path[0] == '?' ? "/" : "",
+		    (int)r.path_len, r.path);
+		n += w > 0 ? (size_t)w : 0;
+	}
+	r.uri = uri;
+	r.uri_len = n < sizeof uri ? n : sizeof uri - 1;
+	r.client = &t->cc->peer.sa;
+	r.user = t->lk.user;
+	r.hierarchical = client_peer_hierarchical(t);
+	r.direct = (enum fwd_direct)t->direct;
+	r.denied = t->peer_denied;
+	r.now = comm_now(t->cc->ctx->deps.loop);
+	t->nhops = (uint8_t)fwd_peers_select(t->peers, &r, t->hops,
+	    FWD_MAX_HOPS);
+	return (CLIENT_STEP_LOOKUP);
+}
+
+/* The next peer from i on whose cache_peer_access must be asked. */
+static enum client_step
+client_peer_access_from(struct client_txn *t, unsigned i)
+{
+	unsigned n = fwd_peers_count(t->peers);
+
+	for (; i < n; i++) {
+		if (fwd_peer_access(t->peers, i) == NULL)
+			continue;
+		t->sel_next = (uint8_t)(SEL_PEER0 + i);
+		return (client_step_check(t, fwd_peer_access(t->peers, i),
+		    ACL_ALLOW, CLIENT_STEP_PEER));
+	}
+	return (client_peer_select(t));
+}
+
+enum client_step
+client_peer_step(struct client_txn *t)
+{
+	struct fwd_peers *p = t->cc->ctx->deps.peers;
+	unsigned i;
+
+	switch (t->sel_next) {
+	case 0:
+		if (p == NULL)
+			return (CLIENT_STEP_LOOKUP);
+		t->peers = p;
+		fwd_peers_ref(p);
+		t->sel_next = SEL_ALWAYS;
+		return (client_step_check(t, fwd_peers_always_direct(p),
+		    ACL_DENY, CLIENT_STEP_PEER));
+	case SEL_ALWAYS:
+		if (t->answer == ACL_ALLOW) {
+			t->direct = FWD_DIRECT_YES;
+			return (client_peer_select(t));
+		}
+		t->sel_next = SEL_NEVER;
+		return (client_step_check(t, fwd_peers_never_direct(t->peers),
+		    ACL_DENY, CLIENT_STEP_PEER));
+	case SEL_NEVER:
+		t->direct = t->answer == ACL_ALLOW ? FWD_DIRECT_NO :
+		    FWD_DIRECT_MAYBE;
+		return (client_peer_access_from(t, 0));
+	default:
+		i = t->sel_next - SEL_PEER0;
+		if (t->answer != ACL_ALLOW && i < 64)
+			t->peer_denied |= (uint64_t)1 << i;
+		return (client_peer_access_from(t, i + 1));
+	}
+}
+
+void
+client_peer_fwd_req(const struct client_txn *t, struct fwd_req *fr)
+{
+	if (t->peers == NULL)
+		return;
+	fr->peers = t->peers;
+	fr->hops = t->hops;
+	fr->nhops = t->nhops;
+}
+
+void
+client_peer_txn_free(struct client_txn *t)
+{
+	fwd_peers_unref(&t->peers);
+}

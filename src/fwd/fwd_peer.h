@@ -1,0 +1,154 @@
+/*
+ * fwd_peer.h - cache peers (cache_peer lines) and choosing the next hop
+ * among them and the origin server, as Squid 5 does.
+ *
+ * A struct fwd_peers is compiled from one conf (cache_peer,
+ * cache_peer_access, always_direct, never_direct, prefer_direct,
+ * nonhierarchical_direct, dead_peer_timeout) and holds the peers' state
+ * as well (up or dead, round-robin counts, connections open): it is
+ * refcounted, shared by the client side, which selects, and by every fwd
+ * that goes to one of its peers.  A reconfigure compiles a new table;
+ * requests under way keep the one they selected with.
+ *
+ * Selection (fwd_peers_select()) is a pure function of the table and the
+ * request's view, in Squid's order: direct only (always_direct), the
+ * parent methods (sourcehash, userhash, CARP, round-robin, weighted
+ * round-robin, first up, default), then every parent up, then the origin
+ * unless never_direct.  The rule lists that decide "direct" and which
+ * peers a request may use are checked by the caller (they may wait for
+ * a lookup) and handed in.
+ *
+ * CARP, sourcehash and userhash give what Squid's carp.cc and
+ * peer_*hash.cc give for the same peers, weights and keys: mixed arrays
+ * of Squid and cuttle children pick the same parent for a URL.
+ */
+#ifndef CUTTLE_FWD_PEER_H
+#define CUTTLE_FWD_PEER_H
+
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct acl_rules;
+struct acl_set;
+struct conf;
+struct fwd_peers;
+
+#define FWD_MAX_PEERS	64	/* cache_peer lines */
+#define FWD_MAX_HOPS	16	/* candidates one request tries */
+
+/* Squid's hier_code names, as access.log prints them (%Sh). */
+#define FWD_HIER_CODES							\
+	FWD_HIER(NONE,			"HIER_NONE")			\
+	FWD_HIER(DIRECT,		"HIER_DIRECT")			\
+	FWD_HIER(SIBLING_HIT,		"SIBLING_HIT")			\
+	FWD_HIER(PARENT_HIT,		"PARENT_HIT")			\
+	FWD_HIER(DEFAULT_PARENT,	"DEFAULT_PARENT")		\
+	FWD_HIER(SINGLE_PARENT,		"SINGLE_PARENT")		\
+	FWD_HIER(FIRSTUP_PARENT,	"FIRSTUP_PARENT")		\
+	FWD_HIER(FIRST_PARENT_MISS,	"FIRST_PARENT_MISS")		\
+	FWD_HIER(CLOSEST_PARENT_MISS,	"CLOSEST_PARENT_MISS")		\
+	FWD_HIER(CLOSEST_PARENT,	"CLOSEST_PARENT")		\
+	FWD_HIER(CLOSEST_DIRECT,	"CLOSEST_DIRECT")		\
+	FWD_HIER(NO_DIRECT_FAIL,	"NO_DIRECT_FAIL")		\
+	FWD_HIER(ROUNDROBIN_PARENT,	"ROUNDROBIN_PARENT")		\
+	FWD_HIER(CARP,			"CARP")				\
+	FWD_HIER(ANY_OLD_PARENT,	"ANY_OLD_PARENT")		\
+	FWD_HIER(USERHASH_PARENT,	"USERHASH_PARENT")		\
+	FWD_HIER(SOURCEHASH_PARENT,	"SOURCEHASH_PARENT")
+
+enum fwd_hier {
+#define FWD_HIER(sym, name)	FWD_HIER_##sym,
+	FWD_HIER_CODES
+#undef FWD_HIER
+	FWD_HIER__COUNT
+};
+
+/* fwd_hier_name() - "HIER_DIRECT", "CARP", ... */
+const char	*fwd_hier_name(enum fwd_hier h);
+
+/* One candidate next hop, and why it was chosen. */
+struct fwd_hop {
+	int16_t		peer;		/* index in the table; -1: the origin */
+	uint8_t		code;		/* enum fwd_hier */
+};
+
+/*
+ * fwd_peers_new() - the table for conf, its rules compiled against acls
+ * (which the rules hold: the table may outlive the caller's set).
+ * Problems are logged with file:line; errors are added to *errors
+ * (a bad line is left out), options cuttle does not act on are warned
+ * about once each.  NULL when there are no cache_peer lines and no
+ * always/never_direct rules (nothing to select), or out of memory
+ * (counted as an error).
+ */
+struct fwd_peers	*fwd_peers_new(const struct conf *conf,
+			    const struct acl_set *acls, int *errors);
+void			fwd_peers_ref(struct fwd_peers *p);
+/* fwd_peers_unref() - NULLs *pp, which may be NULL. */
+void			fwd_peers_unref(struct fwd_peers **pp);
+
+unsigned		fwd_peers_count(const struct fwd_peers *p);
+/* The name= of peer i (its host by default). */
+const char		*fwd_peer_name(const struct fwd_peers *p, unsigned i);
+/* Rules; NULL when none were given. */
+const struct acl_rules	*fwd_peers_always_direct(const struct fwd_peers *p);
+const struct acl_rules	*fwd_peers_never_direct(const struct fwd_peers *p);
+const struct acl_rules	*fwd_peer_access(const struct fwd_peers *p,
+			    unsigned i);
+
+enum fwd_direct {
+	FWD_DIRECT_MAYBE,	/* neither rule list said */
+	FWD_DIRECT_YES,		/* always_direct allowed */
+	FWD_DIRECT_NO		/* never_direct allowed */
+};
+
+/* The request, as selection sees it; borrowed for the call. */
+struct fwd_select_req {
+	const char		*scheme;	/* "http", "https" */
+	const char		*host;		/* lower case, no brackets */
+	size_t			host_len;
+	uint16_t		port;
+	const char		*path;		/* "/p?q" */
+	size_t			path_len;
+	const char		*uri;		/* Squid's effective URI:
+						 * scheme://host[:port]/p?q */
+	size_t			uri_len;
+	const struct sockaddr	*client;	/* sourcehash */
+	const char		*user;		/* userhash; NULL: none */
+	bool			hierarchical;	/* Squid's flags.hierarchical */
+	enum fwd_direct		direct;
+	uint64_t		denied;		/* bit i: cache_peer_access
+						 * denies peer i */
+	double			now;
+};
+
+/*
+ * fwd_peers_select() - the candidates for r, best first, into hops (at
+ * most max); returns how many.  0 means the request has nowhere to go
+ * (never_direct and no parent up): 503 ERR_CANNOT_FORWARD.  Round-robin
+ * counts move as Squid's do, when a round-robin parent is chosen.
+ */
+unsigned	fwd_peers_select(struct fwd_peers *p,
+		    const struct fwd_select_req *r, struct fwd_hop *hops,
+		    unsigned max);
+
+/* -- the hashes, for tests ------------------------------------------------ */
+
+/* fwd_carp_peer_hash() - a peer name's hash (Squid's carp.hash). */
+uint32_t	fwd_carp_peer_hash(const char *name);
+/* fwd_carp_key_hash() - h with key's bytes hashed in (Squid goes on
+ * from the previous peer's value: start from 0 for the first). */
+uint32_t	fwd_carp_key_hash(uint32_t h, const char *key, size_t len);
+/* fwd_carp_combine() - a key hash and a peer hash into the score's
+ * integer part. */
+uint32_t	fwd_carp_combine(uint32_t key_hash, uint32_t peer_hash);
+/* fwd_peers_carp() - the CARP parent for r among those up and allowed,
+ * or -1; the load multiplier of each CARP peer into mult (NULL: not
+ * wanted; at most FWD_MAX_PEERS, in table order, 0 for others). */
+int		fwd_peers_carp(const struct fwd_peers *p,
+		    const struct fwd_select_req *r, double *mult);
+
+#endif /* CUTTLE_FWD_PEER_H */
