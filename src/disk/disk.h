@@ -158,6 +158,11 @@ int	disk_store_get_start(struct disk_store *ds,
 /* disk_store_has() - whether key is indexed (a read may still fail). */
 bool	disk_store_has(const struct disk_store *ds,
 	    const uint8_t key[DISK_KEY_LEN]);
+/* disk_store_failed() - 0 while in service, else the error that took the
+ * store out: a failed write, or DISK_READ_ERRORS_MAX reads in a row
+ * failing with an I/O error (a disk that no longer reads). */
+int	disk_store_failed(const struct disk_store *ds);
+#define DISK_READ_ERRORS_MAX	8
 
 /* disk_store_flush() - write the open region's new records. */
 int	disk_store_flush(struct disk_store *ds);

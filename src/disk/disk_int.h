@@ -47,7 +47,8 @@ struct disk_store {
 	bool			read_only;
 	uint64_t		max_size;	/* put's body limits */
 	uint64_t		min_size;
-	int			failed;	/* the write error, once out */
+	int			failed;	/* the error, once out */
+	unsigned		read_errors;	/* in a row */
 	struct disk_index	*idx;
 
 	/* The open region: its image, where records end, what of it is in

@@ -244,6 +244,7 @@ disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	o->hdr_len = h.hdr_len;
 	o->body_len = (size_t)h.object_size;
 	o->mem = mem;
+	ds->read_errors = 0;
 	disk_index_mark_read(ds->idx, key);
 	return (0);
 fail:
@@ -251,6 +252,9 @@ fail:
 	free(mem);
 	ds->stats[e == -EBADMSG ? DISK_STAT_get_corrupt :
 	    DISK_STAT_get_errors]++;
+	if (e != -EBADMSG && e != -ENOMEM &&
+	    ++ds->read_errors >= DISK_READ_ERRORS_MAX && ds->failed == 0)
+		ds->failed = e;
 	(void)disk_index_remove(ds->idx, key);
 	return (e);
 }
@@ -313,13 +317,18 @@ get_finish(struct disk_get *g, int err)
 		    err != -ECANCELED)) {
 			ds->stats[err == -EBADMSG ? DISK_STAT_get_corrupt :
 			    DISK_STAT_get_errors]++;
+			if (err != -EBADMSG && ++ds->read_errors >=
+			    DISK_READ_ERRORS_MAX && ds->failed == 0)
+				ds->failed = err;
 			/* Only the version that failed leaves the index. */
 			if (disk_index_lookup(ds->idx, g->key, &now) &&
 			    now.region == g->a.region &&
 			    now.offset == g->a.offset)
 				(void)disk_index_remove(ds->idx, g->key);
-		} else if (err == 0)
+		} else if (err == 0) {
+			ds->read_errors = 0;
 			disk_index_mark_read(ds->idx, g->key);
+		}
 	} else if (err == 0)
 		err = -ECANCELED;
 	g->done(err, err == 0 ? &g->got : NULL, g->arg);
@@ -514,6 +523,13 @@ disk_store_has(const struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
 	return (ds->failed == 0 && disk_index_lookup(ds->idx, key, &a));
+}
+
+int
+disk_store_failed(const struct disk_store *ds)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	return (ds->failed);
 }
 
 uint64_t

@@ -13,6 +13,10 @@
  *				it lists is there, so a power cut loses at
  *				most the open region's unsynced records
  *
+ * A put that replaces an indexed version, and a purge, are flushed at
+ * once (on a loop): the window in which a kill -9 brings back what was
+ * replaced or purged is the time a write takes to start, not a second.
+ *
  * Order on disk is the order of sequence numbers: one buffer, records
  * numbered as they are appended, regions written in turn.  A large
  * object's chunks are appended before its head, so the head, which makes
@@ -376,7 +380,8 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 {
 	struct disk_chunk_ref *map = NULL;
 	uint32_t csize, nchunks = 0, i, span;
-	struct disk_addr a;
+	struct disk_addr a, old;
+	bool replaced;
 	struct disk_rec r;
 	size_t at, n;
 	int e;
@@ -433,10 +438,15 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 		r.body_len = (uint32_t)o->body_len;
 	if ((e = append(ds, &r, o->url, o->hdrs, map, o->body, &a)) != 0)
 		goto done;
+	replaced = disk_index_lookup(ds->idx, o->key, &old);
 	e = disk_index_put(ds->idx, o->key, &a);
 	if (e >= 0) {
 		e = 0;
 		ds->stats[DISK_STAT_puts]++;
+		/* The older version is in the file: the newer must be too
+		 * before a crash can bring the older one back. */
+		if (replaced && ds->img != NULL)
+			(void)disk_store_flush(ds);
 	}
 done:
 	free(map);
@@ -460,6 +470,10 @@ disk_store_purge(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 		return (e);
 	(void)disk_index_remove(ds->idx, key);
 	ds->stats[DISK_STAT_purges]++;
+	/* At once, not at the next tick: a crash must not bring back
+	 * what was purged. */
+	if (ds->img != NULL)
+		(void)disk_store_flush(ds);
 	return (0);
 }
 
