@@ -69,6 +69,7 @@ struct disk_store {
 	struct disk_img		*img;
 	struct list		imgs;
 	struct list		gets;
+	struct list		puts;	/* struct disk_put under way */
 
 	uint64_t		stats[DISK_NSTATS];
 };
@@ -88,6 +89,8 @@ void	disk_region_start(struct disk_store *ds, uint32_t r);
 /* disk_region_add_ent() - remember a record for the footer; -ENOMEM. */
 int	disk_region_add_ent(struct disk_store *ds,
 	    const struct disk_foot_ent *e);
+/* disk_put_orphan_all() - at close: the puts under way die. */
+void	disk_put_orphan_all(struct disk_store *ds);
 /* disk_chunk_size() - the body bytes of one chunk record. */
 uint32_t	disk_chunk_size(const struct disk_store *ds);
 

@@ -91,6 +91,7 @@ disk_store_close(struct disk_store **dsp)
 		return (0);
 	TAKE_OBJ_NOTNULL(ds, dsp, DISK_STORE_MAGIC);
 	get_orphan_all(ds);
+	disk_put_orphan_all(ds);
 	if (ds->img != NULL)
 		e = disk_img_close(ds);
 	else {

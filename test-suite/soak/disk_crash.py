@@ -29,6 +29,8 @@ its PID only.  See README.md.
              out of service with a log line
     full     the store's file on a small tmpfs that fills (root only):
              serving goes on, nothing indexed after the failed write
+    large    a 64 MiB object (over maximum_object_size_in_memory) filled,
+             cuttle restarted: a HIT, byte-equal; cuttle's peak RSS said
     wrap     20 times a small store's size filled while readers read
              back what may be reclaimed: every 200 byte-equal, the file
              never larger than its size
@@ -51,7 +53,8 @@ import tempfile
 import threading
 import time
 
-ALL_TESTS = ('crash', 'replace', 'purge', 'damage', 'ioerr', 'full', 'wrap')
+ALL_TESTS = ('crash', 'replace', 'purge', 'damage', 'ioerr', 'full', 'wrap',
+             'large')
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROCS = []			# every cuttle started, killed at the end
 
@@ -701,6 +704,49 @@ def test_wrap(args, tmp, origin, rng):
     print('  wrap: %d MB written through an %d MB store, %s objects '
           'reclaimed, file at most %d bytes' % (total >> 20, size_mb,
                                                  m and m.group(1), maxfile))
+    return fails
+
+
+def rss_kb(pid, field):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    return 0
+
+
+def test_large(args, tmp, origin, rng):
+    store = os.path.join(tmp, 'cache')
+    size = 64 << 20
+    proxy = Proxy(args, tmp, store, 1024, extra=(
+        'maximum_object_size 100 MB',))
+    fails = []
+    proxy.start()
+    p = '/o/L%d/%d' % (rng.randrange(1 << 30), size)
+    cl = Client(proxy, timeout=60)
+    r = cl.get(origin.url(p))
+    if r is None or r[0] != 200:
+        fails.append('large: the fill failed')
+    else:
+        check_body(p, r[2], fails, 'large fill')
+    cl.close()
+    time.sleep(1.5)
+    proxy.stop()
+    proxy.start()
+    base = rss_kb(proxy.proc.pid, 'VmRSS')
+    cl = Client(proxy, timeout=60)
+    r = cl.get(origin.url(p))
+    cl.close()
+    peak = rss_kb(proxy.proc.pid, 'VmHWM')
+    if r is None or r[0] != 200:
+        fails.append('large: no 200 after the restart')
+    else:
+        if 'HIT' not in r[1]:
+            fails.append('large: %s after the restart, not a HIT' % r[1])
+        check_body(p, r[2], fails, 'large hit')
+    print('  large: 64 MiB %s after a restart; cuttle RSS %d kB before, '
+          'peak %d kB' % (r and r[1], base, peak))
+    proxy.stop()
     return fails
 
 
