@@ -11,6 +11,14 @@
  *	disks_stop	stores closed (what is buffered is written), then
  *			the file I/O threads joined
  *
+ * A store that fails (a write error, or reads failing in a row) is out of
+ * service: its objects are misses from then on, the others go on, and
+ * the flush timer logs it once.
+ *
+ * CUTTLE_DISK_IO=threads (or uring) in the environment picks the file
+ * I/O back-end instead of the probe; it is for tests (an LD_PRELOAD shim
+ * sees the threads' pread and pwritev, never io_uring's).
+ *
  * A file at PATH/cuttle.store that is no cuttle store, or one of another
  * format version, is refused with what it is: never overwritten but by
  * cuttle -z.  Squid's own files in PATH are left alone.
@@ -46,6 +54,7 @@ struct disks {
 	size_t			n;
 	struct disk_store	**v;
 	char			**paths;	/* each store's cache_dir */
+	bool			*down;		/* its failure was logged */
 };
 
 static int
@@ -200,10 +209,33 @@ on_flush_tick(struct comm_timer *t, void *arg)
 	struct disks *dd = arg;
 	size_t i;
 
+	int e;
+
 	(void)t;
 	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
-	for (i = 0; i < dd->n; i++)
+	for (i = 0; i < dd->n; i++) {
 		(void)disk_store_flush(dd->v[i]);
+		if (dd->down[i] || (e = disk_store_failed(dd->v[i])) == 0)
+			continue;
+		dd->down[i] = true;
+		log_msg(LG_ERR, SEC_STORE, "cache_dir %s: out of service after "
+		    "an I/O error (%s): its objects are misses from now on%s",
+		    dd->paths[i], strerror(-e), dd->n > 1 ?
+		    ", the other cache_dir stores go on" : "");
+	}
+}
+
+/* The back-end: CUTTLE_DISK_IO's, else the probe's. */
+static enum comm_fio_kind
+disks_fio_kind(void)
+{
+	const char *s = getenv("CUTTLE_DISK_IO");
+
+	if (s != NULL && strcmp(s, "threads") == 0)
+		return (COMM_FIO_THREADS);
+	if (s != NULL && strcmp(s, "uring") == 0)
+		return (COMM_FIO_URING);
+	return (COMM_FIO_AUTO);
 }
 
 static struct disk_store *
@@ -256,9 +288,11 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 	*out = dd;
 	dd->v = calloc(conf->cache_dir.n, sizeof *dd->v);
 	dd->paths = calloc(conf->cache_dir.n, sizeof *dd->paths);
-	dd->fio = comm_fio_new(loop, COMM_FIO_AUTO, 0, &e);
+	dd->down = calloc(conf->cache_dir.n, sizeof *dd->down);
+	dd->fio = comm_fio_new(loop, disks_fio_kind(), 0, &e);
 	dd->flush = comm_timer_new(loop, on_flush_tick, dd);
-	if (dd->v == NULL || dd->paths == NULL || dd->fio == NULL ||
+	if (dd->v == NULL || dd->paths == NULL || dd->down == NULL ||
+	    dd->fio == NULL ||
 	    dd->flush == NULL)
 		goto nomem;
 	for (i = 0; i < conf->cache_dir.n; i++) {
@@ -369,6 +403,7 @@ disks_stop(struct disks **dp)
 		free(dd->paths[i]);
 	}
 	free(dd->paths);
+	free(dd->down);
 	/* After the stores: their last writes are synchronous, and what
 	 * the threads still hold is the same bytes. */
 	comm_fio_free(&dd->fio);

@@ -616,6 +616,8 @@ client_fetch_reply(struct store_entry *e, struct http_msg *rep, void *arg)
 	 * URL's, before its Vary was known), then the marker. */
 	if (store_index_rekey(idx, e, &k, CLIENT_WINDOW) != 0)
 		store_entry_set_private(e);
+	else if (marker == NULL)
+		client_disk_fill(f->ctx, e, rep, &k);	/* too large for memory */
 	if (marker != NULL) {
 		if (store_index_add(idx, marker, &base, 0) != 0)
 			log_msg(LG_INFO, SEC_CLIENT, "%s: no room for its "

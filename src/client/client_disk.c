@@ -9,6 +9,8 @@
  *	    memory hit (fresh, stale, revalidated), logged TCP_HIT; a read
  *	    that failed its checks is a miss, TCP_SWAPFAIL_MISS
  *	a fetch done, entry complete and in memory --> client_disk_put
+ *	a fill larger than memory takes --> client_disk_fill: written as
+ *	    it arrives, chunk records, the head when it completes
  *	PURGE, invalidation --> client_disk_purge: a tombstone
  *
  * Which store holds a key is the key's: its first 8 bytes modulo the
@@ -188,6 +190,126 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
 	buf_chain_fini(&body);
 	free(bytes);
 	free(hdrs);
+}
+
+/*
+ * A fill too large for memory (its Content-Length over
+ * maximum_object_size_in_memory) goes to disk as it arrives: a reader of
+ * its entry that takes every byte as it comes (it never holds the
+ * window back) and appends it to a disk put in pieces, whose head is
+ * written when the entry completes.  An abort, a short body or a full
+ * write queue leave nothing indexed.  The writer owns itself and ends
+ * with the entry.
+ */
+struct client_disk_writer {
+	unsigned		magic;
+#define CLIENT_DISK_WRITER_MAGIC	0xc11d15c7U
+	struct store_reader	r;
+	struct disk_put		*put;
+	struct buf_chain	chain;
+};
+
+static void
+writer_free(struct client_disk_writer *w)
+{
+	disk_put_abort(&w->put);
+	store_reader_close(&w->r);
+	buf_chain_fini(&w->chain);
+	FREE_OBJ(w);
+}
+
+static void
+writer_finish(struct client_disk_writer *w, struct store_entry *e)
+{
+	const struct http_msg *rep = store_entry_reply(e);
+	const char *url = store_entry_url(e);
+	struct disk_obj o;
+	char *hdrs;
+	size_t hlen;
+	int err = -ENOMEM;
+
+	hdrs = rep != NULL && url != NULL ?
+	    client_disk_hdrs(rep, store_entry_meta(e), &hlen) : NULL;
+	if (hdrs != NULL) {
+		memset(&o, 0, sizeof o);
+		o.url = url;
+		o.url_len = strlen(url);
+		o.hdrs = hdrs;
+		o.hdr_len = hlen;
+		err = disk_put_finish(&w->put, &o);
+		free(hdrs);
+	}
+	if (err != 0)
+		log_msg(LG_DEBUG, SEC_STORE, "%s: not written to disk: %s",
+		    url != NULL ? url : "?", strerror(-err));
+}
+
+static void
+writer_progress(struct store_reader *r, void *arg)
+{
+	struct client_disk_writer *w = arg;
+	struct store_entry *e = r->entry;
+	const struct buf_slice *sl;
+	unsigned i;
+	int err = 0;
+
+	CHECK_OBJ_NOTNULL(w, CLIENT_DISK_WRITER_MAGIC);
+	if (store_entry_state(e) == STORE_ABORTED ||
+	    store_entry_private(e)) {
+		writer_free(w);
+		return;
+	}
+	(void)store_reader_read(r, &w->chain, SIZE_MAX);
+	for (i = 0; i < buf_chain_nslices(&w->chain) && err == 0; i++) {
+		sl = buf_chain_slice(&w->chain, i);
+		err = disk_put_append(w->put, buf_data(sl->buf) + sl->off,
+		    sl->len);
+	}
+	buf_chain_consume(&w->chain, buf_chain_len(&w->chain));
+	if (err != 0) {
+		log_msg(LG_DEBUG, SEC_STORE, "%s: not written to disk: %s",
+		    store_entry_url(e), strerror(-err));
+		writer_free(w);
+		return;
+	}
+	if (store_reader_done(r)) {
+		writer_finish(w, e);
+		writer_free(w);
+		return;
+	}
+	store_reader_wait(r);
+}
+
+void
+client_disk_fill(struct client_ctx *ctx, struct store_entry *e,
+    const struct http_msg *rep, const struct store_key *k)
+{
+	const struct conf *conf = ctx->deps.conf;
+	struct disk_store *ds = client_disk_of(ctx, k);
+	struct client_disk_writer *w;
+	int err;
+
+	if (ds == NULL || rep == NULL || rep->body != HTTP_BODY_LENGTH ||
+	    conf->maximum_object_size_in_memory == 0 ||
+	    rep->content_length <= conf->maximum_object_size_in_memory ||
+	    (conf->maximum_object_size > 0 &&
+	    rep->content_length > conf->maximum_object_size) ||
+	    http_msg_field(rep, HTTP_HDR_VARY) != NULL ||
+	    store_entry_private(e))
+		return;
+	ALLOC_OBJ(w, CLIENT_DISK_WRITER_MAGIC);
+	if (w == NULL)
+		return;
+	w->put = disk_put_begin(ds, k->b, rep->content_length, &err);
+	if (w->put == NULL) {
+		log_msg(LG_DEBUG, SEC_STORE, "%s: not written to disk: %s",
+		    store_entry_url(e), strerror(-err));
+		FREE_OBJ(w);
+		return;
+	}
+	buf_chain_init(&w->chain, comm_loop_pool(ctx->deps.loop));
+	store_reader_open(&w->r, e, ctx->deps.loop, writer_progress, w);
+	store_reader_wait(&w->r);
 }
 
 bool

@@ -358,6 +358,12 @@ bool	client_disk_start(struct client_txn *t);
 /* client_disk_put() - e, complete and stored in memory, to its disk
  * store too (nothing when there is none, or it does not fit there). */
 void	client_disk_put(struct client_ctx *ctx, struct store_entry *e);
+/* client_disk_fill() - e, a fill under k whose reply rep (not yet e's)
+ * was just found storable: when its Content-Length is over
+ * maximum_object_size_in_memory, its bytes go to its disk store as they
+ * arrive (the head once it completes). */
+void	client_disk_fill(struct client_ctx *ctx, struct store_entry *e,
+	    const struct http_msg *rep, const struct store_key *k);
 /* client_disk_purge() - a tombstone for k where it is on disk; true if
  * it was. */
 bool	client_disk_purge(struct client_ctx *ctx, const struct store_key *k);

@@ -123,6 +123,30 @@ int	disk_store_close(struct disk_store **dsp);
  * outside the opts' max_size / min_size, -EIO when the store is out of
  * service. */
 int	disk_store_put(struct disk_store *ds, const struct disk_obj *o);
+/*
+ * A put in pieces, for a body that arrives over time and is too large to
+ * hold whole: its chunks are appended as their bytes come (copied into
+ * the region buffer, so the caller's memory stays bounded), the head
+ * last, at disk_put_finish(), which indexes the object.  Until then it
+ * does not exist; disk_put_abort() leaves its chunks as dead bytes.
+ */
+struct disk_put;
+/* disk_put_begin() - a put of an object of size body bytes under key.
+ * NULL with *err: -EFBIG (outside the limits, or larger than the log can
+ * hold while it is written), -EIO (out of service), -EROFS, -ENOMEM. */
+struct disk_put	*disk_put_begin(struct disk_store *ds,
+		    const uint8_t key[DISK_KEY_LEN], uint64_t size, int *err);
+/* disk_put_append() - the next len body bytes.  0, or a negative errno:
+ * the put is dead from then on (finish fails; abort frees it). */
+int	disk_put_append(struct disk_put *p, const void *data, size_t len);
+/* disk_put_finish() - the head (url, hdrs; body and key unused), once all
+ * size bytes came; frees p, NULLs *pp.  0, -EPIPE when fewer or more
+ * bytes came, -ESTALE when the log reclaimed its first chunks meanwhile,
+ * or the error that killed it. */
+int	disk_put_finish(struct disk_put **pp, const struct disk_obj *o);
+/* disk_put_abort() - forget it; NULLs *pp; *pp may be NULL. */
+void	disk_put_abort(struct disk_put **pp);
+
 /* disk_store_purge() - write a tombstone for key and forget it. */
 int	disk_store_purge(struct disk_store *ds,
 	    const uint8_t key[DISK_KEY_LEN]);
@@ -158,6 +182,11 @@ int	disk_store_get_start(struct disk_store *ds,
 /* disk_store_has() - whether key is indexed (a read may still fail). */
 bool	disk_store_has(const struct disk_store *ds,
 	    const uint8_t key[DISK_KEY_LEN]);
+/* disk_store_failed() - 0 while in service, else the error that took the
+ * store out: a failed write, or DISK_READ_ERRORS_MAX reads in a row
+ * failing with an I/O error (a disk that no longer reads). */
+int	disk_store_failed(const struct disk_store *ds);
+#define DISK_READ_ERRORS_MAX	8
 
 /* disk_store_flush() - write the open region's new records. */
 int	disk_store_flush(struct disk_store *ds);

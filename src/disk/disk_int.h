@@ -47,7 +47,8 @@ struct disk_store {
 	bool			read_only;
 	uint64_t		max_size;	/* put's body limits */
 	uint64_t		min_size;
-	int			failed;	/* the write error, once out */
+	int			failed;	/* the error, once out */
+	unsigned		read_errors;	/* in a row */
 	struct disk_index	*idx;
 
 	/* The open region: its image, where records end, what of it is in
@@ -68,6 +69,7 @@ struct disk_store {
 	struct disk_img		*img;
 	struct list		imgs;
 	struct list		gets;
+	struct list		puts;	/* struct disk_put under way */
 
 	uint64_t		stats[DISK_NSTATS];
 };
@@ -87,6 +89,8 @@ void	disk_region_start(struct disk_store *ds, uint32_t r);
 /* disk_region_add_ent() - remember a record for the footer; -ENOMEM. */
 int	disk_region_add_ent(struct disk_store *ds,
 	    const struct disk_foot_ent *e);
+/* disk_put_orphan_all() - at close: the puts under way die. */
+void	disk_put_orphan_all(struct disk_store *ds);
 /* disk_chunk_size() - the body bytes of one chunk record. */
 uint32_t	disk_chunk_size(const struct disk_store *ds);
 

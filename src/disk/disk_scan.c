@@ -413,6 +413,7 @@ disk_store_open_io(struct disk_io *io, const struct disk_store_opts *o,
 	ds->min_size = o != NULL ? o->min_size : 0;
 	list_init(&ds->imgs);
 	list_init(&ds->gets);
+	list_init(&ds->puts);
 	ds->loop = io->loop;
 	/* On a loop the image is a buf that writes can hold slices of. */
 	if (ds->loop != NULL)

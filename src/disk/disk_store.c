@@ -91,6 +91,7 @@ disk_store_close(struct disk_store **dsp)
 		return (0);
 	TAKE_OBJ_NOTNULL(ds, dsp, DISK_STORE_MAGIC);
 	get_orphan_all(ds);
+	disk_put_orphan_all(ds);
 	if (ds->img != NULL)
 		e = disk_img_close(ds);
 	else {
@@ -244,6 +245,7 @@ disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	o->hdr_len = h.hdr_len;
 	o->body_len = (size_t)h.object_size;
 	o->mem = mem;
+	ds->read_errors = 0;
 	disk_index_mark_read(ds->idx, key);
 	return (0);
 fail:
@@ -251,6 +253,9 @@ fail:
 	free(mem);
 	ds->stats[e == -EBADMSG ? DISK_STAT_get_corrupt :
 	    DISK_STAT_get_errors]++;
+	if (e != -EBADMSG && e != -ENOMEM &&
+	    ++ds->read_errors >= DISK_READ_ERRORS_MAX && ds->failed == 0)
+		ds->failed = e;
 	(void)disk_index_remove(ds->idx, key);
 	return (e);
 }
@@ -313,13 +318,18 @@ get_finish(struct disk_get *g, int err)
 		    err != -ECANCELED)) {
 			ds->stats[err == -EBADMSG ? DISK_STAT_get_corrupt :
 			    DISK_STAT_get_errors]++;
+			if (err != -EBADMSG && ++ds->read_errors >=
+			    DISK_READ_ERRORS_MAX && ds->failed == 0)
+				ds->failed = err;
 			/* Only the version that failed leaves the index. */
 			if (disk_index_lookup(ds->idx, g->key, &now) &&
 			    now.region == g->a.region &&
 			    now.offset == g->a.offset)
 				(void)disk_index_remove(ds->idx, g->key);
-		} else if (err == 0)
+		} else if (err == 0) {
+			ds->read_errors = 0;
 			disk_index_mark_read(ds->idx, g->key);
+		}
 	} else if (err == 0)
 		err = -ECANCELED;
 	g->done(err, err == 0 ? &g->got : NULL, g->arg);
@@ -514,6 +524,13 @@ disk_store_has(const struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
 	return (ds->failed == 0 && disk_index_lookup(ds->idx, key, &a));
+}
+
+int
+disk_store_failed(const struct disk_store *ds)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	return (ds->failed);
 }
 
 uint64_t

@@ -13,6 +13,10 @@
  *				it lists is there, so a power cut loses at
  *				most the open region's unsynced records
  *
+ * A put that replaces an indexed version, and a purge, are flushed at
+ * once (on a loop): the window in which a kill -9 brings back what was
+ * replaced or purged is the time a write takes to start, not a second.
+ *
  * Order on disk is the order of sequence numbers: one buffer, records
  * numbered as they are appended, regions written in turn.  A large
  * object's chunks are appended before its head, so the head, which makes
@@ -376,7 +380,8 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 {
 	struct disk_chunk_ref *map = NULL;
 	uint32_t csize, nchunks = 0, i, span;
-	struct disk_addr a;
+	struct disk_addr a, old;
+	bool replaced;
 	struct disk_rec r;
 	size_t at, n;
 	int e;
@@ -433,10 +438,15 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 		r.body_len = (uint32_t)o->body_len;
 	if ((e = append(ds, &r, o->url, o->hdrs, map, o->body, &a)) != 0)
 		goto done;
+	replaced = disk_index_lookup(ds->idx, o->key, &old);
 	e = disk_index_put(ds->idx, o->key, &a);
 	if (e >= 0) {
 		e = 0;
 		ds->stats[DISK_STAT_puts]++;
+		/* The older version is in the file: the newer must be too
+		 * before a crash can bring the older one back. */
+		if (replaced && ds->img != NULL)
+			(void)disk_store_flush(ds);
 	}
 done:
 	free(map);
@@ -460,6 +470,10 @@ disk_store_purge(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 		return (e);
 	(void)disk_index_remove(ds->idx, key);
 	ds->stats[DISK_STAT_purges]++;
+	/* At once, not at the next tick: a crash must not bring back
+	 * what was purged. */
+	if (ds->img != NULL)
+		(void)disk_store_flush(ds);
 	return (0);
 }
 
@@ -468,4 +482,205 @@ disk_store_log_end(const struct disk_store *ds)
 {
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
 	return (disk_region_pos(&ds->sb, ds->region) + ds->fill);
+}
+
+/* -- puts in pieces -------------------------------------------------------- */
+
+struct disk_put {
+	unsigned		magic;
+#define DISK_PUT_MAGIC		0x9a7d15c0
+	struct disk_store	*ds;	/* NULL once the store closed */
+	struct list		link;	/* ds->puts */
+	uint8_t			key[DISK_KEY_LEN];
+	uint64_t		size;
+	uint64_t		at;	/* body bytes taken */
+	uint64_t		sealed;	/* regions sealed before it began */
+	int			err;	/* the put is dead */
+	uint32_t		csize;
+	uint8_t			*pend;	/* a chunk's bytes, npend of them */
+	uint32_t		npend;
+	struct disk_chunk_ref	*map;
+	uint32_t		nchunks;
+	uint32_t		cap;
+};
+
+/* The store closes: its puts under way are dead. */
+void
+disk_put_orphan_all(struct disk_store *ds)
+{
+	struct disk_put *p;
+	struct list *n;
+
+	while ((n = list_first(&ds->puts)) != NULL) {
+		p = container_of(n, struct disk_put, link);
+		list_remove(n);
+		p->ds = NULL;
+		p->err = -ECANCELED;
+	}
+}
+
+struct disk_put *
+disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
+    uint64_t size, int *err)
+{
+	struct disk_put *p;
+	uint32_t span;
+
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	AN(err);
+	*err = ds->read_only ? -EROFS : ds->failed != 0 ? -EIO : 0;
+	if (*err != 0)
+		return (NULL);
+	span = (uint32_t)(size / (ds->sb.region_size / 2)) + 2;
+	if ((ds->max_size > 0 && size > ds->max_size) || size < ds->min_size ||
+	    span > DISK_SPAN_MAX || span > ds->sb.nregions / 4) {
+		*err = -EFBIG;
+		return (NULL);
+	}
+	ALLOC_OBJ(p, DISK_PUT_MAGIC);
+	if (p != NULL) {
+		p->csize = disk_chunk_size(ds);
+		p->cap = (uint32_t)((size + p->csize - 1) / p->csize);
+		p->pend = malloc(p->csize);
+		p->map = calloc(p->cap > 0 ? p->cap : 1, sizeof *p->map);
+	}
+	if (p == NULL || p->pend == NULL || p->map == NULL) {
+		if (p != NULL) {
+			free(p->pend);
+			free(p->map);
+			FREE_OBJ(p);
+		}
+		*err = -ENOMEM;
+		return (NULL);
+	}
+	p->ds = ds;
+	memcpy(p->key, key, DISK_KEY_LEN);
+	p->size = size;
+	p->sealed = ds->stats[DISK_STAT_sealed];
+	list_insert_tail(&ds->puts, &p->link);
+	return (p);
+}
+
+/* The pending bytes as chunk record p->nchunks. */
+static int
+put_chunk(struct disk_put *p)
+{
+	struct disk_store *ds = p->ds;
+	struct disk_addr a;
+	struct disk_rec r;
+	int e;
+
+	if (ds->failed != 0)
+		return (-EIO);
+	rec_init(&r, DISK_REC_CHUNK, p->key);
+	r.nchunks = p->nchunks;
+	r.body_len = p->npend;
+	r.object_size = p->size;
+	if ((e = append(ds, &r, NULL, NULL, NULL, p->pend, &a)) != 0)
+		return (e);
+	p->map[p->nchunks].region = a.region;
+	p->map[p->nchunks].offset = a.offset;
+	p->map[p->nchunks].rec_len = a.rec_len;
+	p->map[p->nchunks].body_len = p->npend;
+	p->map[p->nchunks].seq = r.seq;
+	p->nchunks++;
+	p->npend = 0;
+	ds->stats[DISK_STAT_chunks]++;
+	return (0);
+}
+
+int
+disk_put_append(struct disk_put *p, const void *data, size_t len)
+{
+	const uint8_t *d = data;
+	size_t n;
+
+	CHECK_OBJ_NOTNULL(p, DISK_PUT_MAGIC);
+	if (p->err != 0)
+		return (p->err);
+	if (len > p->size - p->at)
+		return (p->err = -EPIPE);
+	p->at += len;
+	while (len > 0) {
+		n = p->csize - p->npend;
+		if (n > len)
+			n = len;
+		memcpy(p->pend + p->npend, d, n);
+		p->npend += (uint32_t)n;
+		d += n;
+		len -= n;
+		if (p->npend == p->csize && (p->err = put_chunk(p)) != 0)
+			return (p->err);
+	}
+	return (0);
+}
+
+void
+disk_put_abort(struct disk_put **pp)
+{
+	struct disk_put *p;
+
+	if (*pp == NULL)
+		return;
+	TAKE_OBJ_NOTNULL(p, pp, DISK_PUT_MAGIC);
+	if (p->ds != NULL)
+		list_remove(&p->link);
+	free(p->pend);
+	free(p->map);
+	FREE_OBJ(p);
+}
+
+int
+disk_put_finish(struct disk_put **pp, const struct disk_obj *o)
+{
+	struct disk_put *p = *pp;
+	struct disk_store *ds;
+	struct disk_addr a, old;
+	struct disk_rec r;
+	bool replaced;
+	int e;
+
+	CHECK_OBJ_NOTNULL(p, DISK_PUT_MAGIC);
+	AN(o);
+	ds = p->ds;
+	e = p->err;
+	if (e == 0 && p->at != p->size)
+		e = -EPIPE;
+	if (e == 0 && (o->url_len > ds->sb.region_size / 4 ||
+	    o->hdr_len > ds->sb.region_size / 4))
+		e = -EFBIG;
+	if (e == 0 && p->npend > 0)
+		e = put_chunk(p);
+	if (e == 0 && p->nchunks == 0)
+		e = -EPIPE;	/* an empty body is no chunked object */
+	if (e == 0 && ds->failed != 0)
+		e = -EIO;
+	/* A slow put the log went round: its first chunks may be gone. */
+	if (e == 0 && ds->stats[DISK_STAT_sealed] - p->sealed >=
+	    ds->sb.nregions / 4)
+		e = -ESTALE;
+	if (e == 0) {
+		rec_init(&r, DISK_REC_HEAD, p->key);
+		r.url_len = (uint32_t)o->url_len;
+		r.hdr_len = (uint32_t)o->hdr_len;
+		r.object_size = p->size;
+		r.flags = DISK_RECF_CHUNKED;
+		r.nchunks = p->nchunks;
+		e = append(ds, &r, o->url, o->hdrs, p->map, NULL, &a);
+	}
+	if (e == 0) {
+		replaced = disk_index_lookup(ds->idx, p->key, &old);
+		/* Refused when the first chunks were reclaimed meanwhile
+		 * (their region is behind the log's tail now). */
+		e = disk_index_put(ds->idx, p->key, &a);
+		if (e > 0) {
+			e = 0;
+			ds->stats[DISK_STAT_puts]++;
+			if (replaced && ds->img != NULL)
+				(void)disk_store_flush(ds);
+		} else if (e == 0 || e == -EINVAL)
+			e = -ESTALE;
+	}
+	disk_put_abort(pp);
+	return (e);
 }

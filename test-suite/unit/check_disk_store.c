@@ -239,6 +239,82 @@ START_TEST(put_get_small_and_chunked_and_reopen)
 }
 END_TEST
 
+/* A put in pieces, as a fill that is too large to hold arrives: odd-sized
+ * appends interleaved with whole puts, the head last; whole again after a
+ * reopen.  A short or long body, an abort, or a close before the finish
+ * index nothing. */
+START_TEST(a_put_in_pieces_is_whole_after_reopen)
+{
+	static const char url[] = "http://h/big", hdrs[] = "HTTP/1.1 200 OK";
+	const size_t size = 3 * RSIZE + 777;
+	struct disk_store *ds;
+	struct disk_put *p, *q;
+	struct disk_obj o;
+	uint8_t k[DISK_KEY_LEN], k2[DISK_KEY_LEN], *body;
+	size_t at, n, i;
+	int err;
+
+	body = malloc(size);
+	ck_assert_ptr_nonnull(body);
+	for (i = 0; i < size; i++)
+		body[i] = (uint8_t)(i * 7 + i / 251);
+	ck_assert_int_eq(disk_store_create(path, 4096 + 40 * RSIZE, &opts,
+	    false), 0);
+	ds = open_store(false);
+	make_key(k, 9001);
+	make_key(k2, 9002);
+	p = disk_put_begin(ds, k, size, &err);
+	ck_assert_ptr_nonnull(p);
+	q = disk_put_begin(ds, k2, size, &err);
+	ck_assert_ptr_nonnull(q);
+	for (at = 0, n = 1; at < size; at += n, n = n * 3 + 1) {
+		if (n > size - at)
+			n = size - at;
+		ck_assert_int_eq(disk_put_append(p, body + at, n), 0);
+		ck_assert_int_eq(put(ds, (unsigned)at % 50 + 1, 1), 0);
+	}
+	/* Not there until its head is. */
+	ck_assert(!disk_store_has(ds, k));
+	memset(&o, 0, sizeof o);
+	o.url = url;
+	o.url_len = sizeof url - 1;
+	o.hdrs = hdrs;
+	o.hdr_len = sizeof hdrs - 1;
+	ck_assert_int_eq(disk_put_finish(&p, &o), 0);
+	ck_assert_ptr_null(p);
+	ck_assert(disk_store_has(ds, k));
+	/* q got half its bytes: refused. */
+	ck_assert_int_eq(disk_put_append(q, body, size / 2), 0);
+	ck_assert_int_eq(disk_put_finish(&q, &o), -EPIPE);
+	ck_assert(!disk_store_has(ds, k2));
+	/* Too many bytes kill it. */
+	q = disk_put_begin(ds, k2, 10, &err);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(disk_put_append(q, body, 11), -EPIPE);
+	disk_put_abort(&q);
+	ck_assert_ptr_null(q);
+	/* Larger than the log can hold while written. */
+	ck_assert_ptr_null(disk_put_begin(ds, k2, 40 * RSIZE, &err));
+	ck_assert_int_eq(err, -EFBIG);
+	/* Left unfinished at close: nothing. */
+	q = disk_put_begin(ds, k2, size, &err);
+	ck_assert_int_eq(disk_put_append(q, body, size), 0);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	ck_assert_int_eq(disk_put_finish(&q, &o), -ECANCELED);
+
+	ds = open_store(false);
+	ck_assert(!disk_store_has(ds, k2));
+	ck_assert_int_eq(disk_store_get(ds, k, &o), 0);
+	ck_assert_uint_eq(o.body_len, size);
+	ck_assert(memcmp(o.body, body, size) == 0);
+	ck_assert(o.url_len == sizeof url - 1 &&
+	    memcmp(o.url, url, o.url_len) == 0);
+	disk_obj_fini(&o);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	free(body);
+}
+END_TEST
+
 START_TEST(foreign_files_and_other_versions_are_refused)
 {
 	enum disk_fmt_result why;
@@ -602,6 +678,7 @@ disk_store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, put_get_small_and_chunked_and_reopen);
+	tcase_add_test(tc, a_put_in_pieces_is_whole_after_reopen);
 	tcase_add_test(tc, foreign_files_and_other_versions_are_refused);
 	tcase_add_test(tc, crash_keeps_v2_and_the_purge);
 	tcase_add_test(tc, cut_at_every_record_gives_the_last_whole_version);
