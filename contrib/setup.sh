@@ -6,7 +6,8 @@
 #
 # --tests also installs what the test suite drives cuttle with: curl,
 # openssl (TLS through CONNECT), headless Chromium, squidclient (the cache
-# manager pages), python3 (clients that need socket options), squid (its
+# manager pages), python3 (clients that need socket options),
+# squid-openssl (Squid itself for the interoperability tests, and its
 # helpers: basic_ncsa_auth, storeid_file_rewrite, ext_file_userip_acl),
 # apache2-utils (htpasswd for them) and squidguard (a URL filter).
 # --fuzz also installs clang (libFuzzer, for `make fuzz`) and valgrind (for
@@ -26,8 +27,8 @@ PACKAGES="gcc libc6-dev make autoconf automake pkg-config
 	libev-dev node-llhttp libssl-dev libc-ares-dev check
 	libxxhash-dev liburing-dev"
 if [ "${1:-}" = --tests ]; then
-	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient squid
-	    apache2-utils squidguard"
+	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient
+	    squid-openssl apache2-utils squidguard"
 	shift
 fi
 fuzz=no

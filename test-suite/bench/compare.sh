@@ -15,6 +15,12 @@
 #	BENCH_POINTS	a subset, e.g. "hit1k50 hit1m idlemem" (default: all)
 #	BENCH_PEERS	a subset of "nginx varnish ats squid cuttle"
 #
+# The tls* points put TLS between the client and the server: nginx serves
+# the files over HTTPS itself (the ceiling), cuttle and Squid (its OpenSSL
+# build, Debian's squid-openssl) take the same requests on an https_port,
+# all with one P-256 certificate; Varnish (no TLS) and Traffic Server are
+# left out of them.  wrk makes a full handshake on every new connection.
+#
 # Every peer caches in memory: cuttle, Squid and Traffic Server as forward
 # proxies (absolute-form requests), Varnish as a reverse proxy for the
 # origin (origin-form requests: it cannot be a forward proxy).
@@ -34,7 +40,8 @@ CUTTLE=$(readlink -f "${1:?usage: compare.sh CUTTLE_BINARY}")
 DUR=${BENCH_SECONDS:-5}
 WARM=${BENCH_WARMUP:-1}
 RUNS=${BENCH_RUNS:-5}
-LOADS="hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k"
+LOADS="hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k tls1k tls1m
+    tlsnew1k"
 POINTS=${BENCH_POINTS:-"$LOADS objmem idlemem"}
 ALL_PEERS="nginx varnish ats squid cuttle"
 PEERS=${BENCH_PEERS:-$ALL_PEERS}
@@ -66,8 +73,9 @@ has_peer() { [[ " $PEERS " == *" $1 "* ]]; }
 
 install_missing() {
 	local missing=() pkg cmd
-	for pkg in wrk nginx squid varnish trafficserver; do
+	for pkg in wrk nginx squid-openssl varnish trafficserver; do
 		case $pkg in
+		squid-openssl)	cmd=squid ;;
 		varnish)	cmd=varnishd ;;
 		trafficserver)	cmd=traffic_server ;;
 		*)		cmd=$pkg ;;
@@ -152,7 +160,7 @@ rss_kb() {
 # origin-form), MAIN[P] (the PID to stop) and CPUS[P] (the PIDs whose CPU
 # time and memory are its own); SKIP[P] says why a peer has no figures.
 
-declare -A PORT MODE MAIN CPUS SKIP NAME
+declare -A PORT TLSPORT MODE MAIN CPUS SKIP NAME
 NAME=([nginx]="nginx direct" [varnish]="Varnish (reverse)"
     [ats]="Traffic Server" [squid]="Squid" [cuttle]="cuttle")
 
@@ -162,7 +170,12 @@ start_origin() {
 	head -c 65536 /dev/urandom >"$work/www/64k"
 	head -c 1048576 /dev/urandom >"$work/www/1m"
 	head -c 16777216 /dev/urandom >"$work/www/16m"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+	    -days 2 -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null
+	chmod 644 "$work/tls.key"	# squid reads it as its own user
 	ORIGIN=$(free_port)
+	TLSPORT[nginx]=$(free_port)
 	cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -180,6 +193,16 @@ http {
 			add_header Cache-Control "public, max-age=3600";
 		}
 	}
+	server {
+		listen 127.0.0.1:${TLSPORT[nginx]} ssl backlog=4096;
+		ssl_certificate $work/tls.pem;
+		ssl_certificate_key $work/tls.key;
+		# nginx 1.22 leaves TLS 1.3 out by default; the others
+		# offer it, and the figures compare the same handshake.
+		ssl_protocols TLSv1.2 TLSv1.3;
+		keepalive_requests 1000000;
+		root $work/www;
+	}
 }
 EOF
 	taskset -c 0 nginx -c "$work/nginx.conf" &
@@ -194,8 +217,10 @@ EOF
 
 start_cuttle() {
 	PORT[cuttle]=$(free_port)
+	TLSPORT[cuttle]=$(free_port)
 	cat >"$work/cuttle.conf" <<EOF
 http_port 127.0.0.1:${PORT[cuttle]}
+https_port 127.0.0.1:${TLSPORT[cuttle]} tls-cert=$work/tls.pem tls-key=$work/tls.key
 cache_mem 2 GB
 maximum_object_size 64 MB
 maximum_object_size_in_memory 64 MB
@@ -221,8 +246,14 @@ start_squid() {
 	command -v squid >/dev/null 2>&1 || [ -x /usr/sbin/squid ] ||
 	    { SKIP[squid]="not installed"; return; }
 	PORT[squid]=$(free_port)
+	local https=
+	if squid -v 2>/dev/null | grep -q -- --with-openssl; then
+		TLSPORT[squid]=$(free_port)
+		https="https_port 127.0.0.1:${TLSPORT[squid]} tls-cert=$work/tls.pem tls-key=$work/tls.key"
+	fi
 	cat >"$work/squid.conf" <<EOF
 http_port 127.0.0.1:${PORT[squid]}
+$https
 http_access allow localhost
 http_access deny all
 cache_mem 2048 MB
@@ -414,12 +445,12 @@ run_wrk() {
 	shift 4
 	if [ "$WARM" != 0 ]; then
 		taskset -c 1 wrk -t1 -c"$conns" -d"${WARM}s" -s "$warm" "$@" \
-		    "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+		    "$SCHEME://127.0.0.1:$port/" >/dev/null 2>&1 || true
 	fi
 	# shellcheck disable=SC2086
 	t0=$(cpu_ticks $TARGET_PIDS)
 	out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${DUR}s" --latency -s "$lua" \
-	    "$@" "http://127.0.0.1:$port/" 2>&1)
+	    "$@" "$SCHEME://127.0.0.1:$port/" 2>&1)
 	# shellcheck disable=SC2086
 	t1=$(cpu_ticks $TARGET_PIDS)
 	echo "$out" | awk -v cpu="$(( t1 - t0 ))" -v tick="$TICK" '
@@ -454,13 +485,18 @@ run_wrk() {
 # one_run KEY PEER ROUND - one run of load point KEY against PEER
 one_run() {
 	local key=$1 peer=$2 round=$3 conns=50 path=/1k warm args=() r
+	local port=${PORT[$peer]}
+	SCHEME=http
 	case $key in
-	hit1k50)	;;
+	tls*)		SCHEME=https port=${TLSPORT[$peer]} ;;
+	esac
+	case $key in
+	hit1k50|tls1k)	;;
 	hit1k500)	conns=500 ;;
 	hit64k)		conns=10 path=/64k ;;
-	hit1m)		conns=10 path=/1m ;;
+	hit1m|tls1m)	conns=10 path=/1m ;;
 	hit16m)		conns=10 path=/16m ;;
-	newconn1k)	args=(-H "Connection: close") ;;
+	newconn1k|tlsnew1k) args=(-H "Connection: close") ;;
 	esac
 	warm=$(wrk_lua "$path" "${MODE[$peer]}")
 	# Misses: every URL new to the cache, in every run and warm-up.
@@ -469,7 +505,7 @@ one_run() {
 		path="/1k?$peer-r$round-%d"
 	fi
 	TARGET_PIDS=${CPUS[$peer]}
-	r=$(run_wrk "${PORT[$peer]}" "$conns" "$warm" \
+	r=$(run_wrk "$port" "$conns" "$warm" \
 	    "$(wrk_lua "$path" "${MODE[$peer]}")" "${args[@]}")
 	echo "$key $peer $round $r" | awk -v d="$DUR" '{
 		rpc = "-"
@@ -487,6 +523,7 @@ running_peers() {
 		has_peer "$p" || continue
 		[ -n "${SKIP[$p]:-}" ] && continue
 		[ "$1" = miss1k ] && [ "$p" = nginx ] && continue
+		[[ $1 == tls* ]] && [ -z "${TLSPORT[$p]:-}" ] && continue
 		printf '%s ' "$p"
 	done
 }
@@ -617,6 +654,9 @@ report() {
 		hit16m)		label="16 MiB hits, 10 conns" ;;
 		miss1k)		label="1 KiB misses, 50 conns" ;;
 		newconn1k)	label="1 KiB hits, new conn each" ;;
+		tls1k)		label="TLS: 1 KiB hits, 50 conns" ;;
+		tls1m)		label="TLS: 1 MiB hits, 10 conns" ;;
+		tlsnew1k)	label="TLS: 1 KiB hits, new conn (full handshake) each" ;;
 		esac
 		for c in 4:"req/s" 5:"MB/s" 6:"p50 ms" 7:"p99 ms" 8:"CPU %" \
 		    9:"req/CPU-s"; do
