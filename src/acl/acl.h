@@ -80,6 +80,16 @@ struct acl_request {
 	size_t			user_len;
 	time_t			now;		/* for time acls (local time) */
 	unsigned		known;		/* ACL_KNOW_*: lookups done */
+	/* ssl_bump (at_step, ssl::server_name, ssl_error). */
+	unsigned		ssl_step;	/* 1-3; 0: not bumping */
+	const char		*sni;		/* the ClientHello's name */
+	size_t			sni_len;
+	const char *const	*cert_names;	/* the origin certificate's
+						 * names (NUL-terminated) */
+	size_t			ncert_names;
+	int			ssl_error;	/* a verify error being judged
+						 * (sslproxy_cert_error); 0:
+						 * none */
 };
 
 /* What lookups a check (acl_check_start()) has done for a request: dst

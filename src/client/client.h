@@ -45,6 +45,28 @@ struct client_body_limit {
 	struct acl_rules	*rules;
 };
 
+/* ssl_bump's actions, in Squid's words. */
+#define CLIENT_BUMP_ACTIONS						\
+	CLIENT_BUMP_ACTION(PEEK,	"peek")				\
+	CLIENT_BUMP_ACTION(STARE,	"stare")			\
+	CLIENT_BUMP_ACTION(SPLICE,	"splice")			\
+	CLIENT_BUMP_ACTION(BUMP,	"bump")				\
+	CLIENT_BUMP_ACTION(TERMINATE,	"terminate")
+
+enum client_bump_action {
+#define CLIENT_BUMP_ACTION(sym, name)	CLIENT_BUMP_##sym,
+	CLIENT_BUMP_ACTIONS
+#undef CLIENT_BUMP_ACTION
+	CLIENT_BUMP__COUNT
+};
+
+/* One ssl_bump line: its action, and the rule ("allow acl ...") that
+ * selects it (NULL: no acls, always). */
+struct client_bump_rule {
+	enum client_bump_action	action;
+	struct acl_rules	*rules;
+};
+
 /*
  * What the client side needs, all borrowed (for the ctx's life, or until
  * client_ctx_set_deps() replaces them).  Client code reads them through
@@ -71,6 +93,10 @@ struct client_deps {
 						 * manager's figures */
 	struct auth		*auth;		/* proxy_auth acls; NULL: no
 						 * auth_param */
+	const struct client_bump_rule *bump_rules;	/* ssl_bump */
+	size_t			nbump_rules;
+	const struct acl_rules	*cert_error;	/* sslproxy_cert_error;
+						 * NULL: deny all */
 };
 
 struct client_ctx	*client_ctx_new(const struct client_deps *deps);

@@ -28,6 +28,7 @@
 struct acl_rules;
 struct acl_set;
 struct client_body_limit;
+struct client_bump_rule;
 struct client_deps;
 struct conf;
 struct http_refresh;
@@ -44,6 +45,9 @@ struct client_rules {
 	struct acl_rules	*cache_access;	/* `cache`; NULL: none given */
 	struct http_refresh	*refresh;	/* refresh_pattern */
 	bool			purge;		/* an acl names PURGE */
+	struct client_bump_rule	*bump_rules;	/* ssl_bump */
+	size_t			nbump_rules;
+	struct acl_rules	*cert_error;	/* sslproxy_cert_error */
 };
 
 /* client_rules_compile() - cr (zeroed by the caller) from conf; a bad

@@ -84,6 +84,10 @@ unsigned	tls_sessions_kept(const struct tls_ctx *t);
 /* tls_verify_name() - "X509_V_ERR_CERT_HAS_EXPIRED" for a verify result
  * (SSL_get_verify_result()), as Squid's error pages name it. */
 const char	*tls_verify_name(long result);
+/* tls_verify_code() - the verify result a name stands for (as
+ * tls_verify_name() prints it, and Squid's SQUID_X509_V_ERR_DOMAIN_MISMATCH
+ * for a name the certificate does not carry), or -1. */
+long		tls_verify_code(const char *name);
 /* tls_verify_result() - ssl's verify result: 0 (X509_V_OK) when the
  * peer's certificate passed, or was not checked. */
 long		tls_verify_result(const struct ssl_st *ssl);
