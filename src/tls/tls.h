@@ -45,6 +45,8 @@ struct tls_options {
 	unsigned	flags;		/* TLS_DONT_VERIFY_* */
 	bool		no_default_ca;	/* default-ca=off */
 	unsigned	sessions;	/* client sessions kept; 0: 1024 */
+	bool		cert_per_conn;	/* server: no cert; each SSL object
+					 * gets its own (ssl_bump) */
 };
 
 /* tls_ctx_client_new() / tls_ctx_server_new() - a context per o (a
