@@ -37,6 +37,7 @@ struct mgr;
 struct sockaddr;
 struct store_index;
 struct tls_ctx;
+struct tls_mint;
 
 /* reply_body_max_size: the first entry whose acls match (NULL rules: no
  * acls, always) gives the limit; size 0 is no limit. */
@@ -120,6 +121,8 @@ int			client_register_pages(struct client_ctx *ctx);
 struct client_port {
 	struct client_ctx	*ctx;
 	struct tls_ctx		*tls;	/* https_port; NULL: http_port */
+	struct tls_mint		*mint;	/* http_port ssl-bump: each
+					 * connection takes a reference */
 };
 
 /* client_listen() - accept proxy connections on l for port (borrowed

@@ -112,6 +112,7 @@ client_txn_finish(struct client_txn *t)
 	if (acl_check_waiting(&t->ck))
 		acl_check_cancel(&t->ck);	/* its answer still comes */
 	client_tunnel_abort(t);
+	client_bump_abort(t);
 	t->busy--;
 	client_txn_maybe_free(t);
 }

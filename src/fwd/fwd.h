@@ -76,6 +76,13 @@ int		fwd_tls_new(const struct conf *conf, struct tls_ctx **out);
 /* fwd_ctx_set_tls() - put *tp (taken; NULLed) in force.  Connections
  * open keep the old context; idle ones made under it are not reused. */
 void		fwd_ctx_set_tls(struct fwd_ctx *ctx, struct tls_ctx **tp);
+/* fwd_ctx_tls() - the TLS client context in force (borrowed; NULL: none
+ * yet), for ssl_bump's connection to the origin. */
+struct tls_ctx	*fwd_ctx_tls(struct fwd_ctx *ctx);
+/* fwd_tls_failure() - what made c's handshake fail (res its outcome):
+ * "X509_V_ERR_HOSTNAME_MISMATCH", "SQUID_ERR_SSL_HANDSHAKE: why". */
+void	fwd_tls_failure(struct comm_conn *c, const struct comm_result *res,
+	    char *buf, size_t len);
 /* fwd_ctx_free() - every fwd must be done; idle connections are closed. */
 void		fwd_ctx_free(struct fwd_ctx **cp);
 

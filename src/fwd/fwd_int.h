@@ -97,10 +97,6 @@ struct fwd {
 };
 
 void	fwd_free(struct fwd *f);
-/* fwd_tls_failure() - what made c's handshake fail (res its outcome):
- * "X509_V_ERR_HOSTNAME_MISMATCH", "SQUID_ERR_SSL_HANDSHAKE: why". */
-void	fwd_tls_failure(struct comm_conn *c, const struct comm_result *res,
-	    char *buf, size_t len);
 void	fwd_set_port(struct sockaddr_storage *ss, uint16_t port);
 socklen_t	fwd_addrlen(const struct sockaddr_storage *ss);
 

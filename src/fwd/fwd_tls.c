@@ -71,6 +71,13 @@ fwd_ctx_set_tls(struct fwd_ctx *ctx, struct tls_ctx **tp)
 	ctx->tls_gen++;
 }
 
+struct tls_ctx *
+fwd_ctx_tls(struct fwd_ctx *ctx)
+{
+	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	return (ctx->tls);
+}
+
 /* Squid's names: the verify result for a certificate refused, else
  * SQUID_ERR_SSL_HANDSHAKE and why. */
 void

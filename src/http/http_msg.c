@@ -700,6 +700,19 @@ raw_reserve(struct http_msg *msg, size_t more)
 	return (0);
 }
 
+int
+http_msg_set_target(struct http_msg *msg, const char *target, size_t len)
+{
+	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
+	if (len > UINT32_MAX / 4 || raw_reserve(msg, len) != 0)
+		return (-ENOMEM);
+	memcpy(msg->raw + msg->rawlen, target, len);
+	msg->target.off = msg->rawlen;
+	msg->target.len = (uint32_t)len;
+	msg->rawlen += (uint32_t)len;
+	return (0);
+}
+
 /*
  * method SP request-target SP HTTP-version CRLF (RFC 9112 3), exactly:
  * one space each, a token method, a target of visible ASCII.  Any 1.x

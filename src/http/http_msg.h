@@ -154,6 +154,13 @@ int	http_msg_set_status(struct http_msg *msg, unsigned status,
 int	http_msg_add_field(struct http_msg *msg, const char *name,
 	    size_t nlen, const char *value, size_t vlen);
 
+/* http_msg_set_target() - a request's target becomes target (len bytes,
+ * copied into raw, after the header section): ssl_bump's origin-form
+ * requests take their absolute URL so.  Spans taken before stay valid
+ * as offsets; pointers into raw do not.  0 or -ENOMEM. */
+int	http_msg_set_target(struct http_msg *msg, const char *target,
+	    size_t len);
+
 /* -- the parser ---------------------------------------------------------- */
 
 enum http_err {
