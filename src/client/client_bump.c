@@ -84,6 +84,10 @@ struct client_bump {
 						 * the first request; NULL:
 						 * none */
 	uint8_t			error_page;	/* enum errpage_id */
+	int			allowed[BUMP_ERRORS];	/* by
+						 * sslproxy_cert_error: the
+						 * requests inside allow them */
+	size_t			nallowed;
 };
 
 static void bump_step(struct client_bump *b);
@@ -663,21 +667,26 @@ bump_verdict(struct client_bump *b)
 	struct acl_request *v = &b->t->view;
 	int codes[BUMP_ERRORS];
 	size_t i, n;
-	const char *name = NULL;
+	const char *name = NULL, *what;
 
+	b->nallowed = 0;
 	n = tls_verify_errors(comm_tls_ssl(b->server), codes, BUMP_ERRORS);
 	for (i = 0; i < n && name == NULL; i++) {
+		/* Squid's name for a certificate that does not name the
+		 * server, which sslproxy_cert_error lines use. */
+		what = codes[i] == tls_verify_code(
+		    "SQUID_X509_V_ERR_DOMAIN_MISMATCH") ?
+		    "SQUID_X509_V_ERR_DOMAIN_MISMATCH" :
+		    tls_verify_name(codes[i]);
 		v->ssl_error = codes[i];
 		if (d->cert_error == NULL || acl_rules_check(d->cert_error, v,
 		    ACL_DENY) != ACL_ALLOW)
-			name = codes[i] == tls_verify_code(
-			    "SQUID_X509_V_ERR_DOMAIN_MISMATCH") ?
-			    "SQUID_X509_V_ERR_DOMAIN_MISMATCH" :
-			    tls_verify_name(codes[i]);
-		else
+			name = what;
+		else {
 			bump_log(b, LG_INFO, "certificate error %s allowed "
-			    "by sslproxy_cert_error",
-			    tls_verify_name(codes[i]));
+			    "by sslproxy_cert_error", what);
+			b->allowed[b->nallowed++] = codes[i];
+		}
 	}
 	v->ssl_error = 0;
 	return (name);
@@ -789,6 +798,17 @@ bump_client_tls(struct comm_conn *c, const struct comm_result *res,
 }
 
 /* -- requests inside ------------------------------------------------------- */
+
+void
+client_bump_fwd_req(const struct client_txn *t, struct fwd_req *fr)
+{
+	const struct client_bump *b = t->cc->bump;
+
+	if (b == NULL || b->host == NULL || b->nallowed == 0)
+		return;
+	fr->tls_allowed = b->allowed;
+	fr->ntls_allowed = b->nallowed;
+}
 
 int
 client_bump_request(struct client_txn *t)

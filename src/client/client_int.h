@@ -337,6 +337,9 @@ bool	client_bump_busy(const struct client_conn *cc);
  * (-1: answered; 0: go on). */
 int	client_bump_request(struct client_txn *t);
 void	client_bump_abort(struct client_txn *t);
+/* client_bump_fwd_req() - a request inside a bumped connection allows
+ * the origin's certificate errors that sslproxy_cert_error allowed. */
+void	client_bump_fwd_req(const struct client_txn *t, struct fwd_req *fr);
 
 /* client_log.c */
 void	client_txn_log(struct client_txn *t);

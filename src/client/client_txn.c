@@ -243,6 +243,7 @@ client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr)
 	fr->path_len = t->url.path_len;
 	fr->client = &t->cc->peer.sa;
 	fr->max_body = t->max_body;
+	client_bump_fwd_req(t, fr);
 }
 
 /* Forward the request as it is into a private entry that only this

@@ -33,6 +33,7 @@
 #include "http/http_hdr.h"
 #include "http/http_out.h"
 #include "tls/tls.h"
+#include "tls/tls_mint.h"
 
 #define FWD_READ_MAX	(64 * 1024)
 
@@ -90,6 +91,7 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 {
 	const struct http_msg *m = req->msg;
 	struct fwd *f;
+	size_t i, n;
 
 	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
 	CHECK_OBJ_NOTNULL(m, HTTP_MSG_MAGIC);
@@ -117,7 +119,7 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	 * host_len bytes are what DNS is asked.  A TLS connection's key
 	 * names the context it was verified under too: never one for
 	 * plain http, another origin or another context. */
-	f->key = malloc(req->host_len + 32);
+	f->key = malloc(req->host_len + 32 + 12 * FWD_TLS_ALLOWED);
 	f->host_len = req->host_len;
 	f->parser = http_parser_new(HTTP_MSG_RESPONSE,
 	    (size_t)ctx->conf->reply_header_max_size);
@@ -128,10 +130,19 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 		fwd_free(f);
 		return (NULL);
 	}
-	if (f->tls)
-		snprintf(f->key, req->host_len + 32, "%.*s:%u tls/%u",
-		    (int)req->host_len, req->host, f->port, ctx->tls_gen);
-	else
+	if (f->tls) {
+		n = (size_t)snprintf(f->key, req->host_len + 32, "%.*s:%u "
+		    "tls/%u", (int)req->host_len, req->host, f->port,
+		    ctx->tls_gen);
+		/* Errors allowed: pooled apart, by what was allowed. */
+		for (i = 0; i < req->ntls_allowed && i < FWD_TLS_ALLOWED;
+		    i++) {
+			f->tls_allowed[i] = req->tls_allowed[i];
+			n += (size_t)snprintf(f->key + n, 12, "%s%d", i == 0 ?
+			    " allow/" : ",", req->tls_allowed[i]);
+		}
+		f->ntls_allowed = (uint8_t)i;
+	} else
 		snprintf(f->key, req->host_len + 32, "%.*s:%u",
 		    (int)req->host_len, req->host, f->port);
 	f->e = e;
@@ -232,7 +243,9 @@ fwd_tls_start(struct fwd *f)
 		return;
 	}
 	ssl = tls_client_new(f->ctx->tls, f->sni, f->port);
-	if (ssl == NULL) {
+	if (ssl == NULL || (f->ntls_allowed > 0 &&
+	    tls_client_keep_errors(ssl) != 0)) {
+		tls_ssl_free(ssl);
 		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
 		return;
 	}
@@ -244,7 +257,28 @@ fwd_tls_start(struct fwd *f)
 		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
 		return;
 	}
-	fwd_send_request(f);
+	/* With errors allowed, nothing goes out before they are judged. */
+	if (f->ntls_allowed == 0)
+		fwd_send_request(f);
+}
+
+/* Every error the handshake recorded is one the request allows: NULL,
+ * else the name of the first that is not. */
+static const char *
+fwd_tls_judge(const struct fwd *f, struct comm_conn *c)
+{
+	int codes[16];
+	size_t i, j, n;
+
+	n = tls_verify_errors(comm_tls_ssl(c), codes, 16);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < f->ntls_allowed; j++)
+			if (codes[i] == f->tls_allowed[j])
+				break;
+		if (j == f->ntls_allowed)
+			return (tls_verify_name(codes[i]));
+	}
+	return (NULL);
 }
 
 static void
@@ -252,11 +286,25 @@ fwd_handshaken(struct comm_conn *c, const struct comm_result *res,
     void *arg)
 {
 	struct fwd *f = arg;
+	const char *why;
 
 	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
 	f->pending--;
 	if (c == f->conn)
 		f->connecting = false;
+	if (res->status == COMM_OK && f->ntls_allowed > 0 && !f->ended &&
+	    c == f->conn) {
+		why = fwd_tls_judge(f, c);
+		if (why == NULL) {
+			fwd_send_request(f);
+			return;
+		}
+		snprintf(f->detail, sizeof f->detail, "%s", why);
+		log_msg(LG_NOTICE, SEC_FWD, "%s: TLS certificate refused: %s",
+		    f->key, f->detail);
+		fwd_end(f, STORE_ERR_SECURE_CONNECT, 0);
+		return;
+	}
 	if (res->status == COMM_OK || f->ended || c != f->conn) {
 		fwd_maybe_finish(f);
 		return;

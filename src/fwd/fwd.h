@@ -139,6 +139,13 @@ struct fwd_req {
 	size_t			extra_len;
 	fwd_reply_fn		*on_reply;	/* NULL: none */
 	void			*reply_arg;
+	/* Certificate verification errors the origin may have (X509_V_ERR_*
+	 * codes that sslproxy_cert_error allowed for a bumped connection;
+	 * copied): the handshake records errors instead of failing, and
+	 * the request goes out only if every error is among these.  Such
+	 * a connection is pooled apart, for requests allowing the same. */
+	const int		*tls_allowed;
+	size_t			ntls_allowed;
 };
 
 typedef void fwd_done_fn(struct fwd *f, void *arg);

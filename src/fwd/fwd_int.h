@@ -38,6 +38,8 @@ struct fwd_send {
 	struct comm_call	call;	/* when nothing was written */
 };
 
+#define FWD_TLS_ALLOWED		8	/* errors a request may allow */
+
 struct fwd {
 	unsigned		magic;
 #define FWD_MAGIC		0xf3d0f3d0U
@@ -76,6 +78,8 @@ struct fwd {
 	bool			tls_wait;	/* connecting; the request waits
 						 * for the handshake to start */
 	char			detail[160];	/* the page's %D, or "" */
+	int			tls_allowed[FWD_TLS_ALLOWED];	/* fwd_req's */
+	uint8_t			ntls_allowed;
 	bool			idempotent;	/* and without content */
 	bool			body_chunked;
 	bool			body_started;

@@ -294,6 +294,20 @@ mint_host_name(const char *host)
 	return (gn);
 }
 
+/* Does the origin's certificate cover host (as a client checks it)? */
+static bool
+mint_names_host(X509 *origin, const char *host)
+{
+	int r;
+
+	if (mint_is_ip(host))
+		r = X509_check_ip_asc(origin, host, 0);
+	else
+		r = X509_check_host(origin, host, strlen(host), 0, NULL);
+	ERR_clear_error();
+	return (r == 1);
+}
+
 /* The origin's DNS and IP names that pass tls_name_ok(), copied. */
 static int
 mint_copy_names(X509 *origin, GENERAL_NAMES *to)
@@ -403,7 +417,7 @@ mint_dates(X509 *leaf, X509 *origin, X509 *ca)
 }
 
 static X509 *
-mint_make(struct tls_mint *m, X509 *origin, const char *host)
+mint_make(struct tls_mint *m, X509 *origin, const char *host, bool add)
 {
 	unsigned char serial[16];
 	GENERAL_NAMES *san = NULL;
@@ -426,7 +440,7 @@ mint_make(struct tls_mint *m, X509 *origin, const char *host)
 	    !X509_set_serialNumber(leaf, sn))
 		goto fail;
 	if (!X509_set_issuer_name(leaf, X509_get_subject_name(m->ca)) ||
-	    !mint_subject(leaf, origin, host) ||
+	    !mint_subject(leaf, add ? NULL : origin, host) ||
 	    !mint_dates(leaf, origin, m->ca) ||
 	    !X509_set_pubkey(leaf, m->leaf_key))
 		goto fail;
@@ -434,14 +448,14 @@ mint_make(struct tls_mint *m, X509 *origin, const char *host)
 		goto fail;
 	if (origin != NULL)
 		n = mint_copy_names(origin, san);
-	if (n == 0 && host != NULL) {
+	if ((n == 0 || add) && host != NULL) {
 		if ((gn = mint_host_name(host)) == NULL)
 			goto fail;
 		if (!sk_GENERAL_NAME_push(san, gn)) {
 			GENERAL_NAME_free(gn);
 			goto fail;
 		}
-		n = 1;
+			n++;
 	}
 	if (n == 0 || !X509_add1_ext_i2d(leaf, NID_subject_alt_name, san, 0,
 	    X509V3_ADD_DEFAULT))
@@ -519,7 +533,7 @@ mint_keep(struct tls_mint *m, const unsigned char *key, X509 *cert)
 }
 
 static int
-mint_key(X509 *origin, const char *host, unsigned char *key)
+mint_key(X509 *origin, const char *host, bool add, unsigned char *key)
 {
 	unsigned char *der = NULL;
 	EVP_MD_CTX *md;
@@ -536,6 +550,9 @@ mint_key(X509 *origin, const char *host, unsigned char *key)
 		ok = n > 0 && EVP_DigestUpdate(md, "C", 1) &&
 		    EVP_DigestUpdate(md, der, (size_t)n);
 		OPENSSL_free(der);
+		if (add)
+			ok = ok && EVP_DigestUpdate(md, "N", 1) &&
+			    EVP_DigestUpdate(md, host, strlen(host));
 	} else
 		ok = EVP_DigestUpdate(md, "H", 1) &&
 		    EVP_DigestUpdate(md, host, strlen(host));
@@ -551,6 +568,7 @@ tls_mint_server_new(struct tls_mint *m, const SSL *origin, const char *host,
 	unsigned char key[32];
 	X509 *peer = NULL, *cert;
 	SSL *ssl = NULL;
+	bool add;
 	int ok;
 
 	CHECK_OBJ_NOTNULL(m, TLS_MINT_MAGIC);
@@ -563,14 +581,20 @@ tls_mint_server_new(struct tls_mint *m, const SSL *origin, const char *host,
 		m->st.failures++;
 		return (NULL);
 	}
-	if (mint_key(peer, host, key) != 0)
+	/* The origin's certificate does not name host: an error that
+	 * sslproxy_cert_error allowed.  The client asked for host, and
+	 * the leaf names it too (else the client refuses what cuttle's
+	 * policy accepted). */
+	add = peer != NULL && tls_name_ok(host, strlen(host), false) &&
+	    !mint_names_host(peer, host);
+	if (mint_key(peer, host, add, key) != 0)
 		goto nomem;
 	/* From here cert is one reference of ours. */
 	cert = mint_lookup(m, key);
 	if (cert != NULL && X509_up_ref(cert))
 		m->st.hits++;
 	else {
-		cert = mint_make(m, peer, host);
+		cert = mint_make(m, peer, host, add);
 		if (cert == NULL) {
 			snprintf(err, errlen, "cannot make a certificate for "
 			    "\"%.80s\"", host);

@@ -10,12 +10,15 @@
  *   days; notAfter the earliest of now + 199 days, the origin's notAfter
  *   and the CA's; subjectAltName copied from the origin's certificate
  *   (DNS and IP names, each checked), or made for the host (a DNS or IP
- *   name built as a structure, after checking its characters); CN only
+ *   name built as a structure, after checking its characters), with the
+ *   host added when the origin's names do not cover it (a mismatch that
+ *   sslproxy_cert_error allowed: the client asked for that name); CN only
  *   when shorter than 64 bytes; basicConstraints CA:FALSE, keyUsage
  *   digitalSignature (both critical); extendedKeyUsage serverAuth;
  *   subject and authority key identifiers; signed with SHA-256.
  * - Minted certificates are cached by the SHA-256 of the origin's
- *   certificate (or by host when there is none), least recently used
+ *   certificate (plus host when it is added; by host alone when there is
+ *   no origin certificate), least recently used
  *   first out once they hold more than the configured bytes.
  * - Never touches a socket: tls_mint_server_new() hands an SSL object to
  *   comm_tls_start().
