@@ -420,6 +420,7 @@ bump_splice(struct client_bump *b)
 {
 	struct client_txn *t = bump_let_go(b);
 
+	b->cc->ctx->stats.spliced++;
 	client_tunnel_splice(t);
 }
 
@@ -739,6 +740,8 @@ static void
 bump_client(struct client_bump *b)
 {
 	struct client_conn *cc = b->cc;
+	struct tls_mint_stats before, after;
+	struct mgr_client_figures *fg;
 	const struct ssl_st *origin;
 	struct ssl_st *ssl;
 	char err[256];
@@ -749,8 +752,15 @@ bump_client(struct client_bump *b)
 	}
 	origin = b->server != NULL && b->error == NULL ?
 	    comm_tls_ssl(b->server) : NULL;
+	tls_mint_stats(b->mint, &before);
 	ssl = tls_mint_server_new(b->mint, origin, bump_name(b), err,
 	    sizeof err);
+	tls_mint_stats(b->mint, &after);
+	fg = &cc->ctx->stats;
+	fg->certs_minted += after.misses - before.misses;
+	fg->cert_hits += after.hits - before.hits;
+	fg->cert_entries = after.entries;
+	fg->cert_bytes = after.bytes;
 	/* The requests inside go through fwd like any https:// URL. */
 	comm_close(&b->server);
 	if (ssl == NULL) {
@@ -788,6 +798,7 @@ bump_client_tls(struct comm_conn *c, const struct comm_result *res,
 		return;
 	}
 	/* The CONNECT is over; the connection is the client's HTTPS now. */
+	b->cc->ctx->stats.bumped++;
 	t = bump_let_go(b);
 	t->close_after = false;
 	t->req.keep_alive = true;
