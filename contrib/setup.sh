@@ -26,7 +26,7 @@ PACKAGES="gcc libc6-dev make autoconf automake pkg-config
 	libxxhash-dev liburing-dev"
 if [ "${1:-}" = --tests ]; then
 	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient squid
-	    apache2-utils"
+	    apache2-utils libnss3-tools"
 	shift
 fi
 fuzz=no
