@@ -73,9 +73,11 @@ struct client_bump {
 	unsigned		pending;	/* completions to come */
 	struct fwd_connect	*fc;
 	struct comm_conn	*server;	/* to the origin */
-	struct tls_hello	hello;
+	struct tls_hello	*hello;		/* while bumping: an idle
+						 * connection keeps none */
 	bool			have_hello;
-	char			*names[BUMP_NAMES];
+	char			**names;	/* the certificate's, or
+						 * NULL */
 	size_t			nnames;
 	/* The bumped connection, once its handshake is done. */
 	char			*host;		/* the CONNECT host, NUL'd */
@@ -124,7 +126,10 @@ client_bump_new(struct client_conn *cc, struct tls_mint *mint)
 static void
 bump_names_free(struct client_bump *b)
 {
-	tls_names_free(b->names, b->nnames);
+	if (b->names != NULL)
+		tls_names_free(b->names, b->nnames);
+	free(b->names);
+	b->names = NULL;
 	b->nnames = 0;
 }
 
@@ -139,6 +144,7 @@ client_bump_free(struct client_bump **bp)
 	CHECK(b->pending == 0);
 	CHECK(b->server == NULL && b->fc == NULL);
 	bump_names_free(b);
+	free(b->hello);
 	tls_mint_free(&b->mint);
 	free(b->host);
 	free(b->error);
@@ -217,7 +223,12 @@ bump_let_go(struct client_bump *b)
 	struct client_txn *t = b->t;
 
 	b->t = NULL;
+	t->view.sni = NULL;
+	t->view.cert_names = NULL;
+	t->view.ncert_names = 0;
 	bump_names_free(b);
+	free(b->hello);
+	b->hello = NULL;
 	comm_close(&b->server);
 	if (b->fc != NULL)
 		fwd_connect_cancel(b->fc);
@@ -287,6 +298,7 @@ client_bump_start(struct client_txn *t)
 	CHECK(b->t == NULL);
 	b->t = t;
 	t->busy++;
+	b->hello = calloc(1, sizeof *b->hello);
 	b->step = 1;
 	b->rule = 0;
 	b->decided = BUMP_NONE;
@@ -296,6 +308,10 @@ client_bump_start(struct client_txn *t)
 	t->code = RESULT_TCP_TUNNEL;
 	t->status = 200;
 	t->headers_sent = true;
+	if (b->hello == NULL) {
+		bump_fail(b, "out of memory");
+		return;
+	}
 	if (buf_chain_len(&cc->in) > 0) {
 		/* Bytes sent before the 200 were read with the CONNECT:
 		 * they cannot be peeked at any more, only passed on. */
@@ -354,9 +370,9 @@ bump_step(struct client_bump *b)
 	b->rule = 0;
 	client_txn_view(t);
 	t->view.ssl_step = b->step;
-	if (b->have_hello && b->hello.sni[0] != '\0') {
-		t->view.sni = b->hello.sni;
-		t->view.sni_len = strlen(b->hello.sni);
+	if (b->have_hello && b->hello->sni[0] != '\0') {
+		t->view.sni = b->hello->sni;
+		t->view.sni_len = strlen(b->hello->sni);
 	}
 	t->view.cert_names = (const char *const *)b->names;
 	t->view.ncert_names = b->nnames;
@@ -526,7 +542,7 @@ bump_peeked(struct comm_conn *c, const struct comm_result *res, void *arg)
 		bump_fail(b, NULL);
 	else {
 		st = tls_hello_parse(buf_slice_ptr(&res->data), res->data.len,
-		    TLS_HELLO_MAX, &b->hello, &need, &why);
+		    TLS_HELLO_MAX, b->hello, &need, &why);
 		switch (st) {
 		case TLS_HELLO_OK:
 			b->have_hello = true;
@@ -569,7 +585,7 @@ bump_peeked(struct comm_conn *c, const struct comm_result *res, void *arg)
 static const char *
 bump_name(const struct client_bump *b)
 {
-	return (b->have_hello && b->hello.sni[0] != '\0' ? b->hello.sni :
+	return (b->have_hello && b->hello->sni[0] != '\0' ? b->hello->sni :
 	    b->host);
 }
 
@@ -714,7 +730,10 @@ bump_origin_tls(struct comm_conn *c, const struct comm_result *res,
 		return;
 	}
 	bump_names_free(b);
-	b->nnames = tls_peer_names(comm_tls_ssl(c), b->names, BUMP_NAMES);
+	b->names = calloc(BUMP_NAMES, sizeof *b->names);
+	if (b->names != NULL)
+		b->nnames = tls_peer_names(comm_tls_ssl(c), b->names,
+		    BUMP_NAMES);
 	b->t->view.cert_names = (const char *const *)b->names;
 	b->t->view.ncert_names = b->nnames;
 	denied = bump_verdict(b);

@@ -213,13 +213,13 @@ tls_hello_parse(const uint8_t *p, size_t len, size_t max,
 		max = TLS_HELLO_MAX;
 	for (;;) {
 		if (off + 5 > len) {
-			if (len >= 1 && p[0] != 22) {
-				*why = "not a TLS handshake";
-				return (TLS_HELLO_NOT_TLS);
-			}
-			if (len - off >= 2 && p[off + 1] != 3) {
-				*why = "not a TLS record";
-				return (TLS_HELLO_NOT_TLS);
+			/* What there is of the next header must fit too. */
+			if ((len > off && p[off] != 22) ||
+			    (len - off >= 2 && p[off + 1] != 3)) {
+				*why = off == 0 ? "not a TLS handshake" :
+				    "a record that is not the ClientHello's";
+				return (off == 0 ? TLS_HELLO_NOT_TLS :
+				    TLS_HELLO_BAD);
 			}
 			*need = off + 5;
 			return (off + 5 > max ? TLS_HELLO_TOO_BIG :
