@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "acl/acl.h"
 #include "base/check.h"
@@ -73,6 +74,7 @@ struct client_bump {
 	unsigned		pending;	/* completions to come */
 	struct fwd_connect	*fc;
 	struct comm_conn	*server;	/* to the origin */
+	unsigned		tls_gen;	/* its context's generation */
 	struct tls_hello	*hello;		/* while bumping: an idle
 						 * connection keeps none */
 	bool			have_hello;
@@ -640,7 +642,7 @@ bump_connected(struct comm_conn *c, const struct sockaddr *peer,
     enum store_err err, int sys_errno, void *arg)
 {
 	struct client_bump *b = arg;
-	struct tls_ctx *tc = fwd_ctx_tls(b->cc->ctx->deps.fwd);
+	struct tls_ctx *tc = fwd_ctx_tls(b->cc->ctx->deps.fwd, &b->tls_gen);
 	char what[256];
 	struct ssl_st *ssl;
 
@@ -780,7 +782,13 @@ bump_client(struct client_bump *b)
 	fg->cert_hits += after.hits - before.hits;
 	fg->cert_entries = after.entries;
 	fg->cert_bytes = after.bytes;
-	/* The requests inside go through fwd like any https:// URL. */
+	/* The requests inside go through fwd like any https:// URL; the
+	 * first one reuses this connection (from the pool) when it was
+	 * verified for the URL's host (the SNI was the CONNECT host). */
+	if (origin != NULL && strcasecmp(bump_name(b), b->host) == 0)
+		fwd_keep_idle(cc->ctx->deps.fwd, &b->server, b->host,
+		    strlen(b->host), b->port, b->tls_gen, b->allowed,
+		    b->nallowed, &b->t->server.sa);
 	comm_close(&b->server);
 	if (ssl == NULL) {
 		bump_fail(b, err);

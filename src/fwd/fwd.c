@@ -85,13 +85,61 @@ fwd_end(struct fwd *f, enum store_err err, int sys_errno)
 	fwd_maybe_finish(f);
 }
 
+/* One string for both: "host:port" keys the pool, its first host_len
+ * bytes are what DNS is asked.  A TLS connection's key names the context
+ * it was verified under too, and the certificate errors it was allowed:
+ * never one for plain http, another origin, another context or other
+ * errors.  malloc'd; NULL on ENOMEM. */
+static char *
+fwd_key(const struct fwd_ctx *ctx, const char *host, size_t host_len,
+    uint16_t port, bool tls, const int *allowed, size_t nallowed)
+{
+	size_t len = host_len + 32 + 12 * FWD_TLS_ALLOWED, n, i;
+	char *key = malloc(len);
+
+	if (key == NULL)
+		return (NULL);
+	if (!tls) {
+		snprintf(key, len, "%.*s:%u", (int)host_len, host, port);
+		return (key);
+	}
+	n = (size_t)snprintf(key, len, "%.*s:%u tls/%u", (int)host_len, host,
+	    port, ctx->tls_gen);
+	for (i = 0; i < nallowed && i < FWD_TLS_ALLOWED; i++)
+		n += (size_t)snprintf(key + n, len - n, "%s%d", i == 0 ?
+		    " allow/" : ",", allowed[i]);
+	return (key);
+}
+
+void
+fwd_keep_idle(struct fwd_ctx *ctx, struct comm_conn **cp, const char *host,
+    size_t host_len, uint16_t port, unsigned tls_gen, const int *allowed,
+    size_t nallowed, const struct sockaddr *peer)
+{
+	struct sockaddr_storage ss;
+	char *key;
+
+	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	key = tls_gen == ctx->tls_gen && peer != NULL ? fwd_key(ctx, host,
+	    host_len, port, true, allowed, nallowed) : NULL;
+	if (key == NULL) {	/* another context since: not reusable */
+		comm_close(cp);
+		return;
+	}
+	memset(&ss, 0, sizeof ss);
+	memcpy(&ss, peer, peer->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	fwd_pool_put(ctx, cp, key, &ss);
+	free(key);
+}
+
 struct fwd *
 fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
     struct store_entry *e, fwd_done_fn *done, void *arg)
 {
 	const struct http_msg *m = req->msg;
 	struct fwd *f;
-	size_t i, n;
+	size_t i;
 
 	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
 	CHECK_OBJ_NOTNULL(m, HTTP_MSG_MAGIC);
@@ -115,11 +163,8 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	comm_call_init(&f->done_call, fwd_done_call);
 	buf_chain_init(&f->reqhdr, comm_loop_pool(ctx->loop));
 	http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
-	/* One string for both: "host:port" keys the pool, its first
-	 * host_len bytes are what DNS is asked.  A TLS connection's key
-	 * names the context it was verified under too: never one for
-	 * plain http, another origin or another context. */
-	f->key = malloc(req->host_len + 32 + 12 * FWD_TLS_ALLOWED);
+	f->key = fwd_key(ctx, req->host, req->host_len, f->port, f->tls,
+	    req->tls_allowed, req->ntls_allowed);
 	f->host_len = req->host_len;
 	f->parser = http_parser_new(HTTP_MSG_RESPONSE,
 	    (size_t)ctx->conf->reply_header_max_size);
@@ -130,21 +175,10 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 		fwd_free(f);
 		return (NULL);
 	}
-	if (f->tls) {
-		n = (size_t)snprintf(f->key, req->host_len + 32, "%.*s:%u "
-		    "tls/%u", (int)req->host_len, req->host, f->port,
-		    ctx->tls_gen);
-		/* Errors allowed: pooled apart, by what was allowed. */
-		for (i = 0; i < req->ntls_allowed && i < FWD_TLS_ALLOWED;
-		    i++) {
-			f->tls_allowed[i] = req->tls_allowed[i];
-			n += (size_t)snprintf(f->key + n, 12, "%s%d", i == 0 ?
-			    " allow/" : ",", req->tls_allowed[i]);
-		}
-		f->ntls_allowed = (uint8_t)i;
-	} else
-		snprintf(f->key, req->host_len + 32, "%.*s:%u",
-		    (int)req->host_len, req->host, f->port);
+	for (i = 0; f->tls && i < req->ntls_allowed && i < FWD_TLS_ALLOWED;
+	    i++)
+		f->tls_allowed[i] = req->tls_allowed[i];
+	f->ntls_allowed = (uint8_t)i;
 	f->e = e;
 	store_entry_ref(e);
 	ctx->nfwd++;

@@ -72,9 +72,11 @@ fwd_ctx_set_tls(struct fwd_ctx *ctx, struct tls_ctx **tp)
 }
 
 struct tls_ctx *
-fwd_ctx_tls(struct fwd_ctx *ctx)
+fwd_ctx_tls(struct fwd_ctx *ctx, unsigned *gen)
 {
 	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	if (gen != NULL)
+		*gen = ctx->tls_gen;
 	return (ctx->tls);
 }
 
