@@ -137,7 +137,7 @@ enum client_txn_state {
 	    "the cache manager answers")					\
 	CLIENT_STEP(TUNNEL,	client_step_tunnel,				\
 	    "CONNECT: a tunnel")						\
-	CLIENT_STEP(BUMP,	client_step_bump,				\
+	CLIENT_STEP(BUMP,	client_step_bump,			\
 	    "CONNECT on an ssl-bump port: 200, then ssl_bump's steps")	\
 	CLIENT_STEP(LIMIT,	client_step_limit,				\
 	    "reply_body_max_size, line by line; may wait")		\

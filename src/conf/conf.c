@@ -270,7 +270,8 @@ conf_port_add(struct conf_ctx *ctx, const struct conf_port *port)
 
 static void conf_port_tls_free(struct conf_port_tls **tp);
 
-#define CONF_CERT_CACHE_DEFAULT	(4u << 20)	/* dynamic_cert_mem_cache_size */
+/* dynamic_cert_mem_cache_size, by default */
+#define CONF_CERT_CACHE_DEFAULT	(4u << 20)
 
 /* http_port's ssl-bump options (Squid 5's names).  The CA is read, and
  * its key checked, when the port opens (client_ports.c). */
@@ -322,8 +323,8 @@ conf_port_bump_option(struct conf_ctx *ctx, struct conf_port_tls *t,
 		v = word + 28;
 		if (conf_parse_size_value(v, NULL, &t->cert_cache,
 		    &no_unit) != 0) {
-			conf_error(ctx, "bad dynamic_cert_mem_cache_size \"%s\" "
-			    "(4MB, 512KB ...)", v);
+			conf_error(ctx, "bad dynamic_cert_mem_cache_size "
+			    "\"%s\" (4MB, 512KB ...)", v);
 			return (-1);
 		}
 		return (0);

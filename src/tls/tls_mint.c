@@ -486,7 +486,7 @@ fail:
 	return (NULL);
 }
 
-/* -- the cache --------------------------------------------------------------- */
+/* -- the cache ------------------------------------------------------------ */
 
 static X509 *
 mint_lookup(struct tls_mint *m, const unsigned char *key)

@@ -43,7 +43,7 @@ struct tls_mint;
 struct tls_mint_stats {
 	uint64_t	hits;		/* served from the cache */
 	uint64_t	misses;		/* minted */
-	uint64_t	failures;	/* could not mint (a bad name, ENOMEM) */
+	uint64_t	failures;	/* not minted: a bad name, ENOMEM */
 	size_t		entries;
 	size_t		bytes;		/* what the cache holds (approx.) */
 	size_t		limit;		/* dynamic_cert_mem_cache_size */

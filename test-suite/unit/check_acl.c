@@ -919,7 +919,7 @@ START_TEST(builtins_exist_and_stock_redefinitions_are_harmless)
 }
 END_TEST
 
-/* -- ssl_bump: ssl::server_name, at_step, ssl_error ------------------------- */
+/* -- ssl_bump: ssl::server_name, at_step, ssl_error ---------------------- */
 
 START_TEST(ssl_server_name_follows_the_step)
 {

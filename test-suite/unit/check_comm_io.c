@@ -134,7 +134,7 @@ chain_of_pattern(struct buf_chain *ch, size_t n)
 	free(p);
 }
 
-/* --- peeks ----------------------------------------------------------------- */
+/* --- peeks --------------------------------------------------------------- */
 
 /* A peek waits for its count however the bytes come, wakes the loop only
  * then, and leaves them for the next read. */

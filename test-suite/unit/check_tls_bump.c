@@ -43,7 +43,7 @@ cert(const char *name)
 	return (path[i]);
 }
 
-/* --- a real ClientHello, from OpenSSL --------------------------------------- */
+/* --- a real ClientHello, from OpenSSL ------------------------------------ */
 
 static size_t
 real_hello(const char *sni, uint8_t *out, size_t max)
