@@ -28,7 +28,7 @@ PACKAGES="gcc libc6-dev make autoconf automake pkg-config
 	libxxhash-dev liburing-dev"
 if [ "${1:-}" = --tests ]; then
 	PACKAGES="$PACKAGES curl openssl chromium python3 squidclient
-	    squid-openssl apache2-utils squidguard"
+	    squid-openssl apache2-utils squidguard libnss3-tools"
 	shift
 fi
 fuzz=no

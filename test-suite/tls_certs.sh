@@ -7,6 +7,7 @@
 #			*.origin.test, by the CA
 #	self.pem self.key	localhost, self-signed (trusted by nobody)
 #	other.key		a key that matches no certificate
+#	proxyca.pem proxyca.key	ssl_bump's CA: trusted by the clients only
 #
 # EC P-256 keys: fast to make.  Exits non-zero on any failure.
 set -eu
@@ -31,4 +32,10 @@ key self.key
 openssl req -x509 -new -key self.key -out self.pem -days 30 \
     -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" 2>/dev/null
 key other.key
+key proxyca.key
+openssl req -x509 -new -key proxyca.key -out proxyca.pem -days 30 \
+    -subj "/CN=cuttle test proxy CA" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+chmod 600 proxyca.key
 rm -f server.csr leaf.ext

@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "conf/conf.h"
 #include "acl/acl_int.h"
+#include "tls/tls.h"
 
 #define ACL_FILE_WORDS		64	/* words on one line of a time file */
 
@@ -342,6 +343,32 @@ acl_user_match(const struct acl_users *u, const char *user, size_t len)
 	return (false);
 }
 
+/* at_step SslBump1..3 and ssl_error names, kept as numbers in a range
+ * set (a verify result is a small number). */
+static int
+acl_ssl_value(struct acl *a, const struct acl_where *w, const char *value)
+{
+	static const char *const steps[] = { "SslBump1", "SslBump2",
+	    "SslBump3" };
+	char num[24];
+	long code = -1;
+	size_t i;
+
+	if (a->type == ACL_T_AT_STEP) {
+		for (i = 0; i < ARRAY_LEN(steps); i++)
+			if (strcasecmp(value, steps[i]) == 0)
+				code = (long)i + 1;
+	} else
+		code = tls_verify_code(value);
+	if (code < 0) {
+		acl_error(w, NULL, "unknown %s \"%s\"",
+		    acl_types[a->type].name, value);
+		return (-1);
+	}
+	snprintf(num, sizeof num, "%ld", code);
+	return (acl_range_add(&a->u.range, w, num, 65535, false));
+}
+
 /* One value (for time, a one-word spec); icase: the mode of a regex. */
 static int
 acl_value(struct acl *a, const struct acl_where *w, const char *value,
@@ -355,6 +382,8 @@ acl_value(struct acl *a, const struct acl_where *w, const char *value,
 	case ACL_C_REGEX:
 		return (acl_regex_add(&a->u.re, w, value, icase));
 	case ACL_C_RANGE:
+		if (a->type == ACL_T_AT_STEP || a->type == ACL_T_SSL_ERROR)
+			return (acl_ssl_value(a, w, value));
 		if (a->type == ACL_T_HTTP_STATUS)
 			return (acl_range_add(&a->u.range, w, value, 999,
 			    true));
@@ -542,6 +571,20 @@ acl_builtin_line(const struct acl *a, const struct acl_where *w,
 	return (true);
 }
 
+static bool
+acl_ssl_names_option(struct acl *a, const char *v)
+{
+	if (strcmp(v, "--client-requested") == 0)
+		a->names = ACL_SSL_CLIENT;
+	else if (strcmp(v, "--server-provided") == 0)
+		a->names = ACL_SSL_SERVER;
+	else if (strcmp(v, "--consensus") == 0)
+		a->names = ACL_SSL_CONSENSUS;
+	else
+		return (false);
+	return (true);
+}
+
 static void
 acl_line(struct acl_set *s, const struct conf_line *l, int *errors)
 {
@@ -616,6 +659,9 @@ acl_line(struct acl_set *s, const struct conf_line *l, int *errors)
 		if (options && strcmp(v, "-n") == 0 &&
 		    (acl_types[type].flags & ACLF_DNS) != 0)
 			continue;	/* accepted and ignored (srcdomain too) */
+		if (options && (acl_types[type].flags & ACLF_SSLNAME) != 0 &&
+		    acl_ssl_names_option(a, v))
+			continue;
 		if (options && v[0] == '-' && type != ACL_T_TIME) {
 			acl_error(&w, "acl options: -i and +i (regex types), "
 			    "-n (no DNS lookups), -- (end of options)",
@@ -824,6 +870,56 @@ acl_need_of(const struct acl *a, const struct acl_request *req)
 	}
 }
 
+static bool
+acl_ssl_one(const struct acl *a, const char *name, size_t len)
+{
+	if (a->type == ACL_T_SSL_SERVER_NAME)
+		return (acl_domains_match(a->u.dom, name, len));
+	return (acl_regex_match(&a->u.re, name, len));
+}
+
+/* The client's name: SNI, else the CONNECT host (or the URL's). */
+static bool
+acl_ssl_client_match(const struct acl *a, const struct acl_request *req)
+{
+	if (req->sni != NULL)
+		return (acl_ssl_one(a, req->sni, req->sni_len));
+	return (acl_ssl_one(a, req->host, req->host_len));
+}
+
+/* Any of the names the origin's certificate is valid for. */
+static bool
+acl_ssl_server_match(const struct acl *a, const struct acl_request *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->ncert_names; i++)
+		if (acl_ssl_one(a, req->cert_names[i],
+		    strlen(req->cert_names[i])))
+			return (true);
+	return (false);
+}
+
+/* ssl::server_name: which name depends on the step (Squid's rules): the
+ * certificate's names once known, else what the client asked for. */
+static bool
+acl_ssl_name_match(const struct acl *a, const struct acl_request *req)
+{
+	switch (a->names) {
+	case ACL_SSL_CLIENT:
+		return (acl_ssl_client_match(a, req));
+	case ACL_SSL_SERVER:
+		return (acl_ssl_server_match(a, req));
+	case ACL_SSL_CONSENSUS:
+		return (acl_ssl_client_match(a, req) && (req->ncert_names ==
+		    0 || acl_ssl_server_match(a, req)));
+	default:
+		if (req->ncert_names > 0)
+			return (acl_ssl_server_match(a, req));
+		return (acl_ssl_client_match(a, req));
+	}
+}
+
 bool
 acl_match(const struct acl *a, const struct acl_request *req)
 {
@@ -881,6 +977,15 @@ acl_match(const struct acl *a, const struct acl_request *req)
 		return (acl_ext_match(a, req));
 	case ACL_T_NOTE:
 		return (acl_note_match(&a->u.users, req));
+	case ACL_T_SSL_SERVER_NAME:
+	case ACL_T_SSL_SERVER_NAME_REGEX:
+		return (acl_ssl_name_match(a, req));
+	case ACL_T_AT_STEP:
+		return (req->ssl_step != 0 && acl_range_match(&a->u.range,
+		    req->ssl_step));
+	case ACL_T_SSL_ERROR:
+		return (req->ssl_error > 0 && acl_range_match(&a->u.range,
+		    (uint32_t)req->ssl_error));
 	case ACL_T__COUNT:
 		break;
 	}

@@ -99,6 +99,16 @@ struct acl_request {
 	const char		*ext_tag;	/* ... and tag= */
 	const struct acl_ext_answer *ext;	/* external acls answered */
 	unsigned		next;
+	/* ssl_bump (at_step, ssl::server_name, ssl_error). */
+	unsigned		ssl_step;	/* 1-3; 0: not bumping */
+	const char		*sni;		/* the ClientHello's name */
+	size_t			sni_len;
+	const char *const	*cert_names;	/* the origin certificate's
+						 * names (NUL-terminated) */
+	size_t			ncert_names;
+	int			ssl_error;	/* a verify error being judged
+						 * (sslproxy_cert_error); 0:
+						 * none */
 };
 
 /* What lookups a check (acl_check_start()) has done for a request: dst

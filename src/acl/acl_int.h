@@ -29,6 +29,7 @@
 #define ACLF_RDNS	0x10u
 #define ACLF_AUTH	0x80u	/* needs credentials checked (ACL_NEED_USER) */
 #define ACLF_EXT	0x100u	/* asks an external acl helper */
+#define ACLF_SSLNAME	0x200u	/* --client-requested ... (ssl::server_name) */
 
 enum acl_class {
 	ACL_C_IP,
@@ -253,6 +254,15 @@ struct acl {
 		unsigned long		maxconn;
 	} u;
 	bool			has_max;	/* maxconn given */
+	uint8_t			names;		/* enum acl_ssl_names */
+};
+
+/* Which server names an ssl::server_name acl looks at. */
+enum acl_ssl_names {
+	ACL_SSL_KNOWN,		/* the name known so far (Squid's default) */
+	ACL_SSL_CLIENT,		/* --client-requested: SNI, else CONNECT */
+	ACL_SSL_SERVER,		/* --server-provided: certificate names */
+	ACL_SSL_CONSENSUS	/* --consensus: both agree */
 };
 
 int	acl_regex_add(struct acl_regexes *r, const struct acl_where *w,

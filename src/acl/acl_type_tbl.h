@@ -13,6 +13,8 @@
  *		ACLF_CONNS	needs src_conns (acl_rules_need_conns)
  *		ACLF_AUTH	needs the request's credentials checked
  *		ACLF_EXT	asks an external acl helper (may wait)
+ *		ACLF_SSLNAME	takes --client-requested, --server-provided
+ *				or --consensus (which names it looks at)
  *	syntax	the expected form, quoted in advice lines
  * The order is the order the advice for an unknown type lists them in.
  */
@@ -60,3 +62,16 @@ ACL_TYPE(NOTE,		"note",		WORDS,	0,
     "answered for this request: tag= or user=)")
 ACL_TYPE(HTTP_STATUS,	"http_status",	RANGE,	ACLF_REPLY,
     "acl name http_status 200 | 200-299 | 500- ...")
+ACL_TYPE(SSL_SERVER_NAME, "ssl::server_name", DOMAIN, ACLF_SSLNAME,
+    "acl name ssl::server_name [--client-requested|--server-provided|"
+    "--consensus] .example.com | www.example.com ... (the name known so "
+    "far: CONNECT host, SNI, the origin certificate's names)")
+ACL_TYPE(SSL_SERVER_NAME_REGEX, "ssl::server_name_regex", REGEX,
+    ACLF_REGEX | ACLF_SSLNAME,
+    "acl name ssl::server_name_regex [-i] [--client-requested|"
+    "--server-provided|--consensus] regex ...")
+ACL_TYPE(AT_STEP,	"at_step",	RANGE,	0,
+    "acl name at_step SslBump1 | SslBump2 | SslBump3")
+ACL_TYPE(SSL_ERROR,	"ssl_error",	RANGE,	0,
+    "acl name ssl_error X509_V_ERR_CERT_HAS_EXPIRED | "
+    "SQUID_X509_V_ERR_DOMAIN_MISMATCH | ... (sslproxy_cert_error)")

@@ -43,11 +43,34 @@ struct mgr_registry;
 struct sockaddr;
 struct store_index;
 struct tls_ctx;
+struct tls_mint;
 
 /* reply_body_max_size: the first entry whose acls match (NULL rules: no
  * acls, always) gives the limit; size 0 is no limit. */
 struct client_body_limit {
 	uint64_t		size;
+	struct acl_rules	*rules;
+};
+
+/* ssl_bump's actions, in Squid's words. */
+#define CLIENT_BUMP_ACTIONS						\
+	CLIENT_BUMP_ACTION(PEEK,	"peek")				\
+	CLIENT_BUMP_ACTION(STARE,	"stare")			\
+	CLIENT_BUMP_ACTION(SPLICE,	"splice")			\
+	CLIENT_BUMP_ACTION(BUMP,	"bump")				\
+	CLIENT_BUMP_ACTION(TERMINATE,	"terminate")
+
+enum client_bump_action {
+#define CLIENT_BUMP_ACTION(sym, name)	CLIENT_BUMP_##sym,
+	CLIENT_BUMP_ACTIONS
+#undef CLIENT_BUMP_ACTION
+	CLIENT_BUMP__COUNT
+};
+
+/* One ssl_bump line: its action, and the rule ("allow acl ...") that
+ * selects it (NULL: no acls, always). */
+struct client_bump_rule {
+	enum client_bump_action	action;
 	struct acl_rules	*rules;
 };
 
@@ -88,6 +111,10 @@ struct client_deps {
 						 * none */
 	struct fwd_peers	*peers;		/* cache_peer & co; NULL: the
 						 * origin alone */
+	const struct client_bump_rule *bump_rules;	/* ssl_bump */
+	size_t			nbump_rules;
+	const struct acl_rules	*cert_error;	/* sslproxy_cert_error;
+						 * NULL: deny all */
 };
 
 /*
@@ -139,6 +166,8 @@ int			client_register_pages(struct client_ctx *ctx);
 struct client_port {
 	struct client_ctx	*ctx;
 	struct tls_ctx		*tls;	/* https_port; NULL: http_port */
+	struct tls_mint		*mint;	/* http_port ssl-bump: each
+					 * connection takes a reference */
 };
 
 /* client_listen() - accept proxy connections on l for port (borrowed

@@ -56,8 +56,6 @@ static void client_conn_lifetime_start(struct client_ctx *ctx,
     struct comm_conn *c);
 static void client_conn_lifetime(struct client_conn *cc);
 static void client_conn_free(struct client_conn *cc);
-static void client_conn_hold(struct client_conn *cc);
-static void client_conn_release(struct client_conn *cc);
 static void client_conn_read_handled(struct client_conn *cc,
     const struct comm_result *res);
 static void client_conn_process(struct client_conn *cc);
@@ -206,13 +204,13 @@ client_ctx_close_all(struct client_ctx *ctx)
 
 /* A call that may end the connection (and free it) holds it meanwhile,
  * like a completion still to come: freed on the last release. */
-static void
+void
 client_conn_hold(struct client_conn *cc)
 {
 	cc->pending++;
 }
 
-static void
+void
 client_conn_release(struct client_conn *cc)
 {
 	cc->pending--;
@@ -229,11 +227,12 @@ client_conn_free(struct client_conn *cc)
 	cc->ctx->stats.conns_open--;
 	http_parser_free(&cc->parser);
 	buf_chain_fini(&cc->in);
+	client_bump_free(&cc->bump);
 	FREE_OBJ(cc);
 }
 
 static void client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
-    const struct sockaddr *peer, struct tls_ctx *tls);
+    const struct sockaddr *peer, struct tls_ctx *tls, struct tls_mint *mint);
 
 static void
 client_accept(struct comm_listener *l, struct comm_conn *c,
@@ -242,14 +241,14 @@ client_accept(struct comm_listener *l, struct comm_conn *c,
 	struct client_port *port = arg;
 
 	(void)l;
-	client_conn_adopt(port->ctx, c, peer, port->tls);
+	client_conn_adopt(port->ctx, c, peer, port->tls, port->mint);
 }
 
 void
 client_adopt(struct client_ctx *ctx, struct comm_conn *c,
     const struct sockaddr *peer)
 {
-	client_conn_adopt(ctx, c, peer, NULL);
+	client_conn_adopt(ctx, c, peer, NULL, NULL);
 }
 
 /* The TLS handshake failed: one line, nothing else (Squid logs nothing
@@ -306,7 +305,7 @@ client_tls_done(struct comm_conn *c, const struct comm_result *res,
 
 static void
 client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
-    const struct sockaddr *peer, struct tls_ctx *tls)
+    const struct sockaddr *peer, struct tls_ctx *tls, struct tls_mint *mint)
 {
 	const struct conf *conf;
 	struct client_conn *cc;
@@ -336,6 +335,10 @@ client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
 	comm_set_timeout(c, COMM_TO_READ, conf->request_timeout);
 	comm_set_timeout(c, COMM_TO_WRITE, conf->write_timeout);
 	client_conn_lifetime_start(ctx, c);
+	if (mint != NULL && (cc->bump = client_bump_new(cc, mint)) == NULL) {
+		client_conn_abort(cc);
+		return;
+	}
 	if (tls != NULL && client_conn_tls_start(cc, tls) != 0) {
 		client_conn_abort(cc);
 		return;
@@ -433,7 +436,7 @@ client_conn_abort(struct client_conn *cc)
 void
 client_conn_read_more(struct client_conn *cc)
 {
-	if (cc->reading || cc->closing || cc->eof ||
+	if (cc->reading || cc->closing || cc->eof || client_bump_busy(cc) ||
 	    buf_chain_len(&cc->in) >= CLIENT_IN_MAX ||
 	    buf_chain_nslices(&cc->in) >= CLIENT_IN_SLICES)
 		return;

@@ -102,6 +102,7 @@ struct client_conn {
 						 * close */
 	bool			closing : 1;
 	bool			expired : 1;	/* client_lifetime reached */
+	struct client_bump	*bump;		/* ssl-bump port; NULL: none */
 };
 
 /* How a request meets the cache (client_cache.c). */
@@ -142,6 +143,8 @@ enum client_txn_state {
 	    "the cache manager answers")					\
 	CLIENT_STEP(TUNNEL,	client_step_tunnel,				\
 	    "CONNECT: a tunnel")						\
+	CLIENT_STEP(BUMP,	client_step_bump,			\
+	    "CONNECT on an ssl-bump port: 200, then ssl_bump's steps")	\
 	CLIENT_STEP(LIMIT,	client_step_limit,				\
 	    "reply_body_max_size, line by line; may wait")		\
 	CLIENT_STEP(CACHEABLE,	client_step_cacheable,				\
@@ -279,6 +282,11 @@ void	client_conn_txn_done(struct client_conn *cc,
 void	client_conn_read_more(struct client_conn *cc);
 void	client_conn_resume(struct client_conn *cc);
 void	client_conn_abort(struct client_conn *cc);
+/* client_conn_hold() - a completion to come (or a call running) that
+ * needs cc; client_conn_release() when it is done, last thing: cc may
+ * be freed then. */
+void	client_conn_hold(struct client_conn *cc);
+void	client_conn_release(struct client_conn *cc);
 uint16_t	client_local_port(const struct client_conn *cc);
 
 /* client_txn.c */
@@ -377,10 +385,35 @@ void	client_peer_txn_free(struct client_txn *t);
 
 /* client_tunnel.c: CONNECT */
 void	client_tunnel_start(struct client_txn *t);
+/* client_tunnel_splice() - the same once "200 Connection established" has
+ * been written (ssl_bump's splice): connect, then relay. */
+void	client_tunnel_splice(struct client_txn *t);
 /* The client's bytes (a slice of what it sent) or its EOF, for the
  * tunnel: the connection's reads feed the tunnel once it is open. */
 void	client_tunnel_from_client(struct client_txn *t);
 void	client_tunnel_abort(struct client_txn *t);
+
+/* client_bump.c: ssl_bump, on an http_port with ssl-bump */
+struct client_bump;
+struct tls_mint;
+struct client_bump	*client_bump_new(struct client_conn *cc,
+			    struct tls_mint *mint);
+void	client_bump_free(struct client_bump **bp);
+/* client_bump_wants() - t is a CONNECT that ssl_bump's steps take over
+ * (after http_access allowed it). */
+bool	client_bump_wants(const struct client_txn *t);
+void	client_bump_start(struct client_txn *t);
+/* client_bump_busy() - the connection must not read: the ClientHello
+ * is to stay in the socket. */
+bool	client_bump_busy(const struct client_conn *cc);
+/* client_bump_request() - a request inside a bumped connection becomes
+ * https://host[:port]/path, or is answered with the origin's failure
+ * (-1: answered; 0: go on). */
+int	client_bump_request(struct client_txn *t);
+void	client_bump_abort(struct client_txn *t);
+/* client_bump_fwd_req() - a request inside a bumped connection allows
+ * the origin's certificate errors that sslproxy_cert_error allowed. */
+void	client_bump_fwd_req(const struct client_txn *t, struct fwd_req *fr);
 
 /* client_log.c */
 void	client_txn_log(struct client_txn *t);

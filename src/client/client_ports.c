@@ -37,6 +37,7 @@
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "tls/tls.h"
+#include "tls/tls_mint.h"
 
 #define CLIENT_PORTS_BACKLOG	1024
 
@@ -82,6 +83,32 @@ ports_tls(const struct conf_port *cp, struct tls_ctx **out)
 	return (r);
 }
 
+/* An http_port ssl-bump's minter: its CA read and checked now (start,
+ * -k parse, reconfigure), told with the line's file:line. */
+static int
+ports_mint(const struct conf_port *cp, struct tls_mint **out)
+{
+	const struct conf_port_tls *b = cp->bump;
+	const char *file = cp->file != NULL ? cp->file : "-";
+	char err[512];
+	bool warn = false;
+	int r;
+
+	r = tls_mint_new(b->cert, b->key, (size_t)b->cert_cache, out, &warn,
+	    err, sizeof err);
+	if (r != 0) {
+		log_msg(LG_ERR, SEC_CONF, "%s:%u: http_port ssl-bump: %s",
+		    file, cp->line, r == -EINVAL ? err : strerror(-r));
+		return (r);
+	}
+	if (warn)
+		log_msg(LG_WARN, SEC_CONF, "%s:%u: http_port ssl-bump: the "
+		    "CA key %s may be read by other users than its owner "
+		    "(chmod 600 it)", file, cp->line, b->key != NULL ? b->key :
+		    b->cert);
+	return (0);
+}
+
 static int
 ports_new(struct client_ctx *ctx, struct comm_loop *loop,
     const struct conf *conf, struct client_ports **pp)
@@ -110,11 +137,15 @@ ports_new(struct client_ctx *ctx, struct comm_loop *loop,
 		p->ports[i] = conf->ports[i];
 		/* The conf's, which may go first: not kept. */
 		p->ports[i].tls = NULL;
+		p->ports[i].bump = NULL;
 		p->ports[i].file = NULL;
 		p->from[i] = SIZE_MAX;
 		p->port[i].ctx = ctx;
 		if (conf->ports[i].tls != NULL && ports_tls(&conf->ports[i],
 		    &p->port[i].tls) != 0 && err == 0)
+			err = -EINVAL;
+		if (conf->ports[i].bump != NULL && ports_mint(&conf->ports[i],
+		    &p->port[i].mint) != 0 && err == 0)
 			err = -EINVAL;
 	}
 	p->nconf = conf->nports;
@@ -166,7 +197,8 @@ ports_accept(struct client_ports *p, size_t i, const char *what)
 	comm_listener_addr(p->ls[i], &ss, &sslen);
 	log_msg(LG_NOTICE, SEC_MAIN, "%slistening on %s%s", what,
 	    comm_addr_format((struct sockaddr *)&ss, addr, sizeof addr),
-	    p->port[i].tls != NULL ? " (https_port)" : "");
+	    p->port[i].tls != NULL ? " (https_port)" :
+	    p->port[i].mint != NULL ? " (ssl-bump)" : "");
 }
 
 int
@@ -298,8 +330,10 @@ client_ports_close(struct client_ports **pp)
 	for (i = 0; i < p->n; i++)
 		if (p->ls[i] != NULL)
 			comm_listener_close(&p->ls[i]);
-	for (i = 0; p->port != NULL && i < p->nconf; i++)
+	for (i = 0; p->port != NULL && i < p->nconf; i++) {
 		tls_ctx_free(&p->port[i].tls);
+		tls_mint_free(&p->port[i].mint);
+	}
 	free(p->ports);
 	free(p->ls);
 	free(p->port);

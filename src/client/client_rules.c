@@ -32,6 +32,8 @@ static int rules_compile_body_limits(const struct conf *conf,
     struct client_rules *cr);
 static int rules_compile_cache(const struct conf *conf,
     struct client_rules *cr);
+static int rules_compile_bump(const struct conf *conf,
+    struct client_rules *cr);
 
 /* Access control is compiled before anything listens: a configuration
  * whose acls do not compile never serves a request (nor replaces the
@@ -56,6 +58,8 @@ client_rules_compile(const struct conf *conf, struct client_rules *cr)
 		errors += rules_compile_cache(conf, cr);
 	if (cr->acls != NULL)
 		cr->peers = fwd_peers_new(conf, cr->acls, &errors);
+	if (cr->acls != NULL)
+		errors += rules_compile_bump(conf, cr);
 	/* The manager compiles cachemgr_passwd when it is asked; a bad
 	 * line must refuse the conf (and -k parse name it) all the same. */
 	pw = mgr_passwd_compile(&conf->cachemgr_passwd, &errors);
@@ -186,6 +190,83 @@ rules_compile_body_limits(const struct conf *conf, struct client_rules *cr)
 	return (errors);
 }
 
+/*
+ * ssl_bump action [!]acl ...: each line an action and the rule ("allow
+ * acl ...") that selects it; sslproxy_cert_error as any allow/deny list.
+ * Returns the number of errors (logged, file:line).
+ */
+static int
+rules_compile_bump(const struct conf *conf, struct client_rules *cr)
+{
+	static const char *const names[CLIENT_BUMP__COUNT] = {
+#define CLIENT_BUMP_ACTION(sym, name)	[CLIENT_BUMP_##sym] = name,
+		CLIENT_BUMP_ACTIONS
+#undef CLIENT_BUMP_ACTION
+	};
+	const struct conf_lines *ls = &conf->ssl_bump;
+	struct client_bump_rule *br;
+	struct conf_lines rule;
+	struct conf_line one;
+	char *argv[CONF_MAX_RULE_WORDS + 2];
+	const struct conf_line *l;
+	unsigned a, i;
+	size_t n;
+	int errors = 0;
+
+	if (conf->sslproxy_cert_error.n > 0) {
+		cr->cert_error = acl_rules_compile(cr->acls,
+		    &conf->sslproxy_cert_error, "sslproxy_cert_error", &errors);
+		if (cr->cert_error == NULL)
+			errors++;
+	}
+	if (ls->n == 0)
+		return (errors);
+	cr->bump_rules = calloc(ls->n, sizeof *cr->bump_rules);
+	if (cr->bump_rules == NULL)
+		return (errors + 1);
+	for (n = 0; n < ls->n; n++) {
+		l = &ls->v[n];
+		br = &cr->bump_rules[cr->nbump_rules];
+		for (a = 0; a < CLIENT_BUMP__COUNT; a++)
+			if (strcmp(l->argv[0], names[a]) == 0)
+				break;
+		if (a == CLIENT_BUMP__COUNT) {
+			log_msg(LG_ERR, SEC_CONF, "%s:%u: ssl_bump: unknown "
+			    "action \"%s\" (peek, stare, splice, bump or "
+			    "terminate; client-first and server-first are "
+			    "Squid 3's: use bump)", l->file, l->line,
+			    l->argv[0]);
+			errors++;
+			continue;
+		}
+		br->action = (enum client_bump_action)a;
+		if (l->argc > CONF_MAX_RULE_WORDS) {
+			log_msg(LG_ERR, SEC_CONF, "%s:%u: ssl_bump: too many "
+			    "acls", l->file, l->line);
+			errors++;
+			continue;
+		}
+		if (l->argc > 1) {
+			argv[0] = (char *)(uintptr_t)"allow";
+			for (i = 1; i < l->argc; i++)
+				argv[i] = l->argv[i];
+			argv[l->argc] = NULL;
+			one = *l;
+			one.argv = argv;
+			rule.v = &one;
+			rule.n = 1;
+			br->rules = acl_rules_compile(cr->acls, &rule,
+			    "ssl_bump", &errors);
+			if (br->rules == NULL) {
+				errors++;
+				continue;
+			}
+		}
+		cr->nbump_rules++;
+	}
+	return (errors);
+}
+
 void
 client_rules_lend(const struct client_rules *cr, struct client_deps *deps)
 {
@@ -199,6 +280,9 @@ client_rules_lend(const struct client_rules *cr, struct client_deps *deps)
 	deps->url_rewrite_access = cr->url_rewrite_access;
 	deps->store_id_access = cr->store_id_access;
 	deps->peers = cr->peers;
+	deps->bump_rules = cr->bump_rules;
+	deps->nbump_rules = cr->nbump_rules;
+	deps->cert_error = cr->cert_error;
 }
 
 /* The rules before the set they refer to. */
@@ -210,6 +294,12 @@ client_rules_free(struct client_rules *cr)
 	for (i = 0; i < cr->nbody_limits; i++)
 		acl_rules_free(&cr->body_limits[i].rules);
 	free(cr->body_limits);
+	for (i = 0; i < cr->nbump_rules; i++)
+		acl_rules_free(&cr->bump_rules[i].rules);
+	free(cr->bump_rules);
+	cr->bump_rules = NULL;
+	cr->nbump_rules = 0;
+	acl_rules_free(&cr->cert_error);
 	cr->body_limits = NULL;
 	cr->nbody_limits = 0;
 	acl_rules_free(&cr->cache_access);

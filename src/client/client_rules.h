@@ -28,6 +28,7 @@
 struct acl_rules;
 struct acl_set;
 struct client_body_limit;
+struct client_bump_rule;
 struct client_deps;
 struct conf;
 struct fwd_peers;
@@ -49,6 +50,9 @@ struct client_rules {
 	struct acl_rules	*store_id_access;	/* NULL: none given */
 	struct fwd_peers	*peers;		/* cache_peer & co, with their
 						 * rules; NULL: none */
+	struct client_bump_rule	*bump_rules;	/* ssl_bump */
+	size_t			nbump_rules;
+	struct acl_rules	*cert_error;	/* sslproxy_cert_error */
 };
 
 /* client_rules_compile() - cr (zeroed by the caller) from conf; a bad

@@ -4,18 +4,20 @@
  * CLIENT_STEPS in client_int.h) run by one dispatcher.
  *
  *	RECV -----> ACCESS ~~> ADMIT ---+--> MGR ----------------> END
- *	 |                              +--> TUNNEL -------------> END
+ *	 |                              +--> TUNNEL --+----------> END
+ *	 |                              |             +--> BUMP -> END
+ *	 |                              |         (client_bump.c: ssl_bump)
  *	 |                              +--> REWRITE ~~> STOREID ~~+
  *	 |                                    (client_adapt.c)     |
  *	 |                              +--------------------------+
  *	 |                              +--> LIMIT ~~> LIMIT
  *	 |                                     |
  *	 |                                     v
- *	 |                                 CACHEABLE ~~> LOOKUP --+--> END
- *	 |                                                        |  (hit,
- *	 |                                                        |  join,
- *	 |                                                        v  fetch)
- *	 +-- any step: an error page -----------------> END      PASS --> END
+ *	 |                                 CACHEABLE ~~> PEER ~~> LOOKUP --+
+ *	 |                                     (client_peer.c)             |
+ *	 |                                       END (hit, join, fetch) <--+
+ *	 |                                       PASS --> END <------------+
+ *	 +-- any step: an error page -----------------> END
  *
  *	---> the next step, at once
  *	~~>  the step may wait: an acl needs a lookup (acl_check_start());
@@ -205,8 +207,11 @@ static enum client_step
 client_step_recv(struct client_txn *t)
 {
 	const struct http_msg *m = &t->req;
-	const char *target = http_msg_ptr(m, m->target);
+	const char *target;
 
+	if (client_bump_request(t) != 0)	/* inside a bumped CONNECT */
+		return (CLIENT_STEP_END);
+	target = http_msg_ptr(m, m->target);
 	if (http_url_parse(target, m->target.len, m->method == HTTP_M_CONNECT,
 	    &t->url) != 0 && client_mgr_url(t) != 0) {
 		client_txn_error(t, ERRPAGE_INVALID_URL, "invalid URL", 0);
@@ -434,7 +439,17 @@ client_step_mgr(struct client_txn *t)
 static enum client_step
 client_step_tunnel(struct client_txn *t)
 {
+	if (client_bump_wants(t))
+		return (CLIENT_STEP_BUMP);
 	client_tunnel_start(t);
+	return (CLIENT_STEP_END);
+}
+
+/* ssl_bump's steps (client_bump.c) take the CONNECT from here. */
+static enum client_step
+client_step_bump(struct client_txn *t)
+{
+	client_bump_start(t);
 	return (CLIENT_STEP_END);
 }
 

@@ -11,6 +11,10 @@
  * tunnel holds at most a read's worth of bytes each way.  The tunnel owns
  * the server connection; the client connection stays the client_conn's.
  *
+ * ssl_bump's splice (client_tunnel_splice()) is the same tunnel with the
+ * 200 already written, the client's ClientHello still unread in its
+ * socket.
+ *
  * Lifecycle:
  *	client_tunnel_start()	fwd_connect_start()
  *	tunnel_connected()	200 written, relaying
@@ -40,6 +44,7 @@ struct client_tunnel {
 	bool			up_done;	/* FIN passed on to the server */
 	bool			down_done;	/* FIN passed on to the client */
 	bool			ended;
+	bool			spliced;	/* ssl_bump: the 200 is out */
 	uint64_t		up_bytes;
 	uint64_t		down_bytes;
 };
@@ -81,8 +86,8 @@ tunnel_end(struct client_tunnel *tn)
 	tunnel_free(tn);
 }
 
-void
-client_tunnel_start(struct client_txn *t)
+static void
+tunnel_start(struct client_txn *t, bool spliced)
 {
 	struct client_conn *cc = t->cc;
 	struct client_tunnel *tn;
@@ -94,6 +99,7 @@ client_tunnel_start(struct client_txn *t)
 		return;
 	}
 	tn->t = t;
+	tn->spliced = spliced;
 	t->tunnel = tn;
 	t->close_after = true;
 	t->state = TXN_WAIT;
@@ -104,6 +110,18 @@ client_tunnel_start(struct client_txn *t)
 		FREE_OBJ(tn);
 		client_txn_abort(t);
 	}
+}
+
+void
+client_tunnel_start(struct client_txn *t)
+{
+	tunnel_start(t, false);
+}
+
+void
+client_tunnel_splice(struct client_txn *t)
+{
+	tunnel_start(t, true);
 }
 
 static void
@@ -126,6 +144,13 @@ tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
 		tn->ended = true;
 		t->tunnel = NULL;
 		FREE_OBJ(tn);
+		if (t->headers_sent) {
+			/* Spliced after the 200: no page can be sent. */
+			log_msg(LG_INFO, SEC_CLIENT, "ssl_bump: splice: %s",
+			    store_err_text(err));
+			client_txn_abort(t);
+			return;
+		}
 		client_txn_error(t, err == STORE_ERR_DNS ? ERRPAGE_DNS_FAIL :
 		    ERRPAGE_CONNECT_FAIL, store_err_text(err), sys_errno);
 		return;
@@ -142,6 +167,11 @@ tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
 	/* The tunnel is idle when neither side says anything for
 	 * read_timeout; either side's silence alone is normal. */
 	comm_set_timeout(c, COMM_TO_IDLE, cc->ctx->deps.conf->read_timeout);
+	if (tn->spliced) {
+		tunnel_read_server(tn);
+		client_tunnel_from_client(t);	/* the peeked bytes first */
+		return;
+	}
 	buf_chain_init(&out, comm_loop_pool(cc->ctx->deps.loop));
 	if (buf_chain_append(&out, ok, sizeof ok - 1) != 0) {
 		buf_chain_fini(&out);

@@ -118,6 +118,7 @@ client_txn_finish(struct client_txn *t)
 		acl_check_cancel(&t->ck);	/* its answer still comes */
 	client_adapt_cancel(t);		/* so does a helper's */
 	client_tunnel_abort(t);
+	client_bump_abort(t);
 	t->busy--;
 	client_txn_maybe_free(t);
 }
@@ -249,6 +250,7 @@ client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr)
 	fr->client = &t->cc->peer.sa;
 	fr->max_body = t->max_body;
 	client_peer_fwd_req(t, fr);
+	client_bump_fwd_req(t, fr);
 }
 
 /* Forward the request as it is into a private entry that only this

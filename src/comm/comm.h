@@ -218,6 +218,23 @@ struct comm_conn	*comm_connect(struct comm_loop *loop,
 void	comm_read(struct comm_conn *c, struct buf *b, size_t max,
 	    comm_done_fn *done, void *arg);
 
+/* comm_peek() - look at the first want bytes the peer sent without
+ * taking them from the socket (MSG_PEEK): they are read again by the
+ * next comm_read(), or by a transport put on the connection afterwards
+ * (ssl_bump hands a peeked ClientHello to TLS, or tunnels it as it is).
+ * done runs once the socket holds want bytes: OK with res->data a copy
+ * of them; OK with fewer when no more can come (the peer closed after
+ * them, or the socket is not TCP and cannot be waited on for a count);
+ * EOF when nothing came before the peer closed; ERROR, TIMEOUT (the READ
+ * timeout) or CANCELLED (comm_cancel_read() cancels it).  The loop wakes
+ * only when want bytes are there (SO_RCVLOWAT), so a peer sending one
+ * byte at a time costs no extra wakeups.  Plain connections only; it
+ * takes the read slot (one read or peek pending at a time); want is at
+ * most COMM_PEEK_MAX. */
+#define COMM_PEEK_MAX	(64 * 1024)
+void	comm_peek(struct comm_conn *c, size_t want, comm_done_fn *done,
+	    void *arg);
+
 /* comm_writev() - queue all of chain behind earlier writes.  The write
  * takes the chain's slices and their references (chain is left empty and
  * still initialised; the caller may reuse or fini it at once).  Queued

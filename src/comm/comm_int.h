@@ -133,6 +133,7 @@ struct comm_op {
 	uint8_t			kind;		/* enum comm_op_kind */
 	uint8_t			state;		/* enum comm_op_state */
 	uint8_t			status;		/* enum comm_status (DONE) */
+	uint8_t			peek;		/* reads: comm_peek() */
 	int			err;
 	uint32_t		seq;		/* start order on the conn */
 	struct comm_call	call;		/* delivers the completion */

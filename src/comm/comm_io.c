@@ -27,6 +27,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -111,6 +113,7 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
 	op->buf = b != NULL ? buf_ref(b) : NULL;
 	op->max = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
 	op->off = 0;
+	op->peek = 0;
 	if (c->flags & CONN_CLOSING) {
 		comm_op_finish(op, COMM_CANCELLED, 0);
 		return;
@@ -131,6 +134,104 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
 	if (!(c->flags & CONN_CONNECTING))
 		comm_conn_watch(c, EV_READ, true);
 	comm_conn_timer_update(c);
+}
+
+void
+comm_peek(struct comm_conn *c, size_t want, comm_done_fn *done, void *arg)
+{
+	struct comm_op *op;
+	int lowat;
+
+	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	CHECK(c->xprt == &comm_xprt_raw);
+	CHECK(want > 0 && want <= COMM_PEEK_MAX);
+	op = &c->rd;
+	CHECK(op->state == COMM_OP_IDLE);	/* one read at a time */
+	comm_op_start(c, op, COMM_OP_READ, done, arg);
+	op->buf = NULL;
+	op->max = (uint32_t)want;
+	op->off = 0;
+	op->peek = 1;
+	if (c->flags & CONN_CLOSING) {
+		comm_op_finish(op, COMM_CANCELLED, 0);
+		return;
+	}
+	if (c->fd == -1) {
+		comm_op_finish(op, COMM_ERROR, c->werr != 0 ? c->werr :
+		    ENOTCONN);
+		return;
+	}
+	/* Readable only once want bytes are in: Linux's poll honours
+	 * the receive low-water mark for TCP. */
+	lowat = (int)want;
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat,
+	    sizeof lowat);
+	c->t_read = comm_loop_now(c->loop);
+	if (!(c->flags & CONN_CONNECTING))
+		comm_conn_watch(c, EV_READ, true);
+	comm_conn_timer_update(c);
+}
+
+/* The peer has sent its FIN (TCP's CLOSE_WAIT and later), or the socket
+ * is not TCP: fewer bytes than a peek wants are all there will be. */
+static bool
+comm_io_peer_done(struct comm_conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return (true);
+	return (ti.tcpi_state != TCP_ESTABLISHED &&
+	    ti.tcpi_state != TCP_SYN_SENT && ti.tcpi_state != TCP_SYN_RECV &&
+	    ti.tcpi_state != TCP_FIN_WAIT1 && ti.tcpi_state != TCP_FIN_WAIT2);
+}
+
+static void
+comm_io_peek_lowat(struct comm_conn *c)
+{
+	int one = 1;
+
+	if (c->fd != -1)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one,
+		    sizeof one);
+}
+
+static void
+comm_io_peek_ready(struct comm_conn *c)
+{
+	struct comm_op *op = &c->rd;
+	struct buf *b;
+	ssize_t r;
+
+	b = buf_alloc(c->loop->pool, op->max);
+	if (b == NULL) {
+		comm_io_read_fail(c, COMM_ERROR, ENOMEM);
+		return;
+	}
+	c->recv_calls++;
+	r = recv(c->fd, b->data, op->max, MSG_PEEK);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
+		buf_unref(&b);
+		return;
+	}
+	if (r <= 0) {
+		buf_unref(&b);
+		comm_io_read_fail(c, r == 0 ? COMM_EOF : COMM_ERROR, errno);
+		return;
+	}
+	if ((size_t)r < op->max && !comm_io_peer_done(c)) {
+		buf_unref(&b);	/* woken early: wait for the rest */
+		return;
+	}
+	comm_io_peek_lowat(c);
+	comm_conn_watch(c, EV_READ, false);
+	op->buf = b;
+	op->off = 0;
+	b->fill = (uint32_t)r;
+	op->len = (size_t)r;
+	c->t_active = comm_loop_now(c->loop);
+	comm_op_finish(op, COMM_OK, 0);
 }
 
 /* A read with neither a block nor a size (a client's requests): recv()
@@ -179,6 +280,10 @@ comm_io_read_ready(struct comm_conn *c)
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	op = &c->rd;
 	CHECK(op->state == COMM_OP_PENDING);
+	if (op->peek) {
+		comm_io_peek_ready(c);
+		return;
+	}
 	b = op->buf;
 	if (b != NULL && buf_room(b) == 0) {
 		/* The caller's block filled up meanwhile: recv() of 0 bytes
@@ -236,6 +341,8 @@ comm_io_read_fail(struct comm_conn *c, enum comm_status st, int err)
 {
 	if (c->rd.state != COMM_OP_PENDING)
 		return;
+	if (c->rd.peek)
+		comm_io_peek_lowat(c);
 	comm_conn_watch(c, EV_READ, false);
 	comm_op_finish(&c->rd, st, err);
 }

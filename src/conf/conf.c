@@ -268,18 +268,124 @@ conf_port_add(struct conf_ctx *ctx, const struct conf_port *port)
 	return (0);
 }
 
+static void conf_port_tls_free(struct conf_port_tls **tp);
+
+/* dynamic_cert_mem_cache_size, by default */
+#define CONF_CERT_CACHE_DEFAULT	(4u << 20)
+
+/* http_port's ssl-bump options (Squid 5's names).  The CA is read, and
+ * its key checked, when the port opens (client_ports.c). */
+static int
+conf_port_bump_option(struct conf_ctx *ctx, struct conf_port_tls *t,
+    const char *word, bool *generate)
+{
+	static const struct {
+		const char	*name;
+		size_t		field;
+	} files[] = {
+		{ "tls-cert=", offsetof(struct conf_port_tls, cert) },
+		{ "cert=", offsetof(struct conf_port_tls, cert) },
+		{ "tls-key=", offsetof(struct conf_port_tls, key) },
+		{ "key=", offsetof(struct conf_port_tls, key) },
+	};
+	const char *v;
+	char **slot;
+	bool no_unit;
+	size_t i, len;
+
+	for (i = 0; i < ARRAY_LEN(files); i++) {
+		len = strlen(files[i].name);
+		if (strncmp(word, files[i].name, len) != 0)
+			continue;
+		if (word[len] == '\0') {
+			conf_error(ctx, "%s needs a value", files[i].name);
+			return (-1);
+		}
+		slot = (char **)(void *)((char *)t + files[i].field);
+		free(*slot);
+		if ((*slot = strdup(word + len)) == NULL) {
+			conf_error(ctx, "out of memory");
+			return (-1);
+		}
+		return (0);
+	}
+	if (strncmp(word, "generate-host-certificates=", 27) == 0) {
+		v = word + 27;
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+			conf_error(ctx, "generate-host-certificates= is on or "
+			    "off");
+			return (-1);
+		}
+		*generate = strcmp(v, "on") == 0;
+		return (0);
+	}
+	if (strncmp(word, "dynamic_cert_mem_cache_size=", 28) == 0) {
+		v = word + 28;
+		if (conf_parse_size_value(v, NULL, &t->cert_cache,
+		    &no_unit) != 0) {
+			conf_error(ctx, "bad dynamic_cert_mem_cache_size "
+			    "\"%s\" (4MB, 512KB ...)", v);
+			return (-1);
+		}
+		return (0);
+	}
+	conf_warn(ctx, "http_port: option \"%s\" is not supported and is "
+	    "ignored", word);
+	return (0);
+}
+
+/* http_port [addr:]port [ssl-bump tls-cert=CA ...].  ssl-bump without a
+ * CA is refused here: cuttle never bumps without one. */
 static int
 conf_parse_port(struct conf_ctx *ctx, unsigned argc, char **argv)
 {
 	struct conf_port port;
+	struct conf_port_tls *t = NULL;
+	bool bump = false, generate = true;
 	unsigned i;
 
 	if (conf_port_addr(ctx, argv[0], &port) != 0)
 		return (-1);
 	for (i = 1; i < argc; i++)
-		conf_warn(ctx, "http_port: option \"%s\" is not supported "
-		    "and is ignored", argv[i]);
-	return (conf_port_add(ctx, &port));
+		if (strcmp(argv[i], "ssl-bump") == 0)
+			bump = true;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "ssl-bump") == 0)
+			continue;
+		if (!bump) {
+			conf_warn(ctx, "http_port: option \"%s\" is not "
+			    "supported and is ignored", argv[i]);
+			continue;
+		}
+		if (t == NULL && (t = calloc(1, sizeof *t)) == NULL) {
+			conf_error(ctx, "out of memory");
+			return (-1);
+		}
+		if (conf_port_bump_option(ctx, t, argv[i], &generate) != 0)
+			goto fail;
+	}
+	if (!bump)
+		return (conf_port_add(ctx, &port));
+	if (t == NULL || t->cert == NULL) {
+		conf_error(ctx, "ssl-bump needs the CA that signs the "
+		    "certificates cuttle makes (tls-cert=ca.pem "
+		    "[tls-key=ca.key])");
+		goto fail;
+	}
+	if (!generate) {
+		conf_error(ctx, "ssl-bump needs generate-host-certificates=on "
+		    "(cuttle makes each site's certificate)");
+		goto fail;
+	}
+	if (t->cert_cache == 0)
+		t->cert_cache = CONF_CERT_CACHE_DEFAULT;
+	port.bump = t;
+	if (conf_port_add(ctx, &port) != 0)
+		goto fail;
+	return (0);
+fail:
+	conf_port_tls_free(&t);
+	return (-1);
 }
 
 static void
@@ -1264,8 +1370,10 @@ conf_free(struct conf **cp)
 	TAKE_OBJ_NOTNULL(c, cp, CONF_MAGIC);
 	for (i = 0; i < ARRAY_LEN(conf_directives); i++)
 		conf_directives[i].free((char *)c + conf_directives[i].field);
-	for (i = 0; i < c->nports; i++)
+	for (i = 0; i < c->nports; i++) {
 		conf_port_tls_free(&c->ports[i].tls);
+		conf_port_tls_free(&c->ports[i].bump);
+	}
 	free(c->ports);
 	for (i = 0; i < c->nfiles; i++)
 		free(c->files[i]);

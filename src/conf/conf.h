@@ -34,6 +34,8 @@ struct conf_port_tls {
 	char		*options;	/* options= */
 	int		min_version;	/* tls-min-version=: 0x0301 (1.0)
 					 * ... 0x0304 (1.3); 0: default */
+	uint64_t	cert_cache;	/* ssl-bump: dynamic_cert_mem_cache_size
+					 * (bytes) */
 };
 
 /* An http_port or https_port line. */
@@ -41,6 +43,9 @@ struct conf_port {
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
 	struct conf_port_tls	*tls;	/* https_port; NULL: http_port */
+	struct conf_port_tls	*bump;	/* http_port ssl-bump: the CA
+					 * (cert, key) that certificates are
+					 * minted with; NULL: no bumping */
 	const char		*file;	/* where the line is (for messages */
 	unsigned		line;	/* about its certificate) */
 };
@@ -114,6 +119,8 @@ struct conf {
 	struct conf_lines	acl;
 	struct conf_lines	http_access;
 	struct conf_lines	http_reply_access;
+	struct conf_lines	ssl_bump;
+	struct conf_lines	sslproxy_cert_error;
 	struct conf_lines	cachemgr_passwd;
 	struct conf_lines	auth_param;
 	char			*cache_mgr;

@@ -33,6 +33,7 @@
 #include "http/http_hdr.h"
 #include "http/http_out.h"
 #include "tls/tls.h"
+#include "tls/tls_mint.h"
 
 #define FWD_READ_MAX	(64 * 1024)
 
@@ -87,6 +88,54 @@ fwd_end(struct fwd *f, enum store_err err, int sys_errno)
 	fwd_maybe_finish(f);
 }
 
+/* One string for both: "host:port" keys the pool, its first host_len
+ * bytes are what DNS is asked.  A TLS connection's key names the context
+ * it was verified under too, and the certificate errors it was allowed:
+ * never one for plain http, another origin, another context or other
+ * errors.  malloc'd; NULL on ENOMEM. */
+static char *
+fwd_key(const struct fwd_ctx *ctx, const char *host, size_t host_len,
+    uint16_t port, bool tls, const int *allowed, size_t nallowed)
+{
+	size_t len = host_len + 32 + 12 * FWD_TLS_ALLOWED, n, i;
+	char *key = malloc(len);
+
+	if (key == NULL)
+		return (NULL);
+	if (!tls) {
+		snprintf(key, len, "%.*s:%u", (int)host_len, host, port);
+		return (key);
+	}
+	n = (size_t)snprintf(key, len, "%.*s:%u tls/%u", (int)host_len, host,
+	    port, ctx->tls_gen);
+	for (i = 0; i < nallowed && i < FWD_TLS_ALLOWED; i++)
+		n += (size_t)snprintf(key + n, len - n, "%s%d", i == 0 ?
+		    " allow/" : ",", allowed[i]);
+	return (key);
+}
+
+void
+fwd_keep_idle(struct fwd_ctx *ctx, struct comm_conn **cp, const char *host,
+    size_t host_len, uint16_t port, unsigned tls_gen, const int *allowed,
+    size_t nallowed, const struct sockaddr *peer)
+{
+	struct sockaddr_storage ss;
+	char *key;
+
+	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	key = tls_gen == ctx->tls_gen && peer != NULL ? fwd_key(ctx, host,
+	    host_len, port, true, allowed, nallowed) : NULL;
+	if (key == NULL) {	/* another context since: not reusable */
+		comm_close(cp);
+		return;
+	}
+	memset(&ss, 0, sizeof ss);
+	memcpy(&ss, peer, peer->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	fwd_pool_put(ctx, cp, key, &ss);
+	free(key);
+}
+
 struct fwd *
 fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
     struct store_entry *e, fwd_done_fn *done, void *arg)
@@ -94,7 +143,7 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 	const struct http_msg *m = req->msg;
 	const struct http_field *pa;
 	struct fwd *f;
-	unsigned i;
+	size_t i;
 	bool to_peer = false;
 
 	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
@@ -151,6 +200,10 @@ fwd_start(struct fwd_ctx *ctx, const struct fwd_req *req,
 		fwd_free(f);
 		return (NULL);
 	}
+	for (i = 0; req->tls && i < req->ntls_allowed && i < FWD_TLS_ALLOWED;
+	    i++)
+		f->tls_allowed[i] = req->tls_allowed[i];
+	f->ntls_allowed = (uint8_t)i;
 	f->e = e;
 	store_entry_ref(e);
 	ctx->nfwd++;
@@ -196,29 +249,28 @@ fwd_hop_start(struct fwd *f)
 	f->naddrs = 0;
 	f->next_addr = 0;
 	f->peer = NULL;
-	/* One string for both: "host:port" keys the pool, its first
-	 * host_len bytes are what DNS is asked.  A TLS connection's key
-	 * names the context it was verified under too: never one for
-	 * plain http, another origin or another context. */
+	/* The pool key (fwd_key()); a peer's names the peer, whatever
+	 * the URL's scheme. */
 	free(f->key);
-	size = f->host_len + 48;
-	f->key = malloc(size);
+	if (f->pe != NULL) {
+		size = f->host_len + 48;
+		f->key = malloc(size);
+		if (f->key != NULL)
+			snprintf(f->key, size, "%s:%u peer", host, f->port);
+	} else
+		f->key = fwd_key(f->ctx, host, f->host_len, f->port, f->tls,
+		    f->tls_allowed, f->ntls_allowed);
 	if (f->key == NULL) {
 		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
 		return;
 	}
 	if (f->pe != NULL) {
-		snprintf(f->key, size, "%s:%u peer", host, f->port);
 		f->pe->conn_open++;
 		f->pe->fetches++;
 		f->pe_held = true;
 		if (h->code == FWD_HIER_ROUNDROBIN_PARENT)
 			f->pe->rr_count++;
-	} else if (f->tls)
-		snprintf(f->key, size, "%s:%u tls/%u", host, f->port,
-		    f->ctx->tls_gen);
-	else
-		snprintf(f->key, size, "%s:%u", host, f->port);
+	}
 	f->pending++;
 	f->dnsq = dns_lookup(f->ctx->dns, f->key, f->host_len,
 	    fwd_resolved, f);
@@ -361,7 +413,9 @@ fwd_tls_start(struct fwd *f)
 		return;
 	}
 	ssl = tls_client_new(f->ctx->tls, f->sni, f->port);
-	if (ssl == NULL) {
+	if (ssl == NULL || (f->ntls_allowed > 0 &&
+	    tls_client_keep_errors(ssl) != 0)) {
+		tls_ssl_free(ssl);
 		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
 		return;
 	}
@@ -373,7 +427,28 @@ fwd_tls_start(struct fwd *f)
 		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
 		return;
 	}
-	fwd_send_request(f);
+	/* With errors allowed, nothing goes out before they are judged. */
+	if (f->ntls_allowed == 0)
+		fwd_send_request(f);
+}
+
+/* Every error the handshake recorded is one the request allows: NULL,
+ * else the name of the first that is not. */
+static const char *
+fwd_tls_judge(const struct fwd *f, struct comm_conn *c)
+{
+	int codes[16];
+	size_t i, j, n;
+
+	n = tls_verify_errors(comm_tls_ssl(c), codes, 16);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < f->ntls_allowed; j++)
+			if (codes[i] == f->tls_allowed[j])
+				break;
+		if (j == f->ntls_allowed)
+			return (tls_verify_name(codes[i]));
+	}
+	return (NULL);
 }
 
 static void
@@ -381,11 +456,25 @@ fwd_handshaken(struct comm_conn *c, const struct comm_result *res,
     void *arg)
 {
 	struct fwd *f = arg;
+	const char *why;
 
 	CHECK_OBJ_NOTNULL(f, FWD_MAGIC);
 	f->pending--;
 	if (c == f->conn)
 		f->connecting = false;
+	if (res->status == COMM_OK && f->ntls_allowed > 0 && !f->ended &&
+	    c == f->conn) {
+		why = fwd_tls_judge(f, c);
+		if (why == NULL) {
+			fwd_send_request(f);
+			return;
+		}
+		snprintf(f->detail, sizeof f->detail, "%s", why);
+		log_msg(LG_NOTICE, SEC_FWD, "%s: TLS certificate refused: %s",
+		    f->key, f->detail);
+		fwd_end(f, STORE_ERR_SECURE_CONNECT, 0);
+		return;
+	}
 	if (res->status == COMM_OK || f->ended || c != f->conn) {
 		fwd_maybe_finish(f);
 		return;

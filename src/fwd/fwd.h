@@ -76,6 +76,24 @@ int		fwd_tls_new(const struct conf *conf, struct tls_ctx **out);
 /* fwd_ctx_set_tls() - put *tp (taken; NULLed) in force.  Connections
  * open keep the old context; idle ones made under it are not reused. */
 void		fwd_ctx_set_tls(struct fwd_ctx *ctx, struct tls_ctx **tp);
+/* fwd_ctx_tls() - the TLS client context in force (borrowed; NULL: none
+ * yet), for ssl_bump's connection to the origin; *gen (may be NULL) its
+ * generation, for fwd_keep_idle(). */
+struct tls_ctx	*fwd_ctx_tls(struct fwd_ctx *ctx, unsigned *gen);
+/* fwd_keep_idle() - *cp (taken; NULLed), a TLS connection to host:port
+ * whose handshake is done and verified for host under the context of
+ * generation tls_gen, with the certificate errors allowed listed, goes
+ * to the idle pool for the requests that fwd_start() sends there: a
+ * bumped connection's first request reuses the one its bump opened.
+ * Closed instead when the context changed since. */
+void		fwd_keep_idle(struct fwd_ctx *ctx, struct comm_conn **cp,
+		    const char *host, size_t host_len, uint16_t port,
+		    unsigned tls_gen, const int *allowed, size_t nallowed,
+		    const struct sockaddr *peer);
+/* fwd_tls_failure() - what made c's handshake fail (res its outcome):
+ * "X509_V_ERR_HOSTNAME_MISMATCH", "SQUID_ERR_SSL_HANDSHAKE: why". */
+void	fwd_tls_failure(struct comm_conn *c, const struct comm_result *res,
+	    char *buf, size_t len);
 /* fwd_ctx_free() - every fwd must be done; idle connections are closed. */
 void		fwd_ctx_free(struct fwd_ctx **cp);
 
@@ -140,6 +158,13 @@ struct fwd_req {
 	const struct fwd_hop	*hops;		/* copied */
 	unsigned		nhops;		/* with peers, 0: nowhere to
 						 * go (ERR_CANNOT_FORWARD) */
+	/* Certificate verification errors the origin may have (X509_V_ERR_*
+	 * codes that sslproxy_cert_error allowed for a bumped connection;
+	 * copied): the handshake records errors instead of failing, and
+	 * the request goes out only if every error is among these.  Such
+	 * a connection is pooled apart, for requests allowing the same. */
+	const int		*tls_allowed;
+	size_t			ntls_allowed;
 };
 
 typedef void fwd_done_fn(struct fwd *f, void *arg);

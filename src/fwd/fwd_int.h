@@ -39,6 +39,8 @@ struct fwd_send {
 	struct comm_call	call;	/* when nothing was written */
 };
 
+#define FWD_TLS_ALLOWED		8	/* errors a request may allow */
+
 struct fwd {
 	unsigned		magic;
 #define FWD_MAGIC		0xf3d0f3d0U
@@ -77,6 +79,8 @@ struct fwd {
 	bool			tls_wait;	/* connecting; the request waits
 						 * for the handshake to start */
 	char			detail[160];	/* the page's %D, or "" */
+	int			tls_allowed[FWD_TLS_ALLOWED];	/* fwd_req's */
+	uint8_t			ntls_allowed;
 	bool			idempotent;	/* and without content */
 	bool			body_chunked;
 	bool			body_started;
@@ -202,10 +206,6 @@ void	fwd_peer_failed(struct fwd_peers *p, struct fwd_peer *pe, double now);
 void	fwd_peer_succeeded(struct fwd_peers *p, struct fwd_peer *pe);
 
 void	fwd_free(struct fwd *f);
-/* fwd_tls_failure() - what made c's handshake fail (res its outcome):
- * "X509_V_ERR_HOSTNAME_MISMATCH", "SQUID_ERR_SSL_HANDSHAKE: why". */
-void	fwd_tls_failure(struct comm_conn *c, const struct comm_result *res,
-	    char *buf, size_t len);
 void	fwd_set_port(struct sockaddr_storage *ss, uint16_t port);
 socklen_t	fwd_addrlen(const struct sockaddr_storage *ss);
 

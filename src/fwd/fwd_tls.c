@@ -71,6 +71,15 @@ fwd_ctx_set_tls(struct fwd_ctx *ctx, struct tls_ctx **tp)
 	ctx->tls_gen++;
 }
 
+struct tls_ctx *
+fwd_ctx_tls(struct fwd_ctx *ctx, unsigned *gen)
+{
+	CHECK_OBJ_NOTNULL(ctx, FWD_CTX_MAGIC);
+	if (gen != NULL)
+		*gen = ctx->tls_gen;
+	return (ctx->tls);
+}
+
 /* Squid's names: the verify result for a certificate refused, else
  * SQUID_ERR_SSL_HANDSHAKE and why. */
 void

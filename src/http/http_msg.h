@@ -156,7 +156,7 @@ int	http_msg_add_field(struct http_msg *msg, const char *name,
 
 /* http_msg_set_target() - a request's target becomes target (len
  * bytes), appended to raw (the request line's old bytes stay, unused):
- * a URL rewriter's answer.  0, -EINVAL (empty, or a byte that is not
+ * a URL rewriter's answer, or a bumped request's absolute URL.  0, -EINVAL (empty, or a byte that is not
  * visible ASCII: RFC 9112 3.2), -E2BIG or -ENOMEM. */
 int	http_msg_set_target(struct http_msg *msg, const char *target,
 	    size_t len);

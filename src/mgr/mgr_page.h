@@ -120,6 +120,13 @@ struct mgr_client_figures {
 	uint64_t	collapsed;	/* requests that joined one */
 	uint64_t	revalidations;
 	uint64_t	purges;
+	/* ssl_bump */
+	uint64_t	bumped;		/* CONNECTs bumped */
+	uint64_t	spliced;	/* ... spliced on an ssl-bump port */
+	uint64_t	certs_minted;
+	uint64_t	cert_hits;	/* served from the certificate cache */
+	uint64_t	cert_entries;	/* in the cache (the last minter's) */
+	uint64_t	cert_bytes;
 };
 
 /* What the general pages report, read from every module at once; what

@@ -114,6 +114,24 @@ mgr_render_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	    fg.fs.idle);
 	prom_u64(o, "cuttle_client_connections_total", "counter",
 	    "Client connections accepted.", cs->conns_accepted);
+	prom_family(o, "cuttle_ssl_bump_connections_total", "counter",
+	    "CONNECTs on ssl-bump ports, by what ssl_bump did.");
+	mgr_out_printf(o, "cuttle_ssl_bump_connections_total{action=\"bump\"} "
+	    "%ju\n", (uintmax_t)cs->bumped);
+	mgr_out_printf(o, "cuttle_ssl_bump_connections_total{action="
+	    "\"splice\"} %ju\n", (uintmax_t)cs->spliced);
+	prom_family(o, "cuttle_ssl_bump_certificates_total", "counter",
+	    "Certificates shown to bumped clients: minted, or from the "
+	    "cache.");
+	mgr_out_printf(o, "cuttle_ssl_bump_certificates_total{how=\"minted\"} "
+	    "%ju\n", (uintmax_t)cs->certs_minted);
+	mgr_out_printf(o, "cuttle_ssl_bump_certificates_total{how=\"cached\"} "
+	    "%ju\n", (uintmax_t)cs->cert_hits);
+	prom_u64(o, "cuttle_ssl_bump_cert_cache_entries", "gauge",
+	    "Minted certificates kept (dynamic_cert_mem_cache_size).",
+	    cs->cert_entries);
+	prom_u64(o, "cuttle_ssl_bump_cert_cache_bytes", "gauge",
+	    "Bytes the minted certificates kept take.", cs->cert_bytes);
 	prom_family(o, "cuttle_server_connections_total", "counter",
 	    "Connections to origin servers, opened or reused from the idle "
 	    "pool.");

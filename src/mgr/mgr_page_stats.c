@@ -213,6 +213,16 @@ mgr_render_counters(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	mgr_out_printf(o, "client_http.revalidations = %ju\n",
 	    (uintmax_t)cs->revalidations);
 	mgr_out_printf(o, "client_http.purges = %ju\n", (uintmax_t)cs->purges);
+	mgr_out_printf(o, "ssl_bump.bumped = %ju\n", (uintmax_t)cs->bumped);
+	mgr_out_printf(o, "ssl_bump.spliced = %ju\n", (uintmax_t)cs->spliced);
+	mgr_out_printf(o, "ssl_bump.certs_minted = %ju\n",
+	    (uintmax_t)cs->certs_minted);
+	mgr_out_printf(o, "ssl_bump.cert_cache_hits = %ju\n",
+	    (uintmax_t)cs->cert_hits);
+	mgr_out_printf(o, "ssl_bump.cert_cache_entries = %ju\n",
+	    (uintmax_t)cs->cert_entries);
+	mgr_out_printf(o, "ssl_bump.cert_cache_bytes = %ju\n",
+	    (uintmax_t)cs->cert_bytes);
 	mgr_out_printf(o, "client.conns_accepted = %ju\n",
 	    (uintmax_t)cs->conns_accepted);
 	mgr_out_printf(o, "client.conns_open = %u\n", cs->conns_open);

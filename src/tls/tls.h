@@ -45,6 +45,8 @@ struct tls_options {
 	unsigned	flags;		/* TLS_DONT_VERIFY_* */
 	bool		no_default_ca;	/* default-ca=off */
 	unsigned	sessions;	/* client sessions kept; 0: 1024 */
+	bool		cert_per_conn;	/* server: no cert; each SSL object
+					 * gets its own (ssl_bump) */
 };
 
 /* tls_ctx_client_new() / tls_ctx_server_new() - a context per o (a
@@ -84,6 +86,10 @@ unsigned	tls_sessions_kept(const struct tls_ctx *t);
 /* tls_verify_name() - "X509_V_ERR_CERT_HAS_EXPIRED" for a verify result
  * (SSL_get_verify_result()), as Squid's error pages name it. */
 const char	*tls_verify_name(long result);
+/* tls_verify_code() - the verify result a name stands for (as
+ * tls_verify_name() prints it, and Squid's SQUID_X509_V_ERR_DOMAIN_MISMATCH
+ * for a name the certificate does not carry), or -1. */
+long		tls_verify_code(const char *name);
 /* tls_verify_result() - ssl's verify result: 0 (X509_V_OK) when the
  * peer's certificate passed, or was not checked. */
 long		tls_verify_result(const struct ssl_st *ssl);

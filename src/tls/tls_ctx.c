@@ -293,7 +293,7 @@ tls_ctx_new(const struct tls_options *o, bool server, struct tls_ctx **out,
 		return (-ENOMEM);
 	}
 	r = tls_ctx_common(t, o, err, errlen);
-	if (r == 0 && server)
+	if (r == 0 && server && !o->cert_per_conn)
 		r = o->cert == NULL ? TLS_FAIL(err, errlen,
 		    "a server needs a certificate (cert=)") : 0;
 	if (r != 0) {

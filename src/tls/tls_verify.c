@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -31,6 +32,19 @@ tls_verify_name(long result)
 		if (tls_verify_names[i].code == result)
 			return (tls_verify_names[i].name);
 	return ("X509_V_ERR_UNSPECIFIED");
+}
+
+long
+tls_verify_code(const char *name)
+{
+	size_t i;
+
+	if (strcmp(name, "SQUID_X509_V_ERR_DOMAIN_MISMATCH") == 0)
+		return (X509_V_ERR_HOSTNAME_MISMATCH);
+	for (i = 0; i < ARRAY_LEN(tls_verify_names); i++)
+		if (strcmp(tls_verify_names[i].name, name) == 0)
+			return (tls_verify_names[i].code);
+	return (-1);
 }
 
 long

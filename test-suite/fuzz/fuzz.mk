@@ -81,6 +81,15 @@ fuzz_proxy: obj/fuzz/fuzz_proxy.o obj/fuzz/fuzz_common.o libcuttle-proxy.a
 	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
 	    $(PROXY_LIBS) -lm
 
+# ssl_bump's ClientHello parser, with the name check it uses (OpenSSL).
+HELLO_OBJS := obj/src/tls/tls_hello.o obj/src/tls/tls_mint.o \
+	obj/src/tls/tls_ctx.o obj/src/tls/tls_verify.o
+fuzz_hello: obj/fuzz/fuzz_hello.o obj/fuzz/fuzz_common.o $(HELLO_OBJS) \
+	    libcuttle-fuzz.a
+	@echo "  LD(fuzz) $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
+	    $(PROXY_LIBS) -lm
+
 libcuttle-fuzz.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar cr $@ $(LIB_OBJS)

@@ -921,6 +921,86 @@ START_TEST(builtins_exist_and_stock_redefinitions_are_harmless)
 }
 END_TEST
 
+/* -- ssl_bump: ssl::server_name, at_step, ssl_error ---------------------- */
+
+START_TEST(ssl_server_name_follows_the_step)
+{
+	static const char *const certnames[] = { "cert.example.net",
+	    "*.example.net" };
+	struct treq t;
+
+	/* Step 1: the CONNECT host is the name known. */
+	treq(&t, "10.0.0.1", "CONNECT", "www.example.com", 443);
+	t.r.ssl_step = 1;
+	ck_assert(a_matches("acl a ssl::server_name .example.com", &t.r,
+	    NULL));
+	ck_assert(a_matches("acl a ssl::server_name_regex -i ^WWW\\.", &t.r,
+	    NULL));
+	ck_assert(!a_matches("acl a ssl::server_name --server-provided "
+	    ".example.com", &t.r, NULL));
+	/* Step 2: SNI, when the client sent one, wins over CONNECT. */
+	t.r.ssl_step = 2;
+	t.r.sni = "sni.example.org";
+	t.r.sni_len = strlen(t.r.sni);
+	ck_assert(!a_matches("acl a ssl::server_name .example.com", &t.r,
+	    NULL));
+	ck_assert(a_matches("acl a ssl::server_name .example.org", &t.r,
+	    NULL));
+	ck_assert(a_matches("acl a ssl::server_name --client-requested "
+	    "sni.example.org", &t.r, NULL));
+	/* Step 3: the certificate's names, once known. */
+	t.r.ssl_step = 3;
+	t.r.cert_names = certnames;
+	t.r.ncert_names = 2;
+	ck_assert(a_matches("acl a ssl::server_name cert.example.net", &t.r,
+	    NULL));
+	ck_assert(!a_matches("acl a ssl::server_name .example.org", &t.r,
+	    NULL));
+	ck_assert(a_matches("acl a ssl::server_name --client-requested "
+	    ".example.org", &t.r, NULL));
+	ck_assert(a_matches("acl a ssl::server_name --server-provided "
+	    ".example.net", &t.r, NULL));
+	ck_assert(!a_matches("acl a ssl::server_name --consensus "
+	    ".example.net", &t.r, NULL));
+	ck_assert(!a_matches("acl a ssl::server_name --consensus "
+	    ".example.org", &t.r, NULL));
+	ck_assert(a_matches("acl a ssl::server_name --consensus "
+	    ".example.org .example.net", &t.r, NULL));
+}
+END_TEST
+
+START_TEST(at_step_and_ssl_error)
+{
+	static const struct bad_case bad[] = {
+		{ "acl a at_step SslBump4",
+		    "t.conf:1: acl: unknown at_step \"SslBump4\"" },
+		{ "acl a ssl_error X509_V_ERR_NO_SUCH_THING",
+		    "t.conf:1: acl: unknown ssl_error "
+		    "\"X509_V_ERR_NO_SUCH_THING\"" },
+		{ "acl a ssl::server_name --bogus .example.com",
+		    "t.conf:1: acl: unknown option \"--bogus\"" },
+	};
+	struct treq t;
+
+	treq(&t, "10.0.0.1", "CONNECT", "www.example.com", 443);
+	ck_assert(!a_matches("acl a at_step SslBump1", &t.r, NULL));
+	t.r.ssl_step = 2;
+	ck_assert(!a_matches("acl a at_step SslBump1", &t.r, NULL));
+	ck_assert(a_matches("acl a at_step SslBump1 SslBump2", &t.r, NULL));
+	ck_assert(!a_matches("acl a ssl_error X509_V_ERR_CERT_HAS_EXPIRED",
+	    &t.r, NULL));
+	t.r.ssl_error = 10;	/* X509_V_ERR_CERT_HAS_EXPIRED */
+	ck_assert(a_matches("acl a ssl_error X509_V_ERR_CERT_HAS_EXPIRED",
+	    &t.r, NULL));
+	ck_assert(!a_matches("acl a ssl_error "
+	    "SQUID_X509_V_ERR_DOMAIN_MISMATCH", &t.r, NULL));
+	t.r.ssl_error = 62;	/* X509_V_ERR_HOSTNAME_MISMATCH */
+	ck_assert(a_matches("acl a ssl_error "
+	    "SQUID_X509_V_ERR_DOMAIN_MISMATCH", &t.r, NULL));
+	check_bad(bad, ARRAY_LEN(bad));
+}
+END_TEST
+
 /* -- rules ----------------------------------------------------------------- */
 
 START_TEST(rules_and_not_first_match_and_implicit_last)
@@ -1414,6 +1494,8 @@ acl_suite(void)
 	tcase_add_test(tc, format_codes_escape_and_dash_unknown);
 	tcase_add_test(tc, note_matches_the_helpers_annotations);
 	tcase_add_test(tc, builtins_exist_and_stock_redefinitions_are_harmless);
+	tcase_add_test(tc, ssl_server_name_follows_the_step);
+	tcase_add_test(tc, at_step_and_ssl_error);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rules");

@@ -134,6 +134,87 @@ chain_of_pattern(struct buf_chain *ch, size_t n)
 	free(p);
 }
 
+/* --- peeks --------------------------------------------------------------- */
+
+/* A peek waits for its count however the bytes come, wakes the loop only
+ * then, and leaves them for the next read. */
+START_TEST(peek_waits_for_its_count_and_consumes_nothing)
+{
+	struct rec r = { 0 }, rd = { 0 };
+	uint32_t wakes;
+
+	tcp_setup(0);
+	ck_assert_int_eq(write(sv[1], "abc", 3), 3);
+	test_inside_call = true;
+	comm_peek(c, 10, rec_done, &r);
+	test_inside_call = false;
+	run_for(loop, 0.05);
+	ck_assert_int_eq(r.calls, 0);
+	ck_assert_int_eq(write(sv[1], "defg", 4), 4);
+	run_for(loop, 0.05);
+	ck_assert_int_eq(r.calls, 0);
+	/* Nothing woke the loop for the bytes short of the count. */
+	wakes = conn_stats(c).recv_calls;
+	ck_assert_uint_le(wakes, 1);
+	ck_assert_int_eq(write(sv[1], "hijklm", 6), 6);
+	RUN_UNTIL(loop, r.calls > 0);
+	ck_assert_int_eq(r.status, COMM_OK);
+	ck_assert_uint_eq(r.len, 10);
+	ck_assert_str_eq(r.data, "abcdefghij");
+	/* Still all in the socket. */
+	comm_read(c, NULL, 0, rec_done, &rd);
+	RUN_UNTIL(loop, rd.calls > 0);
+	ck_assert_int_eq(rd.status, COMM_OK);
+	ck_assert_str_eq(rd.data, "abcdefghijklm");
+	finish();
+}
+END_TEST
+
+START_TEST(peek_short_when_the_peer_closes)
+{
+	struct rec r = { 0 }, e = { 0 };
+
+	tcp_setup(0);
+	ck_assert_int_eq(write(sv[1], "abc", 3), 3);
+	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
+	comm_peek(c, 10, rec_done, &r);
+	RUN_UNTIL(loop, r.calls > 0);
+	ck_assert_int_eq(r.status, COMM_OK);
+	ck_assert_uint_eq(r.len, 3);
+	ck_assert_str_eq(r.data, "abc");
+	finish();
+	/* Nothing at all before the FIN: EOF. */
+	tcp_setup(0);
+	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
+	comm_peek(c, 10, rec_done, &e);
+	RUN_UNTIL(loop, e.calls > 0);
+	ck_assert_int_eq(e.status, COMM_EOF);
+	finish();
+}
+END_TEST
+
+START_TEST(peek_times_out_and_cancels_once)
+{
+	struct rec r = { 0 }, k = { 0 };
+
+	tcp_setup(0);
+	ck_assert_int_eq(write(sv[1], "ab", 2), 2);
+	comm_set_timeout(c, COMM_TO_READ, 0.05);
+	comm_peek(c, 5, rec_done, &r);
+	RUN_UNTIL(loop, r.calls > 0);
+	ck_assert_int_eq(r.status, COMM_TIMEOUT);
+	run_for(loop, 0.05);
+	ck_assert_int_eq(r.calls, 1);
+	finish();
+	tcp_setup(0);
+	comm_peek(c, 5, rec_done, &k);
+	comm_cancel_read(c);
+	RUN_UNTIL(loop, k.calls > 0);
+	ck_assert_int_eq(k.status, COMM_CANCELLED);
+	finish();
+}
+END_TEST
+
 /* --- reads ---------------------------------------------------------------- */
 
 START_TEST(read_completes_from_the_loop_with_the_bytes)
@@ -1491,6 +1572,9 @@ comm_io_suite(void)
 	tcase_add_test(tc, read_into_a_callers_block_appends_at_fill);
 	tcase_add_test(tc, read_max_limits_one_read);
 	tcase_add_test(tc, read_reports_eof_when_the_peer_closes);
+	tcase_add_test(tc, peek_waits_for_its_count_and_consumes_nothing);
+	tcase_add_test(tc, peek_short_when_the_peer_closes);
+	tcase_add_test(tc, peek_times_out_and_cancels_once);
 	tcase_add_test(tc, read_cancel_completes_cancelled_once);
 	tcase_add_test(tc, read_close_completes_cancelled_once);
 	tcase_add_test(tc, read_timeout_completes_timeout_once);

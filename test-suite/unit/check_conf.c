@@ -366,6 +366,64 @@ START_TEST(https_port_options_old_and_new_names)
 }
 END_TEST
 
+START_TEST(http_port_ssl_bump_needs_a_ca)
+{
+	static const struct {
+		const char	*text;
+		const char	*msg;
+	} bad[] = {
+		{ "http_port 3128 ssl-bump\n",
+		    "t.conf:1: http_port: ssl-bump needs the CA" },
+		{ "\nhttp_port 3128 ssl-bump tls-key=/ca.key "
+		    "generate-host-certificates=on\n",
+		    "t.conf:2: http_port: ssl-bump needs the CA" },
+		{ "http_port 3128 ssl-bump cert=/ca.pem "
+		    "generate-host-certificates=off\n",
+		    "t.conf:1: http_port: ssl-bump needs "
+		    "generate-host-certificates=on" },
+		{ "http_port 3128 ssl-bump cert=/ca.pem "
+		    "dynamic_cert_mem_cache_size=lots\n",
+		    "t.conf:1: http_port: bad dynamic_cert_mem_cache_size" },
+	};
+	struct conf *c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		log_capture_reset();
+		c = conf_new();
+		ck_assert_int_eq(conf_load_string(c, "t.conf", bad[i].text), 1);
+		ck_assert_uint_eq(c->nports, 0);
+		ck_assert_msg(strstr(log_captured(), bad[i].msg) != NULL,
+		    "%s: got %s", bad[i].msg, log_captured());
+		conf_free(&c);
+	}
+	c = conf_new();
+	ck_assert_int_eq(conf_load_string(c, "t.conf",
+	    "http_port 3128\n"
+	    "http_port 3129 ssl-bump tls-cert=/ca.pem tls-key=/ca.key "
+	    "generate-host-certificates=on dynamic_cert_mem_cache_size=8MB\n"
+	    "http_port 3130 ssl-bump cert=/ca2.pem\n"
+	    "ssl_bump peek all\n"
+	    "sslproxy_cert_error deny all\n"
+	    "sslcrtd_program /usr/lib/squid/security_file_certgen\n"), 0);
+	ck_assert_uint_eq(c->nports, 3);
+	ck_assert_ptr_null(c->ports[0].bump);
+	ck_assert_ptr_null(c->ports[1].tls);
+	ck_assert_str_eq(c->ports[1].bump->cert, "/ca.pem");
+	ck_assert_str_eq(c->ports[1].bump->key, "/ca.key");
+	ck_assert_uint_eq(c->ports[1].bump->cert_cache, 8u << 20);
+	ck_assert_str_eq(c->ports[2].bump->cert, "/ca2.pem");
+	ck_assert_ptr_null(c->ports[2].bump->key);
+	ck_assert_uint_eq(c->ports[2].bump->cert_cache, 4u << 20);
+	ck_assert_uint_eq(c->ssl_bump.n, 1);
+	ck_assert_uint_eq(c->sslproxy_cert_error.n, 1);
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:6: "
+	    "sslcrtd_program is not supported and is ignored: cuttle mints "
+	    "certificates itself"));
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(https_port_errors_and_no_default_http_port)
 {
 	static const struct {
@@ -597,6 +655,7 @@ conf_suite(void)
 	tcase_add_test(tc, http_port_options_warn_not_fail);
 	tcase_add_test(tc, https_port_options_old_and_new_names);
 	tcase_add_test(tc, https_port_errors_and_no_default_http_port);
+	tcase_add_test(tc, http_port_ssl_bump_needs_a_ca);
 	tcase_add_test(tc, load_reads_a_file_and_reports_a_missing_one);
 	tcase_add_test(tc, docs_list_every_directive_with_default);
 	tcase_add_test(tc, values_with_units_and_choices);
