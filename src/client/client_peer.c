@@ -1,10 +1,11 @@
 /*
  * client_peer.c - PEER, the request path's step that chooses where a
  * request that may be forwarded goes: the origin server, or cache peers
- * (cache_peer), as Squid 5's peer selection does.
+ * (cache_peer), as Squid 5's peer selection does.  It runs after LOOKUP,
+ * for a miss (or what the cache does not keep) only:
  *
  *	always_direct ~~> never_direct ~~> cache_peer_access, peer by
- *	peer (those with lines) ~~> fwd_peers_select() --> LOOKUP
+ *	peer (those with lines) ~~> fwd_peers_select() --> FETCH or PASS
  *
  * Each rule list may wait for a lookup (dst, srcdomain); the step parks
  * and comes back here with the answer, t->sel_next saying which list it
@@ -94,7 +95,7 @@ client_peer_select(struct client_txn *t)
 	r.now = comm_now(t->cc->ctx->deps.loop);
 	t->nhops = (uint8_t)fwd_peers_select(t->peers, &r, t->hops,
 	    FWD_MAX_HOPS);
-	return (CLIENT_STEP_LOOKUP);
+	return ((enum client_step)t->after_peer);
 }
 
 /* The next peer from i on whose cache_peer_access must be asked. */
@@ -122,7 +123,7 @@ client_peer_step(struct client_txn *t)
 	switch (t->sel_next) {
 	case 0:
 		if (p == NULL)
-			return (CLIENT_STEP_LOOKUP);
+			return ((enum client_step)t->after_peer);
 		t->peers = p;
 		fwd_peers_ref(p);
 		t->sel_next = SEL_ALWAYS;
@@ -148,9 +149,42 @@ client_peer_step(struct client_txn *t)
 	}
 }
 
-void
-client_peer_fwd_req(const struct client_txn *t, struct fwd_req *fr)
+/*
+ * A fetch that PEER did not see (a collapsed request that fetches its
+ * own variant, a background revalidation after a stale hit): selected
+ * now, without waiting, so it goes where its rules send it.  A rule
+ * that would need a lookup answers as acl_rules_check() does without
+ * it; such late fetches are rare, and no ICP is asked for them.
+ */
+static void
+client_peer_select_now(struct client_txn *t, struct fwd_peers *p)
 {
+	unsigned i, n = fwd_peers_count(p);
+
+	t->peers = p;
+	fwd_peers_ref(p);
+	client_txn_view(t);
+	if (acl_rules_check(fwd_peers_always_direct(p), &t->view,
+	    ACL_DENY) == ACL_ALLOW)
+		t->direct = FWD_DIRECT_YES;
+	else if (acl_rules_check(fwd_peers_never_direct(p), &t->view,
+	    ACL_DENY) == ACL_ALLOW)
+		t->direct = FWD_DIRECT_NO;
+	else
+		t->direct = FWD_DIRECT_MAYBE;
+	for (i = 0; i < n && i < 64; i++)
+		if (fwd_peer_access(p, i) != NULL &&
+		    acl_rules_check(fwd_peer_access(p, i), &t->view,
+		    ACL_ALLOW) != ACL_ALLOW)
+			t->peer_denied |= (uint64_t)1 << i;
+	(void)client_peer_select(t);
+}
+
+void
+client_peer_fwd_req(struct client_txn *t, struct fwd_req *fr)
+{
+	if (t->peers == NULL && t->cc->ctx->deps.peers != NULL)
+		client_peer_select_now(t, t->cc->ctx->deps.peers);
 	if (t->peers == NULL)
 		return;
 	fr->peers = t->peers;
