@@ -36,6 +36,7 @@ struct disk_store;
 struct dns_resolver;
 struct fwd_ctx;
 struct helper_pools;
+struct icp;
 struct fwd_peers;
 struct http_refresh;
 struct mgr;
@@ -88,6 +89,8 @@ struct client_deps {
 						 * none */
 	struct fwd_peers	*peers;		/* cache_peer & co; NULL: the
 						 * origin alone */
+	struct icp		*icp;		/* ICP queries; NULL: none */
+	const struct acl_rules	*miss_access;	/* NULL: all */
 };
 
 /*

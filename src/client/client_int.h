@@ -24,6 +24,7 @@
 #include "http/http_cache.h"
 #include "http/http_msg.h"
 #include "http/http_url.h"
+#include "icp/icp.h"
 #include "mgr/mgr.h"
 #include "mgr/mgr_page.h"
 #include "store/store.h"
@@ -257,6 +258,11 @@ struct client_txn {
 	uint8_t			after_peer;	/* FETCH or PASS: where PEER
 						 * goes on (LOOKUP says) */
 	uint64_t		peer_denied;	/* by cache_peer_access */
+	struct icp_query	*icpq;		/* ICP under way (PEER) */
+	bool			icp_timedout;	/* logged TIMEOUT_... */
+	uint8_t			icp_code;	/* what ICP said: enum
+						 * fwd_hier; NONE: nothing */
+	int16_t			icp_peer;
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */

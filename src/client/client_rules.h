@@ -49,6 +49,8 @@ struct client_rules {
 	struct acl_rules	*store_id_access;	/* NULL: none given */
 	struct fwd_peers	*peers;		/* cache_peer & co, with their
 						 * rules; NULL: none */
+	struct acl_rules	*icp_access;	/* "deny all" by default */
+	struct acl_rules	*miss_access;	/* NULL: none given */
 };
 
 /* client_rules_compile() - cr (zeroed by the caller) from conf; a bad
