@@ -38,6 +38,7 @@
 #include "fwd/fwd.h"
 #include "helper/helper.h"
 #include "http/http.h"
+#include "icp/icp.h"
 #include "log/access_log.h"
 #include "mgr/mgr.h"
 #include "mgr/mgr_page.h"
@@ -79,6 +80,7 @@ struct cuttle {
 	size_t			nold_auth;
 	struct client_adapt	*adapt;		/* url_rewrite, store_id;
 						 * NULL: none */
+	struct icp		*icp;		/* icp_port; NULL: none */
 	struct acl_externals	*externals;	/* external_acl_type; NULL:
 						 * none */
 	struct helper_pools	helpers;	/* for /metrics */
@@ -262,6 +264,18 @@ cuttle_deps(const struct cuttle *ct, struct client_deps *deps)
 	deps->disks = disks_stores(ct->disks, &deps->ndisks);
 	deps->adapt = ct->adapt;
 	deps->externals = ct->externals;
+	deps->icp = ct->icp;
+	if (ct->icp != NULL) {
+		struct icp_deps id = {
+			.store = ct->store,
+			.icp_access = ct->rules.icp_access,
+			.miss_access = ct->rules.miss_access,
+			.query_timeout = ct->conf->icp_query_timeout,
+			.max_query_timeout = ct->conf->maximum_icp_query_timeout,
+		};
+
+		icp_set_deps(ct->icp, &id);
+	}
 }
 
 /* The memory cache's limits, from the conf. */
@@ -345,6 +359,15 @@ cuttle_start(struct cuttle *ct)
 		return (-1);
 	if (acl_externals_replace(NULL, ct->externals, reg,
 	    &ct->helpers) != 0)
+		goto nomem;
+	/* ICP: its port is bound once, at start (reconfigure keeps it). */
+	ct->icp = icp_new(ct->loop, ct->conf->icp_port, &errors);
+	if (errors != 0) {
+		log_msg(LG_CRIT, SEC_MAIN, "icp_port %ld: %s",
+		    ct->conf->icp_port, strerror(-errors));
+		return (-1);
+	}
+	if (ct->icp != NULL && icp_register_pages(ct->icp, reg) != 0)
 		goto nomem;
 	cuttle_deps(ct, &deps);
 	ct->client = client_ctx_new(&deps);
@@ -658,6 +681,7 @@ cuttle_fini(struct cuttle *ct)
 	acl_externals_free(&ct->externals);
 	/* Before the modules whose pages it holds. */
 	mgr_free(&ct->mgr);
+	icp_free(&ct->icp);
 	store_index_free(&ct->store);
 	fwd_ctx_free(&ct->fwd);
 	dns_resolver_free(&ct->dns);

@@ -35,7 +35,7 @@ layer_of() {
 	comm) echo 2 ;;
 	http|store|disk|dns|tls) echo 3 ;;
 	acl|helper) echo 4 ;;
-	fwd|auth) echo 5 ;;
+	fwd|auth|icp) echo 5 ;;
 	client|log) echo 6 ;;
 	.) echo 7 ;;
 	*) echo "" ;;

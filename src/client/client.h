@@ -36,6 +36,7 @@ struct disk_store;
 struct dns_resolver;
 struct fwd_ctx;
 struct helper_pools;
+struct icp;
 struct fwd_peers;
 struct http_refresh;
 struct mgr;
@@ -115,6 +116,8 @@ struct client_deps {
 	size_t			nbump_rules;
 	const struct acl_rules	*cert_error;	/* sslproxy_cert_error;
 						 * NULL: deny all */
+	struct icp		*icp;		/* ICP queries; NULL: none */
+	const struct acl_rules	*miss_access;	/* NULL: all */
 };
 
 /*

@@ -652,7 +652,8 @@ client_cache_serve(struct client_txn *t, struct store_entry *e,
 }
 
 /* Start a fetch for t into a new entry: indexed at once when stale is
- * NULL, so that requests for the URL meanwhile join it. */
+ * NULL, so that requests for the URL meanwhile join it.  A stale entry
+ * is t->stale's already (held since LOOKUP). */
 static bool
 client_cache_fetch(struct client_txn *t, struct store_entry *stale)
 {
@@ -670,8 +671,7 @@ client_cache_fetch(struct client_txn *t, struct store_entry *stale)
 		return (false);
 	}
 	if (stale != NULL) {
-		t->stale = stale;
-		store_entry_ref(stale);
+		CHECK(t->stale == stale);
 		client_cache_serve(t, e, CACHE_REVALIDATE,
 		    store_entry_meta(stale)->flags & HCM_VALIDATOR ?
 		    RESULT_TCP_REFRESH_MODIFIED : RESULT_TCP_MISS);
@@ -721,6 +721,15 @@ client_cache_only_if_cached(struct client_txn *t)
 }
 
 bool
+client_cache_fetch_miss(struct client_txn *t)
+{
+	if (client_cache_fetch(t, t->stale))
+		return (true);
+	store_entry_unref(&t->stale);
+	return (false);
+}
+
+enum client_step
 client_cache_request(struct client_txn *t, bool storable)
 {
 	struct client_ctx *ctx = t->cc->ctx;
@@ -730,46 +739,46 @@ client_cache_request(struct client_txn *t, bool storable)
 	bool head = m->method == HTTP_M_HEAD;
 
 	if (ctx->deps.store == NULL)
-		return (false);
+		return (CLIENT_STEP_PASS);
 	if (m->method != HTTP_M_GET && !head) {
 		bool purge = m->method == HTTP_M_PURGE;
 
 		if (!purge && (http_method_flags(m->method) & HM_SAFE))
-			return (false);
+			return (CLIENT_STEP_PASS);
 		if (client_cache_url(t) != 0)
-			return (false);
+			return (CLIENT_STEP_PASS);
 		if (!purge) {
 			t->invalidate = true;	/* 4.4, once it succeeded */
-			return (false);
+			return (CLIENT_STEP_PASS);
 		}
 		client_cache_purge(t);
-		return (true);
+		return (CLIENT_STEP_END);
 	}
 	if (m->body != HTTP_BODY_NONE && !(m->body == HTTP_BODY_LENGTH &&
 	    m->content_length == 0))
-		return (false);
+		return (CLIENT_STEP_PASS);
 	if (client_cache_url(t) != 0)
-		return (false);
+		return (CLIENT_STEP_PASS);
 	http_cc_parse(m, &t->reqcc);
 	e = client_cache_find(t);
 	if (e == NULL && client_disk_start(t))
-		return (true);		/* parked: t->disk_wait */
+		return (CLIENT_STEP_WAIT);	/* parked: t->disk_wait */
 	if (e == NULL) {
 		if (t->reqcc.flags & HCC_ONLY_IF_CACHED) {
 			client_cache_only_if_cached(t);
-			return (true);
+			return (CLIENT_STEP_END);
 		}
 		/* HEAD and ranges of what is not cached go as they are. */
 		if (head || http_msg_field(m, HTTP_HDR_RANGE) != NULL ||
 		    (t->reqcc.flags & HCC_NO_STORE) ||
 		    !storable)
-			return (false);
-		return (client_cache_fetch(t, NULL));
+			return (CLIENT_STEP_PASS);
+		return (CLIENT_STEP_FETCH);
 	}
 	if (store_entry_state(e) == STORE_PENDING) {
 		ctx->stats.collapsed++;
 		client_cache_serve(t, e, CACHE_JOINED, RESULT_TCP_CF_HIT);
-		return (true);
+		return (CLIENT_STEP_END);
 	}
 	use = http_cache_use(store_entry_meta(e), &t->reqcc,
 	    client_cache_now(ctx));
@@ -780,7 +789,7 @@ client_cache_request(struct client_txn *t, bool storable)
 		    RESULT_TCP_STALE_HIT : store_entry_meta(e)->flags &
 		    HCM_NEGATIVE ? RESULT_TCP_NEGATIVE_HIT : t->disk_hit ?
 		    RESULT_TCP_HIT : RESULT_TCP_MEM_HIT);
-		return (true);
+		return (CLIENT_STEP_END);
 	case HCU_STALE_REVALIDATE:
 		/* RFC 5861 3: this one is served now, the entry refreshed
 		 * behind it by a fetch nobody waits for. */
@@ -798,27 +807,24 @@ client_cache_request(struct client_txn *t, bool storable)
 			store_entry_unref(&bg);
 		}
 		client_cache_serve(t, e, CACHE_HIT, RESULT_TCP_STALE_HIT);
-		return (true);
+		return (CLIENT_STEP_END);
 	case HCU_REVALIDATE:
 		break;
 	}
 	if (t->reqcc.flags & HCC_ONLY_IF_CACHED) {
 		store_entry_unref(&e);
 		client_cache_only_if_cached(t);
-		return (true);
+		return (CLIENT_STEP_END);
 	}
 	if (head) {
 		store_entry_unref(&e);
-		return (false);
+		return (CLIENT_STEP_PASS);
 	}
 	/* Without a validator the fetch is unconditional, but the stale
 	 * entry is kept at hand all the same: stale-if-error needs none. */
-	if (!client_cache_fetch(t, e)) {
-		store_entry_unref(&e);
-		return (false);
-	}
-	store_entry_unref(&e);
-	return (true);
+	CHECK(t->stale == NULL);
+	t->stale = e;
+	return (CLIENT_STEP_FETCH);
 }
 
 /* -- the reply ------------------------------------------------------------- */

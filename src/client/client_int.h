@@ -24,6 +24,7 @@
 #include "http/http_cache.h"
 #include "http/http_msg.h"
 #include "http/http_url.h"
+#include "icp/icp.h"
 #include "mgr/mgr.h"
 #include "mgr/mgr_page.h"
 #include "store/store.h"
@@ -149,11 +150,14 @@ enum client_txn_state {
 	    "reply_body_max_size, line by line; may wait")		\
 	CLIENT_STEP(CACHEABLE,	client_step_cacheable,				\
 	    "the `cache` rules; may wait")					\
-	CLIENT_STEP(PEER,	client_step_peer,				\
-	    "where it may go: always/never_direct, cache_peer_access, "	\
-	    "the peers in Squid's order; may wait (client_peer.c)")		\
 	CLIENT_STEP(LOOKUP,	client_step_lookup,				\
-	    "the cache: a hit, a join, a fetch, PURGE, or not its business") \
+	    "the cache: a hit, a join, PURGE; a miss or not its business "	\
+	    "goes to PEER")							\
+	CLIENT_STEP(PEER,	client_step_peer,				\
+	    "where a miss may go: always/never_direct, cache_peer_access, "	\
+	    "the peers in Squid's order; may wait (client_peer.c)")		\
+	CLIENT_STEP(FETCH,	client_step_fetch,				\
+	    "a miss or a revalidation, fetched into the cache")		\
 	CLIENT_STEP(PASS,	client_step_pass,				\
 	    "forwarded as it is, never stored")
 
@@ -254,7 +258,14 @@ struct client_txn {
 	uint8_t			sel_next;	/* the rule list answered */
 	uint8_t			direct;		/* enum fwd_direct */
 	uint8_t			hier;		/* enum fwd_hier, logged */
+	uint8_t			after_peer;	/* FETCH or PASS: where PEER
+						 * goes on (LOOKUP says) */
 	uint64_t		peer_denied;	/* by cache_peer_access */
+	struct icp_query	*icpq;		/* ICP under way (PEER) */
+	bool			icp_timedout;	/* logged TIMEOUT_... */
+	uint8_t			icp_code;	/* what ICP said: enum
+						 * fwd_hier; NONE: nothing */
+	int16_t			icp_peer;
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */
@@ -315,7 +326,7 @@ int	client_reply_headers(struct client_txn *t, const struct http_msg *rep,
 
 /* client_txn.c: forward the request as it is, into a private entry. */
 void	client_txn_forward(struct client_txn *t);
-void	client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr);
+void	client_fwd_req_init(struct client_txn *t, struct fwd_req *fr);
 /* client_txn_view() - t->view ready for a check (client_steps.c). */
 void	client_txn_view(struct client_txn *t);
 /* client_step_check() - rule list r for t (NULL: if_none), then on at
@@ -341,10 +352,17 @@ const char	*client_adapt_store_id(const struct client_txn *t);
 
 /* client_cache.c */
 /* client_cache_request() - the cache's turn after the access checks: a
- * hit, a join, a fetch, PURGE, or 504 for only-if-cached; false when the
- * request is not the cache's business (forward it as it is).  storable:
- * what the `cache` rules said of storing its reply. */
-bool	client_cache_request(struct client_txn *t, bool storable);
+ * hit, a join, PURGE, or 504 for only-if-cached (END); a disk read
+ * (WAIT); a miss or a stale entry to revalidate (FETCH, the stale entry
+ * in t->stale), started by client_cache_fetch_miss() once PEER has
+ * chosen where; PASS when the request is not the cache's business
+ * (forward it as it is).  storable: what the `cache` rules said of
+ * storing its reply. */
+enum client_step	client_cache_request(struct client_txn *t,
+			    bool storable);
+/* client_cache_fetch_miss() - start FETCH's fetch; false when it could
+ * not be (t->stale dropped): forward it as it is. */
+bool	client_cache_fetch_miss(struct client_txn *t);
 /* client_cache_reply() - the reply is in t->e and its header section is
  * about to be written: choose what to send (revalidation outcome, a
  * collapsed request that must fetch its own, 304, 206).  false when t
@@ -379,8 +397,11 @@ bool	client_disk_purge(struct client_ctx *ctx, const struct store_key *k);
 /* client_peer.c: the PEER step */
 /* client_peer_step() - PEER, as client_steps.c runs it. */
 enum client_step	client_peer_step(struct client_txn *t);
-/* client_peer_fwd_req() - t's candidates into fr. */
-void	client_peer_fwd_req(const struct client_txn *t, struct fwd_req *fr);
+/* client_peer_fwd_req() - t's candidates into fr.  A fetch that did not
+ * go through PEER (a collapsed request that must fetch its own variant,
+ * a background revalidation) selects here, with the rule lists'
+ * answers that need no lookup. */
+void	client_peer_fwd_req(struct client_txn *t, struct fwd_req *fr);
 void	client_peer_txn_free(struct client_txn *t);
 
 /* client_tunnel.c: CONNECT */

@@ -33,8 +33,9 @@ client_txn_log(struct client_txn *t)
 	    result_end_suffix(t->end));
 	ae.code = code;
 	/* Squid's %Sh: why the server was chosen (HIER_DIRECT, CARP ...). */
-	ae.hier = ae.server != NULL ? fwd_hier_name(t->hier != FWD_HIER_NONE ?
-	    (enum fwd_hier)t->hier : FWD_HIER_DIRECT) : "HIER_NONE";
+	ae.hier = ae.server != NULL ? fwd_hier_name((t->icp_timedout ?
+	    FWD_HIER_TIMEOUT : 0) | (t->hier != FWD_HIER_NONE ? t->hier :
+	    FWD_HIER_DIRECT)) : "HIER_NONE";
 	ae.status = t->status;
 	snprintf(method, sizeof method, "%.*s", (int)t->req.method_name.len,
 	    http_msg_ptr(&t->req, t->req.method_name));

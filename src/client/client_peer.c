@@ -1,14 +1,18 @@
 /*
  * client_peer.c - PEER, the request path's step that chooses where a
  * request that may be forwarded goes: the origin server, or cache peers
- * (cache_peer), as Squid 5's peer selection does.
+ * (cache_peer), as Squid 5's peer selection does.  It runs after LOOKUP,
+ * for a miss (or what the cache does not keep) only:
  *
- *	always_direct ~~> never_direct ~~> cache_peer_access, peer by
- *	peer (those with lines) ~~> fwd_peers_select() --> LOOKUP
+ *	miss_access ~~> always_direct ~~> never_direct ~~>
+ *	cache_peer_access, peer by peer (those with lines) ~~> ICP to the
+ *	peers that take queries (a cacheable miss) ~~> fwd_peers_select()
+ *	--> FETCH or PASS
  *
  * Each rule list may wait for a lookup (dst, srcdomain); the step parks
  * and comes back here with the answer, t->sel_next saying which list it
- * was.  The candidates go to every fetch the request starts (its
+ * was; so does ICP, whose answer (the first HIT, else the parent whose
+ * MISS came first) heads the candidates.  The candidates go to every fetch the request starts (its
  * struct fwd_req), and the table they index is held by the request
  * until it ends: a reconfigure meanwhile changes nothing for it.  With
  * no cache_peer and no always/never_direct lines, the step is a no-op:
@@ -27,6 +31,8 @@
 #define SEL_ALWAYS	1	/* always_direct's answer is in */
 #define SEL_NEVER	2	/* never_direct's */
 #define SEL_PEER0	3	/* peer i's cache_peer_access: SEL_PEER0 + i */
+#define SEL_MISS	200	/* miss_access's */
+#define SEL_ICP		201	/* ICP's */
 
 /*
  * Squid's clientHierarchical(): only a GET (or TRACE) without
@@ -92,9 +98,50 @@ client_peer_select(struct client_txn *t)
 	r.direct = (enum fwd_direct)t->direct;
 	r.denied = t->peer_denied;
 	r.now = comm_now(t->cc->ctx->deps.loop);
+	r.icp_code = t->icp_code;
+	r.icp_peer = t->icp_peer;
 	t->nhops = (uint8_t)fwd_peers_select(t->peers, &r, t->hops,
 	    FWD_MAX_HOPS);
-	return (CLIENT_STEP_LOOKUP);
+	return ((enum client_step)t->after_peer);
+}
+
+static void
+client_peer_icp_done(struct icp_query *q, const struct icp_answer *a,
+    void *arg)
+{
+	struct client_txn *t = arg;
+
+	(void)q;
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	t->icpq = NULL;
+	t->icp_timedout = a->timedout;
+	t->icp_code = a->code;
+	t->icp_peer = (int16_t)a->peer;
+	client_steps_resume(t);
+}
+
+/*
+ * Squid's selectSomeNeighbor(): a cacheable miss that may go up the
+ * hierarchy (or must: never_direct) asks the peers that take queries
+ * and waits for their replies; a miss that goes direct asks nobody.
+ */
+static enum client_step
+client_peer_icp(struct client_txn *t)
+{
+	struct icp *icp = t->cc->ctx->deps.icp;
+	bool hier = client_peer_hierarchical(t);
+
+	if (icp == NULL || t->after_peer != CLIENT_STEP_FETCH ||
+	    t->curl == NULL || t->direct == FWD_DIRECT_YES ||
+	    (!hier && t->direct != FWD_DIRECT_NO))
+		return (client_peer_select(t));
+	t->icpq = icp_query_start(icp, t->peers, t->curl, t->peer_denied,
+	    hier, client_peer_icp_done, t);
+	if (t->icpq == NULL)
+		return (client_peer_select(t));
+	t->sel_next = SEL_ICP;
+	t->step = CLIENT_STEP_PEER;
+	return (CLIENT_STEP_WAIT);
 }
 
 /* The next peer from i on whose cache_peer_access must be asked. */
@@ -110,7 +157,7 @@ client_peer_access_from(struct client_txn *t, unsigned i)
 		return (client_step_check(t, fwd_peer_access(t->peers, i),
 		    ACL_ALLOW, CLIENT_STEP_PEER));
 	}
-	return (client_peer_select(t));
+	return (client_peer_icp(t));
 }
 
 enum client_step
@@ -121,8 +168,21 @@ client_peer_step(struct client_txn *t)
 
 	switch (t->sel_next) {
 	case 0:
+		t->icp_peer = -1;
+		t->sel_next = SEL_MISS;
+		return (client_step_check(t, t->cc->ctx->deps.miss_access,
+		    ACL_ALLOW, CLIENT_STEP_PEER));
+	case SEL_MISS:
+		if (t->answer != ACL_ALLOW) {
+			/* Squid: a client miss_access denies gets nothing
+			 * that is not in the cache. */
+			t->code = RESULT_TCP_DENIED;
+			client_txn_error(t, ERRPAGE_ACCESS_DENIED,
+			    "miss_access denies fetching this miss", 0);
+			return (CLIENT_STEP_END);
+		}
 		if (p == NULL)
-			return (CLIENT_STEP_LOOKUP);
+			return ((enum client_step)t->after_peer);
 		t->peers = p;
 		fwd_peers_ref(p);
 		t->sel_next = SEL_ALWAYS;
@@ -140,6 +200,8 @@ client_peer_step(struct client_txn *t)
 		t->direct = t->answer == ACL_ALLOW ? FWD_DIRECT_NO :
 		    FWD_DIRECT_MAYBE;
 		return (client_peer_access_from(t, 0));
+	case SEL_ICP:
+		return (client_peer_select(t));
 	default:
 		i = t->sel_next - SEL_PEER0;
 		if (t->answer != ACL_ALLOW && i < 64)
@@ -148,9 +210,42 @@ client_peer_step(struct client_txn *t)
 	}
 }
 
-void
-client_peer_fwd_req(const struct client_txn *t, struct fwd_req *fr)
+/*
+ * A fetch that PEER did not see (a collapsed request that fetches its
+ * own variant, a background revalidation after a stale hit): selected
+ * now, without waiting, so it goes where its rules send it.  A rule
+ * that would need a lookup answers as acl_rules_check() does without
+ * it; such late fetches are rare, and no ICP is asked for them.
+ */
+static void
+client_peer_select_now(struct client_txn *t, struct fwd_peers *p)
 {
+	unsigned i, n = fwd_peers_count(p);
+
+	t->peers = p;
+	fwd_peers_ref(p);
+	client_txn_view(t);
+	if (acl_rules_check(fwd_peers_always_direct(p), &t->view,
+	    ACL_DENY) == ACL_ALLOW)
+		t->direct = FWD_DIRECT_YES;
+	else if (acl_rules_check(fwd_peers_never_direct(p), &t->view,
+	    ACL_DENY) == ACL_ALLOW)
+		t->direct = FWD_DIRECT_NO;
+	else
+		t->direct = FWD_DIRECT_MAYBE;
+	for (i = 0; i < n && i < 64; i++)
+		if (fwd_peer_access(p, i) != NULL &&
+		    acl_rules_check(fwd_peer_access(p, i), &t->view,
+		    ACL_ALLOW) != ACL_ALLOW)
+			t->peer_denied |= (uint64_t)1 << i;
+	(void)client_peer_select(t);
+}
+
+void
+client_peer_fwd_req(struct client_txn *t, struct fwd_req *fr)
+{
+	if (t->peers == NULL && t->cc->ctx->deps.peers != NULL)
+		client_peer_select_now(t, t->cc->ctx->deps.peers);
 	if (t->peers == NULL)
 		return;
 	fr->peers = t->peers;
@@ -161,5 +256,6 @@ client_peer_fwd_req(const struct client_txn *t, struct fwd_req *fr)
 void
 client_peer_txn_free(struct client_txn *t)
 {
+	icp_query_cancel(&t->icpq);
 	fwd_peers_unref(&t->peers);
 }

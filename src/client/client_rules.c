@@ -97,6 +97,18 @@ rules_compile_cache(const struct conf *conf, struct client_rules *cr)
 		if (cr->url_rewrite_access == NULL)
 			errors++;
 	}
+	if (conf->icp_access.n > 0) {
+		cr->icp_access = acl_rules_compile(cr->acls,
+		    &conf->icp_access, "icp_access", &errors);
+		if (cr->icp_access == NULL)
+			errors++;
+	}
+	if (conf->miss_access.n > 0) {
+		cr->miss_access = acl_rules_compile(cr->acls,
+		    &conf->miss_access, "miss_access", &errors);
+		if (cr->miss_access == NULL)
+			errors++;
+	}
 	if (conf->store_id_access.n > 0) {
 		cr->store_id_access = acl_rules_compile(cr->acls,
 		    &conf->store_id_access, "store_id_access", &errors);
@@ -283,6 +295,7 @@ client_rules_lend(const struct client_rules *cr, struct client_deps *deps)
 	deps->bump_rules = cr->bump_rules;
 	deps->nbump_rules = cr->nbump_rules;
 	deps->cert_error = cr->cert_error;
+	deps->miss_access = cr->miss_access;
 }
 
 /* The rules before the set they refer to. */
@@ -306,6 +319,8 @@ client_rules_free(struct client_rules *cr)
 	acl_rules_free(&cr->http_reply_access);
 	acl_rules_free(&cr->url_rewrite_access);
 	acl_rules_free(&cr->store_id_access);
+	acl_rules_free(&cr->icp_access);
+	acl_rules_free(&cr->miss_access);
 	http_refresh_free(&cr->refresh);
 	acl_rules_free(&cr->http_access);
 	fwd_peers_unref(&cr->peers);

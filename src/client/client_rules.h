@@ -53,6 +53,8 @@ struct client_rules {
 	struct client_bump_rule	*bump_rules;	/* ssl_bump */
 	size_t			nbump_rules;
 	struct acl_rules	*cert_error;	/* sslproxy_cert_error */
+	struct acl_rules	*icp_access;	/* "deny all" by default */
+	struct acl_rules	*miss_access;	/* NULL: none given */
 };
 
 /* client_rules_compile() - cr (zeroed by the caller) from conf; a bad

@@ -13,11 +13,13 @@
  *	 |                              +--> LIMIT ~~> LIMIT
  *	 |                                     |
  *	 |                                     v
- *	 |                                 CACHEABLE ~~> PEER ~~> LOOKUP --+
- *	 |                                     (client_peer.c)             |
- *	 |                                       END (hit, join, fetch) <--+
- *	 |                                       PASS --> END <------------+
- *	 +-- any step: an error page -----------------> END
+ *	 |                                 CACHEABLE ~~> LOOKUP --+--> END
+ *	 |                                                        |  (hit,
+ *	 |                                        (a miss, or not v  join)
+ *	 |                                       the cache's)   PEER ~~+
+ *	 |                                          +------------------+
+ *	 |                                          +--> FETCH --> END
+ *	 +-- any step: an error page --> END        +--> PASS ---> END
  *
  *	---> the next step, at once
  *	~~>  the step may wait: an acl needs a lookup (acl_check_start());
@@ -487,43 +489,62 @@ client_step_cacheable(struct client_txn *t)
 {
 	if (t->cc->ctx->deps.store == NULL) {
 		t->answer = ACL_DENY;
-		return (CLIENT_STEP_PEER);
+		return (CLIENT_STEP_LOOKUP);
 	}
 	return (client_step_check(t, t->cc->ctx->deps.cache_access,
-	    ACL_ALLOW, CLIENT_STEP_PEER));
+	    ACL_ALLOW, CLIENT_STEP_LOOKUP));
 }
 
-/* Where a miss goes (client_peer.c); CACHEABLE's answer is kept first,
- * for LOOKUP, as PEER's own checks answer in t->answer too. */
-static enum client_step
-client_step_peer(struct client_txn *t)
-{
-	if (t->sel_next == 0)
-		t->storable = t->answer == ACL_ALLOW;
-	return (client_peer_step(t));
-}
-
-/* From here the request's content is read and passed on. */
+/*
+ * From here the request's content is read and passed on; a miss, or
+ * what is no business of the cache, first goes to PEER, whose checks
+ * (and ICP queries) wait for their answers before a byte of content is
+ * read, and only then to FETCH or PASS.  PEER comes after LOOKUP so that
+ * a hit costs no selection, no peer rules and no ICP round trip.
+ */
 static enum client_step
 client_step_lookup(struct client_txn *t)
 {
 	const struct http_msg *m = &t->req;
+	enum client_step next;
 
+	if (!t->disk_tried)	/* CACHEABLE's answer, not a disk read's */
+		t->storable = t->answer == ACL_ALLOW;
 	t->state = TXN_BODY;
 	if (m->expect_continue && m->vminor >= 1 && !t->disk_tried)
 		client_reply_continue(t);
-	if (!client_cache_request(t, t->storable))
+	next = client_cache_request(t, t->storable);
+	if (next == CLIENT_STEP_FETCH || next == CLIENT_STEP_PASS) {
+		t->after_peer = (uint8_t)next;
+		t->state = TXN_REPLY;	/* no content read while PEER runs */
+		return (CLIENT_STEP_PEER);
+	}
+	if (next == CLIENT_STEP_WAIT)	/* a disk read: parked here until
+					 * it is in */
+		t->state = TXN_REPLY;
+	return (next);
+}
+
+/* Where a miss goes (client_peer.c), then FETCH or PASS. */
+static enum client_step
+client_step_peer(struct client_txn *t)
+{
+	return (client_peer_step(t));
+}
+
+static enum client_step
+client_step_fetch(struct client_txn *t)
+{
+	t->state = TXN_BODY;
+	if (!client_cache_fetch_miss(t))
 		return (CLIENT_STEP_PASS);
-	if (!t->disk_wait)
-		return (CLIENT_STEP_END);
-	/* A disk read: parked here, as for a check, until it is in. */
-	t->state = TXN_REPLY;
-	return (CLIENT_STEP_WAIT);
+	return (CLIENT_STEP_END);
 }
 
 static enum client_step
 client_step_pass(struct client_txn *t)
 {
+	t->state = TXN_BODY;
 	client_txn_forward(t);
 	return (CLIENT_STEP_END);
 }

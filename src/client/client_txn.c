@@ -234,7 +234,7 @@ client_txn_parse_error(struct client_txn *t, enum http_err e)
 
 /* What fwd_start() needs from the request; the caller may add to it. */
 void
-client_fwd_req_init(const struct client_txn *t, struct fwd_req *fr)
+client_fwd_req_init(struct client_txn *t, struct fwd_req *fr)
 {
 	const char *target = http_msg_ptr(&t->req, t->req.target);
 

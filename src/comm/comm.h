@@ -473,4 +473,33 @@ void	comm_watch_set(struct comm_watch *w, bool rd, bool wr);
  * NULLs *wp; *wp may be NULL. */
 void	comm_watch_free(struct comm_watch **wp);
 
+/* --- datagrams ---------------------------------------------------------- */
+
+/*
+ * A UDP socket (comm_udp.c), for ICP.  Reception is readiness, not an
+ * operation: fn runs from the loop once per datagram received, never
+ * inside a comm_udp_* call, until comm_udp_close(); it may close its own
+ * socket.  data is the datagram's first len bytes (at most 64 KiB),
+ * valid during the call; full is the length it had (more than len when
+ * it was cut).
+ */
+struct comm_udp;
+typedef void comm_udp_fn(struct comm_udp *u, const void *data, size_t len,
+    size_t full, const struct sockaddr *from, socklen_t fromlen, void *arg);
+/* comm_udp_open() - bind a datagram socket on sa (IPv4 or IPv6; port 0:
+ * any) and receive on it.  0 and *out, or a negative errno. */
+int	comm_udp_open(struct comm_loop *loop, const struct sockaddr *sa,
+	    socklen_t len, comm_udp_fn *fn, void *arg, struct comm_udp **out);
+/* comm_udp_addr() - the address bound (port 0 resolved). */
+void	comm_udp_addr(const struct comm_udp *u, struct sockaddr_storage *ss,
+	    socklen_t *len);
+/* comm_udp_send() - send one datagram now: 0 when the kernel took it
+ * whole, else a negative errno (-EAGAIN when the socket buffer is full:
+ * nothing is queued, the datagram is lost). */
+int	comm_udp_send(struct comm_udp *u, const void *data, size_t len,
+	    const struct sockaddr *to, socklen_t tolen);
+/* comm_udp_close() - stop, close, free; fn is not called again.  NULLs
+ * *up; *up may be NULL. */
+void	comm_udp_close(struct comm_udp **up);
+
 #endif /* CUTTLE_COMM_H */

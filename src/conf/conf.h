@@ -165,6 +165,12 @@ struct conf {
 	bool			prefer_direct;
 	bool			nonhierarchical_direct;
 	double			dead_peer_timeout;
+	long			icp_port;
+	struct conf_lines	icp_access;
+	struct conf_lines	miss_access;
+	long			icp_query_timeout;	/* ms; 0: adaptive */
+	long			maximum_icp_query_timeout;	/* ms */
+	struct conf_lines	neighbor_type_domain;
 
 	struct conf_lines	dns_nameservers;
 	double			dns_timeout;

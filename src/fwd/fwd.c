@@ -49,6 +49,8 @@ static void fwd_send_queued(struct fwd *f);
 static void fwd_hop_start(struct fwd *f);
 static void fwd_hop_release(struct fwd *f);
 static bool fwd_next_hop(struct fwd *f);
+static bool fwd_next_hop_after(struct fwd *f, bool failed);
+static bool fwd_sibling_only_cached(const struct fwd *f);
 
 /* Release what the fwd still holds and, once nothing is pending, say so
  * to the owner.  May be called any number of times. */
@@ -290,6 +292,14 @@ fwd_hop_release(struct fwd *f)
 	}
 }
 
+/* The hop in use is a sibling asked with only-if-cached. */
+static bool
+fwd_sibling_only_cached(const struct fwd *f)
+{
+	return (f->pe != NULL && f->pe->type == FWD_PEER_SIBLING &&
+	    !(f->pe->options & FWD_PEER_ALLOW_MISS));
+}
+
 /* The hop in use failed before anything was lost: a peer counts it, and
  * the next candidate is tried, if there is one and the request can be
  * sent again (none of its content went out).  False: the failure is
@@ -297,7 +307,15 @@ fwd_hop_release(struct fwd *f)
 static bool
 fwd_next_hop(struct fwd *f)
 {
-	if (f->pe != NULL)
+	return (fwd_next_hop_after(f, true));
+}
+
+/* The same; failed false: the peer did nothing wrong (a sibling that
+ * does not have the object after all). */
+static bool
+fwd_next_hop_after(struct fwd *f, bool failed)
+{
+	if (f->pe != NULL && failed)
 		fwd_peer_failed(f->peers, f->pe, comm_now(f->ctx->loop));
 	if (f->hop + 1 >= f->nhops || f->body_started || f->ended)
 		return (false);
@@ -318,6 +336,7 @@ fwd_next_hop(struct fwd *f)
 	}
 	f->reused = false;
 	f->retried = false;
+	f->got_reply_byte = false;
 	f->hop++;
 	fwd_hop_start(f);
 	return (true);
@@ -547,6 +566,10 @@ fwd_send_request(struct fwd *f)
 	    FWD_LOGIN_PASSTHRU && f->passthru != NULL)
 		err = http_out_printf(&out, "Proxy-Authorization: %s\r\n",
 		    f->passthru);
+	/* A sibling is asked only for what it has: its miss must never be
+	 * fetched through it (Squid's neighbor rule), unless allow-miss. */
+	if (err == 0 && fwd_sibling_only_cached(f))
+		err = http_out_printf(&out, "Cache-Control: only-if-cached\r\n");
 	if (err == 0 && f->pe != NULL)
 		err = http_out_printf(&out, "\r\n");
 	if (err != 0) {
@@ -660,6 +683,12 @@ fwd_reply_headers(struct fwd *f)
 		}
 		return (true);
 	}
+	/* A sibling asked only-if-cached that has nothing (504, RFC 9111
+	 * 5.2.1.7; a stale ICP HIT, or one that lied): nothing of it is
+	 * kept, the next candidate is asked. */
+	if (f->reply.status == 504 && fwd_sibling_only_cached(f) &&
+	    fwd_next_hop_after(f, false))
+		return (false);
 	/* reply_body_max_size: a reply known to be too big is refused
 	 * before anything of it goes out (ERR_TOO_BIG). */
 	if (f->max_body != 0 && f->reply.body == HTTP_BODY_LENGTH &&
@@ -758,7 +787,7 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 		fwd_parse(f, (const char *)buf_slice_ptr(&res->data),
 		    res->data.len);
 		f->rbuf = NULL;
-		if (f->ended)
+		if (f->ended || c != f->conn)	/* over, or the next hop */
 			return;
 		if (store_entry_room(f->e) > 0)
 			fwd_read(f);

@@ -175,6 +175,7 @@ struct fwd_peer {
 	int			rr_count;
 	unsigned		conn_open;	/* connections in use */
 	uint64_t		fetches;
+	struct fwd_peer_icp	icp;
 	const char		*file;		/* its cache_peer line */
 	unsigned		line;
 };

@@ -35,11 +35,21 @@ static const char *const fwd_hier_names[FWD_HIER__COUNT] = {
 	FWD_HIER_CODES
 #undef FWD_HIER
 };
+static const char *const fwd_hier_timeout_names[FWD_HIER__COUNT] = {
+#define FWD_HIER(sym, name)	[FWD_HIER_##sym] = "TIMEOUT_" name,
+	FWD_HIER_CODES
+#undef FWD_HIER
+};
 
 const char *
-fwd_hier_name(enum fwd_hier h)
+fwd_hier_name(unsigned h)
 {
-	return (h < FWD_HIER__COUNT ? fwd_hier_names[h] : "HIER_NONE");
+	unsigned c = h & ~FWD_HIER_TIMEOUT;
+
+	if (c >= FWD_HIER__COUNT)
+		return ("HIER_NONE");
+	return (h & FWD_HIER_TIMEOUT ? fwd_hier_timeout_names[c] :
+	    fwd_hier_names[c]);
 }
 
 /* -- the hashes -------------------------------------------------------------- */
@@ -605,6 +615,37 @@ fwd_peer_access(const struct fwd_peers *p, unsigned i)
 {
 	CHECK(i < p->n);
 	return (p->v[i].access);
+}
+
+void
+fwd_peer_view(const struct fwd_peers *p, unsigned i, struct fwd_peer_view *v)
+{
+	const struct fwd_peer *pe;
+
+	CHECK(i < p->n);
+	pe = &p->v[i];
+	v->name = pe->name;
+	v->host = pe->host;
+	v->http_port = pe->http_port;
+	v->icp_port = pe->icp_port;
+	v->sibling = pe->type == FWD_PEER_SIBLING;
+	v->no_query = (pe->options & FWD_PEER_NO_QUERY) != 0;
+	v->allow_miss = (pe->options & FWD_PEER_ALLOW_MISS) != 0;
+	v->weight = pe->weight;
+}
+
+bool
+fwd_peer_is_up(const struct fwd_peers *p, unsigned i, double now)
+{
+	CHECK(i < p->n);
+	return (fwd_peer_up(p, &p->v[i], now));
+}
+
+struct fwd_peer_icp *
+fwd_peer_icp(struct fwd_peers *p, unsigned i)
+{
+	CHECK(i < p->n);
+	return (&p->v[i].icp);
 }
 
 /* -- up and dead ------------------------------------------------------------ */

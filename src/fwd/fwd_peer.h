@@ -66,8 +66,13 @@ enum fwd_hier {
 	FWD_HIER__COUNT
 };
 
-/* fwd_hier_name() - "HIER_DIRECT", "CARP", ... */
-const char	*fwd_hier_name(enum fwd_hier h);
+/* Or'ed into a code kept for the log: ICP replies were missing when the
+ * query timed out (Squid prints TIMEOUT_ before the code). */
+#define FWD_HIER_TIMEOUT	0x80u
+
+/* fwd_hier_name() - "HIER_DIRECT", "CARP", "TIMEOUT_CARP"... of a code,
+ * FWD_HIER_TIMEOUT or'ed in or not. */
+const char	*fwd_hier_name(unsigned h);
 
 /* One candidate next hop, and why it was chosen. */
 struct fwd_hop {
@@ -99,6 +104,34 @@ const struct acl_rules	*fwd_peers_never_direct(const struct fwd_peers *p);
 const struct acl_rules	*fwd_peer_access(const struct fwd_peers *p,
 			    unsigned i);
 
+/* What ICP and the manager read of peer i. */
+struct fwd_peer_view {
+	const char	*name;
+	const char	*host;
+	uint16_t	http_port;
+	uint16_t	icp_port;
+	bool		sibling;
+	bool		no_query;
+	bool		allow_miss;
+	int		weight;
+};
+void	fwd_peer_view(const struct fwd_peers *p, unsigned i,
+	    struct fwd_peer_view *v);
+/* fwd_peer_is_up() - not dead, or dead_peer_timeout has passed. */
+bool	fwd_peer_is_up(const struct fwd_peers *p, unsigned i, double now);
+
+/* ICP's record of a peer, kept with it (Squid's icp.counts, stats.rtt). */
+#define FWD_PEER_ICP_OPS	24	/* ICP opcodes are below this */
+struct fwd_peer_icp {
+	uint64_t	sent;		/* queries */
+	uint64_t	acked;		/* replies */
+	uint64_t	replies[FWD_PEER_ICP_OPS];	/* by opcode */
+	int		rtt;		/* ms, running average */
+	double		last_query;
+	double		last_reply;
+};
+struct fwd_peer_icp	*fwd_peer_icp(struct fwd_peers *p, unsigned i);
+
 enum fwd_direct {
 	FWD_DIRECT_MAYBE,	/* neither rule list said */
 	FWD_DIRECT_YES,		/* always_direct allowed */
@@ -123,6 +156,11 @@ struct fwd_select_req {
 	uint64_t		denied;		/* bit i: cache_peer_access
 						 * denies peer i */
 	double			now;
+	/* What ICP said: icp_code FWD_HIER_SIBLING_HIT, PARENT_HIT or
+	 * FIRST_PARENT_MISS for peer icp_peer, first of all; NONE: no
+	 * answer to use. */
+	uint8_t			icp_code;
+	int16_t			icp_peer;
 };
 
 /*

@@ -310,6 +310,11 @@ fwd_peers_select(struct fwd_peers *p, const struct fwd_select_req *r,
 	struct fwd_sel s = { .p = p, .r = r, .hops = hops, .max = max };
 
 	CHECK_OBJ_NOTNULL(p, FWD_PEERS_MAGIC);
+	/* Squid's selectSomeNeighborReplies(): what ICP found comes first. */
+	if (r->direct != FWD_DIRECT_YES && r->icp_code != FWD_HIER_NONE &&
+	    r->icp_peer >= 0 && (unsigned)r->icp_peer < p->n &&
+	    fwd_peer_okay(p, (unsigned)r->icp_peer, r))
+		fwd_sel_add(&s, r->icp_peer, (enum fwd_hier)r->icp_code);
 	switch (r->direct) {
 	case FWD_DIRECT_YES:
 		fwd_sel_add(&s, -1, FWD_HIER_DIRECT);

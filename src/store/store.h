@@ -263,6 +263,11 @@ void			store_index_set_limits(struct store_index *idx,
  * Counts as a use for the replacement policy. */
 struct store_entry	*store_index_lookup(struct store_index *idx,
 			    const struct store_key *k);
+/* store_index_peek() - the same, without side effects: no use for the
+ * replacement policy, no counter moves (ICP asks whether an entry is
+ * there; it does not read it). */
+struct store_entry	*store_index_peek(struct store_index *idx,
+			    const struct store_key *k);
 
 /* store_index_add() - index e (a PENDING entry made with window 0) under
  * k; the index takes a reference.  An entry already under k is removed

@@ -455,6 +455,21 @@ store_index_lookup(struct store_index *idx, const struct store_key *k)
 	return (e);
 }
 
+struct store_entry *
+store_index_peek(struct store_index *idx, const struct store_key *k)
+{
+	struct store_entry *e;
+
+	CHECK_OBJ_NOTNULL(idx, STORE_INDEX_MAGIC);
+	AN(k);
+	e = store_slot_at(idx, store_slot_find(idx, k));
+	if (e == NULL)
+		return (NULL);
+	CHECK_OBJ(e, STORE_ENTRY_MAGIC);
+	store_entry_ref(e);
+	return (e);
+}
+
 /* The empty slot k goes into: an entry already under k leaves the index
  * first (its readers keep it), and the run is searched again, since
  * deleting shifts it. */
