@@ -28,9 +28,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include "auth/auth.h"
 #include "auth/auth_int.h"
 #include "base/check.h"
@@ -238,33 +235,18 @@ nonce_collect(struct auth *a, double now)
 				np = &n->next;
 }
 
-static void
-hex_of(const unsigned char *b, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* A new nonce into key (33 bytes), kept in the table; false when there
  * is no memory or no randomness. */
 static bool
 nonce_new(struct auth *a, char *key)
 {
-	unsigned char rnd[16];
 	struct auth_nonce *n, **np;
 	double now = digest_now(a);
 	unsigned h;
 
 	nonce_collect(a, now);
-	if (RAND_bytes(rnd, sizeof rnd) != 1)
+	if (!auth_random_hex(key))
 		return (false);
-	hex_of(rnd, sizeof rnd, key);
 	h = auth_hash(key);
 	if (a->nnonces >= NONCE_MAX && a->nonces[h] != NULL) {
 		/* Full of live nonces: this bucket's oldest makes room. */
@@ -431,21 +413,6 @@ digest_validate(const struct auth *a, const struct auth_req *rq,
 	return ("uri is not the request's");
 }
 
-static void
-md5_hex(const char *s, char *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-
-	if (EVP_Digest(s, strlen(s), md, &n, EVP_md5(), NULL) != 1 ||
-	    n != 16) {
-		/* No MD5 (a FIPS build): no response can match. */
-		strcpy(out, "-");
-		return;
-	}
-	hex_of(md, 16, out);
-}
-
 /* The response's hash text after "HA1:" into a malloc'd string. */
 static char *
 digest_tail(const struct auth_req *rq, const struct digest_cred *dc)
@@ -460,7 +427,7 @@ digest_tail(const struct auth_req *rq, const struct digest_cred *dc)
 		return (NULL);
 	snprintf(a2, n, "%.*s:%s", (int)rq->method_len, rq->method,
 	    dc->f[DF_URI]);
-	md5_hex(a2, ha2);
+	auth_md5_hex(a2, ha2);
 	free(a2);
 	if (dc->f[DF_QOP] != NULL)
 		rc = asprintf(&t, "%s:%s:%s:auth:%s", dc->f[DF_NONCE],
@@ -482,7 +449,7 @@ digest_verify(const struct auth_check *ck, const char *ha1)
 	if (s == NULL)
 		return (false);
 	snprintf(s, n, "%s:%s", ha1, ck->pass);
-	md5_hex(s, want);
+	auth_md5_hex(s, want);
 	free(s);
 	return (auth_secret_equal(want, ck->response));
 }

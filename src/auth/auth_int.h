@@ -98,6 +98,15 @@ void	auth_cache_put(struct auth *a, struct auth_scheme *s,
 	    const char *user, const char *pass);
 unsigned	auth_hash(const char *s);
 
+/* auth_decode.c */
+/* auth_hex() - n bytes of b as 2n lower-case hex digits and a NUL. */
+void	auth_hex(const unsigned char *b, size_t n, char *out);
+/* auth_md5_hex() - MD5 of s in hex into out (33 bytes); "-" (which no
+ * response matches) when MD5 is not available. */
+void	auth_md5_hex(const char *s, char *out);
+/* auth_random_hex() - 128 random bits in hex into out (33 bytes). */
+bool	auth_random_hex(char *out);
+
 /* auth_digest.c */
 /* digest_line() - one `auth_param digest` line. */
 void	digest_line(struct auth *a, const struct conf_line *l, int *errors);

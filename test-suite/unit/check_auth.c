@@ -13,6 +13,7 @@
 
 #include "auth/auth.h"
 #include "base/check.h"
+#include "base/secret.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "helper/helper.h"
@@ -108,6 +109,11 @@ START_TEST(secrets_compared_whole)
 	ck_assert(!auth_secret_equal("secret", "secreT"));
 	ck_assert(!auth_secret_equal("secret", "secret2"));
 	ck_assert(!auth_secret_equal("secret", ""));
+	/* The manager's password goes through the same compare. */
+	ck_assert(secret_equal("mgrpass", "mgrpass"));
+	ck_assert(!secret_equal("mgrpass", "mgrpas"));
+	ck_assert(!secret_equal("", "x"));
+	ck_assert(!secret_equal("a\x80", "a\x00"));
 }
 END_TEST
 
