@@ -531,6 +531,12 @@ cuttle_reconfigure(struct cuttle *ct)
 		auth = auth_new(ct->loop, &conf->auth_param, &errors);
 		if (errors > 0)
 			goto refuse;
+		if (auth_removes(ct->auth, auth)) {
+			log_msg(LG_ERR, SEC_MAIN, "reconfigure: an auth_param "
+			    "scheme cannot be removed by a reconfigure; "
+			    "restart cuttle");
+			goto refuse;
+		}
 		more_auth = realloc(ct->old_auth, (ct->nold_auth + 1) *
 		    sizeof *more_auth);
 		if (more_auth == NULL)

@@ -1,6 +1,7 @@
 /*
- * auth.h - proxy authentication: Squid's `auth_param basic` over a
- * helper pool (basic_ncsa_auth, basic_ldap_auth, basic_pam_auth ...).
+ * auth.h - proxy authentication: Squid's `auth_param basic` and
+ * `auth_param digest` over helper pools (basic_ncsa_auth, basic_ldap_auth,
+ * basic_pam_auth ...; digest_file_auth, digest_ldap_auth).
  *
  * Contract:
  * - Credentials are decoded in one place (auth_basic_decode(), OpenSSL's
@@ -14,6 +15,11 @@
  *   full queue all mean "no valid credentials" (407), each logged.
  * - A user name or password never reaches the log; the helper's request
  *   line carries them %-escaped, as Squid sends them.
+ * - Digest (RFC 7616 with MD5, qop=auth or none, as Squid): the helper is
+ *   asked `"user":"realm"` and answers `OK ha1="<hex>"`, which is cached
+ *   like a Basic password.  Nonces are cuttle's: random, each valid for
+ *   nonce_max_duration and nonce_max_count uses, with a nonce-count that
+ *   must grow; an expired one gets a challenge with stale=true.
  *
  * Lifecycle:
  *	auth_new()		auth_param lines compiled; the pool started
@@ -71,7 +77,20 @@ void		auth_conf_check(const struct conf_lines *l, int *errors);
 
 /* auth_challenge() - the Proxy-Authenticate header line(s) a 407 carries,
  * "Name: value\r\n" each. */
-const char	*auth_challenge(const struct auth *a);
+/* What a check looks at in the request. */
+struct auth_req {
+	const char	*hdr;		/* Proxy-Authorization; NULL: none */
+	size_t		len;
+	const char	*method;	/* Digest's A2 */
+	size_t		method_len;
+	const char	*uri;		/* the request-target */
+	size_t		uri_len;
+};
+
+/* auth_challenge() - the Proxy-Authenticate lines a 407 to rq carries,
+ * "Name: value\r\n" each, one per configured scheme in the order of the
+ * configuration (Digest's with a new nonce); valid until the next call. */
+const char	*auth_challenge(struct auth *a, const struct auth_req *rq);
 
 struct auth_check;
 /* The answer: user NULL when the credentials are not valid (lent). */
@@ -79,19 +98,20 @@ typedef void auth_done_fn(struct auth_check *ck, const char *user,
     void *arg);
 
 /*
- * auth_check_start() - check the Proxy-Authorization value hdr (len
- * bytes; NULL: none).  Returns 0 with *user (malloc'd, or NULL: not
+ * auth_check_start() - check rq's Proxy-Authorization (Basic or Digest,
+ * whichever is configured).  Returns 0 with *user (malloc'd, or NULL: not
  * valid) when the answer is known now, 1 when done will run once from
  * the loop (*ckp then the handle for auth_check_cancel()), or -ENOMEM.
  */
-int		auth_check_start(struct auth *a, const char *hdr, size_t len,
+int		auth_check_start(struct auth *a, const struct auth_req *rq,
 		    auth_done_fn *done, void *arg, struct auth_check **ckp,
 		    char **user);
 /* auth_check_cancel() - done still runs, once, with no user. */
 void		auth_check_cancel(struct auth_check **ckp);
 
-/* auth_register() - the pool's page (mgr:basicauthenticator) and its
- * place among ps for /metrics.  0 or -errno. */
+/* auth_register() - the pools' pages (mgr:basicauthenticator,
+ * mgr:digestauthenticator) and their places among ps for /metrics.
+ * 0 or -errno. */
 int		auth_register(struct auth *a, struct mgr_registry *r,
 		    struct helper_pools *ps);
 
@@ -100,6 +120,9 @@ int		auth_register(struct auth *a, struct mgr_registry *r,
  * to's are registered as auth_register() does).  0 or -errno. */
 int		auth_replace(struct auth *from, struct auth *to,
 		    struct mgr_registry *r, struct helper_pools *ps);
+/* auth_removes() - to lacks a scheme from has (which reconfigure cannot
+ * do: its page would be left without a pool). */
+bool		auth_removes(const struct auth *from, const struct auth *to);
 /* auth_idle() - no check is waiting for a's helper: a retired a may be
  * freed without failing a request. */
 bool		auth_idle(const struct auth *a);

@@ -30,6 +30,7 @@
 #include <strings.h>
 
 #include "auth/auth.h"
+#include "auth/auth_int.h"
 #include "base/check.h"
 #include "base/list.h"
 #include "base/log.h"
@@ -38,51 +39,16 @@
 #include "helper/helper.h"
 #include "mgr/mgr.h"
 
-#define AUTH_BUCKETS		1024
-#define AUTH_CACHE_MAX		65536
 #define AUTH_TTL_DEFAULT	7200.0	/* Squid's credentialsttl 2 hours */
 #define AUTH_TIMEOUT_DEFAULT	60.0
 
-struct auth_cred {
-	struct auth_cred	*next;
-	double			expires;
-	char			*pass;
-	char			user[];
-};
-
-struct auth_check {
-	unsigned		magic;
-#define AUTH_CHECK_MAGIC	0xa0f4c4ecU
-	struct list		link;		/* on a->checks */
-	struct auth		*a;		/* NULL once auth_free() ran */
-	struct helper_req	*rq;
-	auth_done_fn		*done;
-	void			*arg;
-	char			*pass;
-	char			user[];
-};
-
-struct auth {
-	unsigned		magic;
-#define AUTH_MAGIC		0xa0f4a0f4U
-	struct comm_loop	*loop;
-	struct helper_pool	*pool;
-	char			*program;
-	char			*realm;
-	char			*challenge;	/* Proxy-Authenticate line */
-	double			ttl;
-	double			timeout;
-	bool			casesensitive;
-	bool			utf8;
-	struct helper_params	hp;
-	struct list		checks;
-	struct auth_cred	*buckets[AUTH_BUCKETS];
-	size_t			ncreds;
-};
+static int	basic_check_start(struct auth *a, const char *hdr, size_t len,
+		    auth_done_fn *done, void *arg, struct auth_check **ckp,
+		    char **user);
 
 /* -- configuration --------------------------------------------------------- */
 
-static void
+void
 auth_conf_error(const struct conf_line *l, const char *advice,
     const char *problem, int *errors)
 {
@@ -93,7 +59,7 @@ auth_conf_error(const struct conf_line *l, const char *advice,
 }
 
 /* The words from argv[from] on, joined by single spaces. */
-static char *
+char *
 auth_join(const struct conf_line *l, unsigned from)
 {
 	size_t n = 1;
@@ -113,7 +79,7 @@ auth_join(const struct conf_line *l, unsigned from)
 	return (s);
 }
 
-static bool
+bool
 auth_uint(const char *s, unsigned max, unsigned *out)
 {
 	char *end;
@@ -129,7 +95,7 @@ auth_uint(const char *s, unsigned max, unsigned *out)
 }
 
 /* "N [seconds|minutes|hours]" from argv[2] on, into seconds. */
-static bool
+bool
 auth_time(const struct conf_line *l, double *out)
 {
 	unsigned v, mult = 1;
@@ -152,7 +118,7 @@ auth_time(const struct conf_line *l, double *out)
 	return (true);
 }
 
-static bool
+bool
 auth_onoff(const struct conf_line *l, bool *out)
 {
 	if (l->argc != 3)
@@ -167,7 +133,7 @@ auth_onoff(const struct conf_line *l, bool *out)
 }
 
 /* "children N [startup=N] [idle=N] [concurrency=N] [queue-size=N]" */
-static bool
+bool
 auth_children(const struct conf_line *l, struct helper_params *hp)
 {
 	static const struct {
@@ -201,27 +167,16 @@ auth_children(const struct conf_line *l, struct helper_params *hp)
 }
 
 static void
-auth_line(struct auth *a, const struct conf_line *l, int *errors)
+basic_line(struct auth *a, const struct conf_line *l, int *errors)
 {
-	const char *what = l->argc > 1 ? l->argv[1] : "";
+	struct auth_scheme *s = &a->basic;
+	const char *what = l->argv[1];
 	char **slot = NULL;
 
-	if (l->argc < 2) {
-		auth_conf_error(l, "auth_param basic program|children|realm|"
-		    "credentialsttl|casesensitive|utf8|timeout value",
-		    "a scheme and a parameter are needed", errors);
-		return;
-	}
-	if (strcasecmp(l->argv[0], "basic") != 0) {
-		auth_conf_error(l, "use auth_param basic; digest, NTLM and "
-		    "Negotiate are not there yet", "unsupported scheme",
-		    errors);
-		return;
-	}
 	if (strcmp(what, "program") == 0)
-		slot = &a->program;
+		slot = &s->program;
 	else if (strcmp(what, "realm") == 0)
-		slot = &a->realm;
+		slot = &s->realm;
 	if (slot != NULL) {
 		if (l->argc < 3) {
 			auth_conf_error(l, "auth_param basic program "
@@ -237,26 +192,26 @@ auth_line(struct auth *a, const struct conf_line *l, int *errors)
 		return;
 	}
 	if (strcmp(what, "children") == 0) {
-		if (!auth_children(l, &a->hp))
+		if (!auth_children(l, &s->hp))
 			auth_conf_error(l, "auth_param basic children N "
 			    "[startup=N] [idle=N] [concurrency=N] "
 			    "[queue-size=N], startup <= N", "bad children line",
 			    errors);
 	} else if (strcmp(what, "credentialsttl") == 0) {
-		if (!auth_time(l, &a->ttl))
+		if (!auth_time(l, &s->ttl))
 			auth_conf_error(l, "auth_param basic credentialsttl 2 "
 			    "hours", "bad time", errors);
 	} else if (strcmp(what, "timeout") == 0) {
-		if (!auth_time(l, &a->timeout))
+		if (!auth_time(l, &s->timeout))
 			auth_conf_error(l, "auth_param basic timeout 60 "
 			    "seconds (0: wait forever, as Squid)", "bad time",
 			    errors);
 	} else if (strcmp(what, "casesensitive") == 0) {
-		if (!auth_onoff(l, &a->casesensitive))
+		if (!auth_onoff(l, &s->casesensitive))
 			auth_conf_error(l, "auth_param basic casesensitive "
 			    "on|off", "bad value", errors);
 	} else if (strcmp(what, "utf8") == 0) {
-		if (!auth_onoff(l, &a->utf8))
+		if (!auth_onoff(l, &s->utf8))
 			auth_conf_error(l, "auth_param basic utf8 on|off",
 			    "bad value", errors);
 	} else {
@@ -266,12 +221,88 @@ auth_line(struct auth *a, const struct conf_line *l, int *errors)
 	}
 }
 
+static void
+auth_line(struct auth *a, const struct conf_line *l, int *errors)
+{
+	if (l->argc < 2) {
+		auth_conf_error(l, "auth_param basic|digest program|children|"
+		    "realm|... value", "a scheme and a parameter are needed",
+		    errors);
+		return;
+	}
+	if (strcasecmp(l->argv[0], "basic") == 0) {
+		if (!a->digest.configured && !a->basic.configured)
+			a->digest_first = false;
+		a->basic.configured = true;
+		basic_line(a, l, errors);
+	} else if (strcasecmp(l->argv[0], "digest") == 0) {
+		if (!a->digest.configured && !a->basic.configured)
+			a->digest_first = true;
+		a->digest.configured = true;
+		digest_line(a, l, errors);
+	} else
+		auth_conf_error(l, "use auth_param basic or digest; NTLM and "
+		    "Negotiate are not there yet", "unsupported scheme",
+		    errors);
+}
+
+static void
+auth_scheme_init(struct auth_scheme *s, const char *name)
+{
+	s->name = name;
+	s->ttl = AUTH_TTL_DEFAULT;
+	s->timeout = AUTH_TIMEOUT_DEFAULT;
+	s->hp.children_max = 20;	/* Squid's defaults */
+	s->hp.idle = 1;
+}
+
+/* The scheme's defaults and its pool; false: an error was counted. */
+static bool
+auth_scheme_finish(struct auth *a, struct auth_scheme *s,
+    const struct conf_lines *ls, const char *example, int *errors)
+{
+	int err;
+
+	if (!s->configured)
+		return (true);
+	if (s->program == NULL) {
+		log_msg(LG_ERR, SEC_AUTH, "%s:%u: auth_param: %s has no "
+		    "program", ls->v[0].file, ls->v[0].line, s->name);
+		log_msg(LG_ERR, SEC_AUTH, "    advice: auth_param %s program "
+		    "%s", s->name, example);
+		(*errors)++;
+		return (false);
+	}
+	if (s->realm == NULL)
+		s->realm = strdup("Squid proxy-caching web server");
+	if (s->realm == NULL) {
+		log_msg(LG_ERR, SEC_AUTH, "auth_param: out of memory");
+		(*errors)++;
+		return (false);
+	}
+	s->hp.name = s == &a->basic ? "basicauthenticator" :
+	    "digestauthenticator";
+	s->hp.cmd = s->program;
+	s->hp.timeout = s->timeout;
+	if (*errors > 0 || a->loop == NULL)
+		return (true);		/* checked only, or never in force */
+	s->pool = helper_pool_new(a->loop, &s->hp, &err);
+	if (s->pool == NULL) {
+		log_msg(LG_ERR, SEC_AUTH, "auth_param %s: cannot make the "
+		    "helper pool: %s", s->name, strerror(-err));
+		(*errors)++;
+		return (false);
+	}
+	return (true);
+}
+
 struct auth *
 auth_new(struct comm_loop *loop, const struct conf_lines *ls, int *errors)
 {
 	struct auth *a;
 	size_t i, n;
-	int err;
+	const char *realm;
+	bool ok;
 
 	if (ls == NULL || ls->n == 0)
 		return (NULL);
@@ -280,48 +311,42 @@ auth_new(struct comm_loop *loop, const struct conf_lines *ls, int *errors)
 		goto nomem;
 	a->loop = loop;
 	list_init(&a->checks);
-	a->ttl = AUTH_TTL_DEFAULT;
-	a->timeout = AUTH_TIMEOUT_DEFAULT;
-	a->hp.children_max = 20;	/* Squid's defaults */
-	a->hp.idle = 1;
+	auth_scheme_init(&a->basic, "basic");
+	auth_scheme_init(&a->digest, "digest");
+	a->digest.ttl = 3600.0;		/* Squid's authenticate_ttl */
+	if (digest_init(a) != 0)
+		goto nomem;
 	for (i = 0; i < ls->n; i++)
 		auth_line(a, &ls->v[i], errors);
-	if (a->program == NULL) {
-		log_msg(LG_ERR, SEC_AUTH, "%s:%u: auth_param: basic has no "
-		    "program", ls->v[0].file, ls->v[0].line);
-		log_msg(LG_ERR, SEC_AUTH, "    advice: auth_param basic "
-		    "program /usr/lib/squid/basic_ncsa_auth /etc/squid/passwd");
-		(*errors)++;
+	ok = auth_scheme_finish(a, &a->basic, ls,
+	    "/usr/lib/squid/basic_ncsa_auth /etc/squid/passwd", errors);
+	if (!auth_scheme_finish(a, &a->digest, ls,
+	    "/usr/lib/squid/digest_file_auth /etc/squid/digest_passwd",
+	    errors) || !ok) {
 		auth_free(&a);
 		return (NULL);
 	}
-	if (a->realm == NULL)
-		a->realm = strdup("Squid proxy-caching web server");
-	if (a->realm == NULL)
-		goto nomem;
-	n = strlen(a->realm) * 2 + 64;
+	if (a->basic.configured) {
+		realm = a->basic.realm;
+		n = strlen(realm) * 2 + 64;
+		a->basic_challenge = malloc(n);
+		if (a->basic_challenge == NULL)
+			goto nomem;
+		/* The realm as a quoted-string (RFC 9110 5.6.4). */
+		strcpy(a->basic_challenge,
+		    "Proxy-Authenticate: Basic realm=\"");
+		for (i = 0; realm[i] != '\0'; i++) {
+			if (realm[i] == '"' || realm[i] == '\\')
+				strncat(a->basic_challenge, "\\", 2);
+			strncat(a->basic_challenge, &realm[i], 1);
+		}
+		strcat(a->basic_challenge, "\"\r\n");
+	}
+	n = (a->basic_challenge != NULL ? strlen(a->basic_challenge) : 0) +
+	    (a->digest.realm != NULL ? strlen(a->digest.realm) * 2 : 0) + 256;
 	a->challenge = malloc(n);
 	if (a->challenge == NULL)
 		goto nomem;
-	/* The realm as a quoted-string (RFC 9110 5.6.4). */
-	strcpy(a->challenge, "Proxy-Authenticate: Basic realm=\"");
-	for (i = 0; a->realm[i] != '\0'; i++) {
-		if (a->realm[i] == '"' || a->realm[i] == '\\')
-			strncat(a->challenge, "\\", 2);
-		strncat(a->challenge, &a->realm[i], 1);
-	}
-	strcat(a->challenge, "\"\r\n");
-	a->hp.name = "basicauthenticator";
-	a->hp.cmd = a->program;
-	a->hp.timeout = a->timeout;
-	if (*errors > 0 || loop == NULL)
-		return (a);		/* checked only, or never in force */
-	a->pool = helper_pool_new(loop, &a->hp, &err);
-	if (a->pool == NULL) {
-		log_msg(LG_ERR, SEC_AUTH, "auth_param basic: cannot make the "
-		    "helper pool: %s", strerror(-err));
-		(*errors)++;
-	}
 	return (a);
 nomem:
 	log_msg(LG_ERR, SEC_AUTH, "auth_param: out of memory");
@@ -338,7 +363,7 @@ auth_conf_check(const struct conf_lines *ls, int *errors)
 	auth_free(&a);
 }
 
-static unsigned
+unsigned
 auth_hash(const char *s)
 {
 	unsigned h = 2166136261u;
@@ -348,14 +373,30 @@ auth_hash(const char *s)
 	return (h % AUTH_BUCKETS);
 }
 
+static void
+auth_scheme_fini(struct auth_scheme *s)
+{
+	struct auth_cred *c;
+	size_t i;
+
+	helper_pool_free(&s->pool);
+	for (i = 0; i < AUTH_BUCKETS; i++)
+		while ((c = s->buckets[i]) != NULL) {
+			s->buckets[i] = c->next;
+			explicit_bzero(c->pass, strlen(c->pass));
+			free(c->pass);
+			free(c);
+		}
+	free(s->program);
+	free(s->realm);
+}
+
 void
 auth_free(struct auth **ap)
 {
 	struct auth *a = *ap;
 	struct auth_check *ck;
-	struct auth_cred *c;
 	struct list *n, *tmp;
-	size_t i;
 
 	if (a == NULL)
 		return;
@@ -366,54 +407,102 @@ auth_free(struct auth **ap)
 		list_remove(&ck->link);
 		ck->a = NULL;
 	}
-	helper_pool_free(&a->pool);
-	for (i = 0; i < AUTH_BUCKETS; i++)
-		while ((c = a->buckets[i]) != NULL) {
-			a->buckets[i] = c->next;
-			free(c->pass);
-			free(c);
-		}
-	free(a->program);
-	free(a->realm);
+	auth_scheme_fini(&a->basic);
+	auth_scheme_fini(&a->digest);
+	digest_fini(a);
+	free(a->basic_challenge);
 	free(a->challenge);
 	FREE_OBJ(a);
 }
 
 const char *
-auth_challenge(const struct auth *a)
+auth_challenge(struct auth *a, const struct auth_req *rq)
 {
+	char *p;
+	size_t n;
+
 	CHECK_OBJ_NOTNULL(a, AUTH_MAGIC);
+	if (!a->digest.configured)
+		return (a->basic_challenge);
+	n = (a->basic_challenge != NULL ? strlen(a->basic_challenge) : 0) +
+	    strlen(a->digest.realm) * 2 + 256;
+	a->challenge[0] = '\0';
+	if (!a->digest_first && a->basic_challenge != NULL)
+		strcpy(a->challenge, a->basic_challenge);
+	p = a->challenge + strlen(a->challenge);
+	digest_challenge(a, rq, p, n - (size_t)(p - a->challenge));
+	if (a->digest_first && a->basic_challenge != NULL)
+		strcat(a->challenge, a->basic_challenge);
 	return (a->challenge);
+}
+
+static int
+auth_scheme_register(struct auth_scheme *s, struct mgr_registry *r,
+    struct helper_pools *ps)
+{
+	if (s->pool == NULL)
+		return (0);
+	if (ps->n < HELPER_POOLS_MAX)
+		ps->v[ps->n++] = s->pool;
+	return (helper_register_page(s->pool, r));
 }
 
 int
 auth_register(struct auth *a, struct mgr_registry *r,
     struct helper_pools *ps)
 {
+	int rc;
+
 	CHECK_OBJ_NOTNULL(a, AUTH_MAGIC);
-	if (a->pool == NULL)
-		return (0);
-	if (ps->n < HELPER_POOLS_MAX)
-		ps->v[ps->n++] = a->pool;
-	return (helper_register_page(a->pool, r));
+	rc = auth_scheme_register(&a->basic, r, ps);
+	if (rc == 0)
+		rc = auth_scheme_register(&a->digest, r, ps);
+	return (rc);
+}
+
+static int
+auth_scheme_replace(struct auth_scheme *from, struct auth_scheme *to,
+    struct mgr_registry *r, struct helper_pools *ps)
+{
+	unsigned i;
+
+	if (to->pool == NULL)
+		return (0);	/* none before either (auth_removes()) */
+	if (from == NULL || from->pool == NULL)
+		return (auth_scheme_register(to, r, ps));
+	(void)mgr_registry_rebind(r, from->pool, to->pool);
+	for (i = 0; i < ps->n; i++)
+		if (ps->v[i] == from->pool)
+			ps->v[i] = to->pool;
+	return (0);
 }
 
 int
 auth_replace(struct auth *from, struct auth *to, struct mgr_registry *r,
     struct helper_pools *ps)
 {
-	unsigned i;
+	int rc;
 
 	CHECK_OBJ_NOTNULL(to, AUTH_MAGIC);
-	if (from == NULL || from->pool == NULL)
-		return (auth_register(to, r, ps));
-	CHECK_OBJ_NOTNULL(from, AUTH_MAGIC);
-	AN(to->pool);		/* a pool that failed is a refused conf */
-	(void)mgr_registry_rebind(r, from->pool, to->pool);
-	for (i = 0; i < ps->n; i++)
-		if (ps->v[i] == from->pool)
-			ps->v[i] = to->pool;
-	return (0);
+	if (from != NULL)
+		CHECK_OBJ_NOTNULL(from, AUTH_MAGIC);
+	rc = auth_scheme_replace(from != NULL ? &from->basic : NULL,
+	    &to->basic, r, ps);
+	if (rc == 0)
+		rc = auth_scheme_replace(from != NULL ? &from->digest : NULL,
+		    &to->digest, r, ps);
+	return (rc);
+}
+
+bool
+auth_removes(const struct auth *from, const struct auth *to)
+{
+	if (from == NULL)
+		return (false);
+	if (to == NULL)
+		return (true);
+	return ((from->basic.pool != NULL && to->basic.pool == NULL) ||
+	    (from->digest.pool != NULL && to->digest.pool == NULL));
 }
 
 bool
@@ -443,58 +532,60 @@ auth_lines_equal(const struct conf_lines *a, const struct conf_lines *b)
 
 /* -- the cache ------------------------------------------------------------- */
 
-static struct auth_cred **
-auth_cache_find(struct auth *a, const char *user)
+struct auth_cred **
+auth_cache_find(struct auth_scheme *s, const char *user)
 {
 	struct auth_cred **cp;
 
-	for (cp = &a->buckets[auth_hash(user)]; *cp != NULL;
+	for (cp = &s->buckets[auth_hash(user)]; *cp != NULL;
 	    cp = &(*cp)->next)
 		if (strcmp((*cp)->user, user) == 0)
 			return (cp);
 	return (NULL);
 }
 
-static void
-auth_cache_drop(struct auth *a, struct auth_cred **cp)
+void
+auth_cache_drop(struct auth_scheme *s, struct auth_cred **cp)
 {
 	struct auth_cred *c = *cp;
 
 	*cp = c->next;
+	explicit_bzero(c->pass, strlen(c->pass));
 	free(c->pass);
 	free(c);
-	a->ncreds--;
+	s->ncreds--;
 }
 
 static void
-auth_cache_expire(struct auth *a, double now)
+auth_cache_expire(struct auth_scheme *s, double now)
 {
 	struct auth_cred **cp;
 	size_t i;
 
 	for (i = 0; i < AUTH_BUCKETS; i++)
-		for (cp = &a->buckets[i]; *cp != NULL;)
+		for (cp = &s->buckets[i]; *cp != NULL;)
 			if ((*cp)->expires <= now)
-				auth_cache_drop(a, cp);
+				auth_cache_drop(s, cp);
 			else
 				cp = &(*cp)->next;
 }
 
-static void
-auth_cache_put(struct auth *a, const char *user, const char *pass)
+void
+auth_cache_put(struct auth *a, struct auth_scheme *s, const char *user,
+    const char *pass)
 {
 	struct auth_cred **cp, *c;
 	double now = comm_now(a->loop);
 	size_t len = strlen(user);
 
-	if (a->ttl <= 0)
+	if (s->ttl <= 0)
 		return;
-	cp = auth_cache_find(a, user);
+	cp = auth_cache_find(s, user);
 	if (cp != NULL)
-		auth_cache_drop(a, cp);
-	if (a->ncreds >= AUTH_CACHE_MAX)
-		auth_cache_expire(a, now);
-	if (a->ncreds >= AUTH_CACHE_MAX)
+		auth_cache_drop(s, cp);
+	if (s->ncreds >= AUTH_CACHE_MAX)
+		auth_cache_expire(s, now);
+	if (s->ncreds >= AUTH_CACHE_MAX)
 		return;
 	c = malloc(sizeof *c + len + 1);
 	if (c == NULL)
@@ -505,10 +596,10 @@ auth_cache_put(struct auth *a, const char *user, const char *pass)
 		return;
 	}
 	memcpy(c->user, user, len + 1);
-	c->expires = now + a->ttl;
-	c->next = a->buckets[auth_hash(user)];
-	a->buckets[auth_hash(user)] = c;
-	a->ncreds++;
+	c->expires = now + s->ttl;
+	c->next = s->buckets[auth_hash(user)];
+	s->buckets[auth_hash(user)] = c;
+	s->ncreds++;
 }
 
 /* -- checks ---------------------------------------------------------------- */
@@ -554,7 +645,7 @@ basic_helper_done(struct helper_req *rq, const struct helper_reply *r,
 	if (r->status == HELPER_OK) {
 		user = ck->user;
 		if (a != NULL)
-			auth_cache_put(a, ck->user, ck->pass);
+			auth_cache_put(a, &a->basic, ck->user, ck->pass);
 	} else if (r->status != HELPER_CANCELLED) {
 		log_msg(LG_NOTICE, SEC_AUTH, "basic: user \"%s\" not "
 		    "authenticated: the helper answered %s%s%s", ck->user,
@@ -582,7 +673,29 @@ auth_parse(const char *hdr, size_t len, char *buf, size_t cap, char **pass)
 }
 
 int
-auth_check_start(struct auth *a, const char *hdr, size_t len,
+auth_check_start(struct auth *a, const struct auth_req *rq,
+    auth_done_fn *done, void *arg, struct auth_check **ckp, char **user)
+{
+	CHECK_OBJ_NOTNULL(a, AUTH_MAGIC);
+	*user = NULL;
+	*ckp = NULL;
+	if (rq->hdr == NULL)
+		return (0);
+	if (a->digest.configured && rq->len >= 7 &&
+	    strncasecmp(rq->hdr, "Digest", 6) == 0 &&
+	    (rq->hdr[6] == ' ' || rq->hdr[6] == '\t'))
+		return (digest_check_start(a, rq, done, arg, ckp, user));
+	if (!a->basic.configured) {
+		log_msg(LG_NOTICE, SEC_AUTH, "digest: Proxy-Authorization "
+		    "refused: not Digest credentials");
+		return (0);
+	}
+	return (basic_check_start(a, rq->hdr, rq->len, done, arg, ckp,
+	    user));
+}
+
+static int
+basic_check_start(struct auth *a, const char *hdr, size_t len,
     auth_done_fn *done, void *arg, struct auth_check **ckp, char **user)
 {
 	char buf[AUTH_BASIC_MAX], *pass, *line, *p;
@@ -591,10 +704,7 @@ auth_check_start(struct auth *a, const char *hdr, size_t len,
 	const char *why;
 	size_t ulen;
 
-	CHECK_OBJ_NOTNULL(a, AUTH_MAGIC);
-	*user = NULL;
-	*ckp = NULL;
-	if (hdr == NULL || a->pool == NULL)
+	if (a->basic.pool == NULL)
 		return (0);
 	why = auth_parse(hdr, len, buf, sizeof buf, &pass);
 	if (why != NULL) {
@@ -602,10 +712,10 @@ auth_check_start(struct auth *a, const char *hdr, size_t len,
 		    "refused: %s", why);
 		return (0);
 	}
-	if (!a->casesensitive)
+	if (!a->basic.casesensitive)
 		for (p = buf; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
-	cp = auth_cache_find(a, buf);
+	cp = auth_cache_find(&a->basic, buf);
 	if (cp != NULL && (*cp)->expires > comm_now(a->loop) &&
 	    auth_secret_equal((*cp)->pass, pass)) {
 		explicit_bzero(buf, sizeof buf);
@@ -630,7 +740,7 @@ auth_check_start(struct auth *a, const char *hdr, size_t len,
 	strcat(line, " ");
 	auth_escape(pass, line + strlen(line));
 	explicit_bzero(buf, sizeof buf);
-	ck->rq = helper_submit(a->pool, line, strlen(line), basic_helper_done,
+	ck->rq = helper_submit(a->basic.pool, line, strlen(line), basic_helper_done,
 	    ck);
 	explicit_bzero(line, strlen(line));
 	free(line);

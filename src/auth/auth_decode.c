@@ -1,7 +1,8 @@
 /*
  * auth_decode.c - Basic credentials (RFC 7617) decoded with OpenSSL's
- * base64 decoder, and secrets compared in constant time: the one place
- * both proxy authentication and the cache manager's password use.
+ * base64 decoder, secrets compared in constant time (base/secret.h, which
+ * the cache manager's password uses too), and Digest's MD5 and random
+ * nonces: cuttle's auth code that needs OpenSSL, all of it here.
  */
 #include "config.h"
 
@@ -10,10 +11,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "auth/auth.h"
+#include "auth/auth_int.h"
+#include "base/secret.h"
 
 int
 auth_basic_decode(const char *b64, size_t len, char *out, size_t cap,
@@ -81,8 +84,44 @@ auth_basic_credentials(const char *hdr, size_t len, char *out, size_t cap,
 bool
 auth_secret_equal(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b);
+	return (secret_equal(a, b));
+}
 
-	/* The length shows in timing anyway; the bytes must not. */
-	return (la == lb && CRYPTO_memcmp(a, b, la) == 0);
+void
+auth_hex(const unsigned char *b, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+auth_md5_hex(const char *s, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (EVP_Digest(s, strlen(s), md, &n, EVP_md5(), NULL) != 1 ||
+	    n != 16) {
+		/* No MD5 (a FIPS build): no response can match. */
+		strcpy(out, "-");
+		return;
+	}
+	auth_hex(md, 16, out);
+}
+
+bool
+auth_random_hex(char *out)
+{
+	unsigned char rnd[16];
+
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		return (false);
+	auth_hex(rnd, sizeof rnd, out);
+	return (true);
 }

@@ -323,6 +323,21 @@ client_auth_done(struct auth_check *ack, const char *user, void *arg)
 	acl_check_auth_done(&t->ck, user);
 }
 
+/* What the auth module looks at in t's request. */
+static void
+client_auth_req(struct client_txn *t, struct auth_req *rq)
+{
+	const struct http_field *f = http_msg_field(&t->req,
+	    HTTP_HDR_PROXY_AUTHORIZATION);
+
+	rq->hdr = f != NULL ? http_msg_ptr(&t->req, f->value) : NULL;
+	rq->len = f != NULL ? f->value.len : 0;
+	rq->method = http_msg_ptr(&t->req, t->req.method_name);
+	rq->method_len = t->req.method_name.len;
+	rq->uri = http_msg_ptr(&t->req, t->req.target);
+	rq->uri_len = t->req.target.len;
+}
+
 /* lk->auth_start for t: Proxy-Authorization to the auth module, which
  * answers now (no or bad credentials, cached ones) or asks its helper. */
 static int
@@ -330,17 +345,16 @@ client_auth_start(void *ctx, struct acl_check *ck, char **user)
 {
 	struct client_txn *t = ctx;
 	struct auth *a = t->cc->ctx->deps.auth;
-	const struct http_field *f = http_msg_field(&t->req,
-	    HTTP_HDR_PROXY_AUTHORIZATION);
+	struct auth_req rq;
 	int rc;
 
 	(void)ck;
 	*user = NULL;
 	if (a == NULL)
 		return (0);
-	rc = auth_check_start(a, f != NULL ? http_msg_ptr(&t->req, f->value) :
-	    NULL, f != NULL ? f->value.len : 0, client_auth_done, t,
-	    &t->auth_ck, user);
+	client_auth_req(t, &rq);
+	rc = auth_check_start(a, &rq, client_auth_done, t, &t->auth_ck,
+	    user);
 	if (rc < 0)
 		log_msg(LG_WARN, SEC_CLIENT, "no memory to check "
 		    "credentials: taken as none");
@@ -383,14 +397,16 @@ static enum client_step
 client_step_admit(struct client_txn *t)
 {
 	const struct http_msg *m = &t->req;
+	struct auth_req rq;
 
 	if (t->answer != ACL_ALLOW && acl_lookups_auth_failed(&t->lk) &&
 	    t->cc->ctx->deps.auth != NULL) {
 		/* A proxy_auth acl found no valid credentials: ask for
 		 * them (Squid's ACCESS_AUTH_REQUIRED). */
 		t->code = RESULT_TCP_DENIED;
+		client_auth_req(t, &rq);
 		client_txn_error_hdrs(t, ERRPAGE_CACHE_ACCESS_DENIED, NULL,
-		    auth_challenge(t->cc->ctx->deps.auth));
+		    auth_challenge(t->cc->ctx->deps.auth, &rq));
 		return (CLIENT_STEP_END);
 	}
 	if (t->answer != ACL_ALLOW) {

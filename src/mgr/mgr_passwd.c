@@ -16,6 +16,7 @@
 
 #include "base/check.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "mgr/mgr.h"
 
 struct mgr_pw_rule {
@@ -136,5 +137,7 @@ mgr_password_ok(const struct mgr_passwd *pw, const struct mgr_action *a,
 		return (false);
 	if (strcmp(p, "none") == 0)
 		return (true);
-	return (password != NULL && strcmp(password, p) == 0);
+	/* As proxy authentication compares its secrets: no timing tells
+	 * how much of a guess was right. */
+	return (password != NULL && secret_equal(password, p));
 }

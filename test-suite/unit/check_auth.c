@@ -13,6 +13,7 @@
 
 #include "auth/auth.h"
 #include "base/check.h"
+#include "base/secret.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "helper/helper.h"
@@ -108,12 +109,17 @@ START_TEST(secrets_compared_whole)
 	ck_assert(!auth_secret_equal("secret", "secreT"));
 	ck_assert(!auth_secret_equal("secret", "secret2"));
 	ck_assert(!auth_secret_equal("secret", ""));
+	/* The manager's password goes through the same compare. */
+	ck_assert(secret_equal("mgrpass", "mgrpass"));
+	ck_assert(!secret_equal("mgrpass", "mgrpas"));
+	ck_assert(!secret_equal("", "x"));
+	ck_assert(!secret_equal("a\x80", "a\x00"));
 }
 END_TEST
 
 /* -- auth_param lines ------------------------------------------------------ */
 
-#define NLINES	8
+#define NLINES		16
 
 struct lines {
 	struct conf_lines	ls;
@@ -153,8 +159,12 @@ START_TEST(bad_lines_are_counted_with_file_and_line)
 		"basic credentialsttl soon",
 		"basic casesensitive maybe",
 		"basic colour blue",
-		"digest program /bin/true",
+		"ntlm program /bin/true",
 		"basic",
+		"digest nonce_max_count 0",
+		"digest nonce_max_duration never",
+		"digest realm a\"b",
+		"digest check_nonce_count maybe",
 	};
 	static const char *const noprog[] = { "basic realm x" };
 	struct lines l;
@@ -163,13 +173,16 @@ START_TEST(bad_lines_are_counted_with_file_and_line)
 	log_capture_start();
 	lines_set(&l, bad, ARRAY_LEN(bad));
 	auth_conf_check(&l.ls, &errors);
-	/* Each bad line, and no program. */
-	ck_assert_int_eq(errors, (int)ARRAY_LEN(bad) + 1);
+	/* Each bad line, and no program for basic nor digest. */
+	ck_assert_int_eq(errors, (int)ARRAY_LEN(bad) + 2);
 	ck_assert_ptr_nonnull(strstr(log_captured(), "test.conf:6: "
 	    "auth_param: unknown parameter"));
 	ck_assert_ptr_nonnull(strstr(log_captured(), "test.conf:7: "
 	    "auth_param: unsupported scheme"));
 	ck_assert_ptr_nonnull(strstr(log_captured(), "basic has no program"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "digest has no program"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "test.conf:9: "
+	    "auth_param: bad count"));
 	errors = 0;
 	lines_set(&l, noprog, 1);
 	auth_conf_check(&l.ls, &errors);
@@ -188,21 +201,40 @@ START_TEST(challenge_quotes_the_realm)
 		"basic casesensitive on",
 	};
 	static const char *const dflt[] = { "basic program /bin/true" };
+	static const char *const both[] = { "digest program /bin/true",
+	    "digest realm D", "basic program /bin/true" };
 	struct lines l;
 	struct auth *a;
+	const char *ch;
+	char first[33];
 	int errors = 0;
 
 	lines_set(&l, good, ARRAY_LEN(good));
 	a = auth_new(NULL, &l.ls, &errors);
 	ck_assert_int_eq(errors, 0);
-	ck_assert_str_eq(auth_challenge(a), "Proxy-Authenticate: Basic "
+	ck_assert_str_eq(auth_challenge(a, NULL), "Proxy-Authenticate: Basic "
 	    "realm=\"Our \\\"big\\\" \\\\ proxy\"\r\n");
 	auth_free(&a);
 	ck_assert_ptr_null(a);
 	lines_set(&l, dflt, 1);
 	a = auth_new(NULL, &l.ls, &errors);
-	ck_assert_str_eq(auth_challenge(a), "Proxy-Authenticate: Basic "
+	ck_assert_str_eq(auth_challenge(a, NULL), "Proxy-Authenticate: Basic "
 	    "realm=\"Squid proxy-caching web server\"\r\n");
+	auth_free(&a);
+	/* Both schemes: a challenge each, in the configuration's order,
+	 * Digest's with a fresh nonce each time. */
+	lines_set(&l, both, ARRAY_LEN(both));
+	a = auth_new(NULL, &l.ls, &errors);
+	ck_assert_int_eq(errors, 0);
+	ch = auth_challenge(a, NULL);
+	ck_assert_msg(strncmp(ch, "Proxy-Authenticate: Digest realm=\"D\", "
+	    "nonce=\"", 41) == 0, "%s", ch);
+	ck_assert_ptr_nonnull(strstr(ch, "\", qop=\"auth\", stale=false\r\n"
+	    "Proxy-Authenticate: Basic realm=\"Squid proxy-caching web "
+	    "server\"\r\n"));
+	memcpy(first, ch + 41, 32);
+	first[32] = '\0';
+	ck_assert(strstr(auth_challenge(a, NULL), first) == NULL);
 	auth_free(&a);
 	/* No auth_param: no authentication, and no error. */
 	ck_assert_ptr_null(auth_new(NULL, NULL, &errors));
@@ -303,6 +335,21 @@ run_until(struct comm_loop *loop, int n)
 	}
 }
 
+/* A GET of /x with hdr as its Proxy-Authorization (NULL: none). */
+static const struct auth_req *
+req_of(const char *hdr)
+{
+	static struct auth_req rq;
+
+	rq.hdr = hdr;
+	rq.len = hdr != NULL ? strlen(hdr) : 0;
+	rq.method = "GET";
+	rq.method_len = 3;
+	rq.uri = "http://o.test/x";
+	rq.uri_len = strlen(rq.uri);
+	return (&rq);
+}
+
 /* One check of hdr: the user ("" none), waiting for the helper if
  * asked; *asked tells whether it was. */
 static const char *
@@ -313,8 +360,7 @@ check(struct env *e, const char *hdr, bool *asked)
 	int rc, before = ndone;
 
 	inside_start = true;
-	rc = auth_check_start(e->a, hdr, hdr != NULL ? strlen(hdr) : 0, done,
-	    NULL, &ck, &user);
+	rc = auth_check_start(e->a, req_of(hdr), done, NULL, &ck, &user);
 	inside_start = false;
 	ck_assert_int_ge(rc, 0);
 	*asked = rc == 1;
@@ -417,7 +463,7 @@ START_TEST(cancel_and_free_complete_once_without_user)
 	char *user = NULL;
 
 	env_start(&e, "basic credentialsttl 1 hour", "basic casesensitive on");
-	ck_assert_int_eq(auth_check_start(e.a, "Basic YWxpY2U6c2VjcmV0", 22,
+	ck_assert_int_eq(auth_check_start(e.a, req_of("Basic YWxpY2U6c2VjcmV0"),
 	    done, NULL, &ck, &user), 1);
 	auth_check_cancel(&ck);
 	ck_assert_ptr_null(ck);
@@ -425,7 +471,7 @@ START_TEST(cancel_and_free_complete_once_without_user)
 	run_until(e.loop, 1);
 	ck_assert(got_none);
 	/* Cancelled: nothing cached, the next one asks again. */
-	ck_assert_int_eq(auth_check_start(e.a, "Basic YWxpY2U6c2VjcmV0", 22,
+	ck_assert_int_eq(auth_check_start(e.a, req_of("Basic YWxpY2U6c2VjcmV0"),
 	    done, NULL, &ck, &user), 1);
 	/* Freed with a check pending: it completes, from the loop. */
 	auth_free(&e.a);

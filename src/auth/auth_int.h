@@ -1,0 +1,125 @@
+/*
+ * auth_int.h - what auth_basic.c (the configuration, the cache, Basic)
+ * and auth_digest.c (Digest, its nonces) share.  Not for other modules.
+ *
+ * A scheme (struct auth_scheme) is one `auth_param <scheme>` block: its
+ * helper pool, its realm and its cache of what the helper said (Basic:
+ * the password it accepted; Digest: the user's HA1).  struct auth holds
+ * both, and the checks of either wait on one list.
+ */
+#ifndef CUTTLE_AUTH_INT_H
+#define CUTTLE_AUTH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/list.h"
+#include "helper/helper.h"
+
+struct conf_line;
+
+#define AUTH_BUCKETS		1024
+#define AUTH_CACHE_MAX		65536
+
+struct auth_cred {
+	struct auth_cred	*next;
+	double			expires;
+	char			*pass;		/* Basic: password; Digest: HA1 */
+	char			user[];
+};
+
+struct auth_scheme {
+	const char		*name;		/* "basic", "digest" */
+	bool			configured;	/* some line named it */
+	struct helper_pool	*pool;
+	char			*program;
+	char			*realm;
+	double			ttl;
+	double			timeout;
+	bool			casesensitive;
+	bool			utf8;
+	struct helper_params	hp;
+	struct auth_cred	*buckets[AUTH_BUCKETS];
+	size_t			ncreds;
+};
+
+struct auth_nonce;
+
+struct auth {
+	unsigned		magic;
+#define AUTH_MAGIC		0xa0f4a0f4U
+	struct comm_loop	*loop;
+	struct auth_scheme	basic;
+	struct auth_scheme	digest;
+	bool			digest_first;	/* challenge order: conf's */
+	char			*basic_challenge; /* Proxy-Authenticate line */
+	char			*challenge;	/* the last 407's lines */
+	struct list		checks;
+	/* Digest's nonces (auth_digest.c) */
+	double			nonce_gc;	/* nonce_garbage_interval */
+	double			nonce_ttl;	/* nonce_max_duration */
+	unsigned		nonce_uses;	/* nonce_max_count */
+	bool			check_nc;	/* check_nonce_count */
+	double			nonce_next_gc;
+	struct auth_nonce	**nonces;	/* AUTH_BUCKETS of them */
+	size_t			nnonces;
+};
+
+struct auth_check {
+	unsigned		magic;
+#define AUTH_CHECK_MAGIC	0xa0f4c4ecU
+	struct list		link;		/* on a->checks */
+	struct auth		*a;		/* NULL once auth_free() ran */
+	struct helper_req	*rq;
+	auth_done_fn		*done;
+	void			*arg;
+	char			*pass;		/* Basic: the password;
+						 * Digest: what follows HA1 in
+						 * the response's hash */
+	/* Digest */
+	char			response[33];
+	char			nonce[33];
+	unsigned long		nc;
+	char			user[];
+};
+
+/* auth_basic.c */
+void	auth_conf_error(const struct conf_line *l, const char *advice,
+	    const char *problem, int *errors);
+char	*auth_join(const struct conf_line *l, unsigned from);
+bool	auth_uint(const char *s, unsigned max, unsigned *out);
+bool	auth_time(const struct conf_line *l, double *out);
+bool	auth_onoff(const struct conf_line *l, bool *out);
+bool	auth_children(const struct conf_line *l, struct helper_params *hp);
+struct auth_cred	**auth_cache_find(struct auth_scheme *s,
+			    const char *user);
+void	auth_cache_drop(struct auth_scheme *s, struct auth_cred **cp);
+void	auth_cache_put(struct auth *a, struct auth_scheme *s,
+	    const char *user, const char *pass);
+unsigned	auth_hash(const char *s);
+
+/* auth_decode.c */
+/* auth_hex() - n bytes of b as 2n lower-case hex digits and a NUL. */
+void	auth_hex(const unsigned char *b, size_t n, char *out);
+/* auth_md5_hex() - MD5 of s in hex into out (33 bytes); "-" (which no
+ * response matches) when MD5 is not available. */
+void	auth_md5_hex(const char *s, char *out);
+/* auth_random_hex() - 128 random bits in hex into out (33 bytes). */
+bool	auth_random_hex(char *out);
+
+/* auth_digest.c */
+/* digest_line() - one `auth_param digest` line. */
+void	digest_line(struct auth *a, const struct conf_line *l, int *errors);
+/* digest_init(), digest_fini() - the nonce table. */
+int	digest_init(struct auth *a);
+void	digest_fini(struct auth *a);
+/* digest_challenge() - the Digest challenge line with a new nonce into
+ * out (cap bytes), stale=true when rq carried an expired nonce of ours. */
+void	digest_challenge(struct auth *a, const struct auth_req *rq,
+	    char *out, size_t cap);
+/* digest_check_start() - auth_check_start() for a Digest credential. */
+int	digest_check_start(struct auth *a, const struct auth_req *rq,
+	    auth_done_fn *done, void *arg, struct auth_check **ckp,
+	    char **user);
+
+#endif /* CUTTLE_AUTH_INT_H */
