@@ -254,6 +254,13 @@ client_adopt(struct client_ctx *ctx, struct comm_conn *c,
 	client_conn_adopt(ctx, c, peer, NULL);
 }
 
+void
+client_adopt_tls(struct client_ctx *ctx, struct comm_conn *c,
+    const struct sockaddr *peer, struct tls_ctx *tls)
+{
+	client_conn_adopt(ctx, c, peer, tls);
+}
+
 /* The TLS handshake failed: one line, nothing else (Squid logs nothing
  * to access.log either).  INFO: scanners and port probes make these. */
 static void
