@@ -516,6 +516,34 @@ START_TEST(verify_untrusted_ca_fails)
 }
 END_TEST
 
+/* Dates: both by the trusted CA, made with `openssl ca -startdate
+ * -enddate` (tls_certs.sh). */
+START_TEST(verify_expired_fails)
+{
+	enum comm_status st;
+	long v;
+
+	v = verify_failure("expired.pem", "expired.key", "localhost", 0,
+	    true, &st);
+	ck_assert_int_eq(st, COMM_ERROR);
+	ck_assert_int_eq(v, X509_V_ERR_CERT_HAS_EXPIRED);
+	ck_assert_str_eq(tls_verify_name(v), "X509_V_ERR_CERT_HAS_EXPIRED");
+}
+END_TEST
+
+START_TEST(verify_not_yet_valid_fails)
+{
+	enum comm_status st;
+	long v;
+
+	v = verify_failure("future.pem", "future.key", "localhost", 0,
+	    true, &st);
+	ck_assert_int_eq(st, COMM_ERROR);
+	ck_assert_int_eq(v, X509_V_ERR_CERT_NOT_YET_VALID);
+	ck_assert_str_eq(tls_verify_name(v), "X509_V_ERR_CERT_NOT_YET_VALID");
+}
+END_TEST
+
 START_TEST(verify_ip_and_flags)
 {
 	enum comm_status st;
@@ -1087,6 +1115,8 @@ tls_suite(void)
 	tcase_add_test(tc, verify_wrong_name_fails);
 	tcase_add_test(tc, verify_self_signed_fails);
 	tcase_add_test(tc, verify_untrusted_ca_fails);
+	tcase_add_test(tc, verify_expired_fails);
+	tcase_add_test(tc, verify_not_yet_valid_fails);
 	tcase_add_test(tc, verify_ip_and_flags);
 	tcase_add_test(tc, key_must_match_certificate);
 	tcase_add_test(tc, server_options_squid_names);
