@@ -177,6 +177,8 @@ struct fp {
 	unsigned		npoisoned;
 	bool			poison_all;	/* too many to list */
 	bool			https;		/* requests ask for https:// */
+	bool			stray;		/* an origin sent a reply
+						 * nobody asked for */
 };
 
 static char fp_hosts_path[64];
@@ -439,6 +441,17 @@ fp_poisoned(const struct fp *f, const char *key)
  * been asked for, and will be, go unchecked.
  */
 static void
+fp_poison_clients(struct fp *f)
+{
+	unsigned i, j;
+
+	for (i = 0; i < f->nclients; i++)
+		for (j = 0; j < f->clients[i].nreqs; j++)
+			fp_poison(f, f->clients[i].reqs[j].key);
+	f->stray = true;
+}
+
+static void
 fp_desync(struct fp *f, struct fp_peer *pe)
 {
 	unsigned i;
@@ -639,10 +652,13 @@ fp_read_all(struct fp *f)
 {
 	unsigned i;
 
-	for (i = 0; i < f->nclients; i++)
-		fp_read(f, &f->clients[i]);
+	/* Origins first: a request cuttle wrote is parsed (and its URL
+	 * unchecked, if the origin's replies no longer pair with its
+	 * requests) before a client reads the reply it got. */
 	for (i = 0; i < f->norigins; i++)
 		fp_read(f, &f->origins[i]);
+	for (i = 0; i < f->nclients; i++)
+		fp_read(f, &f->clients[i]);
 }
 
 /* Nothing to do for the tick: it only bounds how long a poll waits. */
@@ -760,8 +776,11 @@ fp_op_request(struct fp *f, struct fp_peer *pe)
 	/* cuttle answers PURGE and the manager itself. */
 	if (!connect && strcmp(method, "PURGE") != 0 && !f->https &&
 	    strcmp(host, "localhost") != 0 &&
-	    strncmp(path, "/squid-internal-mgr", 19) != 0)
+	    strncmp(path, "/squid-internal-mgr", 19) != 0) {
 		fp_key(r->key, host, strlen(host), path, strlen(path));
+		if (f->stray)
+			fp_poison(f, r->key);
+	}
 }
 
 static const unsigned fp_statuses[] = {
@@ -823,6 +842,12 @@ fp_op_reply(struct fp *f, struct fp_peer *pe)
 	 * answer, what follows is no reply to a request. */
 	if (pe->shut_wanted || pe->nreqs == 0 || (fl3 & 0x20))
 		fp_desync(f, pe);
+	/* One nobody asked for may still be taken as the reply to a
+	 * request this origin never reads (cuttle reuses the connection
+	 * and finds the reply waiting): whatever the clients have asked
+	 * and will ask from now on is unchecked. */
+	if (pe->nreqs == 0)
+		fp_poison_clients(f);
 	key = pe->nreqs > 0 ? pe->reqs[0].key : "";
 	head = pe->nreqs > 0 && pe->reqs[0].head;
 	h = key[0] != '\0' ? fp_hash(key) : FP_JUNK;
