@@ -187,6 +187,12 @@ void			client_listen(struct client_port *port,
  * socketpair's end. */
 void			client_adopt(struct client_ctx *ctx,
 			    struct comm_conn *c, const struct sockaddr *peer);
+/* client_adopt_tls() - the same as accepted on an https_port whose
+ * context is tls (not taken; NULL: a plain http_port). */
+struct tls_ctx;
+void			client_adopt_tls(struct client_ctx *ctx,
+			    struct comm_conn *c, const struct sockaddr *peer,
+			    struct tls_ctx *tls);
 /* client_ctx_drain() - a graceful shutdown begins: idle connections
  * close now, the others after the reply they are writing. */
 void			client_ctx_drain(struct client_ctx *ctx);

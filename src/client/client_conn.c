@@ -29,10 +29,12 @@
  * kernel send a RST, which can destroy the reply before the client has
  * read it (an error page for a request refused mid-way, typically).
  *
- * Over TLS a clean end is close_notify, which comm_close() never sends
- * (a close also cuts streams on errors): client_conn_end() asks for it
- * first, and a reply that the close delimits goes through the lingering
- * close, which keeps the connection until close_notify is out.
+ * Over TLS a clean end is close_notify, which a plain comm_close() never
+ * sends (a close also cuts streams on errors): client_conn_end() asks
+ * for it first, and a reply that the close delimits goes through the
+ * lingering close, which asks for it after the reply.  Either way the
+ * close that follows lets it out before the fd goes, even when it waits
+ * for room in the socket buffer (bounded, in comm).
  */
 #include "config.h"
 
@@ -249,6 +251,13 @@ client_adopt(struct client_ctx *ctx, struct comm_conn *c,
     const struct sockaddr *peer)
 {
 	client_conn_adopt(ctx, c, peer, NULL, NULL);
+}
+
+void
+client_adopt_tls(struct client_ctx *ctx, struct comm_conn *c,
+    const struct sockaddr *peer, struct tls_ctx *tls)
+{
+	client_conn_adopt(ctx, c, peer, tls);
 }
 
 /* The TLS handshake failed: one line, nothing else (Squid logs nothing

@@ -99,6 +99,8 @@ struct comm_loop_stats {
 	unsigned	conns;		/* connections not yet freed */
 	unsigned	listeners;
 	unsigned	ops;		/* operations not yet completed */
+	unsigned	lingering;	/* closed, sending the shutdown they
+					 * owe (counted in conns too) */
 	uint64_t	calls;		/* queued calls run */
 	uint64_t	accepted;
 	uint64_t	accept_pauses;	/* EMFILE, ENFILE, ENOBUFS, ENOMEM */
@@ -265,8 +267,22 @@ void	comm_shutdown_write(struct comm_conn *c);
 /* comm_close() - cancel, deliver, run close handlers, close the fd, free
  * after the last callback (see the contract above); NULLs *cp.  May be
  * called from any callback, including the connection's own.  Operations
- * started on a closing connection complete as CANCELLED. */
+ * started on a closing connection complete as CANCELLED.  A shutdown
+ * asked for before (comm_shutdown_write()) whose writes all went out but
+ * which itself still waits for room (a TLS close_notify behind a full
+ * socket buffer) is not dropped: after the close handlers comm keeps the
+ * fd until it is out, for at most COMM_SHUT_LINGER (1 s), and only then
+ * closes it.  The owner is done with c all the same.  Writes cancelled
+ * by the close cut the stream: no shutdown follows them. */
 void	comm_close(struct comm_conn **cp);
+/* comm_close_clean() - end the stream cleanly and close: as
+ * comm_shutdown_write() then comm_close(), so with nothing left in the
+ * write queue the peer gets close_notify (TLS) and FIN before the close;
+ * with writes still queued they are cancelled and the stream cut, as by
+ * comm_close().  Also valid on a connection torn down already (from a
+ * close handler, or after a TIMEOUT) whose writes were not cut.  NULLs
+ * *cp. */
+void	comm_close_clean(struct comm_conn **cp);
 
 /* Why a connection went down: COMM_CANCELLED (comm_close) or
  * COMM_TIMEOUT (idle or lifetime).  The connection is still valid in the
@@ -386,7 +402,9 @@ void	*comm_conn_xprt_ctx(const struct comm_conn *c);
  * Ends of the stream:
  * - comm_shutdown_write() sends close_notify (then FIN) once every queued
  *   write is out: the peer learns the stream ended where it was meant
- *   to.  comm_close() sends none, so a stream cut by a close (cancelled
+ *   to; comm_close_clean() does it and closes, and a comm_close() after
+ *   either lets the close_notify out first (bounded).  A plain
+ *   comm_close() sends none, so a stream cut by a close (cancelled
  *   writes, an error, a timeout) reads as cut on the other side.
  * - A read sees COMM_EOF both for the peer's close_notify and for a bare
  *   EOF without it; comm_tls_cut() tells them apart.  A reply whose

@@ -20,13 +20,21 @@
  *				lifetime) in start order, c->call turned
  *				from the flush into conn_down and posted
  *	conn_down()		(from the queue, after those completions)
- *				close handlers run, transport closed, close(fd);
- *				CLOSED
+ *				close handlers run; a shutdown owed (asked
+ *				for, its writes out, not sent yet) is tried
+ *	conn_linger_start()	it waits for room: LINGER, the fd watched for
+ *				what the transport needs, COMM_SHUT_LINGER at
+ *				most (conn_io_cb() and conn_timer_cb() go to
+ *				conn_linger_step() / conn_end())
+ *	conn_end()		transport closed, close(fd); CLOSED
  *	conn_maybe_free()	CLOSED and RELEASED and nops == 0: freed
  *
  * Because completions and conn_down travel through one FIFO queue, the
  * order the contract promises (cancelled ops, then handlers, then the fd)
- * falls out of posting order; nothing is called inline.
+ * falls out of posting order; nothing is called inline.  A lingering
+ * connection owes nobody a callback (its handlers have run, its owner
+ * has let go), so the wait for a close_notify to leave cannot break the
+ * contract; it only keeps the fd and the transport a while longer.
  */
 #include "config.h"
 
@@ -82,6 +90,9 @@ comm_status_name(enum comm_status st)
 static void	op_deliver(struct comm_call *call);
 static void	nomem_deliver(struct comm_call *call);
 static void	conn_down(struct comm_call *call);
+static void	conn_end(struct comm_conn *c);
+static void	conn_linger_start(struct comm_conn *c);
+static void	conn_linger_step(struct comm_conn *c);
 static void	conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents);
 static void	conn_io_cb(struct ev_loop *ev, ev_io *w, int revents);
 
@@ -380,6 +391,11 @@ comm_conn_teardown(struct comm_conn *c, enum comm_status why)
 		return;
 	c->flags |= CONN_CLOSING;
 	c->why = (uint8_t)why;
+	/* A shutdown after cancelled writes would pass a cut stream off
+	 * as complete. */
+	if (!list_empty(&c->wq) || c->werr != 0 ||
+	    (c->flags & CONN_CONNECTING))
+		c->flags |= CONN_CUT;
 	c->flags &= ~(CONN_WAIT_READ | CONN_WAIT_WRITE);
 	ev_io_stop(c->loop->ev, &c->io);
 	ev_timer_stop(c->loop->ev, &c->timer);
@@ -420,6 +436,59 @@ conn_down(struct comm_call *call)
 		FREE_OBJ(h);
 		fn(c, (enum comm_status)c->why, arg);
 	}
+	if ((c->flags & (CONN_SHUT_WANTED | CONN_SHUT_DONE | CONN_CUT)) ==
+	    CONN_SHUT_WANTED && c->fd != -1 && c->xprt->shutdown != NULL) {
+		c->flags |= CONN_SHUT_DONE;
+		if (c->xprt->shutdown(c) == -EAGAIN) {
+			conn_linger_start(c);
+			return;
+		}
+	}
+	conn_end(c);
+}
+
+/* The close_notify a close owes waits for room in the socket buffer:
+ * watch for what the transport needs (it may be the other event), with
+ * the timer as the bound.  t_write marks the start (conn_deadline()). */
+static void
+conn_linger_start(struct comm_conn *c)
+{
+	c->flags |= CONN_LINGER | CONN_WAIT_WRITE;
+	c->t_write = comm_loop_now(c->loop);
+	c->loop->st.lingering++;
+	comm_conn_rewatch(c);
+	comm_conn_timer_update(c);
+	log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: closed, its shutdown "
+	    "waits for room", c->fd);
+}
+
+static void
+conn_linger_step(struct comm_conn *c)
+{
+	int r;
+
+	r = c->xprt->shutdown(c);
+	if (r == -EAGAIN) {
+		comm_conn_rewatch(c);
+		return;
+	}
+	if (r != 0)
+		log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: shutdown: %s",
+		    c->fd, strerror(-r));
+	conn_end(c);
+}
+
+/* The last of a connection's life: the transport and the fd go. */
+static void
+conn_end(struct comm_conn *c)
+{
+	if (c->flags & CONN_LINGER) {
+		c->flags &= ~(CONN_LINGER | CONN_WAIT_WRITE);
+		ev_io_stop(c->loop->ev, &c->io);
+		ev_timer_stop(c->loop->ev, &c->timer);
+		CHECK(c->loop->st.lingering > 0);
+		c->loop->st.lingering--;
+	}
 	if (c->xprt->close != NULL)
 		c->xprt->close(c);
 	if (c->fd != -1) {
@@ -428,6 +497,19 @@ conn_down(struct comm_call *call)
 	}
 	c->flags |= CONN_CLOSED;
 	conn_maybe_free(c);
+}
+
+void
+comm_conn_end_lingering(struct comm_loop *loop)
+{
+	struct list *n, *tmp;
+	struct comm_conn *c;
+
+	LIST_FOREACH_SAFE(n, tmp, &loop->conns) {
+		c = container_of(n, struct comm_conn, link);
+		if (c->flags & CONN_LINGER)
+			conn_end(c);
+	}
 }
 
 void
@@ -445,6 +527,23 @@ comm_close(struct comm_conn **cp)
 		comm_conn_teardown(c, COMM_CANCELLED);
 	else
 		conn_maybe_free(c);
+}
+
+void
+comm_close_clean(struct comm_conn **cp)
+{
+	struct comm_conn *c;
+
+	AN(cp);
+	if (*cp == NULL)
+		return;
+	c = *cp;
+	CHECK_OBJ(c, COMM_CONN_MAGIC);
+	if (!(c->flags & CONN_CLOSING))
+		comm_shutdown_write(c);
+	else if (!(c->flags & CONN_CLOSED))
+		c->flags |= CONN_SHUT_WANTED;	/* conn_down() sends it */
+	comm_close(cp);
 }
 
 int
@@ -501,6 +600,8 @@ conn_deadline(const struct comm_conn *c)
 	if (c->to[which] > 0 && (t) + c->to[which] < d)			\
 		d = (t) + c->to[which];					\
 } while (0)
+	if (c->flags & CONN_LINGER)
+		return (c->t_write + COMM_SHUT_LINGER);
 	if (c->flags & CONN_CLOSING)
 		return (d);
 	EARLIER(c->t_start, COMM_TO_LIFETIME);
@@ -544,6 +645,16 @@ conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	(void)revents;
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	now = comm_loop_now(c->loop) + COMM_TIME_SLACK;
+	if (c->flags & CONN_LINGER) {
+		if (c->t_write + COMM_SHUT_LINGER <= now) {
+			log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: its "
+			    "shutdown found no room in %.1f s: closed",
+			    c->fd, COMM_SHUT_LINGER);
+			conn_end(c);
+		} else
+			comm_conn_timer_update(c);
+		return;
+	}
 #define PASSED(t, which)	(c->to[which] > 0 && (t) + c->to[which] <= now)
 	if (PASSED(c->t_start, COMM_TO_LIFETIME) ||
 	    PASSED(c->t_active, COMM_TO_IDLE)) {
@@ -680,6 +791,10 @@ conn_io_cb(struct ev_loop *ev, ev_io *w, int revents)
 
 	(void)ev;
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
+	if (c->flags & CONN_LINGER) {
+		conn_linger_step(c);
+		return;
+	}
 	/* What the socket's events mean for the waiting operations: the
 	 * same events on a plain socket, perhaps the other one under TLS. */
 	if (comm_conn_watching(c, EV_WRITE) &&

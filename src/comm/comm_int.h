@@ -22,6 +22,8 @@
 #define COMM_FLUSH_ROUNDS	8	/* writevs per flush before yielding */
 #define COMM_WOP_CACHE		256	/* write ops kept for reuse */
 #define COMM_POOL_CACHE		(8u << 20)	/* the loop pool's cache */
+#define COMM_SHUT_LINGER	1.0	/* seconds a close waits for the
+					 * shutdown it owes (comm_close()) */
 
 /*
  * A write that found no memory for its queue entry (ENOMEM): its
@@ -165,6 +167,10 @@ struct comm_wop {
 #define CONN_SHUT_DONE		0x20u
 #define CONN_WAIT_READ		0x40u	/* the read waits for the socket */
 #define CONN_WAIT_WRITE		0x80u	/* writes or the connect wait */
+#define CONN_CUT		0x100u	/* torn down with writes unsent:
+					 * no shutdown any more */
+#define CONN_LINGER		0x200u	/* released, handlers run; the
+					 * owed shutdown waits for room */
 
 struct comm_conn {
 	unsigned		magic;
@@ -174,7 +180,7 @@ struct comm_conn {
 	struct list		link;		/* loop->conns */
 	const struct comm_xprt	*xprt;
 	void			*xprt_ctx;
-	uint8_t			flags;
+	uint16_t		flags;
 	uint8_t			why;		/* teardown status */
 	int			werr;		/* sticky write failure */
 	uint32_t		nops;		/* started, not yet delivered */
@@ -199,7 +205,8 @@ struct comm_conn {
 	double			t_start;	/* created / connect started */
 	double			t_active;	/* last byte moved */
 	double			t_read;		/* pending read started */
-	double			t_write;	/* last write progress */
+	double			t_write;	/* last write progress; while
+						 * CONN_LINGER, when it began */
 	uint64_t		bytes_in;
 	uint64_t		bytes_out;
 	uint32_t		recv_calls;
@@ -236,6 +243,7 @@ void	comm_op_finish(struct comm_op *op, enum comm_status st, int err);
 void	comm_op_nomem(struct comm_conn *c, comm_done_fn *done, void *arg);
 void	comm_conn_timer_update(struct comm_conn *c);
 void	comm_conn_teardown(struct comm_conn *c, enum comm_status why);
+void	comm_conn_end_lingering(struct comm_loop *loop);
 void	comm_sock_nodelay(int fd);
 
 /* comm_io.c */

@@ -149,6 +149,8 @@ comm_loop_free(struct comm_loop **lp)
 	/* Exactly once, even at shutdown: what is queued still runs. */
 	while (!list_empty(&loop->calls))
 		loop_run_calls(loop);
+	/* Nobody waits for a close_notify still looking for room. */
+	comm_conn_end_lingering(loop);
 	AZ(loop->st.listeners);
 	AZ(loop->st.conns);
 	AZ(loop->st.ops);

@@ -84,6 +84,8 @@ fwd_end(struct fwd *f, enum store_err err, int sys_errno)
 	if (f->conn != NULL) {
 		if (err == STORE_ERR_NONE && f->reusable)
 			fwd_pool_put(f->ctx, &f->conn, f->key, f->peer);
+		else if (err == STORE_ERR_NONE)
+			comm_close_clean(&f->conn);	/* close_notify */
 		else
 			comm_close(&f->conn);
 	}

@@ -95,7 +95,7 @@ fwd_ctx_free(struct fwd_ctx **cp)
 		c = idle->conn;
 		AZ(comm_remove_close_handler(c, fwd_idle_closed, idle));
 		fwd_idle_free(idle);
-		comm_close(&c);
+		comm_close_clean(&c);
 	}
 	tls_ctx_free(&ctx->tls);
 	FREE_OBJ(ctx);
@@ -136,7 +136,7 @@ fwd_pool_put(struct fwd_ctx *ctx, struct comm_conn **cp, const char *key,
 
 		AZ(comm_remove_close_handler(c, fwd_idle_closed, oldest));
 		fwd_idle_free(oldest);
-		comm_close(&c);
+		comm_close_clean(&c);
 	}
 	idle = malloc(sizeof *idle + klen + 1);
 	if (idle == NULL ||
@@ -219,7 +219,7 @@ fwd_idle_closed(struct comm_conn *c, enum comm_status why, void *arg)
 	CHECK_OBJ_NOTNULL(idle, FWD_IDLE_MAGIC);
 	(void)why;
 	fwd_idle_free(idle);
-	comm_close(&c);
+	comm_close_clean(&c);	/* pconn_timeout: close_notify */
 }
 
 void

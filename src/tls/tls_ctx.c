@@ -348,6 +348,7 @@ tls_ctx_server_new(const struct tls_options *o, struct tls_ctx **out,
     char *err, size_t errlen)
 {
 	static const unsigned char sid[] = "cuttle";
+	STACK_OF(X509_NAME) *names;
 	struct tls_ctx *t;
 	int r;
 
@@ -361,6 +362,18 @@ tls_ctx_server_new(const struct tls_options *o, struct tls_ctx **out,
 	SSL_CTX_set_session_id_context(t->ctx, sid, sizeof sid - 1);
 	SSL_CTX_set_num_tickets(t->ctx, 1);
 	SSL_CTX_set_alpn_select_cb(t->ctx, tls_alpn_select, NULL);
+	if (o->cafile != NULL) {
+		/* The CertificateRequest names the CAs, so that a client
+		 * with several certificates (a browser) offers one of
+		 * theirs. */
+		names = SSL_load_client_CA_file(o->cafile);
+		if (names == NULL) {
+			tls_ctx_free(out);
+			return (TLS_FAIL(err, errlen, "no CA names in %s",
+			    o->cafile));
+		}
+		SSL_CTX_set_client_CA_list(t->ctx, names);
+	}
 	if (o->cafile != NULL || o->capath != NULL)
 		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER |
 		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);

@@ -32,6 +32,14 @@
  *	close c|o	close
  *	warp n		the clock jumps (1 s to a day)
  *	refuse		the next origin connect fails (ECONNREFUSED)
+ *	tls client	open a client connection as on an https_port: the
+ *			client side runs a TLS server handshake on it, and
+ *			what the script sends that client is its raw TLS
+ *			stream (a ClientHello, records, garbage)
+ *	https		the requests built from now on ask for https://
+ *			URLs: fwd runs a TLS client handshake on the origin
+ *			connections they open, and what the script sends
+ *			such an origin is its raw TLS stream
  *
  * Then every queue is written out and the loop runs a while, and the
  * proxy is torn down as main.c does at shutdown.
@@ -48,6 +56,14 @@
  * bytes come from another function).  A URL whose origin connection got
  * raw bytes is not checked, nor is a client that sent raw bytes or a
  * CONNECT (its responses can no longer be paired with its requests).
+ *
+ * TLS mode.  The script's bytes are the TLS peer's whole stream, so the
+ * handshakes go as far as the bytes allow (a real ClientHello from a seed
+ * gets a ServerHello back; a real server flight from a seed reaches
+ * certificate verification, which fails: tls_outgoing_options trusts no
+ * CA here), and everything after: alerts, records too large, truncation,
+ * resets, timeouts, mixed with plain clients and origins in the same
+ * proxy.  The invariants above hold for them too.
  */
 #include "config.h"
 
@@ -65,6 +81,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "acl/acl.h"
 #include "base/log.h"
 #include "buf/buf.h"
@@ -77,6 +97,7 @@
 #include "http/http_msg.h"
 #include "mgr/mgr_page.h"
 #include "store/store.h"
+#include "tls/tls.h"
 
 #include "fuzz.h"
 
@@ -155,9 +176,15 @@ struct fp {
 	char			poisoned[32][FP_KEY];
 	unsigned		npoisoned;
 	bool			poison_all;	/* too many to list */
+	bool			https;		/* requests ask for https:// */
+	bool			stray;		/* an origin sent a reply
+						 * nobody asked for */
 };
 
 static char fp_hosts_path[64];
+static char fp_cert_path[64];
+static char fp_key_path[64];
+static struct tls_ctx *fp_tls;	/* the https_port's, made once */
 static bool fp_trace;		/* FUZZ_PROXY_TRACE set: what moves */
 static char *fp_conf_text;
 
@@ -414,6 +441,17 @@ fp_poisoned(const struct fp *f, const char *key)
  * been asked for, and will be, go unchecked.
  */
 static void
+fp_poison_clients(struct fp *f)
+{
+	unsigned i, j;
+
+	for (i = 0; i < f->nclients; i++)
+		for (j = 0; j < f->clients[i].nreqs; j++)
+			fp_poison(f, f->clients[i].reqs[j].key);
+	f->stray = true;
+}
+
+static void
 fp_desync(struct fp *f, struct fp_peer *pe)
 {
 	unsigned i;
@@ -614,10 +652,13 @@ fp_read_all(struct fp *f)
 {
 	unsigned i;
 
-	for (i = 0; i < f->nclients; i++)
-		fp_read(f, &f->clients[i]);
+	/* Origins first: a request cuttle wrote is parsed (and its URL
+	 * unchecked, if the origin's replies no longer pair with its
+	 * requests) before a client reads the reply it got. */
 	for (i = 0; i < f->norigins; i++)
 		fp_read(f, &f->origins[i]);
+	for (i = 0; i < f->nclients; i++)
+		fp_read(f, &f->clients[i]);
 }
 
 /* Nothing to do for the tick: it only bounds how long a poll waits. */
@@ -690,8 +731,9 @@ fp_op_request(struct fp *f, struct fp_peer *pe)
 		    "Host: localhost\r\n", method, (fl & 0x04) ? "info" :
 		    "counters");
 	else
-		fp_queuef(pe, "%s http://%s%s HTTP/1.%c\r\nHost: %s\r\n",
-		    method, host, path, (fl & 0x04) ? '0' : '1', host);
+		fp_queuef(pe, "%s %s://%s%s HTTP/1.%c\r\nHost: %s\r\n",
+		    method, f->https ? "https" : "http", host, path,
+		    (fl & 0x04) ? '0' : '1', host);
 	if (fl & 0x08)
 		fp_queuef(pe, "Cache-Control: %s\r\n", FP_PICK(f, fp_req_cc));
 	if (fl & 0x10)
@@ -732,10 +774,13 @@ fp_op_request(struct fp *f, struct fp_peer *pe)
 	r->head = strcmp(method, "HEAD") == 0;
 	r->connect = connect;
 	/* cuttle answers PURGE and the manager itself. */
-	if (!connect && strcmp(method, "PURGE") != 0 &&
+	if (!connect && strcmp(method, "PURGE") != 0 && !f->https &&
 	    strcmp(host, "localhost") != 0 &&
-	    strncmp(path, "/squid-internal-mgr", 19) != 0)
+	    strncmp(path, "/squid-internal-mgr", 19) != 0) {
 		fp_key(r->key, host, strlen(host), path, strlen(path));
+		if (f->stray)
+			fp_poison(f, r->key);
+	}
 }
 
 static const unsigned fp_statuses[] = {
@@ -797,6 +842,12 @@ fp_op_reply(struct fp *f, struct fp_peer *pe)
 	 * answer, what follows is no reply to a request. */
 	if (pe->shut_wanted || pe->nreqs == 0 || (fl3 & 0x20))
 		fp_desync(f, pe);
+	/* One nobody asked for may still be taken as the reply to a
+	 * request this origin never reads (cuttle reuses the connection
+	 * and finds the reply waiting): whatever the clients have asked
+	 * and will ask from now on is unchecked. */
+	if (pe->nreqs == 0)
+		fp_poison_clients(f);
 	key = pe->nreqs > 0 ? pe->reqs[0].key : "";
 	head = pe->nreqs > 0 && pe->reqs[0].head;
 	h = key[0] != '\0' ? fp_hash(key) : FP_JUNK;
@@ -919,6 +970,8 @@ enum fp_op {
 	FP_OP_WARP,
 	FP_OP_REFUSE,
 	FP_OP_SEND_ALL,
+	FP_OP_CLIENT_TLS,
+	FP_OP_HTTPS,
 	FP_OP__COUNT
 };
 
@@ -938,14 +991,24 @@ fp_script(struct fp *f)
 			fprintf(stderr, "op %u\n", op);
 		switch (op) {
 		case FP_OP_CLIENT:
+		case FP_OP_CLIENT_TLS:
 			if (f->nclients == FP_CLIENTS ||
 			    fp_peer_open(f, &f->clients[f->nclients], false,
 			    &fd) != 0)
 				break;
 			c = comm_conn_new(f->loop, fd);
 			FUZZ_ASSERT(c != NULL);
+			if (op == FP_OP_CLIENT_TLS) {
+				/* Its replies come encrypted: unchecked. */
+				f->clients[f->nclients].raw = true;
+				f->clients[f->nclients].broken = true;
+			}
 			f->nclients++;
-			client_adopt(f->client, c, NULL);
+			client_adopt_tls(f->client, c, NULL,
+			    op == FP_OP_CLIENT_TLS ? fp_tls : NULL);
+			break;
+		case FP_OP_HTTPS:
+			f->https = !f->https;
 			break;
 		case FP_OP_REQUEST:
 			b = fp_u8(f);
@@ -1011,6 +1074,7 @@ fp_start(struct fp *f)
 	struct client_deps deps;
 	struct store_limits lim;
 	struct dns_params dp;
+	struct tls_ctx *tls;
 	char err[256];
 	int errors = 0;
 
@@ -1037,6 +1101,8 @@ fp_start(struct fp *f)
 	FUZZ_ASSERT(f->dns != NULL);
 	f->fwd = fwd_ctx_new(f->loop, f->dns, f->conf);
 	FUZZ_ASSERT(f->fwd != NULL);
+	FUZZ_ASSERT(fwd_tls_new(f->conf, &tls) == 0);
+	fwd_ctx_set_tls(f->fwd, &tls);
 	memset(&lim, 0, sizeof lim);
 	lim.cache_mem = f->conf->cache_mem;
 	lim.max_obj = f->conf->maximum_object_size_in_memory;
@@ -1087,7 +1153,9 @@ fp_stop(struct fp *f)
 		comm_loop_run_once(f->loop);
 	comm_loop_stats(f->loop, &cs);
 	FUZZ_ASSERT(cs.ops == 0);	/* a completion never came */
-	FUZZ_ASSERT(cs.conns == 0);
+	/* Only closes still sending their close_notify (to a peer that
+	 * reads no more) may be left: comm_loop_free() ends them. */
+	FUZZ_ASSERT(cs.conns == cs.lingering);
 	FUZZ_ASSERT(cs.listeners == 0);
 	buf_pool_stats(comm_loop_pool(f->loop), &ps);
 	FUZZ_ASSERT(ps.pages == 0 && ps.bytes == 0 && ps.pinned == 0);
@@ -1122,7 +1190,56 @@ static void
 fp_cleanup(void)
 {
 	(void)unlink(fp_hosts_path);
+	(void)unlink(fp_cert_path);
+	(void)unlink(fp_key_path);
+	tls_ctx_free(&fp_tls);
 	free(fp_conf_text);
+}
+
+/* A self-signed certificate for the https_port, made at start: nothing
+ * committed expires. */
+static void
+fp_tls_init(void)
+{
+	struct tls_options o;
+	EVP_PKEY *k;
+	X509 *x;
+	FILE *fc, *fk;
+	char err[256];
+	int fd;
+
+	k = EVP_EC_gen("P-256");
+	x = X509_new();
+	FUZZ_ASSERT(k != NULL && x != NULL);
+	FUZZ_ASSERT(X509_set_version(x, 2) == 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	FUZZ_ASSERT(X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL);
+	FUZZ_ASSERT(X509_gmtime_adj(X509_getm_notAfter(x), 86400 * 30) !=
+	    NULL);
+	FUZZ_ASSERT(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"a.test", -1, -1, 0) == 1);
+	FUZZ_ASSERT(X509_set_issuer_name(x, X509_get_subject_name(x)) == 1);
+	FUZZ_ASSERT(X509_set_pubkey(x, k) == 1);
+	FUZZ_ASSERT(X509_sign(x, k, EVP_sha256()) > 0);
+	snprintf(fp_cert_path, sizeof fp_cert_path,
+	    "/tmp/fuzz_proxy_crt.XXXXXX");
+	snprintf(fp_key_path, sizeof fp_key_path,
+	    "/tmp/fuzz_proxy_key.XXXXXX");
+	fd = mkstemp(fp_cert_path);
+	FUZZ_ASSERT(fd != -1 && (fc = fdopen(fd, "w")) != NULL);
+	fd = mkstemp(fp_key_path);
+	FUZZ_ASSERT(fd != -1 && (fk = fdopen(fd, "w")) != NULL);
+	FUZZ_ASSERT(PEM_write_X509(fc, x) == 1);
+	FUZZ_ASSERT(PEM_write_PrivateKey(fk, k, NULL, NULL, 0, NULL,
+	    NULL) == 1);
+	fclose(fc);
+	fclose(fk);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	memset(&o, 0, sizeof o);
+	o.cert = fp_cert_path;
+	o.key = fp_key_path;
+	FUZZ_ASSERT(tls_ctx_server_new(&o, &fp_tls, err, sizeof err) == 0);
 }
 
 int
@@ -1145,6 +1262,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_ASSERT(write(fd, hosts, sizeof hosts - 1) ==
 	    (ssize_t)(sizeof hosts - 1));
 	close(fd);
+	fp_tls_init();
 	atexit(fp_cleanup);
 	/* The resolver's one name server refuses: a name hosts_file does
 	 * not know fails, and nothing is sent past loopback. */
@@ -1162,7 +1280,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "request_timeout 30 seconds\n"
 	    "read_timeout 1 minute\n"
 	    "client_lifetime 1 hour\n"
-	    "pconn_timeout 20 seconds\n", fp_hosts_path) > 0);
+	    "pconn_timeout 20 seconds\n"
+	    "tls_outgoing_options default-ca=off\n", fp_hosts_path) > 0);
 	return (0);
 }
 

@@ -8,10 +8,13 @@ helpers below (their arguments are the indexes into that file's tables).
 Run it again after changing the script format or the tables there.
 """
 import os
+import ssl
+import subprocess
 import sys
+import tempfile
 
 CLIENT, REQUEST, REPLY, RAW, SEND, RUN, SHUT, RESET, CLOSE, WARP, REFUSE, \
-    SEND_ALL = range(12)
+    SEND_ALL, CLIENT_TLS, HTTPS = range(14)
 GET, HEAD, POST, PUT, DELETE, OPTIONS, PURGE, CONNECT, TRACE = \
     0, 3, 4, 5, 6, 7, 8, 9, 11
 A, B, IP, A80, LOCALHOST = range(5)
@@ -112,6 +115,52 @@ def warp(i):
     return [WARP, i]
 
 
+def raw_long(peer, data):
+    """data in raw operations of at most 63 bytes."""
+    out = []
+    for i in range(0, len(data), 63):
+        out += raw(peer, data[i:i + 63])
+    return out
+
+
+def tls_flights():
+    """A real ClientHello, and a TLS 1.2 server's first flight answering
+    one (ServerHello, Certificate, ServerKeyExchange, ServerHelloDone),
+    made with a throw-away certificate for a.test."""
+    with tempfile.TemporaryDirectory() as d:
+        crt, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", crt, "-days", "1",
+                        "-subj", "/CN=a.test"], check=True,
+                       capture_output=True)
+        sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        sctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        sctx.load_cert_chain(crt, key)
+    cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    cctx.check_hostname = False
+    cctx.verify_mode = ssl.CERT_NONE
+    cctx.set_alpn_protocols(["http/1.1"])
+    ci, co = ssl.MemoryBIO(), ssl.MemoryBIO()
+    si, so = ssl.MemoryBIO(), ssl.MemoryBIO()
+    cl = cctx.wrap_bio(ci, co, server_hostname="a.test")
+    sv = sctx.wrap_bio(si, so, server_side=True)
+    try:
+        cl.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = co.read()
+    si.write(hello)
+    try:
+        sv.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return hello, so.read()
+
+
+CLIENT_HELLO, SERVER_FLIGHT = tls_flights()
+
+
 def flow(*parts):
     out = []
     for p in parts:
@@ -196,6 +245,22 @@ SEEDS = {
                        send_all(), run()),
     "purge": flow(client(), miss(rp=reply(cc=0)), req(method=PURGE),
                   send_all(), run(), req(), send_all(), run()),
+    "tls-client-hello": flow([CLIENT_TLS], raw_long(c(0), CLIENT_HELLO),
+                             send_all(), run(), raw(c(0), b"\x15\x03\x03"
+                             b"\x00\x02\x02\x28"), send_all(), run()),
+    "tls-client-garbage": flow([CLIENT_TLS], client(), raw(c(0), b"GET / "),
+                               req(1), send_all(), run(), reply(),
+                               send_all(), run()),
+    "tls-client-cut": flow([CLIENT_TLS], raw_long(c(0), CLIENT_HELLO[:100]),
+                           send_all(), run(), [SHUT, c(0)], run(),
+                           warp(3), run()),
+    "https-origin-flight": flow([HTTPS], client(), req(), send_all(), run(),
+                                raw_long(o(0), SERVER_FLIGHT), send_all(),
+                                run(), run()),
+    "https-origin-garbage": flow([HTTPS], client(), req(path=2),
+                                 send_all(), run(), reply(), send_all(),
+                                 run(), [HTTPS], req(path=2), send_all(),
+                                 run(), reply(), send_all(), run()),
 }
 
 

@@ -9,8 +9,11 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+
+#include <linux/sockios.h>
 
 #include <check.h>
 #include <errno.h>
@@ -513,6 +516,34 @@ START_TEST(verify_untrusted_ca_fails)
 }
 END_TEST
 
+/* Dates: both by the trusted CA, made with `openssl ca -startdate
+ * -enddate` (tls_certs.sh). */
+START_TEST(verify_expired_fails)
+{
+	enum comm_status st;
+	long v;
+
+	v = verify_failure("expired.pem", "expired.key", "localhost", 0,
+	    true, &st);
+	ck_assert_int_eq(st, COMM_ERROR);
+	ck_assert_int_eq(v, X509_V_ERR_CERT_HAS_EXPIRED);
+	ck_assert_str_eq(tls_verify_name(v), "X509_V_ERR_CERT_HAS_EXPIRED");
+}
+END_TEST
+
+START_TEST(verify_not_yet_valid_fails)
+{
+	enum comm_status st;
+	long v;
+
+	v = verify_failure("future.pem", "future.key", "localhost", 0,
+	    true, &st);
+	ck_assert_int_eq(st, COMM_ERROR);
+	ck_assert_int_eq(v, X509_V_ERR_CERT_NOT_YET_VALID);
+	ck_assert_str_eq(tls_verify_name(v), "X509_V_ERR_CERT_NOT_YET_VALID");
+}
+END_TEST
+
 START_TEST(verify_ip_and_flags)
 {
 	enum comm_status st;
@@ -817,6 +848,157 @@ START_TEST(eof_without_close_notify_is_cut)
 }
 END_TEST
 
+/*
+ * Closes that owe a close_notify.  An AF_UNIX pair, so that "full" is
+ * exact: a send fails with EAGAIN once the bytes queued on the socket
+ * (SIOCOUTQ) reach SO_SNDBUF, and the peer reads nothing meanwhile.  The
+ * server writes one small record at a time until the next would not go;
+ * every write has completed OK, so its close_notify is all that waits.
+ */
+static size_t
+close_with_full_buffer(void)
+{
+	struct rec rc = { 0 }, rs = { 0 }, rw;
+	struct buf_chain ch;
+	size_t total = 0;
+	int sndbuf = 4096, outq;
+	socklen_t len = sizeof sndbuf;
+
+	loop = comm_loop_new();
+	ck_assert_ptr_nonnull(loop);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	ck_assert_int_eq(setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof sndbuf), 0);
+	ck_assert_int_eq(getsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    &len), 0);
+	cli = comm_conn_new(loop, fds[0]);
+	srv = comm_conn_new(loop, fds[1]);
+	cctx = client_ctx(0, true);
+	sctx = server_ctx("server.pem", "server.key");
+	handshake("localhost", &rc, &rs);
+	ck_assert_int_eq(rc.status, COMM_OK);
+	ck_assert_int_eq(rs.status, COMM_OK);
+	for (;;) {
+		ck_assert_int_eq(ioctl(fds[1], SIOCOUTQ, &outq), 0);
+		if (outq >= sndbuf)
+			break;
+		memset(&rw, 0, sizeof rw);
+		chain_pattern(&ch, total, 300, 300, 0);
+		comm_writev(srv, &ch, rec_done, &rw);
+		buf_chain_fini(&ch);
+		RUN_UNTIL(loop, rw.calls > 0);
+		ck_assert_int_eq(rw.status, COMM_OK);
+		total += 300;
+	}
+	comm_shutdown_write(srv);
+	run_for(loop, 0.02);
+	/* The close_notify found no room: it waits for the socket. */
+	ck_assert(conn_stats(srv).write_armed);
+	comm_close(&srv);
+	run_for(loop, 0.02);
+	ck_assert_uint_eq(loop_stats(loop).conns, 2);
+	ck_assert_uint_eq(loop_stats(loop).lingering, 1);
+	ck_assert_uint_eq(loop_stats(loop).ops, 0);
+	return (total);
+}
+
+START_TEST(close_sends_close_notify_behind_a_full_buffer)
+{
+	struct sink s = { 0 };
+	size_t total;
+
+	total = close_with_full_buffer();
+	/* The client reads everything, then the close_notify. */
+	s.want = total + 1;
+	sink_read(cli, &s);
+	ck_assert(RUN_WITHIN(loop, 2, s.last != COMM_OK));
+	ck_assert(!s.bad);
+	ck_assert_uint_eq(s.got, total);
+	ck_assert_int_eq(s.last, COMM_EOF);
+	ck_assert_msg(!comm_tls_cut(cli), "close_notify was dropped");
+	RUN_UNTIL(loop, loop_stats(loop).conns == 1);
+	ck_assert_uint_eq(loop_stats(loop).lingering, 0);
+	finish();
+}
+END_TEST
+
+START_TEST(close_waits_for_a_peer_that_never_reads_within_the_bound)
+{
+	struct sink s = { 0 };
+	size_t total;
+	double t0;
+
+	total = close_with_full_buffer();
+	t0 = mono_now();
+	ck_assert(RUN_WITHIN(loop, 5, loop_stats(loop).conns == 1));
+	ck_assert_double_lt(mono_now() - t0, 1.5);
+	ck_assert_double_gt(mono_now() - t0, 0.5);
+	ck_assert_uint_eq(loop_stats(loop).lingering, 0);
+	/* The fd went without its close_notify: the stream reads cut. */
+	s.want = total + 1;
+	sink_read(cli, &s);
+	ck_assert(RUN_WITHIN(loop, 2, s.last != COMM_OK));
+	ck_assert_uint_eq(s.got, total);
+	ck_assert_int_eq(s.last, COMM_EOF);
+	ck_assert(comm_tls_cut(cli));
+	finish();
+}
+END_TEST
+
+/* comm_close_clean() on a stream whose writes are done: close_notify;
+ * with a write still queued: cancelled, and the stream is cut. */
+START_TEST(close_clean_ends_cleanly_or_cuts)
+{
+	struct rec rc = { 0 }, rs = { 0 }, rw = { 0 }, rr = { 0 }, re = { 0 };
+	struct buf_chain ch;
+	struct sink s = { 0 };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&rc, 0, sizeof rc);
+		memset(&rs, 0, sizeof rs);
+		memset(&rw, 0, sizeof rw);
+		memset(&rr, 0, sizeof rr);
+		memset(&re, 0, sizeof re);
+		setup_pair(16384);
+		cctx = client_ctx(0, true);
+		sctx = server_ctx("server.pem", "server.key");
+		handshake("localhost", &rc, &rs);
+		if (i == 0) {
+			chain_of(&ch, loop, "bye");
+			comm_writev(cli, &ch, rec_done, &rw);
+			buf_chain_fini(&ch);
+			RUN_UNTIL(loop, rw.calls > 0);
+			comm_close_clean(&cli);
+			comm_read(srv, NULL, 0, rec_done, &rr);
+			RUN_UNTIL(loop, rr.calls > 0);
+			ck_assert_str_eq(rr.data, "bye");
+			comm_read(srv, NULL, 0, rec_done, &re);
+			RUN_UNTIL(loop, re.calls > 0);
+			ck_assert_int_eq(re.status, COMM_EOF);
+			ck_assert(!comm_tls_cut(srv));
+		} else {
+			chain_pattern(&ch, 0, 8u << 20, 65536, 0);
+			comm_writev(cli, &ch, rec_done, &rw);
+			buf_chain_fini(&ch);
+			RUN_UNTIL(loop, conn_stats(cli).write_armed);
+			comm_close_clean(&cli);
+			RUN_UNTIL(loop, rw.calls > 0);
+			ck_assert_int_eq(rw.status, COMM_CANCELLED);
+			s.want = 8u << 20;
+			sink_read(srv, &s);
+			RUN_UNTIL(loop, s.last != COMM_OK);
+			ck_assert_uint_lt(s.got, 8u << 20);
+			/* Cut, or reset: the client never read the
+			 * session tickets, so its close is an RST. */
+			ck_assert(s.last == COMM_ERROR ||
+			    (s.last == COMM_EOF && comm_tls_cut(srv)));
+		}
+		finish();
+	}
+}
+END_TEST
+
 START_TEST(sessions_are_reused_per_origin)
 {
 	struct rec rc, rs, rw, rr;
@@ -933,6 +1115,8 @@ tls_suite(void)
 	tcase_add_test(tc, verify_wrong_name_fails);
 	tcase_add_test(tc, verify_self_signed_fails);
 	tcase_add_test(tc, verify_untrusted_ca_fails);
+	tcase_add_test(tc, verify_expired_fails);
+	tcase_add_test(tc, verify_not_yet_valid_fails);
 	tcase_add_test(tc, verify_ip_and_flags);
 	tcase_add_test(tc, key_must_match_certificate);
 	tcase_add_test(tc, server_options_squid_names);
@@ -947,6 +1131,10 @@ tls_suite(void)
 	tcase_add_test(tc, read_of_held_bytes_resumes_without_an_event);
 	tcase_add_test(tc, close_notify_ends_the_stream_cleanly);
 	tcase_add_test(tc, eof_without_close_notify_is_cut);
+	tcase_add_test(tc, close_sends_close_notify_behind_a_full_buffer);
+	tcase_add_test(tc,
+	    close_waits_for_a_peer_that_never_reads_within_the_bound);
+	tcase_add_test(tc, close_clean_ends_cleanly_or_cuts);
 	tcase_add_test(tc, sessions_are_reused_per_origin);
 	tcase_add_test(tc, idle_connection_memory);
 	suite_add_tcase(s, tc);
