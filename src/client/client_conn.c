@@ -257,7 +257,7 @@ void
 client_adopt_tls(struct client_ctx *ctx, struct comm_conn *c,
     const struct sockaddr *peer, struct tls_ctx *tls)
 {
-	client_conn_adopt(ctx, c, peer, tls);
+	client_conn_adopt(ctx, c, peer, tls, NULL);
 }
 
 /* The TLS handshake failed: one line, nothing else (Squid logs nothing
