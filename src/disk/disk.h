@@ -63,6 +63,8 @@ struct disk_index;
 	DISK_STAT(get_errors,	"reads failing with an I/O error")	\
 	DISK_STAT(get_corrupt,	"reads failing their checks (dropped)")	\
 	DISK_STAT(joined,	"requests that joined another's read")	\
+	DISK_STAT(bytes_read,	"bytes read from the file")		\
+	DISK_STAT(skipped,	"objects not written: outside the limits") \
 	DISK_STAT(write_errors,	"writes failing (store out of service)")
 
 enum disk_stat {

@@ -384,6 +384,8 @@ get_io_done(int err, const struct buf_slice *data, void *arg)
 
 	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
 	g->busy = false;
+	if (err == 0 && g->ds != NULL)
+		g->ds->stats[DISK_STAT_bytes_read] += data->len;
 	if (g->cancelled)
 		err = -ECANCELED;
 	if (err != 0) {
