@@ -42,6 +42,7 @@
 #include "disk/disk_index.h"
 #include "disks.h"
 #include "mgr/mgr.h"
+#include "store/store.h"
 
 #define DISKS_FILE	"cuttle.store"
 #define DISKS_FLUSH	1.0	/* seconds between flushes */
@@ -55,6 +56,7 @@ struct disks {
 	struct disk_store	**v;
 	char			**paths;	/* each store's cache_dir */
 	bool			*down;		/* its failure was logged */
+	struct store_index	*mem;		/* for storedir's summary */
 };
 
 static int
@@ -363,14 +365,169 @@ disks_page(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	return (0);
 }
 
-int
-disks_register_pages(struct disks *dd, struct mgr_registry *r)
+/* Bytes of store i in use: the regions the log has written (it fills
+ * them in order and reuses them once full), whole. */
+static uint64_t
+disks_used(const struct disks *dd, size_t i)
 {
+	const struct disk_store *ds = dd->v[i];
+	const struct disk_sb *sb = disk_store_sb(ds);
+	uint64_t r;
+
+	r = disk_store_stat(ds, DISK_STAT_scan_footers) +
+	    disk_store_stat(ds, DISK_STAT_scan_regions) +
+	    disk_store_stat(ds, DISK_STAT_sealed) + 1;
+	if (r > sb->nregions)
+		r = sb->nregions;
+	return (r * sb->region_size);
+}
+
+/* Squid's Store Directory Statistics: the totals, then each cache_dir,
+ * then the memory cache as a directory of its own. */
+static int
+disks_storedir(struct mgr_out *o, const struct mgr_call *c, void *arg)
+{
+	const struct disks *dd = arg;
+	const struct disk_sb *sb;
+	struct store_index_stats ms;
+	uint64_t max = 0, used = 0, size, u, n, objs = 0;
+	size_t i;
+
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	for (i = 0; i < dd->n; i++) {
+		sb = disk_store_sb(dd->v[i]);
+		max += (uint64_t)sb->nregions * sb->region_size;
+		used += disks_used(dd, i);
+		objs += disk_index_count(disk_store_index(dd->v[i]));
+	}
+	mgr_out_printf(o, "Store Directory Statistics:\n");
+	mgr_out_printf(o, "Store Entries          : %ju\n", (uintmax_t)objs);
+	mgr_out_printf(o, "Maximum Swap Size      : %ju KB\n",
+	    (uintmax_t)(max >> 10));
+	mgr_out_printf(o, "Current Store Swap Size: %.2f KB\n",
+	    (double)used / 1024.0);
+	mgr_out_printf(o, "Current Capacity       : %.2f%% used, %.2f%% "
+	    "free\n\n", max > 0 ? 100.0 * (double)used / (double)max : 0.0,
+	    max > 0 ? 100.0 - 100.0 * (double)used / (double)max : 100.0);
+	for (i = 0; i < dd->n; i++) {
+		sb = disk_store_sb(dd->v[i]);
+		size = (uint64_t)sb->nregions * sb->region_size;
+		u = disks_used(dd, i);
+		n = disk_index_count(disk_store_index(dd->v[i]));
+		mgr_out_printf(o, "Store Directory #%zu (rock): %s\n", i,
+		    dd->paths[i]);
+		mgr_out_printf(o, "Maximum Size: %ju KB\n",
+		    (uintmax_t)(size >> 10));
+		mgr_out_printf(o, "Current Size: %.2f KB\n",
+		    (double)u / 1024.0);
+		mgr_out_printf(o, "Percent Used: %.2f%%\n", size > 0 ?
+		    100.0 * (double)u / (double)size : 0.0);
+		mgr_out_printf(o, "Current entries: %ju\n", (uintmax_t)n);
+		mgr_out_printf(o, "Flags:%s\n", disk_store_failed(dd->v[i]) !=
+		    0 ? " OUT-OF-SERVICE" : " SELECTED");
+		mgr_out_printf(o, "Removal policy: fifo (log regions, objects "
+		    "read reinserted)\n\n");
+	}
+	if (dd->mem != NULL) {
+		store_index_stats(dd->mem, &ms);
+		size = c->conf != NULL ? c->conf->cache_mem : 0;
+		mgr_out_printf(o, "Store Directory #%zu (memory): cache_mem\n",
+		    dd->n);
+		mgr_out_printf(o, "Maximum Size: %ju KB\n",
+		    (uintmax_t)(size >> 10));
+		mgr_out_printf(o, "Current Size: %.2f KB\n",
+		    (double)ms.bytes / 1024.0);
+		mgr_out_printf(o, "Percent Used: %.2f%%\n", size > 0 ?
+		    100.0 * (double)ms.bytes / (double)size : 0.0);
+		mgr_out_printf(o, "Current entries: %ju\n",
+		    (uintmax_t)ms.entries);
+	}
+	return (0);
+}
+
+/* A Prometheus family of one value per store. */
+static void
+disks_family(struct mgr_out *o, const struct disks *dd, const char *name,
+    const char *type, const char *help, enum disk_stat st)
+{
+	size_t i;
+
+	mgr_out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+	for (i = 0; i < dd->n; i++)
+		mgr_out_printf(o, "%s{cache_dir=\"%s\"} %ju\n", name,
+		    dd->paths[i], (uintmax_t)disk_store_stat(dd->v[i], st));
+}
+
+/* The disk counters in /metrics. */
+static int
+disks_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
+{
+	const struct disks *dd = arg;
+	struct comm_fio_stats fs;
+	size_t i;
+
+	(void)c;
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	disks_family(o, dd, "cuttle_disk_reads_total", "counter",
+	    "Objects read from a cache_dir.", DISK_STAT_gets);
+	disks_family(o, dd, "cuttle_disk_read_errors_total", "counter",
+	    "Reads failing with an I/O error.", DISK_STAT_get_errors);
+	disks_family(o, dd, "cuttle_disk_checksum_failures_total", "counter",
+	    "Reads failing their checks (the object dropped).",
+	    DISK_STAT_get_corrupt);
+	disks_family(o, dd, "cuttle_disk_reads_joined_total", "counter",
+	    "Requests that joined a read of the same object.",
+	    DISK_STAT_joined);
+	disks_family(o, dd, "cuttle_disk_read_bytes_total", "counter",
+	    "Bytes read from a cache_dir's file.", DISK_STAT_bytes_read);
+	disks_family(o, dd, "cuttle_disk_writes_total", "counter",
+	    "Objects written to a cache_dir.", DISK_STAT_puts);
+	disks_family(o, dd, "cuttle_disk_write_bytes_total", "counter",
+	    "Bytes written to a cache_dir's file.", DISK_STAT_bytes_written);
+	disks_family(o, dd, "cuttle_disk_write_errors_total", "counter",
+	    "Writes failing (the store out of service).",
+	    DISK_STAT_write_errors);
+	disks_family(o, dd, "cuttle_disk_skipped_writes_total", "counter",
+	    "Objects not written: outside the limits, or the queue full.",
+	    DISK_STAT_skipped);
+	disks_family(o, dd, "cuttle_disk_reclaimed_total", "counter",
+	    "Objects dropped as their region was reused.",
+	    DISK_STAT_reclaimed);
+	disks_family(o, dd, "cuttle_disk_index_load_microseconds", "gauge",
+	    "Time the index took to load at start.", DISK_STAT_scan_usec);
+	mgr_out_printf(o, "# HELP cuttle_disk_objects Objects indexed.\n"
+	    "# TYPE cuttle_disk_objects gauge\n");
+	for (i = 0; i < dd->n; i++)
+		mgr_out_printf(o, "cuttle_disk_objects{cache_dir=\"%s\"} %zu\n",
+		    dd->paths[i], disk_index_count(disk_store_index(dd->v[i])));
+	comm_fio_stats(dd->fio, &fs);
+	mgr_out_printf(o, "# HELP cuttle_disk_queue_depth File operations "
+	    "under way.\n# TYPE cuttle_disk_queue_depth gauge\n"
+	    "cuttle_disk_queue_depth %u\n", fs.outstanding);
+	return (0);
+}
+
+int
+disks_register_pages(struct disks *dd, struct store_index *mem,
+    struct mgr_registry *r)
+{
+	int err;
+
 	if (dd == NULL)
 		return (0);
 	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
-	return (mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
-	    0, disks_page, dd));
+	dd->mem = mem;
+	err = mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
+	    0, disks_page, dd);
+	if (err == 0)
+		err = mgr_register(r, MGR_SEC_STORE, "storedir",
+		    "Store Directory Stats", 0, disks_storedir, dd);
+	if (err == 0)
+		err = mgr_register(r, MGR_SEC_STORE, "disk_metrics",
+		    "Disk stores (a part of /metrics)", MGR_F_METRICS,
+		    disks_metrics, dd);
+	return (err);
 }
 
 struct disk_store *const *

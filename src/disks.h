@@ -29,10 +29,15 @@ int	disks_create(const struct conf *conf);
 int	disks_start(struct comm_loop *loop, const struct conf *conf,
 	    struct disks **out);
 /* disks_register_pages() - the cache manager's "disks" page (each
- * store, and the disk counters); nothing when d is NULL.  d must outlive
- * r.  0 or a negative errno (mgr_register()). */
+ * store, and the disk counters), "storedir" (Squid's Store Directory
+ * Statistics: each cache_dir, then mem, the memory cache) and the disk
+ * families of /metrics; nothing when d is NULL.  Before
+ * store_register_pages(), whose storedir then stays unregistered.  d
+ * and mem must outlive r.  0 or a negative errno (mgr_register()). */
 struct mgr_registry;
-int	disks_register_pages(struct disks *d, struct mgr_registry *r);
+struct store_index;
+int	disks_register_pages(struct disks *d, struct store_index *mem,
+	    struct mgr_registry *r);
 /* disks_stores() - the open stores, *n of them. */
 struct disk_store *const	*disks_stores(const struct disks *d, size_t *n);
 /* disks_stop() - every store flushed and closed, the engine's threads

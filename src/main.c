@@ -337,8 +337,6 @@ cuttle_start(struct cuttle *ct)
 		log_msg(LG_CRIT, SEC_MAIN, "cannot create the memory cache");
 		return (-1);
 	}
-	if (store_register_pages(ct->store, reg) != 0)
-		goto nomem;
 	ct->auth = auth_new(ct->loop, &ct->conf->auth_param, &errors);
 	if (errors > 0)
 		return (-1);
@@ -346,7 +344,9 @@ cuttle_start(struct cuttle *ct)
 		return (-1);
 	if (helper_register_metrics(&ct->helpers, reg) != 0 ||
 	    (ct->auth != NULL && auth_register(ct->auth, reg,
-	    &ct->helpers) != 0) || disks_register_pages(ct->disks, reg) != 0)
+	    &ct->helpers) != 0) ||
+	    disks_register_pages(ct->disks, ct->store, reg) != 0 ||
+	    store_register_pages(ct->store, reg) != 0)
 		goto nomem;
 	ct->adapt = client_adapt_new(ct->loop, ct->conf, &errors);
 	if (errors > 0)

@@ -775,7 +775,8 @@ client_cache_request(struct client_txn *t, bool storable)
 			return (CLIENT_STEP_PASS);
 		return (CLIENT_STEP_FETCH);
 	}
-	if (store_entry_state(e) == STORE_PENDING) {
+	/* A disk hit still being read is a hit, served as it comes. */
+	if (store_entry_state(e) == STORE_PENDING && !t->disk_hit) {
 		ctx->stats.collapsed++;
 		client_cache_serve(t, e, CACHE_JOINED, RESULT_TCP_CF_HIT);
 		return (CLIENT_STEP_END);

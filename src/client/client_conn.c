@@ -75,6 +75,7 @@ client_ctx_new(const struct client_deps *deps)
 	    &ctx->own_counters;
 	list_init(&ctx->conns);
 	list_init(&ctx->fetches);
+	list_init(&ctx->disk_reads);
 	return (ctx);
 }
 
@@ -105,6 +106,7 @@ client_ctx_free(struct client_ctx **cp)
 	TAKE_OBJ_NOTNULL(ctx, cp, CLIENT_CTX_MAGIC);
 	CHECK(list_empty(&ctx->conns));
 	CHECK(list_empty(&ctx->fetches));
+	client_disk_fini(ctx);
 	comm_timer_free(&ctx->lifetime);
 	FREE_OBJ(ctx);
 }

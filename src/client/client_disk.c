@@ -312,35 +312,101 @@ client_disk_fill(struct client_ctx *ctx, struct store_entry *e,
 	store_reader_wait(&w->r);
 }
 
+static void	read_unjoin(struct client_ctx *ctx, const struct store_key *k);
+
 bool
 client_disk_purge(struct client_ctx *ctx, const struct store_key *k)
 {
 	struct disk_store *ds = client_disk_of(ctx, k);
+
+	read_unjoin(ctx, k);
 
 	if (ds == NULL || !disk_store_has(ds, k->b))
 		return (false);
 	return (disk_store_purge(ds, k->b) == 0);
 }
 
-/* What was read, as a complete entry indexed in memory; NULL when it is
- * not what t asked for or will not parse (a miss then). */
-static struct store_entry *
-client_disk_entry(struct client_txn *t, const struct disk_got *got)
+/*
+ * A disk hit, streamed: one struct client_disk_read per object being
+ * read, on ctx->disk_reads, which the requests for that key meanwhile
+ * join (one read, however many clients).
+ *
+ *	client_disk_start --> read_part(head): the entry built, PENDING,
+ *	    reply and freshness set --> read_pump: each part's bytes into
+ *	    the entry, the next chunk read when there is room
+ *	ready (below) --> read_notify: each waiting request handed the
+ *	    entry (LOOKUP again: a hit), or a miss (not fresh enough
+ *	    without a revalidation, or not its URL)
+ *	the last part --> COMPLETE, promoted into memory when it fits
+ *	an error --> before ready: the waiters' miss (TCP_SWAPFAIL_MISS);
+ *	    after: the entry aborted, so that a client that had its
+ *	    headers has its connection closed, never a short 200 taken for
+ *	    whole.  Either way the disk index drops the object (counted).
+ *
+ * An object larger than maximum_object_size_in_memory is never whole in
+ * memory: its entry is windowed (CLIENT_WINDOW behind the slowest
+ * reader) and a chunk is read only once the window has room, so that a
+ * 64 MiB hit holds a window and a chunk or two.  Its hit starts once the
+ * head and the first chunk are read and checked (a damaged first chunk
+ * is still a clean miss); such a read is joined while the entry holds
+ * its first byte, a request later than that reads for itself.  An
+ * object that fits in memory is read whole before it is served, as the
+ * promotion needs it whole anyway: a damage anywhere in it is a miss,
+ * and what waits is bounded by maximum_object_size_in_memory.
+ */
+struct client_disk_read {
+	unsigned		magic;
+#define CLIENT_DISK_READ_MAGIC	0xc11d15caU
+	struct list		link;		/* ctx->disk_reads */
+	struct client_ctx	*ctx;
+	struct store_key	key;
+	struct disk_stream	*s;		/* NULL once it ended */
+	struct store_entry	*e;		/* once the head is in */
+	struct list		waiters;	/* client_txn.disk_link */
+	struct buf_chain	pend;		/* read, not in e yet */
+	struct comm_call	call;		/* read_notify */
+	bool			last;		/* pend ends the body */
+	bool			reading;	/* a part is due */
+	bool			ready;		/* e may be served */
+	bool			joinable;	/* not purged meanwhile */
+	bool			failed;
+};
+
+static void	read_pump(struct client_disk_read *rd);
+
+static void
+read_free(struct client_disk_read *rd)
 {
-	struct client_ctx *ctx = t->cc->ctx;
-	const struct conf *conf = ctx->deps.conf;
+	CHECK(list_empty(&rd->waiters));
+	disk_stream_cancel(&rd->s);
+	comm_call_cancel(&rd->call);
+	list_remove(&rd->link);
+	if (rd->e != NULL) {
+		store_entry_wait_room(rd->e, NULL, NULL);
+		if (store_entry_state(rd->e) == STORE_PENDING)
+			store_entry_abort(rd->e, STORE_ERR_NOMEM, EIO);
+	}
+	store_entry_unref(&rd->e);
+	buf_chain_fini(&rd->pend);
+	FREE_OBJ(rd);
+}
+
+/* What the head record held, as a PENDING entry; NULL when it will not
+ * parse (a miss then). */
+static struct store_entry *
+read_entry(struct client_disk_read *rd, const struct disk_got *got,
+    bool whole)
+{
+	struct client_ctx *ctx = rd->ctx;
 	const uint8_t *h = (const uint8_t *)got->hdrs;
 	struct http_cache_meta meta;
 	enum http_parse_status ps;
 	struct http_parser *p;
 	struct store_entry *e;
 	struct http_msg msg;
-	size_t used = 0, i;
-	const struct buf_slice *s;
+	size_t used = 0;
 
-	if (got->url_len != t->curl_len ||
-	    memcmp(got->url, t->curl, t->curl_len) != 0 ||
-	    !meta_decode(&meta, h, got->hdr_len))
+	if (!meta_decode(&meta, h, got->hdr_len))
 		return (NULL);
 	p = http_parser_new(HTTP_MSG_RESPONSE, got->hdr_len);
 	if (p == NULL)
@@ -353,12 +419,13 @@ client_disk_entry(struct client_txn *t, const struct disk_got *got)
 	if ((ps != HTTP_PARSE_HEADERS && ps != HTTP_PARSE_DONE) ||
 	    used != got->hdr_len - DISK_META_LEN ||
 	    (msg.body == HTTP_BODY_LENGTH &&
-	    msg.content_length != buf_chain_len(&got->body))) {
+	    msg.content_length != got->size)) {
 		http_msg_fini(&msg);
 		return (NULL);
 	}
-	e = store_entry_new(ctx->deps.loop, comm_loop_pool(ctx->deps.loop), 0);
-	if (e == NULL || store_entry_set_url(e, t->curl, t->curl_len) != 0) {
+	e = store_entry_new(ctx->deps.loop, comm_loop_pool(ctx->deps.loop),
+	    whole ? 0 : CLIENT_WINDOW);
+	if (e == NULL || store_entry_set_url(e, got->url, got->url_len) != 0) {
 		http_msg_fini(&msg);
 		store_entry_unref(&e);
 		return (NULL);
@@ -366,60 +433,247 @@ client_disk_entry(struct client_txn *t, const struct disk_got *got)
 	store_entry_set_reply(e, &msg);
 	http_msg_fini(&msg);
 	*store_entry_meta(e) = meta;
-	/* The body: slices of the records read, nothing copied. */
-	for (i = 0; i < buf_chain_nslices(&got->body); i++) {
-		s = buf_chain_slice(&got->body, (unsigned)i);
-		if (store_entry_append(e, s->buf, s->off, s->len) != 0) {
-			store_entry_unref(&e);
-			return (NULL);
-		}
-	}
-	store_entry_complete(e);
-	/* Promoted: the next request for it is a memory hit. */
-	if (conf->maximum_object_size_in_memory == 0 ||
-	    buf_chain_len(&got->body) <= conf->maximum_object_size_in_memory)
-		(void)store_index_add(ctx->deps.store, e, &t->key,
-		    CLIENT_WINDOW);
 	return (e);
 }
 
+/* t, parked at LOOKUP, goes on: with e (referenced) or with nothing. */
 static void
-client_disk_got(int err, const struct disk_got *got, void *arg)
+read_resume(struct client_txn *t, struct store_entry *e, bool failed)
 {
-	struct client_txn *t = arg;
-	struct store_entry *e = NULL;
-
-	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	list_remove(&t->disk_link);
 	CHECK(t->disk_wait);
 	t->disk_wait = false;
 	if (t->state == TXN_DONE) {		/* the client went */
 		client_txn_maybe_free(t);
 		return;
 	}
-	if (err == 0)
-		e = client_disk_entry(t, got);
-	if (e == NULL) {
-		t->disk_failed = true;
-		log_msg(LG_INFO, SEC_STORE, "%s: disk read failed: %s",
-		    t->curl, err != 0 ? strerror(-err) : "not what was asked");
-	}
+	if (e != NULL)
+		store_entry_ref(e);
 	t->disk_e = e;
+	t->disk_failed = failed;
+	if (failed)
+		log_msg(LG_INFO, SEC_STORE, "%s: disk read failed", t->curl);
 	client_steps_resume(t);
+}
+
+/* Whether t can be served from e as it is read: its URL (not a key's
+ * collision) and fresh enough for t without a revalidation, which needs
+ * the entry whole. */
+static bool
+read_fresh_for(struct client_txn *t, struct store_entry *e)
+{
+	const char *url = store_entry_url(e);
+	enum http_cache_use use;
+
+	if (url == NULL || strlen(url) != t->curl_len ||
+	    memcmp(url, t->curl, t->curl_len) != 0)
+		return (false);
+	use = http_cache_use(store_entry_meta(e), &t->reqcc,
+	    (int64_t)comm_now(t->cc->ctx->deps.loop));
+	return (use == HCU_FRESH || use == HCU_STALE_OK);
+}
+
+static void
+read_notify(struct comm_call *call)
+{
+	struct client_disk_read *rd = container_of(call,
+	    struct client_disk_read, call);
+	struct client_txn *t;
+	struct list *n;
+
+	CHECK_OBJ_NOTNULL(rd, CLIENT_DISK_READ_MAGIC);
+	while ((n = list_first(&rd->waiters)) != NULL) {
+		t = container_of(n, struct client_txn, disk_link);
+		if (rd->failed)
+			read_resume(t, NULL, true);
+		else
+			read_resume(t, read_fresh_for(t, rd->e) ? rd->e : NULL,
+			    false);
+	}
+	if (rd->failed || store_entry_state(rd->e) != STORE_PENDING) {
+		read_free(rd);
+		return;
+	}
+	read_pump(rd);
+}
+
+static void
+read_room(struct store_entry *e, void *arg)
+{
+	struct client_disk_read *rd = arg;
+
+	CHECK_OBJ_NOTNULL(rd, CLIENT_DISK_READ_MAGIC);
+	(void)e;
+	read_pump(rd);
+}
+
+/* What was read goes into the entry; the next chunk is read when the
+ * entry has room for it; the read ends when nobody reads any more. */
+static void
+read_pump(struct client_disk_read *rd)
+{
+	struct store_entry *e = rd->e;
+	const struct buf_slice *sl;
+	unsigned i;
+
+	if (rd->reading || comm_call_pending(&rd->call))
+		return;
+	if (rd->ready && store_entry_windowed(e) &&
+	    store_entry_nreaders(e) == 0) {
+		/* Nobody reads it, nobody can find it: it ends. */
+		read_free(rd);
+		return;
+	}
+	for (i = 0; i < buf_chain_nslices(&rd->pend) && !rd->failed; i++) {
+		sl = buf_chain_slice(&rd->pend, i);
+		if (store_entry_append(e, sl->buf, sl->off, sl->len) != 0)
+			rd->failed = true;
+	}
+	buf_chain_consume(&rd->pend, buf_chain_len(&rd->pend));
+	if (rd->failed) {
+		store_entry_abort(e, STORE_ERR_NOMEM, ENOMEM);
+		comm_call_post(rd->ctx->deps.loop, &rd->call);
+		return;
+	}
+	if (rd->last) {
+		rd->last = false;
+		rd->ready = true;
+		store_entry_complete(e);
+		/* Promoted: the next request for it is a memory hit. */
+		if (!store_entry_windowed(e))
+			(void)store_index_add(rd->ctx->deps.store, e, &rd->key,
+			    CLIENT_WINDOW);
+		comm_call_post(rd->ctx->deps.loop, &rd->call);
+		return;
+	}
+	if (rd->s == NULL)
+		return;
+	if (store_entry_room(e) == 0) {
+		store_entry_wait_room(e, read_room, rd);
+		return;
+	}
+	rd->reading = true;
+	disk_stream_next(rd->s);
+}
+
+static void
+read_part(int err, const struct disk_got *got, bool last, void *arg)
+{
+	struct client_disk_read *rd = arg;
+	const struct conf *conf = rd->ctx->deps.conf;
+	const struct buf_slice *sl;
+	bool whole, head = rd->e == NULL;
+	unsigned i;
+
+	CHECK_OBJ_NOTNULL(rd, CLIENT_DISK_READ_MAGIC);
+	rd->reading = false;
+	if (err == 0 && head) {
+		whole = conf->maximum_object_size_in_memory == 0 ||
+		    got->size <= conf->maximum_object_size_in_memory;
+		rd->e = read_entry(rd, got, whole);
+		if (rd->e == NULL)
+			err = -EINVAL;
+	}
+	for (i = 0; err == 0 && i < buf_chain_nslices(&got->body); i++) {
+		sl = buf_chain_slice(&got->body, i);
+		if (buf_chain_append_slice(&rd->pend, sl->buf, sl->off,
+		    sl->len) != 0)
+			err = -ENOMEM;
+	}
+	if (err != 0) {
+		if (got != NULL && !last)
+			disk_stream_cancel(&rd->s);
+		rd->s = NULL;
+		rd->failed = true;
+		if (rd->e != NULL)
+			store_entry_abort(rd->e, STORE_ERR_READ_TIMEOUT, -err);
+		log_msg(LG_INFO, SEC_STORE, "disk read failed: %s",
+		    strerror(-err));
+		comm_call_post(rd->ctx->deps.loop, &rd->call);
+		return;
+	}
+	if (last)
+		rd->s = NULL;		/* the stream is gone */
+	rd->last = last;
+	if (!rd->ready && !head && !last && store_entry_windowed(rd->e)) {
+		/* The first chunk checked: the hit starts. */
+		rd->ready = true;
+		comm_call_post(rd->ctx->deps.loop, &rd->call);
+		return;
+	}
+	read_pump(rd);
+}
+
+/* Reads of k under way serve those who have them; nobody joins them. */
+static void
+read_unjoin(struct client_ctx *ctx, const struct store_key *k)
+{
+	struct client_disk_read *rd;
+	struct list *n;
+
+	LIST_FOREACH(n, &ctx->disk_reads) {
+		rd = container_of(n, struct client_disk_read, link);
+		if (memcmp(rd->key.b, k->b, sizeof k->b) == 0)
+			rd->joinable = false;
+	}
+}
+
+void
+client_disk_fini(struct client_ctx *ctx)
+{
+	struct list *n;
+
+	while ((n = list_first(&ctx->disk_reads)) != NULL)
+		read_free(container_of(n, struct client_disk_read, link));
 }
 
 bool
 client_disk_start(struct client_txn *t)
 {
 	struct client_ctx *ctx = t->cc->ctx;
+	struct client_disk_read *rd;
 	struct disk_store *ds;
+	struct list *n;
 
 	if (t->disk_tried)
 		return (false);
 	t->disk_tried = true;
 	ds = client_disk_of(ctx, &t->key);
-	if (ds == NULL || disk_store_get_start(ds, t->key.b, client_disk_got,
-	    t) != 0)
+	if (ds == NULL)
 		return (false);
+	LIST_FOREACH(n, &ctx->disk_reads) {
+		rd = container_of(n, struct client_disk_read, link);
+		if (memcmp(rd->key.b, t->key.b, sizeof rd->key.b) != 0 ||
+		    !rd->joinable || rd->failed || (rd->e != NULL &&
+		    (store_entry_state(rd->e) != STORE_PENDING ||
+		    store_entry_body_start(rd->e) != 0)))
+			continue;
+		/* One read for both. */
+		if (rd->s != NULL)
+			disk_stream_joined(rd->s);
+		list_insert_tail(&rd->waiters, &t->disk_link);
+		t->disk_wait = true;
+		if (rd->ready && !comm_call_pending(&rd->call))
+			comm_call_post(ctx->deps.loop, &rd->call);
+		return (true);
+	}
+	ALLOC_OBJ(rd, CLIENT_DISK_READ_MAGIC);
+	if (rd == NULL)
+		return (false);
+	rd->ctx = ctx;
+	rd->key = t->key;
+	rd->joinable = true;
+	list_init(&rd->waiters);
+	buf_chain_init(&rd->pend, comm_loop_pool(ctx->deps.loop));
+	comm_call_init(&rd->call, read_notify);
+	if (disk_stream_start(ds, t->key.b, read_part, rd, &rd->s) != 0) {
+		buf_chain_fini(&rd->pend);
+		FREE_OBJ(rd);
+		return (false);
+	}
+	rd->reading = true;
+	list_insert_tail(&ctx->disk_reads, &rd->link);
+	list_insert_tail(&rd->waiters, &t->disk_link);
 	t->disk_wait = true;
 	return (true);
 }

@@ -60,6 +60,7 @@ struct client_ctx {
 						 * own_counters without one */
 	struct mgr_stats	own_counters;
 	struct list		fetches;	/* struct client_fetch */
+	struct list		disk_reads;	/* client_disk.c's, under way */
 	struct buf		*parsing;	/* block under the parser, while
 						 * a connection's input is
 						 * parsed (client_conn.c) */
@@ -235,6 +236,7 @@ struct client_txn {
 	bool			disk_tried;	/* LOOKUP asked the disk */
 	bool			disk_hit;	/* served what it read */
 	bool			disk_failed;	/* the read failed: a miss */
+	struct list		disk_link;	/* a disk read's waiters */
 	/* The request path (client_steps.c). */
 	uint8_t			step;		/* enum client_step: where it
 						 * is, or resumes */
@@ -377,10 +379,14 @@ void	client_cache_cancel_all(struct client_ctx *ctx);
 
 /* client_disk.c */
 /* client_disk_start() - a memory miss for t->key: when a disk store has
- * the key, its read starts, t->disk_wait is set and true returned (the
- * request parks at LOOKUP; the read's completion runs LOOKUP again with
- * the entry in t->disk_e, or t->disk_failed).  False: not on disk. */
+ * the key, its read starts (or t joins one under way), t->disk_wait is
+ * set and true returned (the request parks at LOOKUP; once the head is
+ * read LOOKUP runs again with the entry in t->disk_e, still PENDING while
+ * its chunks come, or with t->disk_failed).  False: not on disk. */
 bool	client_disk_start(struct client_txn *t);
+/* client_disk_fini() - the reads nobody waits for any more, cancelled
+ * (the context goes). */
+void	client_disk_fini(struct client_ctx *ctx);
 /* client_disk_put() - e, complete and stored in memory, to its disk
  * store too (nothing when there is none, or it does not fit there). */
 void	client_disk_put(struct client_ctx *ctx, struct store_entry *e);

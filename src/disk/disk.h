@@ -62,6 +62,9 @@ struct disk_index;
 	DISK_STAT(gets,		"objects read")				\
 	DISK_STAT(get_errors,	"reads failing with an I/O error")	\
 	DISK_STAT(get_corrupt,	"reads failing their checks (dropped)")	\
+	DISK_STAT(joined,	"requests that joined another's read")	\
+	DISK_STAT(bytes_read,	"bytes read from the file")		\
+	DISK_STAT(skipped,	"objects not written: outside the limits") \
 	DISK_STAT(write_errors,	"writes failing (store out of service)")
 
 enum disk_stat {
@@ -166,6 +169,7 @@ struct disk_got {
 	size_t			url_len;
 	const char		*hdrs;
 	size_t			hdr_len;
+	uint64_t		size;	/* the object's body bytes */
 	struct buf_chain	body;
 };
 /* The completion: err 0 with *got, or -EBADMSG (what is on disk failed a
@@ -179,6 +183,32 @@ typedef void disk_get_fn(int err, const struct disk_got *got, void *arg);
  * store), -ENOMEM. */
 int	disk_store_get_start(struct disk_store *ds,
 	    const uint8_t key[DISK_KEY_LEN], disk_get_fn *done, void *arg);
+/*
+ * A read chunk by chunk, for a hit that starts before the object is all
+ * read and holds only a window of it: part runs first with the head
+ * (got->body the whole body of an object in one record, with last true;
+ * empty for a chunked one, got->size telling its length), then once per
+ * disk_stream_next() with the next chunk's body alone, each checked as
+ * disk_store_get_start() checks the whole; last on the final one.  part
+ * runs from the loop, never inside a disk_stream_* call.  After a last
+ * or an error (err non-zero, got NULL: the same errors as
+ * disk_get_fn's, a damaged chunk dropping the entry) the stream is gone.
+ */
+struct disk_stream;
+typedef void disk_part_fn(int err, const struct disk_got *got, bool last,
+    void *arg);
+/* disk_stream_start() - as disk_store_get_start(), the stream in *sp. */
+int	disk_stream_start(struct disk_store *ds,
+	    const uint8_t key[DISK_KEY_LEN], disk_part_fn *part, void *arg,
+	    struct disk_stream **sp);
+/* disk_stream_next() - read the next chunk: only after a part that was
+ * not the last, once. */
+void	disk_stream_next(struct disk_stream *s);
+/* disk_stream_cancel() - part never runs again; NULLs *sp (may be
+ * NULL).  Not after the last part or an error (s is gone then). */
+void	disk_stream_cancel(struct disk_stream **sp);
+/* disk_stream_joined() - count another request served by s's read. */
+void	disk_stream_joined(struct disk_stream *s);
 /* disk_store_has() - whether key is indexed (a read may still fail). */
 bool	disk_store_has(const struct disk_store *ds,
 	    const uint8_t key[DISK_KEY_LEN]);

@@ -287,10 +287,41 @@ struct disk_get {
 	uint64_t		at;	/* body bytes so far */
 	struct disk_got		got;
 	struct buf		*mem;	/* a copy from memory, for g->call */
+	int			post_err;	/* for g->call, when set */
 	struct comm_call	call;
 	disk_get_fn		*done;
+	disk_part_fn		*part;	/* a stream's, else NULL */
 	void			*arg;
+	bool			busy;	/* a read or call out */
+	bool			in_part;	/* part running */
+	bool			cancelled;	/* freed when it comes back */
 };
+
+static void
+get_free(struct disk_get *g)
+{
+	if (g->ds != NULL)
+		list_remove(&g->link);
+	buf_unref(&g->got.head);
+	buf_unref(&g->mem);
+	buf_chain_fini(&g->got.body);
+	FREE_OBJ(g);
+}
+
+/* A stream's part: false when it was cancelled meanwhile (g is gone). */
+static bool
+get_part(struct disk_get *g, bool last)
+{
+	g->in_part = true;
+	g->part(0, &g->got, last, g->arg);
+	g->in_part = false;
+	buf_chain_consume(&g->got.body, buf_chain_len(&g->got.body));
+	if (g->cancelled && !g->busy) {
+		get_free(g);
+		return (false);
+	}
+	return (true);
+}
 
 static void
 get_orphan_all(struct disk_store *ds)
@@ -332,11 +363,16 @@ get_finish(struct disk_get *g, int err)
 		}
 	} else if (err == 0)
 		err = -ECANCELED;
-	g->done(err, err == 0 ? &g->got : NULL, g->arg);
-	buf_unref(&g->got.head);
-	buf_unref(&g->mem);
-	buf_chain_fini(&g->got.body);
-	FREE_OBJ(g);
+	if (g->cancelled)
+		;			/* nobody to tell */
+	else if (g->part != NULL) {
+		if (err != 0)
+			g->part(err, NULL, true, g->arg);
+	} else
+		g->done(err, err == 0 ? &g->got : NULL, g->arg);
+	if (ds != NULL)
+		g->ds = NULL;		/* off the list already */
+	get_free(g);
 }
 
 static void	get_got(struct disk_get *g, struct buf *b);
@@ -347,6 +383,11 @@ get_io_done(int err, const struct buf_slice *data, void *arg)
 	struct disk_get *g = arg;
 
 	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
+	g->busy = false;
+	if (err == 0 && g->ds != NULL)
+		g->ds->stats[DISK_STAT_bytes_read] += data->len;
+	if (g->cancelled)
+		err = -ECANCELED;
 	if (err != 0) {
 		get_finish(g, err);
 		return;
@@ -362,11 +403,29 @@ get_mem_call(struct comm_call *call)
 
 	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
 	g->mem = NULL;
+	g->busy = false;
+	if (g->cancelled && g->post_err == 0)
+		g->post_err = -ECANCELED;
+	if (g->post_err != 0) {
+		buf_unref(&b);
+		get_finish(g, g->post_err);
+		return;
+	}
 	if (b == NULL) {
 		get_finish(g, -ENOMEM);
 		return;
 	}
 	get_got(g, b);
+}
+
+/* err for g, from the loop: a stream's next step must not call back
+ * inside the call that asked for it. */
+static void
+get_post_err(struct disk_get *g, int err)
+{
+	g->busy = true;
+	g->post_err = err;
+	comm_call_post(g->loop, &g->call);
 }
 
 /* Read len bytes at (region, off), then get_got(). */
@@ -377,8 +436,9 @@ get_read(struct disk_get *g, uint32_t region, uint32_t off, uint32_t len)
 	const uint8_t *p;
 	int e;
 
+	g->busy = true;
 	if (ds == NULL) {
-		get_finish(g, -ECANCELED);
+		get_post_err(g, -ECANCELED);
 		return;
 	}
 	p = in_memory(ds, region, off, len);
@@ -404,13 +464,13 @@ get_next_chunk(struct disk_get *g)
 		return;
 	}
 	if (g->ds == NULL) {
-		get_finish(g, -ECANCELED);
+		get_post_err(g, -ECANCELED);
 		return;
 	}
 	if (disk_rec_chunk_ref(&g->h, buf_data(g->got.head), g->chunk,
 	    &g->ds->sb, &c) != DISK_FMT_OK || c.body_len > DISK_CHUNK_MAX ||
 	    c.body_len > g->h.object_size - g->at) {
-		get_finish(g, -EBADMSG);
+		get_post_err(g, -EBADMSG);
 		return;
 	}
 	get_read(g, c.region, c.offset, c.rec_len);
@@ -447,6 +507,7 @@ get_got(struct disk_get *g, struct buf *b)
 		g->got.url_len = g->h.url_len;
 		g->got.hdrs = disk_rec_hdrs(&g->h, in);
 		g->got.hdr_len = g->h.hdr_len;
+		g->got.size = g->h.object_size;
 		if (!(g->h.flags & DISK_RECF_CHUNKED)) {
 			if (g->h.object_size > 0 && buf_chain_append_slice(
 			    &g->got.body, b, (size_t)(disk_rec_body(&g->h, in) -
@@ -454,7 +515,14 @@ get_got(struct disk_get *g, struct buf *b)
 				get_finish(g, -ENOMEM);
 				return;
 			}
+			if (g->part != NULL && !get_part(g, true))
+				return;
 			get_finish(g, 0);
+			return;
+		}
+		if (g->part != NULL) {
+			/* Told of the head; the chunks when asked. */
+			(void)get_part(g, false);
 			return;
 		}
 		get_next_chunk(g);
@@ -482,18 +550,28 @@ get_got(struct disk_get *g, struct buf *b)
 	buf_unref(&b);
 	g->at += r.body_len;
 	g->chunk++;
-	get_next_chunk(g);
+	if (g->part == NULL) {
+		get_next_chunk(g);
+		return;
+	}
+	if (g->chunk == g->h.nchunks && g->at != g->h.object_size) {
+		get_finish(g, -EBADMSG);
+		return;
+	}
+	/* A stream: this chunk alone, then the next when asked. */
+	if (get_part(g, g->chunk == g->h.nchunks) &&
+	    g->chunk == g->h.nchunks)
+		get_finish(g, 0);
 }
 
-int
-disk_store_get_start(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
-    disk_get_fn *done, void *arg)
+static int
+get_start(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
+    disk_get_fn *done, disk_part_fn *part, void *arg, struct disk_get **gp)
 {
 	struct disk_get *g;
 	struct disk_addr a;
 
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
-	AN(done);
 	if (ds->loop == NULL)
 		return (-EOPNOTSUPP);
 	if (ds->failed != 0)
@@ -509,12 +587,73 @@ disk_store_get_start(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	memcpy(g->key, key, DISK_KEY_LEN);
 	g->a = a;
 	g->done = done;
+	g->part = part;
 	g->arg = arg;
 	buf_chain_init(&g->got.body, comm_loop_pool(ds->loop));
 	comm_call_init(&g->call, get_mem_call);
 	list_insert_tail(&ds->gets, &g->link);
+	if (gp != NULL)
+		*gp = g;
 	get_read(g, a.region, a.offset, a.rec_len);
 	return (0);
+}
+
+int
+disk_store_get_start(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
+    disk_get_fn *done, void *arg)
+{
+	AN(done);
+	return (get_start(ds, key, done, NULL, arg, NULL));
+}
+
+int
+disk_stream_start(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
+    disk_part_fn *part, void *arg, struct disk_stream **sp)
+{
+	struct disk_get *g = NULL;
+	int e;
+
+	AN(part);
+	AN(sp);
+	e = get_start(ds, key, NULL, part, arg, &g);
+	*sp = (struct disk_stream *)g;
+	return (e);
+}
+
+void
+disk_stream_next(struct disk_stream *s)
+{
+	struct disk_get *g = (struct disk_get *)s;
+
+	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
+	CHECK(!g->busy && !g->cancelled && g->part != NULL);
+	get_next_chunk(g);
+}
+
+void
+disk_stream_cancel(struct disk_stream **sp)
+{
+	struct disk_get *g;
+
+	if (*sp == NULL)
+		return;
+	g = (struct disk_get *)*sp;
+	*sp = NULL;
+	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
+	g->cancelled = true;
+	if (g->busy || g->in_part)
+		return;			/* freed when its read is back */
+	get_free(g);
+}
+
+void
+disk_stream_joined(struct disk_stream *s)
+{
+	struct disk_get *g = (struct disk_get *)s;
+
+	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
+	if (g->ds != NULL)
+		g->ds->stats[DISK_STAT_joined]++;
 }
 
 bool

@@ -375,6 +375,14 @@ rec_init(struct disk_rec *r, enum disk_rec_kind kind, const uint8_t *key)
 	memcpy(r->key, key, DISK_KEY_LEN);
 }
 
+/* An object the store will not keep (its limits): counted, -EFBIG. */
+static int
+put_skipped(struct disk_store *ds)
+{
+	ds->stats[DISK_STAT_skipped]++;
+	return (-EFBIG);
+}
+
 int
 disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 {
@@ -394,18 +402,18 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 		return (-EIO);
 	if ((ds->max_size > 0 && o->body_len > ds->max_size) ||
 	    o->body_len < ds->min_size)
-		return (-EFBIG);
+		return (put_skipped(ds));
 	csize = disk_chunk_size(ds);
 	if (o->url_len > ds->sb.region_size / 4 ||
 	    o->hdr_len > ds->sb.region_size / 4)
-		return (-EFBIG);
+		return (put_skipped(ds));
 	if (o->body_len > csize) {
 		/* Chunks must not outlive the log's reach: the index keeps
 		 * 8 bits of span and reclaim must not meet the object's own
 		 * chunks while it is written. */
 		span = (uint32_t)(o->body_len / (ds->sb.region_size / 2)) + 2;
 		if (span > DISK_SPAN_MAX || span > ds->sb.nregions / 4)
-			return (-EFBIG);
+			return (put_skipped(ds));
 		nchunks = (uint32_t)((o->body_len + csize - 1) / csize);
 		map = calloc(nchunks, sizeof *map);
 		if (map == NULL)
@@ -534,7 +542,7 @@ disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	span = (uint32_t)(size / (ds->sb.region_size / 2)) + 2;
 	if ((ds->max_size > 0 && size > ds->max_size) || size < ds->min_size ||
 	    span > DISK_SPAN_MAX || span > ds->sb.nregions / 4) {
-		*err = -EFBIG;
+		*err = put_skipped(ds);
 		return (NULL);
 	}
 	ALLOC_OBJ(p, DISK_PUT_MAGIC);

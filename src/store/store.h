@@ -164,6 +164,13 @@ const char	*store_entry_error_detail(const struct store_entry *e);
 /* store_entry_room() - body bytes a private entry can take before its
  * window is full (SIZE_MAX for an entry that keeps everything). */
 size_t	store_entry_room(const struct store_entry *e);
+/* store_entry_windowed() - true for an entry that keeps only a window
+ * (private from the start, or out of its index while filling). */
+bool	store_entry_windowed(const struct store_entry *e);
+/* store_entry_body_start() - the body offset of the first byte e still
+ * holds: 0 until a window dropped what every reader had passed (a reader
+ * opened later could not have the start). */
+uint64_t	store_entry_body_start(const struct store_entry *e);
 /* store_entry_wait_room() - call fn once, from the loop, when readers
  * have made room or the last reader has gone (check nreaders); a later
  * call replaces the request, fn NULL withdraws it. */

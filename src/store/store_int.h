@@ -208,9 +208,6 @@ void	store_reply_drop(struct store_entry *e);
 void	store_entry_free_mem(struct store_entry *e);
 /* store_body_end() - the body offset past its last byte held. */
 uint64_t	store_body_end(const struct store_entry *e);
-/* store_entry_windowed() - true for an entry that keeps only a window
- * (private from the start, or out of its index while filling). */
-bool	store_entry_windowed(const struct store_entry *e);
 /* store_entry_set_window_after() - the window e takes if it leaves its
  * index while still PENDING (see store_index_add()). */
 void	store_entry_set_window_after(struct store_entry *e, size_t window);

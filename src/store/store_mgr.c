@@ -112,7 +112,8 @@ store_register_pages(struct store_index *idx, struct mgr_registry *r)
 	AN(idx);
 	err = mgr_register(r, MGR_SEC_STORE, "objects", "All Cache Objects",
 	    0, store_mgr_objects, idx);
-	if (err == 0)
+	/* The disk stores' storedir, when there are some, has this one. */
+	if (err == 0 && mgr_registry_find(r, "storedir", 8) == NULL)
 		err = mgr_register(r, MGR_SEC_STORE, "storedir",
 		    "Store Directory Stats", 0, store_mgr_storedir, idx);
 	return (err);

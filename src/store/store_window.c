@@ -33,6 +33,13 @@ store_entry_room(const struct store_entry *e)
 	    (size_t)(e->u.live->window - held));
 }
 
+uint64_t
+store_entry_body_start(const struct store_entry *e)
+{
+	CHECK_OBJ_NOTNULL(e, STORE_ENTRY_MAGIC);
+	return (store_sealed(e) ? 0 : e->u.live->body_start);
+}
+
 void
 store_entry_wait_room(struct store_entry *e, store_room_fn *fn, void *arg)
 {

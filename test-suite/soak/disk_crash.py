@@ -30,7 +30,10 @@ its PID only.  See README.md.
     full     the store's file on a small tmpfs that fills (root only):
              serving goes on, nothing indexed after the failed write
     large    a 64 MiB object (over maximum_object_size_in_memory) filled,
-             cuttle restarted: a HIT, byte-equal; cuttle's peak RSS said
+             cuttle restarted: a HIT, byte-equal, streamed (RSS grows by
+             less than 16 MB); two clients at once share one read
+             (disk.joined); a chunk damaged mid-object cuts the reply,
+             is counted, and the next request is a MISS
     wrap     20 times a small store's size filled while readers read
              back what may be reclaimed: every 200 byte-equal, the file
              never larger than its size
@@ -746,6 +749,105 @@ def test_large(args, tmp, origin, rng):
         check_body(p, r[2], fails, 'large hit')
     print('  large: 64 MiB %s after a restart; cuttle RSS %d kB before, '
           'peak %d kB' % (r and r[1], base, peak))
+    # Streamed from disk a window at a time, never whole in memory.
+    if peak - base > 16 * 1024:
+        fails.append('large: RSS grew by %d kB serving it (more than '
+                     '16 MB: held whole?)' % (peak - base))
+    # Two clients at once: one read of the disk serves both.
+    joined = proxy.disk_stat('joined')
+    socks = [socket.create_connection(('127.0.0.1', proxy.port), 10)
+             for i in range(2)]
+    time.sleep(0.2)
+    u = origin.url(p)
+    req = ('GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n'
+           % (u, u.split('/')[2])).encode()
+    for sk in socks:
+        sk.sendall(req)
+    # Read both at once: a shared window goes at the slower one's pace.
+    got = [b'', b'']
+
+    def drain(i):
+        sk = socks[i]
+        sk.settimeout(60)
+        data = bytearray()
+        try:
+            while True:
+                b = sk.recv(1 << 20)
+                if not b:
+                    break
+                data += b
+        except OSError:
+            pass
+        sk.close()
+        got[i] = bytes(data)
+    ths = [threading.Thread(target=drain, args=(i,)) for i in range(2)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+    for i in range(2):
+        head, _, body = got[i].partition(b'\r\n\r\n')
+        if not head.startswith(b'HTTP/1.1 200') or b'HIT' not in head:
+            fails.append('large: concurrent client %d: %r' % (i, head[:60]))
+        check_body(p, body, fails, 'large concurrent %d' % i)
+    if proxy.disk_stat('joined') != joined + 1:
+        fails.append('large: two clients at once: %d joined, not one'
+                     % (proxy.disk_stat('joined') - joined))
+    # A chunk damaged mid-object: the reply is cut (never a 200 taken
+    # for whole), the object dropped and counted, then a miss.
+    proxy.stop()
+    want = body_of(p)
+    at = (40 << 20) + 1000
+    sample = want[at:at + 256]
+    path = os.path.join(store, 'cuttle.store')
+    pos = -1
+    with open(path, 'r+b') as f:
+        off = 0
+        while pos < 0:
+            f.seek(off)
+            blk = f.read(64 << 20)
+            if len(blk) < len(sample):
+                break
+            i = blk.find(sample)
+            if i >= 0:
+                pos = off + i
+            off += len(blk) - len(sample)
+        if pos >= 0:
+            f.seek(pos + 100)
+            f.write(bytes([want[at + 100] ^ 0x55]))
+    if pos < 0:
+        fails.append('large: the body sample is not in the store file')
+    proxy.start()
+    c = http.client.HTTPConnection('127.0.0.1', proxy.port, timeout=60)
+    c.request('GET', origin.url(p))
+    resp = c.getresponse()
+    status = resp.status
+    try:
+        got = resp.read()
+        cut = False
+    except http.client.IncompleteRead as e:
+        got = e.partial
+        cut = True
+    c.close()
+    if status == 200 and not cut:
+        fails.append('large: a damaged chunk gave a whole 200 (%d bytes,%s '
+                     'the origin\'s)' % (len(got), '' if got == want
+                                           else ' not'))
+    if got != want[:len(got)]:
+        fails.append('large: wrong bytes before the cut')
+    if proxy.disk_stat('get_corrupt') < 1:
+        fails.append('large: the damaged chunk was not counted')
+    cl = Client(proxy, timeout=60)
+    r = cl.get(origin.url(p))
+    cl.close()
+    if r is None or r[0] != 200 or 'MISS' not in r[1]:
+        fails.append('large: after the damage %s, not a MISS'
+                     % (r and (r[0], r[1])))
+    else:
+        check_body(p, r[2], fails, 'large after damage')
+    print('  large: two clients at once, one read; a damaged chunk: %s '
+          'after %d of %d bytes' % ('cut' if cut else 'status %d' % status,
+                                     len(got), len(want)))
     proxy.stop()
     return fails
 

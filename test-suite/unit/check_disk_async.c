@@ -422,6 +422,134 @@ START_TEST(close_with_reads_out_ends_each_once)
 }
 END_TEST
 
+/* A stream: its parts, in order, one chunk per disk_stream_next(). */
+struct sreq {
+	unsigned		id;
+	int			parts;
+	int			err;
+	bool			last;
+	bool			same;
+	uint64_t		at;
+	struct disk_stream	*s;
+	bool			next;	/* asked for the next from part */
+};
+
+static void
+stream_part(int err, const struct disk_got *got, bool last, void *arg)
+{
+	struct sreq *r = arg;
+	const struct buf_slice *sl;
+	const unsigned char *p;
+	unsigned k;
+	size_t i;
+
+	ck_assert_msg(!inside_call, "part ran inside its call");
+	ck_assert(!r->last);
+	r->parts++;
+	r->err = err;
+	r->last = last;
+	if (err != 0) {
+		ck_assert_ptr_null(got);
+		r->s = NULL;
+		return;
+	}
+	if (r->parts == 1)
+		ck_assert_uint_eq(got->size, obj_size(r->id));
+	else
+		ck_assert_uint_gt(buf_chain_len(&got->body), 0);
+	for (k = 0; k < buf_chain_nslices(&got->body); k++) {
+		sl = buf_chain_slice(&got->body, k);
+		p = buf_slice_ptr(sl);
+		for (i = 0; i < sl->len; i++, r->at++)
+			if (p[i] != obj_byte(r->id, r->at))
+				r->same = false;
+	}
+	if (last)
+		r->s = NULL;
+	else if (r->next) {
+		inside_call = true;
+		disk_stream_next(r->s);
+		inside_call = false;
+	}
+}
+
+START_TEST(a_stream_gives_the_chunks_one_at_a_time)
+{
+	struct env e = { 0 };
+	struct sreq r;
+	uint8_t key[DISK_KEY_LEN];
+	unsigned id = 4;	/* chunked: 40000 bytes and more */
+	int spins = 0, parts;
+
+	fio_kind = _i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING;
+	env_open(&e, true);
+	put(e.ds, id);
+	put(e.ds, 5);
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_drain(&e);
+	env_open(&e, false);
+	/* Whole, asking for each chunk as the last came. */
+	memset(&r, 0, sizeof r);
+	r.id = id;
+	r.same = true;
+	r.next = true;
+	make_key(key, id);
+	inside_call = true;
+	ck_assert_int_eq(disk_stream_start(e.ds, key, stream_part, &r, &r.s),
+	    0);
+	inside_call = false;
+	while (!r.last) {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 100000);
+	}
+	ck_assert_int_eq(r.err, 0);
+	ck_assert(r.same);
+	ck_assert_uint_eq(r.at, obj_size(id));
+	ck_assert_int_gt(r.parts, 2);
+	/* Nothing more comes until asked; a cancel ends it quietly. */
+	memset(&r, 0, sizeof r);
+	r.id = id;
+	r.same = true;
+	ck_assert_int_eq(disk_stream_start(e.ds, key, stream_part, &r, &r.s),
+	    0);
+	while (r.parts == 0) {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 200000);
+	}
+	disk_stream_next(r.s);
+	parts = 1;
+	while (r.parts == parts) {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 200000);
+	}
+	env_drain(&e);
+	comm_loop_run_once(e.loop);
+	ck_assert_int_eq(r.parts, 2);
+	disk_stream_next(r.s);
+	disk_stream_cancel(&r.s);	/* with the read out */
+	ck_assert_ptr_null(r.s);
+	env_drain(&e);
+	comm_loop_run_once(e.loop);
+	ck_assert_int_eq(r.parts, 2);
+	ck_assert(r.same);
+	/* An object in one record: one part, the last. */
+	memset(&r, 0, sizeof r);
+	r.id = 5;
+	r.same = true;
+	make_key(key, 5);
+	ck_assert_int_eq(disk_stream_start(e.ds, key, stream_part, &r, &r.s),
+	    0);
+	while (!r.last) {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 300000);
+	}
+	ck_assert_int_eq(r.parts, 1);
+	ck_assert(r.same);
+	ck_assert_uint_eq(r.at, obj_size(5));
+	env_free(&e);
+}
+END_TEST
+
 static Suite *
 disk_async_suite(void)
 {
@@ -436,6 +564,8 @@ disk_async_suite(void)
 	tcase_add_loop_test(tc, a_damaged_record_is_a_counted_miss, 0, 2);
 	tcase_add_loop_test(tc, damage_under_a_footer_fails_the_read, 0, 2);
 	tcase_add_loop_test(tc, close_with_reads_out_ends_each_once, 0, 2);
+	tcase_add_loop_test(tc, a_stream_gives_the_chunks_one_at_a_time, 0,
+	    2);
 	suite_add_tcase(s, tc);
 	return (s);
 }
