@@ -718,43 +718,8 @@ def rss_kb(pid, field):
     return 0
 
 
-def test_large(args, tmp, origin, rng):
-    store = os.path.join(tmp, 'cache')
-    size = 64 << 20
-    proxy = Proxy(args, tmp, store, 1024, extra=(
-        'maximum_object_size 100 MB',))
-    fails = []
-    proxy.start()
-    p = '/o/L%d/%d' % (rng.randrange(1 << 30), size)
-    cl = Client(proxy, timeout=60)
-    r = cl.get(origin.url(p))
-    if r is None or r[0] != 200:
-        fails.append('large: the fill failed')
-    else:
-        check_body(p, r[2], fails, 'large fill')
-    cl.close()
-    time.sleep(1.5)
-    proxy.stop()
-    proxy.start()
-    base = rss_kb(proxy.proc.pid, 'VmRSS')
-    cl = Client(proxy, timeout=60)
-    r = cl.get(origin.url(p))
-    cl.close()
-    peak = rss_kb(proxy.proc.pid, 'VmHWM')
-    if r is None or r[0] != 200:
-        fails.append('large: no 200 after the restart')
-    else:
-        if 'HIT' not in r[1]:
-            fails.append('large: %s after the restart, not a HIT' % r[1])
-        check_body(p, r[2], fails, 'large hit')
-    print('  large: 64 MiB %s after a restart; cuttle RSS %d kB before, '
-          'peak %d kB' % (r and r[1], base, peak))
-    # Streamed from disk a window at a time, never whole in memory.
-    if peak - base > 16 * 1024:
-        fails.append('large: RSS grew by %d kB serving it (more than '
-                     '16 MB: held whole?)' % (peak - base))
-    # Two clients at once: one read of the disk serves both.
-    joined = proxy.disk_stat('joined')
+def two_clients(proxy, origin, p, fails):
+    """Two clients ask for p at once and read both replies together."""
     socks = [socket.create_connection(('127.0.0.1', proxy.port), 10)
              for i in range(2)]
     time.sleep(0.2)
@@ -790,9 +755,58 @@ def test_large(args, tmp, origin, rng):
         if not head.startswith(b'HTTP/1.1 200') or b'HIT' not in head:
             fails.append('large: concurrent client %d: %r' % (i, head[:60]))
         check_body(p, body, fails, 'large concurrent %d' % i)
+
+
+def test_large(args, tmp, origin, rng):
+    store = os.path.join(tmp, 'cache')
+    size = 64 << 20
+    proxy = Proxy(args, tmp, store, 1024, extra=(
+        'maximum_object_size 100 MB',))
+    fails = []
+    proxy.start()
+    p = '/o/L%d/%d' % (rng.randrange(1 << 30), size)
+    cl = Client(proxy, timeout=60)
+    r = cl.get(origin.url(p))
+    if r is None or r[0] != 200:
+        fails.append('large: the fill failed')
+    else:
+        check_body(p, r[2], fails, 'large fill')
+    cl.close()
+    time.sleep(1.5)
+    proxy.stop()
+    proxy.start()
+    base = rss_kb(proxy.proc.pid, 'VmRSS')
+    cl = Client(proxy, timeout=60)
+    r = cl.get(origin.url(p))
+    cl.close()
+    peak = rss_kb(proxy.proc.pid, 'VmHWM')
+    if r is None or r[0] != 200:
+        fails.append('large: no 200 after the restart')
+    else:
+        if 'HIT' not in r[1]:
+            fails.append('large: %s after the restart, not a HIT' % r[1])
+        check_body(p, r[2], fails, 'large hit')
+    print('  large: 64 MiB %s after a restart; cuttle RSS %d kB before, '
+          'peak %d kB' % (r and r[1], base, peak))
+    # Streamed from disk a window at a time, never whole in memory.
+    if peak - base > 16 * 1024:
+        fails.append('large: RSS grew by %d kB serving it (more than '
+                     '16 MB: held whole?)' % (peak - base))
+    # Two clients at once: one read of the disk serves both.  The second
+    # joins only while the read still holds the object's first bytes,
+    # and this process may be put off the CPU between its two requests
+    # on a busy machine: up to 5 tries, and one of them must join.
+    for attempt in range(5):
+        joined = proxy.disk_stat('joined')
+        tryfails = []
+        two_clients(proxy, origin, p, tryfails)
+        if proxy.disk_stat('joined') == joined + 1 or tryfails:
+            break
+    fails.extend(tryfails)
     if proxy.disk_stat('joined') != joined + 1:
-        fails.append('large: two clients at once: %d joined, not one'
-                     % (proxy.disk_stat('joined') - joined))
+        fails.append('large: two clients at once: %d joined, not one, '
+                     'in %d tries' % (proxy.disk_stat('joined') - joined,
+                                      attempt + 1))
     # A chunk damaged mid-object: the reply is cut (never a 200 taken
     # for whole), the object dropped and counted, then a miss.
     proxy.stop()
