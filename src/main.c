@@ -520,7 +520,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	ct->old_dns = more;
 	/* New helpers only for new auth_param lines: the same ones keep
 	 * theirs, and the credentials they cached. */
-	new_auth = !auth_lines_equal(&conf->auth_param,
+	new_auth = !conf_lines_equal(&conf->auth_param,
 	    &ct->conf->auth_param);
 	if (new_auth && ct->auth != NULL && conf->auth_param.n == 0) {
 		log_msg(LG_ERR, SEC_MAIN, "reconfigure: auth_param cannot be "
@@ -559,7 +559,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	}
 	/* External acl helpers too; a check waiting for an old one gets
 	 * "no match" (logged) when it goes. */
-	new_ext = !auth_lines_equal(&conf->external_acl_type,
+	new_ext = !conf_lines_equal(&conf->external_acl_type,
 	    &ct->conf->external_acl_type);
 	if (new_ext) {
 		ext = acl_externals_new(ct->loop, &conf->external_acl_type,

@@ -126,9 +126,5 @@ bool		auth_removes(const struct auth *from, const struct auth *to);
 /* auth_idle() - no check is waiting for a's helper: a retired a may be
  * freed without failing a request. */
 bool		auth_idle(const struct auth *a);
-/* auth_lines_equal() - the same auth_param lines (reconfigure keeps the
- * pool and its cache then). */
-bool		auth_lines_equal(const struct conf_lines *a,
-		    const struct conf_lines *b);
 
 #endif /* CUTTLE_AUTH_H */

@@ -512,24 +512,6 @@ auth_idle(const struct auth *a)
 	return (list_empty(&a->checks));
 }
 
-bool
-auth_lines_equal(const struct conf_lines *a, const struct conf_lines *b)
-{
-	size_t i;
-	unsigned j;
-
-	if (a->n != b->n)
-		return (false);
-	for (i = 0; i < a->n; i++) {
-		if (a->v[i].argc != b->v[i].argc)
-			return (false);
-		for (j = 0; j < a->v[i].argc; j++)
-			if (strcmp(a->v[i].argv[j], b->v[i].argv[j]) != 0)
-				return (false);
-	}
-	return (true);
-}
-
 /* -- the cache ------------------------------------------------------------- */
 
 struct auth_cred **

@@ -305,40 +305,22 @@ client_adapt_free(struct client_adapt **ap)
 	FREE_OBJ(a);
 }
 
-static bool
-adapt_lines_equal(const struct conf_lines *a, const struct conf_lines *b)
-{
-	size_t i;
-	unsigned j;
-
-	if (a->n != b->n)
-		return (false);
-	for (i = 0; i < a->n; i++) {
-		if (a->v[i].argc != b->v[i].argc)
-			return (false);
-		for (j = 0; j < a->v[i].argc; j++)
-			if (strcmp(a->v[i].argv[j], b->v[i].argv[j]) != 0)
-				return (false);
-	}
-	return (true);
-}
-
 bool
 client_adapt_conf_equal(const struct conf *a, const struct conf *b)
 {
-	return (adapt_lines_equal(&a->url_rewrite_program,
+	return (conf_lines_equal(&a->url_rewrite_program,
 	    &b->url_rewrite_program) &&
-	    adapt_lines_equal(&a->url_rewrite_children,
+	    conf_lines_equal(&a->url_rewrite_children,
 	    &b->url_rewrite_children) &&
-	    adapt_lines_equal(&a->url_rewrite_extras,
+	    conf_lines_equal(&a->url_rewrite_extras,
 	    &b->url_rewrite_extras) &&
-	    adapt_lines_equal(&a->url_rewrite_timeout,
+	    conf_lines_equal(&a->url_rewrite_timeout,
 	    &b->url_rewrite_timeout) &&
 	    a->url_rewrite_bypass == b->url_rewrite_bypass &&
-	    adapt_lines_equal(&a->store_id_program, &b->store_id_program) &&
-	    adapt_lines_equal(&a->store_id_children,
+	    conf_lines_equal(&a->store_id_program, &b->store_id_program) &&
+	    conf_lines_equal(&a->store_id_children,
 	    &b->store_id_children) &&
-	    adapt_lines_equal(&a->store_id_extras, &b->store_id_extras) &&
+	    conf_lines_equal(&a->store_id_extras, &b->store_id_extras) &&
 	    a->store_id_bypass == b->store_id_bypass);
 }
 

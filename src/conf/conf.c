@@ -592,6 +592,42 @@ static const struct {
 	{ "weeks", 604800 }, { "week", 604800 }, { "w", 604800 },
 };
 
+bool
+conf_lines_equal(const struct conf_lines *a, const struct conf_lines *b)
+{
+	size_t i;
+	unsigned j;
+
+	if (a->n != b->n)
+		return (false);
+	for (i = 0; i < a->n; i++) {
+		if (a->v[i].argc != b->v[i].argc)
+			return (false);
+		for (j = 0; j < a->v[i].argc; j++)
+			if (strcmp(a->v[i].argv[j], b->v[i].argv[j]) != 0)
+				return (false);
+	}
+	return (true);
+}
+
+void
+conf_line_error(char *out, size_t outlen, const struct conf_line *l,
+    const char *directive, const char *expected, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	if (out == NULL || outlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(out, outlen, "%s:%u: %s: %s%s%s",
+	    l->file != NULL ? l->file : "?", l->line, directive, msg,
+	    expected != NULL ? "; expected: " : "",
+	    expected != NULL ? expected : "");
+}
+
 int
 conf_parse_size_value(const char *num, const char *unit, uint64_t *out,
     bool *no_unit)

@@ -220,4 +220,16 @@ int		conf_parse_size_value(const char *num, const char *unit,
 int		conf_parse_time_value(const char *num, const char *unit,
 		    double *out, bool *no_unit);
 
+/* conf_lines_equal() - a and b are the same lines, word for word (a
+ * reconfigure keeps what was built from lines that did not change). */
+bool		conf_lines_equal(const struct conf_lines *a,
+		    const struct conf_lines *b);
+/* conf_line_error() - "file:line: directive: <text>[; expected: form]"
+ * into out (outlen bytes; out may be NULL), the shape of the conf
+ * module's own errors, for the layers that compile lines later. */
+void		conf_line_error(char *out, size_t outlen,
+		    const struct conf_line *l, const char *directive,
+		    const char *expected, const char *fmt, ...)
+		    __attribute__((format(printf, 6, 7)));
+
 #endif /* CUTTLE_CONF_H */

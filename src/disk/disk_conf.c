@@ -25,28 +25,9 @@
 #define DIR_FORM	"cache_dir rock PATH SIZE-MB [max-size=bytes] " \
 			"[min-size=bytes]"
 
-static void
-dir_msg(char *out, size_t outlen, const struct conf_line *l,
-    const char *expected, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
 /* "file:line: cache_dir: <text>[; expected: <form>]". */
-static void
-dir_msg(char *out, size_t outlen, const struct conf_line *l,
-    const char *expected, const char *fmt, ...)
-{
-	char msg[384];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (out != NULL && outlen > 0)
-		snprintf(out, outlen, "%s:%u: cache_dir: %s%s%s",
-		    l->file != NULL ? l->file : "?", l->line, msg,
-		    expected != NULL ? "; expected: " : "",
-		    expected != NULL ? expected : "");
-}
+#define dir_msg(out, outlen, l, expected, ...)				\
+	conf_line_error(out, outlen, l, "cache_dir", expected, __VA_ARGS__)
 
 /* A whole decimal number, at most max. */
 static int

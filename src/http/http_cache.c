@@ -347,6 +347,11 @@ http_cc_names_field(const struct http_msg *m, unsigned which,
 	"override-expire, override-lastmod, ignore-reload, ignore-no-store, " \
 	"ignore-private, reload-into-ims, refresh-ims, max-stale=seconds"
 
+/* "file:line: refresh_pattern: <problem>; expected: <form>". */
+#define refresh_error(err, errlen, l, expected, ...)			\
+	conf_line_error(err, errlen, l, "refresh_pattern", expected,	\
+	    __VA_ARGS__)
+
 static const struct {
 	const char	*name;
 	unsigned	flag;
@@ -375,29 +380,6 @@ struct http_refresh {
 	size_t			n;	/* compiled rules in v */
 	struct refresh_rule	*v;
 };
-
-/* "file:line: refresh_pattern: <problem>; expected: <form>", the shape
- * of the conf module's errors, on one line for the caller to log. */
-static void
-refresh_error(char *err, size_t errlen, const struct conf_line *l,
-    const char *expected, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-refresh_error(char *err, size_t errlen, const struct conf_line *l,
-    const char *expected, const char *fmt, ...)
-{
-	char msg[384];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s:%u: refresh_pattern: %s; expected: "
-		    "%s", l->file != NULL ? l->file : "?", l->line, msg,
-		    expected);
-}
 
 /* A whole number of at most max, with an optional suffix character
  * (the percent sign); -1 otherwise. */
