@@ -587,7 +587,13 @@ objmem() {
 # Memory per idle client connection: RSS with 10,000 idle keep-alive
 # connections open, less the RSS before, per connection.
 idlemem() {
-	local peer=$1 before after n=10000 line
+	local peer=$1 before after n=10000 line lua
+	# A few requests first, so that what the first one loads (libraries,
+	# the first blocks of each size) is not counted as the connections'.
+	lua=$(wrk_lua /1k "${MODE[$peer]}")
+	taskset -c 1 wrk -t1 -c10 -d1s -s "$lua" \
+	    "http://127.0.0.1:${PORT[$peer]}/" >/dev/null 2>&1 || true
+	sleep 1
 	# shellcheck disable=SC2086
 	before=$(rss_kb ${CPUS[$peer]})
 	coproc IDLE { exec taskset -c 1 python3 "$HERE/idle_conns.py" \
@@ -608,17 +614,24 @@ idlemem() {
 }
 
 # Memory points on a fresh server each (nginx: the origin's worker, for
-# idle connections only).
+# idle connections only).  Idle connections get a server of their own:
+# after objmem its heap has room to spare that they would fill unseen.
 run_memory() {
 	local peer=$1
 	has_point objmem || has_point idlemem || return 0
 	log "== memory/$peer"
+	if [ "$peer" != nginx ] && has_point objmem; then
+		start_peer "$peer"
+		[ -n "${SKIP[$peer]:-}" ] && return 0
+		objmem "$peer"
+		stop_peer "$peer"
+	fi
+	has_point idlemem || return 0
 	if [ "$peer" != nginx ]; then
 		start_peer "$peer"
 		[ -n "${SKIP[$peer]:-}" ] && return 0
-		has_point objmem && objmem "$peer"
 	fi
-	has_point idlemem && idlemem "$peer"
+	idlemem "$peer"
 	stop_peer "$peer"
 }
 
