@@ -44,6 +44,11 @@
 #include "mgr/mgr.h"
 #include "store/store.h"
 
+/* A reply's opcode indexes its peer's counts (fwd_peer.h), and the codec
+ * lets through no opcode at or above ICP_OP__END. */
+_Static_assert(ICP_OP__END <= FWD_PEER_ICP_OPS,
+    "fwd_peer_icp.replies has a slot for every ICP opcode");
+
 #define ICP_MIN_TIMEOUT		5	/* ms: Squid's minimum_icp_query_timeout */
 #define ICP_RTT_AV_FACTOR	50	/* Squid's RTT_AV_FACTOR */
 
