@@ -93,7 +93,11 @@ struct acl_request {
 	time_t			now;		/* for time acls (local time) */
 	unsigned		known;		/* ACL_KNOW_*: lookups done */
 	/* What helper lines may carry (acl_format_expand()). */
-	const struct sockaddr	*local;		/* where the client came in */
+	/* Where the client came in: asked for only by the codes that
+	 * print it, so that the request that never needs it costs no
+	 * getsockname().  NULL, or local(local_arg) NULL: unknown. */
+	const struct sockaddr	*(*local)(void *local_arg);
+	void			*local_arg;
 	const struct http_msg	*msg;		/* the request's headers */
 	const char		*ext_user;	/* an external acl's user= */
 	const char		*ext_tag;	/* ... and tag= */

@@ -273,10 +273,10 @@ acl_format_expand(const char *fmt, const struct acl_request *req,
 			fmt_addr(&o, req->src, true);
 			break;
 		case FMT_MYADDR:
-			fmt_addr(&o, req->local, false);
-			break;
 		case FMT_MYPORT:
-			fmt_addr(&o, req->local, true);
+			fmt_addr(&o, req->local != NULL ?
+			    req->local(req->local_arg) : NULL,
+			    code == FMT_MYPORT);
 			break;
 		case FMT_USER:
 			fmt_value(&o, req->user, req->user_len);

@@ -154,11 +154,47 @@ client_ctx_idle(const struct client_ctx *ctx)
 uint16_t
 client_local_port(const struct client_conn *cc)
 {
-	if (cc->local.sa.sa_family == AF_INET)
-		return (ntohs(cc->local.sin.sin_port));
-	if (cc->local.sa.sa_family == AF_INET6)
-		return (ntohs(cc->local.sin6.sin6_port));
+	return (cc->local_port);
+}
+
+static uint16_t
+client_addr_port(const union client_addr *a)
+{
+	if (a->sa.sa_family == AF_INET)
+		return (ntohs(a->sin.sin_port));
+	if (a->sa.sa_family == AF_INET6)
+		return (ntohs(a->sin6.sin6_port));
 	return (0);
+}
+
+int
+client_conn_local(const struct client_conn *cc, union client_addr *a)
+{
+	socklen_t len = sizeof *a;
+
+	if (cc->conn == NULL) {
+		a->sa.sa_family = AF_UNSPEC;
+		return (-ENOTCONN);
+	}
+	if (getsockname(comm_conn_fd(cc->conn), &a->sa, &len) == -1) {
+		a->sa.sa_family = AF_UNSPEC;
+		return (-errno);
+	}
+	return (0);
+}
+
+const struct sockaddr *
+client_txn_local(void *arg)
+{
+	struct client_txn *t = arg;
+
+	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
+	if (!t->local_known && t->cc != NULL) {
+		(void)client_conn_local(t->cc, &t->local);
+		t->local_known = true;
+	}
+	return (t->local_known && t->local.sa.sa_family != AF_UNSPEC ?
+	    &t->local.sa : NULL);
 }
 
 /*
@@ -236,7 +272,8 @@ client_conn_free(struct client_conn *cc)
 }
 
 static void client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
-    const struct sockaddr *peer, struct tls_ctx *tls, struct tls_mint *mint);
+		    int local_port, const struct sockaddr *peer,
+		    struct tls_ctx *tls, struct tls_mint *mint);
 
 static void
 client_accept(struct comm_listener *l, struct comm_conn *c,
@@ -245,21 +282,22 @@ client_accept(struct comm_listener *l, struct comm_conn *c,
 	struct client_port *port = arg;
 
 	(void)l;
-	client_conn_adopt(port->ctx, c, peer, port->tls, port->mint);
+	client_conn_adopt(port->ctx, c, comm_listener_port(l), peer, port->tls,
+	    port->mint);
 }
 
 void
 client_adopt(struct client_ctx *ctx, struct comm_conn *c,
     const struct sockaddr *peer)
 {
-	client_conn_adopt(ctx, c, peer, NULL, NULL);
+	client_conn_adopt(ctx, c, -1, peer, NULL, NULL);
 }
 
 void
 client_adopt_tls(struct client_ctx *ctx, struct comm_conn *c,
     const struct sockaddr *peer, struct tls_ctx *tls)
 {
-	client_conn_adopt(ctx, c, peer, tls, NULL);
+	client_conn_adopt(ctx, c, -1, peer, tls, NULL);
 }
 
 /* The TLS handshake failed: one line, nothing else (Squid logs nothing
@@ -316,10 +354,12 @@ client_tls_done(struct comm_conn *c, const struct comm_result *res,
 
 static void
 client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
-    const struct sockaddr *peer, struct tls_ctx *tls, struct tls_mint *mint)
+    int local_port, const struct sockaddr *peer, struct tls_ctx *tls,
+    struct tls_mint *mint)
 {
 	const struct conf *conf;
 	struct client_conn *cc;
+	union client_addr la;
 	socklen_t len;
 
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
@@ -337,9 +377,13 @@ client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
 		client_addr_set(&cc->peer, peer);
 	else if (getpeername(comm_conn_fd(c), &cc->peer.sa, &len) == -1)
 		cc->peer.sa.sa_family = AF_UNSPEC;
-	len = sizeof cc->local;
-	if (getsockname(comm_conn_fd(c), &cc->local.sa, &len) == -1)
-		cc->local.sa.sa_family = AF_UNSPEC;
+	/* From the listener: no getsockname() per connection.  An adopted
+	 * socket (-1) asks once. */
+	if (local_port < 0) {
+		(void)client_conn_local(cc, &la);
+		local_port = client_addr_port(&la);
+	}
+	cc->local_port = (uint16_t)local_port;
 	buf_chain_init(&cc->in, comm_loop_pool(ctx->deps.loop));
 	list_insert_tail(&ctx->conns, &cc->link);
 	ctx->stats.conns_open++;
@@ -438,8 +482,11 @@ client_conn_abort(struct client_conn *cc)
 	if (cc->closing)
 		return;
 	cc->closing = true;
-	if (cc->txn != NULL)
+	if (cc->txn != NULL) {
+		/* Its log line may want the address after the close. */
+		(void)client_txn_local(cc->txn);
 		client_txn_abort(cc->txn);
+	}
 	comm_close(&cc->conn);
 	client_conn_free(cc);
 }

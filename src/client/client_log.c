@@ -25,7 +25,8 @@ client_txn_log(struct client_txn *t)
 	memset(&ae, 0, sizeof ae);
 	ae.start = t->t_start;
 	ae.client = &cc->peer.sa;
-	ae.local = &cc->local.sa;
+	ae.local = client_txn_local;
+	ae.local_arg = t;
 	if (t->server.sa.sa_family != AF_UNSPEC)
 		ae.server = &t->server.sa;
 	/* Squid's suffix for a transfer that did not complete. */

@@ -56,6 +56,7 @@ client_mgr_is_self(const struct client_txn *t)
 	    t->url.host_off;
 	size_t len = t->url.host_len;
 	char lit[INET6_ADDRSTRLEN];
+	union client_addr local;
 	struct in6_addr a6;
 	struct in_addr a4;
 
@@ -68,14 +69,15 @@ client_mgr_is_self(const struct client_txn *t)
 		return (false);
 	memcpy(lit, host, len);
 	lit[len] = '\0';
+	(void)client_conn_local(cc, &local);
 	if (inet_pton(AF_INET, lit, &a4) == 1)
 		return ((ntohl(a4.s_addr) >> 24) == 127 ||
-		    (cc->local.sa.sa_family == AF_INET &&
-		    cc->local.sin.sin_addr.s_addr == a4.s_addr));
+		    (local.sa.sa_family == AF_INET &&
+		    local.sin.sin_addr.s_addr == a4.s_addr));
 	if (inet_pton(AF_INET6, lit, &a6) == 1)
 		return (IN6_IS_ADDR_LOOPBACK(&a6) ||
-		    (cc->local.sa.sa_family == AF_INET6 &&
-		    memcmp(&cc->local.sin6.sin6_addr, &a6, sizeof a6) == 0));
+		    (local.sa.sa_family == AF_INET6 &&
+		    memcmp(&local.sin6.sin6_addr, &a6, sizeof a6) == 0));
 	return (false);
 }
 
@@ -399,6 +401,7 @@ client_render_active(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	const struct client_conn *cc;
 	const struct client_txn *t;
 	const struct list *n;
+	union client_addr la;
 	char peer[80], local[80];
 
 	CHECK_OBJ_NOTNULL(ctx, CLIENT_CTX_MAGIC);
@@ -409,8 +412,9 @@ client_render_active(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		mgr_out_printf(o, "\tFD %d\n", comm_conn_fd(cc->conn));
 		mgr_out_printf(o, "\tremote: %s\n", client_addr_str(&cc->peer,
 		    peer, sizeof peer));
+		(void)client_conn_local(cc, &la);
 		mgr_out_printf(o, "\tlocal: %s (%s)\n", client_addr_str(
-		    &cc->local, local, sizeof local), cc->conn != NULL &&
+		    &la, local, sizeof local), cc->conn != NULL &&
 		    comm_tls_ssl(cc->conn) != NULL ? "https" : "http");
 		mgr_out_printf(o, "\tnrequests: %u\n", cc->nreq);
 		if (t == NULL || t->req.rawlen == 0) {

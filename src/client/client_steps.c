@@ -280,7 +280,8 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 
 	memset(ar, 0, sizeof *ar);
 	ar->src = &cc->peer.sa;
-	ar->local = &cc->local.sa;
+	ar->local = client_txn_local;
+	ar->local_arg = t;
 	ar->msg = &t->req;
 	acl_lookups_view(&t->lk, ar);
 	ar->host = target + t->url.host_off;

@@ -444,6 +444,9 @@ int	comm_listen(struct comm_loop *loop, const struct sockaddr *addr,
 /* comm_listener_addr() - the address actually bound (port 0 resolved). */
 void	comm_listener_addr(const struct comm_listener *l,
 	    struct sockaddr_storage *ss, socklen_t *len);
+/* comm_listener_port() - its port, host order: what every connection
+ * accepted on it has as its local port, without a getsockname(). */
+uint16_t	comm_listener_port(const struct comm_listener *l);
 
 /* Called from the loop for each accepted connection, which fn now owns
  * (non-blocking, close-on-exec, TCP_NODELAY).  peer is the address

@@ -214,6 +214,19 @@ comm_listener_addr(const struct comm_listener *l,
 	*len = l->addrlen;
 }
 
+uint16_t
+comm_listener_port(const struct comm_listener *l)
+{
+	CHECK_OBJ_NOTNULL(l, COMM_LISTENER_MAGIC);
+	if (l->addr.ss_family == AF_INET)
+		return (ntohs(((const struct sockaddr_in *)(const void *)
+		    &l->addr)->sin_port));
+	if (l->addr.ss_family == AF_INET6)
+		return (ntohs(((const struct sockaddr_in6 *)(const void *)
+		    &l->addr)->sin6_port));
+	return (0);
+}
+
 void
 comm_accept_start(struct comm_listener *l, comm_accept_fn *fn, void *arg)
 {

@@ -50,7 +50,10 @@ struct access_entry {
 	double			end;		/* it finished: %ts %tu %tl
 						 * %tg; 0: the loop's now */
 	const struct sockaddr	*client;	/* %>a %>p */
-	const struct sockaddr	*local;		/* where it came in: %la %lp */
+	/* Where it came in (%la %lp): asked for only when a format prints
+	 * it; NULL, or local(local_arg) NULL: "-". */
+	const struct sockaddr	*(*local)(void *local_arg);
+	void			*local_arg;
 	const struct sockaddr	*server;	/* origin or peer: %<a %<p;
 						 * NULL: not forwarded, and
 						 * %<bs %<tt %<pt %dt are "-" */

@@ -752,11 +752,12 @@ lf_value(struct lf_value *v, const struct lf_token *t, const struct lf_now *n)
 		break;
 	case LF_CLIENT_LOCAL_IP:
 	case LF_LOCAL_IP:
-		lf_set_ip(v, e->local);
+		lf_set_ip(v, e->local != NULL ? e->local(e->local_arg) : NULL);
 		break;
 	case LF_CLIENT_LOCAL_PORT:
 	case LF_LOCAL_PORT:
-		lf_set_port(v, e->local);
+		lf_set_port(v, e->local != NULL ? e->local(e->local_arg) :
+		    NULL);
 		break;
 	case LF_SERVER_IP:
 		lf_set_ip(v, e->server);

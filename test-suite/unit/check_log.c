@@ -179,6 +179,13 @@ struct sample {
 	struct access_entry	e;
 };
 
+/* access_entry.local: asked for only by the codes that print it. */
+static const struct sockaddr *
+sample_local(void *arg)
+{
+	return (arg);
+}
+
 static void
 sample_init(struct sample *s)
 {
@@ -200,7 +207,8 @@ sample_init(struct sample *s)
 	s->e.start = 1699999999.666211;
 	s->e.end = T_END;
 	s->e.client = (const struct sockaddr *)&s->cli;
-	s->e.local = (const struct sockaddr *)&s->loc;
+	s->e.local = sample_local;
+	s->e.local_arg = &s->loc;
 	s->e.server = (const struct sockaddr *)&s->srv;
 	s->e.server_local = (const struct sockaddr *)&s->srv_loc;
 	s->e.server_name = "example.com";
