@@ -121,11 +121,10 @@ comm_conn_alloc(struct comm_loop *loop, int fd)
 	c->fd = fd;
 	c->rd.magic = COMM_OP_MAGIC;
 	c->rd.kind = COMM_OP_READ;
-	c->rd.conn = c;
 	list_init(&c->rd.call.link);
 	list_init(&c->wq);
 	comm_call_init(&c->call, comm_io_flush_call);
-	c->t_start = c->t_active = comm_loop_now(loop);
+	c->t_start = comm_loop_now(loop);
 	list_insert_tail(&loop->conns, &c->link);
 	loop->st.conns++;
 	return (c);
@@ -197,7 +196,9 @@ comm_op_start(struct comm_conn *c, struct comm_op *op, enum comm_op_kind kind,
 	op->status = COMM_OK;
 	op->err = 0;
 	op->seq = c->seq++;
-	op->conn = c;
+	CHECK((kind == COMM_OP_READ) == (op == &c->rd));
+	if (kind != COMM_OP_READ)
+		container_of(op, struct comm_wop, op)->conn = c;
 	op->done = done;
 	op->arg = arg;
 	op->len = 0;
@@ -215,7 +216,7 @@ comm_op_finish(struct comm_op *op, enum comm_status st, int err)
 	op->state = COMM_OP_DONE;
 	op->status = (uint8_t)st;
 	op->err = st == COMM_ERROR ? err : 0;
-	comm_call_post(op->conn->loop, &op->call);
+	comm_call_post(comm_op_conn(op)->loop, &op->call);
 }
 
 static void
@@ -231,7 +232,7 @@ op_deliver(struct comm_call *call)
 
 	CHECK_OBJ_NOTNULL(op, COMM_OP_MAGIC);
 	CHECK(op->state == COMM_OP_DONE);
-	c = op->conn;
+	c = comm_op_conn(op);
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	memset(&res, 0, sizeof res);
 	res.status = (enum comm_status)op->status;
@@ -454,7 +455,7 @@ static void
 conn_linger_start(struct comm_conn *c)
 {
 	c->flags |= CONN_LINGER | CONN_WAIT_WRITE;
-	c->t_write = comm_loop_now(c->loop);
+	c->t_write = comm_conn_clock(c);
 	c->loop->st.lingering++;
 	comm_conn_rewatch(c);
 	comm_conn_timer_update(c);
@@ -586,7 +587,7 @@ comm_remove_close_handler(struct comm_conn *c, comm_close_fn *fn, void *arg)
 /*
  * Timeouts.  One ev_timer per connection, armed for the earliest deadline
  * and re-armed lazily (libev's "timeouts that are reset often"): moving
- * bytes only stores comm_now() in t_active or t_write; when the timer
+ * bytes only stores the time in t_active or t_write; when the timer
  * fires it recomputes the deadlines, acts on the ones that passed and
  * sets itself for the next.  Only a deadline earlier than the armed one
  * (a short read timeout under a long lifetime) re-arms at once.
@@ -601,17 +602,17 @@ conn_deadline(const struct comm_conn *c)
 		d = (t) + c->to[which];					\
 } while (0)
 	if (c->flags & CONN_LINGER)
-		return (c->t_write + COMM_SHUT_LINGER);
+		return (c->t_start + c->t_write + COMM_SHUT_LINGER);
 	if (c->flags & CONN_CLOSING)
 		return (d);
 	EARLIER(c->t_start, COMM_TO_LIFETIME);
-	EARLIER(c->t_active, COMM_TO_IDLE);
+	EARLIER(c->t_start + c->t_active, COMM_TO_IDLE);
 	if (c->flags & CONN_CONNECTING)
 		EARLIER(c->t_start, COMM_TO_CONNECT);
 	else if (!list_empty(&c->wq))
-		EARLIER(c->t_write, COMM_TO_WRITE);
+		EARLIER(c->t_start + c->t_write, COMM_TO_WRITE);
 	if (c->rd.state == COMM_OP_PENDING)
-		EARLIER(c->t_read, COMM_TO_READ);
+		EARLIER(c->t_start + c->t_read, COMM_TO_READ);
 #undef EARLIER
 	return (d);
 }
@@ -646,7 +647,7 @@ conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	now = comm_loop_now(c->loop) + COMM_TIME_SLACK;
 	if (c->flags & CONN_LINGER) {
-		if (c->t_write + COMM_SHUT_LINGER <= now) {
+		if (c->t_start + c->t_write + COMM_SHUT_LINGER <= now) {
 			log_msg(LG_DEBUG, SEC_COMM, "conn fd %d: its "
 			    "shutdown found no room in %.1f s: closed",
 			    c->fd, COMM_SHUT_LINGER);
@@ -657,16 +658,17 @@ conn_timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	}
 #define PASSED(t, which)	(c->to[which] > 0 && (t) + c->to[which] <= now)
 	if (PASSED(c->t_start, COMM_TO_LIFETIME) ||
-	    PASSED(c->t_active, COMM_TO_IDLE)) {
+	    PASSED(c->t_start + c->t_active, COMM_TO_IDLE)) {
 		comm_conn_teardown(c, COMM_TIMEOUT);
 		return;
 	}
 	if ((c->flags & CONN_CONNECTING) && PASSED(c->t_start, COMM_TO_CONNECT))
 		comm_connect_timeout(c);
-	if (c->rd.state == COMM_OP_PENDING && PASSED(c->t_read, COMM_TO_READ))
+	if (c->rd.state == COMM_OP_PENDING &&
+	    PASSED(c->t_start + c->t_read, COMM_TO_READ))
 		comm_io_read_fail(c, COMM_TIMEOUT, 0);
 	if (!(c->flags & CONN_CONNECTING) && !list_empty(&c->wq) &&
-	    PASSED(c->t_write, COMM_TO_WRITE))
+	    PASSED(c->t_start + c->t_write, COMM_TO_WRITE))
 		comm_io_write_fail(c, COMM_TIMEOUT, ETIMEDOUT);
 #undef PASSED
 	comm_conn_timer_update(c);
@@ -708,10 +710,6 @@ comm_conn_stats(const struct comm_conn *c, struct comm_conn_stats *st)
 {
 	CHECK_OBJ_NOTNULL(c, COMM_CONN_MAGIC);
 	memset(st, 0, sizeof *st);
-	st->bytes_in = c->bytes_in;
-	st->bytes_out = c->bytes_out;
-	st->recv_calls = c->recv_calls;
-	st->send_calls = c->send_calls;
 	st->pending = c->nops;
 	st->queued = c->queued;
 	st->write_armed = comm_conn_watching(c, EV_WRITE);

@@ -44,7 +44,7 @@ connect_end(struct comm_conn *c, enum comm_status st, int err)
 	comm_conn_watch(c, EV_WRITE, false);
 	comm_op_finish(&w->op, st, err);
 	if (st == COMM_OK) {
-		c->t_active = c->t_write = comm_loop_now(c->loop);
+		c->t_active = c->t_write = comm_conn_clock(c);
 		if (c->rd.state == COMM_OP_PENDING)
 			comm_conn_watch(c, EV_READ, true);
 		comm_io_flush_soon(c);

@@ -139,7 +139,6 @@ struct comm_op {
 	int			err;
 	uint32_t		seq;		/* start order on the conn */
 	struct comm_call	call;		/* delivers the completion */
-	struct comm_conn	*conn;
 	comm_done_fn		*done;
 	void			*arg;
 	size_t			len;		/* bytes moved */
@@ -151,6 +150,7 @@ struct comm_op {
 /* A queued write (also carries a connect: it is the op on the heap). */
 struct comm_wop {
 	struct comm_op		op;
+	struct comm_conn	*conn;		/* while started */
 	struct list		link;		/* conn's queue / loop's free */
 	struct buf_chain	chain;		/* the bytes, refs held */
 	uint32_t		idx;		/* first slice not fully out */
@@ -202,15 +202,15 @@ struct comm_conn {
 						 * close(fd) (conn_down) */
 	size_t			queued;		/* bytes in wq not yet out */
 	float			to[COMM_TO__COUNT];
-	double			t_start;	/* created / connect started */
-	double			t_active;	/* last byte moved */
-	double			t_read;		/* pending read started */
-	double			t_write;	/* last write progress; while
+	/* The three times that change with traffic are seconds after
+	 * t_start (comm_conn_clock()): floats, 12 bytes less a connection;
+	 * a float keeps them to a millisecond for the first hours and to
+	 * a quarter second after 49 days, well inside any timeout. */
+	float			t_active;	/* last byte moved */
+	float			t_read;		/* pending read started */
+	float			t_write;	/* last write progress; while
 						 * CONN_LINGER, when it began */
-	uint64_t		bytes_in;
-	uint64_t		bytes_out;
-	uint32_t		recv_calls;
-	uint32_t		send_calls;
+	double			t_start;	/* created */
 };
 
 /* comm_conn_watching() - does c's read (EV_READ) or do its writes
@@ -228,6 +228,24 @@ static inline double
 comm_loop_now(const struct comm_loop *loop)
 {
 	return (ev_now(loop->ev) + loop->warp);
+}
+
+/* comm_op_conn() - the connection op belongs to: a read is the one
+ * embedded in it (no back-pointer: 8 bytes less a connection), the rest
+ * are queue entries that say. */
+static inline struct comm_conn *
+comm_op_conn(struct comm_op *op)
+{
+	if (op->kind == COMM_OP_READ)
+		return (container_of(op, struct comm_conn, rd));
+	return (container_of(op, struct comm_wop, op)->conn);
+}
+
+/* comm_conn_clock() - now, as c's t_active, t_read and t_write hold it. */
+static inline float
+comm_conn_clock(const struct comm_conn *c)
+{
+	return ((float)(comm_loop_now(c->loop) - c->t_start));
 }
 
 /* comm_loop.c */

@@ -127,7 +127,7 @@ comm_read(struct comm_conn *c, struct buf *b, size_t max, comm_done_fn *done,
 		comm_op_finish(op, COMM_ERROR, ENOBUFS);
 		return;
 	}
-	c->t_read = comm_loop_now(c->loop);
+	c->t_read = comm_conn_clock(c);
 	/* A connecting socket reports its failure as readable too, and a
 	 * read() there would consume the SO_ERROR the connect is decided
 	 * by: connect_end() arms the read once the socket is connected. */
@@ -166,7 +166,7 @@ comm_peek(struct comm_conn *c, size_t want, comm_done_fn *done, void *arg)
 	lowat = (int)want;
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat,
 	    sizeof lowat);
-	c->t_read = comm_loop_now(c->loop);
+	c->t_read = comm_conn_clock(c);
 	if (!(c->flags & CONN_CONNECTING))
 		comm_conn_watch(c, EV_READ, true);
 	comm_conn_timer_update(c);
@@ -209,7 +209,7 @@ comm_io_peek_ready(struct comm_conn *c)
 		comm_io_read_fail(c, COMM_ERROR, ENOMEM);
 		return;
 	}
-	c->recv_calls++;
+	c->loop->st.recv_calls++;
 	r = recv(c->fd, b->data, op->max, MSG_PEEK);
 	if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
 		buf_unref(&b);
@@ -230,7 +230,7 @@ comm_io_peek_ready(struct comm_conn *c)
 	op->off = 0;
 	b->fill = (uint32_t)r;
 	op->len = (size_t)r;
-	c->t_active = comm_loop_now(c->loop);
+	c->t_active = comm_conn_clock(c);
 	comm_op_finish(op, COMM_OK, 0);
 }
 
@@ -246,7 +246,7 @@ comm_io_read_scratch(struct comm_conn *c)
 	struct buf *b;
 	ssize_t r;
 
-	c->recv_calls++;
+	c->loop->st.recv_calls++;
 	r = c->xprt->recv(c, c->loop->scratch, sizeof c->loop->scratch);
 	if (r == -EAGAIN || r == -EINTR)
 		return;
@@ -264,8 +264,8 @@ comm_io_read_scratch(struct comm_conn *c)
 	op->buf = b;
 	op->off = 0;
 	op->len = (size_t)r;
-	c->bytes_in += (uint64_t)r;
-	c->t_active = comm_loop_now(c->loop);
+	c->loop->st.bytes_in += (uint64_t)r;
+	c->t_active = comm_conn_clock(c);
 	comm_op_finish(op, COMM_OK, 0);
 }
 
@@ -312,7 +312,7 @@ comm_io_read_ready(struct comm_conn *c)
 	len = buf_room(b);
 	if (op->max != 0 && len > op->max)
 		len = op->max;
-	c->recv_calls++;
+	c->loop->st.recv_calls++;
 	r = c->xprt->recv(c, b->data + b->fill, len);
 	if (r == -EAGAIN || r == -EINTR) {
 		if (op->buf == NULL)
@@ -331,8 +331,8 @@ comm_io_read_ready(struct comm_conn *c)
 	op->off = b->fill;
 	b->fill += (uint32_t)r;
 	op->len = (size_t)r;
-	c->bytes_in += (uint64_t)r;
-	c->t_active = comm_loop_now(c->loop);
+	c->loop->st.bytes_in += (uint64_t)r;
+	c->t_active = comm_conn_clock(c);
 	comm_op_finish(op, COMM_OK, 0);
 }
 
@@ -390,7 +390,7 @@ comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
 	w->pinned = w->chain.len;
 	buf_pool_pin(w->chain.pool, w->pinned);
 	if (list_empty(&c->wq))
-		c->t_write = comm_loop_now(c->loop);
+		c->t_write = comm_conn_clock(c);
 	list_insert_tail(&c->wq, &w->link);
 	c->queued += w->chain.len;
 	comm_io_flush_soon(c);
@@ -512,7 +512,7 @@ io_flush(struct comm_conn *c)
 			io_advance(c, 0);	/* empty writes, in turn */
 			break;
 		}
-		c->send_calls++;
+		c->loop->st.send_calls++;
 		r = c->xprt->sendv(c, iov, cnt);
 		if (r == -EINTR)
 			continue;
@@ -524,8 +524,8 @@ io_flush(struct comm_conn *c)
 			comm_io_write_fail(c, COMM_ERROR, (int)-r);
 			return;
 		}
-		c->bytes_out += (uint64_t)r;
-		c->t_active = c->t_write = comm_loop_now(c->loop);
+		c->loop->st.bytes_out += (uint64_t)r;
+		c->t_active = c->t_write = comm_conn_clock(c);
 		io_advance(c, (size_t)r);
 		if (list_empty(&c->wq))
 			break;
