@@ -401,6 +401,9 @@ void	client_disk_fill(struct client_ctx *ctx, struct store_entry *e,
 bool	client_disk_purge(struct client_ctx *ctx, const struct store_key *k);
 
 /* client_peer.c: the PEER step */
+/* client_peer_loop() - t's Via has this cuttle's own entry: the request
+ * came back round a hierarchy. */
+bool	client_peer_loop(const struct client_txn *t);
 /* client_peer_step() - PEER, as client_steps.c runs it. */
 enum client_step	client_peer_step(struct client_txn *t);
 /* client_peer_fwd_req() - t's candidates into fr.  A fetch that did not

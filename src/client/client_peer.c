@@ -22,9 +22,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "acl/acl.h"
 #include "base/check.h"
+#include "base/log.h"
 #include "client/client_int.h"
 #include "fwd/fwd_peer.h"
 
@@ -47,6 +49,46 @@ client_peer_hierarchical(const struct client_txn *t)
 	if (t->req.method == HTTP_M_TRACE)
 		return (true);
 	return (t->req.method == HTTP_M_GET);
+}
+
+/*
+ * Squid's forwarding-loop check: this cuttle's own Via entry,
+ * "1.1 NAME (cuttle/...)" with NAME its visible_hostname, means the
+ * request went up a hierarchy and came back (two proxies each other's
+ * parent).  The product comment is part of the match, as Squid's
+ * " NAME (squid/...)" is: a Squid of the same host name is not this
+ * cuttle.  LOOKUP asks too: such a request would join the fetch that
+ * sent it round, and wait on itself.
+ */
+bool
+client_peer_loop(const struct client_txn *t)
+{
+	const char *name = t->cc->ctx->deps.conf->visible_hostname;
+	static const char prod[] = " (cuttle/";
+	const struct http_field *f;
+	const char *s, *e, *sp;
+	size_t nl, len, el, rl, pos, start;
+
+	if (name == NULL || (nl = strlen(name)) == 0)
+		return (false);
+	for (f = http_msg_field(&t->req, HTTP_HDR_VIA); f != NULL;
+	    f = http_msg_field_next(&t->req, f)) {
+		s = http_msg_ptr(&t->req, f->value);
+		len = f->value.len;
+		pos = 0;
+		while ((el = http_list_next(s, len, &pos, &start)) > 0) {
+			e = s + start;
+			/* Past the protocol: "1.1 ", "HTTP/1.0 ". */
+			if ((sp = memchr(e, ' ', el)) == NULL)
+				continue;
+			rl = el - (size_t)(sp + 1 - e);
+			if (rl >= nl + sizeof prod - 1 &&
+			    strncasecmp(sp + 1, name, nl) == 0 &&
+			    strncmp(sp + 1 + nl, prod, sizeof prod - 1) == 0)
+				return (true);
+		}
+	}
+	return (false);
 }
 
 /* The candidates, now that every rule list has answered. */
@@ -199,7 +241,22 @@ client_peer_step(struct client_txn *t)
 	case SEL_NEVER:
 		t->direct = t->answer == ACL_ALLOW ? FWD_DIRECT_NO :
 		    FWD_DIRECT_MAYBE;
-		return (client_peer_access_from(t, 0));
+		if (!client_peer_loop(t))
+			return (client_peer_access_from(t, 0));
+		/* Squid's peer selection goes direct out of a loop; where
+		 * never_direct forbids that, its processMiss() denies the
+		 * looping miss: 403. */
+		log_msg(LG_WARN, SEC_CLIENT, "WARNING: Forwarding loop "
+		    "detected for: %.*s", (int)t->req.target.len,
+		    http_msg_ptr(&t->req, t->req.target));
+		if (t->direct == FWD_DIRECT_NO) {
+			client_txn_error(t, ERRPAGE_ACCESS_DENIED,
+			    "forwarding loop: this proxy's Via is in the "
+			    "request and never_direct forbids the origin", 0);
+			return (CLIENT_STEP_END);
+		}
+		t->direct = FWD_DIRECT_YES;
+		return (client_peer_select(t));
 	case SEL_ICP:
 		return (client_peer_select(t));
 	default:

@@ -529,7 +529,12 @@ client_step_lookup(struct client_txn *t)
 	t->state = TXN_BODY;
 	if (m->expect_continue && m->vminor >= 1 && !t->disk_tried)
 		client_reply_continue(t);
-	next = client_cache_request(t, t->storable);
+	/* Back round a hierarchy: the fetch that sent it is pending here,
+	 * and joining it would wait on itself (client_peer.c). */
+	if (t->cc->ctx->deps.peers != NULL && client_peer_loop(t))
+		next = CLIENT_STEP_PASS;
+	else
+		next = client_cache_request(t, t->storable);
 	if (next == CLIENT_STEP_FETCH || next == CLIENT_STEP_PASS) {
 		t->after_peer = (uint8_t)next;
 		t->state = TXN_REPLY;	/* no content read while PEER runs */
