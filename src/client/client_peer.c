@@ -211,6 +211,12 @@ client_peer_step(struct client_txn *t)
 	switch (t->sel_next) {
 	case 0:
 		t->icp_peer = -1;
+		if (t->req.method == HTTP_M_CONNECT) {
+			/* Squid asks miss_access of what may be cached. */
+			t->sel_next = SEL_MISS;
+			t->answer = ACL_ALLOW;
+			return (client_peer_step(t));
+		}
 		t->sel_next = SEL_MISS;
 		return (client_step_check(t, t->cc->ctx->deps.miss_access,
 		    ACL_ALLOW, CLIENT_STEP_PEER));

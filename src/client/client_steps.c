@@ -459,6 +459,14 @@ client_step_tunnel(struct client_txn *t)
 {
 	if (client_bump_wants(t))
 		return (CLIENT_STEP_BUMP);
+	/* Through PEER first, which comes back here: a parent may be
+	 * where the tunnel goes (client_peer.c). */
+	if (t->cc->ctx->deps.peers != NULL && t->peers == NULL &&
+	    !t->tunnel_peered) {
+		t->tunnel_peered = true;
+		t->after_peer = CLIENT_STEP_TUNNEL;
+		return (CLIENT_STEP_PEER);
+	}
 	client_tunnel_start(t);
 	return (CLIENT_STEP_END);
 }

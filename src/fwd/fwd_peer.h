@@ -31,10 +31,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store.h"
+
 struct acl_rules;
 struct acl_set;
+struct comm_conn;
 struct conf;
+struct fwd_ctx;
 struct fwd_peers;
+struct http_msg;
 
 #define FWD_MAX_PEERS	64	/* cache_peer lines */
 #define FWD_MAX_HOPS	16	/* candidates one request tries */
@@ -172,6 +177,43 @@ struct fwd_select_req {
 unsigned	fwd_peers_select(struct fwd_peers *p,
 		    const struct fwd_select_req *r, struct fwd_hop *hops,
 		    unsigned max);
+
+/* -- CONNECT through the hops (fwd_peer_tunnel.c) ------------------------ */
+
+struct fwd_tunnel;
+
+/* How a CONNECT's hops went; borrowed for the call. */
+struct fwd_tunnel_answer {
+	struct comm_conn	*conn;	/* the caller's from now on; NULL:
+					 * every hop failed */
+	const struct sockaddr	*addr;	/* the origin's or the peer's */
+	int			peer;	/* the peer's index; -1: origin */
+	uint8_t			code;	/* enum fwd_hier of that hop */
+	enum store_err		err;	/* the last hop's failure */
+	int			sys_errno;
+	const char		*early;	/* bytes the peer sent after its
+					 * 200: the server's, for the
+					 * client */
+	size_t			early_len;
+};
+typedef void fwd_tunnel_fn(const struct fwd_tunnel_answer *a, void *arg);
+
+/*
+ * fwd_tunnel_start() - a connection for req (a CONNECT to host:port;
+ * ip6: host is an IPv6 address) through hops[0..nhops) of p, tried in
+ * order: the origin directly, a peer by a CONNECT of its own carrying
+ * its login= (only a 200 will do; anything else fails that hop, as a
+ * refused connection does).  fn runs once, never from inside this
+ * call.  NULL when out of memory (fn will not run).  nhops > 0.
+ */
+struct fwd_tunnel	*fwd_tunnel_start(struct fwd_ctx *ctx,
+			    struct fwd_peers *p, const struct fwd_hop *hops,
+			    unsigned nhops, const struct http_msg *req,
+			    const char *host, size_t host_len, uint16_t port,
+			    bool ip6, fwd_tunnel_fn *fn, void *arg);
+/* fwd_tunnel_cancel() - give up; fn still runs once, with no
+ * connection. */
+void			fwd_tunnel_cancel(struct fwd_tunnel *ft);
 
 /* -- the hashes, for tests ------------------------------------------------ */
 
