@@ -6,7 +6,9 @@ request logged as "path proxy-authorization" (or "-") to a file.
     peer_origin.py PORT LOGFILE [BODY_BYTES]
 """
 import http.server
+import os
 import sys
+import threading
 
 
 class Origin(http.server.BaseHTTPRequestHandler):
@@ -31,5 +33,7 @@ class Origin(http.server.BaseHTTPRequestHandler):
         pass
 
 
+# A test that fails leaves it running: it goes by itself.
+threading.Timer(120, lambda: os._exit(0)).start()
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
                                 Origin).serve_forever()
