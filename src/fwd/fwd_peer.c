@@ -650,11 +650,22 @@ fwd_peer_icp(struct fwd_peers *p, unsigned i)
 
 /* -- up and dead ------------------------------------------------------------ */
 
+/* Squid's neighborUp(): connections fail (until the wait is over: the
+ * next request is the probe), or ICP queries go unanswered. */
 bool
 fwd_peer_up(const struct fwd_peers *p, const struct fwd_peer *pe, double now)
 {
+	if (pe->icp.probe_start > 0 && now - pe->icp.probe_start >
+	    p->dead_peer_timeout)
+		return (false);
 	return (pe->tcp_up > 0 || now - pe->dead_since >=
 	    p->dead_peer_timeout);
+}
+
+double
+fwd_peers_dead_peer_timeout(const struct fwd_peers *p)
+{
+	return (p->dead_peer_timeout);
 }
 
 void

@@ -122,8 +122,12 @@ struct fwd_peer_view {
 };
 void	fwd_peer_view(const struct fwd_peers *p, unsigned i,
 	    struct fwd_peer_view *v);
-/* fwd_peer_is_up() - not dead, or dead_peer_timeout has passed. */
+/* fwd_peer_is_up() - connections to it work (or dead_peer_timeout has
+ * passed since they failed), and it has not left ICP queries unanswered
+ * for longer than dead_peer_timeout. */
 bool	fwd_peer_is_up(const struct fwd_peers *p, unsigned i, double now);
+/* fwd_peers_dead_peer_timeout() - dead_peer_timeout, in seconds. */
+double	fwd_peers_dead_peer_timeout(const struct fwd_peers *p);
 
 /* ICP's record of a peer, kept with it (Squid's icp.counts, stats.rtt). */
 #define FWD_PEER_ICP_OPS	24	/* ICP opcodes are below this */
@@ -134,6 +138,11 @@ struct fwd_peer_icp {
 	int		rtt;		/* ms, running average */
 	double		last_query;
 	double		last_reply;
+	/* Squid's stats.probe_start: the first query left unanswered
+	 * since the last reply (0: none).  Silent for longer than
+	 * dead_peer_timeout, the peer is dead until it answers again. */
+	double		probe_start;
+	bool		dead;		/* "Detected DEAD" was logged */
 };
 struct fwd_peer_icp	*fwd_peer_icp(struct fwd_peers *p, unsigned i);
 

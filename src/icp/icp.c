@@ -93,6 +93,7 @@ struct icp {
 
 static comm_udp_fn	icp_recv;
 static comm_timer_fn	icp_query_timeout;
+static void		icp_query_free(struct icp_query *q);
 
 struct icp *
 icp_new(struct comm_loop *loop, long port, int *err)
@@ -141,12 +142,18 @@ icp_set_deps(struct icp *icp, const struct icp_deps *d)
 void
 icp_free(struct icp **ip)
 {
+	struct icp_query *q;
 	struct icp *icp;
 
 	if (*ip == NULL)
 		return;
 	TAKE_OBJ_NOTNULL(icp, ip, ICP_MAGIC);
-	CHECK(list_empty(&icp->queries));
+	/* Probes of dead peers have no owner to end them. */
+	while (!list_empty(&icp->queries)) {
+		q = container_of(icp->queries.next, struct icp_query, link);
+		CHECK(q->fn == NULL);
+		icp_query_free(q);
+	}
 	comm_udp_close(&icp->udp);
 	FREE_OBJ(icp);
 }
@@ -367,6 +374,10 @@ icp_query_finish(struct icp_query *q, bool timedout)
 		a.peer = q->first_miss;
 		a.code = FWD_HIER_FIRST_PARENT_MISS;
 	}
+	if (q->fn == NULL) {		/* a probe of dead peers */
+		icp_query_free(q);
+		return;
+	}
 	if (timedout)
 		q->icp->st.timeouts++;
 	q->fn(q, &a, q->arg);
@@ -432,6 +443,18 @@ icp_reply(struct icp *icp, const struct icp_msg *m,
 	q->replies++;
 	fwd_peer_view(q->peers, i, &v);
 	pi = fwd_peer_icp(q->peers, i);
+	/* Squid's neighborAlive(). */
+	pi->probe_start = 0;
+	if (pi->dead) {
+		pi->dead = false;
+		log_msg(LG_NOTICE, SEC_ICP, "Detected REVIVED %s: %s",
+		    v.sibling ? "Sibling" : "Parent", v.name);
+	}
+	if (q->fn == NULL) {
+		if (q->replies >= q->sent)
+			icp_query_finish(q, false);
+		return;
+	}
 	pi->acked++;
 	pi->replies[m->opcode]++;
 	pi->last_reply = comm_now(icp->loop);
@@ -536,16 +559,27 @@ icp_query_start(struct icp *icp, struct fwd_peers *p, const char *url,
 		    !icp_peer_addr(v.host, v.icp_port, &q->addr[i]))
 			continue;
 		pi = fwd_peer_icp(p, i);
-		/* A dead peer is asked all the same, but not waited for. */
+		/* A dead peer is asked all the same, but not waited for:
+		 * its answer brings it back. */
 		icp_send(icp, out, len, &q->addr[i].sa,
 		    icp_addr_len(&q->addr[i]));
 		icp->st.queries_out++;
 		pi->sent++;
 		pi->last_query = now;
+		if (pi->probe_start == 0)
+			pi->probe_start = now;
 		q->asked |= (uint64_t)1 << i;
 		q->sent++;
-		if (!fwd_peer_is_up(p, i, now))
+		if (!fwd_peer_is_up(p, i, now)) {
+			if (!pi->dead && now - pi->probe_start >
+			    fwd_peers_dead_peer_timeout(p)) {
+				pi->dead = true;
+				log_msg(LG_WARN, SEC_ICP, "Detected DEAD %s: "
+				    "%s", v.sibling ? "Sibling" : "Parent",
+				    v.name);
+			}
 			continue;
+		}
 		if (v.sibling) {
 			siblings++;
 			stime += pi->rtt;
@@ -555,6 +589,18 @@ icp_query_start(struct icp *icp, struct fwd_peers *p, const char *url,
 		}
 	}
 	q->expected = parents + siblings;
+	if (q->expected == 0 && q->sent > 0) {
+		/* Only dead peers were asked: nobody waits, but their
+		 * answers are listened for until the longest timeout, so
+		 * that a peer back up is seen. */
+		q->fn = NULL;
+		q->peers = p;
+		fwd_peers_ref(p);
+		list_insert_tail(&icp->queries, &q->link);
+		comm_timer_start(q->timer, (double)icp->deps.max_query_timeout /
+		    1000.0, 0);
+		return (NULL);
+	}
 	if (q->expected == 0) {
 		comm_timer_free(&q->timer);
 		free(q->url);
