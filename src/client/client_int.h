@@ -413,6 +413,10 @@ enum client_step	client_peer_step(struct client_txn *t);
  * answers that need no lookup. */
 void	client_peer_fwd_req(struct client_txn *t, struct fwd_req *fr);
 void	client_peer_txn_free(struct client_txn *t);
+/* client_peer_register_pages() - server_list, peers_json and the peers'
+ * part of /metrics, read from the table in force. */
+int	client_peer_register_pages(struct client_ctx *ctx,
+	    struct mgr_registry *r);
 
 /* client_tunnel.c: CONNECT */
 void	client_tunnel_start(struct client_txn *t);

@@ -172,6 +172,7 @@ struct fwd_peer {
 	/* State. */
 	int			tcp_up;		/* failures left before dead */
 	double			dead_since;
+	double			last_failure;	/* 0: none yet */
 	int			rr_count;
 	unsigned		conn_open;	/* connections in use */
 	uint64_t		fetches;

@@ -632,6 +632,52 @@ fwd_peer_view(const struct fwd_peers *p, unsigned i, struct fwd_peer_view *v)
 	v->no_query = (pe->options & FWD_PEER_NO_QUERY) != 0;
 	v->allow_miss = (pe->options & FWD_PEER_ALLOW_MISS) != 0;
 	v->weight = pe->weight;
+	v->fetches = pe->fetches;
+	v->conn_open = pe->conn_open;
+	v->last_failure = pe->last_failure;
+	v->tcp_up = pe->tcp_up;
+}
+
+size_t
+fwd_peer_flags(const struct fwd_peers *p, unsigned i, char *buf, size_t len)
+{
+	static const struct {
+		unsigned	flag;
+		const char	*word;
+	} words[] = {
+		{ FWD_PEER_NO_QUERY, "no-query" },
+		{ FWD_PEER_DEFAULT, "default" },
+		{ FWD_PEER_ROUNDROBIN, "round-robin" },
+		{ FWD_PEER_WEIGHTED_RR, "weighted-round-robin" },
+		{ FWD_PEER_CARP, "carp" },
+		{ FWD_PEER_SOURCEHASH, "sourcehash" },
+		{ FWD_PEER_USERHASH, "userhash" },
+		{ FWD_PEER_ALLOW_MISS, "allow-miss" },
+	};
+	const struct fwd_peer *pe;
+	size_t n = 0, k;
+	int w;
+
+	CHECK(i < p->n);
+	CHECK(len > 0);
+	pe = &p->v[i];
+	buf[0] = '\0';
+	for (k = 0; k < sizeof words / sizeof words[0] && n < len; k++)
+		if (pe->options & words[k].flag) {
+			w = snprintf(buf + n, len - n, " %s", words[k].word);
+			n += w > 0 ? (size_t)w : 0;
+		}
+	if (pe->weight != 1 && n < len) {
+		w = snprintf(buf + n, len - n, " weight=%d", pe->weight);
+		n += w > 0 ? (size_t)w : 0;
+	}
+	if (pe->login_type != FWD_LOGIN_NONE && n < len) {
+		/* The credentials stay out of the page. */
+		w = snprintf(buf + n, len - n, " login=%s", pe->login_type ==
+		    FWD_LOGIN_PASSTHRU ? "PASSTHRU" : "*");
+		n += w > 0 ? (size_t)w : 0;
+	}
+	return (n < len ? n : len - 1);
 }
 
 bool
@@ -672,6 +718,7 @@ void
 fwd_peer_failed(struct fwd_peers *p, struct fwd_peer *pe, double now)
 {
 	(void)p;
+	pe->last_failure = now;
 	if (pe->tcp_up == 0) {		/* the retry after the wait failed */
 		pe->dead_since = now;
 		return;

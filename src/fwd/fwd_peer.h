@@ -119,9 +119,18 @@ struct fwd_peer_view {
 	bool		no_query;
 	bool		allow_miss;
 	int		weight;
+	/* For the manager. */
+	uint64_t	fetches;	/* hops started to it */
+	unsigned	conn_open;
+	double		last_failure;	/* a connection's; 0: none */
+	int		tcp_up;		/* failures left before dead */
 };
 void	fwd_peer_view(const struct fwd_peers *p, unsigned i,
 	    struct fwd_peer_view *v);
+/* fwd_peer_flags() - peer i's options as its cache_peer line gives them
+ * (Squid's server_list "Flags"), into buf; the length. */
+size_t	fwd_peer_flags(const struct fwd_peers *p, unsigned i, char *buf,
+	    size_t len);
 /* fwd_peer_is_up() - connections to it work (or dead_peer_timeout has
  * passed since they failed), and it has not left ICP queries unanswered
  * for longer than dead_peer_timeout. */
