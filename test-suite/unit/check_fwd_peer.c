@@ -265,7 +265,10 @@ START_TEST(bad_lines_are_errors_with_file_and_line)
 	    "cache_peer g.test parent 3128 0 proxy-only\n"
 	    "cache_peer g2.test parent 3128 0 proxy-only name=G\n"
 	    "cache_peer g.test parent 3128 0\n"
-	    "cache_peer_access nosuch allow all\n", 8);
+	    "cache_peer_access nosuch allow all\n"
+	    "cache_peer h.test parent 3128 0 tls tls-flags=NO_SUCH\n"
+	    "cache_peer i.test parent 3128 0 tls tls-cafile=/no/such.pem\n",
+	    10);
 
 	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:1: cache_peer: "
 	    "carp-key="));
@@ -283,6 +286,10 @@ START_TEST(bad_lines_are_errors_with_file_and_line)
 	    "a second peer named"));
 	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:10: "
 	    "cache_peer_access"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:11: cache_peer: "
+	    "tls-flags="));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:12: cache_peer "
+	    "i.test: "));
 	ck_assert_uint_eq(fwd_peers_count(p), 2);
 	ck_assert_str_eq(fwd_peer_name(p, 1), "G");
 	peers_done(&p);
