@@ -12,7 +12,9 @@
  *
  * and only its 200 makes a tunnel; any other answer, a reply that does
  * not parse, a reset or a timeout is that hop failing (counted against
- * the peer, as a connection failure is), and the next hop is tried.
+ * the peer, as a connection failure is), and the next hop is tried.  A
+ * tls peer gets the CONNECT inside TLS (queued behind the handshake),
+ * and the tunnel runs inside it.
  *
  *	fwd_tunnel_start()	hop 0
  *	tunnel_hop()		connect to the origin or the peer
@@ -31,6 +33,7 @@
 #include "base/log.h"
 #include "fwd/fwd_int.h"
 #include "fwd/fwd_peer.h"
+#include "tls/tls.h"
 
 #define TUNNEL_REPLY_MAX	(64 * 1024)	/* the peer's header section */
 
@@ -68,7 +71,7 @@ struct fwd_tunnel {
 };
 
 static fwd_connect_fn tunnel_connected;
-static comm_done_fn tunnel_written, tunnel_read;
+static comm_done_fn tunnel_written, tunnel_read, tunnel_handshaken;
 static bool tunnel_hop(struct fwd_tunnel *ft);
 
 static void
@@ -230,6 +233,7 @@ tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
     enum store_err err, int sys_errno, void *arg)
 {
 	struct fwd_tunnel *ft = arg;
+	struct ssl_st *ssl = NULL;
 	struct buf_chain out;
 	const struct buf_slice *s;
 	unsigned i;
@@ -284,6 +288,22 @@ tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
 		return;
 	}
 	http_parser_start(ft->hp, &ft->rep, true);
+	if (ft->pe->tls != NULL) {
+		ssl = tls_client_new(ft->pe->tls, ft->pe->tls_domain != NULL ?
+		    ft->pe->tls_domain : ft->pe->host, ft->pe->http_port);
+		ft->pending++;
+		if (ssl == NULL || comm_tls_start(c, ssl,
+		    ft->ctx->conf->connect_timeout, tunnel_handshaken,
+		    ft) != 0) {
+			ft->pending--;
+			tls_ssl_free(ssl);
+			buf_chain_fini(&out);
+			comm_close(&ft->conn);
+			ft->cancelled = true;
+			tunnel_next(ft, STORE_ERR_NOMEM, ENOMEM);
+			return;
+		}
+	}
 	comm_set_timeout(c, COMM_TO_READ, ft->ctx->conf->read_timeout);
 	comm_set_timeout(c, COMM_TO_WRITE, ft->ctx->conf->write_timeout);
 	ft->pending += 2;
@@ -327,6 +347,28 @@ tunnel_done(struct fwd_tunnel *ft)
 	tunnel_end(ft, mine, ft->early, ft->early_len);
 }
 
+/* A tls peer's handshake: its failure is the peer's. */
+static void
+tunnel_handshaken(struct comm_conn *c, const struct comm_result *res,
+    void *arg)
+{
+	struct fwd_tunnel *ft = arg;
+	char why[256];
+
+	CHECK_OBJ_NOTNULL(ft, FWD_TUNNEL_MAGIC);
+	ft->pending--;
+	if (res->status == COMM_OK || ft->conn == NULL) {
+		if (ft->ready && ft->pending == 0)
+			tunnel_done(ft);
+		else if (ft->conn == NULL)
+			tunnel_peer_failed(ft, ft->err, ft->sys_errno, NULL);
+		return;
+	}
+	fwd_tls_failure(c, res, why, sizeof why);
+	tunnel_peer_failed(ft, STORE_ERR_SECURE_CONNECT, res->status ==
+	    COMM_ERROR ? res->err : 0, why);
+}
+
 static void
 tunnel_written(struct comm_conn *c, const struct comm_result *res,
     void *arg)
@@ -336,9 +378,10 @@ tunnel_written(struct comm_conn *c, const struct comm_result *res,
 	(void)c;
 	CHECK_OBJ_NOTNULL(ft, FWD_TUNNEL_MAGIC);
 	ft->pending--;
-	if (ft->ready)
-		tunnel_done(ft);
-	else if (res->status != COMM_OK || ft->conn == NULL)
+	if (ft->ready) {
+		if (ft->pending == 0)
+			tunnel_done(ft);
+	} else if (res->status != COMM_OK || ft->conn == NULL)
 		tunnel_peer_failed(ft, STORE_ERR_WRITE, res->status ==
 		    COMM_ERROR ? res->err : 0, "the CONNECT was not sent");
 }
