@@ -72,6 +72,8 @@ struct icp_query {
 	struct comm_timer	*timer;
 	double			start;
 	uint64_t		asked, answered;	/* bit i: peer i */
+	uint64_t		waited;		/* asked and up: expected */
+	unsigned		waited_replies;
 	union icp_addr		addr[FWD_MAX_PEERS];
 	unsigned		sent, expected, replies;
 	int			hit;
@@ -391,7 +393,7 @@ icp_query_timeout(struct comm_timer *t, void *arg)
 
 	(void)t;
 	CHECK_OBJ_NOTNULL(q, ICP_QUERY_MAGIC);
-	icp_query_finish(q, q->replies < q->expected);
+	icp_query_finish(q, q->waited_replies < q->expected);
 }
 
 /* Squid's Math::intAverage(): a running mean over at most n samples. */
@@ -441,6 +443,8 @@ icp_reply(struct icp *icp, const struct icp_msg *m,
 		return;			/* a duplicate */
 	q->answered |= (uint64_t)1 << i;
 	q->replies++;
+	if (q->waited & ((uint64_t)1 << i))
+		q->waited_replies++;
 	fwd_peer_view(q->peers, i, &v);
 	pi = fwd_peer_icp(q->peers, i);
 	/* Squid's neighborAlive(). */
@@ -450,11 +454,6 @@ icp_reply(struct icp *icp, const struct icp_msg *m,
 		log_msg(LG_NOTICE, SEC_ICP, "Detected REVIVED %s: %s",
 		    v.sibling ? "Sibling" : "Parent", v.name);
 	}
-	if (q->fn == NULL) {
-		if (q->replies >= q->sent)
-			icp_query_finish(q, false);
-		return;
-	}
 	pi->acked++;
 	pi->replies[m->opcode]++;
 	pi->last_reply = comm_now(icp->loop);
@@ -462,6 +461,11 @@ icp_reply(struct icp *icp, const struct icp_msg *m,
 	if (rtt > 0 && rtt < 10000)
 		pi->rtt = icp_int_average(pi->rtt, rtt, pi->acked,
 		    ICP_RTT_AV_FACTOR);
+	if (q->fn == NULL) {		/* a probe: the answer is all */
+		if (q->replies >= q->sent)
+			icp_query_finish(q, false);
+		return;
+	}
 	if (m->opcode == ICP_OP_HIT || m->opcode == ICP_OP_HIT_OBJ) {
 		q->hit = (int)i;
 		q->hit_code = v.sibling ? FWD_HIER_SIBLING_HIT :
@@ -481,7 +485,7 @@ icp_reply(struct icp *icp, const struct icp_msg *m,
 			q->first_miss_rtt = wrtt;
 		}
 	}
-	if (q->replies >= q->expected)
+	if (q->waited_replies >= q->expected)
 		icp_query_finish(q, false);
 }
 
@@ -580,6 +584,7 @@ icp_query_start(struct icp *icp, struct fwd_peers *p, const char *url,
 			}
 			continue;
 		}
+		q->waited |= (uint64_t)1 << i;
 		if (v.sibling) {
 			siblings++;
 			stime += pi->rtt;
