@@ -268,7 +268,7 @@ struct client_txn {
 	uint8_t			icp_code;	/* what ICP said: enum
 						 * fwd_hier; NONE: nothing */
 	int16_t			icp_peer;
-	bool			tunnel_peered;	/* a CONNECT went by PEER */
+	bool			tunnel_peered;	/* CONNECT: PEER ran */
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */

@@ -123,7 +123,7 @@ struct fwd_peer_view {
 	uint64_t	fetches;	/* hops started to it */
 	unsigned	conn_open;
 	double		last_failure;	/* a connection's; 0: none */
-	int		tcp_up;		/* failures left before dead */
+	int		tcp_up;		/* failures before dead */
 };
 void	fwd_peer_view(const struct fwd_peers *p, unsigned i,
 	    struct fwd_peer_view *v);
@@ -151,7 +151,7 @@ struct fwd_peer_icp {
 	 * since the last reply (0: none).  Silent for longer than
 	 * dead_peer_timeout, the peer is dead until it answers again. */
 	double		probe_start;
-	bool		dead;		/* "Detected DEAD" was logged */
+	bool		dead;		/* "Detected DEAD" logged */
 };
 struct fwd_peer_icp	*fwd_peer_icp(struct fwd_peers *p, unsigned i);
 
@@ -204,13 +204,13 @@ struct fwd_tunnel;
 struct fwd_tunnel_answer {
 	struct comm_conn	*conn;	/* the caller's from now on; NULL:
 					 * every hop failed */
-	const struct sockaddr	*addr;	/* the origin's or the peer's */
-	int			peer;	/* the peer's index; -1: origin */
-	uint8_t			code;	/* enum fwd_hier of that hop */
+	const struct sockaddr	*addr;	/* the origin's, the peer's */
+	int			peer;	/* peer index; -1: origin */
+	uint8_t			code;	/* enum fwd_hier of the hop */
 	enum store_err		err;	/* the last hop's failure */
 	int			sys_errno;
-	const char		*early;	/* bytes the peer sent after its
-					 * 200: the server's, for the
+	const char		*early;	/* bytes after the peer's 200:
+					 * the server's, for the
 					 * client */
 	size_t			early_len;
 };

@@ -19,7 +19,7 @@
  *	fwd_tunnel_start()	hop 0
  *	tunnel_hop()		connect to the origin or the peer
  *	tunnel_connected()	the origin: done; a peer: CONNECT written
- *	tunnel_read()		the peer's reply, until its header section
+ *	tunnel_read()		the peer's reply, to its header section
  *	tunnel_end()		fn, once, then free
  */
 #include "config.h"
@@ -35,7 +35,7 @@
 #include "fwd/fwd_peer.h"
 #include "tls/tls.h"
 
-#define TUNNEL_REPLY_MAX	(64 * 1024)	/* the peer's header section */
+#define TUNNEL_REPLY_MAX	(64 * 1024)	/* the peer's reply header */
 
 struct fwd_tunnel {
 	unsigned		magic;
@@ -51,7 +51,7 @@ struct fwd_tunnel {
 	size_t			host_len;
 	uint16_t		port;
 	bool			ip6;
-	struct buf_chain	head;		/* the CONNECT, without login= */
+	struct buf_chain	head;		/* the CONNECT, no login= */
 	char			*passthru;	/* the client's credentials */
 	struct fwd_connect	*fc;
 	struct comm_conn	*conn;		/* to the peer, CONNECT sent */
