@@ -272,6 +272,7 @@ struct client_txn {
 	uint8_t			icp_code;	/* what ICP said: enum
 						 * fwd_hier; NONE: nothing */
 	int16_t			icp_peer;
+	bool			tunnel_peered;	/* CONNECT: PEER ran */
 };
 
 /* client_addr_set() - keep a copy of sa (IPv4 or IPv6; else unset). */
@@ -412,6 +413,9 @@ void	client_disk_fill(struct client_ctx *ctx, struct store_entry *e,
 bool	client_disk_purge(struct client_ctx *ctx, const struct store_key *k);
 
 /* client_peer.c: the PEER step */
+/* client_peer_loop() - t's Via has this cuttle's own entry: the request
+ * came back round a hierarchy. */
+bool	client_peer_loop(const struct client_txn *t);
 /* client_peer_step() - PEER, as client_steps.c runs it. */
 enum client_step	client_peer_step(struct client_txn *t);
 /* client_peer_fwd_req() - t's candidates into fr.  A fetch that did not
@@ -420,6 +424,10 @@ enum client_step	client_peer_step(struct client_txn *t);
  * answers that need no lookup. */
 void	client_peer_fwd_req(struct client_txn *t, struct fwd_req *fr);
 void	client_peer_txn_free(struct client_txn *t);
+/* client_peer_register_pages() - server_list, peers_json and the peers'
+ * part of /metrics, read from the table in force. */
+int	client_peer_register_pages(struct client_ctx *ctx,
+	    struct mgr_registry *r);
 
 /* client_tunnel.c: CONNECT */
 void	client_tunnel_start(struct client_txn *t);

@@ -470,6 +470,8 @@ client_register_pages(struct client_ctx *ctx)
 		    "Client-side Active Requests", 0, client_render_active,
 		    ctx);
 	if (err == 0)
+		err = client_peer_register_pages(ctx, r);
+	if (err == 0)
 		mgr_set_figures(ctx->deps.mgr, client_mgr_figures, ctx);
 	return (err);
 }

@@ -460,6 +460,14 @@ client_step_tunnel(struct client_txn *t)
 {
 	if (client_bump_wants(t))
 		return (CLIENT_STEP_BUMP);
+	/* Through PEER first, which comes back here: a parent may be
+	 * where the tunnel goes (client_peer.c). */
+	if (t->cc->ctx->deps.peers != NULL && t->peers == NULL &&
+	    !t->tunnel_peered) {
+		t->tunnel_peered = true;
+		t->after_peer = CLIENT_STEP_TUNNEL;
+		return (CLIENT_STEP_PEER);
+	}
 	client_tunnel_start(t);
 	return (CLIENT_STEP_END);
 }
@@ -530,7 +538,12 @@ client_step_lookup(struct client_txn *t)
 	t->state = TXN_BODY;
 	if (m->expect_continue && m->vminor >= 1 && !t->disk_tried)
 		client_reply_continue(t);
-	next = client_cache_request(t, t->storable);
+	/* Back round a hierarchy: the fetch that sent it is pending here,
+	 * and joining it would wait on itself (client_peer.c). */
+	if (t->cc->ctx->deps.peers != NULL && client_peer_loop(t))
+		next = CLIENT_STEP_PASS;
+	else
+		next = client_cache_request(t, t->storable);
 	if (next == CLIENT_STEP_FETCH || next == CLIENT_STEP_PASS) {
 		t->after_peer = (uint8_t)next;
 		t->state = TXN_REPLY;	/* no content read while PEER runs */

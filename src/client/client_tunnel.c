@@ -37,6 +37,7 @@ struct client_tunnel {
 #define CLIENT_TUNNEL_MAGIC	0xc11e7044U
 	struct client_txn	*t;
 	struct fwd_connect	*fc;
+	struct fwd_tunnel	*ft;		/* through hops (peers) */
 	struct comm_conn	*server;
 	unsigned		pending;	/* completions to come */
 	bool			up_writing;	/* client -> server */
@@ -50,6 +51,10 @@ struct client_tunnel {
 };
 
 static fwd_connect_fn tunnel_connected;
+static fwd_tunnel_fn tunnel_hops_connected;
+static void tunnel_connected_early(struct comm_conn *c,
+    const struct sockaddr *peer, enum store_err err, int sys_errno,
+    const char *early, size_t early_len, struct client_tunnel *tn);
 static comm_done_fn tunnel_up_written, tunnel_down_written,
     tunnel_server_read;
 static void tunnel_read_server(struct client_tunnel *tn);
@@ -59,7 +64,7 @@ tunnel_free(struct client_tunnel *tn)
 {
 	struct client_txn *t = tn->t;
 
-	if (!tn->ended || tn->pending > 0 || tn->fc != NULL)
+	if (!tn->ended || tn->pending > 0 || tn->fc != NULL || tn->ft != NULL)
 		return;
 	t->tunnel = NULL;
 	t->bytes_out = tn->down_bytes;
@@ -82,6 +87,8 @@ tunnel_end(struct client_tunnel *tn)
 		comm_close(&tn->server);
 		if (tn->fc != NULL)
 			fwd_connect_cancel(tn->fc);
+		if (tn->ft != NULL)
+			fwd_tunnel_cancel(tn->ft);
 	}
 	tunnel_free(tn);
 }
@@ -93,6 +100,11 @@ tunnel_start(struct client_txn *t, bool spliced)
 	struct client_tunnel *tn;
 	const char *target = http_msg_ptr(&t->req, t->req.target);
 
+	if (t->peers != NULL && t->nhops == 0 && !spliced) {
+		client_txn_error(t, ERRPAGE_CANNOT_FORWARD,
+		    store_err_text(STORE_ERR_CANNOT_FORWARD), 0);
+		return;
+	}
 	ALLOC_OBJ(tn, CLIENT_TUNNEL_MAGIC);
 	if (tn == NULL) {
 		client_txn_abort(t);
@@ -103,9 +115,17 @@ tunnel_start(struct client_txn *t, bool spliced)
 	t->tunnel = tn;
 	t->close_after = true;
 	t->state = TXN_WAIT;
-	tn->fc = fwd_connect_start(cc->ctx->deps.fwd, target + t->url.host_off,
-	    t->url.host_len, t->url.port, tunnel_connected, tn);
-	if (tn->fc == NULL) {
+	/* PEER chose the hops (client_peer.c): a parent gets a CONNECT. */
+	if (t->peers != NULL && t->nhops > 0 && !spliced)
+		tn->ft = fwd_tunnel_start(cc->ctx->deps.fwd, t->peers,
+		    t->hops, t->nhops, &t->req, target + t->url.host_off,
+		    t->url.host_len, t->url.port, t->url.host_is_ip6,
+		    tunnel_hops_connected, tn);
+	else
+		tn->fc = fwd_connect_start(cc->ctx->deps.fwd,
+		    target + t->url.host_off, t->url.host_len, t->url.port,
+		    tunnel_connected, tn);
+	if (tn->fc == NULL && tn->ft == NULL) {
 		t->tunnel = NULL;
 		FREE_OBJ(tn);
 		client_txn_abort(t);
@@ -128,14 +148,38 @@ static void
 tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
     enum store_err err, int sys_errno, void *arg)
 {
-	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	struct client_tunnel *tn = arg;
+
+	CHECK_OBJ_NOTNULL(tn, CLIENT_TUNNEL_MAGIC);
+	tn->fc = NULL;
+	tunnel_connected_early(c, peer, err, sys_errno, NULL, 0, tn);
+}
+
+/* Through the hops: the one that answered is logged (%Sh), and what a
+ * parent sent after its 200 goes to the client after ours. */
+static void
+tunnel_hops_connected(const struct fwd_tunnel_answer *a, void *arg)
+{
+	struct client_tunnel *tn = arg;
+
+	CHECK_OBJ_NOTNULL(tn, CLIENT_TUNNEL_MAGIC);
+	tn->ft = NULL;
+	if (a->conn != NULL)
+		tn->t->hier = a->code;
+	tunnel_connected_early(a->conn, a->addr, a->err, a->sys_errno,
+	    a->early, a->early_len, tn);
+}
+
+static void
+tunnel_connected_early(struct comm_conn *c, const struct sockaddr *peer,
+    enum store_err err, int sys_errno, const char *early, size_t early_len,
+    struct client_tunnel *tn)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	struct client_txn *t = tn->t;
 	struct client_conn *cc = t->cc;
 	struct buf_chain out;
 
-	CHECK_OBJ_NOTNULL(tn, CLIENT_TUNNEL_MAGIC);
-	tn->fc = NULL;
 	if (c == NULL) {
 		if (tn->ended || t->state == TXN_DONE) {
 			tunnel_end(tn);
@@ -173,11 +217,13 @@ tunnel_connected(struct comm_conn *c, const struct sockaddr *peer,
 		return;
 	}
 	buf_chain_init(&out, comm_loop_pool(cc->ctx->deps.loop));
-	if (buf_chain_append(&out, ok, sizeof ok - 1) != 0) {
+	if (buf_chain_append(&out, ok, sizeof ok - 1) != 0 ||
+	    (early_len > 0 && buf_chain_append(&out, early, early_len) != 0)) {
 		buf_chain_fini(&out);
 		tunnel_end(tn);
 		return;
 	}
+	tn->down_bytes += early_len;
 	tn->pending++;
 	tn->down_writing = true;
 	comm_writev(cc->conn, &out, tunnel_down_written, tn);

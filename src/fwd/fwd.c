@@ -248,7 +248,7 @@ fwd_hop_start(struct fwd *f)
 	f->pe = h->peer >= 0 ? &f->peers->v[h->peer] : NULL;
 	host = f->pe != NULL ? f->pe->host : f->origin;
 	f->port = f->pe != NULL ? f->pe->http_port : f->origin_port;
-	f->tls = f->pe == NULL && f->origin_tls;
+	f->tls = f->pe != NULL ? f->pe->tls != NULL : f->origin_tls;
 	f->host_len = strlen(host);
 	f->naddrs = 0;
 	f->next_addr = 0;
@@ -260,7 +260,8 @@ fwd_hop_start(struct fwd *f)
 		size = f->host_len + 48;
 		f->key = malloc(size);
 		if (f->key != NULL)
-			snprintf(f->key, size, "%s:%u peer", host, f->port);
+			snprintf(f->key, size, "%s:%u peer%s", host, f->port,
+			    f->tls ? " tls" : "");
 	} else
 		f->key = fwd_key(f->ctx, host, f->host_len, f->port, f->tls,
 		    f->tls_allowed, f->ntls_allowed);
@@ -427,6 +428,17 @@ fwd_tls_start(struct fwd *f)
 	struct ssl_st *ssl;
 
 	f->tls_wait = false;
+	/* A tls peer: its own context, its tls-domain= or host checked,
+	 * and sslproxy_cert_error (the origin's) has no say. */
+	if (f->pe != NULL) {
+		ssl = tls_client_new(f->pe->tls, f->pe->tls_domain != NULL ?
+		    f->pe->tls_domain : f->pe->host, f->port);
+		if (ssl == NULL) {
+			fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
+			return;
+		}
+		goto start;
+	}
 	if (f->ctx->tls == NULL) {
 		snprintf(f->detail, sizeof f->detail,
 		    "SQUID_ERR_SSL_HANDSHAKE: no TLS context");
@@ -440,6 +452,7 @@ fwd_tls_start(struct fwd *f)
 		fwd_end(f, STORE_ERR_NOMEM, ENOMEM);
 		return;
 	}
+start:
 	f->pending++;
 	if (comm_tls_start(f->conn, ssl, f->ctx->conf->connect_timeout,
 	    fwd_handshaken, f) != 0) {
@@ -449,7 +462,7 @@ fwd_tls_start(struct fwd *f)
 		return;
 	}
 	/* With errors allowed, nothing goes out before they are judged. */
-	if (f->ntls_allowed == 0)
+	if (f->ntls_allowed == 0 || f->pe != NULL)
 		fwd_send_request(f);
 }
 
@@ -483,8 +496,8 @@ fwd_handshaken(struct comm_conn *c, const struct comm_result *res,
 	f->pending--;
 	if (c == f->conn)
 		f->connecting = false;
-	if (res->status == COMM_OK && f->ntls_allowed > 0 && !f->ended &&
-	    c == f->conn) {
+	if (res->status == COMM_OK && f->ntls_allowed > 0 && f->pe == NULL &&
+	    !f->ended && c == f->conn) {
 		why = fwd_tls_judge(f, c);
 		if (why == NULL) {
 			fwd_send_request(f);
@@ -496,6 +509,8 @@ fwd_handshaken(struct comm_conn *c, const struct comm_result *res,
 		fwd_end(f, STORE_ERR_SECURE_CONNECT, 0);
 		return;
 	}
+	if (res->status == COMM_OK && c == f->conn && f->pe != NULL)
+		fwd_peer_succeeded(f->peers, f->pe);
 	if (res->status == COMM_OK || f->ended || c != f->conn) {
 		fwd_maybe_finish(f);
 		return;
@@ -503,6 +518,9 @@ fwd_handshaken(struct comm_conn *c, const struct comm_result *res,
 	fwd_tls_failure(c, res, f->detail, sizeof f->detail);
 	log_msg(LG_NOTICE, SEC_FWD, "%s: TLS handshake failed: %s", f->key,
 	    f->detail);
+	/* A tls peer that fails its handshake is a peer that failed. */
+	if (f->pe != NULL && fwd_next_hop(f))
+		return;
 	fwd_end(f, STORE_ERR_SECURE_CONNECT, res->status == COMM_TIMEOUT ?
 	    ETIMEDOUT : res->err);
 }

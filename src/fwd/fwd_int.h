@@ -164,6 +164,11 @@ struct fwd_peer {
 	unsigned		options;	/* FWD_PEER_* */
 	int			weight;
 	char			*login;		/* "Basic <base64>" */
+	/* tls: HTTP to it over TLS, with its own context (tls-cafile=,
+	 * tls-cert=, tls-key=, tls-flags=), the name checked tls-domain=
+	 * or its host.  NULL: plain. */
+	struct tls_ctx		*tls;
+	char			*tls_domain;
 	double			connect_timeout;	/* 0: connect_timeout */
 	int			connect_fail_limit;
 	int			max_conn;	/* 0: no limit */
@@ -172,6 +177,7 @@ struct fwd_peer {
 	/* State. */
 	int			tcp_up;		/* failures left before dead */
 	double			dead_since;
+	double			last_failure;	/* 0: none yet */
 	int			rr_count;
 	unsigned		conn_open;	/* connections in use */
 	uint64_t		fetches;

@@ -27,6 +27,7 @@
 #include "conf/conf.h"
 #include "fwd/fwd_int.h"
 #include "fwd/fwd_peer.h"
+#include "tls/tls.h"
 
 #define ROTL32(x, n)	(((x) << (n)) | ((x) >> (32 - (n))))
 
@@ -157,12 +158,21 @@ static const char *const fwd_peer_ignored[] = {
 	"proxy-only", "standby=", "originserver", "background-ping",
 	"closest-only", "multicast-responder", "multicast-siblings",
 	"basetime=", "ttl=", "htcp", "htcp=", "htcp-", "no-delay",
-	"auth-no-keytab", "digest-url=", "forceddomain=", "ssl", "tls",
+	"auth-no-keytab", "digest-url=", "forceddomain=",
 	"front-end-https", "connection-auth", "no-tproxy",
+};
+
+/* A line's TLS options, until the line is whole. */
+struct fwd_peer_tls {
+	bool		on;
+	const char	*cafile, *capath, *cert, *key, *cipher, *options;
+	unsigned	flags;
+	bool		no_default_ca;
 };
 
 struct fwd_peer_parse {
 	int		*errors;
+	struct fwd_peer_tls	tls;
 	bool		warned[sizeof fwd_peer_ignored /
 			    sizeof fwd_peer_ignored[0]];
 };
@@ -270,6 +280,116 @@ fwd_peer_carp_key(struct fwd_peer *pe, const char *list)
 	return (pe->carp_key != 0);
 }
 
+/* The TLS options, Squid 5's names and the older ssl* ones; true when w
+ * was one (tls.flags ~0u: a bad tls-flags=). */
+static bool
+fwd_peer_tls_option(struct fwd_peer_parse *pp, struct fwd_peer *pe, char *w)
+{
+	static const struct {
+		const char	*tls, *ssl;
+		size_t		off;
+	} paths[] = {
+		{ "tls-cafile=", "sslcafile=",
+		    offsetof(struct fwd_peer_tls, cafile) },
+		{ "tls-capath=", "sslcapath=",
+		    offsetof(struct fwd_peer_tls, capath) },
+		{ "tls-cert=", "sslcert=",
+		    offsetof(struct fwd_peer_tls, cert) },
+		{ "tls-key=", "sslkey=", offsetof(struct fwd_peer_tls, key) },
+		{ "tls-cipher=", "sslcipher=",
+		    offsetof(struct fwd_peer_tls, cipher) },
+		{ "tls-options=", "ssloptions=",
+		    offsetof(struct fwd_peer_tls, options) },
+	};
+	struct fwd_peer_tls *t = &pp->tls;
+	const char *v, *f, *comma;
+	size_t i, len;
+
+	if (strcmp(w, "tls") == 0 || strcmp(w, "ssl") == 0) {
+		t->on = true;
+		return (true);
+	}
+	if (strcmp(w, "tls-default-ca=off") == 0) {
+		t->no_default_ca = true;
+		return (true);
+	}
+	if (strcmp(w, "tls-default-ca=on") == 0 ||
+	    strcmp(w, "tls-default-ca") == 0)
+		return (true);
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		len = strlen(paths[i].tls);
+		if (strncmp(w, paths[i].tls, len) == 0)
+			v = w + len;
+		else if (strncmp(w, paths[i].ssl, strlen(paths[i].ssl)) == 0)
+			v = w + strlen(paths[i].ssl);
+		else
+			continue;
+		*(const char **)(void *)((char *)t + paths[i].off) = v;
+		return (true);
+	}
+	if (strncmp(w, "tls-domain=", 11) == 0 ||
+	    strncmp(w, "ssldomain=", 10) == 0) {
+		free(pe->tls_domain);
+		pe->tls_domain = strdup(strchr(w, '=') + 1);
+		return (true);
+	}
+	if (strncmp(w, "tls-flags=", 10) != 0 &&
+	    strncmp(w, "sslflags=", 9) != 0)
+		return (false);
+	for (f = strchr(w, '=') + 1; *f != '\0'; f += len + (*comma != '\0')) {
+		comma = f + strcspn(f, ",:");
+		len = (size_t)(comma - f);
+		if (len == 16 && strncmp(f, "DONT_VERIFY_PEER", 16) == 0)
+			t->flags |= TLS_DONT_VERIFY_PEER;
+		else if (len == 18 && strncmp(f, "DONT_VERIFY_DOMAIN", 18) == 0)
+			t->flags |= TLS_DONT_VERIFY_DOMAIN;
+		else {
+			t->flags = ~0u;
+			return (true);
+		}
+	}
+	return (true);
+}
+
+/* The line's TLS context, once its options are all in; false when it
+ * cannot be made (logged with file:line). */
+static bool
+fwd_peer_tls_ctx(struct fwd_peer_parse *pp, const struct conf_line *l,
+    struct fwd_peer *pe)
+{
+	const struct fwd_peer_tls *t = &pp->tls;
+	struct tls_options o;
+	char err[512];
+	int r;
+
+	if (!t->on) {
+		if (t->cafile != NULL || t->cert != NULL || t->key != NULL ||
+		    t->capath != NULL || t->flags != 0)
+			log_msg(LG_WARN, SEC_CONF, "%s:%u: cache_peer %s: "
+			    "tls-* options without tls: the peer is spoken "
+			    "to in plain HTTP", l->file, l->line, pe->name);
+		return (true);
+	}
+	memset(&o, 0, sizeof o);
+	o.cafile = t->cafile;
+	o.capath = t->capath;
+	o.cert = t->cert;
+	o.key = t->key;
+	o.cipher = t->cipher;
+	o.options = t->options;
+	o.flags = t->flags;
+	o.no_default_ca = t->no_default_ca;
+	r = tls_ctx_client_new(&o, &pe->tls, err, sizeof err);
+	if (r == 0)
+		return (true);
+	if (r == -ENOMEM)
+		snprintf(err, sizeof err, "out of memory");
+	log_msg(LG_ERR, SEC_CONF, "%s:%u: cache_peer %s: %s", l->file,
+	    l->line, pe->name, err);
+	(*pp->errors)++;
+	return (false);
+}
+
 /* One option word; false when it is bad (logged). */
 static bool
 fwd_peer_option(struct fwd_peer_parse *pp, const struct conf_line *l,
@@ -330,6 +450,12 @@ fwd_peer_option(struct fwd_peer_parse *pp, const struct conf_line *l,
 			    "and scheme,host,port,path,params:", w);
 			return (false);
 		}
+	} else if (fwd_peer_tls_option(pp, pe, w)) {
+		if (pp->tls.flags == ~0u) {
+			fwd_peer_error(pp, l, "tls-flags= takes "
+			    "DONT_VERIFY_PEER,DONT_VERIFY_DOMAIN, not", w);
+			return (false);
+		}
 	} else if (strncmp(w, "login=", 6) == 0 && w[6] != '\0') {
 		fwd_peer_unescape(w + 6);
 		if (strcmp(w + 6, "PASSTHRU") == 0 || strcmp(w + 6,
@@ -373,6 +499,8 @@ fwd_peer_fini(struct fwd_peer *pe)
 	free(pe->name);
 	free(pe->host);
 	free(pe->login);
+	free(pe->tls_domain);
+	tls_ctx_free(&pe->tls);
 	acl_rules_free(&pe->access);
 }
 
@@ -422,12 +550,15 @@ fwd_peer_line(struct fwd_peer_parse *pp, struct fwd_peers *p,
 	}
 	for (w = pe->host; *w != '\0'; w++)
 		*w = (char)tolower((unsigned char)*w);
+	memset(&pp->tls, 0, sizeof pp->tls);
 	for (i = 4; i < l->argc; i++) {
 		if (l->argv[i][0] == '#')
 			break;
 		if (!fwd_peer_option(pp, l, pe, l->argv[i]))
 			goto bad;
 	}
+	if (!fwd_peer_tls_ctx(pp, l, pe))
+		goto bad;
 	if (pe->weight < 1)
 		pe->weight = 1;
 	if (pe->connect_fail_limit < 1)
@@ -632,6 +763,56 @@ fwd_peer_view(const struct fwd_peers *p, unsigned i, struct fwd_peer_view *v)
 	v->no_query = (pe->options & FWD_PEER_NO_QUERY) != 0;
 	v->allow_miss = (pe->options & FWD_PEER_ALLOW_MISS) != 0;
 	v->weight = pe->weight;
+	v->fetches = pe->fetches;
+	v->conn_open = pe->conn_open;
+	v->last_failure = pe->last_failure;
+	v->tcp_up = pe->tcp_up;
+}
+
+size_t
+fwd_peer_flags(const struct fwd_peers *p, unsigned i, char *buf, size_t len)
+{
+	static const struct {
+		unsigned	flag;
+		const char	*word;
+	} words[] = {
+		{ FWD_PEER_NO_QUERY, "no-query" },
+		{ FWD_PEER_DEFAULT, "default" },
+		{ FWD_PEER_ROUNDROBIN, "round-robin" },
+		{ FWD_PEER_WEIGHTED_RR, "weighted-round-robin" },
+		{ FWD_PEER_CARP, "carp" },
+		{ FWD_PEER_SOURCEHASH, "sourcehash" },
+		{ FWD_PEER_USERHASH, "userhash" },
+		{ FWD_PEER_ALLOW_MISS, "allow-miss" },
+	};
+	const struct fwd_peer *pe;
+	size_t n = 0, k;
+	int w;
+
+	CHECK(i < p->n);
+	CHECK(len > 0);
+	pe = &p->v[i];
+	buf[0] = '\0';
+	for (k = 0; k < sizeof words / sizeof words[0] && n < len; k++)
+		if (pe->options & words[k].flag) {
+			w = snprintf(buf + n, len - n, " %s", words[k].word);
+			n += w > 0 ? (size_t)w : 0;
+		}
+	if (pe->weight != 1 && n < len) {
+		w = snprintf(buf + n, len - n, " weight=%d", pe->weight);
+		n += w > 0 ? (size_t)w : 0;
+	}
+	if (pe->tls != NULL && n < len) {
+		w = snprintf(buf + n, len - n, " tls");
+		n += w > 0 ? (size_t)w : 0;
+	}
+	if (pe->login_type != FWD_LOGIN_NONE && n < len) {
+		/* The credentials stay out of the page. */
+		w = snprintf(buf + n, len - n, " login=%s", pe->login_type ==
+		    FWD_LOGIN_PASSTHRU ? "PASSTHRU" : "*");
+		n += w > 0 ? (size_t)w : 0;
+	}
+	return (n < len ? n : len - 1);
 }
 
 bool
@@ -650,17 +831,29 @@ fwd_peer_icp(struct fwd_peers *p, unsigned i)
 
 /* -- up and dead ------------------------------------------------------------ */
 
+/* Squid's neighborUp(): connections fail (until the wait is over: the
+ * next request is the probe), or ICP queries go unanswered. */
 bool
 fwd_peer_up(const struct fwd_peers *p, const struct fwd_peer *pe, double now)
 {
+	if (pe->icp.probe_start > 0 && now - pe->icp.probe_start >
+	    p->dead_peer_timeout)
+		return (false);
 	return (pe->tcp_up > 0 || now - pe->dead_since >=
 	    p->dead_peer_timeout);
+}
+
+double
+fwd_peers_dead_peer_timeout(const struct fwd_peers *p)
+{
+	return (p->dead_peer_timeout);
 }
 
 void
 fwd_peer_failed(struct fwd_peers *p, struct fwd_peer *pe, double now)
 {
 	(void)p;
+	pe->last_failure = now;
 	if (pe->tcp_up == 0) {		/* the retry after the wait failed */
 		pe->dead_since = now;
 		return;

@@ -31,10 +31,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store.h"
+
 struct acl_rules;
 struct acl_set;
+struct comm_conn;
 struct conf;
+struct fwd_ctx;
 struct fwd_peers;
+struct http_msg;
 
 #define FWD_MAX_PEERS	64	/* cache_peer lines */
 #define FWD_MAX_HOPS	16	/* candidates one request tries */
@@ -114,11 +119,24 @@ struct fwd_peer_view {
 	bool		no_query;
 	bool		allow_miss;
 	int		weight;
+	/* For the manager. */
+	uint64_t	fetches;	/* hops started to it */
+	unsigned	conn_open;
+	double		last_failure;	/* a connection's; 0: none */
+	int		tcp_up;		/* failures before dead */
 };
 void	fwd_peer_view(const struct fwd_peers *p, unsigned i,
 	    struct fwd_peer_view *v);
-/* fwd_peer_is_up() - not dead, or dead_peer_timeout has passed. */
+/* fwd_peer_flags() - peer i's options as its cache_peer line gives them
+ * (Squid's server_list "Flags"), into buf; the length. */
+size_t	fwd_peer_flags(const struct fwd_peers *p, unsigned i, char *buf,
+	    size_t len);
+/* fwd_peer_is_up() - connections to it work (or dead_peer_timeout has
+ * passed since they failed), and it has not left ICP queries unanswered
+ * for longer than dead_peer_timeout. */
 bool	fwd_peer_is_up(const struct fwd_peers *p, unsigned i, double now);
+/* fwd_peers_dead_peer_timeout() - dead_peer_timeout, in seconds. */
+double	fwd_peers_dead_peer_timeout(const struct fwd_peers *p);
 
 /* ICP's record of a peer, kept with it (Squid's icp.counts, stats.rtt). */
 #define FWD_PEER_ICP_OPS	24	/* ICP opcodes are below this */
@@ -129,6 +147,11 @@ struct fwd_peer_icp {
 	int		rtt;		/* ms, running average */
 	double		last_query;
 	double		last_reply;
+	/* Squid's stats.probe_start: the first query left unanswered
+	 * since the last reply (0: none).  Silent for longer than
+	 * dead_peer_timeout, the peer is dead until it answers again. */
+	double		probe_start;
+	bool		dead;		/* "Detected DEAD" logged */
 };
 struct fwd_peer_icp	*fwd_peer_icp(struct fwd_peers *p, unsigned i);
 
@@ -172,6 +195,43 @@ struct fwd_select_req {
 unsigned	fwd_peers_select(struct fwd_peers *p,
 		    const struct fwd_select_req *r, struct fwd_hop *hops,
 		    unsigned max);
+
+/* -- CONNECT through the hops (fwd_peer_tunnel.c) ------------------------ */
+
+struct fwd_tunnel;
+
+/* How a CONNECT's hops went; borrowed for the call. */
+struct fwd_tunnel_answer {
+	struct comm_conn	*conn;	/* the caller's from now on; NULL:
+					 * every hop failed */
+	const struct sockaddr	*addr;	/* the origin's, the peer's */
+	int			peer;	/* peer index; -1: origin */
+	uint8_t			code;	/* enum fwd_hier of the hop */
+	enum store_err		err;	/* the last hop's failure */
+	int			sys_errno;
+	const char		*early;	/* bytes after the peer's 200:
+					 * the server's, for the
+					 * client */
+	size_t			early_len;
+};
+typedef void fwd_tunnel_fn(const struct fwd_tunnel_answer *a, void *arg);
+
+/*
+ * fwd_tunnel_start() - a connection for req (a CONNECT to host:port;
+ * ip6: host is an IPv6 address) through hops[0..nhops) of p, tried in
+ * order: the origin directly, a peer by a CONNECT of its own carrying
+ * its login= (only a 200 will do; anything else fails that hop, as a
+ * refused connection does).  fn runs once, never from inside this
+ * call.  NULL when out of memory (fn will not run).  nhops > 0.
+ */
+struct fwd_tunnel	*fwd_tunnel_start(struct fwd_ctx *ctx,
+			    struct fwd_peers *p, const struct fwd_hop *hops,
+			    unsigned nhops, const struct http_msg *req,
+			    const char *host, size_t host_len, uint16_t port,
+			    bool ip6, fwd_tunnel_fn *fn, void *arg);
+/* fwd_tunnel_cancel() - give up; fn still runs once, with no
+ * connection. */
+void			fwd_tunnel_cancel(struct fwd_tunnel *ft);
 
 /* -- the hashes, for tests ------------------------------------------------ */
 

@@ -72,6 +72,8 @@ struct icp_query {
 	struct comm_timer	*timer;
 	double			start;
 	uint64_t		asked, answered;	/* bit i: peer i */
+	uint64_t		waited;		/* asked and up: expected */
+	unsigned		waited_replies;
 	union icp_addr		addr[FWD_MAX_PEERS];
 	unsigned		sent, expected, replies;
 	int			hit;
@@ -93,6 +95,7 @@ struct icp {
 
 static comm_udp_fn	icp_recv;
 static comm_timer_fn	icp_query_timeout;
+static void		icp_query_free(struct icp_query *q);
 
 struct icp *
 icp_new(struct comm_loop *loop, long port, int *err)
@@ -141,12 +144,18 @@ icp_set_deps(struct icp *icp, const struct icp_deps *d)
 void
 icp_free(struct icp **ip)
 {
+	struct icp_query *q;
 	struct icp *icp;
 
 	if (*ip == NULL)
 		return;
 	TAKE_OBJ_NOTNULL(icp, ip, ICP_MAGIC);
-	CHECK(list_empty(&icp->queries));
+	/* Probes of dead peers have no owner to end them. */
+	while (!list_empty(&icp->queries)) {
+		q = container_of(icp->queries.next, struct icp_query, link);
+		CHECK(q->fn == NULL);
+		icp_query_free(q);
+	}
 	comm_udp_close(&icp->udp);
 	FREE_OBJ(icp);
 }
@@ -367,6 +376,10 @@ icp_query_finish(struct icp_query *q, bool timedout)
 		a.peer = q->first_miss;
 		a.code = FWD_HIER_FIRST_PARENT_MISS;
 	}
+	if (q->fn == NULL) {		/* a probe of dead peers */
+		icp_query_free(q);
+		return;
+	}
 	if (timedout)
 		q->icp->st.timeouts++;
 	q->fn(q, &a, q->arg);
@@ -380,7 +393,7 @@ icp_query_timeout(struct comm_timer *t, void *arg)
 
 	(void)t;
 	CHECK_OBJ_NOTNULL(q, ICP_QUERY_MAGIC);
-	icp_query_finish(q, q->replies < q->expected);
+	icp_query_finish(q, q->waited_replies < q->expected);
 }
 
 /* Squid's Math::intAverage(): a running mean over at most n samples. */
@@ -430,8 +443,17 @@ icp_reply(struct icp *icp, const struct icp_msg *m,
 		return;			/* a duplicate */
 	q->answered |= (uint64_t)1 << i;
 	q->replies++;
+	if (q->waited & ((uint64_t)1 << i))
+		q->waited_replies++;
 	fwd_peer_view(q->peers, i, &v);
 	pi = fwd_peer_icp(q->peers, i);
+	/* Squid's neighborAlive(). */
+	pi->probe_start = 0;
+	if (pi->dead) {
+		pi->dead = false;
+		log_msg(LG_NOTICE, SEC_ICP, "Detected REVIVED %s: %s",
+		    v.sibling ? "Sibling" : "Parent", v.name);
+	}
 	pi->acked++;
 	pi->replies[m->opcode]++;
 	pi->last_reply = comm_now(icp->loop);
@@ -439,6 +461,11 @@ icp_reply(struct icp *icp, const struct icp_msg *m,
 	if (rtt > 0 && rtt < 10000)
 		pi->rtt = icp_int_average(pi->rtt, rtt, pi->acked,
 		    ICP_RTT_AV_FACTOR);
+	if (q->fn == NULL) {		/* a probe: the answer is all */
+		if (q->replies >= q->sent)
+			icp_query_finish(q, false);
+		return;
+	}
 	if (m->opcode == ICP_OP_HIT || m->opcode == ICP_OP_HIT_OBJ) {
 		q->hit = (int)i;
 		q->hit_code = v.sibling ? FWD_HIER_SIBLING_HIT :
@@ -458,7 +485,7 @@ icp_reply(struct icp *icp, const struct icp_msg *m,
 			q->first_miss_rtt = wrtt;
 		}
 	}
-	if (q->replies >= q->expected)
+	if (q->waited_replies >= q->expected)
 		icp_query_finish(q, false);
 }
 
@@ -536,16 +563,28 @@ icp_query_start(struct icp *icp, struct fwd_peers *p, const char *url,
 		    !icp_peer_addr(v.host, v.icp_port, &q->addr[i]))
 			continue;
 		pi = fwd_peer_icp(p, i);
-		/* A dead peer is asked all the same, but not waited for. */
+		/* A dead peer is asked all the same, but not waited for:
+		 * its answer brings it back. */
 		icp_send(icp, out, len, &q->addr[i].sa,
 		    icp_addr_len(&q->addr[i]));
 		icp->st.queries_out++;
 		pi->sent++;
 		pi->last_query = now;
+		if (pi->probe_start == 0)
+			pi->probe_start = now;
 		q->asked |= (uint64_t)1 << i;
 		q->sent++;
-		if (!fwd_peer_is_up(p, i, now))
+		if (!fwd_peer_is_up(p, i, now)) {
+			if (!pi->dead && now - pi->probe_start >
+			    fwd_peers_dead_peer_timeout(p)) {
+				pi->dead = true;
+				log_msg(LG_WARN, SEC_ICP, "Detected DEAD %s: "
+				    "%s", v.sibling ? "Sibling" : "Parent",
+				    v.name);
+			}
 			continue;
+		}
+		q->waited |= (uint64_t)1 << i;
 		if (v.sibling) {
 			siblings++;
 			stime += pi->rtt;
@@ -555,6 +594,18 @@ icp_query_start(struct icp *icp, struct fwd_peers *p, const char *url,
 		}
 	}
 	q->expected = parents + siblings;
+	if (q->expected == 0 && q->sent > 0) {
+		/* Only dead peers were asked: nobody waits, but their
+		 * answers are listened for until the longest timeout, so
+		 * that a peer back up is seen. */
+		q->fn = NULL;
+		q->peers = p;
+		fwd_peers_ref(p);
+		list_insert_tail(&icp->queries, &q->link);
+		comm_timer_start(q->timer, (double)icp->deps.max_query_timeout /
+		    1000.0, 0);
+		return (NULL);
+	}
 	if (q->expected == 0) {
 		comm_timer_free(&q->timer);
 		free(q->url);

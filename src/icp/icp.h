@@ -18,6 +18,8 @@
  *				(first HIT, all in, or the timeout)
  *	icp_query_cancel()	fn is not called; the query is freed
  *	icp_free()		every query must have ended or been cancelled
+ *				(probes of dead peers, which nobody waits
+ *				for, are freed with it)
  */
 #ifndef CUTTLE_ICP_H
 #define CUTTLE_ICP_H
@@ -170,8 +172,10 @@ typedef void icp_query_fn(struct icp_query *q, const struct icp_answer *a,
 /*
  * icp_query_start() - ask the peers of p that take queries about url
  * (NUL-terminated): those with an icp-port, not no-query, not denied
- * (bit i of denied), siblings only when hierarchical.  NULL when no peer
- * is asked (or out of memory): nothing is pending.  Otherwise fn runs
+ * (bit i of denied), siblings only when hierarchical; a dead peer is
+ * asked too, not waited for, and its reply brings it back (Squid's
+ * dead_peer_timeout).  NULL when no peer up is asked (or out of
+ * memory): nothing is pending for the caller.  Otherwise fn runs
  * once from the loop: at the first ICP_HIT, when every peer expected has
  * answered, or at the timeout.  p is held until then.
  */

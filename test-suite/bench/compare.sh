@@ -12,7 +12,8 @@
 #	BENCH_SECONDS	per measured run (default 5), after a warm-up
 #	BENCH_WARMUP	seconds of warm-up before each run (default 1)
 #	BENCH_RUNS	runs per figure and peer (default 5)
-#	BENCH_POINTS	a subset, e.g. "hit1k50 hit1m idlemem" (default: all)
+#	BENCH_POINTS	a subset, e.g. "hit1k50 hit1m idlemem" (default: all;
+#			the hierarchy points are hierc1k hiers1k carpmiss1k)
 #	BENCH_PEERS	a subset of "nginx varnish ats squid cuttle"
 #
 # The tls* points put TLS between the client and the server: nginx serves
@@ -42,7 +43,8 @@ WARM=${BENCH_WARMUP:-1}
 RUNS=${BENCH_RUNS:-5}
 LOADS="hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k tls1k tls1m
     tlsnew1k"
-POINTS=${BENCH_POINTS:-"$LOADS objmem idlemem"}
+HIER_LOADS="hierc1k hiers1k carpmiss1k"
+POINTS=${BENCH_POINTS:-"$LOADS $HIER_LOADS objmem idlemem"}
 ALL_PEERS="nginx varnish ats squid cuttle"
 PEERS=${BENCH_PEERS:-$ALL_PEERS}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -500,7 +502,7 @@ one_run() {
 	esac
 	warm=$(wrk_lua "$path" "${MODE[$peer]}")
 	# Misses: every URL new to the cache, in every run and warm-up.
-	if [ "$key" = miss1k ]; then
+	if [ "$key" = miss1k ] || [ "$key" = carpmiss1k ]; then
 		warm=$(wrk_lua "/1k?$peer-w$round-%d" "${MODE[$peer]}")
 		path="/1k?$peer-r$round-%d"
 	fi
@@ -635,6 +637,152 @@ run_memory() {
 	stop_peer "$peer"
 }
 
+# -- hierarchies --------------------------------------------------------------
+#
+# The child is measured (its CPU alone), cuttle and Squid in turn with the
+# same cache_peer lines and `cache deny all`, so that every request goes
+# up:
+#	hierc1k		1 KiB hits at a cuttle parent
+#	hiers1k		1 KiB hits at a Squid parent
+#	carpmiss1k	1 KiB misses through a CARP array of three cuttle
+#			parents (each URL new: the parents fetch it)
+# The parents share the servers' core with the child.
+
+declare -A HPID
+
+# hier_cuttle NAME PORT EXTRA - a cuttle on PORT with EXTRA conf lines;
+# its PID in HPID[NAME].
+hier_cuttle() {
+	cat >"$work/$1.conf" <<EOF
+http_port 127.0.0.1:$2
+cache_mem 256 MB
+access_log none
+pid_filename $work/$1.pid
+cache_effective_user $(id -un)
+shutdown_lifetime 1 second
+max_filedescriptors 65536
+$3
+EOF
+	taskset -c 0 "$CUTTLE" -N -f "$work/$1.conf" 2>"$work/$1.err" &
+	HPID[$1]=$!
+	pids+=($!)
+	wait_port "$2" "$!" || { tail -5 "$work/$1.err" >&2; return 1; }
+}
+
+# hier_squid NAME PORT EXTRA - the same, a Squid.
+hier_squid() {
+	mkdir -p "$work/$1"
+	chmod 777 "$work/$1"
+	cat >"$work/$1/squid.conf" <<EOF
+http_port 127.0.0.1:$2
+http_access allow localhost
+http_access deny all
+cache_mem 256 MB
+memory_cache_mode always
+access_log none
+cache_store_log none
+cache_log $work/$1/cache.log
+pid_filename $work/$1/squid.pid
+coredump_dir $work/$1
+shutdown_lifetime 1 second
+max_filedescriptors 65536
+pinger_enable off
+$3
+EOF
+	taskset -c 0 squid -N -f "$work/$1/squid.conf" 2>"$work/$1.err" &
+	HPID[$1]=$!
+	pids+=($!)
+	wait_port "$2" "$!" || { tail -5 "$work/$1.err" >&2; return 1; }
+}
+
+hier_stop() {
+	local n
+	for n in "$@"; do
+		[ -n "${HPID[$n]:-}" ] || continue
+		kill "${HPID[$n]}" 2>/dev/null || true
+		wait "${HPID[$n]}" 2>/dev/null || true
+		unset "HPID[$n]"
+	done
+}
+
+# hier_point KEY PEER_LINES - KEY's cuttle and Squid children, their runs
+# interleaved; their rows go to $work/results as cuttle's and Squid's.
+hier_point() {
+	local key=$1 round cport sport i
+	local lines="$2
+never_direct allow all
+cache deny all"
+	local child=(cuttle squid)
+	cport=$(free_port)
+	sport=$(free_port)
+	if ! hier_cuttle child-cuttle "$cport" "$lines" ||
+	    ! hier_squid child-squid "$sport" "$lines"; then
+		hier_stop child-cuttle child-squid
+		log "  $key: a child did not start"
+		return 0
+	fi
+	PORT[cuttle]=$cport
+	CPUS[cuttle]=${HPID[child-cuttle]}
+	PORT[squid]=$sport
+	CPUS[squid]=${HPID[child-squid]}
+	MODE[cuttle]=proxy
+	MODE[squid]=proxy
+	log "== $key"
+	for round in $(seq "$RUNS"); do
+		for i in 0 1; do
+			one_run "$key" "${child[$(( (i + round - 1) % 2 ))]}" \
+			    "$round"
+		done
+	done
+	hier_stop child-cuttle child-squid
+}
+
+run_hier() {
+	local key n=0 cpp spp c1 c2 c3
+	for key in $HIER_LOADS; do
+		has_point "$key" && n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] || return 0
+	if ! command -v squid >/dev/null 2>&1 && [ ! -x /usr/sbin/squid ]; then
+		log "hierarchy points skipped: no Squid"
+		return 0
+	fi
+	cpp=$(free_port)
+	spp=$(free_port)
+	c1=$(free_port)
+	c2=$(free_port)
+	c3=$(free_port)
+	hier_cuttle parent-cuttle "$cpp" "" &&
+	    hier_squid parent-squid "$spp" "" &&
+	    hier_cuttle carp-c1 "$c1" "cache deny all" &&
+	    hier_cuttle carp-c2 "$c2" "cache deny all" &&
+	    hier_cuttle carp-c3 "$c3" "cache deny all" || {
+		hier_stop parent-cuttle parent-squid carp-c1 carp-c2 carp-c3
+		log "hierarchy points skipped: a parent did not start"
+		return 0
+	}
+	# The parents have the object before the children ask.
+	curl -s -o /dev/null -x "http://127.0.0.1:$cpp" \
+	    "http://127.0.0.1:$ORIGIN/1k" || true
+	curl -s -o /dev/null -x "http://127.0.0.1:$spp" \
+	    "http://127.0.0.1:$ORIGIN/1k" || true
+	if has_point hierc1k; then
+		hier_point hierc1k \
+		    "cache_peer 127.0.0.1 parent $cpp 0 no-query no-digest name=par"
+	fi
+	if has_point hiers1k; then
+		hier_point hiers1k \
+		    "cache_peer 127.0.0.1 parent $spp 0 no-query no-digest name=par"
+	fi
+	if has_point carpmiss1k; then
+		hier_point carpmiss1k \
+		    "cache_peer 127.0.0.1 parent $c1 0 no-query no-digest carp name=c1
+cache_peer 127.0.0.1 parent $c2 0 no-query no-digest carp name=c2
+cache_peer 127.0.0.1 parent $c3 0 no-query no-digest carp name=c3"
+	fi
+	hier_stop parent-cuttle parent-squid carp-c1 carp-c2 carp-c3
+}
+
 # -- the table ---------------------------------------------------------------
 
 report() {
@@ -657,9 +805,12 @@ report() {
 	echo
 	echo "$head"
 	echo "$sep"
-	for key in $LOADS; do
+	for key in $LOADS $HIER_LOADS; do
 		has_point "$key" || continue
 		case $key in
+		hierc1k)	label="1 KiB hits at a cuttle parent, through the child" ;;
+		hiers1k)	label="1 KiB hits at a Squid parent, through the child" ;;
+		carpmiss1k)	label="1 KiB misses through a CARP array of 3 cuttle parents" ;;
 		hit1k50)	label="1 KiB hits, 50 conns" ;;
 		hit1k500)	label="1 KiB hits, 500 conns" ;;
 		hit64k)		label="64 KiB hits, 10 conns" ;;
@@ -783,6 +934,7 @@ if [ "$n_loads" -gt 0 ]; then
 		stop_peer "$p"
 	done
 fi
+run_hier
 for p in $ALL_PEERS; do
 	has_peer "$p" && run_memory "$p"
 done

@@ -165,6 +165,38 @@ START_TEST(a_dead_carp_parent_passes_its_urls_on)
 }
 END_TEST
 
+/* ICP silence: dead once the first unanswered query is older than
+ * dead_peer_timeout, up again when an answer clears it. */
+START_TEST(icp_silence_kills_a_peer)
+{
+	struct fwd_peers *p = peers_load(
+	    "cache_peer 127.0.0.1 parent 3128 3130 name=a\n"
+	    "cache_peer 127.0.0.1 parent 3129 3131 name=b\n"
+	    "dead_peer_timeout 5 seconds\n", 0);
+	struct fwd_select_req r;
+	struct fwd_hop hops[FWD_MAX_HOPS];
+	unsigned n;
+
+	ck_assert(fwd_peer_is_up(p, 0, 1000.0));
+	fwd_peer_icp(p, 0)->probe_start = 1000.0;
+	ck_assert(fwd_peer_is_up(p, 0, 1005.0));
+	ck_assert(!fwd_peer_is_up(p, 0, 1005.5));
+	req_init(&r, "http://origin.test/x");
+	r.now = 1006.0;
+	r.direct = FWD_DIRECT_NO;
+	r.icp_peer = -1;
+	n = fwd_peers_select(p, &r, hops, FWD_MAX_HOPS);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(hops[0].peer, 1);
+	fwd_peer_icp(p, 0)->probe_start = 0;	/* it answered */
+	ck_assert(fwd_peer_is_up(p, 0, 1006.0));
+	n = fwd_peers_select(p, &r, hops, FWD_MAX_HOPS);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(hops[0].peer, 0);
+	peers_done(&p);
+}
+END_TEST
+
 START_TEST(methods_in_squids_order)
 {
 	struct fwd_peers *p = peers_load(
@@ -233,7 +265,10 @@ START_TEST(bad_lines_are_errors_with_file_and_line)
 	    "cache_peer g.test parent 3128 0 proxy-only\n"
 	    "cache_peer g2.test parent 3128 0 proxy-only name=G\n"
 	    "cache_peer g.test parent 3128 0\n"
-	    "cache_peer_access nosuch allow all\n", 8);
+	    "cache_peer_access nosuch allow all\n"
+	    "cache_peer h.test parent 3128 0 tls tls-flags=NO_SUCH\n"
+	    "cache_peer i.test parent 3128 0 tls tls-cafile=/no/such.pem\n",
+	    10);
 
 	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:1: cache_peer: "
 	    "carp-key="));
@@ -251,6 +286,10 @@ START_TEST(bad_lines_are_errors_with_file_and_line)
 	    "a second peer named"));
 	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:10: "
 	    "cache_peer_access"));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:11: cache_peer: "
+	    "tls-flags="));
+	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:12: cache_peer "
+	    "i.test: "));
 	ck_assert_uint_eq(fwd_peers_count(p), 2);
 	ck_assert_str_eq(fwd_peer_name(p, 1), "G");
 	peers_done(&p);
@@ -267,6 +306,7 @@ fwd_peer_suite(void)
 	tcase_add_test(tc, carp_picks_what_squid_picked);
 	tcase_add_test(tc, carp_hash_bytes_are_signed);
 	tcase_add_test(tc, a_dead_carp_parent_passes_its_urls_on);
+	tcase_add_test(tc, icp_silence_kills_a_peer);
 	tcase_add_test(tc, methods_in_squids_order);
 	tcase_add_test(tc, bad_lines_are_errors_with_file_and_line);
 	suite_add_tcase(s, tc);
