@@ -39,6 +39,9 @@
 #define MINT_DAY		(24 * 3600)
 #define MINT_BEFORE		(2 * MINT_DAY)		/* notBefore: now - */
 #define MINT_LIFE		(199L * MINT_DAY)	/* notAfter: now + */
+#define MINT_LIFE_EXPIRED	MINT_DAY	/* ... for an expired origin */
+#define MINT_MARGIN		3600	/* a cached leaf ending sooner is
+					 * minted again */
 #define MINT_OVERHEAD		1536u	/* an X509's structures beyond
 					 * its DER, and the entry */
 #define MINT_CN_MAX		64	/* CN only when shorter */
@@ -391,11 +394,16 @@ mint_ext(X509 *leaf, X509V3_CTX *v3, int nid, const char *value)
 }
 
 /* The dates: see tls_mint.h.  The earliest notAfter wins, so a leaf is
- * never trusted longer than the origin's certificate or the CA. */
+ * never trusted longer than the origin's certificate or the CA.  An
+ * origin whose certificate has expired is minted for only because
+ * sslproxy_cert_error allowed it: its leaf lives a day (ending in the
+ * past, the leaf would make every client refuse what the policy let
+ * through). */
 static int
 mint_dates(X509 *leaf, X509 *origin, X509 *ca)
 {
 	time_t now = time(NULL);
+	const ASN1_TIME *end;
 	ASN1_TIME *until;
 	int ok;
 
@@ -406,9 +414,12 @@ mint_dates(X509 *leaf, X509 *origin, X509 *ca)
 	if (until == NULL)
 		return (0);
 	ok = 1;
-	if (origin != NULL && ASN1_TIME_compare(X509_get0_notAfter(origin),
-	    until) < 0)
-		ok = ASN1_STRING_copy(until, X509_get0_notAfter(origin));
+	end = origin != NULL ? X509_get0_notAfter(origin) : NULL;
+	if (end != NULL && X509_cmp_time(end, &now) <= 0)
+		ok = X509_time_adj_ex(until, 0, MINT_LIFE_EXPIRED, &now) !=
+		    NULL;
+	else if (end != NULL && ASN1_TIME_compare(end, until) < 0)
+		ok = ASN1_STRING_copy(until, end);
 	if (ok && ASN1_TIME_compare(X509_get0_notAfter(ca), until) < 0)
 		ok = ASN1_STRING_copy(until, X509_get0_notAfter(ca));
 	ok = ok && X509_set1_notAfter(leaf, until);
@@ -488,13 +499,22 @@ fail:
 
 /* -- the cache ------------------------------------------------------------ */
 
+/* The cached leaf for key; one that ends within MINT_MARGIN (its origin's
+ * certificate is ending, or the day of an expired origin is over) is
+ * dropped, to be minted again. */
 static X509 *
 mint_lookup(struct tls_mint *m, const unsigned char *key)
 {
 	struct mint_entry *e;
+	time_t soon = time(NULL) + MINT_MARGIN;
 
 	for (e = m->bucket[mint_bucket(key)]; e != NULL; e = e->next)
 		if (memcmp(e->key, key, sizeof e->key) == 0) {
+			if (X509_cmp_time(X509_get0_notAfter(e->cert),
+			    &soon) <= 0) {
+				mint_entry_free(m, e);
+				return (NULL);
+			}
 			list_remove(&e->lru);
 			list_insert_head(&m->lru, &e->lru);
 			return (e->cert);

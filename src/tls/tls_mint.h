@@ -8,7 +8,8 @@
  *   key only signs, and no minted certificate carries it.
  * - A leaf is X.509 v3 with 16 random serial bytes; notBefore now - 2
  *   days; notAfter the earliest of now + 199 days, the origin's notAfter
- *   and the CA's; subjectAltName copied from the origin's certificate
+ *   and the CA's (now + 1 day when the origin's certificate has expired,
+ *   an error sslproxy_cert_error allowed); subjectAltName copied from the origin's certificate
  *   (DNS and IP names, each checked), or made for the host (a DNS or IP
  *   name built as a structure, after checking its characters), with the
  *   host added when the origin's names do not cover it (a mismatch that
@@ -19,7 +20,8 @@
  * - Minted certificates are cached by the SHA-256 of the origin's
  *   certificate (plus host when it is added; by host alone when there is
  *   no origin certificate), least recently used
- *   first out once they hold more than the configured bytes.
+ *   first out once they hold more than the configured bytes; one that
+ *   would end within the hour is minted again.
  * - Never touches a socket: tls_mint_server_new() hands an SSL object to
  *   comm_tls_start().
  *

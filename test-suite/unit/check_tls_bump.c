@@ -519,6 +519,37 @@ START_TEST(mint_mirrors_the_origin)
 }
 END_TEST
 
+/* An expired origin is minted for only when sslproxy_cert_error allowed
+ * it: the leaf is valid now (a day), not over with the origin's. */
+START_TEST(mint_expired_origin_lives_a_day)
+{
+	struct tls_mint *m = mint(1 << 20);
+	struct tls_mint_stats st;
+	time_t now = time(NULL), end;
+	int codes[4];
+	SSL *o;
+	X509 *x, *y;
+
+	o = origin_handshake("origin.test", "expired.pem", "expired.key");
+	ck_assert_uint_eq(tls_verify_errors(o, codes, 4), 1);
+	ck_assert_int_eq(codes[0], X509_V_ERR_CERT_HAS_EXPIRED);
+	x = mint_cert(m, o, "origin.test");
+	end = asn1_time(X509_get0_notAfter(x));
+	ck_assert_int_gt(end, now + 3600);
+	ck_assert_int_le(end, now + 86400 + 60);
+	ck_assert_int_lt(asn1_time(X509_get0_notBefore(x)), now);
+	/* Still valid: the cache's. */
+	y = mint_cert(m, o, "origin.test");
+	ck_assert_int_eq(X509_cmp(x, y), 0);
+	tls_mint_stats(m, &st);
+	ck_assert_uint_eq(st.hits, 1);
+	X509_free(x);
+	X509_free(y);
+	SSL_free(o);
+	tls_mint_free(&m);
+}
+END_TEST
+
 START_TEST(origin_errors_are_kept)
 {
 	int codes[4];
@@ -626,6 +657,7 @@ tls_bump_suite(void)
 	tcase_add_test(tc, mint_refuses_bad_names);
 	tcase_add_test(tc, mint_mirrors_the_origin);
 	tcase_add_test(tc, origin_errors_are_kept);
+	tcase_add_test(tc, mint_expired_origin_lives_a_day);
 	tcase_add_test(tc, mint_cache_is_bounded_lru);
 	tcase_add_test(tc, mint_ca_checked);
 	suite_add_tcase(s, tc);
