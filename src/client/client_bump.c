@@ -854,6 +854,7 @@ client_bump_request(struct client_txn *t)
 	struct client_bump *b = t->cc->bump;
 	const char *target;
 	char url[BUMP_URL_MAX], port[8];
+	struct http_url u;
 	bool ip6;
 	int n;
 
@@ -865,8 +866,22 @@ client_bump_request(struct client_txn *t)
 		return (-1);
 	}
 	target = http_msg_ptr(&t->req, t->req.target);
+	if (t->req.target.len > 0 && target[0] != '/' && http_url_parse(target,
+	    t->req.target.len, 0, &u) == 0 && u.form == HTTP_URL_ABSOLUTE) {
+		/* The client asked for a tunnel to one server: a URL naming
+		 * another (or http:// inside TLS) would reach a site that
+		 * the ssl_bump rules never saw. */
+		if (u.scheme != HTTP_SCHEME_HTTPS || u.port != b->port ||
+		    u.host_len != strlen(b->host) || strncasecmp(target +
+		    u.host_off, b->host, u.host_len) != 0) {
+			client_txn_error(t, ERRPAGE_INVALID_REQ, "the URL "
+			    "does not name the server of the CONNECT", 0);
+			return (-1);
+		}
+		return (0);	/* checked as any, Host included */
+	}
 	if (t->req.target.len == 0 || target[0] != '/')
-		return (0);	/* absolute-form: checked as any */
+		return (0);	/* invalid: refused as any */
 	/* The default port is left out, as a client writes the URL. */
 	snprintf(port, sizeof port, ":%u", b->port);
 	ip6 = strchr(b->host, ':') != NULL;
