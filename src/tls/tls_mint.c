@@ -82,7 +82,8 @@ mint_fail(char *err, size_t errlen, const char *what, const char *file)
 
 int
 tls_mint_new(const char *cafile, const char *keyfile, size_t cache_bytes,
-    struct tls_mint **out, bool *warn, char *err, size_t errlen)
+    enum tls_mint_key key, struct tls_mint **out, bool *warn, char *err,
+    size_t errlen)
 {
 	struct tls_options o;
 	struct tls_mint *m;
@@ -140,7 +141,8 @@ tls_mint_new(const char *cafile, const char *keyfile, size_t cache_bytes,
 		goto fail;
 	}
 	r = -ENOMEM;
-	m->leaf_key = EVP_EC_gen("P-256");
+	m->leaf_key = key == TLS_MINT_RSA2048 ? EVP_RSA_gen(2048) :
+	    EVP_EC_gen("P-256");
 	if (m->leaf_key == NULL)
 		goto fail;
 	memset(&o, 0, sizeof o);

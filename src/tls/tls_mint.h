@@ -4,7 +4,8 @@
  * in process and kept in an LRU cache.
  *
  * Contract:
- * - One leaf key per minter, made when it is created (EC P-256); the CA
+ * - One leaf key per minter, made when it is created (EC P-256, or
+ *   RSA-2048 by option); the CA
  *   key only signs, and no minted certificate carries it.
  * - A leaf is X.509 v3 with 16 random serial bytes; notBefore now - 2
  *   days; notAfter the earliest of now + 199 days, the origin's notAfter
@@ -15,7 +16,8 @@
  *   host added when the origin's names do not cover it (a mismatch that
  *   sslproxy_cert_error allowed: the client asked for that name); CN only
  *   when shorter than 64 bytes; basicConstraints CA:FALSE, keyUsage
- *   digitalSignature (both critical); extendedKeyUsage serverAuth;
+ *   digitalSignature, plus keyEncipherment for an RSA key (both
+ *   critical); extendedKeyUsage serverAuth;
  *   subject and authority key identifiers; signed with SHA-256.
  * - Minted certificates are cached by the SHA-256 of the origin's
  *   certificate (plus host when it is added; by host alone when there is
@@ -51,14 +53,21 @@ struct tls_mint_stats {
 	size_t		limit;		/* dynamic_cert_mem_cache_size */
 };
 
+/* The leaf key's type (http_port dynamic_cert_key=). */
+enum tls_mint_key {
+	TLS_MINT_P256,		/* EC P-256: the default */
+	TLS_MINT_RSA2048,	/* for clients without ECDSA; keyUsage adds
+				 * keyEncipherment */
+};
+
 /* tls_mint_new() - a minter signing with the CA in cafile (PEM) and its
- * key in keyfile (PEM; NULL: in cafile), caching up to cache_bytes.  0
- * and *out; -EINVAL with what is wrong in err (unreadable file, key not
+ * key in keyfile (PEM; NULL: in cafile), caching up to cache_bytes, its
+ * leaves' key of type key.  0 and *out; -EINVAL with what is wrong in err (unreadable file, key not
  * matching, not a CA); -ENOMEM.  *warn (may be NULL) is set when the key
  * file may be read by others than its owner. */
 int	tls_mint_new(const char *cafile, const char *keyfile,
-	    size_t cache_bytes, struct tls_mint **out, bool *warn, char *err,
-	    size_t errlen);
+	    size_t cache_bytes, enum tls_mint_key key, struct tls_mint **out,
+	    bool *warn, char *err, size_t errlen);
 struct tls_mint	*tls_mint_ref(struct tls_mint *m);
 /* tls_mint_free() - drop a reference; NULLs *mp; *mp may be NULL. */
 void	tls_mint_free(struct tls_mint **mp);

@@ -241,8 +241,8 @@ mint(size_t cache)
 	struct tls_mint *m;
 	char err[256];
 
-	ck_assert_msg(tls_mint_new(cert("ca.pem"), cert("ca.key"), cache, &m,
-	    NULL, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(tls_mint_new(cert("ca.pem"), cert("ca.key"), cache,
+	    TLS_MINT_P256, &m, NULL, err, sizeof err) == 0, "%s", err);
 	return (m);
 }
 
@@ -318,9 +318,11 @@ asn1_time(const ASN1_TIME *t)
 	return (timegm(&tm));
 }
 
-/* The whole profile of tls_mint.h, for a certificate made for host. */
+/* The whole profile of tls_mint.h, for a certificate made for host with
+ * a leaf key of type key. */
 static void
-check_profile(X509 *x, const char *cn, const char *san)
+check_profile_key(X509 *x, const char *cn, const char *san,
+    enum tls_mint_key key)
 {
 	X509 *ca = load("ca.pem");
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
@@ -363,7 +365,9 @@ check_profile(X509 *x, const char *cn, const char *san)
 	ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
 	ck_assert_ptr_nonnull(ku);
 	ck_assert_int_eq(crit, 1);
-	ck_assert_uint_eq(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
+	/* keyEncipherment for RSA only (RSA key exchange, TLS 1.2). */
+	ck_assert_uint_eq(X509_get_key_usage(x), key == TLS_MINT_RSA2048 ?
+	    KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT : KU_DIGITAL_SIGNATURE);
 	ASN1_BIT_STRING_free(ku);
 	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
 	ck_assert_ptr_nonnull(eku);
@@ -382,10 +386,18 @@ check_profile(X509 *x, const char *cn, const char *san)
 	ck_assert_int_eq(X509_verify(x, capub), 1);
 	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
 	pub = X509_get0_pubkey(x);
-	ck_assert_int_eq(EVP_PKEY_get_base_id(pub), EVP_PKEY_EC);
-	ck_assert_int_eq(EVP_PKEY_get_bits(pub), 256);
+	ck_assert_int_eq(EVP_PKEY_get_base_id(pub), key == TLS_MINT_RSA2048 ?
+	    EVP_PKEY_RSA : EVP_PKEY_EC);
+	ck_assert_int_eq(EVP_PKEY_get_bits(pub), key == TLS_MINT_RSA2048 ?
+	    2048 : 256);
 	ck_assert_int_ne(EVP_PKEY_eq(pub, capub), 1);
 	X509_free(ca);
+}
+
+static void
+check_profile(X509 *x, const char *cn, const char *san)
+{
+	check_profile_key(x, cn, san, TLS_MINT_P256);
 }
 
 START_TEST(mint_for_a_host)
@@ -550,6 +562,31 @@ START_TEST(mint_expired_origin_lives_a_day)
 }
 END_TEST
 
+/* dynamic_cert_key=rsa2048: the same profile with an RSA-2048 key and
+ * keyEncipherment, for a host and mirroring an origin. */
+START_TEST(mint_rsa_leaf)
+{
+	struct tls_mint *m;
+	char err[256];
+	SSL *o;
+	X509 *x;
+
+	ck_assert_msg(tls_mint_new(cert("ca.pem"), cert("ca.key"), 1 << 20,
+	    TLS_MINT_RSA2048, &m, NULL, err, sizeof err) == 0, "%s", err);
+	x = mint_cert(m, NULL, "www.example.com");
+	check_profile_key(x, "www.example.com", "DNS:www.example.com",
+	    TLS_MINT_RSA2048);
+	X509_free(x);
+	o = origin_handshake("origin.test", "server.pem", "server.key");
+	x = mint_cert(m, o, "origin.test");
+	check_profile_key(x, "localhost", "DNS:localhost,IP:127.0.0.1,"
+	    "DNS:origin.test,DNS:*.origin.test", TLS_MINT_RSA2048);
+	X509_free(x);
+	SSL_free(o);
+	tls_mint_free(&m);
+}
+END_TEST
+
 START_TEST(origin_errors_are_kept)
 {
 	int codes[4];
@@ -608,22 +645,22 @@ START_TEST(mint_ca_checked)
 	bool warn;
 
 	ck_assert_int_eq(tls_mint_new(cert("ca.pem"), cert("other.key"), 1000,
-	    &m, NULL, err, sizeof err), -EINVAL);
+	    TLS_MINT_P256, &m, NULL, err, sizeof err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "does not match"));
 	ck_assert_int_eq(tls_mint_new(cert("server.pem"), cert("server.key"),
-	    1000, &m, NULL, err, sizeof err), -EINVAL);
+	    1000, TLS_MINT_P256, &m, NULL, err, sizeof err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "not a CA"));
-	ck_assert_int_eq(tls_mint_new(cert("none.pem"), NULL, 1000, &m, NULL,
-	    err, sizeof err), -EINVAL);
+	ck_assert_int_eq(tls_mint_new(cert("none.pem"), NULL, 1000,
+	    TLS_MINT_P256, &m, NULL, err, sizeof err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "none.pem"));
 	ck_assert_int_eq(chmod(cert("ca.key"), 0644), 0);
 	ck_assert_int_eq(tls_mint_new(cert("ca.pem"), cert("ca.key"), 1000,
-	    &m, &warn, err, sizeof err), 0);
+	    TLS_MINT_P256, &m, &warn, err, sizeof err), 0);
 	ck_assert(warn);
 	tls_mint_free(&m);
 	ck_assert_int_eq(chmod(cert("ca.key"), 0600), 0);
 	ck_assert_int_eq(tls_mint_new(cert("ca.pem"), cert("ca.key"), 1000,
-	    &m, &warn, err, sizeof err), 0);
+	    TLS_MINT_P256, &m, &warn, err, sizeof err), 0);
 	ck_assert(!warn);
 	/* A reference outlives the creator's. */
 	m2 = tls_mint_ref(m);
@@ -654,6 +691,7 @@ tls_bump_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, mint_for_a_host);
 	tcase_add_test(tc, mint_long_name_has_no_cn);
+	tcase_add_test(tc, mint_rsa_leaf);
 	tcase_add_test(tc, mint_refuses_bad_names);
 	tcase_add_test(tc, mint_mirrors_the_origin);
 	tcase_add_test(tc, origin_errors_are_kept);
