@@ -548,6 +548,15 @@ bump_peeked(struct comm_conn *c, const struct comm_result *res, void *arg)
 		switch (st) {
 		case TLS_HELLO_OK:
 			b->have_hello = true;
+			/* The inner hello is encrypted to the origin: the
+			 * outer name is all the rules see, and what a bump
+			 * shows a certificate for (the client then falls
+			 * back as for a server without ECH). */
+			if (b->hello->ech)
+				bump_log(b, LG_INFO, "ClientHello with "
+				    "encrypted_client_hello: judged by its outer "
+				    "name %s", b->hello->sni[0] != '\0' ?
+				    b->hello->sni : "(none)");
 			if (b->decided == CLIENT_BUMP_BUMP)
 				bump_origin(b);
 			else

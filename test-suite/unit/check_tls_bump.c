@@ -233,6 +233,86 @@ START_TEST(hello_bad_server_name_refused)
 }
 END_TEST
 
+/* The real hello in b (len bytes, one record) with the extension ext
+ * (type and body, elen bytes) appended to its extensions, the lengths
+ * around it fixed: a client with ECH, crafted.  Returns the new
+ * length. */
+static size_t
+hello_add_ext(uint8_t *b, size_t len, size_t max, const uint8_t *ext,
+    size_t elen)
+{
+	size_t o = 5 + 4 + 2 + 32, n;
+
+	ck_assert_uint_le(len + elen, max);
+	o += 1 + b[o];					/* session id */
+	o += 2 + ((size_t)b[o] << 8 | b[o + 1]);	/* cipher suites */
+	o += 1 + b[o];					/* compression */
+	n = ((size_t)b[o] << 8 | b[o + 1]) + elen;	/* extensions */
+	b[o] = (uint8_t)(n >> 8);
+	b[o + 1] = (uint8_t)n;
+	ck_assert_uint_eq(o + 2 + n - elen, len);
+	memcpy(b + len, ext, elen);
+	len += elen;
+	n = len - 9;					/* handshake */
+	b[6] = (uint8_t)(n >> 16);
+	b[7] = (uint8_t)(n >> 8);
+	b[8] = (uint8_t)n;
+	n = len - 5;					/* record */
+	b[3] = (uint8_t)(n >> 8);
+	b[4] = (uint8_t)n;
+	return (len);
+}
+
+/* encrypted_client_hello, outer form (RFC 9849 5): the SNI in the clear
+ * is the public name, and that is what the parser gives; the inner form
+ * in the clear, a cut one, or two are malformed. */
+START_TEST(hello_with_ech)
+{
+	static const uint8_t outer[] = {
+		0xfe, 0x0d, 0x00, 0x0e,
+		0x00,				/* outer */
+		0x00, 0x01, 0x00, 0x01,		/* HKDF-SHA256, AES-128-GCM */
+		0x2a,				/* config id */
+		0x00, 0x02, 0xaa, 0xbb,		/* enc */
+		0x00, 0x02, 0xcc, 0xdd,		/* payload */
+	}, inner[] = { 0xfe, 0x0d, 0x00, 0x01, 0x01 },
+	    cut[] = { 0xfe, 0x0d, 0x00, 0x09, 0x00, 0x00, 0x01, 0x00, 0x01,
+	    0x2a, 0x00, 0x02, 0xaa };
+	uint8_t b[4096], c[4096];
+	struct tls_hello h;
+	const char *why;
+	size_t len, n, need;
+
+	len = real_hello("public.example.com", b, sizeof b);
+	memset(&h, 0, sizeof h);
+	ck_assert_int_eq(tls_hello_parse(b, len, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_OK);
+	ck_assert(!h.ech);
+	memcpy(c, b, len);
+	n = hello_add_ext(c, len, sizeof c, outer, sizeof outer);
+	ck_assert_int_eq(tls_hello_parse(c, n, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_OK);
+	ck_assert(h.ech);
+	ck_assert_str_eq(h.sni, "public.example.com");
+	ck_assert_uint_eq(h.len, n);
+	/* Sent twice. */
+	n = hello_add_ext(c, n, sizeof c, outer, sizeof outer);
+	ck_assert_int_eq(tls_hello_parse(c, n, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_BAD);
+	ck_assert_str_eq(why, "extension sent twice");
+	memcpy(c, b, len);
+	n = hello_add_ext(c, len, sizeof c, inner, sizeof inner);
+	ck_assert_int_eq(tls_hello_parse(c, n, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_BAD);
+	ck_assert_str_eq(why, "bad encrypted_client_hello extension");
+	memcpy(c, b, len);
+	n = hello_add_ext(c, len, sizeof c, cut, sizeof cut);
+	ck_assert_int_eq(tls_hello_parse(c, n, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_BAD);
+	ck_assert_str_eq(why, "bad encrypted_client_hello extension");
+}
+END_TEST
+
 /* --- minting -------------------------------------------------------------- */
 
 static struct tls_mint *
@@ -685,6 +765,7 @@ tls_bump_suite(void)
 	tcase_add_test(tc, hello_not_tls);
 	tcase_add_test(tc, hello_mutations_never_overrun);
 	tcase_add_test(tc, hello_bad_server_name_refused);
+	tcase_add_test(tc, hello_with_ech);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mint");
