@@ -100,6 +100,10 @@ struct client_bump {
 						 * errors, judged one by
 						 * one */
 	size_t			ncodes, code;
+	struct x509_st		*origin_cert;	/* remembered from a bump
+						 * of the same name; NULL:
+						 * none (or the origin's
+						 * handshake is ours) */
 };
 
 static void bump_step(struct client_bump *b);
@@ -158,6 +162,7 @@ client_bump_free(struct client_bump **bp)
 	CHECK(b->server == NULL && b->fc == NULL);
 	bump_names_free(b);
 	free(b->hello);
+	tls_mint_cert_free(&b->origin_cert);
 	tls_mint_free(&b->mint);
 	free(b->host);
 	free(b->error);
@@ -242,6 +247,7 @@ bump_let_go(struct client_bump *b)
 	bump_names_free(b);
 	free(b->hello);
 	b->hello = NULL;
+	tls_mint_cert_free(&b->origin_cert);
 	comm_close(&b->server);
 	if (b->fc != NULL)
 		fwd_connect_cancel(b->fc);
@@ -636,14 +642,36 @@ bump_keep_host(struct client_bump *b)
 	return (b->host == NULL ? -ENOMEM : 0);
 }
 
+/* The key of the origin's certificate remembered: the name asked for and
+ * the server connected to. */
+static void
+bump_origin_key(const struct client_bump *b, char *key, size_t len)
+{
+	snprintf(key, len, "%s %s:%u", bump_name(b), b->host, b->port);
+}
+
 static void
 bump_origin(struct client_bump *b)
 {
 	struct client_txn *t = b->t;
 	const char *target = http_msg_ptr(&t->req, t->req.target);
+	char key[300];
 
 	if (bump_keep_host(b) != 0) {
 		bump_fail(b, "out of memory");
+		return;
+	}
+	/* Bumped whatever the certificate says: one verified within the
+	 * minute does (its errors judged again), no handshake needed. */
+	bump_origin_key(b, key, sizeof key);
+	if (b->decided == CLIENT_BUMP_BUMP && (b->origin_cert =
+	    tls_mint_origin_find(b->mint, key, b->codes, &b->ncodes,
+	    BUMP_ERRORS)) != NULL) {
+		bump_log(b, LG_DEBUG, "the origin's certificate, verified "
+		    "lately");
+		b->nallowed = 0;
+		b->code = 0;
+		bump_verdict_next(b);
 		return;
 	}
 	bump_hold(b);
@@ -796,7 +824,7 @@ bump_origin_tls(struct comm_conn *c, const struct comm_result *res,
     void *arg)
 {
 	struct client_bump *b = arg;
-	char what[256];
+	char what[256], key[300];
 
 	CHECK_OBJ_NOTNULL(b, CLIENT_BUMP_MAGIC);
 	if (bump_gone(b)) {
@@ -820,6 +848,8 @@ bump_origin_tls(struct comm_conn *c, const struct comm_result *res,
 	b->nallowed = 0;
 	b->code = 0;
 	b->ncodes = tls_verify_errors(comm_tls_ssl(c), b->codes, BUMP_ERRORS);
+	bump_origin_key(b, key, sizeof key);
+	tls_mint_origin_keep(b->mint, key, comm_tls_ssl(c));
 	bump_verdict_next(b);
 	bump_release(b);
 }
@@ -845,8 +875,12 @@ bump_client(struct client_bump *b)
 	origin = b->server != NULL && b->error == NULL ?
 	    comm_tls_ssl(b->server) : NULL;
 	tls_mint_stats(b->mint, &before);
-	ssl = tls_mint_server_new(b->mint, origin, bump_name(b), err,
-	    sizeof err);
+	if (origin == NULL && b->origin_cert != NULL && b->error == NULL)
+		ssl = tls_mint_server_new_cert(b->mint, b->origin_cert,
+		    bump_name(b), err, sizeof err);
+	else
+		ssl = tls_mint_server_new(b->mint, origin, bump_name(b), err,
+		    sizeof err);
 	tls_mint_stats(b->mint, &after);
 	fg = &cc->ctx->stats;
 	fg->certs_minted += after.misses - before.misses;

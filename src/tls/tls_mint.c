@@ -46,6 +46,9 @@
 					 * its DER, and the entry */
 #define MINT_CN_MAX		64	/* CN only when shorter */
 #define MINT_SAN_MAX		100	/* names copied from an origin */
+#define MINT_ORIGINS		128	/* origin certificates remembered */
+#define MINT_ORIGIN_TTL		60	/* ... for seconds */
+#define MINT_ORIGIN_ERRORS	16
 
 struct mint_entry {
 	unsigned char		key[32];
@@ -53,6 +56,15 @@ struct mint_entry {
 	size_t			bytes;
 	struct list		lru;		/* front: most recent */
 	struct mint_entry	*next;		/* bucket chain */
+};
+
+/* An origin's certificate, verified lately (tls_mint_origin_keep()). */
+struct mint_origin {
+	char			key[300];	/* "" unused */
+	X509			*cert;
+	int			codes[MINT_ORIGIN_ERRORS];
+	size_t			ncodes;
+	time_t			until;
 };
 
 struct tls_mint {
@@ -66,6 +78,7 @@ struct tls_mint {
 	struct mint_entry	*bucket[MINT_BUCKETS];
 	struct list		lru;
 	struct tls_mint_stats	st;
+	struct mint_origin	origins[MINT_ORIGINS];
 };
 
 static int
@@ -192,6 +205,7 @@ void
 tls_mint_free(struct tls_mint **mp)
 {
 	struct tls_mint *m;
+	size_t i;
 
 	AN(mp);
 	if (*mp == NULL)
@@ -204,6 +218,8 @@ tls_mint_free(struct tls_mint **mp)
 	while (!list_empty(&m->lru))
 		mint_entry_free(m, container_of(m->lru.next,
 		    struct mint_entry, lru));
+	for (i = 0; i < MINT_ORIGINS; i++)
+		X509_free(m->origins[i].cert);
 	tls_ctx_free(&m->ctx);
 	EVP_PKEY_free(m->leaf_key);
 	EVP_PKEY_free(m->ca_key);
@@ -587,16 +603,30 @@ SSL *
 tls_mint_server_new(struct tls_mint *m, const SSL *origin, const char *host,
     char *err, size_t errlen)
 {
+	X509 *peer = NULL;
+	SSL *ssl;
+
+	if (origin != NULL)
+		peer = SSL_get1_peer_certificate(origin);
+	ssl = tls_mint_server_new_cert(m, peer, host, err, errlen);
+	X509_free(peer);
+	return (ssl);
+}
+
+SSL *
+tls_mint_server_new_cert(struct tls_mint *m, X509 *origin, const char *host,
+    char *err, size_t errlen)
+{
 	unsigned char key[32];
-	X509 *peer = NULL, *cert;
+	X509 *peer = origin, *cert;
 	SSL *ssl = NULL;
 	bool add;
 	int ok;
 
 	CHECK_OBJ_NOTNULL(m, TLS_MINT_MAGIC);
 	AN(host);
-	if (origin != NULL)
-		peer = SSL_get1_peer_certificate(origin);
+	if (peer != NULL && !X509_up_ref(peer))
+		peer = NULL;
 	if (peer == NULL && !tls_name_ok(host, strlen(host), false)) {
 		snprintf(err, errlen, "no certificate can be made for "
 		    "\"%.80s\": not a host name", host);
@@ -644,6 +674,72 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 	m->st.failures++;
 	return (NULL);
+}
+
+/* -- origins verified lately ------------------------------------------------ */
+
+static struct mint_origin *
+mint_origin_slot(struct tls_mint *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < MINT_ORIGINS; i++)
+		if (strcmp(m->origins[i].key, key) == 0)
+			return (&m->origins[i]);
+	return (NULL);
+}
+
+void
+tls_mint_origin_keep(struct tls_mint *m, const char *key, const SSL *origin)
+{
+	struct mint_origin *o;
+	time_t now = time(NULL);
+	X509 *x;
+	size_t i;
+
+	CHECK_OBJ_NOTNULL(m, TLS_MINT_MAGIC);
+	if (strlen(key) >= sizeof o->key || key[0] == '\0' ||
+	    (x = SSL_get1_peer_certificate(origin)) == NULL)
+		return;
+	/* Its own slot, else an expired one, else the one ending first. */
+	o = mint_origin_slot(m, key);
+	for (i = 0; o == NULL && i < MINT_ORIGINS; i++)
+		if (m->origins[i].until <= now)
+			o = &m->origins[i];
+	if (o == NULL) {
+		o = &m->origins[0];
+		for (i = 1; i < MINT_ORIGINS; i++)
+			if (m->origins[i].until < o->until)
+				o = &m->origins[i];
+	}
+	X509_free(o->cert);
+	snprintf(o->key, sizeof o->key, "%s", key);
+	o->cert = x;
+	o->ncodes = tls_verify_errors(origin, o->codes, MINT_ORIGIN_ERRORS);
+	o->until = now + MINT_ORIGIN_TTL;
+}
+
+X509 *
+tls_mint_origin_find(struct tls_mint *m, const char *key, int *codes,
+    size_t *n, size_t max)
+{
+	struct mint_origin *o;
+
+	CHECK_OBJ_NOTNULL(m, TLS_MINT_MAGIC);
+	o = mint_origin_slot(m, key);
+	if (o == NULL || o->until <= time(NULL) || max < o->ncodes ||
+	    !X509_up_ref(o->cert))
+		return (NULL);
+	memcpy(codes, o->codes, o->ncodes * sizeof *codes);
+	*n = o->ncodes;
+	return (o->cert);
+}
+
+void
+tls_mint_cert_free(X509 **xp)
+{
+	X509_free(*xp);
+	*xp = NULL;
 }
 
 /* -- the origin's certificate, for bumping --------------------------------- */

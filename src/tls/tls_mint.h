@@ -43,6 +43,7 @@
 
 struct ssl_st;
 struct tls_mint;
+struct x509_st;
 
 struct tls_mint_stats {
 	uint64_t	hits;		/* served from the cache */
@@ -80,6 +81,28 @@ void	tls_mint_free(struct tls_mint **mp);
 struct ssl_st	*tls_mint_server_new(struct tls_mint *m,
 		    const struct ssl_st *origin, const char *host, char *err,
 		    size_t errlen);
+
+/* tls_mint_server_new_cert() - the same, mirroring the certificate
+ * origin (NULL: none), as tls_mint_origin_find() gave it. */
+struct ssl_st	*tls_mint_server_new_cert(struct tls_mint *m,
+		    struct x509_st *origin, const char *host, char *err,
+		    size_t errlen);
+
+/* Origins verified lately: a bump of the same name within a minute
+ * mints from the certificate seen then, without a handshake of its own
+ * with the origin (the requests inside still verify theirs).
+ * tls_mint_origin_keep() remembers the certificate of origin (a client
+ * SSL object whose handshake is done) and its verification errors
+ * (tls_client_keep_errors()) under key, for 60 s, among the last 128.
+ * tls_mint_origin_find() gives it back (a reference for the caller) and
+ * its errors (up to max); NULL when none or expired. */
+void	tls_mint_origin_keep(struct tls_mint *m, const char *key,
+	    const struct ssl_st *origin);
+struct x509_st	*tls_mint_origin_find(struct tls_mint *m, const char *key,
+		    int *codes, size_t *n, size_t max);
+/* tls_mint_cert_free() - drop the reference *xp (may be NULL); NULLs
+ * it. */
+void	tls_mint_cert_free(struct x509_st **xp);
 
 void	tls_mint_stats(const struct tls_mint *m, struct tls_mint_stats *st);
 

@@ -667,6 +667,44 @@ START_TEST(mint_rsa_leaf)
 }
 END_TEST
 
+/* Origins verified lately: found by their key with their errors, and
+ * minted from as from the handshake itself. */
+START_TEST(mint_origin_remembered)
+{
+	struct tls_mint *m = mint(1 << 20);
+	int codes[4];
+	size_t n = 9;
+	char err[256];
+	SSL *o, *ssl;
+	X509 *x, *y;
+
+	o = origin_handshake("wrong.test", "server.pem", "server.key");
+	ck_assert_ptr_null(tls_mint_origin_find(m, "wrong.test x:443", codes,
+	    &n, 4));
+	tls_mint_origin_keep(m, "wrong.test x:443", o);
+	ck_assert_ptr_null(tls_mint_origin_find(m, "other.test x:443", codes,
+	    &n, 4));
+	x = tls_mint_origin_find(m, "wrong.test x:443", codes, &n, 4);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(codes[0], X509_V_ERR_HOSTNAME_MISMATCH);
+	ck_assert_int_eq(X509_cmp(x, SSL_get0_peer_certificate(o)), 0);
+	/* Too little room for its errors: not given. */
+	ck_assert_ptr_null(tls_mint_origin_find(m, "wrong.test x:443", codes,
+	    &n, 0));
+	ssl = tls_mint_server_new_cert(m, x, "wrong.test", err, sizeof err);
+	ck_assert_msg(ssl != NULL, "%s", err);
+	y = mint_cert(m, o, "wrong.test");
+	ck_assert_int_eq(X509_cmp(SSL_get_certificate(ssl), y), 0);
+	X509_free(y);
+	SSL_free(ssl);
+	tls_mint_cert_free(&x);
+	ck_assert_ptr_null(x);
+	SSL_free(o);
+	tls_mint_free(&m);
+}
+END_TEST
+
 START_TEST(origin_errors_are_kept)
 {
 	int codes[4];
@@ -776,6 +814,7 @@ tls_bump_suite(void)
 	tcase_add_test(tc, mint_refuses_bad_names);
 	tcase_add_test(tc, mint_mirrors_the_origin);
 	tcase_add_test(tc, origin_errors_are_kept);
+	tcase_add_test(tc, mint_origin_remembered);
 	tcase_add_test(tc, mint_expired_origin_lives_a_day);
 	tcase_add_test(tc, mint_cache_is_bounded_lru);
 	tcase_add_test(tc, mint_ca_checked);
