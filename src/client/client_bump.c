@@ -584,8 +584,8 @@ bump_peeked(struct comm_conn *c, const struct comm_result *res, void *arg)
 			 * back as for a server without ECH). */
 			if (b->hello->ech)
 				bump_log(b, LG_INFO, "ClientHello with "
-				    "encrypted_client_hello: judged by its outer "
-				    "name %s", b->hello->sni[0] != '\0' ?
+				    "encrypted_client_hello: judged by its "
+				    "outer name %s", b->hello->sni[0] != '\0' ?
 				    b->hello->sni : "(none)");
 			if (b->decided == CLIENT_BUMP_BUMP)
 				bump_origin(b);

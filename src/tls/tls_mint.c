@@ -676,7 +676,7 @@ nomem:
 	return (NULL);
 }
 
-/* -- origins verified lately ------------------------------------------------ */
+/* -- origins verified lately ---------------------------------------------- */
 
 static struct mint_origin *
 mint_origin_slot(struct tls_mint *m, const char *key)

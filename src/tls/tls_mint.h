@@ -5,25 +5,26 @@
  *
  * Contract:
  * - One leaf key per minter, made when it is created (EC P-256, or
- *   RSA-2048 by option); the CA
- *   key only signs, and no minted certificate carries it.
+ *   RSA-2048 by option); the CA key only signs, and no minted
+ *   certificate carries it.
  * - A leaf is X.509 v3 with 16 random serial bytes; notBefore now - 2
  *   days; notAfter the earliest of now + 199 days, the origin's notAfter
  *   and the CA's (now + 1 day when the origin's certificate has expired,
- *   an error sslproxy_cert_error allowed); subjectAltName copied from the origin's certificate
- *   (DNS and IP names, each checked), or made for the host (a DNS or IP
- *   name built as a structure, after checking its characters), with the
- *   host added when the origin's names do not cover it (a mismatch that
- *   sslproxy_cert_error allowed: the client asked for that name); CN only
- *   when shorter than 64 bytes; basicConstraints CA:FALSE, keyUsage
- *   digitalSignature, plus keyEncipherment for an RSA key (both
- *   critical); extendedKeyUsage serverAuth;
- *   subject and authority key identifiers; signed with SHA-256.
+ *   an error sslproxy_cert_error allowed); subjectAltName copied from
+ *   the origin's certificate (DNS and IP names, each checked), or made
+ *   for the host (a DNS or IP name built as a structure, after checking
+ *   its characters), with the host added when the origin's names do not
+ *   cover it (a mismatch that sslproxy_cert_error allowed: the client
+ *   asked for that name); CN only when shorter than 64 bytes;
+ *   basicConstraints CA:FALSE, keyUsage digitalSignature, plus
+ *   keyEncipherment for an RSA key (both critical); extendedKeyUsage
+ *   serverAuth; subject and authority key identifiers; signed with
+ *   SHA-256.
  * - Minted certificates are cached by the SHA-256 of the origin's
  *   certificate (plus host when it is added; by host alone when there is
- *   no origin certificate), least recently used
- *   first out once they hold more than the configured bytes; one that
- *   would end within the hour is minted again.
+ *   no origin certificate), least recently used first out once they hold
+ *   more than the configured bytes; one that would end within the hour
+ *   is minted again.
  * - Never touches a socket: tls_mint_server_new() hands an SSL object to
  *   comm_tls_start().
  *
@@ -63,9 +64,10 @@ enum tls_mint_key {
 
 /* tls_mint_new() - a minter signing with the CA in cafile (PEM) and its
  * key in keyfile (PEM; NULL: in cafile), caching up to cache_bytes, its
- * leaves' key of type key.  0 and *out; -EINVAL with what is wrong in err (unreadable file, key not
- * matching, not a CA); -ENOMEM.  *warn (may be NULL) is set when the key
- * file may be read by others than its owner. */
+ * leaves' key of type key.  0 and *out; -EINVAL with what is wrong in
+ * err (unreadable file, key not matching, not a CA); -ENOMEM.  *warn
+ * (may be NULL) is set when the key file may be read by others than its
+ * owner. */
 int	tls_mint_new(const char *cafile, const char *keyfile,
 	    size_t cache_bytes, enum tls_mint_key key, struct tls_mint **out,
 	    bool *warn, char *err, size_t errlen);
