@@ -642,12 +642,15 @@ bump_keep_host(struct client_bump *b)
 	return (b->host == NULL ? -ENOMEM : 0);
 }
 
-/* The key of the origin's certificate remembered: the name asked for and
- * the server connected to. */
+/* The key of the origin's certificate remembered: the name asked for,
+ * the server connected to, and the generation of the TLS context that
+ * verified it (a reconfigure may trust other CAs). */
 static void
-bump_origin_key(const struct client_bump *b, char *key, size_t len)
+bump_origin_key(const struct client_bump *b, unsigned gen, char *key,
+    size_t len)
 {
-	snprintf(key, len, "%s %s:%u", bump_name(b), b->host, b->port);
+	snprintf(key, len, "%s %s:%u %u", bump_name(b), b->host, b->port,
+	    gen);
 }
 
 static void
@@ -656,6 +659,7 @@ bump_origin(struct client_bump *b)
 	struct client_txn *t = b->t;
 	const char *target = http_msg_ptr(&t->req, t->req.target);
 	char key[300];
+	unsigned gen = 0;
 
 	if (bump_keep_host(b) != 0) {
 		bump_fail(b, "out of memory");
@@ -663,7 +667,8 @@ bump_origin(struct client_bump *b)
 	}
 	/* Bumped whatever the certificate says: one verified within the
 	 * minute does (its errors judged again), no handshake needed. */
-	bump_origin_key(b, key, sizeof key);
+	(void)fwd_ctx_tls(b->cc->ctx->deps.fwd, &gen);
+	bump_origin_key(b, gen, key, sizeof key);
 	if (b->decided == CLIENT_BUMP_BUMP && (b->origin_cert =
 	    tls_mint_origin_find(b->mint, key, b->codes, &b->ncodes,
 	    BUMP_ERRORS)) != NULL) {
@@ -848,7 +853,7 @@ bump_origin_tls(struct comm_conn *c, const struct comm_result *res,
 	b->nallowed = 0;
 	b->code = 0;
 	b->ncodes = tls_verify_errors(comm_tls_ssl(c), b->codes, BUMP_ERRORS);
-	bump_origin_key(b, key, sizeof key);
+	bump_origin_key(b, b->tls_gen, key, sizeof key);
 	tls_mint_origin_keep(b->mint, key, comm_tls_ssl(c));
 	bump_verdict_next(b);
 	bump_release(b);
