@@ -193,6 +193,13 @@ struct tls_ctx;
 void			client_adopt_tls(struct client_ctx *ctx,
 			    struct comm_conn *c, const struct sockaddr *peer,
 			    struct tls_ctx *tls);
+/* client_adopt_bump() - the same as accepted on an http_port with
+ * ssl-bump minting with mint (a reference is taken): a seam for the
+ * fuzzer. */
+struct tls_mint;
+void			client_adopt_bump(struct client_ctx *ctx,
+			    struct comm_conn *c, const struct sockaddr *peer,
+			    struct tls_mint *mint);
 /* client_ctx_drain() - a graceful shutdown begins: idle connections
  * close now, the others after the reply they are writing. */
 void			client_ctx_drain(struct client_ctx *ctx);

@@ -13,7 +13,7 @@
  *				verification error kept
  *	step 3			rules: the certificate's names (when step
  *				2 peeked or stared)
- *	bump_verdict()		sslproxy_cert_error on each error
+ *	bump_verdict_next()	sslproxy_cert_error on each error
  *	bump_client()		a certificate minted (mirroring the origin's,
  *				or for the CONNECT host when the origin
  *				failed), the client's TLS handshake
@@ -92,6 +92,18 @@ struct client_bump {
 						 * sslproxy_cert_error: the
 						 * requests inside allow them */
 	size_t			nallowed;
+	/* Checks that may wait on a lookup (a dst acl), as ssl_bump's. */
+	bool			fallback;	/* the rules judge what is no
+						 * ClientHello */
+	char			fallback_why[160];
+	int			codes[BUMP_ERRORS];	/* the origin's
+						 * errors, judged one by
+						 * one */
+	size_t			ncodes, code;
+	struct x509_st		*origin_cert;	/* remembered from a bump
+						 * of the same name; NULL:
+						 * none (or the origin's
+						 * handshake is ours) */
 };
 
 static void bump_step(struct client_bump *b);
@@ -103,7 +115,10 @@ static void bump_client(struct client_bump *b);
 static comm_done_fn bump_ok_written, bump_peeked, bump_origin_tls,
     bump_client_tls;
 static fwd_connect_fn bump_connected;
-static acl_check_fn bump_checked;
+static acl_check_fn bump_checked, bump_error_checked;
+static void bump_fallback_done(struct client_bump *b,
+    enum client_bump_action a);
+static void bump_verdict_next(struct client_bump *b);
 
 static const char *const bump_action_names[CLIENT_BUMP__COUNT] = {
 #define CLIENT_BUMP_ACTION(sym, name)	[CLIENT_BUMP_##sym] = name,
@@ -147,6 +162,7 @@ client_bump_free(struct client_bump **bp)
 	CHECK(b->server == NULL && b->fc == NULL);
 	bump_names_free(b);
 	free(b->hello);
+	tls_mint_cert_free(&b->origin_cert);
 	tls_mint_free(&b->mint);
 	free(b->host);
 	free(b->error);
@@ -231,6 +247,7 @@ bump_let_go(struct client_bump *b)
 	bump_names_free(b);
 	free(b->hello);
 	b->hello = NULL;
+	tls_mint_cert_free(&b->origin_cert);
 	comm_close(&b->server);
 	if (b->fc != NULL)
 		fwd_connect_cancel(b->fc);
@@ -370,6 +387,7 @@ bump_step(struct client_bump *b)
 	struct client_txn *t = b->t;
 
 	b->rule = 0;
+	b->fallback = false;
 	client_txn_view(t);
 	t->view.ssl_step = b->step;
 	if (b->have_hello && b->hello->sni[0] != '\0') {
@@ -379,6 +397,16 @@ bump_step(struct client_bump *b)
 	t->view.cert_names = (const char *const *)b->names;
 	t->view.ncert_names = b->nnames;
 	bump_rules_next(b);
+}
+
+/* A rule decided a: what it is for. */
+static void
+bump_decided(struct client_bump *b, enum client_bump_action a)
+{
+	if (b->fallback)
+		bump_fallback_done(b, a);
+	else
+		bump_act(b, a);
 }
 
 static void
@@ -391,10 +419,10 @@ bump_rules_next(struct client_bump *b)
 
 	for (; b->rule < d->nbump_rules; b->rule++) {
 		r = &d->bump_rules[b->rule];
-		if (!bump_possible(b, r->action))
+		if (!b->fallback && !bump_possible(b, r->action))
 			continue;
 		if (r->rules == NULL) {
-			bump_act(b, r->action);
+			bump_decided(b, r->action);
 			return;
 		}
 		a = acl_check_start(&t->ck, r->rules, &t->view, &t->lk, d->dns,
@@ -404,11 +432,11 @@ bump_rules_next(struct client_bump *b)
 			return;
 		}
 		if (a == ACL_ALLOW) {
-			bump_act(b, r->action);
+			bump_decided(b, r->action);
 			return;
 		}
 	}
-	bump_act(b, CLIENT_BUMP_SPLICE);	/* never bump by default */
+	bump_decided(b, CLIENT_BUMP_SPLICE);	/* never bump by default */
 }
 
 static void
@@ -422,9 +450,9 @@ bump_checked(struct acl_check *ck, enum acl_answer a, void *arg)
 	if (!bump_gone(b) && a != ACL_CANCELLED) {
 		/* Reconfigured meanwhile: the rules may be others. */
 		if (b->rule >= d->nbump_rules)
-			bump_act(b, CLIENT_BUMP_SPLICE);
+			bump_decided(b, CLIENT_BUMP_SPLICE);
 		else if (a == ACL_ALLOW)
-			bump_act(b, d->bump_rules[b->rule].action);
+			bump_decided(b, d->bump_rules[b->rule].action);
 		else {
 			b->rule++;
 			bump_rules_next(b);
@@ -489,34 +517,36 @@ bump_peek(struct client_bump *b, size_t want)
 	comm_peek(cc->conn, want, bump_peeked, b);
 }
 
-/* Not a ClientHello: spliced if the rules say so, else refused. */
+/* Not a ClientHello: spliced if the rules say so, else refused.  With
+ * nothing decided yet, the rules are asked what step 2 would do without
+ * a name (the first line whose acls match, whatever its action); their
+ * acls may wait on a lookup, as at any step. */
 static void
 bump_not_hello(struct client_bump *b, const char *why)
 {
-	const struct client_deps *d = &b->cc->ctx->deps;
-	const struct client_bump_rule *r;
-	size_t i;
-
-	if (b->decided == BUMP_NONE) {
-		/* What would step 2 do without a name? */
-		b->step = 2;
-		b->decided = CLIENT_BUMP_SPLICE;
-		b->t->view.ssl_step = 2;
-		for (i = 0; i < d->nbump_rules; i++) {
-			r = &d->bump_rules[i];
-			if (r->rules == NULL || acl_rules_check(r->rules,
-			    &b->t->view, ACL_DENY) == ACL_ALLOW) {
-				b->decided = (uint8_t)r->action;
-				break;
-			}
-		}
+	snprintf(b->fallback_why, sizeof b->fallback_why, "%s", why);
+	if (b->decided != BUMP_NONE) {
+		bump_fallback_done(b, (enum client_bump_action)b->decided);
+		return;
 	}
-	if (b->decided == CLIENT_BUMP_SPLICE) {
-		bump_log(b, LG_INFO, "%s: spliced", why);
+	b->step = 2;
+	b->rule = 0;
+	b->fallback = true;
+	b->t->view.ssl_step = 2;
+	bump_rules_next(b);
+}
+
+static void
+bump_fallback_done(struct client_bump *b, enum client_bump_action a)
+{
+	b->fallback = false;
+	b->decided = (uint8_t)a;
+	if (a == CLIENT_BUMP_SPLICE) {
+		bump_log(b, LG_INFO, "%s: spliced", b->fallback_why);
 		bump_splice(b);
 		return;
 	}
-	bump_fail(b, why);
+	bump_fail(b, b->fallback_why);
 }
 
 static void
@@ -548,6 +578,15 @@ bump_peeked(struct comm_conn *c, const struct comm_result *res, void *arg)
 		switch (st) {
 		case TLS_HELLO_OK:
 			b->have_hello = true;
+			/* The inner hello is encrypted to the origin: the
+			 * outer name is all the rules see, and what a bump
+			 * shows a certificate for (the client then falls
+			 * back as for a server without ECH). */
+			if (b->hello->ech)
+				bump_log(b, LG_INFO, "ClientHello with "
+				    "encrypted_client_hello: judged by its "
+				    "outer name %s", b->hello->sni[0] != '\0' ?
+				    b->hello->sni : "(none)");
 			if (b->decided == CLIENT_BUMP_BUMP)
 				bump_origin(b);
 			else
@@ -603,14 +642,41 @@ bump_keep_host(struct client_bump *b)
 	return (b->host == NULL ? -ENOMEM : 0);
 }
 
+/* The key of the origin's certificate remembered: the name asked for,
+ * the server connected to, and the generation of the TLS context that
+ * verified it (a reconfigure may trust other CAs). */
+static void
+bump_origin_key(const struct client_bump *b, unsigned gen, char *key,
+    size_t len)
+{
+	snprintf(key, len, "%s %s:%u %u", bump_name(b), b->host, b->port,
+	    gen);
+}
+
 static void
 bump_origin(struct client_bump *b)
 {
 	struct client_txn *t = b->t;
 	const char *target = http_msg_ptr(&t->req, t->req.target);
+	char key[300];
+	unsigned gen = 0;
 
 	if (bump_keep_host(b) != 0) {
 		bump_fail(b, "out of memory");
+		return;
+	}
+	/* Bumped whatever the certificate says: one verified within the
+	 * minute does (its errors judged again), no handshake needed. */
+	(void)fwd_ctx_tls(b->cc->ctx->deps.fwd, &gen);
+	bump_origin_key(b, gen, key, sizeof key);
+	if (b->decided == CLIENT_BUMP_BUMP && (b->origin_cert =
+	    tls_mint_origin_find(b->mint, key, b->codes, &b->ncodes,
+	    BUMP_ERRORS)) != NULL) {
+		bump_log(b, LG_DEBUG, "the origin's certificate, verified "
+		    "lately");
+		b->nallowed = 0;
+		b->code = 0;
+		bump_verdict_next(b);
 		return;
 	}
 	bump_hold(b);
@@ -677,38 +743,85 @@ bump_connected(struct comm_conn *c, const struct sockaddr *peer,
 	/* The hold of the connect passes to the handshake. */
 }
 
-/* sslproxy_cert_error on each error the origin's certificate has; the
- * first one denied is the reason, by Squid's name. */
+/* Squid's name for an error: a certificate that does not name the
+ * server is SQUID_X509_V_ERR_DOMAIN_MISMATCH, which sslproxy_cert_error
+ * lines use. */
 static const char *
-bump_verdict(struct client_bump *b)
+bump_error_name(int code)
+{
+	return (code == tls_verify_code("SQUID_X509_V_ERR_DOMAIN_MISMATCH") ?
+	    "SQUID_X509_V_ERR_DOMAIN_MISMATCH" : tls_verify_name(code));
+}
+
+/* The origin is verified (or allowed): on to the client, or to step 3. */
+static void
+bump_origin_ok(struct client_bump *b)
+{
+	if (b->decided == CLIENT_BUMP_BUMP)
+		bump_client(b);
+	else {
+		b->step = 3;
+		bump_step(b);
+	}
+}
+
+/* sslproxy_cert_error on each error the origin's certificate has, in
+ * turn (a check may wait on a lookup); the first one denied is the
+ * reason, by Squid's name. */
+static void
+bump_verdict_next(struct client_bump *b)
 {
 	const struct client_deps *d = &b->cc->ctx->deps;
-	struct acl_request *v = &b->t->view;
-	int codes[BUMP_ERRORS];
-	size_t i, n;
-	const char *name = NULL, *what;
+	struct client_txn *t = b->t;
+	enum acl_answer a;
 
-	b->nallowed = 0;
-	n = tls_verify_errors(comm_tls_ssl(b->server), codes, BUMP_ERRORS);
-	for (i = 0; i < n && name == NULL; i++) {
-		/* Squid's name for a certificate that does not name the
-		 * server, which sslproxy_cert_error lines use. */
-		what = codes[i] == tls_verify_code(
-		    "SQUID_X509_V_ERR_DOMAIN_MISMATCH") ?
-		    "SQUID_X509_V_ERR_DOMAIN_MISMATCH" :
-		    tls_verify_name(codes[i]);
-		v->ssl_error = codes[i];
-		if (d->cert_error == NULL || acl_rules_check(d->cert_error, v,
-		    ACL_DENY) != ACL_ALLOW)
-			name = what;
-		else {
-			bump_log(b, LG_INFO, "certificate error %s allowed "
-			    "by sslproxy_cert_error", what);
-			b->allowed[b->nallowed++] = codes[i];
+	for (; b->code < b->ncodes; b->code++) {
+		t->view.ssl_error = b->codes[b->code];
+		a = d->cert_error == NULL ? ACL_DENY : acl_check_start(&t->ck,
+		    d->cert_error, &t->view, &t->lk, d->dns, ACL_DENY,
+		    bump_error_checked, b);
+		if (a == ACL_WAIT) {
+			bump_hold(b);
+			return;
 		}
+		if (a != ACL_ALLOW) {
+			t->view.ssl_error = 0;
+			bump_delay_error(b, ERRPAGE_SECURE_CONNECT_FAIL,
+			    bump_error_name(b->codes[b->code]));
+			return;
+		}
+		bump_log(b, LG_INFO, "certificate error %s allowed by "
+		    "sslproxy_cert_error", bump_error_name(b->codes[b->code]));
+		b->allowed[b->nallowed++] = b->codes[b->code];
 	}
-	v->ssl_error = 0;
-	return (name);
+	t->view.ssl_error = 0;
+	bump_origin_ok(b);
+}
+
+static void
+bump_error_checked(struct acl_check *ck, enum acl_answer a, void *arg)
+{
+	struct client_bump *b = arg;
+
+	(void)ck;
+	CHECK_OBJ_NOTNULL(b, CLIENT_BUMP_MAGIC);
+	if (!bump_gone(b) && a != ACL_CANCELLED) {
+		if (a == ACL_ALLOW) {
+			bump_log(b, LG_INFO, "certificate error %s allowed "
+			    "by sslproxy_cert_error",
+			    bump_error_name(b->codes[b->code]));
+			b->allowed[b->nallowed++] = b->codes[b->code];
+		} else {
+			b->t->view.ssl_error = 0;
+			bump_delay_error(b, ERRPAGE_SECURE_CONNECT_FAIL,
+			    bump_error_name(b->codes[b->code]));
+			bump_release(b);
+			return;
+		}
+		b->code++;
+		bump_verdict_next(b);
+	}
+	bump_release(b);
 }
 
 static void
@@ -716,8 +829,7 @@ bump_origin_tls(struct comm_conn *c, const struct comm_result *res,
     void *arg)
 {
 	struct client_bump *b = arg;
-	const char *denied;
-	char what[256];
+	char what[256], key[300];
 
 	CHECK_OBJ_NOTNULL(b, CLIENT_BUMP_MAGIC);
 	if (bump_gone(b)) {
@@ -738,18 +850,12 @@ bump_origin_tls(struct comm_conn *c, const struct comm_result *res,
 		    BUMP_NAMES);
 	b->t->view.cert_names = (const char *const *)b->names;
 	b->t->view.ncert_names = b->nnames;
-	denied = bump_verdict(b);
-	if (denied != NULL) {
-		bump_delay_error(b, ERRPAGE_SECURE_CONNECT_FAIL, denied);
-		bump_release(b);
-		return;
-	}
-	if (b->decided == CLIENT_BUMP_BUMP)
-		bump_client(b);
-	else {
-		b->step = 3;
-		bump_step(b);
-	}
+	b->nallowed = 0;
+	b->code = 0;
+	b->ncodes = tls_verify_errors(comm_tls_ssl(c), b->codes, BUMP_ERRORS);
+	bump_origin_key(b, b->tls_gen, key, sizeof key);
+	tls_mint_origin_keep(b->mint, key, comm_tls_ssl(c));
+	bump_verdict_next(b);
 	bump_release(b);
 }
 
@@ -774,8 +880,12 @@ bump_client(struct client_bump *b)
 	origin = b->server != NULL && b->error == NULL ?
 	    comm_tls_ssl(b->server) : NULL;
 	tls_mint_stats(b->mint, &before);
-	ssl = tls_mint_server_new(b->mint, origin, bump_name(b), err,
-	    sizeof err);
+	if (origin == NULL && b->origin_cert != NULL && b->error == NULL)
+		ssl = tls_mint_server_new_cert(b->mint, b->origin_cert,
+		    bump_name(b), err, sizeof err);
+	else
+		ssl = tls_mint_server_new(b->mint, origin, bump_name(b), err,
+		    sizeof err);
 	tls_mint_stats(b->mint, &after);
 	fg = &cc->ctx->stats;
 	fg->certs_minted += after.misses - before.misses;
@@ -854,6 +964,7 @@ client_bump_request(struct client_txn *t)
 	struct client_bump *b = t->cc->bump;
 	const char *target;
 	char url[BUMP_URL_MAX], port[8];
+	struct http_url u;
 	bool ip6;
 	int n;
 
@@ -865,8 +976,22 @@ client_bump_request(struct client_txn *t)
 		return (-1);
 	}
 	target = http_msg_ptr(&t->req, t->req.target);
+	if (t->req.target.len > 0 && target[0] != '/' && http_url_parse(target,
+	    t->req.target.len, 0, &u) == 0 && u.form == HTTP_URL_ABSOLUTE) {
+		/* The client asked for a tunnel to one server: a URL naming
+		 * another (or http:// inside TLS) would reach a site that
+		 * the ssl_bump rules never saw. */
+		if (u.scheme != HTTP_SCHEME_HTTPS || u.port != b->port ||
+		    u.host_len != strlen(b->host) || strncasecmp(target +
+		    u.host_off, b->host, u.host_len) != 0) {
+			client_txn_error(t, ERRPAGE_INVALID_REQ, "the URL "
+			    "does not name the server of the CONNECT", 0);
+			return (-1);
+		}
+		return (0);	/* checked as any, Host included */
+	}
 	if (t->req.target.len == 0 || target[0] != '/')
-		return (0);	/* absolute-form: checked as any */
+		return (0);	/* invalid: refused as any */
 	/* The default port is left out, as a client writes the URL. */
 	snprintf(port, sizeof port, ":%u", b->port);
 	ip6 = strchr(b->host, ':') != NULL;

@@ -300,6 +300,13 @@ client_adopt_tls(struct client_ctx *ctx, struct comm_conn *c,
 	client_conn_adopt(ctx, c, -1, peer, tls, NULL);
 }
 
+void
+client_adopt_bump(struct client_ctx *ctx, struct comm_conn *c,
+    const struct sockaddr *peer, struct tls_mint *mint)
+{
+	client_conn_adopt(ctx, c, -1, peer, NULL, mint);
+}
+
 /* The TLS handshake failed: one line, nothing else (Squid logs nothing
  * to access.log either).  INFO: scanners and port probes make these. */
 static void

@@ -94,7 +94,8 @@ ports_mint(const struct conf_port *cp, struct tls_mint **out)
 	bool warn = false;
 	int r;
 
-	r = tls_mint_new(b->cert, b->key, (size_t)b->cert_cache, out, &warn,
+	r = tls_mint_new(b->cert, b->key, (size_t)b->cert_cache, b->leaf_rsa ?
+	    TLS_MINT_RSA2048 : TLS_MINT_P256, out, &warn,
 	    err, sizeof err);
 	if (r != 0) {
 		log_msg(LG_ERR, SEC_CONF, "%s:%u: http_port ssl-bump: %s",

@@ -329,6 +329,18 @@ conf_port_bump_option(struct conf_ctx *ctx, struct conf_port_tls *t,
 		}
 		return (0);
 	}
+	/* cuttle's own (Squid's helper makes RSA keys only): the key
+	 * type of the leaves. */
+	if (strncmp(word, "dynamic_cert_key=", 17) == 0) {
+		v = word + 17;
+		if (strcmp(v, "p256") != 0 && strcmp(v, "rsa2048") != 0) {
+			conf_error(ctx, "dynamic_cert_key= is p256 or "
+			    "rsa2048");
+			return (-1);
+		}
+		t->leaf_rsa = strcmp(v, "rsa2048") == 0;
+		return (0);
+	}
 	conf_warn(ctx, "http_port: option \"%s\" is not supported and is "
 	    "ignored", word);
 	return (0);

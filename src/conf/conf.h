@@ -36,6 +36,8 @@ struct conf_port_tls {
 					 * ... 0x0304 (1.3); 0: default */
 	uint64_t	cert_cache;	/* ssl-bump: dynamic_cert_mem_cache_size
 					 * (bytes) */
+	bool		leaf_rsa;	/* ssl-bump: dynamic_cert_key=rsa2048
+					 * (default p256) */
 };
 
 /* An http_port or https_port line. */

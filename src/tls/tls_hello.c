@@ -136,6 +136,24 @@ hello_versions(struct rd *r, struct tls_hello *h)
 	return (NULL);
 }
 
+/* encrypted_client_hello (RFC 9849 5): in the clear only the outer form,
+ * type 0, HPKE suite, config id, enc and a payload of at least a byte.
+ * The name in server_name is then the outer (public) one, which is all
+ * ssl_bump can see or judge. */
+static const char *
+hello_ech(struct rd *r, struct tls_hello *h)
+{
+	struct rd enc, payload;
+	unsigned type;
+
+	if (!rd_u8(r, &type) || type != 0 || !rd_take(r, 5, NULL) ||
+	    !rd_vec(r, 2, &enc) || !rd_vec(r, 2, &payload) ||
+	    payload.left == 0 || r->left != 0)
+		return ("bad encrypted_client_hello extension");
+	h->ech = true;
+	return (NULL);
+}
+
 static const char *
 hello_extensions(struct rd *r, struct tls_hello *h)
 {
@@ -164,7 +182,9 @@ hello_extensions(struct rd *r, struct tls_hello *h)
 			seen |= 4;
 			break;
 		case EXT_ECH:
-			h->ech = true;
+			why = seen & 8 ? "extension sent twice" :
+			    hello_ech(&ext, h);
+			seen |= 8;
 			break;
 		default:
 			break;

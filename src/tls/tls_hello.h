@@ -30,7 +30,8 @@ struct tls_hello {
 	char		sni[254];	/* host_name, "" when none */
 	bool		alpn_http11;	/* ALPN offers http/1.1 */
 	bool		alpn_h2;	/* ... h2 */
-	bool		ech;		/* encrypted_client_hello present */
+	bool		ech;		/* encrypted_client_hello (outer):
+					 * sni is the public name */
 	uint16_t	version;	/* highest offered: 0x0304 is 1.3 */
 	size_t		len;		/* bytes of the records it took */
 };

@@ -39,10 +39,16 @@
 #define MINT_DAY		(24 * 3600)
 #define MINT_BEFORE		(2 * MINT_DAY)		/* notBefore: now - */
 #define MINT_LIFE		(199L * MINT_DAY)	/* notAfter: now + */
+#define MINT_LIFE_EXPIRED	MINT_DAY	/* ... for an expired origin */
+#define MINT_MARGIN		3600	/* a cached leaf ending sooner is
+					 * minted again */
 #define MINT_OVERHEAD		1536u	/* an X509's structures beyond
 					 * its DER, and the entry */
 #define MINT_CN_MAX		64	/* CN only when shorter */
 #define MINT_SAN_MAX		100	/* names copied from an origin */
+#define MINT_ORIGINS		128	/* origin certificates remembered */
+#define MINT_ORIGIN_TTL		60	/* ... for seconds */
+#define MINT_ORIGIN_ERRORS	16
 
 struct mint_entry {
 	unsigned char		key[32];
@@ -50,6 +56,15 @@ struct mint_entry {
 	size_t			bytes;
 	struct list		lru;		/* front: most recent */
 	struct mint_entry	*next;		/* bucket chain */
+};
+
+/* An origin's certificate, verified lately (tls_mint_origin_keep()). */
+struct mint_origin {
+	char			key[300];	/* "" unused */
+	X509			*cert;
+	int			codes[MINT_ORIGIN_ERRORS];
+	size_t			ncodes;
+	time_t			until;
 };
 
 struct tls_mint {
@@ -63,6 +78,7 @@ struct tls_mint {
 	struct mint_entry	*bucket[MINT_BUCKETS];
 	struct list		lru;
 	struct tls_mint_stats	st;
+	struct mint_origin	origins[MINT_ORIGINS];
 };
 
 static int
@@ -79,7 +95,8 @@ mint_fail(char *err, size_t errlen, const char *what, const char *file)
 
 int
 tls_mint_new(const char *cafile, const char *keyfile, size_t cache_bytes,
-    struct tls_mint **out, bool *warn, char *err, size_t errlen)
+    enum tls_mint_key key, struct tls_mint **out, bool *warn, char *err,
+    size_t errlen)
 {
 	struct tls_options o;
 	struct tls_mint *m;
@@ -137,7 +154,8 @@ tls_mint_new(const char *cafile, const char *keyfile, size_t cache_bytes,
 		goto fail;
 	}
 	r = -ENOMEM;
-	m->leaf_key = EVP_EC_gen("P-256");
+	m->leaf_key = key == TLS_MINT_RSA2048 ? EVP_RSA_gen(2048) :
+	    EVP_EC_gen("P-256");
 	if (m->leaf_key == NULL)
 		goto fail;
 	memset(&o, 0, sizeof o);
@@ -187,6 +205,7 @@ void
 tls_mint_free(struct tls_mint **mp)
 {
 	struct tls_mint *m;
+	size_t i;
 
 	AN(mp);
 	if (*mp == NULL)
@@ -199,6 +218,8 @@ tls_mint_free(struct tls_mint **mp)
 	while (!list_empty(&m->lru))
 		mint_entry_free(m, container_of(m->lru.next,
 		    struct mint_entry, lru));
+	for (i = 0; i < MINT_ORIGINS; i++)
+		X509_free(m->origins[i].cert);
 	tls_ctx_free(&m->ctx);
 	EVP_PKEY_free(m->leaf_key);
 	EVP_PKEY_free(m->ca_key);
@@ -391,11 +412,16 @@ mint_ext(X509 *leaf, X509V3_CTX *v3, int nid, const char *value)
 }
 
 /* The dates: see tls_mint.h.  The earliest notAfter wins, so a leaf is
- * never trusted longer than the origin's certificate or the CA. */
+ * never trusted longer than the origin's certificate or the CA.  An
+ * origin whose certificate has expired is minted for only because
+ * sslproxy_cert_error allowed it: its leaf lives a day (ending in the
+ * past, the leaf would make every client refuse what the policy let
+ * through). */
 static int
 mint_dates(X509 *leaf, X509 *origin, X509 *ca)
 {
 	time_t now = time(NULL);
+	const ASN1_TIME *end;
 	ASN1_TIME *until;
 	int ok;
 
@@ -406,9 +432,12 @@ mint_dates(X509 *leaf, X509 *origin, X509 *ca)
 	if (until == NULL)
 		return (0);
 	ok = 1;
-	if (origin != NULL && ASN1_TIME_compare(X509_get0_notAfter(origin),
-	    until) < 0)
-		ok = ASN1_STRING_copy(until, X509_get0_notAfter(origin));
+	end = origin != NULL ? X509_get0_notAfter(origin) : NULL;
+	if (end != NULL && X509_cmp_time(end, &now) <= 0)
+		ok = X509_time_adj_ex(until, 0, MINT_LIFE_EXPIRED, &now) !=
+		    NULL;
+	else if (end != NULL && ASN1_TIME_compare(end, until) < 0)
+		ok = ASN1_STRING_copy(until, end);
 	if (ok && ASN1_TIME_compare(X509_get0_notAfter(ca), until) < 0)
 		ok = ASN1_STRING_copy(until, X509_get0_notAfter(ca));
 	ok = ok && X509_set1_notAfter(leaf, until);
@@ -488,13 +517,22 @@ fail:
 
 /* -- the cache ------------------------------------------------------------ */
 
+/* The cached leaf for key; one that ends within MINT_MARGIN (its origin's
+ * certificate is ending, or the day of an expired origin is over) is
+ * dropped, to be minted again. */
 static X509 *
 mint_lookup(struct tls_mint *m, const unsigned char *key)
 {
 	struct mint_entry *e;
+	time_t soon = time(NULL) + MINT_MARGIN;
 
 	for (e = m->bucket[mint_bucket(key)]; e != NULL; e = e->next)
 		if (memcmp(e->key, key, sizeof e->key) == 0) {
+			if (X509_cmp_time(X509_get0_notAfter(e->cert),
+			    &soon) <= 0) {
+				mint_entry_free(m, e);
+				return (NULL);
+			}
 			list_remove(&e->lru);
 			list_insert_head(&m->lru, &e->lru);
 			return (e->cert);
@@ -565,16 +603,30 @@ SSL *
 tls_mint_server_new(struct tls_mint *m, const SSL *origin, const char *host,
     char *err, size_t errlen)
 {
+	X509 *peer = NULL;
+	SSL *ssl;
+
+	if (origin != NULL)
+		peer = SSL_get1_peer_certificate(origin);
+	ssl = tls_mint_server_new_cert(m, peer, host, err, errlen);
+	X509_free(peer);
+	return (ssl);
+}
+
+SSL *
+tls_mint_server_new_cert(struct tls_mint *m, X509 *origin, const char *host,
+    char *err, size_t errlen)
+{
 	unsigned char key[32];
-	X509 *peer = NULL, *cert;
+	X509 *peer = origin, *cert;
 	SSL *ssl = NULL;
 	bool add;
 	int ok;
 
 	CHECK_OBJ_NOTNULL(m, TLS_MINT_MAGIC);
 	AN(host);
-	if (origin != NULL)
-		peer = SSL_get1_peer_certificate(origin);
+	if (peer != NULL && !X509_up_ref(peer))
+		peer = NULL;
 	if (peer == NULL && !tls_name_ok(host, strlen(host), false)) {
 		snprintf(err, errlen, "no certificate can be made for "
 		    "\"%.80s\": not a host name", host);
@@ -622,6 +674,72 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 	m->st.failures++;
 	return (NULL);
+}
+
+/* -- origins verified lately ---------------------------------------------- */
+
+static struct mint_origin *
+mint_origin_slot(struct tls_mint *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < MINT_ORIGINS; i++)
+		if (strcmp(m->origins[i].key, key) == 0)
+			return (&m->origins[i]);
+	return (NULL);
+}
+
+void
+tls_mint_origin_keep(struct tls_mint *m, const char *key, const SSL *origin)
+{
+	struct mint_origin *o;
+	time_t now = time(NULL);
+	X509 *x;
+	size_t i;
+
+	CHECK_OBJ_NOTNULL(m, TLS_MINT_MAGIC);
+	if (strlen(key) >= sizeof o->key || key[0] == '\0' ||
+	    (x = SSL_get1_peer_certificate(origin)) == NULL)
+		return;
+	/* Its own slot, else an expired one, else the one ending first. */
+	o = mint_origin_slot(m, key);
+	for (i = 0; o == NULL && i < MINT_ORIGINS; i++)
+		if (m->origins[i].until <= now)
+			o = &m->origins[i];
+	if (o == NULL) {
+		o = &m->origins[0];
+		for (i = 1; i < MINT_ORIGINS; i++)
+			if (m->origins[i].until < o->until)
+				o = &m->origins[i];
+	}
+	X509_free(o->cert);
+	snprintf(o->key, sizeof o->key, "%s", key);
+	o->cert = x;
+	o->ncodes = tls_verify_errors(origin, o->codes, MINT_ORIGIN_ERRORS);
+	o->until = now + MINT_ORIGIN_TTL;
+}
+
+X509 *
+tls_mint_origin_find(struct tls_mint *m, const char *key, int *codes,
+    size_t *n, size_t max)
+{
+	struct mint_origin *o;
+
+	CHECK_OBJ_NOTNULL(m, TLS_MINT_MAGIC);
+	o = mint_origin_slot(m, key);
+	if (o == NULL || o->until <= time(NULL) || max < o->ncodes ||
+	    !X509_up_ref(o->cert))
+		return (NULL);
+	memcpy(codes, o->codes, o->ncodes * sizeof *codes);
+	*n = o->ncodes;
+	return (o->cert);
+}
+
+void
+tls_mint_cert_free(X509 **xp)
+{
+	X509_free(*xp);
+	*xp = NULL;
 }
 
 /* -- the origin's certificate, for bumping --------------------------------- */

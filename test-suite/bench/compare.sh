@@ -22,6 +22,21 @@
 # all with one P-256 certificate; Varnish (no TLS) and Traffic Server are
 # left out of them.  wrk makes a full handshake on every new connection.
 #
+# The bump* points are ssl_bump: cuttle and Squid (squid-openssl, its
+# security_file_certgen helper) on an http_port with ssl-bump and one CA,
+# "ssl_bump bump all", "sslproxy_cert_error allow all", the origin being
+# nginx's HTTPS server; nginx serving HTTPS directly is the ceiling.  The
+# load is bump_load.c (built here with cc): CONNECT, a full TLS handshake
+# inside the tunnel, GETs (wrk and openssl s_time cannot CONNECT).
+# bumptls1k is tls1k with that client (cuttle's and Squid's https_port:
+# what bumped hits are held against); bump1k and bump1m keep their
+# tunnels; bumpnew opens a tunnel (and
+# handshake) per request to one name, so the proxy's certificate comes
+# from its cache; bumpcold gives every tunnel a name of its own (from a
+# hosts_file; a run ends after 3,000 names, as it ends after
+# BENCH_SECONDS), so every one needs a certificate minted (Squid: by its helper, which also writes it to its database).
+# The helper's CPU counts as Squid's.
+#
 # Every peer caches in memory: cuttle, Squid and Traffic Server as forward
 # proxies (absolute-form requests), Varnish as a reverse proxy for the
 # origin (origin-form requests: it cannot be a forward proxy).
@@ -38,11 +53,12 @@
 set -eu
 
 CUTTLE=$(readlink -f "${1:?usage: compare.sh CUTTLE_BINARY}")
+CERTGEN=/usr/lib/squid/security_file_certgen
 DUR=${BENCH_SECONDS:-5}
 WARM=${BENCH_WARMUP:-1}
 RUNS=${BENCH_RUNS:-5}
 LOADS="hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k tls1k tls1m
-    tlsnew1k"
+    tlsnew1k bumptls1k bump1k bump1m bumpnew bumpcold"
 HIER_LOADS="hierc1k hiers1k carpmiss1k"
 POINTS=${BENCH_POINTS:-"$LOADS $HIER_LOADS objmem idlemem"}
 ALL_PEERS="nginx varnish ats squid cuttle"
@@ -162,7 +178,8 @@ rss_kb() {
 # origin-form), MAIN[P] (the PID to stop) and CPUS[P] (the PIDs whose CPU
 # time and memory are its own); SKIP[P] says why a peer has no figures.
 
-declare -A PORT TLSPORT MODE MAIN CPUS SKIP NAME
+declare -A PORT TLSPORT BUMPPORT MODE MAIN CPUS SKIP NAME
+BUMP_NAMES=$((RUNS * 2 * 3500))	# 3,500 a round (warm-up 500) and peer
 NAME=([nginx]="nginx direct" [varnish]="Varnish (reverse)"
     [ats]="Traffic Server" [squid]="Squid" [cuttle]="cuttle")
 
@@ -176,6 +193,17 @@ start_origin() {
 	    -nodes -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
 	    -days 2 -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null
 	chmod 644 "$work/tls.key"	# squid reads it as its own user
+	# ssl_bump's CA, and the names of the cold certificate point.
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -subj "/CN=bench bump CA" \
+	    -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign,cRLSign" -days 2 \
+	    -keyout "$work/bumpca.key" -out "$work/bumpca.pem" 2>/dev/null
+	chmod 644 "$work/bumpca.key"
+	awk -v n="$BUMP_NAMES" 'BEGIN { for (i = 0; i < n; i++)
+	    printf "127.0.0.1 c%d.bump.test\n", i }' >"$work/hosts"
+	cc -O2 -o "$work/bump_load" "$HERE/bump_load.c" -lssl -lcrypto \
+	    -lpthread || exit 1
 	ORIGIN=$(free_port)
 	TLSPORT[nginx]=$(free_port)
 	cat >"$work/nginx.conf" <<EOF
@@ -204,6 +232,10 @@ http {
 		ssl_protocols TLSv1.2 TLSv1.3;
 		keepalive_requests 1000000;
 		root $work/www;
+		# The bumped requests come here: cacheable as the others.
+		location / {
+			add_header Cache-Control "public, max-age=3600";
+		}
 	}
 }
 EOF
@@ -220,9 +252,16 @@ EOF
 start_cuttle() {
 	PORT[cuttle]=$(free_port)
 	TLSPORT[cuttle]=$(free_port)
+	BUMPPORT[cuttle]=$(free_port)
 	cat >"$work/cuttle.conf" <<EOF
 http_port 127.0.0.1:${PORT[cuttle]}
 https_port 127.0.0.1:${TLSPORT[cuttle]} tls-cert=$work/tls.pem tls-key=$work/tls.key
+http_port 127.0.0.1:${BUMPPORT[cuttle]} ssl-bump tls-cert=$work/bumpca.pem tls-key=$work/bumpca.key generate-host-certificates=on dynamic_cert_mem_cache_size=4MB
+acl SSL_ports port 1-65535
+ssl_bump bump all
+sslproxy_cert_error allow all
+tls_outgoing_options cafile=$work/tls.pem
+hosts_file $work/hosts
 cache_mem 2 GB
 maximum_object_size 64 MB
 maximum_object_size_in_memory 64 MB
@@ -248,14 +287,27 @@ start_squid() {
 	command -v squid >/dev/null 2>&1 || [ -x /usr/sbin/squid ] ||
 	    { SKIP[squid]="not installed"; return; }
 	PORT[squid]=$(free_port)
-	local https=
+	local https= bump=
 	if squid -v 2>/dev/null | grep -q -- --with-openssl; then
 		TLSPORT[squid]=$(free_port)
 		https="https_port 127.0.0.1:${TLSPORT[squid]} tls-cert=$work/tls.pem tls-key=$work/tls.key"
 	fi
+	if [ -n "$https" ] && [ -x "$CERTGEN" ]; then
+		BUMPPORT[squid]=$(free_port)
+		rm -rf "$work/ssl_db"
+		"$CERTGEN" -c -s "$work/ssl_db" -M 64MB >/dev/null
+		[ "$(id -u)" -eq 0 ] && chown -R proxy "$work/ssl_db"
+		bump="http_port 127.0.0.1:${BUMPPORT[squid]} ssl-bump tls-cert=$work/bumpca.pem tls-key=$work/bumpca.key generate-host-certificates=on dynamic_cert_mem_cache_size=4MB
+sslcrtd_program $CERTGEN -s $work/ssl_db -M 64MB
+ssl_bump bump all
+sslproxy_cert_error allow all
+tls_outgoing_options cafile=$work/tls.pem
+hosts_file $work/hosts"
+	fi
 	cat >"$work/squid.conf" <<EOF
 http_port 127.0.0.1:${PORT[squid]}
 $https
+$bump
 http_access allow localhost
 http_access deny all
 cache_mem 2048 MB
@@ -479,6 +531,60 @@ run_wrk() {
 	}'
 }
 
+peer_index() {
+	case $1 in
+	squid)	echo 0 ;;
+	*)	echo 1 ;;
+	esac
+}
+
+# run_bump KEY PEER ROUND - one bump_load run (a warm-up, then the
+# measured one); prints what run_wrk prints.
+run_bump() {
+	local key=$1 peer=$2 round=$3 conns=50 path=/1k args=() out t0 t1
+	local dst=(-x "127.0.0.1:${BUMPPORT[$peer]:-}")
+	local target="127.0.0.1:${TLSPORT[nginx]}"
+	[ "$peer" = nginx ] && dst=()
+	case $key in
+	bump1m)		conns=10 path=/1m ;;
+	bumptls1k)	# the https_port, with the same client: the
+			# figure bumped hits are held against
+			if [ "$peer" != nginx ]; then
+				dst=()
+				target="127.0.0.1:${TLSPORT[$peer]}"
+				path="http://127.0.0.1:$ORIGIN/1k"
+				args=(-h "127.0.0.1:$ORIGIN")
+			fi ;;
+	bumpnew)	args=(-k 1) ;;
+	bumpcold)	args=(-k 1)
+			# nginx has no certificates to make: as bumpnew.
+			[ "$peer" != nginx ] && args+=(-N "$BUMP_NAMES") &&
+			    target="bump.test:${TLSPORT[nginx]}" ;;
+	esac
+	# Every run of bumpcold has names of its own: 500 for the warm-up,
+	# 3,000 for the run (which ends when they are used up).
+	local slot=$(( ((round - 1) * 2 + $(peer_index "$peer")) * 3500 ))
+	[ "$key" = bumpcold ] && [ "$peer" != nginx ] && args+=(-n 500)
+	if [ "$WARM" != 0 ]; then
+		taskset -c 1 "$work/bump_load" "${dst[@]}" -t "$target" \
+		    -c "$conns" -d "$WARM" -u "$path" -o "$slot" \
+		    "${args[@]}" >/dev/null 2>&1 || true
+	fi
+	[ "$key" = bumpcold ] && [ "$peer" != nginx ] && args+=(-n 3000)
+	BUMP_OFFSET=$((slot + 500))
+	# Squid's helpers are its own too.
+	[ "$peer" = squid ] &&
+	    TARGET_PIDS="${MAIN[squid]} $(pgrep -P "${MAIN[squid]}" | xargs)"
+	# shellcheck disable=SC2086
+	t0=$(cpu_ticks $TARGET_PIDS)
+	out=$(taskset -c 1 "$work/bump_load" "${dst[@]}" -t "$target" \
+	    -c "$conns" -d "$DUR" -u "$path" -o "$BUMP_OFFSET" "${args[@]}")
+	# shellcheck disable=SC2086
+	t1=$(cpu_ticks $TARGET_PIDS)
+	echo "$out $(( t1 - t0 ))" | awk -v tick="$TICK" \
+	    '{ printf "%s %s %s %s %.3f\n", $1, $2, $3, $4, $5 / tick }'
+}
+
 # -- the points --------------------------------------------------------------
 
 # Each measured run appends "KEY PEER ROUND rps MB/s p50 p99 CPU% req/CPU-s"
@@ -507,8 +613,12 @@ one_run() {
 		path="/1k?$peer-r$round-%d"
 	fi
 	TARGET_PIDS=${CPUS[$peer]}
-	r=$(run_wrk "$port" "$conns" "$warm" \
-	    "$(wrk_lua "$path" "${MODE[$peer]}")" "${args[@]}")
+	if [[ $key == bump* ]]; then
+		r=$(run_bump "$key" "$peer" "$round")
+	else
+		r=$(run_wrk "$port" "$conns" "$warm" \
+		    "$(wrk_lua "$path" "${MODE[$peer]}")" "${args[@]}")
+	fi
 	echo "$key $peer $round $r" | awk -v d="$DUR" '{
 		rpc = "-"
 		if ($8 > 0)
@@ -526,6 +636,9 @@ running_peers() {
 		[ -n "${SKIP[$p]:-}" ] && continue
 		[ "$1" = miss1k ] && [ "$p" = nginx ] && continue
 		[[ $1 == tls* ]] && [ -z "${TLSPORT[$p]:-}" ] && continue
+		[[ $1 == bump* ]] && [ "$p" != nginx ] &&
+		    [ -z "${BUMPPORT[$p]:-}" ] && continue
+		[ "$1" = bumptls1k ] && [ -z "${TLSPORT[$p]:-}" ] && continue
 		printf '%s ' "$p"
 	done
 }
@@ -821,6 +934,11 @@ report() {
 		tls1k)		label="TLS: 1 KiB hits, 50 conns" ;;
 		tls1m)		label="TLS: 1 MiB hits, 10 conns" ;;
 		tlsnew1k)	label="TLS: 1 KiB hits, new conn (full handshake) each" ;;
+		bumptls1k)	label="https_port, bump_load: 1 KiB hits, 50 conns" ;;
+		bump1k)		label="ssl_bump: 1 KiB hits, 50 kept tunnels" ;;
+		bump1m)		label="ssl_bump: 1 MiB hits, 10 kept tunnels" ;;
+		bumpnew)	label="ssl_bump: new tunnel each, certificate cached" ;;
+		bumpcold)	label="ssl_bump: new tunnel each, certificate minted" ;;
 		esac
 		for c in 4:"req/s" 5:"MB/s" 6:"p50 ms" 7:"p99 ms" 8:"CPU %" \
 		    9:"req/CPU-s"; do

@@ -40,6 +40,17 @@
  *			URLs: fwd runs a TLS client handshake on the origin
  *			connections they open, and what the script sends
  *			such an origin is its raw TLS stream
+ *	bump client	open a client connection as on an http_port with
+ *			ssl-bump (ssl_bump peek at step 1, splice b.test,
+ *			bump the rest): after a CONNECT request its bytes
+ *			are step 2's ClientHello, and the origin
+ *			connection a bump opens gets the script's TLS
+ *			stream
+ *	hello c		queue on client c one of a few real ClientHellos
+ *			made at start (SNI a.test, b.test or none, TLS 1.2
+ *			only, with an encrypted_client_hello extension),
+ *			cut short, re-framed in records of n bytes, and
+ *			with a byte changed, as the next bytes say
  *
  * Then every queue is written out and the loop runs a while, and the
  * proxy is torn down as main.c does at shutdown.
@@ -81,14 +92,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "acl/acl.h"
 #include "base/log.h"
 #include "buf/buf.h"
 #include "client/client.h"
+#include "client/client_rules.h"
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
@@ -98,6 +114,7 @@
 #include "mgr/mgr_page.h"
 #include "store/store.h"
 #include "tls/tls.h"
+#include "tls/tls_mint.h"
 
 #include "fuzz.h"
 
@@ -153,9 +170,8 @@ struct fp_peer {
 struct fp {
 	struct comm_loop	*loop;
 	struct conf		*conf;
-	struct acl_set		*acls;
-	struct acl_rules	*http_access;
-	struct http_refresh	*refresh;
+	struct client_rules	rules;		/* http_access, ssl_bump ... */
+	struct tls_mint		*mint;		/* the ssl-bump port's */
 	struct dns_resolver	*dns;
 	struct fwd_ctx		*fwd;
 	struct store_index	*store;
@@ -185,6 +201,12 @@ static char fp_hosts_path[64];
 static char fp_cert_path[64];
 static char fp_key_path[64];
 static struct tls_ctx *fp_tls;	/* the https_port's, made once */
+static char fp_ca_path[64];	/* the ssl-bump port's CA */
+static char fp_cakey_path[64];
+#define FP_HELLOS	5
+#define FP_HELLO_MAX	2048
+static uint8_t fp_hellos[FP_HELLOS][FP_HELLO_MAX];	/* real ones */
+static size_t fp_hello_len[FP_HELLOS];
 static bool fp_trace;		/* FUZZ_PROXY_TRACE set: what moves */
 static char *fp_conf_text;
 
@@ -927,6 +949,40 @@ fp_op_raw(struct fp *f, struct fp_peer *pe)
 		fp_desync(f, pe);
 }
 
+/* A real ClientHello (byte 0 picks which), its handshake message cut
+ * after byte 1 * 8 bytes (0: whole), re-framed in records of byte 2
+ * bytes (0: one record), byte 3 (0: none) of its bytes xored with byte
+ * 4.  Its CONNECT may still be unanswered: that is step 2's business. */
+static void
+fp_op_hello(struct fp *f, struct fp_peer *pe)
+{
+	unsigned which = fp_u8(f) % FP_HELLOS, cut = fp_u8(f) * 8u,
+	    frag = fp_u8(f), pos = fp_u8(f), x = fp_u8(f);
+	const uint8_t *h = fp_hellos[which] + 5;	/* the message */
+	size_t len = fp_hello_len[which] - 5, i, n;
+	uint8_t b[FP_HELLO_MAX * 6], rec[5];	/* records of 1 byte */
+	size_t o = 0;
+
+	if (cut > 0 && cut < len)
+		len = cut;
+	if (frag == 0)
+		frag = (unsigned)len;
+	for (i = 0; i < len; i += n) {
+		n = len - i < frag ? len - i : frag;
+		rec[0] = 0x16;
+		rec[1] = 0x03;
+		rec[2] = 0x01;
+		rec[3] = (uint8_t)(n >> 8);
+		rec[4] = (uint8_t)n;
+		memcpy(b + o, rec, 5);
+		memcpy(b + o + 5, h + i, n);
+		o += 5 + n;
+	}
+	if (pos > 0 && o > 0)
+		b[pos % o] ^= (uint8_t)x;
+	fp_queue(pe, b, o);
+}
+
 static struct fp_peer *
 fp_pick_peer(struct fp *f, unsigned b)
 {
@@ -972,6 +1028,8 @@ enum fp_op {
 	FP_OP_SEND_ALL,
 	FP_OP_CLIENT_TLS,
 	FP_OP_HTTPS,
+	FP_OP_CLIENT_BUMP,
+	FP_OP_HELLO,
 	FP_OP__COUNT
 };
 
@@ -992,20 +1050,29 @@ fp_script(struct fp *f)
 		switch (op) {
 		case FP_OP_CLIENT:
 		case FP_OP_CLIENT_TLS:
+		case FP_OP_CLIENT_BUMP:
 			if (f->nclients == FP_CLIENTS ||
 			    fp_peer_open(f, &f->clients[f->nclients], false,
 			    &fd) != 0)
 				break;
 			c = comm_conn_new(f->loop, fd);
 			FUZZ_ASSERT(c != NULL);
-			if (op == FP_OP_CLIENT_TLS) {
+			if (op != FP_OP_CLIENT) {
 				/* Its replies come encrypted: unchecked. */
 				f->clients[f->nclients].raw = true;
 				f->clients[f->nclients].broken = true;
 			}
 			f->nclients++;
-			client_adopt_tls(f->client, c, NULL,
-			    op == FP_OP_CLIENT_TLS ? fp_tls : NULL);
+			if (op == FP_OP_CLIENT_BUMP)
+				client_adopt_bump(f->client, c, NULL, f->mint);
+			else
+				client_adopt_tls(f->client, c, NULL,
+				    op == FP_OP_CLIENT_TLS ? fp_tls : NULL);
+			break;
+		case FP_OP_HELLO:
+			b = fp_u8(f);
+			if (f->nclients > 0)
+				fp_op_hello(f, &f->clients[b % f->nclients]);
 			break;
 		case FP_OP_HTTPS:
 			f->https = !f->https;
@@ -1083,14 +1150,10 @@ fp_start(struct fp *f)
 	FUZZ_ASSERT(conf_load_string(f->conf, "fuzz_proxy.conf",
 	    fp_conf_text) == 0);
 	FUZZ_ASSERT(conf_finish(f->conf) == 0);
-	f->acls = acl_set_compile(&f->conf->acl, &errors);
-	FUZZ_ASSERT(f->acls != NULL && errors == 0);
-	f->http_access = acl_rules_compile(f->acls, &f->conf->http_access,
-	    "http_access", &errors);
-	FUZZ_ASSERT(f->http_access != NULL && errors == 0);
-	f->refresh = http_refresh_new(&f->conf->refresh_pattern, err,
-	    sizeof err);
-	FUZZ_ASSERT(f->refresh != NULL);
+	errors = client_rules_compile(f->conf, &f->rules);
+	FUZZ_ASSERT(errors == 0);
+	FUZZ_ASSERT(tls_mint_new(fp_ca_path, fp_cakey_path, 64 * 1024,
+	    TLS_MINT_P256, &f->mint, NULL, err, sizeof err) == 0);
 	f->loop = comm_loop_new();
 	FUZZ_ASSERT(f->loop != NULL);
 	comm_loop_set_connector(f->loop, fp_connector, f);
@@ -1115,12 +1178,10 @@ fp_start(struct fp *f)
 	deps.loop = f->loop;
 	deps.conf = f->conf;
 	deps.fwd = f->fwd;
-	deps.http_access = f->http_access;
 	deps.store = f->store;
-	deps.refresh = f->refresh;
 	deps.mgr = f->mgr;
 	deps.dns = f->dns;
-	deps.purge = true;
+	client_rules_lend(&f->rules, &deps);
 	f->client = client_ctx_new(&deps);
 	FUZZ_ASSERT(f->client != NULL);
 }
@@ -1160,9 +1221,8 @@ fp_stop(struct fp *f)
 	buf_pool_stats(comm_loop_pool(f->loop), &ps);
 	FUZZ_ASSERT(ps.pages == 0 && ps.bytes == 0 && ps.pinned == 0);
 	comm_loop_free(&f->loop);
-	acl_rules_free(&f->http_access);
-	acl_set_free(&f->acls);
-	http_refresh_free(&f->refresh);
+	tls_mint_free(&f->mint);
+	client_rules_free(&f->rules);
 	conf_free(&f->conf);
 	for (i = 0; i < FP_CLIENTS; i++)
 		fp_peer_fini(&f->clients[i]);
@@ -1192,6 +1252,8 @@ fp_cleanup(void)
 	(void)unlink(fp_hosts_path);
 	(void)unlink(fp_cert_path);
 	(void)unlink(fp_key_path);
+	(void)unlink(fp_ca_path);
+	(void)unlink(fp_cakey_path);
 	tls_ctx_free(&fp_tls);
 	free(fp_conf_text);
 }
@@ -1242,6 +1304,128 @@ fp_tls_init(void)
 	FUZZ_ASSERT(tls_ctx_server_new(&o, &fp_tls, err, sizeof err) == 0);
 }
 
+/* The ssl-bump port's CA (its key in a file of its own). */
+static void
+fp_ca_init(void)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	EVP_PKEY *k;
+	X509 *x;
+	FILE *fc, *fk;
+	int fd;
+
+	k = EVP_EC_gen("P-256");
+	x = X509_new();
+	FUZZ_ASSERT(k != NULL && x != NULL);
+	FUZZ_ASSERT(X509_set_version(x, 2) == 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	FUZZ_ASSERT(X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL);
+	FUZZ_ASSERT(X509_gmtime_adj(X509_getm_notAfter(x), 86400 * 30) !=
+	    NULL);
+	FUZZ_ASSERT(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"fuzz CA", -1, -1, 0) == 1);
+	FUZZ_ASSERT(X509_set_issuer_name(x, X509_get_subject_name(x)) == 1);
+	FUZZ_ASSERT(X509_set_pubkey(x, k) == 1);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+	    "critical,CA:TRUE");
+	FUZZ_ASSERT(ext != NULL && X509_add_ext(x, ext, -1) == 1);
+	X509_EXTENSION_free(ext);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier,
+	    "hash");
+	FUZZ_ASSERT(ext != NULL && X509_add_ext(x, ext, -1) == 1);
+	X509_EXTENSION_free(ext);
+	FUZZ_ASSERT(X509_sign(x, k, EVP_sha256()) > 0);
+	snprintf(fp_ca_path, sizeof fp_ca_path, "/tmp/fuzz_proxy_ca.XXXXXX");
+	snprintf(fp_cakey_path, sizeof fp_cakey_path,
+	    "/tmp/fuzz_proxy_cak.XXXXXX");
+	fd = mkstemp(fp_ca_path);
+	FUZZ_ASSERT(fd != -1 && (fc = fdopen(fd, "w")) != NULL);
+	fd = mkstemp(fp_cakey_path);
+	FUZZ_ASSERT(fd != -1 && (fk = fdopen(fd, "w")) != NULL);
+	FUZZ_ASSERT(PEM_write_X509(fc, x) == 1);
+	FUZZ_ASSERT(PEM_write_PrivateKey(fk, k, NULL, NULL, 0, NULL,
+	    NULL) == 1);
+	fclose(fc);
+	fclose(fk);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* An encrypted_client_hello extension, outer form (RFC 9849 5), with a
+ * random-looking payload: what a client without ECH keys sends. */
+static int
+fp_ech_add(SSL *s, unsigned type, unsigned context, const unsigned char **out,
+    size_t *outlen, X509 *x, size_t idx, int *al, void *arg)
+{
+	static const unsigned char ech[] = {
+		0x00, 0x00, 0x01, 0x00, 0x01, 0x2a, 0x00, 0x04, 0x11, 0x22,
+		0x33, 0x44, 0x00, 0x06, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+	};
+
+	(void)s;
+	(void)type;
+	(void)context;
+	(void)x;
+	(void)idx;
+	(void)al;
+	(void)arg;
+	*out = ech;
+	*outlen = sizeof ech;
+	return (1);
+}
+
+/* The ClientHellos the hello operation sends: OpenSSL's own. */
+static void
+fp_hellos_init(void)
+{
+	static const struct {
+		const char	*sni;
+		bool		tls12;
+		bool		ech;
+	} v[FP_HELLOS] = {
+		{ "a.test", false, false }, { "b.test", false, false },
+		{ NULL, false, false }, { "a.test", true, false },
+		{ "a.test", false, true },
+	};
+	static const unsigned char alpn[] = "\x08http/1.1";
+	SSL_CTX *ctx;
+	SSL *ssl;
+	BIO *rb, *wb;
+	unsigned i;
+	int n;
+
+	for (i = 0; i < FP_HELLOS; i++) {
+		ctx = SSL_CTX_new(TLS_client_method());
+		FUZZ_ASSERT(ctx != NULL);
+		if (v[i].tls12)
+			SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+		if (v[i].ech)
+			FUZZ_ASSERT(SSL_CTX_add_custom_ext(ctx, 0xfe0d,
+			    SSL_EXT_CLIENT_HELLO, fp_ech_add, NULL, NULL, NULL,
+			    NULL) == 1);
+		FUZZ_ASSERT(SSL_CTX_set_alpn_protos(ctx, alpn,
+		    sizeof alpn - 1) == 0);
+		ssl = SSL_new(ctx);
+		rb = BIO_new(BIO_s_mem());
+		wb = BIO_new(BIO_s_mem());
+		FUZZ_ASSERT(ssl != NULL && rb != NULL && wb != NULL);
+		SSL_set_bio(ssl, rb, wb);
+		if (v[i].sni != NULL)
+			FUZZ_ASSERT(SSL_set_tlsext_host_name(ssl,
+			    v[i].sni) == 1);
+		SSL_set_connect_state(ssl);
+		FUZZ_ASSERT(SSL_do_handshake(ssl) <= 0);
+		n = BIO_read(wb, fp_hellos[i], FP_HELLO_MAX);
+		FUZZ_ASSERT(n > 5 && n < FP_HELLO_MAX);
+		fp_hello_len[i] = (size_t)n;
+		SSL_free(ssl);
+		SSL_CTX_free(ctx);
+	}
+	ERR_clear_error();
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -1263,6 +1447,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    (ssize_t)(sizeof hosts - 1));
 	close(fd);
 	fp_tls_init();
+	fp_ca_init();
+	fp_hellos_init();
 	atexit(fp_cleanup);
 	/* The resolver's one name server refuses: a name hosts_file does
 	 * not know fails, and nothing is sent past loopback. */
@@ -1281,7 +1467,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "read_timeout 1 minute\n"
 	    "client_lifetime 1 hour\n"
 	    "pconn_timeout 20 seconds\n"
-	    "tls_outgoing_options default-ca=off\n", fp_hosts_path) > 0);
+	    "tls_outgoing_options default-ca=off\n"
+	    "acl step1 at_step SslBump1\n"
+	    "acl spliced ssl::server_name b.test\n"
+	    "acl mismatch ssl_error SQUID_X509_V_ERR_DOMAIN_MISMATCH\n"
+	    "sslproxy_cert_error allow mismatch\n"
+	    "sslproxy_cert_error deny all\n"
+	    "ssl_bump peek step1\n"
+	    "ssl_bump splice spliced\n"
+	    "ssl_bump bump all\n", fp_hosts_path) > 0);
 	return (0);
 }
 

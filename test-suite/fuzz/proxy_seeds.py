@@ -14,7 +14,9 @@ import sys
 import tempfile
 
 CLIENT, REQUEST, REPLY, RAW, SEND, RUN, SHUT, RESET, CLOSE, WARP, REFUSE, \
-    SEND_ALL, CLIENT_TLS, HTTPS = range(14)
+    SEND_ALL, CLIENT_TLS, HTTPS, CLIENT_BUMP, HELLO = range(16)
+# fuzz_proxy.c's ClientHellos (hello operation)
+H_A, H_B, H_NONE, H_A12, H_ECH = range(5)
 GET, HEAD, POST, PUT, DELETE, OPTIONS, PURGE, CONNECT, TRACE = \
     0, 3, 4, 5, 6, 7, 8, 9, 11
 A, B, IP, A80, LOCALHOST = range(5)
@@ -161,6 +163,18 @@ def tls_flights():
 CLIENT_HELLO, SERVER_FLIGHT = tls_flights()
 
 
+def hello(cl=0, which=H_A, cut=0, frag=0, pos=0, xor=0):
+    """One of fuzz_proxy.c's ClientHellos on client cl: cut after
+    cut * 8 bytes, in records of frag bytes, byte pos xored."""
+    return [HELLO, cl, which, cut, frag, pos, xor]
+
+
+def bump_connect(host=A):
+    """A client of the ssl-bump port and its CONNECT, answered."""
+    return flow([CLIENT_BUMP], req(method=CONNECT, host=host,
+                                   port443=True), send_all(), run())
+
+
 def flow(*parts):
     out = []
     for p in parts:
@@ -261,6 +275,35 @@ SEEDS = {
                                  send_all(), run(), reply(), send_all(),
                                  run(), [HTTPS], req(path=2), send_all(),
                                  run(), reply(), send_all(), run()),
+    # Step 2 of ssl_bump: CONNECT on the ssl-bump port, then a
+    # ClientHello (real ones: Python's raw, and fuzz_proxy.c's own).
+    "bump-hello-origin-flight": flow(
+        bump_connect(), hello(), send_all(), run(), run(),
+        raw_long(o(0), SERVER_FLIGHT), send_all(), run(), run()),
+    "bump-python-hello": flow(
+        bump_connect(), raw_long(c(0), CLIENT_HELLO), send_all(), run(),
+        run(), raw(o(0), b"\x15\x03\x03\x00\x02\x02\x28"), send_all(),
+        run(), run()),
+    "bump-hello-spliced": flow(
+        bump_connect(B), hello(which=H_B), send_all(), run(),
+        raw(o(0), b"\x16\x03\x03\x00\x01\x02"), send_all(), run()),
+    "bump-hello-ech": flow(
+        bump_connect(), hello(which=H_ECH), send_all(), run(), run(),
+        [RESET, o(0)], run(), run()),
+    "bump-hello-fragments": flow(
+        bump_connect(), hello(which=H_A12, frag=7), send(c(0), 30),
+        run(2), send(c(0), 1), run(1), send_all(), run(),
+        raw_long(o(0), SERVER_FLIGHT), send_all(), run()),
+    "bump-hello-cut": flow(
+        bump_connect(), hello(which=H_NONE, cut=10), send_all(), run(),
+        [SHUT, c(0)], run(), warp(3), run()),
+    "bump-hello-mutated": flow(
+        bump_connect(), hello(pos=60, xor=0x40), send_all(), run(),
+        run()),
+    "bump-not-tls": flow(
+        bump_connect(B), req(0), send_all(), run(), run()),
+    "bump-refused-origin": flow(
+        [REFUSE], bump_connect(), hello(), send_all(), run(), run()),
 }
 
 

@@ -384,6 +384,10 @@ START_TEST(http_port_ssl_bump_needs_a_ca)
 		{ "http_port 3128 ssl-bump cert=/ca.pem "
 		    "dynamic_cert_mem_cache_size=lots\n",
 		    "t.conf:1: http_port: bad dynamic_cert_mem_cache_size" },
+		{ "http_port 3128 ssl-bump cert=/ca.pem "
+		    "dynamic_cert_key=rsa\n",
+		    "t.conf:1: http_port: dynamic_cert_key= is p256 or "
+		    "rsa2048" },
 	};
 	struct conf *c;
 	size_t i;
@@ -402,7 +406,7 @@ START_TEST(http_port_ssl_bump_needs_a_ca)
 	    "http_port 3128\n"
 	    "http_port 3129 ssl-bump tls-cert=/ca.pem tls-key=/ca.key "
 	    "generate-host-certificates=on dynamic_cert_mem_cache_size=8MB\n"
-	    "http_port 3130 ssl-bump cert=/ca2.pem\n"
+	    "http_port 3130 ssl-bump cert=/ca2.pem dynamic_cert_key=rsa2048\n"
 	    "ssl_bump peek all\n"
 	    "sslproxy_cert_error deny all\n"
 	    "sslcrtd_program /usr/lib/squid/security_file_certgen\n"), 0);
@@ -415,6 +419,8 @@ START_TEST(http_port_ssl_bump_needs_a_ca)
 	ck_assert_str_eq(c->ports[2].bump->cert, "/ca2.pem");
 	ck_assert_ptr_null(c->ports[2].bump->key);
 	ck_assert_uint_eq(c->ports[2].bump->cert_cache, 4u << 20);
+	ck_assert(!c->ports[1].bump->leaf_rsa);
+	ck_assert(c->ports[2].bump->leaf_rsa);
 	ck_assert_uint_eq(c->ssl_bump.n, 1);
 	ck_assert_uint_eq(c->sslproxy_cert_error.n, 1);
 	ck_assert_ptr_nonnull(strstr(log_captured(), "t.conf:6: "

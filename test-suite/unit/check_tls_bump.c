@@ -233,6 +233,86 @@ START_TEST(hello_bad_server_name_refused)
 }
 END_TEST
 
+/* The real hello in b (len bytes, one record) with the extension ext
+ * (type and body, elen bytes) appended to its extensions, the lengths
+ * around it fixed: a client with ECH, crafted.  Returns the new
+ * length. */
+static size_t
+hello_add_ext(uint8_t *b, size_t len, size_t max, const uint8_t *ext,
+    size_t elen)
+{
+	size_t o = 5 + 4 + 2 + 32, n;
+
+	ck_assert_uint_le(len + elen, max);
+	o += 1 + b[o];					/* session id */
+	o += 2 + ((size_t)b[o] << 8 | b[o + 1]);	/* cipher suites */
+	o += 1 + b[o];					/* compression */
+	n = ((size_t)b[o] << 8 | b[o + 1]) + elen;	/* extensions */
+	b[o] = (uint8_t)(n >> 8);
+	b[o + 1] = (uint8_t)n;
+	ck_assert_uint_eq(o + 2 + n - elen, len);
+	memcpy(b + len, ext, elen);
+	len += elen;
+	n = len - 9;					/* handshake */
+	b[6] = (uint8_t)(n >> 16);
+	b[7] = (uint8_t)(n >> 8);
+	b[8] = (uint8_t)n;
+	n = len - 5;					/* record */
+	b[3] = (uint8_t)(n >> 8);
+	b[4] = (uint8_t)n;
+	return (len);
+}
+
+/* encrypted_client_hello, outer form (RFC 9849 5): the SNI in the clear
+ * is the public name, and that is what the parser gives; the inner form
+ * in the clear, a cut one, or two are malformed. */
+START_TEST(hello_with_ech)
+{
+	static const uint8_t outer[] = {
+		0xfe, 0x0d, 0x00, 0x0e,
+		0x00,				/* outer */
+		0x00, 0x01, 0x00, 0x01,		/* HKDF-SHA256, AES-128-GCM */
+		0x2a,				/* config id */
+		0x00, 0x02, 0xaa, 0xbb,		/* enc */
+		0x00, 0x02, 0xcc, 0xdd,		/* payload */
+	}, inner[] = { 0xfe, 0x0d, 0x00, 0x01, 0x01 },
+	    cut[] = { 0xfe, 0x0d, 0x00, 0x09, 0x00, 0x00, 0x01, 0x00, 0x01,
+	    0x2a, 0x00, 0x02, 0xaa };
+	uint8_t b[4096], c[4096];
+	struct tls_hello h;
+	const char *why;
+	size_t len, n, need;
+
+	len = real_hello("public.example.com", b, sizeof b);
+	memset(&h, 0, sizeof h);
+	ck_assert_int_eq(tls_hello_parse(b, len, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_OK);
+	ck_assert(!h.ech);
+	memcpy(c, b, len);
+	n = hello_add_ext(c, len, sizeof c, outer, sizeof outer);
+	ck_assert_int_eq(tls_hello_parse(c, n, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_OK);
+	ck_assert(h.ech);
+	ck_assert_str_eq(h.sni, "public.example.com");
+	ck_assert_uint_eq(h.len, n);
+	/* Sent twice. */
+	n = hello_add_ext(c, n, sizeof c, outer, sizeof outer);
+	ck_assert_int_eq(tls_hello_parse(c, n, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_BAD);
+	ck_assert_str_eq(why, "extension sent twice");
+	memcpy(c, b, len);
+	n = hello_add_ext(c, len, sizeof c, inner, sizeof inner);
+	ck_assert_int_eq(tls_hello_parse(c, n, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_BAD);
+	ck_assert_str_eq(why, "bad encrypted_client_hello extension");
+	memcpy(c, b, len);
+	n = hello_add_ext(c, len, sizeof c, cut, sizeof cut);
+	ck_assert_int_eq(tls_hello_parse(c, n, TLS_HELLO_MAX, &h, &need,
+	    &why), TLS_HELLO_BAD);
+	ck_assert_str_eq(why, "bad encrypted_client_hello extension");
+}
+END_TEST
+
 /* --- minting -------------------------------------------------------------- */
 
 static struct tls_mint *
@@ -241,8 +321,8 @@ mint(size_t cache)
 	struct tls_mint *m;
 	char err[256];
 
-	ck_assert_msg(tls_mint_new(cert("ca.pem"), cert("ca.key"), cache, &m,
-	    NULL, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(tls_mint_new(cert("ca.pem"), cert("ca.key"), cache,
+	    TLS_MINT_P256, &m, NULL, err, sizeof err) == 0, "%s", err);
 	return (m);
 }
 
@@ -318,9 +398,11 @@ asn1_time(const ASN1_TIME *t)
 	return (timegm(&tm));
 }
 
-/* The whole profile of tls_mint.h, for a certificate made for host. */
+/* The whole profile of tls_mint.h, for a certificate made for host with
+ * a leaf key of type key. */
 static void
-check_profile(X509 *x, const char *cn, const char *san)
+check_profile_key(X509 *x, const char *cn, const char *san,
+    enum tls_mint_key key)
 {
 	X509 *ca = load("ca.pem");
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
@@ -363,7 +445,9 @@ check_profile(X509 *x, const char *cn, const char *san)
 	ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
 	ck_assert_ptr_nonnull(ku);
 	ck_assert_int_eq(crit, 1);
-	ck_assert_uint_eq(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
+	/* keyEncipherment for RSA only (RSA key exchange, TLS 1.2). */
+	ck_assert_uint_eq(X509_get_key_usage(x), key == TLS_MINT_RSA2048 ?
+	    KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT : KU_DIGITAL_SIGNATURE);
 	ASN1_BIT_STRING_free(ku);
 	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
 	ck_assert_ptr_nonnull(eku);
@@ -382,10 +466,18 @@ check_profile(X509 *x, const char *cn, const char *san)
 	ck_assert_int_eq(X509_verify(x, capub), 1);
 	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
 	pub = X509_get0_pubkey(x);
-	ck_assert_int_eq(EVP_PKEY_get_base_id(pub), EVP_PKEY_EC);
-	ck_assert_int_eq(EVP_PKEY_get_bits(pub), 256);
+	ck_assert_int_eq(EVP_PKEY_get_base_id(pub), key == TLS_MINT_RSA2048 ?
+	    EVP_PKEY_RSA : EVP_PKEY_EC);
+	ck_assert_int_eq(EVP_PKEY_get_bits(pub), key == TLS_MINT_RSA2048 ?
+	    2048 : 256);
 	ck_assert_int_ne(EVP_PKEY_eq(pub, capub), 1);
 	X509_free(ca);
+}
+
+static void
+check_profile(X509 *x, const char *cn, const char *san)
+{
+	check_profile_key(x, cn, san, TLS_MINT_P256);
 }
 
 START_TEST(mint_for_a_host)
@@ -519,6 +611,100 @@ START_TEST(mint_mirrors_the_origin)
 }
 END_TEST
 
+/* An expired origin is minted for only when sslproxy_cert_error allowed
+ * it: the leaf is valid now (a day), not over with the origin's. */
+START_TEST(mint_expired_origin_lives_a_day)
+{
+	struct tls_mint *m = mint(1 << 20);
+	struct tls_mint_stats st;
+	time_t now = time(NULL), end;
+	int codes[4];
+	SSL *o;
+	X509 *x, *y;
+
+	o = origin_handshake("origin.test", "expired.pem", "expired.key");
+	ck_assert_uint_eq(tls_verify_errors(o, codes, 4), 1);
+	ck_assert_int_eq(codes[0], X509_V_ERR_CERT_HAS_EXPIRED);
+	x = mint_cert(m, o, "origin.test");
+	end = asn1_time(X509_get0_notAfter(x));
+	ck_assert_int_gt(end, now + 3600);
+	ck_assert_int_le(end, now + 86400 + 60);
+	ck_assert_int_lt(asn1_time(X509_get0_notBefore(x)), now);
+	/* Still valid: the cache's. */
+	y = mint_cert(m, o, "origin.test");
+	ck_assert_int_eq(X509_cmp(x, y), 0);
+	tls_mint_stats(m, &st);
+	ck_assert_uint_eq(st.hits, 1);
+	X509_free(x);
+	X509_free(y);
+	SSL_free(o);
+	tls_mint_free(&m);
+}
+END_TEST
+
+/* dynamic_cert_key=rsa2048: the same profile with an RSA-2048 key and
+ * keyEncipherment, for a host and mirroring an origin. */
+START_TEST(mint_rsa_leaf)
+{
+	struct tls_mint *m;
+	char err[256];
+	SSL *o;
+	X509 *x;
+
+	ck_assert_msg(tls_mint_new(cert("ca.pem"), cert("ca.key"), 1 << 20,
+	    TLS_MINT_RSA2048, &m, NULL, err, sizeof err) == 0, "%s", err);
+	x = mint_cert(m, NULL, "www.example.com");
+	check_profile_key(x, "www.example.com", "DNS:www.example.com",
+	    TLS_MINT_RSA2048);
+	X509_free(x);
+	o = origin_handshake("origin.test", "server.pem", "server.key");
+	x = mint_cert(m, o, "origin.test");
+	check_profile_key(x, "localhost", "DNS:localhost,IP:127.0.0.1,"
+	    "DNS:origin.test,DNS:*.origin.test", TLS_MINT_RSA2048);
+	X509_free(x);
+	SSL_free(o);
+	tls_mint_free(&m);
+}
+END_TEST
+
+/* Origins verified lately: found by their key with their errors, and
+ * minted from as from the handshake itself. */
+START_TEST(mint_origin_remembered)
+{
+	struct tls_mint *m = mint(1 << 20);
+	int codes[4];
+	size_t n = 9;
+	char err[256];
+	SSL *o, *ssl;
+	X509 *x, *y;
+
+	o = origin_handshake("wrong.test", "server.pem", "server.key");
+	ck_assert_ptr_null(tls_mint_origin_find(m, "wrong.test x:443", codes,
+	    &n, 4));
+	tls_mint_origin_keep(m, "wrong.test x:443", o);
+	ck_assert_ptr_null(tls_mint_origin_find(m, "other.test x:443", codes,
+	    &n, 4));
+	x = tls_mint_origin_find(m, "wrong.test x:443", codes, &n, 4);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(codes[0], X509_V_ERR_HOSTNAME_MISMATCH);
+	ck_assert_int_eq(X509_cmp(x, SSL_get0_peer_certificate(o)), 0);
+	/* Too little room for its errors: not given. */
+	ck_assert_ptr_null(tls_mint_origin_find(m, "wrong.test x:443", codes,
+	    &n, 0));
+	ssl = tls_mint_server_new_cert(m, x, "wrong.test", err, sizeof err);
+	ck_assert_msg(ssl != NULL, "%s", err);
+	y = mint_cert(m, o, "wrong.test");
+	ck_assert_int_eq(X509_cmp(SSL_get_certificate(ssl), y), 0);
+	X509_free(y);
+	SSL_free(ssl);
+	tls_mint_cert_free(&x);
+	ck_assert_ptr_null(x);
+	SSL_free(o);
+	tls_mint_free(&m);
+}
+END_TEST
+
 START_TEST(origin_errors_are_kept)
 {
 	int codes[4];
@@ -577,22 +763,22 @@ START_TEST(mint_ca_checked)
 	bool warn;
 
 	ck_assert_int_eq(tls_mint_new(cert("ca.pem"), cert("other.key"), 1000,
-	    &m, NULL, err, sizeof err), -EINVAL);
+	    TLS_MINT_P256, &m, NULL, err, sizeof err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "does not match"));
 	ck_assert_int_eq(tls_mint_new(cert("server.pem"), cert("server.key"),
-	    1000, &m, NULL, err, sizeof err), -EINVAL);
+	    1000, TLS_MINT_P256, &m, NULL, err, sizeof err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "not a CA"));
-	ck_assert_int_eq(tls_mint_new(cert("none.pem"), NULL, 1000, &m, NULL,
-	    err, sizeof err), -EINVAL);
+	ck_assert_int_eq(tls_mint_new(cert("none.pem"), NULL, 1000,
+	    TLS_MINT_P256, &m, NULL, err, sizeof err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "none.pem"));
 	ck_assert_int_eq(chmod(cert("ca.key"), 0644), 0);
 	ck_assert_int_eq(tls_mint_new(cert("ca.pem"), cert("ca.key"), 1000,
-	    &m, &warn, err, sizeof err), 0);
+	    TLS_MINT_P256, &m, &warn, err, sizeof err), 0);
 	ck_assert(warn);
 	tls_mint_free(&m);
 	ck_assert_int_eq(chmod(cert("ca.key"), 0600), 0);
 	ck_assert_int_eq(tls_mint_new(cert("ca.pem"), cert("ca.key"), 1000,
-	    &m, &warn, err, sizeof err), 0);
+	    TLS_MINT_P256, &m, &warn, err, sizeof err), 0);
 	ck_assert(!warn);
 	/* A reference outlives the creator's. */
 	m2 = tls_mint_ref(m);
@@ -617,15 +803,19 @@ tls_bump_suite(void)
 	tcase_add_test(tc, hello_not_tls);
 	tcase_add_test(tc, hello_mutations_never_overrun);
 	tcase_add_test(tc, hello_bad_server_name_refused);
+	tcase_add_test(tc, hello_with_ech);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mint");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, mint_for_a_host);
 	tcase_add_test(tc, mint_long_name_has_no_cn);
+	tcase_add_test(tc, mint_rsa_leaf);
 	tcase_add_test(tc, mint_refuses_bad_names);
 	tcase_add_test(tc, mint_mirrors_the_origin);
 	tcase_add_test(tc, origin_errors_are_kept);
+	tcase_add_test(tc, mint_origin_remembered);
+	tcase_add_test(tc, mint_expired_origin_lives_a_day);
 	tcase_add_test(tc, mint_cache_is_bounded_lru);
 	tcase_add_test(tc, mint_ca_checked);
 	suite_add_tcase(s, tc);
