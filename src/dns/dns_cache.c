@@ -168,7 +168,7 @@ dns_tab_init(struct dns_tab *t, unsigned expect)
 {
 	uint32_t n = 16, i;
 
-	while (n < expect && n < (1u << 24))
+	while (n < expect && n < DNS_TAB_MAX)
 		n <<= 1;
 	t->b = calloc(n, sizeof *t->b);
 	if (t->b == NULL)
@@ -176,6 +176,7 @@ dns_tab_init(struct dns_tab *t, unsigned expect)
 	for (i = 0; i < n; i++)
 		list_init(&t->b[i]);
 	t->mask = n - 1;
+	t->count = 0;
 	return (0);
 }
 
@@ -209,22 +210,53 @@ dns_tab_find(const struct dns_tab *t, const char *name, size_t len,
 	return (NULL);
 }
 
+/* Twice the buckets, each entry moved to its new chain.  Without memory
+ * the table stays as it is: slower, still right. */
+static void
+dns_tab_grow(struct dns_tab *t)
+{
+	uint32_t n = (t->mask + 1) * 2, i;
+	struct list *b, *l;
+	struct dns_entry *e;
+
+	b = calloc(n, sizeof *b);
+	if (b == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		list_init(&b[i]);
+	for (i = 0; i <= t->mask; i++) {
+		while ((l = list_first(&t->b[i])) != NULL) {
+			e = container_of(l, struct dns_entry, hlink);
+			list_remove(l);
+			list_insert_head(&b[e->hash & (n - 1)], l);
+		}
+	}
+	free(t->b);
+	t->b = b;
+	t->mask = n - 1;
+}
+
 /* The index takes over the caller's reference. */
 void
 dns_tab_insert(struct dns_tab *t, struct dns_entry *e)
 {
 	CHECK(!e->indexed);
+	if (t->count / 2 > t->mask && t->mask + 1 < DNS_TAB_MAX)
+		dns_tab_grow(t);
 	list_insert_head(&t->b[e->hash & t->mask], &e->hlink);
 	e->indexed = true;
+	t->count++;
 }
 
-/* Out of its table; the index's reference is now the caller's. */
+/* Out of t; the index's reference is now the caller's. */
 void
-dns_tab_remove(struct dns_entry *e)
+dns_tab_remove(struct dns_tab *t, struct dns_entry *e)
 {
 	CHECK(e->indexed);
+	CHECK(t->count > 0);
 	list_remove(&e->hlink);
 	e->indexed = false;
+	t->count--;
 }
 
 /* The entry for name if it may answer now: pending, or cached and not
@@ -267,7 +299,7 @@ dns_cache_settle(struct dns_resolver *r, struct dns_entry *e, double ttl)
 		return;
 	e->ans.expires = comm_now(r->loop) + (ttl > 0 ? ttl : 0);
 	if (ttl <= 0) {
-		dns_tab_remove(e);
+		dns_tab_remove(&r->cache, e);
 		dns_entry_release(&e);
 		return;
 	}
@@ -286,7 +318,7 @@ void
 dns_cache_drop(struct dns_resolver *r, struct dns_entry *e)
 {
 	CHECK(e->state == DNS_E_DONE);
-	dns_tab_remove(e);
+	dns_tab_remove(&r->cache, e);
 	list_remove(&e->link);
 	r->st.entries--;
 	dns_entry_release(&e);

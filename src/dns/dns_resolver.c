@@ -491,7 +491,7 @@ resolver_destroy(struct dns_resolver *r)
 		e->ans.reason = ares_strerror(ARES_EDESTRUCTION);
 		e->r = NULL;
 		list_remove(&e->link);
-		dns_tab_remove(e);
+		dns_tab_remove(&r->cache, e);
 		dns_entry_release(&e);
 	}
 	/* Runs resolver_answer() for each query still in c-ares (now
@@ -507,13 +507,13 @@ resolver_destroy(struct dns_resolver *r)
 	while ((n = list_first(&r->hosts_order)) != NULL) {
 		e = container_of(n, struct dns_entry, link);
 		list_remove(&e->link);
-		dns_tab_remove(e);
+		dns_tab_remove(&r->hosts, e);
 		dns_entry_release(&e);
 	}
 	while ((n = list_first(&r->hosts_rev_order)) != NULL) {
 		e = container_of(n, struct dns_entry, link);
 		list_remove(&e->link);
-		dns_tab_remove(e);
+		dns_tab_remove(&r->hosts_rev, e);
 		dns_entry_release(&e);
 	}
 	dns_tab_fini(&r->cache);

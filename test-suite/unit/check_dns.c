@@ -21,6 +21,7 @@
 #include "comm/comm.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
+#include "dns/dns_int.h"
 #include "comm_test.h"
 #include "dns_test.h"
 
@@ -1170,6 +1171,43 @@ START_TEST(reverse_answers_expire_and_are_bounded)
 }
 END_TEST
 
+/* The name index grows with what it holds: 20,000 names put in a table
+ * made for 64 spread over thousands of chains (a hosts_file that size
+ * walked a few long chains per line), each found, all taken out. */
+START_TEST(name_table_grows_with_its_entries)
+{
+	enum { N = 20000 };
+	static struct dns_entry *v[N];
+	struct dns_tab t;
+	char name[32];
+	size_t len;
+	unsigned i;
+
+	ck_assert_int_eq(dns_tab_init(&t, 64), 0);
+	for (i = 0; i < N; i++) {
+		len = (size_t)snprintf(name, sizeof name, "h%u.example", i);
+		v[i] = dns_entry_new(name, len, DNS_SRC_HOSTS);
+		ck_assert_ptr_nonnull(v[i]);
+		dns_tab_insert(&t, v[i]);
+	}
+	ck_assert_uint_eq(t.count, N);
+	ck_assert_uint_ge(t.mask + 1, N / 2);
+	for (i = 0; i < N; i += 97) {
+		len = (size_t)snprintf(name, sizeof name, "h%u.example", i);
+		ck_assert_ptr_eq(dns_tab_find(&t, name, len,
+		    dns_name_hash(name, len)), v[i]);
+	}
+	ck_assert_ptr_null(dns_tab_find(&t, "h20000.example", 14,
+	    dns_name_hash("h20000.example", 14)));
+	for (i = 0; i < N; i++) {
+		dns_tab_remove(&t, v[i]);
+		dns_entry_release(&v[i]);
+	}
+	ck_assert_uint_eq(t.count, 0);
+	dns_tab_fini(&t);
+}
+END_TEST
+
 static Suite *
 dns_suite(void)
 {
@@ -1241,6 +1279,7 @@ dns_suite(void)
 	tcase_add_test(tc, bad_parameters_are_einval);
 	tcase_add_test(tc, nameserver_forms_are_accepted);
 	tcase_add_test(tc, params_come_from_the_directives);
+	tcase_add_test(tc, name_table_grows_with_its_entries);
 	suite_add_tcase(s, tc);
 	return (s);
 }
