@@ -33,9 +33,61 @@ static void client_reply_send(struct client_txn *t, struct buf_chain *out);
 static int client_reply_head(struct client_txn *t, const struct http_msg *rep,
     unsigned status, http_hdr_set skip, struct buf_chain *out);
 
+/* Room for the lines cuttle adds to a reply's header section (Via,
+ * X-Cache, Age, framing), beside the stored section itself. */
+#define CLIENT_REPLY_OWN_LINES	512u
+
 /* Written by cuttle for this hop, whatever the origin sent. */
 static const http_hdr_set client_reply_skip =
     HTTP_HDR_BIT(HTTP_HDR_CONTENT_LENGTH) | HTTP_HDR_BIT(HTTP_HDR_VIA);
+
+/*
+ * Lines of cuttle's own in a reply's header section, put together without
+ * printf: on a hit they are most of the section, and vfprintf was the
+ * largest part of building it.
+ */
+
+/* Append s, len bytes. */
+static int
+client_reply_put(struct buf_chain *out, const char *s, size_t len)
+{
+	return (buf_chain_append(out, s, len) != 0 ? -ENOMEM : 0);
+}
+
+static int
+client_reply_puts(struct buf_chain *out, const char *s)
+{
+	return (client_reply_put(out, s, strlen(s)));
+}
+
+/* Append v in decimal. */
+static int
+client_reply_putu(struct buf_chain *out, uintmax_t v)
+{
+	char d[24];
+	size_t i = sizeof d;
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return (client_reply_put(out, d + i, sizeof d - i));
+}
+
+/* Append "name: v\r\n" (name with its colon and space). */
+static int
+client_reply_put_field_u(struct buf_chain *out, const char *name,
+    uintmax_t v)
+{
+	int err;
+
+	err = client_reply_puts(out, name);
+	if (err == 0)
+		err = client_reply_putu(out, v);
+	if (err == 0)
+		err = client_reply_put(out, "\r\n", 2);
+	return (err);
+}
 
 /* X-Cache and X-Cache-Lookup, as Squid writes them: whether the reply
  * came from the cache, and whether the cache had the URL at all. */
@@ -51,11 +103,24 @@ client_reply_cache_fields(struct client_txn *t, struct buf_chain *out)
 	lookup = t->from_store || t->role == CACHE_REVALIDATE ? "HIT" :
 	    t->role == CACHE_NONE && (t->curl == NULL || t->invalidate) ?
 	    "NONE" : "MISS";
-	err = http_out_printf(out, "X-Cache: %s from %s\r\n",
-	    t->from_store ? "HIT" : "MISS", conf->visible_hostname);
+	err = client_reply_puts(out, t->from_store ? "X-Cache: HIT from " :
+	    "X-Cache: MISS from ");
 	if (err == 0)
-		err = http_out_printf(out, "X-Cache-Lookup: %s from %s:%u\r\n",
-		    lookup, conf->visible_hostname, client_local_port(t->cc));
+		err = client_reply_puts(out, conf->visible_hostname);
+	if (err == 0)
+		err = client_reply_puts(out, "\r\nX-Cache-Lookup: ");
+	if (err == 0)
+		err = client_reply_puts(out, lookup);
+	if (err == 0)
+		err = client_reply_puts(out, " from ");
+	if (err == 0)
+		err = client_reply_puts(out, conf->visible_hostname);
+	if (err == 0)
+		err = client_reply_put(out, ":", 1);
+	if (err == 0)
+		err = client_reply_putu(out, client_local_port(t->cc));
+	if (err == 0)
+		err = client_reply_put(out, "\r\n", 2);
 	return (err);
 }
 
@@ -98,17 +163,29 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 	const struct conf *conf = t->cc->ctx->deps.conf;
 	const struct http_field *cl;
 	const char *reason;
+	size_t reason_len;
 	char date[40];
 	bool no_body;
 	int err;
 
 	no_body = t->req.method == HTTP_M_HEAD || status < 200 ||
 	    status == 204 || status == 304;
-	reason = status == rep->status && rep->reason.len > 0 ?
-	    http_msg_ptr(rep, rep->reason) : http_reason(status);
-	err = http_out_printf(out, "HTTP/1.1 %u %.*s\r\n", status,
-	    status == rep->status && rep->reason.len > 0 ?
-	    (int)rep->reason.len : (int)strlen(reason), reason);
+	if (status == rep->status && rep->reason.len > 0) {
+		reason = http_msg_ptr(rep, rep->reason);
+		reason_len = rep->reason.len;
+	} else {
+		reason = http_reason(status);
+		reason_len = strlen(reason);
+	}
+	err = client_reply_put(out, "HTTP/1.1 ", 9);
+	if (err == 0)
+		err = client_reply_putu(out, status);
+	if (err == 0)
+		err = client_reply_put(out, " ", 1);
+	if (err == 0)
+		err = client_reply_put(out, reason, reason_len);
+	if (err == 0)
+		err = client_reply_put(out, "\r\n", 2);
 	if (err == 0)
 		err = http_out_fields(rep, skip, out);
 	/* What private="..." kept out of the cache, for this request's
@@ -117,11 +194,16 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 		err = buf_chain_append(out, t->private_fields,
 		    t->private_fields_len);
 	/* RFC 9110 6.6.1: a reply passed on without Date gets one. */
-	if (err == 0 && http_msg_field(rep, HTTP_HDR_DATE) == NULL)
-		err = http_out_printf(out, "Date: %s\r\n",
-		    http_date_format(time(NULL), date, sizeof date));
+	if (err == 0 && http_msg_field(rep, HTTP_HDR_DATE) == NULL) {
+		err = client_reply_puts(out, "Date: ");
+		if (err == 0)
+			err = client_reply_puts(out, http_date_format(
+			    time(NULL), date, sizeof date));
+		if (err == 0)
+			err = client_reply_put(out, "\r\n", 2);
+	}
 	if (err == 0 && t->from_store)
-		err = http_out_printf(out, "Age: %jd\r\n", (intmax_t)
+		err = client_reply_put_field_u(out, "Age: ", (uintmax_t)
 		    http_cache_age(store_entry_meta(t->e), (int64_t)comm_now(
 		    t->cc->ctx->deps.loop)));
 	if (err == 0 && conf->via)
@@ -159,19 +241,19 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 		t->close_after = true;
 		err = http_out_te_codings(rep, out);
 	} else if (rep->body == HTTP_BODY_LENGTH)
-		err = http_out_printf(out, "Content-Length: %ju\r\n",
+		err = client_reply_put_field_u(out, "Content-Length: ",
 		    (uintmax_t)rep->content_length);
 	else if (t->req.vminor >= 1) {
 		t->chunked_out = true;
-		err = http_out_printf(out, "Transfer-Encoding: chunked\r\n");
+		err = client_reply_puts(out, "Transfer-Encoding: chunked\r\n");
 	} else
 		t->close_after = true;	/* HTTP/1.0: the close ends it */
 	if (err == 0 && (t->close_after || !t->req.keep_alive))
-		err = http_out_printf(out, "Connection: close\r\n");
+		err = client_reply_puts(out, "Connection: close\r\n");
 	else if (err == 0 && t->req.vminor == 0)
-		err = http_out_printf(out, "Connection: keep-alive\r\n");
+		err = client_reply_puts(out, "Connection: keep-alive\r\n");
 	if (err == 0)
-		err = http_out_printf(out, "\r\n");
+		err = client_reply_put(out, "\r\n", 2);
 	return (err);
 }
 
@@ -406,6 +488,11 @@ client_reply_begin(struct client_txn *t)
 		return;
 	}
 	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
+	/* The section in one block: the stored one and cuttle's lines (a
+	 * chain's first blocks are small; one more block is one more
+	 * slice to write).  Without memory, appends find their own. */
+	(void)buf_chain_reserve(&out, (size_t)rep->rawlen +
+	    CLIENT_REPLY_OWN_LINES);
 	if (client_reply_headers(t, rep, &out) != 0) {
 		buf_chain_fini(&out);
 		client_txn_abort(t);

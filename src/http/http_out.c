@@ -97,11 +97,22 @@ int
 http_out_via(const struct http_msg *msg, const char *host,
     struct buf_chain *out)
 {
+	static const char tail[] = " (cuttle/" PACKAGE_VERSION ")";
 	char via[300];
+	size_t n;
 
 	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
-	snprintf(via, sizeof via, "1.%u %s (cuttle/%s)", msg->vminor, host,
-	    PACKAGE_VERSION);
+	/* "1.<minor> <host> (cuttle/<version>)", host cut to fit as
+	 * snprintf() would; without printf, which every reply pays for. */
+	via[0] = '1';
+	via[1] = '.';
+	via[2] = (char)('0' + msg->vminor % 10);
+	via[3] = ' ';
+	n = strlen(host);
+	if (n > sizeof via - 4 - sizeof tail)
+		n = sizeof via - 4 - sizeof tail;
+	memcpy(via + 4, host, n);
+	memcpy(via + 4 + n, tail, sizeof tail);
 	return (http_out_append_list(msg, HTTP_HDR_VIA, via, out));
 }
 
