@@ -107,6 +107,8 @@ struct comm_loop_stats {
 	uint64_t	write_nomem;	/* conns whose writes failed: ENOMEM */
 	uint64_t	tls_copied;	/* bytes coalesced into TLS records */
 	uint64_t	tls_direct;	/* bytes encrypted from their slices */
+	uint64_t	tls_released;	/* idle TLS connections' buffers
+					 * given back to OpenSSL */
 };
 void	comm_loop_stats(const struct comm_loop *loop,
 	    struct comm_loop_stats *st);

@@ -230,8 +230,10 @@ tls_ctx_common(struct tls_ctx *t, const struct tls_options *o, char *err,
 
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* No SSL_MODE_RELEASE_BUFFERS: comm frees the buffers of idle
+	 * connections itself, and lets busy ones keep them (comm_tls.c). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* One read() a record instead of two (its header, then the rest):
 	 * comm resumes a read while SSL_has_pending() says OpenSSL holds
 	 * bytes read ahead, so none wait for a kernel event that will not
