@@ -43,26 +43,62 @@ static const http_hdr_set client_reply_skip =
 
 /*
  * Lines of cuttle's own in a reply's header section, put together without
- * printf: on a hit they are most of the section, and vfprintf was the
- * largest part of building it.
+ * printf and in a buffer on the stack, which goes to the chain in one
+ * append (or more when it fills): on a hit they are most of the section,
+ * and vfprintf, then one append per piece, were most of its cost.
+ * Errors stick: once an append failed, the rest is skipped.
  */
+struct client_lines {
+	struct buf_chain	*out;
+	int			err;	/* 0 or -ENOMEM */
+	size_t			n;
+	char			b[512];
+};
 
-/* Append s, len bytes. */
-static int
-client_reply_put(struct buf_chain *out, const char *s, size_t len)
+static void
+client_lines_init(struct client_lines *l, struct buf_chain *out)
 {
-	return (buf_chain_append(out, s, len) != 0 ? -ENOMEM : 0);
+	l->out = out;
+	l->err = 0;
+	l->n = 0;
 }
 
+/* What is buffered, to the chain; 0 or -ENOMEM. */
 static int
-client_reply_puts(struct buf_chain *out, const char *s)
+client_lines_flush(struct client_lines *l)
 {
-	return (client_reply_put(out, s, strlen(s)));
+	if (l->err == 0 && l->n > 0 &&
+	    buf_chain_append(l->out, l->b, l->n) != 0)
+		l->err = -ENOMEM;
+	l->n = 0;
+	return (l->err);
 }
 
-/* Append v in decimal. */
-static int
-client_reply_putu(struct buf_chain *out, uintmax_t v)
+static void
+client_lines_put(struct client_lines *l, const char *s, size_t len)
+{
+	if (len > sizeof l->b - l->n) {
+		(void)client_lines_flush(l);
+		if (len > sizeof l->b) {	/* a long reason, a host */
+			if (l->err == 0 && buf_chain_append(l->out, s,
+			    len) != 0)
+				l->err = -ENOMEM;
+			return;
+		}
+	}
+	memcpy(l->b + l->n, s, len);
+	l->n += len;
+}
+
+static void
+client_lines_puts(struct client_lines *l, const char *s)
+{
+	client_lines_put(l, s, strlen(s));
+}
+
+/* v in decimal. */
+static void
+client_lines_putu(struct client_lines *l, uintmax_t v)
 {
 	char d[24];
 	size_t i = sizeof d;
@@ -71,57 +107,60 @@ client_reply_putu(struct buf_chain *out, uintmax_t v)
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v > 0);
-	return (client_reply_put(out, d + i, sizeof d - i));
+	client_lines_put(l, d + i, sizeof d - i);
 }
 
-/* Append "name: v\r\n" (name with its colon and space). */
-static int
-client_reply_put_field_u(struct buf_chain *out, const char *name,
-    uintmax_t v)
+/* "name: v\r\n" (name with its colon and space). */
+static void
+client_lines_field_u(struct client_lines *l, const char *name, uintmax_t v)
 {
-	int err;
-
-	err = client_reply_puts(out, name);
-	if (err == 0)
-		err = client_reply_putu(out, v);
-	if (err == 0)
-		err = client_reply_put(out, "\r\n", 2);
-	return (err);
+	client_lines_puts(l, name);
+	client_lines_putu(l, v);
+	client_lines_put(l, "\r\n", 2);
 }
 
 /* X-Cache and X-Cache-Lookup, as Squid writes them: whether the reply
  * came from the cache, and whether the cache had the URL at all. */
-static int
-client_reply_cache_fields(struct client_txn *t, struct buf_chain *out)
+static void
+client_reply_cache_fields(struct client_txn *t, struct client_lines *l)
 {
 	const struct conf *conf = t->cc->ctx->deps.conf;
 	const char *lookup;
-	int err;
 
 	if (t->cc->ctx->deps.store == NULL)
-		return (0);
+		return;
 	lookup = t->from_store || t->role == CACHE_REVALIDATE ? "HIT" :
 	    t->role == CACHE_NONE && (t->curl == NULL || t->invalidate) ?
 	    "NONE" : "MISS";
-	err = client_reply_puts(out, t->from_store ? "X-Cache: HIT from " :
+	client_lines_puts(l, t->from_store ? "X-Cache: HIT from " :
 	    "X-Cache: MISS from ");
-	if (err == 0)
-		err = client_reply_puts(out, conf->visible_hostname);
-	if (err == 0)
-		err = client_reply_puts(out, "\r\nX-Cache-Lookup: ");
-	if (err == 0)
-		err = client_reply_puts(out, lookup);
-	if (err == 0)
-		err = client_reply_puts(out, " from ");
-	if (err == 0)
-		err = client_reply_puts(out, conf->visible_hostname);
-	if (err == 0)
-		err = client_reply_put(out, ":", 1);
-	if (err == 0)
-		err = client_reply_putu(out, client_local_port(t->cc));
-	if (err == 0)
-		err = client_reply_put(out, "\r\n", 2);
-	return (err);
+	client_lines_puts(l, conf->visible_hostname);
+	client_lines_puts(l, "\r\nX-Cache-Lookup: ");
+	client_lines_puts(l, lookup);
+	client_lines_puts(l, " from ");
+	client_lines_puts(l, conf->visible_hostname);
+	client_lines_put(l, ":", 1);
+	client_lines_putu(l, client_local_port(t->cc));
+	client_lines_put(l, "\r\n", 2);
+}
+
+/* Via: the reply's own values and cuttle's (http_out_via()); a reply
+ * without one, the common case, gets cuttle's line with the others. */
+static void
+client_reply_via(const struct http_msg *rep, const char *host,
+    struct client_lines *l)
+{
+	if (http_msg_field(rep, HTTP_HDR_VIA) != NULL) {
+		if (client_lines_flush(l) == 0 &&
+		    http_out_via(rep, host, l->out) != 0)
+			l->err = -ENOMEM;
+		return;
+	}
+	client_lines_puts(l, "Via: 1.");
+	client_lines_putu(l, rep->vminor);
+	client_lines_put(l, " ", 1);
+	client_lines_puts(l, host);
+	client_lines_puts(l, " (cuttle/" PACKAGE_VERSION ")\r\n");
 }
 
 int
@@ -162,6 +201,7 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 {
 	const struct conf *conf = t->cc->ctx->deps.conf;
 	const struct http_field *cl;
+	struct client_lines l;
 	const char *reason;
 	size_t reason_len;
 	char date[40];
@@ -177,15 +217,13 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 		reason = http_reason(status);
 		reason_len = strlen(reason);
 	}
-	err = client_reply_put(out, "HTTP/1.1 ", 9);
-	if (err == 0)
-		err = client_reply_putu(out, status);
-	if (err == 0)
-		err = client_reply_put(out, " ", 1);
-	if (err == 0)
-		err = client_reply_put(out, reason, reason_len);
-	if (err == 0)
-		err = client_reply_put(out, "\r\n", 2);
+	client_lines_init(&l, out);
+	client_lines_put(&l, "HTTP/1.1 ", 9);
+	client_lines_putu(&l, status);
+	client_lines_put(&l, " ", 1);
+	client_lines_put(&l, reason, reason_len);
+	client_lines_put(&l, "\r\n", 2);
+	err = client_lines_flush(&l);
 	if (err == 0)
 		err = http_out_fields(rep, skip, out);
 	/* What private="..." kept out of the cache, for this request's
@@ -193,40 +231,47 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 	if (err == 0 && t->private_fields != NULL)
 		err = buf_chain_append(out, t->private_fields,
 		    t->private_fields_len);
-	/* RFC 9110 6.6.1: a reply passed on without Date gets one. */
-	if (err == 0 && http_msg_field(rep, HTTP_HDR_DATE) == NULL) {
-		err = client_reply_puts(out, "Date: ");
-		if (err == 0)
-			err = client_reply_puts(out, http_date_format(
-			    time(NULL), date, sizeof date));
-		if (err == 0)
-			err = client_reply_put(out, "\r\n", 2);
-	}
-	if (err == 0 && t->from_store)
-		err = client_reply_put_field_u(out, "Age: ", (uintmax_t)
-		    http_cache_age(store_entry_meta(t->e), (int64_t)comm_now(
-		    t->cc->ctx->deps.loop)));
-	if (err == 0 && conf->via)
-		err = http_out_via(rep, conf->visible_hostname, out);
-	if (err == 0)
-		err = client_reply_cache_fields(t, out);
 	if (err != 0)
 		return (err);
+	/* RFC 9110 6.6.1: a reply passed on without Date gets one. */
+	if (http_msg_field(rep, HTTP_HDR_DATE) == NULL) {
+		client_lines_puts(&l, "Date: ");
+		client_lines_puts(&l, http_date_format(time(NULL), date,
+		    sizeof date));
+		client_lines_put(&l, "\r\n", 2);
+	}
+	if (t->from_store)
+		client_lines_field_u(&l, "Age: ", (uintmax_t)http_cache_age(
+		    store_entry_meta(t->e), (int64_t)comm_now(
+		    t->cc->ctx->deps.loop)));
+	if (conf->via)
+		client_reply_via(rep, conf->visible_hostname, &l);
+	client_reply_cache_fields(t, &l);
 	cl = http_msg_field(rep, HTTP_HDR_CONTENT_LENGTH);
-	if (t->status_override == 206)
-		err = http_out_printf(out, "Content-Range: bytes %ju-%ju/%ju"
-		    "\r\nContent-Length: %ju\r\n", (uintmax_t)t->range_first,
-		    (uintmax_t)(t->range_first + t->body_left - 1),
-		    (uintmax_t)t->range_len, (uintmax_t)t->body_left);
-	else if (t->status_override == 416)
-		err = http_out_printf(out, "Content-Range: bytes */%ju\r\n"
-		    "Content-Length: 0\r\n", (uintmax_t)t->range_len);
-	else if (no_body) {
+	if (t->status_override == 206) {
+		client_lines_puts(&l, "Content-Range: bytes ");
+		client_lines_putu(&l, (uintmax_t)t->range_first);
+		client_lines_put(&l, "-", 1);
+		client_lines_putu(&l, (uintmax_t)(t->range_first +
+		    t->body_left - 1));
+		client_lines_put(&l, "/", 1);
+		client_lines_putu(&l, (uintmax_t)t->range_len);
+		client_lines_put(&l, "\r\n", 2);
+		client_lines_field_u(&l, "Content-Length: ",
+		    (uintmax_t)t->body_left);
+	} else if (t->status_override == 416) {
+		client_lines_field_u(&l, "Content-Range: bytes */",
+		    (uintmax_t)t->range_len);
+		client_lines_puts(&l, "Content-Length: 0\r\n");
+	} else if (no_body) {
 		/* For HEAD and 304 it describes the selected representation
 		 * (RFC 9110 8.6): passed on as it came. */
-		if (cl != NULL && status != 204 && status >= 200)
-			err = http_out_printf(out, "Content-Length: %.*s\r\n",
-			    (int)cl->value.len, http_msg_ptr(rep, cl->value));
+		if (cl != NULL && status != 204 && status >= 200) {
+			client_lines_puts(&l, "Content-Length: ");
+			client_lines_put(&l, http_msg_ptr(rep, cl->value),
+			    cl->value.len);
+			client_lines_put(&l, "\r\n", 2);
+		}
 	} else if (http_msg_te_coded(rep)) {
 		/*
 		 * Content cuttle cannot decode (gzip, an unknown coding) is
@@ -239,22 +284,23 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 		 * These replies are rare; the lost keep-alive costs little.
 		 */
 		t->close_after = true;
-		err = http_out_te_codings(rep, out);
+		if (client_lines_flush(&l) == 0 &&
+		    http_out_te_codings(rep, out) != 0)
+			l.err = -ENOMEM;
 	} else if (rep->body == HTTP_BODY_LENGTH)
-		err = client_reply_put_field_u(out, "Content-Length: ",
+		client_lines_field_u(&l, "Content-Length: ",
 		    (uintmax_t)rep->content_length);
 	else if (t->req.vminor >= 1) {
 		t->chunked_out = true;
-		err = client_reply_puts(out, "Transfer-Encoding: chunked\r\n");
+		client_lines_puts(&l, "Transfer-Encoding: chunked\r\n");
 	} else
 		t->close_after = true;	/* HTTP/1.0: the close ends it */
-	if (err == 0 && (t->close_after || !t->req.keep_alive))
-		err = client_reply_puts(out, "Connection: close\r\n");
-	else if (err == 0 && t->req.vminor == 0)
-		err = client_reply_puts(out, "Connection: keep-alive\r\n");
-	if (err == 0)
-		err = client_reply_put(out, "\r\n", 2);
-	return (err);
+	if (t->close_after || !t->req.keep_alive)
+		client_lines_puts(&l, "Connection: close\r\n");
+	else if (t->req.vminor == 0)
+		client_lines_puts(&l, "Connection: keep-alive\r\n");
+	client_lines_put(&l, "\r\n", 2);
+	return (client_lines_flush(&l));
 }
 
 /*
