@@ -364,16 +364,34 @@ tls_ctx_server_new(const struct tls_options *o, struct tls_ctx **out,
 	SSL_CTX_set_session_id_context(t->ctx, sid, sizeof sid - 1);
 	SSL_CTX_set_num_tickets(t->ctx, 1);
 	SSL_CTX_set_alpn_select_cb(t->ctx, tls_alpn_select, NULL);
-	if (o->cafile != NULL) {
+	if (o->cafile != NULL || o->capath != NULL) {
 		/* The CertificateRequest names the CAs, so that a client
 		 * with several certificates (a browser) offers one of
-		 * theirs. */
-		names = SSL_load_client_CA_file(o->cafile);
+		 * theirs: those of cafile, and of every certificate in
+		 * capath (its hash links name them again: kept once). */
+		names = sk_X509_NAME_new_null();
 		if (names == NULL) {
 			tls_ctx_free(out);
-			return (TLS_FAIL(err, errlen, "no CA names in %s",
-			    o->cafile));
+			return (-ENOMEM);
 		}
+		ERR_clear_error();
+		if (o->cafile != NULL &&
+		    !SSL_add_file_cert_subjects_to_stack(names, o->cafile))
+			r = TLS_FAIL(err, errlen, "no CA names in %s",
+			    o->cafile);
+		else if (o->capath != NULL &&
+		    !SSL_add_dir_cert_subjects_to_stack(names, o->capath))
+			r = TLS_FAIL(err, errlen, "cannot read CA names in %s",
+			    o->capath);
+		else if (sk_X509_NAME_num(names) == 0)
+			r = TLS_FAIL(err, errlen, "no CA names in %s",
+			    o->cafile != NULL ? o->cafile : o->capath);
+		if (r != 0) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			tls_ctx_free(out);
+			return (r);
+		}
+		ERR_clear_error();
 		SSL_CTX_set_client_CA_list(t->ctx, names);
 	}
 	if (o->cafile != NULL || o->capath != NULL)
