@@ -36,7 +36,8 @@ out_conn_gather(const struct http_msg *msg, struct out_conn *oc)
 	    f = http_msg_field_next(msg, f)) {
 		v = http_msg_ptr(msg, f->value);
 		pos = 0;
-		while ((n = http_list_next(v, f->value.len, &pos, &start)) > 0) {
+		while ((n = http_list_next(v, f->value.len, &pos,
+		    &start)) > 0) {
 			if (oc->n == OUT_CONN_NAMES) {
 				oc->n++;
 				return;

@@ -305,6 +305,23 @@ START_TEST(handshake_completes_once_verified_with_alpn)
 }
 END_TEST
 
+/* https_port prefers TLS_AES_128_GCM_SHA256 for TLS 1.3 whatever the
+ * client's order (OpenSSL's own puts AES-256-GCM-SHA384 first). */
+START_TEST(server_prefers_aes128_gcm)
+{
+	struct rec rc = { 0 }, rs = { 0 };
+
+	setup_pair(0);
+	cctx = client_ctx(0, true);
+	sctx = server_ctx("server.pem", "server.key");
+	handshake("localhost", &rc, &rs);
+	ck_assert_int_eq(SSL_version(comm_tls_ssl(srv)), TLS1_3_VERSION);
+	ck_assert_str_eq(SSL_get_cipher_name(comm_tls_ssl(srv)),
+	    "TLS_AES_128_GCM_SHA256");
+	finish();
+}
+END_TEST
+
 START_TEST(handshake_timeout_completes_once)
 {
 	struct rec rs = { 0 };
@@ -1122,6 +1139,7 @@ tls_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, handshake_completes_once_verified_with_alpn);
 	tcase_add_test(tc, handshake_timeout_completes_once);
+	tcase_add_test(tc, server_prefers_aes128_gcm);
 	tcase_add_test(tc, handshake_cancelled_by_close_once);
 	tcase_add_test(tc, server_handshake_cut_at_every_byte_fails_once);
 	tcase_add_test(tc, client_handshake_cut_at_every_byte_fails_once);
