@@ -68,6 +68,23 @@ client_cache_now(const struct client_ctx *ctx)
 	return ((int64_t)comm_now(ctx->deps.loop));
 }
 
+/* ":port" at p (at most 6 bytes); its length. */
+static size_t
+client_cache_port(char *p, unsigned port)
+{
+	char d[8];
+	size_t i = sizeof d, n;
+
+	do {
+		d[--i] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port > 0 && i > 1);
+	d[--i] = ':';
+	n = sizeof d - i;
+	memcpy(p, d + i, n);
+	return (n);
+}
+
 /* The URL as the cache keys it: scheme and host in lower case, the
  * scheme's default port left out, an empty path as "/" (RFC 9110 4.2.3):
  * https://x/ and http://x/ are two resources.  A store-id, when
@@ -92,8 +109,11 @@ client_cache_url(struct client_txn *t)
 	p = malloc(cap);
 	if (p == NULL)
 		return (-ENOMEM);
-	n = (size_t)snprintf(p, cap, "%s://%s", https ? "https" : "http",
-	    u->host_is_ip6 ? "[" : "");
+	/* Built by hand: this runs for every request. */
+	n = https ? 8 : 7;
+	memcpy(p, https ? "https://" : "http://", n);
+	if (u->host_is_ip6)
+		p[n++] = '[';
 	for (i = 0; i < u->host_len; i++) {
 		char c = target[u->host_off + i];
 		p[n++] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
@@ -101,7 +121,7 @@ client_cache_url(struct client_txn *t)
 	if (u->host_is_ip6)
 		p[n++] = ']';
 	if (u->port != (https ? 443 : 80))
-		n += (size_t)snprintf(p + n, cap - n, ":%u", u->port);
+		n += client_cache_port(p + n, u->port);
 	if (u->path_len == 0 || target[u->path_off] == '?')
 		p[n++] = '/';
 	memcpy(p + n, target + u->path_off, u->path_len);

@@ -295,6 +295,26 @@ client_mgr_serve(struct client_txn *t)
 
 /* -- counting finished transactions ---------------------------------------- */
 
+/* inet_ntop() for IPv4 without its sprintf(), as every request is
+ * counted: dotted quad into buf (at least INET_ADDRSTRLEN). */
+static void
+client_mgr_ipv4(const struct in_addr *a, char *buf)
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	unsigned i, v;
+	char *p = buf;
+
+	for (i = 0; i < 4; i++) {
+		v = b[i];
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+}
+
 void
 client_mgr_txn_done(struct client_txn *t)
 {
@@ -315,8 +335,7 @@ client_mgr_txn_done(struct client_txn *t)
 	rec.forwarded = t->server.sa.sa_family != AF_UNSPEC;
 	client[0] = '\0';
 	if (cc->peer.sa.sa_family == AF_INET)
-		inet_ntop(AF_INET, &cc->peer.sin.sin_addr, client,
-		    sizeof client);
+		client_mgr_ipv4(&cc->peer.sin.sin_addr, client);
 	else if (cc->peer.sa.sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &cc->peer.sin6.sin6_addr, client,
 		    sizeof client);

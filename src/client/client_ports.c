@@ -69,6 +69,7 @@ ports_tls(const struct conf_port *cp, struct tls_ctx **out)
 	o.cert = ct->cert;
 	o.key = ct->key;
 	o.cafile = ct->cafile;
+	o.capath = ct->capath;
 	o.cipher = ct->cipher;
 	o.options = ct->options;
 	o.min_version = ct->min_version;

@@ -33,30 +33,134 @@ static void client_reply_send(struct client_txn *t, struct buf_chain *out);
 static int client_reply_head(struct client_txn *t, const struct http_msg *rep,
     unsigned status, http_hdr_set skip, struct buf_chain *out);
 
+/* Room for the lines cuttle adds to a reply's header section (Via,
+ * X-Cache, Age, framing), beside the stored section itself. */
+#define CLIENT_REPLY_OWN_LINES	512u
+
 /* Written by cuttle for this hop, whatever the origin sent. */
 static const http_hdr_set client_reply_skip =
     HTTP_HDR_BIT(HTTP_HDR_CONTENT_LENGTH) | HTTP_HDR_BIT(HTTP_HDR_VIA);
 
+/*
+ * Lines of cuttle's own in a reply's header section, put together without
+ * printf and in a buffer on the stack, which goes to the chain in one
+ * append (or more when it fills): on a hit they are most of the section,
+ * and vfprintf, then one append per piece, were most of its cost.
+ * Errors stick: once an append failed, the rest is skipped.
+ */
+struct client_lines {
+	struct buf_chain	*out;
+	int			err;	/* 0 or -ENOMEM */
+	size_t			n;
+	char			b[512];
+};
+
+static void
+client_lines_init(struct client_lines *l, struct buf_chain *out)
+{
+	l->out = out;
+	l->err = 0;
+	l->n = 0;
+}
+
+/* What is buffered, to the chain; 0 or -ENOMEM. */
+static int
+client_lines_flush(struct client_lines *l)
+{
+	if (l->err == 0 && l->n > 0 &&
+	    buf_chain_append(l->out, l->b, l->n) != 0)
+		l->err = -ENOMEM;
+	l->n = 0;
+	return (l->err);
+}
+
+static void
+client_lines_put(struct client_lines *l, const char *s, size_t len)
+{
+	if (len > sizeof l->b - l->n) {
+		(void)client_lines_flush(l);
+		if (len > sizeof l->b) {	/* a long reason, a host */
+			if (l->err == 0 && buf_chain_append(l->out, s,
+			    len) != 0)
+				l->err = -ENOMEM;
+			return;
+		}
+	}
+	memcpy(l->b + l->n, s, len);
+	l->n += len;
+}
+
+static void
+client_lines_puts(struct client_lines *l, const char *s)
+{
+	client_lines_put(l, s, strlen(s));
+}
+
+/* v in decimal. */
+static void
+client_lines_putu(struct client_lines *l, uintmax_t v)
+{
+	char d[24];
+	size_t i = sizeof d;
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	client_lines_put(l, d + i, sizeof d - i);
+}
+
+/* "name: v\r\n" (name with its colon and space). */
+static void
+client_lines_field_u(struct client_lines *l, const char *name, uintmax_t v)
+{
+	client_lines_puts(l, name);
+	client_lines_putu(l, v);
+	client_lines_put(l, "\r\n", 2);
+}
+
 /* X-Cache and X-Cache-Lookup, as Squid writes them: whether the reply
  * came from the cache, and whether the cache had the URL at all. */
-static int
-client_reply_cache_fields(struct client_txn *t, struct buf_chain *out)
+static void
+client_reply_cache_fields(struct client_txn *t, struct client_lines *l)
 {
 	const struct conf *conf = t->cc->ctx->deps.conf;
 	const char *lookup;
-	int err;
 
 	if (t->cc->ctx->deps.store == NULL)
-		return (0);
+		return;
 	lookup = t->from_store || t->role == CACHE_REVALIDATE ? "HIT" :
 	    t->role == CACHE_NONE && (t->curl == NULL || t->invalidate) ?
 	    "NONE" : "MISS";
-	err = http_out_printf(out, "X-Cache: %s from %s\r\n",
-	    t->from_store ? "HIT" : "MISS", conf->visible_hostname);
-	if (err == 0)
-		err = http_out_printf(out, "X-Cache-Lookup: %s from %s:%u\r\n",
-		    lookup, conf->visible_hostname, client_local_port(t->cc));
-	return (err);
+	client_lines_puts(l, t->from_store ? "X-Cache: HIT from " :
+	    "X-Cache: MISS from ");
+	client_lines_puts(l, conf->visible_hostname);
+	client_lines_puts(l, "\r\nX-Cache-Lookup: ");
+	client_lines_puts(l, lookup);
+	client_lines_puts(l, " from ");
+	client_lines_puts(l, conf->visible_hostname);
+	client_lines_put(l, ":", 1);
+	client_lines_putu(l, client_local_port(t->cc));
+	client_lines_put(l, "\r\n", 2);
+}
+
+/* Via: the reply's own values and cuttle's (http_out_via()); a reply
+ * without one, the common case, gets cuttle's line with the others. */
+static void
+client_reply_via(const struct http_msg *rep, const char *host,
+    struct client_lines *l)
+{
+	if (http_msg_field(rep, HTTP_HDR_VIA) != NULL) {
+		if (client_lines_flush(l) == 0 &&
+		    http_out_via(rep, host, l->out) != 0)
+			l->err = -ENOMEM;
+		return;
+	}
+	client_lines_puts(l, "Via: 1.");
+	client_lines_putu(l, rep->vminor);
+	client_lines_put(l, " ", 1);
+	client_lines_puts(l, host);
+	client_lines_puts(l, " (cuttle/" PACKAGE_VERSION ")\r\n");
 }
 
 int
@@ -97,18 +201,29 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 {
 	const struct conf *conf = t->cc->ctx->deps.conf;
 	const struct http_field *cl;
+	struct client_lines l;
 	const char *reason;
+	size_t reason_len;
 	char date[40];
 	bool no_body;
 	int err;
 
 	no_body = t->req.method == HTTP_M_HEAD || status < 200 ||
 	    status == 204 || status == 304;
-	reason = status == rep->status && rep->reason.len > 0 ?
-	    http_msg_ptr(rep, rep->reason) : http_reason(status);
-	err = http_out_printf(out, "HTTP/1.1 %u %.*s\r\n", status,
-	    status == rep->status && rep->reason.len > 0 ?
-	    (int)rep->reason.len : (int)strlen(reason), reason);
+	if (status == rep->status && rep->reason.len > 0) {
+		reason = http_msg_ptr(rep, rep->reason);
+		reason_len = rep->reason.len;
+	} else {
+		reason = http_reason(status);
+		reason_len = strlen(reason);
+	}
+	client_lines_init(&l, out);
+	client_lines_put(&l, "HTTP/1.1 ", 9);
+	client_lines_putu(&l, status);
+	client_lines_put(&l, " ", 1);
+	client_lines_put(&l, reason, reason_len);
+	client_lines_put(&l, "\r\n", 2);
+	err = client_lines_flush(&l);
 	if (err == 0)
 		err = http_out_fields(rep, skip, out);
 	/* What private="..." kept out of the cache, for this request's
@@ -116,35 +231,47 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 	if (err == 0 && t->private_fields != NULL)
 		err = buf_chain_append(out, t->private_fields,
 		    t->private_fields_len);
-	/* RFC 9110 6.6.1: a reply passed on without Date gets one. */
-	if (err == 0 && http_msg_field(rep, HTTP_HDR_DATE) == NULL)
-		err = http_out_printf(out, "Date: %s\r\n",
-		    http_date_format(time(NULL), date, sizeof date));
-	if (err == 0 && t->from_store)
-		err = http_out_printf(out, "Age: %jd\r\n", (intmax_t)
-		    http_cache_age(store_entry_meta(t->e), (int64_t)comm_now(
-		    t->cc->ctx->deps.loop)));
-	if (err == 0 && conf->via)
-		err = http_out_via(rep, conf->visible_hostname, out);
-	if (err == 0)
-		err = client_reply_cache_fields(t, out);
 	if (err != 0)
 		return (err);
+	/* RFC 9110 6.6.1: a reply passed on without Date gets one. */
+	if (http_msg_field(rep, HTTP_HDR_DATE) == NULL) {
+		client_lines_puts(&l, "Date: ");
+		client_lines_puts(&l, http_date_format(time(NULL), date,
+		    sizeof date));
+		client_lines_put(&l, "\r\n", 2);
+	}
+	if (t->from_store)
+		client_lines_field_u(&l, "Age: ", (uintmax_t)http_cache_age(
+		    store_entry_meta(t->e), (int64_t)comm_now(
+		    t->cc->ctx->deps.loop)));
+	if (conf->via)
+		client_reply_via(rep, conf->visible_hostname, &l);
+	client_reply_cache_fields(t, &l);
 	cl = http_msg_field(rep, HTTP_HDR_CONTENT_LENGTH);
-	if (t->status_override == 206)
-		err = http_out_printf(out, "Content-Range: bytes %ju-%ju/%ju"
-		    "\r\nContent-Length: %ju\r\n", (uintmax_t)t->range_first,
-		    (uintmax_t)(t->range_first + t->body_left - 1),
-		    (uintmax_t)t->range_len, (uintmax_t)t->body_left);
-	else if (t->status_override == 416)
-		err = http_out_printf(out, "Content-Range: bytes */%ju\r\n"
-		    "Content-Length: 0\r\n", (uintmax_t)t->range_len);
-	else if (no_body) {
+	if (t->status_override == 206) {
+		client_lines_puts(&l, "Content-Range: bytes ");
+		client_lines_putu(&l, (uintmax_t)t->range_first);
+		client_lines_put(&l, "-", 1);
+		client_lines_putu(&l, (uintmax_t)(t->range_first +
+		    t->body_left - 1));
+		client_lines_put(&l, "/", 1);
+		client_lines_putu(&l, (uintmax_t)t->range_len);
+		client_lines_put(&l, "\r\n", 2);
+		client_lines_field_u(&l, "Content-Length: ",
+		    (uintmax_t)t->body_left);
+	} else if (t->status_override == 416) {
+		client_lines_field_u(&l, "Content-Range: bytes */",
+		    (uintmax_t)t->range_len);
+		client_lines_puts(&l, "Content-Length: 0\r\n");
+	} else if (no_body) {
 		/* For HEAD and 304 it describes the selected representation
 		 * (RFC 9110 8.6): passed on as it came. */
-		if (cl != NULL && status != 204 && status >= 200)
-			err = http_out_printf(out, "Content-Length: %.*s\r\n",
-			    (int)cl->value.len, http_msg_ptr(rep, cl->value));
+		if (cl != NULL && status != 204 && status >= 200) {
+			client_lines_puts(&l, "Content-Length: ");
+			client_lines_put(&l, http_msg_ptr(rep, cl->value),
+			    cl->value.len);
+			client_lines_put(&l, "\r\n", 2);
+		}
 	} else if (http_msg_te_coded(rep)) {
 		/*
 		 * Content cuttle cannot decode (gzip, an unknown coding) is
@@ -157,22 +284,23 @@ client_reply_head(struct client_txn *t, const struct http_msg *rep,
 		 * These replies are rare; the lost keep-alive costs little.
 		 */
 		t->close_after = true;
-		err = http_out_te_codings(rep, out);
+		if (client_lines_flush(&l) == 0 &&
+		    http_out_te_codings(rep, out) != 0)
+			l.err = -ENOMEM;
 	} else if (rep->body == HTTP_BODY_LENGTH)
-		err = http_out_printf(out, "Content-Length: %ju\r\n",
+		client_lines_field_u(&l, "Content-Length: ",
 		    (uintmax_t)rep->content_length);
 	else if (t->req.vminor >= 1) {
 		t->chunked_out = true;
-		err = http_out_printf(out, "Transfer-Encoding: chunked\r\n");
+		client_lines_puts(&l, "Transfer-Encoding: chunked\r\n");
 	} else
 		t->close_after = true;	/* HTTP/1.0: the close ends it */
-	if (err == 0 && (t->close_after || !t->req.keep_alive))
-		err = http_out_printf(out, "Connection: close\r\n");
-	else if (err == 0 && t->req.vminor == 0)
-		err = http_out_printf(out, "Connection: keep-alive\r\n");
-	if (err == 0)
-		err = http_out_printf(out, "\r\n");
-	return (err);
+	if (t->close_after || !t->req.keep_alive)
+		client_lines_puts(&l, "Connection: close\r\n");
+	else if (t->req.vminor == 0)
+		client_lines_puts(&l, "Connection: keep-alive\r\n");
+	client_lines_put(&l, "\r\n", 2);
+	return (client_lines_flush(&l));
 }
 
 /*
@@ -406,6 +534,11 @@ client_reply_begin(struct client_txn *t)
 		return;
 	}
 	buf_chain_init(&out, comm_loop_pool(t->cc->ctx->deps.loop));
+	/* The section in one block: the stored one and cuttle's lines (a
+	 * chain's first blocks are small; one more block is one more
+	 * slice to write).  Without memory, appends find their own. */
+	(void)buf_chain_reserve(&out, (size_t)rep->rawlen +
+	    CLIENT_REPLY_OWN_LINES);
 	if (client_reply_headers(t, rep, &out) != 0) {
 		buf_chain_fini(&out);
 		client_txn_abort(t);

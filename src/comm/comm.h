@@ -111,6 +111,8 @@ struct comm_loop_stats {
 	uint64_t	bytes_out;
 	uint64_t	recv_calls;	/* transport recv() calls */
 	uint64_t	send_calls;	/* transport sendv() calls */
+	uint64_t	tls_released;	/* idle TLS connections' buffers
+					 * given back to OpenSSL */
 };
 void	comm_loop_stats(const struct comm_loop *loop,
 	    struct comm_loop_stats *st);

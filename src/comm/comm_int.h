@@ -76,6 +76,10 @@ struct comm_loop {
 	double			warp;	/* comm_loop_warp(): added to ev_now */
 	struct list		conns;	/* struct comm_conn, for the warp */
 	struct list		timers;	/* struct comm_timer, likewise */
+	/* TLS connections that may hold OpenSSL's buffers, and the timer
+	 * that releases those of the idle ones (comm_tls.c). */
+	struct list		tls_busy;
+	struct comm_timer	*tls_sweep;
 	comm_connector_fn	*connector;	/* NULL: socket() + connect() */
 	void			*connector_arg;
 	/* Buffer-less reads of unknown size land here first; only what

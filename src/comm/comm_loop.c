@@ -127,6 +127,7 @@ comm_loop_new(void)
 	}
 	list_init(&loop->conns);
 	list_init(&loop->timers);
+	list_init(&loop->tls_busy);
 	ev_prepare_init(&loop->prep, loop_prepare_cb);
 	ev_prepare_start(loop->ev, &loop->prep);
 	/* The queue watcher alone must not keep comm_loop_run() going. */
@@ -166,6 +167,8 @@ comm_loop_free(struct comm_loop **lp)
 		w = container_of(n, struct comm_wop, link);
 		wop_free(w);
 	}
+	AN(list_empty(&loop->tls_busy));
+	comm_timer_free(&loop->tls_sweep);
 	ev_ref(loop->ev);
 	ev_prepare_stop(loop->ev, &loop->prep);
 	ev_idle_stop(loop->ev, &loop->idle);

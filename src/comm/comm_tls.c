@@ -41,6 +41,18 @@
  * moved past them).  comm_cancel_writes() while a record waits leaves it
  * half sent: the stream cannot go on, later writes fail with EPIPE (and
  * comm_shutdown_write() sends no close_notify after it).
+ *
+ * Memory.  OpenSSL's read and write buffers (about 17 KiB each) are what
+ * an open TLS connection costs beyond a plain one.  SSL_MODE_RELEASE_
+ * BUFFERS would free them whenever a read finds nothing more and a write
+ * is done, that is at every request of a kept-alive connection, and take
+ * them again at the next: two large mallocs and frees a request.  Instead
+ * a connection that does I/O joins the loop's tls_busy list (one pointer
+ * test when already on it), and a timer every TLS_IDLE_RELEASE seconds
+ * frees the buffers of those that have done none for that long
+ * (SSL_free_buffers(), which refuses while bytes wait in them): a busy
+ * connection keeps its buffers, an idle one gives them back within two
+ * periods.
  */
 #include "config.h"
 
@@ -64,6 +76,7 @@
 
 #define TLS_RECORD	16384u	/* plaintext of the largest record */
 #define TLS_COPY_MAX	4096u	/* smaller slices are coalesced */
+#define TLS_IDLE_RELEASE 1.0	/* seconds without I/O: buffers freed */
 
 /* tls_call() results besides 0, -EAGAIN and -errno. */
 #define TLS_EOF		1	/* close_notify */
@@ -82,6 +95,9 @@ struct comm_tls {
 	SSL			*ssl;
 	struct comm_conn	*conn;
 	struct comm_call	resume;		/* a read of held bytes */
+	struct list		busy;		/* on loop->tls_busy: may
+						 * hold OpenSSL's buffers */
+	double			used;		/* its last I/O */
 	struct buf		*stage;		/* a coalesced record, held
 						 * only while it waits */
 	const void		*pend;		/* a write that waits: its
@@ -176,6 +192,49 @@ tls_call(struct comm_tls *t, enum tls_what what, void *p, size_t len,
 	}
 }
 
+/* The sweep: the buffers of connections quiet for TLS_IDLE_RELEASE go
+ * back; those that still hold bytes stay for the next round. */
+static void
+tls_sweep(struct comm_timer *tm, void *arg)
+{
+	struct comm_loop *loop = arg;
+	struct comm_tls *t;
+	struct list *n, *tmp;
+	double now;
+
+	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
+	now = comm_loop_now(loop);
+	LIST_FOREACH_SAFE(n, tmp, &loop->tls_busy) {
+		t = container_of(n, struct comm_tls, busy);
+		CHECK_OBJ(t, COMM_TLS_MAGIC);
+		/* A handshake under way, or a connection about to close,
+		 * is left alone. */
+		if (now - t->used < TLS_IDLE_RELEASE || !t->open || t->fatal)
+			continue;
+		if (SSL_free_buffers(t->ssl) == 1) {
+			list_remove(&t->busy);
+			loop->st.tls_released++;
+		}
+	}
+	if (list_empty(&loop->tls_busy))
+		comm_timer_stop(tm);
+}
+
+/* t does I/O now: OpenSSL may take its buffers. */
+static void
+tls_used(struct comm_conn *c, struct comm_tls *t)
+{
+	struct comm_loop *loop = c->loop;
+
+	t->used = comm_loop_now(loop);
+	if (list_linked(&t->busy))
+		return;
+	list_insert_tail(&loop->tls_busy, &t->busy);
+	if (!comm_timer_active(loop->tls_sweep))
+		comm_timer_start(loop->tls_sweep, TLS_IDLE_RELEASE,
+		    TLS_IDLE_RELEASE);
+}
+
 /* Would a read now get something without waiting for the socket: bytes
  * OpenSSL holds (unless it just said they are not enough), or an end
  * already known? */
@@ -231,6 +290,7 @@ tls_handshake(struct comm_conn *c)
 
 	if (t->fatal)
 		return (-EPROTO);
+	tls_used(c, t);
 	r = tls_call(t, TLS_HANDSHAKE, NULL, 0, &n, &t->hs_ev);
 	if (r == -EAGAIN)
 		return (r);
@@ -263,6 +323,7 @@ tls_recv(struct comm_conn *c, void *p, size_t len)
 		t->rd_end = -EPROTO;
 	if (t->rd_end != 0)
 		return (t->rd_end < 0 ? t->rd_end : 0);
+	tls_used(c, t);
 	r = tls_call(t, TLS_READ, p, len, &n, &t->rd_ev);
 	if (r == 0) {
 		t->starved = false;
@@ -320,6 +381,8 @@ tls_sendv(struct comm_conn *c, const struct iovec *iov, int iovcnt)
 	int i = 0, run, r;
 	bool staged;
 
+	if (t->werr == 0)
+		tls_used(c, t);
 	while (t->werr == 0 && i < iovcnt) {
 		if (iov[i].iov_len == off) {
 			i++;
@@ -418,6 +481,7 @@ tls_shutdown(struct comm_conn *c)
 	/* close_notify says the stream ended where it was meant to: not
 	 * after a failure, nor behind a record cut by a cancel. */
 	if (t->open && !t->fatal && t->werr == 0 && t->pend_len == 0) {
+		tls_used(c, t);
 		r = tls_call(t, TLS_SHUTDOWN, NULL, 0, &n, &t->wr_ev);
 		if (r == -EAGAIN)
 			return (r);
@@ -435,6 +499,11 @@ tls_close(struct comm_conn *c)
 	struct comm_tls *t = tls_of(c);
 
 	comm_call_cancel(&t->resume);
+	if (list_linked(&t->busy)) {
+		list_remove(&t->busy);
+		if (list_empty(&c->loop->tls_busy))
+			comm_timer_stop(c->loop->tls_sweep);
+	}
 	buf_unref(&t->stage);
 	/* A connection closed without close_notify but without a fault
 	 * either (an idle keep-alive one) leaves its session resumable:
@@ -473,6 +542,10 @@ comm_tls_start(struct comm_conn *c, SSL *ssl, double timeout,
 	CHECK(c->xprt == &comm_xprt_raw);
 	CHECK(!(c->flags & CONN_CONNECTING) && c->cn == NULL);
 	CHECK(list_empty(&c->wq) && c->rd.state == COMM_OP_IDLE);
+	if (c->loop->tls_sweep == NULL &&
+	    (c->loop->tls_sweep = comm_timer_new(c->loop, tls_sweep,
+	    c->loop)) == NULL)
+		return (-ENOMEM);
 	w = comm_wop_get(c->loop);
 	if (w == NULL)
 		return (-ENOMEM);
@@ -504,6 +577,7 @@ comm_tls_start(struct comm_conn *c, SSL *ssl, double timeout,
 	t->ssl = ssl;
 	t->conn = c;
 	comm_call_init(&t->resume, tls_resume);
+	list_init(&t->busy);
 	/* The first step runs once writable, from the loop: a client's
 	 * ClientHello goes at once, a server learns it must read. */
 	t->hs_ev = EV_WRITE;

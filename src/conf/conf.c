@@ -411,6 +411,7 @@ conf_port_tls_free(struct conf_port_tls **tp)
 	free(t->cert);
 	free(t->key);
 	free(t->cafile);
+	free(t->capath);
 	free(t->cipher);
 	free(t->options);
 	free(t);
@@ -431,6 +432,7 @@ conf_port_tls_option(struct conf_ctx *ctx, struct conf_port_tls *t,
 		{ "key=", offsetof(struct conf_port_tls, key) },
 		{ "clientca=", offsetof(struct conf_port_tls, cafile) },
 		{ "tls-cafile=", offsetof(struct conf_port_tls, cafile) },
+		{ "capath=", offsetof(struct conf_port_tls, capath) },
 		{ "cipher=", offsetof(struct conf_port_tls, cipher) },
 		{ "options=", offsetof(struct conf_port_tls, options) },
 	};

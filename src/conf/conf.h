@@ -30,6 +30,7 @@ struct conf_port_tls {
 	char		*cert;		/* tls-cert=, cert= */
 	char		*key;		/* tls-key=, key=; NULL: in cert */
 	char		*cafile;	/* clientca=, tls-cafile= */
+	char		*capath;	/* capath=: a hashed directory */
 	char		*cipher;	/* cipher= */
 	char		*options;	/* options= */
 	int		min_version;	/* tls-min-version=: 0x0301 (1.0)

@@ -777,10 +777,9 @@ parse_line(struct http_parser *p, const char *data, size_t len, size_t *used)
 {
 	struct http_msg *msg = p->msg;
 	const char *nl;
-	char synth[32];
+	char synth[16];
 	size_t n;
 	enum http_err e;
-	int slen;
 
 	nl = memchr(data, '\n', len);
 	n = nl != NULL ? (size_t)(nl - data) + 1 : len;
@@ -810,9 +809,11 @@ parse_line(struct http_parser *p, const char *data, size_t len, size_t *used)
 	e = parse_request_line(msg, msg->rawlen);
 	if (e != HTTP_E_NONE)
 		return (parse_fail(p, e));
-	slen = snprintf(synth, sizeof synth, "GET / HTTP/1.%u\r\n",
-	    msg->vminor);
-	if (llhttp_execute(&p->ll, synth, (size_t)slen) != HPE_OK)
+	/* "GET / HTTP/1.<minor>\r\n" without snprintf(): every request
+	 * comes through here. */
+	memcpy(synth, "GET / HTTP/1.0\r\n", 16);
+	synth[13] = msg->vminor == 0 ? '0' : '1';
+	if (llhttp_execute(&p->ll, synth, 16) != HPE_OK)
 		return (parse_fail(p, HTTP_E_START_LINE));
 	p->state = PS_HEADERS;
 	return (HTTP_PARSE_AGAIN);

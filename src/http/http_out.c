@@ -12,15 +12,59 @@
 #include "base/check.h"
 #include "http/http_out.h"
 
-/* Is the field named name (len bytes) listed in msg's Connection? */
-static bool
-out_connection_lists(const struct http_msg *msg, const char *name,
-    size_t len)
+/* The names msg's Connection lists, gathered once for every field
+ * (at most OUT_CONN_NAMES; more and each field scans the list itself). */
+#define OUT_CONN_NAMES	8
+
+struct out_conn {
+	unsigned	n;		/* names, or OUT_CONN_NAMES + 1 */
+	struct {
+		const char	*p;
+		size_t		len;
+	} name[OUT_CONN_NAMES];
+};
+
+static void
+out_conn_gather(const struct http_msg *msg, struct out_conn *oc)
 {
 	const struct http_field *f;
 	const char *v;
 	size_t pos, start, n;
 
+	oc->n = 0;
+	for (f = http_msg_field(msg, HTTP_HDR_CONNECTION); f != NULL;
+	    f = http_msg_field_next(msg, f)) {
+		v = http_msg_ptr(msg, f->value);
+		pos = 0;
+		while ((n = http_list_next(v, f->value.len, &pos,
+		    &start)) > 0) {
+			if (oc->n == OUT_CONN_NAMES) {
+				oc->n++;
+				return;
+			}
+			oc->name[oc->n].p = v + start;
+			oc->name[oc->n++].len = n;
+		}
+	}
+}
+
+/* Is the field named name (len bytes) listed in msg's Connection? */
+static bool
+out_connection_lists(const struct http_msg *msg, const struct out_conn *oc,
+    const char *name, size_t len)
+{
+	const struct http_field *f;
+	const char *v;
+	size_t pos, start, n;
+	unsigned i;
+
+	if (oc->n <= OUT_CONN_NAMES) {
+		for (i = 0; i < oc->n; i++)
+			if (oc->name[i].len == len &&
+			    strncasecmp(oc->name[i].p, name, len) == 0)
+				return (true);
+		return (false);
+	}
 	for (f = http_msg_field(msg, HTTP_HDR_CONNECTION); f != NULL;
 	    f = http_msg_field_next(msg, f)) {
 		v = http_msg_ptr(msg, f->value);
@@ -32,25 +76,70 @@ out_connection_lists(const struct http_msg *msg, const char *name,
 	return (false);
 }
 
+/* Is f's line in msg's bytes exactly "Name: value\r\n", as it goes out?
+ * Then it is copied as it lies, with its neighbours. */
+static bool
+out_line_as_sent(const struct http_msg *msg, const struct http_field *f)
+{
+	const char *n = http_msg_ptr(msg, f->name);
+	const char *v = http_msg_ptr(msg, f->value);
+
+	return (f->value.len > 0 && v == n + f->name.len + 2 &&
+	    n[f->name.len] == ':' && n[f->name.len + 1] == ' ' &&
+	    f->value.off + f->value.len + 2 <= msg->rawlen &&
+	    v[f->value.len] == '\r' && v[f->value.len + 1] == '\n');
+}
+
 int
 http_out_fields(const struct http_msg *msg, http_hdr_set skip,
     struct buf_chain *out)
 {
 	const struct http_field *f;
+	const char *run = NULL, *end = NULL, *line;
+	struct out_conn oc = { .n = 0 };
 	bool has_conn;
 	uint16_t i;
 
 	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
 	has_conn = msg->first[HTTP_HDR_CONNECTION] != 0;
+	if (has_conn)
+		out_conn_gather(msg, &oc);
+	/*
+	 * Lines that go out as they came, one after the other, go in one
+	 * copy: a stored reply's section is mostly such a run.  A line
+	 * dropped, or written otherwise (other whitespace), ends it.
+	 */
 	for (i = 0; i < msg->nfields; i++) {
 		f = &msg->fields[i];
-		if (f->id != HTTP_HDR_OTHER &&
+		if ((f->id != HTTP_HDR_OTHER &&
 		    ((http_hdr_flags(f->id) & HH_HOP) ||
-		    (skip & HTTP_HDR_BIT(f->id))))
+		    (skip & HTTP_HDR_BIT(f->id)))) ||
+		    (has_conn && out_connection_lists(msg, &oc,
+		    http_msg_ptr(msg, f->name), f->name.len))) {
+			if (run != NULL && buf_chain_append(out, run,
+			    (size_t)(end - run)) != 0)
+				return (-ENOMEM);
+			run = NULL;
 			continue;
-		if (has_conn && out_connection_lists(msg,
-		    http_msg_ptr(msg, f->name), f->name.len))
+		}
+		if (out_line_as_sent(msg, f)) {
+			line = http_msg_ptr(msg, f->name);
+			if (run != NULL && line == end) {
+				end = http_msg_ptr(msg, f->value) +
+				    f->value.len + 2;
+				continue;
+			}
+			if (run != NULL && buf_chain_append(out, run,
+			    (size_t)(end - run)) != 0)
+				return (-ENOMEM);
+			run = line;
+			end = http_msg_ptr(msg, f->value) + f->value.len + 2;
 			continue;
+		}
+		if (run != NULL && buf_chain_append(out, run,
+		    (size_t)(end - run)) != 0)
+			return (-ENOMEM);
+		run = NULL;
 		if (buf_chain_append(out, http_msg_ptr(msg, f->name),
 		    f->name.len) != 0 ||
 		    buf_chain_append(out, ": ", 2) != 0 ||
@@ -59,6 +148,9 @@ http_out_fields(const struct http_msg *msg, http_hdr_set skip,
 		    buf_chain_append(out, "\r\n", 2) != 0)
 			return (-ENOMEM);
 	}
+	if (run != NULL && buf_chain_append(out, run,
+	    (size_t)(end - run)) != 0)
+		return (-ENOMEM);
 	return (0);
 }
 
@@ -97,11 +189,22 @@ int
 http_out_via(const struct http_msg *msg, const char *host,
     struct buf_chain *out)
 {
+	static const char tail[] = " (cuttle/" PACKAGE_VERSION ")";
 	char via[300];
+	size_t n;
 
 	CHECK_OBJ_NOTNULL(msg, HTTP_MSG_MAGIC);
-	snprintf(via, sizeof via, "1.%u %s (cuttle/%s)", msg->vminor, host,
-	    PACKAGE_VERSION);
+	/* "1.<minor> <host> (cuttle/<version>)", host cut to fit as
+	 * snprintf() would; without printf, which every reply pays for. */
+	via[0] = '1';
+	via[1] = '.';
+	via[2] = (char)('0' + msg->vminor % 10);
+	via[3] = ' ';
+	n = strlen(host);
+	if (n > sizeof via - 4 - sizeof tail)
+		n = sizeof via - 4 - sizeof tail;
+	memcpy(via + 4, host, n);
+	memcpy(via + 4 + n, tail, sizeof tail);
 	return (http_out_append_list(msg, HTTP_HDR_VIA, via, out));
 }
 

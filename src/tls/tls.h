@@ -8,8 +8,9 @@
  * A `struct tls_ctx` is one OpenSSL SSL_CTX with cuttle's policy:
  * - TLS 1.2 at least (unless min_version says otherwise), compression
  *   and renegotiation off (a client that renegotiates is refused);
- * - partial writes, moving write buffers, and OpenSSL's buffers released
- *   while a connection is idle (SSL_MODE_RELEASE_BUFFERS);
+ * - partial writes and moving write buffers; OpenSSL's buffers are
+ *   released by comm once a connection has been idle a moment (not
+ *   SSL_MODE_RELEASE_BUFFERS, which frees them at every request);
  * - ALPN http/1.1 (offered by a client, chosen by a server when offered);
  * - client side: the peer verified against the system's CA store and/or
  *   cafile/capath, its name checked (SSL_set1_host, or the IP address),

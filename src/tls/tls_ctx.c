@@ -152,6 +152,11 @@ tls_reason(char *err, size_t errlen)
 	return (-EINVAL);
 }
 
+/* https_port's TLS 1.3 suites, in its order of preference. */
+#define TLS_SERVER_SUITES						\
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"		\
+	"TLS_CHACHA20_POLY1305_SHA256"
+
 #define TLS_FAIL(err, errlen, ...)					\
 	(snprintf((err), (errlen), __VA_ARGS__), tls_reason((err), (errlen)))
 
@@ -230,8 +235,10 @@ tls_ctx_common(struct tls_ctx *t, const struct tls_options *o, char *err,
 
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* No SSL_MODE_RELEASE_BUFFERS: comm frees the buffers of idle
+	 * connections itself, and lets busy ones keep them (comm_tls.c). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* One read() a record instead of two (its header, then the rest):
 	 * comm resumes a read while SSL_has_pending() says OpenSSL holds
 	 * bytes read ahead, so none wait for a kernel event that will not
@@ -361,17 +368,47 @@ tls_ctx_server_new(const struct tls_options *o, struct tls_ctx **out,
 	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_set_session_id_context(t->ctx, sid, sizeof sid - 1);
 	SSL_CTX_set_num_tickets(t->ctx, 1);
+	/*
+	 * TLS 1.3: AES-128-GCM first, as Mozilla's recommended servers
+	 * order them (OpenSSL's default puts AES-256-GCM-SHA384 first),
+	 * and ours is the order that counts (CIPHER_SERVER_PREFERENCE).
+	 * Its key schedule runs on SHA-256, which CPUs do in hardware, not
+	 * SHA-384: a full handshake costs about a tenth less, and a
+	 * record's encryption four rounds fewer.
+	 */
+	if (!SSL_CTX_set_ciphersuites(t->ctx, TLS_SERVER_SUITES)) {
+		tls_ctx_free(out);
+		return (-ENOMEM);
+	}
 	SSL_CTX_set_alpn_select_cb(t->ctx, tls_alpn_select, NULL);
-	if (o->cafile != NULL) {
+	if (o->cafile != NULL || o->capath != NULL) {
 		/* The CertificateRequest names the CAs, so that a client
 		 * with several certificates (a browser) offers one of
-		 * theirs. */
-		names = SSL_load_client_CA_file(o->cafile);
+		 * theirs: those of cafile, and of every certificate in
+		 * capath (its hash links name them again: kept once). */
+		names = sk_X509_NAME_new_null();
 		if (names == NULL) {
 			tls_ctx_free(out);
-			return (TLS_FAIL(err, errlen, "no CA names in %s",
-			    o->cafile));
+			return (-ENOMEM);
 		}
+		ERR_clear_error();
+		if (o->cafile != NULL &&
+		    !SSL_add_file_cert_subjects_to_stack(names, o->cafile))
+			r = TLS_FAIL(err, errlen, "no CA names in %s",
+			    o->cafile);
+		else if (o->capath != NULL &&
+		    !SSL_add_dir_cert_subjects_to_stack(names, o->capath))
+			r = TLS_FAIL(err, errlen, "cannot read CA names in %s",
+			    o->capath);
+		else if (sk_X509_NAME_num(names) == 0)
+			r = TLS_FAIL(err, errlen, "no CA names in %s",
+			    o->cafile != NULL ? o->cafile : o->capath);
+		if (r != 0) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			tls_ctx_free(out);
+			return (r);
+		}
+		ERR_clear_error();
 		SSL_CTX_set_client_CA_list(t->ctx, names);
 	}
 	if (o->cafile != NULL || o->capath != NULL)

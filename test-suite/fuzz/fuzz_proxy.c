@@ -51,6 +51,18 @@
  *			only, with an encrypted_client_hello extension),
  *			cut short, re-framed in records of n bytes, and
  *			with a byte changed, as the next bytes say
+ *	tls peer	open a client connection as on an https_port with a
+ *			real TLS client at the fuzzer's end (OpenSSL over
+ *			memory BIOs, TLS 1.2 or 1.3 as the next byte says):
+ *			the handshake completes as the script sends and
+ *			runs, and what the script queues for that client
+ *			(requests, raw bytes) is encrypted into records, so
+ *			it fuzzes the HTTP inside TLS; cuttle's replies are
+ *			decrypted and checked as a plain client's are
+ *	tamper c	corrupt a tls peer's stream after the fact: flip a
+ *			byte of the records queued, cut them short, or
+ *			queue a record of the script's making (type,
+ *			version, length: 0, 1, 2^14, too large, 2^16 - 1)
  *
  * Then every queue is written out and the loop runs a while, and the
  * proxy is torn down as main.c does at shutdown.
@@ -165,6 +177,15 @@ struct fp_peer {
 	 * get one from the script. */
 	struct fp_req		reqs[FP_REQS];
 	unsigned		nreqs;
+	/* A tls peer: the fuzzer's TLS client, its memory BIOs (what
+	 * cuttle sent, what it will send), and plaintext queued while
+	 * the handshake runs. */
+	SSL			*tls;
+	BIO			*tls_in;
+	BIO			*tls_out;
+	char			*plain;
+	size_t			plainlen;
+	bool			tls_dead;	/* failed: no more SSL calls */
 };
 
 struct fp {
@@ -207,6 +228,7 @@ static char fp_cakey_path[64];
 #define FP_HELLO_MAX	2048
 static uint8_t fp_hellos[FP_HELLOS][FP_HELLO_MAX];	/* real ones */
 static size_t fp_hello_len[FP_HELLOS];
+static SSL_CTX *fp_tls_peer_ctx;	/* tls peers' client context */
 static bool fp_trace;		/* FUZZ_PROXY_TRACE set: what moves */
 static char *fp_conf_text;
 
@@ -275,8 +297,12 @@ fp_u8(struct fp *f)
 	return (*f->p++);
 }
 
+static void fp_tls_peer_plain(struct fp_peer *pe, const void *p,
+    size_t len);
+
+/* Bytes for the socket as they are. */
 static void
-fp_queue(struct fp_peer *pe, const void *p, size_t len)
+fp_queue_wire(struct fp_peer *pe, const void *p, size_t len)
 {
 	size_t cap;
 	char *o;
@@ -292,6 +318,16 @@ fp_queue(struct fp_peer *pe, const void *p, size_t len)
 	}
 	memcpy(pe->out + pe->outlen, p, len);
 	pe->outlen += len;
+}
+
+/* What the peer sends: through its TLS client when it is a tls peer. */
+static void
+fp_queue(struct fp_peer *pe, const void *p, size_t len)
+{
+	if (pe->tls != NULL)
+		fp_tls_peer_plain(pe, p, len);
+	else
+		fp_queue_wire(pe, p, len);
 }
 
 static void
@@ -360,6 +396,8 @@ static void
 fp_peer_fini(struct fp_peer *pe)
 {
 	fp_peer_close(pe, false);
+	SSL_free(pe->tls);		/* its BIOs with it */
+	free(pe->plain);
 	free(pe->out);
 	if (pe->in_msg)
 		http_msg_fini(&pe->msg);
@@ -645,6 +683,137 @@ fp_parse(struct fp *f, struct fp_peer *pe, const char *data, size_t len)
 	}
 }
 
+/* -- tls peers ---------------------------------------------------------- */
+
+/* What the TLS client has to send (handshake, records, alerts), to the
+ * socket's queue. */
+static void
+fp_tls_peer_flush(struct fp_peer *pe)
+{
+	char buf[4096];
+	int n;
+
+	while ((n = BIO_read(pe->tls_out, buf, sizeof buf)) > 0)
+		fp_queue_wire(pe, buf, (size_t)n);
+}
+
+/* Drive the TLS client: the handshake, then the plaintext queued, then
+ * what cuttle sent, decrypted, to the reply parser. */
+static void
+fp_tls_peer_pump(struct fp *f, struct fp_peer *pe)
+{
+	char buf[16384];
+	size_t n;
+	int r;
+
+	if (pe->tls_dead)
+		return;
+	ERR_clear_error();
+	if (!SSL_is_init_finished(pe->tls)) {
+		r = SSL_do_handshake(pe->tls);
+		if (r != 1 && SSL_get_error(pe->tls, r) != SSL_ERROR_WANT_READ)
+			pe->tls_dead = true;
+	}
+	if (!pe->tls_dead && SSL_is_init_finished(pe->tls) &&
+	    pe->plainlen > 0) {
+		if (SSL_write_ex(pe->tls, pe->plain, pe->plainlen, &n) == 1) {
+			memmove(pe->plain, pe->plain + n, pe->plainlen - n);
+			pe->plainlen -= n;
+		} else
+			pe->tls_dead = true;
+	}
+	while (!pe->tls_dead && SSL_is_init_finished(pe->tls)) {
+		if (SSL_read_ex(pe->tls, buf, sizeof buf, &n) != 1) {
+			r = SSL_get_error(pe->tls, 0);
+			if (r != SSL_ERROR_WANT_READ)
+				pe->tls_dead = true;
+			break;
+		}
+		fp_trace_bytes(f, pe, "decrypts", buf, n);
+		fp_parse(f, pe, buf, n);
+	}
+	ERR_clear_error();
+	fp_tls_peer_flush(pe);
+}
+
+/* Plaintext for a tls peer: encrypted once the handshake is done. */
+static void
+fp_tls_peer_plain(struct fp_peer *pe, const void *p, size_t len)
+{
+	char *o;
+
+	if (pe->fd == -1 || len == 0)
+		return;
+	o = realloc(pe->plain, pe->plainlen + len);
+	FUZZ_ASSERT(o != NULL);
+	pe->plain = o;
+	memcpy(pe->plain + pe->plainlen, p, len);
+	pe->plainlen += len;
+	fp_tls_peer_pump(pe->fp, pe);
+}
+
+/* Bytes cuttle sent a tls peer. */
+static void
+fp_tls_peer_in(struct fp *f, struct fp_peer *pe, const char *p,
+    size_t len)
+{
+	FUZZ_ASSERT(BIO_write(pe->tls_in, p, (int)len) == (int)len);
+	fp_tls_peer_pump(f, pe);
+}
+
+/* A new tls peer on pe (just opened): TLS 1.3, or 1.2 for an odd b. */
+static void
+fp_tls_peer_start(struct fp *f, struct fp_peer *pe, unsigned b)
+{
+	pe->tls = SSL_new(fp_tls_peer_ctx);
+	pe->tls_in = BIO_new(BIO_s_mem());
+	pe->tls_out = BIO_new(BIO_s_mem());
+	FUZZ_ASSERT(pe->tls != NULL && pe->tls_in != NULL &&
+	    pe->tls_out != NULL);
+	SSL_set_bio(pe->tls, pe->tls_in, pe->tls_out);
+	SSL_set_connect_state(pe->tls);
+	if (b & 1)
+		FUZZ_ASSERT(SSL_set_max_proto_version(pe->tls,
+		    TLS1_2_VERSION) == 1);
+	fp_tls_peer_pump(f, pe);	/* the ClientHello */
+}
+
+/* Record-level corruption of a tls peer's stream, as the next bytes
+ * choose; its replies are no longer checked (a request may be lost). */
+static void
+fp_tls_peer_tamper(struct fp *f, struct fp_peer *pe)
+{
+	static const unsigned lens[] = { 0, 1, 5, 16384, 16384 + 256 + 1,
+	    65535 };
+	unsigned char hdr[5], body[64];
+	unsigned what = fp_u8(f), k = fp_u8(f), len, i;
+
+	pe->raw = true;
+	switch (what % 3) {
+	case 0:		/* a byte of the queued records flipped */
+		if (pe->outlen > 0)
+			pe->out[((size_t)k << 8 | fp_u8(f)) % pe->outlen] ^=
+			    (char)(1u << (k % 8));
+		break;
+	case 1:		/* the queued records cut short */
+		pe->outlen -= pe->outlen > 0 ? (size_t)k % pe->outlen : 0;
+		break;
+	default:	/* a record of the script's making */
+		len = lens[k % (sizeof lens / sizeof lens[0])];
+		hdr[0] = (unsigned char)(20 + fp_u8(f) % 8);
+		hdr[1] = 3;
+		hdr[2] = (unsigned char)(fp_u8(f) % 5);
+		hdr[3] = (unsigned char)(len >> 8);
+		hdr[4] = (unsigned char)len;
+		fp_queue_wire(pe, hdr, sizeof hdr);
+		for (i = 0; i < sizeof body; i++)
+			body[i] = (unsigned char)fp_u8(f);
+		fp_queue_wire(pe, body, len < sizeof body ? len :
+		    sizeof body);
+		break;
+	}
+}
+
 static void
 fp_read(struct fp *f, struct fp_peer *pe)
 {
@@ -665,7 +834,10 @@ fp_read(struct fp *f, struct fp_peer *pe)
 		}
 		pe->inlen += (size_t)r;
 		fp_trace_bytes(f, pe, "reads", buf, (size_t)r);
-		fp_parse(f, pe, buf, (size_t)r);
+		if (pe->tls != NULL)
+			fp_tls_peer_in(f, pe, buf, (size_t)r);
+		else
+			fp_parse(f, pe, buf, (size_t)r);
 	}
 }
 
@@ -1030,10 +1202,33 @@ enum fp_op {
 	FP_OP_HTTPS,
 	FP_OP_CLIENT_BUMP,
 	FP_OP_HELLO,
+	FP_OP_TLS_PEER,
+	FP_OP_TLS_TAMPER,
 	FP_OP__COUNT
 };
 
 static const double fp_warps[] = { 1, 5, 30, 61, 300, 3600, 86400, 0.2 };
+
+/* tls peer: a client on the https_port with a real TLS client here. */
+static void
+fp_op_tls_peer(struct fp *f)
+{
+	struct fp_peer *pe;
+	struct comm_conn *c;
+	unsigned b = fp_u8(f);
+	int fd;
+
+	if (f->nclients == FP_CLIENTS)
+		return;
+	pe = &f->clients[f->nclients];
+	if (fp_peer_open(f, pe, false, &fd) != 0)
+		return;
+	c = comm_conn_new(f->loop, fd);
+	FUZZ_ASSERT(c != NULL);
+	f->nclients++;
+	fp_tls_peer_start(f, pe, b);
+	client_adopt_tls(f->client, c, NULL, fp_tls);
+}
 
 static void
 fp_script(struct fp *f)
@@ -1076,6 +1271,16 @@ fp_script(struct fp *f)
 			break;
 		case FP_OP_HTTPS:
 			f->https = !f->https;
+			break;
+		case FP_OP_TLS_PEER:
+			fp_op_tls_peer(f);
+			break;
+		case FP_OP_TLS_TAMPER:
+			b = fp_u8(f);
+			if (f->nclients > 0 &&
+			    f->clients[b % f->nclients].tls != NULL)
+				fp_tls_peer_tamper(f,
+				    &f->clients[b % f->nclients]);
 			break;
 		case FP_OP_REQUEST:
 			b = fp_u8(f);
@@ -1255,6 +1460,7 @@ fp_cleanup(void)
 	(void)unlink(fp_ca_path);
 	(void)unlink(fp_cakey_path);
 	tls_ctx_free(&fp_tls);
+	SSL_CTX_free(fp_tls_peer_ctx);
 	free(fp_conf_text);
 }
 
@@ -1302,6 +1508,11 @@ fp_tls_init(void)
 	o.cert = fp_cert_path;
 	o.key = fp_key_path;
 	FUZZ_ASSERT(tls_ctx_server_new(&o, &fp_tls, err, sizeof err) == 0);
+	/* The tls peers trust anything: the certificate is not what
+	 * they test. */
+	fp_tls_peer_ctx = SSL_CTX_new(TLS_client_method());
+	FUZZ_ASSERT(fp_tls_peer_ctx != NULL);
+	SSL_CTX_set_verify(fp_tls_peer_ctx, SSL_VERIFY_NONE, NULL);
 }
 
 /* The ssl-bump port's CA (its key in a file of its own). */

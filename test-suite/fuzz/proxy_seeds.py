@@ -14,7 +14,8 @@ import sys
 import tempfile
 
 CLIENT, REQUEST, REPLY, RAW, SEND, RUN, SHUT, RESET, CLOSE, WARP, REFUSE, \
-    SEND_ALL, CLIENT_TLS, HTTPS, CLIENT_BUMP, HELLO = range(16)
+    SEND_ALL, CLIENT_TLS, HTTPS, CLIENT_BUMP, HELLO, TLS_PEER, TLS_TAMPER = \
+    range(18)
 # fuzz_proxy.c's ClientHellos (hello operation)
 H_A, H_B, H_NONE, H_A12, H_ECH = range(5)
 GET, HEAD, POST, PUT, DELETE, OPTIONS, PURGE, CONNECT, TRACE = \
@@ -182,6 +183,11 @@ def flow(*parts):
     return bytes(out)
 
 
+def tls_up():
+    """A tls peer's handshake: its flights to and fro."""
+    return send_all() + run() + send_all() + run() + send_all() + run()
+
+
 # Client 0 asks, origin connection 0 answers: the miss.
 def miss(cl=0, org=0, rq=None, rp=None):
     return flow(rq or req(cl), send_all(), run(), rp or reply(org),
@@ -268,6 +274,27 @@ SEEDS = {
     "tls-client-cut": flow([CLIENT_TLS], raw_long(c(0), CLIENT_HELLO[:100]),
                            send_all(), run(), [SHUT, c(0)], run(),
                            warp(3), run()),
+    # A real TLS client on the https_port: the handshake, a miss, a hit,
+    # each request and reply inside records.
+    "tls-peer-hit": flow([TLS_PEER, 0], tls_up(), miss(), req(),
+                         send_all(), run(), send_all(), run()),
+    "tls-peer-tls12": flow([TLS_PEER, 1], tls_up(), miss(rq=req(
+        method=POST, body=10)), send_all(), run()),
+    "tls-peer-split": flow([TLS_PEER, 0], tls_up(), req(cc=1),
+                           send(c(0), 3), run(1), send(c(0), 40), run(1),
+                           send_all(), run(), reply(cc=0), send_all(),
+                           run(), send_all(), run()),
+    # After the handshake: a flipped byte, a cut record, a record too
+    # large.
+    "tls-peer-flip": flow([TLS_PEER, 0], tls_up(), req(),
+                          [TLS_TAMPER, 0, 0, 3, 7], send_all(), run(),
+                          send_all(), run()),
+    "tls-peer-cut": flow([TLS_PEER, 0], tls_up(), req(),
+                         [TLS_TAMPER, 0, 1, 9], send_all(), run(),
+                         [SHUT, c(0)], run(), warp(3), run()),
+    "tls-peer-huge-record": flow([TLS_PEER, 0], tls_up(), miss(),
+                                 [TLS_TAMPER, 0, 2, 4, 3, 3], send_all(),
+                                 run(), req(), send_all(), run()),
     "https-origin-flight": flow([HTTPS], client(), req(), send_all(), run(),
                                 raw_long(o(0), SERVER_FLIGHT), send_all(),
                                 run(), run()),

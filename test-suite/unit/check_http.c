@@ -1030,6 +1030,54 @@ START_TEST(te_codings_are_named_for_the_next_hop)
 }
 END_TEST
 
+/* RFC 9110 7.6.1: a header section goes on without hop-by-hop fields,
+ * those Connection names, and those the caller writes itself; the rest
+ * in order, "Name: value", however they were spaced. */
+START_TEST(fields_go_on_without_hop_by_hop_ones)
+{
+	static const struct {
+		const char	*in;		/* the fields */
+		const char	*out;
+	} cases[] = {
+		{ "A: 1\r\nB: 2\r\nConnection: keep-alive\r\nC: 3\r\n",
+		  "A: 1\r\nB: 2\r\nC: 3\r\n" },
+		{ "A:1\r\nB:  2 \r\nC: 3\r\nD:\t4\r\n",
+		  "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n" },
+		{ "X-A: 1\r\nConnection: x-a, close\r\nx-b: 2\r\n"
+		  "Keep-Alive: 5\r\nVia: 1.1 p\r\nE:\r\nF: 6\r\n",
+		  "x-b: 2\r\nE: \r\nF: 6\r\n" },
+		{ "Connection: a, b, c, d, e, f, g, h, i, j\r\nA: 1\r\n"
+		  "J: 2\r\nK: 3\r\n", "K: 3\r\n" },
+		{ "A: 1\r\nConnection: a\r\nConnection: b\r\nB: 2\r\n"
+		  "C: 3\r\n", "C: 3\r\n" },
+	};
+	struct buf_pool *pool = buf_pool_new(0);
+	struct buf_chain out;
+	struct outcome o;
+	char in[256], got[256];
+	size_t i, len;
+	int n;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		n = snprintf(in, sizeof in, "HTTP/1.1 204 No Content\r\n%s"
+		    "\r\n", cases[i].in);
+		run(&o, HTTP_MSG_RESPONSE, in, (size_t)n, 0, 0, true, false);
+		ck_assert_msg(o.st == HTTP_PARSE_DONE, "case %zu: %s", i,
+		    http_err_text(o.err));
+		buf_chain_init(&out, pool);
+		ck_assert_int_eq(http_out_fields(&o.msg,
+		    HTTP_HDR_BIT(HTTP_HDR_VIA), &out), 0);
+		len = buf_chain_copyout(&out, 0, got, sizeof got - 1);
+		got[len] = '\0';
+		ck_assert_msg(strcmp(got, cases[i].out) == 0,
+		    "case %zu: got \"%s\"", i, got);
+		buf_chain_fini(&out);
+		http_msg_fini(&o.msg);
+	}
+	buf_pool_free(&pool);
+}
+END_TEST
+
 START_TEST(interim_reply_then_final_on_one_parser)
 {
 	static const char in[] = "HTTP/1.1 100 Continue\r\n\r\n"
@@ -1237,6 +1285,7 @@ http_suite(void)
 	tcase_add_test(tc, reply_framings);
 	tcase_add_test(tc, bad_replies_are_refused);
 	tcase_add_test(tc, te_codings_are_named_for_the_next_hop);
+	tcase_add_test(tc, fields_go_on_without_hop_by_hop_ones);
 	tcase_add_test(tc, reply_without_content_keeps_the_connection);
 	tcase_add_test(tc, interim_reply_then_final_on_one_parser);
 	suite_add_tcase(s, tc);
