@@ -4,12 +4,19 @@
  *	disks_check	the lines read (conf check, -k parse, reconfigure)
  *	disks_create	cuttle -z
  *	disks_start	each store opened, or made when PATH/cuttle.store
- *			is missing; its index loaded (the scan, before the
- *			proxy listens); a timer flushes every second, so
+ *			is missing; its index loaded on the loop, its
+ *			reads asynchronous, while the proxy already
+ *			serves; a timer flushes every second, so
  *			that an object whose fill completed a second ago
  *			survives a kill -9
  *	disks_stop	stores closed (what is buffered is written), then
  *			the file I/O threads joined
+ *
+ * While a store's index loads its lookups are misses rather than waits:
+ * the load of a large store takes seconds, and a request held that long
+ * for an object the origin can give at once is worse than a miss; nor can
+ * a part of the index answer, as a later region may hold a newer version
+ * or a tombstone.  Memory hits and misses are served throughout.
  *
  * A store that fails (a write error, or reads failing in a row) is out of
  * service: its objects are misses from then on, the others go on, and
@@ -47,11 +54,18 @@
 #define DISKS_FILE	"cuttle.store"
 #define DISKS_FLUSH	1.0	/* seconds between flushes */
 
+/* Which store a load's completion is for. */
+struct disks_slot {
+	struct disks		*dd;
+	size_t			i;
+};
+
 struct disks {
 	unsigned		magic;
 #define DISKS_MAGIC		0xd15c5e75U
 	struct comm_fio		*fio;
 	struct comm_timer	*flush;
+	struct disks_slot	*slots;		/* for the loads' completions */
 	size_t			n;
 	struct disk_store	**v;
 	char			**paths;	/* each store's cache_dir */
@@ -227,6 +241,46 @@ on_flush_tick(struct comm_timer *t, void *arg)
 	}
 }
 
+static void
+disks_loaded(struct disks *dd, size_t i)
+{
+	struct disk_store *ds = dd->v[i];
+
+	log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: %zu objects indexed in "
+	    "%.3f s (%ju regions from footers, %ju scanned)", dd->paths[i],
+	    disk_index_count(disk_store_index(ds)),
+	    (double)disk_store_stat(ds, DISK_STAT_scan_usec) / 1e6,
+	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_footers),
+	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_regions));
+}
+
+/* A store's index loaded, or failing to. */
+static void
+disks_load_done(int err, void *arg)
+{
+	struct disks_slot *sl = arg;
+	struct disks *dd = sl->dd;
+
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	if (err == 0)
+		disks_loaded(dd, sl->i);
+	else
+		log_msg(LG_ERR, SEC_STORE, "cache_dir %s: its index did not "
+		    "load (%s): out of service", dd->paths[sl->i],
+		    strerror(-err));
+}
+
+/* How many stores are still loading. */
+static size_t
+disks_loading(const struct disks *dd)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < dd->n; i++)
+		n += disk_store_loading(dd->v[i]);
+	return (n);
+}
+
 /* The back-end: CUTTLE_DISK_IO's, else the probe's. */
 static enum comm_fio_kind
 disks_fio_kind(void)
@@ -251,6 +305,7 @@ disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 
 	memset(&o, 0, sizeof o);
 	o.fio = dd->fio;
+	o.load_later = true;
 	o.max_size = d->max_size;
 	o.min_size = d->min_size;
 	disks_file(d, file, sizeof file);
@@ -263,12 +318,6 @@ disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 		disks_refused(d, file, e, why);
 		return (NULL);
 	}
-	log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: %zu objects indexed in "
-	    "%.3f s (%ju regions from footers, %ju scanned)", d->path,
-	    disk_index_count(disk_store_index(ds)),
-	    (double)disk_store_stat(ds, DISK_STAT_scan_usec) / 1e6,
-	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_footers),
-	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_regions));
 	return (ds);
 }
 
@@ -293,9 +342,9 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 	dd->down = calloc(conf->cache_dir.n, sizeof *dd->down);
 	dd->fio = comm_fio_new(loop, disks_fio_kind(), 0, &e);
 	dd->flush = comm_timer_new(loop, on_flush_tick, dd);
+	dd->slots = calloc(conf->cache_dir.n, sizeof *dd->slots);
 	if (dd->v == NULL || dd->paths == NULL || dd->down == NULL ||
-	    dd->fio == NULL ||
-	    dd->flush == NULL)
+	    dd->fio == NULL || dd->flush == NULL || dd->slots == NULL)
 		goto nomem;
 	for (i = 0; i < conf->cache_dir.n; i++) {
 		if (disks_read(conf, i, &d, true) != 0)
@@ -311,6 +360,13 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 		dd->n++;
 	}
 	comm_timer_start(dd->flush, DISKS_FLUSH, DISKS_FLUSH);
+	for (i = 0; i < dd->n; i++) {
+		dd->slots[i].dd = dd;
+		dd->slots[i].i = i;
+		if (disk_store_load_start(dd->v[i], disks_load_done,
+		    &dd->slots[i]) != 0)
+			disks_loaded(dd, i);	/* loaded at open */
+	}
 	log_msg(LG_NOTICE, SEC_STORE, "disk I/O through %s",
 	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
 	return (0);
@@ -356,6 +412,7 @@ disks_page(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	for (k = 0; k < DISK_NSTATS; k++)
 		mgr_out_printf(o, "disk.%s = %ju\n",
 		    disk_stat_name((enum disk_stat)k), (uintmax_t)sum[k]);
+	mgr_out_printf(o, "disk.loading = %zu\n", disks_loading(dd));
 	comm_fio_stats(dd->fio, &fs);
 	mgr_out_printf(o, "disk.io = %s\n",
 	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
@@ -424,7 +481,8 @@ disks_storedir(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		    100.0 * (double)u / (double)size : 0.0);
 		mgr_out_printf(o, "Current entries: %ju\n", (uintmax_t)n);
 		mgr_out_printf(o, "Flags:%s\n", disk_store_failed(dd->v[i]) !=
-		    0 ? " OUT-OF-SERVICE" : " SELECTED");
+		    0 ? " OUT-OF-SERVICE" : disk_store_loading(dd->v[i]) ?
+		    " LOADING" : " SELECTED");
 		mgr_out_printf(o, "Removal policy: fifo (log regions, objects "
 		    "read reinserted)\n\n");
 	}
@@ -491,6 +549,9 @@ disks_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	disks_family(o, dd, "cuttle_disk_skipped_writes_total", "counter",
 	    "Objects not written: outside the limits, or the queue full.",
 	    DISK_STAT_skipped);
+	disks_family(o, dd, "cuttle_disk_load_skipped_writes_total", "counter",
+	    "Objects not written: the index was loading.",
+	    DISK_STAT_load_skipped);
 	disks_family(o, dd, "cuttle_disk_reclaimed_total", "counter",
 	    "Objects dropped as their region was reused.",
 	    DISK_STAT_reclaimed);
@@ -501,6 +562,12 @@ disks_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	for (i = 0; i < dd->n; i++)
 		mgr_out_printf(o, "cuttle_disk_objects{cache_dir=\"%s\"} %zu\n",
 		    dd->paths[i], disk_index_count(disk_store_index(dd->v[i])));
+	mgr_out_printf(o, "# HELP cuttle_disk_loading Whether the index is "
+	    "still loading (its lookups misses).\n"
+	    "# TYPE cuttle_disk_loading gauge\n");
+	for (i = 0; i < dd->n; i++)
+		mgr_out_printf(o, "cuttle_disk_loading{cache_dir=\"%s\"} %d\n",
+		    dd->paths[i], disk_store_loading(dd->v[i]));
 	comm_fio_stats(dd->fio, &fs);
 	mgr_out_printf(o, "# HELP cuttle_disk_queue_depth File operations "
 	    "under way.\n# TYPE cuttle_disk_queue_depth gauge\n"
@@ -561,6 +628,7 @@ disks_stop(struct disks **dp)
 	}
 	free(dd->paths);
 	free(dd->down);
+	free(dd->slots);
 	/* After the stores: their last writes are synchronous, and what
 	 * the threads still hold is the same bytes. */
 	comm_fio_free(&dd->fio);

@@ -22,8 +22,9 @@ int	disks_check(const struct conf *conf, bool warn);
  * where the file is no cuttle store (that is what -z is asked for); a
  * store that opens is kept.  0, or -1 (logged). */
 int	disks_create(const struct conf *conf);
-/* disks_start() - open (or make, when missing) every store, indexes
- * loaded, writes and reads on loop.  *out NULL when there is no
+/* disks_start() - open (or make, when missing) every store, writes and
+ * reads on loop, each index loading on it from then on (its objects
+ * misses until it is whole).  *out NULL when there is no
  * cache_dir.  0, or -1 (logged): a store that cannot be opened, or a
  * file that is no cuttle store, stops the start. */
 int	disks_start(struct comm_loop *loop, const struct conf *conf,

@@ -321,6 +321,12 @@ client_disk_purge(struct client_ctx *ctx, const struct store_key *k)
 
 	read_unjoin(ctx, k);
 
+	/* Loading: whether it is there is not known yet; its tombstone is
+	 * owed either way, written when the index is whole. */
+	if (ds != NULL && disk_store_loading(ds)) {
+		(void)disk_store_purge(ds, k->b);
+		return (false);
+	}
 	if (ds == NULL || !disk_store_has(ds, k->b))
 		return (false);
 	return (disk_store_purge(ds, k->b) == 0);

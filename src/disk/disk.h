@@ -21,7 +21,16 @@
  * tests; over a back-end on a loop (disk_io_file_attach(), or
  * disk_store_opts.fio) writes are started and never waited for, and
  * disk_store_get_start() reads asynchronously.  The scan at open is
- * synchronous either way.  One store is one owner's object, no globals.
+ * synchronous, unless opts.load_later on a loop: then the store opens
+ * with its index empty and disk_store_load_start() runs the scan on the
+ * loop, its reads asynchronous, while the loop does its other work.  While it loads the
+ * store answers every lookup as a miss (a key not yet met may be in a
+ * region still to read, and a key met may be replaced or purged by a
+ * later one: nothing is sure before the end), writes nothing (a put is
+ * refused, -EAGAIN, counted skipped) and owes a tombstone to each key
+ * put or purged meanwhile, written when the load ends, so that neither
+ * a purged object nor the version a newer fill replaced comes back.
+ * One store is one owner's object, no globals.
  * Layout: doc/internals/disk-format.md.
  *
  *	disk_store_create -> disk_store_open -> put / purge / get / flush
@@ -65,6 +74,7 @@ struct disk_index;
 	DISK_STAT(joined,	"requests that joined another's read")	\
 	DISK_STAT(bytes_read,	"bytes read from the file")		\
 	DISK_STAT(skipped,	"objects not written: outside the limits") \
+	DISK_STAT(load_skipped,	"objects not written: the index loading") \
 	DISK_STAT(write_errors,	"writes failing (store out of service)")
 
 enum disk_stat {
@@ -83,6 +93,7 @@ struct disk_store_opts {
 	struct comm_fio	*fio;		/* open: I/O on its loop; NULL: sync */
 	uint64_t	max_size;	/* put: larger bodies refused; 0: any */
 	uint64_t	min_size;	/* put: smaller bodies refused */
+	bool		load_later;	/* open: disk_store_load_start() */
 };
 
 /* An object as stored: URL, reply headers (as sent), body. */
@@ -116,6 +127,16 @@ struct disk_store	*disk_store_open(const char *path,
 struct disk_store	*disk_store_open_io(struct disk_io *io,
 			    const struct disk_store_opts *o, int *err,
 			    enum disk_fmt_result *why);
+/* disk_store_load_start() - a store opened with load_later: its scan
+ * runs on the loop; done runs once from the loop, never inside this
+ * call, with 0 (loaded) or a negative errno (-ENOMEM: the store is out
+ * of service), unless the store closes first.  -EINVAL when there is no
+ * load to start. */
+typedef void disk_load_fn(int err, void *arg);
+int	disk_store_load_start(struct disk_store *ds, disk_load_fn *done,
+	    void *arg);
+/* disk_store_loading() - whether its index is still loading. */
+bool	disk_store_loading(const struct disk_store *ds);
 /* disk_store_close() - flush what is buffered and free; NULLs *dsp.
  * Returns the flush's result. */
 int	disk_store_close(struct disk_store **dsp);

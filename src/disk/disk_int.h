@@ -70,9 +70,18 @@ struct disk_store {
 	struct list		imgs;
 	struct list		gets;
 	struct list		puts;	/* struct disk_put under way */
+	struct disk_load	*load;	/* while the index loads */
 
 	uint64_t		stats[DISK_NSTATS];
 };
+
+/* disk_scan.c */
+/* disk_load_defer() - while loading: key was put or purged; a tombstone
+ * for it once loaded.  0 or -ENOMEM. */
+int	disk_load_defer(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN]);
+/* disk_load_close() - at close while loading: the load finished when a
+ * tombstone is owed, else dropped (nothing written then). */
+void	disk_load_close(struct disk_store *ds);
 
 /* disk_write.c */
 /* disk_img_new() - a fresh image for region r as the open one, the old

@@ -92,6 +92,7 @@ disk_store_close(struct disk_store **dsp)
 	TAKE_OBJ_NOTNULL(ds, dsp, DISK_STORE_MAGIC);
 	get_orphan_all(ds);
 	disk_put_orphan_all(ds);
+	disk_load_close(ds);
 	if (ds->img != NULL)
 		e = disk_img_close(ds);
 	else {
@@ -197,7 +198,7 @@ disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	memset(o, 0, sizeof *o);
 	if (ds->failed != 0)
 		return (-EIO);
-	if (!disk_index_lookup(ds->idx, key, &a))
+	if (ds->load != NULL || !disk_index_lookup(ds->idx, key, &a))
 		return (-ENOENT);
 	ds->stats[DISK_STAT_gets]++;
 	mem = malloc(a.rec_len);
@@ -576,7 +577,7 @@ get_start(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 		return (-EOPNOTSUPP);
 	if (ds->failed != 0)
 		return (-EIO);
-	if (!disk_index_lookup(ds->idx, key, &a))
+	if (ds->load != NULL || !disk_index_lookup(ds->idx, key, &a))
 		return (-ENOENT);
 	ALLOC_OBJ(g, DISK_GET_MAGIC);
 	if (g == NULL)
@@ -662,7 +663,8 @@ disk_store_has(const struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 	struct disk_addr a;
 
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
-	return (ds->failed == 0 && disk_index_lookup(ds->idx, key, &a));
+	return (ds->failed == 0 && ds->load == NULL &&
+	    disk_index_lookup(ds->idx, key, &a));
 }
 
 int

@@ -305,7 +305,7 @@ disk_store_flush(struct disk_store *ds)
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
-	if (ds->fill == ds->flushed)
+	if (ds->load != NULL || ds->fill == ds->flushed)
 		return (0);
 	/* From the start of the block the last flush ended in: what a later
 	 * O_DIRECT back-end will have to write anyway. */
@@ -383,6 +383,17 @@ put_skipped(struct disk_store *ds)
 	return (-EFBIG);
 }
 
+/* A put while the index loads: not written, its key owed a tombstone. */
+static int
+put_loading(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
+{
+	int e;
+
+	ds->stats[DISK_STAT_load_skipped]++;
+	e = disk_load_defer(ds, key);
+	return (e != 0 ? e : -EAGAIN);
+}
+
 int
 disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 {
@@ -400,6 +411,8 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
+	if (ds->load != NULL)
+		return (put_loading(ds, o->key));
 	if ((ds->max_size > 0 && o->body_len > ds->max_size) ||
 	    o->body_len < ds->min_size)
 		return (put_skipped(ds));
@@ -473,6 +486,8 @@ disk_store_purge(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
+	if (ds->load != NULL)
+		return (disk_load_defer(ds, key));
 	rec_init(&r, DISK_REC_TOMB, key);
 	if ((e = append(ds, &r, NULL, NULL, NULL, NULL, &a)) != 0)
 		return (e);
@@ -537,6 +552,8 @@ disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
 	AN(err);
 	*err = ds->read_only ? -EROFS : ds->failed != 0 ? -EIO : 0;
+	if (*err == 0 && ds->load != NULL)
+		*err = put_loading(ds, key);
 	if (*err != 0)
 		return (NULL);
 	span = (uint32_t)(size / (ds->sb.region_size / 2)) + 2;

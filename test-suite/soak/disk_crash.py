@@ -4,7 +4,8 @@ real cuttle: kill -9 during fills, damage, I/O errors, a full
 filesystem, wrap-around under readers.
 
     disk_crash.py [--cuttle PATH] [--kills N] [--seed N] [--keep]
-                  [--tests crash,replace,purge,damage,ioerr,full,wrap]
+                  [--tests crash,replace,purge,damage,ioerr,full,wrap,
+                          large,load]
 
 Each test starts cuttle itself (-N, a free 127.0.0.1 port, a conf
 written into a temporary directory) against an origin in this script
@@ -34,6 +35,13 @@ its PID only.  See README.md.
              less than 16 MB); two clients at once share one read
              (disk.joined); a chunk damaged mid-object cuts the reply,
              is counted, and the next request is a MISS
+    load     a store whose index loads slowly (each read of the file
+             delayed by the shim): the proxy listens and serves at once,
+             misses (disk objects too) and memory hits while it loads;
+             a PURGE and a fill meanwhile leave a tombstone once loaded;
+             then the disk objects are HITs, and after a kill -9 neither
+             the purged object nor the version the fill replaced is
+             a HIT
     wrap     20 times a small store's size filled while readers read
              back what may be reclaimed: every 200 byte-equal, the file
              never larger than its size
@@ -57,7 +65,7 @@ import threading
 import time
 
 ALL_TESTS = ('crash', 'replace', 'purge', 'damage', 'ioerr', 'full', 'wrap',
-             'large')
+             'large', 'load')
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROCS = []			# every cuttle started, killed at the end
 
@@ -174,7 +182,9 @@ class Proxy:
                 'debug_options ALL,1',
             ] + list(extra) + ['']))
 
-    def start(self):
+    def start(self, wait_loaded=True):
+        """Start and wait until it listens, then (wait_loaded) until its
+        index has loaded: the tests read back what is on disk."""
         err = open(self.log, 'a')
         err.write('---- start %s\n' % time.strftime('%T'))
         err.flush()
@@ -192,10 +202,20 @@ class Proxy:
             try:
                 socket.create_connection(('127.0.0.1', self.port),
                                          0.2).close()
-                return
+                break
             except OSError:
                 time.sleep(0.02)
-        raise Failed('cuttle did not listen within 30 s')
+        else:
+            raise Failed('cuttle did not listen within 30 s')
+        while wait_loaded and self.loading():
+            if time.monotonic() > deadline + 60:
+                raise Failed('the index did not load within 90 s')
+            time.sleep(0.05)
+
+    def loading(self):
+        """Stores still loading their index (0 without the figure)."""
+        m = re.search(r'^disk\.loading = (\d+)$', self.mgr('disks'), re.M)
+        return int(m.group(1)) if m else 0
 
     def alive(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -597,6 +617,89 @@ def test_ioerr(args, tmp, origin, rng):
     if hits:
         fails.append('write errors: %d HITs after a restart, of objects '
                      'whose writes failed' % len(hits))
+    proxy.stop()
+    return fails
+
+
+def test_load(args, tmp, origin, rng):
+    so = build_shim(tmp)
+    if so is None:
+        print('  skipped: no C compiler for the shim')
+        return []
+    trig = os.path.join(tmp, 'fault')
+    store = os.path.join(tmp, 'cache')
+    env = {'LD_PRELOAD': so, 'DISK_FAULT_TRIGGER': trig,
+           'CUTTLE_DISK_IO': 'threads',
+           'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') +
+           ':verify_asan_link_order=0'}
+    proxy = Proxy(args, tmp, store, 32, env=env)
+    fails = []
+    proxy.start()
+    paths = ['/o/l%d/%d' % (i, rng.randint(100, 60000)) for i in range(40)]
+    fails += fill(proxy, origin, paths, 4)
+    proxy.stop()
+    # Every read of the file 0.15 s: some 50 reads make the load last
+    # seconds, far longer than what follows takes.
+    with open(trig, 'w') as f:
+        f.write('d150')
+    t0 = time.monotonic()
+    proxy.start(wait_loaded=False)
+    listened = time.monotonic() - t0
+    cl = Client(proxy)
+    fresh = '/o/lnew/5000'
+    r = cl.get(origin.url(fresh))
+    if r is None or r[0] != 200 or r[2] != body_of(fresh):
+        fails.append('loading: a miss not served')
+    r = cl.get(origin.url(fresh))
+    if r is None or r[2] != body_of(fresh) or 'HIT' not in r[1]:
+        fails.append('loading: a memory hit not served')
+    refilled, purged = paths[0], paths[1]
+    r = cl.get(origin.url(refilled))
+    if r is None or r[0] != 200 or r[2] != body_of(refilled):
+        fails.append('loading: a disk object not served')
+    elif 'HIT' in r[1]:
+        fails.append('loading: a disk object a HIT before its index is '
+                     'whole')
+    r = cl.get(origin.url(purged), method='PURGE')
+    if r is None:
+        fails.append('loading: PURGE not answered')
+    cl.close()
+    loading = proxy.loading()
+    if loading != 1:
+        fails.append('not served while the index loaded: disk.loading '
+                     'is %d after the requests' % loading)
+        return fails
+    served = time.monotonic() - t0
+    os.unlink(trig)
+    deadline = time.monotonic() + 60
+    while proxy.loading():
+        if time.monotonic() > deadline:
+            fails.append('the index did not load within 60 s')
+            return fails
+        time.sleep(0.05)
+    loaded = time.monotonic() - t0
+    hits = read_back(proxy, origin, paths[2:], fails, 'loaded')
+    if len(hits) != len(paths) - 2:
+        fails.append('loaded: %d of %d disk objects HITs'
+                     % (len(hits), len(paths) - 2))
+    if proxy.disk_stat('load_skipped') < 1:
+        fails.append('loaded: the fill while loading not counted')
+    print('  listening %.2f s after start, served while loading until '
+          '%.2f s, index whole at %.2f s' % (listened, served, loaded))
+    # The tombstones were written when the load ended: the purged
+    # object and the one filled again (whose disk copy is older than
+    # what memory held) are misses after a kill -9.
+    proxy.kill9()
+    proxy.start()
+    cl = Client(proxy)
+    for p in (purged, refilled):
+        r = cl.get(origin.url(p))
+        if r is None or r[0] != 200 or r[2] != body_of(p):
+            fails.append('after the restart %s: not served' % p)
+        elif 'HIT' in r[1]:
+            fails.append('after the restart %s: a HIT of the copy on disk '
+                         'from before the load' % p)
+    cl.close()
     proxy.stop()
     return fails
 
