@@ -21,8 +21,15 @@
  * 32-bit little-endian words in its order), then the reply's header
  * section as cuttle stored it (status line, every field, blank line), so
  * that a restart serves the reply with the age and lifetime it had.
- * Objects with Vary are not written: their variants' keys hang on a
- * marker that lives in memory only.
+ *
+ * Objects with Vary are written as the memory cache keeps them: the
+ * URL's marker (flags HCM_VARY_MARKER, its reply "Vary: fields" and its
+ * serial) under the URL's key, each variant under the key of the URL,
+ * that serial and the request's values.  A lookup that finds a marker
+ * on disk reads it, indexes it in memory, then looks its variant up in
+ * memory and on disk.  Serials start from the clock at each start, so a
+ * new marker never takes an older one's: a URL's variants stored under
+ * a marker that was replaced or purged are never found again.
  */
 #include "config.h"
 
@@ -89,7 +96,7 @@ meta_decode(struct http_cache_meta *m, const uint8_t *p, size_t len)
 	m->stale_while_revalidate = (int32_t)get32(p + 16);
 	m->stale_if_error = (int32_t)get32(p + 20);
 	m->flags = get32(p + 24);
-	return (!(m->flags & HCM_VARY_MARKER));
+	return (true);
 }
 
 /* The prefix and rep's header section into a new block of *len bytes;
@@ -155,9 +162,7 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
 	size_t hlen;
 	int err;
 
-	if (ds == NULL || rep == NULL || url == NULL ||
-	    http_msg_field(rep, HTTP_HDR_VARY) != NULL ||
-	    (store_entry_meta(e)->flags & HCM_VARY_MARKER))
+	if (ds == NULL || rep == NULL || url == NULL)
 		return;
 	hdrs = client_disk_hdrs(rep, store_entry_meta(e), &hlen);
 	if (hdrs == NULL)
@@ -474,6 +479,9 @@ read_fresh_for(struct client_txn *t, struct store_entry *e)
 	if (url == NULL || strlen(url) != t->curl_len ||
 	    memcmp(url, t->curl, t->curl_len) != 0)
 		return (false);
+	/* A marker has no freshness of its own: it leads to a variant. */
+	if (store_entry_meta(e)->flags & HCM_VARY_MARKER)
+		return (store_entry_state(e) == STORE_COMPLETE);
 	use = http_cache_use(store_entry_meta(e), &t->reqcc,
 	    (int64_t)comm_now(t->cc->ctx->deps.loop));
 	return (use == HCU_FRESH || use == HCU_STALE_OK);
@@ -640,10 +648,12 @@ client_disk_start(struct client_txn *t)
 	struct client_disk_read *rd;
 	struct disk_store *ds;
 	struct list *n;
+	bool *tried;
 
-	if (t->disk_tried)
+	tried = t->variant_key ? &t->disk_tried_variant : &t->disk_tried;
+	if (*tried)
 		return (false);
-	t->disk_tried = true;
+	*tried = true;
 	ds = client_disk_of(ctx, &t->key);
 	if (ds == NULL)
 		return (false);
