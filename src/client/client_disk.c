@@ -205,6 +205,15 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
  * written when the entry completes.  An abort, a short body or a full
  * write queue leave nothing indexed.  The writer owns itself and ends
  * with the entry.
+ *
+ * A reply without Content-Length (chunked, or delimited by the close)
+ * gets such a writer too, from its first byte, as its length is not
+ * known: it holds the bytes until they pass maximum_object_size_in_memory
+ * (smaller, the entry stays in memory and is written whole when it
+ * completes), then puts them in pieces, unsized, up to
+ * maximum_object_size.  Its end is its completion: a chunked reply cut
+ * before its last chunk, or a reply cut by a reset, is aborted and
+ * leaves nothing on disk.
  */
 struct client_disk_writer {
 	unsigned		magic;
@@ -212,6 +221,13 @@ struct client_disk_writer {
 	struct store_reader	r;
 	struct disk_put		*put;
 	struct buf_chain	chain;
+	/* A reply without Content-Length: its bytes are held (references
+	 * to the entry's) until they pass hold; if it completes before,
+	 * it is small and client_disk_put() writes it from memory. */
+	struct disk_store	*ds;
+	struct store_key	key;
+	uint64_t		hold;
+	uint64_t		bound;
 };
 
 static void
@@ -265,6 +281,19 @@ writer_progress(struct store_reader *r, void *arg)
 		return;
 	}
 	(void)store_reader_read(r, &w->chain, SIZE_MAX);
+	if (w->put == NULL) {
+		/* Unsized, still small: held, or left to memory. */
+		if (store_reader_done(r) ||
+		    buf_chain_len(&w->chain) <= w->hold) {
+			if (store_reader_done(r))
+				writer_free(w);
+			else
+				store_reader_wait(r);
+			return;
+		}
+		w->put = disk_put_begin_unsized(w->ds, w->key.b, w->bound,
+		    &err);
+	}
 	for (i = 0; i < buf_chain_nslices(&w->chain) && err == 0; i++) {
 		sl = buf_chain_slice(&w->chain, i);
 		err = disk_put_append(w->put, buf_data(sl->buf) + sl->off,
@@ -292,21 +321,35 @@ client_disk_fill(struct client_ctx *ctx, struct store_entry *e,
 	const struct conf *conf = ctx->deps.conf;
 	struct disk_store *ds = client_disk_of(ctx, k);
 	struct client_disk_writer *w;
-	int err;
+	bool unsized;
+	int err = 0;
 
-	if (ds == NULL || rep == NULL || rep->body != HTTP_BODY_LENGTH ||
-	    conf->maximum_object_size_in_memory == 0 ||
+	if (ds == NULL || rep == NULL || http_msg_field(rep, HTTP_HDR_VARY) !=
+	    NULL || store_entry_private(e) ||
+	    conf->maximum_object_size_in_memory == 0)
+		return;
+	unsized = rep->body == HTTP_BODY_CHUNKED ||
+	    rep->body == HTTP_BODY_CLOSE;
+	if (!unsized && (rep->body != HTTP_BODY_LENGTH ||
 	    rep->content_length <= conf->maximum_object_size_in_memory ||
 	    (conf->maximum_object_size > 0 &&
-	    rep->content_length > conf->maximum_object_size) ||
-	    http_msg_field(rep, HTTP_HDR_VARY) != NULL ||
-	    store_entry_private(e))
+	    rep->content_length > conf->maximum_object_size)))
 		return;
 	ALLOC_OBJ(w, CLIENT_DISK_WRITER_MAGIC);
 	if (w == NULL)
 		return;
-	w->put = disk_put_begin(ds, k->b, rep->content_length, &err);
-	if (w->put == NULL) {
+	w->ds = ds;
+	w->key = *k;
+	w->hold = conf->maximum_object_size_in_memory;
+	/* The largest an unsized one may grow to on disk: past it, the
+	 * put fails and leaves nothing. */
+	w->bound = disk_put_max(ds);
+	if (conf->maximum_object_size > 0 &&
+	    conf->maximum_object_size < w->bound)
+		w->bound = conf->maximum_object_size;
+	if (!unsized)
+		w->put = disk_put_begin(ds, k->b, rep->content_length, &err);
+	if (w->put == NULL && !unsized) {
 		log_msg(LG_DEBUG, SEC_STORE, "%s: not written to disk: %s",
 		    store_entry_url(e), strerror(-err));
 		FREE_OBJ(w);

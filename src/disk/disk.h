@@ -160,6 +160,16 @@ struct disk_put;
  * hold while it is written), -EIO (out of service), -EROFS, -ENOMEM. */
 struct disk_put	*disk_put_begin(struct disk_store *ds,
 		    const uint8_t key[DISK_KEY_LEN], uint64_t size, int *err);
+/* disk_put_begin_unsized() - the same for a body whose length is known
+ * only at its end (a chunked or close-delimited reply), at most bound
+ * bytes: its chunks carry bound as the object's size, its head the
+ * length that came (readers check a chunk's size is at least the
+ * head's).  Limits are checked against bound. */
+struct disk_put	*disk_put_begin_unsized(struct disk_store *ds,
+		    const uint8_t key[DISK_KEY_LEN], uint64_t bound, int *err);
+/* disk_put_max() - the largest body a put in pieces may have here (the
+ * store's limits and the span the log allows). */
+uint64_t	disk_put_max(const struct disk_store *ds);
 /* disk_put_append() - the next len body bytes.  0, or a negative errno:
  * the put is dead from then on (finish fails; abort frees it). */
 int	disk_put_append(struct disk_put *p, const void *data, size_t len);

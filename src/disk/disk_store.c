@@ -173,7 +173,7 @@ read_chunk(struct disk_store *ds, const struct disk_rec *h,
 	if (disk_rec_decode_header(&r, tmp, c.rec_len, ds->tag) !=
 	    DISK_FMT_OK || r.kind != DISK_REC_CHUNK || r.seq != c.seq ||
 	    r.nchunks != i || r.body_len != c.body_len ||
-	    r.object_size != h->object_size ||
+	    r.object_size < h->object_size ||
 	    memcmp(r.key, h->key, DISK_KEY_LEN) != 0 ||
 	    disk_rec_verify(&r, tmp) != DISK_FMT_OK)
 		return (-EBADMSG);
@@ -535,7 +535,7 @@ get_got(struct disk_get *g, struct buf *b)
 	if (disk_rec_decode_header(&r, in, b->fill, tag) != DISK_FMT_OK ||
 	    r.kind != DISK_REC_CHUNK || r.seq != c.seq ||
 	    r.nchunks != g->chunk || r.body_len != c.body_len ||
-	    r.rec_len != c.rec_len || r.object_size != g->h.object_size ||
+	    r.rec_len != c.rec_len || r.object_size < g->h.object_size ||
 	    memcmp(r.key, g->key, DISK_KEY_LEN) != 0 ||
 	    disk_rec_verify(&r, in) != DISK_FMT_OK) {
 		buf_unref(&b);

@@ -525,6 +525,7 @@ struct disk_put {
 	struct disk_chunk_ref	*map;
 	uint32_t		nchunks;
 	uint32_t		cap;
+	bool			unsized;	/* size is a bound till finish */
 };
 
 /* The store closes: its puts under way are dead. */
@@ -614,6 +615,37 @@ put_chunk(struct disk_put *p)
 	return (0);
 }
 
+uint64_t
+disk_put_max(const struct disk_store *ds)
+{
+	uint64_t half = ds->sb.region_size / 2, spans, m;
+
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	/* disk_put_begin()'s: size / half + 2 regions at most, of
+	 * DISK_SPAN_MAX and of a quarter of the log. */
+	spans = ds->sb.nregions / 4;
+	if (spans > DISK_SPAN_MAX)
+		spans = DISK_SPAN_MAX;
+	if (spans < 2)
+		return (0);
+	m = (spans - 1) * half - 1;
+	if (ds->max_size > 0 && ds->max_size < m)
+		m = ds->max_size;
+	return (m);
+}
+
+struct disk_put *
+disk_put_begin_unsized(struct disk_store *ds,
+    const uint8_t key[DISK_KEY_LEN], uint64_t bound, int *err)
+{
+	struct disk_put *p;
+
+	p = disk_put_begin(ds, key, bound, err);
+	if (p != NULL)
+		p->unsized = true;
+	return (p);
+}
+
 int
 disk_put_append(struct disk_put *p, const void *data, size_t len)
 {
@@ -669,6 +701,10 @@ disk_put_finish(struct disk_put **pp, const struct disk_obj *o)
 	AN(o);
 	ds = p->ds;
 	e = p->err;
+	/* The chunks written so far carry the bound; the last one, and
+	 * the head, the size. */
+	if (p->unsized)
+		p->size = p->at;
 	if (e == 0 && p->at != p->size)
 		e = -EPIPE;
 	if (e == 0 && (o->url_len > ds->sb.region_size / 4 ||
