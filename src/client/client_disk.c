@@ -195,6 +195,11 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
 	buf_chain_fini(&body);
 	free(bytes);
 	free(hdrs);
+	/* memory_cache_mode disk: memory keeps only what disk hits bring
+	 * (a marker stays: it is how the variants are found). */
+	if (ctx->deps.conf->memory_cache_mode == CONF_MEM_DISK &&
+	    !(store_entry_meta(e)->flags & HCM_VARY_MARKER))
+		store_index_remove(ctx->deps.store, e);
 }
 
 /*
@@ -597,7 +602,9 @@ read_pump(struct client_disk_read *rd)
 		rd->ready = true;
 		store_entry_complete(e);
 		/* Promoted: the next request for it is a memory hit. */
-		if (!store_entry_windowed(e))
+		if (!store_entry_windowed(e) && (rd->ctx->deps.conf->
+		    memory_cache_mode != CONF_MEM_NETWORK ||
+		    (store_entry_meta(e)->flags & HCM_VARY_MARKER)))
 			(void)store_index_add(rd->ctx->deps.store, e, &rd->key,
 			    CLIENT_WINDOW);
 		comm_call_post(rd->ctx->deps.loop, &rd->call);
