@@ -308,6 +308,10 @@ disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 	o.load_later = true;
 	o.max_size = d->max_size;
 	o.min_size = d->min_size;
+	o.max_swap_rate = d->max_swap_rate > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)d->max_swap_rate;
+	o.swap_timeout_ms = d->swap_timeout_ms > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)d->swap_timeout_ms;
 	disks_file(d, file, sizeof file);
 	if (disks_dir(d) != 0)
 		return (NULL);
@@ -483,6 +487,16 @@ disks_storedir(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		mgr_out_printf(o, "Flags:%s\n", disk_store_failed(dd->v[i]) !=
 		    0 ? " OUT-OF-SERVICE" : disk_store_loading(dd->v[i]) ?
 		    " LOADING" : " SELECTED");
+		mgr_out_printf(o, "Skipped writes: %ju (limits), %ju "
+		    "(max-swap-rate), %ju (loading)\n",
+		    (uintmax_t)disk_store_stat(dd->v[i], DISK_STAT_skipped),
+		    (uintmax_t)disk_store_stat(dd->v[i],
+		    DISK_STAT_rate_skipped),
+		    (uintmax_t)disk_store_stat(dd->v[i],
+		    DISK_STAT_load_skipped));
+		mgr_out_printf(o, "Read timeouts: %ju\n",
+		    (uintmax_t)disk_store_stat(dd->v[i],
+		    DISK_STAT_read_timeouts));
 		mgr_out_printf(o, "Removal policy: fifo (log regions, objects "
 		    "read reinserted)\n\n");
 	}
@@ -552,6 +566,12 @@ disks_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	disks_family(o, dd, "cuttle_disk_load_skipped_writes_total", "counter",
 	    "Objects not written: the index was loading.",
 	    DISK_STAT_load_skipped);
+	disks_family(o, dd, "cuttle_disk_rate_skipped_writes_total",
+	    "counter", "Objects not written: max-swap-rate spent.",
+	    DISK_STAT_rate_skipped);
+	disks_family(o, dd, "cuttle_disk_read_timeouts_total", "counter",
+	    "Reads slower than swap-timeout, served as misses.",
+	    DISK_STAT_read_timeouts);
 	disks_family(o, dd, "cuttle_disk_reclaimed_total", "counter",
 	    "Objects dropped as their region was reused.",
 	    DISK_STAT_reclaimed);

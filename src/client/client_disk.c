@@ -424,6 +424,8 @@ struct client_disk_read {
 	struct list		waiters;	/* client_txn.disk_link */
 	struct buf_chain	pend;		/* read, not in e yet */
 	struct comm_call	call;		/* read_notify */
+	struct comm_timer	*slow;		/* swap-timeout, until ready */
+	struct disk_store	*ds;
 	bool			last;		/* pend ends the body */
 	bool			reading;	/* a part is due */
 	bool			ready;		/* e may be served */
@@ -439,6 +441,7 @@ read_free(struct client_disk_read *rd)
 	CHECK(list_empty(&rd->waiters));
 	disk_stream_cancel(&rd->s);
 	comm_call_cancel(&rd->call);
+	comm_timer_free(&rd->slow);
 	list_remove(&rd->link);
 	if (rd->e != NULL) {
 		store_entry_wait_room(rd->e, NULL, NULL);
@@ -691,6 +694,27 @@ client_disk_fini(struct client_ctx *ctx)
 		read_free(container_of(n, struct client_disk_read, link));
 }
 
+/* swap-timeout: the read is slower than the store allows: those who
+ * wait for it fetch (TCP_SWAPFAIL_MISS); the object stays indexed (a
+ * slow disk is no damaged one). */
+static void
+read_slow(struct comm_timer *tm, void *arg)
+{
+	struct client_disk_read *rd = arg;
+
+	(void)tm;
+	CHECK_OBJ_NOTNULL(rd, CLIENT_DISK_READ_MAGIC);
+	if (rd->ready || rd->failed || comm_call_pending(&rd->call))
+		return;
+	disk_stream_cancel(&rd->s);
+	rd->reading = false;
+	rd->failed = true;
+	disk_store_note_timeout(rd->ds);
+	log_msg(LG_INFO, SEC_STORE, "disk read slower than swap-timeout: a "
+	    "miss");
+	comm_call_post(rd->ctx->deps.loop, &rd->call);
+}
+
 bool
 client_disk_start(struct client_txn *t)
 {
@@ -727,6 +751,7 @@ client_disk_start(struct client_txn *t)
 	if (rd == NULL)
 		return (false);
 	rd->ctx = ctx;
+	rd->ds = ds;
 	rd->key = t->key;
 	rd->joinable = true;
 	list_init(&rd->waiters);
@@ -738,6 +763,10 @@ client_disk_start(struct client_txn *t)
 		return (false);
 	}
 	rd->reading = true;
+	if (disk_store_swap_timeout(ds) > 0 && (rd->slow = comm_timer_new(
+	    ctx->deps.loop, read_slow, rd)) != NULL)
+		comm_timer_start(rd->slow, disk_store_swap_timeout(ds) / 1e3,
+		    0.0);
 	list_insert_tail(&ctx->disk_reads, &rd->link);
 	list_insert_tail(&rd->waiters, &t->disk_link);
 	t->disk_wait = true;

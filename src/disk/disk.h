@@ -75,6 +75,8 @@ struct disk_index;
 	DISK_STAT(bytes_read,	"bytes read from the file")		\
 	DISK_STAT(skipped,	"objects not written: outside the limits") \
 	DISK_STAT(load_skipped,	"objects not written: the index loading") \
+	DISK_STAT(rate_skipped,	"objects not written: max-swap-rate spent") \
+	DISK_STAT(read_timeouts, "reads slower than swap-timeout: misses") \
 	DISK_STAT(write_errors,	"writes failing (store out of service)")
 
 enum disk_stat {
@@ -94,6 +96,8 @@ struct disk_store_opts {
 	uint64_t	max_size;	/* put: larger bodies refused; 0: any */
 	uint64_t	min_size;	/* put: smaller bodies refused */
 	bool		load_later;	/* open: disk_store_load_start() */
+	uint32_t	max_swap_rate;	/* put: objects a second; 0: any */
+	uint32_t	swap_timeout_ms;	/* disk_store_swap_timeout() */
 };
 
 /* An object as stored: URL, reply headers (as sent), body. */
@@ -243,6 +247,11 @@ void	disk_stream_joined(struct disk_stream *s);
 /* disk_store_has() - whether key is indexed (a read may still fail). */
 bool	disk_store_has(const struct disk_store *ds,
 	    const uint8_t key[DISK_KEY_LEN]);
+/* disk_store_swap_timeout() - the opts' swap_timeout_ms: a read slower
+ * than this is to be taken for a miss by the reader (0: none). */
+uint32_t	disk_store_swap_timeout(const struct disk_store *ds);
+/* disk_store_note_timeout() - count a read its reader gave up on. */
+void	disk_store_note_timeout(struct disk_store *ds);
 /* disk_store_failed() - 0 while in service, else the error that took the
  * store out: a failed write, or DISK_READ_ERRORS_MAX reads in a row
  * failing with an I/O error (a disk that no longer reads). */
@@ -266,6 +275,8 @@ struct disk_dir_conf {
 	uint64_t	size;		/* bytes */
 	uint64_t	max_size;	/* body bytes; 0: no limit */
 	uint64_t	min_size;
+	uint64_t	swap_timeout_ms;	/* 0: none */
+	uint64_t	max_swap_rate;	/* objects written a second; 0: any */
 	bool		squid_type;	/* ufs, aufs or diskd was written */
 };
 /* disk_dir_parse() - l into *d (disk_dir_conf_fini() frees it).  0, or

@@ -71,6 +71,10 @@ struct disk_store {
 	struct list		gets;
 	struct list		puts;	/* struct disk_put under way */
 	struct disk_load	*load;	/* while the index loads */
+	uint32_t		swap_rate;	/* max_swap_rate, 0: any */
+	uint32_t		swap_timeout_ms;
+	uint64_t		rate_sec;	/* the second counted */
+	uint32_t		rate_used;	/* writes in it */
 
 	uint64_t		stats[DISK_NSTATS];
 };

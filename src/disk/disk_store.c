@@ -667,6 +667,20 @@ disk_store_has(const struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 	    disk_index_lookup(ds->idx, key, &a));
 }
 
+uint32_t
+disk_store_swap_timeout(const struct disk_store *ds)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	return (ds->swap_timeout_ms);
+}
+
+void
+disk_store_note_timeout(struct disk_store *ds)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	ds->stats[DISK_STAT_read_timeouts]++;
+}
+
 int
 disk_store_failed(const struct disk_store *ds)
 {

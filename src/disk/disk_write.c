@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/check.h"
 #include "comm/comm.h"
@@ -383,6 +384,31 @@ put_skipped(struct disk_store *ds)
 	return (-EFBIG);
 }
 
+/* max-swap-rate: whether an object may be written this second (one
+ * more counted), else -EBUSY, counted.  A second's budget, not a smooth
+ * rate: cheap, and what a burst costs is bounded all the same. */
+static int
+put_rate(struct disk_store *ds)
+{
+	struct timespec ts;
+	uint64_t sec;
+
+	if (ds->swap_rate == 0)
+		return (0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sec = (uint64_t)ts.tv_sec;
+	if (sec != ds->rate_sec) {
+		ds->rate_sec = sec;
+		ds->rate_used = 0;
+	}
+	if (ds->rate_used >= ds->swap_rate) {
+		ds->stats[DISK_STAT_rate_skipped]++;
+		return (-EBUSY);
+	}
+	ds->rate_used++;
+	return (0);
+}
+
 /* A put while the index loads: not written, its key owed a tombstone. */
 static int
 put_loading(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
@@ -416,6 +442,8 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 	if ((ds->max_size > 0 && o->body_len > ds->max_size) ||
 	    o->body_len < ds->min_size)
 		return (put_skipped(ds));
+	if ((e = put_rate(ds)) != 0)
+		return (e);
 	csize = disk_chunk_size(ds);
 	if (o->url_len > ds->sb.region_size / 4 ||
 	    o->hdr_len > ds->sb.region_size / 4)
@@ -563,6 +591,8 @@ disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 		*err = put_skipped(ds);
 		return (NULL);
 	}
+	if ((*err = put_rate(ds)) != 0)
+		return (NULL);
 	ALLOC_OBJ(p, DISK_PUT_MAGIC);
 	if (p != NULL) {
 		p->csize = disk_chunk_size(ds);

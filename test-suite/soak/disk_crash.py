@@ -5,7 +5,7 @@ filesystem, wrap-around under readers.
 
     disk_crash.py [--cuttle PATH] [--kills N] [--seed N] [--keep]
                   [--tests crash,replace,purge,damage,ioerr,full,wrap,
-                          large,load]
+                          large,load,slow]
 
 Each test starts cuttle itself (-N, a free 127.0.0.1 port, a conf
 written into a temporary directory) against an origin in this script
@@ -42,6 +42,11 @@ its PID only.  See README.md.
              then the disk objects are HITs, and after a kill -9 neither
              the purged object nor the version the fill replaced is
              a HIT
+    slow     swap-timeout=300: with every read of the file taking 3 s
+             (the shim), memory hits stay fast and disk objects are
+             misses within the timeout, counted; max-swap-rate=5: a fill
+             of 100 objects writes at most 5 a second, the rest skipped
+             and counted (mgr:disks, mgr:storedir)
     wrap     20 times a small store's size filled while readers read
              back what may be reclaimed: every 200 byte-equal, the file
              never larger than its size
@@ -65,7 +70,7 @@ import threading
 import time
 
 ALL_TESTS = ('crash', 'replace', 'purge', 'damage', 'ioerr', 'full', 'wrap',
-             'large', 'load')
+             'large', 'load', 'slow')
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROCS = []			# every cuttle started, killed at the end
 
@@ -149,7 +154,8 @@ def free_port():
 
 
 class Proxy:
-    def __init__(self, args, tmp, store_dir, size_mb, extra=(), env=None):
+    def __init__(self, args, tmp, store_dir, size_mb, extra=(), env=None,
+                 dir_opts=''):
         self.args = args
         self.tmp = tmp
         self.store_dir = store_dir
@@ -167,7 +173,7 @@ class Proxy:
                 'cache_mem 16 MB',
                 'maximum_object_size 8 MB',
                 'maximum_object_size_in_memory 2 MB',
-                'cache_dir rock %s %d' % (store_dir, size_mb),
+                'cache_dir rock %s %d %s' % (store_dir, size_mb, dir_opts),
                 'access_log %s/access.log' % tmp,
                 'pid_filename %s/cuttle.pid' % tmp,
                 'dns_nameservers 127.0.0.1:1',
@@ -700,6 +706,99 @@ def test_load(args, tmp, origin, rng):
             fails.append('after the restart %s: a HIT of the copy on disk '
                          'from before the load' % p)
     cl.close()
+    proxy.stop()
+    return fails
+
+
+def test_slow(args, tmp, origin, rng):
+    so = build_shim(tmp)
+    if so is None:
+        print('  skipped: no C compiler for the shim')
+        return []
+    trig = os.path.join(tmp, 'fault')
+    store = os.path.join(tmp, 'cache')
+    env = {'LD_PRELOAD': so, 'DISK_FAULT_TRIGGER': trig,
+           'CUTTLE_DISK_IO': 'threads',
+           'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') +
+           ':verify_asan_link_order=0'}
+    fails = []
+    proxy = Proxy(args, tmp, store, 32, env=env, dir_opts='swap-timeout=300')
+    proxy.start()
+    # Some 6 MB: the first objects are in sealed regions, read from the
+    # file (the open region's are in memory).
+    paths = ['/o/s%d/%d' % (i, rng.randint(60000, 120000))
+             for i in range(60)]
+    for p in paths:
+        fails += fill(proxy, origin, [p], 1)
+    proxy.stop()
+    proxy.start()
+    with open(trig, 'w') as f:
+        f.write('d3000')
+    cl = Client(proxy)
+    mem = '/o/smem/4000'
+    cl.get(origin.url(mem))
+    t0 = time.monotonic()
+    r = cl.get(origin.url(mem))
+    if r is None or r[2] != body_of(mem) or 'HIT' not in r[1]:
+        fails.append('slow disk: a memory hit not served')
+    elif time.monotonic() - t0 > 1.0:
+        fails.append('slow disk: a memory hit took %.2f s'
+                     % (time.monotonic() - t0))
+    slowest = 0
+    for p in paths[:4]:
+        t0 = time.monotonic()
+        r = cl.get(origin.url(p))
+        took = time.monotonic() - t0
+        slowest = max(slowest, took)
+        if r is None or r[0] != 200 or r[2] != body_of(p):
+            fails.append('slow disk %s: not served' % p)
+        elif 'HIT' in r[1]:
+            fails.append('slow disk %s: a HIT from a disk slower than '
+                         'swap-timeout' % p)
+        elif took >= 2.5:
+            fails.append('slow disk %s: took %.2f s, as long as the read'
+                         % (p, took))
+    cl.close()
+    timeouts = proxy.disk_stat('read_timeouts')
+    if timeouts < 4:
+        fails.append('slow disk: disk.read_timeouts is %d' % timeouts)
+    os.unlink(trig)
+    # The slow reads still out end first (the threads are theirs).
+    deadline = time.monotonic() + 30
+    while proxy.disk_stat('io_outstanding') > 0:
+        if time.monotonic() > deadline:
+            fails.append('slow disk: reads still out after 30 s')
+            break
+        time.sleep(0.05)
+    cl = Client(proxy)
+    r = cl.get(origin.url(paths[5]))
+    cl.close()
+    if r is None or r[2] != body_of(paths[5]) or 'HIT' not in r[1]:
+        fails.append('disk fast again: not a HIT')
+    print('  slow disk: disk objects misses in %.2f s at most, %d timeouts'
+          % (slowest, timeouts))
+    proxy.stop()
+
+    shutil.rmtree(store)
+    proxy = Proxy(args, tmp, store, 32, dir_opts='max-swap-rate=5')
+    proxy.start()
+    paths = ['/o/r%d/%d' % (i, rng.randint(100, 3000)) for i in range(100)]
+    t0 = time.monotonic()
+    fails += fill(proxy, origin, paths, 4)
+    took = time.monotonic() - t0
+    puts = proxy.disk_stat('puts')
+    skipped = proxy.disk_stat('rate_skipped')
+    if skipped < 1 or puts + skipped < 100:
+        fails.append('max-swap-rate: %d written, %d skipped of 100'
+                     % (puts, skipped))
+    if puts > 5 * (int(took) + 2):
+        fails.append('max-swap-rate=5: %d written in %.2f s' % (puts, took))
+    if not re.search(r'^Skipped writes: \d+ \(limits\), %d \(max-swap-rate\)'
+                     % skipped, proxy.mgr('storedir'), re.M):
+        fails.append('max-swap-rate: mgr:storedir does not say %d skipped'
+                     % skipped)
+    print('  max-swap-rate=5: %d written, %d skipped in %.2f s'
+          % (puts, skipped, took))
     proxy.stop()
     return fails
 
