@@ -67,6 +67,7 @@ struct disk_index;
 	DISK_STAT(chunks,	"chunk records written")		\
 	DISK_STAT(sealed,	"regions sealed with a footer")		\
 	DISK_STAT(reclaimed,	"objects dropped as their region was reused") \
+	DISK_STAT(reinserted,	"objects read near reclaim, written again") \
 	DISK_STAT(bytes_written, "bytes written to the file")		\
 	DISK_STAT(gets,		"objects read")				\
 	DISK_STAT(get_errors,	"reads failing with an I/O error")	\
@@ -96,6 +97,7 @@ struct disk_store_opts {
 	uint64_t	max_size;	/* put: larger bodies refused; 0: any */
 	uint64_t	min_size;	/* put: smaller bodies refused */
 	bool		load_later;	/* open: disk_store_load_start() */
+	bool		no_reinsert;	/* plain FIFO (a bench's baseline) */
 	uint32_t	max_swap_rate;	/* put: objects a second; 0: any */
 	uint32_t	swap_timeout_ms;	/* disk_store_swap_timeout() */
 };

@@ -75,6 +75,8 @@ struct disk_store {
 	uint32_t		swap_timeout_ms;
 	uint64_t		rate_sec;	/* the second counted */
 	uint32_t		rate_used;	/* writes in it */
+	uint64_t		reinserted_bytes;
+	bool			no_reinsert;
 
 	uint64_t		stats[DISK_NSTATS];
 };
@@ -94,6 +96,10 @@ int	disk_img_new(struct disk_store *ds, uint32_t r);
 /* disk_img_close() - at close: what is still out is written again,
  * synchronously, then the images are let go. */
 int	disk_img_close(struct disk_store *ds);
+/* disk_reinsert() - o, just read and checked from a, written again
+ * when it is about to be reclaimed and the share allows. */
+void	disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
+	    const struct disk_obj *o);
 /* disk_store_fail() - a write failed: region r's entries dropped, the
  * store out of service.  Returns err. */
 int	disk_store_fail(struct disk_store *ds, uint32_t r, int err);

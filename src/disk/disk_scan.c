@@ -733,6 +733,7 @@ disk_store_open_io(struct disk_io *io, const struct disk_store_opts *o,
 	ds->min_size = o != NULL ? o->min_size : 0;
 	ds->swap_rate = o != NULL ? o->max_swap_rate : 0;
 	ds->swap_timeout_ms = o != NULL ? o->swap_timeout_ms : 0;
+	ds->no_reinsert = o != NULL && o->no_reinsert;
 	list_init(&ds->imgs);
 	list_init(&ds->gets);
 	list_init(&ds->puts);

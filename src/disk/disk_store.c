@@ -248,6 +248,7 @@ disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	o->mem = mem;
 	ds->read_errors = 0;
 	disk_index_mark_read(ds->idx, key);
+	disk_reinsert(ds, &a, o);
 	return (0);
 fail:
 	free(tmp);
@@ -477,6 +478,24 @@ get_next_chunk(struct disk_get *g)
 	get_read(g, c.region, c.offset, c.rec_len);
 }
 
+/* A whole object read (one record at in): reinserted if it is about to
+ * be reclaimed. */
+static void
+get_reinsert(struct disk_get *g, const uint8_t *in)
+{
+	struct disk_obj o;
+
+	memset(&o, 0, sizeof o);
+	memcpy(o.key, g->key, DISK_KEY_LEN);
+	o.url = disk_rec_url(&g->h, in);
+	o.url_len = g->h.url_len;
+	o.hdrs = disk_rec_hdrs(&g->h, in);
+	o.hdr_len = g->h.hdr_len;
+	o.body = disk_rec_body(&g->h, in);
+	o.body_len = (size_t)g->h.object_size;
+	disk_reinsert(g->ds, &g->a, &o);
+}
+
 static void
 get_got(struct disk_get *g, struct buf *b)
 {
@@ -510,6 +529,7 @@ get_got(struct disk_get *g, struct buf *b)
 		g->got.hdr_len = g->h.hdr_len;
 		g->got.size = g->h.object_size;
 		if (!(g->h.flags & DISK_RECF_CHUNKED)) {
+			get_reinsert(g, in);
 			if (g->h.object_size > 0 && buf_chain_append_slice(
 			    &g->got.body, b, (size_t)(disk_rec_body(&g->h, in) -
 			    in), (size_t)g->h.object_size) != 0) {

@@ -420,8 +420,46 @@ put_loading(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 	return (e != 0 ? e : -EAGAIN);
 }
 
+static int	put_whole(struct disk_store *ds, const struct disk_obj *o,
+		    bool again);
+
 int
 disk_store_put(struct disk_store *ds, const struct disk_obj *o)
+{
+	return (put_whole(ds, o, false));
+}
+
+/*
+ * Eviction is the log's: FIFO by region.  An object read while its copy
+ * sits in the oldest quarter of the log (the next to be reclaimed) is
+ * written again at the head from the bytes just read, so that what is
+ * read stays and what is not goes: FIFO with reinsertion, for the cost of
+ * no read of its own.  Bounded: the bytes reinserted stay under
+ * DISK_REINSERT_SHARE of all bytes written, so that a hot set larger
+ * than the store cannot turn the log into a copying loop.  Objects in
+ * chunks are not reinserted (their bytes are not in one place).
+ */
+#define DISK_REINSERT_SHARE	4	/* 1/4 */
+
+void
+disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
+    const struct disk_obj *o)
+{
+	uint32_t n = ds->sb.nregions, tail = (ds->region + 1) % n;
+	uint64_t len = o->url_len + o->hdr_len + o->body_len;
+
+	if (ds->read_only || ds->failed != 0 || ds->load != NULL ||
+	    ds->no_reinsert || a->first_region != a->region ||
+	    (a->region + n - tail) % n >= n / 4 ||
+	    (ds->reinserted_bytes + len) * DISK_REINSERT_SHARE >
+	    ds->stats[DISK_STAT_bytes_written])
+		return;
+	if (put_whole(ds, o, true) == 0)
+		ds->reinserted_bytes += len;
+}
+
+static int
+put_whole(struct disk_store *ds, const struct disk_obj *o, bool again)
 {
 	struct disk_chunk_ref *map = NULL;
 	uint32_t csize, nchunks = 0, i, span;
@@ -491,10 +529,11 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 	e = disk_index_put(ds->idx, o->key, &a);
 	if (e >= 0) {
 		e = 0;
-		ds->stats[DISK_STAT_puts]++;
+		ds->stats[again ? DISK_STAT_reinserted : DISK_STAT_puts]++;
 		/* The older version is in the file: the newer must be too
-		 * before a crash can bring the older one back. */
-		if (replaced && ds->img != NULL)
+		 * before a crash can bring the older one back (a copy
+		 * written again is the same bytes: no hurry). */
+		if (replaced && !again && ds->img != NULL)
 			(void)disk_store_flush(ds);
 	}
 done:
