@@ -54,22 +54,22 @@
 #define DISKS_FILE	"cuttle.store"
 #define DISKS_FLUSH	1.0	/* seconds between flushes */
 
-/* Which store a load's completion is for. */
-struct disks_slot {
-	struct disks		*dd;
-	size_t			i;
-};
-
 struct disks {
 	unsigned		magic;
 #define DISKS_MAGIC		0xd15c5e75U
 	struct comm_fio		*fio;
 	struct comm_timer	*flush;
-	struct disks_slot	*slots;		/* for the loads' completions */
 	size_t			n;
 	struct disk_store	**v;
 	char			**paths;	/* each store's cache_dir */
 	bool			*down;		/* its failure was logged */
+	bool			*told;		/* its load's end was logged */
+	/* Stores a reconfigure took out: requests under way may still
+	 * read or write them; closed at disks_stop().  And the array the
+	 * client side knew before the last reconfigure. */
+	struct disk_store	**gone;
+	size_t			ngone;
+	struct disk_store	**old_v;
 	struct store_index	*mem;		/* for storedir's summary */
 };
 
@@ -229,6 +229,8 @@ on_flush_tick(struct comm_timer *t, void *arg)
 
 	(void)t;
 	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	for (i = 0; i < dd->ngone; i++)
+		(void)disk_store_flush(dd->gone[i]);
 	for (i = 0; i < dd->n; i++) {
 		(void)disk_store_flush(dd->v[i]);
 		if (dd->down[i] || (e = disk_store_failed(dd->v[i])) == 0)
@@ -254,20 +256,28 @@ disks_loaded(struct disks *dd, size_t i)
 	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_regions));
 }
 
-/* A store's index loaded, or failing to. */
+/* A store's index loaded, or failing to: each store whose load ended
+ * and was not told yet is logged. */
 static void
 disks_load_done(int err, void *arg)
 {
-	struct disks_slot *sl = arg;
-	struct disks *dd = sl->dd;
+	struct disks *dd = arg;
+	size_t i;
+	int e;
 
+	(void)err;
 	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
-	if (err == 0)
-		disks_loaded(dd, sl->i);
-	else
-		log_msg(LG_ERR, SEC_STORE, "cache_dir %s: its index did not "
-		    "load (%s): out of service", dd->paths[sl->i],
-		    strerror(-err));
+	for (i = 0; i < dd->n; i++) {
+		if (dd->told[i] || disk_store_loading(dd->v[i]))
+			continue;
+		dd->told[i] = true;
+		if ((e = disk_store_failed(dd->v[i])) == 0)
+			disks_loaded(dd, i);
+		else
+			log_msg(LG_ERR, SEC_STORE, "cache_dir %s: its index "
+			    "did not load (%s): out of service", dd->paths[i],
+			    strerror(-e));
+	}
 }
 
 /* How many stores are still loading. */
@@ -294,6 +304,18 @@ disks_fio_kind(void)
 	return (COMM_FIO_AUTO);
 }
 
+/* A line's limits into o. */
+static void
+disks_limits(const struct disk_dir_conf *d, struct disk_store_opts *o)
+{
+	o->max_size = d->max_size;
+	o->min_size = d->min_size;
+	o->max_swap_rate = d->max_swap_rate > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)d->max_swap_rate;
+	o->swap_timeout_ms = d->swap_timeout_ms > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)d->swap_timeout_ms;
+}
+
 static struct disk_store *
 disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 {
@@ -306,12 +328,7 @@ disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 	memset(&o, 0, sizeof o);
 	o.fio = dd->fio;
 	o.load_later = true;
-	o.max_size = d->max_size;
-	o.min_size = d->min_size;
-	o.max_swap_rate = d->max_swap_rate > UINT32_MAX ? UINT32_MAX :
-	    (uint32_t)d->max_swap_rate;
-	o.swap_timeout_ms = d->swap_timeout_ms > UINT32_MAX ? UINT32_MAX :
-	    (uint32_t)d->swap_timeout_ms;
+	disks_limits(d, &o);
 	disks_file(d, file, sizeof file);
 	if (disks_dir(d) != 0)
 		return (NULL);
@@ -346,9 +363,9 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 	dd->down = calloc(conf->cache_dir.n, sizeof *dd->down);
 	dd->fio = comm_fio_new(loop, disks_fio_kind(), 0, &e);
 	dd->flush = comm_timer_new(loop, on_flush_tick, dd);
-	dd->slots = calloc(conf->cache_dir.n, sizeof *dd->slots);
+	dd->told = calloc(conf->cache_dir.n, sizeof *dd->told);
 	if (dd->v == NULL || dd->paths == NULL || dd->down == NULL ||
-	    dd->fio == NULL || dd->flush == NULL || dd->slots == NULL)
+	    dd->fio == NULL || dd->flush == NULL || dd->told == NULL)
 		goto nomem;
 	for (i = 0; i < conf->cache_dir.n; i++) {
 		if (disks_read(conf, i, &d, true) != 0)
@@ -364,13 +381,12 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 		dd->n++;
 	}
 	comm_timer_start(dd->flush, DISKS_FLUSH, DISKS_FLUSH);
-	for (i = 0; i < dd->n; i++) {
-		dd->slots[i].dd = dd;
-		dd->slots[i].i = i;
-		if (disk_store_load_start(dd->v[i], disks_load_done,
-		    &dd->slots[i]) != 0)
+	for (i = 0; i < dd->n; i++)
+		if (disk_store_load_start(dd->v[i], disks_load_done, dd) !=
+		    0) {
+			dd->told[i] = true;
 			disks_loaded(dd, i);	/* loaded at open */
-	}
+		}
 	log_msg(LG_NOTICE, SEC_STORE, "disk I/O through %s",
 	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
 	return (0);
@@ -378,6 +394,129 @@ nomem:
 	log_msg(LG_CRIT, SEC_STORE, "cannot start the disk stores: out of "
 	    "memory or threads");
 	return (-1);
+}
+
+/*
+ * Reconfigure: each line of the new conf finds its store by PATH; a kept
+ * store takes the line's limits (its SIZE is its file's: a new one
+ * takes a restart, or a new PATH), a new PATH is opened (made when
+ * missing) and loads on the loop, a store no line names any more is
+ * taken out: no new request finds it, those under way finish with it,
+ * and its file is closed at shutdown.  The stores' order is the lines':
+ * which store holds a key follows (an object whose store changed is a
+ * miss, and written anew).
+ */
+int
+disks_reconfigure(struct disks *dd, const struct conf *conf)
+{
+	size_t n = conf->cache_dir.n, i, j;
+	uint64_t have;
+	struct disk_store **v, **gone;
+	struct disk_store_opts o;
+	struct disk_dir_conf d;
+	const struct disk_sb *sb;
+	bool *down, *told, *kept;
+	char **paths;
+	int rc = -1;
+
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	v = calloc(n + 1, sizeof *v);
+	paths = calloc(n + 1, sizeof *paths);
+	down = calloc(n + 1, sizeof *down);
+	told = calloc(n + 1, sizeof *told);
+	kept = calloc(dd->n + 1, sizeof *kept);
+	gone = realloc(dd->gone, (dd->ngone + dd->n + 1) * sizeof *gone);
+	if (gone != NULL)
+		dd->gone = gone;
+	if (v == NULL || paths == NULL || down == NULL || told == NULL ||
+	    kept == NULL || gone == NULL) {
+		log_msg(LG_ERR, SEC_STORE, "reconfigure: no memory for the "
+		    "cache_dir stores");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (disks_read(conf, i, &d, true) != 0)
+			goto out;
+		for (j = 0; j < dd->n; j++)
+			if (!kept[j] && strcmp(dd->paths[j], d.path) == 0)
+				break;
+		if (j < dd->n) {
+			kept[j] = true;
+			v[i] = dd->v[j];
+			paths[i] = dd->paths[j];
+			down[i] = dd->down[j];
+			told[i] = dd->told[j];
+			memset(&o, 0, sizeof o);
+			disks_limits(&d, &o);
+			disk_store_set_limits(v[i], &o);
+			sb = disk_store_sb(v[i]);
+			have = (uint64_t)sb->nregions * sb->region_size;
+			if (disk_dir_region_size(d.size) != sb->region_size ||
+			    have > d.size || d.size - have >=
+			    sb->region_size + 8192)
+				log_msg(LG_WARN, SEC_STORE, "cache_dir %s: its "
+				    "SIZE changes at restart only (with cuttle "
+				    "-z): the store keeps %ju MB", d.path,
+				    (uintmax_t)(have >> 20));
+			disk_dir_conf_fini(&d);
+			continue;
+		}
+		v[i] = disks_open_one(dd, &d);
+		if (v[i] == NULL) {
+			disk_dir_conf_fini(&d);
+			goto out;
+		}
+		paths[i] = d.path;
+		d.path = NULL;
+		disk_dir_conf_fini(&d);
+		log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: added",
+		    paths[i]);
+	}
+	/* Commit: nothing fails from here. */
+	for (j = 0; j < dd->n; j++)
+		if (!kept[j]) {
+			log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: removed; "
+			    "its file is closed at shutdown", dd->paths[j]);
+			dd->gone[dd->ngone++] = dd->v[j];
+			free(dd->paths[j]);
+		}
+	free(dd->old_v);
+	dd->old_v = dd->v;		/* the client side's until it is told */
+	free(dd->paths);
+	free(dd->down);
+	free(dd->told);
+	dd->v = v;
+	dd->paths = paths;
+	dd->down = down;
+	dd->told = told;
+	dd->n = n;
+	v = NULL;
+	paths = NULL;
+	down = told = NULL;
+	for (i = 0; i < dd->n; i++)
+		if (!dd->told[i] && !disk_store_loading(dd->v[i]))
+			disks_load_done(0, dd);
+		else if (disk_store_loading(dd->v[i]))
+			(void)disk_store_load_start(dd->v[i], disks_load_done,
+			    dd);
+	rc = 0;
+out:
+	/* Refused: what was opened here is closed again. */
+	for (i = 0; v != NULL && i < n; i++) {
+		for (j = 0; v[i] != NULL && j < dd->n; j++)
+			if (dd->v[j] == v[i])
+				break;
+		if (v[i] != NULL && j == dd->n) {
+			(void)disk_store_close(&v[i]);
+			free(paths[i]);
+		}
+	}
+	free(v);
+	free(paths);
+	free(down);
+	free(told);
+	free(kept);
+	return (rc);
 }
 
 /* The disk page: each store in the shape of Squid's storedir, then the
@@ -646,9 +785,13 @@ disks_stop(struct disks **dp)
 			    "at close: %s", dd->paths[i], strerror(-e));
 		free(dd->paths[i]);
 	}
+	for (i = 0; i < dd->ngone; i++)
+		(void)disk_store_close(&dd->gone[i]);
+	free(dd->gone);
+	free(dd->old_v);
 	free(dd->paths);
 	free(dd->down);
-	free(dd->slots);
+	free(dd->told);
 	/* After the stores: their last writes are synchronous, and what
 	 * the threads still hold is the same bytes. */
 	comm_fio_free(&dd->fio);

@@ -249,6 +249,10 @@ void	disk_stream_joined(struct disk_stream *s);
 /* disk_store_has() - whether key is indexed (a read may still fail). */
 bool	disk_store_has(const struct disk_store *ds,
 	    const uint8_t key[DISK_KEY_LEN]);
+/* disk_store_set_limits() - the opts' put limits (max_size, min_size,
+ * max_swap_rate, swap_timeout_ms) from now on: a reconfigure. */
+void	disk_store_set_limits(struct disk_store *ds,
+	    const struct disk_store_opts *o);
 /* disk_store_swap_timeout() - the opts' swap_timeout_ms: a read slower
  * than this is to be taken for a miss by the reader (0: none). */
 uint32_t	disk_store_swap_timeout(const struct disk_store *ds);

@@ -687,6 +687,16 @@ disk_store_has(const struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 	    disk_index_lookup(ds->idx, key, &a));
 }
 
+void
+disk_store_set_limits(struct disk_store *ds, const struct disk_store_opts *o)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	ds->max_size = o->max_size;
+	ds->min_size = o->min_size;
+	ds->swap_rate = o->max_swap_rate;
+	ds->swap_timeout_ms = o->swap_timeout_ms;
+}
+
 uint32_t
 disk_store_swap_timeout(const struct disk_store *ds)
 {
