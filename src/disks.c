@@ -734,14 +734,68 @@ disks_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	return (0);
 }
 
+/* The dashboard's disk section (JSON): each store's figures; the page
+ * draws rates between its polls.  Registered without stores too (an
+ * empty list), so that the page never asks for a missing one. */
+static int
+disks_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
+{
+	const struct disks *dd = arg;
+	const struct disk_sb *sb;
+	struct comm_fio_stats fs;
+	const struct disk_store *ds;
+	size_t i;
+
+	(void)c;
+	mgr_out_printf(o, "{\"stores\":[");
+	for (i = 0; dd != NULL && i < dd->n; i++) {
+		ds = dd->v[i];
+		sb = disk_store_sb(ds);
+		mgr_out_printf(o, "%s{\"path\":", i > 0 ? "," : "");
+		mgr_out_json(o, dd->paths[i], strlen(dd->paths[i]));
+		mgr_out_printf(o, ",\"size\":%ju,\"used\":%ju,\"objects\":%zu,"
+		    "\"loading\":%s,\"failed\":%s,\"load_usec\":%ju",
+		    (uintmax_t)((uint64_t)sb->nregions * sb->region_size),
+		    (uintmax_t)disks_used(dd, i),
+		    disk_index_count(disk_store_index(ds)),
+		    disk_store_loading(ds) ? "true" : "false",
+		    disk_store_failed(ds) != 0 ? "true" : "false",
+		    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_usec));
+#define DISKS_JSON(key, st)						\
+		mgr_out_printf(o, ",\"" key "\":%ju",			\
+		    (uintmax_t)disk_store_stat(ds, DISK_STAT_##st))
+		DISKS_JSON("reads", gets);
+		DISKS_JSON("writes", puts);
+		DISKS_JSON("bytes_read", bytes_read);
+		DISKS_JSON("bytes_written", bytes_written);
+		DISKS_JSON("corrupt", get_corrupt);
+		DISKS_JSON("read_errors", get_errors);
+		DISKS_JSON("skipped", skipped);
+		DISKS_JSON("rate_skipped", rate_skipped);
+		DISKS_JSON("load_skipped", load_skipped);
+		DISKS_JSON("read_timeouts", read_timeouts);
+		DISKS_JSON("reinserted", reinserted);
+		DISKS_JSON("reclaimed", reclaimed);
+#undef DISKS_JSON
+		mgr_out_printf(o, "}");
+	}
+	if (dd != NULL)
+		comm_fio_stats(dd->fio, &fs);
+	mgr_out_printf(o, "],\"queue\":%u}\n", dd != NULL ? fs.outstanding :
+	    0u);
+	return (0);
+}
+
 int
 disks_register_pages(struct disks *dd, struct store_index *mem,
     struct mgr_registry *r)
 {
 	int err;
 
-	if (dd == NULL)
-		return (0);
+	err = mgr_register(r, MGR_SEC_VIEWS, "disk_json",
+	    "The dashboard's disk figures (JSON)", MGR_F_JSON, disks_json, dd);
+	if (dd == NULL || err != 0)
+		return (err);
 	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
 	dd->mem = mem;
 	err = mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
