@@ -628,8 +628,8 @@ client_fetch_reply(struct store_entry *e, struct http_msg *rep, void *arg)
 		if (store_index_add(idx, marker, &base, 0) != 0)
 			log_msg(LG_INFO, SEC_CLIENT, "%s: no room for its "
 			    "Vary marker", f->url);
-		else
-			client_disk_put(f->ctx, marker);	/* and on disk */
+		else	/* and on disk */
+			client_disk_put(f->ctx, marker);
 		store_entry_unref(&marker);
 	}
 }

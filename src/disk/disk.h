@@ -23,13 +23,14 @@
  * disk_store_get_start() reads asynchronously.  The scan at open is
  * synchronous, unless opts.load_later on a loop: then the store opens
  * with its index empty and disk_store_load_start() runs the scan on the
- * loop, its reads asynchronous, while the loop does its other work.  While it loads the
- * store answers every lookup as a miss (a key not yet met may be in a
- * region still to read, and a key met may be replaced or purged by a
- * later one: nothing is sure before the end), writes nothing (a put is
- * refused, -EAGAIN, counted skipped) and owes a tombstone to each key
- * put or purged meanwhile, written when the load ends, so that neither
- * a purged object nor the version a newer fill replaced comes back.
+ * loop, its reads asynchronous, while the loop does its other work.
+ * While it loads the store answers every lookup as a miss (a key not
+ * yet met may be in a region still to read, and a key met may be
+ * replaced or purged by a later one: nothing is sure before the end),
+ * writes nothing (a put is refused, -EAGAIN, counted load_skipped) and
+ * owes a tombstone to each key put or purged meanwhile, written when
+ * the load ends, so that neither a purged object nor the version a
+ * newer fill replaced comes back.
  * One store is one owner's object, no globals.
  * Layout: doc/internals/disk-format.md.
  *

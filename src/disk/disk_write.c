@@ -592,7 +592,7 @@ struct disk_put {
 	struct disk_chunk_ref	*map;
 	uint32_t		nchunks;
 	uint32_t		cap;
-	bool			unsized;	/* size is a bound till finish */
+	bool			unsized;	/* size: a bound till finish */
 };
 
 /* The store closes: its puts under way are dead. */
