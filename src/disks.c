@@ -4,12 +4,19 @@
  *	disks_check	the lines read (conf check, -k parse, reconfigure)
  *	disks_create	cuttle -z
  *	disks_start	each store opened, or made when PATH/cuttle.store
- *			is missing; its index loaded (the scan, before the
- *			proxy listens); a timer flushes every second, so
+ *			is missing; its index loaded on the loop, its
+ *			reads asynchronous, while the proxy already
+ *			serves; a timer flushes every second, so
  *			that an object whose fill completed a second ago
  *			survives a kill -9
  *	disks_stop	stores closed (what is buffered is written), then
  *			the file I/O threads joined
+ *
+ * While a store's index loads its lookups are misses rather than waits:
+ * the load of a large store takes seconds, and a request held that long
+ * for an object the origin can give at once is worse than a miss; nor can
+ * a part of the index answer, as a later region may hold a newer version
+ * or a tombstone.  Memory hits and misses are served throughout.
  *
  * A store that fails (a write error, or reads failing in a row) is out of
  * service: its objects are misses from then on, the others go on, and
@@ -56,6 +63,13 @@ struct disks {
 	struct disk_store	**v;
 	char			**paths;	/* each store's cache_dir */
 	bool			*down;		/* its failure was logged */
+	bool			*told;		/* its load's end was logged */
+	/* Stores a reconfigure took out: requests under way may still
+	 * read or write them; closed at disks_stop().  And the array the
+	 * client side knew before the last reconfigure. */
+	struct disk_store	**gone;
+	size_t			ngone;
+	struct disk_store	**old_v;
 	struct store_index	*mem;		/* for storedir's summary */
 };
 
@@ -215,6 +229,8 @@ on_flush_tick(struct comm_timer *t, void *arg)
 
 	(void)t;
 	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	for (i = 0; i < dd->ngone; i++)
+		(void)disk_store_flush(dd->gone[i]);
 	for (i = 0; i < dd->n; i++) {
 		(void)disk_store_flush(dd->v[i]);
 		if (dd->down[i] || (e = disk_store_failed(dd->v[i])) == 0)
@@ -225,6 +241,54 @@ on_flush_tick(struct comm_timer *t, void *arg)
 		    dd->paths[i], strerror(-e), dd->n > 1 ?
 		    ", the other cache_dir stores go on" : "");
 	}
+}
+
+static void
+disks_loaded(struct disks *dd, size_t i)
+{
+	struct disk_store *ds = dd->v[i];
+
+	log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: %zu objects indexed in "
+	    "%.3f s (%ju regions from footers, %ju scanned)", dd->paths[i],
+	    disk_index_count(disk_store_index(ds)),
+	    (double)disk_store_stat(ds, DISK_STAT_scan_usec) / 1e6,
+	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_footers),
+	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_regions));
+}
+
+/* A store's index loaded, or failing to: each store whose load ended
+ * and was not told yet is logged. */
+static void
+disks_load_done(int err, void *arg)
+{
+	struct disks *dd = arg;
+	size_t i;
+	int e;
+
+	(void)err;
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	for (i = 0; i < dd->n; i++) {
+		if (dd->told[i] || disk_store_loading(dd->v[i]))
+			continue;
+		dd->told[i] = true;
+		if ((e = disk_store_failed(dd->v[i])) == 0)
+			disks_loaded(dd, i);
+		else
+			log_msg(LG_ERR, SEC_STORE, "cache_dir %s: its index "
+			    "did not load (%s): out of service", dd->paths[i],
+			    strerror(-e));
+	}
+}
+
+/* How many stores are still loading. */
+static size_t
+disks_loading(const struct disks *dd)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < dd->n; i++)
+		n += disk_store_loading(dd->v[i]);
+	return (n);
 }
 
 /* The back-end: CUTTLE_DISK_IO's, else the probe's. */
@@ -240,6 +304,18 @@ disks_fio_kind(void)
 	return (COMM_FIO_AUTO);
 }
 
+/* A line's limits into o. */
+static void
+disks_limits(const struct disk_dir_conf *d, struct disk_store_opts *o)
+{
+	o->max_size = d->max_size;
+	o->min_size = d->min_size;
+	o->max_swap_rate = d->max_swap_rate > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)d->max_swap_rate;
+	o->swap_timeout_ms = d->swap_timeout_ms > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)d->swap_timeout_ms;
+}
+
 static struct disk_store *
 disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 {
@@ -251,8 +327,8 @@ disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 
 	memset(&o, 0, sizeof o);
 	o.fio = dd->fio;
-	o.max_size = d->max_size;
-	o.min_size = d->min_size;
+	o.load_later = true;
+	disks_limits(d, &o);
 	disks_file(d, file, sizeof file);
 	if (disks_dir(d) != 0)
 		return (NULL);
@@ -263,12 +339,6 @@ disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 		disks_refused(d, file, e, why);
 		return (NULL);
 	}
-	log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: %zu objects indexed in "
-	    "%.3f s (%ju regions from footers, %ju scanned)", d->path,
-	    disk_index_count(disk_store_index(ds)),
-	    (double)disk_store_stat(ds, DISK_STAT_scan_usec) / 1e6,
-	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_footers),
-	    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_regions));
 	return (ds);
 }
 
@@ -293,9 +363,9 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 	dd->down = calloc(conf->cache_dir.n, sizeof *dd->down);
 	dd->fio = comm_fio_new(loop, disks_fio_kind(), 0, &e);
 	dd->flush = comm_timer_new(loop, on_flush_tick, dd);
+	dd->told = calloc(conf->cache_dir.n, sizeof *dd->told);
 	if (dd->v == NULL || dd->paths == NULL || dd->down == NULL ||
-	    dd->fio == NULL ||
-	    dd->flush == NULL)
+	    dd->fio == NULL || dd->flush == NULL || dd->told == NULL)
 		goto nomem;
 	for (i = 0; i < conf->cache_dir.n; i++) {
 		if (disks_read(conf, i, &d, true) != 0)
@@ -311,6 +381,12 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 		dd->n++;
 	}
 	comm_timer_start(dd->flush, DISKS_FLUSH, DISKS_FLUSH);
+	for (i = 0; i < dd->n; i++)
+		if (disk_store_load_start(dd->v[i], disks_load_done, dd) !=
+		    0) {
+			dd->told[i] = true;
+			disks_loaded(dd, i);	/* loaded at open */
+		}
 	log_msg(LG_NOTICE, SEC_STORE, "disk I/O through %s",
 	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
 	return (0);
@@ -318,6 +394,129 @@ nomem:
 	log_msg(LG_CRIT, SEC_STORE, "cannot start the disk stores: out of "
 	    "memory or threads");
 	return (-1);
+}
+
+/*
+ * Reconfigure: each line of the new conf finds its store by PATH; a kept
+ * store takes the line's limits (its SIZE is its file's: a new one
+ * takes a restart, or a new PATH), a new PATH is opened (made when
+ * missing) and loads on the loop, a store no line names any more is
+ * taken out: no new request finds it, those under way finish with it,
+ * and its file is closed at shutdown.  The stores' order is the lines':
+ * which store holds a key follows (an object whose store changed is a
+ * miss, and written anew).
+ */
+int
+disks_reconfigure(struct disks *dd, const struct conf *conf)
+{
+	size_t n = conf->cache_dir.n, i, j;
+	uint64_t have;
+	struct disk_store **v, **gone;
+	struct disk_store_opts o;
+	struct disk_dir_conf d;
+	const struct disk_sb *sb;
+	bool *down, *told, *kept;
+	char **paths;
+	int rc = -1;
+
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	v = calloc(n + 1, sizeof *v);
+	paths = calloc(n + 1, sizeof *paths);
+	down = calloc(n + 1, sizeof *down);
+	told = calloc(n + 1, sizeof *told);
+	kept = calloc(dd->n + 1, sizeof *kept);
+	gone = realloc(dd->gone, (dd->ngone + dd->n + 1) * sizeof *gone);
+	if (gone != NULL)
+		dd->gone = gone;
+	if (v == NULL || paths == NULL || down == NULL || told == NULL ||
+	    kept == NULL || gone == NULL) {
+		log_msg(LG_ERR, SEC_STORE, "reconfigure: no memory for the "
+		    "cache_dir stores");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (disks_read(conf, i, &d, true) != 0)
+			goto out;
+		for (j = 0; j < dd->n; j++)
+			if (!kept[j] && strcmp(dd->paths[j], d.path) == 0)
+				break;
+		if (j < dd->n) {
+			kept[j] = true;
+			v[i] = dd->v[j];
+			paths[i] = dd->paths[j];
+			down[i] = dd->down[j];
+			told[i] = dd->told[j];
+			memset(&o, 0, sizeof o);
+			disks_limits(&d, &o);
+			disk_store_set_limits(v[i], &o);
+			sb = disk_store_sb(v[i]);
+			have = (uint64_t)sb->nregions * sb->region_size;
+			if (disk_dir_region_size(d.size) != sb->region_size ||
+			    have > d.size || d.size - have >=
+			    sb->region_size + 8192)
+				log_msg(LG_WARN, SEC_STORE, "cache_dir %s: its "
+				    "SIZE changes at restart only (with cuttle "
+				    "-z): the store keeps %ju MB", d.path,
+				    (uintmax_t)(have >> 20));
+			disk_dir_conf_fini(&d);
+			continue;
+		}
+		v[i] = disks_open_one(dd, &d);
+		if (v[i] == NULL) {
+			disk_dir_conf_fini(&d);
+			goto out;
+		}
+		paths[i] = d.path;
+		d.path = NULL;
+		disk_dir_conf_fini(&d);
+		log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: added",
+		    paths[i]);
+	}
+	/* Commit: nothing fails from here. */
+	for (j = 0; j < dd->n; j++)
+		if (!kept[j]) {
+			log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: removed; "
+			    "its file is closed at shutdown", dd->paths[j]);
+			dd->gone[dd->ngone++] = dd->v[j];
+			free(dd->paths[j]);
+		}
+	free(dd->old_v);
+	dd->old_v = dd->v;		/* the client side's until it is told */
+	free(dd->paths);
+	free(dd->down);
+	free(dd->told);
+	dd->v = v;
+	dd->paths = paths;
+	dd->down = down;
+	dd->told = told;
+	dd->n = n;
+	v = NULL;
+	paths = NULL;
+	down = told = NULL;
+	for (i = 0; i < dd->n; i++)
+		if (!dd->told[i] && !disk_store_loading(dd->v[i]))
+			disks_load_done(0, dd);
+		else if (disk_store_loading(dd->v[i]))
+			(void)disk_store_load_start(dd->v[i], disks_load_done,
+			    dd);
+	rc = 0;
+out:
+	/* Refused: what was opened here is closed again. */
+	for (i = 0; v != NULL && i < n; i++) {
+		for (j = 0; v[i] != NULL && j < dd->n; j++)
+			if (dd->v[j] == v[i])
+				break;
+		if (v[i] != NULL && j == dd->n) {
+			(void)disk_store_close(&v[i]);
+			free(paths[i]);
+		}
+	}
+	free(v);
+	free(paths);
+	free(down);
+	free(told);
+	free(kept);
+	return (rc);
 }
 
 /* The disk page: each store in the shape of Squid's storedir, then the
@@ -356,6 +555,7 @@ disks_page(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	for (k = 0; k < DISK_NSTATS; k++)
 		mgr_out_printf(o, "disk.%s = %ju\n",
 		    disk_stat_name((enum disk_stat)k), (uintmax_t)sum[k]);
+	mgr_out_printf(o, "disk.loading = %zu\n", disks_loading(dd));
 	comm_fio_stats(dd->fio, &fs);
 	mgr_out_printf(o, "disk.io = %s\n",
 	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
@@ -424,7 +624,18 @@ disks_storedir(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		    100.0 * (double)u / (double)size : 0.0);
 		mgr_out_printf(o, "Current entries: %ju\n", (uintmax_t)n);
 		mgr_out_printf(o, "Flags:%s\n", disk_store_failed(dd->v[i]) !=
-		    0 ? " OUT-OF-SERVICE" : " SELECTED");
+		    0 ? " OUT-OF-SERVICE" : disk_store_loading(dd->v[i]) ?
+		    " LOADING" : " SELECTED");
+		mgr_out_printf(o, "Skipped writes: %ju (limits), %ju "
+		    "(max-swap-rate), %ju (loading)\n",
+		    (uintmax_t)disk_store_stat(dd->v[i], DISK_STAT_skipped),
+		    (uintmax_t)disk_store_stat(dd->v[i],
+		    DISK_STAT_rate_skipped),
+		    (uintmax_t)disk_store_stat(dd->v[i],
+		    DISK_STAT_load_skipped));
+		mgr_out_printf(o, "Read timeouts: %ju\n",
+		    (uintmax_t)disk_store_stat(dd->v[i],
+		    DISK_STAT_read_timeouts));
 		mgr_out_printf(o, "Removal policy: fifo (log regions, objects "
 		    "read reinserted)\n\n");
 	}
@@ -491,6 +702,15 @@ disks_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	disks_family(o, dd, "cuttle_disk_skipped_writes_total", "counter",
 	    "Objects not written: outside the limits, or the queue full.",
 	    DISK_STAT_skipped);
+	disks_family(o, dd, "cuttle_disk_load_skipped_writes_total", "counter",
+	    "Objects not written: the index was loading.",
+	    DISK_STAT_load_skipped);
+	disks_family(o, dd, "cuttle_disk_rate_skipped_writes_total",
+	    "counter", "Objects not written: max-swap-rate spent.",
+	    DISK_STAT_rate_skipped);
+	disks_family(o, dd, "cuttle_disk_read_timeouts_total", "counter",
+	    "Reads slower than swap-timeout, served as misses.",
+	    DISK_STAT_read_timeouts);
 	disks_family(o, dd, "cuttle_disk_reclaimed_total", "counter",
 	    "Objects dropped as their region was reused.",
 	    DISK_STAT_reclaimed);
@@ -501,10 +721,68 @@ disks_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	for (i = 0; i < dd->n; i++)
 		mgr_out_printf(o, "cuttle_disk_objects{cache_dir=\"%s\"} %zu\n",
 		    dd->paths[i], disk_index_count(disk_store_index(dd->v[i])));
+	mgr_out_printf(o, "# HELP cuttle_disk_loading Whether the index is "
+	    "still loading (its lookups misses).\n"
+	    "# TYPE cuttle_disk_loading gauge\n");
+	for (i = 0; i < dd->n; i++)
+		mgr_out_printf(o, "cuttle_disk_loading{cache_dir=\"%s\"} %d\n",
+		    dd->paths[i], disk_store_loading(dd->v[i]));
 	comm_fio_stats(dd->fio, &fs);
 	mgr_out_printf(o, "# HELP cuttle_disk_queue_depth File operations "
 	    "under way.\n# TYPE cuttle_disk_queue_depth gauge\n"
 	    "cuttle_disk_queue_depth %u\n", fs.outstanding);
+	return (0);
+}
+
+/* The dashboard's disk section (JSON): each store's figures; the page
+ * draws rates between its polls.  Registered without stores too (an
+ * empty list), so that the page never asks for a missing one. */
+static int
+disks_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
+{
+	const struct disks *dd = arg;
+	const struct disk_sb *sb;
+	struct comm_fio_stats fs;
+	const struct disk_store *ds;
+	size_t i;
+
+	(void)c;
+	mgr_out_printf(o, "{\"stores\":[");
+	for (i = 0; dd != NULL && i < dd->n; i++) {
+		ds = dd->v[i];
+		sb = disk_store_sb(ds);
+		mgr_out_printf(o, "%s{\"path\":", i > 0 ? "," : "");
+		mgr_out_json(o, dd->paths[i], strlen(dd->paths[i]));
+		mgr_out_printf(o, ",\"size\":%ju,\"used\":%ju,\"objects\":%zu,"
+		    "\"loading\":%s,\"failed\":%s,\"load_usec\":%ju",
+		    (uintmax_t)((uint64_t)sb->nregions * sb->region_size),
+		    (uintmax_t)disks_used(dd, i),
+		    disk_index_count(disk_store_index(ds)),
+		    disk_store_loading(ds) ? "true" : "false",
+		    disk_store_failed(ds) != 0 ? "true" : "false",
+		    (uintmax_t)disk_store_stat(ds, DISK_STAT_scan_usec));
+#define DISKS_JSON(key, st)						\
+		mgr_out_printf(o, ",\"" key "\":%ju",			\
+		    (uintmax_t)disk_store_stat(ds, DISK_STAT_##st))
+		DISKS_JSON("reads", gets);
+		DISKS_JSON("writes", puts);
+		DISKS_JSON("bytes_read", bytes_read);
+		DISKS_JSON("bytes_written", bytes_written);
+		DISKS_JSON("corrupt", get_corrupt);
+		DISKS_JSON("read_errors", get_errors);
+		DISKS_JSON("skipped", skipped);
+		DISKS_JSON("rate_skipped", rate_skipped);
+		DISKS_JSON("load_skipped", load_skipped);
+		DISKS_JSON("read_timeouts", read_timeouts);
+		DISKS_JSON("reinserted", reinserted);
+		DISKS_JSON("reclaimed", reclaimed);
+#undef DISKS_JSON
+		mgr_out_printf(o, "}");
+	}
+	if (dd != NULL)
+		comm_fio_stats(dd->fio, &fs);
+	mgr_out_printf(o, "],\"queue\":%u}\n", dd != NULL ? fs.outstanding :
+	    0u);
 	return (0);
 }
 
@@ -514,8 +792,10 @@ disks_register_pages(struct disks *dd, struct store_index *mem,
 {
 	int err;
 
-	if (dd == NULL)
-		return (0);
+	err = mgr_register(r, MGR_SEC_VIEWS, "disk_json",
+	    "The dashboard's disk figures (JSON)", MGR_F_JSON, disks_json, dd);
+	if (dd == NULL || err != 0)
+		return (err);
 	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
 	dd->mem = mem;
 	err = mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
@@ -559,8 +839,13 @@ disks_stop(struct disks **dp)
 			    "at close: %s", dd->paths[i], strerror(-e));
 		free(dd->paths[i]);
 	}
+	for (i = 0; i < dd->ngone; i++)
+		(void)disk_store_close(&dd->gone[i]);
+	free(dd->gone);
+	free(dd->old_v);
 	free(dd->paths);
 	free(dd->down);
+	free(dd->told);
 	/* After the stores: their last writes are synchronous, and what
 	 * the threads still hold is the same bytes. */
 	comm_fio_free(&dd->fio);

@@ -22,12 +22,19 @@ int	disks_check(const struct conf *conf, bool warn);
  * where the file is no cuttle store (that is what -z is asked for); a
  * store that opens is kept.  0, or -1 (logged). */
 int	disks_create(const struct conf *conf);
-/* disks_start() - open (or make, when missing) every store, indexes
- * loaded, writes and reads on loop.  *out NULL when there is no
+/* disks_start() - open (or make, when missing) every store, writes and
+ * reads on loop, each index loading on it from then on (its objects
+ * misses until it is whole).  *out NULL when there is no
  * cache_dir.  0, or -1 (logged): a store that cannot be opened, or a
  * file that is no cuttle store, stops the start. */
 int	disks_start(struct comm_loop *loop, const struct conf *conf,
 	    struct disks **out);
+/* disks_reconfigure() - the cache_dir lines of conf put in force on
+ * d: stores kept by PATH take their new limits, new ones open and load,
+ * removed ones serve no new request (closed at disks_stop()).  The
+ * store array disks_stores() gave stays valid until the next call.  0,
+ * or -1 (logged; nothing changed). */
+int	disks_reconfigure(struct disks *d, const struct conf *conf);
 /* disks_register_pages() - the cache manager's "disks" page (each
  * store, and the disk counters), "storedir" (Squid's Store Directory
  * Statistics: each cache_dir, then mem, the memory cache) and the disk

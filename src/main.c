@@ -575,6 +575,12 @@ cuttle_reconfigure(struct cuttle *ct)
 	}
 	if (client_ports_prepare(ct->ports, conf, &ports) != 0)
 		goto refuse;
+	/* The stores: kept, added, taken out; the last step that may
+	 * fail (it undoes itself, and the prepared ports are closed). */
+	if (ct->disks != NULL && disks_reconfigure(ct->disks, conf) != 0) {
+		client_ports_close(&ports);
+		goto refuse;
+	}
 
 	/* Commit. */
 	client_ports_commit(&ct->ports, &ports);
@@ -582,9 +588,9 @@ cuttle_reconfigure(struct cuttle *ct)
 		log_msg(LG_WARN, SEC_MAIN, "reconfigure: pid_filename "
 		    "changes at restart only; still %s", ct->pidpath != NULL ?
 		    ct->pidpath : "none");
-	if (!cache_dirs_same(conf, ct->conf))
-		log_msg(LG_WARN, SEC_MAIN, "reconfigure: cache_dir changes "
-		    "at restart only; the stores in force are kept");
+	if (ct->disks == NULL && !cache_dirs_same(conf, ct->conf))
+		log_msg(LG_WARN, SEC_MAIN, "reconfigure: a first cache_dir "
+		    "takes effect at restart");
 	if (str_differ(conf->cache_effective_user,
 	    ct->conf->cache_effective_user))
 		log_msg(LG_WARN, SEC_MAIN, "reconfigure: "

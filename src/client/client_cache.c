@@ -179,14 +179,19 @@ client_cache_find(struct client_txn *t)
 	struct store_entry *e;
 	bool ok;
 
-	client_cache_key(&t->key, t->curl, t->curl_len);
 	if (t->disk_e != NULL) {	/* what the disk read gave */
-		t->disk_hit = true;
 		e = t->disk_e;
 		t->disk_e = NULL;
-		return (e);
+		if (!(store_entry_meta(e)->flags & HCM_VARY_MARKER)) {
+			t->disk_hit = true;	/* t->key: what was read */
+			return (e);
+		}
+		/* A marker: its variant next, in memory or on disk. */
+	} else {
+		client_cache_key(&t->key, t->curl, t->curl_len);
+		t->variant_key = false;
+		e = store_index_lookup(idx, &t->key);
 	}
-	e = store_index_lookup(idx, &t->key);
 	if (e == NULL || !(store_entry_meta(e)->flags & HCM_VARY_MARKER))
 		return (e);
 	if (store_entry_state(e) != STORE_COMPLETE) {
@@ -195,6 +200,7 @@ client_cache_find(struct client_txn *t)
 	}
 	ok = client_variant_key(&t->req, e, t->curl, t->curl_len, &t->key);
 	store_entry_unref(&e);
+	t->variant_key = ok;
 	return (ok ? store_index_lookup(idx, &t->key) : NULL);
 }
 
@@ -642,6 +648,8 @@ client_fetch_reply(struct store_entry *e, struct http_msg *rep, void *arg)
 		if (store_index_add(idx, marker, &base, 0) != 0)
 			log_msg(LG_INFO, SEC_CLIENT, "%s: no room for its "
 			    "Vary marker", f->url);
+		else	/* and on disk */
+			client_disk_put(f->ctx, marker);
 		store_entry_unref(&marker);
 	}
 }

@@ -76,6 +76,9 @@ client_ctx_new(const struct client_deps *deps)
 	list_init(&ctx->conns);
 	list_init(&ctx->fetches);
 	list_init(&ctx->disk_reads);
+	/* Vary markers outlive the process on disk: serials from the
+	 * clock, so that a new marker never takes an older one's. */
+	ctx->serial = (uint64_t)comm_now(deps->loop) << 20;
 	return (ctx);
 }
 

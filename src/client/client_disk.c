@@ -21,8 +21,15 @@
  * 32-bit little-endian words in its order), then the reply's header
  * section as cuttle stored it (status line, every field, blank line), so
  * that a restart serves the reply with the age and lifetime it had.
- * Objects with Vary are not written: their variants' keys hang on a
- * marker that lives in memory only.
+ *
+ * Objects with Vary are written as the memory cache keeps them: the
+ * URL's marker (flags HCM_VARY_MARKER, its reply "Vary: fields" and its
+ * serial) under the URL's key, each variant under the key of the URL,
+ * that serial and the request's values.  A lookup that finds a marker
+ * on disk reads it, indexes it in memory, then looks its variant up in
+ * memory and on disk.  Serials start from the clock at each start, so a
+ * new marker never takes an older one's: a URL's variants stored under
+ * a marker that was replaced or purged are never found again.
  */
 #include "config.h"
 
@@ -89,7 +96,7 @@ meta_decode(struct http_cache_meta *m, const uint8_t *p, size_t len)
 	m->stale_while_revalidate = (int32_t)get32(p + 16);
 	m->stale_if_error = (int32_t)get32(p + 20);
 	m->flags = get32(p + 24);
-	return (!(m->flags & HCM_VARY_MARKER));
+	return (true);
 }
 
 /* The prefix and rep's header section into a new block of *len bytes;
@@ -155,9 +162,7 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
 	size_t hlen;
 	int err;
 
-	if (ds == NULL || rep == NULL || url == NULL ||
-	    http_msg_field(rep, HTTP_HDR_VARY) != NULL ||
-	    (store_entry_meta(e)->flags & HCM_VARY_MARKER))
+	if (ds == NULL || rep == NULL || url == NULL)
 		return;
 	hdrs = client_disk_hdrs(rep, store_entry_meta(e), &hlen);
 	if (hdrs == NULL)
@@ -190,6 +195,11 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
 	buf_chain_fini(&body);
 	free(bytes);
 	free(hdrs);
+	/* memory_cache_mode disk: memory keeps only what disk hits bring
+	 * (a marker stays: it is how the variants are found). */
+	if (ctx->deps.conf->memory_cache_mode == CONF_MEM_DISK &&
+	    !(store_entry_meta(e)->flags & HCM_VARY_MARKER))
+		store_index_remove(ctx->deps.store, e);
 }
 
 /*
@@ -200,6 +210,15 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
  * written when the entry completes.  An abort, a short body or a full
  * write queue leave nothing indexed.  The writer owns itself and ends
  * with the entry.
+ *
+ * A reply without Content-Length (chunked, or delimited by the close)
+ * gets such a writer too, from its first byte, as its length is not
+ * known: it holds the bytes until they pass maximum_object_size_in_memory
+ * (smaller, the entry stays in memory and is written whole when it
+ * completes), then puts them in pieces, unsized, up to
+ * maximum_object_size.  Its end is its completion: a chunked reply cut
+ * before its last chunk, or a reply cut by a reset, is aborted and
+ * leaves nothing on disk.
  */
 struct client_disk_writer {
 	unsigned		magic;
@@ -207,6 +226,13 @@ struct client_disk_writer {
 	struct store_reader	r;
 	struct disk_put		*put;
 	struct buf_chain	chain;
+	/* A reply without Content-Length: its bytes are held (references
+	 * to the entry's) until they pass hold; if it completes before,
+	 * it is small and client_disk_put() writes it from memory. */
+	struct disk_store	*ds;
+	struct store_key	key;
+	uint64_t		hold;
+	uint64_t		bound;
 };
 
 static void
@@ -260,6 +286,19 @@ writer_progress(struct store_reader *r, void *arg)
 		return;
 	}
 	(void)store_reader_read(r, &w->chain, SIZE_MAX);
+	if (w->put == NULL) {
+		/* Unsized, still small: held, or left to memory. */
+		if (store_reader_done(r) ||
+		    buf_chain_len(&w->chain) <= w->hold) {
+			if (store_reader_done(r))
+				writer_free(w);
+			else
+				store_reader_wait(r);
+			return;
+		}
+		w->put = disk_put_begin_unsized(w->ds, w->key.b, w->bound,
+		    &err);
+	}
 	for (i = 0; i < buf_chain_nslices(&w->chain) && err == 0; i++) {
 		sl = buf_chain_slice(&w->chain, i);
 		err = disk_put_append(w->put, buf_data(sl->buf) + sl->off,
@@ -287,21 +326,35 @@ client_disk_fill(struct client_ctx *ctx, struct store_entry *e,
 	const struct conf *conf = ctx->deps.conf;
 	struct disk_store *ds = client_disk_of(ctx, k);
 	struct client_disk_writer *w;
-	int err;
+	bool unsized;
+	int err = 0;
 
-	if (ds == NULL || rep == NULL || rep->body != HTTP_BODY_LENGTH ||
-	    conf->maximum_object_size_in_memory == 0 ||
+	if (ds == NULL || rep == NULL || http_msg_field(rep, HTTP_HDR_VARY) !=
+	    NULL || store_entry_private(e) ||
+	    conf->maximum_object_size_in_memory == 0)
+		return;
+	unsized = rep->body == HTTP_BODY_CHUNKED ||
+	    rep->body == HTTP_BODY_CLOSE;
+	if (!unsized && (rep->body != HTTP_BODY_LENGTH ||
 	    rep->content_length <= conf->maximum_object_size_in_memory ||
 	    (conf->maximum_object_size > 0 &&
-	    rep->content_length > conf->maximum_object_size) ||
-	    http_msg_field(rep, HTTP_HDR_VARY) != NULL ||
-	    store_entry_private(e))
+	    rep->content_length > conf->maximum_object_size)))
 		return;
 	ALLOC_OBJ(w, CLIENT_DISK_WRITER_MAGIC);
 	if (w == NULL)
 		return;
-	w->put = disk_put_begin(ds, k->b, rep->content_length, &err);
-	if (w->put == NULL) {
+	w->ds = ds;
+	w->key = *k;
+	w->hold = conf->maximum_object_size_in_memory;
+	/* The largest an unsized one may grow to on disk: past it, the
+	 * put fails and leaves nothing. */
+	w->bound = disk_put_max(ds);
+	if (conf->maximum_object_size > 0 &&
+	    conf->maximum_object_size < w->bound)
+		w->bound = conf->maximum_object_size;
+	if (!unsized)
+		w->put = disk_put_begin(ds, k->b, rep->content_length, &err);
+	if (w->put == NULL && !unsized) {
 		log_msg(LG_DEBUG, SEC_STORE, "%s: not written to disk: %s",
 		    store_entry_url(e), strerror(-err));
 		FREE_OBJ(w);
@@ -321,6 +374,12 @@ client_disk_purge(struct client_ctx *ctx, const struct store_key *k)
 
 	read_unjoin(ctx, k);
 
+	/* Loading: whether it is there is not known yet; its tombstone is
+	 * owed either way, written when the index is whole. */
+	if (ds != NULL && disk_store_loading(ds)) {
+		(void)disk_store_purge(ds, k->b);
+		return (false);
+	}
 	if (ds == NULL || !disk_store_has(ds, k->b))
 		return (false);
 	return (disk_store_purge(ds, k->b) == 0);
@@ -365,6 +424,8 @@ struct client_disk_read {
 	struct list		waiters;	/* client_txn.disk_link */
 	struct buf_chain	pend;		/* read, not in e yet */
 	struct comm_call	call;		/* read_notify */
+	struct comm_timer	*slow;		/* swap-timeout, until ready */
+	struct disk_store	*ds;
 	bool			last;		/* pend ends the body */
 	bool			reading;	/* a part is due */
 	bool			ready;		/* e may be served */
@@ -380,6 +441,7 @@ read_free(struct client_disk_read *rd)
 	CHECK(list_empty(&rd->waiters));
 	disk_stream_cancel(&rd->s);
 	comm_call_cancel(&rd->call);
+	comm_timer_free(&rd->slow);
 	list_remove(&rd->link);
 	if (rd->e != NULL) {
 		store_entry_wait_room(rd->e, NULL, NULL);
@@ -468,6 +530,9 @@ read_fresh_for(struct client_txn *t, struct store_entry *e)
 	if (url == NULL || strlen(url) != t->curl_len ||
 	    memcmp(url, t->curl, t->curl_len) != 0)
 		return (false);
+	/* A marker has no freshness of its own: it leads to a variant. */
+	if (store_entry_meta(e)->flags & HCM_VARY_MARKER)
+		return (store_entry_state(e) == STORE_COMPLETE);
 	use = http_cache_use(store_entry_meta(e), &t->reqcc,
 	    (int64_t)comm_now(t->cc->ctx->deps.loop));
 	return (use == HCU_FRESH || use == HCU_STALE_OK);
@@ -540,7 +605,9 @@ read_pump(struct client_disk_read *rd)
 		rd->ready = true;
 		store_entry_complete(e);
 		/* Promoted: the next request for it is a memory hit. */
-		if (!store_entry_windowed(e))
+		if (!store_entry_windowed(e) && (rd->ctx->deps.conf->
+		    memory_cache_mode != CONF_MEM_NETWORK ||
+		    (store_entry_meta(e)->flags & HCM_VARY_MARKER)))
 			(void)store_index_add(rd->ctx->deps.store, e, &rd->key,
 			    CLIENT_WINDOW);
 		comm_call_post(rd->ctx->deps.loop, &rd->call);
@@ -627,6 +694,27 @@ client_disk_fini(struct client_ctx *ctx)
 		read_free(container_of(n, struct client_disk_read, link));
 }
 
+/* swap-timeout: the read is slower than the store allows: those who
+ * wait for it fetch (TCP_SWAPFAIL_MISS); the object stays indexed (a
+ * slow disk is no damaged one). */
+static void
+read_slow(struct comm_timer *tm, void *arg)
+{
+	struct client_disk_read *rd = arg;
+
+	(void)tm;
+	CHECK_OBJ_NOTNULL(rd, CLIENT_DISK_READ_MAGIC);
+	if (rd->ready || rd->failed || comm_call_pending(&rd->call))
+		return;
+	disk_stream_cancel(&rd->s);
+	rd->reading = false;
+	rd->failed = true;
+	disk_store_note_timeout(rd->ds);
+	log_msg(LG_INFO, SEC_STORE, "disk read slower than swap-timeout: a "
+	    "miss");
+	comm_call_post(rd->ctx->deps.loop, &rd->call);
+}
+
 bool
 client_disk_start(struct client_txn *t)
 {
@@ -634,10 +722,12 @@ client_disk_start(struct client_txn *t)
 	struct client_disk_read *rd;
 	struct disk_store *ds;
 	struct list *n;
+	bool *tried;
 
-	if (t->disk_tried)
+	tried = t->variant_key ? &t->disk_tried_variant : &t->disk_tried;
+	if (*tried)
 		return (false);
-	t->disk_tried = true;
+	*tried = true;
 	ds = client_disk_of(ctx, &t->key);
 	if (ds == NULL)
 		return (false);
@@ -661,6 +751,7 @@ client_disk_start(struct client_txn *t)
 	if (rd == NULL)
 		return (false);
 	rd->ctx = ctx;
+	rd->ds = ds;
 	rd->key = t->key;
 	rd->joinable = true;
 	list_init(&rd->waiters);
@@ -672,6 +763,10 @@ client_disk_start(struct client_txn *t)
 		return (false);
 	}
 	rd->reading = true;
+	if (disk_store_swap_timeout(ds) > 0 && (rd->slow = comm_timer_new(
+	    ctx->deps.loop, read_slow, rd)) != NULL)
+		comm_timer_start(rd->slow, disk_store_swap_timeout(ds) / 1e3,
+		    0.0);
 	list_insert_tail(&ctx->disk_reads, &rd->link);
 	list_insert_tail(&rd->waiters, &t->disk_link);
 	t->disk_wait = true;

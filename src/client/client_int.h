@@ -238,6 +238,8 @@ struct client_txn {
 	struct store_entry	*disk_e;	/* read, for LOOKUP again */
 	bool			disk_wait;	/* a disk read is out */
 	bool			disk_tried;	/* LOOKUP asked the disk */
+	bool			disk_tried_variant;	/* for a variant */
+	bool			variant_key;	/* t->key is a variant's */
 	bool			disk_hit;	/* served what it read */
 	bool			disk_failed;	/* the read failed: a miss */
 	struct list		disk_link;	/* a disk read's waiters */

@@ -85,6 +85,7 @@ static conf_parse_fn conf_parse_lines;
 #define conf_free_time		conf_free_none
 #define conf_free_onoff		conf_free_none
 #define conf_free_repl		conf_free_none
+#define conf_free_memmode	conf_free_none
 #define conf_free_fwdfor	conf_free_none
 #define conf_free_acl		conf_free_lines
 #define conf_free_word		conf_free_string
@@ -766,6 +767,17 @@ conf_parse_repl(struct conf_ctx *ctx, unsigned argc, char **argv)
 {
 	static const char *const names[] = {
 		[CONF_REPL_LRU] = "lru", [CONF_REPL_SIEVE] = "sieve",
+	};
+
+	return (conf_parse_choice(ctx, argc, argv, names, ARRAY_LEN(names)));
+}
+
+static int
+conf_parse_memmode(struct conf_ctx *ctx, unsigned argc, char **argv)
+{
+	static const char *const names[] = {
+		[CONF_MEM_ALWAYS] = "always", [CONF_MEM_DISK] = "disk",
+		[CONF_MEM_NETWORK] = "network",
 	};
 
 	return (conf_parse_choice(ctx, argc, argv, names, ARRAY_LEN(names)));

@@ -94,6 +94,13 @@ enum conf_forwarded_for {
 	CONF_FWD_TRUNCATE
 };
 
+/* memory_cache_mode (Squid's): which objects the memory cache keeps. */
+enum conf_mem_mode {
+	CONF_MEM_ALWAYS,	/* fetched and read from disk alike */
+	CONF_MEM_DISK,		/* disk hits only (with a cache_dir) */
+	CONF_MEM_NETWORK	/* fetched only: disk hits not promoted */
+};
+
 enum conf_repl_policy {
 	CONF_REPL_LRU,
 	CONF_REPL_SIEVE
@@ -112,6 +119,7 @@ struct conf {
 	uint64_t		maximum_object_size_in_memory;
 	uint64_t		minimum_object_size;
 	int			memory_replacement_policy;
+	int			memory_cache_mode;	/* conf_mem_mode */
 	struct conf_lines	cache_dir;
 	struct conf_lines	cache;
 	struct conf_lines	refresh_pattern;

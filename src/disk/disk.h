@@ -21,7 +21,17 @@
  * tests; over a back-end on a loop (disk_io_file_attach(), or
  * disk_store_opts.fio) writes are started and never waited for, and
  * disk_store_get_start() reads asynchronously.  The scan at open is
- * synchronous either way.  One store is one owner's object, no globals.
+ * synchronous, unless opts.load_later on a loop: then the store opens
+ * with its index empty and disk_store_load_start() runs the scan on the
+ * loop, its reads asynchronous, while the loop does its other work.
+ * While it loads the store answers every lookup as a miss (a key not
+ * yet met may be in a region still to read, and a key met may be
+ * replaced or purged by a later one: nothing is sure before the end),
+ * writes nothing (a put is refused, -EAGAIN, counted load_skipped) and
+ * owes a tombstone to each key put or purged meanwhile, written when
+ * the load ends, so that neither a purged object nor the version a
+ * newer fill replaced comes back.
+ * One store is one owner's object, no globals.
  * Layout: doc/internals/disk-format.md.
  *
  *	disk_store_create -> disk_store_open -> put / purge / get / flush
@@ -58,6 +68,7 @@ struct disk_index;
 	DISK_STAT(chunks,	"chunk records written")		\
 	DISK_STAT(sealed,	"regions sealed with a footer")		\
 	DISK_STAT(reclaimed,	"objects dropped as their region was reused") \
+	DISK_STAT(reinserted,	"objects read near reclaim, written again") \
 	DISK_STAT(bytes_written, "bytes written to the file")		\
 	DISK_STAT(gets,		"objects read")				\
 	DISK_STAT(get_errors,	"reads failing with an I/O error")	\
@@ -65,6 +76,9 @@ struct disk_index;
 	DISK_STAT(joined,	"requests that joined another's read")	\
 	DISK_STAT(bytes_read,	"bytes read from the file")		\
 	DISK_STAT(skipped,	"objects not written: outside the limits") \
+	DISK_STAT(load_skipped,	"objects not written: the index loading") \
+	DISK_STAT(rate_skipped,	"objects not written: max-swap-rate spent") \
+	DISK_STAT(read_timeouts, "reads slower than swap-timeout: misses") \
 	DISK_STAT(write_errors,	"writes failing (store out of service)")
 
 enum disk_stat {
@@ -83,6 +97,10 @@ struct disk_store_opts {
 	struct comm_fio	*fio;		/* open: I/O on its loop; NULL: sync */
 	uint64_t	max_size;	/* put: larger bodies refused; 0: any */
 	uint64_t	min_size;	/* put: smaller bodies refused */
+	bool		load_later;	/* open: disk_store_load_start() */
+	bool		no_reinsert;	/* plain FIFO (a bench's baseline) */
+	uint32_t	max_swap_rate;	/* put: objects a second; 0: any */
+	uint32_t	swap_timeout_ms;	/* disk_store_swap_timeout() */
 };
 
 /* An object as stored: URL, reply headers (as sent), body. */
@@ -116,6 +134,16 @@ struct disk_store	*disk_store_open(const char *path,
 struct disk_store	*disk_store_open_io(struct disk_io *io,
 			    const struct disk_store_opts *o, int *err,
 			    enum disk_fmt_result *why);
+/* disk_store_load_start() - a store opened with load_later: its scan
+ * runs on the loop; done runs once from the loop, never inside this
+ * call, with 0 (loaded) or a negative errno (-ENOMEM: the store is out
+ * of service), unless the store closes first.  -EINVAL when there is no
+ * load to start. */
+typedef void disk_load_fn(int err, void *arg);
+int	disk_store_load_start(struct disk_store *ds, disk_load_fn *done,
+	    void *arg);
+/* disk_store_loading() - whether its index is still loading. */
+bool	disk_store_loading(const struct disk_store *ds);
 /* disk_store_close() - flush what is buffered and free; NULLs *dsp.
  * Returns the flush's result. */
 int	disk_store_close(struct disk_store **dsp);
@@ -139,6 +167,16 @@ struct disk_put;
  * hold while it is written), -EIO (out of service), -EROFS, -ENOMEM. */
 struct disk_put	*disk_put_begin(struct disk_store *ds,
 		    const uint8_t key[DISK_KEY_LEN], uint64_t size, int *err);
+/* disk_put_begin_unsized() - the same for a body whose length is known
+ * only at its end (a chunked or close-delimited reply), at most bound
+ * bytes: its chunks carry bound as the object's size, its head the
+ * length that came (readers check a chunk's size is at least the
+ * head's).  Limits are checked against bound. */
+struct disk_put	*disk_put_begin_unsized(struct disk_store *ds,
+		    const uint8_t key[DISK_KEY_LEN], uint64_t bound, int *err);
+/* disk_put_max() - the largest body a put in pieces may have here (the
+ * store's limits and the span the log allows). */
+uint64_t	disk_put_max(const struct disk_store *ds);
 /* disk_put_append() - the next len body bytes.  0, or a negative errno:
  * the put is dead from then on (finish fails; abort frees it). */
 int	disk_put_append(struct disk_put *p, const void *data, size_t len);
@@ -212,6 +250,15 @@ void	disk_stream_joined(struct disk_stream *s);
 /* disk_store_has() - whether key is indexed (a read may still fail). */
 bool	disk_store_has(const struct disk_store *ds,
 	    const uint8_t key[DISK_KEY_LEN]);
+/* disk_store_set_limits() - the opts' put limits (max_size, min_size,
+ * max_swap_rate, swap_timeout_ms) from now on: a reconfigure. */
+void	disk_store_set_limits(struct disk_store *ds,
+	    const struct disk_store_opts *o);
+/* disk_store_swap_timeout() - the opts' swap_timeout_ms: a read slower
+ * than this is to be taken for a miss by the reader (0: none). */
+uint32_t	disk_store_swap_timeout(const struct disk_store *ds);
+/* disk_store_note_timeout() - count a read its reader gave up on. */
+void	disk_store_note_timeout(struct disk_store *ds);
 /* disk_store_failed() - 0 while in service, else the error that took the
  * store out: a failed write, or DISK_READ_ERRORS_MAX reads in a row
  * failing with an I/O error (a disk that no longer reads). */
@@ -235,6 +282,8 @@ struct disk_dir_conf {
 	uint64_t	size;		/* bytes */
 	uint64_t	max_size;	/* body bytes; 0: no limit */
 	uint64_t	min_size;
+	uint64_t	swap_timeout_ms;	/* 0: none */
+	uint64_t	max_swap_rate;	/* objects written a second; 0: any */
 	bool		squid_type;	/* ufs, aufs or diskd was written */
 };
 /* disk_dir_parse() - l into *d (disk_dir_conf_fini() frees it).  0, or

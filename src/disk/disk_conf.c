@@ -6,9 +6,10 @@
  *	cache_dir ufs|aufs|diskd PATH SIZE-MB L1 L2 [options]
  *
  * Squid's types all name cuttle's store (PATH/cuttle.store); the options
- * Squid's rock has that cuttle does not act on yet are accepted with a
- * warning, so that existing files work.  No I/O here: the store is
- * opened or made where the daemon starts (src/disks.c).
+ * Squid's rock has that cuttle does not act on (slot-size, no-store,
+ * read-only) are accepted with a warning, so that existing files work.
+ * No I/O here: the store is opened or made where the daemon starts
+ * (src/disks.c).
  */
 #include "config.h"
 
@@ -23,7 +24,8 @@
 #include "disk/disk.h"
 
 #define DIR_FORM	"cache_dir rock PATH SIZE-MB [max-size=bytes] " \
-			"[min-size=bytes]"
+			"[min-size=bytes] [swap-timeout=ms] " \
+			"[max-swap-rate=writes/s] [slot-size=bytes]"
 
 /* "file:line: cache_dir: <text>[; expected: <form>]". */
 #define dir_msg(out, outlen, l, expected, ...)				\
@@ -51,15 +53,31 @@ static int
 dir_option(struct disk_dir_conf *d, const struct conf_line *l,
     const char *opt, char *err, size_t errlen, char *warn, size_t warnlen)
 {
-	static const char *const later[] = {
-		"swap-timeout=", "max-swap-rate=", "slot-size=", "no-store",
-		"read-only"
-	};
+	static const char *const later[] = { "no-store", "read-only" };
 	const char *eq = strchr(opt, '=');
 	uint64_t *to = NULL;
 	bool no_unit;
 	size_t i;
 
+	if (strncmp(opt, "swap-timeout=", 13) == 0 ||
+	    strncmp(opt, "max-swap-rate=", 14) == 0) {
+		if (dir_number(eq + 1, 1000000000, opt[1] == 'w' ?
+		    &d->swap_timeout_ms : &d->max_swap_rate) != 0) {
+			dir_msg(err, errlen, l, DIR_FORM, "\"%s\" is not a "
+			    "whole number", opt);
+			return (-EINVAL);
+		}
+		return (0);
+	}
+	if (strncmp(opt, "slot-size=", 10) == 0) {
+		/* Squid rock's fixed slots: cuttle packs its records in
+		 * 16-byte units whatever their size. */
+		if (warn != NULL && warn[0] == '\0')
+			dir_msg(warn, warnlen, l, NULL, "slot-size: accepted "
+			    "and ignored: cuttle's records are packed, not in "
+			    "fixed slots");
+		return (0);
+	}
 	if (strncmp(opt, "max-size=", 9) == 0)
 		to = &d->max_size;
 	else if (strncmp(opt, "min-size=", 9) == 0)

@@ -70,9 +70,24 @@ struct disk_store {
 	struct list		imgs;
 	struct list		gets;
 	struct list		puts;	/* struct disk_put under way */
+	struct disk_load	*load;	/* while the index loads */
+	uint32_t		swap_rate;	/* max_swap_rate, 0: any */
+	uint32_t		swap_timeout_ms;
+	uint64_t		rate_sec;	/* the second counted */
+	uint32_t		rate_used;	/* writes in it */
+	uint64_t		reinserted_bytes;
+	bool			no_reinsert;
 
 	uint64_t		stats[DISK_NSTATS];
 };
+
+/* disk_scan.c */
+/* disk_load_defer() - while loading: key was put or purged; a tombstone
+ * for it once loaded.  0 or -ENOMEM. */
+int	disk_load_defer(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN]);
+/* disk_load_close() - at close while loading: the load finished when a
+ * tombstone is owed, else dropped (nothing written then). */
+void	disk_load_close(struct disk_store *ds);
 
 /* disk_write.c */
 /* disk_img_new() - a fresh image for region r as the open one, the old
@@ -81,6 +96,10 @@ int	disk_img_new(struct disk_store *ds, uint32_t r);
 /* disk_img_close() - at close: what is still out is written again,
  * synchronously, then the images are let go. */
 int	disk_img_close(struct disk_store *ds);
+/* disk_reinsert() - o, just read and checked from a, written again
+ * when it is about to be reclaimed and the share allows. */
+void	disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
+	    const struct disk_obj *o);
 /* disk_store_fail() - a write failed: region r's entries dropped, the
  * store out of service.  Returns err. */
 int	disk_store_fail(struct disk_store *ds, uint32_t r, int err);

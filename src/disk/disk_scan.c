@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "base/check.h"
+#include "comm/comm.h"
 #include "disk/disk_int.h"
 
 enum region_state {
@@ -62,37 +63,20 @@ all_zero(const uint8_t *p, size_t n)
 	return (true);
 }
 
-/* Read what of [off, off + len) the file holds; the count, or -errno. */
-static ssize_t
-read_avail(struct disk_store *ds, void *buf, size_t len, uint64_t off)
-{
-	int e;
-
-	if (off >= ds->io->size)
-		return (0);
-	if (len > ds->io->size - off)
-		len = (size_t)(ds->io->size - off);
-	e = disk_io_read(ds->io, buf, len, off);
-	return (e != 0 ? e : (ssize_t)len);
-}
-
+/* Region r classified from its header's nh bytes at h and its
+ * trailer's nt at t (fewer than asked where the file ends early). */
 static void
-region_classify(struct disk_store *ds, uint32_t r, struct region_info *ri)
+region_classify(struct disk_store *ds, uint32_t r, struct region_info *ri,
+    const uint8_t *h, ssize_t nh, const uint8_t *t, ssize_t nt)
 {
-	uint64_t pos = disk_region_pos(&ds->sb, r);
-	uint8_t h[DISK_REGION_HDR_LEN], t[DISK_TRAILER_LEN];
 	struct disk_region_hdr rh;
-	ssize_t nh, nt;
 	bool foot_ok;
 
 	memset(ri, 0, sizeof *ri);
-	nh = read_avail(ds, h, sizeof h, pos);
-	nt = read_avail(ds, t, sizeof t,
-	    pos + ds->sb.region_size - DISK_TRAILER_LEN);
-	ri->hdr_ok = nh == (ssize_t)sizeof h && disk_region_hdr_decode(&rh, h,
-	    sizeof h, &ds->sb, r) == DISK_FMT_OK;
-	foot_ok = nt == (ssize_t)sizeof t && disk_trailer_decode(&ri->t, t,
-	    sizeof t, &ds->sb) == DISK_FMT_OK;
+	ri->hdr_ok = nh == DISK_REGION_HDR_LEN && disk_region_hdr_decode(&rh,
+	    h, DISK_REGION_HDR_LEN, &ds->sb, r) == DISK_FMT_OK;
+	foot_ok = nt == DISK_TRAILER_LEN && disk_trailer_decode(&ri->t, t,
+	    DISK_TRAILER_LEN, &ds->sb) == DISK_FMT_OK;
 	/* A footer of the previous lap under a new header is stale. */
 	if (ri->hdr_ok && foot_ok && ri->t.region_seq != rh.seq)
 		foot_ok = false;
@@ -102,8 +86,8 @@ region_classify(struct disk_store *ds, uint32_t r, struct region_info *ri)
 	} else if (ri->hdr_ok) {
 		ri->state = R_OPEN;
 		ri->seq = rh.seq;
-	} else if (nh == (ssize_t)sizeof h && nt == (ssize_t)sizeof t &&
-	    all_zero(h, sizeof h) && all_zero(t, sizeof t))
+	} else if (nh == DISK_REGION_HDR_LEN && nt == DISK_TRAILER_LEN &&
+	    all_zero(h, DISK_REGION_HDR_LEN) && all_zero(t, DISK_TRAILER_LEN))
 		ri->state = R_EMPTY;
 	else
 		ri->state = R_LOST;
@@ -141,30 +125,21 @@ scan_apply(struct scan *sc, uint32_t r, uint8_t kind, const uint8_t *key,
 	return (0);
 }
 
+/* Region r's footer entries, read at ents: indexed.  0, 1 when they
+ * fail their checks, or -ENOMEM. */
 static int
-scan_footer(struct scan *sc, uint32_t r, const struct region_info *ri)
+scan_footer(struct scan *sc, uint32_t r, const struct region_info *ri,
+    const uint8_t *ents)
 {
 	struct disk_store *ds = sc->ds;
-	size_t len = (size_t)ri->t.count * DISK_FOOT_ENT_LEN;
 	struct disk_foot_ent fe;
 	uint32_t i;
-	uint8_t *p;
 	int e;
 
-	if (len > sc->ents_cap) {
-		p = realloc(sc->ents, len);
-		if (p == NULL)
-			return (-ENOMEM);
-		sc->ents = p;
-		sc->ents_cap = len;
-	}
-	if (len > 0 && disk_io_read(ds->io, sc->ents, len,
-	    disk_region_pos(&ds->sb, r) + ri->t.foot_off) != 0)
-		return (1);
-	if (disk_footer_verify(&ri->t, sc->ents) != DISK_FMT_OK)
+	if (disk_footer_verify(&ri->t, ents) != DISK_FMT_OK)
 		return (1);
 	for (i = 0; i < ri->t.count; i++) {
-		disk_foot_ent_decode(&fe, sc->ents + (size_t)i *
+		disk_foot_ent_decode(&fe, ents + (size_t)i *
 		    DISK_FOOT_ENT_LEN);
 		if (disk_foot_ent_check(&fe, &ri->t, &ds->sb) != DISK_FMT_OK ||
 		    fe.seq <= sc->floor) {
@@ -219,22 +194,20 @@ scan_record(struct scan *sc, uint32_t r, const struct disk_rec *rec,
 	    fe.first_region, fe.object_size));
 }
 
-/* Region r record by record, read into the writer's buffer; *end is
- * where its last good record ends. */
+/* Region r record by record, its n bytes read into the writer's
+ * buffer; *end is where its last good record ends. */
 static int
-scan_region(struct scan *sc, uint32_t r, uint64_t region_seq, uint32_t *end)
+scan_region(struct scan *sc, uint32_t r, uint64_t region_seq, ssize_t n,
+    uint32_t *end)
 {
 	struct disk_store *ds = sc->ds;
 	enum disk_fmt_result res;
 	uint32_t off, lim;
 	struct disk_rec rec;
-	ssize_t n;
 	int e;
 
 	ds->nents = 0;
 	*end = DISK_REGION_HDR_LEN;
-	n = read_avail(ds, ds->buf, ds->sb.region_size,
-	    disk_region_pos(&ds->sb, r));
 	if (n < 0)
 		return (1);
 	lim = ds->sb.region_size - DISK_TRAILER_LEN;
@@ -280,95 +253,442 @@ usec_now(void)
 	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 }
 
+/*
+ * The scan as a walk of reads: load_want() names the next read the scan
+ * needs (running meanwhile the steps that need none), load_feed() takes
+ * its bytes.  At open they are read at once (load_sync); on a loop
+ * (disk_store_load_start) each read goes through the loop's file I/O and
+ * its completion feeds the scan and asks for the next, so that the loop
+ * serves while the disk reads, whatever the disk's speed: only the
+ * checks of what was read run on the loop (a region's checksums, a few
+ * milliseconds for 16 MiB).
+ *
+ *	pass 1, region k: its header (sub 0), its trailer (sub 1):
+ *	    classified
+ *	pass 2, the k-th of the log: its footer's entries (sub 0), or when
+ *	    it has no valid footer, the whole region (sub 1)
+ *	pass 3: the writer set up; the tombstones owed written
+ */
+struct disk_load {
+	struct region_info	*ri;
+	struct scan		sc;
+	uint32_t		pass;	/* 1, 2, then 3: done */
+	uint32_t		k;	/* the region the pass is at */
+	uint32_t		sub;	/* which read of region k */
+	uint32_t		newest;
+	uint32_t		tail;
+	uint32_t		end;
+	uint64_t		top;
+	uint64_t		t0;
+	bool			any;
+	bool			open_newest;
+	bool			reading;	/* a read is out */
+	bool			orphan;		/* let go while reading */
+	uint8_t			hdr[DISK_REGION_HDR_LEN];
+	ssize_t			nhdr;
+	disk_load_fn		*done;
+	void			*arg;
+	struct comm_call	call;	/* the end, from the loop */
+	int			err;
+	/* Keys put or purged meanwhile: a tombstone each once loaded, so
+	 * that no older version the scan finds outlives them. */
+	uint8_t			(*keys)[DISK_KEY_LEN];
+	size_t			nkeys;
+	size_t			keys_cap;
+};
+
+static void
+load_release(struct disk_load *l)
+{
+	free(l->sc.ents);
+	free(l->ri);
+	free(l->keys);
+	free(l);
+}
+
+/* Let the load go; with a read out, its completion frees it (the store
+ * may be gone by then). */
+static void
+load_free(struct disk_load **lp)
+{
+	struct disk_load *l = *lp;
+
+	if (l == NULL)
+		return;
+	*lp = NULL;
+	if (l->done != NULL)
+		comm_call_cancel(&l->call);
+	if (l->reading)
+		l->orphan = true;
+	else
+		load_release(l);
+}
+
 static int
-store_scan(struct disk_store *ds)
+load_new(struct disk_store *ds)
+{
+	struct disk_load *l;
+
+	l = calloc(1, sizeof *l);
+	if (l == NULL)
+		return (-ENOMEM);
+	l->ri = calloc(ds->sb.nregions, sizeof *l->ri);
+	if (l->ri == NULL) {
+		free(l);
+		return (-ENOMEM);
+	}
+	l->sc.ds = ds;
+	l->pass = 1;
+	l->t0 = usec_now();
+	ds->load = l;
+	return (0);
+}
+
+/* Both passes done: the writer set up after the last good record. */
+static void
+load_finish(struct disk_store *ds, struct disk_load *l)
+{
+	uint32_t n = ds->sb.nregions;
+
+	ds->next_seq = l->sc.floor + 1;
+	if (l->any && l->ri[l->newest].seq > l->sc.floor)
+		ds->next_seq = l->ri[l->newest].seq;
+	if (l->open_newest) {
+		/* Go on in the newest region after its last good record;
+		 * its image is in the buffer, its entries in ds->ents. */
+		ds->region = l->newest;
+		if (ds->img != NULL)
+			ds->img->region = l->newest;
+		ds->region_seq = l->ri[l->newest].seq;
+		ds->fill = l->end;
+		ds->flushed = l->end;
+	} else
+		disk_region_start(ds, l->any ? (l->newest + 1) % n : 0);
+	ds->stats[DISK_STAT_scan_usec] = usec_now() - l->t0;
+	l->pass = 3;
+}
+
+/* The next region of the log, pass 2. */
+static void
+load_next(struct disk_load *l)
+{
+	l->k++;
+	l->sub = 0;
+}
+
+/*
+ * The next read: 1 with *off and *len (*len may be 0: the file ends
+ * before it), 0 when the scan is done.  Steps needing no read run here.
+ */
+static int
+load_want(struct disk_store *ds, struct disk_load *l, uint64_t *off,
+    size_t *len)
 {
 	struct region_info *ri;
-	struct scan sc;
-	uint32_t n = ds->sb.nregions, newest = 0, tail, k, r, end = 0;
-	uint64_t t0 = usec_now(), top = 0;
-	bool any = false, open_newest = false;
-	int e = 0;
+	uint32_t r;
 
-	ri = calloc(n, sizeof *ri);
-	if (ri == NULL)
-		return (-ENOMEM);
-	for (r = 0; r < n; r++) {
-		region_classify(ds, r, &ri[r]);
-		if ((ri[r].state == R_OPEN || ri[r].state == R_SEALED) &&
-		    (!any || ri[r].seq > top)) {
-			any = true;
-			top = ri[r].seq;
-			newest = r;
-		}
-	}
-	memset(&sc, 0, sizeof sc);
-	sc.ds = ds;
-	tail = any ? (newest + 1) % n : 0;
-	disk_index_set_tail(ds->idx, tail);
-	for (k = 0; k < n && e >= 0; k++) {
-		r = (tail + k) % n;
-		switch (ri[r].state) {
-		case R_EMPTY:
-			ds->stats[DISK_STAT_scan_empty]++;
-			continue;
-		case R_LOST:
-			ds->stats[DISK_STAT_scan_lost]++;
-			continue;
-		default:
+	for (;;) {
+		if (l->pass == 1) {
+			r = l->k;
+			*off = disk_region_pos(&ds->sb, r);
+			*len = l->sub == 0 ? DISK_REGION_HDR_LEN :
+			    DISK_TRAILER_LEN;
+			if (l->sub == 1)
+				*off += ds->sb.region_size - DISK_TRAILER_LEN;
 			break;
+		}
+		if (l->pass != 2)
+			return (0);
+		if (l->k == ds->sb.nregions) {
+			load_finish(ds, l);
+			return (0);
+		}
+		r = (l->tail + l->k) % ds->sb.nregions;
+		ri = &l->ri[r];
+		if (ri->state == R_EMPTY) {
+			ds->stats[DISK_STAT_scan_empty]++;
+			load_next(l);
+			continue;
 		}
 		/* Regions follow each other in sequence order; one that
 		 * does not is no part of this log. */
-		if (ri[r].seq <= sc.floor) {
+		if (ri->state == R_LOST || ri->seq <= l->sc.floor) {
 			ds->stats[DISK_STAT_scan_lost]++;
+			load_next(l);
 			continue;
 		}
-		if (ri[r].state == R_SEALED) {
-			e = scan_footer(&sc, r, &ri[r]);
-			if (e <= 0) {
-				if (r == newest)
-					open_newest = false;
-				continue;
-			}
-			ds->stats[DISK_STAT_bad_footers]++;
-			e = 0;
-			if (!ri[r].hdr_ok) {
-				ds->stats[DISK_STAT_scan_lost]++;
-				continue;
-			}
+		if (ri->state == R_OPEN)
+			l->sub = 1;
+		*off = disk_region_pos(&ds->sb, r);
+		if (l->sub == 0) {
+			*off += ri->t.foot_off;
+			*len = (size_t)ri->t.count * DISK_FOOT_ENT_LEN;
+		} else
+			*len = ds->sb.region_size;
+		break;
+	}
+	/* What of it the file holds. */
+	if (*off >= ds->io->size)
+		*len = 0;
+	else if (*len > ds->io->size - *off)
+		*len = (size_t)(ds->io->size - *off);
+	return (1);
+}
+
+/* The bytes of the read load_want() named: n of them at p (n < 0: the
+ * read failed).  0, or -ENOMEM. */
+static int
+load_feed(struct disk_store *ds, struct disk_load *l, const uint8_t *p,
+    ssize_t n)
+{
+	struct region_info *ri;
+	uint32_t r;
+	int e;
+
+	if (l->pass == 1) {
+		if (l->sub == 0) {
+			l->nhdr = n;
+			if (n > 0)
+				memcpy(l->hdr, p, (size_t)n);
+			l->sub = 1;
+			return (0);
 		}
-		e = scan_region(&sc, r, ri[r].seq, &end);
-		if (e > 0) {
+		r = l->k;
+		ri = &l->ri[r];
+		region_classify(ds, r, ri, l->hdr, l->nhdr, p, n);
+		if ((ri->state == R_OPEN || ri->state == R_SEALED) &&
+		    (!l->any || ri->seq > l->top)) {
+			l->any = true;
+			l->top = ri->seq;
+			l->newest = r;
+		}
+		l->sub = 0;
+		if (++l->k < ds->sb.nregions)
+			return (0);
+		l->tail = l->any ? (l->newest + 1) % ds->sb.nregions : 0;
+		disk_index_set_tail(ds->idx, l->tail);
+		l->pass = 2;
+		l->k = 0;
+		return (0);
+	}
+	r = (l->tail + l->k) % ds->sb.nregions;
+	ri = &l->ri[r];
+	if (l->sub == 0) {
+		e = n == (ssize_t)ri->t.count * DISK_FOOT_ENT_LEN ?
+		    scan_footer(&l->sc, r, ri, p) : 1;
+		if (e <= 0) {
+			if (r == l->newest)
+				l->open_newest = false;
+			load_next(l);
+			return (e);
+		}
+		ds->stats[DISK_STAT_bad_footers]++;
+		if (!ri->hdr_ok) {
 			ds->stats[DISK_STAT_scan_lost]++;
-			e = 0;
-			continue;
+			load_next(l);
+			return (0);
 		}
-		if (r == newest)
-			open_newest = true;
+		l->sub = 1;		/* record by record */
+		return (0);
 	}
-	free(sc.ents);
-	if (e < 0) {
-		free(ri);
-		return (e);
+	if (n > 0 && p != ds->buf)
+		memcpy(ds->buf, p, (size_t)n);
+	e = scan_region(&l->sc, r, ri->seq, n, &l->end);
+	load_next(l);
+	if (e > 0) {
+		ds->stats[DISK_STAT_scan_lost]++;
+		return (0);
 	}
-	ds->next_seq = sc.floor + 1;
-	if (any && ri[newest].seq > sc.floor)
-		ds->next_seq = ri[newest].seq;
-	if (open_newest) {
-		/* Go on in the newest region after its last good record;
-		 * its image is in the buffer, its entries in ds->ents. */
-		ds->region = newest;
-		if (ds->img != NULL)
-			ds->img->region = newest;
-		ds->region_seq = ri[newest].seq;
-		ds->fill = end;
-		ds->flushed = end;
-	} else
-		disk_region_start(ds, any ? (newest + 1) % n : 0);
-	free(ri);
-	ds->stats[DISK_STAT_scan_usec] = usec_now() - t0;
+	if (e == 0 && r == l->newest)
+		l->open_newest = true;
+	return (e);
+}
+
+/* The load is over: the tombstones owed written, the state let go. */
+static void
+load_end(struct disk_store *ds)
+{
+	struct disk_load *l = ds->load;
+	struct disk_addr a;
+	size_t i;
+
+	ds->load = NULL;
+	/* What came while loading is newer than anything indexed. */
+	for (i = 0; i < l->nkeys; i++)
+		if (disk_index_lookup(ds->idx, l->keys[i], &a))
+			(void)disk_store_purge(ds, l->keys[i]);
+	load_free(&l);
+}
+
+/* The whole scan, each read waited for.  0 or -ENOMEM. */
+static int
+load_sync(struct disk_store *ds)
+{
+	struct disk_load *l = ds->load;
+	uint8_t *scratch = NULL, *p;
+	size_t len, cap = 0;
+	uint64_t off;
+	ssize_t n;
+	int e = 0;
+
+	while (e == 0 && load_want(ds, l, &off, &len) == 1) {
+		p = ds->buf;
+		if (l->pass != 2 || l->sub != 1) {
+			if (len > cap) {
+				p = realloc(scratch, len);
+				if (p == NULL) {
+					e = -ENOMEM;
+					break;
+				}
+				scratch = p;
+				cap = len;
+			}
+			p = scratch;
+		}
+		n = (ssize_t)len;
+		if (len > 0 && disk_io_read(ds->io, p, len, off) != 0)
+			n = -EIO;
+		e = load_feed(ds, l, p, n);
+	}
+	free(scratch);
+	if (e == 0)
+		load_end(ds);
+	return (e);
+}
+
+static void	load_step(struct disk_store *ds);
+
+static void
+load_io_done(int err, const struct buf_slice *data, void *arg)
+{
+	struct disk_load *l = arg;
+	struct disk_store *ds;
+	int e;
+
+	l->reading = false;
+	if (l->orphan) {
+		load_release(l);
+		return;
+	}
+	ds = l->sc.ds;
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	e = load_feed(ds, l, err == 0 ? buf_data(data->buf) + data->off :
+	    NULL, err == 0 ? (ssize_t)data->len : err);
+	if (e != 0) {
+		l->err = e;
+		comm_call_post(ds->loop, &l->call);
+		return;
+	}
+	load_step(ds);
+}
+
+static void
+load_call(struct comm_call *call)
+{
+	struct disk_load *l = container_of(call, struct disk_load, call);
+	struct disk_store *ds = l->sc.ds;
+	disk_load_fn *done = l->done;
+	void *arg = l->arg;
+	int e = l->err;
+
+	if (e == 0 && l->pass == 3)
+		load_end(ds);
+	else if (e == 0)
+		load_step(ds);	/* an empty read's turn */
+	else {
+		load_free(&ds->load);
+		ds->read_only = true;	/* nothing of its writer is set */
+		ds->failed = e;
+	}
+	if (e != 0 || ds->load == NULL)
+		done(e, arg);
+}
+
+/* The next read started, or the end posted. */
+static void
+load_step(struct disk_store *ds)
+{
+	struct disk_load *l = ds->load;
+	uint64_t off;
+	size_t len;
+	int e;
+
+	if (load_want(ds, l, &off, &len) == 0) {
+		comm_call_post(ds->loop, &l->call);
+		return;
+	}
+	if (len == 0) {
+		e = load_feed(ds, l, NULL, 0);
+		if (e != 0)
+			l->err = e;
+		comm_call_post(ds->loop, &l->call);
+		return;
+	}
+	e = ds->io->ops->read_start(ds->io, len, off, load_io_done, l);
+	if (e != 0) {
+		l->err = e;
+		comm_call_post(ds->loop, &l->call);
+		return;
+	}
+	l->reading = true;
+}
+
+int
+disk_store_load_start(struct disk_store *ds, disk_load_fn *done, void *arg)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	AN(done);
+	if (ds->load == NULL || ds->loop == NULL || ds->load->done != NULL)
+		return (-EINVAL);
+	ds->load->done = done;
+	ds->load->arg = arg;
+	comm_call_init(&ds->load->call, load_call);
+	load_step(ds);
 	return (0);
+}
+
+bool
+disk_store_loading(const struct disk_store *ds)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	return (ds->load != NULL);
+}
+
+int
+disk_load_defer(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
+{
+	struct disk_load *l = ds->load;
+	size_t cap;
+	void *p;
+
+	AN(l);
+	if (l->nkeys == l->keys_cap) {
+		cap = l->keys_cap > 0 ? l->keys_cap * 2 : 64;
+		p = realloc(l->keys, cap * sizeof *l->keys);
+		if (p == NULL)
+			return (-ENOMEM);
+		l->keys = p;
+		l->keys_cap = cap;
+	}
+	memcpy(l->keys[l->nkeys++], key, DISK_KEY_LEN);
+	return (0);
+}
+
+void
+disk_load_close(struct disk_store *ds)
+{
+	struct disk_load *l = ds->load;
+
+	if (l == NULL)
+		return;
+	/* A purge made meanwhile must not come undone at the next start:
+	 * the load ends here, each read waited for, to write its
+	 * tombstones (a read under way is read again; its completion
+	 * finds the load let go). */
+	if (l->nkeys > 0 && l->err == 0 && load_sync(ds) == 0)
+		return;
+	load_free(&ds->load);
+	ds->read_only = true;
 }
 
 struct disk_store *
@@ -411,6 +731,9 @@ disk_store_open_io(struct disk_io *io, const struct disk_store_opts *o,
 	ds->read_only = o != NULL && o->read_only;
 	ds->max_size = o != NULL ? o->max_size : 0;
 	ds->min_size = o != NULL ? o->min_size : 0;
+	ds->swap_rate = o != NULL ? o->max_swap_rate : 0;
+	ds->swap_timeout_ms = o != NULL ? o->swap_timeout_ms : 0;
+	ds->no_reinsert = o != NULL && o->no_reinsert;
 	list_init(&ds->imgs);
 	list_init(&ds->gets);
 	list_init(&ds->puts);
@@ -426,7 +749,10 @@ disk_store_open_io(struct disk_io *io, const struct disk_store_opts *o,
 		e = -ENOMEM;
 		goto fail;
 	}
-	if ((e = store_scan(ds)) != 0)
+	if ((e = load_new(ds)) != 0)
+		goto fail;
+	if ((o == NULL || !o->load_later || ds->loop == NULL) &&
+	    (e = load_sync(ds)) != 0)
 		goto fail;
 	*err = 0;
 	return (ds);
@@ -438,6 +764,7 @@ fail:
 		} else
 			free(ds->buf);
 		free(ds->ents);
+		load_free(&ds->load);
 		disk_index_free(&ds->idx);
 		FREE_OBJ(ds);
 	}

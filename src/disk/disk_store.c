@@ -92,6 +92,7 @@ disk_store_close(struct disk_store **dsp)
 	TAKE_OBJ_NOTNULL(ds, dsp, DISK_STORE_MAGIC);
 	get_orphan_all(ds);
 	disk_put_orphan_all(ds);
+	disk_load_close(ds);
 	if (ds->img != NULL)
 		e = disk_img_close(ds);
 	else {
@@ -172,7 +173,7 @@ read_chunk(struct disk_store *ds, const struct disk_rec *h,
 	if (disk_rec_decode_header(&r, tmp, c.rec_len, ds->tag) !=
 	    DISK_FMT_OK || r.kind != DISK_REC_CHUNK || r.seq != c.seq ||
 	    r.nchunks != i || r.body_len != c.body_len ||
-	    r.object_size != h->object_size ||
+	    r.object_size < h->object_size ||
 	    memcmp(r.key, h->key, DISK_KEY_LEN) != 0 ||
 	    disk_rec_verify(&r, tmp) != DISK_FMT_OK)
 		return (-EBADMSG);
@@ -197,7 +198,7 @@ disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	memset(o, 0, sizeof *o);
 	if (ds->failed != 0)
 		return (-EIO);
-	if (!disk_index_lookup(ds->idx, key, &a))
+	if (ds->load != NULL || !disk_index_lookup(ds->idx, key, &a))
 		return (-ENOENT);
 	ds->stats[DISK_STAT_gets]++;
 	mem = malloc(a.rec_len);
@@ -247,6 +248,7 @@ disk_store_get(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	o->mem = mem;
 	ds->read_errors = 0;
 	disk_index_mark_read(ds->idx, key);
+	disk_reinsert(ds, &a, o);
 	return (0);
 fail:
 	free(tmp);
@@ -476,6 +478,24 @@ get_next_chunk(struct disk_get *g)
 	get_read(g, c.region, c.offset, c.rec_len);
 }
 
+/* A whole object read (one record at in): reinserted if it is about to
+ * be reclaimed. */
+static void
+get_reinsert(struct disk_get *g, const uint8_t *in)
+{
+	struct disk_obj o;
+
+	memset(&o, 0, sizeof o);
+	memcpy(o.key, g->key, DISK_KEY_LEN);
+	o.url = disk_rec_url(&g->h, in);
+	o.url_len = g->h.url_len;
+	o.hdrs = disk_rec_hdrs(&g->h, in);
+	o.hdr_len = g->h.hdr_len;
+	o.body = disk_rec_body(&g->h, in);
+	o.body_len = (size_t)g->h.object_size;
+	disk_reinsert(g->ds, &g->a, &o);
+}
+
 static void
 get_got(struct disk_get *g, struct buf *b)
 {
@@ -509,6 +529,7 @@ get_got(struct disk_get *g, struct buf *b)
 		g->got.hdr_len = g->h.hdr_len;
 		g->got.size = g->h.object_size;
 		if (!(g->h.flags & DISK_RECF_CHUNKED)) {
+			get_reinsert(g, in);
 			if (g->h.object_size > 0 && buf_chain_append_slice(
 			    &g->got.body, b, (size_t)(disk_rec_body(&g->h, in) -
 			    in), (size_t)g->h.object_size) != 0) {
@@ -534,7 +555,7 @@ get_got(struct disk_get *g, struct buf *b)
 	if (disk_rec_decode_header(&r, in, b->fill, tag) != DISK_FMT_OK ||
 	    r.kind != DISK_REC_CHUNK || r.seq != c.seq ||
 	    r.nchunks != g->chunk || r.body_len != c.body_len ||
-	    r.rec_len != c.rec_len || r.object_size != g->h.object_size ||
+	    r.rec_len != c.rec_len || r.object_size < g->h.object_size ||
 	    memcmp(r.key, g->key, DISK_KEY_LEN) != 0 ||
 	    disk_rec_verify(&r, in) != DISK_FMT_OK) {
 		buf_unref(&b);
@@ -576,7 +597,7 @@ get_start(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 		return (-EOPNOTSUPP);
 	if (ds->failed != 0)
 		return (-EIO);
-	if (!disk_index_lookup(ds->idx, key, &a))
+	if (ds->load != NULL || !disk_index_lookup(ds->idx, key, &a))
 		return (-ENOENT);
 	ALLOC_OBJ(g, DISK_GET_MAGIC);
 	if (g == NULL)
@@ -662,7 +683,32 @@ disk_store_has(const struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 	struct disk_addr a;
 
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
-	return (ds->failed == 0 && disk_index_lookup(ds->idx, key, &a));
+	return (ds->failed == 0 && ds->load == NULL &&
+	    disk_index_lookup(ds->idx, key, &a));
+}
+
+void
+disk_store_set_limits(struct disk_store *ds, const struct disk_store_opts *o)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	ds->max_size = o->max_size;
+	ds->min_size = o->min_size;
+	ds->swap_rate = o->max_swap_rate;
+	ds->swap_timeout_ms = o->swap_timeout_ms;
+}
+
+uint32_t
+disk_store_swap_timeout(const struct disk_store *ds)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	return (ds->swap_timeout_ms);
+}
+
+void
+disk_store_note_timeout(struct disk_store *ds)
+{
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	ds->stats[DISK_STAT_read_timeouts]++;
 }
 
 int

@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/check.h"
 #include "comm/comm.h"
@@ -305,7 +306,7 @@ disk_store_flush(struct disk_store *ds)
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
-	if (ds->fill == ds->flushed)
+	if (ds->load != NULL || ds->fill == ds->flushed)
 		return (0);
 	/* From the start of the block the last flush ended in: what a later
 	 * O_DIRECT back-end will have to write anyway. */
@@ -383,8 +384,82 @@ put_skipped(struct disk_store *ds)
 	return (-EFBIG);
 }
 
+/* max-swap-rate: whether an object may be written this second (one
+ * more counted), else -EBUSY, counted.  A second's budget, not a smooth
+ * rate: cheap, and what a burst costs is bounded all the same. */
+static int
+put_rate(struct disk_store *ds)
+{
+	struct timespec ts;
+	uint64_t sec;
+
+	if (ds->swap_rate == 0)
+		return (0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sec = (uint64_t)ts.tv_sec;
+	if (sec != ds->rate_sec) {
+		ds->rate_sec = sec;
+		ds->rate_used = 0;
+	}
+	if (ds->rate_used >= ds->swap_rate) {
+		ds->stats[DISK_STAT_rate_skipped]++;
+		return (-EBUSY);
+	}
+	ds->rate_used++;
+	return (0);
+}
+
+/* A put while the index loads: not written, its key owed a tombstone. */
+static int
+put_loading(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
+{
+	int e;
+
+	ds->stats[DISK_STAT_load_skipped]++;
+	e = disk_load_defer(ds, key);
+	return (e != 0 ? e : -EAGAIN);
+}
+
+static int	put_whole(struct disk_store *ds, const struct disk_obj *o,
+		    bool again);
+
 int
 disk_store_put(struct disk_store *ds, const struct disk_obj *o)
+{
+	return (put_whole(ds, o, false));
+}
+
+/*
+ * Eviction is the log's: FIFO by region.  An object read while its copy
+ * sits in the oldest quarter of the log (the next to be reclaimed) is
+ * written again at the head from the bytes just read, so that what is
+ * read stays and what is not goes: FIFO with reinsertion, for the cost of
+ * no read of its own.  Bounded: the bytes reinserted stay under
+ * DISK_REINSERT_SHARE of all bytes written, so that a hot set larger
+ * than the store cannot turn the log into a copying loop.  Objects in
+ * chunks are not reinserted (their bytes are not in one place).
+ */
+#define DISK_REINSERT_SHARE	4	/* 1/4 */
+
+void
+disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
+    const struct disk_obj *o)
+{
+	uint32_t n = ds->sb.nregions, tail = (ds->region + 1) % n;
+	uint64_t len = o->url_len + o->hdr_len + o->body_len;
+
+	if (ds->read_only || ds->failed != 0 || ds->load != NULL ||
+	    ds->no_reinsert || a->first_region != a->region ||
+	    (a->region + n - tail) % n >= n / 4 ||
+	    (ds->reinserted_bytes + len) * DISK_REINSERT_SHARE >
+	    ds->stats[DISK_STAT_bytes_written])
+		return;
+	if (put_whole(ds, o, true) == 0)
+		ds->reinserted_bytes += len;
+}
+
+static int
+put_whole(struct disk_store *ds, const struct disk_obj *o, bool again)
 {
 	struct disk_chunk_ref *map = NULL;
 	uint32_t csize, nchunks = 0, i, span;
@@ -400,9 +475,13 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
+	if (ds->load != NULL)
+		return (put_loading(ds, o->key));
 	if ((ds->max_size > 0 && o->body_len > ds->max_size) ||
 	    o->body_len < ds->min_size)
 		return (put_skipped(ds));
+	if ((e = put_rate(ds)) != 0)
+		return (e);
 	csize = disk_chunk_size(ds);
 	if (o->url_len > ds->sb.region_size / 4 ||
 	    o->hdr_len > ds->sb.region_size / 4)
@@ -450,10 +529,11 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
 	e = disk_index_put(ds->idx, o->key, &a);
 	if (e >= 0) {
 		e = 0;
-		ds->stats[DISK_STAT_puts]++;
+		ds->stats[again ? DISK_STAT_reinserted : DISK_STAT_puts]++;
 		/* The older version is in the file: the newer must be too
-		 * before a crash can bring the older one back. */
-		if (replaced && ds->img != NULL)
+		 * before a crash can bring the older one back (a copy
+		 * written again is the same bytes: no hurry). */
+		if (replaced && !again && ds->img != NULL)
 			(void)disk_store_flush(ds);
 	}
 done:
@@ -473,6 +553,8 @@ disk_store_purge(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
+	if (ds->load != NULL)
+		return (disk_load_defer(ds, key));
 	rec_init(&r, DISK_REC_TOMB, key);
 	if ((e = append(ds, &r, NULL, NULL, NULL, NULL, &a)) != 0)
 		return (e);
@@ -510,6 +592,7 @@ struct disk_put {
 	struct disk_chunk_ref	*map;
 	uint32_t		nchunks;
 	uint32_t		cap;
+	bool			unsized;	/* size: a bound till finish */
 };
 
 /* The store closes: its puts under way are dead. */
@@ -537,6 +620,8 @@ disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
 	AN(err);
 	*err = ds->read_only ? -EROFS : ds->failed != 0 ? -EIO : 0;
+	if (*err == 0 && ds->load != NULL)
+		*err = put_loading(ds, key);
 	if (*err != 0)
 		return (NULL);
 	span = (uint32_t)(size / (ds->sb.region_size / 2)) + 2;
@@ -545,6 +630,8 @@ disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 		*err = put_skipped(ds);
 		return (NULL);
 	}
+	if ((*err = put_rate(ds)) != 0)
+		return (NULL);
 	ALLOC_OBJ(p, DISK_PUT_MAGIC);
 	if (p != NULL) {
 		p->csize = disk_chunk_size(ds);
@@ -595,6 +682,37 @@ put_chunk(struct disk_put *p)
 	p->npend = 0;
 	ds->stats[DISK_STAT_chunks]++;
 	return (0);
+}
+
+uint64_t
+disk_put_max(const struct disk_store *ds)
+{
+	uint64_t half = ds->sb.region_size / 2, spans, m;
+
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	/* disk_put_begin()'s: size / half + 2 regions at most, of
+	 * DISK_SPAN_MAX and of a quarter of the log. */
+	spans = ds->sb.nregions / 4;
+	if (spans > DISK_SPAN_MAX)
+		spans = DISK_SPAN_MAX;
+	if (spans < 2)
+		return (0);
+	m = (spans - 1) * half - 1;
+	if (ds->max_size > 0 && ds->max_size < m)
+		m = ds->max_size;
+	return (m);
+}
+
+struct disk_put *
+disk_put_begin_unsized(struct disk_store *ds,
+    const uint8_t key[DISK_KEY_LEN], uint64_t bound, int *err)
+{
+	struct disk_put *p;
+
+	p = disk_put_begin(ds, key, bound, err);
+	if (p != NULL)
+		p->unsized = true;
+	return (p);
 }
 
 int
@@ -652,6 +770,10 @@ disk_put_finish(struct disk_put **pp, const struct disk_obj *o)
 	AN(o);
 	ds = p->ds;
 	e = p->err;
+	/* The chunks written so far carry the bound; the last one, and
+	 * the head, the size. */
+	if (p->unsized)
+		p->size = p->at;
 	if (e == 0 && p->at != p->size)
 		e = -EPIPE;
 	if (e == 0 && (o->url_len > ds->sb.region_size / 4 ||

@@ -495,6 +495,9 @@ mgr_cfg_tls(struct mgr_out *o, const char *name, const struct conf_tls *t)
 #define mgr_cfg_repl(o, n, c, f)	\
 	mgr_out_printf(o, "%s %s\n", n, (c)->f == CONF_REPL_SIEVE ? "sieve" : \
 	    "lru")
+#define mgr_cfg_memmode(o, n, c, f)	\
+	mgr_out_printf(o, "%s %s\n", n, (c)->f == CONF_MEM_DISK ? "disk" : \
+	    (c)->f == CONF_MEM_NETWORK ? "network" : "always")
 #define mgr_cfg_port(o, n, c, f)	mgr_cfg_ports(o, n, c, false)
 #define mgr_cfg_httpsport(o, n, c, f)	mgr_cfg_ports(o, n, c, true)
 #define mgr_cfg_tlsout(o, n, c, f)	mgr_cfg_tls(o, n, &(c)->f)
@@ -535,6 +538,7 @@ mgr_render_config(struct mgr_out *o, const struct mgr_call *call, void *arg)
 #define MGR_CFG_onoff	mgr_cfg_onoff
 #define MGR_CFG_fwdfor	mgr_cfg_fwdfor
 #define MGR_CFG_repl	mgr_cfg_repl
+#define MGR_CFG_memmode	mgr_cfg_memmode
 #define MGR_CFG_port	mgr_cfg_port
 #define MGR_CFG_httpsport	mgr_cfg_httpsport
 #include "conf/directives.def"

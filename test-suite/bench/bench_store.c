@@ -1,7 +1,10 @@
 /*
  * bench_store.c - the memory cache: hit ratios of LRU and SIEVE on a
  * Zipf-like workload, lookups per second, and what one small cached
- * object costs in memory.
+ * object costs in memory; then the disk store's eviction on the same
+ * requests and the same share of the bytes: FIFO by region, and FIFO
+ * with reinsertion of what is read near reclaim (disk_write.c), the
+ * store a file in $TMPDIR (or /tmp) written synchronously.
  *
  * Workload: N objects (default 100,000) of mixed sizes (70% 256 B-4 KiB,
  * 25% 4-16 KiB, 5% 16-128 KiB), popularity Zipf(alpha) over a random
@@ -22,9 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/check.h"
 #include "buf/buf.h"
+#include "disk/disk.h"
 #include "comm/comm.h"
 #include "http/http_msg.h"
 #include "store/store.h"
@@ -339,6 +344,65 @@ bench_memory(struct bench *b)
 	store_index_free(&idx);
 }
 
+/* The disk store on the same requests: hit ratio with or without
+ * reinsertion. */
+static struct run
+bench_disk_run(struct bench *b, bool reinsert, unsigned nreq,
+    uint64_t *reins)
+{
+	struct disk_store_opts o = { .no_sync = true,
+	    .no_reinsert = !reinsert };
+	const char *dir = getenv("TMPDIR");
+	uint64_t seed = BENCH_SEED ^ 0x1234, hits = 0, hbytes = 0, bytes = 0;
+	uint64_t size = b->total / 10;
+	static const char hdrs[] = "HTTP/1.1 200 OK\r\n\r\n";
+	struct disk_store *ds;
+	struct disk_obj obj, got;
+	struct store_key k;
+	char path[512], url[64];
+	struct run r;
+	unsigned i, id;
+	double t0;
+	int err;
+
+	snprintf(path, sizeof path, "%s/bench_store.%d.store",
+	    dir != NULL ? dir : "/tmp", (int)getpid());
+	o.region_size = disk_dir_region_size(size);
+	AZ(disk_store_create(path, size, &o, true));
+	ds = disk_store_open(path, &o, &err, NULL);
+	AN(ds);
+	t0 = now();
+	for (i = 0; i < nreq; i++) {
+		id = bench_draw(b, &seed);
+		bench_key(&k, id);
+		bytes += b->size[id];
+		if (disk_store_get(ds, k.b, &got) == 0) {
+			hits++;
+			hbytes += b->size[id];
+			disk_obj_fini(&got);
+			continue;
+		}
+		memset(&obj, 0, sizeof obj);
+		memcpy(obj.key, k.b, DISK_KEY_LEN);
+		obj.url = url;
+		obj.url_len = (size_t)bench_url(url, sizeof url, id);
+		obj.hdrs = hdrs;
+		obj.hdr_len = sizeof hdrs - 1;
+		obj.body = b->pattern;
+		obj.body_len = b->size[id];
+		(void)disk_store_put(ds, &obj);
+	}
+	r.secs = now() - t0;
+	r.hit = (double)hits / nreq;
+	r.byte_hit = (double)hbytes / (double)bytes;
+	r.evicted = disk_store_stat(ds, DISK_STAT_reclaimed);
+	r.copied = disk_store_stat(ds, DISK_STAT_bytes_written);
+	*reins = disk_store_stat(ds, DISK_STAT_reinserted);
+	(void)disk_store_close(&ds);
+	unlink(path);
+	return (r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -402,6 +466,27 @@ main(int argc, char **argv)
 			    r[a][i].hit, r[a][i].byte_hit,
 			    (unsigned long long)r[a][i].evicted,
 			    nreq / r[a][i].secs / 1e6);
+		}
+	}
+	printf("\n## disk store eviction (the same requests, the store 10%% "
+	    "of the bytes)\n\n| alpha | policy | hit ratio | byte hit ratio "
+	    "| reclaimed | reinserted | bytes written / requested |\n"
+	    "|---|---|---|---|---|---|---|\n");
+	for (a = 0; a < 2; a++) {
+		uint64_t reins, req = 0;
+
+		bench_zipf(&b, alphas[a]);
+		for (i = 0; i < 2; i++) {
+			struct run d = bench_disk_run(&b, i == 1, nreq,
+			    &reins);
+
+			req = (uint64_t)((double)b.total / b.n * nreq);
+			printf("| %.1f | %s | %.4f | %.4f | %llu | %llu | "
+			    "%.3f |\n", alphas[a], i == 0 ? "FIFO" :
+			    "FIFO+reinsertion", d.hit, d.byte_hit,
+			    (unsigned long long)d.evicted,
+			    (unsigned long long)reins,
+			    (double)d.copied / (double)req);
 		}
 	}
 	printf("\n## lookups\n\n| figure | value |\n|---|---|\n");

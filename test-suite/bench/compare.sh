@@ -60,7 +60,16 @@ RUNS=${BENCH_RUNS:-5}
 LOADS="hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k tls1k tls1m
     tlsnew1k bumptls1k bump1k bump1m bumpnew bumpcold"
 HIER_LOADS="hierc1k hiers1k carpmiss1k"
-POINTS=${BENCH_POINTS:-"$LOADS $HIER_LOADS objmem idlemem"}
+# Disk points: Squid and cuttle only, each restarted with one
+# "cache_dir rock" of BENCH_DISK_MB (2048) and objects over 1 KiB kept out
+# of memory, so that every hit is read from the store through a warm page
+# cache; the restart (BENCH_DISK_OBJECTS 16 KiB objects, 100000) with the
+# page cache dropped where /proc/sys/vm/drop_caches can be written.
+DISK_LOADS="disk16k disk1m diskfill"
+POINTS=${BENCH_POINTS:-"$LOADS $HIER_LOADS objmem idlemem $DISK_LOADS diskrestart"}
+DISK_MB=${BENCH_DISK_MB:-2048}
+DISK_OBJECTS=${BENCH_DISK_OBJECTS:-100000}
+DISKMODE=0
 ALL_PEERS="nginx varnish ats squid cuttle"
 PEERS=${BENCH_PEERS:-$ALL_PEERS}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -186,6 +195,7 @@ NAME=([nginx]="nginx direct" [varnish]="Varnish (reverse)"
 start_origin() {
 	mkdir -p "$work/www"
 	head -c 1024 /dev/urandom >"$work/www/1k"
+	head -c 16384 /dev/urandom >"$work/www/16k"
 	head -c 65536 /dev/urandom >"$work/www/64k"
 	head -c 1048576 /dev/urandom >"$work/www/1m"
 	head -c 16777216 /dev/urandom >"$work/www/16m"
@@ -253,6 +263,11 @@ start_cuttle() {
 	PORT[cuttle]=$(free_port)
 	TLSPORT[cuttle]=$(free_port)
 	BUMPPORT[cuttle]=$(free_port)
+	local mem="cache_mem 2 GB
+maximum_object_size_in_memory 64 MB"
+	[ "$DISKMODE" = 1 ] && mem="cache_mem 64 MB
+maximum_object_size_in_memory 1 KB
+cache_dir rock $work/cuttle-disk $DISK_MB"
 	cat >"$work/cuttle.conf" <<EOF
 http_port 127.0.0.1:${PORT[cuttle]}
 https_port 127.0.0.1:${TLSPORT[cuttle]} tls-cert=$work/tls.pem tls-key=$work/tls.key
@@ -262,9 +277,8 @@ ssl_bump bump all
 sslproxy_cert_error allow all
 tls_outgoing_options cafile=$work/tls.pem
 hosts_file $work/hosts
-cache_mem 2 GB
+$mem
 maximum_object_size 64 MB
-maximum_object_size_in_memory 64 MB
 access_log none
 pid_filename $work/cuttle.pid
 cache_effective_user $(id -un)
@@ -304,16 +318,20 @@ sslproxy_cert_error allow all
 tls_outgoing_options cafile=$work/tls.pem
 hosts_file $work/hosts"
 	fi
+	local mem="cache_mem 2048 MB
+maximum_object_size_in_memory 64 MB
+memory_cache_mode always"
+	[ "$DISKMODE" = 1 ] && mem="cache_mem 64 MB
+maximum_object_size_in_memory 1 KB
+cache_dir rock $work/squid-disk $DISK_MB"
 	cat >"$work/squid.conf" <<EOF
 http_port 127.0.0.1:${PORT[squid]}
 $https
 $bump
 http_access allow localhost
 http_access deny all
-cache_mem 2048 MB
+$mem
 maximum_object_size 64 MB
-maximum_object_size_in_memory 64 MB
-memory_cache_mode always
 access_log none
 cache_store_log none
 cache_log $work/squid-cache.log
@@ -322,6 +340,15 @@ coredump_dir $work
 shutdown_lifetime 1 second
 max_filedescriptors 65536
 EOF
+	# Its log, which it writes as its own user (the rebuild's end).
+	touch "$work/squid-cache.log"
+	chmod 666 "$work/squid-cache.log"
+	if [ "$DISKMODE" = 1 ] && [ ! -d "$work/squid-disk" ]; then
+		mkdir -p "$work/squid-disk"
+		chmod 777 "$work/squid-disk"
+		squid -z -N -f "$work/squid.conf" >>"$work/squid.err" 2>&1 ||
+		    true
+	fi
 	taskset -c 0 squid -N -f "$work/squid.conf" 2>"$work/squid.err" &
 	MAIN[squid]=$!
 	pids+=($!)
@@ -604,6 +631,8 @@ one_run() {
 	hit64k)		conns=10 path=/64k ;;
 	hit1m|tls1m)	conns=10 path=/1m ;;
 	hit16m)		conns=10 path=/16m ;;
+	disk16k)	conns=10 path=/16k ;;
+	disk1m)		conns=10 path=/1m ;;
 	newconn1k|tlsnew1k) args=(-H "Connection: close") ;;
 	esac
 	warm=$(wrk_lua "$path" "${MODE[$peer]}")
@@ -611,6 +640,12 @@ one_run() {
 	if [ "$key" = miss1k ] || [ "$key" = carpmiss1k ]; then
 		warm=$(wrk_lua "/1k?$peer-w$round-%d" "${MODE[$peer]}")
 		path="/1k?$peer-r$round-%d"
+	fi
+	# The fill rate: every 16 KiB reply new, written to the store.
+	if [ "$key" = diskfill ]; then
+		conns=10
+		warm=$(wrk_lua "/16k?$peer-w$round-%d" "${MODE[$peer]}")
+		path="/16k?$peer-r$round-%d"
 	fi
 	TARGET_PIDS=${CPUS[$peer]}
 	if [[ $key == bump* ]]; then
@@ -635,6 +670,8 @@ running_peers() {
 		has_peer "$p" || continue
 		[ -n "${SKIP[$p]:-}" ] && continue
 		[ "$1" = miss1k ] && [ "$p" = nginx ] && continue
+		[[ $1 == disk* ]] && [ "$p" != squid ] && [ "$p" != cuttle ] &&
+		    continue
 		[[ $1 == tls* ]] && [ -z "${TLSPORT[$p]:-}" ] && continue
 		[[ $1 == bump* ]] && [ "$p" != nginx ] &&
 		    [ -z "${BUMPPORT[$p]:-}" ] && continue
@@ -896,6 +933,100 @@ cache_peer 127.0.0.1 parent $c3 0 no-query no-digest carp name=c3"
 	hier_stop parent-cuttle parent-squid carp-c1 carp-c2 carp-c3
 }
 
+# -- disk ------------------------------------------------------------------
+
+DROP="no (not root, or /proc/sys/vm/drop_caches read-only)"
+# drop_caches - the page cache dropped before a disk run, where allowed
+drop_caches() {
+	sync
+	if { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
+		DROP=yes
+	fi
+	return 0
+}
+
+# restart_time PEER - fill DISK_OBJECTS 1 KiB objects, stop cleanly,
+# start again: seconds until its index is whole (cuttle: mgr:disks says
+# nothing loads; Squid: cache.log says the rebuild finished), and the
+# objects it found.
+restart_time() {
+	local peer=$1 t0 t1 n="?" i c0
+	BENCH_WRAP=$DISK_OBJECTS taskset -c 1 wrk -t1 -c50 \
+	    -d"$((DISK_OBJECTS / 3000 + 5))s" \
+	    -s "$(wrk_lua "/16k?fill-%d" proxy)" \
+	    "http://127.0.0.1:${PORT[$peer]}/" >/dev/null 2>&1
+	sleep 2
+	stop_peer "$peer"
+	drop_caches
+	c0=$(grep -c 'Finished rebuilding storage' "$work/squid-cache.log" \
+	    2>/dev/null || true)
+	t0=$(date +%s.%N)
+	start_peer "$peer"
+	[ -n "${SKIP[$peer]:-}" ] && return 0
+	for i in $(seq 1200); do
+		if [ "$peer" = cuttle ]; then
+			if curl -s "http://127.0.0.1:${PORT[cuttle]}/squid-internal-mgr/disks" |
+			    grep -q '^disk.loading = 0$'; then
+				n=$(grep -o '[0-9]* objects indexed' \
+				    "$work/cuttle.err" | tail -1 | cut -d' ' -f1)
+				break
+			fi
+		elif [ "$(grep -c 'Finished rebuilding storage' \
+		    "$work/squid-cache.log" 2>/dev/null || true)" -gt \
+		    "${c0:-0}" ] 2>/dev/null; then
+			n=$(grep -o '[0-9]* Objects loaded' \
+			    "$work/squid-cache.log" | tail -1 | cut -d' ' -f1)
+			break
+		fi
+		sleep 0.05
+	done
+	t1=$(date +%s.%N)
+	echo "$peer $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $n" \
+	    >>"$work/restart"
+	log "  restart/$peer: $(tail -1 "$work/restart")"
+}
+
+run_disk() {
+	local key p any=0
+	for key in $DISK_LOADS diskrestart; do
+		has_point "$key" && any=1
+	done
+	[ "$any" = 1 ] || return 0
+	DISKMODE=1
+	drop_caches		# once: whether it can (the hits run warm)
+	for p in squid cuttle; do
+		has_peer "$p" && start_peer "$p"
+	done
+	for key in $DISK_LOADS; do
+		has_point "$key" && interleave "$key"
+	done
+	if has_point diskrestart; then
+		: >"$work/restart"
+		for p in squid cuttle; do
+			has_peer "$p" || continue
+			[ -n "${SKIP[$p]:-}" ] && continue
+			restart_time "$p"
+		done
+	fi
+	for p in squid cuttle; do
+		stop_peer "$p"
+	done
+	DISKMODE=0
+}
+
+disk_report() {
+	has_point diskrestart || return 0
+	[ -s "$work/restart" ] || return 0
+	echo
+	echo "Disk: restart with the store holding about $DISK_OBJECTS 16 KiB" \
+	    "objects (filled through the proxy), a clean stop, the page" \
+	    "cache dropped: $DROP."
+	echo
+	echo "| peer | seconds to a whole index | objects found |"
+	echo "|---|---:|---:|"
+	awk '{ printf "| %s | %.2f | %s |\n", $1, $2, $3 }' "$work/restart"
+}
+
 # -- the table ---------------------------------------------------------------
 
 report() {
@@ -918,7 +1049,7 @@ report() {
 	echo
 	echo "$head"
 	echo "$sep"
-	for key in $LOADS $HIER_LOADS; do
+	for key in $LOADS $HIER_LOADS $DISK_LOADS; do
 		has_point "$key" || continue
 		case $key in
 		hierc1k)	label="1 KiB hits at a cuttle parent, through the child" ;;
@@ -939,6 +1070,9 @@ report() {
 		bump1m)		label="ssl_bump: 1 MiB hits, 10 kept tunnels" ;;
 		bumpnew)	label="ssl_bump: new tunnel each, certificate cached" ;;
 		bumpcold)	label="ssl_bump: new tunnel each, certificate minted" ;;
+		disk16k)	label="disk: 16 KiB hits, 10 conns" ;;
+		disk1m)		label="disk: 1 MiB hits, 10 conns" ;;
+		diskfill)	label="disk: 16 KiB misses stored, 10 conns" ;;
 		esac
 		for c in 4:"req/s" 5:"MB/s" 6:"p50 ms" 7:"p99 ms" 8:"CPU %" \
 		    9:"req/CPU-s"; do
@@ -1056,4 +1190,6 @@ run_hier
 for p in $ALL_PEERS; do
 	has_peer "$p" && run_memory "$p"
 done
+run_disk
 report
+disk_report

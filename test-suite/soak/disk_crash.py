@@ -4,7 +4,8 @@ real cuttle: kill -9 during fills, damage, I/O errors, a full
 filesystem, wrap-around under readers.
 
     disk_crash.py [--cuttle PATH] [--kills N] [--seed N] [--keep]
-                  [--tests crash,replace,purge,damage,ioerr,full,wrap]
+                  [--tests crash,replace,purge,damage,ioerr,full,wrap,
+                          large,load,slow]
 
 Each test starts cuttle itself (-N, a free 127.0.0.1 port, a conf
 written into a temporary directory) against an origin in this script
@@ -34,6 +35,18 @@ its PID only.  See README.md.
              less than 16 MB); two clients at once share one read
              (disk.joined); a chunk damaged mid-object cuts the reply,
              is counted, and the next request is a MISS
+    load     a store whose index loads slowly (each read of the file
+             delayed by the shim): the proxy listens and serves at once,
+             misses (disk objects too) and memory hits while it loads;
+             a PURGE and a fill meanwhile leave a tombstone once loaded;
+             then the disk objects are HITs, and after a kill -9 neither
+             the purged object nor the version the fill replaced is
+             a HIT
+    slow     swap-timeout=300: with every read of the file taking 3 s
+             (the shim), memory hits stay fast and disk objects are
+             misses within the timeout, counted; max-swap-rate=5: a fill
+             of 100 objects writes at most 5 a second, the rest skipped
+             and counted (mgr:disks, mgr:storedir)
     wrap     20 times a small store's size filled while readers read
              back what may be reclaimed: every 200 byte-equal, the file
              never larger than its size
@@ -57,7 +70,7 @@ import threading
 import time
 
 ALL_TESTS = ('crash', 'replace', 'purge', 'damage', 'ioerr', 'full', 'wrap',
-             'large')
+             'large', 'load', 'slow')
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROCS = []			# every cuttle started, killed at the end
 
@@ -141,7 +154,8 @@ def free_port():
 
 
 class Proxy:
-    def __init__(self, args, tmp, store_dir, size_mb, extra=(), env=None):
+    def __init__(self, args, tmp, store_dir, size_mb, extra=(), env=None,
+                 dir_opts=''):
         self.args = args
         self.tmp = tmp
         self.store_dir = store_dir
@@ -159,7 +173,7 @@ class Proxy:
                 'cache_mem 16 MB',
                 'maximum_object_size 8 MB',
                 'maximum_object_size_in_memory 2 MB',
-                'cache_dir rock %s %d' % (store_dir, size_mb),
+                'cache_dir rock %s %d %s' % (store_dir, size_mb, dir_opts),
                 'access_log %s/access.log' % tmp,
                 'pid_filename %s/cuttle.pid' % tmp,
                 'dns_nameservers 127.0.0.1:1',
@@ -174,7 +188,9 @@ class Proxy:
                 'debug_options ALL,1',
             ] + list(extra) + ['']))
 
-    def start(self):
+    def start(self, wait_loaded=True):
+        """Start and wait until it listens, then (wait_loaded) until its
+        index has loaded: the tests read back what is on disk."""
         err = open(self.log, 'a')
         err.write('---- start %s\n' % time.strftime('%T'))
         err.flush()
@@ -192,10 +208,20 @@ class Proxy:
             try:
                 socket.create_connection(('127.0.0.1', self.port),
                                          0.2).close()
-                return
+                break
             except OSError:
                 time.sleep(0.02)
-        raise Failed('cuttle did not listen within 30 s')
+        else:
+            raise Failed('cuttle did not listen within 30 s')
+        while wait_loaded and self.loading():
+            if time.monotonic() > deadline + 60:
+                raise Failed('the index did not load within 90 s')
+            time.sleep(0.05)
+
+    def loading(self):
+        """Stores still loading their index (0 without the figure)."""
+        m = re.search(r'^disk\.loading = (\d+)$', self.mgr('disks'), re.M)
+        return int(m.group(1)) if m else 0
 
     def alive(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -597,6 +623,182 @@ def test_ioerr(args, tmp, origin, rng):
     if hits:
         fails.append('write errors: %d HITs after a restart, of objects '
                      'whose writes failed' % len(hits))
+    proxy.stop()
+    return fails
+
+
+def test_load(args, tmp, origin, rng):
+    so = build_shim(tmp)
+    if so is None:
+        print('  skipped: no C compiler for the shim')
+        return []
+    trig = os.path.join(tmp, 'fault')
+    store = os.path.join(tmp, 'cache')
+    env = {'LD_PRELOAD': so, 'DISK_FAULT_TRIGGER': trig,
+           'CUTTLE_DISK_IO': 'threads',
+           'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') +
+           ':verify_asan_link_order=0'}
+    proxy = Proxy(args, tmp, store, 32, env=env)
+    fails = []
+    proxy.start()
+    paths = ['/o/l%d/%d' % (i, rng.randint(100, 60000)) for i in range(40)]
+    fails += fill(proxy, origin, paths, 4)
+    proxy.stop()
+    # Every read of the file 0.15 s: some 50 reads make the load last
+    # seconds, far longer than what follows takes.
+    with open(trig, 'w') as f:
+        f.write('d150')
+    t0 = time.monotonic()
+    proxy.start(wait_loaded=False)
+    listened = time.monotonic() - t0
+    cl = Client(proxy)
+    fresh = '/o/lnew/5000'
+    r = cl.get(origin.url(fresh))
+    if r is None or r[0] != 200 or r[2] != body_of(fresh):
+        fails.append('loading: a miss not served')
+    r = cl.get(origin.url(fresh))
+    if r is None or r[2] != body_of(fresh) or 'HIT' not in r[1]:
+        fails.append('loading: a memory hit not served')
+    refilled, purged = paths[0], paths[1]
+    r = cl.get(origin.url(refilled))
+    if r is None or r[0] != 200 or r[2] != body_of(refilled):
+        fails.append('loading: a disk object not served')
+    elif 'HIT' in r[1]:
+        fails.append('loading: a disk object a HIT before its index is '
+                     'whole')
+    r = cl.get(origin.url(purged), method='PURGE')
+    if r is None:
+        fails.append('loading: PURGE not answered')
+    cl.close()
+    loading = proxy.loading()
+    if loading != 1:
+        fails.append('not served while the index loaded: disk.loading '
+                     'is %d after the requests' % loading)
+        return fails
+    served = time.monotonic() - t0
+    os.unlink(trig)
+    deadline = time.monotonic() + 60
+    while proxy.loading():
+        if time.monotonic() > deadline:
+            fails.append('the index did not load within 60 s')
+            return fails
+        time.sleep(0.05)
+    loaded = time.monotonic() - t0
+    hits = read_back(proxy, origin, paths[2:], fails, 'loaded')
+    if len(hits) != len(paths) - 2:
+        fails.append('loaded: %d of %d disk objects HITs'
+                     % (len(hits), len(paths) - 2))
+    if proxy.disk_stat('load_skipped') < 1:
+        fails.append('loaded: the fill while loading not counted')
+    print('  listening %.2f s after start, served while loading until '
+          '%.2f s, index whole at %.2f s' % (listened, served, loaded))
+    # The tombstones were written when the load ended: the purged
+    # object and the one filled again (whose disk copy is older than
+    # what memory held) are misses after a kill -9.
+    proxy.kill9()
+    proxy.start()
+    cl = Client(proxy)
+    for p in (purged, refilled):
+        r = cl.get(origin.url(p))
+        if r is None or r[0] != 200 or r[2] != body_of(p):
+            fails.append('after the restart %s: not served' % p)
+        elif 'HIT' in r[1]:
+            fails.append('after the restart %s: a HIT of the copy on disk '
+                         'from before the load' % p)
+    cl.close()
+    proxy.stop()
+    return fails
+
+
+def test_slow(args, tmp, origin, rng):
+    so = build_shim(tmp)
+    if so is None:
+        print('  skipped: no C compiler for the shim')
+        return []
+    trig = os.path.join(tmp, 'fault')
+    store = os.path.join(tmp, 'cache')
+    env = {'LD_PRELOAD': so, 'DISK_FAULT_TRIGGER': trig,
+           'CUTTLE_DISK_IO': 'threads',
+           'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') +
+           ':verify_asan_link_order=0'}
+    fails = []
+    proxy = Proxy(args, tmp, store, 32, env=env, dir_opts='swap-timeout=300')
+    proxy.start()
+    # Some 6 MB: the first objects are in sealed regions, read from the
+    # file (the open region's are in memory).
+    paths = ['/o/s%d/%d' % (i, rng.randint(60000, 120000))
+             for i in range(60)]
+    for p in paths:
+        fails += fill(proxy, origin, [p], 1)
+    proxy.stop()
+    proxy.start()
+    with open(trig, 'w') as f:
+        f.write('d3000')
+    cl = Client(proxy)
+    mem = '/o/smem/4000'
+    cl.get(origin.url(mem))
+    t0 = time.monotonic()
+    r = cl.get(origin.url(mem))
+    if r is None or r[2] != body_of(mem) or 'HIT' not in r[1]:
+        fails.append('slow disk: a memory hit not served')
+    elif time.monotonic() - t0 > 1.0:
+        fails.append('slow disk: a memory hit took %.2f s'
+                     % (time.monotonic() - t0))
+    slowest = 0
+    for p in paths[:4]:
+        t0 = time.monotonic()
+        r = cl.get(origin.url(p))
+        took = time.monotonic() - t0
+        slowest = max(slowest, took)
+        if r is None or r[0] != 200 or r[2] != body_of(p):
+            fails.append('slow disk %s: not served' % p)
+        elif 'HIT' in r[1]:
+            fails.append('slow disk %s: a HIT from a disk slower than '
+                         'swap-timeout' % p)
+        elif took >= 2.5:
+            fails.append('slow disk %s: took %.2f s, as long as the read'
+                         % (p, took))
+    cl.close()
+    timeouts = proxy.disk_stat('read_timeouts')
+    if timeouts < 4:
+        fails.append('slow disk: disk.read_timeouts is %d' % timeouts)
+    os.unlink(trig)
+    # The slow reads still out end first (the threads are theirs).
+    deadline = time.monotonic() + 30
+    while proxy.disk_stat('io_outstanding') > 0:
+        if time.monotonic() > deadline:
+            fails.append('slow disk: reads still out after 30 s')
+            break
+        time.sleep(0.05)
+    cl = Client(proxy)
+    r = cl.get(origin.url(paths[5]))
+    cl.close()
+    if r is None or r[2] != body_of(paths[5]) or 'HIT' not in r[1]:
+        fails.append('disk fast again: not a HIT')
+    print('  slow disk: disk objects misses in %.2f s at most, %d timeouts'
+          % (slowest, timeouts))
+    proxy.stop()
+
+    shutil.rmtree(store)
+    proxy = Proxy(args, tmp, store, 32, dir_opts='max-swap-rate=5')
+    proxy.start()
+    paths = ['/o/r%d/%d' % (i, rng.randint(100, 3000)) for i in range(100)]
+    t0 = time.monotonic()
+    fails += fill(proxy, origin, paths, 4)
+    took = time.monotonic() - t0
+    puts = proxy.disk_stat('puts')
+    skipped = proxy.disk_stat('rate_skipped')
+    if skipped < 1 or puts + skipped < 100:
+        fails.append('max-swap-rate: %d written, %d skipped of 100'
+                     % (puts, skipped))
+    if puts > 5 * (int(took) + 2):
+        fails.append('max-swap-rate=5: %d written in %.2f s' % (puts, took))
+    if not re.search(r'^Skipped writes: \d+ \(limits\), %d \(max-swap-rate\)'
+                     % skipped, proxy.mgr('storedir'), re.M):
+        fails.append('max-swap-rate: mgr:storedir does not say %d skipped'
+                     % skipped)
+    print('  max-swap-rate=5: %d written, %d skipped in %.2f s'
+          % (puts, skipped, took))
     proxy.stop()
     return fails
 

@@ -5,7 +5,10 @@
  * While the file named by $DISK_FAULT_TRIGGER exists, pread/pwritev/
  * pwrite/fdatasync on a descriptor whose file is named cuttle.store fail
  * with EIO, as a dying disk's would: its first byte says which ("r"
- * reads, "w" writes and syncs, anything else both).  Only the threads
+ * reads, "w" writes and syncs, anything else both).  "d" fails nothing
+ * but makes each read of the store slow, as a slow disk's: it sleeps
+ * the milliseconds the digits after the "d" say (100 without), then
+ * reads.  Only the threads
  * back-end goes through these calls (CUTTLE_DISK_IO=threads); io_uring
  * does not.  Built by disk_crash.py with the system's cc.
  */
@@ -19,22 +22,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-/* 'r', 'w', 'b', or 0 when no fault is on. */
+/* 'r', 'w', 'b', 'd' (with *ms), or 0 when no fault is on. */
 static int
-fault_mode(void)
+fault_mode_ms(long *ms)
 {
 	const char *t = getenv("DISK_FAULT_TRIGGER");
-	char c = 'b';
+	char c[16];
+	ssize_t n;
 	int fd;
 
 	if (t == NULL || (fd = open(t, O_RDONLY | O_CLOEXEC)) == -1)
 		return (0);
-	if (read(fd, &c, 1) != 1)
-		c = 'b';
+	n = read(fd, c, sizeof c - 1);
 	close(fd);
-	return (c == 'r' || c == 'w' ? c : 'b');
+	if (n < 1)
+		return ('b');
+	c[n] = '\0';
+	if (c[0] == 'd') {
+		*ms = c[1] >= '0' && c[1] <= '9' ? atol(c + 1) : 100;
+		return ('d');
+	}
+	return (c[0] == 'r' || c[0] == 'w' ? c[0] : 'b');
 }
 
 static int
@@ -55,9 +66,18 @@ is_store(int fd)
 static int
 fail(int fd, int kind)
 {
-	int m = fault_mode();
+	struct timespec ts;
+	long ms = 0;
+	int m = fault_mode_ms(&ms);
 
-	if (m == 0 || (m != 'b' && m != kind) || !is_store(fd))
+	if (m == 'd' && kind == 'r' && is_store(fd)) {
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		return (0);
+	}
+	if (m == 0 || m == 'd' || (m != 'b' && m != kind) || !is_store(fd))
 		return (0);
 	errno = EIO;
 	return (1);

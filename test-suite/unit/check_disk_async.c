@@ -550,6 +550,96 @@ START_TEST(a_stream_gives_the_chunks_one_at_a_time)
 }
 END_TEST
 
+static void
+loaded(int err, void *arg)
+{
+	int *r = arg;
+
+	ck_assert_msg(!inside_call, "completion ran inside its call");
+	*r = err == 0 ? 1 : err;
+}
+
+/* A store opened with load_later: the index loads on the loop through
+ * the file threads (held at the gate meanwhile, so the test sees the
+ * store loading); lookups are misses, a put is refused, a purge and the
+ * refused put owe tombstones, written when the load ends; a close while
+ * loading with tombstones owed finishes the load first. */
+START_TEST(the_index_loads_on_the_loop)
+{
+	struct disk_store_opts o = { .region_size = RSIZE, .no_sync = true,
+	    .load_later = true };
+	struct env e = { 0 };
+	uint8_t key[DISK_KEY_LEN];
+	struct greq r = { 0 };
+	struct disk_obj ob;
+	unsigned id;
+	int done = 0, err, spins = 0;
+
+	env_open(&e, true);
+	for (id = 0; id < 200; id++)
+		put(e.ds, id);
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_drain(&e);
+	gate_close(&e);
+	o.fio = e.fio;
+	e.ds = disk_store_open(path, &o, &err, NULL);
+	ck_assert_ptr_nonnull(e.ds);
+	ck_assert(disk_store_loading(e.ds));
+	inside_call = true;
+	ck_assert_int_eq(disk_store_load_start(e.ds, loaded, &done), 0);
+	inside_call = false;
+	ck_assert_int_eq(disk_store_load_start(e.ds, loaded, &done), -EINVAL);
+	ck_assert(disk_store_loading(e.ds));
+	make_key(key, 3);
+	ck_assert(!disk_store_has(e.ds, key));
+	ck_assert_int_eq(disk_store_get_start(e.ds, key, got_done, &r),
+	    -ENOENT);
+	ck_assert_int_eq(disk_store_purge(e.ds, key), 0);
+	memset(&ob, 0, sizeof ob);
+	make_key(ob.key, 5);
+	ob.url = "http://o.test/5";
+	ob.url_len = strlen(ob.url);
+	ob.hdrs = "HTTP/1.1 200 OK\r\n\r\n";
+	ob.hdr_len = strlen(ob.hdrs);
+	ck_assert_int_eq(disk_store_put(e.ds, &ob), -EAGAIN);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_load_skipped), 1);
+	gate_open();
+	while (done == 0) {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 1000000);
+	}
+	ck_assert_int_eq(done, 1);
+	ck_assert(!disk_store_loading(e.ds));
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_purges), 2);
+	ck_assert(!disk_store_has(e.ds, key));
+	ck_assert(!disk_store_has(e.ds, ob.key));
+	get_all(&e, 6, 200, 0);
+	get_all(&e, 0, 3, 0);
+	/* Closed while loading, a purge owed: the tombstone is written. */
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_drain(&e);
+	gate_close(&e);
+	e.ds = disk_store_open(path, &o, &err, NULL);
+	ck_assert_ptr_nonnull(e.ds);
+	ck_assert_int_eq(disk_store_load_start(e.ds, loaded, &done), 0);
+	make_key(key, 7);
+	ck_assert_int_eq(disk_store_purge(e.ds, key), 0);
+	gate_open();
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_drain(&e);
+	o.load_later = false;
+	e.ds = disk_store_open(path, &o, &err, NULL);
+	ck_assert_ptr_nonnull(e.ds);
+	ck_assert(!disk_store_loading(e.ds));
+	ck_assert(!disk_store_has(e.ds, key));
+	make_key(key, 3);
+	ck_assert(!disk_store_has(e.ds, key));
+	make_key(key, 8);
+	ck_assert(disk_store_has(e.ds, key));
+	env_free(&e);
+}
+END_TEST
+
 static Suite *
 disk_async_suite(void)
 {
@@ -561,6 +651,7 @@ disk_async_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, reads_from_memory_then_from_the_file);
 	tcase_add_test(tc, close_with_writes_out_loses_nothing);
+	tcase_add_test(tc, the_index_loads_on_the_loop);
 	tcase_add_loop_test(tc, a_damaged_record_is_a_counted_miss, 0, 2);
 	tcase_add_loop_test(tc, damage_under_a_footer_fails_the_read, 0, 2);
 	tcase_add_loop_test(tc, close_with_reads_out_ends_each_once, 0, 2);

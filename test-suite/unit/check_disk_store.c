@@ -668,6 +668,57 @@ START_TEST(a_failed_write_takes_the_store_out_and_indexes_nothing)
 }
 END_TEST
 
+/* Put small objects from *id on until the log's end is in region r. */
+static void
+fill_to(struct disk_store *ds, unsigned *id, uint32_t r)
+{
+	const struct disk_sb *sb = disk_store_sb(ds);
+
+	while (disk_store_log_end(ds) < disk_region_pos(sb, r) ||
+	    disk_store_log_end(ds) >= disk_region_pos(sb, r) + RSIZE) {
+		if ((*id + 1) % 37 != 0)
+			ck_assert_int_eq(put(ds, *id, 1), 0);
+		(*id)++;
+	}
+}
+
+/* Eviction: FIFO by region, and an object read while its copy is in the
+ * oldest quarter of the log is written again at the head: after the log
+ * went past its region it is still there, its unread neighbour not.
+ * With no_reinsert the store is plain FIFO. */
+START_TEST(a_read_object_near_reclaim_is_reinserted)
+{
+	struct disk_store_opts o = opts;
+	struct disk_store *ds;
+	unsigned id = 0;
+	int err;
+
+	o.no_reinsert = _i == 1;
+	ck_assert_int_eq(disk_store_create(path, 16 * RSIZE + DISK_SB_SIZE,
+	    &o, false), 0);
+	ds = disk_store_open(path, &o, &err, NULL);
+	ck_assert_ptr_nonnull(ds);
+	fill_to(ds, &id, 13);
+	/* Objects 0 and 2 are in region 0, three regions from the tail. */
+	ck_assert_int_eq(get_version(ds, 0), 1);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_reinserted),
+	    _i == 1 ? 0 : 1);
+	/* Read again from the new copy: no second reinsertion. */
+	ck_assert_int_eq(get_version(ds, 0), 1);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_reinserted),
+	    _i == 1 ? 0 : 1);
+	fill_to(ds, &id, 15);
+	fill_to(ds, &id, 2);		/* regions 0 and 1 reclaimed */
+	ck_assert_int_eq(get_version(ds, 2), 0);
+	ck_assert_int_eq(get_version(ds, 0), _i == 1 ? 0 : 1);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	/* The copy is a record like any other: there after a reopen. */
+	ds = open_store(false);
+	ck_assert_int_eq(get_version(ds, 0), _i == 1 ? 0 : 1);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+}
+END_TEST
+
 static Suite *
 disk_store_suite(void)
 {
@@ -678,6 +729,8 @@ disk_store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, put_get_small_and_chunked_and_reopen);
+	tcase_add_loop_test(tc, a_read_object_near_reclaim_is_reinserted, 0,
+	    2);
 	tcase_add_test(tc, a_put_in_pieces_is_whole_after_reopen);
 	tcase_add_test(tc, foreign_files_and_other_versions_are_refused);
 	tcase_add_test(tc, crash_keeps_v2_and_the_purge);
