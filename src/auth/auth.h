@@ -38,6 +38,7 @@
 
 struct auth;
 struct comm_loop;
+struct sockaddr;
 struct conf_lines;
 struct helper_pools;
 struct mgr_registry;
@@ -108,6 +109,20 @@ int		auth_check_start(struct auth *a, const struct auth_req *rq,
 		    char **user);
 /* auth_check_cancel() - done still runs, once, with no user. */
 void		auth_check_cancel(struct auth_check **ckp);
+
+/*
+ * auth_user_ips() - user (vouched for) made a request from src: src is
+ * kept as one of the user's addresses for ttl seconds (authenticate_ip_ttl)
+ * from now, and the number of distinct addresses kept, src included, is
+ * returned (what max_user_ip compares).  0 when it cannot be counted (no
+ * room, no memory, src not IP): no max_user_ip then matches.
+ */
+unsigned	auth_user_ips(struct auth *a, const char *user,
+		    const struct sockaddr *src, double ttl);
+/* auth_user_ips_forget() - a max_user_ip acl matched: strict, src alone
+ * is forgotten; else all of user's addresses (Squid's two modes). */
+void		auth_user_ips_forget(struct auth *a, const char *user,
+		    const struct sockaddr *src, bool strict);
 
 /* auth_register() - the pools' pages (mgr:basicauthenticator,
  * mgr:digestauthenticator) and their places among ps for /metrics.

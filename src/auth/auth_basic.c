@@ -410,6 +410,7 @@ auth_free(struct auth **ap)
 	auth_scheme_fini(&a->basic);
 	auth_scheme_fini(&a->digest);
 	digest_fini(a);
+	auth_ips_fini(a);
 	free(a->basic_challenge);
 	free(a->challenge);
 	FREE_OBJ(a);

@@ -63,6 +63,10 @@ struct auth {
 	double			nonce_next_gc;
 	struct auth_nonce	**nonces;	/* AUTH_BUCKETS of them */
 	size_t			nnonces;
+	/* Users' addresses, for max_user_ip (auth_ips.c) */
+	struct auth_ipuser	**ipusers;	/* AUTH_BUCKETS; NULL: none
+						 * counted yet */
+	size_t			nipusers;
 };
 
 struct auth_check {
@@ -106,6 +110,9 @@ void	auth_hex(const unsigned char *b, size_t n, char *out);
 void	auth_md5_hex(const char *s, char *out);
 /* auth_random_hex() - 128 random bits in hex into out (33 bytes). */
 bool	auth_random_hex(char *out);
+
+/* auth_ips.c */
+void	auth_ips_fini(struct auth *a);
 
 /* auth_digest.c */
 /* digest_line() - one `auth_param digest` line. */
