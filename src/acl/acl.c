@@ -745,6 +745,37 @@ acl_finish(struct acl *a)
 		    a->name);
 }
 
+/*
+ * An acl that needs a user with no auth_param to vouch for one would never
+ * match (and `deny !authed` would deny everyone): Squid refuses such a
+ * line ("Cannot use proxy auth because no authentication schemes are
+ * fully configured") and then the rules that name it, so it does not
+ * start.  cuttle does the same: an error, with the line.
+ */
+void
+acl_auth_check_acls(const struct conf_lines *acls, bool auth, int *errors)
+{
+	struct acl_where w = { .directive = "acl", .errors = errors };
+	const struct conf_line *l;
+	enum acl_type type;
+	size_t i;
+
+	for (i = 0; acls != NULL && i < acls->n && !auth; i++) {
+		l = &acls->v[i];
+		if (l->argc < 2 || (type = acl_type_lookup(l->argv[1])) ==
+		    ACL_T__COUNT || (acl_types[type].flags & ACLF_AUTH) == 0)
+			continue;
+		w.file = l->file;
+		w.line = l->line;
+		acl_error(&w, "configure a scheme first, e.g. \"auth_param "
+		    "basic program /usr/lib/squid/basic_ncsa_auth "
+		    "/etc/cuttle/passwd\" (Squid refuses this too)",
+		    "acl %s is a %s acl, but no auth_param scheme is "
+		    "configured: it could never match", l->argv[0],
+		    acl_types[type].name);
+	}
+}
+
 struct acl_set *
 acl_set_compile(const struct conf_lines *acls, int *errors)
 {

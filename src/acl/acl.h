@@ -317,6 +317,12 @@ bool		acl_rules_need_src_name(const struct acl_rules *r);
  * the caller need to count src_conns. */
 bool		acl_rules_need_conns(const struct acl_rules *r);
 
+/* acl_auth_check_acls() - with auth false (no auth_param lines), each
+ * proxy_auth, proxy_auth_regex and max_user_ip acl line is an error
+ * (logged, file:line, counted), as in Squid, which refuses them. */
+void			acl_auth_check_acls(const struct conf_lines *acls,
+			    bool auth, int *errors);
+
 /* -- external acls (acl_external.c) --------------------------------------- */
 
 /*
