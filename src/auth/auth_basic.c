@@ -343,7 +343,7 @@ auth_new(struct comm_loop *loop, const struct conf_lines *ls, int *errors)
 		strcat(a->basic_challenge, "\"\r\n");
 	}
 	n = (a->basic_challenge != NULL ? strlen(a->basic_challenge) : 0) +
-	    (a->digest.realm != NULL ? strlen(a->digest.realm) * 2 : 0) + 256;
+	    (a->digest.realm != NULL ? strlen(a->digest.realm) * 2 : 0) + 512;
 	a->challenge = malloc(n);
 	if (a->challenge == NULL)
 		goto nomem;
@@ -426,7 +426,7 @@ auth_challenge(struct auth *a, const struct auth_req *rq)
 	if (!a->digest.configured)
 		return (a->basic_challenge);
 	n = (a->basic_challenge != NULL ? strlen(a->basic_challenge) : 0) +
-	    strlen(a->digest.realm) * 2 + 256;
+	    strlen(a->digest.realm) * 2 + 512;
 	a->challenge[0] = '\0';
 	if (!a->digest_first && a->basic_challenge != NULL)
 		strcpy(a->challenge, a->basic_challenge);

@@ -115,6 +115,30 @@ auth_md5_hex(const char *s, char *out)
 	auth_hex(md, 16, out);
 }
 
+void
+auth_alg_hex(enum auth_alg alg, const char *s, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (alg == AUTH_ALG_MD5) {
+		auth_md5_hex(s, out);
+		return;
+	}
+	if (EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) != 1 ||
+	    n != 32) {
+		strcpy(out, "-");
+		return;
+	}
+	auth_hex(md, 32, out);
+}
+
+size_t
+auth_alg_len(enum auth_alg alg)
+{
+	return (alg == AUTH_ALG_SHA256 ? 64 : 32);
+}
+
 bool
 auth_random_hex(char *out)
 {
