@@ -117,6 +117,12 @@ void	auth_cache_put(struct auth *a, struct auth_scheme *s,
 unsigned	auth_hash(const char *s);
 
 /* auth_decode.c */
+/* auth_utf8_valid() - s is well-formed UTF-8 (no overlong forms,
+ * surrogates or code points past U+10FFFF). */
+bool	auth_utf8_valid(const char *s);
+/* auth_latin1_utf8() - in, taken as ISO-8859-1, as UTF-8 into out (up to
+ * 2 * strlen(in) + 1 bytes). */
+void	auth_latin1_utf8(const char *in, char *out);
 /* auth_hex() - n bytes of b as 2n lower-case hex digits and a NUL. */
 void	auth_hex(const unsigned char *b, size_t n, char *out);
 /* auth_md5_hex() - MD5 of s in hex into out (33 bytes); "-" (which no

@@ -492,6 +492,35 @@ START_TEST(digest_hashes_match_rfc7616_example)
 }
 END_TEST
 
+/* utf8 on: what is UTF-8 stays, the rest is taken as Latin-1. */
+START_TEST(utf8_checked_and_latin1_converted)
+{
+	static const struct {
+		const char	*s;
+		bool		valid;
+	} cases[] = {
+		{ "plain", true },
+		{ "j\xc3\xbcrgen", true },
+		{ "\xe2\x82\xac \xf0\x9f\x90\x99", true },
+		{ "j\xfcrgen", false },		/* Latin-1 */
+		{ "\xc0\xaf", false },		/* overlong '/' */
+		{ "\xe0\x80\xaf", false },	/* overlong too */
+		{ "\xed\xa0\x80", false },	/* a surrogate */
+		{ "\xf4\x90\x80\x80", false },	/* past U+10FFFF */
+		{ "\xc3", false },		/* cut short */
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++)
+		ck_assert_msg(auth_utf8_valid(cases[i].s) == cases[i].valid,
+		    "case %zu", i);
+	auth_latin1_utf8("j\xfcrgen gr\xfc\xdf \xff", out);
+	ck_assert_str_eq(out, "j\xc3\xbcrgen gr\xc3\xbc\xc3\x9f \xc3\xbf");
+	ck_assert(auth_utf8_valid(out));
+}
+END_TEST
+
 START_TEST(expired_credentials_ask_again)
 {
 	struct env e;
@@ -584,6 +613,7 @@ main(void)
 	tcase_add_test(tc, expired_credentials_ask_again);
 	tcase_add_test(tc, user_ips_counted_within_ttl);
 	tcase_add_test(tc, digest_hashes_match_rfc7616_example);
+	tcase_add_test(tc, utf8_checked_and_latin1_converted);
 	tcase_add_test(tc, names_lowered_and_escaped_for_the_helper);
 	tcase_add_test(tc, cancel_and_free_complete_once_without_user);
 	suite_add_tcase(s, tc);
