@@ -20,9 +20,10 @@
  *   like a Basic password.  `auth_param digest algorithm SHA-256 MD5`
  *   offers SHA-256 too (one challenge each, on one nonce); the HA1's
  *   length says its algorithm, and only a helper that computes SHA-256
- *   HA1s can vouch for SHA-256 credentials (Squid's compute MD5).  Nonces are cuttle's: random, each valid for
- *   nonce_max_duration and nonce_max_count uses, with a nonce-count that
- *   must grow; an expired one gets a challenge with stale=true.
+ *   HA1s can vouch for SHA-256 credentials (Squid's compute MD5).
+ *   Nonces are cuttle's: random, each valid for nonce_max_duration
+ *   and nonce_max_count uses, with a nonce-count that must grow; an
+ *   expired one gets a challenge with stale=true.
  *
  * Lifecycle:
  *	auth_new()		auth_param lines compiled; the pool started
