@@ -777,12 +777,10 @@ pool_dispatch(struct helper_pool *p)
 		child_send(c, rq);
 	}
 	/* startup= at once; idle= only once there is work (Squid starts
-	 * no child for idle= alone), and not while children die before
-	 * answering: a spare would only die too, sooner than the backoff
-	 * lets the next one start. */
+	 * no child for idle= alone). */
 	while ((p->nchildren < p->p.startup || (p->nchildren > 0 &&
-	    pool_idle(p) < p->p.idle && p->early_deaths == 0)) &&
-	    pool_may_start(p) && child_start(p))
+	    pool_idle(p) < p->p.idle)) && pool_may_start(p) &&
+	    child_start(p))
 		continue;
 }
 
