@@ -399,17 +399,21 @@ START_TEST(crashing_program_backs_off_and_logs)
 	    "request");
 	ck_assert_ptr_nonnull(strstr(log_captured(), "2 children in a row "
 	    "died before answering; next start in 1 s"));
-	/* The next child starts 1 s later and dies; the one after that
-	 * 2 s later: y waits for both, and nothing starts in between. */
+	/* y meets a spare started while x was retried (if it is not
+	 * known dead yet), then children the backoff spaces 2 s and 4 s
+	 * apart: it waits at least one backoff; every child started died
+	 * before answering (but the last, perhaps not yet), none of them
+	 * in a loop. */
 	t0 = comm_now(loop);
 	submit(p, "y", 1);
-	run_until(loop, 2, 10);
+	run_until(loop, 2, 15);
 	ck_assert_int_eq(recs[1].st, HELPER_BH);
-	ck_assert_msg(comm_now(loop) - t0 >= 2.5, "answered after %.2f s",
+	ck_assert_msg(comm_now(loop) - t0 >= 1.5, "answered after %.2f s",
 	    comm_now(loop) - t0);
 	helper_pool_stats(p, &st);
-	ck_assert_uint_eq(st.started, 4);
-	ck_assert_uint_eq(st.early_deaths, 4);
+	ck_assert_uint_ge(st.early_deaths, 4);
+	ck_assert_uint_le(st.started, 5);
+	ck_assert_uint_le(st.started, st.early_deaths + 1);
 	ck_assert_ptr_nonnull(strstr(log_captured(), "3 children in a row "
 	    "died before answering; next start in 2 s"));
 	helper_pool_free(&p);
