@@ -899,9 +899,18 @@ pool_reap_all(struct helper_pool *p)
 			(void)nanosleep(&ts, NULL);
 	}
 	for (i = 0; i < p->nreap; i++) {
+		/* A helper cuttle may not signal (a set-user-ID one, as
+		 * basic_pam_auth often is) would hold a blocking wait
+		 * forever: it is left, and said so. */
+		if (kill(p->reap[i], SIGKILL) != 0) {
+			log_msg(LG_WARN, SEC_HELPER, "helper %s: pid %ld did "
+			    "not exit and cannot be killed (%s); left "
+			    "running", p->name, (long)p->reap[i],
+			    strerror(errno));
+			continue;
+		}
 		log_msg(LG_WARN, SEC_HELPER, "helper %s: pid %ld did not "
 		    "exit; killed", p->name, (long)p->reap[i]);
-		(void)kill(p->reap[i], SIGKILL);
 		(void)waitpid(p->reap[i], &status, 0);
 	}
 	p->nreap = 0;
