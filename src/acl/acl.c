@@ -5,7 +5,9 @@
  *	  acl_line()		  name, type, options, values -> struct acl
  *	  acl_file_values()	  a value naming a file: its lines are values
  *	  acl_finish()		  sort / merge / warn, once all lines are in
- *	acl_match()		one acl against a request view (pure)
+ *	acl_match()		one acl against a request view (pure, but for
+ *				max_user_ip, which tells the caller to forget
+ *				addresses, as Squid's does)
  *	acl_set_free()
  *
  * Squid's rules kept here: acl names are compared without case; several
@@ -56,9 +58,8 @@ static const char *const acl_squid_only[] = {
 	"all-of", "any-of", "annotate_client", "annotate_transaction",
 	"arp", "at_step", "ca_cert", "clientside_mark", "connmark",
 	"connections_encrypted", "dst_as", "eui64", "external", "has",
-	"hier_code", "ident", "ident_regex", "localip", "max_user_ip",
-	"myip", "myportname", "note", "peername", "peername_regex",
-	"proxy_auth_regex", "random", "referer_regex",
+	"hier_code", "ident", "ident_regex", "localip", "myip", "myportname",
+	"note", "peername", "peername_regex", "random", "referer_regex",
 	"rep_header", "rep_mime_type", "req_header", "req_mime_type",
 	"server_cert_fingerprint", "snmp_community", "squid_error",
 	"src_as", "srcdom_regex", "ssl::server_name",
@@ -644,6 +645,12 @@ acl_line(struct acl_set *s, const struct conf_line *l, int *errors)
 		acl_error(&w, NULL, "maxconn takes one number");
 		return;
 	}
+	if (type == ACL_T_MAX_USER_IP && (l->argc < 3 || l->argc > 4 ||
+	    (l->argc == 4 && strcmp(l->argv[2], "-s") != 0))) {
+		acl_error(&w, NULL, "max_user_ip takes -s (strict) and one "
+		    "number");
+		return;
+	}
 	for (i = 2; i < l->argc; i++) {
 		const char *v = l->argv[i];
 
@@ -662,6 +669,11 @@ acl_line(struct acl_set *s, const struct conf_line *l, int *errors)
 		if (options && (acl_types[type].flags & ACLF_SSLNAME) != 0 &&
 		    acl_ssl_names_option(a, v))
 			continue;
+		if (options && type == ACL_T_MAX_USER_IP &&
+		    strcmp(v, "-s") == 0) {
+			a->strict = true;
+			continue;
+		}
 		if (options && v[0] == '-' && type != ACL_T_TIME) {
 			acl_error(&w, "acl options: -i and +i (regex types), "
 			    "-n (no DNS lookups), -- (end of options)",
@@ -731,6 +743,37 @@ acl_finish(struct acl *a)
 		acl_warn(&w, "give it values, or remove it and the rules that "
 		    "use it", "acl %s has no values: it matches nothing",
 		    a->name);
+}
+
+/*
+ * An acl that needs a user with no auth_param to vouch for one would never
+ * match (and `deny !authed` would deny everyone): Squid refuses such a
+ * line ("Cannot use proxy auth because no authentication schemes are
+ * fully configured") and then the rules that name it, so it does not
+ * start.  cuttle does the same: an error, with the line.
+ */
+void
+acl_auth_check_acls(const struct conf_lines *acls, bool auth, int *errors)
+{
+	struct acl_where w = { .directive = "acl", .errors = errors };
+	const struct conf_line *l;
+	enum acl_type type;
+	size_t i;
+
+	for (i = 0; acls != NULL && i < acls->n && !auth; i++) {
+		l = &acls->v[i];
+		if (l->argc < 2 || (type = acl_type_lookup(l->argv[1])) ==
+		    ACL_T__COUNT || (acl_types[type].flags & ACLF_AUTH) == 0)
+			continue;
+		w.file = l->file;
+		w.line = l->line;
+		acl_error(&w, "configure a scheme first, e.g. \"auth_param "
+		    "basic program /usr/lib/squid/basic_ncsa_auth "
+		    "/etc/cuttle/passwd\" (Squid refuses this too)",
+		    "acl %s is a %s acl, but no auth_param scheme is "
+		    "configured: it could never match", l->argv[0],
+		    acl_types[type].name);
+	}
 }
 
 struct acl_set *
@@ -838,6 +881,26 @@ acl_set_bytes(const struct acl_set *s)
 
 /* -- matching -------------------------------------------------------------- */
 
+/*
+ * max_user_ip: the user came from more than N addresses within
+ * authenticate_ip_ttl.  As Squid's, a match also acts on the count:
+ * strict (-s) forgets the address that went over (the ones in use keep
+ * working, the new one stays refused); otherwise all of the user's are
+ * forgotten, so that a user who moved to another machine gets in again
+ * at the next request.
+ */
+static bool
+acl_max_user_ip_match(const struct acl *a, const struct acl_request *req)
+{
+	if (req->user == NULL || !a->has_max ||
+	    req->user_ips <= a->u.maxconn)
+		return (false);
+	if (req->user_ips_over != NULL)
+		req->user_ips_over(req->user_ips_ctx, a->strict,
+		    (unsigned)a->u.maxconn);
+	return (true);
+}
+
 enum acl_need
 acl_need_of(const struct acl *a, const struct acl_request *req)
 {
@@ -855,6 +918,8 @@ acl_need_of(const struct acl *a, const struct acl_request *req)
 		return (req->known & ACL_KNOW_SRC_NAME ? ACL_NEED_NONE :
 		    ACL_NEED_SRC_NAME);
 	case ACL_T_PROXY_AUTH:
+	case ACL_T_PROXY_AUTH_REGEX:
+	case ACL_T_MAX_USER_IP:
 		return (req->known & ACL_KNOW_USER ? ACL_NEED_NONE :
 		    ACL_NEED_USER);
 	case ACL_T_EXTERNAL: {
@@ -971,6 +1036,10 @@ acl_match(const struct acl *a, const struct acl_request *req)
 	case ACL_T_PROXY_AUTH:
 		return (acl_user_match(&a->u.users, req->user,
 		    req->user_len));
+	case ACL_T_PROXY_AUTH_REGEX:
+		return (acl_regex_match(&a->u.re, req->user, req->user_len));
+	case ACL_T_MAX_USER_IP:
+		return (acl_max_user_ip_match(a, req));
 	case ACL_T_MANAGER:
 		return (req->manager);
 	case ACL_T_EXTERNAL:

@@ -90,6 +90,14 @@ struct acl_request {
 	const char		*user;		/* vouched for by proxy
 						 * authentication, or NULL */
 	size_t			user_len;
+	unsigned		user_ips;	/* addresses user came from
+						 * within authenticate_ip_ttl,
+						 * src included (max_user_ip) */
+	/* A max_user_ip acl matched: the caller forgets src (strict) or
+	 * all of the user's addresses, as Squid does (NULL: nothing). */
+	void			(*user_ips_over)(void *ctx, bool strict,
+				    unsigned max);
+	void			*user_ips_ctx;
 	time_t			now;		/* for time acls (local time) */
 	unsigned		known;		/* ACL_KNOW_*: lookups done */
 	/* What helper lines may carry (acl_format_expand()). */
@@ -214,6 +222,13 @@ struct acl_lookups {
 				    char **user);
 	void			(*auth_cancel)(void *ctx);
 	void			*auth_ctx;
+	/* max_user_ip: the user's addresses, counted by the caller when
+	 * the user is known (before acl_check_auth_done() or the return
+	 * of auth_start), and what a match does (req->user_ips_over, with
+	 * auth_ctx). */
+	unsigned		user_ips;
+	void			(*auth_ips_over)(void *ctx, bool strict,
+				    unsigned max);
 	/* External acls: their helpers (set by the caller; NULL: none,
 	 * and external acls do not match), their answers, and the user=
 	 * and tag= they gave (the last of each, malloc'd). */
@@ -305,6 +320,12 @@ bool		acl_rules_need_src_name(const struct acl_rules *r);
 /* acl_rules_need_conns() - true when a rule uses maxconn: only then does
  * the caller need to count src_conns. */
 bool		acl_rules_need_conns(const struct acl_rules *r);
+
+/* acl_auth_check_acls() - with auth false (no auth_param lines), each
+ * proxy_auth, proxy_auth_regex and max_user_ip acl line is an error
+ * (logged, file:line, counted), as in Squid, which refuses them. */
+void			acl_auth_check_acls(const struct conf_lines *acls,
+			    bool auth, int *errors);
 
 /* -- external acls (acl_external.c) --------------------------------------- */
 

@@ -57,6 +57,9 @@ acl_lookups_view(const struct acl_lookups *lk, struct acl_request *req)
 	req->src_name_len = lk->src_name != NULL ? strlen(lk->src_name) : 0;
 	req->user = lk->user;
 	req->user_len = lk->user != NULL ? strlen(lk->user) : 0;
+	req->user_ips = lk->user_ips;
+	req->user_ips_over = lk->auth_ips_over;
+	req->user_ips_ctx = lk->auth_ctx;
 	req->ext = lk->ext;
 	req->next = lk->next;
 	req->ext_user = lk->ext_user;

@@ -254,6 +254,7 @@ struct acl {
 		unsigned long		maxconn;
 	} u;
 	bool			has_max;	/* maxconn given */
+	bool			strict;		/* max_user_ip -s */
 	uint8_t			names;		/* enum acl_ssl_names */
 };
 

@@ -54,6 +54,13 @@ ACL_TYPE(MAXCONN,	"maxconn",	MAXCONN, ACLF_CONNS,
 ACL_TYPE(PROXY_AUTH,	"proxy_auth",	USER,	ACLF_AUTH,
     "acl name proxy_auth REQUIRED | username ... (the user that proxy "
     "authentication, auth_param, vouched for)")
+ACL_TYPE(PROXY_AUTH_REGEX, "proxy_auth_regex", REGEX, ACLF_REGEX | ACLF_AUTH,
+    "acl name proxy_auth_regex [-i] regex ... (on the user that proxy "
+    "authentication vouched for)")
+ACL_TYPE(MAX_USER_IP,	"max_user_ip",	MAXCONN, ACLF_AUTH,
+    "acl name max_user_ip [-s] number (matches when the authenticated "
+    "user came from more than that many addresses within "
+    "authenticate_ip_ttl)")
 ACL_TYPE(EXTERNAL,	"external",	WORDS,	ACLF_EXT,
     "acl name external TYPE [argument ...] (TYPE: an external_acl_type; its "
     "helper answers OK: the acl matches)")

@@ -17,9 +17,13 @@
  *   line carries them %-escaped, as Squid sends them.
  * - Digest (RFC 7616 with MD5, qop=auth or none, as Squid): the helper is
  *   asked `"user":"realm"` and answers `OK ha1="<hex>"`, which is cached
- *   like a Basic password.  Nonces are cuttle's: random, each valid for
- *   nonce_max_duration and nonce_max_count uses, with a nonce-count that
- *   must grow; an expired one gets a challenge with stale=true.
+ *   like a Basic password.  `auth_param digest algorithm SHA-256 MD5`
+ *   offers SHA-256 too (one challenge each, on one nonce); the HA1's
+ *   length says its algorithm, and only a helper that computes SHA-256
+ *   HA1s can vouch for SHA-256 credentials (Squid's compute MD5).
+ *   Nonces are cuttle's: random, each valid for nonce_max_duration
+ *   and nonce_max_count uses, with a nonce-count that must grow; an
+ *   expired one gets a challenge with stale=true.
  *
  * Lifecycle:
  *	auth_new()		auth_param lines compiled; the pool started
@@ -38,6 +42,7 @@
 
 struct auth;
 struct comm_loop;
+struct sockaddr;
 struct conf_lines;
 struct helper_pools;
 struct mgr_registry;
@@ -108,6 +113,20 @@ int		auth_check_start(struct auth *a, const struct auth_req *rq,
 		    char **user);
 /* auth_check_cancel() - done still runs, once, with no user. */
 void		auth_check_cancel(struct auth_check **ckp);
+
+/*
+ * auth_user_ips() - user (vouched for) made a request from src: src is
+ * kept as one of the user's addresses for ttl seconds (authenticate_ip_ttl)
+ * from now, and the number of distinct addresses kept, src included, is
+ * returned (what max_user_ip compares).  0 when it cannot be counted (no
+ * room, no memory, src not IP): no max_user_ip then matches.
+ */
+unsigned	auth_user_ips(struct auth *a, const char *user,
+		    const struct sockaddr *src, double ttl);
+/* auth_user_ips_forget() - a max_user_ip acl matched: strict, src alone
+ * is forgotten; else all of user's addresses (Squid's two modes). */
+void		auth_user_ips_forget(struct auth *a, const char *user,
+		    const struct sockaddr *src, bool strict);
 
 /* auth_register() - the pools' pages (mgr:basicauthenticator,
  * mgr:digestauthenticator) and their places among ps for /metrics.

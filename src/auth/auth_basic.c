@@ -343,7 +343,7 @@ auth_new(struct comm_loop *loop, const struct conf_lines *ls, int *errors)
 		strcat(a->basic_challenge, "\"\r\n");
 	}
 	n = (a->basic_challenge != NULL ? strlen(a->basic_challenge) : 0) +
-	    (a->digest.realm != NULL ? strlen(a->digest.realm) * 2 : 0) + 256;
+	    (a->digest.realm != NULL ? strlen(a->digest.realm) * 2 : 0) + 512;
 	a->challenge = malloc(n);
 	if (a->challenge == NULL)
 		goto nomem;
@@ -410,6 +410,7 @@ auth_free(struct auth **ap)
 	auth_scheme_fini(&a->basic);
 	auth_scheme_fini(&a->digest);
 	digest_fini(a);
+	auth_ips_fini(a);
 	free(a->basic_challenge);
 	free(a->challenge);
 	FREE_OBJ(a);
@@ -425,7 +426,7 @@ auth_challenge(struct auth *a, const struct auth_req *rq)
 	if (!a->digest.configured)
 		return (a->basic_challenge);
 	n = (a->basic_challenge != NULL ? strlen(a->basic_challenge) : 0) +
-	    strlen(a->digest.realm) * 2 + 256;
+	    strlen(a->digest.realm) * 2 + 512;
 	a->challenge[0] = '\0';
 	if (!a->digest_first && a->basic_challenge != NULL)
 		strcpy(a->challenge, a->basic_challenge);
@@ -680,11 +681,13 @@ static int
 basic_check_start(struct auth *a, const char *hdr, size_t len,
     auth_done_fn *done, void *arg, struct auth_check **ckp, char **user)
 {
-	char buf[AUTH_BASIC_MAX], *pass, *line, *p;
+	char buf[AUTH_BASIC_MAX], conv[2 * AUTH_BASIC_MAX], *pass, *line, *p;
+	char *name = buf;
 	struct auth_cred **cp;
 	struct auth_check *ck;
 	const char *why;
 	size_t ulen;
+	int rc = 0;
 
 	if (a->basic.pool == NULL)
 		return (0);
@@ -694,46 +697,63 @@ basic_check_start(struct auth *a, const char *hdr, size_t len,
 		    "refused: %s", why);
 		return (0);
 	}
+	/* utf8 on: credentials that are not UTF-8 already are taken as
+	 * Latin-1 (what browsers send) and given to the helper in UTF-8,
+	 * as Squid does (it would take CP1251 for Russian and Ukrainian
+	 * Accept-Language; cuttle always takes Latin-1). */
+	if (a->basic.utf8 && (!auth_utf8_valid(buf) ||
+	    !auth_utf8_valid(pass))) {
+		auth_latin1_utf8(buf, conv);
+		ulen = strlen(conv);
+		auth_latin1_utf8(pass, conv + ulen + 1);
+		name = conv;
+		pass = conv + ulen + 1;
+	}
 	if (!a->basic.casesensitive)
-		for (p = buf; *p != '\0'; p++)
+		for (p = name; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
-	cp = auth_cache_find(&a->basic, buf);
+	cp = auth_cache_find(&a->basic, name);
 	if (cp != NULL && (*cp)->expires > comm_now(a->loop) &&
 	    auth_secret_equal((*cp)->pass, pass)) {
-		explicit_bzero(buf, sizeof buf);
 		*user = strdup((*cp)->user);
-		return (*user != NULL ? 0 : -ENOMEM);
+		rc = *user != NULL ? 0 : -ENOMEM;
+		goto out;
 	}
-	ulen = strlen(buf);
+	ulen = strlen(name);
 	ck = calloc(1, sizeof *ck + ulen + 1);
 	line = malloc(3 * (ulen + strlen(pass)) + 2);
 	if (ck == NULL || line == NULL || (ck->pass = strdup(pass)) == NULL) {
 		free(ck);
 		free(line);
-		explicit_bzero(buf, sizeof buf);
-		return (-ENOMEM);
+		rc = -ENOMEM;
+		goto out;
 	}
 	ck->magic = AUTH_CHECK_MAGIC;
 	ck->a = a;
 	ck->done = done;
 	ck->arg = arg;
-	memcpy(ck->user, buf, ulen + 1);
-	auth_escape(buf, line);
+	memcpy(ck->user, name, ulen + 1);
+	auth_escape(name, line);
 	strcat(line, " ");
 	auth_escape(pass, line + strlen(line));
-	explicit_bzero(buf, sizeof buf);
-	ck->rq = helper_submit(a->basic.pool, line, strlen(line), basic_helper_done,
-	    ck);
+	ck->rq = helper_submit(a->basic.pool, line, strlen(line),
+	    basic_helper_done, ck);
 	explicit_bzero(line, strlen(line));
 	free(line);
 	if (ck->rq == NULL) {
 		free(ck->pass);
 		free(ck);
-		return (-ENOMEM);
+		rc = -ENOMEM;
+		goto out;
 	}
 	list_insert_tail(&a->checks, &ck->link);
 	*ckp = ck;
-	return (1);
+	rc = 1;
+out:
+	explicit_bzero(buf, sizeof buf);
+	if (name == conv)
+		explicit_bzero(conv, sizeof conv);
+	return (rc);
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -87,6 +88,59 @@ auth_secret_equal(const char *a, const char *b)
 	return (secret_equal(a, b));
 }
 
+bool
+auth_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned n, i;
+	uint32_t c;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf) {
+			n = 1;
+			c = *p & 0x1f;
+		} else if (*p >= 0xe0 && *p <= 0xef) {
+			n = 2;
+			c = *p & 0x0f;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			n = 3;
+			c = *p & 0x07;
+		} else
+			return (false);
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return (false);
+			c = c << 6 | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates, past U+10FFFF. */
+		if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+			return (false);
+		p += n + 1;
+	}
+	return (true);
+}
+
+void
+auth_latin1_utf8(const char *in, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x80) {
+			*out++ = (char)*p;
+			continue;
+		}
+		*out++ = (char)(0xc0 | *p >> 6);
+		*out++ = (char)(0x80 | (*p & 0x3f));
+	}
+	*out = '\0';
+}
+
 void
 auth_hex(const unsigned char *b, size_t n, char *out)
 {
@@ -113,6 +167,30 @@ auth_md5_hex(const char *s, char *out)
 		return;
 	}
 	auth_hex(md, 16, out);
+}
+
+void
+auth_alg_hex(enum auth_alg alg, const char *s, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (alg == AUTH_ALG_MD5) {
+		auth_md5_hex(s, out);
+		return;
+	}
+	if (EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) != 1 ||
+	    n != 32) {
+		strcpy(out, "-");
+		return;
+	}
+	auth_hex(md, 32, out);
+}
+
+size_t
+auth_alg_len(enum auth_alg alg)
+{
+	return (alg == AUTH_ALG_SHA256 ? 64 : 32);
 }
 
 bool

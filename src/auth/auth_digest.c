@@ -1,7 +1,15 @@
 /*
  * auth_digest.c - `auth_param digest` (RFC 7616 with MD5, RFC 2617's
- * qop=auth and RFC 2069's no-qop form, as Squid takes them): nonces, the
- * credentials' parser, and checks that ask the helper for HA1.
+ * qop=auth and RFC 2069's no-qop form, as Squid takes them; SHA-256 when
+ * `auth_param digest algorithm` asks for it): nonces, the credentials'
+ * parser, and checks that ask the helper for HA1.
+ *
+ * Squid's helper protocol asks for `"user":"realm"` and carries no
+ * algorithm, so the answer's length says which HA1 it is: 32 hex digits
+ * MD5 (what Squid's digest_file_auth and digest_ldap_auth compute), 64
+ * SHA-256 (a helper of the site's own).  A credential whose algorithm
+ * the helper's HA1 is not of is refused with a log line saying so.
+ * HA1s are cached per user and algorithm.
  *
  *	digest_challenge()	a new nonce: 128 random bits, valid for
  *				nonce_max_duration and nonce_max_count uses
@@ -80,6 +88,45 @@ struct digest_cred {
 
 /* -- configuration --------------------------------------------------------- */
 
+static const char *const digest_alg_names[AUTH_DIGEST_ALGS] = {
+	[AUTH_ALG_MD5] = "MD5",
+	[AUTH_ALG_SHA256] = "SHA-256",
+};
+
+/* "algorithm NAME ...": MD5 and SHA-256, each at most once. */
+static bool
+digest_algs(struct auth *a, const struct conf_line *l)
+{
+	unsigned i, j, k;
+
+	if (l->argc < 3 || l->argc - 2 > AUTH_DIGEST_ALGS)
+		return (false);
+	a->digest_nalgs = 0;
+	for (i = 2; i < l->argc; i++) {
+		for (j = 0; j < AUTH_DIGEST_ALGS; j++)
+			if (strcasecmp(l->argv[i], digest_alg_names[j]) == 0)
+				break;
+		if (j == AUTH_DIGEST_ALGS)
+			return (false);
+		for (k = 0; k < a->digest_nalgs; k++)
+			if (a->digest_algs[k] == j)
+				return (false);
+		a->digest_algs[a->digest_nalgs++] = (uint8_t)j;
+	}
+	return (true);
+}
+
+static bool
+digest_alg_on(const struct auth *a, enum auth_alg alg)
+{
+	unsigned i;
+
+	for (i = 0; i < a->digest_nalgs; i++)
+		if (a->digest_algs[i] == alg)
+			return (true);
+	return (false);
+}
+
 void
 digest_line(struct auth *a, const struct conf_line *l, int *errors)
 {
@@ -144,6 +191,12 @@ digest_line(struct auth *a, const struct conf_line *l, int *errors)
 		if (!auth_onoff(l, &s->utf8))
 			auth_conf_error(l, "auth_param digest utf8 on|off",
 			    "bad value", errors);
+	} else if (strcmp(what, "algorithm") == 0) {
+		if (!digest_algs(a, l))
+			auth_conf_error(l, "auth_param digest algorithm "
+			    "SHA-256 MD5 (the ones the 407 offers, in that "
+			    "order, each once)", "bad algorithm list",
+			    errors);
 	} else if (strcmp(what, "nonce_strictness") == 0 ||
 	    strcmp(what, "post_workaround") == 0) {
 		/* Squid's workarounds for clients of the 2000s: accepted,
@@ -155,8 +208,8 @@ digest_line(struct auth *a, const struct conf_line *l, int *errors)
 	} else {
 		auth_conf_error(l, "auth_param digest program|children|realm|"
 		    "nonce_garbage_interval|nonce_max_duration|"
-		    "nonce_max_count|check_nonce_count|utf8|timeout",
-		    "unknown parameter", errors);
+		    "nonce_max_count|check_nonce_count|utf8|timeout|"
+		    "algorithm", "unknown parameter", errors);
 	}
 }
 
@@ -167,6 +220,8 @@ digest_init(struct auth *a)
 	a->nonce_ttl = 1800.0;
 	a->nonce_uses = 50;
 	a->check_nc = true;
+	a->digest_algs[0] = AUTH_ALG_MD5;
+	a->digest_nalgs = 1;
 	a->nonces = calloc(AUTH_BUCKETS, sizeof *a->nonces);
 	return (a->nonces != NULL ? 0 : -ENOMEM);
 }
@@ -358,7 +413,7 @@ digest_parse(const char *hdr, size_t len, struct digest_cred *dc)
 /* The checks that need no state: NULL or why dc is refused. */
 static const char *
 digest_validate(const struct auth *a, const struct auth_req *rq,
-    struct digest_cred *dc, char *why, size_t cap)
+    struct digest_cred *dc, char *why, size_t cap, enum auth_alg *alg)
 {
 	static const enum digest_field need[] = { DF_USERNAME, DF_REALM,
 	    DF_NONCE, DF_URI, DF_RESPONSE };
@@ -381,11 +436,26 @@ digest_validate(const struct auth *a, const struct auth_req *rq,
 			    "user name");
 	if (strcmp(dc->f[DF_REALM], a->digest.realm) != 0)
 		return ("another realm");
-	if (dc->f[DF_ALGORITHM] != NULL &&
-	    strcasecmp(dc->f[DF_ALGORITHM], "MD5") != 0)
-		return ("an algorithm other than MD5");
-	if (!is_hex(dc->f[DF_RESPONSE], 32))
-		return ("response is not 32 hex digits");
+	*alg = AUTH_ALG_MD5;
+	if (dc->f[DF_ALGORITHM] != NULL) {
+		for (i = 0; i < AUTH_DIGEST_ALGS; i++)
+			if (strcasecmp(dc->f[DF_ALGORITHM],
+			    digest_alg_names[i]) == 0)
+				break;
+		if (i == AUTH_DIGEST_ALGS || !digest_alg_on(a,
+		    (enum auth_alg)i)) {
+			snprintf(why, cap, "algorithm %.32s, which is not "
+			    "offered", dc->f[DF_ALGORITHM]);
+			return (why);
+		}
+		*alg = (enum auth_alg)i;
+	} else if (!digest_alg_on(a, AUTH_ALG_MD5))
+		return ("no algorithm (MD5), which is not offered");
+	if (!is_hex(dc->f[DF_RESPONSE], auth_alg_len(*alg))) {
+		snprintf(why, cap, "response is not %zu hex digits",
+		    auth_alg_len(*alg));
+		return (why);
+	}
 	if (dc->f[DF_QOP] != NULL) {
 		if (strcasecmp(dc->f[DF_QOP], "auth") != 0)
 			return ("a qop other than auth");
@@ -415,9 +485,10 @@ digest_validate(const struct auth *a, const struct auth_req *rq,
 
 /* The response's hash text after "HA1:" into a malloc'd string. */
 static char *
-digest_tail(const struct auth_req *rq, const struct digest_cred *dc)
+digest_tail(const struct auth_req *rq, const struct digest_cred *dc,
+    enum auth_alg alg)
 {
-	char ha2[33], *a2, *t;
+	char ha2[AUTH_HEX_MAX], *a2, *t;
 	size_t n;
 	int rc;
 
@@ -427,7 +498,7 @@ digest_tail(const struct auth_req *rq, const struct digest_cred *dc)
 		return (NULL);
 	snprintf(a2, n, "%.*s:%s", (int)rq->method_len, rq->method,
 	    dc->f[DF_URI]);
-	auth_md5_hex(a2, ha2);
+	auth_alg_hex(alg, a2, ha2);
 	free(a2);
 	if (dc->f[DF_QOP] != NULL)
 		rc = asprintf(&t, "%s:%s:%s:auth:%s", dc->f[DF_NONCE],
@@ -437,19 +508,19 @@ digest_tail(const struct auth_req *rq, const struct digest_cred *dc)
 	return (rc < 0 ? NULL : t);
 }
 
-/* ha1 (32 hex digits) answers the check's response. */
+/* ha1 (hex, of the check's algorithm) answers the check's response. */
 static bool
 digest_verify(const struct auth_check *ck, const char *ha1)
 {
-	char *s, want[33];
+	char *s, want[AUTH_HEX_MAX];
 	size_t n;
 
-	n = 33 + strlen(ck->pass) + 1;
+	n = AUTH_HEX_MAX + strlen(ck->pass) + 1;
 	s = malloc(n);
 	if (s == NULL)
 		return (false);
 	snprintf(s, n, "%s:%s", ha1, ck->pass);
-	auth_md5_hex(s, want);
+	auth_alg_hex(ck->alg, s, want);
 	free(s);
 	return (auth_secret_equal(want, ck->response));
 }
@@ -482,6 +553,18 @@ digest_check_free(struct auth_check *ck)
 	free(ck);
 }
 
+/* The cache's key for user's HA1 of alg: the name for MD5 (as before
+ * SHA-256 came), a \001 and the name for SHA-256 (no user name has a
+ * control character: digest_validate()). */
+static void
+digest_cache_key(const char *user, enum auth_alg alg, char *out)
+{
+	if (alg == AUTH_ALG_MD5)
+		snprintf(out, DIGEST_USER_MAX + 2, "%s", user);
+	else
+		snprintf(out, DIGEST_USER_MAX + 2, "\001%s", user);
+}
+
 static void
 digest_helper_done(struct helper_req *rq, const struct helper_reply *r,
     void *arg)
@@ -489,8 +572,8 @@ digest_helper_done(struct helper_req *rq, const struct helper_reply *r,
 	struct auth_check *ck = arg;
 	struct auth *a = ck->a;
 	const char *user = NULL, *ha1, *why;
-	char low[33] = "";
-	unsigned i;
+	char low[AUTH_HEX_MAX] = "", key[DIGEST_USER_MAX + 2];
+	size_t i, len;
 
 	(void)rq;
 	CHECK_OBJ_NOTNULL(ck, AUTH_CHECK_MAGIC);
@@ -507,15 +590,26 @@ digest_helper_done(struct helper_req *rq, const struct helper_reply *r,
 		    r->why != NULL ? r->why : "");
 		goto out;
 	}
-	if (ha1 == NULL || !is_hex(ha1, 32)) {
+	len = auth_alg_len((enum auth_alg)ck->alg);
+	if (ha1 == NULL || (!is_hex(ha1, 32) && !is_hex(ha1, 64))) {
 		log_msg(LG_NOTICE, SEC_AUTH, "digest: user \"%s\" not "
-		    "authenticated: the helper's OK has no ha1 of 32 hex "
-		    "digits", ck->user);
+		    "authenticated: the helper's OK has no ha1 of 32 (MD5) or "
+		    "64 (SHA-256) hex digits", ck->user);
 		goto out;
 	}
-	for (i = 0; i < 33; i++)
+	if (strlen(ha1) != len) {
+		log_msg(LG_NOTICE, SEC_AUTH, "digest: user \"%s\" not "
+		    "authenticated: the credentials are %s but the helper's "
+		    "ha1 is %s (the helper must compute the HA1 of the "
+		    "algorithms auth_param digest algorithm offers)",
+		    ck->user, digest_alg_names[ck->alg],
+		    strlen(ha1) == 32 ? "MD5" : "SHA-256");
+		goto out;
+	}
+	for (i = 0; i <= len; i++)
 		low[i] = (char)tolower((unsigned char)ha1[i]);
-	auth_cache_put(a, &a->digest, ck->user, low);
+	digest_cache_key(ck->user, (enum auth_alg)ck->alg, key);
+	auth_cache_put(a, &a->digest, key, low);
 	if (!digest_verify(ck, low)) {
 		log_msg(LG_NOTICE, SEC_AUTH, "digest: user \"%s\" not "
 		    "authenticated: wrong response (password)", ck->user);
@@ -541,6 +635,8 @@ digest_challenge(struct auth *a, const struct auth_req *rq, char *out,
 	struct auth_nonce *n;
 	bool stale = false;
 	char key[33];
+	size_t len;
+	unsigned i;
 
 	if (rq != NULL && rq->hdr != NULL && rq->len >= 7 &&
 	    strncasecmp(rq->hdr, "Digest", 6) == 0 &&
@@ -557,9 +653,20 @@ digest_challenge(struct auth *a, const struct auth_req *rq, char *out,
 		*out = '\0';
 		return;
 	}
-	snprintf(out, cap, "Proxy-Authenticate: Digest realm=\"%s\", "
-	    "nonce=\"%s\", qop=\"auth\", stale=%s\r\n", a->digest.realm, key,
-	    stale ? "true" : "false");
+	/* One challenge per algorithm, on one nonce (RFC 7616 3.7); MD5's
+	 * without algorithm=, as Squid sends it. */
+	*out = '\0';
+	for (i = 0; i < a->digest_nalgs; i++) {
+		len = strlen(out);
+		snprintf(out + len, cap - len, "Proxy-Authenticate: Digest "
+		    "realm=\"%s\", nonce=\"%s\", qop=\"auth\", %s%s%sstale=%s"
+		    "\r\n", a->digest.realm, key,
+		    a->digest_algs[i] == AUTH_ALG_MD5 ? "" : "algorithm=",
+		    a->digest_algs[i] == AUTH_ALG_MD5 ? "" :
+		    digest_alg_names[a->digest_algs[i]],
+		    a->digest_algs[i] == AUTH_ALG_MD5 ? "" : ", ",
+		    stale ? "true" : "false");
+	}
 }
 
 int
@@ -571,7 +678,8 @@ digest_check_start(struct auth *a, const struct auth_req *rq,
 	struct auth_cred **cp;
 	struct auth_check *ck;
 	const char *why, *u;
-	char msg[64], *line;
+	char msg[96], *line, key[DIGEST_USER_MAX + 2];
+	enum auth_alg alg = AUTH_ALG_MD5;
 	size_t ulen;
 	int rc = 0;
 
@@ -582,7 +690,7 @@ digest_check_start(struct auth *a, const struct auth_req *rq,
 		return (-ENOMEM);
 	why = digest_parse(rq->hdr, rq->len, dc);
 	if (why == NULL)
-		why = digest_validate(a, rq, dc, msg, sizeof msg);
+		why = digest_validate(a, rq, dc, msg, sizeof msg, &alg);
 	if (why != NULL) {
 		log_msg(LG_NOTICE, SEC_AUTH, "digest: Proxy-Authorization "
 		    "refused: %s", why);
@@ -602,7 +710,7 @@ digest_check_start(struct auth *a, const struct auth_req *rq,
 	}
 	ulen = strlen(u);
 	ck = calloc(1, sizeof *ck + ulen + 1);
-	if (ck == NULL || (ck->pass = digest_tail(rq, dc)) == NULL) {
+	if (ck == NULL || (ck->pass = digest_tail(rq, dc, alg)) == NULL) {
 		free(ck);
 		rc = -ENOMEM;
 		goto out;
@@ -613,7 +721,8 @@ digest_check_start(struct auth *a, const struct auth_req *rq,
 	ck->arg = arg;
 	memcpy(ck->user, u, ulen + 1);
 	memcpy(ck->nonce, n->key, sizeof ck->nonce);
-	for (ulen = 0; ulen < 32; ulen++)
+	ck->alg = (uint8_t)alg;
+	for (ulen = 0; ulen <= auth_alg_len(alg); ulen++)
 		ck->response[ulen] = (char)tolower(
 		    (unsigned char)dc->f[DF_RESPONSE][ulen]);
 	ck->nc = dc->f[DF_NC] != NULL ? strtoul(dc->f[DF_NC], NULL, 16) : 0;
@@ -624,7 +733,8 @@ digest_check_start(struct auth *a, const struct auth_req *rq,
 		digest_check_free(ck);
 		goto out;
 	}
-	cp = auth_cache_find(&a->digest, ck->user);
+	digest_cache_key(ck->user, alg, key);
+	cp = auth_cache_find(&a->digest, key);
 	if (cp != NULL && (*cp)->expires > digest_now(a) &&
 	    digest_verify(ck, (*cp)->pass)) {
 		if (digest_use(a, ck, &why)) {

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/list.h"
 #include "helper/helper.h"
@@ -45,6 +46,14 @@ struct auth_scheme {
 
 struct auth_nonce;
 
+/* Digest's hash algorithms (RFC 7616 3.2). */
+enum auth_alg {
+	AUTH_ALG_MD5,		/* 32 hex digits */
+	AUTH_ALG_SHA256,	/* "SHA-256": 64 */
+	AUTH_DIGEST_ALGS
+};
+#define AUTH_HEX_MAX	65	/* the longest hash in hex, and a NUL */
+
 struct auth {
 	unsigned		magic;
 #define AUTH_MAGIC		0xa0f4a0f4U
@@ -61,8 +70,16 @@ struct auth {
 	unsigned		nonce_uses;	/* nonce_max_count */
 	bool			check_nc;	/* check_nonce_count */
 	double			nonce_next_gc;
+	/* Digest's algorithms (auth_param digest algorithm), in the order
+	 * the 407 offers them; MD5 alone unless configured. */
+	uint8_t			digest_algs[AUTH_DIGEST_ALGS];
+	unsigned		digest_nalgs;
 	struct auth_nonce	**nonces;	/* AUTH_BUCKETS of them */
 	size_t			nnonces;
+	/* Users' addresses, for max_user_ip (auth_ips.c) */
+	struct auth_ipuser	**ipusers;	/* AUTH_BUCKETS; NULL: none
+						 * counted yet */
+	size_t			nipusers;
 };
 
 struct auth_check {
@@ -77,7 +94,8 @@ struct auth_check {
 						 * Digest: what follows HA1 in
 						 * the response's hash */
 	/* Digest */
-	char			response[33];
+	uint8_t			alg;		/* enum auth_alg */
+	char			response[AUTH_HEX_MAX];
 	char			nonce[33];
 	unsigned long		nc;
 	char			user[];
@@ -99,13 +117,26 @@ void	auth_cache_put(struct auth *a, struct auth_scheme *s,
 unsigned	auth_hash(const char *s);
 
 /* auth_decode.c */
+/* auth_utf8_valid() - s is well-formed UTF-8 (no overlong forms,
+ * surrogates or code points past U+10FFFF). */
+bool	auth_utf8_valid(const char *s);
+/* auth_latin1_utf8() - in, taken as ISO-8859-1, as UTF-8 into out (up to
+ * 2 * strlen(in) + 1 bytes). */
+void	auth_latin1_utf8(const char *in, char *out);
 /* auth_hex() - n bytes of b as 2n lower-case hex digits and a NUL. */
 void	auth_hex(const unsigned char *b, size_t n, char *out);
 /* auth_md5_hex() - MD5 of s in hex into out (33 bytes); "-" (which no
  * response matches) when MD5 is not available. */
 void	auth_md5_hex(const char *s, char *out);
+/* auth_alg_hex() - the same with alg's hash (out AUTH_HEX_MAX bytes). */
+void	auth_alg_hex(enum auth_alg alg, const char *s, char *out);
+/* auth_alg_len() - how many hex digits alg's hash has. */
+size_t	auth_alg_len(enum auth_alg alg);
 /* auth_random_hex() - 128 random bits in hex into out (33 bytes). */
 bool	auth_random_hex(char *out);
+
+/* auth_ips.c */
+void	auth_ips_fini(struct auth *a);
 
 /* auth_digest.c */
 /* digest_line() - one `auth_param digest` line. */

@@ -48,6 +48,9 @@ client_txn_log(struct client_txn *t)
 	/* %un: who proxy_auth vouched for, else an external acl's user=
 	 * (Squid's "any user name available"). */
 	ae.user = t->lk.user != NULL ? t->lk.user : t->lk.ext_user;
+	ae.ext_user = t->lk.ext_user;
+	ae.ext_tag = t->lk.ext_tag;
+	ae.store_id = client_adapt_store_id(t);
 	ae.bytes_out = t->bytes_out;
 	ae.request = &t->req;
 	rep = t->e != NULL && !t->errpage ? store_entry_reply(t->e) : NULL;

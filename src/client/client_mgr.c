@@ -413,6 +413,26 @@ client_render_client_list(struct mgr_out *o, const struct mgr_call *c,
 	return (0);
 }
 
+/* Squid's "username" line: proxy_auth's user, else an external acl's
+ * user=, else "-"; a control character (a helper may send any) cannot
+ * start a line of its own. */
+static void
+client_active_user(struct mgr_out *o, const struct client_txn *t)
+{
+	const char *u = t->lk.user != NULL ? t->lk.user : t->lk.ext_user;
+	size_t i;
+	char c;
+
+	mgr_out_printf(o, "username ");
+	if (u == NULL || *u == '\0')
+		u = "-";
+	for (i = 0; u[i] != '\0'; i++) {
+		c = (unsigned char)u[i] < 0x20 || u[i] == 0x7f ? '?' : u[i];
+		mgr_out_append(o, &c, 1);
+	}
+	mgr_out_append(o, "\n", 1);
+}
+
 static int
 client_render_active(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
@@ -448,8 +468,10 @@ client_render_active(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		mgr_out_printf(o, "state %s\n", client_state_name(t));
 		mgr_out_printf(o, "out.size %ju\n", (uintmax_t)t->bytes_out);
 		mgr_out_printf(o, "req_sz %zu\n", (size_t)t->req.rawlen);
-		mgr_out_printf(o, "start %.6f (%f seconds ago)\n\n", t->t_start,
+		mgr_out_printf(o, "start %.6f (%f seconds ago)\n", t->t_start,
 		    c->now - t->t_start);
+		client_active_user(o, t);
+		mgr_out_printf(o, "\n");
 	}
 	return (0);
 }

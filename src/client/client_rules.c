@@ -52,6 +52,7 @@ client_rules_compile(const struct conf *conf, struct client_rules *cr)
 		errors++;
 	acl_externals_check_acls(&conf->acl, &conf->external_acl_type,
 	    &errors);
+	acl_auth_check_acls(&conf->acl, conf->auth_param.n > 0, &errors);
 	if (cr->acls != NULL)
 		errors += rules_compile_body_limits(conf, cr);
 	if (cr->acls != NULL)

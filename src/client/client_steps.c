@@ -313,6 +313,31 @@ client_acl_view(struct client_txn *t, struct acl_request *ar)
 
 /* -- proxy_auth: the request's credentials, checked once ------------------- */
 
+/* The user is known: count the address it came from (max_user_ip). */
+static void
+client_auth_ips(struct client_txn *t, const char *user)
+{
+	const struct client_deps *d = &t->cc->ctx->deps;
+
+	t->lk.user_ips = user != NULL && d->auth != NULL ? auth_user_ips(
+	    d->auth, user, &t->cc->peer.sa, d->conf->authenticate_ip_ttl) : 0;
+}
+
+/* lk->auth_ips_over: a max_user_ip acl matched for t. */
+static void
+client_auth_ips_over(void *ctx, bool strict, unsigned max)
+{
+	struct client_txn *t = ctx;
+	struct auth *a = t->cc->ctx->deps.auth;
+
+	if (a == NULL || t->lk.user == NULL)
+		return;
+	log_msg(LG_NOTICE, SEC_CLIENT, "user \"%s\" comes from too many "
+	    "addresses (%u, at most %u)%s", t->lk.user, t->lk.user_ips, max,
+	    strict ? "" : ": all of them forgotten");
+	auth_user_ips_forget(a, t->lk.user, &t->cc->peer.sa, strict);
+}
+
 static void
 client_auth_done(struct auth_check *ack, const char *user, void *arg)
 {
@@ -321,6 +346,7 @@ client_auth_done(struct auth_check *ack, const char *user, void *arg)
 	(void)ack;
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	t->auth_ck = NULL;
+	client_auth_ips(t, user);
 	acl_check_auth_done(&t->ck, user);
 }
 
@@ -359,6 +385,8 @@ client_auth_start(void *ctx, struct acl_check *ck, char **user)
 	if (rc < 0)
 		log_msg(LG_WARN, SEC_CLIENT, "no memory to check "
 		    "credentials: taken as none");
+	if (rc == 0)
+		client_auth_ips(t, *user);
 	return (rc == 1 ? 1 : 0);
 }
 
@@ -378,6 +406,7 @@ client_txn_view(struct client_txn *t)
 	if (t->view.src == NULL) {
 		t->lk.auth_start = client_auth_start;
 		t->lk.auth_cancel = client_auth_cancel;
+		t->lk.auth_ips_over = client_auth_ips_over;
 		t->lk.auth_ctx = t;
 		t->lk.externals = t->cc->ctx->deps.externals;
 		client_acl_view(t, &t->view);

@@ -134,6 +134,7 @@ struct conf {
 	struct conf_lines	sslproxy_cert_error;
 	struct conf_lines	cachemgr_passwd;
 	struct conf_lines	auth_param;
+	double			authenticate_ip_ttl;
 	char			*cache_mgr;
 
 	/* Request adaptation and external acls, as Squid words them; the

@@ -148,7 +148,9 @@ typedef void helper_done_fn(struct helper_req *rq,
 
 /*
  * helper_pool_new() - a pool with p's settings (strings are copied);
- * startup children are started now.  NULL with *err set: -EINVAL (no
+ * startup children are started from the loop's next turn (after the
+ * caller has dropped to cache_effective_user, so they never run as
+ * root).  NULL with *err set: -EINVAL (no
  * program, children_max 0 or too large, startup above it), -ENOMEM.  A
  * program that cannot be started is not an error here: it is logged and
  * retried as a crashing child is.

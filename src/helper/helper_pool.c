@@ -139,6 +139,7 @@ struct helper_pool {
 	unsigned		early_deaths;	/* in a row */
 	double			next_start;	/* backoff: no start before */
 	struct comm_timer	*start_timer;
+	struct comm_call	first;		/* the startup children */
 	pid_t			*reap;		/* exited, not yet waited for */
 	size_t			nreap, reapcap;
 	struct comm_timer	*reap_timer;
@@ -792,6 +793,17 @@ pool_start_again(struct comm_timer *t, void *arg)
 	pool_dispatch(p);
 }
 
+/* The startup= children alone: what requests need, they started. */
+static void
+pool_first_start(struct comm_call *call)
+{
+	struct helper_pool *p = container_of(call, struct helper_pool, first);
+
+	while (!p->stopping && p->nchildren < p->p.startup &&
+	    pool_may_start(p) && child_start(p))
+		continue;
+}
+
 /* -- the pool -------------------------------------------------------------- */
 
 /* cmd split on blanks into a NULL-terminated vector; NULL on ENOMEM or
@@ -837,6 +849,7 @@ helper_pool_new(struct comm_loop *loop, const struct helper_params *hp,
 	p->p = *hp;
 	p->name = strdup(hp->name != NULL ? hp->name : "helper");
 	p->cmd = strdup(hp->cmd);
+	comm_call_init(&p->first, pool_first_start);
 	p->start_timer = comm_timer_new(loop, pool_start_again, p);
 	p->reap_timer = comm_timer_new(loop, pool_reap, p);
 	if (p->name == NULL || p->cmd == NULL || p->start_timer == NULL ||
@@ -857,7 +870,11 @@ helper_pool_new(struct comm_loop *loop, const struct helper_params *hp,
 		    -ENOMEM;
 		goto fail;
 	}
-	pool_dispatch(p);
+	/* The startup children come from the loop's next turn, not from
+	 * here: cuttle started as root creates its pools before it drops
+	 * to cache_effective_user, and helpers must run as that user, as
+	 * Squid's do, never as root. */
+	comm_call_post(loop, &p->first);
 	*err = 0;
 	return (p);
 fail:
@@ -882,9 +899,18 @@ pool_reap_all(struct helper_pool *p)
 			(void)nanosleep(&ts, NULL);
 	}
 	for (i = 0; i < p->nreap; i++) {
+		/* A helper cuttle may not signal (a set-user-ID one, as
+		 * basic_pam_auth often is) would hold a blocking wait
+		 * forever: it is left, and said so. */
+		if (kill(p->reap[i], SIGKILL) != 0) {
+			log_msg(LG_WARN, SEC_HELPER, "helper %s: pid %ld did "
+			    "not exit and cannot be killed (%s); left "
+			    "running", p->name, (long)p->reap[i],
+			    strerror(errno));
+			continue;
+		}
 		log_msg(LG_WARN, SEC_HELPER, "helper %s: pid %ld did not "
 		    "exit; killed", p->name, (long)p->reap[i]);
-		(void)kill(p->reap[i], SIGKILL);
 		(void)waitpid(p->reap[i], &status, 0);
 	}
 	p->nreap = 0;
@@ -921,6 +947,7 @@ helper_pool_free(struct helper_pool **pp)
 	}
 	if (p->reap_timer != NULL)
 		pool_reap_all(p);
+	comm_call_cancel(&p->first);
 	comm_timer_free(&p->start_timer);
 	comm_timer_free(&p->reap_timer);
 	free(p->argv);

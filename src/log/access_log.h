@@ -67,6 +67,14 @@ struct access_entry {
 	const char		*url;		/* %ru as the client asked, or
 						 * "host:443" for CONNECT */
 	const char		*user;		/* %un %ul */
+	const char		*ext_user;	/* %ue: an external acl's
+						 * user= */
+	const char		*ext_tag;	/* %et: its tag= */
+	const char		*store_id;	/* the store_id_program's
+						 * store-id= */
+	/* %note (all, "name: value\r\n" each) and %{name}note: Squid's
+	 * annotations that cuttle has: tag, user (an external acl's) and
+	 * store-id. */
 	const char		*mime_type;	/* %mt; NULL: the reply's
 						 * Content-Type (its type only,
 						 * as Squid logs it) */

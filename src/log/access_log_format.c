@@ -593,6 +593,44 @@ lf_set_header(struct lf_value *v, const struct lf_token *t,
 }
 
 /*
+ * %note: the annotations helpers made (Squid's transaction notes that
+ * cuttle keeps), all as "name: value\r\n" lines, or with {name} that
+ * one's value.
+ */
+static void
+lf_set_notes(struct lf_value *v, const struct lf_token *t,
+    const struct access_entry *e, struct lf_text *val)
+{
+	const struct {
+		const char	*name;
+		const char	*value;
+	} notes[] = {
+		{ "tag", e->ext_tag },
+		{ "user", e->ext_user },
+		{ "store-id", e->store_id },
+	};
+	size_t i;
+
+	v->kind = LFV_NONE;
+	val->len = 0;
+	for (i = 0; i < ARRAY_LEN(notes); i++) {
+		if (notes[i].value == NULL)
+			continue;
+		if (t->arg != NULL) {
+			if (strcmp(t->arg, notes[i].name) == 0)
+				lf_set_cstr(v, notes[i].value);
+			continue;
+		}
+		lf_text_add(val, notes[i].name, strlen(notes[i].name));
+		lf_text_add(val, ": ", 2);
+		lf_text_add(val, notes[i].value, strlen(notes[i].value));
+		lf_text_add(val, "\r\n", 2);
+	}
+	if (t->arg == NULL && val->len > 0 && !val->oom)
+		lf_set_str(v, val->p, val->len);
+}
+
+/*
  * {Name:member}: the values of the list items "member=value" of the
  * header, joined by the separator (Squid's getByNameListMember).
  */
@@ -884,8 +922,16 @@ lf_value(struct lf_value *v, const struct lf_token *t, const struct lf_now *n)
 	case LF_SEQUENCE:
 		lf_set_int(v, (int64_t)n->seq);
 		break;
-	case LF_USER_IDENT:
 	case LF_USER_EXTERNAL:
+		lf_set_cstr(v, e->ext_user);
+		break;
+	case LF_EXT_TAG:
+		lf_set_cstr(v, e->ext_tag);
+		break;
+	case LF_NOTE:
+		lf_set_notes(v, t, e, &n->s->val);
+		break;
+	case LF_USER_IDENT:
 	case LF_STATUS_SENT_OLD:
 	case LF_URL_PATH_OLD:
 	case LF_REQ_HEADER_ADAPTED:

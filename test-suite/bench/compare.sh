@@ -16,6 +16,14 @@
 #			the hierarchy points are hierc1k hiers1k carpmiss1k)
 #	BENCH_PEERS	a subset of "nginx varnish ats squid cuttle"
 #
+# The auth1k point is 1 KiB hits with proxy authentication required
+# (auth_param basic, basic_ncsa_auth, the credentials cached after the
+# first request: every request carries them) and a store_id_program
+# (storeid_file_rewrite, asked for every request) in place: cuttle and
+# Squid only, each restarted with the same auth_param, store_id and
+# http_access lines; compare with hit1k50 for their cost.  Its CPU
+# figures include the helpers' (the proxy's child processes).
+#
 # The tls* points put TLS between the client and the server: nginx serves
 # the files over HTTPS itself (the ceiling), cuttle and Squid (its OpenSSL
 # build, Debian's squid-openssl) take the same requests on an https_port,
@@ -60,13 +68,14 @@ RUNS=${BENCH_RUNS:-5}
 LOADS="hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k tls1k tls1m
     tlsnew1k bumptls1k bump1k bump1m bumpnew bumpcold"
 HIER_LOADS="hierc1k hiers1k carpmiss1k"
+AUTH_LOADS="auth1k"
 # Disk points: Squid and cuttle only, each restarted with one
 # "cache_dir rock" of BENCH_DISK_MB (2048) and objects over 1 KiB kept out
 # of memory, so that every hit is read from the store through a warm page
 # cache; the restart (BENCH_DISK_OBJECTS 16 KiB objects, 100000) with the
 # page cache dropped where /proc/sys/vm/drop_caches can be written.
 DISK_LOADS="disk16k disk1m diskfill"
-POINTS=${BENCH_POINTS:-"$LOADS $HIER_LOADS objmem idlemem $DISK_LOADS diskrestart"}
+POINTS=${BENCH_POINTS:-"$LOADS $HIER_LOADS $AUTH_LOADS objmem idlemem $DISK_LOADS diskrestart"}
 DISK_MB=${BENCH_DISK_MB:-2048}
 DISK_OBJECTS=${BENCH_DISK_OBJECTS:-100000}
 DISKMODE=0
@@ -259,6 +268,37 @@ EOF
 	MODE[nginx]=direct
 }
 
+# The auth1k point's lines (AUTH=1): Squid's helpers, the same for both.
+AUTH=
+auth_lines() {
+	[ -n "$AUTH" ] || return 0
+	cat <<EOF
+auth_param basic program /usr/lib/squid/basic_ncsa_auth $work/passwd
+auth_param basic children 5 startup=1
+auth_param basic credentialsttl 2 hours
+store_id_program /usr/lib/squid/storeid_file_rewrite $work/storeid.rules
+store_id_children 5 startup=5 concurrency=50
+acl authed proxy_auth REQUIRED
+http_access deny !authed
+EOF
+}
+
+# prepare_auth - the password file and the store-id rule (every URL of
+# the origin is one key per path); AUTH_HDR the credentials wrk sends.
+prepare_auth() {
+	if ! command -v htpasswd >/dev/null 2>&1 ||
+	    [ ! -x /usr/lib/squid/basic_ncsa_auth ] ||
+	    [ ! -x /usr/lib/squid/storeid_file_rewrite ]; then
+		AUTH_SKIP="needs htpasswd (apache2-utils), basic_ncsa_auth and storeid_file_rewrite (squid)"
+		return 1
+	fi
+	htpasswd -bcm "$work/passwd" bench benchpw 2>/dev/null
+	printf '^http://127\\.0\\.0\\.1:%s/(.*)\thttp://bench.squid.internal/$1\n' \
+	    "$ORIGIN" >"$work/storeid.rules"
+	chmod 644 "$work/passwd" "$work/storeid.rules"
+	AUTH_HDR="Proxy-Authorization: Basic $(printf bench:benchpw | base64)"
+}
+
 start_cuttle() {
 	PORT[cuttle]=$(free_port)
 	TLSPORT[cuttle]=$(free_port)
@@ -268,7 +308,12 @@ maximum_object_size_in_memory 64 MB"
 	[ "$DISKMODE" = 1 ] && mem="cache_mem 64 MB
 maximum_object_size_in_memory 1 KB
 cache_dir rock $work/cuttle-disk $DISK_MB"
+	local allow=
+	[ -n "$AUTH" ] && allow="http_access allow localhost
+http_access deny all"
 	cat >"$work/cuttle.conf" <<EOF
+$(auth_lines)
+$allow
 http_port 127.0.0.1:${PORT[cuttle]}
 https_port 127.0.0.1:${TLSPORT[cuttle]} tls-cert=$work/tls.pem tls-key=$work/tls.key
 http_port 127.0.0.1:${BUMPPORT[cuttle]} ssl-bump tls-cert=$work/bumpca.pem tls-key=$work/bumpca.key generate-host-certificates=on dynamic_cert_mem_cache_size=4MB
@@ -328,6 +373,7 @@ cache_dir rock $work/squid-disk $DISK_MB"
 http_port 127.0.0.1:${PORT[squid]}
 $https
 $bump
+$(auth_lines)
 http_access allow localhost
 http_access deny all
 $mem
@@ -634,6 +680,7 @@ one_run() {
 	disk16k)	conns=10 path=/16k ;;
 	disk1m)		conns=10 path=/1m ;;
 	newconn1k|tlsnew1k) args=(-H "Connection: close") ;;
+	auth1k)		args=(-H "$AUTH_HDR") ;;
 	esac
 	warm=$(wrk_lua "$path" "${MODE[$peer]}")
 	# Misses: every URL new to the cache, in every run and warm-up.
@@ -648,6 +695,9 @@ one_run() {
 		path="/16k?$peer-r$round-%d"
 	fi
 	TARGET_PIDS=${CPUS[$peer]}
+	# auth1k: the helpers' CPU time is the proxy's too.
+	[ "$key" = auth1k ] && TARGET_PIDS="$TARGET_PIDS $(pgrep -P \
+	    "${MAIN[$peer]}" | tr '\n' ' ')"
 	if [[ $key == bump* ]]; then
 		r=$(run_bump "$key" "$peer" "$round")
 	else
@@ -671,6 +721,8 @@ running_peers() {
 		[ -n "${SKIP[$p]:-}" ] && continue
 		[ "$1" = miss1k ] && [ "$p" = nginx ] && continue
 		[[ $1 == disk* ]] && [ "$p" != squid ] && [ "$p" != cuttle ] &&
+		    continue
+		[ "$1" = auth1k ] && [ "$p" != cuttle ] && [ "$p" != squid ] &&
 		    continue
 		[[ $1 == tls* ]] && [ -z "${TLSPORT[$p]:-}" ] && continue
 		[[ $1 == bump* ]] && [ "$p" != nginx ] &&
@@ -1049,12 +1101,13 @@ report() {
 	echo
 	echo "$head"
 	echo "$sep"
-	for key in $LOADS $HIER_LOADS $DISK_LOADS; do
+	for key in $LOADS $HIER_LOADS $AUTH_LOADS $DISK_LOADS; do
 		has_point "$key" || continue
 		case $key in
 		hierc1k)	label="1 KiB hits at a cuttle parent, through the child" ;;
 		hiers1k)	label="1 KiB hits at a Squid parent, through the child" ;;
 		carpmiss1k)	label="1 KiB misses through a CARP array of 3 cuttle parents" ;;
+		auth1k)		label="1 KiB hits, 50 conns, basic auth (cached) and store_id_program" ;;
 		hit1k50)	label="1 KiB hits, 50 conns" ;;
 		hit1k500)	label="1 KiB hits, 500 conns" ;;
 		hit64k)		label="64 KiB hits, 10 conns" ;;
@@ -1150,6 +1203,8 @@ report() {
 	    "same-round ratios.  Varnish is a reverse proxy for the origin" \
 	    "(it cannot be a forward proxy); the others are forward proxies."
 	[ -n "${NOTE[objmem]:-}" ] && echo "Memory per cached object ${NOTE[objmem]}"
+	[ -n "${AUTH_SKIP:-}" ] && has_point auth1k &&
+	    echo "auth1k: skipped, ${AUTH_SKIP}."
 	for p in "${shown[@]}"; do
 		[ -n "${SKIP[$p]:-}" ] && echo "${NAME[$p]}: skipped, ${SKIP[$p]}."
 	done
@@ -1187,6 +1242,19 @@ if [ "$n_loads" -gt 0 ]; then
 	done
 fi
 run_hier
+# auth1k: cuttle and Squid again, with the auth and store_id lines.
+AUTH_SKIP=
+if has_point auth1k && prepare_auth; then
+	AUTH=1
+	for p in cuttle squid; do
+		has_peer "$p" && start_peer "$p"
+	done
+	interleave auth1k
+	for p in cuttle squid; do
+		stop_peer "$p"
+	done
+	AUTH=
+fi
 for p in $ALL_PEERS; do
 	has_peer "$p" && run_memory "$p"
 done

@@ -833,6 +833,98 @@ START_TEST(proxy_auth_matches_the_vouched_user)
 }
 END_TEST
 
+START_TEST(proxy_auth_regex_matches_the_vouched_user)
+{
+	static const struct {
+		const char	*acl;
+		const char	*user;		/* NULL: no valid credentials */
+		bool		match;
+	} cases[] = {
+		{ "acl a proxy_auth_regex ^al", "alice", true },
+		{ "acl a proxy_auth_regex ^al", "Alice", false },
+		{ "acl a proxy_auth_regex -i ^al", "Alice", true },
+		{ "acl a proxy_auth_regex ^al", NULL, false },
+		{ "acl a proxy_auth_regex ^x ice$", "alice", true },
+		{ "acl a proxy_auth_regex ^bob$", "bobby", false },
+	};
+	struct treq t;
+	size_t i;
+	int errors;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		treq(&t, "10.0.0.1", "GET", "example.com", 80);
+		t.r.user = cases[i].user;
+		t.r.user_len = cases[i].user != NULL ?
+		    strlen(cases[i].user) : 0;
+		t.r.known |= ACL_KNOW_USER;
+		ck_assert_msg(a_matches(cases[i].acl, &t.r, &errors) ==
+		    cases[i].match, "case %zu: %s; %s", i, cases[i].acl,
+		    cases[i].user != NULL ? cases[i].user : "(none)");
+		ck_assert_int_eq(errors, 0);
+	}
+}
+END_TEST
+
+static bool	over_strict;
+static unsigned	over_calls, over_max;
+
+static void
+over_note(void *ctx, bool strict, unsigned max)
+{
+	(void)ctx;
+	over_strict = strict;
+	over_max = max;
+	over_calls++;
+}
+
+START_TEST(max_user_ip_matches_above_the_count_and_says_so)
+{
+	static const struct {
+		const char	*acl;
+		const char	*user;
+		unsigned	ips;
+		bool		match;
+		bool		strict;
+	} cases[] = {
+		{ "acl a max_user_ip 1", "alice", 1, false, false },
+		{ "acl a max_user_ip 1", "alice", 2, true, false },
+		{ "acl a max_user_ip -s 2", "alice", 2, false, true },
+		{ "acl a max_user_ip -s 2", "alice", 3, true, true },
+		{ "acl a max_user_ip 1", NULL, 5, false, false },
+	};
+	static const struct bad_case bad[] = {
+		{ "acl a max_user_ip", "t.conf:1: acl: max_user_ip takes -s "
+		    "(strict) and one number" },
+		{ "acl a max_user_ip -x 2", "t.conf:1: acl: max_user_ip takes "
+		    "-s (strict) and one number" },
+		{ "acl a max_user_ip two", "t.conf:1: acl: bad number "
+		    "\"two\"" },
+	};
+	struct treq t;
+	size_t i;
+	int errors;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		treq(&t, "10.0.0.1", "GET", "example.com", 80);
+		t.r.user = cases[i].user;
+		t.r.user_len = cases[i].user != NULL ?
+		    strlen(cases[i].user) : 0;
+		t.r.user_ips = cases[i].ips;
+		t.r.user_ips_over = over_note;
+		t.r.known |= ACL_KNOW_USER;
+		over_calls = 0;
+		ck_assert_msg(a_matches(cases[i].acl, &t.r, &errors) ==
+		    cases[i].match, "case %zu: %s", i, cases[i].acl);
+		ck_assert_int_eq(errors, 0);
+		ck_assert_uint_eq(over_calls, cases[i].match ? 1 : 0);
+		if (cases[i].match)
+			ck_assert(over_strict == cases[i].strict);
+	}
+	ck_assert_uint_eq(over_max, 2);
+	check_bad(bad, ARRAY_LEN(bad));
+}
+END_TEST
+
 /* -- acl lines ------------------------------------------------------------- */
 
 START_TEST(acl_line_errors_name_the_problem)
@@ -840,8 +932,8 @@ START_TEST(acl_line_errors_name_the_problem)
 	static const struct bad_case cases[] = {
 		{ "acl a foo 1", "t.conf:1: acl: unknown acl type \"foo\"; "
 		    "known types are" },
-		{ "acl a proxy_auth_regex ^a", "t.conf:1: acl: acl type "
-		    "\"proxy_auth_regex\" is not supported by cuttle" },
+		{ "acl a ident_regex ^a", "t.conf:1: acl: acl type "
+		    "\"ident_regex\" is not supported by cuttle" },
 		{ "acl a", "t.conf:1: acl: acl a has no type" },
 		{ "acl a src 10.0.0.1\nacl a dstdomain .x.com",
 		    "t.conf:2: acl: acl a is already a src acl (t.conf:1)" },
@@ -856,8 +948,8 @@ START_TEST(acl_line_errors_name_the_problem)
 	check_bad(cases, 1);
 	ck_assert_ptr_nonnull(strstr(log_captured(), "advice: src, dst, dstdomain, "
 	    "srcdomain, dstdom_regex, port, myport, method, proto, url_regex, "
-	    "urlpath_regex, browser, time, maxconn, proxy_auth, external, "
-	    "note, http_status"));
+	    "urlpath_regex, browser, time, maxconn, proxy_auth, "
+	    "proxy_auth_regex, max_user_ip, external, note, http_status"));
 }
 END_TEST
 
@@ -1491,6 +1583,8 @@ acl_suite(void)
 	tcase_add_test(tc, time_days_and_hours_in_local_time);
 	tcase_add_test(tc, acl_line_errors_name_the_problem);
 	tcase_add_test(tc, proxy_auth_matches_the_vouched_user);
+	tcase_add_test(tc, proxy_auth_regex_matches_the_vouched_user);
+	tcase_add_test(tc, max_user_ip_matches_above_the_count_and_says_so);
 	tcase_add_test(tc, format_codes_escape_and_dash_unknown);
 	tcase_add_test(tc, note_matches_the_helpers_annotations);
 	tcase_add_test(tc, builtins_exist_and_stock_redefinitions_are_harmless);

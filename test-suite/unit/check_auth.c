@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include "auth/auth.h"
+#include "auth/auth_int.h"
 #include "base/check.h"
 #include "base/secret.h"
 #include "comm/comm.h"
@@ -413,6 +417,110 @@ START_TEST(helper_asked_once_within_ttl)
 }
 END_TEST
 
+static struct sockaddr_in
+addr4(const char *ip)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+	return (sin);
+}
+
+/* max_user_ip's bookkeeping: distinct addresses per user within the
+ * ttl, and Squid's two ways of forgetting them. */
+START_TEST(user_ips_counted_within_ttl)
+{
+	struct sockaddr_in a1 = addr4("127.0.0.1"), a2 = addr4("127.0.0.2");
+	const struct sockaddr *s1 = (const struct sockaddr *)&a1;
+	const struct sockaddr *s2 = (const struct sockaddr *)&a2;
+	struct sockaddr un = { .sa_family = AF_UNIX };
+	struct env e;
+	double end;
+
+	env_start(&e, "basic credentialsttl 1 hour", "basic casesensitive on");
+	ck_assert_uint_eq(auth_user_ips(e.a, "alice", s1, 60), 1);
+	ck_assert_uint_eq(auth_user_ips(e.a, "alice", s1, 60), 1);
+	ck_assert_uint_eq(auth_user_ips(e.a, "alice", s2, 60), 2);
+	ck_assert_uint_eq(auth_user_ips(e.a, "bob", s2, 60), 1);
+	ck_assert_uint_eq(auth_user_ips(e.a, "alice", &un, 60), 0);
+	/* Strict: the address that went over alone is forgotten. */
+	auth_user_ips_forget(e.a, "alice", s2, true);
+	ck_assert_uint_eq(auth_user_ips(e.a, "alice", s1, 60), 1);
+	ck_assert_uint_eq(auth_user_ips(e.a, "alice", s2, 60), 2);
+	/* Not strict: all of them. */
+	auth_user_ips_forget(e.a, "alice", s2, false);
+	ck_assert_uint_eq(auth_user_ips(e.a, "alice", s1, 60), 1);
+	ck_assert_uint_eq(auth_user_ips(e.a, "bob", s2, 60), 1);
+	/* Past the ttl an address no longer counts. */
+	ck_assert_uint_eq(auth_user_ips(e.a, "carol", s1, 0.05), 1);
+	end = comm_now(e.loop) + 0.2;
+	while (comm_now(e.loop) < end)
+		comm_loop_run_once(e.loop);
+	ck_assert_uint_eq(auth_user_ips(e.a, "carol", s2, 0.05), 1);
+	env_stop(&e);
+}
+END_TEST
+
+/* RFC 7616 3.9.1's example, MD5 and SHA-256: the hashes Digest's
+ * response is made of. */
+START_TEST(digest_hashes_match_rfc7616_example)
+{
+	static const struct {
+		enum auth_alg	alg;
+		const char	*response;
+	} cases[] = {
+		{ AUTH_ALG_MD5, "8ca523f5e9506fed4657c9700eebdbec" },
+		{ AUTH_ALG_SHA256, "753927fa0e85d155564e2e272a28d1802ca10daf"
+		    "4496794697cf8db5856cb6c1" },
+	};
+	char ha1[AUTH_HEX_MAX], ha2[AUTH_HEX_MAX], r[AUTH_HEX_MAX], s[512];
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		auth_alg_hex(cases[i].alg, "Mufasa:http-auth@example.org:"
+		    "Circle of Life", ha1);
+		auth_alg_hex(cases[i].alg, "GET:/dir/index.html", ha2);
+		snprintf(s, sizeof s, "%s:7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzF"
+		    "ZH4GiTo0v:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqG"
+		    "emxURZJ:auth:%s", ha1, ha2);
+		auth_alg_hex(cases[i].alg, s, r);
+		ck_assert_str_eq(r, cases[i].response);
+		ck_assert_uint_eq(strlen(r), auth_alg_len(cases[i].alg));
+	}
+}
+END_TEST
+
+/* utf8 on: what is UTF-8 stays, the rest is taken as Latin-1. */
+START_TEST(utf8_checked_and_latin1_converted)
+{
+	static const struct {
+		const char	*s;
+		bool		valid;
+	} cases[] = {
+		{ "plain", true },
+		{ "j\xc3\xbcrgen", true },
+		{ "\xe2\x82\xac \xf0\x9f\x90\x99", true },
+		{ "j\xfcrgen", false },		/* Latin-1 */
+		{ "\xc0\xaf", false },		/* overlong '/' */
+		{ "\xe0\x80\xaf", false },	/* overlong too */
+		{ "\xed\xa0\x80", false },	/* a surrogate */
+		{ "\xf4\x90\x80\x80", false },	/* past U+10FFFF */
+		{ "\xc3", false },		/* cut short */
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++)
+		ck_assert_msg(auth_utf8_valid(cases[i].s) == cases[i].valid,
+		    "case %zu", i);
+	auth_latin1_utf8("j\xfcrgen gr\xfc\xdf \xff", out);
+	ck_assert_str_eq(out, "j\xc3\xbcrgen gr\xc3\xbc\xc3\x9f \xc3\xbf");
+	ck_assert(auth_utf8_valid(out));
+}
+END_TEST
+
 START_TEST(expired_credentials_ask_again)
 {
 	struct env e;
@@ -503,6 +611,9 @@ main(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, helper_asked_once_within_ttl);
 	tcase_add_test(tc, expired_credentials_ask_again);
+	tcase_add_test(tc, user_ips_counted_within_ttl);
+	tcase_add_test(tc, digest_hashes_match_rfc7616_example);
+	tcase_add_test(tc, utf8_checked_and_latin1_converted);
 	tcase_add_test(tc, names_lowered_and_escaped_for_the_helper);
 	tcase_add_test(tc, cancel_and_free_complete_once_without_user);
 	suite_add_tcase(s, tc);

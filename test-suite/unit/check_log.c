@@ -218,6 +218,8 @@ sample_init(struct sample *s)
 	s->e.server_status = 200;
 	s->e.url = "http://example.com:8080/~a/b%20c?d=e";
 	s->e.user = "alice";
+	s->e.ext_tag = "vip lane";
+	s->e.store_id = "http://cdn.squid.internal/x.js";
 	s->e.bytes_out = 1234;
 	s->e.hdr_bytes_out = 234;
 	s->e.bytes_in = 300;
@@ -436,6 +438,14 @@ static const struct {
 	  "Cache-Control: no-cache, max-age=5\\r\\nAccept: a\\r\\n"
 	  "Accept: b\\r\\n" },
 	{ "%http::>a %http::Ss", "127.0.0.1 TCP_MISS" },
+	/* Helpers' answers: an external acl's tag= (and user=, absent
+	 * here), the store-id, as Squid's annotations. */
+	{ "%et|%ue|%{tag}note|%{store-id}note|%{user}note|%{x}note",
+	  "vip%20lane|-|vip%20lane|http://cdn.squid.internal/x.js|-|-" },
+	{ "%note", "tag:%20vip%20lane%0D%0Astore-id:%20"
+	  "http://cdn.squid.internal/x.js%0D%0A" },
+	{ "%'note", "tag: vip lane\r\nstore-id: "
+	  "http://cdn.squid.internal/x.js\r\n" },
 };
 
 /* The format as one quoted conf word: " and \ escaped. */
