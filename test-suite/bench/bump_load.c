@@ -9,7 +9,7 @@
  *
  *	bump_load [-x PROXY] -t HOST:PORT [-c CONNS] [-d SECONDS]
  *	    [-n MAX] [-k PER_CONN] [-u PATH] [-h HOST] [-N NAMES]
- *	    [-o OFFSET]
+ *	    [-o OFFSET] [-r]
  *
  *	-x	the proxy (addr:port); none: TLS straight to -t
  *	-t	the server: CONNECT HOST:PORT, SNI and Host HOST
@@ -22,6 +22,8 @@
  *	-N	HOST becomes c<i>.HOST, i from OFFSET (-o) up, a new name
  *		per connection modulo NAMES: every CONNECT a name the proxy
  *		has no certificate for yet (a cold certificate cache)
+ *	-r	resume: each connection offers the session (ticket) its
+ *		thread's last one got, as a browser does
  *
  * Prints "req_per_s bytes_per_s p50_ms p99_ms" (as compare.sh's wrk
  * runs do), and the errors on stderr.  Bounded: -d and -n end it, and
@@ -54,6 +56,7 @@ static struct sockaddr_in dst;		/* the proxy, or the server */
 static bool via_proxy;
 static char host[256];
 static unsigned port, conns = 10, per_conn, names;
+static bool resume;
 static unsigned long offset;
 static double seconds = 5, t_end;
 static unsigned long max_reqs;
@@ -63,6 +66,7 @@ static atomic_ulong reqs, bytes, errors, next_name;
 
 struct worker {
 	pthread_t	th;
+	SSL_SESSION	*sess;		/* -r: offered by the next one */
 	float		*lat;		/* ms */
 	size_t		nlat;
 };
@@ -214,6 +218,8 @@ one_conn(struct worker *w)
 		goto out;
 	SSL_set_fd(ssl, fd);
 	SSL_set_tlsext_host_name(ssl, name);
+	if (resume && w->sess != NULL)
+		(void)SSL_set_session(ssl, w->sess);
 	if (SSL_connect(ssl) == 1) {
 		rc = 0;
 		for (k = 0; (per_conn == 0 || k < per_conn) && !done(); k++)
@@ -221,6 +227,11 @@ one_conn(struct worker *w)
 				rc = -1;
 				break;
 			}
+		/* TLS 1.3 tickets come after the handshake: read by now. */
+		if (resume && rc == 0) {
+			SSL_SESSION_free(w->sess);
+			w->sess = SSL_get1_session(ssl);
+		}
 		if (rc == 0)
 			SSL_shutdown(ssl);
 	}
@@ -262,7 +273,7 @@ main(int argc, char **argv)
 	int c;
 	unsigned j;
 
-	while ((c = getopt(argc, argv, "x:t:c:d:n:k:u:h:N:o:")) != -1)
+	while ((c = getopt(argc, argv, "x:t:c:d:n:k:u:h:N:o:r")) != -1)
 		switch (c) {
 		case 'x':
 			if (addr_parse(optarg, &dst, host, sizeof host,
@@ -282,11 +293,12 @@ main(int argc, char **argv)
 		case 'h': host_hdr = optarg; break;
 		case 'N': names = (unsigned)atoi(optarg); break;
 		case 'o': offset = strtoul(optarg, NULL, 10); break;
+		case 'r': resume = true; break;
 		default:
 			return (2);
 		}
 	optind = 1;
-	while ((c = getopt(argc, argv, "x:t:c:d:n:k:u:h:N:o:")) != -1)
+	while ((c = getopt(argc, argv, "x:t:c:d:n:k:u:h:N:o:r")) != -1)
 		if (c == 't' && addr_parse(optarg, via_proxy ? NULL : &dst,
 		    host, sizeof host, &port) != 0) {
 			fprintf(stderr, "bad -t %s\n", optarg);
@@ -295,13 +307,14 @@ main(int argc, char **argv)
 	if (host[0] == '\0' || conns == 0 || conns > 1000) {
 		fprintf(stderr, "usage: bump_load [-x PROXY] -t HOST:PORT "
 		    "[-c CONNS] [-d S] [-n MAX] [-k N] [-u PATH] [-N NAMES] "
-		    "[-o OFFSET]\n");
+		    "[-o OFFSET] [-r]\n");
 		return (2);
 	}
 	ctx = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	if (!resume)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	w = calloc(conns, sizeof *w);
 	t0 = now();
 	t_end = t0 + seconds;
@@ -312,6 +325,7 @@ main(int argc, char **argv)
 	for (j = 0; j < conns; j++) {
 		pthread_join(w[j].th, NULL);
 		n += w[j].nlat;
+		SSL_SESSION_free(w[j].sess);
 	}
 	el = now() - t0;
 	all = malloc((n + 1) * sizeof *all);

@@ -28,7 +28,9 @@
 # the files over HTTPS itself (the ceiling), cuttle and Squid (its OpenSSL
 # build, Debian's squid-openssl) take the same requests on an https_port,
 # all with one P-256 certificate; Varnish (no TLS) and Traffic Server are
-# left out of them.  wrk makes a full handshake on every new connection.
+# left out of them.  wrk makes a full handshake on every new connection;
+# tlsresume1k (bump_load.c -r, below) opens a connection per request that
+# resumes its thread's last session, as a returning browser does.
 #
 # The bump* points are ssl_bump: cuttle and Squid (squid-openssl, its
 # security_file_certgen helper) on an http_port with ssl-bump and one CA,
@@ -42,7 +44,8 @@
 # handshake) per request to one name, so the proxy's certificate comes
 # from its cache; bumpcold gives every tunnel a name of its own (from a
 # hosts_file; a run ends after 3,000 names, as it ends after
-# BENCH_SECONDS), so every one needs a certificate minted (Squid: by its helper, which also writes it to its database).
+# BENCH_SECONDS), so every one needs a certificate minted (Squid: by its
+# helper, which also writes it to its database).
 # The helper's CPU counts as Squid's.
 #
 # Every peer caches in memory: cuttle, Squid and Traffic Server as forward
@@ -66,7 +69,7 @@ DUR=${BENCH_SECONDS:-5}
 WARM=${BENCH_WARMUP:-1}
 RUNS=${BENCH_RUNS:-5}
 LOADS="hit1k50 hit1k500 hit64k hit1m hit16m miss1k newconn1k tls1k tls1m
-    tlsnew1k bumptls1k bump1k bump1m bumpnew bumpcold"
+    tlsnew1k tlsresume1k bumptls1k bump1k bump1m bumpnew bumpcold"
 HIER_LOADS="hierc1k hiers1k carpmiss1k"
 AUTH_LOADS="auth1k"
 # Disk points: Squid and cuttle only, each restarted with one
@@ -620,13 +623,17 @@ run_bump() {
 	[ "$peer" = nginx ] && dst=()
 	case $key in
 	bump1m)		conns=10 path=/1m ;;
-	bumptls1k)	# the https_port, with the same client: the
-			# figure bumped hits are held against
+	bumptls1k|tlsresume1k)
+			# the https_port, with the same client: the
+			# figure bumped hits are held against; or a new
+			# connection each, resuming its thread's last
+			# session (the handshake a returning browser makes)
+			[ "$key" = tlsresume1k ] && args=(-k 1 -r)
 			if [ "$peer" != nginx ]; then
 				dst=()
 				target="127.0.0.1:${TLSPORT[$peer]}"
 				path="http://127.0.0.1:$ORIGIN/1k"
-				args=(-h "127.0.0.1:$ORIGIN")
+				args+=(-h "127.0.0.1:$ORIGIN")
 			fi ;;
 	bumpnew)	args=(-k 1) ;;
 	bumpcold)	args=(-k 1)
@@ -698,7 +705,7 @@ one_run() {
 	# auth1k: the helpers' CPU time is the proxy's too.
 	[ "$key" = auth1k ] && TARGET_PIDS="$TARGET_PIDS $(pgrep -P \
 	    "${MAIN[$peer]}" | tr '\n' ' ')"
-	if [[ $key == bump* ]]; then
+	if [[ $key == bump* || $key == tlsresume1k ]]; then
 		r=$(run_bump "$key" "$peer" "$round")
 	else
 		r=$(run_wrk "$port" "$conns" "$warm" \
@@ -1118,6 +1125,7 @@ report() {
 		tls1k)		label="TLS: 1 KiB hits, 50 conns" ;;
 		tls1m)		label="TLS: 1 MiB hits, 10 conns" ;;
 		tlsnew1k)	label="TLS: 1 KiB hits, new conn (full handshake) each" ;;
+		tlsresume1k)	label="TLS: 1 KiB hits, new conn (resumed session) each" ;;
 		bumptls1k)	label="https_port, bump_load: 1 KiB hits, 50 conns" ;;
 		bump1k)		label="ssl_bump: 1 KiB hits, 50 kept tunnels" ;;
 		bump1m)		label="ssl_bump: 1 MiB hits, 10 kept tunnels" ;;
