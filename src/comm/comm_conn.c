@@ -105,6 +105,36 @@ comm_sock_nodelay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
+/* The send buffer a path of rtt_us wants (see COMM_BULK_MIN), or 0:
+ * leave it to autotuning. */
+uint32_t
+comm_sndbuf_for_rtt(uint32_t rtt_us)
+{
+	uint64_t want = 2ull * COMM_BULK_RATE * rtt_us;
+
+	if (rtt_us == 0 || want >= COMM_SNDBUF_AUTO)
+		return (0);
+	return (want < COMM_SNDBUF_MIN ? COMM_SNDBUF_MIN : (uint32_t)want);
+}
+
+void
+comm_sock_bulk_sndbuf(struct comm_conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	uint32_t want;
+	int v;
+
+	c->flags &= ~CONN_BULK_SIZE;		/* once */
+	memset(&ti, 0, sizeof ti);
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return;
+	if ((want = comm_sndbuf_for_rtt(ti.tcpi_rtt)) == 0)
+		return;
+	v = (int)(want / 2);			/* the kernel doubles it */
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+}
+
 struct comm_conn *
 comm_conn_alloc(struct comm_loop *loop, int fd)
 {

@@ -37,6 +37,24 @@
  */
 #define COMM_NOMEM_RESERVE	32
 
+/*
+ * Send buffers for bulk replies.  Autotuning grows a socket's send buffer
+ * to tcp_wmem's maximum (4 MiB) on any path without loss, short ones
+ * included, and each reply is then copied into megabytes of socket memory
+ * that are out of the cache again before they are sent: on loopback 16
+ * MiB and 1 MiB hits cost about 20% more CPU with the autotuned buffer
+ * than with 512 KiB (doc/internals/comm.md).  A fixed small buffer would
+ * cap a long path at buffer / RTT, though; so a client connection's
+ * first write of COMM_BULK_MIN bytes or more sizes its buffer for its
+ * path: twice the bandwidth-delay product at COMM_BULK_RATE for the RTT
+ * the kernel has measured, at least COMM_SNDBUF_MIN, and a path that
+ * needs more than COMM_SNDBUF_AUTO keeps autotuning.
+ */
+#define COMM_BULK_MIN		(256u << 10)	/* bytes in one write */
+#define COMM_BULK_RATE		3125u		/* bytes per us: 25 Gbit/s */
+#define COMM_SNDBUF_MIN		(256u << 10)
+#define COMM_SNDBUF_AUTO	(4u << 20)
+
 struct comm_nomem {
 	struct comm_call	call;		/* delivers the completion */
 	struct list		link;		/* loop->nomem while spare */
@@ -175,6 +193,9 @@ struct comm_wop {
 					 * no shutdown any more */
 #define CONN_LINGER		0x200u	/* released, handlers run; the
 					 * owed shutdown waits for room */
+#define CONN_BULK_SIZE		0x400u	/* accepted TCP: size the send
+					 * buffer at the first bulk write
+					 * (comm_sock_bulk_sndbuf()) */
 
 struct comm_conn {
 	unsigned		magic;
@@ -267,6 +288,8 @@ void	comm_conn_timer_update(struct comm_conn *c);
 void	comm_conn_teardown(struct comm_conn *c, enum comm_status why);
 void	comm_conn_end_lingering(struct comm_loop *loop);
 void	comm_sock_nodelay(int fd);
+uint32_t	comm_sndbuf_for_rtt(uint32_t rtt_us);
+void	comm_sock_bulk_sndbuf(struct comm_conn *c);
 
 /* comm_io.c */
 extern const struct comm_xprt	comm_xprt_raw;

@@ -393,6 +393,8 @@ comm_writev(struct comm_conn *c, struct buf_chain *chain, comm_done_fn *done,
 		c->t_write = comm_conn_clock(c);
 	list_insert_tail(&c->wq, &w->link);
 	c->queued += w->chain.len;
+	if ((c->flags & CONN_BULK_SIZE) && w->chain.len >= COMM_BULK_MIN)
+		comm_sock_bulk_sndbuf(c);
 	comm_io_flush_soon(c);
 	comm_conn_timer_update(c);
 }

@@ -144,6 +144,9 @@ listen_accept_cb(struct ev_loop *ev, ev_io *w, int revents)
 			listen_pause(l, ENOMEM);
 			return;
 		}
+		if (l->addr.ss_family == AF_INET ||
+		    l->addr.ss_family == AF_INET6)
+			c->flags |= CONN_BULK_SIZE;
 		l->loop->st.accepted++;
 		l->in_cb = true;
 		l->fn(l, c, (const struct sockaddr *)&peer, l->arg);

@@ -22,6 +22,7 @@
 #include "base/check.h"
 #include "buf/buf.h"
 #include "comm/comm.h"
+#include "comm/comm_int.h"
 #include "comm_test.h"
 
 static struct comm_loop *loop;
@@ -194,6 +195,74 @@ START_TEST(accept_works_on_ipv6_loopback)
 	}
 	close(probe);
 	accept_one_on("::1");
+}
+END_TEST
+
+/*
+ * A client connection's first bulk write sizes its send buffer for its
+ * path (twice the bandwidth-delay product at 25 Gbit/s, 256 KiB at
+ * least; autotuning beyond what that reaches), and small writes leave
+ * autotuning alone.
+ */
+START_TEST(bulk_write_sizes_the_send_buffer_for_the_path)
+{
+	struct tcp_info ti;
+	struct rec r[2];
+	struct acc a;
+	struct buf_chain ch;
+	unsigned char *p;
+	int fd[2], v0, v1, v;
+	socklen_t len;
+	uint32_t want;
+
+	ck_assert_uint_eq(comm_sndbuf_for_rtt(0), 0);
+	ck_assert_uint_eq(comm_sndbuf_for_rtt(20), 256u << 10);  /* loopback */
+	ck_assert_uint_eq(comm_sndbuf_for_rtt(100), 625000);	   /* LAN */
+	ck_assert_uint_eq(comm_sndbuf_for_rtt(670), 4187500);
+	ck_assert_uint_eq(comm_sndbuf_for_rtt(700), 0);		   /* WAN */
+
+	acc_init(&a);
+	a.keep = true;
+	listen_on("127.0.0.1");
+	comm_accept_start(lst, on_accept, &a);
+	fd[0] = client_connect();
+	fd[1] = client_connect();
+	RUN_UNTIL(loop, a.n == 2);
+	len = sizeof v0;
+	ck_assert_int_eq(getsockopt(comm_conn_fd(a.conns[0]), SOL_SOCKET,
+	    SO_SNDBUF, &v0, &len), 0);
+	ck_assert_int_eq(getsockopt(comm_conn_fd(a.conns[1]), SOL_SOCKET,
+	    SO_SNDBUF, &v1, &len), 0);
+	len = sizeof ti;
+	ck_assert_int_eq(getsockopt(comm_conn_fd(a.conns[0]), IPPROTO_TCP,
+	    TCP_INFO, &ti, &len), 0);
+	want = comm_sndbuf_for_rtt(ti.tcpi_rtt);
+	ck_assert_uint_ne(want, 0);		/* loopback is short */
+
+	p = calloc(1, COMM_BULK_MIN);
+	ck_assert_ptr_nonnull(p);
+	buf_chain_init(&ch, comm_loop_pool(loop));
+	ck_assert_int_eq(buf_chain_append(&ch, p, COMM_BULK_MIN), 0);
+	memset(r, 0, sizeof r);
+	comm_writev(a.conns[0], &ch, rec_done, &r[0]);
+	buf_chain_init(&ch, comm_loop_pool(loop));
+	ck_assert_int_eq(buf_chain_append(&ch, p, COMM_BULK_MIN - 1), 0);
+	comm_writev(a.conns[1], &ch, rec_done, &r[1]);
+	free(p);
+	len = sizeof v;
+	ck_assert_int_eq(getsockopt(comm_conn_fd(a.conns[0]), SOL_SOCKET,
+	    SO_SNDBUF, &v, &len), 0);
+	ck_assert_int_eq(v, (int)want);
+	ck_assert_int_ne(v, v0);
+	ck_assert_int_eq(getsockopt(comm_conn_fd(a.conns[1]), SOL_SOCKET,
+	    SO_SNDBUF, &v, &len), 0);
+	ck_assert_int_eq(v, v1);
+	comm_close(&a.conns[0]);
+	comm_close(&a.conns[1]);
+	RUN_UNTIL(loop, r[0].calls == 1 && r[1].calls == 1);
+	close(fd[0]);
+	close(fd[1]);
+	teardown_all();
 }
 END_TEST
 
@@ -743,6 +812,7 @@ comm_accept_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, accepted_conns_are_nonblocking_cloexec_and_nodelay);
 	tcase_add_test(tc, accept_works_on_ipv6_loopback);
+	tcase_add_test(tc, bulk_write_sizes_the_send_buffer_for_the_path);
 	tcase_add_test(tc, accept_drains_the_backlog_with_a_cap_per_wakeup);
 	tcase_add_test(tc, listener_closed_from_the_accept_callback);
 	tcase_add_test(tc, accept_stop_leaves_clients_in_the_backlog);
