@@ -22,7 +22,8 @@
 # (storeid_file_rewrite, asked for every request) in place: cuttle and
 # Squid only, each restarted with the same auth_param, store_id and
 # http_access lines; compare with hit1k50 for their cost.  Its CPU
-# figures include the helpers' (the proxy's child processes).
+# figures include the helpers' (the proxy's child processes), unless
+# BENCH_HELPER_CPU=0 (the proxy's own process only).
 #
 # The tls* points put TLS between the client and the server: nginx serves
 # the files over HTTPS itself (the ceiling), cuttle and Squid (its OpenSSL
@@ -703,8 +704,9 @@ one_run() {
 	fi
 	TARGET_PIDS=${CPUS[$peer]}
 	# auth1k: the helpers' CPU time is the proxy's too.
-	[ "$key" = auth1k ] && TARGET_PIDS="$TARGET_PIDS $(pgrep -P \
-	    "${MAIN[$peer]}" | tr '\n' ' ')"
+	[ "$key" = auth1k ] && [ "${BENCH_HELPER_CPU:-1}" != 0 ] &&
+	    TARGET_PIDS="$TARGET_PIDS $(pgrep -P "${MAIN[$peer]}" |
+	    tr '\n' ' ')"
 	if [[ $key == bump* || $key == tlsresume1k ]]; then
 		r=$(run_bump "$key" "$peer" "$round")
 	else
