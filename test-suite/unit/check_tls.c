@@ -1120,9 +1120,13 @@ START_TEST(idle_connection_memory)
 	    (idle - plain) / (2 * N));
 	/* Busy: OpenSSL's read and write buffers kept, about 34 KiB (with
 	 * SSL_MODE_RELEASE_BUFFERS they went at once); idle: about 17 KiB
-	 * without them. */
+	 * without them.  AddressSanitizer allocates outside the arena that
+	 * mallinfo2() reports on: there only the release count above says
+	 * the buffers went. */
+#ifndef CUTTLE_SANITIZERS
 	ck_assert_uint_gt((busy - plain) / (2 * N), 24576);
 	ck_assert_uint_lt((idle - plain) / (2 * N), 24576);
+#endif
 	for (i = 0; i < N; i++) {
 		comm_close(&c[i][0]);
 		comm_close(&c[i][1]);
