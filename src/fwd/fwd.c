@@ -639,6 +639,15 @@ fwd_read(struct fwd *f)
 	comm_read(f->conn, NULL, FWD_READ_MAX, fwd_read_done, f);
 }
 
+/* The hop failed before a reply head was taken (a reset, a stall,
+ * garbage, a cut head): nothing of it reached the client or the cache,
+ * so an idempotent request may go to the next candidate. */
+static bool
+fwd_may_next_hop(const struct fwd *f)
+{
+	return (f->idempotent && !f->have_reply);
+}
+
 /* A pooled connection the origin had closed fails before any reply byte:
  * an idempotent request without content goes once more, on a new one. */
 static bool
@@ -771,6 +780,11 @@ fwd_parse(struct fwd *f, const char *data, size_t len)
 			log_msg(LG_INFO, SEC_FWD, "%s: invalid reply: %s",
 			    f->key, http_err_text(http_parser_error(
 			    f->parser)));
+			/* Garbage instead of a reply head (a peer that does
+			 * not speak HTTP): nothing went out, the next
+			 * candidate may answer. */
+			if (fwd_may_next_hop(f) && fwd_next_hop(f))
+				return;
 			fwd_end(f, STORE_ERR_INVALID_RESP, 0);
 			return;
 		}
@@ -815,8 +829,8 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 			store_entry_wait_room(f->e, fwd_room, f);
 		return;
 	case COMM_EOF:
-		if (!f->got_reply_byte && (fwd_retry(f) || (f->idempotent &&
-		    fwd_next_hop(f))))
+		if ((!f->got_reply_byte && fwd_retry(f)) ||
+		    (fwd_may_next_hop(f) && fwd_next_hop(f)))
 			return;
 		if (!f->parser_started) {
 			fwd_end(f, STORE_ERR_ZERO_SIZE, 0);
@@ -841,11 +855,15 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 			    STORE_ERR_ZERO_SIZE, 0);
 		return;
 	case COMM_TIMEOUT:
+		/* A hop that stalls (accepts, never answers): Squid's
+		 * read timeout, then its retry on the next destination. */
+		if (fwd_may_next_hop(f) && fwd_next_hop(f))
+			return;
 		fwd_end(f, STORE_ERR_READ_TIMEOUT, ETIMEDOUT);
 		return;
 	case COMM_ERROR:
-		if (!f->got_reply_byte && (fwd_retry(f) || (f->idempotent &&
-		    fwd_next_hop(f))))
+		if ((!f->got_reply_byte && fwd_retry(f)) ||
+		    (fwd_may_next_hop(f) && fwd_next_hop(f)))
 			return;
 		fwd_end(f, f->got_reply_byte ? STORE_ERR_INVALID_RESP :
 		    STORE_ERR_ZERO_SIZE, res->err);
