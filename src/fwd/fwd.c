@@ -328,6 +328,10 @@ fwd_next_hop_after(struct fwd *f, bool failed)
 	if (f->conn != NULL)
 		comm_close(&f->conn);
 	if (f->parser_started) {
+		/* The failed hop's reply head (a 504, a partial one) goes
+		 * with its parser: the next hop's is parsed afresh. */
+		http_msg_fini(&f->reply);
+		http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
 		http_parser_free(&f->parser);
 		f->parser = http_parser_new(HTTP_MSG_RESPONSE,
 		    (size_t)f->ctx->conf->reply_header_max_size);
@@ -713,11 +717,15 @@ fwd_reply_headers(struct fwd *f)
 		return (true);
 	}
 	/* A sibling asked only-if-cached that has nothing (504, RFC 9111
-	 * 5.2.1.7; a stale ICP HIT, or one that lied): nothing of it is
-	 * kept, the next candidate is asked. */
-	if (f->reply.status == 504 && fwd_sibling_only_cached(f) &&
-	    fwd_next_hop_after(f, false))
-		return (false);
+	 * 5.2.1.7; a stale ICP HIT, or one that lied), or any hop's 502 or
+	 * 504 (Squid's reforwardable statuses): nothing of it is kept,
+	 * the next candidate is asked. */
+	if ((f->reply.status == 504 && fwd_sibling_only_cached(f)) ||
+	    ((f->reply.status == 502 || f->reply.status == 504) &&
+	    fwd_may_next_hop(f))) {
+		if (fwd_next_hop_after(f, false))
+			return (false);
+	}
 	/* reply_body_max_size: a reply known to be too big is refused
 	 * before anything of it goes out (ERR_TOO_BIG). */
 	if (f->max_body != 0 && f->reply.body == HTTP_BODY_LENGTH &&
