@@ -322,8 +322,12 @@ fwd_next_hop_after(struct fwd *f, bool failed)
 		fwd_peer_failed(f->peers, f->pe, comm_now(f->ctx->loop));
 	if (f->hop + 1 >= f->nhops || f->body_started || f->ended)
 		return (false);
-	log_msg(LG_INFO, SEC_FWD, "%s: failed; trying %s next", f->key,
-	    f->hops[f->hop + 1].peer >= 0 ?
+	/* A peer that failed is cache.log news, as Squid's failed
+	 * connection to a peer is. */
+	log_msg(f->pe != NULL && failed ? LG_NOTICE : LG_INFO, SEC_FWD,
+	    "%s: %s%s failed; trying %s next", f->key,
+	    f->pe != NULL ? "cache_peer " : "", f->pe != NULL ?
+	    f->pe->name : "the origin", f->hops[f->hop + 1].peer >= 0 ?
 	    f->peers->v[f->hops[f->hop + 1].peer].name : "the origin");
 	if (f->conn != NULL)
 		comm_close(&f->conn);
