@@ -322,12 +322,20 @@ fwd_next_hop_after(struct fwd *f, bool failed)
 		fwd_peer_failed(f->peers, f->pe, comm_now(f->ctx->loop));
 	if (f->hop + 1 >= f->nhops || f->body_started || f->ended)
 		return (false);
-	log_msg(LG_INFO, SEC_FWD, "%s: failed; trying %s next", f->key,
-	    f->hops[f->hop + 1].peer >= 0 ?
+	/* A peer that failed is cache.log news, as Squid's failed
+	 * connection to a peer is. */
+	log_msg(f->pe != NULL && failed ? LG_NOTICE : LG_INFO, SEC_FWD,
+	    "%s: %s%s failed; trying %s next", f->key,
+	    f->pe != NULL ? "cache_peer " : "", f->pe != NULL ?
+	    f->pe->name : "the origin", f->hops[f->hop + 1].peer >= 0 ?
 	    f->peers->v[f->hops[f->hop + 1].peer].name : "the origin");
 	if (f->conn != NULL)
 		comm_close(&f->conn);
 	if (f->parser_started) {
+		/* The failed hop's reply head (a 504, a partial one) goes
+		 * with its parser: the next hop's is parsed afresh. */
+		http_msg_fini(&f->reply);
+		http_msg_init(&f->reply, HTTP_MSG_RESPONSE);
 		http_parser_free(&f->parser);
 		f->parser = http_parser_new(HTTP_MSG_RESPONSE,
 		    (size_t)f->ctx->conf->reply_header_max_size);
@@ -639,6 +647,15 @@ fwd_read(struct fwd *f)
 	comm_read(f->conn, NULL, FWD_READ_MAX, fwd_read_done, f);
 }
 
+/* The hop failed before a reply head was taken (a reset, a stall,
+ * garbage, a cut head): nothing of it reached the client or the cache,
+ * so an idempotent request may go to the next candidate. */
+static bool
+fwd_may_next_hop(const struct fwd *f)
+{
+	return (f->idempotent && !f->have_reply);
+}
+
 /* A pooled connection the origin had closed fails before any reply byte:
  * an idempotent request without content goes once more, on a new one. */
 static bool
@@ -704,11 +721,15 @@ fwd_reply_headers(struct fwd *f)
 		return (true);
 	}
 	/* A sibling asked only-if-cached that has nothing (504, RFC 9111
-	 * 5.2.1.7; a stale ICP HIT, or one that lied): nothing of it is
-	 * kept, the next candidate is asked. */
-	if (f->reply.status == 504 && fwd_sibling_only_cached(f) &&
-	    fwd_next_hop_after(f, false))
-		return (false);
+	 * 5.2.1.7; a stale ICP HIT, or one that lied), or any hop's 502 or
+	 * 504 (Squid's reforwardable statuses): nothing of it is kept,
+	 * the next candidate is asked. */
+	if ((f->reply.status == 504 && fwd_sibling_only_cached(f)) ||
+	    ((f->reply.status == 502 || f->reply.status == 504) &&
+	    fwd_may_next_hop(f))) {
+		if (fwd_next_hop_after(f, false))
+			return (false);
+	}
 	/* reply_body_max_size: a reply known to be too big is refused
 	 * before anything of it goes out (ERR_TOO_BIG). */
 	if (f->max_body != 0 && f->reply.body == HTTP_BODY_LENGTH &&
@@ -771,6 +792,11 @@ fwd_parse(struct fwd *f, const char *data, size_t len)
 			log_msg(LG_INFO, SEC_FWD, "%s: invalid reply: %s",
 			    f->key, http_err_text(http_parser_error(
 			    f->parser)));
+			/* Garbage instead of a reply head (a peer that does
+			 * not speak HTTP): nothing went out, the next
+			 * candidate may answer. */
+			if (fwd_may_next_hop(f) && fwd_next_hop(f))
+				return;
 			fwd_end(f, STORE_ERR_INVALID_RESP, 0);
 			return;
 		}
@@ -815,8 +841,8 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 			store_entry_wait_room(f->e, fwd_room, f);
 		return;
 	case COMM_EOF:
-		if (!f->got_reply_byte && (fwd_retry(f) || (f->idempotent &&
-		    fwd_next_hop(f))))
+		if ((!f->got_reply_byte && fwd_retry(f)) ||
+		    (fwd_may_next_hop(f) && fwd_next_hop(f)))
 			return;
 		if (!f->parser_started) {
 			fwd_end(f, STORE_ERR_ZERO_SIZE, 0);
@@ -841,11 +867,15 @@ fwd_read_done(struct comm_conn *c, const struct comm_result *res, void *arg)
 			    STORE_ERR_ZERO_SIZE, 0);
 		return;
 	case COMM_TIMEOUT:
+		/* A hop that stalls (accepts, never answers): Squid's
+		 * read timeout, then its retry on the next destination. */
+		if (fwd_may_next_hop(f) && fwd_next_hop(f))
+			return;
 		fwd_end(f, STORE_ERR_READ_TIMEOUT, ETIMEDOUT);
 		return;
 	case COMM_ERROR:
-		if (!f->got_reply_byte && (fwd_retry(f) || (f->idempotent &&
-		    fwd_next_hop(f))))
+		if ((!f->got_reply_byte && fwd_retry(f)) ||
+		    (fwd_may_next_hop(f) && fwd_next_hop(f)))
 			return;
 		fwd_end(f, f->got_reply_byte ? STORE_ERR_INVALID_RESP :
 		    STORE_ERR_ZERO_SIZE, res->err);

@@ -687,6 +687,11 @@ icp_mgr_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	    "for no query under way (late).\n# TYPE "
 	    "cuttle_icp_late_replies_total counter\n"
 	    "cuttle_icp_late_replies_total %ju\n", (uintmax_t)s->late);
+	mgr_out_printf(o, "# HELP cuttle_icp_unknown_peer_replies_total ICP "
+	    "replies from an address no query was sent to (dropped).\n"
+	    "# TYPE cuttle_icp_unknown_peer_replies_total counter\n"
+	    "cuttle_icp_unknown_peer_replies_total %ju\n",
+	    (uintmax_t)s->unknown_peer);
 	mgr_out_printf(o, "# HELP cuttle_icp_query_timeouts_total ICP "
 	    "queries that ended with replies missing.\n# TYPE "
 	    "cuttle_icp_query_timeouts_total counter\n"
