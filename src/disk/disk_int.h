@@ -77,6 +77,8 @@ struct disk_store {
 	uint32_t		rate_used;	/* writes in it */
 	uint64_t		reinserted_bytes;
 	bool			no_reinsert;
+	/* Shrunk: the file's new end, once nothing reaches past it. */
+	uint64_t		trunc_to;
 
 	uint64_t		stats[DISK_NSTATS];
 };
@@ -89,7 +91,15 @@ int	disk_load_defer(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN]);
  * tombstone is owed, else dropped (nothing written then). */
 void	disk_load_close(struct disk_store *ds);
 
+/* disk_store.c */
+/* disk_gets_reach() - whether a read under way may touch region n or a
+ * later one. */
+bool	disk_gets_reach(const struct disk_store *ds, uint32_t n);
+
 /* disk_write.c */
+/* disk_store_trunc() - a shrink's truncation, when nothing reaches the
+ * retired regions any more. */
+void	disk_store_trunc(struct disk_store *ds);
 /* disk_img_new() - a fresh image for region r as the open one, the old
  * kept while written; -ENOMEM. */
 int	disk_img_new(struct disk_store *ds, uint32_t r);

@@ -93,9 +93,12 @@ disk_store_close(struct disk_store **dsp)
 	get_orphan_all(ds);
 	disk_put_orphan_all(ds);
 	disk_load_close(ds);
-	if (ds->img != NULL)
+	if (ds->img != NULL) {
 		e = disk_img_close(ds);
-	else {
+		/* Its images are written: nothing reaches past the end. */
+		if (ds->trunc_to != 0)
+			(void)disk_io_resize(ds->io, ds->trunc_to);
+	} else {
 		e = ds->failed != 0 || ds->read_only ? 0 :
 		    disk_store_flush(ds);
 		if (e == 0 && ds->failed == 0 && !ds->read_only &&
@@ -675,6 +678,21 @@ disk_stream_joined(struct disk_stream *s)
 	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
 	if (g->ds != NULL)
 		g->ds->stats[DISK_STAT_joined]++;
+}
+
+bool
+disk_gets_reach(const struct disk_store *ds, uint32_t n)
+{
+	const struct disk_get *g;
+	const struct list *l;
+
+	LIST_FOREACH(l, &ds->gets) {
+		g = container_of(l, const struct disk_get, link);
+		if (g->a.region >= n || g->a.first_region >= n ||
+		    g->a.first_region > g->a.region)
+			return (true);
+	}
+	return (false);
 }
 
 bool

@@ -306,6 +306,7 @@ disk_store_flush(struct disk_store *ds)
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
+	disk_store_trunc(ds);
 	if (ds->load != NULL || ds->fill == ds->flushed)
 		return (0);
 	/* From the start of the block the last flush ended in: what a later
@@ -813,4 +814,100 @@ disk_put_finish(struct disk_put **pp, const struct disk_obj *o)
 	}
 	disk_put_abort(pp);
 	return (e);
+}
+
+/* -- resizing ------------------------------------------------------------ */
+
+void
+disk_store_trunc(struct disk_store *ds)
+{
+	if (ds->trunc_to == 0 || !list_empty(&ds->imgs) ||
+	    disk_gets_reach(ds, ds->sb.nregions))
+		return;
+	/* Another failure to truncate only leaves the tail unused. */
+	(void)disk_io_resize(ds->io, ds->trunc_to);
+	ds->trunc_to = 0;
+}
+
+/* The superblock saying n regions, written and synced. */
+static int
+resize_sb(struct disk_store *ds, uint32_t n)
+{
+	struct disk_sb sb = ds->sb;
+	uint8_t *blk;
+	int e;
+
+	if ((blk = calloc(1, DISK_SB_SIZE)) == NULL)
+		return (-ENOMEM);
+	sb.nregions = n;
+	disk_sb_encode(&sb, blk);
+	e = disk_io_write(ds->io, blk, DISK_SB_SIZE, 0);
+	if (e == 0)
+		e = disk_io_sync(ds->io);
+	free(blk);
+	return (e);
+}
+
+int
+disk_store_resize(struct disk_store *ds, uint64_t size)
+{
+	uint32_t old, n, tail;
+	struct disk_put *p;
+	struct list *l;
+	size_t dropped;
+	uint64_t rn;
+	bool move;
+	int e;
+
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	if (ds->read_only)
+		return (-EROFS);
+	if (ds->failed != 0)
+		return (-EIO);
+	if (ds->load != NULL)
+		return (-EAGAIN);
+	if (size < DISK_SB_SIZE)
+		return (-EINVAL);
+	rn = (size - DISK_SB_SIZE) / ds->sb.region_size;
+	if (rn < 2 || rn > DISK_REGIONS_MAX)
+		return (-EINVAL);
+	old = ds->sb.nregions;
+	n = (uint32_t)rn;
+	if (n == old)
+		return (0);
+	/* Growing: the blocks first, so that a superblock never names
+	 * regions the file lacks; shrinking: the superblock first, so that
+	 * the regions it still names are all there. */
+	if (n > old) {
+		if ((e = disk_io_resize(ds->io, disk_region_pos(&ds->sb, 0) +
+		    (uint64_t)n * ds->sb.region_size)) != 0)
+			return (e);
+	}
+	if ((e = resize_sb(ds, n)) != 0)
+		return (e);
+	/* The writer in a retired region starts again at region 0, the
+	 * oldest of those left; else the log goes on where it is. */
+	move = ds->region >= n;
+	tail = move ? 0 : (ds->region + 1) % n;
+	if ((e = disk_index_resize(ds->idx, n, tail, &dropped)) != 0)
+		return (store_fail(ds, e));
+	ds->stats[DISK_STAT_retired] += dropped;
+	LIST_FOREACH(l, &ds->puts) {
+		p = container_of(l, struct disk_put, link);
+		if (p->err == 0)
+			p->err = -ESTALE;
+	}
+	ds->sb.nregions = n;
+	if (move) {
+		if (ds->img != NULL && (e = disk_img_new(ds, 0)) != 0)
+			return (store_fail(ds, e));
+		disk_region_start(ds, 0);
+	}
+	if (n < old) {
+		ds->trunc_to = disk_region_pos(&ds->sb, 0) +
+		    (uint64_t)n * ds->sb.region_size;
+		disk_store_trunc(ds);
+	} else
+		ds->trunc_to = 0;
+	return (0);
 }
