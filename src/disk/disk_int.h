@@ -110,6 +110,19 @@ int	disk_img_close(struct disk_store *ds);
  * when it is about to be reclaimed and the share allows. */
 void	disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
 	    const struct disk_obj *o);
+/* disk_reinsert_begin() - an object in chunks at a (size body bytes,
+ * len in all) about to be read chunk by chunk: a put in pieces of its
+ * copy, to be fed its chunks as they are checked, when it is near
+ * reclaim and the share allows; else NULL. */
+struct disk_put	*disk_reinsert_begin(struct disk_store *ds,
+		    const struct disk_addr *a,
+		    const uint8_t key[DISK_KEY_LEN], uint64_t size,
+		    uint64_t len);
+/* disk_reinsert_end() - the copy finished with o's url and hdrs, or,
+ * when o is NULL (the read failed or stopped), dropped; NULLs *pp; *pp
+ * may be NULL. */
+void	disk_reinsert_end(struct disk_put **pp, const struct disk_obj *o,
+	    uint64_t len);
 /* disk_store_fail() - a write failed: region r's entries dropped, the
  * store out of service.  Returns err. */
 int	disk_store_fail(struct disk_store *ds, uint32_t r, int err);

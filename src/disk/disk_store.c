@@ -300,6 +300,7 @@ struct disk_get {
 	bool			busy;	/* a read or call out */
 	bool			in_part;	/* part running */
 	bool			cancelled;	/* freed when it comes back */
+	struct disk_put		*re;	/* its copy, reinserted, or NULL */
 };
 
 static void
@@ -307,6 +308,7 @@ get_free(struct disk_get *g)
 {
 	if (g->ds != NULL)
 		list_remove(&g->link);
+	disk_reinsert_end(&g->re, NULL, 0);
 	buf_unref(&g->got.head);
 	buf_unref(&g->mem);
 	buf_chain_fini(&g->got.body);
@@ -499,6 +501,32 @@ get_reinsert(struct disk_get *g, const uint8_t *in)
 	disk_reinsert(g->ds, &g->a, &o);
 }
 
+/* An object's bytes in all, as the share of reinsertion counts them. */
+static uint64_t
+g_len(const struct disk_get *g)
+{
+	return (g->h.url_len + g->h.hdr_len + g->h.object_size);
+}
+
+/* A chunked object read whole: its copy, if one is being written, gets
+ * its head. */
+static void
+get_reinsert_end(struct disk_get *g)
+{
+	const uint8_t *in;
+	struct disk_obj o;
+
+	if (g->re == NULL)
+		return;
+	in = buf_data(g->got.head);
+	memset(&o, 0, sizeof o);
+	o.url = disk_rec_url(&g->h, in);
+	o.url_len = g->h.url_len;
+	o.hdrs = disk_rec_hdrs(&g->h, in);
+	o.hdr_len = g->h.hdr_len;
+	disk_reinsert_end(&g->re, &o, g_len(g));
+}
+
 static void
 get_got(struct disk_get *g, struct buf *b)
 {
@@ -544,6 +572,8 @@ get_got(struct disk_get *g, struct buf *b)
 			get_finish(g, 0);
 			return;
 		}
+		g->re = disk_reinsert_begin(g->ds, &g->a, g->key,
+		    g->h.object_size, g_len(g));
 		if (g->part != NULL) {
 			/* Told of the head; the chunks when asked. */
 			(void)get_part(g, false);
@@ -571,9 +601,14 @@ get_got(struct disk_get *g, struct buf *b)
 		get_finish(g, -ENOMEM);
 		return;
 	}
+	if (g->re != NULL && disk_put_append(g->re, disk_rec_body(&r, in),
+	    r.body_len) != 0)
+		disk_reinsert_end(&g->re, NULL, 0);
 	buf_unref(&b);
 	g->at += r.body_len;
 	g->chunk++;
+	if (g->chunk == g->h.nchunks && g->at == g->h.object_size)
+		get_reinsert_end(g);
 	if (g->part == NULL) {
 		get_next_chunk(g);
 		return;

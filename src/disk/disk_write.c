@@ -437,23 +437,37 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
  * read stays and what is not goes: FIFO with reinsertion, for the cost of
  * no read of its own.  Bounded: the bytes reinserted stay under
  * DISK_REINSERT_SHARE of all bytes written, so that a hot set larger
- * than the store cannot turn the log into a copying loop.  Objects in
- * chunks are not reinserted (their bytes are not in one place).
+ * than the store cannot turn the log into a copying loop.  Age is its
+ * oldest record's: an object in chunks is near reclaim when its first
+ * chunk is.  One read whole at once (disk_store_get()) is written again
+ * by put_whole(); one read chunk by chunk on a loop is copied as a put
+ * in pieces fed by the chunks as they are read and checked
+ * (disk_reinsert_begin(), disk_put_append(), disk_reinsert_end()), so
+ * that it costs no read and no more memory than a chunk.
  */
 #define DISK_REINSERT_SHARE	4	/* 1/4 */
+
+/* Whether len bytes of an object at a may be written again now. */
+static bool
+reinsert_ok(const struct disk_store *ds, const struct disk_addr *a,
+    uint64_t len)
+{
+	uint32_t n = ds->sb.nregions, tail = (ds->region + 1) % n;
+
+	return (!ds->read_only && ds->failed == 0 && ds->load == NULL &&
+	    !ds->no_reinsert && a->first_region < n &&
+	    (a->first_region + n - tail) % n < n / 4 &&
+	    (ds->reinserted_bytes + len) * DISK_REINSERT_SHARE <=
+	    ds->stats[DISK_STAT_bytes_written]);
+}
 
 void
 disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
     const struct disk_obj *o)
 {
-	uint32_t n = ds->sb.nregions, tail = (ds->region + 1) % n;
 	uint64_t len = o->url_len + o->hdr_len + o->body_len;
 
-	if (ds->read_only || ds->failed != 0 || ds->load != NULL ||
-	    ds->no_reinsert || a->first_region != a->region ||
-	    (a->region + n - tail) % n >= n / 4 ||
-	    (ds->reinserted_bytes + len) * DISK_REINSERT_SHARE >
-	    ds->stats[DISK_STAT_bytes_written])
+	if (!reinsert_ok(ds, a, len))
 		return;
 	if (put_whole(ds, o, true) == 0)
 		ds->reinserted_bytes += len;
@@ -594,6 +608,7 @@ struct disk_put {
 	uint32_t		nchunks;
 	uint32_t		cap;
 	bool			unsized;	/* size: a bound till finish */
+	bool			again;	/* a reinsertion */
 };
 
 /* The store closes: its puts under way are dead. */
@@ -806,8 +821,9 @@ disk_put_finish(struct disk_put **pp, const struct disk_obj *o)
 		e = disk_index_put(ds->idx, p->key, &a);
 		if (e > 0) {
 			e = 0;
-			ds->stats[DISK_STAT_puts]++;
-			if (replaced && ds->img != NULL)
+			ds->stats[p->again ? DISK_STAT_reinserted :
+			    DISK_STAT_puts]++;
+			if (replaced && !p->again && ds->img != NULL)
 				(void)disk_store_flush(ds);
 		} else if (e == 0 || e == -EINVAL)
 			e = -ESTALE;
@@ -910,4 +926,33 @@ disk_store_resize(struct disk_store *ds, uint64_t size)
 	} else
 		ds->trunc_to = 0;
 	return (0);
+}
+
+struct disk_put *
+disk_reinsert_begin(struct disk_store *ds, const struct disk_addr *a,
+    const uint8_t key[DISK_KEY_LEN], uint64_t size, uint64_t len)
+{
+	struct disk_put *p;
+	int e;
+
+	if (!reinsert_ok(ds, a, len))
+		return (NULL);
+	p = disk_put_begin(ds, key, size, &e);
+	if (p != NULL)
+		p->again = true;
+	return (p);
+}
+
+void
+disk_reinsert_end(struct disk_put **pp, const struct disk_obj *o,
+    uint64_t len)
+{
+	struct disk_store *ds;
+
+	if (*pp == NULL)
+		return;
+	ds = (*pp)->ds;
+	if (o != NULL && ds != NULL && disk_put_finish(pp, o) == 0)
+		ds->reinserted_bytes += len;
+	disk_put_abort(pp);
 }

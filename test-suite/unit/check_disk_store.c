@@ -833,6 +833,28 @@ START_TEST(a_store_grows_and_shrinks_in_place)
 }
 END_TEST
 
+/* An object in chunks read whole near reclaim is written again too (its
+ * first chunk's region is its age). */
+START_TEST(a_chunked_object_read_near_reclaim_is_reinserted)
+{
+	struct disk_store *ds;
+	unsigned id = 0, big = 73;	/* (73 + 1) % 37: chunked */
+
+	ck_assert_int_eq(disk_store_create(path, 16 * RSIZE + DISK_SB_SIZE,
+	    &opts, false), 0);
+	ds = open_store(false);
+	ck_assert_uint_gt(obj_size(big, 1), RSIZE);	/* two regions */
+	ck_assert_int_eq(put(ds, big, 1), 0);
+	fill_to(ds, &id, 13);
+	ck_assert_int_eq(get_version(ds, big), 1);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_reinserted), 1);
+	fill_to(ds, &id, 15);
+	fill_to(ds, &id, 2);		/* regions 0 and 1 reclaimed */
+	ck_assert_int_eq(get_version(ds, big), 1);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+}
+END_TEST
+
 static Suite *
 disk_store_suite(void)
 {
@@ -844,6 +866,7 @@ disk_store_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, put_get_small_and_chunked_and_reopen);
 	tcase_add_test(tc, a_store_grows_and_shrinks_in_place);
+	tcase_add_test(tc, a_chunked_object_read_near_reclaim_is_reinserted);
 	tcase_add_loop_test(tc, a_read_object_near_reclaim_is_reinserted, 0,
 	    2);
 	tcase_add_test(tc, a_put_in_pieces_is_whole_after_reopen);
