@@ -419,8 +419,8 @@ disks_resize(struct disk_store *ds, const char *path, uint64_t size)
 		log_msg(LG_WARN, SEC_STORE, "cache_dir %s: its SIZE cannot "
 		    "change now (%s): the store keeps %ju MB", path,
 		    e == -EAGAIN ? "its index is loading; reconfigure again "
-		    "once it has" : e == -EINVAL ? "too small for two "
-		    "regions" : strerror(-e), (uintmax_t)(((uint64_t)was *
+		    "once it has" : e == -EINVAL ? "fewer than two "
+		    "regions, or more than the format's" : strerror(-e), (uintmax_t)(((uint64_t)was *
 		    sb->region_size) >> 20));
 }
 
