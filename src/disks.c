@@ -396,11 +396,39 @@ nomem:
 	return (-1);
 }
 
+/* A kept store's SIZE: the store grown or shrunk to it when its region
+ * count differs (its region size is its file's); why not, logged. */
+static void
+disks_resize(struct disk_store *ds, const char *path, uint64_t size)
+{
+	const struct disk_sb *sb = disk_store_sb(ds);
+	uint32_t was = sb->nregions;
+	uint64_t retired;
+	int e;
+
+	retired = disk_store_stat(ds, DISK_STAT_retired);
+	e = disk_store_resize(ds, size);
+	if (e == 0 && sb->nregions != was)
+		log_msg(LG_NOTICE, SEC_STORE, "cache_dir %s: %s to %ju MB "
+		    "(%u regions), %ju objects retired", path,
+		    sb->nregions > was ? "grown" : "shrunk",
+		    (uintmax_t)(((uint64_t)sb->nregions * sb->region_size) >>
+		    20), sb->nregions, (uintmax_t)(disk_store_stat(ds,
+		    DISK_STAT_retired) - retired));
+	else if (e != 0)
+		log_msg(LG_WARN, SEC_STORE, "cache_dir %s: its SIZE cannot "
+		    "change now (%s): the store keeps %ju MB", path,
+		    e == -EAGAIN ? "its index is loading; reconfigure again "
+		    "once it has" : e == -EINVAL ? "fewer than two "
+		    "regions, or more than the format's" : strerror(-e), (uintmax_t)(((uint64_t)was *
+		    sb->region_size) >> 20));
+}
+
 /*
  * Reconfigure: each line of the new conf finds its store by PATH; a kept
- * store takes the line's limits (its SIZE is its file's: a new one
- * takes a restart, or a new PATH), a new PATH is opened (made when
- * missing) and loads on the loop, a store no line names any more is
+ * store takes the line's limits and SIZE (disks_resize()), a new PATH
+ * is opened (made when missing) and loads on the loop, a store no line
+ * names any more is
  * taken out: no new request finds it, those under way finish with it,
  * and its file is closed at shutdown.  The stores' order is the lines':
  * which store holds a key follows (an object whose store changed is a
@@ -410,11 +438,10 @@ int
 disks_reconfigure(struct disks *dd, const struct conf *conf)
 {
 	size_t n = conf->cache_dir.n, i, j;
-	uint64_t have;
 	struct disk_store **v, **gone;
 	struct disk_store_opts o;
 	struct disk_dir_conf d;
-	const struct disk_sb *sb;
+	uint64_t *want;
 	bool *down, *told, *kept;
 	char **paths;
 	int rc = -1;
@@ -425,11 +452,12 @@ disks_reconfigure(struct disks *dd, const struct conf *conf)
 	down = calloc(n + 1, sizeof *down);
 	told = calloc(n + 1, sizeof *told);
 	kept = calloc(dd->n + 1, sizeof *kept);
+	want = calloc(n + 1, sizeof *want);
 	gone = realloc(dd->gone, (dd->ngone + dd->n + 1) * sizeof *gone);
 	if (gone != NULL)
 		dd->gone = gone;
 	if (v == NULL || paths == NULL || down == NULL || told == NULL ||
-	    kept == NULL || gone == NULL) {
+	    kept == NULL || want == NULL || gone == NULL) {
 		log_msg(LG_ERR, SEC_STORE, "reconfigure: no memory for the "
 		    "cache_dir stores");
 		goto out;
@@ -449,15 +477,7 @@ disks_reconfigure(struct disks *dd, const struct conf *conf)
 			memset(&o, 0, sizeof o);
 			disks_limits(&d, &o);
 			disk_store_set_limits(v[i], &o);
-			sb = disk_store_sb(v[i]);
-			have = (uint64_t)sb->nregions * sb->region_size;
-			if (disk_dir_region_size(d.size) != sb->region_size ||
-			    have > d.size || d.size - have >=
-			    sb->region_size + 8192)
-				log_msg(LG_WARN, SEC_STORE, "cache_dir %s: its "
-				    "SIZE changes at restart only (with cuttle "
-				    "-z): the store keeps %ju MB", d.path,
-				    (uintmax_t)(have >> 20));
+			want[i] = d.size;
 			disk_dir_conf_fini(&d);
 			continue;
 		}
@@ -494,6 +514,9 @@ disks_reconfigure(struct disks *dd, const struct conf *conf)
 	paths = NULL;
 	down = told = NULL;
 	for (i = 0; i < dd->n; i++)
+		if (want[i] != 0)
+			disks_resize(dd->v[i], dd->paths[i], want[i]);
+	for (i = 0; i < dd->n; i++)
 		if (!dd->told[i] && !disk_store_loading(dd->v[i]))
 			disks_load_done(0, dd);
 		else if (disk_store_loading(dd->v[i]))
@@ -516,6 +539,7 @@ out:
 	free(down);
 	free(told);
 	free(kept);
+	free(want);
 	return (rc);
 }
 
@@ -803,6 +827,25 @@ disks_register_pages(struct disks *dd, struct store_index *mem,
 	if (err == 0)
 		err = mgr_register(r, MGR_SEC_STORE, "storedir",
 		    "Store Directory Stats", 0, disks_storedir, dd);
+	if (err == 0)
+		err = mgr_register(r, MGR_SEC_STORE, "disk_metrics",
+		    "Disk stores (a part of /metrics)", MGR_F_METRICS,
+		    disks_metrics, dd);
+	return (err);
+}
+
+int
+disks_register_added(struct disks *dd, struct store_index *mem,
+    struct mgr_registry *r)
+{
+	int err;
+
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
+	dd->mem = mem;
+	if (mgr_registry_find(r, "disks", 5) != NULL)
+		return (0);	/* a second first cache_dir */
+	err = mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
+	    0, disks_page, dd);
 	if (err == 0)
 		err = mgr_register(r, MGR_SEC_STORE, "disk_metrics",
 		    "Disk stores (a part of /metrics)", MGR_F_METRICS,

@@ -45,6 +45,12 @@ struct mgr_registry;
 struct store_index;
 int	disks_register_pages(struct disks *d, struct store_index *mem,
 	    struct mgr_registry *r);
+/* disks_register_added() - the pages of stores a reconfigure started
+ * where there were none: "disks" and the disk families of /metrics
+ * ("storedir" and the dashboard's figures stay those of the memory
+ * cache until a restart). */
+int	disks_register_added(struct disks *d, struct store_index *mem,
+	    struct mgr_registry *r);
 /* disks_stores() - the open stores, *n of them. */
 struct disk_store *const	*disks_stores(const struct disks *d, size_t *n);
 /* disks_stop() - every store flushed and closed, the engine's threads

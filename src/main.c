@@ -437,28 +437,6 @@ str_differ(const char *a, const char *b)
 	return (strcmp(a, b) != 0);
 }
 
-/* Whether two confs give the same cache_dir lines, word for word. */
-static bool
-cache_dirs_same(const struct conf *a, const struct conf *b)
-{
-	const struct conf_line *x, *y;
-	size_t i;
-	unsigned k;
-
-	if (a->cache_dir.n != b->cache_dir.n)
-		return (false);
-	for (i = 0; i < a->cache_dir.n; i++) {
-		x = &a->cache_dir.v[i];
-		y = &b->cache_dir.v[i];
-		if (x->argc != y->argc)
-			return (false);
-		for (k = 0; k < x->argc; k++)
-			if (strcmp(x->argv[k], y->argv[k]) != 0)
-				return (false);
-	}
-	return (true);
-}
-
 /*
  * Read the conf again and put it in force, or refuse it whole: every
  * step that can fail (parse, acls, access logs, resolver, new ports)
@@ -478,6 +456,7 @@ cuttle_reconfigure(struct cuttle *ct)
 	bool new_auth, new_adapt, new_ext;
 	struct conf *conf, *old_conf;
 	struct client_deps deps;
+	struct disks *disks = NULL;
 	struct store_limits lim;
 	struct dns_params dp;
 	struct client_ports *ports = NULL;
@@ -581,6 +560,20 @@ cuttle_reconfigure(struct cuttle *ct)
 		client_ports_close(&ports);
 		goto refuse;
 	}
+	/* A first cache_dir: its stores start as at start-up (they load
+	 * on the loop while the proxy serves). */
+	if (ct->disks == NULL && conf->cache_dir.n > 0) {
+		if (disks_start(ct->loop, conf, &disks) != 0) {
+			disks_stop(&disks);
+			client_ports_close(&ports);
+			goto refuse;
+		}
+		if (disks_register_added(disks, ct->store,
+		    mgr_actions(ct->mgr)) != 0)
+			log_msg(LG_WARN, SEC_MAIN, "reconfigure: no memory for "
+			    "the disk stores' manager pages");
+		ct->disks = disks;
+	}
 
 	/* Commit. */
 	client_ports_commit(&ct->ports, &ports);
@@ -588,9 +581,6 @@ cuttle_reconfigure(struct cuttle *ct)
 		log_msg(LG_WARN, SEC_MAIN, "reconfigure: pid_filename "
 		    "changes at restart only; still %s", ct->pidpath != NULL ?
 		    ct->pidpath : "none");
-	if (ct->disks == NULL && !cache_dirs_same(conf, ct->conf))
-		log_msg(LG_WARN, SEC_MAIN, "reconfigure: a first cache_dir "
-		    "takes effect at restart");
 	if (str_differ(conf->cache_effective_user,
 	    ct->conf->cache_effective_user))
 		log_msg(LG_WARN, SEC_MAIN, "reconfigure: "

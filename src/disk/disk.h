@@ -79,7 +79,8 @@ struct disk_index;
 	DISK_STAT(load_skipped,	"objects not written: the index loading") \
 	DISK_STAT(rate_skipped,	"objects not written: max-swap-rate spent") \
 	DISK_STAT(read_timeouts, "reads slower than swap-timeout: misses") \
-	DISK_STAT(write_errors,	"writes failing (store out of service)")
+	DISK_STAT(write_errors,	"writes failing (out of service)")	\
+	DISK_STAT(retired,	"objects dropped as the store shrank")
 
 enum disk_stat {
 #define DISK_STAT(sym, text)	DISK_STAT_##sym,
@@ -254,6 +255,22 @@ bool	disk_store_has(const struct disk_store *ds,
  * max_swap_rate, swap_timeout_ms) from now on: a reconfigure. */
 void	disk_store_set_limits(struct disk_store *ds,
 	    const struct disk_store_opts *o);
+/* disk_store_resize() - the store made size bytes long (its region size
+ * kept: (size - superblock) / region size regions, at least two), in
+ * service: grown, the file is extended and the new regions join the log
+ * after its current end, where the writer reaches them once it has gone
+ * round the old ones (the log's order is the file's, so this is the one
+ * place that keeps what is written in order); shrunk, the regions past
+ * the new end are retired: their objects, and those whose chunks pass
+ * through them, leave the index (counted retired) and are never served,
+ * the writer moves to region 0 if it was in one, and the file is
+ * truncated once no read or write reaches them (at once on a synchronous
+ * store).  The superblock is written first when shrinking, last when
+ * growing, so a crash leaves a store that opens.  Puts in pieces under
+ * way fail (-ESTALE).  0, -EINVAL (too small or large), -EAGAIN (the
+ * index is loading), -EROFS, -EIO, -ENOMEM or the file's error; on an
+ * error the store keeps its size. */
+int	disk_store_resize(struct disk_store *ds, uint64_t size);
 /* disk_store_swap_timeout() - the opts' swap_timeout_ms: a read slower
  * than this is to be taken for a miss by the reader (0: none). */
 uint32_t	disk_store_swap_timeout(const struct disk_store *ds);

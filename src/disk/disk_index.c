@@ -390,6 +390,55 @@ disk_index_drop_region(struct disk_index *idx, uint32_t region)
 	return (n);
 }
 
+int
+disk_index_resize(struct disk_index *idx, uint32_t nregions, uint32_t tail,
+    size_t *dropped)
+{
+	struct disk_index was;
+	struct disk_addr a;
+	struct slot *old, s;
+	size_t n, i;
+
+	CHECK_OBJ_NOTNULL(idx, DISK_INDEX_MAGIC);
+	CHECK(nregions >= 1 && nregions <= DISK_REGIONS_MAX &&
+	    tail < nregions);
+	AN(dropped);
+	*dropped = 0;
+	/* Room for as many more objects as regions came (the table grows
+	 * by itself too, but in steps, each a pass over it). */
+	n = idx->nslots;
+	if (nregions > idx->nregions)
+		n = n / idx->nregions * nregions + n % idx->nregions + 1;
+	old = idx->slots;
+	was = *idx;
+	idx->slots = slots_new(n);
+	if (idx->slots == NULL) {
+		idx->slots = old;
+		return (-ENOMEM);
+	}
+	idx->nslots = n;
+	idx->count = 0;
+	idx->nregions = nregions;
+	idx->tail = tail;
+	for (i = 0; i < was.nslots; i++) {
+		if (!(old[i].a & A_USED))
+			continue;
+		slot_to_addr(&was, &old[i], &a);
+		/* Retired regions take what is in them, and what wraps from
+		 * the end to the start goes through them; the span of
+		 * anything else is made again in the new geometry. */
+		if (a.region >= nregions || a.first_region >= nregions ||
+		    (nregions < was.nregions && a.first_region > a.region) ||
+		    !slot_make(idx, old[i].a & A_H_MASK, &a, &s)) {
+			(*dropped)++;
+			continue;
+		}
+		place(idx, s);
+	}
+	free(old);
+	return (0);
+}
+
 size_t
 disk_index_count(const struct disk_index *idx)
 {

@@ -71,6 +71,14 @@ void	disk_index_mark_read(struct disk_index *idx,
  * over the table. */
 size_t	disk_index_drop_region(struct disk_index *idx, uint32_t region);
 
+/* disk_index_resize() - the log is now nregions long, its oldest region
+ * tail: entries in regions beyond it, or (when it shrank) wrapping from
+ * its old end to its start, are dropped (counted in *dropped); the rest
+ * keep their places, the table sized for the new length.  0, or -ENOMEM
+ * (the index unchanged). */
+int	disk_index_resize(struct disk_index *idx, uint32_t nregions,
+	    uint32_t tail, size_t *dropped);
+
 size_t	disk_index_count(const struct disk_index *idx);
 /* disk_index_bytes() - the memory the table holds. */
 size_t	disk_index_bytes(const struct disk_index *idx);

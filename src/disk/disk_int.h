@@ -77,6 +77,8 @@ struct disk_store {
 	uint32_t		rate_used;	/* writes in it */
 	uint64_t		reinserted_bytes;
 	bool			no_reinsert;
+	/* Shrunk: the file's new end, once nothing reaches past it. */
+	uint64_t		trunc_to;
 
 	uint64_t		stats[DISK_NSTATS];
 };
@@ -89,7 +91,15 @@ int	disk_load_defer(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN]);
  * tombstone is owed, else dropped (nothing written then). */
 void	disk_load_close(struct disk_store *ds);
 
+/* disk_store.c */
+/* disk_gets_reach() - whether a read under way may touch region n or a
+ * later one. */
+bool	disk_gets_reach(const struct disk_store *ds, uint32_t n);
+
 /* disk_write.c */
+/* disk_store_trunc() - a shrink's truncation, when nothing reaches the
+ * retired regions any more. */
+void	disk_store_trunc(struct disk_store *ds);
 /* disk_img_new() - a fresh image for region r as the open one, the old
  * kept while written; -ENOMEM. */
 int	disk_img_new(struct disk_store *ds, uint32_t r);
@@ -100,6 +110,19 @@ int	disk_img_close(struct disk_store *ds);
  * when it is about to be reclaimed and the share allows. */
 void	disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
 	    const struct disk_obj *o);
+/* disk_reinsert_begin() - an object in chunks at a (size body bytes,
+ * len in all) about to be read chunk by chunk: a put in pieces of its
+ * copy, to be fed its chunks as they are checked, when it is near
+ * reclaim and the share allows; else NULL. */
+struct disk_put	*disk_reinsert_begin(struct disk_store *ds,
+		    const struct disk_addr *a,
+		    const uint8_t key[DISK_KEY_LEN], uint64_t size,
+		    uint64_t len);
+/* disk_reinsert_end() - the copy finished with o's url and hdrs, or,
+ * when o is NULL (the read failed or stopped), dropped; NULLs *pp; *pp
+ * may be NULL. */
+void	disk_reinsert_end(struct disk_put **pp, const struct disk_obj *o,
+	    uint64_t len);
 /* disk_store_fail() - a write failed: region r's entries dropped, the
  * store out of service.  Returns err. */
 int	disk_store_fail(struct disk_store *ds, uint32_t r, int err);

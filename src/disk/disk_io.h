@@ -22,6 +22,7 @@
 #ifndef CUTTLE_DISK_IO_H
 #define CUTTLE_DISK_IO_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,9 @@ struct disk_io_ops {
 		    uint64_t off, disk_io_done_fn *done, void *arg);
 	int	(*sync_start)(struct disk_io *io, disk_io_done_fn *done,
 		    void *arg);
+	/* The file made size bytes long (blocks reserved when it grows);
+	 * NULL where a back-end cannot. */
+	int	(*resize)(struct disk_io *io, uint64_t size);
 };
 
 struct disk_io {
@@ -87,6 +91,17 @@ static inline int
 disk_io_sync(struct disk_io *io)
 {
 	return (io->ops->sync(io));
+}
+
+/* disk_io_resize() - the file made size bytes long, synchronously:
+ * grown with its blocks reserved, or truncated.  0, or a negative errno
+ * (-EOPNOTSUPP where the back-end cannot). */
+static inline int
+disk_io_resize(struct disk_io *io, uint64_t size)
+{
+	if (io->ops->resize == NULL)
+		return (-EOPNOTSUPP);
+	return (io->ops->resize(io, size));
 }
 
 #endif /* CUTTLE_DISK_IO_H */

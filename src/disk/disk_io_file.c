@@ -217,6 +217,24 @@ file_sync_start(struct disk_io *io, disk_io_done_fn *done, void *arg)
 	    file_op_done, op)));
 }
 
+/* Grown: the new blocks reserved as at creation (a sparse tail where the
+ * filesystem cannot); shrunk: truncated. */
+static int
+file_resize(struct disk_io *io, uint64_t size)
+{
+	struct io_file *f = io_file(io);
+	int e = EOPNOTSUPP;
+
+	if (size > f->io.size)
+		e = posix_fallocate(f->fd, 0, (off_t)size);
+	if (e != 0 && e != EOPNOTSUPP && e != EINVAL)
+		return (-e);
+	if (e != 0 && ftruncate(f->fd, (off_t)size) == -1)
+		return (-errno);
+	f->io.size = size;
+	return (0);
+}
+
 static const struct disk_io_ops file_ops = {
 	.read = file_read,
 	.write = file_write,
@@ -225,6 +243,7 @@ static const struct disk_io_ops file_ops = {
 	.read_start = file_read_start,
 	.write_start = file_write_start,
 	.sync_start = file_sync_start,
+	.resize = file_resize,
 };
 
 struct disk_io *

@@ -93,9 +93,12 @@ disk_store_close(struct disk_store **dsp)
 	get_orphan_all(ds);
 	disk_put_orphan_all(ds);
 	disk_load_close(ds);
-	if (ds->img != NULL)
+	if (ds->img != NULL) {
 		e = disk_img_close(ds);
-	else {
+		/* Its images are written: nothing reaches past the end. */
+		if (ds->trunc_to != 0)
+			(void)disk_io_resize(ds->io, ds->trunc_to);
+	} else {
 		e = ds->failed != 0 || ds->read_only ? 0 :
 		    disk_store_flush(ds);
 		if (e == 0 && ds->failed == 0 && !ds->read_only &&
@@ -297,6 +300,7 @@ struct disk_get {
 	bool			busy;	/* a read or call out */
 	bool			in_part;	/* part running */
 	bool			cancelled;	/* freed when it comes back */
+	struct disk_put		*re;	/* its copy, reinserted, or NULL */
 };
 
 static void
@@ -304,6 +308,7 @@ get_free(struct disk_get *g)
 {
 	if (g->ds != NULL)
 		list_remove(&g->link);
+	disk_reinsert_end(&g->re, NULL, 0);
 	buf_unref(&g->got.head);
 	buf_unref(&g->mem);
 	buf_chain_fini(&g->got.body);
@@ -496,6 +501,32 @@ get_reinsert(struct disk_get *g, const uint8_t *in)
 	disk_reinsert(g->ds, &g->a, &o);
 }
 
+/* An object's bytes in all, as the share of reinsertion counts them. */
+static uint64_t
+g_len(const struct disk_get *g)
+{
+	return (g->h.url_len + g->h.hdr_len + g->h.object_size);
+}
+
+/* A chunked object read whole: its copy, if one is being written, gets
+ * its head. */
+static void
+get_reinsert_end(struct disk_get *g)
+{
+	const uint8_t *in;
+	struct disk_obj o;
+
+	if (g->re == NULL)
+		return;
+	in = buf_data(g->got.head);
+	memset(&o, 0, sizeof o);
+	o.url = disk_rec_url(&g->h, in);
+	o.url_len = g->h.url_len;
+	o.hdrs = disk_rec_hdrs(&g->h, in);
+	o.hdr_len = g->h.hdr_len;
+	disk_reinsert_end(&g->re, &o, g_len(g));
+}
+
 static void
 get_got(struct disk_get *g, struct buf *b)
 {
@@ -541,6 +572,8 @@ get_got(struct disk_get *g, struct buf *b)
 			get_finish(g, 0);
 			return;
 		}
+		g->re = disk_reinsert_begin(g->ds, &g->a, g->key,
+		    g->h.object_size, g_len(g));
 		if (g->part != NULL) {
 			/* Told of the head; the chunks when asked. */
 			(void)get_part(g, false);
@@ -568,9 +601,14 @@ get_got(struct disk_get *g, struct buf *b)
 		get_finish(g, -ENOMEM);
 		return;
 	}
+	if (g->re != NULL && disk_put_append(g->re, disk_rec_body(&r, in),
+	    r.body_len) != 0)
+		disk_reinsert_end(&g->re, NULL, 0);
 	buf_unref(&b);
 	g->at += r.body_len;
 	g->chunk++;
+	if (g->chunk == g->h.nchunks && g->at == g->h.object_size)
+		get_reinsert_end(g);
 	if (g->part == NULL) {
 		get_next_chunk(g);
 		return;
@@ -675,6 +713,21 @@ disk_stream_joined(struct disk_stream *s)
 	CHECK_OBJ_NOTNULL(g, DISK_GET_MAGIC);
 	if (g->ds != NULL)
 		g->ds->stats[DISK_STAT_joined]++;
+}
+
+bool
+disk_gets_reach(const struct disk_store *ds, uint32_t n)
+{
+	const struct disk_get *g;
+	const struct list *l;
+
+	LIST_FOREACH(l, &ds->gets) {
+		g = container_of(l, const struct disk_get, link);
+		if (g->a.region >= n || g->a.first_region >= n ||
+		    g->a.first_region > g->a.region)
+			return (true);
+	}
+	return (false);
 }
 
 bool

@@ -306,6 +306,7 @@ disk_store_flush(struct disk_store *ds)
 		return (-EROFS);
 	if (ds->failed != 0)
 		return (-EIO);
+	disk_store_trunc(ds);
 	if (ds->load != NULL || ds->fill == ds->flushed)
 		return (0);
 	/* From the start of the block the last flush ended in: what a later
@@ -436,23 +437,37 @@ disk_store_put(struct disk_store *ds, const struct disk_obj *o)
  * read stays and what is not goes: FIFO with reinsertion, for the cost of
  * no read of its own.  Bounded: the bytes reinserted stay under
  * DISK_REINSERT_SHARE of all bytes written, so that a hot set larger
- * than the store cannot turn the log into a copying loop.  Objects in
- * chunks are not reinserted (their bytes are not in one place).
+ * than the store cannot turn the log into a copying loop.  Age is its
+ * oldest record's: an object in chunks is near reclaim when its first
+ * chunk is.  One read whole at once (disk_store_get()) is written again
+ * by put_whole(); one read chunk by chunk on a loop is copied as a put
+ * in pieces fed by the chunks as they are read and checked
+ * (disk_reinsert_begin(), disk_put_append(), disk_reinsert_end()), so
+ * that it costs no read and no more memory than a chunk.
  */
 #define DISK_REINSERT_SHARE	4	/* 1/4 */
+
+/* Whether len bytes of an object at a may be written again now. */
+static bool
+reinsert_ok(const struct disk_store *ds, const struct disk_addr *a,
+    uint64_t len)
+{
+	uint32_t n = ds->sb.nregions, tail = (ds->region + 1) % n;
+
+	return (!ds->read_only && ds->failed == 0 && ds->load == NULL &&
+	    !ds->no_reinsert && a->first_region < n &&
+	    (a->first_region + n - tail) % n < n / 4 &&
+	    (ds->reinserted_bytes + len) * DISK_REINSERT_SHARE <=
+	    ds->stats[DISK_STAT_bytes_written]);
+}
 
 void
 disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
     const struct disk_obj *o)
 {
-	uint32_t n = ds->sb.nregions, tail = (ds->region + 1) % n;
 	uint64_t len = o->url_len + o->hdr_len + o->body_len;
 
-	if (ds->read_only || ds->failed != 0 || ds->load != NULL ||
-	    ds->no_reinsert || a->first_region != a->region ||
-	    (a->region + n - tail) % n >= n / 4 ||
-	    (ds->reinserted_bytes + len) * DISK_REINSERT_SHARE >
-	    ds->stats[DISK_STAT_bytes_written])
+	if (!reinsert_ok(ds, a, len))
 		return;
 	if (put_whole(ds, o, true) == 0)
 		ds->reinserted_bytes += len;
@@ -593,6 +608,7 @@ struct disk_put {
 	uint32_t		nchunks;
 	uint32_t		cap;
 	bool			unsized;	/* size: a bound till finish */
+	bool			again;	/* a reinsertion */
 };
 
 /* The store closes: its puts under way are dead. */
@@ -805,12 +821,138 @@ disk_put_finish(struct disk_put **pp, const struct disk_obj *o)
 		e = disk_index_put(ds->idx, p->key, &a);
 		if (e > 0) {
 			e = 0;
-			ds->stats[DISK_STAT_puts]++;
-			if (replaced && ds->img != NULL)
+			ds->stats[p->again ? DISK_STAT_reinserted :
+			    DISK_STAT_puts]++;
+			if (replaced && !p->again && ds->img != NULL)
 				(void)disk_store_flush(ds);
 		} else if (e == 0 || e == -EINVAL)
 			e = -ESTALE;
 	}
 	disk_put_abort(pp);
 	return (e);
+}
+
+/* -- resizing ------------------------------------------------------------ */
+
+void
+disk_store_trunc(struct disk_store *ds)
+{
+	if (ds->trunc_to == 0 || !list_empty(&ds->imgs) ||
+	    disk_gets_reach(ds, ds->sb.nregions))
+		return;
+	/* Another failure to truncate only leaves the tail unused. */
+	(void)disk_io_resize(ds->io, ds->trunc_to);
+	ds->trunc_to = 0;
+}
+
+/* The superblock saying n regions, written and synced. */
+static int
+resize_sb(struct disk_store *ds, uint32_t n)
+{
+	struct disk_sb sb = ds->sb;
+	uint8_t *blk;
+	int e;
+
+	if ((blk = calloc(1, DISK_SB_SIZE)) == NULL)
+		return (-ENOMEM);
+	sb.nregions = n;
+	disk_sb_encode(&sb, blk);
+	e = disk_io_write(ds->io, blk, DISK_SB_SIZE, 0);
+	if (e == 0)
+		e = disk_io_sync(ds->io);
+	free(blk);
+	return (e);
+}
+
+int
+disk_store_resize(struct disk_store *ds, uint64_t size)
+{
+	uint32_t old, n, tail;
+	struct disk_put *p;
+	struct list *l;
+	size_t dropped;
+	uint64_t rn;
+	bool move;
+	int e;
+
+	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
+	if (ds->read_only)
+		return (-EROFS);
+	if (ds->failed != 0)
+		return (-EIO);
+	if (ds->load != NULL)
+		return (-EAGAIN);
+	if (size < DISK_SB_SIZE)
+		return (-EINVAL);
+	rn = (size - DISK_SB_SIZE) / ds->sb.region_size;
+	if (rn < 2 || rn > DISK_REGIONS_MAX)
+		return (-EINVAL);
+	old = ds->sb.nregions;
+	n = (uint32_t)rn;
+	if (n == old)
+		return (0);
+	/* Growing: the blocks first, so that a superblock never names
+	 * regions the file lacks; shrinking: the superblock first, so that
+	 * the regions it still names are all there. */
+	if (n > old) {
+		if ((e = disk_io_resize(ds->io, disk_region_pos(&ds->sb, 0) +
+		    (uint64_t)n * ds->sb.region_size)) != 0)
+			return (e);
+	}
+	if ((e = resize_sb(ds, n)) != 0)
+		return (e);
+	/* The writer in a retired region starts again at region 0, the
+	 * oldest of those left; else the log goes on where it is. */
+	move = ds->region >= n;
+	tail = move ? 0 : (ds->region + 1) % n;
+	if ((e = disk_index_resize(ds->idx, n, tail, &dropped)) != 0)
+		return (store_fail(ds, e));
+	ds->stats[DISK_STAT_retired] += dropped;
+	LIST_FOREACH(l, &ds->puts) {
+		p = container_of(l, struct disk_put, link);
+		if (p->err == 0)
+			p->err = -ESTALE;
+	}
+	ds->sb.nregions = n;
+	if (move) {
+		if (ds->img != NULL && (e = disk_img_new(ds, 0)) != 0)
+			return (store_fail(ds, e));
+		disk_region_start(ds, 0);
+	}
+	if (n < old) {
+		ds->trunc_to = disk_region_pos(&ds->sb, 0) +
+		    (uint64_t)n * ds->sb.region_size;
+		disk_store_trunc(ds);
+	} else
+		ds->trunc_to = 0;
+	return (0);
+}
+
+struct disk_put *
+disk_reinsert_begin(struct disk_store *ds, const struct disk_addr *a,
+    const uint8_t key[DISK_KEY_LEN], uint64_t size, uint64_t len)
+{
+	struct disk_put *p;
+	int e;
+
+	if (!reinsert_ok(ds, a, len))
+		return (NULL);
+	p = disk_put_begin(ds, key, size, &e);
+	if (p != NULL)
+		p->again = true;
+	return (p);
+}
+
+void
+disk_reinsert_end(struct disk_put **pp, const struct disk_obj *o,
+    uint64_t len)
+{
+	struct disk_store *ds;
+
+	if (*pp == NULL)
+		return;
+	ds = (*pp)->ds;
+	if (o != NULL && ds != NULL && disk_put_finish(pp, o) == 0)
+		ds->reinserted_bytes += len;
+	disk_put_abort(pp);
 }

@@ -9,11 +9,16 @@
  * "Cold" is posix_fadvise(DONTNEED) on the store file: its pages leave
  * the page cache without dropping anybody else's.
  *
- *	usage: bench_disk [N [DIR]]
+ * With "keep" the store is DIR/cuttle.store, left in place for a cuttle
+ * with "cache_dir rock DIR SIZE" to open (disk_rss.sh), and the index
+ * figures are not taken.
+ *
+ *	usage: bench_disk [N [DIR [keep]]]
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +100,7 @@ bench_index(size_t n)
 }
 
 static void
-bench_scan(size_t n, const char *dir)
+bench_scan(size_t n, const char *dir, bool keep)
 {
 	static const char hdrs[] = "HTTP/1.1 200 OK\r\nContent-Type: "
 	    "application/octet-stream\r\nCache-Control: max-age=3600\r\n\r\n";
@@ -108,7 +113,8 @@ bench_scan(size_t n, const char *dir)
 	size_t i;
 	int e, fd;
 
-	snprintf(path, sizeof path, "%s/bench_disk.store", dir);
+	snprintf(path, sizeof path, "%s/%s", dir, keep ? "cuttle.store" :
+	    "bench_disk.store");
 	o.expect_objects = n;
 	/* ~630 bytes an object on disk with its footer entry, plus room. */
 	e = disk_store_create(path, 4096 + (uint64_t)(n * 700 / 16777216 + 4) *
@@ -164,7 +170,8 @@ bench_scan(size_t n, const char *dir)
 		exit(1);
 	printf("store %9zu objects: opened warm in %.3f s\n", n, now() - t2);
 	disk_store_close(&ds);
-	unlink(path);
+	if (!keep)
+		unlink(path);
 }
 
 int
@@ -172,9 +179,12 @@ main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
 	const char *dir = argc > 2 ? argv[2] : "/tmp";
+	bool keep = argc > 3 && strcmp(argv[3], "keep") == 0;
 
-	bench_index(1000000);
-	bench_index(10000000);
-	bench_scan(n, dir);
+	if (!keep) {
+		bench_index(1000000);
+		bench_index(10000000);
+	}
+	bench_scan(n, dir, keep);
 	return (0);
 }

@@ -78,10 +78,18 @@ AUTH_LOADS="auth1k"
 # of memory, so that every hit is read from the store through a warm page
 # cache; the restart (BENCH_DISK_OBJECTS 16 KiB objects, 100000) with the
 # page cache dropped where /proc/sys/vm/drop_caches can be written.
-DISK_LOADS="disk16k disk1m diskfill"
+# disk16kcold and disk1mcold read BENCH_COLD_16K (60000) and BENCH_COLD_1M
+# (600) distinct objects, stored first, in turn, the page cache dropped
+# before each measured run (no warm-up), so that their reads reach the
+# device: each run's bytes read from storage by the proxy
+# (/proc/PID/io) are logged.
+DISK_LOADS="disk16k disk1m disk64m diskfill disk16kcold disk1mcold"
 POINTS=${BENCH_POINTS:-"$LOADS $HIER_LOADS $AUTH_LOADS objmem idlemem $DISK_LOADS diskrestart"}
 DISK_MB=${BENCH_DISK_MB:-2048}
 DISK_OBJECTS=${BENCH_DISK_OBJECTS:-100000}
+COLD_16K=${BENCH_COLD_16K:-60000}
+COLD_1M=${BENCH_COLD_1M:-600}
+MAXOBJ="64 MB"
 DISKMODE=0
 ALL_PEERS="nginx varnish ats squid cuttle"
 PEERS=${BENCH_PEERS:-$ALL_PEERS}
@@ -212,6 +220,7 @@ start_origin() {
 	head -c 65536 /dev/urandom >"$work/www/64k"
 	head -c 1048576 /dev/urandom >"$work/www/1m"
 	head -c 16777216 /dev/urandom >"$work/www/16m"
+	head -c 67108864 /dev/urandom >"$work/www/64m"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
 	    -nodes -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
 	    -days 2 -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null
@@ -327,7 +336,7 @@ sslproxy_cert_error allow all
 tls_outgoing_options cafile=$work/tls.pem
 hosts_file $work/hosts
 $mem
-maximum_object_size 64 MB
+maximum_object_size $MAXOBJ
 access_log none
 pid_filename $work/cuttle.pid
 cache_effective_user $(id -un)
@@ -381,7 +390,7 @@ $(auth_lines)
 http_access allow localhost
 http_access deny all
 $mem
-maximum_object_size 64 MB
+maximum_object_size $MAXOBJ
 access_log none
 cache_store_log none
 cache_log $work/squid-cache.log
@@ -687,6 +696,9 @@ one_run() {
 	hit16m)		conns=10 path=/16m ;;
 	disk16k)	conns=10 path=/16k ;;
 	disk1m)		conns=10 path=/1m ;;
+	disk64m)	conns=4 path=/64m ;;
+	disk16kcold)	conns=10 path="/16k?cold-%d" ;;
+	disk1mcold)	conns=10 path="/1m?cold-%d" ;;
 	newconn1k|tlsnew1k) args=(-H "Connection: close") ;;
 	auth1k)		args=(-H "$AUTH_HDR") ;;
 	esac
@@ -709,6 +721,8 @@ one_run() {
 	    tr '\n' ' ')"
 	if [[ $key == bump* || $key == tlsresume1k ]]; then
 		r=$(run_bump "$key" "$peer" "$round")
+	elif [[ $key == disk*cold ]]; then
+		r=$(run_cold "$key" "$peer" "$port" "$conns" "$path")
 	else
 		r=$(run_wrk "$port" "$conns" "$warm" \
 		    "$(wrk_lua "$path" "${MODE[$peer]}")" "${args[@]}")
@@ -1047,6 +1061,55 @@ restart_time() {
 	log "  restart/$peer: $(tail -1 "$work/restart")"
 }
 
+# proc_read_bytes PIDS - bytes the processes read from storage so far
+proc_read_bytes() {
+	local p t=0 b
+	for p in "$@"; do
+		b=$(awk '/^read_bytes:/ { print $2 }' "/proc/$p/io" \
+		    2>/dev/null || echo 0)
+		t=$((t + ${b:-0}))
+	done
+	echo "$t"
+}
+
+# cold_count KEY - how many distinct objects a cold point reads
+cold_count() {
+	case $1 in
+	disk16kcold)	echo "$COLD_16K" ;;
+	disk1mcold)	echo "$COLD_1M" ;;
+	esac
+}
+
+# cold_fill KEY PEER - store the cold point's objects through PEER (one
+# lap over them as misses, then hits until the time is up).
+cold_fill() {
+	local key=$1 peer=$2 n path lua secs
+	n=$(cold_count "$key")
+	path="/16k?cold-%d" secs=$((n / 2000 + 5))
+	[ "$key" = disk1mcold ] && path="/1m?cold-%d" secs=$((n / 100 + 5))
+	lua=$(wrk_lua "$path" "${MODE[$peer]}")
+	BENCH_WRAP=$n taskset -c 1 wrk -t1 -c10 -d"${secs}s" -s "$lua" \
+	    "http://127.0.0.1:${PORT[$peer]}/" >/dev/null 2>&1 || true
+	sleep 2			# written out (cuttle flushes every second)
+	log "  $key/$peer: $n objects stored"
+}
+
+# run_cold KEY PEER PORT CONNS PATH - one measured run over the cold
+# point's objects, the page cache dropped first, no warm-up; prints
+# what run_wrk prints.
+run_cold() {
+	local key=$1 peer=$2 port=$3 conns=$4 path=$5 r b0 b1
+	drop_caches
+	# shellcheck disable=SC2086
+	b0=$(proc_read_bytes $TARGET_PIDS)
+	r=$(WARM=0 BENCH_WRAP=$(cold_count "$key") run_wrk "$port" "$conns" \
+	    none "$(wrk_lua "$path" "${MODE[$peer]}")")
+	# shellcheck disable=SC2086
+	b1=$(proc_read_bytes $TARGET_PIDS)
+	log "  $key/$peer: $(( (b1 - b0) >> 20 )) MiB read from storage"
+	echo "$r"
+}
+
 run_disk() {
 	local key p any=0
 	for key in $DISK_LOADS diskrestart; do
@@ -1054,12 +1117,19 @@ run_disk() {
 	done
 	[ "$any" = 1 ] || return 0
 	DISKMODE=1
+	MAXOBJ="128 MB"		# 64 MiB bodies and their headers
 	drop_caches		# once: whether it can (the hits run warm)
 	for p in squid cuttle; do
 		has_peer "$p" && start_peer "$p"
 	done
 	for key in $DISK_LOADS; do
-		has_point "$key" && interleave "$key"
+		has_point "$key" || continue
+		if [[ $key == disk*cold ]]; then
+			for p in $(running_peers "$key"); do
+				cold_fill "$key" "$p"
+			done
+		fi
+		interleave "$key"
 	done
 	if has_point diskrestart; then
 		: >"$work/restart"
@@ -1073,6 +1143,7 @@ run_disk() {
 		stop_peer "$p"
 	done
 	DISKMODE=0
+	MAXOBJ="64 MB"
 }
 
 disk_report() {
@@ -1135,6 +1206,9 @@ report() {
 		bumpcold)	label="ssl_bump: new tunnel each, certificate minted" ;;
 		disk16k)	label="disk: 16 KiB hits, 10 conns" ;;
 		disk1m)		label="disk: 1 MiB hits, 10 conns" ;;
+		disk64m)	label="disk: 64 MiB hits, 4 conns" ;;
+		disk16kcold)	label="disk: 16 KiB hits, page cache dropped, $COLD_16K objects, 10 conns" ;;
+		disk1mcold)	label="disk: 1 MiB hits, page cache dropped, $COLD_1M objects, 10 conns" ;;
 		diskfill)	label="disk: 16 KiB misses stored, 10 conns" ;;
 		esac
 		for c in 4:"req/s" 5:"MB/s" 6:"p50 ms" 7:"p99 ms" 8:"CPU %" \

@@ -550,6 +550,83 @@ START_TEST(a_stream_gives_the_chunks_one_at_a_time)
 }
 END_TEST
 
+/* A chunked object read on the loop, chunk by chunk, while its first
+ * chunk is in the oldest quarter of the log is copied at the head as its
+ * chunks come (no read of its own): after the log went past its old
+ * place it is still whole; a stream cancelled half-way leaves no copy. */
+START_TEST(a_chunked_object_read_near_reclaim_is_reinserted)
+{
+	const struct disk_sb *sb;
+	struct env e = { 0 };
+	uint8_t key[DISK_KEY_LEN], other[DISK_KEY_LEN];
+	struct sreq r;
+	unsigned id = 4, next = 10;	/* 4 and 13: chunked */
+	int spins = 0;
+
+	fio_kind = _i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING;
+	env_open(&e, true);
+	sb = disk_store_sb(e.ds);
+	put(e.ds, id);
+	put(e.ds, 13);
+	make_key(key, id);
+	make_key(other, 13);
+	/* The log in region 50: regions 0 to 13 are the oldest quarter. */
+	while (disk_store_log_end(e.ds) < disk_region_pos(sb, 50)) {
+		if (next % 9 != 4)
+			put(e.ds, next);
+		next++;
+	}
+	memset(&r, 0, sizeof r);
+	r.id = id;
+	r.same = true;
+	r.next = true;
+	ck_assert_int_eq(disk_stream_start(e.ds, key, stream_part, &r, &r.s),
+	    0);
+	while (!r.last) {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 1000000);
+	}
+	ck_assert(r.same);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_reinserted), 1);
+	/* 13: the stream stopped after its head; no copy. */
+	memset(&r, 0, sizeof r);
+	r.id = 13;
+	r.same = true;
+	ck_assert_int_eq(disk_stream_start(e.ds, other, stream_part, &r,
+	    &r.s), 0);
+	while (r.parts == 0) {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 1000000);
+	}
+	disk_stream_cancel(&r.s);
+	env_drain(&e);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_reinserted), 1);
+	/* Round past region 0 and 1. */
+	while (disk_store_log_end(e.ds) < disk_region_pos(sb, 63))
+		put(e.ds, next % 9 != 4 ? next : next + 1), next += 2;
+	while (disk_store_log_end(e.ds) >= disk_region_pos(sb, 63) ||
+	    disk_store_log_end(e.ds) < disk_region_pos(sb, 2))
+		put(e.ds, next % 9 != 4 ? next : next + 1), next += 2;
+	ck_assert(disk_store_has(e.ds, key));
+	ck_assert(!disk_store_has(e.ds, other));
+	/* Read back whole from its copy. */
+	memset(&r, 0, sizeof r);
+	r.id = id;
+	r.same = true;
+	r.next = true;
+	ck_assert_int_eq(disk_stream_start(e.ds, key, stream_part, &r, &r.s),
+	    0);
+	while (!r.last) {
+		comm_loop_run_once(e.loop);
+		ck_assert_int_lt(++spins, 2000000);
+	}
+	ck_assert_int_eq(r.err, 0);
+	ck_assert(r.same);
+	ck_assert_uint_eq(r.at, obj_size(id));
+	env_free(&e);
+}
+END_TEST
+
 static void
 loaded(int err, void *arg)
 {
@@ -655,6 +732,8 @@ disk_async_suite(void)
 	tcase_add_loop_test(tc, a_damaged_record_is_a_counted_miss, 0, 2);
 	tcase_add_loop_test(tc, damage_under_a_footer_fails_the_read, 0, 2);
 	tcase_add_loop_test(tc, close_with_reads_out_ends_each_once, 0, 2);
+	tcase_add_loop_test(tc,
+	    a_chunked_object_read_near_reclaim_is_reinserted, 0, 2);
 	tcase_add_loop_test(tc, a_stream_gives_the_chunks_one_at_a_time, 0,
 	    2);
 	suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -719,6 +720,141 @@ START_TEST(a_read_object_near_reclaim_is_reinserted)
 }
 END_TEST
 
+/* The id of the next object put while the log is in region r. */
+static unsigned
+put_in(struct disk_store *ds, unsigned *id, uint32_t r)
+{
+	fill_to(ds, id, r);
+	while ((*id + 1) % 37 == 0)
+		(*id)++;
+	ck_assert_int_eq(put(ds, *id, 1), 0);
+	return ((*id)++);
+}
+
+/* Every object written is its bytes or a miss; returns the hits. */
+static size_t
+all_whole(struct disk_store *ds, unsigned n)
+{
+	size_t hits = 0;
+	unsigned i;
+	int v;
+
+	for (i = 0; i < n; i++) {
+		v = get_version(ds, i);
+		ck_assert_int_ne(v, -1);
+		hits += v == 1;
+	}
+	return (hits);
+}
+
+static bool
+has(struct disk_store *ds, unsigned id)
+{
+	uint8_t k[DISK_KEY_LEN];
+
+	make_key(k, id);
+	return (disk_store_has(ds, k));
+}
+
+static uint64_t
+file_size(void)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return ((uint64_t)st.st_size);
+}
+
+/* Resizing in place: grown, the new regions are used after the old end
+ * of the log before anything is reclaimed; shrunk, what is in the
+ * retired regions (or wraps through them) is a counted miss, the rest
+ * stays, the file is cut, and a reopen agrees; a writer in a retired
+ * region starts again at region 0. */
+START_TEST(a_store_grows_and_shrinks_in_place)
+{
+	struct disk_store *ds;
+	unsigned id = 0, first, late, n;
+	size_t hits;
+
+	ck_assert_int_eq(disk_store_create(path, 8 * RSIZE + DISK_SB_SIZE,
+	    &opts, false), 0);
+	ds = open_store(false);
+	first = put_in(ds, &id, 0);
+	fill_to(ds, &id, 6);
+	ck_assert_int_eq(disk_store_resize(ds, 16 * RSIZE + DISK_SB_SIZE),
+	    0);
+	ck_assert_uint_eq(disk_store_sb(ds)->nregions, 16);
+	ck_assert_uint_eq(file_size(), 16 * RSIZE + DISK_SB_SIZE);
+	ck_assert_uint_eq(all_whole(ds, id), disk_index_count(
+	    disk_store_index(ds)));
+	/* Past the old end: at 8 regions region 0 would be gone. */
+	late = put_in(ds, &id, 11);
+	ck_assert(has(ds, first));
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_reclaimed), 0);
+	/* Round the log once: region 0 reclaimed, the writer in 1. */
+	fill_to(ds, &id, 1);
+	ck_assert(!has(ds, first));
+	ck_assert(has(ds, late));
+	n = id;
+	/* Shrunk to 6: regions 6 to 15 retired. */
+	ck_assert_int_eq(disk_store_resize(ds, 6 * RSIZE + DISK_SB_SIZE +
+	    100), 0);
+	ck_assert_uint_eq(disk_store_sb(ds)->nregions, 6);
+	ck_assert_uint_eq(file_size(), 6 * RSIZE + DISK_SB_SIZE);
+	ck_assert(!has(ds, late));
+	ck_assert_uint_gt(disk_store_stat(ds, DISK_STAT_retired), 0);
+	hits = all_whole(ds, n);
+	ck_assert_uint_gt(hits, 0);
+	ck_assert_uint_eq(hits, disk_index_count(disk_store_index(ds)));
+	fill_to(ds, &id, 3);
+	hits = disk_index_count(disk_store_index(ds));
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	ds = open_store(false);
+	ck_assert_uint_eq(disk_store_sb(ds)->nregions, 6);
+	ck_assert_uint_eq(disk_index_count(disk_store_index(ds)), hits);
+	ck_assert_uint_eq(all_whole(ds, id), hits);
+	/* The writer in region 4, retired by a shrink to 3: it goes on
+	 * at region 0 and what it writes there is kept. */
+	fill_to(ds, &id, 4);
+	ck_assert_int_eq(disk_store_resize(ds, 3 * RSIZE + DISK_SB_SIZE),
+	    0);
+	ck_assert_uint_lt(disk_store_log_end(ds), disk_region_pos(
+	    disk_store_sb(ds), 1));
+	late = put_in(ds, &id, 0);
+	ck_assert(has(ds, late));
+	ck_assert_int_eq(disk_store_resize(ds, RSIZE), -EINVAL);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	ck_assert_uint_eq(file_size(), 3 * RSIZE + DISK_SB_SIZE);
+	ds = open_store(false);
+	ck_assert_uint_eq(disk_store_sb(ds)->nregions, 3);
+	ck_assert_int_eq(get_version(ds, late), 1);
+	(void)all_whole(ds, id);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+}
+END_TEST
+
+/* An object in chunks read whole near reclaim is written again too (its
+ * first chunk's region is its age). */
+START_TEST(a_chunked_object_read_near_reclaim_is_reinserted)
+{
+	struct disk_store *ds;
+	unsigned id = 0, big = 73;	/* (73 + 1) % 37: chunked */
+
+	ck_assert_int_eq(disk_store_create(path, 16 * RSIZE + DISK_SB_SIZE,
+	    &opts, false), 0);
+	ds = open_store(false);
+	ck_assert_uint_gt(obj_size(big, 1), RSIZE);	/* two regions */
+	ck_assert_int_eq(put(ds, big, 1), 0);
+	fill_to(ds, &id, 13);
+	ck_assert_int_eq(get_version(ds, big), 1);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_reinserted), 1);
+	fill_to(ds, &id, 15);
+	fill_to(ds, &id, 2);		/* regions 0 and 1 reclaimed */
+	ck_assert_int_eq(get_version(ds, big), 1);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+}
+END_TEST
+
 static Suite *
 disk_store_suite(void)
 {
@@ -729,6 +865,8 @@ disk_store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, put_get_small_and_chunked_and_reopen);
+	tcase_add_test(tc, a_store_grows_and_shrinks_in_place);
+	tcase_add_test(tc, a_chunked_object_read_near_reclaim_is_reinserted);
 	tcase_add_loop_test(tc, a_read_object_near_reclaim_is_reinserted, 0,
 	    2);
 	tcase_add_test(tc, a_put_in_pieces_is_whole_after_reopen);
