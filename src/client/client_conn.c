@@ -160,16 +160,6 @@ client_local_port(const struct client_conn *cc)
 	return (cc->local_port);
 }
 
-static uint16_t
-client_addr_port(const union client_addr *a)
-{
-	if (a->sa.sa_family == AF_INET)
-		return (ntohs(a->sin.sin_port));
-	if (a->sa.sa_family == AF_INET6)
-		return (ntohs(a->sin6.sin6_port));
-	return (0);
-}
-
 int
 client_conn_local(const struct client_conn *cc, union client_addr *a)
 {
@@ -391,7 +381,7 @@ client_conn_adopt(struct client_ctx *ctx, struct comm_conn *c,
 	 * socket (-1) asks once. */
 	if (local_port < 0) {
 		(void)client_conn_local(cc, &la);
-		local_port = client_addr_port(&la);
+		local_port = comm_addr_port(&la.sa);
 	}
 	cc->local_port = (uint16_t)local_port;
 	buf_chain_init(&cc->in, comm_loop_pool(ctx->deps.loop));

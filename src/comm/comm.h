@@ -469,6 +469,8 @@ void	comm_accept_stop(struct comm_listener *l);
  * called from the accept callback. */
 void	comm_listener_close(struct comm_listener **lp);
 
+/* comm_addr_port() - sa's port, host order; 0 when it has none. */
+uint16_t	comm_addr_port(const struct sockaddr *sa);
 /* comm_addr_format() - "127.0.0.1:3128" or "[::1]:3128" into buf. */
 const char	*comm_addr_format(const struct sockaddr *sa, char *buf,
 		    size_t len);

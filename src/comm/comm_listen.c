@@ -218,16 +218,22 @@ comm_listener_addr(const struct comm_listener *l,
 }
 
 uint16_t
+comm_addr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohs(((const struct sockaddr_in *)(const void *)
+		    sa)->sin_port));
+	if (sa->sa_family == AF_INET6)
+		return (ntohs(((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_port));
+	return (0);
+}
+
+uint16_t
 comm_listener_port(const struct comm_listener *l)
 {
 	CHECK_OBJ_NOTNULL(l, COMM_LISTENER_MAGIC);
-	if (l->addr.ss_family == AF_INET)
-		return (ntohs(((const struct sockaddr_in *)(const void *)
-		    &l->addr)->sin_port));
-	if (l->addr.ss_family == AF_INET6)
-		return (ntohs(((const struct sockaddr_in6 *)(const void *)
-		    &l->addr)->sin6_port));
-	return (0);
+	return (comm_addr_port((const struct sockaddr *)&l->addr));
 }
 
 void
