@@ -358,20 +358,29 @@ int			acl_externals_replace(struct acl_externals *from,
 /* -- helper lines (acl_format.c) ----------------------------------------- */
 
 /*
- * acl_format_expand() - fmt with its %-codes (Squid's logformat codes
- * %>a %>A %>p %la %lp %un %ul %ue %et %>rm %ru %>rd %>rP %>rp %>rs
- * %>{Header}, and the legacy %SRC %SRCPORT %LOGIN %DST %PORT %PROTO
- * %METHOD %URI %PATH %MYADDR %MYPORT %EXT_USER %EXT_TAG %{Header}
- * %DATA) filled from req, each value %-escaped and "-" when unknown;
- * %DATA is data as it is.  The line's length, NUL-terminated in out, or
- * -E2BIG when it does not fit in cap bytes.
+ * A helper line's format: Squid's logformat codes %>a %>A %>p %la %lp
+ * %un %ul %ue %et %>rm %ru %>rd %>rP %>rp %>rs %>{Header}, and the
+ * legacy %SRC %SRCPORT %LOGIN %DST %PORT %PROTO %METHOD %URI %PATH
+ * %MYADDR %MYPORT %EXT_USER %EXT_TAG %{Header} %DATA, compiled once (at
+ * configuration) so that a request's line is filled without parsing.
+ *
+ * acl_format_new() - fmt compiled (it keeps its own copy), or NULL: *bad
+ * at the first '%' in fmt that starts no code, or *bad NULL when there
+ * was no memory.  Freed with acl_format_free().
+ *
+ * acl_format_expand() - the line for req: each value %-escaped and "-"
+ * when unknown; %DATA is data as it is.  The line's length,
+ * NUL-terminated in out, or -E2BIG when it does not fit in cap bytes.
  */
-int	acl_format_expand(const char *fmt, const struct acl_request *req,
-	    const char *data, char *out, size_t cap);
-/* acl_format_check() - 0, or -EINVAL with *bad at the first '%' that
- * starts no code acl_format_expand() knows. */
-int	acl_format_check(const char *fmt, const char **bad);
-/* acl_format_has() - does fmt use the code code ("DATA", ">a")? */
-bool	acl_format_has(const char *fmt, const char *code);
+struct acl_format;
+struct acl_format *acl_format_new(const char *fmt, const char **bad);
+void	acl_format_free(struct acl_format **fp);
+int	acl_format_expand(const struct acl_format *f,
+	    const struct acl_request *req, const char *data, char *out,
+	    size_t cap);
+/* acl_format_has() - does f use the code code ("DATA", ">a")? */
+bool	acl_format_has(const struct acl_format *f, const char *code);
+/* acl_format_text() - the format as it was given. */
+const char *acl_format_text(const struct acl_format *f);
 
 #endif /* CUTTLE_ACL_H */

@@ -53,7 +53,7 @@ struct ext_entry {
 
 struct ext_type {
 	char			*name;
-	char			*format;
+	struct acl_format	*format;
 	char			*program;
 	double			ttl;
 	double			negative_ttl;
@@ -134,7 +134,7 @@ ext_number(const char *s, double *out)
 static int
 ext_type_conf(struct ext_type *ty, const struct conf_line *l, int *errors)
 {
-	char *children[8];
+	char *children[8], *fmt;
 	unsigned i, nch = 0, fmt_start;
 	const char *bad, *v;
 	double d;
@@ -200,16 +200,25 @@ ext_type_conf(struct ext_type *ty, const struct conf_line *l, int *errors)
 		    "(%LOGIN, %SRC, %>{Header} ...)" : "no program", errors);
 		return (-1);
 	}
-	ty->format = ext_join(l, fmt_start, i);
+	fmt = ext_join(l, fmt_start, i);
 	ty->program = ext_join(l, i, l->argc);
-	if (ty->name == NULL || ty->format == NULL || ty->program == NULL) {
+	if (ty->name == NULL || fmt == NULL || ty->program == NULL) {
+		free(fmt);
 		(*errors)++;
 		return (-1);
 	}
-	if (acl_format_check(ty->format, &bad) != 0) {
+	ty->format = acl_format_new(fmt, &bad);
+	if (ty->format == NULL && bad != NULL) {
+		/* bad points into fmt: the message first, then the free. */
 		ext_conf_error(l, "logformat codes (%>a %un %>rd ...) or "
 		    "Squid's %LOGIN %SRC %DST %PORT %PROTO %METHOD %URI %PATH "
 		    "%MYADDR %MYPORT %EXT_USER %{Header}", bad, errors);
+		free(fmt);
+		return (-1);
+	}
+	free(fmt);
+	if (ty->format == NULL) {
+		(*errors)++;
 		return (-1);
 	}
 	ty->hp.name = ty->name;
@@ -256,7 +265,7 @@ acl_externals_new(struct comm_loop *loop, const struct conf_lines *types,
 		ty = &xs->v[xs->n];
 		if (ext_type_conf(ty, &types->v[i], &n) != 0) {
 			free(ty->name);
-			free(ty->format);
+			acl_format_free(&ty->format);
 			free(ty->program);
 			memset(ty, 0, sizeof *ty);
 			continue;
@@ -299,7 +308,7 @@ acl_externals_free(struct acl_externals **xp)
 		helper_pool_free(&ty->pool);
 		ext_cache_clear(ty);
 		free(ty->name);
-		free(ty->format);
+		acl_format_free(&ty->format);
 		free(ty->program);
 	}
 	free(xs->v);

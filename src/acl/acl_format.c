@@ -26,10 +26,12 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "acl/acl.h"
+#include "base/check.h"
 #include "http/http_msg.h"
 
 enum fmt_code {
@@ -85,25 +87,47 @@ fmt_value(struct fmt_out *o, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char esc[3];
-	size_t i;
+	size_t i, run;
 	unsigned char c;
 
 	if (s == NULL || len == 0) {
 		fmt_put(o, "-", 1);
 		return;
 	}
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c > ' ' && c < 0x7f && c != '%' && c != '"' &&
-		    c != '\\' && c != '\'') {
-			fmt_put(o, (const char *)&s[i], 1);
-			continue;
+	for (i = 0; i < len; i = run + 1) {
+		for (run = i; run < len; run++) {
+			c = (unsigned char)s[run];
+			if (c <= ' ' || c >= 0x7f || c == '%' || c == '"' ||
+			    c == '\\' || c == '\'')
+				break;
 		}
+		fmt_put(o, s + i, run - i);
+		if (run == len)
+			break;
+		c = (unsigned char)s[run];
 		esc[0] = '%';
 		esc[1] = hex[c >> 4];
 		esc[2] = hex[c & 0xf];
 		fmt_put(o, esc, 3);
 	}
+}
+
+/* v in decimal, NUL-terminated, in buf (cap >= 11): no printf on the
+ * request path. */
+static void
+fmt_uint(char *buf, size_t cap, unsigned v)
+{
+	char tmp[12];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && n < sizeof tmp);
+	CHECK(n < cap);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
 }
 
 static void
@@ -125,7 +149,7 @@ fmt_addr(struct fmt_out *o, const struct sockaddr *sa, bool port)
 		return;
 	}
 	if (port)
-		snprintf(buf, sizeof buf, "%u", ntohs(sa->sa_family == AF_INET ?
+		fmt_uint(buf, sizeof buf, ntohs(sa->sa_family == AF_INET ?
 		    sin->sin_port : sin6->sin6_port));
 	else if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
@@ -191,78 +215,129 @@ fmt_parse_code(const char *s, enum fmt_code *code, const char **hname,
 	return (0);
 }
 
-int
-acl_format_check(const char *fmt, const char **bad)
-{
-	enum fmt_code code;
-	const char *h, *p;
-	size_t hl, n;
+/*
+ * A compiled format: its pieces in order, each a literal run or a code,
+ * so that a request's line costs no parsing.  The literal runs and
+ * header names point into text, the format's own copy.
+ */
+struct fmt_piece {
+	bool		literal;
+	enum fmt_code	code;
+	const char	*s;		/* the run, or the header's name */
+	size_t		len;
+};
 
-	for (p = strchr(fmt, '%'); p != NULL; p = strchr(p, '%')) {
-		if (p[1] == '%') {
-			p += 2;
+struct acl_format {
+	unsigned		magic;
+#define ACL_FORMAT_MAGIC	0xf0a7c0deU
+	size_t			n;
+	char			*text;
+	struct fmt_piece	pieces[];
+};
+
+struct acl_format *
+acl_format_new(const char *fmt, const char **bad)
+{
+	struct acl_format *f;
+	struct fmt_piece *pc;
+	enum fmt_code code;
+	const char *p, *h;
+	size_t len = strlen(fmt), n, hl, npieces;
+
+	*bad = NULL;
+	/* Each '%' ends at most one run and starts one code. */
+	for (npieces = 1, p = fmt; (p = strchr(p, '%')) != NULL; p++)
+		npieces += 2;
+	f = calloc(1, sizeof *f + npieces * sizeof f->pieces[0] + len + 1);
+	if (f == NULL)
+		return (NULL);
+	f->magic = ACL_FORMAT_MAGIC;
+	f->text = (char *)&f->pieces[npieces];
+	memcpy(f->text, fmt, len + 1);
+	for (p = f->text; *p != '\0'; ) {
+		pc = &f->pieces[f->n];
+		if (*p != '%' || p[1] == '%') {
+			/* "%%" is a run of its second '%'. */
+			if (*p == '%')
+				p++;
+			pc->literal = true;
+			pc->s = p;
+			for (p++; *p != '\0' && *p != '%'; p++)
+				continue;
+			pc->len = (size_t)(p - pc->s);
+			f->n++;
 			continue;
 		}
 		n = fmt_parse_code(p + 1, &code, &h, &hl);
 		if (n == 0) {
-			*bad = p;
-			return (-EINVAL);
+			*bad = fmt + (p - f->text);
+			free(f);
+			return (NULL);
 		}
+		pc->code = code;
+		pc->s = code == FMT_HEADER ? h : NULL;
+		pc->len = code == FMT_HEADER ? hl : 0;
+		f->n++;
 		p += 1 + n;
 	}
-	return (0);
+	CHECK(f->n <= npieces);
+	return (f);
+}
+
+void
+acl_format_free(struct acl_format **fp)
+{
+	struct acl_format *f = *fp;
+
+	if (f == NULL)
+		return;
+	*fp = NULL;
+	CHECK_OBJ(f, ACL_FORMAT_MAGIC);
+	f->magic = 0;
+	free(f);
+}
+
+const char *
+acl_format_text(const struct acl_format *f)
+{
+	CHECK_OBJ_NOTNULL(f, ACL_FORMAT_MAGIC);
+	return (f->text);
 }
 
 bool
-acl_format_has(const char *fmt, const char *code)
+acl_format_has(const struct acl_format *f, const char *code)
 {
-	enum fmt_code want, c;
-	const char *h, *p;
-	size_t hl, n;
+	enum fmt_code want;
+	const char *h;
+	size_t hl, i;
 
+	CHECK_OBJ_NOTNULL(f, ACL_FORMAT_MAGIC);
 	if (fmt_parse_code(code, &want, &h, &hl) == 0)
 		return (false);
-	for (p = strchr(fmt, '%'); p != NULL; p = strchr(p, '%')) {
-		if (p[1] == '%') {
-			p += 2;
-			continue;
-		}
-		n = fmt_parse_code(p + 1, &c, &h, &hl);
-		if (n > 0 && c == want)
+	for (i = 0; i < f->n; i++)
+		if (!f->pieces[i].literal && f->pieces[i].code == want)
 			return (true);
-		p += 1 + (n > 0 ? n : 0);
-	}
 	return (false);
 }
 
 int
-acl_format_expand(const char *fmt, const struct acl_request *req,
+acl_format_expand(const struct acl_format *f, const struct acl_request *req,
     const char *data, char *out, size_t cap)
 {
 	struct fmt_out o = { out, cap, 0, false };
-	enum fmt_code code;
-	const char *p, *h = NULL;
-	size_t n, hl = 0;
+	const struct fmt_piece *pc;
+	size_t i;
 
+	CHECK_OBJ_NOTNULL(f, ACL_FORMAT_MAGIC);
 	if (cap == 0)
 		return (-E2BIG);
-	for (p = fmt; *p != '\0'; p++) {
-		if (*p != '%') {
-			fmt_put(&o, p, 1);
+	for (i = 0; i < f->n; i++) {
+		pc = &f->pieces[i];
+		if (pc->literal) {
+			fmt_put(&o, pc->s, pc->len);
 			continue;
 		}
-		if (p[1] == '%') {
-			fmt_put(&o, "%", 1);
-			p++;
-			continue;
-		}
-		n = fmt_parse_code(p + 1, &code, &h, &hl);
-		if (n == 0) {
-			fmt_put(&o, p, 1);
-			continue;
-		}
-		p += n;
-		switch (code) {
+		switch (pc->code) {
 		case FMT_SRC:
 			fmt_addr(&o, req->src, false);
 			break;
@@ -276,7 +351,7 @@ acl_format_expand(const char *fmt, const struct acl_request *req,
 		case FMT_MYPORT:
 			fmt_addr(&o, req->local != NULL ?
 			    req->local(req->local_arg) : NULL,
-			    code == FMT_MYPORT);
+			    pc->code == FMT_MYPORT);
 			break;
 		case FMT_USER:
 			fmt_value(&o, req->user, req->user_len);
@@ -291,9 +366,9 @@ acl_format_expand(const char *fmt, const struct acl_request *req,
 			fmt_value(&o, req->host, req->host_len);
 			break;
 		case FMT_PORT: {
-			char buf[8];
+			char buf[12];
 
-			snprintf(buf, sizeof buf, "%u", req->port);
+			fmt_uint(buf, sizeof buf, req->port);
 			fmt_cstr(&o, req->port != 0 ? buf : NULL);
 			break;
 		}
@@ -318,7 +393,7 @@ acl_format_expand(const char *fmt, const struct acl_request *req,
 				fmt_put(&o, "-", 1);
 			break;
 		case FMT_HEADER:
-			fmt_header(&o, req->msg, h, hl);
+			fmt_header(&o, req->msg, pc->s, pc->len);
 			break;
 		}
 	}

@@ -62,7 +62,7 @@ struct adapt_helper {
 	struct helper_pool	*pool;		/* NULL: not configured */
 	struct helper_params	hp;
 	char			*program;
-	char			*extras;
+	struct acl_format	*extras;
 	bool			bypass;		/* queue full: go on */
 	uint8_t			on_timeout;	/* enum adapt_on_timeout */
 	char			*response;	/* use_configured_response */
@@ -192,7 +192,7 @@ adapt_helper_fini(struct adapt_helper *h)
 {
 	helper_pool_free(&h->pool);
 	free(h->program);
-	free(h->extras);
+	acl_format_free(&h->extras);
 	free(h->response);
 	memset(h, 0, sizeof *h);
 }
@@ -206,7 +206,7 @@ adapt_helper_conf(struct adapt_helper *h, enum adapt_kind k,
 	const struct conf_lines *prog, *children, *extras, *timeout;
 	const struct conf_line *l;
 	const char *bad, *d = adapt_directives[k];
-	char dir[64];
+	char dir[64], *fmt;
 	int err;
 
 	prog = k == ADAPT_REWRITE ? &conf->url_rewrite_program :
@@ -237,17 +237,19 @@ adapt_helper_conf(struct adapt_helper *h, enum adapt_kind k,
 		    "bad children line", errors);
 	}
 	l = adapt_last(extras);
-	h->extras = l != NULL ? adapt_join(l, 0) :
-	    strdup(ADAPT_EXTRAS_DEFAULT);
-	if (h->extras == NULL) {
+	fmt = l != NULL ? adapt_join(l, 0) : strdup(ADAPT_EXTRAS_DEFAULT);
+	if (fmt == NULL) {
 		(*errors)++;
 		return;
 	}
-	if (l != NULL && acl_format_check(h->extras, &bad) != 0) {
+	h->extras = acl_format_new(fmt, &bad);
+	if (h->extras == NULL && bad != NULL && l != NULL) {
 		snprintf(dir, sizeof dir, "%s_extras", d);
 		adapt_conf_error(l, dir, "logformat codes such as %>a %un "
 		    "%>rm %la %lp %>{Header}", bad, errors);
-	}
+	} else if (h->extras == NULL)
+		(*errors)++;
+	free(fmt);
 	if (timeout != NULL && (l = adapt_last(timeout)) != NULL &&
 	    (l->argc == 0 || adapt_timeout(h, l) != 0)) {
 		snprintf(dir, sizeof dir, "%s_timeout", d);

@@ -114,6 +114,7 @@ struct helper_child {
 	bool			answered;	/* ever */
 	bool			lost;
 	unsigned		busy;		/* slots busy, abandoned too */
+	unsigned		writing;	/* lines written, not yet out */
 	unsigned		abandoned;	/* busy slots nobody waits on */
 	uint64_t		requests, replies;
 	double			started;
@@ -574,6 +575,7 @@ child_write_done(struct comm_conn *conn, const struct comm_result *res,
 	struct helper_child *c = child_of(arg);
 
 	(void)conn;
+	c->writing--;
 	if (res->status != COMM_OK && res->status != COMM_CANCELLED &&
 	    !c->lost)
 		child_lost(c, "stopped reading its requests");
@@ -689,8 +691,16 @@ pool_may_start(const struct helper_pool *p)
 	    comm_now(p->loop) >= p->next_start);
 }
 
-/* The running child with the fewest requests in flight and a free
- * slot, or NULL. */
+/*
+ * The child the next request goes to, or NULL: one whose lines are still
+ * on their way (written this round, not yet out) while it has a free
+ * slot, else the running child with the fewest requests in flight and a
+ * free slot.  The first rule makes the requests of one loop round one
+ * batch: one write to one child, one wake-up of it, its answers read
+ * together, where spreading them would wake every child for a line or
+ * two.  Rounds still go to the least loaded child, so children work in
+ * parallel across rounds.
+ */
 static struct helper_child *
 pool_least_loaded(struct helper_pool *p)
 {
@@ -699,8 +709,11 @@ pool_least_loaded(struct helper_pool *p)
 
 	LIST_FOREACH(n, &p->children) {
 		c = container_of(n, struct helper_child, link);
-		if (c->busy < c->nslots && (best == NULL || c->busy <
-		    best->busy))
+		if (c->busy >= c->nslots)
+			continue;
+		if (c->writing > 0)
+			return (c);
+		if (best == NULL || c->busy < best->busy)
 			best = c;
 	}
 	return (best);
@@ -740,6 +753,7 @@ child_send(struct helper_child *c, struct helper_req *rq)
 		return;
 	}
 	c->ops++;
+	c->writing++;
 	comm_writev(c->io, &ch, child_write_done, c);
 	buf_chain_fini(&ch);
 }

@@ -1480,9 +1480,26 @@ START_TEST(dstdomain_with_100000_entries)
 END_TEST
 
 
+/* fmt compiled and expanded once. */
+static int
+format_expand(const char *fmt, const struct acl_request *req,
+    const char *data, char *out, size_t cap)
+{
+	struct acl_format *f;
+	const char *bad;
+	int n;
+
+	f = acl_format_new(fmt, &bad);
+	ck_assert_ptr_nonnull(f);
+	n = acl_format_expand(f, req, data, out, cap);
+	acl_format_free(&f);
+	return (n);
+}
+
 /* Helper lines: Squid's codes, each value %-escaped, "-" when unknown. */
 START_TEST(format_codes_escape_and_dash_unknown)
 {
+	struct acl_format *f;
 	struct acl_request req;
 	struct sockaddr_in src;
 	const char *bad = NULL;
@@ -1507,23 +1524,33 @@ START_TEST(format_codes_escape_and_dash_unknown)
 	req.proto = "HTTP";
 	req.user = "al ice";
 	req.user_len = 6;
-	n = acl_format_expand("%SRC %SRCPORT %LOGIN %DST %PORT %PROTO %METHOD "
+	n = format_expand("%SRC %SRCPORT %LOGIN %DST %PORT %PROTO %METHOD "
 	    "%PATH %MYADDR %EXT_USER %%", &req, NULL, out, sizeof out);
 	ck_assert_int_gt(n, 0);
 	ck_assert_str_eq(out, "192.0.2.7 40000 al%20ice example.com 8080 HTTP "
 	    "GET /a%25b%22 - - %");
-	n = acl_format_expand("%>a/%>A %un %>rm myip=%la x=%DATA", &req,
+	n = format_expand("%>a/%>A %un %>rm myip=%la x=%DATA", &req,
 	    "one two", out, sizeof out);
 	ck_assert_int_gt(n, 0);
 	ck_assert_str_eq(out, "192.0.2.7/- al%20ice GET myip=- x=one two");
-	ck_assert_int_eq(acl_format_expand("%URI", &req, NULL, out, 10),
+	/* Literal runs around codes, "%%" in a run, a header code. */
+	n = format_expand("a%%b %>rP/%%%un%%c%>{X-None}z", &req, NULL, out,
+	    sizeof out);
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(out, "a%b 8080/%al%20ice%c-z");
+	ck_assert_int_eq(format_expand("%URI", &req, NULL, out, 10),
 	    -E2BIG);
-	ck_assert_int_eq(acl_format_check("%SRC %>{Host} %{X-Y} %ru", &bad),
-	    0);
-	ck_assert_int_eq(acl_format_check("%SRC %nosuch", &bad), -EINVAL);
+	f = acl_format_new("%SRC %>{Host} %{X-Y} %ru", &bad);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(acl_format_text(f), "%SRC %>{Host} %{X-Y} %ru");
+	ck_assert(!acl_format_has(f, "DATA"));
+	acl_format_free(&f);
+	ck_assert_ptr_null(f);
+	ck_assert_ptr_null(acl_format_new("%SRC %nosuch", &bad));
 	ck_assert_str_eq(bad, "%nosuch");
-	ck_assert(acl_format_has("%SRC %DATA", "DATA"));
-	ck_assert(!acl_format_has("%SRC", "DATA"));
+	f = acl_format_new("%SRC %DATA", &bad);
+	ck_assert(acl_format_has(f, "DATA"));
+	acl_format_free(&f);
 }
 END_TEST
 

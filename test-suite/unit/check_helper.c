@@ -108,6 +108,17 @@ rec_done(struct helper_req *rq, const struct helper_reply *r, void *arg)
 
 static char prog[512];
 
+/* prog: helper_prog with args. */
+static void
+prog_for(const char *args)
+{
+	const char *top = getenv("top_builddir");
+
+	/* make check runs the tests from test-suite/. */
+	snprintf(prog, sizeof prog, "%s/test-suite/unit/helper_prog %s",
+	    top != NULL ? top : "..", args);
+}
+
 static struct helper_pool *
 pool(struct comm_loop *loop, const char *args, unsigned max, unsigned conc,
     unsigned queue, double timeout)
@@ -118,12 +129,9 @@ pool(struct comm_loop *loop, const char *args, unsigned max, unsigned conc,
 		.queue_size = queue, .timeout = timeout
 	};
 	struct helper_pool *p;
-	const char *top = getenv("top_builddir");
 	int err;
 
-	/* make check runs the tests from test-suite/. */
-	snprintf(prog, sizeof prog, "%s/test-suite/unit/helper_prog %s",
-	    top != NULL ? top : "..", args);
+	prog_for(args);
 	p = helper_pool_new(loop, &hp, &err);
 	ck_assert_msg(p != NULL, "helper_pool_new: %d", err);
 	return (p);
@@ -241,6 +249,50 @@ START_TEST(concurrent_answers_out_of_order)
 		/* Answered last first: r3 first. */
 		ck_assert_int_eq(recs[i].order, 4 - i);
 	}
+	helper_pool_free(&p);
+	loop_free(&loop);
+}
+END_TEST
+
+/*
+ * The requests of one loop round go to one child as one batch (one
+ * write, one wake-up), up to its concurrency; the rest to the next least
+ * loaded child.
+ */
+START_TEST(one_round_is_one_batch_to_one_child)
+{
+	struct comm_loop *loop = loop_new();
+	struct helper_params hp = {
+		.name = "testhelper", .cmd = prog, .children_max = 3,
+		.startup = 3, .idle = 1, .concurrency = 8, .queue_size = 64
+	};
+	struct helper_stats st;
+	struct helper_pool *p;
+	char line[32];
+	int i, err, first = 0, other = 0;
+
+	prog_for("pid");
+	p = helper_pool_new(loop, &hp, &err);
+	ck_assert_ptr_nonnull(p);
+	/* The startup children start on the loop's first turn. */
+	for (i = 0; i < 5; i++)
+		comm_loop_run_once(loop);
+	helper_pool_stats(p, &st);
+	ck_assert_uint_eq(st.children, 3);
+	for (i = 0; i < 12; i++) {
+		snprintf(line, sizeof line, "r%d", i);
+		submit(p, line, i);
+	}
+	run_until(loop, 12, 10);
+	for (i = 0; i < 12; i++) {
+		ck_assert_int_eq(recs[i].st, HELPER_OK);
+		if (strcmp(recs[i].tag, recs[0].tag) == 0)
+			first++;
+		else if (strcmp(recs[i].tag, recs[11].tag) == 0)
+			other++;
+	}
+	ck_assert_int_eq(first, 8);
+	ck_assert_int_eq(other, 4);
 	helper_pool_free(&p);
 	loop_free(&loop);
 }
@@ -548,6 +600,7 @@ helper_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, answers_each_request_once);
 	tcase_add_test(tc, concurrent_answers_out_of_order);
+	tcase_add_test(tc, one_round_is_one_batch_to_one_child);
 	tcase_add_test(tc, child_dying_every_third_request_is_replaced);
 	tcase_add_test(tc, silent_child_times_out_and_is_replaced);
 	tcase_add_test(tc, garbage_answer_is_unknown);

@@ -16,6 +16,8 @@
  *				it holds
  *	helper_prog auth	a basic auth helper: OK for "alice secret"
  *				and "a%20b p:%25", ERR for the rest
+ *	helper_prog pid		concurrent: "ID OK tag=<its pid>" for each
+ *				"ID request"
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -46,6 +48,9 @@ main(int argc, char **argv)
 			printf("%s\n", strcmp(line, "alice secret") == 0 ||
 			    strcmp(line, "a%20b p:%25") == 0 ? "OK" :
 			    "ERR message=\"wrong\"");
+		} else if (strcmp(mode, "pid") == 0) {
+			line[strcspn(line, " ")] = '\0';
+			printf("%s OK tag=%ld\n", line, (long)getpid());
 		} else if (strcmp(mode, "garbage") == 0) {
 			printf("hello there\n");
 		} else if (strcmp(mode, "die") == 0 && seen % n == 0) {
