@@ -6,12 +6,16 @@
  *				user, at once (logged)
  *				cached and unexpired, password equal: the
  *				user, at once
- *				else a helper request; CHECK pending
- *	  basic_helper_done()	OK: cached, the user; anything else: no
- *				user (logged); done() once
- *	auth_check_cancel()	the helper request is cancelled: done()
- *				comes with no user
- *	auth_free()		pending checks are detached (ck->a NULL) and
+ *				else it waits on the question out for the
+ *				same user and password, or asks the helper
+ *				(a new struct auth_ask); CHECK pending
+ *	  basic_helper_done()	OK: cached; every check waiting on the ask
+ *				gets the user, anything else no user
+ *				(logged once); each done() posted
+ *	auth_check_cancel()	the check stops waiting: done() comes with
+ *				no user; the last to stop cancels the
+ *				helper request
+ *	auth_free()		asks still out are detached (ask->a NULL);
  *				their helper requests complete CANCELLED
  *
  * The cache is a hash of user names, each with the password the helper
@@ -311,6 +315,7 @@ auth_new(struct comm_loop *loop, const struct conf_lines *ls, int *errors)
 		goto nomem;
 	a->loop = loop;
 	list_init(&a->checks);
+	list_init(&a->asks);
 	auth_scheme_init(&a->basic, "basic");
 	auth_scheme_init(&a->digest, "digest");
 	a->digest.ttl = 3600.0;		/* Squid's authenticate_ttl */
@@ -396,6 +401,7 @@ auth_free(struct auth **ap)
 {
 	struct auth *a = *ap;
 	struct auth_check *ck;
+	struct auth_ask *ask;
 	struct list *n, *tmp;
 
 	if (a == NULL)
@@ -406,6 +412,11 @@ auth_free(struct auth **ap)
 		ck = container_of(n, struct auth_check, link);
 		list_remove(&ck->link);
 		ck->a = NULL;
+	}
+	LIST_FOREACH_SAFE(n, tmp, &a->asks) {
+		ask = container_of(n, struct auth_ask, link);
+		list_remove(&ask->link);
+		ask->a = NULL;
 	}
 	auth_scheme_fini(&a->basic);
 	auth_scheme_fini(&a->digest);
@@ -510,7 +521,7 @@ bool
 auth_idle(const struct auth *a)
 {
 	CHECK_OBJ_NOTNULL(a, AUTH_MAGIC);
-	return (list_empty(&a->checks));
+	return (list_empty(&a->checks) && list_empty(&a->asks));
 }
 
 /* -- the cache ------------------------------------------------------------- */
@@ -612,34 +623,112 @@ auth_escape(const char *s, char *out)
 	*out = '\0';
 }
 
+/* A basic check's answer, from the loop: done once, then freed. */
+static void
+basic_check_deliver(struct comm_call *call)
+{
+	struct auth_check *ck = container_of(call, struct auth_check, call);
+
+	CHECK_OBJ_NOTNULL(ck, AUTH_CHECK_MAGIC);
+	AZ(ck->ask);
+	ck->done(ck, ck->ok ? ck->user : NULL, ck->arg);
+	ck->magic = 0;
+	free(ck);
+}
+
+static void
+basic_ask_free(struct auth_ask *ask)
+{
+	explicit_bzero(ask->pass, strlen(ask->pass));
+	free(ask->pass);
+	ask->magic = 0;
+	free(ask);
+}
+
 static void
 basic_helper_done(struct helper_req *rq, const struct helper_reply *r,
     void *arg)
 {
-	struct auth_check *ck = arg;
-	struct auth *a = ck->a;
-	const char *user = NULL;
+	struct auth_ask *ask = arg;
+	struct auth *a = ask->a;
+	struct auth_check *ck;
+	struct list *n, *tmp;
+	bool ok = r->status == HELPER_OK;
 
 	(void)rq;
-	CHECK_OBJ_NOTNULL(ck, AUTH_CHECK_MAGIC);
-	ck->rq = NULL;
+	CHECK_OBJ_NOTNULL(ask, AUTH_ASK_MAGIC);
+	ask->rq = NULL;
 	if (a != NULL)
-		list_remove(&ck->link);
-	if (r->status == HELPER_OK) {
-		user = ck->user;
-		if (a != NULL)
-			auth_cache_put(a, &a->basic, ck->user, ck->pass);
-	} else if (r->status != HELPER_CANCELLED) {
+		list_remove(&ask->link);
+	if (ok && a != NULL)
+		auth_cache_put(a, &a->basic, ask->user, ask->pass);
+	else if (!ok && r->status != HELPER_CANCELLED)
 		log_msg(LG_NOTICE, SEC_AUTH, "basic: user \"%s\" not "
-		    "authenticated: the helper answered %s%s%s", ck->user,
+		    "authenticated: the helper answered %s%s%s", ask->user,
 		    helper_status_name(r->status), r->why != NULL ? ": " : "",
 		    r->why != NULL ? r->why : "");
+	LIST_FOREACH_SAFE(n, tmp, &ask->waiting) {
+		ck = container_of(n, struct auth_check, link);
+		CHECK_OBJ(ck, AUTH_CHECK_MAGIC);
+		list_remove(&ck->link);
+		ck->ask = NULL;
+		ck->ok = ok;
+		comm_call_post(ck->loop, &ck->call);
 	}
-	ck->done(ck, user, ck->arg);
-	explicit_bzero(ck->pass, strlen(ck->pass));
-	free(ck->pass);
-	ck->magic = 0;
-	free(ck);
+	basic_ask_free(ask);
+}
+
+/* The question out for name and pass, or NULL.  The passwords are
+ * compared in constant time, as the cache's are. */
+static struct auth_ask *
+basic_ask_find(struct auth *a, const char *name, const char *pass)
+{
+	struct auth_ask *ask;
+	struct list *n;
+
+	LIST_FOREACH(n, &a->asks) {
+		ask = container_of(n, struct auth_ask, link);
+		if (strcmp(ask->user, name) == 0 &&
+		    auth_secret_equal(ask->pass, pass))
+			return (ask);
+	}
+	return (NULL);
+}
+
+/* A new question to the helper for name and pass, or NULL (no memory). */
+static struct auth_ask *
+basic_ask_new(struct auth *a, const char *name, const char *pass)
+{
+	struct auth_ask *ask;
+	size_t ulen = strlen(name);
+	char *line;
+
+	ask = calloc(1, sizeof *ask + ulen + 1);
+	line = malloc(3 * (ulen + strlen(pass)) + 2);
+	if (ask == NULL || line == NULL || (ask->pass = strdup(pass)) ==
+	    NULL) {
+		free(ask);
+		free(line);
+		return (NULL);
+	}
+	ask->magic = AUTH_ASK_MAGIC;
+	ask->a = a;
+	list_init(&ask->waiting);
+	memcpy(ask->user, name, ulen + 1);
+	auth_escape(name, line);
+	strcat(line, " ");
+	auth_escape(pass, line + strlen(line));
+	/* Its answer is posted, never delivered from within. */
+	ask->rq = helper_submit(a->basic.pool, line, strlen(line),
+	    basic_helper_done, ask);
+	explicit_bzero(line, strlen(line));
+	free(line);
+	if (ask->rq == NULL) {
+		basic_ask_free(ask);
+		return (NULL);
+	}
+	list_insert_tail(&a->asks, &ask->link);
+	return (ask);
 }
 
 /* hdr is "Basic <base64>": the decoded pair into buf, or a message. */
@@ -681,10 +770,11 @@ static int
 basic_check_start(struct auth *a, const char *hdr, size_t len,
     auth_done_fn *done, void *arg, struct auth_check **ckp, char **user)
 {
-	char buf[AUTH_BASIC_MAX], conv[2 * AUTH_BASIC_MAX], *pass, *line, *p;
+	char buf[AUTH_BASIC_MAX], conv[2 * AUTH_BASIC_MAX], *pass, *p;
 	char *name = buf;
 	struct auth_cred **cp;
 	struct auth_check *ck;
+	struct auth_ask *ask;
 	const char *why;
 	size_t ulen;
 	int rc = 0;
@@ -721,32 +811,27 @@ basic_check_start(struct auth *a, const char *hdr, size_t len,
 	}
 	ulen = strlen(name);
 	ck = calloc(1, sizeof *ck + ulen + 1);
-	line = malloc(3 * (ulen + strlen(pass)) + 2);
-	if (ck == NULL || line == NULL || (ck->pass = strdup(pass)) == NULL) {
+	if (ck == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ask = basic_ask_find(a, name, pass);
+	if (ask == NULL)
+		ask = basic_ask_new(a, name, pass);
+	if (ask == NULL) {
 		free(ck);
-		free(line);
 		rc = -ENOMEM;
 		goto out;
 	}
 	ck->magic = AUTH_CHECK_MAGIC;
 	ck->a = a;
+	ck->loop = a->loop;
+	ck->ask = ask;
 	ck->done = done;
 	ck->arg = arg;
+	comm_call_init(&ck->call, basic_check_deliver);
 	memcpy(ck->user, name, ulen + 1);
-	auth_escape(name, line);
-	strcat(line, " ");
-	auth_escape(pass, line + strlen(line));
-	ck->rq = helper_submit(a->basic.pool, line, strlen(line),
-	    basic_helper_done, ck);
-	explicit_bzero(line, strlen(line));
-	free(line);
-	if (ck->rq == NULL) {
-		free(ck->pass);
-		free(ck);
-		rc = -ENOMEM;
-		goto out;
-	}
-	list_insert_tail(&a->checks, &ck->link);
+	list_insert_tail(&ask->waiting, &ck->link);
 	*ckp = ck;
 	rc = 1;
 out:
@@ -760,10 +845,24 @@ void
 auth_check_cancel(struct auth_check **ckp)
 {
 	struct auth_check *ck = *ckp;
+	struct auth_ask *ask;
 
 	if (ck == NULL)
 		return;
 	*ckp = NULL;
 	CHECK_OBJ_NOTNULL(ck, AUTH_CHECK_MAGIC);
-	helper_cancel(&ck->rq);
+	if (ck->rq != NULL) {
+		/* Digest: its helper request delivers the cancel. */
+		helper_cancel(&ck->rq);
+		return;
+	}
+	/* Basic: answered already (its delivery posted) or waiting. */
+	ck->ok = false;
+	if ((ask = ck->ask) == NULL)
+		return;
+	ck->ask = NULL;
+	list_remove(&ck->link);
+	comm_call_post(ck->loop, &ck->call);
+	if (list_empty(&ask->waiting))
+		helper_cancel(&ask->rq);	/* frees ask, from the loop */
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base/list.h"
+#include "comm/comm.h"
 #include "helper/helper.h"
 
 struct conf_line;
@@ -63,7 +64,8 @@ struct auth {
 	bool			digest_first;	/* challenge order: conf's */
 	char			*basic_challenge; /* Proxy-Authenticate line */
 	char			*challenge;	/* the last 407's lines */
-	struct list		checks;
+	struct list		checks;		/* Digest's, on their helper */
+	struct list		asks;		/* Basic's questions out */
 	/* Digest's nonces (auth_digest.c) */
 	double			nonce_gc;	/* nonce_garbage_interval */
 	double			nonce_ttl;	/* nonce_max_duration */
@@ -82,12 +84,37 @@ struct auth {
 	size_t			nipusers;
 };
 
+/*
+ * One question to the basic helper, for a user and a password, and the
+ * checks waiting on its answer: every check of the same credentials made
+ * while it is out waits on it rather than asking again (as Squid queues
+ * them on the user), so a browser opening six connections, or a burst
+ * of requests before the credentials are cached, asks the helper once.
+ */
+struct auth_ask {
+	unsigned		magic;
+#define AUTH_ASK_MAGIC		0xa0f4a5cbU
+	struct list		link;		/* on a->asks */
+	struct auth		*a;		/* NULL once auth_free() ran */
+	struct helper_req	*rq;
+	struct list		waiting;	/* auth_check.link */
+	char			*pass;
+	char			user[];
+};
+
 struct auth_check {
 	unsigned		magic;
 #define AUTH_CHECK_MAGIC	0xa0f4c4ecU
-	struct list		link;		/* on a->checks */
+	/* Digest: on a->checks; Basic: on ask->waiting while it waits. */
+	struct list		link;
 	struct auth		*a;		/* NULL once auth_free() ran */
-	struct helper_req	*rq;
+	struct helper_req	*rq;		/* Digest */
+	/* Basic: the question it waits on (NULL once answered or
+	 * cancelled), and its answer, delivered from the loop by call. */
+	struct auth_ask		*ask;
+	bool			ok;
+	struct comm_loop	*loop;
+	struct comm_call	call;
 	auth_done_fn		*done;
 	void			*arg;
 	char			*pass;		/* Basic: the password;

@@ -248,7 +248,7 @@ END_TEST
 
 /* -- checks against a helper ---------------------------------------------- */
 
-static int ndone;
+static int ndone, nusers;
 static char got_user[64];
 static bool got_none, inside_start;
 
@@ -259,6 +259,7 @@ done(struct auth_check *ck, const char *user, void *arg)
 	(void)arg;
 	ck_assert_msg(!inside_start, "completion inside auth_check_start()");
 	ndone++;
+	nusers += user != NULL;
 	got_none = user == NULL;
 	snprintf(got_user, sizeof got_user, "%s", user != NULL ? user : "");
 }
@@ -564,6 +565,57 @@ START_TEST(names_lowered_and_escaped_for_the_helper)
 }
 END_TEST
 
+/*
+ * Checks of the same credentials made while the helper is asked wait on
+ * that one question (a burst of a browser's connections); other
+ * credentials ask on their own.  A waiting check cancelled, the one that
+ * asked first included, leaves the answer to the others.
+ */
+START_TEST(checks_in_flight_share_one_question)
+{
+	struct env e;
+	struct auth_check *ck[8] = { NULL };
+	char *user = NULL;
+	int i;
+
+	env_start(&e, "basic credentialsttl 1 hour", "basic casesensitive on");
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(auth_check_start(e.a,
+		    req_of("Basic YWxpY2U6c2VjcmV0"), done, NULL, &ck[i],
+		    &user), 1);
+	ck_assert_int_eq(auth_check_start(e.a, req_of("Basic YWxpY2U6d3Jvbmc="),
+	    done, NULL, &ck[6], &user), 1);
+	ck_assert_uint_eq(helper_requests(&e), 2);
+	auth_check_cancel(&ck[0]);
+	auth_check_cancel(&ck[3]);
+	run_until(e.loop, 7);
+	ck_assert_int_eq(nusers, 4);
+	/* Answered: the next is a cache hit. */
+	ck_assert_int_eq(auth_check_start(e.a, req_of("Basic YWxpY2U6c2VjcmV0"),
+	    done, NULL, &ck[7], &user), 0);
+	ck_assert_str_eq(user, "alice");
+	free(user);
+	ck_assert_uint_eq(helper_requests(&e), 2);
+	/* All of a question's checks cancelled: it is cancelled too, and
+	 * nothing is cached. */
+	env_stop(&e);
+	env_start(&e, "basic credentialsttl 1 hour", "basic casesensitive on");
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(auth_check_start(e.a,
+		    req_of("Basic YWxpY2U6c2VjcmV0"), done, NULL, &ck[i],
+		    &user), 1);
+	auth_check_cancel(&ck[1]);
+	auth_check_cancel(&ck[0]);
+	run_until(e.loop, 2);
+	ck_assert(got_none);
+	ck_assert_int_eq(auth_check_start(e.a, req_of("Basic YWxpY2U6c2VjcmV0"),
+	    done, NULL, &ck[0], &user), 1);
+	run_until(e.loop, 3);
+	ck_assert_str_eq(got_user, "alice");
+	env_stop(&e);
+}
+END_TEST
+
 START_TEST(cancel_and_free_complete_once_without_user)
 {
 	struct env e;
@@ -615,6 +667,7 @@ main(void)
 	tcase_add_test(tc, digest_hashes_match_rfc7616_example);
 	tcase_add_test(tc, utf8_checked_and_latin1_converted);
 	tcase_add_test(tc, names_lowered_and_escaped_for_the_helper);
+	tcase_add_test(tc, checks_in_flight_share_one_question);
 	tcase_add_test(tc, cancel_and_free_complete_once_without_user);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
