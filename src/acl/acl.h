@@ -150,6 +150,9 @@ struct acl_decision {
 	const char	*acl;		/* the last acl tested, as Squid's
 					 * AclMatchedName (deny_info); NULL
 					 * when none was */
+	bool		auth_acl;	/* that acl is proxy_auth or
+					 * proxy_auth_regex (Squid's
+					 * aclIsProxyAuth()) */
 };
 
 /*
@@ -269,6 +272,8 @@ struct acl_check {
 	void			*ext_q;		/* its question, while out */
 	bool			waiting;	/* ACL_WAIT given, fn to run */
 	bool			cancelled;
+	bool			auth_acl;	/* the answer's last acl tested
+						 * was proxy_auth(_regex) */
 };
 
 /*
@@ -297,6 +302,14 @@ void		acl_check_auth_done(struct acl_check *ck, const char *user);
  * request has no valid credentials: a denial is then answered 407, so
  * that the client asks its user (Squid's ACCESS_AUTH_REQUIRED). */
 bool		acl_lookups_auth_failed(const struct acl_lookups *lk);
+/*
+ * acl_check_denied_by_auth() - the answer was a denial by a rule whose
+ * last acl tested is proxy_auth or proxy_auth_regex ("http_access deny
+ * bob"): Squid answers it 407 so that the user may log in as someone
+ * else, and "http_access deny bob all" (the last acl not an auth one)
+ * 403.  Sites rely on both.
+ */
+bool		acl_check_denied_by_auth(const struct acl_check *ck);
 /* acl_check_waiting() - true between ACL_WAIT and fn. */
 bool		acl_check_waiting(const struct acl_check *ck);
 

@@ -92,6 +92,12 @@ check_ext_keep(struct acl_lookups *lk, const void *a, bool match,
 }
 
 bool
+acl_check_denied_by_auth(const struct acl_check *ck)
+{
+	return (ck->magic == ACL_CHECK_MAGIC && ck->auth_acl);
+}
+
+bool
 acl_lookups_auth_failed(const struct acl_lookups *lk)
 {
 	return ((lk->known & ACL_KNOW_USER) && lk->user == NULL);
@@ -159,15 +165,19 @@ check_lookup(struct acl_check *ck)
 static enum acl_answer
 check_run(struct acl_check *ck)
 {
+	struct acl_decision d;
 	enum acl_answer a;
 	enum acl_need need;
 
 	for (;;) {
 		a = acl_rules_eval(ck->rules, ck->req,
 		    (enum acl_answer)ck->if_no_rules, &ck->rule, &ck->term,
-		    &need, NULL);
-		if (a != ACL_WAIT)
+		    &need, &d);
+		if (a != ACL_WAIT) {
+			ck->auth_acl = a == ACL_DENY && !d.implicit &&
+			    d.auth_acl;
 			return (a);
+		}
 		ck->need = (uint8_t)need;
 		if (check_lookup(ck))
 			return (ACL_WAIT);

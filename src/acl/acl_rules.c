@@ -210,7 +210,7 @@ acl_rules_eval(const struct acl_rules *r, const struct acl_request *req,
 {
 	const struct acl_rule *rule, *at = NULL;
 	const struct acl_term *t;
-	const char *last = NULL;
+	const struct acl *last = NULL;
 	enum acl_answer answer;
 	enum acl_need n;
 	size_t i, j;
@@ -223,7 +223,7 @@ acl_rules_eval(const struct acl_rules *r, const struct acl_request *req,
 		rule = &r->v[i];
 		for (; j < rule->n; j++) {
 			t = &r->terms[rule->first + j];
-			last = t->acl->name;
+			last = t->acl;
 			if (need != NULL &&
 			    (n = acl_need_of(t->acl, req)) != ACL_NEED_NONE) {
 				*rulep = (uint32_t)i;
@@ -252,7 +252,9 @@ acl_rules_eval(const struct acl_rules *r, const struct acl_request *req,
 		d->file = at != NULL ? at->file : NULL;
 		d->line = at != NULL ? at->line : 0;
 		d->implicit = at != NULL && i == r->n;
-		d->acl = last;
+		d->acl = last != NULL ? last->name : NULL;
+		d->auth_acl = last != NULL && (last->type == ACL_T_PROXY_AUTH ||
+		    last->type == ACL_T_PROXY_AUTH_REGEX);
 	}
 	return (answer);
 }

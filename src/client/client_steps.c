@@ -429,10 +429,12 @@ client_step_admit(struct client_txn *t)
 	const struct http_msg *m = &t->req;
 	struct auth_req rq;
 
-	if (t->answer != ACL_ALLOW && acl_lookups_auth_failed(&t->lk) &&
+	if (t->answer != ACL_ALLOW && (acl_lookups_auth_failed(&t->lk) ||
+	    acl_check_denied_by_auth(&t->ck)) &&
 	    t->cc->ctx->deps.auth != NULL) {
-		/* A proxy_auth acl found no valid credentials: ask for
-		 * them (Squid's ACCESS_AUTH_REQUIRED). */
+		/* A proxy_auth acl found no valid credentials (Squid's
+		 * ACCESS_AUTH_REQUIRED), or a rule ending with one denied
+		 * the user (Squid's aclIsProxyAuth()): ask for them. */
 		t->code = RESULT_TCP_DENIED;
 		client_auth_req(t, &rq);
 		client_txn_error_hdrs(t, ERRPAGE_CACHE_ACCESS_DENIED, NULL,

@@ -865,6 +865,50 @@ START_TEST(proxy_auth_regex_matches_the_vouched_user)
 }
 END_TEST
 
+/*
+ * A denial whose last acl tested is proxy_auth or proxy_auth_regex is one
+ * the client is asked to log in again for (407, Squid's aclIsProxyAuth());
+ * "deny eve all" ends with another acl: a plain denial (403).
+ */
+START_TEST(denial_by_an_auth_acl_is_flagged)
+{
+	static const struct {
+		const char	*user;
+		enum acl_answer	want;
+		bool		auth_acl;
+	} cases[] = {
+		{ "bob", ACL_DENY, true },
+		{ "bobby", ACL_DENY, true },
+		{ "eve", ACL_DENY, false },
+		{ "alice", ACL_ALLOW, false },
+	};
+	struct acl_decision d;
+	struct tconf tc;
+	struct treq t;
+	size_t i;
+
+	tconf_load(&tc, "acl bob proxy_auth bob\n"
+	    "acl bobs proxy_auth_regex ^bob.\n"
+	    "acl eve proxy_auth eve\n"
+	    "http_access deny bob\n"
+	    "http_access deny bobs\n"
+	    "http_access deny eve all\n"
+	    "http_access allow all\n", "http_access");
+	ck_assert_int_eq(tc.errors, 0);
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		treq(&t, "10.0.0.1", "GET", "example.com", 80);
+		t.r.user = cases[i].user;
+		t.r.user_len = strlen(cases[i].user);
+		t.r.known |= ACL_KNOW_USER;
+		ck_assert_int_eq(acl_rules_decide(tc.rules, &t.r, ACL_DENY,
+		    &d), cases[i].want);
+		ck_assert_msg(d.auth_acl == cases[i].auth_acl, "%s",
+		    cases[i].user);
+	}
+	tconf_free(&tc);
+}
+END_TEST
+
 static bool	over_strict;
 static unsigned	over_calls, over_max;
 
@@ -1611,6 +1655,7 @@ acl_suite(void)
 	tcase_add_test(tc, acl_line_errors_name_the_problem);
 	tcase_add_test(tc, proxy_auth_matches_the_vouched_user);
 	tcase_add_test(tc, proxy_auth_regex_matches_the_vouched_user);
+	tcase_add_test(tc, denial_by_an_auth_acl_is_flagged);
 	tcase_add_test(tc, max_user_ip_matches_above_the_count_and_says_so);
 	tcase_add_test(tc, format_codes_escape_and_dash_unknown);
 	tcase_add_test(tc, note_matches_the_helpers_annotations);
