@@ -130,6 +130,24 @@ fmt_uint(char *buf, size_t cap, unsigned v)
 	buf[n] = '\0';
 }
 
+/* a in dotted quad into buf (16 bytes): the C library's inet_ntop()
+ * formats IPv4 with sprintf(), a cost on every helper line. */
+static void
+fmt_ipv4(char *buf, const struct in_addr *a)
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	size_t i, n = 0;
+
+	for (i = 0; i < 4; i++) {
+		if (b[i] >= 100)
+			buf[n++] = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			buf[n++] = (char)('0' + b[i] / 10 % 10);
+		buf[n++] = (char)('0' + b[i] % 10);
+		buf[n++] = i < 3 ? '.' : '\0';
+	}
+}
+
 static void
 fmt_cstr(struct fmt_out *o, const char *s)
 {
@@ -152,7 +170,7 @@ fmt_addr(struct fmt_out *o, const struct sockaddr *sa, bool port)
 		fmt_uint(buf, sizeof buf, ntohs(sa->sa_family == AF_INET ?
 		    sin->sin_port : sin6->sin6_port));
 	else if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+		fmt_ipv4(buf, &sin->sin_addr);
 	else
 		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
 	fmt_cstr(o, buf);

@@ -420,8 +420,11 @@ adapt_send(struct client_txn *t, struct adapt_helper *h)
 	int m;
 
 	client_txn_view(t);
-	n = (size_t)snprintf(line, sizeof line, "%.*s ",
-	    (int)t->req.target.len, http_msg_ptr(&t->req, t->req.target));
+	n = t->req.target.len + 1;
+	if (n < sizeof line) {
+		memcpy(line, http_msg_ptr(&t->req, t->req.target), n - 1);
+		line[n - 1] = ' ';
+	}
 	m = n < sizeof line ? acl_format_expand(h->extras, &t->view, NULL,
 	    line + n, sizeof line - n) : -E2BIG;
 	if (m < 0) {

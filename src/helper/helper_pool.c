@@ -725,8 +725,9 @@ child_send(struct helper_child *c, struct helper_req *rq)
 	struct helper_pool *p = c->pool;
 	struct buf_chain ch;
 	char id[16];
+	size_t n = sizeof id;
 	unsigned slot;
-	int n = 0, err;
+	int err;
 
 	for (slot = 0; c->slots[slot].busy; slot++)
 		continue;
@@ -741,9 +742,15 @@ child_send(struct helper_child *c, struct helper_req *rq)
 	c->busy++;
 	c->requests++;
 	buf_chain_init(&ch, comm_loop_pool(p->loop));
-	if (p->p.concurrency > 0)
-		n = snprintf(id, sizeof id, "%u ", slot);
-	err = buf_chain_append(&ch, id, (size_t)n);
+	if (p->p.concurrency > 0) {
+		/* The channel ID, "N ", without printf on every request. */
+		id[--n] = ' ';
+		do {
+			id[--n] = (char)('0' + slot % 10);
+			slot /= 10;
+		} while (slot > 0);
+	}
+	err = buf_chain_append(&ch, id + n, sizeof id - n);
 	if (err == 0)
 		err = buf_chain_append(&ch, rq->line, rq->len);
 	if (err != 0) {

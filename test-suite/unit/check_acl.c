@@ -1584,6 +1584,10 @@ START_TEST(format_codes_escape_and_dash_unknown)
 	ck_assert_str_eq(out, "a%b 8080/%al%20ice%c-z");
 	ck_assert_int_eq(format_expand("%URI", &req, NULL, out, 10),
 	    -E2BIG);
+	inet_pton(AF_INET, "255.0.10.100", &src.sin_addr);
+	ck_assert_int_gt(format_expand("%>a:%>p", &req, NULL, out,
+	    sizeof out), 0);
+	ck_assert_str_eq(out, "255.0.10.100:40000");
 	f = acl_format_new("%SRC %>{Host} %{X-Y} %ru", &bad);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_str_eq(acl_format_text(f), "%SRC %>{Host} %{X-Y} %ru");
