@@ -21,6 +21,11 @@
  * time to the next valid one.  The newest region, when open, stays open:
  * its image is the writer's buffer and new records follow the last good
  * one.
+ *
+ * After a shrink, a head in a kept region may name chunks in the regions
+ * it retired (past the end, or passed when the log wrapped to region 0):
+ * counted retired, as the shrink counted it in service, and still hiding
+ * the versions before it (scan_retired()).
  */
 #include "config.h"
 
@@ -50,6 +55,9 @@ struct region_info {
 struct scan {
 	struct disk_store	*ds;
 	uint64_t		floor;	/* every record after has a higher seq */
+	/* The log went from the last region to region 0 past records that
+	 * are not there: regions a shrink retired lay between. */
+	bool			wrap_gap;
 	uint8_t			*ents;	/* footer entries read */
 	size_t			ents_cap;
 };
@@ -125,6 +133,30 @@ scan_apply(struct scan *sc, uint32_t r, uint8_t kind, const uint8_t *key,
 	return (0);
 }
 
+/*
+ * Whether a head at region r whose first chunk is at first_region was
+ * written when the store was larger and its chunks pass through regions
+ * a shrink retired: the first chunk past the store's end, or the object
+ * wrapping from the last region to region 0 where the log did not (see
+ * load_next()).  Such an object is retired, as the shrink counted it in
+ * service, not a damaged entry; and it still hides the older versions
+ * the scan found, as a tombstone would, since it had replaced them.
+ */
+static bool
+scan_retired(const struct scan *sc, uint32_t r, uint32_t first_region)
+{
+	return (first_region >= sc->ds->sb.nregions ||
+	    (first_region > r && sc->wrap_gap));
+}
+
+static void
+scan_retire(struct scan *sc, uint32_t r, const uint8_t *key, uint32_t off,
+    uint32_t rec_len)
+{
+	sc->ds->stats[DISK_STAT_retired]++;
+	(void)scan_apply(sc, r, DISK_REC_TOMB, key, off, rec_len, r, 0);
+}
+
 /* Region r's footer entries, read at ents: indexed.  0, 1 when they
  * fail their checks, or -ENOMEM. */
 static int
@@ -133,6 +165,7 @@ scan_footer(struct scan *sc, uint32_t r, const struct region_info *ri,
 {
 	struct disk_store *ds = sc->ds;
 	struct disk_foot_ent fe;
+	bool retired;
 	uint32_t i;
 	int e;
 
@@ -141,12 +174,20 @@ scan_footer(struct scan *sc, uint32_t r, const struct region_info *ri,
 	for (i = 0; i < ri->t.count; i++) {
 		disk_foot_ent_decode(&fe, ents + (size_t)i *
 		    DISK_FOOT_ENT_LEN);
+		retired = fe.kind == DISK_REC_HEAD &&
+		    scan_retired(sc, r, fe.first_region);
+		if (retired)
+			fe.first_region = r;	/* the rest checked */
 		if (disk_foot_ent_check(&fe, &ri->t, &ds->sb) != DISK_FMT_OK ||
 		    fe.seq <= sc->floor) {
 			ds->stats[DISK_STAT_bad_entries]++;
 			continue;
 		}
 		sc->floor = fe.seq;
+		if (retired) {
+			scan_retire(sc, r, fe.key, fe.offset, fe.rec_len);
+			continue;
+		}
 		e = scan_apply(sc, r, fe.kind, fe.key, fe.offset, fe.rec_len,
 		    fe.first_region, fe.object_size);
 		if (e != 0)
@@ -168,6 +209,9 @@ scan_record(struct scan *sc, uint32_t r, const struct disk_rec *rec,
 	const uint8_t *in = ds->buf + off;
 	struct disk_chunk_ref c;
 	struct disk_foot_ent fe;
+	struct disk_sb any;
+	bool retired = false;
+	uint32_t i;
 	int e;
 
 	memset(&fe, 0, sizeof fe);
@@ -180,16 +224,32 @@ scan_record(struct scan *sc, uint32_t r, const struct disk_rec *rec,
 	fe.kind = (uint8_t)rec->kind;
 	fe.flags = (uint8_t)rec->flags;
 	if (rec->kind == DISK_REC_HEAD && (rec->flags & DISK_RECF_CHUNKED)) {
-		if (disk_rec_chunk_ref(rec, in, 0, &ds->sb, &c) !=
-		    DISK_FMT_OK) {
-			ds->stats[DISK_STAT_bad_entries]++;
-			return (0);
+		/* Each chunk checked against any size the store had; one
+		 * past its end now was retired by a shrink. */
+		any = ds->sb;
+		any.nregions = DISK_REGIONS_MAX;
+		for (i = 0; i < rec->nchunks; i++) {
+			if (disk_rec_chunk_ref(rec, in, i, &any, &c) !=
+			    DISK_FMT_OK) {
+				ds->stats[DISK_STAT_bad_entries]++;
+				return (0);
+			}
+			if (i == 0)
+				fe.first_region = c.region;
+			if (c.region >= ds->sb.nregions)
+				retired = true;
 		}
-		fe.first_region = c.region;
+		retired = retired || scan_retired(sc, r, fe.first_region);
 	}
+	/* Its footer entry kept all the same, so that the next open
+	 * finds it retired again and the older versions stay hidden. */
 	if ((e = disk_region_add_ent(ds, &fe)) != 0)
 		return (e);
 	ds->stats[DISK_STAT_scan_records]++;
+	if (retired) {
+		scan_retire(sc, r, fe.key, off, fe.rec_len);
+		return (0);
+	}
 	return (scan_apply(sc, r, fe.kind, fe.key, off, fe.rec_len,
 	    fe.first_region, fe.object_size));
 }
@@ -368,12 +428,22 @@ load_finish(struct disk_store *ds, struct disk_load *l)
 	l->pass = 3;
 }
 
-/* The next region of the log, pass 2. */
+/* The next region of the log, pass 2.  Where the log goes from the
+ * last region to region 0, region 0's first sequence number follows the
+ * last one before it, unless what was written between is gone: the
+ * regions past the end that a shrink retired.  (A region 0 that is no
+ * part of the log, lost or older, says nothing of that.) */
 static void
 load_next(struct disk_load *l)
 {
+	const struct disk_sb *sb = &l->sc.ds->sb;
+	const struct region_info *r0 = &l->ri[0];
+
 	l->k++;
 	l->sub = 0;
+	if (l->k < sb->nregions && (l->tail + l->k) % sb->nregions == 0)
+		l->sc.wrap_gap = (r0->state == R_OPEN ||
+		    r0->state == R_SEALED) && r0->seq > l->sc.floor + 1;
 }
 
 /*
