@@ -439,8 +439,8 @@ disks_resize(struct disk_store *ds, const char *path, uint64_t size)
 		    "change now (%s): the store keeps %ju MB", path,
 		    e == -EAGAIN ? "its index is loading; reconfigure again "
 		    "once it has" : e == -EINVAL ? "fewer than two "
-		    "regions, or more than the format's" : strerror(-e), (uintmax_t)(((uint64_t)was *
-		    sb->region_size) >> 20));
+		    "regions, or more than the format's" : strerror(-e),
+		    (uintmax_t)(((uint64_t)was * sb->region_size) >> 20));
 }
 
 /*
