@@ -57,7 +57,8 @@
 struct disks {
 	unsigned		magic;
 #define DISKS_MAGIC		0xd15c5e75U
-	struct comm_fio		*fio;
+	struct comm_loop	*loop;
+	struct comm_fio		*fio;		/* made with the first store */
 	struct comm_timer	*flush;
 	size_t			n;
 	struct disk_store	**v;
@@ -316,6 +317,28 @@ disks_limits(const struct disk_dir_conf *d, struct disk_store_opts *o)
 	    (uint32_t)d->swap_timeout_ms;
 }
 
+/* The file I/O engine and the flush timer, started with the first
+ * store (a cuttle without a cache_dir runs no file threads).  0, or -1
+ * (logged). */
+static int
+disks_engine(struct disks *dd)
+{
+	int e;
+
+	if (dd->fio != NULL)
+		return (0);
+	dd->fio = comm_fio_new(dd->loop, disks_fio_kind(), 0, &e);
+	if (dd->fio == NULL) {
+		log_msg(LG_CRIT, SEC_STORE, "cannot start the disk stores' "
+		    "file I/O: %s", strerror(-e));
+		return (-1);
+	}
+	comm_timer_start(dd->flush, DISKS_FLUSH, DISKS_FLUSH);
+	log_msg(LG_NOTICE, SEC_STORE, "disk I/O through %s",
+	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
+	return (0);
+}
+
 static struct disk_store *
 disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 {
@@ -325,6 +348,8 @@ disks_open_one(struct disks *dd, const struct disk_dir_conf *d)
 	char file[4096];
 	int e;
 
+	if (disks_engine(dd) != 0)
+		return (NULL);
 	memset(&o, 0, sizeof o);
 	o.fio = dd->fio;
 	o.load_later = true;
@@ -348,26 +373,23 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 {
 	struct disk_dir_conf d;
 	struct disks *dd;
-	size_t i;
-	int e;
+	size_t i, n = conf->cache_dir.n;
 
 	*out = NULL;
-	if (conf->cache_dir.n == 0)
-		return (0);
 	ALLOC_OBJ(dd, DISKS_MAGIC);
 	if (dd == NULL)
 		goto nomem;
 	*out = dd;
-	dd->v = calloc(conf->cache_dir.n, sizeof *dd->v);
-	dd->paths = calloc(conf->cache_dir.n, sizeof *dd->paths);
-	dd->down = calloc(conf->cache_dir.n, sizeof *dd->down);
-	dd->fio = comm_fio_new(loop, disks_fio_kind(), 0, &e);
+	dd->loop = loop;
+	dd->v = calloc(n + 1, sizeof *dd->v);
+	dd->paths = calloc(n + 1, sizeof *dd->paths);
+	dd->down = calloc(n + 1, sizeof *dd->down);
 	dd->flush = comm_timer_new(loop, on_flush_tick, dd);
-	dd->told = calloc(conf->cache_dir.n, sizeof *dd->told);
+	dd->told = calloc(n + 1, sizeof *dd->told);
 	if (dd->v == NULL || dd->paths == NULL || dd->down == NULL ||
-	    dd->fio == NULL || dd->flush == NULL || dd->told == NULL)
+	    dd->flush == NULL || dd->told == NULL)
 		goto nomem;
-	for (i = 0; i < conf->cache_dir.n; i++) {
+	for (i = 0; i < n; i++) {
 		if (disks_read(conf, i, &d, true) != 0)
 			return (-1);
 		dd->v[dd->n] = disks_open_one(dd, &d);
@@ -380,19 +402,16 @@ disks_start(struct comm_loop *loop, const struct conf *conf,
 		}
 		dd->n++;
 	}
-	comm_timer_start(dd->flush, DISKS_FLUSH, DISKS_FLUSH);
 	for (i = 0; i < dd->n; i++)
 		if (disk_store_load_start(dd->v[i], disks_load_done, dd) !=
 		    0) {
 			dd->told[i] = true;
 			disks_loaded(dd, i);	/* loaded at open */
 		}
-	log_msg(LG_NOTICE, SEC_STORE, "disk I/O through %s",
-	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
 	return (0);
 nomem:
 	log_msg(LG_CRIT, SEC_STORE, "cannot start the disk stores: out of "
-	    "memory or threads");
+	    "memory");
 	return (-1);
 }
 
@@ -420,8 +439,8 @@ disks_resize(struct disk_store *ds, const char *path, uint64_t size)
 		    "change now (%s): the store keeps %ju MB", path,
 		    e == -EAGAIN ? "its index is loading; reconfigure again "
 		    "once it has" : e == -EINVAL ? "fewer than two "
-		    "regions, or more than the format's" : strerror(-e), (uintmax_t)(((uint64_t)was *
-		    sb->region_size) >> 20));
+		    "regions, or more than the format's" : strerror(-e),
+		    (uintmax_t)(((uint64_t)was * sb->region_size) >> 20));
 }
 
 /*
@@ -543,6 +562,16 @@ out:
 	return (rc);
 }
 
+/* The engine's figures; zeros before the first store. */
+static void
+disks_fio_stats(const struct disks *dd, struct comm_fio_stats *fs)
+{
+	if (dd->fio != NULL)
+		comm_fio_stats(dd->fio, fs);
+	else
+		memset(fs, 0, sizeof *fs);
+}
+
 /* The disk page: each store in the shape of Squid's storedir, then the
  * counters of all of them, summed, as "disk.NAME = value" lines. */
 static int
@@ -580,9 +609,9 @@ disks_page(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		mgr_out_printf(o, "disk.%s = %ju\n",
 		    disk_stat_name((enum disk_stat)k), (uintmax_t)sum[k]);
 	mgr_out_printf(o, "disk.loading = %zu\n", disks_loading(dd));
-	comm_fio_stats(dd->fio, &fs);
-	mgr_out_printf(o, "disk.io = %s\n",
-	    comm_fio_kind_name(comm_fio_kind(dd->fio)));
+	disks_fio_stats(dd, &fs);
+	mgr_out_printf(o, "disk.io = %s\n", dd->fio != NULL ?
+	    comm_fio_kind_name(comm_fio_kind(dd->fio)) : "none");
 	mgr_out_printf(o, "disk.io_outstanding = %u\n", fs.outstanding);
 	mgr_out_printf(o, "disk.io_max_outstanding = %u\n", fs.max_queued);
 	mgr_out_printf(o, "disk.io_errors = %ju\n", (uintmax_t)fs.errors);
@@ -751,16 +780,15 @@ disks_metrics(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	for (i = 0; i < dd->n; i++)
 		mgr_out_printf(o, "cuttle_disk_loading{cache_dir=\"%s\"} %d\n",
 		    dd->paths[i], disk_store_loading(dd->v[i]));
-	comm_fio_stats(dd->fio, &fs);
+	disks_fio_stats(dd, &fs);
 	mgr_out_printf(o, "# HELP cuttle_disk_queue_depth File operations "
 	    "under way.\n# TYPE cuttle_disk_queue_depth gauge\n"
 	    "cuttle_disk_queue_depth %u\n", fs.outstanding);
 	return (0);
 }
 
-/* The dashboard's disk section (JSON): each store's figures; the page
- * draws rates between its polls.  Registered without stores too (an
- * empty list), so that the page never asks for a missing one. */
+/* The dashboard's disk section (JSON): each store's figures (an empty
+ * list without one); the page draws rates between its polls. */
 static int
 disks_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
 {
@@ -771,8 +799,9 @@ disks_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
 	size_t i;
 
 	(void)c;
+	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
 	mgr_out_printf(o, "{\"stores\":[");
-	for (i = 0; dd != NULL && i < dd->n; i++) {
+	for (i = 0; i < dd->n; i++) {
 		ds = dd->v[i];
 		sb = disk_store_sb(ds);
 		mgr_out_printf(o, "%s{\"path\":", i > 0 ? "," : "");
@@ -803,49 +832,33 @@ disks_json(struct mgr_out *o, const struct mgr_call *c, void *arg)
 #undef DISKS_JSON
 		mgr_out_printf(o, "}");
 	}
-	if (dd != NULL)
-		comm_fio_stats(dd->fio, &fs);
-	mgr_out_printf(o, "],\"queue\":%u}\n", dd != NULL ? fs.outstanding :
-	    0u);
+	disks_fio_stats(dd, &fs);
+	mgr_out_printf(o, "],\"queue\":%u}\n", fs.outstanding);
 	return (0);
 }
 
+/*
+ * Every page is registered with dd, which lives from start to exit
+ * whether or not a cache_dir is configured: a reconfigure that adds the
+ * first store, or removes the last, changes what the pages render, never
+ * which pages there are or what they read.
+ */
 int
 disks_register_pages(struct disks *dd, struct store_index *mem,
     struct mgr_registry *r)
 {
 	int err;
 
-	err = mgr_register(r, MGR_SEC_VIEWS, "disk_json",
-	    "The dashboard's disk figures (JSON)", MGR_F_JSON, disks_json, dd);
-	if (dd == NULL || err != 0)
-		return (err);
 	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
 	dd->mem = mem;
-	err = mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
-	    0, disks_page, dd);
+	err = mgr_register(r, MGR_SEC_VIEWS, "disk_json",
+	    "The dashboard's disk figures (JSON)", MGR_F_JSON, disks_json, dd);
+	if (err == 0)
+		err = mgr_register(r, MGR_SEC_STORE, "disks",
+		    "Disk Store Stats", 0, disks_page, dd);
 	if (err == 0)
 		err = mgr_register(r, MGR_SEC_STORE, "storedir",
 		    "Store Directory Stats", 0, disks_storedir, dd);
-	if (err == 0)
-		err = mgr_register(r, MGR_SEC_STORE, "disk_metrics",
-		    "Disk stores (a part of /metrics)", MGR_F_METRICS,
-		    disks_metrics, dd);
-	return (err);
-}
-
-int
-disks_register_added(struct disks *dd, struct store_index *mem,
-    struct mgr_registry *r)
-{
-	int err;
-
-	CHECK_OBJ_NOTNULL(dd, DISKS_MAGIC);
-	dd->mem = mem;
-	if (mgr_registry_find(r, "disks", 5) != NULL)
-		return (0);	/* a second first cache_dir */
-	err = mgr_register(r, MGR_SEC_STORE, "disks", "Disk Store Stats",
-	    0, disks_page, dd);
 	if (err == 0)
 		err = mgr_register(r, MGR_SEC_STORE, "disk_metrics",
 		    "Disk stores (a part of /metrics)", MGR_F_METRICS,

@@ -24,9 +24,11 @@ int	disks_check(const struct conf *conf, bool warn);
 int	disks_create(const struct conf *conf);
 /* disks_start() - open (or make, when missing) every store, writes and
  * reads on loop, each index loading on it from then on (its objects
- * misses until it is whole).  *out NULL when there is no
- * cache_dir.  0, or -1 (logged): a store that cannot be opened, or a
- * file that is no cuttle store, stops the start. */
+ * misses until it is whole).  *out is set even without a cache_dir (an
+ * empty set, which a reconfigure may fill; no file I/O threads until
+ * then), and even on failure (for disks_stop()).  0, or -1 (logged): a
+ * store that cannot be opened, or a file that is no cuttle store, stops
+ * the start. */
 int	disks_start(struct comm_loop *loop, const struct conf *conf,
 	    struct disks **out);
 /* disks_reconfigure() - the cache_dir lines of conf put in force on
@@ -37,19 +39,14 @@ int	disks_start(struct comm_loop *loop, const struct conf *conf,
 int	disks_reconfigure(struct disks *d, const struct conf *conf);
 /* disks_register_pages() - the cache manager's "disks" page (each
  * store, and the disk counters), "storedir" (Squid's Store Directory
- * Statistics: each cache_dir, then mem, the memory cache) and the disk
- * families of /metrics; nothing when d is NULL.  Before
+ * Statistics: each cache_dir, then mem, the memory cache), the
+ * dashboard's "disk_json" and the disk families of /metrics, all of
+ * them with or without a cache_dir, and following reconfigures.  Before
  * store_register_pages(), whose storedir then stays unregistered.  d
  * and mem must outlive r.  0 or a negative errno (mgr_register()). */
 struct mgr_registry;
 struct store_index;
 int	disks_register_pages(struct disks *d, struct store_index *mem,
-	    struct mgr_registry *r);
-/* disks_register_added() - the pages of stores a reconfigure started
- * where there were none: "disks" and the disk families of /metrics
- * ("storedir" and the dashboard's figures stay those of the memory
- * cache until a restart). */
-int	disks_register_added(struct disks *d, struct store_index *mem,
 	    struct mgr_registry *r);
 /* disks_stores() - the open stores, *n of them. */
 struct disk_store *const	*disks_stores(const struct disks *d, size_t *n);

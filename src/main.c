@@ -72,7 +72,7 @@ struct cuttle {
 	struct fwd_ctx		*fwd;
 	struct store_index	*store;		/* the memory cache; it
 						 * outlives reconfigures */
-	struct disks		*disks;		/* cache_dir; NULL: none */
+	struct disks		*disks;		/* cache_dir stores, maybe 0 */
 	struct client_ctx	*client;
 	struct auth		*auth;		/* auth_param; NULL: none */
 	struct auth		**old_auth;	/* retired by reconfigure;
@@ -456,7 +456,6 @@ cuttle_reconfigure(struct cuttle *ct)
 	bool new_auth, new_adapt, new_ext;
 	struct conf *conf, *old_conf;
 	struct client_deps deps;
-	struct disks *disks = NULL;
 	struct store_limits lim;
 	struct dns_params dp;
 	struct client_ports *ports = NULL;
@@ -556,23 +555,9 @@ cuttle_reconfigure(struct cuttle *ct)
 		goto refuse;
 	/* The stores: kept, added, taken out; the last step that may
 	 * fail (it undoes itself, and the prepared ports are closed). */
-	if (ct->disks != NULL && disks_reconfigure(ct->disks, conf) != 0) {
+	if (disks_reconfigure(ct->disks, conf) != 0) {
 		client_ports_close(&ports);
 		goto refuse;
-	}
-	/* A first cache_dir: its stores start as at start-up (they load
-	 * on the loop while the proxy serves). */
-	if (ct->disks == NULL && conf->cache_dir.n > 0) {
-		if (disks_start(ct->loop, conf, &disks) != 0) {
-			disks_stop(&disks);
-			client_ports_close(&ports);
-			goto refuse;
-		}
-		if (disks_register_added(disks, ct->store,
-		    mgr_actions(ct->mgr)) != 0)
-			log_msg(LG_WARN, SEC_MAIN, "reconfigure: no memory for "
-			    "the disk stores' manager pages");
-		ct->disks = disks;
 	}
 
 	/* Commit. */

@@ -21,6 +21,11 @@
  * time to the next valid one.  The newest region, when open, stays open:
  * its image is the writer's buffer and new records follow the last good
  * one.
+ *
+ * After a shrink, a head in a kept region may name chunks in the regions
+ * it retired (past the end, or passed when the log wrapped to region 0):
+ * counted retired, as the shrink counted it in service, and still hiding
+ * the versions before it (scan_retired()).
  */
 #include "config.h"
 
@@ -50,6 +55,9 @@ struct region_info {
 struct scan {
 	struct disk_store	*ds;
 	uint64_t		floor;	/* every record after has a higher seq */
+	/* The log went from the last region to region 0 past records that
+	 * are not there: regions a shrink retired lay between. */
+	bool			wrap_gap;
 	uint8_t			*ents;	/* footer entries read */
 	size_t			ents_cap;
 };
@@ -125,6 +133,30 @@ scan_apply(struct scan *sc, uint32_t r, uint8_t kind, const uint8_t *key,
 	return (0);
 }
 
+/*
+ * Whether a head at region r whose first chunk is at first_region was
+ * written when the store was larger and its chunks pass through regions
+ * a shrink retired: the first chunk past the store's end, or the object
+ * wrapping from the last region to region 0 where the log did not (see
+ * load_next()).  Such an object is retired, as the shrink counted it in
+ * service, not a damaged entry; and it still hides the older versions
+ * the scan found, as a tombstone would, since it had replaced them.
+ */
+static bool
+scan_retired(const struct scan *sc, uint32_t r, uint32_t first_region)
+{
+	return (first_region >= sc->ds->sb.nregions ||
+	    (first_region > r && sc->wrap_gap));
+}
+
+static void
+scan_retire(struct scan *sc, uint32_t r, const uint8_t *key, uint32_t off,
+    uint32_t rec_len)
+{
+	sc->ds->stats[DISK_STAT_retired]++;
+	(void)scan_apply(sc, r, DISK_REC_TOMB, key, off, rec_len, r, 0);
+}
+
 /* Region r's footer entries, read at ents: indexed.  0, 1 when they
  * fail their checks, or -ENOMEM. */
 static int
@@ -133,6 +165,7 @@ scan_footer(struct scan *sc, uint32_t r, const struct region_info *ri,
 {
 	struct disk_store *ds = sc->ds;
 	struct disk_foot_ent fe;
+	bool retired;
 	uint32_t i;
 	int e;
 
@@ -141,12 +174,20 @@ scan_footer(struct scan *sc, uint32_t r, const struct region_info *ri,
 	for (i = 0; i < ri->t.count; i++) {
 		disk_foot_ent_decode(&fe, ents + (size_t)i *
 		    DISK_FOOT_ENT_LEN);
+		retired = fe.kind == DISK_REC_HEAD &&
+		    scan_retired(sc, r, fe.first_region);
+		if (retired)
+			fe.first_region = r;	/* the rest checked */
 		if (disk_foot_ent_check(&fe, &ri->t, &ds->sb) != DISK_FMT_OK ||
 		    fe.seq <= sc->floor) {
 			ds->stats[DISK_STAT_bad_entries]++;
 			continue;
 		}
 		sc->floor = fe.seq;
+		if (retired) {
+			scan_retire(sc, r, fe.key, fe.offset, fe.rec_len);
+			continue;
+		}
 		e = scan_apply(sc, r, fe.kind, fe.key, fe.offset, fe.rec_len,
 		    fe.first_region, fe.object_size);
 		if (e != 0)
@@ -168,6 +209,9 @@ scan_record(struct scan *sc, uint32_t r, const struct disk_rec *rec,
 	const uint8_t *in = ds->buf + off;
 	struct disk_chunk_ref c;
 	struct disk_foot_ent fe;
+	struct disk_sb any;
+	bool retired = false;
+	uint32_t i;
 	int e;
 
 	memset(&fe, 0, sizeof fe);
@@ -180,16 +224,32 @@ scan_record(struct scan *sc, uint32_t r, const struct disk_rec *rec,
 	fe.kind = (uint8_t)rec->kind;
 	fe.flags = (uint8_t)rec->flags;
 	if (rec->kind == DISK_REC_HEAD && (rec->flags & DISK_RECF_CHUNKED)) {
-		if (disk_rec_chunk_ref(rec, in, 0, &ds->sb, &c) !=
-		    DISK_FMT_OK) {
-			ds->stats[DISK_STAT_bad_entries]++;
-			return (0);
+		/* Each chunk checked against any size the store had; one
+		 * past its end now was retired by a shrink. */
+		any = ds->sb;
+		any.nregions = DISK_REGIONS_MAX;
+		for (i = 0; i < rec->nchunks; i++) {
+			if (disk_rec_chunk_ref(rec, in, i, &any, &c) !=
+			    DISK_FMT_OK) {
+				ds->stats[DISK_STAT_bad_entries]++;
+				return (0);
+			}
+			if (i == 0)
+				fe.first_region = c.region;
+			if (c.region >= ds->sb.nregions)
+				retired = true;
 		}
-		fe.first_region = c.region;
+		retired = retired || scan_retired(sc, r, fe.first_region);
 	}
+	/* Its footer entry kept all the same, so that the next open
+	 * finds it retired again and the older versions stay hidden. */
 	if ((e = disk_region_add_ent(ds, &fe)) != 0)
 		return (e);
 	ds->stats[DISK_STAT_scan_records]++;
+	if (retired) {
+		scan_retire(sc, r, fe.key, off, fe.rec_len);
+		return (0);
+	}
 	return (scan_apply(sc, r, fe.kind, fe.key, off, fe.rec_len,
 	    fe.first_region, fe.object_size));
 }
@@ -257,18 +317,45 @@ usec_now(void)
  * The scan as a walk of reads: load_want() names the next read the scan
  * needs (running meanwhile the steps that need none), load_feed() takes
  * its bytes.  At open they are read at once (load_sync); on a loop
- * (disk_store_load_start) each read goes through the loop's file I/O and
- * its completion feeds the scan and asks for the next, so that the loop
- * serves while the disk reads, whatever the disk's speed: only the
- * checks of what was read run on the loop (a region's checksums, a few
- * milliseconds for 16 MiB).
+ * (disk_store_load_start) the reads go through the loop's file I/O and
+ * each completion feeds the scan, so that the loop serves while the disk
+ * reads, whatever the disk's speed: only the checks of what was read run
+ * on the loop (a region's checksums, a few milliseconds for 16 MiB).
  *
  *	pass 1, region k: its header (sub 0), its trailer (sub 1):
  *	    classified
  *	pass 2, the k-th of the log: its footer's entries (sub 0), or when
  *	    it has no valid footer, the whole region (sub 1)
  *	pass 3: the writer set up; the tombstones owed written
+ *
+ * On a loop the reads the scan will want next are started ahead of it
+ * (load_ahead(): up to LOAD_WINDOW reads, LOAD_AHEAD_BYTES of them), so
+ * that the disk works while the loop checks what came: a read wanted is
+ * fed from the window when it was started ahead.  Which reads come next
+ * is what load_peek() foresees from what is known (every header and
+ * trailer in pass 1; in pass 2 each region's footer, or the whole region
+ * when it has none); a guess that proves wrong (a footer failing its
+ * checks, a region found no part of the log) costs a read, never a
+ * result: bytes are fed only to the read load_want() names, in its
+ * order.  One read is fed per turn of the loop, as before.
  */
+#define LOAD_WINDOW		16
+#define LOAD_AHEAD_BYTES	(8u << 20)
+
+/* A read of the window: started, then done (its bytes held) until fed
+ * or dropped.  A read dropped while out is let go by its completion. */
+struct load_read {
+	struct disk_load	*l;
+	uint64_t		off;
+	size_t			len;
+	uint64_t		order;	/* as started: the window's order */
+	bool			used;
+	bool			out;
+	bool			dropped;
+	int			err;
+	struct buf_slice	data;	/* done, err 0: held */
+};
+
 struct disk_load {
 	struct region_info	*ri;
 	struct scan		sc;
@@ -282,8 +369,13 @@ struct disk_load {
 	uint64_t		t0;
 	bool			any;
 	bool			open_newest;
-	bool			reading;	/* a read is out */
-	bool			orphan;		/* let go while reading */
+	unsigned		nout;		/* reads out */
+	bool			orphan;		/* let go with reads out */
+	/* The reads started, one slot more than load_ahead() fills, so
+	 * that the read wanted always has one. */
+	struct load_read	win[LOAD_WINDOW + 1];
+	struct load_read	*wait;		/* the read fed when done */
+	uint64_t		order;
 	uint8_t			hdr[DISK_REGION_HDR_LEN];
 	ssize_t			nhdr;
 	disk_load_fn		*done;
@@ -297,31 +389,54 @@ struct disk_load {
 	size_t			keys_cap;
 };
 
+/* A read of the window let go: its bytes, and the slot unless it is
+ * out (then its completion frees it). */
+static void
+load_read_drop(struct load_read *rd)
+{
+	if (rd->data.buf != NULL)
+		buf_unref(&rd->data.buf);
+	if (rd->out)
+		rd->dropped = true;
+	else
+		rd->used = false;
+}
+
 static void
 load_release(struct disk_load *l)
 {
+	size_t i;
+
+	for (i = 0; i <= LOAD_WINDOW; i++)
+		if (l->win[i].used)
+			load_read_drop(&l->win[i]);
 	free(l->sc.ents);
 	free(l->ri);
 	free(l->keys);
 	free(l);
 }
 
-/* Let the load go; with a read out, its completion frees it (the store
- * may be gone by then). */
+/* Let the load go; with reads out, the last completion frees it (the
+ * store may be gone by then). */
 static void
 load_free(struct disk_load **lp)
 {
 	struct disk_load *l = *lp;
+	size_t i;
 
 	if (l == NULL)
 		return;
 	*lp = NULL;
 	if (l->done != NULL)
 		comm_call_cancel(&l->call);
-	if (l->reading)
-		l->orphan = true;
-	else
+	if (l->nout == 0) {
 		load_release(l);
+		return;
+	}
+	l->orphan = true;
+	for (i = 0; i <= LOAD_WINDOW; i++)
+		if (l->win[i].used)
+			load_read_drop(&l->win[i]);
 }
 
 static int
@@ -368,12 +483,47 @@ load_finish(struct disk_store *ds, struct disk_load *l)
 	l->pass = 3;
 }
 
-/* The next region of the log, pass 2. */
+/* The next region of the log, pass 2.  Where the log goes from the
+ * last region to region 0, region 0's first sequence number follows the
+ * last one before it, unless what was written between is gone: the
+ * regions past the end that a shrink retired.  (A region 0 that is no
+ * part of the log, lost or older, says nothing of that.) */
 static void
 load_next(struct disk_load *l)
 {
+	const struct disk_sb *sb = &l->sc.ds->sb;
+	const struct region_info *r0 = &l->ri[0];
+
 	l->k++;
 	l->sub = 0;
+	if (l->k < sb->nregions && (l->tail + l->k) % sb->nregions == 0)
+		l->sc.wrap_gap = (r0->state == R_OPEN ||
+		    r0->state == R_SEALED) && r0->seq > l->sc.floor + 1;
+}
+
+/* Where pass 1's read sub of region r is, or pass 2's of region r
+ * (sub 0: its footer's entries; 1: the whole region); *len cut to what
+ * of it the file holds (0: the file ends before it). */
+static void
+load_where(const struct disk_store *ds, const struct disk_load *l,
+    uint32_t pass, uint32_t r, uint32_t sub, uint64_t *off, size_t *len)
+{
+	const struct region_info *ri = &l->ri[r];
+
+	*off = disk_region_pos(&ds->sb, r);
+	if (pass == 1) {
+		*len = sub == 0 ? DISK_REGION_HDR_LEN : DISK_TRAILER_LEN;
+		if (sub == 1)
+			*off += ds->sb.region_size - DISK_TRAILER_LEN;
+	} else if (sub == 0) {
+		*off += ri->t.foot_off;
+		*len = (size_t)ri->t.count * DISK_FOOT_ENT_LEN;
+	} else
+		*len = ds->sb.region_size;
+	if (*off >= ds->io->size)
+		*len = 0;
+	else if (*len > ds->io->size - *off)
+		*len = (size_t)(ds->io->size - *off);
 }
 
 /*
@@ -389,13 +539,8 @@ load_want(struct disk_store *ds, struct disk_load *l, uint64_t *off,
 
 	for (;;) {
 		if (l->pass == 1) {
-			r = l->k;
-			*off = disk_region_pos(&ds->sb, r);
-			*len = l->sub == 0 ? DISK_REGION_HDR_LEN :
-			    DISK_TRAILER_LEN;
-			if (l->sub == 1)
-				*off += ds->sb.region_size - DISK_TRAILER_LEN;
-			break;
+			load_where(ds, l, 1, l->k, l->sub, off, len);
+			return (1);
 		}
 		if (l->pass != 2)
 			return (0);
@@ -419,20 +564,77 @@ load_want(struct disk_store *ds, struct disk_load *l, uint64_t *off,
 		}
 		if (ri->state == R_OPEN)
 			l->sub = 1;
-		*off = disk_region_pos(&ds->sb, r);
-		if (l->sub == 0) {
-			*off += ri->t.foot_off;
-			*len = (size_t)ri->t.count * DISK_FOOT_ENT_LEN;
-		} else
-			*len = ds->sb.region_size;
-		break;
+		load_where(ds, l, 2, r, l->sub, off, len);
+		return (1);
 	}
-	/* What of it the file holds. */
-	if (*off >= ds->io->size)
-		*len = 0;
-	else if (*len > ds->io->size - *off)
-		*len = (size_t)(ds->io->size - *off);
-	return (1);
+}
+
+/*
+ * The i-th read (from 1) after the one load_want() named last, as far
+ * as it can be foreseen: 1 with *off and *len, 0 past what is known
+ * (pass 1's end, where the log's order is not known yet, or the scan's).
+ * Pass 2 skips the regions load_want() would skip as they are now; a
+ * footer failing its checks, or a later floor, makes a guess wrong.
+ */
+static int
+load_peek(const struct disk_store *ds, const struct disk_load *l,
+    uint32_t i, uint64_t *off, size_t *len)
+{
+	const struct region_info *ri;
+	uint32_t n = ds->sb.nregions, k, r, p;
+
+	if (l->pass == 1) {
+		p = 2 * l->k + l->sub + i;
+		if (p / 2 >= n)
+			return (0);
+		load_where(ds, l, 1, p / 2, p % 2, off, len);
+		return (1);
+	}
+	if (l->pass != 2)
+		return (0);
+	for (k = l->k + 1; k < n; k++) {
+		r = (l->tail + k) % n;
+		ri = &l->ri[r];
+		if (ri->state == R_EMPTY || ri->state == R_LOST ||
+		    ri->seq <= l->sc.floor)
+			continue;
+		if (--i == 0) {
+			load_where(ds, l, 2, r, ri->state == R_OPEN, off,
+			    len);
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Pass 1 done: the index, still empty (nothing enters it while the
+ * load runs), made anew for as many objects as the footers list, and an
+ * open region as many as a sealed one on average, so that pass 2 does
+ * not grow it step by step, each step a pass over it (a quarter more
+ * each: about five moves an object at 1M).  Chunks and tombstones make
+ * that an overestimate, bounded by the records the regions hold.
+ */
+static void
+load_size_index(struct disk_store *ds, const struct disk_load *l)
+{
+	struct disk_index *idx;
+	size_t n = 0, sealed = 0, open = 0;
+	uint32_t r;
+
+	for (r = 0; r < ds->sb.nregions; r++)
+		if (l->ri[r].state == R_SEALED) {
+			n += l->ri[r].t.count;
+			sealed++;
+		} else if (l->ri[r].state == R_OPEN)
+			open++;
+	if (sealed > 0)
+		n += open * (n / sealed);
+	if (n == 0 || disk_index_count(ds->idx) != 0 ||
+	    (idx = disk_index_new(ds->sb.nregions, n)) == NULL)
+		return;		/* it grows as it goes */
+	disk_index_free(&ds->idx);
+	ds->idx = idx;
 }
 
 /* The bytes of the read load_want() named: n of them at p (n < 0: the
@@ -465,6 +667,7 @@ load_feed(struct disk_store *ds, struct disk_load *l, const uint8_t *p,
 		l->sub = 0;
 		if (++l->k < ds->sb.nregions)
 			return (0);
+		load_size_index(ds, l);
 		l->tail = l->any ? (l->newest + 1) % ds->sb.nregions : 0;
 		disk_index_set_tail(ds->idx, l->tail);
 		l->pass = 2;
@@ -561,25 +764,27 @@ static void	load_step(struct disk_store *ds);
 static void
 load_io_done(int err, const struct buf_slice *data, void *arg)
 {
-	struct disk_load *l = arg;
-	struct disk_store *ds;
-	int e;
+	struct load_read *rd = arg;
+	struct disk_load *l = rd->l;
 
-	l->reading = false;
-	if (l->orphan) {
-		load_release(l);
+	AN(rd->used);
+	rd->out = false;
+	l->nout--;
+	if (rd->dropped) {
+		rd->used = false;
+		if (l->orphan && l->nout == 0)
+			load_release(l);
 		return;
 	}
-	ds = l->sc.ds;
-	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
-	e = load_feed(ds, l, err == 0 ? buf_data(data->buf) + data->off :
-	    NULL, err == 0 ? (ssize_t)data->len : err);
-	if (e != 0) {
-		l->err = e;
-		comm_call_post(ds->loop, &l->call);
-		return;
+	rd->err = err;
+	if (err == 0)
+		rd->data = (struct buf_slice){ buf_ref(data->buf), data->off,
+		    data->len };
+	if (l->wait == rd) {
+		l->wait = NULL;
+		CHECK_OBJ_NOTNULL(l->sc.ds, DISK_STORE_MAGIC);
+		load_step(l->sc.ds);
 	}
-	load_step(ds);
 }
 
 static void
@@ -594,7 +799,7 @@ load_call(struct comm_call *call)
 	if (e == 0 && l->pass == 3)
 		load_end(ds);
 	else if (e == 0)
-		load_step(ds);	/* an empty read's turn */
+		load_step(ds);	/* the next read's turn */
 	else {
 		load_free(&ds->load);
 		ds->read_only = true;	/* nothing of its writer is set */
@@ -604,11 +809,101 @@ load_call(struct comm_call *call)
 		done(e, arg);
 }
 
-/* The next read started, or the end posted. */
+/* Read len bytes at off into the window.  NULL on ENOMEM. */
+static struct load_read *
+load_read_start(struct disk_store *ds, struct disk_load *l, uint64_t off,
+    size_t len)
+{
+	struct load_read *rd = NULL;
+	size_t i;
+
+	for (i = 0; i <= LOAD_WINDOW && rd == NULL; i++)
+		if (!l->win[i].used)
+			rd = &l->win[i];
+	if (rd == NULL)
+		return (NULL);
+	memset(rd, 0, sizeof *rd);
+	rd->l = l;
+	rd->off = off;
+	rd->len = len;
+	rd->order = l->order++;
+	rd->used = true;
+	rd->out = true;
+	if (ds->io->ops->read_start(ds->io, len, off, load_io_done, rd) !=
+	    0) {
+		rd->used = false;
+		return (NULL);
+	}
+	l->nout++;
+	return (rd);
+}
+
+/* The window's read of len bytes at off, or NULL.  The reads started
+ * before it are guesses that proved wrong (regions the scan skipped),
+ * and are dropped. */
+static struct load_read *
+load_read_find(struct disk_load *l, uint64_t off, size_t len)
+{
+	struct load_read *rd, *hit = NULL;
+	size_t i;
+
+	for (i = 0; i <= LOAD_WINDOW; i++) {
+		rd = &l->win[i];
+		if (rd->used && !rd->dropped && rd->off == off &&
+		    rd->len == len && (hit == NULL || rd->order < hit->order))
+			hit = rd;
+	}
+	for (i = 0; hit != NULL && i <= LOAD_WINDOW; i++) {
+		rd = &l->win[i];
+		if (rd->used && !rd->dropped && rd->order < hit->order)
+			load_read_drop(rd);
+	}
+	return (hit);
+}
+
+/* The reads after the one wanted started, as many as the window takes:
+ * LOAD_WINDOW slots (those dropped but still out count), the bytes of
+ * those that will be fed at most LOAD_AHEAD_BYTES. */
+static void
+load_ahead(struct disk_store *ds, struct disk_load *l)
+{
+	struct load_read *rd;
+	size_t bytes = 0, used = 0, i, len;
+	uint64_t off;
+	uint32_t k;
+	bool have;
+
+	for (i = 0; i <= LOAD_WINDOW; i++) {
+		rd = &l->win[i];
+		used += rd->used;
+		if (rd->used && !rd->dropped)
+			bytes += rd->len;
+	}
+	for (k = 1; used < LOAD_WINDOW && load_peek(ds, l, k, &off, &len) ==
+	    1; k++) {
+		if (len == 0)
+			continue;
+		for (have = false, i = 0; i <= LOAD_WINDOW && !have; i++)
+			have = l->win[i].used && !l->win[i].dropped &&
+			    l->win[i].off == off && l->win[i].len == len;
+		if (have)
+			continue;
+		if (bytes + len > LOAD_AHEAD_BYTES ||
+		    load_read_start(ds, l, off, len) == NULL)
+			break;
+		bytes += len;
+		used++;
+	}
+}
+
+/* The next read fed when its bytes are there (and the next turn posted,
+ * so that reads already done are fed a turn of the loop each), waited
+ * for when out, started when not; or the end posted. */
 static void
 load_step(struct disk_store *ds)
 {
 	struct disk_load *l = ds->load;
+	struct load_read *rd;
 	uint64_t off;
 	size_t len;
 	int e;
@@ -624,13 +919,24 @@ load_step(struct disk_store *ds)
 		comm_call_post(ds->loop, &l->call);
 		return;
 	}
-	e = ds->io->ops->read_start(ds->io, len, off, load_io_done, l);
-	if (e != 0) {
-		l->err = e;
+	rd = load_read_find(l, off, len);
+	if (rd == NULL && (rd = load_read_start(ds, l, off, len)) == NULL) {
+		l->err = -ENOMEM;
 		comm_call_post(ds->loop, &l->call);
 		return;
 	}
-	l->reading = true;
+	load_ahead(ds, l);
+	if (rd->out) {
+		l->wait = rd;
+		return;
+	}
+	e = load_feed(ds, l, rd->err == 0 ? buf_data(rd->data.buf) +
+	    rd->data.off : NULL, rd->err == 0 ? (ssize_t)rd->data.len :
+	    rd->err);
+	load_read_drop(rd);
+	if (e != 0)
+		l->err = e;
+	comm_call_post(ds->loop, &l->call);
 }
 
 int

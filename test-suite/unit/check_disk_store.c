@@ -828,10 +828,133 @@ START_TEST(a_store_grows_and_shrinks_in_place)
 	ds = open_store(false);
 	ck_assert_uint_eq(disk_store_sb(ds)->nregions, 3);
 	ck_assert_int_eq(get_version(ds, late), 1);
-	(void)all_whole(ds, id);
+	ck_assert_uint_eq(all_whole(ds, id), disk_index_count(
+	    disk_store_index(ds)));
 	ck_assert_int_eq(disk_store_close(&ds), 0);
 }
 END_TEST
+
+/* A body of len bytes for key id, in chunks when it is large. */
+static int
+put_len(struct disk_store *ds, unsigned id, size_t len)
+{
+	struct tobj t;
+	int e;
+
+	tobj_make(&t, id, 1);
+	free(t.body);
+	t.body = calloc(1, len);
+	ck_assert_ptr_nonnull(t.body);
+	t.o.body = t.body;
+	t.o.body_len = len;
+	e = disk_store_put(ds, &t.o);
+	tobj_fini(&t);
+	return (e);
+}
+
+/* Whether key id reads back with len body bytes. */
+static bool
+reads_whole(struct disk_store *ds, unsigned id, size_t len)
+{
+	struct disk_obj o;
+	uint8_t k[DISK_KEY_LEN];
+	bool ok;
+
+	make_key(k, id);
+	if (disk_store_get(ds, k, &o) != 0)
+		return (false);
+	ok = o.body_len == len;
+	disk_obj_fini(&o);
+	return (ok);
+}
+
+/* The region of key id's first chunk. */
+static uint32_t
+first_region(struct disk_store *ds, unsigned id)
+{
+	uint8_t k[DISK_KEY_LEN];
+	struct disk_addr a;
+
+	make_key(k, id);
+	ck_assert(disk_index_lookup(disk_store_index(ds), k, &a));
+	return (a.first_region);
+}
+
+/* Small objects put until the log's end is halfway through region r. */
+static void
+fill_half(struct disk_store *ds, unsigned *id, uint32_t r)
+{
+	const struct disk_sb *sb = disk_store_sb(ds);
+
+	fill_to(ds, id, r);
+	while (disk_store_log_end(ds) < disk_region_pos(sb, r) + RSIZE / 2)
+		if ((*id + 1) % 37 != 0)
+			ck_assert_int_eq(put(ds, (*id)++, 1), 0);
+		else
+			(*id)++;
+}
+
+/*
+ * An object whose chunks wrap from the end of the log to its start
+ * through a region a shrink retires is counted retired, never a drop (a
+ * checksum or an entry refused), in service and when the store opens
+ * again, and its older version stays hidden.  _i & 1: its first chunk
+ * in the retired region (0), or before it with its head after (1);
+ * _i & 2: its head's region sealed before the reopen (read from its
+ * footer) or still open (record by record).  An object that wraps once
+ * the store is smaller is whole after a reopen.
+ */
+START_TEST(an_object_wrapping_through_retired_regions_is_retired)
+{
+	struct disk_store *ds;
+	const struct disk_sb *sb;
+	unsigned id = 1000, big = 5, big2 = 6;
+	size_t len = (_i & 1) == 0 ? 40000 : 90000;
+
+	ck_assert_int_eq(disk_store_create(path, 16 * RSIZE + DISK_SB_SIZE,
+	    &opts, false), 0);
+	ds = open_store(false);
+	sb = disk_store_sb(ds);
+	fill_to(ds, &id, 5);
+	ck_assert_int_eq(put(ds, big, 1), 0);	/* the older version */
+	fill_half(ds, &id, (_i & 1) == 0 ? 15 : 14);
+	ck_assert_int_eq(put_len(ds, big, len), 0);
+	ck_assert_uint_lt(disk_store_log_end(ds), disk_region_pos(sb, 1));
+	ck_assert(reads_whole(ds, big, len));
+	ck_assert_uint_eq(first_region(ds, big), (_i & 1) == 0 ? 15 : 14);
+	/* Region 15 retired. */
+	ck_assert_int_eq(disk_store_resize(ds, 15 * RSIZE + DISK_SB_SIZE),
+	    0);
+	ck_assert(!has(ds, big));
+	ck_assert_int_eq(get_version(ds, big), 0);
+	ck_assert_uint_gt(disk_store_stat(ds, DISK_STAT_retired), 0);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_get_corrupt), 0);
+	if (_i & 2)
+		fill_to(ds, &id, 1);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	ds = open_store(false);
+	sb = disk_store_sb(ds);
+	ck_assert(!has(ds, big));
+	ck_assert_int_eq(get_version(ds, big), 0);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_get_corrupt), 0);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_bad_entries), 0);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_retired), 1);
+	/* Round the smaller log: a new object wraps from 14 to 0. */
+	fill_half(ds, &id, 14);
+	ck_assert_int_eq(put_len(ds, big2, 60000), 0);
+	ck_assert_uint_eq(first_region(ds, big2), 14);
+	ck_assert_uint_lt(disk_store_log_end(ds), disk_region_pos(sb, 1));
+	if (_i & 2)
+		fill_to(ds, &id, 1);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+	ds = open_store(false);
+	ck_assert(reads_whole(ds, big2, 60000));
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_retired), 0);
+	ck_assert_uint_eq(disk_store_stat(ds, DISK_STAT_bad_entries), 0);
+	ck_assert_int_eq(disk_store_close(&ds), 0);
+}
+END_TEST
+
 
 /* An object in chunks read whole near reclaim is written again too (its
  * first chunk's region is its age). */
@@ -867,6 +990,8 @@ disk_store_suite(void)
 	tcase_add_test(tc, put_get_small_and_chunked_and_reopen);
 	tcase_add_test(tc, a_store_grows_and_shrinks_in_place);
 	tcase_add_test(tc, a_chunked_object_read_near_reclaim_is_reinserted);
+	tcase_add_loop_test(tc,
+	    an_object_wrapping_through_retired_regions_is_retired, 0, 4);
 	tcase_add_loop_test(tc, a_read_object_near_reclaim_is_reinserted, 0,
 	    2);
 	tcase_add_test(tc, a_put_in_pieces_is_whole_after_reopen);
