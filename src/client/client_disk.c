@@ -206,8 +206,9 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
  * A fill too large for memory (its Content-Length over
  * maximum_object_size_in_memory) goes to disk as it arrives: a reader of
  * its entry that takes every byte as it comes (it never holds the
- * window back) and appends it to a disk put in pieces, whose head is
- * written when the entry completes.  An abort, a short body or a full
+ * window back) and hands its pages to a disk put in pieces (referenced,
+ * written from where they are, never copied), whose head is written
+ * when the entry completes.  An abort, a short body or a full
  * write queue leave nothing indexed.  The writer owns itself and ends
  * with the entry.
  *
@@ -299,9 +300,10 @@ writer_progress(struct store_reader *r, void *arg)
 		w->put = disk_put_begin_unsized(w->ds, w->key.b, w->bound,
 		    &err);
 	}
+	/* The entry's pages themselves: the disk writes from them. */
 	for (i = 0; i < buf_chain_nslices(&w->chain) && err == 0; i++) {
 		sl = buf_chain_slice(&w->chain, i);
-		err = disk_put_append(w->put, buf_data(sl->buf) + sl->off,
+		err = disk_put_append_slice(w->put, sl->buf, sl->off,
 		    sl->len);
 	}
 	buf_chain_consume(&w->chain, buf_chain_len(&w->chain));

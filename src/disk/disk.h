@@ -70,6 +70,8 @@ struct disk_index;
 	DISK_STAT(reclaimed,	"objects dropped as their region was reused") \
 	DISK_STAT(reinserted,	"objects read near reclaim, written again") \
 	DISK_STAT(bytes_written, "bytes written to the file")		\
+	DISK_STAT(body_in_place, "chunk body bytes written from their pages") \
+	DISK_STAT(body_copied,	"chunk body bytes copied to be written") \
 	DISK_STAT(gets,		"objects read")				\
 	DISK_STAT(get_errors,	"reads failing with an I/O error")	\
 	DISK_STAT(get_corrupt,	"reads failing their checks (dropped)")	\
@@ -157,9 +159,10 @@ int	disk_store_close(struct disk_store **dsp);
 int	disk_store_put(struct disk_store *ds, const struct disk_obj *o);
 /*
  * A put in pieces, for a body that arrives over time and is too large to
- * hold whole: its chunks are appended as their bytes come (copied into
- * the region buffer, so the caller's memory stays bounded), the head
- * last, at disk_put_finish(), which indexes the object.  Until then it
+ * hold whole: its chunks are appended as their bytes come (each chunk
+ * record written from the pages the bytes came in, or copied into the
+ * region buffer by a synchronous store), the head last, at
+ * disk_put_finish(), which indexes the object.  Until then it
  * does not exist; disk_put_abort() leaves its chunks as dead bytes.
  */
 struct disk_put;
@@ -178,9 +181,18 @@ struct disk_put	*disk_put_begin_unsized(struct disk_store *ds,
 /* disk_put_max() - the largest body a put in pieces may have here (the
  * store's limits and the span the log allows). */
 uint64_t	disk_put_max(const struct disk_store *ds);
-/* disk_put_append() - the next len body bytes.  0, or a negative errno:
- * the put is dead from then on (finish fails; abort frees it). */
+/* disk_put_append() - the next len body bytes, copied.  0, or a negative
+ * errno: the put is dead from then on (finish fails; abort frees it). */
 int	disk_put_append(struct disk_put *p, const void *data, size_t len);
+/* disk_put_append_slice() - the next len body bytes, [off, off + len) of
+ * b (below its fill, so they never change): on a store on a loop they
+ * are not copied but referenced, and written to the file from b itself
+ * (a chunk record's body is an iovec of the pages it came in); b is held
+ * until every write of its region is done and the region's image is let
+ * go, failed or cancelled writes included, then released once.  A
+ * synchronous store copies them.  Returns as disk_put_append(). */
+int	disk_put_append_slice(struct disk_put *p, struct buf *b, size_t off,
+	    size_t len);
 /* disk_put_finish() - the head (url, hdrs; body and key unused), once all
  * size bytes came; frees p, NULLs *pp.  0, -EPIPE when fewer or more
  * bytes came, -ESTALE when the log reclaimed its first chunks meanwhile,

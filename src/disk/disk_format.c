@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+/* XXH3_state_t's layout, for a streaming sum on the stack. */
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 #include "base/check.h"
@@ -239,6 +241,26 @@ rec_map_len(const struct disk_rec *r)
 	return (0);
 }
 
+/* r's 64 header bytes into out. */
+static void
+rec_encode_header(const struct disk_rec *r, uint8_t *out)
+{
+	memset(out, 0, DISK_REC_HDR_LEN);
+	put32(out, MAGIC_REC);
+	out[4] = DISK_FORMAT_VERSION;
+	out[5] = (uint8_t)r->kind;
+	put16(out + 6, r->flags);
+	put64(out + 8, r->seq);
+	memcpy(out + 16, r->key, DISK_KEY_LEN);
+	put32(out + 32, r->url_len);
+	put32(out + 36, r->hdr_len);
+	put32(out + 40, r->body_len);
+	put32(out + 44, r->nchunks);
+	put64(out + 48, r->object_size);
+	put32(out + 56, r->store_tag);
+	put32(out + 60, (uint32_t)XXH3_64bits(out, 60));
+}
+
 void
 disk_rec_encode(const struct disk_rec *r, const char *url, const char *hdrs,
     const struct disk_chunk_ref *map, const uint8_t *body, uint8_t *out)
@@ -254,20 +276,7 @@ disk_rec_encode(const struct disk_rec *r, const char *url, const char *hdrs,
 	len = disk_rec_len(r->url_len, r->hdr_len,
 	    map_len / DISK_CHUNK_REF_LEN, r->body_len);
 	CHECK(len != 0 && len == r->rec_len);
-	memset(out, 0, DISK_REC_HDR_LEN);
-	put32(out, MAGIC_REC);
-	out[4] = DISK_FORMAT_VERSION;
-	out[5] = (uint8_t)r->kind;
-	put16(out + 6, r->flags);
-	put64(out + 8, r->seq);
-	memcpy(out + 16, r->key, DISK_KEY_LEN);
-	put32(out + 32, r->url_len);
-	put32(out + 36, r->hdr_len);
-	put32(out + 40, r->body_len);
-	put32(out + 44, r->nchunks);
-	put64(out + 48, r->object_size);
-	put32(out + 56, r->store_tag);
-	put32(out + 60, (uint32_t)XXH3_64bits(out, 60));
+	rec_encode_header(r, out);
 	p = out + DISK_REC_HDR_LEN;
 	if (r->url_len > 0)
 		memcpy(p, url, r->url_len);
@@ -289,6 +298,38 @@ disk_rec_encode(const struct disk_rec *r, const char *url, const char *hdrs,
 	put64(p, XXH3_64bits(out, (size_t)(p - out)));
 	p += DISK_REC_SUM_LEN;
 	memset(p, 0, (size_t)(out + len - p));
+}
+
+uint32_t
+disk_rec_encode_split(const struct disk_rec *r, const struct iovec *body,
+    unsigned n, uint8_t *hdr, uint8_t *tail)
+{
+	XXH3_state_t st;
+	size_t got = 0;
+	uint32_t len;
+	unsigned i;
+
+	AN(r);
+	AN(hdr);
+	AN(tail);
+	CHECK(r->seq != 0);
+	CHECK(r->url_len == 0 && r->hdr_len == 0 && rec_map_len(r) == 0);
+	len = disk_rec_len(0, 0, 0, r->body_len);
+	CHECK(len != 0 && len == r->rec_len);
+	rec_encode_header(r, hdr);
+	/* The same sum as disk_rec_encode()'s, streamed over the pieces
+	 * where they are. */
+	AZ(XXH3_64bits_reset(&st));
+	AZ(XXH3_64bits_update(&st, hdr, DISK_REC_HDR_LEN));
+	for (i = 0; i < n; i++) {
+		AZ(XXH3_64bits_update(&st, body[i].iov_base, body[i].iov_len));
+		got += body[i].iov_len;
+	}
+	CHECK(got == r->body_len);
+	put64(tail, XXH3_64bits_digest(&st));
+	len -= DISK_REC_HDR_LEN + r->body_len;
+	memset(tail + DISK_REC_SUM_LEN, 0, len - DISK_REC_SUM_LEN);
+	return (len);
 }
 
 enum disk_fmt_result

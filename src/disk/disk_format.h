@@ -22,6 +22,8 @@
 #ifndef CUTTLE_DISK_FORMAT_H
 #define CUTTLE_DISK_FORMAT_H
 
+#include <sys/uio.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -144,6 +146,15 @@ uint32_t	disk_rec_len(size_t url_len, size_t hdr_len, uint32_t nchunks,
 void	disk_rec_encode(const struct disk_rec *r, const char *url,
 	    const char *hdrs, const struct disk_chunk_ref *map,
 	    const uint8_t *body, uint8_t *out);
+/* disk_rec_encode_split() - a record with a body alone (a chunk: r's
+ * url, hdrs and map empty) whose body is not next to its header: the
+ * body is the n pieces of body, read in place, never copied.  The header
+ * into hdr (DISK_REC_HDR_LEN bytes), the checksum and the padding into
+ * tail; returns their length (the record's bytes on disk are hdr, the
+ * pieces, then that many of tail: the same as disk_rec_encode()'s). */
+uint32_t	disk_rec_encode_split(const struct disk_rec *r,
+		    const struct iovec *body, unsigned n, uint8_t *hdr,
+		    uint8_t *tail);
 /* disk_rec_decode_header() - the header alone: magic, version, header
  * checksum, kind, lengths (the record must fit in max_len and a chunk map
  * and kind agree), store tag.  Enough to skip to the next record. */

@@ -22,10 +22,22 @@
 #define DISK_SPAN_MAX		255u
 
 /*
+ * A run of a region whose bytes are not in its image's block but in the
+ * pages it references: a chunk record's body, written from the store's
+ * own pages (or a read's) rather than copied into the block.
+ */
+struct disk_ext {
+	uint32_t		off;	/* in the region */
+	uint32_t		len;
+	struct buf_chain	pages;	/* len bytes, referenced */
+};
+
+/*
  * A region's image on a loop (asynchronous store): the block the records
- * are encoded into, kept while writes of it are out, so that a read of a
- * region sealed but not yet in the file is served from memory and no
- * write ever reads freed bytes.  ds is NULL once the store has closed.
+ * are encoded into, and the runs of it held as pages (exts, in region
+ * order), kept while writes of it are out, so that a read of a region
+ * sealed but not yet in the file is served from memory and no write ever
+ * reads freed bytes.  ds is NULL once the store has closed.
  */
 struct disk_img {
 	struct list		link;	/* ds->imgs, while not current */
@@ -35,6 +47,9 @@ struct disk_img {
 	uint32_t		fill;	/* records end (at seal) */
 	uint32_t		foot_off;	/* 0 until sealed */
 	unsigned		writes;	/* moves out */
+	struct disk_ext		*exts;
+	uint32_t		nexts;
+	uint32_t		exts_cap;
 };
 
 struct disk_store {
@@ -106,6 +121,12 @@ int	disk_img_new(struct disk_store *ds, uint32_t r);
 /* disk_img_close() - at close: what is still out is written again,
  * synchronously, then the images are let go. */
 int	disk_img_close(struct disk_store *ds);
+/* disk_img_copy() - len bytes at (region, off) into dst when memory has
+ * them (the open region, or a sealed one still being written: the file
+ * may not yet): true; false when only the file has them.  dst NULL:
+ * only whether memory has them. */
+bool	disk_img_copy(const struct disk_store *ds, uint32_t region,
+	    uint32_t off, uint32_t len, uint8_t *dst);
 /* disk_reinsert() - o, just read and checked from a, written again
  * when it is about to be reclaimed and the share allows. */
 void	disk_reinsert(struct disk_store *ds, const struct disk_addr *a,

@@ -122,37 +122,13 @@ disk_obj_fini(struct disk_obj *o)
 	memset(o, 0, sizeof *o);
 }
 
-/* Where len bytes at (region, off) are in memory: the open region's
- * buffer, or the image of a sealed region still being written (neither
- * may be in the file yet); NULL when only the file has them. */
-static const uint8_t *
-in_memory(const struct disk_store *ds, uint32_t region, uint32_t off,
-    uint32_t len)
-{
-	const struct disk_img *im;
-	const struct list *n;
-
-	if (region == ds->region && (uint64_t)off + len <= ds->fill)
-		return (ds->buf + off);
-	LIST_FOREACH(n, &ds->imgs) {
-		im = container_of(n, const struct disk_img, link);
-		if (im->region == region && (uint64_t)off + len <= im->fill)
-			return (buf_data(im->b) + off);
-	}
-	return (NULL);
-}
-
 /* len bytes at (region, off) into dst. */
 static int
 read_at(struct disk_store *ds, uint32_t region, uint32_t off, uint32_t len,
     uint8_t *dst)
 {
-	const uint8_t *p = in_memory(ds, region, off, len);
-
-	if (p != NULL) {
-		memcpy(dst, p, len);
+	if (disk_img_copy(ds, region, off, len, dst))
 		return (0);
-	}
 	return (disk_io_read(ds->io, dst, len,
 	    disk_region_pos(&ds->sb, region) + off));
 }
@@ -440,7 +416,6 @@ static void
 get_read(struct disk_get *g, uint32_t region, uint32_t off, uint32_t len)
 {
 	struct disk_store *ds = g->ds;
-	const uint8_t *p;
 	int e;
 
 	g->busy = true;
@@ -448,15 +423,16 @@ get_read(struct disk_get *g, uint32_t region, uint32_t off, uint32_t len)
 		get_post_err(g, -ECANCELED);
 		return;
 	}
-	p = in_memory(ds, region, off, len);
-	if (p == NULL) {
+	if (!disk_img_copy(ds, region, off, len, NULL)) {
 		e = ds->io->ops->read_start(ds->io, len,
 		    disk_region_pos(&ds->sb, region) + off, get_io_done, g);
 		if (e == 0)
 			return;
 	} else if ((g->mem = buf_alloc(comm_loop_pool(g->loop),
-	    len)) != NULL)
-		buf_append(g->mem, p, len);
+	    len)) != NULL) {
+		(void)disk_img_copy(ds, region, off, len, buf_data(g->mem));
+		g->mem->fill = len;
+	}
 	/* A copy, or no memory for either: from the loop all the same. */
 	comm_call_post(g->loop, &g->call);
 }
@@ -601,8 +577,9 @@ get_got(struct disk_get *g, struct buf *b)
 		get_finish(g, -ENOMEM);
 		return;
 	}
-	if (g->re != NULL && disk_put_append(g->re, disk_rec_body(&r, in),
-	    r.body_len) != 0)
+	/* The copy's chunk is written from this read's block. */
+	if (g->re != NULL && disk_put_append_slice(g->re, b,
+	    (size_t)(disk_rec_body(&r, in) - in), r.body_len) != 0)
 		disk_reinsert_end(&g->re, NULL, 0);
 	buf_unref(&b);
 	g->at += r.body_len;

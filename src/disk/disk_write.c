@@ -22,6 +22,17 @@
  * object's chunks are appended before its head, so the head, which makes
  * the object exist, is written after every byte it names.
  *
+ * Small records are gathered in the buffer.  A chunk record on a loop is
+ * not: its header and its checksum are, its body stays in the pages it
+ * came in (struct disk_ext: a run of the region held as referenced
+ * slices), its checksum streamed over them where they are.  A write of
+ * the region is one iovec list of the buffer's runs and the pages'
+ * slices in file order (img_walk()), so the bytes in the file are the
+ * ones the copying writer wrote, and the pages are held as long as the
+ * image: until every write of the region is done (comm holds its own
+ * references while a thread may still use them) and the region is
+ * sealed, then released with the image, once.
+ *
  * On a loop the same writes are started, not waited for: the open
  * region's image is a buf the writes hold slices of, a sealed region's
  * image stays (ds->imgs) until its writes are done, and the footer
@@ -70,15 +81,97 @@ store_fail(struct disk_store *ds, int err)
 	return (disk_store_fail(ds, ds->region, err));
 }
 
-/* Free an image nobody writes from and that is not the open one. */
+/* Free an image nobody writes from and that is not the open one: its
+ * pages are released here, once. */
 static void
 img_release(struct disk_img *im)
 {
+	uint32_t i;
+
 	if (im->writes > 0 || (im->ds != NULL && im->ds->img == im))
 		return;
 	list_remove(&im->link);
+	for (i = 0; i < im->nexts; i++)
+		buf_chain_fini(&im->exts[i].pages);
+	free(im->exts);
 	buf_unref(&im->b);
 	free(im);
+}
+
+/* len bytes of src from skip on, referenced at the end of dst. */
+static int
+chain_append_range(struct buf_chain *dst, const struct buf_chain *src,
+    size_t skip, size_t len)
+{
+	const struct buf_slice *sl;
+	unsigned i;
+	size_t n;
+	int e;
+
+	for (i = 0; len > 0 && i < buf_chain_nslices(src); i++) {
+		sl = buf_chain_slice(src, i);
+		if (skip >= sl->len) {
+			skip -= sl->len;
+			continue;
+		}
+		n = sl->len - skip < len ? sl->len - skip : len;
+		if ((e = buf_chain_append_slice(dst, sl->buf, sl->off + skip,
+		    n)) != 0)
+			return (e);
+		skip = 0;
+		len -= n;
+	}
+	CHECK(len == 0);
+	return (0);
+}
+
+/*
+ * Walk [from, to) of image im in file order: fn gets each run, either
+ * the block's bytes (ext NULL) or a part of a page run (ext, and where in
+ * it).  Runs are sorted and never overlap.
+ */
+typedef int img_run_fn(const struct disk_img *im, uint32_t at, uint32_t len,
+    const struct disk_ext *x, void *arg);
+
+static int
+img_walk(const struct disk_img *im, uint32_t from, uint32_t to,
+    img_run_fn *fn, void *arg)
+{
+	const struct disk_ext *x;
+	uint32_t i, lo, hi;
+	int e;
+
+	for (i = 0; i < im->nexts && from < to; i++) {
+		x = &im->exts[i];
+		if (x->off + x->len <= from)
+			continue;
+		if (x->off >= to)
+			break;
+		if (x->off > from) {
+			if ((e = fn(im, from, x->off - from, NULL, arg)) != 0)
+				return (e);
+			from = x->off;
+		}
+		lo = from;
+		hi = x->off + x->len < to ? x->off + x->len : to;
+		if ((e = fn(im, lo, hi - lo, x, arg)) != 0)
+			return (e);
+		from = hi;
+	}
+	if (from < to)
+		return (fn(im, from, to - from, NULL, arg));
+	return (0);
+}
+
+static int
+run_to_chain(const struct disk_img *im, uint32_t at, uint32_t len,
+    const struct disk_ext *x, void *arg)
+{
+	struct buf_chain *c = arg;
+
+	if (x == NULL)
+		return (buf_chain_append_slice(c, im->b, at, len));
+	return (chain_append_range(c, &x->pages, at - x->off, len));
 }
 
 static void
@@ -101,8 +194,10 @@ img_write(struct disk_store *ds, uint32_t from, uint32_t to)
 	struct buf_chain c;
 	int e;
 
+	/* One writev: the block's runs and the pages' slices, in order,
+	 * each referenced by the write until no thread uses it. */
 	buf_chain_init(&c, comm_loop_pool(ds->loop));
-	e = buf_chain_append_slice(&c, im->b, from, to - from);
+	e = img_walk(im, from, to, run_to_chain, &c);
 	if (e == 0)
 		e = ds->io->ops->write_start(ds->io, &c,
 		    disk_region_pos(&ds->sb, im->region) + from, img_io_done,
@@ -156,6 +251,37 @@ disk_img_new(struct disk_store *ds, uint32_t r)
 	return (0);
 }
 
+static int
+run_write_sync(const struct disk_img *im, uint32_t at, uint32_t len,
+    const struct disk_ext *x, void *arg)
+{
+	struct disk_store *ds = arg;
+	uint64_t pos = disk_region_pos(&ds->sb, im->region) + at;
+	const struct buf_slice *sl;
+	uint32_t skip, n;
+	unsigned i;
+	int e;
+
+	if (x == NULL)
+		return (disk_io_write(ds->io, buf_data(im->b) + at, len, pos));
+	skip = at - x->off;
+	for (i = 0; len > 0 && i < buf_chain_nslices(&x->pages); i++) {
+		sl = buf_chain_slice(&x->pages, i);
+		if (skip >= sl->len) {
+			skip -= sl->len;
+			continue;
+		}
+		n = sl->len - skip < len ? sl->len - skip : len;
+		if ((e = disk_io_write(ds->io, buf_slice_ptr(sl) + skip, n,
+		    pos)) != 0)
+			return (e);
+		pos += n;
+		len -= n;
+		skip = 0;
+	}
+	return (0);
+}
+
 /* The whole written part of image im, synchronously; its footer after a
  * sync if it was sealed. */
 static int
@@ -166,8 +292,7 @@ img_rewrite(struct disk_store *ds, struct disk_img *im, uint32_t from,
 	uint8_t *p = buf_data(im->b);
 	int e;
 
-	if ((e = disk_io_write(ds->io, p + from, fill - from,
-	    pos + from)) != 0)
+	if ((e = img_walk(im, from, fill, run_write_sync, ds)) != 0)
 		return (e);
 	if (im->foot_off == 0)
 		return (0);
@@ -204,6 +329,56 @@ disk_img_close(struct disk_store *ds)
 	ds->buf = NULL;
 	img_release(cur);
 	return (e);
+}
+
+struct run_copy {
+	uint32_t	off;	/* of dst in the region */
+	uint8_t		*dst;
+};
+
+static int
+run_copy(const struct disk_img *im, uint32_t at, uint32_t len,
+    const struct disk_ext *x, void *arg)
+{
+	struct run_copy *rc = arg;
+	uint8_t *d = rc->dst + (at - rc->off);
+
+	if (x == NULL)
+		memcpy(d, buf_data(im->b) + at, len);
+	else
+		CHECK(buf_chain_copyout(&x->pages, at - x->off, d, len) ==
+		    len);
+	return (0);
+}
+
+bool
+disk_img_copy(const struct disk_store *ds, uint32_t region, uint32_t off,
+    uint32_t len, uint8_t *dst)
+{
+	struct run_copy rc = { .off = off, .dst = dst };
+	const struct disk_img *im;
+	const struct list *n;
+
+	if (region == ds->region && (uint64_t)off + len <= ds->fill) {
+		if (dst == NULL)
+			return (true);
+		if (ds->img == NULL) {
+			memcpy(dst, ds->buf + off, len);
+			return (true);
+		}
+		(void)img_walk(ds->img, off, off + len, run_copy, &rc);
+		return (true);
+	}
+	LIST_FOREACH(n, &ds->imgs) {
+		im = container_of(n, const struct disk_img, link);
+		if (im->region == region && (uint64_t)off + len <= im->fill) {
+			if (dst != NULL)
+				(void)img_walk(im, off, off + len, run_copy,
+				    &rc);
+			return (true);
+		}
+	}
+	return (false);
 }
 
 static int
@@ -245,6 +420,8 @@ disk_region_start(struct disk_store *ds, uint32_t r)
 	struct disk_region_hdr h;
 
 	CHECK(r < ds->sb.nregions);
+	/* An image with runs of pages is one region's for good. */
+	CHECK(ds->img == NULL || ds->img->nexts == 0);
 	ds->stats[DISK_STAT_reclaimed] += disk_index_drop_region(ds->idx, r);
 	disk_index_set_tail(ds->idx, (r + 1) % ds->sb.nregions);
 	ds->region = r;
@@ -317,13 +494,52 @@ disk_store_flush(struct disk_store *ds)
 	return (0);
 }
 
-/* Append r (its seq, tag and length are set here) with its payload; *a
- * says where.  The open region is sealed and the next one started when r
- * and the footer grown by one entry do not fit. */
+/* r's body, pages (r->body_len bytes), as a run of the open image
+ * (moved there: pages ends empty), its header and checksum encoded into
+ * the buffer around it. */
+static int
+append_pages(struct disk_store *ds, struct disk_rec *r,
+    struct buf_chain *pages)
+{
+	struct disk_img *im = ds->img;
+	struct iovec *iov;
+	struct disk_ext *x;
+	unsigned n;
+	uint32_t cap;
+
+	if (im->nexts == im->exts_cap) {
+		cap = im->exts_cap == 0 ? 16 : im->exts_cap * 2;
+		x = realloc(im->exts, cap * sizeof *x);
+		if (x == NULL)
+			return (-ENOMEM);
+		im->exts = x;
+		im->exts_cap = cap;
+	}
+	n = buf_chain_nslices(pages);
+	if ((iov = calloc(n, sizeof *iov)) == NULL)
+		return (-ENOMEM);
+	CHECK(buf_chain_iov(pages, 0, iov, n) == n);
+	(void)disk_rec_encode_split(r, iov, n, ds->buf + ds->fill,
+	    ds->buf + ds->fill + DISK_REC_HDR_LEN + r->body_len);
+	free(iov);
+	x = &im->exts[im->nexts++];
+	x->off = ds->fill + DISK_REC_HDR_LEN;
+	x->len = r->body_len;
+	/* A move of the slices: no reference taken or dropped. */
+	x->pages = *pages;
+	buf_chain_init(pages, x->pages.pool);
+	ds->stats[DISK_STAT_body_in_place] += r->body_len;
+	return (0);
+}
+
+/* Append r (its seq, tag and length are set here) with its payload: the
+ * body at body, or (a chunk on a loop) in pages, which it takes; *a says
+ * where.  The open region is sealed and the next one started when r and
+ * the footer grown by one entry do not fit. */
 static int
 append(struct disk_store *ds, struct disk_rec *r, const char *url,
     const char *hdrs, const struct disk_chunk_ref *map, const uint8_t *body,
-    struct disk_addr *a)
+    struct buf_chain *pages, struct disk_addr *a)
 {
 	struct disk_foot_ent fe;
 	uint32_t len, next;
@@ -355,9 +571,23 @@ append(struct disk_store *ds, struct disk_rec *r, const char *url,
 	fe.first_region = map != NULL ? map[0].region : ds->region;
 	fe.kind = (uint8_t)r->kind;
 	fe.flags = (uint8_t)r->flags;
-	if ((e = disk_region_add_ent(ds, &fe)) != 0)
+	if (pages != NULL) {
+		CHECK(ds->img != NULL && r->kind == DISK_REC_CHUNK);
+		CHECK(buf_chain_len(pages) == r->body_len);
+		if ((e = append_pages(ds, r, pages)) != 0)
+			return (e);
+	} else {
+		disk_rec_encode(r, url, hdrs, map, body, ds->buf + ds->fill);
+		if (r->kind == DISK_REC_CHUNK)
+			ds->stats[DISK_STAT_body_copied] += r->body_len;
+	}
+	if ((e = disk_region_add_ent(ds, &fe)) != 0) {
+		/* Never written (fill unchanged): its run must not be
+		 * taken for the next record's. */
+		if (pages != NULL)
+			buf_chain_fini(&ds->img->exts[--ds->img->nexts].pages);
 		return (e);
-	disk_rec_encode(r, url, hdrs, map, body, ds->buf + ds->fill);
+	}
 	ds->next_seq++;
 	memset(a, 0, sizeof *a);
 	a->region = ds->region;
@@ -520,7 +750,7 @@ put_whole(struct disk_store *ds, const struct disk_obj *o, bool again)
 		r.body_len = (uint32_t)n;
 		r.object_size = o->body_len;
 		if ((e = append(ds, &r, NULL, NULL, NULL, o->body + at,
-		    &a)) != 0)
+		    NULL, &a)) != 0)
 			goto done;
 		map[i].region = a.region;
 		map[i].offset = a.offset;
@@ -538,7 +768,8 @@ put_whole(struct disk_store *ds, const struct disk_obj *o, bool again)
 		r.nchunks = nchunks;
 	} else
 		r.body_len = (uint32_t)o->body_len;
-	if ((e = append(ds, &r, o->url, o->hdrs, map, o->body, &a)) != 0)
+	if ((e = append(ds, &r, o->url, o->hdrs, map, o->body, NULL,
+	    &a)) != 0)
 		goto done;
 	replaced = disk_index_lookup(ds->idx, o->key, &old);
 	e = disk_index_put(ds->idx, o->key, &a);
@@ -571,7 +802,7 @@ disk_store_purge(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 	if (ds->load != NULL)
 		return (disk_load_defer(ds, key));
 	rec_init(&r, DISK_REC_TOMB, key);
-	if ((e = append(ds, &r, NULL, NULL, NULL, NULL, &a)) != 0)
+	if ((e = append(ds, &r, NULL, NULL, NULL, NULL, NULL, &a)) != 0)
 		return (e);
 	(void)disk_index_remove(ds->idx, key);
 	ds->stats[DISK_STAT_purges]++;
@@ -602,7 +833,10 @@ struct disk_put {
 	uint64_t		sealed;	/* regions sealed before it began */
 	int			err;	/* the put is dead */
 	uint32_t		csize;
-	uint8_t			*pend;	/* a chunk's bytes, npend of them */
+	/* The next chunk's bytes, npend of them: on a loop as referenced
+	 * pages (pc), on a synchronous store copied into pend. */
+	uint8_t			*pend;
+	struct buf_chain	pc;
 	uint32_t		npend;
 	struct disk_chunk_ref	*map;
 	uint32_t		nchunks;
@@ -652,10 +886,14 @@ disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	if (p != NULL) {
 		p->csize = disk_chunk_size(ds);
 		p->cap = (uint32_t)((size + p->csize - 1) / p->csize);
-		p->pend = malloc(p->csize);
+		if (ds->img != NULL)
+			buf_chain_init(&p->pc, comm_loop_pool(ds->loop));
+		else
+			p->pend = malloc(p->csize);
 		p->map = calloc(p->cap > 0 ? p->cap : 1, sizeof *p->map);
 	}
-	if (p == NULL || p->pend == NULL || p->map == NULL) {
+	if (p == NULL || (ds->img == NULL && p->pend == NULL) ||
+	    p->map == NULL) {
 		if (p != NULL) {
 			free(p->pend);
 			free(p->map);
@@ -672,11 +910,44 @@ disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	return (p);
 }
 
+/*
+ * A chunk's pages are written in place unless they hold far more than
+ * its bytes (a body that came in many small pieces, each pinning a
+ * block): then they are copied into one block first, so that what a put
+ * holds stays near what it writes.
+ */
+#define DISK_PIN_WASTE		4	/* blocks' bytes per body byte */
+
+static int
+put_pages_compact(struct disk_put *p, struct buf_chain *c)
+{
+	size_t len = buf_chain_len(c);
+	uint64_t held = 0;
+	struct buf *b;
+	unsigned i;
+	int e;
+
+	for (i = 0; i < buf_chain_nslices(c); i++)
+		held += buf_chain_slice(c, i)->buf->size;
+	if (held <= (uint64_t)len * DISK_PIN_WASTE)
+		return (0);
+	if ((b = buf_alloc(c->pool, len)) == NULL)
+		return (-ENOMEM);
+	b->fill = (uint32_t)buf_chain_copyout(c, 0, buf_data(b), len);
+	buf_chain_fini(c);
+	e = buf_chain_append_slice(c, b, 0, len);
+	buf_unref(&b);
+	if (e == 0)
+		p->ds->stats[DISK_STAT_body_copied] += len;
+	return (e);
+}
+
 /* The pending bytes as chunk record p->nchunks. */
 static int
 put_chunk(struct disk_put *p)
 {
 	struct disk_store *ds = p->ds;
+	struct buf_chain c;
 	struct disk_addr a;
 	struct disk_rec r;
 	int e;
@@ -687,7 +958,19 @@ put_chunk(struct disk_put *p)
 	r.nchunks = p->nchunks;
 	r.body_len = p->npend;
 	r.object_size = p->size;
-	if ((e = append(ds, &r, NULL, NULL, NULL, p->pend, &a)) != 0)
+	if (p->pend != NULL)
+		e = append(ds, &r, NULL, NULL, NULL, p->pend, NULL, &a);
+	else {
+		/* This chunk's slices (one across the end shared). */
+		buf_chain_init(&c, p->pc.pool);
+		e = buf_chain_split(&p->pc, p->npend, &c);
+		if (e == 0)
+			e = put_pages_compact(p, &c);
+		if (e == 0)
+			e = append(ds, &r, NULL, NULL, NULL, NULL, &c, &a);
+		buf_chain_fini(&c);
+	}
+	if (e != 0)
 		return (e);
 	p->map[p->nchunks].region = a.region;
 	p->map[p->nchunks].offset = a.offset;
@@ -731,30 +1014,63 @@ disk_put_begin_unsized(struct disk_store *ds,
 	return (p);
 }
 
-int
-disk_put_append(struct disk_put *p, const void *data, size_t len)
+/* len bytes from data, or from b at off when data is NULL, into the
+ * pending chunk, each full chunk appended. */
+static int
+put_take(struct disk_put *p, const uint8_t *data, struct buf *b, size_t off,
+    size_t len)
 {
-	const uint8_t *d = data;
 	size_t n;
+	int e;
 
 	CHECK_OBJ_NOTNULL(p, DISK_PUT_MAGIC);
 	if (p->err != 0)
 		return (p->err);
 	if (len > p->size - p->at)
 		return (p->err = -EPIPE);
+	if (data == NULL && p->pend != NULL)
+		data = buf_data(b) + off;
 	p->at += len;
 	while (len > 0) {
 		n = p->csize - p->npend;
 		if (n > len)
 			n = len;
-		memcpy(p->pend + p->npend, d, n);
+		if (p->pend != NULL)
+			memcpy(p->pend + p->npend, data, n);
+		else if (data != NULL) {
+			/* Bytes without a page: copied into the chain's. */
+			if ((e = buf_chain_append(&p->pc, data, n)) != 0)
+				return (p->err = e);
+			if (p->ds != NULL)
+				p->ds->stats[DISK_STAT_body_copied] += n;
+		} else if ((e = buf_chain_append_slice(&p->pc, b, off,
+		    n)) != 0)
+			return (p->err = e);
 		p->npend += (uint32_t)n;
-		d += n;
+		if (data != NULL)
+			data += n;
+		off += n;
 		len -= n;
 		if (p->npend == p->csize && (p->err = put_chunk(p)) != 0)
 			return (p->err);
 	}
 	return (0);
+}
+
+int
+disk_put_append(struct disk_put *p, const void *data, size_t len)
+{
+	AN(data != NULL || len == 0);
+	return (put_take(p, data != NULL ? data : "", NULL, 0, len));
+}
+
+int
+disk_put_append_slice(struct disk_put *p, struct buf *b, size_t off,
+    size_t len)
+{
+	CHECK_OBJ_NOTNULL(b, BUF_MAGIC);
+	CHECK(off <= b->fill && len <= b->fill - off);
+	return (put_take(p, NULL, b, off, len));
 }
 
 void
@@ -767,6 +1083,8 @@ disk_put_abort(struct disk_put **pp)
 	TAKE_OBJ_NOTNULL(p, pp, DISK_PUT_MAGIC);
 	if (p->ds != NULL)
 		list_remove(&p->link);
+	if (p->pend == NULL)
+		buf_chain_fini(&p->pc);
 	free(p->pend);
 	free(p->map);
 	FREE_OBJ(p);
@@ -812,7 +1130,7 @@ disk_put_finish(struct disk_put **pp, const struct disk_obj *o)
 		r.object_size = p->size;
 		r.flags = DISK_RECF_CHUNKED;
 		r.nchunks = p->nchunks;
-		e = append(ds, &r, o->url, o->hdrs, p->map, NULL, &a);
+		e = append(ds, &r, o->url, o->hdrs, p->map, NULL, NULL, &a);
 	}
 	if (e == 0) {
 		replaced = disk_index_lookup(ds->idx, p->key, &old);

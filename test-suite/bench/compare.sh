@@ -78,12 +78,15 @@ AUTH_LOADS="auth1k"
 # of memory, so that every hit is read from the store through a warm page
 # cache; the restart (BENCH_DISK_OBJECTS 16 KiB objects, 100000) with the
 # page cache dropped where /proc/sys/vm/drop_caches can be written.
+# diskfill, diskfill1m and diskfill64m are fills: every reply (16 KiB,
+# 1 MiB, 64 MiB) new, fetched and written to the store.
 # disk16kcold and disk1mcold read BENCH_COLD_16K (60000) and BENCH_COLD_1M
 # (600) distinct objects, stored first, in turn, the page cache dropped
 # before each measured run (no warm-up), so that their reads reach the
 # device: each run's bytes read from storage by the proxy
 # (/proc/PID/io) are logged.
-DISK_LOADS="disk16k disk1m disk64m diskfill disk16kcold disk1mcold"
+DISK_LOADS="disk16k disk1m disk64m diskfill diskfill1m diskfill64m"
+DISK_LOADS="$DISK_LOADS disk16kcold disk1mcold"
 POINTS=${BENCH_POINTS:-"$LOADS $HIER_LOADS $AUTH_LOADS objmem idlemem $DISK_LOADS diskrestart"}
 DISK_MB=${BENCH_DISK_MB:-2048}
 DISK_OBJECTS=${BENCH_DISK_OBJECTS:-100000}
@@ -682,7 +685,7 @@ run_bump() {
 
 # one_run KEY PEER ROUND - one run of load point KEY against PEER
 one_run() {
-	local key=$1 peer=$2 round=$3 conns=50 path=/1k warm args=() r
+	local key=$1 peer=$2 round=$3 conns=50 path=/1k warm args=() r f
 	local port=${PORT[$peer]}
 	SCHEME=http
 	case $key in
@@ -708,12 +711,16 @@ one_run() {
 		warm=$(wrk_lua "/1k?$peer-w$round-%d" "${MODE[$peer]}")
 		path="/1k?$peer-r$round-%d"
 	fi
-	# The fill rate: every 16 KiB reply new, written to the store.
-	if [ "$key" = diskfill ]; then
-		conns=10
-		warm=$(wrk_lua "/16k?$peer-w$round-%d" "${MODE[$peer]}")
-		path="/16k?$peer-r$round-%d"
-	fi
+	# The fill rate: every reply new, written to the store.
+	case $key in
+	diskfill|diskfill1m|diskfill64m)
+		conns=10 f=16k
+		[ "$key" = diskfill1m ] && f=1m
+		[ "$key" = diskfill64m ] && conns=4 f=64m
+		warm=$(wrk_lua "/$f?$peer-w$round-%d" "${MODE[$peer]}")
+		path="/$f?$peer-r$round-%d"
+		;;
+	esac
 	TARGET_PIDS=${CPUS[$peer]}
 	# auth1k: the helpers' CPU time is the proxy's too.
 	[ "$key" = auth1k ] && [ "${BENCH_HELPER_CPU:-1}" != 0 ] &&
@@ -1210,6 +1217,8 @@ report() {
 		disk16kcold)	label="disk: 16 KiB hits, page cache dropped, $COLD_16K objects, 10 conns" ;;
 		disk1mcold)	label="disk: 1 MiB hits, page cache dropped, $COLD_1M objects, 10 conns" ;;
 		diskfill)	label="disk: 16 KiB misses stored, 10 conns" ;;
+		diskfill1m)	label="disk: 1 MiB misses stored, 10 conns" ;;
+		diskfill64m)	label="disk: 64 MiB misses stored, 4 conns" ;;
 		esac
 		for c in 4:"req/s" 5:"MB/s" 6:"p50 ms" 7:"p99 ms" 8:"CPU %" \
 		    9:"req/CPU-s"; do

@@ -165,6 +165,9 @@ class Proxy:
         self.env.update(env or {})
         self.conf = os.path.join(tmp, 'cuttle.conf')
         self.log = os.path.join(tmp, 'cuttle.stderr')
+        # Objects over 256 KB (a tenth of random_size()'s, and more)
+        # are filled to disk as they arrive, their chunks written from
+        # the fill's pages; the rest are written once whole.
         with open(self.conf, 'w') as f:
             f.write('\n'.join([
                 '# written by test-suite/soak/disk_crash.py',
@@ -172,7 +175,7 @@ class Proxy:
                 'visible_hostname crash.test',
                 'cache_mem 16 MB',
                 'maximum_object_size 8 MB',
-                'maximum_object_size_in_memory 2 MB',
+                'maximum_object_size_in_memory 256 KB',
                 'cache_dir rock %s %d %s' % (store_dir, size_mb, dir_opts),
                 'access_log %s/access.log' % tmp,
                 'pid_filename %s/cuttle.pid' % tmp,

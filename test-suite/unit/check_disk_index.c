@@ -164,6 +164,58 @@ START_TEST(records_round_trip_and_any_damage_is_refused)
 }
 END_TEST
 
+/* A chunk encoded around a body that stays where it is (in pieces, as
+ * pages hold it) is byte for byte the record encoded with its body
+ * copied in: one format, whichever writer. */
+START_TEST(a_chunk_split_around_its_pages_is_the_same_record)
+{
+	static const size_t cuts[][4] = {
+		{ 1, 0 }, { 13, 0 }, { 1000, 0 }, { 400, 7, 593, 0 },
+		{ 1, 1, 1, 997 }
+	};
+	struct disk_rec r, d;
+	struct iovec iov[4];
+	uint8_t body[1000], *whole, *split, tail[32];
+	uint32_t k, i, n, tlen, len;
+	size_t at;
+
+	for (i = 0; i < sizeof body; i++)
+		body[i] = (uint8_t)(i * 7 + 3);
+	for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+		for (n = 0, at = 0; n < 4 && cuts[k][n] > 0; n++) {
+			iov[n].iov_base = body + at;
+			iov[n].iov_len = cuts[k][n];
+			at += cuts[k][n];
+		}
+		memset(&r, 0, sizeof r);
+		r.kind = DISK_REC_CHUNK;
+		r.seq = 41 + k;
+		r.key[0] = 9;
+		r.nchunks = k;
+		r.body_len = (uint32_t)at;
+		r.object_size = 5000;
+		r.store_tag = 0x1234;
+		len = r.rec_len = disk_rec_len(0, 0, 0, at);
+		whole = malloc(len);
+		split = malloc(len);
+		ck_assert_ptr_nonnull(whole);
+		ck_assert_ptr_nonnull(split);
+		disk_rec_encode(&r, NULL, NULL, NULL, body, whole);
+		memset(split, 0xee, len);
+		tlen = disk_rec_encode_split(&r, iov, n, split, tail);
+		ck_assert_uint_eq(DISK_REC_HDR_LEN + at + tlen, len);
+		memcpy(split + DISK_REC_HDR_LEN, body, at);
+		memcpy(split + DISK_REC_HDR_LEN + at, tail, tlen);
+		ck_assert_mem_eq(split, whole, len);
+		ck_assert_int_eq(disk_rec_decode_header(&d, split, len, 0x1234),
+		    DISK_FMT_OK);
+		ck_assert_int_eq(disk_rec_verify(&d, split), DISK_FMT_OK);
+		free(whole);
+		free(split);
+	}
+}
+END_TEST
+
 /* Headers that hold (their own checksum is right) but whose lengths lie:
  * refused, never read past the buffer. */
 START_TEST(lying_lengths_are_refused)
@@ -348,6 +400,7 @@ disk_index_suite(void)
 	tc = tcase_create("format");
 	tcase_add_test(tc, superblock_round_trip_and_every_flip_refused);
 	tcase_add_test(tc, records_round_trip_and_any_damage_is_refused);
+	tcase_add_test(tc, a_chunk_split_around_its_pages_is_the_same_record);
 	tcase_add_test(tc, lying_lengths_are_refused);
 	tcase_add_test(tc, footer_round_trip_and_damage);
 	suite_add_tcase(s, tc);
