@@ -776,7 +776,7 @@ basic_check_start(struct auth *a, const char *hdr, size_t len,
 	struct auth_check *ck;
 	struct auth_ask *ask;
 	const char *why;
-	size_t ulen;
+	size_t ulen, used;
 	int rc = 0;
 
 	if (a->basic.pool == NULL)
@@ -785,7 +785,7 @@ basic_check_start(struct auth *a, const char *hdr, size_t len,
 	if (why != NULL) {
 		log_msg(LG_NOTICE, SEC_AUTH, "basic: Proxy-Authorization "
 		    "refused: %s", why);
-		return (0);
+		goto out;	/* a part may have been decoded */
 	}
 	/* utf8 on: credentials that are not UTF-8 already are taken as
 	 * Latin-1 (what browsers send) and given to the helper in UTF-8,
@@ -835,9 +835,12 @@ basic_check_start(struct auth *a, const char *hdr, size_t len,
 	*ckp = ck;
 	rc = 1;
 out:
-	explicit_bzero(buf, sizeof buf);
+	/* What decoding can have written: len / 4 * 3 bytes and a NUL
+	 * (twice that converted), not the whole buffers every time. */
+	used = len / 4 * 3 + 1 < sizeof buf ? len / 4 * 3 + 1 : sizeof buf;
+	explicit_bzero(buf, used);
 	if (name == conv)
-		explicit_bzero(conv, sizeof conv);
+		explicit_bzero(conv, 2 * used);
 	return (rc);
 }
 

@@ -87,7 +87,8 @@ struct helper_req {
 	void			*arg;
 	struct comm_call	call;		/* the delivery */
 	struct helper_reply	reply;		/* points into answer */
-	char			*answer;	/* the child's line, owned */
+	char			*answer;	/* the child's line: line, or
+						 * owned */
 	size_t			len;		/* of line, newline included */
 	char			line[];
 };
@@ -159,7 +160,8 @@ req_deliver(struct comm_call *call)
 
 	CHECK_OBJ_NOTNULL(rq, HELPER_REQ_MAGIC);
 	rq->done(rq, &rq->reply, rq->arg);
-	free(rq->answer);
+	if (rq->answer != rq->line)
+		free(rq->answer);
 	rq->magic = 0;
 	free(rq);
 }
@@ -291,7 +293,8 @@ helper_cancel(struct helper_req **rqp)
 		return;
 	}
 	/* Its result is in and its delivery posted: it says CANCELLED. */
-	free(rq->answer);
+	if (rq->answer != rq->line)
+		free(rq->answer);
 	rq->answer = NULL;
 	memset(&rq->reply, 0, sizeof rq->reply);
 	rq->reply.status = HELPER_CANCELLED;
@@ -476,7 +479,13 @@ child_line(struct helper_child *c, char *line, size_t len)
 	p->st.replies++;
 	p->st.svc_time_sum += comm_now(p->loop) - rq->sent;
 	rq->child = NULL;
-	answer = strdup(line);
+	/* The answer takes the request line's place when it fits (the
+	 * line is sent and never sent again): one malloc() less. */
+	if (len < rq->len) {
+		memcpy(rq->line, line, len + 1);
+		answer = rq->line;
+	} else
+		answer = strdup(line);
 	if (answer == NULL) {
 		req_finish(rq, HELPER_BH, NULL, "no memory for the answer");
 		return;
