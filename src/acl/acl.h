@@ -240,6 +240,7 @@ struct acl_lookups {
 	unsigned		next;
 	char			*ext_user;
 	char			*ext_tag;
+	char			*ext_log;	/* log= (access.log's %ea) */
 };
 void	acl_lookups_fini(struct acl_lookups *lk);
 /* acl_lookups_view() - point req's dst, src_name and known at lk. */

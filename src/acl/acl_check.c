@@ -44,6 +44,7 @@ acl_lookups_fini(struct acl_lookups *lk)
 	free(lk->user);
 	free(lk->ext_user);
 	free(lk->ext_tag);
+	free(lk->ext_log);
 	memset(lk, 0, sizeof *lk);
 }
 
@@ -71,10 +72,11 @@ acl_lookups_view(const struct acl_lookups *lk, struct acl_request *req)
  * match). */
 static void
 check_ext_keep(struct acl_lookups *lk, const void *a, bool match,
-    const char *user, const char *tag)
+    const struct acl_ext_notes *nt)
 {
-	char *u = user != NULL ? strdup(user) : NULL;
-	char *g = tag != NULL ? strdup(tag) : NULL;
+	char *u = nt->user != NULL ? strdup(nt->user) : NULL;
+	char *g = nt->tag != NULL ? strdup(nt->tag) : NULL;
+	char *l = nt->log != NULL ? strdup(nt->log) : NULL;
 
 	if (lk->next < ACL_EXT_MAX) {
 		lk->ext[lk->next].acl = a;
@@ -88,6 +90,10 @@ check_ext_keep(struct acl_lookups *lk, const void *a, bool match,
 	if (g != NULL) {
 		free(lk->ext_tag);
 		lk->ext_tag = g;
+	}
+	if (l != NULL) {
+		free(lk->ext_log);
+		lk->ext_log = l;
 	}
 }
 
@@ -113,6 +119,7 @@ check_lookup(struct acl_check *ck)
 	char *user = NULL;
 
 	if (ck->need == ACL_NEED_EXTERNAL) {
+		struct acl_ext_notes nt = { NULL, NULL, NULL };
 		bool match = false;
 		const struct acl *a = acl_rules_term_acl(ck->rules, ck->rule,
 		    ck->term);
@@ -123,9 +130,9 @@ check_lookup(struct acl_check *ck)
 			    "for one request: the others do not match",
 			    ACL_EXT_MAX);
 		else if (lk->externals != NULL && acl_external_start(
-		    lk->externals, a, req, ck, &match) == 1)
+		    lk->externals, a, req, ck, &match, &nt) == 1)
 			return (true);
-		check_ext_keep(lk, a, match, NULL, NULL);
+		check_ext_keep(lk, a, match, &nt);
 		if (lk->ext[lk->next - 1].acl != a) {
 			/* Full: a takes the last place, unmatched. */
 			lk->ext[ACL_EXT_MAX - 1].acl = a;
@@ -291,14 +298,14 @@ acl_check_auth_done(struct acl_check *ck, const char *user)
 }
 
 void
-acl_check_ext_done(struct acl_check *ck, bool match, const char *user,
-    const char *tag)
+acl_check_ext_done(struct acl_check *ck, bool match,
+    const struct acl_ext_notes *notes)
 {
 	CHECK_OBJ_NOTNULL(ck, ACL_CHECK_MAGIC);
 	CHECK(ck->waiting && ck->need == ACL_NEED_EXTERNAL);
 	ck->ext_q = NULL;
 	if (!ck->cancelled)
-		check_ext_keep(ck->lk, ck->ext_acl, match, user, tag);
+		check_ext_keep(ck->lk, ck->ext_acl, match, notes);
 	check_resume(ck);
 }
 

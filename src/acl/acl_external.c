@@ -48,6 +48,7 @@ struct ext_entry {
 	bool			match;
 	char			*user;
 	char			*tag;
+	char			*log;
 	char			key[];
 };
 
@@ -227,6 +228,15 @@ ext_type_conf(struct ext_type *ty, const struct conf_line *l, int *errors)
 }
 
 static void
+ext_entry_free(struct ext_entry *e)
+{
+	free(e->user);
+	free(e->tag);
+	free(e->log);
+	free(e);
+}
+
+static void
 ext_cache_clear(struct ext_type *ty)
 {
 	struct ext_entry *e;
@@ -235,9 +245,7 @@ ext_cache_clear(struct ext_type *ty)
 	for (i = 0; i < EXT_BUCKETS; i++)
 		while ((e = ty->buckets[i]) != NULL) {
 			ty->buckets[i] = e->next;
-			free(e->user);
-			free(e->tag);
-			free(e);
+			ext_entry_free(e);
 		}
 	ty->nentries = 0;
 }
@@ -421,16 +429,14 @@ ext_cache_expire(struct ext_type *ty, double now)
 				continue;
 			}
 			*pe = e->next;
-			free(e->user);
-			free(e->tag);
-			free(e);
+			ext_entry_free(e);
 			ty->nentries--;
 		}
 }
 
 static void
 ext_cache_put(struct ext_type *ty, const char *key, bool match,
-    const char *user, const char *tag, double now)
+    const struct acl_ext_notes *nt, double now)
 {
 	struct ext_entry **pe, *e;
 	double ttl = match ? ty->ttl : ty->negative_ttl;
@@ -442,9 +448,7 @@ ext_cache_put(struct ext_type *ty, const char *key, bool match,
 	for (pe = &ty->buckets[h]; (e = *pe) != NULL; pe = &e->next)
 		if (strcmp(e->key, key) == 0) {
 			*pe = e->next;		/* replaced below */
-			free(e->user);
-			free(e->tag);
-			free(e);
+			ext_entry_free(e);
 			ty->nentries--;
 			break;
 		}
@@ -458,8 +462,9 @@ ext_cache_put(struct ext_type *ty, const char *key, bool match,
 	memcpy(e->key, key, len + 1);
 	e->match = match;
 	e->expires = now + ttl;
-	e->user = user != NULL ? strdup(user) : NULL;
-	e->tag = tag != NULL ? strdup(tag) : NULL;
+	e->user = nt->user != NULL ? strdup(nt->user) : NULL;
+	e->tag = nt->tag != NULL ? strdup(nt->tag) : NULL;
+	e->log = nt->log != NULL ? strdup(nt->log) : NULL;
 	e->next = ty->buckets[h];
 	ty->buckets[h] = e;
 	ty->nentries++;
@@ -471,7 +476,8 @@ static helper_done_fn ext_done;
 
 int
 acl_external_start(struct acl_externals *xs, const struct acl *a,
-    const struct acl_request *req, struct acl_check *ck, bool *match)
+    const struct acl_request *req, struct acl_check *ck, bool *match,
+    struct acl_ext_notes *notes)
 {
 	const struct acl_users *w = acl_external_words(a);
 	struct ext_type *ty;
@@ -503,10 +509,9 @@ acl_external_start(struct acl_externals *xs, const struct acl *a,
 	e = ext_cache_find(ty, line, comm_now(xs->loop));
 	if (e != NULL) {
 		*match = e->match;
-		free(ck->lk->ext_user);
-		free(ck->lk->ext_tag);
-		ck->lk->ext_user = e->user != NULL ? strdup(e->user) : NULL;
-		ck->lk->ext_tag = e->tag != NULL ? strdup(e->tag) : NULL;
+		notes->user = e->user;
+		notes->tag = e->tag;
+		notes->log = e->log;
 		return (0);
 	}
 	q = malloc(sizeof *q + (size_t)n + 1);
@@ -539,19 +544,21 @@ static void
 ext_done(struct helper_req *rq, const struct helper_reply *r, void *arg)
 {
 	struct ext_query *q = arg;
-	const char *user, *tag, *name;
+	struct acl_ext_notes nt;
+	const char *name;
 	bool match = r->status == HELPER_OK;
 
 	(void)rq;
 	CHECK_OBJ_NOTNULL(q, EXT_QUERY_MAGIC);
 	q->rq = NULL;
-	user = helper_reply_get(r, "user");
-	tag = helper_reply_get(r, "tag");
+	nt.user = helper_reply_get(r, "user");
+	nt.tag = helper_reply_get(r, "tag");
+	nt.log = helper_reply_get(r, "log");
 	/* The pool (and the type's name) go with acl_externals_free(),
 	 * which cancels first: a cancelled question names no type. */
 	name = r->status == HELPER_CANCELLED ? "(replaced)" : q->ty->name;
 	if (r->status == HELPER_OK || r->status == HELPER_ERR)
-		ext_cache_put(q->ty, q->key, match, user, tag,
+		ext_cache_put(q->ty, q->key, match, &nt,
 		    comm_now(q->xs->loop));
 	else
 		log_msg(LG_WARN, SEC_ACL, "external acl %s: the helper "
@@ -560,7 +567,7 @@ ext_done(struct helper_req *rq, const struct helper_reply *r, void *arg)
 		    r->status == HELPER_UNKNOWN ? ": " : "", r->why != NULL ?
 		    r->why : r->status == HELPER_UNKNOWN ? "garbage" : "");
 	if (r->status != HELPER_OK && r->status != HELPER_ERR)
-		user = tag = NULL;
-	acl_check_ext_done(q->ck, match, user, tag);
+		memset(&nt, 0, sizeof nt);
+	acl_check_ext_done(q->ck, match, &nt);
 	free(q);
 }

@@ -102,16 +102,26 @@ const struct acl	*acl_rules_term_acl(const struct acl_rules *r,
 
 /* -- external acls (acl_external.c) ---------------------------------------- */
 
+/* What an external acl's helper said besides yes or no: its user=, tag=
+ * and log= (each NULL when not given). */
+struct acl_ext_notes {
+	const char	*user;
+	const char	*tag;
+	const char	*log;
+};
+
 /* acl_external_start() - the answer of a's helper for req: 0 with *match
- * set when known now (cached, or cannot be asked: no match), 1 when
- * acl_check_ext_done(ck, ...) will run once from the loop. */
+ * and *notes (lent until the next call) set when known now (cached, or
+ * cannot be asked: no match, no notes), 1 when acl_check_ext_done(ck,
+ * ...) will run once from the loop. */
 int	acl_external_start(struct acl_externals *xs, const struct acl *a,
-	    const struct acl_request *req, struct acl_check *ck, bool *match);
+	    const struct acl_request *req, struct acl_check *ck, bool *match,
+	    struct acl_ext_notes *notes);
 /* acl_external_cancel() - ck's question: its completion still comes. */
 void	acl_external_cancel(struct acl_check *ck);
 /* The completion of acl_external_start() (acl_check.c). */
-void	acl_check_ext_done(struct acl_check *ck, bool match, const char *user,
-	    const char *tag);
+void	acl_check_ext_done(struct acl_check *ck, bool match,
+	    const struct acl_ext_notes *notes);
 /* acl_external_words() - a's TYPE and arguments. */
 const struct acl_users	*acl_external_words(const struct acl *a);
 

@@ -50,6 +50,7 @@ client_txn_log(struct client_txn *t)
 	ae.user = t->lk.user != NULL ? t->lk.user : t->lk.ext_user;
 	ae.ext_user = t->lk.ext_user;
 	ae.ext_tag = t->lk.ext_tag;
+	ae.ext_log = t->lk.ext_log;
 	ae.store_id = client_adapt_store_id(t);
 	ae.bytes_out = t->bytes_out;
 	ae.request = &t->req;

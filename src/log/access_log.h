@@ -70,6 +70,7 @@ struct access_entry {
 	const char		*ext_user;	/* %ue: an external acl's
 						 * user= */
 	const char		*ext_tag;	/* %et: its tag= */
+	const char		*ext_log;	/* %ea: its log= */
 	const char		*store_id;	/* the store_id_program's
 						 * store-id= */
 	/* %note (all, "name: value\r\n" each) and %{name}note: Squid's

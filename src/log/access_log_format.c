@@ -928,6 +928,9 @@ lf_value(struct lf_value *v, const struct lf_token *t, const struct lf_now *n)
 	case LF_EXT_TAG:
 		lf_set_cstr(v, e->ext_tag);
 		break;
+	case LF_EXT_LOG:
+		lf_set_cstr(v, e->ext_log);
+		break;
 	case LF_NOTE:
 		lf_set_notes(v, t, e, &n->s->val);
 		break;
