@@ -90,6 +90,10 @@ struct auth_req {
 	size_t		method_len;
 	const char	*uri;		/* the request-target */
 	size_t		uri_len;
+	const char	*lang;		/* Accept-Language (utf8 on: is a
+					 * password Windows-1251?); NULL:
+					 * none */
+	size_t		lang_len;
 };
 
 /* auth_challenge() - the Proxy-Authenticate lines a 407 to rq carries,

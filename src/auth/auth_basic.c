@@ -46,7 +46,7 @@
 #define AUTH_TTL_DEFAULT	7200.0	/* Squid's credentialsttl 2 hours */
 #define AUTH_TIMEOUT_DEFAULT	60.0
 
-static int	basic_check_start(struct auth *a, const char *hdr, size_t len,
+static int	basic_check_start(struct auth *a, const struct auth_req *rq,
 		    auth_done_fn *done, void *arg, struct auth_check **ckp,
 		    char **user);
 
@@ -762,15 +762,16 @@ auth_check_start(struct auth *a, const struct auth_req *rq,
 		    "refused: not Digest credentials");
 		return (0);
 	}
-	return (basic_check_start(a, rq->hdr, rq->len, done, arg, ckp,
-	    user));
+	return (basic_check_start(a, rq, done, arg, ckp, user));
 }
 
 static int
-basic_check_start(struct auth *a, const char *hdr, size_t len,
+basic_check_start(struct auth *a, const struct auth_req *rq,
     auth_done_fn *done, void *arg, struct auth_check **ckp, char **user)
 {
-	char buf[AUTH_BASIC_MAX], conv[2 * AUTH_BASIC_MAX], *pass, *p;
+	char buf[AUTH_BASIC_MAX], conv[3 * AUTH_BASIC_MAX], *pass, *p;
+	void (*to_utf8)(const char *, char *);
+	size_t len = rq->len;
 	char *name = buf;
 	struct auth_cred **cp;
 	struct auth_check *ck;
@@ -781,21 +782,23 @@ basic_check_start(struct auth *a, const char *hdr, size_t len,
 
 	if (a->basic.pool == NULL)
 		return (0);
-	why = auth_parse(hdr, len, buf, sizeof buf, &pass);
+	why = auth_parse(rq->hdr, len, buf, sizeof buf, &pass);
 	if (why != NULL) {
 		log_msg(LG_NOTICE, SEC_AUTH, "basic: Proxy-Authorization "
 		    "refused: %s", why);
 		goto out;	/* a part may have been decoded */
 	}
 	/* utf8 on: credentials that are not UTF-8 already are taken as
-	 * Latin-1 (what browsers send) and given to the helper in UTF-8,
-	 * as Squid does (it would take CP1251 for Russian and Ukrainian
-	 * Accept-Language; cuttle always takes Latin-1). */
+	 * Latin-1 (what browsers send), or Windows-1251 when the request's
+	 * Accept-Language is a Cyrillic one, and given to the helper in
+	 * UTF-8, as Squid does. */
 	if (a->basic.utf8 && (!auth_utf8_valid(buf) ||
 	    !auth_utf8_valid(pass))) {
-		auth_latin1_utf8(buf, conv);
+		to_utf8 = rq->lang != NULL && auth_cp1251_wanted(rq->lang,
+		    rq->lang_len) ? auth_cp1251_utf8 : auth_latin1_utf8;
+		to_utf8(buf, conv);
 		ulen = strlen(conv);
-		auth_latin1_utf8(pass, conv + ulen + 1);
+		to_utf8(pass, conv + ulen + 1);
 		name = conv;
 		pass = conv + ulen + 1;
 	}
@@ -840,7 +843,7 @@ out:
 	used = len / 4 * 3 + 1 < sizeof buf ? len / 4 * 3 + 1 : sizeof buf;
 	explicit_bzero(buf, used);
 	if (name == conv)
-		explicit_bzero(conv, 2 * used);
+		explicit_bzero(conv, 3 * used);
 	return (rc);
 }
 

@@ -141,6 +141,85 @@ auth_latin1_utf8(const char *in, char *out)
 	*out = '\0';
 }
 
+/* Windows-1251's bytes 0x80..0xbf as Unicode code points (0x98, which
+ * it leaves undefined, as U+0098, as Windows converts it); 0xc0..0xff
+ * are U+0410..U+044F, the Cyrillic alphabet in order. */
+static const uint16_t cp1251_high[64] = {
+	0x0402, 0x0403, 0x201a, 0x0453, 0x201e, 0x2026, 0x2020, 0x2021,
+	0x20ac, 0x2030, 0x0409, 0x2039, 0x040a, 0x040c, 0x040b, 0x040f,
+	0x0452, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	0x0098, 0x2122, 0x0459, 0x203a, 0x045a, 0x045c, 0x045b, 0x045f,
+	0x00a0, 0x040e, 0x045e, 0x0408, 0x00a4, 0x0490, 0x00a6, 0x00a7,
+	0x0401, 0x00a9, 0x0404, 0x00ab, 0x00ac, 0x00ad, 0x00ae, 0x0407,
+	0x00b0, 0x00b1, 0x0406, 0x0456, 0x0491, 0x00b5, 0x00b6, 0x00b7,
+	0x0451, 0x2116, 0x0454, 0x00bb, 0x0458, 0x0405, 0x0455, 0x0457,
+};
+
+void
+auth_cp1251_utf8(const char *in, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	unsigned cp;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x80) {
+			*out++ = (char)*p;
+			continue;
+		}
+		cp = *p >= 0xc0 ? 0x410u + (*p - 0xc0u) : cp1251_high[*p - 0x80];
+		if (cp < 0x800) {
+			*out++ = (char)(0xc0 | cp >> 6);
+		} else {
+			*out++ = (char)(0xe0 | cp >> 12);
+			*out++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		}
+		*out++ = (char)(0x80 | (cp & 0x3f));
+	}
+	*out = '\0';
+}
+
+/*
+ * Squid's choice of Windows-1251 for credentials that are not UTF-8: the
+ * first language of Accept-Language that is Russian, Ukrainian,
+ * Belarusian, Bulgarian or Serbian (ru, uk, be, bg, sr, alone or with a
+ * subtag) says yes, unless it is "xx-latn" (written in Latin) or a longer
+ * code ("rus"); "*" before it, or none, says no.  q-values are not
+ * looked at, as Squid does not.
+ */
+bool
+auth_cp1251_wanted(const char *al, size_t len)
+{
+	static const char cyr[][3] = { "ru", "uk", "be", "bg", "sr" };
+	const char *end = al + len, *tag;
+	size_t n, i;
+
+	while (al < end) {
+		while (al < end && (*al == ' ' || *al == '\t' || *al == ','))
+			al++;
+		for (tag = al; al < end && *al != ',' && *al != ';' &&
+		    *al != ' ' && *al != '\t'; al++)
+			continue;
+		n = (size_t)(al - tag);
+		while (al < end && *al != ',')	/* parameters */
+			al++;
+		if (n == 1 && *tag == '*')
+			return (false);
+		if (n < 2)
+			continue;
+		for (i = 0; i < sizeof cyr / sizeof cyr[0]; i++)
+			if (strncasecmp(tag, cyr[i], 2) == 0)
+				break;
+		if (i == sizeof cyr / sizeof cyr[0])
+			continue;
+		if (n == 2)
+			return (true);
+		if (tag[2] != '-')
+			return (false);		/* "rus": another code */
+		return (!(n == 7 && strncasecmp(tag + 3, "latn", 4) == 0));
+	}
+	return (false);
+}
+
 void
 auth_hex(const unsigned char *b, size_t n, char *out)
 {

@@ -150,6 +150,12 @@ bool	auth_utf8_valid(const char *s);
 /* auth_latin1_utf8() - in, taken as ISO-8859-1, as UTF-8 into out (up to
  * 2 * strlen(in) + 1 bytes). */
 void	auth_latin1_utf8(const char *in, char *out);
+/* auth_cp1251_utf8() - in, taken as Windows-1251, as UTF-8 into out (up
+ * to 3 * strlen(in) + 1 bytes). */
+void	auth_cp1251_utf8(const char *in, char *out);
+/* auth_cp1251_wanted() - whether Accept-Language al (len bytes) makes
+ * credentials that are not UTF-8 Windows-1251 rather than Latin-1. */
+bool	auth_cp1251_wanted(const char *al, size_t len);
 /* auth_hex() - n bytes of b as 2n lower-case hex digits and a NUL. */
 void	auth_hex(const unsigned char *b, size_t n, char *out);
 /* auth_md5_hex() - MD5 of s in hex into out (33 bytes); "-" (which no

@@ -363,6 +363,9 @@ client_auth_req(struct client_txn *t, struct auth_req *rq)
 	rq->method_len = t->req.method_name.len;
 	rq->uri = http_msg_ptr(&t->req, t->req.target);
 	rq->uri_len = t->req.target.len;
+	f = http_msg_field_named(&t->req, "Accept-Language", 15);
+	rq->lang = f != NULL ? http_msg_ptr(&t->req, f->value) : NULL;
+	rq->lang_len = f != NULL ? f->value.len : 0;
 }
 
 /* lk->auth_start for t: Proxy-Authorization to the auth module, which

@@ -519,6 +519,39 @@ START_TEST(utf8_checked_and_latin1_converted)
 	auth_latin1_utf8("j\xfcrgen gr\xfc\xdf \xff", out);
 	ck_assert_str_eq(out, "j\xc3\xbcrgen gr\xc3\xbc\xc3\x9f \xc3\xbf");
 	ck_assert(auth_utf8_valid(out));
+	/* Windows-1251: "Привет", the euro sign, Ё, ё, №. */
+	auth_cp1251_utf8("\xcf\xf0\xe8\xe2\xe5\xf2 \x88\xa8\xb8\xb9", out);
+	ck_assert_str_eq(out, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5"
+	    "\xd1\x82 \xe2\x82\xac\xd0\x81\xd1\x91\xe2\x84\x96");
+	ck_assert(auth_utf8_valid(out));
+}
+END_TEST
+
+/* Squid's rule for Windows-1251: the first Cyrillic language decides. */
+START_TEST(cp1251_wanted_for_a_cyrillic_accept_language)
+{
+	static const struct {
+		const char	*al;
+		bool		want;
+	} cases[] = {
+		{ "ru-RU,ru;q=0.9,en;q=0.8", true },
+		{ "en-US,en;q=0.9", false },
+		{ "en, uk", true },
+		{ "de;q=0.5, BG", true },
+		{ "be", true },
+		{ "*, ru", false },
+		{ "sr-latn", false },
+		{ "sr-Latn, ru", false },
+		{ "sr-Latn-RS", true },		/* not "sr-latn" exactly */
+		{ "rus", false },
+		{ "", false },
+		{ " , ;q=1,", false },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++)
+		ck_assert_msg(auth_cp1251_wanted(cases[i].al,
+		    strlen(cases[i].al)) == cases[i].want, "%s", cases[i].al);
 }
 END_TEST
 
@@ -666,6 +699,7 @@ main(void)
 	tcase_add_test(tc, user_ips_counted_within_ttl);
 	tcase_add_test(tc, digest_hashes_match_rfc7616_example);
 	tcase_add_test(tc, utf8_checked_and_latin1_converted);
+	tcase_add_test(tc, cp1251_wanted_for_a_cyrillic_accept_language);
 	tcase_add_test(tc, names_lowered_and_escaped_for_the_helper);
 	tcase_add_test(tc, checks_in_flight_share_one_question);
 	tcase_add_test(tc, cancel_and_free_complete_once_without_user);
