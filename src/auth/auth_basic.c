@@ -770,7 +770,6 @@ basic_check_start(struct auth *a, const struct auth_req *rq,
     auth_done_fn *done, void *arg, struct auth_check **ckp, char **user)
 {
 	char buf[AUTH_BASIC_MAX], conv[3 * AUTH_BASIC_MAX], *pass, *p;
-	void (*to_utf8)(const char *, char *);
 	size_t len = rq->len;
 	char *name = buf;
 	struct auth_cred **cp;
@@ -794,11 +793,9 @@ basic_check_start(struct auth *a, const struct auth_req *rq,
 	 * UTF-8, as Squid does. */
 	if (a->basic.utf8 && (!auth_utf8_valid(buf) ||
 	    !auth_utf8_valid(pass))) {
-		to_utf8 = rq->lang != NULL && auth_cp1251_wanted(rq->lang,
-		    rq->lang_len) ? auth_cp1251_utf8 : auth_latin1_utf8;
-		to_utf8(buf, conv);
+		auth_to_utf8(rq, buf, conv);
 		ulen = strlen(conv);
-		to_utf8(pass, conv + ulen + 1);
+		auth_to_utf8(rq, pass, conv + ulen + 1);
 		name = conv;
 		pass = conv + ulen + 1;
 	}

@@ -221,6 +221,15 @@ auth_cp1251_wanted(const char *al, size_t len)
 }
 
 void
+auth_to_utf8(const struct auth_req *rq, const char *in, char *out)
+{
+	if (rq->lang != NULL && auth_cp1251_wanted(rq->lang, rq->lang_len))
+		auth_cp1251_utf8(in, out);
+	else
+		auth_latin1_utf8(in, out);
+}
+
+void
 auth_hex(const unsigned char *b, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";

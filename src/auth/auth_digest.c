@@ -679,6 +679,7 @@ digest_check_start(struct auth *a, const struct auth_req *rq,
 	struct auth_check *ck;
 	const char *why, *u;
 	char msg[96], *line, key[DIGEST_USER_MAX + 2];
+	char conv[3 * DIGEST_USER_MAX + 1];
 	enum auth_alg alg = AUTH_ALG_MD5;
 	size_t ulen;
 	int rc = 0;
@@ -697,6 +698,18 @@ digest_check_start(struct auth *a, const struct auth_req *rq,
 		goto out;
 	}
 	u = dc->f[DF_USERNAME];
+	/* utf8 on: a user name that is not UTF-8 is converted as Basic's
+	 * are; the cache key must hold all of it. */
+	if (a->digest.utf8 && !auth_utf8_valid(u)) {
+		auth_to_utf8(rq, u, conv);
+		if (strlen(conv) > DIGEST_USER_MAX) {
+			log_msg(LG_NOTICE, SEC_AUTH, "digest: "
+			    "Proxy-Authorization refused: the user name is "
+			    "too long in UTF-8");
+			goto out;
+		}
+		u = conv;
+	}
 	n = nonce_find(a, dc->f[DF_NONCE]);
 	if (n == NULL) {
 		log_msg(LG_NOTICE, SEC_AUTH, "digest: user \"%s\": a nonce "

@@ -156,6 +156,10 @@ void	auth_cp1251_utf8(const char *in, char *out);
 /* auth_cp1251_wanted() - whether Accept-Language al (len bytes) makes
  * credentials that are not UTF-8 Windows-1251 rather than Latin-1. */
 bool	auth_cp1251_wanted(const char *al, size_t len);
+/* auth_to_utf8() - in (not UTF-8) as UTF-8 into out (3 * strlen(in) + 1
+ * bytes): Windows-1251 when rq's Accept-Language asks for it, else
+ * Latin-1 (utf8 on, Squid's rule). */
+void	auth_to_utf8(const struct auth_req *rq, const char *in, char *out);
 /* auth_hex() - n bytes of b as 2n lower-case hex digits and a NUL. */
 void	auth_hex(const unsigned char *b, size_t n, char *out);
 /* auth_md5_hex() - MD5 of s in hex into out (33 bytes); "-" (which no
