@@ -157,7 +157,6 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
 	struct buf_chain body;
 	struct disk_obj o;
 	char *hdrs;
-	uint8_t *bytes = NULL;
 	const char *url = store_entry_url(e);
 	size_t hlen;
 	int err;
@@ -167,14 +166,14 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
 	hdrs = client_disk_hdrs(rep, store_entry_meta(e), &hlen);
 	if (hdrs == NULL)
 		return;
-	/* The record is one contiguous run: the body copied once here. */
+	/* The body as the entry's pages (references): the store copies it
+	 * once, into its region buffer, or writes a large one's chunks
+	 * from the pages themselves. */
 	buf_chain_init(&body, comm_loop_pool(ctx->deps.loop));
 	store_reader_open(&r, e, ctx->deps.loop, client_disk_unused, NULL);
 	(void)store_reader_read(&r, &body, SIZE_MAX);
 	store_reader_close(&r);
-	if (buf_chain_len(&body) != store_entry_body_len(e) ||
-	    (buf_chain_len(&body) > 0 &&
-	    (bytes = malloc(buf_chain_len(&body))) == NULL)) {
+	if (buf_chain_len(&body) != store_entry_body_len(e)) {
 		buf_chain_fini(&body);
 		free(hdrs);
 		return;
@@ -185,15 +184,13 @@ client_disk_put(struct client_ctx *ctx, struct store_entry *e)
 	o.url_len = strlen(url);
 	o.hdrs = hdrs;
 	o.hdr_len = hlen;
-	o.body_len = buf_chain_copyout(&body, 0, bytes,
-	    buf_chain_len(&body));
-	o.body = bytes;
+	o.chain = &body;
+	o.body_len = buf_chain_len(&body);
 	err = disk_store_put(ds, &o);
 	if (err != 0)
 		log_msg(LG_DEBUG, SEC_STORE, "%s: not written to disk: %s", url,
 		    strerror(-err));
 	buf_chain_fini(&body);
-	free(bytes);
 	free(hdrs);
 	/* memory_cache_mode disk: memory keeps only what disk hits bring
 	 * (a marker stays: it is how the variants are found). */

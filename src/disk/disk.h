@@ -72,6 +72,7 @@ struct disk_index;
 	DISK_STAT(bytes_written, "bytes written to the file")		\
 	DISK_STAT(body_in_place, "chunk body bytes written from their pages") \
 	DISK_STAT(body_copied,	"chunk body bytes copied to be written") \
+	DISK_STAT(body_gathered, "body bytes copied in from their slices") \
 	DISK_STAT(gets,		"objects read")				\
 	DISK_STAT(get_errors,	"reads failing with an I/O error")	\
 	DISK_STAT(get_corrupt,	"reads failing their checks (dropped)")	\
@@ -115,6 +116,9 @@ struct disk_obj {
 	size_t		hdr_len;
 	const uint8_t	*body;
 	size_t		body_len;
+	/* put: the body as the slices that hold it, in place of body
+	 * (body_len bytes of it); NULL: body. */
+	const struct buf_chain	*chain;
 	void		*mem;		/* get: owns the three; NULL on put */
 };
 /* disk_obj_fini() - free what disk_store_get() filled in. */
@@ -155,7 +159,12 @@ int	disk_store_close(struct disk_store **dsp);
  * version of o->key.  -EFBIG when it is larger than the store can keep
  * (a quarter of it, or a head bigger than half a region) or its body is
  * outside the opts' max_size / min_size, -EIO when the store is out of
- * service. */
+ * service.  A body given as o->chain (its first body_len bytes) is read
+ * where its slices are: copied once, into the region's buffer, for a
+ * record that holds it whole (counted body_gathered); a larger one's
+ * chunk records on a loop are written from its pages, which the region's
+ * image then holds as disk_put_append_slice() says (body_in_place).
+ * Nothing of o is kept past the call but those references. */
 int	disk_store_put(struct disk_store *ds, const struct disk_obj *o);
 /*
  * A put in pieces, for a body that arrives over time and is too large to

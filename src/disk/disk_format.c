@@ -265,7 +265,20 @@ void
 disk_rec_encode(const struct disk_rec *r, const char *url, const char *hdrs,
     const struct disk_chunk_ref *map, const uint8_t *body, uint8_t *out)
 {
+	struct iovec iov;
+
+	iov.iov_base = (void *)(uintptr_t)body;
+	iov.iov_len = r->body_len;
+	disk_rec_encodev(r, url, hdrs, map, &iov, body != NULL ? 1 : 0, out);
+}
+
+void
+disk_rec_encodev(const struct disk_rec *r, const char *url, const char *hdrs,
+    const struct disk_chunk_ref *map, const struct iovec *body, unsigned n,
+    uint8_t *out)
+{
 	uint32_t i, map_len, len;
+	size_t got = 0;
 	uint8_t *p;
 
 	AN(r);
@@ -292,8 +305,16 @@ disk_rec_encode(const struct disk_rec *r, const char *url, const char *hdrs,
 		put64(p + 16, map[i].seq);
 		p += DISK_CHUNK_REF_LEN;
 	}
-	if (r->body_len > 0)
-		memcpy(p, body, r->body_len);
+	/* Each piece copied once, to its place in the record; the sum is
+	 * then taken over the record as it lies in out, so that it covers
+	 * the very bytes written, whatever the pieces. */
+	for (i = 0; i < n; i++) {
+		CHECK(body[i].iov_len <= r->body_len - got);
+		if (body[i].iov_len > 0)
+			memcpy(p + got, body[i].iov_base, body[i].iov_len);
+		got += body[i].iov_len;
+	}
+	CHECK(got == r->body_len);
 	p += r->body_len;
 	put64(p, XXH3_64bits(out, (size_t)(p - out)));
 	p += DISK_REC_SUM_LEN;

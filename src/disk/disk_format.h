@@ -146,6 +146,13 @@ uint32_t	disk_rec_len(size_t url_len, size_t hdr_len, uint32_t nchunks,
 void	disk_rec_encode(const struct disk_rec *r, const char *url,
 	    const char *hdrs, const struct disk_chunk_ref *map,
 	    const uint8_t *body, uint8_t *out);
+/* disk_rec_encodev() - the same with the body in n pieces (iovecs of
+ * r->body_len bytes in all; n may be 0 when there is none), each copied
+ * once into its place in out: the bytes are disk_rec_encode()'s with the
+ * pieces' concatenation as body. */
+void	disk_rec_encodev(const struct disk_rec *r, const char *url,
+	    const char *hdrs, const struct disk_chunk_ref *map,
+	    const struct iovec *body, unsigned n, uint8_t *out);
 /* disk_rec_encode_split() - a record with a body alone (a chunk: r's
  * url, hdrs and map empty) whose body is not next to its header: the
  * body is the n pieces of body, read in place, never copied.  The header

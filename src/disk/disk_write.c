@@ -494,6 +494,38 @@ disk_store_flush(struct disk_store *ds)
 	return (0);
 }
 
+/*
+ * A chunk's pages are written in place unless they hold far more than
+ * its bytes (a body that came in many small pieces, each pinning a
+ * block): then they are copied into one block first, so that what a put
+ * holds stays near what it writes.
+ */
+#define DISK_PIN_WASTE		4	/* blocks' bytes per body byte */
+
+static int
+pages_compact(struct disk_store *ds, struct buf_chain *c)
+{
+	size_t len = buf_chain_len(c);
+	uint64_t held = 0;
+	struct buf *b;
+	unsigned i;
+	int e;
+
+	for (i = 0; i < buf_chain_nslices(c); i++)
+		held += buf_chain_slice(c, i)->buf->size;
+	if (held <= (uint64_t)len * DISK_PIN_WASTE)
+		return (0);
+	if ((b = buf_alloc(c->pool, len)) == NULL)
+		return (-ENOMEM);
+	b->fill = (uint32_t)buf_chain_copyout(c, 0, buf_data(b), len);
+	buf_chain_fini(c);
+	e = buf_chain_append_slice(c, b, 0, len);
+	buf_unref(&b);
+	if (e == 0)
+		ds->stats[DISK_STAT_body_copied] += len;
+	return (e);
+}
+
 /* r's body, pages (r->body_len bytes), as a run of the open image
  * (moved there: pages ends empty), its header and checksum encoded into
  * the buffer around it. */
@@ -533,13 +565,15 @@ append_pages(struct disk_store *ds, struct disk_rec *r,
 }
 
 /* Append r (its seq, tag and length are set here) with its payload: the
- * body at body, or (a chunk on a loop) in pages, which it takes; *a says
- * where.  The open region is sealed and the next one started when r and
- * the footer grown by one entry do not fit. */
+ * body in the nbody pieces at body, copied into the buffer, or (a chunk
+ * on a loop) in pages, which it takes; *a says where.  The open region
+ * is sealed and the next one started when r and the footer grown by one
+ * entry do not fit. */
 static int
 append(struct disk_store *ds, struct disk_rec *r, const char *url,
-    const char *hdrs, const struct disk_chunk_ref *map, const uint8_t *body,
-    struct buf_chain *pages, struct disk_addr *a)
+    const char *hdrs, const struct disk_chunk_ref *map,
+    const struct iovec *body, unsigned nbody, struct buf_chain *pages,
+    struct disk_addr *a)
 {
 	struct disk_foot_ent fe;
 	uint32_t len, next;
@@ -577,7 +611,8 @@ append(struct disk_store *ds, struct disk_rec *r, const char *url,
 		if ((e = append_pages(ds, r, pages)) != 0)
 			return (e);
 	} else {
-		disk_rec_encode(r, url, hdrs, map, body, ds->buf + ds->fill);
+		disk_rec_encodev(r, url, hdrs, map, body, nbody,
+		    ds->buf + ds->fill);
 		if (r->kind == DISK_REC_CHUNK)
 			ds->stats[DISK_STAT_body_copied] += r->body_len;
 	}
@@ -703,6 +738,88 @@ disk_reinsert(struct disk_store *ds, const struct disk_addr *a,
 		ds->reinserted_bytes += len;
 }
 
+/*
+ * [at, at + len) of o's body as *np iovecs: into stack (cap of them) when
+ * they fit, else into a new array (the caller frees what is not stack);
+ * NULL on ENOMEM.  A chain's slices are pointed at, never copied.
+ */
+static struct iovec *
+body_iov(const struct disk_obj *o, size_t at, size_t len,
+    struct iovec *stack, unsigned cap, unsigned *np)
+{
+	const struct buf_slice *sl;
+	struct iovec *iov = stack;
+	unsigned i, n = 0;
+	size_t k;
+
+	*np = 0;
+	if (len == 0)
+		return (stack);
+	if (o->chain == NULL) {
+		stack[0].iov_base = (void *)(uintptr_t)(o->body + at);
+		stack[0].iov_len = len;
+		*np = 1;
+		return (stack);
+	}
+	if (buf_chain_nslices(o->chain) > cap &&
+	    (iov = calloc(buf_chain_nslices(o->chain), sizeof *iov)) == NULL)
+		return (NULL);
+	for (i = 0; len > 0 && i < buf_chain_nslices(o->chain); i++) {
+		sl = buf_chain_slice(o->chain, i);
+		if (at >= sl->len) {
+			at -= sl->len;
+			continue;
+		}
+		k = sl->len - at < len ? sl->len - at : len;
+		iov[n].iov_base = (void *)(uintptr_t)(buf_slice_ptr(sl) + at);
+		iov[n++].iov_len = k;
+		at = 0;
+		len -= k;
+	}
+	CHECK(len == 0);
+	*np = n;
+	return (iov);
+}
+
+#define DISK_IOV_STACK		8
+
+/*
+ * Append r (a head with url and hdrs, or a chunk) with [at, at + len) of
+ * o's body.  A chain's body is read where it is: a chunk on a loop is
+ * written from its pages (referenced by the image), anything else copied
+ * once, into the buffer.  A contiguous body is copied into the buffer.
+ */
+static int
+append_body(struct disk_store *ds, struct disk_rec *r, const char *url,
+    const char *hdrs, const struct disk_chunk_ref *map,
+    const struct disk_obj *o, size_t at, size_t len, struct disk_addr *a)
+{
+	struct iovec stack[DISK_IOV_STACK], *iov;
+	struct buf_chain c;
+	unsigned n;
+	int e;
+
+	if (o->chain != NULL && ds->img != NULL && r->kind == DISK_REC_CHUNK) {
+		buf_chain_init(&c, o->chain->pool);
+		e = chain_append_range(&c, o->chain, at, len);
+		if (e == 0)
+			e = pages_compact(ds, &c);
+		if (e == 0)
+			e = append(ds, r, NULL, NULL, NULL, NULL, 0, &c, a);
+		buf_chain_fini(&c);
+		return (e);
+	}
+	iov = body_iov(o, at, len, stack, DISK_IOV_STACK, &n);
+	if (iov == NULL)
+		return (-ENOMEM);
+	e = append(ds, r, url, hdrs, map, n > 0 ? iov : NULL, n, NULL, a);
+	if (iov != stack)
+		free(iov);
+	if (e == 0 && o->chain != NULL)
+		ds->stats[DISK_STAT_body_gathered] += len;
+	return (e);
+}
+
 static int
 put_whole(struct disk_store *ds, const struct disk_obj *o, bool again)
 {
@@ -716,6 +833,7 @@ put_whole(struct disk_store *ds, const struct disk_obj *o, bool again)
 
 	CHECK_OBJ_NOTNULL(ds, DISK_STORE_MAGIC);
 	AN(o);
+	CHECK(o->chain == NULL || buf_chain_len(o->chain) >= o->body_len);
 	if (ds->read_only)
 		return (-EROFS);
 	if (ds->failed != 0)
@@ -749,8 +867,8 @@ put_whole(struct disk_store *ds, const struct disk_obj *o, bool again)
 		r.nchunks = i;
 		r.body_len = (uint32_t)n;
 		r.object_size = o->body_len;
-		if ((e = append(ds, &r, NULL, NULL, NULL, o->body + at,
-		    NULL, &a)) != 0)
+		if ((e = append_body(ds, &r, NULL, NULL, NULL, o, at, n,
+		    &a)) != 0)
 			goto done;
 		map[i].region = a.region;
 		map[i].offset = a.offset;
@@ -768,7 +886,7 @@ put_whole(struct disk_store *ds, const struct disk_obj *o, bool again)
 		r.nchunks = nchunks;
 	} else
 		r.body_len = (uint32_t)o->body_len;
-	if ((e = append(ds, &r, o->url, o->hdrs, map, o->body, NULL,
+	if ((e = append_body(ds, &r, o->url, o->hdrs, map, o, 0, r.body_len,
 	    &a)) != 0)
 		goto done;
 	replaced = disk_index_lookup(ds->idx, o->key, &old);
@@ -802,7 +920,7 @@ disk_store_purge(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN])
 	if (ds->load != NULL)
 		return (disk_load_defer(ds, key));
 	rec_init(&r, DISK_REC_TOMB, key);
-	if ((e = append(ds, &r, NULL, NULL, NULL, NULL, NULL, &a)) != 0)
+	if ((e = append(ds, &r, NULL, NULL, NULL, NULL, 0, NULL, &a)) != 0)
 		return (e);
 	(void)disk_index_remove(ds->idx, key);
 	ds->stats[DISK_STAT_purges]++;
@@ -910,38 +1028,6 @@ disk_put_begin(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN],
 	return (p);
 }
 
-/*
- * A chunk's pages are written in place unless they hold far more than
- * its bytes (a body that came in many small pieces, each pinning a
- * block): then they are copied into one block first, so that what a put
- * holds stays near what it writes.
- */
-#define DISK_PIN_WASTE		4	/* blocks' bytes per body byte */
-
-static int
-put_pages_compact(struct disk_put *p, struct buf_chain *c)
-{
-	size_t len = buf_chain_len(c);
-	uint64_t held = 0;
-	struct buf *b;
-	unsigned i;
-	int e;
-
-	for (i = 0; i < buf_chain_nslices(c); i++)
-		held += buf_chain_slice(c, i)->buf->size;
-	if (held <= (uint64_t)len * DISK_PIN_WASTE)
-		return (0);
-	if ((b = buf_alloc(c->pool, len)) == NULL)
-		return (-ENOMEM);
-	b->fill = (uint32_t)buf_chain_copyout(c, 0, buf_data(b), len);
-	buf_chain_fini(c);
-	e = buf_chain_append_slice(c, b, 0, len);
-	buf_unref(&b);
-	if (e == 0)
-		p->ds->stats[DISK_STAT_body_copied] += len;
-	return (e);
-}
-
 /* The pending bytes as chunk record p->nchunks. */
 static int
 put_chunk(struct disk_put *p)
@@ -949,6 +1035,7 @@ put_chunk(struct disk_put *p)
 	struct disk_store *ds = p->ds;
 	struct buf_chain c;
 	struct disk_addr a;
+	struct iovec iov;
 	struct disk_rec r;
 	int e;
 
@@ -958,16 +1045,18 @@ put_chunk(struct disk_put *p)
 	r.nchunks = p->nchunks;
 	r.body_len = p->npend;
 	r.object_size = p->size;
-	if (p->pend != NULL)
-		e = append(ds, &r, NULL, NULL, NULL, p->pend, NULL, &a);
-	else {
+	if (p->pend != NULL) {
+		iov.iov_base = p->pend;
+		iov.iov_len = p->npend;
+		e = append(ds, &r, NULL, NULL, NULL, &iov, 1, NULL, &a);
+	} else {
 		/* This chunk's slices (one across the end shared). */
 		buf_chain_init(&c, p->pc.pool);
 		e = buf_chain_split(&p->pc, p->npend, &c);
 		if (e == 0)
-			e = put_pages_compact(p, &c);
+			e = pages_compact(ds, &c);
 		if (e == 0)
-			e = append(ds, &r, NULL, NULL, NULL, NULL, &c, &a);
+			e = append(ds, &r, NULL, NULL, NULL, NULL, 0, &c, &a);
 		buf_chain_fini(&c);
 	}
 	if (e != 0)
@@ -1130,7 +1219,8 @@ disk_put_finish(struct disk_put **pp, const struct disk_obj *o)
 		r.object_size = p->size;
 		r.flags = DISK_RECF_CHUNKED;
 		r.nchunks = p->nchunks;
-		e = append(ds, &r, o->url, o->hdrs, p->map, NULL, NULL, &a);
+		e = append(ds, &r, o->url, o->hdrs, p->map, NULL, 0, NULL,
+		    &a);
 	}
 	if (e == 0) {
 		replaced = disk_index_lookup(ds->idx, p->key, &old);

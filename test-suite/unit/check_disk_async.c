@@ -770,7 +770,7 @@ START_TEST(the_loop_load_agrees_with_the_synchronous_one)
 	struct load_seen *sync, *async;
 	struct env e = { 0 };
 	uint8_t key[DISK_KEY_LEN];
-	const struct disk_sb *sb;
+	struct disk_sb sbv, *sb = &sbv;
 	int done = 0, err, spins = 0;
 	unsigned id;
 
@@ -788,7 +788,8 @@ START_TEST(the_loop_load_agrees_with_the_synchronous_one)
 			ck_assert_int_eq(disk_store_purge(e.ds, key), 0);
 		}
 	}
-	sb = disk_store_sb(e.ds);
+	/* A copy: the store's own goes with it at close. */
+	sbv = *disk_store_sb(e.ds);
 	ck_assert_uint_gt(disk_store_stat(e.ds, DISK_STAT_reclaimed), 0);
 	/* Regions after the writer's: sealed, in the log's middle. */
 	ck_assert_uint_lt(disk_store_log_end(e.ds), disk_region_pos(sb, 30));
@@ -968,6 +969,91 @@ START_TEST(a_put_in_pieces_is_written_from_its_pages)
 }
 END_TEST
 
+/* Object id's body as a chain of blocks of piece bytes each, the
+ * chain's own references alone. */
+static void
+chain_make(struct buf_pool *pool, unsigned id, size_t piece,
+    struct buf_chain *c)
+{
+	size_t size = obj_size(id), at, n, i;
+	struct buf *b;
+
+	buf_chain_init(c, pool);
+	for (at = 0; at < size; at += n) {
+		n = size - at < piece ? size - at : piece;
+		b = buf_alloc(pool, n);
+		ck_assert_ptr_nonnull(b);
+		for (i = 0; i < n; i++)
+			buf_data(b)[i] = obj_byte(id, at + i);
+		b->fill = (uint32_t)n;
+		ck_assert_int_eq(buf_chain_append_slice(c, b, 0, n), 0);
+		buf_unref(&b);
+	}
+}
+
+/*
+ * A whole object handed over as slices, as the memory cache's pages
+ * are: a small one is copied once, into the region's buffer, and no
+ * block of it is kept; a chunked one's chunks are written from its
+ * blocks, which the region's image holds (no body byte copied) and lets
+ * go once written and closed.  Each reads back equal from memory and
+ * from the file.
+ */
+START_TEST(a_whole_put_from_slices_copies_once_or_never)
+{
+	struct buf_chain c;
+	struct env e = { 0 };
+	struct disk_obj o;
+	char url[64], hdrs[64];
+	uint64_t small = 0, large = 0;
+	unsigned id, i, refs;
+
+	fio_kind = _i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING;
+	env_open(&e, true);
+	for (id = 1; id < 15; id++) {
+		chain_make(comm_loop_pool(e.loop), id, 1000, &c);
+		memset(&o, 0, sizeof o);
+		make_key(o.key, id);
+		o.url_len = (size_t)snprintf(url, sizeof url,
+		    "http://o.test/%u", id);
+		o.url = url;
+		o.hdr_len = (size_t)snprintf(hdrs, sizeof hdrs,
+		    "HTTP/1.1 200 OK\r\nX-Id: %u\r\n\r\n", id);
+		o.hdrs = hdrs;
+		o.chain = &c;
+		o.body_len = obj_size(id);
+		ck_assert_int_eq(disk_store_put(e.ds, &o), 0);
+		/* The chain's reference, and the image's when in place. */
+		for (i = 0; i < buf_chain_nslices(&c); i++) {
+			refs = buf_chain_slice(&c, i)->buf->refs;
+			ck_assert_msg(id % 9 == 4 ? refs >= 2 : refs == 1,
+			    "object %u block %u: %u refs", id, i, refs);
+		}
+		if (id % 9 == 4)
+			large += o.body_len;
+		else
+			small += o.body_len;
+		buf_chain_fini(&c);
+	}
+	ck_assert_uint_gt(large, 0);
+	ck_assert_uint_gt(disk_store_stat(e.ds, DISK_STAT_chunks), 2);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_body_in_place),
+	    large);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_body_copied), 0);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_body_gathered),
+	    small);
+	get_all(&e, 1, 15, 0);			/* from memory */
+	ck_assert_int_eq(disk_store_flush(e.ds), 0);
+	env_drain(&e);
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_drain(&e);
+	env_open(&e, false);
+	get_all(&e, 1, 15, 0);			/* from the file */
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_get_corrupt), 0);
+	env_free(&e);				/* every block let go */
+}
+END_TEST
+
 static Suite *
 disk_async_suite(void)
 {
@@ -991,6 +1077,8 @@ disk_async_suite(void)
 	    2);
 	tcase_add_loop_test(tc, a_put_in_pieces_is_written_from_its_pages, 0,
 	    2);
+	tcase_add_loop_test(tc, a_whole_put_from_slices_copies_once_or_never,
+	    0, 2);
 	suite_add_tcase(s, tc);
 	return (s);
 }

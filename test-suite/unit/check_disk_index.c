@@ -216,6 +216,90 @@ START_TEST(a_chunk_split_around_its_pages_is_the_same_record)
 }
 END_TEST
 
+/* Any record encoded from its body in pieces (a head with URL, headers
+ * and body; a chunked head's map; a chunk; a tombstone) is byte for byte
+ * the record encoded from the body in one piece: the pieces are only
+ * where the bytes come from. */
+START_TEST(a_record_from_pieces_is_the_same_record)
+{
+	static const char url[] = "http://example.test/pieces";
+	static const char hdrs[] = "HTTP/1.1 200 OK\r\nA: b\r\n\r\n";
+	static const size_t cuts[][5] = {
+		{ 0 }, { 1, 0 }, { 4096, 0 }, { 16384, 0 }, { 4000, 0 },
+		{ 16383, 1, 0 }, { 1, 16383, 0 }, { 4096, 4096, 4096, 4096, 0 },
+		{ 7, 1, 3000, 1, 0 }
+	};
+	struct disk_chunk_ref map[2];
+	struct disk_rec r, d;
+	struct iovec iov[5];
+	uint8_t *body, *whole, *pieces;
+	uint32_t k, kind, i, n, len;
+	size_t at;
+
+	body = malloc(16384);
+	ck_assert_ptr_nonnull(body);
+	for (i = 0; i < 16384; i++)
+		body[i] = (uint8_t)(i * 7 + (i >> 9));
+	memset(map, 0, sizeof map);
+	map[0].region = 1;
+	map[0].offset = 64;
+	map[0].body_len = 111;
+	map[0].rec_len = disk_rec_len(0, 0, 0, 111);
+	map[0].seq = 3;
+	map[1] = map[0];
+	map[1].seq = 4;
+	for (kind = 0; kind < 4; kind++)
+		for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+			for (n = 0, at = 0; n < 5 && cuts[k][n] > 0; n++) {
+				iov[n].iov_base = body + at;
+				iov[n].iov_len = cuts[k][n];
+				at += cuts[k][n];
+			}
+			/* A chunked head and a tombstone have no body, a
+			 * chunk always has one. */
+			if (((kind == 1 || kind == 3) && at > 0) ||
+			    (kind == 2 && at == 0))
+				continue;
+			memset(&r, 0, sizeof r);
+			r.kind = kind == 2 ? DISK_REC_CHUNK : kind == 3 ?
+			    DISK_REC_TOMB : DISK_REC_HEAD;
+			r.seq = 77 + k;
+			memset(r.key, 0x5a, sizeof r.key);
+			r.store_tag = 0xfeed;
+			r.body_len = (uint32_t)at;
+			r.object_size = kind == 1 ? 222 : at;
+			if (kind <= 1) {
+				r.url_len = sizeof url - 1;
+				r.hdr_len = sizeof hdrs - 1;
+			}
+			if (kind == 1) {
+				r.flags = DISK_RECF_CHUNKED;
+				r.nchunks = 2;
+			}
+			len = r.rec_len = disk_rec_len(r.url_len, r.hdr_len,
+			    kind == 1 ? 2 : 0, at);
+			whole = malloc(len);
+			pieces = malloc(len);
+			ck_assert_ptr_nonnull(whole);
+			ck_assert_ptr_nonnull(pieces);
+			memset(whole, 0xee, len);
+			memset(pieces, 0x11, len);
+			disk_rec_encode(&r, url, hdrs, map, body, whole);
+			disk_rec_encodev(&r, url, hdrs, map, n > 0 ? iov : NULL,
+			    n, pieces);
+			ck_assert_msg(memcmp(whole, pieces, len) == 0,
+			    "kind %u cut %u", kind, k);
+			ck_assert_int_eq(disk_rec_decode_header(&d, pieces, len,
+			    0xfeed), DISK_FMT_OK);
+			ck_assert_int_eq(disk_rec_verify(&d, pieces),
+			    DISK_FMT_OK);
+			free(whole);
+			free(pieces);
+		}
+	free(body);
+}
+END_TEST
+
 /* Headers that hold (their own checksum is right) but whose lengths lie:
  * refused, never read past the buffer. */
 START_TEST(lying_lengths_are_refused)
@@ -401,6 +485,7 @@ disk_index_suite(void)
 	tcase_add_test(tc, superblock_round_trip_and_every_flip_refused);
 	tcase_add_test(tc, records_round_trip_and_any_damage_is_refused);
 	tcase_add_test(tc, a_chunk_split_around_its_pages_is_the_same_record);
+	tcase_add_test(tc, a_record_from_pieces_is_the_same_record);
 	tcase_add_test(tc, lying_lengths_are_refused);
 	tcase_add_test(tc, footer_round_trip_and_damage);
 	suite_add_tcase(s, tc);

@@ -179,9 +179,9 @@ open_store(bool ro)
 }
 
 static void
-file_bytes(uint8_t **p, size_t *n)
+file_bytes_of(const char *name, uint8_t **p, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = fopen(name, "rb");
 
 	ck_assert_ptr_nonnull(f);
 	fseek(f, 0, SEEK_END);
@@ -191,6 +191,12 @@ file_bytes(uint8_t **p, size_t *n)
 	ck_assert_ptr_nonnull(*p);
 	ck_assert_uint_eq(fread(*p, 1, *n, f), *n);
 	fclose(f);
+}
+
+static void
+file_bytes(uint8_t **p, size_t *n)
+{
+	file_bytes_of(path, p, n);
 }
 
 static void
@@ -237,6 +243,102 @@ START_TEST(put_get_small_and_chunked_and_reopen)
 	for (id = 1; id <= 320; id++)
 		ck_assert_int_eq(get_version(ds, id), 1);
 	ck_assert_int_eq(disk_store_close(&ds), 0);
+}
+END_TEST
+
+/* The pieces a body is cut into for a_body_in_slices_writes_the_same_file:
+ * odd sizes, single bytes, and for some objects more pieces than fit on
+ * the writer's stack. */
+static size_t
+piece_len(unsigned id, unsigned k)
+{
+	static const size_t lens[] = { 1, 13, 700, 4096, 2, 16384, 333, 5000 };
+
+	return (id % 5 == 0 ? 100 : lens[(id + k) % 8]);
+}
+
+/*
+ * A body handed over as slices (the memory cache's pages) makes the very
+ * bytes a contiguous body does: two copies of one new store given the
+ * same puts, one from contiguous bodies and one from the bodies cut into
+ * pieces (small and chunked objects), are equal byte for byte once
+ * closed.  The pieces were copied once, into the buffer (body_gathered),
+ * and read back whole after a reopen.
+ */
+START_TEST(a_body_in_slices_writes_the_same_file)
+{
+	struct disk_store *a, *b;
+	struct buf_pool *pool;
+	struct buf_chain c;
+	struct disk_obj o;
+	struct buf *pg;
+	struct tobj t;
+	uint8_t *fa, *fb;
+	size_t na, nb, at, n, total = 0;
+	char path2[80];
+	unsigned id, k;
+	int err, fd;
+
+	ck_assert_int_eq(disk_store_create(path, 4096 + 40 * RSIZE, &opts,
+	    false), 0);
+	file_bytes(&fa, &na);
+	snprintf(path2, sizeof path2, "%s.2", path);
+	fd = open(path2, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, fa, na), (ssize_t)na);
+	close(fd);
+	free(fa);
+	a = open_store(false);
+	b = disk_store_open(path2, &opts, &err, NULL);
+	ck_assert_ptr_nonnull(b);
+	pool = buf_pool_new(0);
+	ck_assert_ptr_nonnull(pool);
+	for (id = 1; id <= 150; id++) {
+		tobj_make(&t, id, 1);
+		ck_assert_int_eq(disk_store_put(a, &t.o), 0);
+		buf_chain_init(&c, pool);
+		for (at = 0, k = 0; at < t.o.body_len; at += n, k++) {
+			n = piece_len(id, k);
+			if (n > t.o.body_len - at)
+				n = t.o.body_len - at;
+			pg = buf_alloc(pool, n);
+			ck_assert_ptr_nonnull(pg);
+			buf_append(pg, t.body + at, n);
+			ck_assert_int_eq(buf_chain_append_slice(&c, pg, 0, n),
+			    0);
+			buf_unref(&pg);
+		}
+		o = t.o;
+		o.body = NULL;
+		o.chain = &c;
+		ck_assert_int_eq(disk_store_put(b, &o), 0);
+		buf_chain_fini(&c);
+		total += t.o.body_len;
+		if (id % 40 == 0) {
+			ck_assert_int_eq(disk_store_purge(a, t.o.key), 0);
+			ck_assert_int_eq(disk_store_purge(b, t.o.key), 0);
+		}
+		tobj_fini(&t);
+	}
+	ck_assert_uint_gt(disk_store_stat(b, DISK_STAT_chunks), 3);
+	ck_assert_uint_gt(disk_store_stat(b, DISK_STAT_sealed), 3);
+	ck_assert_uint_eq(disk_store_stat(a, DISK_STAT_body_gathered), 0);
+	ck_assert_uint_eq(disk_store_stat(b, DISK_STAT_body_gathered), total);
+	ck_assert_int_eq(disk_store_close(&a), 0);
+	ck_assert_int_eq(disk_store_close(&b), 0);
+	buf_pool_free(&pool);
+	file_bytes(&fa, &na);
+	file_bytes_of(path2, &fb, &nb);
+	ck_assert_uint_eq(na, nb);
+	ck_assert_msg(memcmp(fa, fb, na) == 0, "the files differ");
+	free(fa);
+	free(fb);
+	b = disk_store_open(path2, &opts, &err, NULL);
+	ck_assert_ptr_nonnull(b);
+	for (id = 1; id <= 150; id++)
+		ck_assert_int_eq(get_version(b, id), id % 40 == 0 ? 0 : 1);
+	ck_assert_int_eq(disk_store_close(&b), 0);
+	unlink(path2);
 }
 END_TEST
 
@@ -988,6 +1090,7 @@ disk_store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, put_get_small_and_chunked_and_reopen);
+	tcase_add_test(tc, a_body_in_slices_writes_the_same_file);
 	tcase_add_test(tc, a_store_grows_and_shrinks_in_place);
 	tcase_add_test(tc, a_chunked_object_read_near_reclaim_is_reinserted);
 	tcase_add_loop_test(tc,
