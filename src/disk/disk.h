@@ -68,6 +68,8 @@ struct disk_index;
 	DISK_STAT(chunks,	"chunk records written")		\
 	DISK_STAT(sealed,	"regions sealed with a footer")		\
 	DISK_STAT(reclaimed,	"objects dropped as their region was reused") \
+	DISK_STAT(reclaim_footers, "regions reused: objects found by footer") \
+	DISK_STAT(reclaim_scans, "regions reused, the whole index scanned") \
 	DISK_STAT(reinserted,	"objects read near reclaim, written again") \
 	DISK_STAT(bytes_written, "bytes written to the file")		\
 	DISK_STAT(body_in_place, "chunk body bytes written from their pages") \

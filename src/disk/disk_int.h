@@ -94,6 +94,8 @@ struct disk_store {
 	bool			no_reinsert;
 	/* Shrunk: the file's new end, once nothing reaches past it. */
 	uint64_t		trunc_to;
+	/* The next region's footer, read ahead (disk_reclaim.c). */
+	struct disk_ahead	*ahead;
 
 	uint64_t		stats[DISK_NSTATS];
 };
@@ -105,6 +107,14 @@ int	disk_load_defer(struct disk_store *ds, const uint8_t key[DISK_KEY_LEN]);
 /* disk_load_close() - at close while loading: the load finished when a
  * tombstone is owed, else dropped (nothing written then). */
 void	disk_load_close(struct disk_store *ds);
+
+/* disk_reclaim.c */
+/* disk_reclaim() - region r is about to be written again: the objects in
+ * it leave the index (counted in reclaimed), and the next region's
+ * footer is read ahead for its turn. */
+void	disk_reclaim(struct disk_store *ds, uint32_t r);
+/* disk_reclaim_cancel() - the read ahead dropped (close, resize). */
+void	disk_reclaim_cancel(struct disk_store *ds);
 
 /* disk_store.c */
 /* disk_gets_reach() - whether a read under way may touch region n or a

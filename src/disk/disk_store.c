@@ -90,6 +90,7 @@ disk_store_close(struct disk_store **dsp)
 	if (*dsp == NULL)
 		return (0);
 	TAKE_OBJ_NOTNULL(ds, dsp, DISK_STORE_MAGIC);
+	disk_reclaim_cancel(ds);
 	get_orphan_all(ds);
 	disk_put_orphan_all(ds);
 	disk_load_close(ds);

@@ -422,7 +422,7 @@ disk_region_start(struct disk_store *ds, uint32_t r)
 	CHECK(r < ds->sb.nregions);
 	/* An image with runs of pages is one region's for good. */
 	CHECK(ds->img == NULL || ds->img->nexts == 0);
-	ds->stats[DISK_STAT_reclaimed] += disk_index_drop_region(ds->idx, r);
+	disk_reclaim(ds, r);
 	disk_index_set_tail(ds->idx, (r + 1) % ds->sb.nregions);
 	ds->region = r;
 	if (ds->img != NULL)
@@ -1292,6 +1292,8 @@ disk_store_resize(struct disk_store *ds, uint64_t size)
 		return (-EAGAIN);
 	if (size < DISK_SB_SIZE)
 		return (-EINVAL);
+	/* The region after the writer's may change: read it again. */
+	disk_reclaim_cancel(ds);
 	rn = (size - DISK_SB_SIZE) / ds->sb.region_size;
 	if (rn < 2 || rn > DISK_REGIONS_MAX)
 		return (-EINVAL);
