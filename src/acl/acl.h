@@ -394,7 +394,5 @@ int	acl_format_expand(const struct acl_format *f,
 	    size_t cap);
 /* acl_format_has() - does f use the code code ("DATA", ">a")? */
 bool	acl_format_has(const struct acl_format *f, const char *code);
-/* acl_format_text() - the format as it was given. */
-const char *acl_format_text(const struct acl_format *f);
 
 #endif /* CUTTLE_ACL_H */

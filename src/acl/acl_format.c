@@ -32,6 +32,7 @@
 
 #include "acl/acl.h"
 #include "base/check.h"
+#include "base/dec.h"
 #include "http/http_msg.h"
 
 enum fmt_code {
@@ -112,21 +113,14 @@ fmt_value(struct fmt_out *o, const char *s, size_t len)
 	}
 }
 
-/* v in decimal, NUL-terminated, in buf (cap >= 11): no printf on the
- * request path. */
+/* v in decimal, NUL-terminated, in buf (DEC_MAX + 1 bytes). */
 static void
-fmt_uint(char *buf, size_t cap, unsigned v)
+fmt_uint(char *buf, unsigned v)
 {
-	char tmp[12];
-	size_t n = 0, i;
+	char d[DEC_MAX], *p = dec_put(d + sizeof d, v);
+	size_t n = (size_t)(d + sizeof d - p);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0 && n < sizeof tmp);
-	CHECK(n < cap);
-	for (i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
+	memcpy(buf, p, n);
 	buf[n] = '\0';
 }
 
@@ -136,14 +130,13 @@ static void
 fmt_ipv4(char *buf, const struct in_addr *a)
 {
 	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	char d[DEC_MAX], *p;
 	size_t i, n = 0;
 
 	for (i = 0; i < 4; i++) {
-		if (b[i] >= 100)
-			buf[n++] = (char)('0' + b[i] / 100);
-		if (b[i] >= 10)
-			buf[n++] = (char)('0' + b[i] / 10 % 10);
-		buf[n++] = (char)('0' + b[i] % 10);
+		p = dec_put(d + sizeof d, b[i]);
+		memcpy(buf + n, p, (size_t)(d + sizeof d - p));
+		n += (size_t)(d + sizeof d - p);
 		buf[n++] = i < 3 ? '.' : '\0';
 	}
 }
@@ -167,7 +160,7 @@ fmt_addr(struct fmt_out *o, const struct sockaddr *sa, bool port)
 		return;
 	}
 	if (port)
-		fmt_uint(buf, sizeof buf, ntohs(sa->sa_family == AF_INET ?
+		fmt_uint(buf, ntohs(sa->sa_family == AF_INET ?
 		    sin->sin_port : sin6->sin6_port));
 	else if (sa->sa_family == AF_INET)
 		fmt_ipv4(buf, &sin->sin_addr);
@@ -315,13 +308,6 @@ acl_format_free(struct acl_format **fp)
 	free(f);
 }
 
-const char *
-acl_format_text(const struct acl_format *f)
-{
-	CHECK_OBJ_NOTNULL(f, ACL_FORMAT_MAGIC);
-	return (f->text);
-}
-
 bool
 acl_format_has(const struct acl_format *f, const char *code)
 {
@@ -384,9 +370,9 @@ acl_format_expand(const struct acl_format *f, const struct acl_request *req,
 			fmt_value(&o, req->host, req->host_len);
 			break;
 		case FMT_PORT: {
-			char buf[12];
+			char buf[DEC_MAX + 1];
 
-			fmt_uint(buf, sizeof buf, req->port);
+			fmt_uint(buf, req->port);
 			fmt_cstr(&o, req->port != 0 ? buf : NULL);
 			break;
 		}

@@ -115,6 +115,8 @@ typedef void auth_done_fn(struct auth_check *ck, const char *user,
 int		auth_check_start(struct auth *a, const struct auth_req *rq,
 		    auth_done_fn *done, void *arg, struct auth_check **ckp,
 		    char **user);
+/* auth_utf8() - whether a scheme has utf8 on (it then reads rq->lang). */
+bool		auth_utf8(const struct auth *a);
 /* auth_check_cancel() - done still runs, once, with no user. */
 void		auth_check_cancel(struct auth_check **ckp);
 

@@ -518,6 +518,13 @@ auth_removes(const struct auth *from, const struct auth *to)
 }
 
 bool
+auth_utf8(const struct auth *a)
+{
+	CHECK_OBJ_NOTNULL(a, AUTH_MAGIC);
+	return (a->basic.utf8 || a->digest.utf8);
+}
+
+bool
 auth_idle(const struct auth *a)
 {
 	CHECK_OBJ_NOTNULL(a, AUTH_MAGIC);

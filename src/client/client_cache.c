@@ -33,6 +33,7 @@
 
 #include "acl/acl.h"
 #include "base/check.h"
+#include "base/dec.h"
 #include "base/log.h"
 #include "client/client_int.h"
 #include "http/http_out.h"
@@ -72,16 +73,12 @@ client_cache_now(const struct client_ctx *ctx)
 static size_t
 client_cache_port(char *p, unsigned port)
 {
-	char d[8];
-	size_t i = sizeof d, n;
+	char d[1 + DEC_MAX], *s = dec_put(d + sizeof d, port);
+	size_t n;
 
-	do {
-		d[--i] = (char)('0' + port % 10);
-		port /= 10;
-	} while (port > 0 && i > 1);
-	d[--i] = ':';
-	n = sizeof d - i;
-	memcpy(p, d + i, n);
+	*--s = ':';
+	n = (size_t)(d + sizeof d - s);
+	memcpy(p, s, n);
 	return (n);
 }
 

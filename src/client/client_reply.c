@@ -18,6 +18,7 @@
 
 #include "acl/acl.h"
 #include "base/check.h"
+#include "base/dec.h"
 #include "base/log.h"
 #include "client/client_int.h"
 #include "client/errpage.h"
@@ -100,14 +101,10 @@ client_lines_puts(struct client_lines *l, const char *s)
 static void
 client_lines_putu(struct client_lines *l, uintmax_t v)
 {
-	char d[24];
-	size_t i = sizeof d;
+	char d[DEC_MAX];
+	const char *p = dec_put(d + sizeof d, v);
 
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	client_lines_put(l, d + i, sizeof d - i);
+	client_lines_put(l, p, (size_t)(d + sizeof d - p));
 }
 
 /* "name: v\r\n" (name with its colon and space). */

@@ -363,7 +363,10 @@ client_auth_req(struct client_txn *t, struct auth_req *rq)
 	rq->method_len = t->req.method_name.len;
 	rq->uri = http_msg_ptr(&t->req, t->req.target);
 	rq->uri_len = t->req.target.len;
-	f = http_msg_field_named(&t->req, "Accept-Language", 15);
+	/* Looked for only where utf8 on may need it. */
+	f = t->cc->ctx->deps.auth != NULL &&
+	    auth_utf8(t->cc->ctx->deps.auth) ? http_msg_field_named(&t->req,
+	    "Accept-Language", 15) : NULL;
 	rq->lang = f != NULL ? http_msg_ptr(&t->req, f->value) : NULL;
 	rq->lang_len = f != NULL ? f->value.len : 0;
 }

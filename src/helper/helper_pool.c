@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "base/check.h"
+#include "base/dec.h"
 #include "base/list.h"
 #include "base/log.h"
 #include "buf/buf.h"
@@ -733,8 +734,7 @@ child_send(struct helper_child *c, struct helper_req *rq)
 {
 	struct helper_pool *p = c->pool;
 	struct buf_chain ch;
-	char id[16];
-	size_t n = sizeof id;
+	char id[DEC_MAX + 1], *s = id + sizeof id;
 	unsigned slot;
 	int err;
 
@@ -752,14 +752,11 @@ child_send(struct helper_child *c, struct helper_req *rq)
 	c->requests++;
 	buf_chain_init(&ch, comm_loop_pool(p->loop));
 	if (p->p.concurrency > 0) {
-		/* The channel ID, "N ", without printf on every request. */
-		id[--n] = ' ';
-		do {
-			id[--n] = (char)('0' + slot % 10);
-			slot /= 10;
-		} while (slot > 0);
+		/* The channel ID, "N ". */
+		*--s = ' ';
+		s = dec_put(s, slot);
 	}
-	err = buf_chain_append(&ch, id + n, sizeof id - n);
+	err = buf_chain_append(&ch, s, (size_t)(id + sizeof id - s));
 	if (err == 0)
 		err = buf_chain_append(&ch, rq->line, rq->len);
 	if (err != 0) {
