@@ -124,9 +124,9 @@ fmt_uint(char *buf, unsigned v)
 	buf[n] = '\0';
 }
 
-/* a in dotted quad into buf (16 bytes): the C library's inet_ntop()
- * formats IPv4 with sprintf(), a cost on every helper line. */
-static void
+/* a in dotted quad into buf (16 bytes), its length: the C library's
+ * inet_ntop() formats IPv4 with sprintf(), a cost on every helper line. */
+static size_t
 fmt_ipv4(char *buf, const struct in_addr *a)
 {
 	const unsigned char *b = (const unsigned char *)&a->s_addr;
@@ -137,8 +137,10 @@ fmt_ipv4(char *buf, const struct in_addr *a)
 		p = dec_put(d + sizeof d, b[i]);
 		memcpy(buf + n, p, (size_t)(d + sizeof d - p));
 		n += (size_t)(d + sizeof d - p);
-		buf[n++] = i < 3 ? '.' : '\0';
+		if (i < 3)
+			buf[n++] = '.';
 	}
+	return (n);
 }
 
 static void
@@ -147,26 +149,35 @@ fmt_cstr(struct fmt_out *o, const char *s)
 	fmt_value(o, s, s != NULL ? strlen(s) : 0);
 }
 
+/* An address or a port: digits, dots, colons and hex, nothing to
+ * escape, so written as they are. */
 static void
 fmt_addr(struct fmt_out *o, const struct sockaddr *sa, bool port)
 {
 	const struct sockaddr_in *sin = (const void *)sa;
 	const struct sockaddr_in6 *sin6 = (const void *)sa;
-	char buf[INET6_ADDRSTRLEN + 8];
+	char buf[INET6_ADDRSTRLEN + 8], *p;
+	size_t n;
 
 	if (sa == NULL || (sa->sa_family != AF_INET &&
 	    sa->sa_family != AF_INET6)) {
 		fmt_put(o, "-", 1);
 		return;
 	}
-	if (port)
-		fmt_uint(buf, ntohs(sa->sa_family == AF_INET ?
+	if (port) {
+		p = dec_put(buf + sizeof buf, ntohs(sa->sa_family == AF_INET ?
 		    sin->sin_port : sin6->sin6_port));
-	else if (sa->sa_family == AF_INET)
-		fmt_ipv4(buf, &sin->sin_addr);
+		fmt_put(o, p, (size_t)(buf + sizeof buf - p));
+		return;
+	}
+	if (sa->sa_family == AF_INET)
+		n = fmt_ipv4(buf, &sin->sin_addr);
+	else if (inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf) !=
+	    NULL)
+		n = strlen(buf);
 	else
-		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
-	fmt_cstr(o, buf);
+		n = 0;
+	fmt_put(o, n > 0 ? buf : "-", n > 0 ? n : 1);
 }
 
 /* The header named name (len bytes), all its lines joined by ", ". */

@@ -176,6 +176,25 @@ client_conn_local(const struct client_conn *cc, union client_addr *a)
 	return (0);
 }
 
+/* client_conn_local(), asked of the socket once per connection where
+ * the answer fits in the connection (IPv4). */
+static void
+client_conn_local_cached(struct client_conn *cc, union client_addr *a)
+{
+	if (cc->local4_known) {
+		memset(&a->sin, 0, sizeof a->sin);
+		a->sin.sin_family = AF_INET;
+		a->sin.sin_port = htons(cc->local_port);
+		a->sin.sin_addr = cc->local4;
+		return;
+	}
+	if (client_conn_local(cc, a) == 0 && a->sa.sa_family == AF_INET &&
+	    ntohs(a->sin.sin_port) == cc->local_port) {
+		cc->local4 = a->sin.sin_addr;
+		cc->local4_known = true;
+	}
+}
+
 const struct sockaddr *
 client_txn_local(void *arg)
 {
@@ -183,7 +202,7 @@ client_txn_local(void *arg)
 
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	if (!t->local_known && t->cc != NULL) {
-		(void)client_conn_local(t->cc, &t->local);
+		client_conn_local_cached(t->cc, &t->local);
 		t->local_known = true;
 	}
 	return (t->local_known && t->local.sa.sa_family != AF_UNSPEC ?

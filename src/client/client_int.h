@@ -91,6 +91,10 @@ struct client_conn {
 	struct comm_conn	*conn;
 	struct list		link;		/* ctx->conns */
 	union client_addr	peer;
+	/* The IPv4 address it came in on, once asked (local4_known): in
+	 * the hole after peer, so a keep-alive connection's helper lines
+	 * (%la) cost one getsockname() and not one a request. */
+	struct in_addr		local4;
 	struct http_parser	*parser;
 	struct buf_chain	in;		/* received, not yet parsed */
 	struct client_txn	*txn;		/* the request being served */
@@ -103,6 +107,7 @@ struct client_conn {
 						 * close */
 	bool			closing : 1;
 	bool			expired : 1;	/* client_lifetime reached */
+	bool			local4_known : 1;
 	/* The port it came in on, for every request (myport, X-Cache-
 	 * Lookup); the address only when asked: client_txn_local(). */
 	uint16_t		local_port;

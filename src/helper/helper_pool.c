@@ -69,6 +69,8 @@ extern char **environ;
 #define HELPER_BACKOFF_MAX	60.0	/* seconds between failing starts */
 #define HELPER_REAP_EVERY	0.2	/* seconds between waitpid() rounds */
 #define HELPER_ERRLINE_MAX	1024	/* stderr bytes logged per line */
+#define HELPER_ANSWER_ROOM	64	/* bytes an answer may outgrow its
+					 * question by and still take its place */
 
 enum req_state { RQ_QUEUED, RQ_SENT, RQ_DONE };
 
@@ -91,6 +93,7 @@ struct helper_req {
 	char			*answer;	/* the child's line: line, or
 						 * owned */
 	size_t			len;		/* of line, newline included */
+	size_t			cap;		/* line's room, for the answer */
 	char			line[];
 };
 
@@ -237,9 +240,12 @@ helper_submit(struct helper_pool *p, const char *line, size_t len,
 
 	CHECK_OBJ_NOTNULL(p, HELPER_POOL_MAGIC);
 	AN(done);
-	rq = calloc(1, sizeof *rq + len + 1);
+	/* Room for an answer somewhat longer than the question too: some
+	 * helpers echo the request's words after their own. */
+	rq = calloc(1, sizeof *rq + len + 1 + HELPER_ANSWER_ROOM);
 	if (rq == NULL)
 		return (NULL);
+	rq->cap = len + 1 + HELPER_ANSWER_ROOM;
 	rq->magic = HELPER_REQ_MAGIC;
 	rq->pool = p;
 	rq->done = done;
@@ -456,7 +462,9 @@ child_line(struct helper_child *c, char *line, size_t len)
 			return;
 		}
 		slot = (unsigned)id;
-		line = *end == ' ' ? end + 1 : end;
+		end += *end == ' ';
+		len -= (size_t)(end - line);
+		line = end;
 	}
 	if (!c->slots[slot].busy) {
 		p->st.stray++;
@@ -482,7 +490,7 @@ child_line(struct helper_child *c, char *line, size_t len)
 	rq->child = NULL;
 	/* The answer takes the request line's place when it fits (the
 	 * line is sent and never sent again): one malloc() less. */
-	if (len < rq->len) {
+	if (len < rq->cap) {
 		memcpy(rq->line, line, len + 1);
 		answer = rq->line;
 	} else
@@ -501,7 +509,7 @@ child_read_done(struct comm_conn *conn, const struct comm_result *res,
 	struct helper_child *c = child_of(arg);
 	const unsigned char *d;
 	size_t n, start, i;
-	char *nb;
+	char *nb, *nl;
 
 	(void)conn;
 	if (c->lost || res->status != COMM_OK) {
@@ -526,12 +534,13 @@ child_read_done(struct comm_conn *conn, const struct comm_result *res,
 	}
 	memcpy(c->rbuf + c->rlen, d, n);
 	c->rlen += n;
-	for (start = 0, i = 0; i < c->rlen && !c->lost; i++) {
-		if (c->rbuf[i] != '\n')
-			continue;
-		c->rbuf[i] = '\0';
+	for (start = 0; start < c->rlen && !c->lost; start = i + 1) {
+		nl = memchr(c->rbuf + start, '\n', c->rlen - start);
+		if (nl == NULL)
+			break;
+		i = (size_t)(nl - c->rbuf);
+		*nl = '\0';
 		child_line(c, c->rbuf + start, i - start);
-		start = i + 1;
 	}
 	if (!c->lost) {
 		memmove(c->rbuf, c->rbuf + start, c->rlen - start);

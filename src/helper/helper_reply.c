@@ -97,18 +97,23 @@ helper_reply_parse(char *line, struct helper_reply *r)
 {
 	static const struct {
 		const char		*word;
+		size_t			len;
 		enum helper_status	st;
 	} results[] = {
-		{ "OK", HELPER_OK }, { "ERR", HELPER_ERR }, { "BH", HELPER_BH }
+		{ "OK", 2, HELPER_OK }, { "ERR", 3, HELPER_ERR },
+		{ "BH", 2, HELPER_BH }
 	};
 	char *p = line, *key, *eq, *end;
 	size_t i, n;
 
-	memset(r, 0, sizeof *r);
+	/* Only what the pairs use is cleared: kv[] is 16 pairs, and this
+	 * runs once per helper answer. */
 	r->status = HELPER_UNKNOWN;
+	r->nkv = 0;
 	r->text = line;
+	r->why = NULL;
 	for (i = 0; i < sizeof results / sizeof results[0]; i++) {
-		n = strlen(results[i].word);
+		n = results[i].len;
 		if (strncmp(line, results[i].word, n) == 0 &&
 		    (line[n] == '\0' || reply_blank(line[n]))) {
 			r->status = results[i].st;
@@ -142,7 +147,8 @@ helper_reply_parse(char *line, struct helper_reply *r)
 			*end++ = '\0';
 		if (eq[1] == '"')
 			reply_unquote(eq + 1);
-		if (!reply_key_known(key))
+		if (log_enabled(LG_DEBUG, SEC_HELPER) &&
+		    !reply_key_known(key))
 			log_msg(LG_DEBUG, SEC_HELPER, "helper reply: key %s "
 			    "is not one of Squid's", key);
 		if (r->nkv < HELPER_KV_MAX) {

@@ -84,6 +84,8 @@ struct rec {
 	enum helper_status	st;
 	char			tag[64];
 	char			why[96];
+	size_t			xs;	/* leading 'x's of the free text */
+	size_t			textlen;
 };
 
 static struct rec recs[NREC];
@@ -103,6 +105,8 @@ rec_done(struct helper_req *rq, const struct helper_reply *r, void *arg)
 	rc->st = r->status;
 	snprintf(rc->tag, sizeof rc->tag, "%s", tag != NULL ? tag : r->text);
 	snprintf(rc->why, sizeof rc->why, "%s", r->why != NULL ? r->why : "");
+	rc->textlen = strlen(r->text);
+	rc->xs = strspn(r->text, "x");
 	ndone++;
 }
 
@@ -248,6 +252,36 @@ START_TEST(concurrent_answers_out_of_order)
 		ck_assert_str_eq(recs[i].tag, line);
 		/* Answered last first: r3 first. */
 		ck_assert_int_eq(recs[i].order, 4 - i);
+	}
+	helper_pool_free(&p);
+	loop_free(&loop);
+}
+END_TEST
+
+/*
+ * Answers shorter and longer than their questions, around the room a
+ * question keeps for its answer, with one- and two-digit channel IDs:
+ * each read whole, nothing of the ID or the next line taken with it.
+ */
+START_TEST(answers_longer_than_their_questions)
+{
+	struct comm_loop *loop = loop_new();
+	struct helper_pool *p = pool(loop, "grow", 1, NREC, 0, 5);
+	char line[32];
+	int i;
+
+	for (i = 0; i < NREC; i++) {
+		snprintf(line, sizeof line, "%d", i * 3);
+		submit(p, line, i);
+	}
+	run_until(loop, NREC, 10);
+	for (i = 0; i < NREC; i++) {
+		snprintf(line, sizeof line, "%d", i * 3);
+		ck_assert_int_eq(recs[i].calls, 1);
+		ck_assert_int_eq(recs[i].st, HELPER_OK);
+		ck_assert_str_eq(recs[i].tag, line);
+		ck_assert_uint_eq(recs[i].textlen, (size_t)i * 3);
+		ck_assert_uint_eq(recs[i].xs, (size_t)i * 3);
 	}
 	helper_pool_free(&p);
 	loop_free(&loop);
@@ -600,6 +634,7 @@ helper_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, answers_each_request_once);
 	tcase_add_test(tc, concurrent_answers_out_of_order);
+	tcase_add_test(tc, answers_longer_than_their_questions);
 	tcase_add_test(tc, one_round_is_one_batch_to_one_child);
 	tcase_add_test(tc, child_dying_every_third_request_is_replaced);
 	tcase_add_test(tc, silent_child_times_out_and_is_replaced);

@@ -18,6 +18,8 @@
  *				and "a%20b p:%25", ERR for the rest
  *	helper_prog pid		concurrent: "ID OK tag=<its pid>" for each
  *				"ID request"
+ *	helper_prog grow	concurrent: "ID OK tag=N xxx...": N x's for
+ *				each "ID N", answers longer than questions
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -51,6 +53,14 @@ main(int argc, char **argv)
 		} else if (strcmp(mode, "pid") == 0) {
 			line[strcspn(line, " ")] = '\0';
 			printf("%s OK tag=%ld\n", line, (long)getpid());
+		} else if (strcmp(mode, "grow") == 0) {
+			sp = strchr(line, ' ');
+			*sp++ = '\0';
+			k = strtol(sp, NULL, 10);
+			printf("%s OK tag=%ld ", line, k);
+			for (i = 0; i < k; i++)
+				putchar('x');
+			putchar('\n');
 		} else if (strcmp(mode, "garbage") == 0) {
 			printf("hello there\n");
 		} else if (strcmp(mode, "die") == 0 && seen % n == 0) {
