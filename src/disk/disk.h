@@ -305,8 +305,13 @@ void	disk_store_note_timeout(struct disk_store *ds);
 int	disk_store_failed(const struct disk_store *ds);
 #define DISK_READ_ERRORS_MAX	8
 
-/* disk_store_flush() - write the open region's new records. */
+/* disk_store_flush() - write the open region's new records.  On a loop
+ * they also go out by themselves as the region fills, once
+ * DISK_WRITE_STEP new bytes are in, in writes of at most that many
+ * bytes: short copies into the page cache, which share the CPU with the
+ * loop instead of holding it for a region's worth. */
 int	disk_store_flush(struct disk_store *ds);
+#define DISK_WRITE_STEP		(256u * 1024)
 /* disk_store_log_end() - the file offset where the next record goes. */
 uint64_t	disk_store_log_end(const struct disk_store *ds);
 

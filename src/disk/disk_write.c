@@ -6,8 +6,11 @@
  *				index), its header at the start of the buffer
  *	append			a record into the buffer, an entry for the
  *				footer; the region is sealed first if the
- *				record and the grown footer would not fit
- *	disk_store_flush	the buffer's new bytes to the file
+ *				record and the grown footer would not fit;
+ *				on a loop, a flush once DISK_WRITE_STEP new
+ *				bytes are in
+ *	disk_store_flush	the buffer's new bytes to the file (on a
+ *				loop in writes of at most DISK_WRITE_STEP)
  *	region_seal		the rest of the records, fdatasync, then the
  *				footer: a footer on disk means every record
  *				it lists is there, so a power cut loses at
@@ -187,26 +190,36 @@ img_io_done(int err, const struct buf_slice *data, void *arg)
 	img_release(im);
 }
 
+/*
+ * [from, to) of the open region in writes of at most DISK_WRITE_STEP:
+ * each is one writev of the block's runs and the pages' slices, in
+ * order, each referenced by the write until no thread uses it.  A large
+ * chunk record (a quarter region) is not one long copy into the page
+ * cache, which would hold the I/O worker's CPU while requests wait.
+ */
 static int
 img_write(struct disk_store *ds, uint32_t from, uint32_t to)
 {
 	struct disk_img *im = ds->img;
 	struct buf_chain c;
+	uint32_t end;
 	int e;
 
-	/* One writev: the block's runs and the pages' slices, in order,
-	 * each referenced by the write until no thread uses it. */
-	buf_chain_init(&c, comm_loop_pool(ds->loop));
-	e = img_walk(im, from, to, run_to_chain, &c);
-	if (e == 0)
-		e = ds->io->ops->write_start(ds->io, &c,
-		    disk_region_pos(&ds->sb, im->region) + from, img_io_done,
-		    im);
-	buf_chain_fini(&c);
-	if (e != 0)
-		return (store_fail(ds, e));
-	im->writes++;
-	ds->stats[DISK_STAT_bytes_written] += to - from;
+	for (; from < to; from = end) {
+		end = to - from > DISK_WRITE_STEP ? from + DISK_WRITE_STEP :
+		    to;
+		buf_chain_init(&c, comm_loop_pool(ds->loop));
+		e = img_walk(im, from, end, run_to_chain, &c);
+		if (e == 0)
+			e = ds->io->ops->write_start(ds->io, &c,
+			    disk_region_pos(&ds->sb, im->region) + from,
+			    img_io_done, im);
+		buf_chain_fini(&c);
+		if (e != 0)
+			return (store_fail(ds, e));
+		im->writes++;
+		ds->stats[DISK_STAT_bytes_written] += end - from;
+	}
 	return (0);
 }
 
@@ -631,6 +644,12 @@ append(struct disk_store *ds, struct disk_rec *r, const char *url,
 	a->first_region = fe.first_region;
 	a->size_class = disk_index_size_class(r->object_size);
 	ds->fill += len;
+	/* On a loop the open region goes out as it fills, in steps: left
+	 * to its seal, it went out as one 16 MiB write, whose copy into
+	 * the page cache held the I/O worker's CPU (the loop's, where the
+	 * proxy is pinned) for milliseconds while requests waited. */
+	if (ds->img != NULL && ds->fill - ds->flushed >= DISK_WRITE_STEP)
+		(void)disk_store_flush(ds);
 	return (0);
 }
 

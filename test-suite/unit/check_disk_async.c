@@ -143,11 +143,14 @@ struct env {
 	struct disk_store	*ds;
 };
 
+/* The region size env_open() creates and opens stores with. */
+static uint32_t env_rsize = RSIZE;
+
 static void
 env_open(struct env *e, bool create)
 {
 	struct disk_store_opts o = {
-		.region_size = RSIZE,
+		.region_size = env_rsize,
 		.no_sync = false,
 		.no_reinsert = fifo_only,
 	};
@@ -163,8 +166,8 @@ env_open(struct env *e, bool create)
 		ck_assert_ptr_nonnull(e->fio);
 	}
 	if (create)
-		ck_assert_int_eq(disk_store_create(path, 64 * RSIZE +
-		    DISK_SB_SIZE, &o, false), 0);
+		ck_assert_int_eq(disk_store_create(path, 64 * (uint64_t)
+		    env_rsize + DISK_SB_SIZE, &o, false), 0);
 	o.fio = e->fio;
 	e->ds = disk_store_open(path, &o, &err, NULL);
 	ck_assert_ptr_nonnull(e->ds);
@@ -972,6 +975,65 @@ START_TEST(a_put_in_pieces_is_written_from_its_pages)
 }
 END_TEST
 
+/*
+ * On a loop the open region goes out as it fills, in writes of at most
+ * DISK_WRITE_STEP: not left to its seal or to the next flush tick, and
+ * a large record (a chunk of a quarter region) not one long write.
+ */
+START_TEST(a_filling_region_goes_out_in_steps)
+{
+	struct comm_fio_stats st;
+	struct env e = { 0 };
+	struct disk_obj o;
+	uint64_t written;
+	uint8_t *big;
+	unsigned id;
+	size_t i;
+
+	fio_kind = _i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING;
+	env_rsize = 2u * 1024 * 1024;
+	env_open(&e, true);
+	for (id = 0; id < 200; id++)
+		put(e.ds, id);
+	ck_assert_uint_eq(disk_store_stat(e.ds, DISK_STAT_sealed), 0);
+	written = disk_store_stat(e.ds, DISK_STAT_bytes_written);
+	ck_assert_uint_ge(written, 4 * DISK_WRITE_STEP);
+	env_drain(&e);
+	comm_fio_stats(e.fio, &st);
+	ck_assert_uint_eq(st.bytes_written, written);
+	ck_assert_uint_ge(st.writes * DISK_WRITE_STEP, written);
+
+	/* 1.5 MB: three chunk records of 512 KiB, in the next region. */
+	memset(&o, 0, sizeof o);
+	make_key(o.key, 1000);
+	o.url = "http://o.test/big";
+	o.url_len = strlen(o.url);
+	o.hdrs = "HTTP/1.1 200 OK\r\n\r\n";
+	o.hdr_len = strlen(o.hdrs);
+	o.body_len = 1500000;
+	big = malloc(o.body_len);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < o.body_len; i++)
+		big[i] = obj_byte(1000, i);
+	o.body = big;
+	ck_assert_int_eq(disk_store_put(e.ds, &o), 0);
+	free(big);
+	ck_assert_uint_ge(disk_store_stat(e.ds, DISK_STAT_chunks), 3);
+	env_drain(&e);
+	comm_fio_stats(e.fio, &st);
+	written = disk_store_stat(e.ds, DISK_STAT_bytes_written);
+	ck_assert_uint_ge(written, o.body_len);
+	ck_assert_uint_eq(st.bytes_written, written);
+	ck_assert_uint_ge(st.writes * DISK_WRITE_STEP, written);
+
+	ck_assert_int_eq(disk_store_close(&e.ds), 0);
+	env_open(&e, false);
+	get_all(&e, 0, 200, 0);
+	env_free(&e);
+	env_rsize = RSIZE;
+}
+END_TEST
+
 /* Object id's body as a chain of blocks of piece bytes each, the
  * chain's own references alone. */
 static void
@@ -1167,6 +1229,7 @@ disk_async_suite(void)
 	    a_chunked_object_read_near_reclaim_is_reinserted, 0, 2);
 	tcase_add_loop_test(tc, a_stream_gives_the_chunks_one_at_a_time, 0,
 	    2);
+	tcase_add_loop_test(tc, a_filling_region_goes_out_in_steps, 0, 2);
 	tcase_add_loop_test(tc, a_put_in_pieces_is_written_from_its_pages, 0,
 	    2);
 	tcase_add_loop_test(tc, a_reused_region_drops_its_objects_by_its_footer,
