@@ -141,10 +141,19 @@ img_walk(const struct disk_img *im, uint32_t from, uint32_t to,
     img_run_fn *fn, void *arg)
 {
 	const struct disk_ext *x;
-	uint32_t i, lo, hi;
+	uint32_t i = 0, n = im->nexts, mid, lo, hi;
 	int e;
 
-	for (i = 0; i < im->nexts && from < to; i++) {
+	/* The first run that ends past from: a region filling by steps is
+	 * walked once a step, and may hold a thousand runs. */
+	while (i < n) {
+		mid = i + (n - i) / 2;
+		if (im->exts[mid].off + im->exts[mid].len <= from)
+			i = mid + 1;
+		else
+			n = mid;
+	}
+	for (; i < im->nexts && from < to; i++) {
 		x = &im->exts[i];
 		if (x->off + x->len <= from)
 			continue;

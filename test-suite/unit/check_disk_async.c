@@ -77,8 +77,9 @@ obj_byte(unsigned id, size_t i)
 	return ((uint8_t)(id * 31 + i * 13 + (i >> 8)));
 }
 
+/* Object id with a body of size bytes of obj_byte(id, ...). */
 static void
-put(struct disk_store *ds, unsigned id)
+put_sized(struct disk_store *ds, unsigned id, size_t size)
 {
 	char url[64], hdrs[64];
 	struct disk_obj o;
@@ -92,7 +93,7 @@ put(struct disk_store *ds, unsigned id)
 	o.hdr_len = (size_t)snprintf(hdrs, sizeof hdrs,
 	    "HTTP/1.1 200 OK\r\nX-Id: %u\r\n\r\n", id);
 	o.hdrs = hdrs;
-	o.body_len = obj_size(id);
+	o.body_len = size;
 	body = malloc(o.body_len + 1);
 	ck_assert_ptr_nonnull(body);
 	for (i = 0; i < o.body_len; i++)
@@ -100,6 +101,12 @@ put(struct disk_store *ds, unsigned id)
 	o.body = body;
 	ck_assert_int_eq(disk_store_put(ds, &o), 0);
 	free(body);
+}
+
+static void
+put(struct disk_store *ds, unsigned id)
+{
+	put_sized(ds, id, obj_size(id));
 }
 
 struct greq {
@@ -984,11 +991,8 @@ START_TEST(a_filling_region_goes_out_in_steps)
 {
 	struct comm_fio_stats st;
 	struct env e = { 0 };
-	struct disk_obj o;
 	uint64_t written;
-	uint8_t *big;
 	unsigned id;
-	size_t i;
 
 	fio_kind = _i == 0 ? COMM_FIO_THREADS : COMM_FIO_URING;
 	env_rsize = 2u * 1024 * 1024;
@@ -1004,25 +1008,12 @@ START_TEST(a_filling_region_goes_out_in_steps)
 	ck_assert_uint_ge(st.writes * DISK_WRITE_STEP, written);
 
 	/* 1.5 MB: three chunk records of 512 KiB, in the next region. */
-	memset(&o, 0, sizeof o);
-	make_key(o.key, 1000);
-	o.url = "http://o.test/big";
-	o.url_len = strlen(o.url);
-	o.hdrs = "HTTP/1.1 200 OK\r\n\r\n";
-	o.hdr_len = strlen(o.hdrs);
-	o.body_len = 1500000;
-	big = malloc(o.body_len);
-	ck_assert_ptr_nonnull(big);
-	for (i = 0; i < o.body_len; i++)
-		big[i] = obj_byte(1000, i);
-	o.body = big;
-	ck_assert_int_eq(disk_store_put(e.ds, &o), 0);
-	free(big);
+	put_sized(e.ds, 1000, 1500000);
 	ck_assert_uint_ge(disk_store_stat(e.ds, DISK_STAT_chunks), 3);
 	env_drain(&e);
 	comm_fio_stats(e.fio, &st);
 	written = disk_store_stat(e.ds, DISK_STAT_bytes_written);
-	ck_assert_uint_ge(written, o.body_len);
+	ck_assert_uint_ge(written, 1500000);
 	ck_assert_uint_eq(st.bytes_written, written);
 	ck_assert_uint_ge(st.writes * DISK_WRITE_STEP, written);
 
