@@ -82,7 +82,11 @@ enum adapt_phase { PHASE_ASK, PHASE_SEND, PHASE_USE };
 
 /* One request's dealings with the helpers (t->adapt). */
 struct client_adapt_txn {
-	struct helper_req	*rq;		/* the question out */
+	struct helper_req	*rq;		/* the question out; NULL
+						 * once cancelled */
+	bool			asked;		/* adapt_done() still to run
+						 * (cancelled or not): t
+						 * lives until it has */
 	uint8_t			phase;		/* enum adapt_phase */
 	uint8_t			bh, timeouts, cancels;
 	uint8_t			status;		/* enum helper_status */
@@ -401,7 +405,9 @@ client_adapt_cancel(struct client_txn *t)
 bool
 client_adapt_waiting(const struct client_txn *t)
 {
-	return (t->adapt != NULL && t->adapt->rq != NULL);
+	/* Not rq: helper_cancel() clears it, and the answer still comes
+	 * to t. */
+	return (t->adapt != NULL && t->adapt->asked);
 }
 
 const char *
@@ -438,6 +444,7 @@ adapt_send(struct client_txn *t, struct adapt_helper *h)
 	}
 	at->phase = PHASE_USE;
 	at->rq = helper_submit(h->pool, line, n + (size_t)m, adapt_done, t);
+	at->asked = at->rq != NULL;
 	if (at->rq == NULL) {
 		client_txn_error(t, ERRPAGE_GATEWAY_FAILURE, "no memory to ask "
 		    "the helper", ENOMEM);
@@ -551,6 +558,7 @@ adapt_done(struct helper_req *rq, const struct helper_reply *r, void *arg)
 	CHECK_OBJ_NOTNULL(t, CLIENT_TXN_MAGIC);
 	at = t->adapt;
 	at->rq = NULL;
+	at->asked = false;
 	if (t->state == TXN_DONE) {
 		client_txn_maybe_free(t);
 		return;
