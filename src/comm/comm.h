@@ -95,6 +95,23 @@ typedef int comm_connector_fn(const struct sockaddr *addr, socklen_t len,
 void	comm_loop_set_connector(struct comm_loop *loop, comm_connector_fn *fn,
 	    void *arg);
 
+/*
+ * comm_loop_set_spawner() - helper programs started on loop (the helper
+ * pools') are asked of fn instead of posix_spawn(): fn gets the
+ * program's argv and returns 0 with fds[0] the child's stdin and stdout
+ * (one stream socket, as the pool reads and writes it) and fds[1] its
+ * stderr, both owned by the caller from then on; or a negative errno,
+ * the start's failure.  No process stands behind them, so none is
+ * signalled or waited for: the child "dies" when fn's owner closes its
+ * ends.  For tests that play the helpers in process.  NULL: programs
+ * again.
+ */
+typedef int comm_spawner_fn(char *const argv[], int fds[2], void *arg);
+void	comm_loop_set_spawner(struct comm_loop *loop, comm_spawner_fn *fn,
+	    void *arg);
+comm_spawner_fn	*comm_loop_spawner(const struct comm_loop *loop,
+		    void **arg);
+
 struct comm_loop_stats {
 	unsigned	conns;		/* connections not yet freed */
 	unsigned	listeners;

@@ -100,6 +100,8 @@ struct comm_loop {
 	struct comm_timer	*tls_sweep;
 	comm_connector_fn	*connector;	/* NULL: socket() + connect() */
 	void			*connector_arg;
+	comm_spawner_fn		*spawner;	/* NULL: posix_spawn() */
+	void			*spawner_arg;
 	/* Buffer-less reads of unknown size land here first; only what
 	 * came is kept, in a block of its size (comm_io.c). */
 	unsigned char		scratch[COMM_READ_DEFAULT];

@@ -261,6 +261,23 @@ comm_loop_set_connector(struct comm_loop *loop, comm_connector_fn *fn,
 }
 
 void
+comm_loop_set_spawner(struct comm_loop *loop, comm_spawner_fn *fn,
+    void *arg)
+{
+	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
+	loop->spawner = fn;
+	loop->spawner_arg = arg;
+}
+
+comm_spawner_fn *
+comm_loop_spawner(const struct comm_loop *loop, void **arg)
+{
+	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);
+	*arg = loop->spawner_arg;
+	return (loop->spawner);
+}
+
+void
 comm_loop_stats(const struct comm_loop *loop, struct comm_loop_stats *st)
 {
 	CHECK_OBJ_NOTNULL(loop, COMM_LOOP_MAGIC);

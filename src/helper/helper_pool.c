@@ -25,6 +25,8 @@
  *	child_start()		posix_spawnp() on two socketpairs (stdin
  *				and stdout on one, stderr on the other),
  *				both ends close-on-exec but the child's 0-2
+ *				(or the loop's spawner's two ends, with no
+ *				process: tests that play the helper)
  *	  child_read_done()	answers, a line at a time
  *	  child_err_done()	stderr, a line at a time, to cache.log
  *	child_lost()		EOF, an error, a broken answer, a timeout
@@ -154,6 +156,7 @@ struct helper_pool {
 
 static comm_done_fn child_read_done, child_err_done, child_write_done;
 static void pool_dispatch(struct helper_pool *p);
+static void child_lost(struct helper_child *c, const char *why);
 
 /* -- requests -------------------------------------------------------------- */
 
@@ -227,8 +230,11 @@ req_timeout(struct comm_timer *t, void *arg)
 		log_msg(LG_WARN, SEC_HELPER, "helper %s: killing child #%u "
 		    "(pid %ld): it does not answer", p->name, c->id,
 		    (long)c->pid);
-		(void)kill(c->pid, SIGTERM);
-		/* child_lost() comes with its EOF. */
+		if (c->pid > 0)
+			(void)kill(c->pid, SIGTERM);
+		else
+			child_lost(c, "was stopped");
+		/* Else child_lost() comes with its EOF. */
 	}
 }
 
@@ -405,8 +411,11 @@ child_lost(struct helper_child *c, const char *why)
 		p->nqueued++;
 		p->st.retries++;
 	}
-	(void)kill(c->pid, SIGTERM);	/* in case it only closed stdout */
-	pool_reap_add(p, c->pid);
+	if (c->pid > 0) {
+		(void)kill(c->pid, SIGTERM);	/* in case it only closed
+						 * stdout */
+		pool_reap_add(p, c->pid);
+	}
 	comm_close(&c->io);
 	comm_close(&c->err);
 	if (!c->answered && !p->stopping) {
@@ -601,23 +610,30 @@ child_write_done(struct comm_conn *conn, const struct comm_result *res,
 	child_unref(c);
 }
 
-/* Start one child; false when it could not be (logged, backed off). */
-static bool
-child_start(struct helper_pool *p)
+/*
+ * Run p's program on two new socketpairs (stdin and stdout on one, stderr
+ * on the other), or ask the loop's spawner for the two ends: *io and *er
+ * are cuttle's ends, *pid 0 when no process stands behind them.  0 or an
+ * errno.
+ */
+static int
+child_exec(struct helper_pool *p, int *io0, int *er0, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t sa;
-	struct helper_child *c;
 	int io[2] = { -1, -1 }, er[2] = { -1, -1 }, rc;
-	unsigned nslots = p->p.concurrency > 0 ? p->p.concurrency : 1;
+	comm_spawner_fn *spawn;
 	sigset_t none, dfl;
-	pid_t pid;
+	void *arg;
 
-	c = calloc(1, sizeof *c + nslots * sizeof c->slots[0]);
-	if (c == NULL)
-		return (false);
-	c->magic = HELPER_CHILD_MAX_MAGIC;
-	c->nslots = nslots;
+	spawn = comm_loop_spawner(p->loop, &arg);
+	if (spawn != NULL) {
+		rc = spawn(p->argv, io, arg);
+		*io0 = io[0];
+		*er0 = io[1];
+		*pid = 0;
+		return (rc < 0 ? -rc : 0);
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, er) == -1) {
 		rc = errno;
@@ -643,21 +659,52 @@ child_start(struct helper_pool *p)
 	posix_spawnattr_setsigdefault(&sa, &dfl);
 	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&pid, p->argv[0], &fa, &sa, p->argv, environ);
+	rc = posix_spawnp(pid, p->argv[0], &fa, &sa, p->argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
-	close(io[1]);
-	close(er[1]);
-	io[1] = er[1] = -1;
+	if (rc == 0) {
+		close(io[1]);
+		close(er[1]);
+		*io0 = io[0];
+		*er0 = er[0];
+		return (0);
+	}
+fail:
+	if (io[0] != -1)
+		close(io[0]);
+	if (io[1] != -1)
+		close(io[1]);
+	if (er[0] != -1)
+		close(er[0]);
+	if (er[1] != -1)
+		close(er[1]);
+	return (rc);
+}
+
+/* Start one child; false when it could not be (logged, backed off). */
+static bool
+child_start(struct helper_pool *p)
+{
+	struct helper_child *c;
+	int io = -1, er = -1, rc;
+	unsigned nslots = p->p.concurrency > 0 ? p->p.concurrency : 1;
+	pid_t pid;
+
+	c = calloc(1, sizeof *c + nslots * sizeof c->slots[0]);
+	if (c == NULL)
+		return (false);
+	c->magic = HELPER_CHILD_MAX_MAGIC;
+	c->nslots = nslots;
+	rc = child_exec(p, &io, &er, &pid);
 	if (rc != 0)
 		goto fail;
 	c->pid = pid;
-	c->io = comm_conn_new(p->loop, io[0]);
+	c->io = comm_conn_new(p->loop, io);
 	if (c->io != NULL)
-		io[0] = -1;
-	c->err = comm_conn_new(p->loop, er[0]);
+		io = -1;
+	c->err = comm_conn_new(p->loop, er);
 	if (c->err != NULL)
-		er[0] = -1;
+		er = -1;
 	c->pool = p;
 	c->id = ++p->next_id;
 	c->started = comm_now(p->loop);
@@ -666,10 +713,10 @@ child_start(struct helper_pool *p)
 	p->st.started++;
 	if (c->io == NULL || c->err == NULL) {
 		/* Not even room to watch it: as good as dead. */
-		if (io[0] != -1)
-			close(io[0]);
-		if (er[0] != -1)
-			close(er[0]);
+		if (io != -1)
+			close(io);
+		if (er != -1)
+			close(er);
 		c->ops++;
 		child_lost(c, "could not be watched (no memory)");
 		child_unref(c);
@@ -684,14 +731,6 @@ child_start(struct helper_pool *p)
 fail:
 	log_msg(LG_ERR, SEC_HELPER, "helper %s: cannot start %s: %s",
 	    p->name, p->argv[0], strerror(rc));
-	if (io[0] != -1)
-		close(io[0]);
-	if (io[1] != -1)
-		close(io[1]);
-	if (er[0] != -1)
-		close(er[0]);
-	if (er[1] != -1)
-		close(er[1]);
 	free(c);
 	/* As a child that died at once. */
 	p->early_deaths++;

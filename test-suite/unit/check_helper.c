@@ -5,10 +5,14 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/check.h"
 #include "comm/comm.h"
@@ -382,6 +386,112 @@ START_TEST(silent_child_times_out_and_is_replaced)
 }
 END_TEST
 
+/* The spawner seam: children played in process, on socketpairs. */
+struct spawned {
+	int		fd[8];		/* our ends of stdin/stdout */
+	int		efd[8];
+	char		argv0[8][64];
+	unsigned	n;
+	bool		refuse;
+};
+
+static int
+spawn_here(char *const argv[], int fds[2], void *arg)
+{
+	struct spawned *sp = arg;
+	int io[2], er[2];
+
+	if (sp->refuse || sp->n == 8)
+		return (-EAGAIN);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    io), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    er), 0);
+	snprintf(sp->argv0[sp->n], sizeof sp->argv0[0], "%s", argv[0]);
+	sp->fd[sp->n] = io[0];
+	sp->efd[sp->n] = er[0];
+	sp->n++;
+	fds[0] = io[1];
+	fds[1] = er[1];
+	return (0);
+}
+
+/* What child i was asked, up to n bytes (blocking for them). */
+static void
+spawned_read(struct spawned *sp, unsigned i, char *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(sp->fd[i], buf + got, n - got);
+		ck_assert_int_gt(r, 0);
+		got += (size_t)r;
+	}
+	buf[n] = '\0';
+}
+
+START_TEST(spawner_plays_the_children)
+{
+	struct comm_loop *loop = loop_new();
+	struct helper_params hp = {
+		.name = "played", .cmd = "no-such-program --flag",
+		.children_max = 2, .startup = 1, .idle = 1, .timeout = 0.2,
+	};
+	struct spawned sp = { .n = 0 };
+	struct helper_stats st;
+	struct helper_pool *p;
+	char got[16];
+	unsigned i, round;
+	int err;
+
+	comm_loop_set_spawner(loop, spawn_here, &sp);
+	p = helper_pool_new(loop, &hp, &err);
+	ck_assert_ptr_nonnull(p);
+	submit(p, "one", 0);
+	run_for(loop, 0.05);
+	/* The program is not run: the spawner got its argv. */
+	ck_assert_uint_ge(sp.n, 1);
+	ck_assert_str_eq(sp.argv0[0], "no-such-program");
+	spawned_read(&sp, 0, got, 4);
+	ck_assert_str_eq(got, "one\n");
+	ck_assert_int_eq(write(sp.fd[0], "OK tag=a\n", 9), 9);
+	ck_assert_int_eq(write(sp.efd[0], "note\n", 5), 5);
+	run_until(loop, 1, 5);
+	ck_assert_int_eq(recs[0].st, HELPER_OK);
+	ck_assert_str_eq(recs[0].tag, "a");
+	/* A child that never answers (no channel IDs): with no process to
+	 * signal, it is dropped at the timeout, and another started. */
+	submit(p, "two", 1);
+	run_until(loop, 2, 5);
+	ck_assert_int_eq(recs[1].st, HELPER_TIMEOUT);
+	run_for(loop, 0.1);
+	helper_pool_stats(p, &st);
+	ck_assert_uint_eq(st.died, 1);
+	ck_assert_uint_ge(sp.n, 2);
+	/* Children that die with a request (their ends closed): it goes
+	 * to another once, and fails the second time. */
+	submit(p, "three", 2);
+	for (round = 0; round < 2; round++) {
+		run_for(loop, 0.05);
+		for (i = 0; i < sp.n; i++) {
+			if (sp.fd[i] == -1)
+				continue;
+			close(sp.fd[i]);
+			close(sp.efd[i]);
+			sp.fd[i] = sp.efd[i] = -1;
+		}
+	}
+	run_until(loop, 3, 5);
+	ck_assert_int_eq(recs[2].st, HELPER_BH);
+	ck_assert_str_eq(recs[2].why, "the helper died twice on this "
+	    "request");
+	sp.refuse = true;
+	helper_pool_free(&p);
+	loop_free(&loop);
+}
+END_TEST
+
 START_TEST(garbage_answer_is_unknown)
 {
 	struct comm_loop *loop = loop_new();
@@ -638,6 +748,7 @@ helper_suite(void)
 	tcase_add_test(tc, one_round_is_one_batch_to_one_child);
 	tcase_add_test(tc, child_dying_every_third_request_is_replaced);
 	tcase_add_test(tc, silent_child_times_out_and_is_replaced);
+	tcase_add_test(tc, spawner_plays_the_children);
 	tcase_add_test(tc, garbage_answer_is_unknown);
 	tcase_add_test(tc, full_queue_fails_at_once);
 	tcase_add_test(tc, shutdown_with_requests_in_flight);
