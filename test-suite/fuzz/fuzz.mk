@@ -90,6 +90,22 @@ fuzz_hello: obj/fuzz/fuzz_hello.o obj/fuzz/fuzz_common.o $(HELLO_OBJS) \
 	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
 	    $(PROXY_LIBS) -lm
 
+# Helper answers: helper_reply.c, which needs only base/log.c below it.
+HELPER_OBJS := obj/src/helper/helper_reply.o
+fuzz_helper: obj/fuzz/fuzz_helper.o obj/fuzz/fuzz_common.o $(HELPER_OBJS) \
+	    libcuttle-fuzz.a
+	@echo "  LD(fuzz) $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) -lm
+
+# Basic credentials and what utf8 on does with them (OpenSSL's base64
+# decoder and digests).
+AUTH_OBJS := obj/src/auth/auth_decode.o
+fuzz_auth: obj/fuzz/fuzz_auth.o obj/fuzz/fuzz_common.o $(AUTH_OBJS) \
+	    libcuttle-fuzz.a
+	@echo "  LD(fuzz) $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
+	    $(PROXY_LIBS) -lm
+
 libcuttle-fuzz.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar cr $@ $(LIB_OBJS)

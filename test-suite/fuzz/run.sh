@@ -24,6 +24,8 @@ for t in "$@"; do
 	case $t in
 	conf)	dict=conf.dict ;;
 	url)	dict=$src/url.dict ;;
+	helper)	dict=$src/helper.dict ;;
+	auth)	dict=$src/auth.dict ;;
 	*)	dict=$src/http.dict ;;
 	esac
 	rm -f "crashes/$t-"*
