@@ -63,6 +63,21 @@
  *			byte of the records queued, cut them short, or
  *			queue a record of the script's making (type,
  *			version, length: 0, 1, 2^14, too large, 2^16 - 1)
+ *	auth c		a request as above with a Proxy-Authorization
+ *			field: Basic for a user and password of a table,
+ *			Digest for the last nonce a 407 offered (right or
+ *			with one thing wrong), a broken one, or raw bytes
+ *	answer h	helper child h answers its oldest question (see
+ *			fp_helper_answer(): channel ID, result, keys of
+ *			its kind right or wrong, extras, framing)
+ *	raw h		bytes as they are on its stdout or stderr
+ *	stderr h	a line for cuttle's log
+ *	close h		the child dies (its two sockets close)
+ *
+ * Helper children are played here: the helper pools start them through
+ * the loop's spawner (comm_loop_set_spawner()), which gets two
+ * socketpairs and hands the pool its ends.  The conf's helpers are
+ * required on paths of their own (/auth, /rw, /sid, /ext, /auth/ext).
  *
  * Then every queue is written out and the loop runs a while, and the
  * proxy is torn down as main.c does at shutdown.
@@ -113,6 +128,7 @@
 #include <openssl/x509v3.h>
 
 #include "acl/acl.h"
+#include "auth/auth.h"
 #include "base/log.h"
 #include "buf/buf.h"
 #include "client/client.h"
@@ -121,6 +137,7 @@
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "fwd/fwd.h"
+#include "helper/helper.h"
 #include "http/http_cache.h"
 #include "http/http_msg.h"
 #include "mgr/mgr_page.h"
@@ -138,6 +155,41 @@
 #define FP_SETTLE	64	/* iterations after the script */
 #define FP_TEARDOWN	100000	/* iterations teardown may take */
 #define FP_IN		(256 * 1024)	/* bytes read per peer at most */
+#define FP_HELPERS	12	/* helper children started per input */
+#define FP_QUESTIONS	8	/* questions remembered per child */
+#define FP_QLEN		256	/* of a question kept (longer: cut) */
+
+/* The helper programs of the conf below, by the name the spawner is
+ * asked for; whether their pool sends channel IDs (concurrency > 0). */
+enum fp_kind {
+	FK_BASIC,
+	FK_DIGEST,
+	FK_REWRITE,
+	FK_STOREID,
+	FK_EXT,
+	FK_EXTLOGIN,
+	FK__COUNT
+};
+static const char *const fp_kind_prog[FK__COUNT] = {
+	"fuzz-basic", "fuzz-digest", "fuzz-rewrite", "fuzz-storeid",
+	"fuzz-ext", "fuzz-extlogin",
+};
+static const bool fp_kind_ids[FK__COUNT] = {
+	false, true, true, false, true, false,
+};
+
+/* A helper child, played here: the other ends of the two sockets the
+ * pool reads and writes, and the questions it has not answered. */
+struct fp_helper {
+	int		fd;		/* stdin and stdout; -1: gone */
+	int		efd;		/* stderr */
+	enum fp_kind	kind;
+	bool		eof;		/* cuttle closed its side */
+	char		part[FP_QLEN];	/* a question's start */
+	size_t		partlen;
+	char		q[FP_QUESTIONS][FP_QLEN];	/* oldest first */
+	unsigned	nq;
+};
 
 /* One request, as a client sent it or an origin read it. */
 struct fp_req {
@@ -216,6 +268,19 @@ struct fp {
 	bool			https;		/* requests ask for https:// */
 	bool			stray;		/* an origin sent a reply
 						 * nobody asked for */
+	/* Helpers: auth_param, url_rewrite, store_id, external acls. */
+	struct auth		*auth;
+	struct client_adapt	*adapt;
+	struct acl_externals	*externals;
+	struct helper_pools	pools;
+	struct fp_helper	helpers[FP_HELPERS];
+	unsigned		nhelpers;
+	char			nonce[128];	/* the last Digest nonce a
+						 * 407 offered */
+	unsigned		nc;		/* its nonce-count */
+	bool			creds_on;	/* the next request carries
+						 * credentials of kind creds */
+	unsigned		creds;
 };
 
 static char fp_hosts_path[64];
@@ -554,6 +619,30 @@ fp_body(void *arg, const char *at, size_t len)
 	pe->body_off += len;
 }
 
+/* A 407's Digest challenge: its nonce, for the credentials of the
+ * requests that follow (kept until another comes). */
+static void
+fp_take_nonce(struct fp *f, const struct http_msg *m)
+{
+	const struct http_field *fl;
+	const char *v, *n, *e;
+
+	for (fl = http_msg_field(m, HTTP_HDR_PROXY_AUTHENTICATE); fl != NULL;
+	    fl = http_msg_field_next(m, fl)) {
+		v = http_msg_ptr(m, fl->value);
+		n = memmem(v, fl->value.len, "nonce=\"", 7);
+		if (n == NULL)
+			continue;
+		n += 7;
+		e = memchr(n, '"', fl->value.len - (size_t)(n - v));
+		if (e == NULL || (size_t)(e - n) >= sizeof f->nonce)
+			continue;
+		memcpy(f->nonce, n, (size_t)(e - n));
+		f->nonce[e - n] = '\0';
+		f->nc = 0;
+	}
+}
+
 /* A reply's headers, read by a client: is its body to be checked, and
  * from which offset? */
 static void
@@ -568,6 +657,8 @@ fp_reply_headers(struct fp *f, struct fp_peer *pe)
 	pe->body_off = 0;
 	pe->body_base = 0;
 	pe->check_body = false;
+	if (m->status == 407)
+		fp_take_nonce(f, m);
 	if (pe->nreqs == 0 || pe->reqs[0].key[0] == '\0' || pe->raw ||
 	    m->status < 200 || fp_poisoned(f, pe->reqs[0].key))
 		return;
@@ -814,6 +905,506 @@ fp_tls_peer_tamper(struct fp *f, struct fp_peer *pe)
 	}
 }
 
+/* -- helpers ------------------------------------------------------------ */
+
+#define FP_PICK(f, v)	((v)[fp_u8(f) % (sizeof(v) / sizeof((v)[0]))])
+
+static void fp_run_once(struct fp *f);
+
+/* The helper pools' seam: a new child is two socketpairs, the pool's
+ * ends handed back, these kept. */
+static int
+fp_spawner(char *const argv[], int fds[2], void *arg)
+{
+	struct fp *f = arg;
+	struct fp_helper *h;
+	int io[2], er[2];
+	unsigned k;
+
+	for (k = 0; k < FK__COUNT; k++)
+		if (strcmp(argv[0], fp_kind_prog[k]) == 0)
+			break;
+	FUZZ_ASSERT(k < FK__COUNT);	/* a program the conf never named */
+	if (f->nhelpers == FP_HELPERS)
+		return (-EAGAIN);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    io) == -1)
+		return (-errno);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    er) == -1) {
+		close(io[0]);
+		close(io[1]);
+		return (-ENFILE);
+	}
+	h = &f->helpers[f->nhelpers++];
+	memset(h, 0, sizeof *h);
+	h->fd = io[0];
+	h->efd = er[0];
+	h->kind = (enum fp_kind)k;
+	fds[0] = io[1];
+	fds[1] = er[1];
+	if (fp_trace)
+		fprintf(stderr, "helper%u started: %s\n", f->nhelpers - 1,
+		    argv[0]);
+	return (0);
+}
+
+static void
+fp_helper_close(struct fp_helper *h)
+{
+	if (h->fd != -1)
+		close(h->fd);
+	if (h->efd != -1)
+		close(h->efd);
+	h->fd = h->efd = -1;
+}
+
+/* The request-target of a question to a rewriter or store-ID helper
+ * ("URL extras"): the body of its URL may now come from another URL, so
+ * that URL is not checked. */
+static void
+fp_question_url(struct fp *f, const char *q)
+{
+	const char *host, *path, *end;
+	char key[FP_KEY];
+
+	if (strncmp(q, "http://", 7) != 0)
+		return;
+	host = q + 7;
+	end = host + strcspn(host, " ");
+	path = memchr(host, '/', (size_t)(end - host));
+	if (path == NULL)
+		path = end;
+	fp_key(key, host, (size_t)(path - host), path, (size_t)(end - path));
+	fp_poison(f, key);
+}
+
+static void
+fp_question(struct fp *f, struct fp_helper *h, const char *line)
+{
+	const char *q = line;
+
+	if (fp_trace)
+		fprintf(stderr, "helper%u asked \"%s\"\n",
+		    (unsigned)(h - f->helpers), line);
+	if (h->nq == FP_QUESTIONS) {
+		memmove(h->q[0], h->q[1], (FP_QUESTIONS - 1) * FP_QLEN);
+		h->nq--;
+	}
+	snprintf(h->q[h->nq++], FP_QLEN, "%s", line);
+	if (h->kind != FK_REWRITE && h->kind != FK_STOREID)
+		return;
+	if (fp_kind_ids[h->kind])
+		q += strspn(q, "0123456789 ");
+	fp_question_url(f, q);
+}
+
+/* What cuttle asked h: whole lines become questions. */
+static void
+fp_helper_read(struct fp *f, struct fp_helper *h)
+{
+	char buf[4096], *p, *nl, *end;
+	size_t n;
+	ssize_t r;
+
+	while (h->fd != -1 && !h->eof) {
+		r = recv(h->fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (r == 0 || (r == -1 && errno != EAGAIN && errno != EINTR))
+			h->eof = true;
+		if (r <= 0)
+			return;
+		end = buf + r;
+		for (p = buf; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			n = (size_t)((nl != NULL ? nl : end) - p);
+			if (n > FP_QLEN - 1 - h->partlen)
+				n = FP_QLEN - 1 - h->partlen;
+			memcpy(h->part + h->partlen, p, n);
+			h->partlen += n;
+			if (nl == NULL)
+				break;
+			h->part[h->partlen] = '\0';
+			fp_question(f, h, h->part);
+			h->partlen = 0;
+		}
+	}
+}
+
+/* The h-th child still there, those with questions first (as origins). */
+static struct fp_helper *
+fp_pick_helper(struct fp *f, unsigned b)
+{
+	unsigned i, n = 0, m = 0;
+
+	for (i = 0; i < f->nhelpers; i++) {
+		n += f->helpers[i].fd != -1 && f->helpers[i].nq > 0;
+		m += f->helpers[i].fd != -1;
+	}
+	if (m == 0)
+		return (NULL);
+	if (n > 0)
+		b %= n;
+	else
+		b %= m;
+	for (i = 0; i < f->nhelpers; i++)
+		if (f->helpers[i].fd != -1 && (n == 0 ||
+		    f->helpers[i].nq > 0) && b-- == 0)
+			return (&f->helpers[i]);
+	return (NULL);
+}
+
+static void
+fp_helper_send(struct fp *f, struct fp_helper *h, int fd, const char *p,
+    size_t len)
+{
+	if (fd == -1)
+		return;
+	if (fp_trace)
+		fprintf(stderr, "helper%u %s %zu: \"%.*s\"\n",
+		    (unsigned)(h - f->helpers), fd == h->fd ? "answers" :
+		    "says on stderr", len, (int)len, p);
+	(void)send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void
+fp_hex(const unsigned char *b, size_t n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = x[b[i] >> 4];
+		out[2 * i + 1] = x[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* MD5 of s, in hex (out: 33 bytes), as Digest computes it. */
+static void
+fp_md5_hex(const char *s, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen;
+
+	FUZZ_ASSERT(EVP_Digest(s, strlen(s), md, &mdlen, EVP_md5(), NULL) ==
+	    1);
+	fp_hex(md, mdlen, out);
+}
+
+static const char *const fp_users[] = {
+	"alice", "bob", "b\303\274b", "\351t\351", "", "a b%",
+};
+static const char *const fp_passwords[] = {
+	"pw", "wrong", "", "p\344ss", "p:w",
+};
+#define FP_REALM	"fuzz"
+
+/* Whether a Basic question ("user password", %-escaped) is for the one
+ * right password, which a truthful helper accepts. */
+static bool
+fp_basic_right(const char *q)
+{
+	return (strcmp(q, "alice pw") == 0 || strcmp(q, "bob pw") == 0);
+}
+
+static const char *const fp_results[] = {
+	"OK", "ERR", "BH", "OK", "", "ok", "MAYBE", "OK",
+};
+static const char *const fp_rewrites[] = {
+	"http://a.test/a", "http://b.test/rw/x", "http://a.test/big",
+	"/relative", "http://unknown.test/", "http://a.test:8080/p", "",
+	"https://a.test/s",
+};
+static const char *const fp_redirects[] = {
+	"301", "302", "303", "307", "308", "200", "999", "abc",
+};
+/* Store IDs name no URL a client asks for, so a body found under one is
+ * never checked against another URL's. */
+static const char *const fp_store_ids[] = {
+	"http://sid.squid.internal/1", "http://sid.squid.internal/2",
+	"\"http://sid.squid.internal/a b\"", "", "sid%20x",
+};
+static const char *const fp_extras[] = {
+	" message=\"quoted \\\"text\\\" \\\\ here\"", " log=%41%42%zz%",
+	" tag=deny", " tag=ok", " user=alice", " user=\"b o b\"",
+	" clt_conn_tag=conn1", " x_custom_=v", " =novalue", " key",
+	" message=\"unterminated", " tag=", " password=secret", " ttl=5",
+	" user=%00x", " status=302",
+};
+
+/*
+ * answer h: the answer to h's oldest question (or to none), as the
+ * next bytes say: the channel ID echoed, off by one or huge; a result
+ * word (OK, ERR, BH, none, one no helper sends); the keys of its kind,
+ * with values right (the one right password's OK, the HA1 of
+ * "alice":"fuzz":"pw") or wrong; extra pairs quoted, %-encoded,
+ * unterminated; free text; the newline or not (the next answer goes
+ * on the same line), a CR before it; written whole or in two writes
+ * with a loop iteration between.
+ */
+static void
+fp_helper_answer(struct fp *f, struct fp_helper *h)
+{
+	unsigned fl = fp_u8(f), res = fp_u8(f), ex = fp_u8(f), pick = fp_u8(f);
+	char line[1024], q[FP_QLEN] = "", ha1[65], a1[128];
+	const char *qs = q, *word = fp_results[res % 8];
+	unsigned long id = 0;
+	size_t n = 0, half;
+	char *e;
+
+#define FP_PUT(...)	do {						\
+	int r_ = snprintf(line + n, sizeof line - n, __VA_ARGS__);	\
+	if (r_ > 0)							\
+		n += (size_t)r_ < sizeof line - n ? (size_t)r_ :	\
+		    sizeof line - n - 1;				\
+} while (0)
+
+	if (h->nq > 0) {
+		memcpy(q, h->q[0], FP_QLEN);
+		memmove(h->q[0], h->q[1], (FP_QUESTIONS - 1) * FP_QLEN);
+		h->nq--;
+	}
+	if (fp_kind_ids[h->kind]) {
+		id = strtoul(q, &e, 10);
+		qs = *e == ' ' ? e + 1 : e;
+		switch (fl & 3) {
+		case 0:
+		case 1:
+			FP_PUT("%lu ", id);
+			break;
+		case 2:
+			FP_PUT("%lu ", id + 1);
+			break;
+		default:
+			FP_PUT("99999999999999999999 ");
+			break;
+		}
+	}
+	if (fl & 0x04) {		/* truthful */
+		word = "OK";
+		if (h->kind == FK_BASIC && !fp_basic_right(qs))
+			word = "ERR";
+		if (h->kind == FK_DIGEST && strcmp(qs, "\"alice\":\""
+		    FP_REALM "\"") != 0 && strcmp(qs, "\"bob\":\""
+		    FP_REALM "\"") != 0)
+			word = "ERR";
+	}
+	if (h->kind == FK_REWRITE && (res & 0x80)) {
+		/* Squid's legacy forms: a bare URL, or status:URL. */
+		FP_PUT((res & 0x40) ? "%s" : "302:%s", FP_PICK(f,
+		    fp_rewrites));
+	} else
+		FP_PUT("%s", word);
+	switch (h->kind) {
+	case FK_BASIC:
+		if (res & 0x08)
+			FP_PUT(" user=%s", (res & 0x10) ? "alice" : "x%20y");
+		break;
+	case FK_DIGEST:
+		if (!(res & 0x08) && !(fl & 0x04))
+			break;
+		/* "user":"realm" -> the user's HA1 for password pw. */
+		snprintf(a1, sizeof a1, "%.*s:" FP_REALM ":pw",
+		    (int)strcspn(qs + (*qs == '"'), "\""), qs + (*qs == '"'));
+		fp_md5_hex(a1, ha1);
+		switch ((res >> 4) & 3) {
+		case 0:
+			FP_PUT(" ha1=\"%s\"", ha1);
+			break;
+		case 1:
+			FP_PUT(" ha1=%s", ha1);
+			break;
+		case 2:
+			FP_PUT(" ha1=\"%.31s\"", ha1);
+			break;
+		default:
+			FP_PUT(" ha1=\"%s%szz\"", ha1, ha1);
+			break;
+		}
+		break;
+	case FK_REWRITE:
+		if (res & 0x08)
+			FP_PUT(" rewrite-url=%s", FP_PICK(f, fp_rewrites));
+		if (res & 0x10)
+			FP_PUT(" status=%s url=%s", FP_PICK(f, fp_redirects),
+			    FP_PICK(f, fp_rewrites));
+		break;
+	case FK_STOREID:
+		if (res & 0x08)
+			FP_PUT(" store-id=%s", FP_PICK(f, fp_store_ids));
+		break;
+	default:
+		if (res & 0x08)
+			FP_PUT(" user=%s", FP_PICK(f, fp_users));
+		if (res & 0x10)
+			FP_PUT(" tag=%s", (res & 0x20) ? "deny" : "ok");
+		break;
+	}
+	if (ex & 0x01)
+		FP_PUT("%s", fp_extras[(ex >> 1) % 16]);
+	if (ex & 0x20)
+		FP_PUT("%s", fp_extras[pick % 16]);
+	if (ex & 0x40)
+		FP_PUT(" and some text");
+	if (ex & 0x80)
+		FP_PUT(" %.*s", 300, "long value "
+		    "0123456789012345678901234567890123456789012345678901234567"
+		    "8901234567890123456789012345678901234567890123456789012345"
+		    "6789012345678901234567890123456789012345678901234567890123"
+		    "4567890123456789012345678901234567890123456789012345678901"
+		    "2345678901234567890123456789012345678901234567890123456789");
+	if (fl & 0x08)
+		FP_PUT("\r");
+	if (!(fl & 0x10))
+		FP_PUT("\n");
+#undef FP_PUT
+	if (fl & 0x20) {
+		half = n / 2;
+		fp_helper_send(f, h, h->fd, line, half);
+		fp_run_once(f);
+		fp_helper_send(f, h, h->fd, line + half, n - half);
+	} else
+		fp_helper_send(f, h, h->fd, line, n);
+}
+
+/* raw h: up to 64 bytes as they are, to stdout or stderr.  What a
+ * rewriter or store-ID helper says then cannot be told: every body goes
+ * unchecked. */
+static void
+fp_helper_raw(struct fp *f, struct fp_helper *h)
+{
+	unsigned len = fp_u8(f), i;
+	bool err = (len & 0x80) != 0;
+	char b[64];
+
+	len %= 64;
+	for (i = 0; i < len; i++)
+		b[i] = (char)fp_u8(f);
+	if (!err && (h->kind == FK_REWRITE || h->kind == FK_STOREID))
+		f->poison_all = true;
+	fp_helper_send(f, h, err ? h->efd : h->fd, b, len);
+}
+
+static const char *const fp_stderr_lines[] = {
+	"a warning\n", "no newline", "\n", "FATAL: cannot open the file\r\n",
+	"\x01\x02\xff\n",
+};
+
+/* stderr h: a line for cuttle's log. */
+static void
+fp_helper_stderr(struct fp *f, struct fp_helper *h)
+{
+	const char *s = FP_PICK(f, fp_stderr_lines);
+
+	fp_helper_send(f, h, h->efd, s, strlen(s));
+}
+
+/* -- credentials -------------------------------------------------------- */
+
+static const char *const fp_bad_creds[] = {
+	"Basic", "Basic !!!!", "Basic YWxpY2U=", "Basic YQ", "Basic AAAA",
+	"basic YWxpY2U6cHc=", "BASIC   YWxpY2U6cHc=  ", "Negotiate YWJj",
+	"Basic YWxpY2UAOnB3", "Basic YWxpY2U6cHcK", "Basic YWxp Y2U6cHc=",
+	"Digest", "Digest username", "Digest username=\"alice",
+	"Digest username=\"alice\", username=\"bob\"",
+	"Digest username=alice, realm=fuzz, nonce=00, uri=/, response=00",
+	"Digest ,,,, =x", "Bearer abc", "",
+};
+
+/* Basic credentials for user:password, base64 as browsers send them. */
+static void
+fp_creds_basic(struct fp_peer *pe, const char *user, const char *pass)
+{
+	unsigned char in[128], out[180];
+	int n;
+
+	n = snprintf((char *)in, sizeof in, "%s:%s", user, pass);
+	FUZZ_ASSERT(n > 0 && (size_t)n < sizeof in);
+	EVP_EncodeBlock(out, in, n);
+	fp_queuef(pe, "Proxy-Authorization: Basic %s\r\n", out);
+}
+
+/* Digest credentials (RFC 7616, MD5, qop=auth) for the last nonce, right
+ * for user:realm:password and this request, or with one thing wrong. */
+static void
+fp_creds_digest(struct fp *f, struct fp_peer *pe, const char *method,
+    const char *target, unsigned how)
+{
+	const char *user = FP_PICK(f, fp_users), *pass = FP_PICK(f,
+	    fp_passwords), *uri = (how & 0x08) ? "/other" : target;
+	const char *nonce = f->nonce[0] != '\0' && !(how & 0x10) ? f->nonce :
+	    "deadbeefdeadbeefdeadbeefdeadbeef";
+	char a[512], ha1[33], ha2[33], resp[33], nc[9];
+
+	if (!(how & 0x20))
+		f->nc++;
+	snprintf(nc, sizeof nc, "%08x", f->nc);
+	snprintf(a, sizeof a, "%s:" FP_REALM ":%s", user, pass);
+	fp_md5_hex(a, ha1);
+	snprintf(a, sizeof a, "%s:%s", method, target);
+	fp_md5_hex(a, ha2);
+	if (how & 0x40)
+		snprintf(a, sizeof a, "%s:%s:%s", ha1, nonce, ha2);
+	else
+		snprintf(a, sizeof a, "%s:%s:%s:c0ffee:auth:%s", ha1, nonce,
+		    nc, ha2);
+	fp_md5_hex(a, resp);
+	fp_queuef(pe, "Proxy-Authorization: Digest username=\"%s\", "
+	    "realm=\"" FP_REALM "\", nonce=\"%s\", uri=\"%s\", "
+	    "response=\"%s\"%s%s%s%s\r\n", user, nonce, uri, resp,
+	    (how & 0x40) ? "" : ", qop=auth, nc=", (how & 0x40) ? "" : nc,
+	    (how & 0x40) ? "" : ", cnonce=\"c0ffee\"",
+	    (how & 0x80) ? ", algorithm=SHA-256" : ", algorithm=MD5");
+}
+
+/* A Proxy-Authorization field, as f->creds says: Basic for a user and
+ * password of the tables, Digest right or with one thing wrong, a broken
+ * one of the list, or "Basic " and bytes of the script's. */
+static void
+fp_queue_creds(struct fp *f, struct fp_peer *pe, const char *method,
+    const char *target)
+{
+	char raw[48];
+	unsigned i, len;
+
+	switch (f->creds % 5) {
+	case 0:
+		fp_creds_basic(pe, FP_PICK(f, fp_users), FP_PICK(f,
+		    fp_passwords));
+		break;
+	case 1:
+	case 2:
+		fp_creds_digest(f, pe, method, target, f->creds);
+		break;
+	case 3:
+		if (f->creds & 0x80) {
+			fp_queuef(pe, "Proxy-Authorization: Basic ");
+			for (i = 0; i < 20; i++)
+				fp_queuef(pe, "%.250s", "QUFB"
+				    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+				    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+				    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+				    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+				    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+				    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
+			fp_queuef(pe, "\r\n");
+		} else
+			fp_queuef(pe, "Proxy-Authorization: %s\r\n",
+			    FP_PICK(f, fp_bad_creds));
+		break;
+	default:
+		len = fp_u8(f) % sizeof raw;
+		for (i = 0; i < len; i++) {
+			raw[i] = (char)fp_u8(f);
+			if (raw[i] == '\r' || raw[i] == '\n')
+				raw[i] = ' ';
+		}
+		fp_queuef(pe, "Proxy-Authorization: Basic %.*s\r\n", (int)len,
+		    raw);
+		break;
+	}
+}
+
 static void
 fp_read(struct fp *f, struct fp_peer *pe)
 {
@@ -853,6 +1444,8 @@ fp_read_all(struct fp *f)
 		fp_read(f, &f->origins[i]);
 	for (i = 0; i < f->nclients; i++)
 		fp_read(f, &f->clients[i]);
+	for (i = 0; i < f->nhelpers; i++)
+		fp_helper_read(f, &f->helpers[i]);
 }
 
 /* Nothing to do for the tick: it only bounds how long a poll waits. */
@@ -880,6 +1473,9 @@ static const char *const fp_hosts[] = {
 static const char *const fp_paths[] = {
 	"/", "/a", "/b?x=1", "/c/d.html", "/big", "/squid-internal-mgr/info",
 	"/squid-internal-mgr/menu", "/%7ea",
+	/* The helpers' (the conf's acls): basic or digest auth, url_rewrite,
+	 * store_id, external acls (the second with %LOGIN). */
+	"/auth", "/rw", "/sid", "/ext", "/auth/ext", "/sid/2",
 };
 static const char *const fp_methods[] = {
 	"GET", "GET", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
@@ -901,8 +1497,6 @@ static const char *const fp_dates[] = {
 	"Fri, 01 Jan 2100 00:00:00 GMT", "garbage",
 };
 
-#define FP_PICK(f, v)	((v)[fp_u8(f) % (sizeof(v) / sizeof((v)[0]))])
-
 static void
 fp_op_request(struct fp *f, struct fp_peer *pe)
 {
@@ -913,21 +1507,30 @@ fp_op_request(struct fp *f, struct fp_peer *pe)
 	bool connect = strcmp(method, "CONNECT") == 0;
 	bool origin_form = (fl & 0x01) != 0;
 	struct fp_req *r;
+	char target[128];
 
 	if (connect)
-		fp_queuef(pe, "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n",
-		    host, (fl & 0x02) ? 443 : 80, host, (fl & 0x02) ? 443 : 80);
+		snprintf(target, sizeof target, "%s:%u", host, (fl & 0x02) ?
+		    443 : 80);
 	else if (origin_form)
-		fp_queuef(pe, "%s %s HTTP/1.%c\r\nHost: %s\r\n", method,
-		    path, (fl & 0x04) ? '0' : '1', host);
+		snprintf(target, sizeof target, "%s", path);
 	else if (fl & 0x02 && strcmp(host, "localhost") == 0)
-		fp_queuef(pe, "%s cache_object://localhost/%s HTTP/1.1\r\n"
-		    "Host: localhost\r\n", method, (fl & 0x04) ? "info" :
-		    "counters");
+		snprintf(target, sizeof target, "cache_object://localhost/%s",
+		    (fl & 0x04) ? "info" : "counters");
 	else
-		fp_queuef(pe, "%s %s://%s%s HTTP/1.%c\r\nHost: %s\r\n",
-		    method, f->https ? "https" : "http", host, path,
-		    (fl & 0x04) ? '0' : '1', host);
+		snprintf(target, sizeof target, "%s://%s%s", f->https ?
+		    "https" : "http", host, path);
+	if (connect)
+		fp_queuef(pe, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", target,
+		    target);
+	else
+		fp_queuef(pe, "%s %s HTTP/1.%c\r\nHost: %s\r\n", method,
+		    target, (fl & 0x04) && !(fl & 0x02 && strcmp(host,
+		    "localhost") == 0 && !origin_form) ? '0' : '1', host);
+	if (f->creds_on) {
+		fp_queue_creds(f, pe, method, target);
+		f->creds_on = false;
+	}
 	if (fl & 0x08)
 		fp_queuef(pe, "Cache-Control: %s\r\n", FP_PICK(f, fp_req_cc));
 	if (fl & 0x10)
@@ -1204,6 +1807,11 @@ enum fp_op {
 	FP_OP_HELLO,
 	FP_OP_TLS_PEER,
 	FP_OP_TLS_TAMPER,
+	FP_OP_AUTH,
+	FP_OP_HELPER_ANSWER,
+	FP_OP_HELPER_RAW,
+	FP_OP_HELPER_STDERR,
+	FP_OP_HELPER_CLOSE,
 	FP_OP__COUNT
 };
 
@@ -1234,6 +1842,7 @@ static void
 fp_script(struct fp *f)
 {
 	struct comm_conn *c;
+	struct fp_helper *hp;
 	struct fp_peer *pe;
 	unsigned op, ops, i, b;
 	int fd;
@@ -1281,6 +1890,30 @@ fp_script(struct fp *f)
 			    f->clients[b % f->nclients].tls != NULL)
 				fp_tls_peer_tamper(f,
 				    &f->clients[b % f->nclients]);
+			break;
+		case FP_OP_AUTH:
+			b = fp_u8(f);
+			f->creds = fp_u8(f);
+			f->creds_on = true;
+			if (f->nclients > 0)
+				fp_op_request(f, &f->clients[b % f->nclients]);
+			f->creds_on = false;
+			break;
+		case FP_OP_HELPER_ANSWER:
+		case FP_OP_HELPER_RAW:
+		case FP_OP_HELPER_STDERR:
+		case FP_OP_HELPER_CLOSE:
+			hp = fp_pick_helper(f, fp_u8(f));
+			if (hp == NULL)
+				break;
+			if (op == FP_OP_HELPER_ANSWER)
+				fp_helper_answer(f, hp);
+			else if (op == FP_OP_HELPER_RAW)
+				fp_helper_raw(f, hp);
+			else if (op == FP_OP_HELPER_STDERR)
+				fp_helper_stderr(f, hp);
+			else
+				fp_helper_close(hp);
 			break;
 		case FP_OP_REQUEST:
 			b = fp_u8(f);
@@ -1362,6 +1995,7 @@ fp_start(struct fp *f)
 	f->loop = comm_loop_new();
 	FUZZ_ASSERT(f->loop != NULL);
 	comm_loop_set_connector(f->loop, fp_connector, f);
+	comm_loop_set_spawner(f->loop, fp_spawner, f);
 	f->tick = comm_timer_new(f->loop, fp_tick, f);
 	FUZZ_ASSERT(f->tick != NULL);
 	dns_params_from_conf(&dp, f->conf);
@@ -1379,6 +2013,21 @@ fp_start(struct fp *f)
 	FUZZ_ASSERT(f->store != NULL);
 	f->mgr = mgr_new(f->loop);
 	FUZZ_ASSERT(f->mgr != NULL);
+	f->auth = auth_new(f->loop, &f->conf->auth_param, &errors);
+	FUZZ_ASSERT(errors == 0 && f->auth != NULL);
+	f->adapt = client_adapt_new(f->loop, f->conf, &errors);
+	FUZZ_ASSERT(errors == 0 && f->adapt != NULL);
+	f->externals = acl_externals_new(f->loop,
+	    &f->conf->external_acl_type, &errors);
+	FUZZ_ASSERT(errors == 0 && f->externals != NULL);
+	FUZZ_ASSERT(helper_register_metrics(&f->pools,
+	    mgr_actions(f->mgr)) == 0);
+	FUZZ_ASSERT(auth_register(f->auth, mgr_actions(f->mgr),
+	    &f->pools) == 0);
+	FUZZ_ASSERT(client_adapt_replace(NULL, f->adapt, mgr_actions(f->mgr),
+	    &f->pools) == 0);
+	FUZZ_ASSERT(acl_externals_replace(NULL, f->externals,
+	    mgr_actions(f->mgr), &f->pools) == 0);
 	memset(&deps, 0, sizeof deps);
 	deps.loop = f->loop;
 	deps.conf = f->conf;
@@ -1386,6 +2035,9 @@ fp_start(struct fp *f)
 	deps.store = f->store;
 	deps.mgr = f->mgr;
 	deps.dns = f->dns;
+	deps.auth = f->auth;
+	deps.adapt = f->adapt;
+	deps.externals = f->externals;
 	client_rules_lend(&f->rules, &deps);
 	f->client = client_ctx_new(&deps);
 	FUZZ_ASSERT(f->client != NULL);
@@ -1409,6 +2061,9 @@ fp_stop(struct fp *f)
 		fp_run_once(f);
 	}
 	client_ctx_free(&f->client);
+	auth_free(&f->auth);
+	client_adapt_free(&f->adapt);
+	acl_externals_free(&f->externals);
 	store_index_free(&f->store);
 	mgr_free(&f->mgr);
 	fwd_ctx_free(&f->fwd);
@@ -1433,6 +2088,8 @@ fp_stop(struct fp *f)
 		fp_peer_fini(&f->clients[i]);
 	for (i = 0; i < FP_ORIGINS; i++)
 		fp_peer_fini(&f->origins[i]);
+	for (i = 0; i < f->nhelpers; i++)
+		fp_helper_close(&f->helpers[i]);
 }
 
 static unsigned
@@ -1664,7 +2321,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* The resolver's one name server refuses: a name hosts_file does
 	 * not know fails, and nothing is sent past loopback. */
 	FUZZ_ASSERT(asprintf(&fp_conf_text,
-	    "http_access allow all\n"
 	    "cache_mem 1 MB\n"
 	    "maximum_object_size_in_memory 64 KB\n"
 	    "hosts_file %s\n"
@@ -1686,7 +2342,45 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "sslproxy_cert_error deny all\n"
 	    "ssl_bump peek step1\n"
 	    "ssl_bump splice spliced\n"
-	    "ssl_bump bump all\n", fp_hosts_path) > 0);
+	    "ssl_bump bump all\n"
+	    "auth_param basic program fuzz-basic\n"
+	    "auth_param basic children 2 startup=0\n"
+	    "auth_param basic credentialsttl 30 seconds\n"
+	    "auth_param basic utf8 on\n"
+	    "auth_param basic timeout 20 seconds\n"
+	    "auth_param digest program fuzz-digest\n"
+	    "auth_param digest children 1 concurrency=3\n"
+	    "auth_param digest realm " FP_REALM "\n"
+	    "auth_param digest nonce_max_count 4\n"
+	    "auth_param digest nonce_max_duration 2 minutes\n"
+	    "url_rewrite_program fuzz-rewrite\n"
+	    "url_rewrite_children 2 startup=1 concurrency=4 queue-size=6\n"
+	    "url_rewrite_timeout 40 seconds on_timeout=bypass\n"
+	    "acl rwpath urlpath_regex ^/rw\n"
+	    "url_rewrite_access allow rwpath\n"
+	    "url_rewrite_access deny all\n"
+	    "store_id_program fuzz-storeid\n"
+	    "store_id_children 1\n"
+	    "acl sidpath urlpath_regex ^/sid\n"
+	    "store_id_access allow sidpath\n"
+	    "store_id_access deny all\n"
+	    "external_acl_type fx ttl=5 negative_ttl=2 children-max=2 "
+	    "concurrency=3 %%SRC %%DST %%>{Host} %%URI %%METHOD %%PATH "
+	    "%%EXT_USER fuzz-ext\n"
+	    "external_acl_type fy ttl=0 children-max=1 %%LOGIN %%PATH "
+	    "fuzz-extlogin\n"
+	    "acl authpath urlpath_regex ^/auth\n"
+	    "acl extpath urlpath_regex ^/ext\n"
+	    "acl loginpath urlpath_regex ^/auth/ext\n"
+	    "acl authed proxy_auth REQUIRED\n"
+	    "acl ext external fx\n"
+	    "acl extlogin external fy\n"
+	    "acl denied note tag deny\n"
+	    "http_access deny authpath !authed\n"
+	    "http_access deny extpath !ext\n"
+	    "http_access deny loginpath !extlogin\n"
+	    "http_access deny denied\n"
+	    "http_access allow all\n", fp_hosts_path) > 0);
 	return (0);
 }
 

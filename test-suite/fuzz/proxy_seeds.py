@@ -14,13 +14,22 @@ import sys
 import tempfile
 
 CLIENT, REQUEST, REPLY, RAW, SEND, RUN, SHUT, RESET, CLOSE, WARP, REFUSE, \
-    SEND_ALL, CLIENT_TLS, HTTPS, CLIENT_BUMP, HELLO, TLS_PEER, TLS_TAMPER = \
-    range(18)
+    SEND_ALL, CLIENT_TLS, HTTPS, CLIENT_BUMP, HELLO, TLS_PEER, TLS_TAMPER, \
+    AUTH, H_ANSWER, H_RAW, H_STDERR, H_CLOSE = range(23)
 # fuzz_proxy.c's ClientHellos (hello operation)
 H_A, H_B, H_NONE, H_A12, H_ECH = range(5)
 GET, HEAD, POST, PUT, DELETE, OPTIONS, PURGE, CONNECT, TRACE = \
     0, 3, 4, 5, 6, 7, 8, 9, 11
 A, B, IP, A80, LOCALHOST = range(5)
+# fuzz_proxy.c's paths for the helpers
+P_AUTH, P_RW, P_SID, P_EXT, P_AUTH_EXT, P_SID2 = range(8, 14)
+# credentials (the AUTH operation): Basic, Digest right, a broken one
+BASIC, DIGEST, BROKEN = 0, 1, 3
+ALICE, BOB = 0, 1
+PW, WRONG = 0, 1
+# answer flags: truthful (the right password's OK, the right HA1); keys
+TRUTHFUL = 0x04
+KEY1, KEY2, LEGACY = 0x08, 0x10, 0x80
 S200, S203, S204, S206, S301, S304, S404, S500, S100 = \
     0, 4, 5, 6, 7, 8, 9, 11, 14
 CL, CHUNKED, UNTIL_CLOSE = 0x00, 0x80, 0xc0
@@ -70,6 +79,18 @@ def req(cl=0, method=GET, host=A, path=1, origin_form=False, http10=False,
         fl2 |= 0x20
         ext.append(body)
     return [REQUEST, cl, fl, fl2, method, host, path] + ext
+
+
+def auth(cl=0, kind=BASIC, user=ALICE, pw=PW, path=P_AUTH, pick=0):
+    """A GET with credentials: Basic or Digest for user and pw of the
+    tables, or the pick-th broken one."""
+    creds = [user, pw] if kind in (BASIC, DIGEST) else [pick]
+    return [AUTH, cl, kind, 0, 0, GET, A, path] + creds
+
+
+def answer(h=0, fl=0, res=0, ex=0, pick=0, tail=()):
+    """The answer of the h-th helper with questions to its oldest."""
+    return [H_ANSWER, h, fl, res, ex, pick] + list(tail)
 
 
 def reply(org=0, status=S200, blen=2, framing=CL, cc=None, etag=None,
@@ -331,6 +352,61 @@ SEEDS = {
         bump_connect(B), req(0), send_all(), run(), run()),
     "bump-refused-origin": flow(
         [REFUSE], bump_connect(), hello(), send_all(), run(), run()),
+    # Helpers, played by the fuzzer.  Basic: 407 (which closes client
+    # 0), the right password (the helper asked once), the cached
+    # credentials (a hit), then a wrong password.
+    "auth-basic": flow(
+        client(), req(path=P_AUTH), send_all(), run(), client(),
+        auth(cl=1), send_all(), run(), answer(fl=TRUTHFUL), run(),
+        reply(cc=0), send_all(), run(), auth(cl=1), send_all(), run(),
+        auth(cl=1, pw=WRONG), send_all(), run(), answer(fl=TRUTHFUL),
+        run()),
+    # Digest: the 407's nonce, credentials computed for it, the helper's
+    # HA1; then the next use of the nonce.
+    "auth-digest": flow(
+        client(), req(path=P_AUTH), send_all(), run(), client(),
+        auth(cl=1, kind=DIGEST), send_all(), run(), answer(fl=TRUTHFUL),
+        run(), reply(), send_all(), run(), auth(cl=1, kind=DIGEST),
+        send_all(), run(), reply(), send_all(), run()),
+    "auth-broken": flow(
+        client(), auth(kind=BROKEN, pick=2), auth(kind=BROKEN, pick=15),
+        auth(kind=BROKEN, pick=8), send_all(), run(), run()),
+    "rewrite": flow(
+        client(), req(path=P_RW), send_all(), run(),
+        answer(res=KEY1, tail=[0]), run(), reply(), send_all(), run()),
+    "rewrite-legacy-302": flow(
+        client(), req(path=P_RW), send_all(), run(),
+        answer(res=LEGACY, tail=[1]), run(), send_all(), run()),
+    "rewrite-redirect": flow(
+        client(), req(path=P_RW), send_all(), run(),
+        answer(res=KEY2, tail=[1, 0]), run(), send_all(), run()),
+    "store-id-shared": flow(
+        client(), req(path=P_SID), send_all(), run(),
+        answer(res=KEY1, tail=[0]), run(), reply(cc=0), send_all(), run(),
+        req(path=P_SID2), send_all(), run(), answer(res=KEY1, tail=[0]),
+        run(), send_all(), run()),
+    "external-tag": flow(
+        client(), req(path=P_EXT), send_all(), run(),
+        answer(res=KEY2 | 0x20), run(), req(path=P_EXT), send_all(),
+        run(), send_all(), run()),
+    "external-login": flow(
+        client(), auth(path=P_AUTH_EXT), send_all(), run(),
+        answer(fl=TRUTHFUL), run(), answer(res=KEY1, tail=[0]), run(),
+        reply(), send_all(), run()),
+    "helper-dies": flow(
+        client(), req(path=P_RW), send_all(), run(), [H_CLOSE, 0], run(),
+        answer(), run(), reply(), send_all(), run()),
+    "helper-garbage": flow(
+        client(), req(path=P_SID), send_all(), run(),
+        [H_RAW, 0, 5] + list(b"x\n\nOK"), [H_STDERR, 0, 3], run(),
+        answer(fl=0x10, ex=0x81), answer(fl=0x20), run(), reply(),
+        send_all(), run()),
+    "helper-client-leaves": flow(
+        client(), req(path=P_RW), send_all(), run(), [RESET, c(0)],
+        run(), answer(), run(), run()),
+    "helper-timeout": flow(
+        client(), req(path=P_RW), send_all(), run(), warp(4), run(),
+        run(), reply(), send_all(), run()),
 }
 
 
