@@ -1465,6 +1465,12 @@ static const char *const fp_paths[] = {
 	/* The helpers' (the conf's acls): basic or digest auth, url_rewrite,
 	 * store_id, external acls (the second with %LOGIN). */
 	"/auth", "/rw", "/sid", "/ext", "/auth/ext", "/sid/2",
+	/* Their manager pages, with the pools' live state. */
+	"/squid-internal-mgr/redirector",
+	"/squid-internal-mgr/basicauthenticator",
+	"/squid-internal-mgr/digestauthenticator", "/squid-internal-mgr/fx",
+	"/squid-internal-mgr/active_requests", "/squid-internal-mgr/metrics",
+	"/squid-internal-mgr/objects",
 };
 static const char *const fp_methods[] = {
 	"GET", "GET", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
@@ -2030,6 +2036,9 @@ fp_start(struct fp *f)
 	client_rules_lend(&f->rules, &deps);
 	f->client = client_ctx_new(&deps);
 	FUZZ_ASSERT(f->client != NULL);
+	FUZZ_ASSERT(client_register_pages(f->client) == 0);
+	FUZZ_ASSERT(store_register_pages(f->store, mgr_actions(f->mgr)) ==
+	    0);
 }
 
 /* As main.c's cuttle_fini(): transfers in flight are cut, their

@@ -23,6 +23,8 @@ GET, HEAD, POST, PUT, DELETE, OPTIONS, PURGE, CONNECT, TRACE = \
 A, B, IP, A80, LOCALHOST = range(5)
 # fuzz_proxy.c's paths for the helpers
 P_AUTH, P_RW, P_SID, P_EXT, P_AUTH_EXT, P_SID2 = range(8, 14)
+P_MGR_RW, P_MGR_BASIC, P_MGR_DIGEST, P_MGR_EXT, P_MGR_ACTIVE, \
+    P_MGR_METRICS, P_MGR_OBJECTS = range(14, 21)
 # credentials (the AUTH operation): Basic, Digest right, a broken one
 BASIC, DIGEST, BROKEN = 0, 1, 3
 ALICE, BOB = 0, 1
@@ -404,6 +406,18 @@ SEEDS = {
     "helper-client-leaves": flow(
         client(), req(path=P_RW), send_all(), run(), [RESET, c(0)],
         run(), answer(), run(), run()),
+    # The pools' manager pages while questions wait.
+    "helper-pages": flow(
+        client(), req(path=P_RW), auth(kind=DIGEST, path=P_AUTH),
+        send_all(), run(), client(),
+        req(cl=1, host=LOCALHOST, path=P_MGR_RW, origin_form=True),
+        req(cl=1, host=LOCALHOST, path=P_MGR_BASIC, origin_form=True),
+        req(cl=1, host=LOCALHOST, path=P_MGR_DIGEST, origin_form=True),
+        req(cl=1, host=LOCALHOST, path=P_MGR_EXT, origin_form=True),
+        req(cl=1, host=LOCALHOST, path=P_MGR_ACTIVE, origin_form=True),
+        req(cl=1, host=LOCALHOST, path=P_MGR_METRICS, origin_form=True),
+        req(cl=1, host=LOCALHOST, path=P_MGR_OBJECTS, origin_form=True),
+        send_all(), run(), run()),
     "helper-timeout": flow(
         client(), req(path=P_RW), send_all(), run(), warp(4), run(),
         run(), reply(), send_all(), run()),
