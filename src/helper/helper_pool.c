@@ -230,11 +230,12 @@ req_timeout(struct comm_timer *t, void *arg)
 		log_msg(LG_WARN, SEC_HELPER, "helper %s: killing child #%u "
 		    "(pid %ld): it does not answer", p->name, c->id,
 		    (long)c->pid);
+		/* A process goes with its EOF (child_lost() then); a
+		 * spawner's child has no process to wait for. */
 		if (c->pid > 0)
 			(void)kill(c->pid, SIGTERM);
 		else
 			child_lost(c, "was stopped");
-		/* Else child_lost() comes with its EOF. */
 	}
 }
 
@@ -612,12 +613,12 @@ child_write_done(struct comm_conn *conn, const struct comm_result *res,
 
 /*
  * Run p's program on two new socketpairs (stdin and stdout on one, stderr
- * on the other), or ask the loop's spawner for the two ends: *io and *er
- * are cuttle's ends, *pid 0 when no process stands behind them.  0 or an
- * errno.
+ * on the other), or ask the loop's spawner for the two ends: *iofd and
+ * *errfd are cuttle's ends, *pid 0 when no process stands behind them.
+ * 0 or an errno.
  */
 static int
-child_exec(struct helper_pool *p, int *io0, int *er0, pid_t *pid)
+child_exec(struct helper_pool *p, int *iofd, int *errfd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t sa;
@@ -629,8 +630,8 @@ child_exec(struct helper_pool *p, int *io0, int *er0, pid_t *pid)
 	spawn = comm_loop_spawner(p->loop, &arg);
 	if (spawn != NULL) {
 		rc = spawn(p->argv, io, arg);
-		*io0 = io[0];
-		*er0 = io[1];
+		*iofd = io[0];
+		*errfd = io[1];
 		*pid = 0;
 		return (rc < 0 ? -rc : 0);
 	}
@@ -665,8 +666,8 @@ child_exec(struct helper_pool *p, int *io0, int *er0, pid_t *pid)
 	if (rc == 0) {
 		close(io[1]);
 		close(er[1]);
-		*io0 = io[0];
-		*er0 = er[0];
+		*iofd = io[0];
+		*errfd = er[0];
 		return (0);
 	}
 fail:
