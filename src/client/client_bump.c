@@ -177,9 +177,17 @@ client_bump_busy(const struct client_conn *cc)
 {
 	const struct client_txn *t = cc->txn;
 
+	/* Not only while a CONNECT is bumped: also while a request read
+	 * whole is served with bytes of the next one waiting, which may be
+	 * a CONNECT, whose peek needs the read slot free; a read issued
+	 * ahead would still hold it then.  Reading resumes when the
+	 * request is done (client_conn_txn_done()).  With nothing waiting,
+	 * the read ahead stays: a CONNECT must come through it, and is
+	 * read (not pending) by the time it is parsed. */
 	return (cc->bump != NULL && cc->bump->host == NULL && t != NULL &&
-	    t->state != TXN_HEADERS && t->state != TXN_DONE &&
-	    t->req.method == HTTP_M_CONNECT && t->tunnel == NULL);
+	    t->tunnel == NULL && ((t->req_done && buf_chain_len(&cc->in) >
+	    0) || (t->state != TXN_HEADERS && t->state != TXN_DONE &&
+	    t->req.method == HTTP_M_CONNECT)));
 }
 
 bool
@@ -511,6 +519,13 @@ bump_peek(struct client_bump *b, size_t want)
 {
 	struct client_conn *cc = b->cc;
 
+	if (cc->reading) {
+		/* client_bump_busy() keeps this from happening; were a
+		 * read still out, what it takes could not be peeked. */
+		bump_fail(b, "a read of the connection is still pending: "
+		    "the ClientHello cannot be peeked");
+		return;
+	}
 	comm_set_timeout(cc->conn, COMM_TO_READ,
 	    cc->ctx->deps.conf->request_timeout);
 	bump_hold(b);

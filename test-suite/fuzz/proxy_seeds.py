@@ -352,6 +352,12 @@ SEEDS = {
         run()),
     "bump-not-tls": flow(
         bump_connect(B), req(0), send_all(), run(), run()),
+    # A CONNECT pipelined behind another request: its peek must find
+    # the read slot free.
+    "bump-pipelined-connect": flow(
+        [CLIENT_BUMP], req(method=PURGE), req(method=CONNECT,
+                                              port443=True),
+        send_all(), run(), hello(), send_all(), run(), run()),
     "bump-refused-origin": flow(
         [REFUSE], bump_connect(), hello(), send_all(), run(), run()),
     # Helpers, played by the fuzzer.  Basic: 407 (which closes client
