@@ -448,7 +448,10 @@ client_render_active(struct mgr_out *o, const struct mgr_call *c, void *arg)
 		cc = container_of(n, struct client_conn, link);
 		t = cc->txn;
 		mgr_out_printf(o, "Connection: %p\n", (const void *)cc);
-		mgr_out_printf(o, "\tFD %d\n", comm_conn_fd(cc->conn));
+		/* A connection closed while a completion is still to come
+		 * is listed until it has: no descriptor then. */
+		mgr_out_printf(o, "\tFD %d\n", cc->conn != NULL ?
+		    comm_conn_fd(cc->conn) : -1);
 		mgr_out_printf(o, "\tremote: %s\n", client_addr_str(&cc->peer,
 		    peer, sizeof peer));
 		(void)client_conn_local(cc, &la);
