@@ -82,19 +82,16 @@ fmt_put(struct fmt_out *o, const char *s, size_t len)
 	o->n += len;
 }
 
-/* A value, %-escaped; "-" when absent or empty. */
+/* s (len bytes) %-escaped: no blank, control, quote, backslash or '%'
+ * is left to end the word or confuse the helper. */
 static void
-fmt_value(struct fmt_out *o, const char *s, size_t len)
+fmt_escaped(struct fmt_out *o, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char esc[3];
 	size_t i, run;
 	unsigned char c;
 
-	if (s == NULL || len == 0) {
-		fmt_put(o, "-", 1);
-		return;
-	}
 	for (i = 0; i < len; i = run + 1) {
 		for (run = i; run < len; run++) {
 			c = (unsigned char)s[run];
@@ -111,6 +108,16 @@ fmt_value(struct fmt_out *o, const char *s, size_t len)
 		esc[2] = hex[c & 0xf];
 		fmt_put(o, esc, 3);
 	}
+}
+
+/* A value, %-escaped; "-" when absent or empty. */
+static void
+fmt_value(struct fmt_out *o, const char *s, size_t len)
+{
+	if (s == NULL || len == 0)
+		fmt_put(o, "-", 1);
+	else
+		fmt_escaped(o, s, len);
 }
 
 /* v in decimal, NUL-terminated, in buf (DEC_MAX + 1 bytes). */
@@ -186,25 +193,34 @@ fmt_header(struct fmt_out *o, const struct http_msg *m, const char *name,
     size_t len)
 {
 	const struct http_field *f;
-	char buf[4096];
-	size_t n = 0, i, vlen;
+	size_t i, joined = 0;
 
+	/* Its lines joined by ", " (none before an empty first one),
+	 * escaped as they go out, as long as the line has room: "-" when
+	 * there is none or all are empty. */
 	for (i = 0; m != NULL && i < m->nfields; i++) {
+		f = &m->fields[i];
+		if (f->name.len == len && strncasecmp(http_msg_ptr(m,
+		    f->name), name, len) == 0)
+			joined += f->value.len;
+	}
+	if (joined == 0) {
+		fmt_put(o, "-", 1);
+		return;
+	}
+	joined = 0;
+	for (i = 0; i < m->nfields; i++) {
 		f = &m->fields[i];
 		if (f->name.len != len || strncasecmp(http_msg_ptr(m, f->name),
 		    name, len) != 0)
 			continue;
-		vlen = f->value.len;
-		if (n + vlen + 2 >= sizeof buf)
-			break;
-		if (n > 0) {
-			memcpy(buf + n, ", ", 2);
-			n += 2;
+		if (joined > 0) {
+			fmt_escaped(o, ", ", 2);
+			joined += 2;
 		}
-		memcpy(buf + n, http_msg_ptr(m, f->value), vlen);
-		n += vlen;
+		fmt_escaped(o, http_msg_ptr(m, f->value), f->value.len);
+		joined += f->value.len;
 	}
-	fmt_value(o, buf, n);
 }
 
 /* The code at s (after '%'): its length, and *code, *hname, *hlen for a

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "conf/conf.h"
 #include "http/http_hdr.h"
+#include "http/http_msg.h"
 #include "acl/acl.h"
 #include "log_capture.h"
 
@@ -1601,6 +1602,40 @@ START_TEST(format_codes_escape_and_dash_unknown)
 }
 END_TEST
 
+/* A header's lines joined by ", ", however long: all of them, or the
+ * line does not fit (-E2BIG), never a cut value or "-" for a long one. */
+START_TEST(format_header_lines_whole)
+{
+	static char big[6000], out[16384];
+	struct acl_request req;
+	struct http_msg m;
+	int n;
+
+	memset(&req, 0, sizeof req);
+	http_msg_init(&m, HTTP_MSG_REQUEST);
+	req.msg = &m;
+	ck_assert_int_eq(http_msg_add_field(&m, "X-Empty", 7, "", 0), 0);
+	ck_assert_int_eq(http_msg_add_field(&m, "Via", 3, "", 0), 0);
+	ck_assert_int_eq(http_msg_add_field(&m, "via", 3, "1.1 a", 5), 0);
+	ck_assert_int_eq(http_msg_add_field(&m, "Via", 3, "1.1 b", 5), 0);
+	n = format_expand("%>{Via} %>{X-Empty} %>{X-None}", &req, NULL, out,
+	    sizeof out);
+	ck_assert_int_gt(n, 0);
+	/* No ", " before an empty first line; empty or absent: "-". */
+	ck_assert_str_eq(out, "1.1%20a,%201.1%20b - -");
+	memset(big, 'c', sizeof big - 1);
+	ck_assert_int_eq(http_msg_add_field(&m, "Cookie", 6, big, 4094), 0);
+	ck_assert_int_eq(http_msg_add_field(&m, "Cookie", 6, big, 5000), 0);
+	n = format_expand("%>{Cookie}", &req, NULL, out, sizeof out);
+	ck_assert_int_eq(n, 4094 + 4 + 5000);	/* ", " is ",%20" */
+	ck_assert_int_eq(out[4094], ',');
+	ck_assert_uint_eq(strspn(out + 4098, "c"), 5000);
+	ck_assert_int_eq(format_expand("%>{Cookie}", &req, NULL, out, 9000),
+	    -E2BIG);
+	http_msg_fini(&m);
+}
+END_TEST
+
 /* note tag|user: what an external acl's helper said for this request. */
 START_TEST(note_matches_the_helpers_annotations)
 {
@@ -1661,6 +1696,7 @@ acl_suite(void)
 	tcase_add_test(tc, denial_by_an_auth_acl_is_flagged);
 	tcase_add_test(tc, max_user_ip_matches_above_the_count_and_says_so);
 	tcase_add_test(tc, format_codes_escape_and_dash_unknown);
+	tcase_add_test(tc, format_header_lines_whole);
 	tcase_add_test(tc, note_matches_the_helpers_annotations);
 	tcase_add_test(tc, builtins_exist_and_stock_redefinitions_are_harmless);
 	tcase_add_test(tc, ssl_server_name_follows_the_step);
