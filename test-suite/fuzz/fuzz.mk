@@ -106,6 +106,14 @@ fuzz_auth: obj/fuzz/fuzz_auth.o obj/fuzz/fuzz_common.o $(AUTH_OBJS) \
 	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
 	    $(PROXY_LIBS) -lm
 
+# Helper lines: acl_format.c, which needs only base/log.c (check_fail())
+# below it; the request's fields are http_msg.c's.
+FORMAT_OBJS := obj/src/acl/acl_format.o
+fuzz_format: obj/fuzz/fuzz_format.o obj/fuzz/fuzz_common.o $(FORMAT_OBJS) \
+	    libcuttle-fuzz.a
+	@echo "  LD(fuzz) $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) -lm
+
 libcuttle-fuzz.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar cr $@ $(LIB_OBJS)

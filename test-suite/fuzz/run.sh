@@ -26,6 +26,7 @@ for t in "$@"; do
 	url)	dict=$src/url.dict ;;
 	helper)	dict=$src/helper.dict ;;
 	auth)	dict=$src/auth.dict ;;
+	format)	dict=$src/format.dict ;;
 	*)	dict=$src/http.dict ;;
 	esac
 	rm -f "crashes/$t-"*
