@@ -81,38 +81,21 @@ fuzz_proxy: obj/fuzz/fuzz_proxy.o obj/fuzz/fuzz_common.o libcuttle-proxy.a
 	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
 	    $(PROXY_LIBS) -lm
 
+# Targets whose module is not in libcuttle-fuzz.a: its objects (and
+# libraries) on top of the rule for all (fuzz_%, below).
 # ssl_bump's ClientHello parser, with the name check it uses (OpenSSL).
-HELLO_OBJS := obj/src/tls/tls_hello.o obj/src/tls/tls_mint.o \
+fuzz_hello: obj/src/tls/tls_hello.o obj/src/tls/tls_mint.o \
 	obj/src/tls/tls_ctx.o obj/src/tls/tls_verify.o
-fuzz_hello: obj/fuzz/fuzz_hello.o obj/fuzz/fuzz_common.o $(HELLO_OBJS) \
-	    libcuttle-fuzz.a
-	@echo "  LD(fuzz) $@"
-	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
-	    $(PROXY_LIBS) -lm
-
+fuzz_hello: EXTRA_LIBS = $(PROXY_LIBS)
 # Helper answers: helper_reply.c, which needs only base/log.c below it.
-HELPER_OBJS := obj/src/helper/helper_reply.o
-fuzz_helper: obj/fuzz/fuzz_helper.o obj/fuzz/fuzz_common.o $(HELPER_OBJS) \
-	    libcuttle-fuzz.a
-	@echo "  LD(fuzz) $@"
-	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) -lm
-
+fuzz_helper: obj/src/helper/helper_reply.o
 # Basic credentials and what utf8 on does with them (OpenSSL's base64
 # decoder and digests).
-AUTH_OBJS := obj/src/auth/auth_decode.o
-fuzz_auth: obj/fuzz/fuzz_auth.o obj/fuzz/fuzz_common.o $(AUTH_OBJS) \
-	    libcuttle-fuzz.a
-	@echo "  LD(fuzz) $@"
-	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
-	    $(PROXY_LIBS) -lm
-
+fuzz_auth: obj/src/auth/auth_decode.o
+fuzz_auth: EXTRA_LIBS = $(PROXY_LIBS)
 # Helper lines: acl_format.c, which needs only base/log.c (check_fail())
 # below it; the request's fields are http_msg.c's.
-FORMAT_OBJS := obj/src/acl/acl_format.o
-fuzz_format: obj/fuzz/fuzz_format.o obj/fuzz/fuzz_common.o $(FORMAT_OBJS) \
-	    libcuttle-fuzz.a
-	@echo "  LD(fuzz) $@"
-	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) -lm
+fuzz_format: obj/src/acl/acl_format.o
 
 libcuttle-fuzz.a: $(LIB_OBJS)
 	@rm -f $@
@@ -120,7 +103,8 @@ libcuttle-fuzz.a: $(LIB_OBJS)
 
 fuzz_%: obj/fuzz/fuzz_%.o obj/fuzz/fuzz_common.o libcuttle-fuzz.a
 	@echo "  LD(fuzz) $@"
-	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) -lm
+	@$(FUZZ_CC) -fsanitize=fuzzer $(SAN) -o $@ $^ $(LLHTTP_LIBS) \
+	    $(EXTRA_LIBS) -lm
 
 # The directive names, for fuzz_conf's dictionary.
 conf.dict: $(S)/conf/directives.def $(S)/conf/unsupported.def
