@@ -457,7 +457,8 @@ void	client_bump_free(struct client_bump **bp);
 bool	client_bump_wants(const struct client_txn *t);
 void	client_bump_start(struct client_txn *t);
 /* client_bump_busy() - the connection must not read: the ClientHello
- * is to stay in the socket. */
+ * is to stay in the socket (a CONNECT being bumped, or one that may be
+ * waiting behind the request being served). */
 bool	client_bump_busy(const struct client_conn *cc);
 /* client_bump_request() - a request inside a bumped connection becomes
  * https://host[:port]/path, or is answered with the origin's failure
