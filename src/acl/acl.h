@@ -392,7 +392,8 @@ void	acl_format_free(struct acl_format **fp);
 int	acl_format_expand(const struct acl_format *f,
 	    const struct acl_request *req, const char *data, char *out,
 	    size_t cap);
-/* acl_format_has() - does f use the code code ("DATA", ">a")? */
+/* acl_format_has() - does f use the code code ("DATA", ">a", ">{Via}":
+ * that header, its name in any case)? */
 bool	acl_format_has(const struct acl_format *f, const char *code);
 
 #endif /* CUTTLE_ACL_H */

@@ -345,8 +345,11 @@ acl_format_has(const struct acl_format *f, const char *code)
 	CHECK_OBJ_NOTNULL(f, ACL_FORMAT_MAGIC);
 	if (fmt_parse_code(code, &want, &h, &hl) == 0)
 		return (false);
+	/* A header code is that header's, in any case of its name. */
 	for (i = 0; i < f->n; i++)
-		if (!f->pieces[i].literal && f->pieces[i].code == want)
+		if (!f->pieces[i].literal && f->pieces[i].code == want &&
+		    (want != FMT_HEADER || (f->pieces[i].len == hl &&
+		    strncasecmp(f->pieces[i].s, h, hl) == 0)))
 			return (true);
 	return (false);
 }

@@ -1592,6 +1592,9 @@ START_TEST(format_codes_escape_and_dash_unknown)
 	f = acl_format_new("%SRC %>{Host} %{X-Y} %ru", &bad);
 	ck_assert_ptr_nonnull(f);
 	ck_assert(!acl_format_has(f, "DATA"));
+	ck_assert(acl_format_has(f, ">{host}"));
+	ck_assert(acl_format_has(f, ">ha{X-Y}"));
+	ck_assert(!acl_format_has(f, ">{Via}"));
 	acl_format_free(&f);
 	ck_assert_ptr_null(f);
 	ck_assert_ptr_null(acl_format_new("%SRC %nosuch", &bad));
