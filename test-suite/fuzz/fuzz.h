@@ -9,6 +9,7 @@
 #ifndef CUTTLE_FUZZ_H
 #define CUTTLE_FUZZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,13 @@ int	LLVMFuzzerInitialize(int *argc, char ***argv);
 
 void	fuzz_fail(const char *file, int line, const char *cond)
 	    __attribute__((noreturn));
+
+/* fuzz_alloc() - exactly n bytes (one for 0), so that ASan sees a byte
+ * past them; aborts when there is no memory. */
+void	*fuzz_alloc(size_t n);
+/* fuzz_copy() - p[0..n) in a buffer of exactly n bytes, or n + 1 with a
+ * NUL after them (nul). */
+char	*fuzz_copy(const void *p, size_t n, bool nul);
 
 /* fuzz_quiet() - cuttle's log off: the parsers log what they refuse. */
 void	fuzz_quiet(void);

@@ -58,23 +58,6 @@ is_blank(char c)
 	return (c == ' ' || c == '\t');
 }
 
-/* p[0..n) in a buffer of exactly n bytes, or n + 1 with a NUL. */
-static char *
-copy(const void *p, size_t n, bool nul)
-{
-	size_t cap = nul ? n + 1 : n;
-	char *s;
-
-	s = malloc(cap > 0 ? cap : 1);
-	if (s == NULL)
-		abort();
-	if (n > 0)
-		memcpy(s, p, n);
-	if (nul)
-		s[n] = '\0';
-	return (s);
-}
-
 static int
 b64_value(char c)
 {
@@ -146,8 +129,8 @@ decode(const char *val, size_t len, bool bare, size_t cap)
 	size_t n = 0, i;
 	int rc, want;
 
-	out = malloc(cap);
-	dec = malloc(len / 4 * 3 + 3);
+	out = fuzz_alloc(cap);
+	dec = fuzz_alloc(len / 4 * 3 + 3);
 	if (out == NULL || dec == NULL)
 		abort();
 	memset(out, 0xa5, cap);
@@ -254,9 +237,9 @@ convert(const char *s, const struct auth_req *rq)
 	uint32_t c;
 
 	FUZZ_ASSERT(auth_utf8_valid(s) == utf8_ok(s, &ncp));
-	latin1 = malloc(2 * n + 1);
-	cp1251 = malloc(3 * n + 1);
-	to = malloc(3 * n + 1);
+	latin1 = fuzz_alloc(2 * n + 1);
+	cp1251 = fuzz_alloc(3 * n + 1);
+	to = fuzz_alloc(3 * n + 1);
 	if (latin1 == NULL || cp1251 == NULL || to == NULL)
 		abort();
 	auth_latin1_utf8(s, latin1);
@@ -295,10 +278,10 @@ wanted(const char *al, size_t len)
 	size_t i, j;
 	bool w;
 
-	a = copy(al, len, false);
+	a = fuzz_copy(al, len, false);
 	w = auth_cp1251_wanted(a, len);
 	/* Parameters (";q=0.5" up to the next ',') taken out. */
-	b = malloc(len + 4);
+	b = fuzz_alloc(len + 4);
 	if (b == NULL)
 		abort();
 	for (i = j = 0; i < len; i++) {
@@ -362,18 +345,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&rq, 0, sizeof rq);
 	if (nl != NULL) {
 		rq.lang_len = size - len - 1;
-		rq.lang = lang = copy(nl + 1, rq.lang_len, false);
+		rq.lang = lang = fuzz_copy(nl + 1, rq.lang_len, false);
 		wanted(lang, rq.lang_len);
 	}
 
 	/* A copy exactly the value's size: a read past it is caught. */
-	val = copy(data, len, false);
+	val = fuzz_copy(data, len, false);
 	decode(val, len, bare, AUTH_BASIC_MAX);
 	decode(val, len, bare, small);
 
 	/* What basic_check_start() does with good credentials. */
-	s = malloc(AUTH_BASIC_MAX);
-	conv = malloc(3 * AUTH_BASIC_MAX);
+	s = fuzz_alloc(AUTH_BASIC_MAX);
+	conv = fuzz_alloc(3 * AUTH_BASIC_MAX);
 	if (s == NULL || conv == NULL)
 		abort();
 	if ((bare ? auth_basic_decode(val, len, s, AUTH_BASIC_MAX, &pass,
@@ -390,15 +373,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(s);
 
 	/* The value as a string: any bytes but NUL. */
-	s = copy(val, len, true);
+	s = fuzz_copy(val, len, true);
 	convert(s, &rq);
 	hashes(s);
 	free(s);
 	free(val);
 
 	half = size / 2;
-	a = copy(data, half, true);
-	b = copy(data + half, size - half, true);
+	a = fuzz_copy(data, half, true);
+	b = fuzz_copy(data + half, size - half, true);
 	FUZZ_ASSERT(auth_secret_equal(a, b) == (strcmp(a, b) == 0));
 	FUZZ_ASSERT(auth_secret_equal(b, a) == (strcmp(a, b) == 0));
 	FUZZ_ASSERT(auth_secret_equal(a, a));

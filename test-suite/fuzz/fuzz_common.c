@@ -21,6 +21,28 @@ fuzz_fail(const char *file, int line, const char *cond)
 	abort();
 }
 
+void *
+fuzz_alloc(size_t n)
+{
+	void *p = malloc(n > 0 ? n : 1);
+
+	if (p == NULL)
+		abort();
+	return (p);
+}
+
+char *
+fuzz_copy(const void *p, size_t n, bool nul)
+{
+	char *s = fuzz_alloc(nul ? n + 1 : n);
+
+	if (n > 0)
+		memcpy(s, p, n);
+	if (nul)
+		s[n] = '\0';
+	return (s);
+}
+
 void
 fuzz_quiet(void)
 {

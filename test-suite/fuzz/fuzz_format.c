@@ -183,40 +183,15 @@ probe_local(void *arg)
 	return ((const struct sockaddr *)&probe_sin);
 }
 
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n > 0 ? n : 1);
-
-	if (p == NULL)
-		abort();
-	return (p);
-}
-
-/* s[0..len) in a buffer of exactly len bytes, no NUL (a counted string). */
-static char *
-dup_counted(const char *s, size_t len)
-{
-	char *p = xmalloc(len);
-
-	if (len > 0)
-		memcpy(p, s, len);
-	return (p);
-}
-
 /* s[0..len) as a C string (cut at a NUL), in a buffer of its size. */
 static char *
 dup_cstr(const char *s, size_t len)
 {
 	const char *nul = memchr(s, '\0', len);
-	char *p;
 
 	if (nul != NULL)
 		len = (size_t)(nul - s);
-	p = xmalloc(len + 1);
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return (p);
+	return (fuzz_copy(s, len, true));
 }
 
 static struct acl_format *
@@ -253,8 +228,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	probe_sin.sin_family = AF_INET;
 	probe_sin.sin_port = htons(10);
-	line_buf = xmalloc(LINE_CAP);
-	part_buf = xmalloc(LINE_CAP);
+	line_buf = fuzz_alloc(LINE_CAP);
+	part_buf = fuzz_alloc(LINE_CAP);
 	return (0);
 }
 
@@ -281,7 +256,7 @@ static void
 check_cap(const struct acl_format *f, const struct acl_request *r,
     const char *data, size_t cap, int big, const char *line)
 {
-	char *out = xmalloc(cap);
+	char *out = fuzz_alloc(cap);
 	int n;
 
 	memset(out, 0xa5, cap);
@@ -373,7 +348,7 @@ check_escaped(const char *tok, size_t n, const char *v, size_t vlen)
 		FUZZ_ASSERT(n == 1 && tok[0] == '-');
 		return;
 	}
-	dec = xmalloc(n);
+	dec = fuzz_alloc(n);
 	k = unescape(tok, n, dec);
 	FUZZ_ASSERT(k == vlen && memcmp(dec, v, vlen) == 0);
 	free(dec);
@@ -490,7 +465,7 @@ check_header(const char *tok, size_t n, const struct http_msg *m,
 		    f->name), name, len) == 0)
 			total += f->value.len + 2;
 	}
-	join = xmalloc(total);
+	join = fuzz_alloc(total);
 	for (i = 0; m != NULL && i < m->nfields; i++) {
 		f = &m->fields[i];
 		if (f->name.len != len || strncasecmp(http_msg_ptr(m,
@@ -826,11 +801,11 @@ fz_build(struct fz *z, const uint8_t *h, const uint8_t *data, size_t size)
 	/* The format is the first line; fz_run() takes it. */
 	next_line(&data, &size, &s, &len);
 	next_line(&data, &size, &s, &len);
-	z->method = dup_counted(s, len);
+	z->method = fuzz_copy(s, len, false);
 	r->method_name = z->method;
 	r->method_len = len;
 	next_line(&data, &size, &s, &len);
-	z->target = dup_counted(s, len);
+	z->target = fuzz_copy(s, len, false);
 	z->target_len = len;
 	r->url = z->target;
 	r->url_len = len;
@@ -845,7 +820,7 @@ fz_build(struct fz *z, const uint8_t *h, const uint8_t *data, size_t size)
 		    "cache_object" : "HTTP";
 	}
 	next_line(&data, &size, &s, &len);
-	z->user = dup_counted(s, len);
+	z->user = fuzz_copy(s, len, false);
 	if (h[0] & 0x01) {
 		r->user = z->user;
 		r->user_len = len;
@@ -857,7 +832,7 @@ fz_build(struct fz *z, const uint8_t *h, const uint8_t *data, size_t size)
 	z->ext_tag = dup_cstr(s, len);
 	r->ext_tag = h[0] & 0x04 ? z->ext_tag : NULL;
 	next_line(&data, &size, &s, &len);
-	z->src_name = dup_counted(s, len);
+	z->src_name = fuzz_copy(s, len, false);
 	if (h[0] & 0x08) {
 		r->src_name = z->src_name;
 		r->src_name_len = len;
@@ -937,7 +912,7 @@ check_first_field(struct fz *z)
 	fl = &z->m.fields[0];
 	p = http_msg_ptr(&z->m, fl->name);
 	len = fl->name.len;
-	fmt = xmalloc(len + 8);
+	fmt = fuzz_alloc(len + 8);
 	memcpy(fmt, "%>ha{", 5);
 	for (i = 0; i < len; i++)
 		fmt[5 + i] = (char)(p[i] ^ ((p[i] | 0x20) >= 'a' &&

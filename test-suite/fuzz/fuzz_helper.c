@@ -246,16 +246,10 @@ one(const char *s, size_t n)
 	char *line, *orig, *scratch;
 	size_t len;
 
-	line = malloc(n + 1);
-	if (line == NULL)
-		abort();
-	memcpy(line, s, n);
-	line[n] = '\0';
+	line = fuzz_copy(s, n, true);
 	len = strlen(line);
-	orig = strdup(line);
-	scratch = malloc(len + 4);
-	if (orig == NULL || scratch == NULL)
-		abort();
+	orig = fuzz_copy(line, len, true);
+	scratch = fuzz_alloc(len + 4);
 	memset(&r, 0xa5, sizeof r);
 	helper_reply_parse(line, &r);
 	check_reply(line, orig, len, &r, scratch);
