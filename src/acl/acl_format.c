@@ -196,20 +196,9 @@ fmt_header(struct fmt_out *o, const struct http_msg *m, const char *name,
 	size_t i, joined = 0;
 
 	/* Its lines joined by ", " (none before an empty first one),
-	 * escaped as they go out, as long as the line has room: "-" when
-	 * there is none or all are empty. */
+	 * escaped as they go out, as long as the line has room; empty
+	 * lines write nothing, so "-" goes in when nothing did. */
 	for (i = 0; m != NULL && i < m->nfields; i++) {
-		f = &m->fields[i];
-		if (f->name.len == len && strncasecmp(http_msg_ptr(m,
-		    f->name), name, len) == 0)
-			joined += f->value.len;
-	}
-	if (joined == 0) {
-		fmt_put(o, "-", 1);
-		return;
-	}
-	joined = 0;
-	for (i = 0; i < m->nfields; i++) {
 		f = &m->fields[i];
 		if (f->name.len != len || strncasecmp(http_msg_ptr(m, f->name),
 		    name, len) != 0)
@@ -221,6 +210,8 @@ fmt_header(struct fmt_out *o, const struct http_msg *m, const char *name,
 		fmt_escaped(o, http_msg_ptr(m, f->value), f->value.len);
 		joined += f->value.len;
 	}
+	if (joined == 0)
+		fmt_put(o, "-", 1);
 }
 
 /* The code at s (after '%'): its length, and *code, *hname, *hlen for a
